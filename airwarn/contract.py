@@ -1,0 +1,206 @@
+"""Contract v1: the events airwarn takes in and the decisions it gives out.
+
+Events are JSON Lines, one object per line, tagged by `type`. Times are RFC 3339; inside
+airwarn every time is an integer count of milliseconds since the Unix epoch (`*_ms`), so that
+arithmetic on times is exact and replays are byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from airwarn.errors import EventError
+
+Kind = Literal["rocket", "ballistic", "cruise", "drone", "aircraft", "unknown"]
+KINDS: tuple[str, ...] = ("rocket", "ballistic", "cruise", "drone", "aircraft", "unknown")
+Level = Literal["clear", "pre_alert", "alert"]
+LEVELS: tuple[str, ...] = ("clear", "pre_alert", "alert")
+EndReason = Literal["impact", "intercepted", "lost"]
+
+ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Altitude = Annotated[float, msgspec.Meta(ge=-500.0, le=2_000_000.0)]
+Sigma = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
+Velocity = Annotated[list[Annotated[float, msgspec.Meta(ge=-20_000.0, le=20_000.0)]],
+                     msgspec.Meta(min_length=3, max_length=3)]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+class Track(msgspec.Struct, tag="track", forbid_unknown_fields=True, kw_only=True):
+    """A sensor's position report of one threat."""
+
+    threat: ThreatId
+    kind: Kind
+    t: datetime
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude = 0.0
+    sigma_m: Sigma | None = None
+    vel_mps: Velocity | None = None
+
+
+class End(msgspec.Struct, tag="end", forbid_unknown_fields=True, kw_only=True):
+    """A threat is over: it hit the ground, was intercepted, or was lost by the sensors."""
+
+    threat: ThreatId
+    t: datetime
+    reason: EndReason
+
+
+class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=True):
+    """An operator's alert or clear for named zones or a whole region."""
+
+    action: Literal["alert", "clear"]
+    t: datetime
+    zones: list[Annotated[str, msgspec.Meta(min_length=1)]] | None = None
+    region: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    category: str | None = None
+    by: str | None = None
+    reason: str | None = None
+
+
+class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True):
+    """The clock moves on with nothing else to report (a live server sends these)."""
+
+    t: datetime
+
+
+Event = Track | End | Manual | Tick
+
+
+class Decision(msgspec.Struct, kw_only=True):
+    """One change of one zone's level. `t` is when the change takes effect."""
+
+    seq: int
+    t: str
+    zone: str
+    level: Level
+    threats: list[str]
+    kind: str | None
+
+
+_decoder = msgspec.json.Decoder(Event)
+_generic = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+_PATH = re.compile(r"at `(\$[^`]*)`")
+
+
+def to_ms(t: datetime) -> int:
+    """Milliseconds since the epoch for an aware datetime (exact, no float rounding)."""
+    return (t - _EPOCH) // _MS
+
+
+def format_time(t_ms: int) -> str:
+    """RFC 3339 UTC with milliseconds, as every decision carries it."""
+    dt = _EPOCH + t_ms * _MS
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t_ms % 1000:03d}Z"
+
+
+def parse_time(text: str) -> int:
+    """Parse an RFC 3339 time (with `Z` or an offset) to milliseconds since the epoch."""
+    try:
+        dt = msgspec.json.decode(msgspec.json.encode(text), type=datetime)
+    except msgspec.ValidationError as exc:
+        raise EventError(f"not an RFC 3339 time: {exc}", value=text) from None
+    if dt.tzinfo is None:
+        raise EventError("time has no zone offset; write it as UTC with a trailing Z", value=text)
+    return to_ms(dt)
+
+
+def _value_at(raw: bytes, path: str) -> Any:
+    """The value a JSON path such as `$.zones[0]` points at, for error messages; None if absent."""
+    try:
+        node: Any = _generic.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[1:]):
+        try:
+            node = node[key] if key else node[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def parse_event(raw: bytes | str, line: int | None = None) -> Event:
+    """Decode and validate one event; an EventError names the line, the field and the value."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    try:
+        event = _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH.search(text)
+        field = match.group(1) if match else None
+        message = _PATH.sub("", text).rstrip(" -")
+        if "Object missing required field" in message:
+            name = message.split("`")[1]
+            field = f"{field}.{name}" if field and field != "$" else f"$.{name}"
+            message = f"required field `{name}` is missing"
+        elif "Expected `object`, got" in message and field is None:
+            message = "each line must be one JSON object"
+        elif "Invalid value" in message and field == "$.type":
+            message = "`type` must be one of track, end, manual, tick"
+        elif "Object contains unknown field" in message:
+            name = message.split("`")[1]
+            field = f"{field}.{name}" if field and field != "$" else f"$.{name}"
+            message = f"unknown field `{name}` (check its spelling against Contract v1)"
+        elif "Object missing required field `type`" in message or "missing required field `type`" in message:
+            field = "$.type"
+        value = _value_at(raw, field) if field else None
+        raise EventError(message, line=line, field=field, value=value) from None
+    except msgspec.DecodeError as exc:
+        raise EventError(f"not valid JSON: {exc}", line=line) from None
+    if isinstance(event, Track | End | Manual | Tick) and event.t.tzinfo is None:
+        raise EventError(
+            "time has no zone offset; write it as UTC with a trailing Z",
+            line=line, field="$.t", value=_value_at(raw, "$.t"),
+        )
+    if isinstance(event, Manual) and (event.zones is None) == (event.region is None):
+        raise EventError(
+            "a manual action names either `zones` (a list of zone ids) or `region`, not both "
+            "and not neither",
+            line=line, field="$.zones",
+        )
+    return event
+
+
+def read_events(
+    lines: Iterable[bytes], *, skip_invalid: bool = False,
+    on_skip: Any = None,
+) -> Iterator[tuple[int, Event]]:
+    """Yield (line number, event) from JSON Lines; blank lines are passed over.
+
+    With `skip_invalid`, an invalid line is handed to `on_skip(error)` and skipped;
+    without it, the first invalid line raises.
+    """
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, parse_event(raw, line=number)
+        except EventError as error:
+            if not skip_invalid:
+                raise
+            if on_skip is not None:
+                on_skip(error)
+
+
+def encode_decision(decision: Decision) -> bytes:
+    """One decision as one JSON line (no trailing newline); field order is fixed."""
+    return _encoder.encode(decision)
+
+
+def decode_decision(raw: bytes | str) -> Decision:
+    return msgspec.json.decode(raw, type=Decision)
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)

@@ -1,0 +1,52 @@
+"""The exceptions airwarn raises: one small hierarchy, each saying what, where and what to do."""
+
+from __future__ import annotations
+
+
+class AirwarnError(Exception):
+    """Root of every error airwarn raises on purpose."""
+
+
+class ContractError(AirwarnError):
+    """An input line or document breaks Contract v1.
+
+    `line` is 1-based (None for a whole document), `field` a JSON path such as `$.lat`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        value: object = None,
+        source: str | None = None,
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.field = field
+        self.value = value
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.field:
+            where.append(f"field {self.field}")
+        prefix = ", ".join(where)
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.field and self.value is not None:
+            text += f" (got {self.value!r})"
+        return text
+
+
+class ZoneError(ContractError):
+    """A zone set is unusable: a missing id, a duplicate, a geometry that cannot be repaired."""
+
+
+class EventError(ContractError):
+    """An event line is invalid."""

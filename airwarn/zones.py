@@ -1,0 +1,175 @@
+"""Zone sets: the alert polygons, their shelter times, and a spatial index in metres.
+
+A zone set is read from canonical GeoJSON (Contract v1): a FeatureCollection whose features
+carry `id` (string, unique) and `shelter_s` (integer >= 0), optionally `name` and `region`, and
+anything else, which is kept. Adapters for real layers live in `airwarn.adapters`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from airwarn.errors import ZoneError
+from airwarn.geo import LocalProjection
+
+
+@dataclass(frozen=True)
+class Zone:
+    """One alert polygon, as the contract describes it."""
+
+    id: str
+    shelter_s: int
+    geometry: BaseGeometry  # WGS84 lon/lat
+    name: str | None = None
+    region: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+class ZoneSet:
+    """An immutable set of zones with a spatial index over their shapes projected to metres.
+
+    Zones are addressed by index (0..n-1) inside the engine and by id outside it.
+    """
+
+    def __init__(self, zones: Sequence[Zone]) -> None:
+        if not zones:
+            raise ZoneError("the zone set is empty: give at least one zone")
+        self.zones: tuple[Zone, ...] = tuple(zones)
+        self.ids: tuple[str, ...] = tuple(z.id for z in self.zones)
+        self.index_of: dict[str, int] = {}
+        for i, zone_id in enumerate(self.ids):
+            if zone_id in self.index_of:
+                raise ZoneError(f"zone id {zone_id!r} appears twice; ids must be unique",
+                                field="$.features[].properties.id", value=zone_id)
+            self.index_of[zone_id] = i
+        self.shelter_s = np.array([z.shelter_s for z in self.zones], dtype=np.int64)
+        lonlat = np.array([z.geometry for z in self.zones], dtype=object)
+        minx, miny, maxx, maxy = shapely.total_bounds(lonlat)
+        self.projection = LocalProjection((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        self.shapes_m = np.array(
+            [self.projection.geometry_to_xy(g) for g in lonlat], dtype=object
+        )
+        shapely.prepare(self.shapes_m)
+        self.area_km2 = shapely.area(self.shapes_m) / 1e6
+        self.tree = shapely.STRtree(self.shapes_m)
+        self.regions: dict[str, list[int]] = {}
+        for i, zone in enumerate(self.zones):
+            if zone.region is not None:
+                self.regions.setdefault(zone.region, []).append(i)
+        # One index per shelter time: a threat that can reach a place within T seconds
+        # alerts exactly the zones whose shelter_s + margin >= T.
+        self.shelter_classes: tuple[int, ...] = tuple(sorted(set(self.shelter_s.tolist())))
+        self.members_of_class: dict[int, np.ndarray] = {
+            s: np.flatnonzero(self.shelter_s == s) for s in self.shelter_classes
+        }
+
+    def __len__(self) -> int:
+        return len(self.zones)
+
+    def query(self, region_m: BaseGeometry) -> np.ndarray:
+        """Indexes of the zones that the region (in metres) intersects, ascending."""
+        hits = self.tree.query(region_m, predicate="intersects")
+        hits.sort()
+        return hits
+
+    def zone_at(self, lon: float, lat: float) -> int | None:
+        """Index of the zone holding a point, or None outside every zone."""
+        point = shapely.Point(self.projection.to_xy(lon, lat))
+        hits = self.tree.query(point, predicate="intersects")
+        return int(hits.min()) if len(hits) else None
+
+    def within_distance(self, x: float, y: float, radius_m: float) -> np.ndarray:
+        hits = self.tree.query(shapely.Point(x, y), predicate="dwithin", distance=radius_m)
+        hits.sort()
+        return hits
+
+
+def _property(props: dict[str, Any], name: str, number: int) -> Any:
+    if name not in props or props[name] is None:
+        raise ZoneError(f"feature {number} has no `{name}`; every zone needs one",
+                        field=f"$.features[{number}].properties.{name}")
+    return props[name]
+
+
+def zones_from_geojson(document: dict[str, Any], source: str | None = None) -> ZoneSet:
+    """Build a zone set from a canonical GeoJSON FeatureCollection (already parsed)."""
+    if document.get("type") != "FeatureCollection":
+        raise ZoneError("a zone file is a GeoJSON FeatureCollection", field="$.type",
+                        value=document.get("type"), source=source)
+    zones = []
+    for number, feature in enumerate(document.get("features") or []):
+        props = dict(feature.get("properties") or {})
+        zone_id = _property(props, "id", number)
+        if not isinstance(zone_id, str) or not zone_id:
+            raise ZoneError("zone ids are non-empty strings",
+                            field=f"$.features[{number}].properties.id", value=zone_id,
+                            source=source)
+        shelter_s = _property(props, "shelter_s", number)
+        if isinstance(shelter_s, bool) or not isinstance(shelter_s, int) or shelter_s < 0:
+            raise ZoneError("shelter_s is a whole number of seconds, 0 or more",
+                            field=f"$.features[{number}].properties.shelter_s",
+                            value=shelter_s, source=source)
+        if not feature.get("geometry"):
+            raise ZoneError(f"zone {zone_id!r} has no geometry",
+                            field=f"$.features[{number}].geometry", source=source)
+        try:
+            geometry = shape(feature["geometry"])
+        except Exception as exc:  # shapely raises several types for broken GeoJSON
+            raise ZoneError(f"zone {zone_id!r} has an unreadable geometry: {exc}",
+                            field=f"$.features[{number}].geometry", source=source) from None
+        if geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            raise ZoneError(f"zone {zone_id!r} is a {geometry.geom_type}; zones are polygons",
+                            field=f"$.features[{number}].geometry.type", source=source)
+        if not geometry.is_valid:
+            raise ZoneError(
+                f"zone {zone_id!r} has an invalid polygon ({shapely.is_valid_reason(geometry)}); "
+                "repair it, or import the layer with `airwarn zones import`, which does",
+                field=f"$.features[{number}].geometry", source=source)
+        name = props.pop("name", None)
+        region = props.pop("region", None)
+        props.pop("id")
+        props.pop("shelter_s")
+        zones.append(Zone(id=zone_id, shelter_s=shelter_s, geometry=geometry,
+                          name=None if name is None else str(name),
+                          region=None if region is None else str(region), properties=props))
+    return ZoneSet(zones)
+
+
+def load_zones(path: str | Path) -> ZoneSet:
+    """Read a canonical zone file."""
+    path = Path(path)
+    try:
+        document = msgspec.json.decode(path.read_bytes())
+    except FileNotFoundError:
+        raise ZoneError(f"no zone file at {path}; make one with `airwarn zones import`") from None
+    except msgspec.DecodeError as exc:
+        raise ZoneError(f"not valid JSON: {exc}", source=str(path)) from None
+    return zones_from_geojson(document, source=str(path))
+
+
+def zones_to_geojson(zones: Sequence[Zone]) -> dict[str, Any]:
+    """The canonical FeatureCollection for zones (the inverse of `zones_from_geojson`)."""
+    features = []
+    for zone in zones:
+        props: dict[str, Any] = {"id": zone.id, "shelter_s": zone.shelter_s}
+        if zone.name is not None:
+            props["name"] = zone.name
+        if zone.region is not None:
+            props["region"] = zone.region
+        props.update(zone.properties)
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": shapely.geometry.mapping(zone.geometry)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def write_zones(zones: Sequence[Zone], path: str | Path) -> None:
+    Path(path).write_bytes(msgspec.json.encode(zones_to_geojson(zones)) + b"\n")

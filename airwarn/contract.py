@@ -146,14 +146,14 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
             message = f"required field `{name}` is missing"
         elif "Expected `object`, got" in message and field is None:
             message = "each line must be one JSON object"
+        elif "Invalid enum value" in message and field == "$.kind":
+            message = f"{message}; `kind` is one of {', '.join(KINDS)}"
         elif "Invalid value" in message and field == "$.type":
             message = "`type` must be one of track, end, manual, tick"
         elif "Object contains unknown field" in message:
             name = message.split("`")[1]
             field = f"{field}.{name}" if field and field != "$" else f"$.{name}"
             message = f"unknown field `{name}` (check its spelling against Contract v1)"
-        elif "Object missing required field `type`" in message or "missing required field `type`" in message:
-            field = "$.type"
         value = _value_at(raw, field) if field else None
         raise EventError(message, line=line, field=field, value=value) from None
     except msgspec.DecodeError as exc:

@@ -71,6 +71,10 @@ class ZoneSet:
         self.members_of_class: dict[int, np.ndarray] = {
             s: np.flatnonzero(self.shelter_s == s) for s in self.shelter_classes
         }
+        self._class_trees = {
+            s: shapely.STRtree(self.shapes_m[members])
+            for s, members in self.members_of_class.items()
+        }
 
     def __len__(self) -> int:
         return len(self.zones)
@@ -80,6 +84,13 @@ class ZoneSet:
         hits = self.tree.query(region_m, predicate="intersects")
         hits.sort()
         return hits
+
+    def query_class(self, shelter_s: int, region_m: BaseGeometry) -> np.ndarray:
+        """Indexes of the zones with this shelter time that the region intersects, ascending."""
+        hits = self._class_trees[shelter_s].query(region_m, predicate="intersects")
+        found = self.members_of_class[shelter_s][hits]
+        found.sort()
+        return found
 
     def zone_at(self, lon: float, lat: float) -> int | None:
         """Index of the zone holding a point, or None outside every zone."""

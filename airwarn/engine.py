@@ -1,0 +1,354 @@
+"""The engine: a pure, deterministic state machine from events to zone-level decisions.
+
+`Engine.apply(event)` returns the decisions the event causes, in order. There is no clock, no
+I/O and no randomness inside: time moves only with events (a live server feeds ticks), and
+timed changes (the end of a hold, an alert falling due for an incoming missile, a track timing
+out) happen when an event's time passes them, stamped with the time they fell due.
+
+Zone lifecycle, per zone:
+- a threat *holds* a zone at `alert` (or `pre_alert`) while the policy puts the zone in its
+  danger (or warning) set; a rocket or ballistic missile holds its alerted zones until it ends,
+  a drone or cruise missile lets a zone go `release_s` after it can no longer reach it in time;
+- with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
+  time), a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
+  zones from flapping; then it steps down to what its remaining holders ask for, or `clear`;
+- an operator's manual alert holds a zone until a manual clear; a manual clear drops every
+  holder at once (the threats holding the zone then may not take it again) and wins.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airwarn.contract import Decision, End, Event, Manual, Tick, Track, format_time, to_ms
+from airwarn.errors import EventError
+from airwarn.policy import Policy, SmartPolicy, ThreatView
+from airwarn.profiles import PROFILES, KindProfile
+from airwarn.tracks import BallisticTrack, CorridorTrack, Report
+from airwarn.zones import ZoneSet
+
+CLEAR, PRE_ALERT, ALERT = 0, 1, 2
+LEVEL_NAMES = ("clear", "pre_alert", "alert")
+MANUAL = "@manual"  # the holder an operator's alert puts on a zone
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Tunable policy settings; everything else follows from the zones and the events."""
+
+    hold_s: int = 600
+    pre_hold_s: int = 60
+    release_s: int = 30
+    reorder_window_s: int = 30
+    profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
+
+
+@dataclass
+class _Zone:
+    level: int = CLEAR
+    alert_holders: set[str] = field(default_factory=set)
+    pre_holders: set[str] = field(default_factory=set)
+    alert_until_ms: int | None = None  # end of the hold once the last alert holder left
+    pre_until_ms: int | None = None
+    overruled: set[str] = field(default_factory=set)  # threats a manual clear took it from
+    threats: list[str] = field(default_factory=list)  # who raised the current level
+    kind: str | None = None
+    manual_kind: str | None = None
+
+
+@dataclass
+class _Threat:
+    view: ThreatView
+    last_report_ms: int = 0
+    alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
+    pre_seen_ms: dict[int, int] = field(default_factory=dict)
+    version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    reports: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    stale: int = 0
+    after_end: int = 0
+    decisions: int = 0
+
+
+class Engine:
+    """Zones, threats and their lifecycles; `apply` events, collect decisions."""
+
+    def __init__(
+        self, zones: ZoneSet, config: EngineConfig | None = None, policy: Policy | None = None
+    ) -> None:
+        self.zones = zones
+        self.config = config or EngineConfig()
+        self.policy: Policy = policy or SmartPolicy(zones)
+        self.clock_ms: int | None = None
+        self.seq = 0
+        self.stats = EngineStats()
+        self._zones = [_Zone() for _ in range(len(zones))]
+        self._threats: dict[str, _Threat] = {}
+        self._ended: set[str] = set()
+        self._timers: list[tuple[int, int, str, Any, int]] = []
+        self._timer_count = 0
+        self._out: list[Decision] = []
+
+    # -- public ---------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> list[Decision]:
+        """Apply one event; return the decisions it causes (timed ones first), in order."""
+        self._out = []
+        # Validate against the zone set first: a rejected event must change nothing.
+        targets = self._manual_targets(event) if isinstance(event, Manual) else []
+        self.stats.events += 1
+        t_ms = to_ms(event.t)
+        if self.clock_ms is None or t_ms > self.clock_ms:
+            self._advance(t_ms)
+        now = self.clock_ms
+        assert now is not None
+        if isinstance(event, Track):
+            self._on_track(event, t_ms, now)
+        elif isinstance(event, End):
+            self._on_end(event.threat, now)
+        elif isinstance(event, Manual):
+            self._on_manual(event, targets, now)
+        elif not isinstance(event, Tick):  # pragma: no cover - the contract has no other type
+            raise EventError(f"unknown event {event!r}")
+        return self._out
+
+    def flush(self) -> list[Decision]:
+        """Run every pending timed change (timeouts, holds): the end of the input."""
+        self._out = []
+        while self._timers:
+            self._advance(self._timers[0][0])
+        return self._out
+
+    def level_of(self, zone_id: str) -> str:
+        return LEVEL_NAMES[self._zones[self.zones.index_of[zone_id]].level]
+
+    def levels(self) -> dict[str, str]:
+        """Every zone that is not clear, by id."""
+        return {
+            self.zones.ids[i]: LEVEL_NAMES[z.level] for i, z in enumerate(self._zones) if z.level
+        }
+
+    def holders(self, zone_id: str) -> set[str]:
+        z = self._zones[self.zones.index_of[zone_id]]
+        return set(z.alert_holders)
+
+    @property
+    def active_threats(self) -> list[str]:
+        return sorted(self._threats)
+
+    # -- time -----------------------------------------------------------------------------
+
+    def _advance(self, t_ms: int) -> None:
+        while self._timers and self._timers[0][0] <= t_ms:
+            due, _, what, key, version = heapq.heappop(self._timers)
+            self.clock_ms = due if self.clock_ms is None else max(self.clock_ms, due)
+            self._fire(what, key, version, due)
+        self.clock_ms = t_ms if self.clock_ms is None else max(self.clock_ms, t_ms)
+
+    def _schedule(self, due_ms: int, what: str, key: Any, version: int = 0) -> None:
+        self._timer_count += 1
+        heapq.heappush(self._timers, (due_ms, self._timer_count, what, key, version))
+
+    def _fire(self, what: str, key: Any, version: int, due: int) -> None:
+        if what == "zone":
+            self._refresh(key, due)
+        elif what == "timeout":
+            threat = self._threats.get(key)
+            if threat and threat.last_report_ms + 1000 * threat.view.profile.timeout_s <= due:
+                self._on_end(key, due)
+        elif what == "assess":
+            threat = self._threats.get(key)
+            if threat and threat.version == version:
+                self._assess(threat, due)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _on_track(self, event: Track, t_ms: int, now: int) -> None:
+        self.stats.reports += 1
+        if event.threat in self._ended:
+            self.stats.after_end += 1
+            return
+        if now - t_ms > 1000 * self.config.reorder_window_s:
+            self.stats.stale += 1
+            return
+        threat = self._threats.get(event.threat)
+        if threat is None:
+            threat = self._new_threat(event.threat, event.kind)
+        profile = threat.view.profile
+        vel = None if event.vel_mps is None else (
+            event.vel_mps[0], event.vel_mps[1], event.vel_mps[2])
+        report = Report(t_ms, event.lat, event.lon, event.alt_m,
+                        event.sigma_m or profile.default_sigma_m, vel)
+        outcome = threat.view.track.add(report)
+        if outcome == "duplicate":
+            self.stats.duplicates += 1
+            return
+        if outcome == "insert":
+            self.stats.reordered += 1
+        if t_ms > threat.last_report_ms:
+            threat.last_report_ms = t_ms
+            self._schedule(t_ms + 1000 * profile.timeout_s, "timeout", event.threat)
+        self._assess(threat, now)
+
+    def _new_threat(self, threat_id: str, kind: str) -> _Threat:
+        profile = self.config.profiles[kind]
+        track: BallisticTrack | CorridorTrack
+        if profile.model == "ballistic":
+            track = BallisticTrack(profile)
+        else:
+            track = CorridorTrack(profile, self.zones.projection)
+        threat = _Threat(ThreatView(threat_id, kind, profile, track))
+        self._threats[threat_id] = threat
+        return threat
+
+    def _on_end(self, threat_id: str, now: int) -> None:
+        threat = self._threats.pop(threat_id, None)
+        self._ended.add(threat_id)
+        if threat is None:
+            return
+        for zone in sorted(threat.alert_seen_ms):
+            self._release(zone, threat_id, ALERT, now)
+        for zone in sorted(threat.pre_seen_ms):
+            self._release(zone, threat_id, PRE_ALERT, now)
+
+    def _manual_targets(self, event: Manual) -> list[int]:
+        if event.region is not None:
+            if event.region not in self.zones.regions:
+                raise EventError(f"no region named {event.region!r} in the zone set",
+                                 field="$.region", value=event.region)
+            targets = list(self.zones.regions[event.region])
+        else:
+            unknown = [z for z in event.zones or [] if z not in self.zones.index_of]
+            if unknown:
+                raise EventError(f"no zone with id {unknown[0]!r} in the zone set",
+                                 field="$.zones", value=unknown[0])
+            targets = sorted({self.zones.index_of[z] for z in event.zones or []})
+        return targets
+
+    def _on_manual(self, event: Manual, targets: list[int], now: int) -> None:
+        for index in targets:
+            z = self._zones[index]
+            if event.action == "alert":
+                z.manual_kind = event.category or "manual"
+                z.alert_holders.add(MANUAL)
+                z.alert_until_ms = None
+            else:
+                z.overruled |= z.alert_holders | z.pre_holders
+                z.overruled.discard(MANUAL)
+                z.alert_holders.clear()
+                z.pre_holders.clear()
+                z.alert_until_ms = z.pre_until_ms = None
+                for threat in self._threats.values():
+                    threat.alert_seen_ms.pop(index, None)
+                    threat.pre_seen_ms.pop(index, None)
+            self._refresh(index, now)
+
+    # -- assessment -----------------------------------------------------------------------
+
+    def _assess(self, threat: _Threat, now: int) -> None:
+        threat.version += 1
+        view = threat.view
+        found = self.policy.assess(view, now)
+        threat_id = view.id
+        for index in found.alert.tolist():
+            z = self._zones[index]
+            if threat_id in z.overruled:
+                continue
+            threat.alert_seen_ms[index] = now
+            if threat_id not in z.alert_holders:
+                z.alert_holders.add(threat_id)
+                z.alert_until_ms = None
+                self._refresh(index, now)
+        for index in found.pre_alert.tolist():
+            z = self._zones[index]
+            if threat_id in z.overruled:
+                continue
+            threat.pre_seen_ms[index] = now
+            if threat_id not in z.pre_holders:
+                z.pre_holders.add(threat_id)
+                z.pre_until_ms = None
+                self._refresh(index, now)
+        release_ms = 1000 * self.config.release_s
+        if view.profile.model == "corridor":
+            for index, seen in list(threat.alert_seen_ms.items()):
+                if now - seen >= release_ms:
+                    del threat.alert_seen_ms[index]
+                    self._release(index, threat_id, ALERT, now)
+        for index, seen in list(threat.pre_seen_ms.items()):
+            if now - seen >= release_ms or index in threat.alert_seen_ms:
+                del threat.pre_seen_ms[index]
+                self._release(index, threat_id, PRE_ALERT, now)
+        if found.recheck_ms is not None and found.recheck_ms > now:
+            self._schedule(found.recheck_ms, "assess", threat_id, threat.version)
+
+    def _release(self, index: int, threat_id: str, level: int, now: int) -> None:
+        z = self._zones[index]
+        holders = z.alert_holders if level == ALERT else z.pre_holders
+        if threat_id not in holders:
+            return
+        holders.discard(threat_id)
+        if holders:
+            return
+        if level == ALERT and z.level == ALERT:
+            z.alert_until_ms = now + 1000 * self.config.hold_s
+            self._schedule(z.alert_until_ms, "zone", index)
+        elif level == PRE_ALERT and z.level == PRE_ALERT:
+            z.pre_until_ms = now + 1000 * self.config.pre_hold_s
+            self._schedule(z.pre_until_ms, "zone", index)
+        self._refresh(index, now)
+
+    # -- levels ---------------------------------------------------------------------------
+
+    def _target(self, z: _Zone, now: int) -> int:
+        if z.alert_holders or (z.alert_until_ms is not None and now < z.alert_until_ms):
+            return ALERT
+        if z.pre_holders or (z.pre_until_ms is not None and now < z.pre_until_ms):
+            return PRE_ALERT
+        return CLEAR
+
+    def _refresh(self, index: int, now: int) -> None:
+        """Bring a zone to the level its holders and holds ask for; emit a decision on change."""
+        z = self._zones[index]
+        target = self._target(z, now)
+        holders = z.alert_holders if target == ALERT else z.pre_holders
+        threats = sorted(h for h in holders if h != MANUAL)
+        if threats:
+            z.threats = threats  # a hold or a clear speaks of the threats that raised it
+            first = self._threats.get(threats[0])
+            if first is not None:
+                z.kind = first.view.kind
+        elif target == ALERT and MANUAL in holders:
+            z.threats = []
+            z.kind = z.manual_kind
+        if target == z.level:
+            return
+        z.level = target
+        if target == CLEAR:
+            z.alert_until_ms = z.pre_until_ms = None
+        self._emit(index, target, z.threats, z.kind, now)
+
+    def _emit(self, index: int, level: int, threats: list[str], kind: str | None,
+              now: int) -> None:
+        self.seq += 1
+        self.stats.decisions += 1
+        self._out.append(Decision(seq=self.seq, t=format_time(now), zone=self.zones.ids[index],
+                                  level=LEVEL_NAMES[level],  # type: ignore[arg-type]
+                                  threats=list(threats), kind=kind))
+
+
+def run(zones: ZoneSet, events: Iterable[Event], config: EngineConfig | None = None,
+        policy: Policy | None = None) -> Iterator[Decision]:
+    """Replay events through a fresh engine and yield every decision, flushing at the end."""
+    engine = Engine(zones, config, policy)
+    for event in events:
+        yield from engine.apply(event)
+    yield from engine.flush()

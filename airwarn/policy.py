@@ -1,0 +1,216 @@
+"""Which zones a threat puts in danger now: the smart policy and two simple references.
+
+A policy looks at one threat's estimate and answers with the zones to alert and to pre-alert
+at a moment; the engine turns those answers into zone lifecycles (holds, hysteresis, manual
+overrides). Policies are pure: the same threat state and time give the same answer.
+
+- `SmartPolicy` (the default): a rocket or ballistic missile alerts the zones its impact region
+  covers once the earliest impact is within the zone's shelter time plus a lead; a drone or
+  cruise missile alerts the zones its reachable corridor covers within that time.
+- `ReachPolicy`: every zone within reach of the latest report (the threat's horizontal speed
+  times the zone's shelter time plus the lead), in any direction, with no impact prediction.
+- `RegionPolicy`: whole regions: every zone of each region that `ReachPolicy` touches, as
+  alerts covering a whole oblast or district do today.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from airwarn import physics
+from airwarn.geo import LocalProjection
+from airwarn.predict.ballistic import ImpactEstimate, predict_impact
+from airwarn.predict.corridor import reach_region
+from airwarn.profiles import KindProfile
+from airwarn.tracks import BallisticTrack, CorridorTrack
+from airwarn.zones import ZoneSet
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+PRE_REFRESH_S = 30
+
+
+@dataclass
+class ThreatView:
+    """What a policy may know of a threat: its kind, profile, estimator and cached prediction."""
+
+    id: str
+    kind: str
+    profile: KindProfile
+    track: BallisticTrack | CorridorTrack
+    prediction: ImpactEstimate | None = None
+    predicted_count: int = -1  # the track's report count when `prediction` was made
+    pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
+    pre_made_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Assessment:
+    alert: np.ndarray  # zone indexes, ascending
+    pre_alert: np.ndarray  # zone indexes, ascending, none of them in `alert`
+    recheck_ms: int | None = None  # assess again then even with no new report
+    region_m: BaseGeometry | None = None  # the impact region or corridor, for display
+
+
+class Policy(Protocol):
+    name: str
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment: ...
+
+
+def _position_now(
+    threat: ThreatView, now_ms: int, projection: LocalProjection
+) -> tuple[float, float, float, float, float]:
+    """(x, y, vx, vy, position sigma) on the local map, dead-reckoned to `now_ms`."""
+    track = threat.track
+    if isinstance(track, CorridorTrack):
+        x, y, vx, vy = track.state()
+        sigma = track.position_sigma_m
+    else:
+        lat, lon, _ = physics.ecef_to_geodetic(*(float(v) for v in track.x[:3]))
+        x, y = projection.to_xy(lon, lat)
+        e, n, _ = physics.ecef_to_enu_vector(lat, lon, tuple(float(v) for v in track.x[3:]))
+        vx, vy = e, n
+        sigma = math.sqrt(max(track.P[0, 0], track.P[1, 1], track.P[2, 2]))
+    dt = max(now_ms - track.t_ms, 0) / 1000.0
+    return x + vx * dt, y + vy * dt, vx, vy, sigma
+
+
+def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
+    """How long an impact estimate stays good enough: a tenth of the time left to impact, between
+    1 and 10 s. Early in a long flight new reports barely move the impact; near the end each
+    report matters."""
+    return max(1000, min(10_000, (estimate.t_ms - now_ms) // 10))
+
+
+class SmartPolicy:
+    """Impact regions for ballistic kinds, reachable corridors for the others."""
+
+    name = "engine"
+
+    def __init__(self, zones: ZoneSet) -> None:
+        self.zones = zones
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
+        if threat.profile.model == "ballistic":
+            return self._ballistic(threat, now_ms)
+        return self._corridor(threat, now_ms)
+
+    def _ballistic(self, threat: ThreatView, now_ms: int) -> Assessment:
+        track = threat.track
+        assert isinstance(track, BallisticTrack)
+        estimate = threat.prediction
+        if threat.predicted_count != track.count and (
+            estimate is None or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
+        ):
+            estimate = predict_impact(track, self.zones.projection, threat.profile.min_radius_m)
+            threat.prediction = estimate
+            threat.predicted_count = track.count
+        if estimate is None:
+            return Assessment(_EMPTY, _EMPTY)
+        region = estimate.region()
+        candidates = self.zones.query(region)
+        if not len(candidates):
+            return Assessment(_EMPTY, _EMPTY, region_m=region)
+        # An alert falls due when the earliest impact is within the zone's shelter time + lead.
+        due_ms = estimate.t_earliest_ms - 1000 * (
+            self.zones.shelter_s[candidates] + threat.profile.lead_s
+        )
+        is_due = due_ms <= now_ms
+        alert = candidates[is_due]
+        later = candidates[~is_due]
+        pre = _EMPTY
+        if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
+            pre = later
+        recheck = int(due_ms[~is_due].min()) if len(later) else None
+        return Assessment(alert, pre, recheck_ms=recheck, region_m=region)
+
+    def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
+        track = threat.track
+        assert isinstance(track, CorridorTrack)
+        profile = threat.profile
+        x, y, vx, vy, sigma = _position_now(threat, now_ms, self.zones.projection)
+        speed = math.hypot(vx, vy)
+        speed_sigma = track.speed_sigma_mps
+        heading = None
+        heading_sigma = math.pi
+        if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
+            heading = math.atan2(vx, vy)
+            heading_sigma = speed_sigma / speed
+        turn = math.radians(profile.turn_rate_dps)
+        buffer_m = 3.0 * sigma + profile.min_radius_m
+        alert_parts = []
+        widest = None
+        for shelter_s in self.zones.shelter_classes:
+            widest = reach_region(x, y, heading, heading_sigma, profile.speed_max_mps, turn,
+                                  shelter_s + profile.lead_s, buffer_m)
+            alert_parts.append(self.zones.query_class(shelter_s, widest))
+        alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
+        pre = _EMPTY
+        if profile.pre_alert_s:
+            # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
+            # over a horizon longer by as much, so that it stays a superset in between.
+            if threat.pre_zones is None or now_ms - threat.pre_made_ms >= 1000 * PRE_REFRESH_S:
+                region = reach_region(x, y, heading, heading_sigma, profile.speed_max_mps, turn,
+                                      profile.pre_alert_s + PRE_REFRESH_S, buffer_m)
+                threat.pre_zones = self.zones.query(region)
+                threat.pre_made_ms = now_ms
+            taken = set(alert.tolist())
+            pre = np.array([i for i in threat.pre_zones.tolist() if i not in taken],
+                           dtype=np.int64)
+        return Assessment(alert, pre, region_m=widest)
+
+
+class ReachPolicy:
+    """Every zone within reach of the latest report, in any direction."""
+
+    name = "reach"
+
+    def __init__(self, zones: ZoneSet) -> None:
+        self.zones = zones
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
+        track = threat.track
+        if track.count == 0 or (isinstance(track, BallisticTrack) and not track.has_velocity):
+            return Assessment(_EMPTY, _EMPTY)
+        x, y, vx, vy, sigma = _position_now(threat, now_ms, self.zones.projection)
+        speed = math.hypot(vx, vy)
+        if threat.profile.model == "corridor":
+            speed = threat.profile.speed_max_mps
+        point = shapely.Point(x, y)
+        parts = []
+        for shelter_s in self.zones.shelter_classes:
+            radius = speed * (shelter_s + threat.profile.lead_s) + 3 * sigma
+            parts.append(self.zones.query_class(shelter_s, point.buffer(radius, quad_segs=8)))
+        alert = np.unique(np.concatenate(parts))
+        return Assessment(alert, _EMPTY)
+
+
+class RegionPolicy:
+    """Whole regions: every zone of a region that the reach policy touches."""
+
+    name = "region"
+
+    def __init__(self, zones: ZoneSet) -> None:
+        self.zones = zones
+        self.reach = ReachPolicy(zones)
+        self.members = {
+            region: np.array(sorted(indexes), dtype=np.int64)
+            for region, indexes in zones.regions.items()
+        }
+        self.region_of = [z.region for z in zones.zones]
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
+        touched = self.reach.assess(threat, now_ms).alert
+        regions = sorted({self.region_of[i] for i in touched if self.region_of[i] is not None})
+        parts = [self.members[r] for r in regions]
+        parts.append(np.array([i for i in touched if self.region_of[i] is None], dtype=np.int64))
+        return Assessment(np.unique(np.concatenate(parts)), _EMPTY)
+
+
+POLICIES = {"engine": SmartPolicy, "reach": ReachPolicy, "region": RegionPolicy}

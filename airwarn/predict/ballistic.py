@@ -1,0 +1,108 @@
+"""Impact prediction for rockets and ballistic missiles.
+
+From the filtered state (ECEF position and velocity, with covariance) the flight is integrated
+to the ground twice, for the draggiest and the sleekest plausible body (the sensors cannot
+measure drag); the impact region is an ellipse around the two impacts that also carries the
+state's own uncertainty propagated to the ground. It shrinks as reports arrive: the covariance
+falls, and so does the time left for errors to grow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from airwarn import physics
+from airwarn.geo import LocalProjection
+from airwarn.tracks import BallisticTrack
+
+K_SIGMA = 3.5  # ellipse scale: 3.5 sigma holds ~99.8 % of a 2-D normal
+K_TIME = 3.0
+_UNIT_CIRCLE = np.array(
+    [(math.cos(a), math.sin(a)) for a in np.linspace(0, 2 * math.pi, 24, endpoint=False)]
+)
+
+
+@dataclass(frozen=True)
+class ImpactEstimate:
+    """Where and when a threat may land, on the local map in metres."""
+
+    x_m: float
+    y_m: float
+    t_ms: int  # most likely impact time
+    t_earliest_ms: int  # the earliest plausible impact time
+    along_m: float  # semi-axis of the region along the flight direction
+    cross_m: float  # semi-axis across it
+    heading_rad: float  # compass heading of the flight direction
+    made_ms: int  # time of the state this estimate comes from
+
+    def region(self) -> Polygon:
+        """The impact region: an ellipse in local metres."""
+        s, c = math.sin(self.heading_rad), math.cos(self.heading_rad)
+        along = _UNIT_CIRCLE[:, 0] * self.along_m  # along the heading: (east, north) = (s, c)
+        cross = _UNIT_CIRCLE[:, 1] * self.cross_m  # across it: (east, north) = (c, -s)
+        xs = self.x_m + along * s + cross * c
+        ys = self.y_m + along * c - cross * s
+        return shapely.Polygon(np.column_stack([xs, ys]))
+
+
+def predict_impact(
+    track: BallisticTrack, projection: LocalProjection, min_radius_m: float
+) -> ImpactEstimate | None:
+    """The impact estimate for a track, or None while its velocity is unknown or it will not land
+    within the hour (e.g. still climbing out of a sensor's view)."""
+    if not track.has_velocity:
+        return None
+    profile = track.profile
+    r = (float(track.x[0]), float(track.x[1]), float(track.x[2]))
+    v = (float(track.x[3]), float(track.x[4]), float(track.x[5]))
+    draggy = physics.fly(r, v, 0.0, profile.beta_low_kg_m2, max_s=3600.0).impact
+    sleek = physics.fly(r, v, 0.0, profile.beta_high_kg_m2, max_s=3600.0).impact
+    if draggy is None or sleek is None:
+        return None
+    x1, y1 = projection.to_xy(draggy.lon, draggy.lat)
+    x2, y2 = projection.to_xy(sleek.lon, sleek.lat)
+    t_fall = max(draggy.t_s, sleek.t_s)
+
+    lat, lon, _ = physics.ecef_to_geodetic(*r)
+    east, north, up = physics.enu_axes(lat, lon)
+    A = np.array([east, north, up]).T
+    P_pos = A.T @ track.P[:3, :3] @ A
+    P_vel = A.T @ track.P[3:, 3:] @ A
+    P_cross = A.T @ track.P[:3, 3:] @ A
+    # Linear propagation of the state's horizontal error over the fall (as in vacuum), plus the
+    # error in fall time from height and climb rate, which moves the impact along the track.
+    C = P_pos[:2, :2] + t_fall * (P_cross[:2, :2] + P_cross[:2, :2].T) + t_fall**2 * P_vel[:2, :2]
+    fall_var = P_pos[2, 2] + t_fall**2 * P_vel[2, 2]
+
+    v_enu = A.T @ np.array(v)
+    if math.hypot(v_enu[0], v_enu[1]) > 1.0:
+        heading = math.atan2(v_enu[0], v_enu[1])
+    else:
+        heading = math.atan2(x2 - x1, y2 - y1) if (x1, y1) != (x2, y2) else 0.0
+    u = np.array([math.sin(heading), math.cos(heading)])
+    w = np.array([math.cos(heading), -math.sin(heading)])
+    spread_m = math.hypot(x2 - x1, y2 - y1)
+    along_sigma = math.sqrt(max(float(u @ C @ u), 0.0) + fall_var)
+    cross_sigma = math.sqrt(max(float(w @ C @ w), 0.0))
+    along_m = spread_m / 2.0 + K_SIGMA * along_sigma + min_radius_m
+    cross_m = K_SIGMA * cross_sigma + min_radius_m
+
+    speed = max(min(draggy.speed_mps, sleek.speed_mps), 50.0)
+    t_sigma = math.sqrt(fall_var) / speed
+    t_first = min(draggy.t_s, sleek.t_s) - K_TIME * t_sigma
+    made = track.t_ms
+    return ImpactEstimate(
+        x_m=(x1 + x2) / 2.0,
+        y_m=(y1 + y2) / 2.0,
+        t_ms=made + round(1000 * (draggy.t_s + sleek.t_s) / 2.0),
+        t_earliest_ms=made + round(1000 * max(t_first, 0.0)),
+        along_m=along_m,
+        cross_m=cross_m,
+        heading_rad=heading,
+        made_ms=made,
+    )

@@ -1,0 +1,252 @@
+"""Estimation per threat: Kalman filters over noisy, duplicated and out-of-order reports.
+
+Two estimators, by the physics that governs the threat:
+- `BallisticTrack`: position and velocity in Earth-fixed (ECEF) coordinates, predicted between
+  reports under gravity (WGS84 with J2), the Earth's rotation and drag, so that the filter and
+  the impact prediction share one physical model.
+- `CorridorTrack`: position and velocity on the local map in metres (nearly constant velocity
+  with manoeuvre noise), for drones, cruise missiles, aircraft and unknown tracks.
+
+Reports are kept in time order for a bounded window; a report that arrives out of order is
+slotted in and the filter re-run from the start of the window; a report for a time already seen
+is a duplicate and ignored.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from airwarn import physics
+from airwarn.geo import LocalProjection
+from airwarn.profiles import KindProfile
+
+
+@dataclass(frozen=True)
+class Report:
+    t_ms: int
+    lat: float
+    lon: float
+    alt_m: float
+    sigma_m: float
+    vel_enu: tuple[float, float, float] | None
+
+
+class _ReportWindow:
+    """Time-ordered reports of one track, at most `size` of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.reports: list[Report] = []
+        self.times: list[int] = []
+
+    def insert(self, report: Report) -> str:
+        """'append', 'insert' (out of order) or 'duplicate'."""
+        i = bisect.bisect_left(self.times, report.t_ms)
+        if i < len(self.times) and self.times[i] == report.t_ms:
+            return "duplicate"
+        self.times.insert(i, report.t_ms)
+        self.reports.insert(i, report)
+        appended = i == len(self.times) - 1
+        if len(self.reports) > self.size:
+            del self.reports[0]
+            del self.times[0]
+        return "append" if appended else "insert"
+
+
+class BallisticTrack:
+    """ECEF position/velocity filter for rockets and ballistic missiles."""
+
+    WINDOW = 64
+    ACCEL_SIGMA = 15.0  # m/s^2: unmodelled drag, thrust tail-off, manoeuvring re-entry bodies
+
+    def __init__(self, profile: KindProfile) -> None:
+        self.profile = profile
+        self.window = _ReportWindow(self.WINDOW)
+        self.x = np.zeros(6)
+        self.P = np.zeros((6, 6))
+        self.t_ms = 0
+        self.count = 0
+
+    def add(self, report: Report) -> str:
+        outcome = self.window.insert(report)
+        if outcome == "append" and self.count:
+            self._update(report)
+        elif outcome != "duplicate":
+            self.count = 0
+            for r in self.window.reports:
+                self._update(r)
+        return outcome
+
+    @property
+    def has_velocity(self) -> bool:
+        return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
+
+    def _measurement(self, r: Report) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        east, north, up = physics.enu_axes(r.lat, r.lon)
+        axes = np.array([east, north, up]).T  # columns: E, N, U in ECEF
+        z_pos = np.array(physics.geodetic_to_ecef(r.lat, r.lon, r.alt_m))
+        R_pos = axes @ np.diag([r.sigma_m**2, r.sigma_m**2, (1.5 * r.sigma_m) ** 2]) @ axes.T
+        if r.vel_enu is None:
+            return z_pos, R_pos, np.hstack([np.eye(3), np.zeros((3, 3))])
+        z_vel = axes @ np.array(r.vel_enu)
+        sv = self.profile.velocity_sigma_mps
+        R = np.zeros((6, 6))
+        R[:3, :3] = R_pos
+        R[3:, 3:] = np.eye(3) * sv**2
+        return np.concatenate([z_pos, z_vel]), R, np.eye(6)
+
+    def _update(self, r: Report) -> None:
+        z, R, H = self._measurement(r)
+        if self.count == 0:
+            self.x = np.zeros(6)
+            self.P = np.diag([0.0, 0.0, 0.0] + [self.profile.speed_max_mps**2] * 3)
+            self.x[:3] = z[:3]
+            self.P[:3, :3] = R[:3, :3]
+            if len(z) == 6:
+                self.x[3:] = z[3:]
+                self.P[3:, 3:] = R[3:, 3:]
+            self.t_ms = r.t_ms
+            self.count = 1
+            return
+        self._predict_to(r.t_ms)
+        S = H @ self.P @ H.T + R
+        K = self.P @ H.T @ np.linalg.inv(S)
+        self.x = self.x + K @ (z - H @ self.x)
+        I_KH = np.eye(6) - K @ H
+        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T  # Joseph form: stays symmetric
+        self.count += 1
+
+    def _predict_to(self, t_ms: int) -> None:
+        dt = (t_ms - self.t_ms) / 1000.0
+        if dt <= 0:
+            return
+        r = tuple(self.x[:3])
+        v = tuple(self.x[3:])
+        a = np.array(physics.acceleration(r, v, self.profile.beta_kg_m2))  # type: ignore[arg-type]
+        self.x[:3] += self.x[3:] * dt + 0.5 * a * dt * dt
+        self.x[3:] += a * dt
+        F = np.eye(6)
+        F[:3, 3:] = np.eye(3) * dt
+        q = self.ACCEL_SIGMA**2
+        Q = np.zeros((6, 6))
+        Q[:3, :3] = np.eye(3) * q * dt**3 / 3
+        Q[:3, 3:] = Q[3:, :3] = np.eye(3) * q * dt**2 / 2
+        Q[3:, 3:] = np.eye(3) * q * dt
+        self.P = F @ self.P @ F.T + Q
+        self.t_ms = t_ms
+
+
+class _Axis:
+    """A 2-state (position, velocity) Kalman filter along one map axis, in plain floats.
+
+    With measurement errors independent between east and north (a circular `sigma_m`) and
+    manoeuvre noise independent per axis, the 4-state filter splits exactly into two of these.
+    """
+
+    __slots__ = ("p", "v", "pp", "pv", "vv")
+
+    def __init__(self, p: float, p_var: float, v: float, v_var: float) -> None:
+        self.p, self.v = p, v
+        self.pp, self.pv, self.vv = p_var, 0.0, v_var
+
+    def predict(self, dt: float, q: float) -> None:
+        self.p += self.v * dt
+        self.pp += dt * (2 * self.pv + dt * self.vv) + q * dt**3 / 3
+        self.pv += dt * self.vv + q * dt**2 / 2
+        self.vv += q * dt
+
+    def measure_position(self, z: float, r: float) -> None:
+        s = self.pp + r
+        k_p, k_v = self.pp / s, self.pv / s
+        innovation = z - self.p
+        self.p += k_p * innovation
+        self.v += k_v * innovation
+        self.pp, self.pv, self.vv = (
+            (1 - k_p) * self.pp,
+            (1 - k_p) * self.pv,
+            self.vv - k_v * self.pv,
+        )
+
+    def measure_velocity(self, z: float, r: float) -> None:
+        s = self.vv + r
+        k_p, k_v = self.pv / s, self.vv / s
+        innovation = z - self.v
+        self.p += k_p * innovation
+        self.v += k_v * innovation
+        self.pp, self.pv, self.vv = (
+            self.pp - k_p * self.pv,
+            (1 - k_v) * self.pv,
+            (1 - k_v) * self.vv,
+        )
+
+
+class CorridorTrack:
+    """Local-map position/velocity filter for threats that fly where they choose."""
+
+    WINDOW = 32
+    ACCEL_SIGMA = 1.0  # m/s^2: turns and speed changes of a cruising body
+
+    def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
+        self.profile = profile
+        self.projection = projection
+        self.window = _ReportWindow(self.WINDOW)
+        self.east = _Axis(0.0, 0.0, 0.0, 0.0)
+        self.north = _Axis(0.0, 0.0, 0.0, 0.0)
+        self.t_ms = 0
+        self.count = 0
+
+    def add(self, report: Report) -> str:
+        outcome = self.window.insert(report)
+        if outcome == "append" and self.count:
+            self._update(report)
+        elif outcome != "duplicate":
+            self.count = 0
+            for r in self.window.reports:
+                self._update(r)
+        return outcome
+
+    @property
+    def velocity_known(self) -> bool:
+        return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
+
+    def state(self) -> tuple[float, float, float, float]:
+        """(x, y, vx, vy) on the local map at `t_ms`."""
+        return self.east.p, self.north.p, self.east.v, self.north.v
+
+    @property
+    def position_sigma_m(self) -> float:
+        return math.sqrt(max(self.east.pp, self.north.pp))
+
+    @property
+    def speed_sigma_mps(self) -> float:
+        return math.sqrt(max(self.east.vv, self.north.vv))
+
+    def _update(self, r: Report) -> None:
+        x, y = self.projection.to_xy(r.lon, r.lat)
+        pos_var = r.sigma_m**2
+        vel_var = self.profile.velocity_sigma_mps**2
+        if self.count == 0:
+            unknown = self.profile.speed_max_mps**2
+            vx, vy = (0.0, 0.0) if r.vel_enu is None else (r.vel_enu[0], r.vel_enu[1])
+            v_var = unknown if r.vel_enu is None else vel_var
+            self.east = _Axis(x, pos_var, vx, v_var)
+            self.north = _Axis(y, pos_var, vy, v_var)
+            self.t_ms = r.t_ms
+            self.count = 1
+            return
+        dt = (r.t_ms - self.t_ms) / 1000.0
+        if dt > 0:
+            q = self.ACCEL_SIGMA**2
+            self.east.predict(dt, q)
+            self.north.predict(dt, q)
+            self.t_ms = r.t_ms
+        self.east.measure_position(x, pos_var)
+        self.north.measure_position(y, pos_var)
+        if r.vel_enu is not None:
+            self.east.measure_velocity(r.vel_enu[0], vel_var)
+            self.north.measure_velocity(r.vel_enu[1], vel_var)
+        self.count += 1

@@ -40,12 +40,12 @@ class KindProfile:
 PROFILES: dict[str, KindProfile] = {
     "rocket": KindProfile(
         model="ballistic", speed_max_mps=1500, turn_rate_dps=0, pre_alert_s=0, timeout_s=30,
-        lead_s=5, beta_low_kg_m2=2000, beta_high_kg_m2=25000, min_radius_m=400,
+        lead_s=5, beta_low_kg_m2=4000, beta_high_kg_m2=20000, min_radius_m=400,
         velocity_sigma_mps=10, default_sigma_m=100,
     ),
     "ballistic": KindProfile(
         model="ballistic", speed_max_mps=7000, turn_rate_dps=0, pre_alert_s=900, timeout_s=60,
-        lead_s=10, beta_low_kg_m2=2000, beta_high_kg_m2=50000, min_radius_m=800,
+        lead_s=10, beta_low_kg_m2=5000, beta_high_kg_m2=60000, min_radius_m=800,
         velocity_sigma_mps=30, default_sigma_m=300,
     ),
     "cruise": KindProfile(

@@ -58,18 +58,28 @@ class _ReportWindow:
 
 
 class BallisticTrack:
-    """ECEF position/velocity filter for rockets and ballistic missiles."""
+    """ECEF position/velocity filter for rockets and ballistic missiles, with drag as a state.
+
+    The state is [r (3), v (3), kappa] with kappa = 1/beta, the inverse ballistic coefficient
+    (m2/kg): sensors never report it, but it shows in how the body slows in the air, and the
+    filter learns it from that (an extended Kalman filter, as re-entry trackers do). Above the
+    air it stays at its prior, which spans the draggiest to the sleekest plausible body.
+    """
 
     WINDOW = 64
-    ACCEL_SIGMA = 15.0  # m/s^2: unmodelled drag, thrust tail-off, manoeuvring re-entry bodies
+    ACCEL_SIGMA = 3.0  # m/s^2: what gravity and drag leave unexplained (thrust tail-off, lift)
+    KAPPA_WALK = 0.02  # relative random walk of kappa per second (ablation, tumbling)
 
     def __init__(self, profile: KindProfile) -> None:
         self.profile = profile
         self.window = _ReportWindow(self.WINDOW)
-        self.x = np.zeros(6)
-        self.P = np.zeros((6, 6))
+        self.x = np.zeros(7)
+        self.P = np.zeros((7, 7))
         self.t_ms = 0
         self.count = 0
+        k_low, k_high = 1.0 / profile.beta_high_kg_m2, 1.0 / profile.beta_low_kg_m2
+        self.kappa_bounds = (k_low, k_high)
+        self.kappa_prior = ((k_low + k_high) / 2.0, ((k_high - k_low) / 4.0) ** 2)
 
     def add(self, report: Report) -> str:
         outcome = self.window.insert(report)
@@ -85,30 +95,39 @@ class BallisticTrack:
     def has_velocity(self) -> bool:
         return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
 
+    def kappa_range(self, k_sigma: float) -> tuple[float, float]:
+        """The plausible inverse ballistic coefficients now: estimate +- k_sigma, bounded."""
+        k, var = float(self.x[6]), max(float(self.P[6, 6]), 0.0)
+        low, high = self.kappa_bounds
+        spread = k_sigma * math.sqrt(var)
+        return max(low, k - spread), min(high, k + spread)
+
     def _measurement(self, r: Report) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         east, north, up = physics.enu_axes(r.lat, r.lon)
         axes = np.array([east, north, up]).T  # columns: E, N, U in ECEF
         z_pos = np.array(physics.geodetic_to_ecef(r.lat, r.lon, r.alt_m))
         R_pos = axes @ np.diag([r.sigma_m**2, r.sigma_m**2, (1.5 * r.sigma_m) ** 2]) @ axes.T
         if r.vel_enu is None:
-            return z_pos, R_pos, np.hstack([np.eye(3), np.zeros((3, 3))])
+            return z_pos, R_pos, _H_POS
         z_vel = axes @ np.array(r.vel_enu)
-        sv = self.profile.velocity_sigma_mps
         R = np.zeros((6, 6))
         R[:3, :3] = R_pos
-        R[3:, 3:] = np.eye(3) * sv**2
-        return np.concatenate([z_pos, z_vel]), R, np.eye(6)
+        R[3:, 3:] = np.eye(3) * self.profile.velocity_sigma_mps**2
+        return np.concatenate([z_pos, z_vel]), R, _H_POS_VEL
 
     def _update(self, r: Report) -> None:
         z, R, H = self._measurement(r)
         if self.count == 0:
-            self.x = np.zeros(6)
-            self.P = np.diag([0.0, 0.0, 0.0] + [self.profile.speed_max_mps**2] * 3)
+            kappa, kappa_var = self.kappa_prior
+            self.x = np.zeros(7)
+            self.P = np.zeros((7, 7))
+            self.P[3:6, 3:6] = np.eye(3) * self.profile.speed_max_mps**2
             self.x[:3] = z[:3]
             self.P[:3, :3] = R[:3, :3]
             if len(z) == 6:
-                self.x[3:] = z[3:]
-                self.P[3:, 3:] = R[3:, 3:]
+                self.x[3:6] = z[3:]
+                self.P[3:6, 3:6] = R[3:, 3:]
+            self.x[6], self.P[6, 6] = kappa, kappa_var
             self.t_ms = r.t_ms
             self.count = 1
             return
@@ -116,28 +135,47 @@ class BallisticTrack:
         S = H @ self.P @ H.T + R
         K = self.P @ H.T @ np.linalg.inv(S)
         self.x = self.x + K @ (z - H @ self.x)
-        I_KH = np.eye(6) - K @ H
+        I_KH = _I7 - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T  # Joseph form: stays symmetric
+        low, high = self.kappa_bounds
+        self.x[6] = min(max(self.x[6], low), high)
         self.count += 1
 
     def _predict_to(self, t_ms: int) -> None:
-        dt = (t_ms - self.t_ms) / 1000.0
+        """Move the state to `t_ms` with the physical model, in steps of at most a second."""
+        total = (t_ms - self.t_ms) / 1000.0
+        steps = max(1, math.ceil(total))
+        dt = total / steps
         if dt <= 0:
             return
-        r = tuple(self.x[:3])
-        v = tuple(self.x[3:])
-        a = np.array(physics.acceleration(r, v, self.profile.beta_kg_m2))  # type: ignore[arg-type]
-        self.x[:3] += self.x[3:] * dt + 0.5 * a * dt * dt
-        self.x[3:] += a * dt
-        F = np.eye(6)
-        F[:3, 3:] = np.eye(3) * dt
         q = self.ACCEL_SIGMA**2
-        Q = np.zeros((6, 6))
+        Q = np.zeros((7, 7))
         Q[:3, :3] = np.eye(3) * q * dt**3 / 3
-        Q[:3, 3:] = Q[3:, :3] = np.eye(3) * q * dt**2 / 2
-        Q[3:, 3:] = np.eye(3) * q * dt
-        self.P = F @ self.P @ F.T + Q
+        Q[:3, 3:6] = Q[3:6, :3] = np.eye(3) * q * dt**2 / 2
+        Q[3:6, 3:6] = np.eye(3) * q * dt
+        for _ in range(steps):
+            r = (float(self.x[0]), float(self.x[1]), float(self.x[2]))
+            v = (float(self.x[3]), float(self.x[4]), float(self.x[5]))
+            kappa = float(self.x[6])
+            a = np.array(physics.acceleration(r, v, 1.0 / kappa))
+            # d(acceleration)/d(kappa): the drag per unit kappa, -rho |v| v / 2
+            _, _, h = physics.ecef_to_geodetic(*r)
+            drag_per_kappa = -0.5 * physics.air_density(h) * np.linalg.norm(self.x[3:6]) \
+                * self.x[3:6]
+            self.x[:3] += self.x[3:6] * dt + 0.5 * a * dt * dt
+            self.x[3:6] += a * dt
+            F = np.eye(7)
+            F[:3, 3:6] = np.eye(3) * dt
+            F[:3, 6] = 0.5 * drag_per_kappa * dt * dt
+            F[3:6, 6] = drag_per_kappa * dt
+            Q[6, 6] = (self.KAPPA_WALK * kappa) ** 2 * dt
+            self.P = F @ self.P @ F.T + Q
         self.t_ms = t_ms
+
+
+_H_POS = np.hstack([np.eye(3), np.zeros((3, 4))])
+_H_POS_VEL = np.hstack([np.eye(6), np.zeros((6, 1))])
+_I7 = np.eye(7)
 
 
 class _Axis:

@@ -1,8 +1,8 @@
 """Impact prediction for rockets and ballistic missiles.
 
 From the filtered state (ECEF position and velocity, with covariance) the flight is integrated
-to the ground twice, for the draggiest and the sleekest plausible body (the sensors cannot
-measure drag); the impact region is an ellipse around the two impacts that also carries the
+to the ground twice, for the draggiest and the sleekest body the filter still finds plausible
+(drag is learnt from how the body slows, within bounds per kind); the impact region is an ellipse around the two impacts that also carries the
 state's own uncertainty propagated to the ground. It shrinks as reports arrive: the covariance
 falls, and so does the time left for errors to grow.
 """
@@ -57,11 +57,11 @@ def predict_impact(
     within the hour (e.g. still climbing out of a sensor's view)."""
     if not track.has_velocity:
         return None
-    profile = track.profile
     r = (float(track.x[0]), float(track.x[1]), float(track.x[2]))
     v = (float(track.x[3]), float(track.x[4]), float(track.x[5]))
-    draggy = physics.fly(r, v, 0.0, profile.beta_low_kg_m2, max_s=3600.0).impact
-    sleek = physics.fly(r, v, 0.0, profile.beta_high_kg_m2, max_s=3600.0).impact
+    kappa_sleek, kappa_draggy = track.kappa_range(K_SIGMA)
+    draggy = physics.fly(r, v, 0.0, 1.0 / kappa_draggy, max_s=3600.0).impact
+    sleek = physics.fly(r, v, 0.0, 1.0 / kappa_sleek, max_s=3600.0).impact
     if draggy is None or sleek is None:
         return None
     x1, y1 = projection.to_xy(draggy.lon, draggy.lat)
@@ -72,8 +72,8 @@ def predict_impact(
     east, north, up = physics.enu_axes(lat, lon)
     A = np.array([east, north, up]).T
     P_pos = A.T @ track.P[:3, :3] @ A
-    P_vel = A.T @ track.P[3:, 3:] @ A
-    P_cross = A.T @ track.P[:3, 3:] @ A
+    P_vel = A.T @ track.P[3:6, 3:6] @ A
+    P_cross = A.T @ track.P[:3, 3:6] @ A
     # Linear propagation of the state's horizontal error over the fall (as in vacuum), plus the
     # error in fall time from height and climb rate, which moves the impact along the track.
     C = P_pos[:2, :2] + t_fall * (P_cross[:2, :2] + P_cross[:2, :2].T) + t_fall**2 * P_vel[:2, :2]

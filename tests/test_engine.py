@@ -1,0 +1,191 @@
+"""The zone lifecycle as operators and the public see it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import end, manual, tick, track
+
+from airwarn import physics
+from airwarn.engine import Engine, EngineConfig
+from airwarn.errors import EventError
+
+
+def run(engine: Engine, events) -> list:
+    out = []
+    for event in events:
+        out.extend(engine.apply(event))
+    return out
+
+
+def levels(decisions, zone: str) -> list[tuple[str, str]]:
+    return [(d.t, d.level) for d in decisions if d.zone == zone]
+
+
+def test_manual_alert_holds_zone_until_manual_clear(grid):
+    engine = Engine(grid)
+    out = run(engine, [manual("alert", 0, zones=["r0c0"], category="missiles"), tick(3600)])
+    assert [(d.zone, d.level, d.kind) for d in out] == [("r0c0", "alert", "missiles")]
+    assert engine.level_of("r0c0") == "alert"
+    out = run(engine, [manual("clear", 3700, zones=["r0c0"])])
+    assert [(d.zone, d.level) for d in out] == [("r0c0", "clear")]
+    assert out[0].t == "2026-03-01T19:01:40.000Z"
+
+
+def test_manual_alert_of_a_region_alerts_every_zone_in_it(grid):
+    out = run(Engine(grid), [manual("alert", 0, region="band0")])
+    alerted = {d.zone for d in out if d.level == "alert"}
+    assert alerted == set(grid.regions and [grid.ids[i] for i in grid.regions["band0"]])
+    assert len(alerted) == 18
+
+
+def test_unknown_zone_in_a_manual_action_is_rejected_and_changes_nothing(grid):
+    engine = Engine(grid)
+    run(engine, [manual("alert", 0, zones=["r0c0"])])
+    with pytest.raises(EventError, match="no zone with id 'nowhere'"):
+        engine.apply(manual("alert", 10, zones=["r1c1", "nowhere"]))
+    assert engine.levels() == {"r0c0": "alert"}
+    assert engine.clock_ms is not None and engine.clock_ms % 1000 == 0
+    with pytest.raises(EventError, match="no region named"):
+        engine.apply(manual("alert", 10, region="atlantis"))
+
+
+def drone_pass(threat: str = "D1", t0: float = 0.0, lat: float = 31.55):
+    """A drone flying east at 50 m/s across the grid's middle row, reporting every 10 s."""
+    events = []
+    for i in range(0, 150):
+        t = t0 + 10 * i
+        lon = 34.50 + (50 * 10 * i) / 95_000
+        events.append(track(threat, t, lat, lon, kind="drone", sigma_m=100,
+                            vel_mps=[50.0, 0.0, 0.0]))
+    return events
+
+
+def test_drone_alerts_zones_ahead_of_it_and_releases_them_after_it_passes(grid):
+    engine = Engine(grid, EngineConfig(hold_s=600))
+    out = run(engine, drone_pass())
+    first_alert = {}
+    for d in out:
+        if d.level == "alert":
+            first_alert.setdefault(d.zone, d.t)
+    # it flies along row 3 (31.55-31.60): zones there go to alert in order of longitude
+    row = [f"r3c{c}" for c in range(6)]
+    assert all(z in first_alert for z in row)
+    assert [first_alert[z] for z in row] == sorted(first_alert[z] for z in row)
+    # far rows are never alerted by a drone that cannot reach them within shelter time
+    assert not any(z.startswith("r0") for z in first_alert)
+    # the first zone steps down from alert once the drone has moved on (+ hold), while it still
+    # flies (it may stay pre-alerted: a drone can turn back within the pre-alert horizon)
+    stepped_down = [d for d in out if d.zone == "r3c0" and d.level != "alert"]
+    assert stepped_down and stepped_down[0].t < "2026-03-01T18:20:00.000Z"
+    assert engine.active_threats == ["D1"]
+
+
+def test_zone_stays_alerted_for_the_hold_time_after_the_threat_ends(grid):
+    engine = Engine(grid, EngineConfig(hold_s=600))
+    events = [track("D1", 0, 31.575, 34.725, sigma_m=50), track("D1", 10, 31.575, 34.726,
+                                                                  sigma_m=50)]
+    out = run(engine, events)
+    assert ("2026-03-01T18:00:00.000Z", "alert") in levels(out, "r3c2")
+    out = run(engine, [end("D1", 100), tick(699)])
+    assert engine.level_of("r3c2") == "alert"
+    out = run(engine, [tick(700)])
+    assert ("2026-03-01T18:11:40.000Z", "clear") in levels(out, "r3c2")
+
+
+def test_manual_clear_wins_over_a_threat_that_still_holds_the_zone(grid):
+    engine = Engine(grid)
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])
+    assert engine.level_of("r3c2") == "alert"
+    out = run(engine, [manual("clear", 5, zones=["r3c2"])])
+    assert levels(out, "r3c2") == [("2026-03-01T18:00:05.000Z", "clear")]
+    out = run(engine, [track("D1", 10, 31.575, 34.7251, sigma_m=50)])
+    assert engine.level_of("r3c2") == "clear"  # the operator overruled this threat here
+    run(engine, [track("D2", 20, 31.575, 34.725, sigma_m=50)])
+    assert engine.level_of("r3c2") == "alert"  # a new threat may alert it again
+
+
+def test_duplicate_reports_change_nothing(grid):
+    events = drone_pass()
+    doubled = [e for event in events for e in (event, event)]
+    once = [(d.t, d.zone, d.level) for d in run(Engine(grid), events)]
+    engine = Engine(grid)
+    twice = [(d.t, d.zone, d.level) for d in run(engine, doubled)]
+    assert once == twice
+    assert engine.stats.duplicates == len(events)
+
+
+def test_out_of_order_reports_within_the_window_are_used_and_older_ones_ignored(grid):
+    engine = Engine(grid, EngineConfig(reorder_window_s=30))
+    run(engine, [track("D1", 0, 31.575, 34.60), track("D1", 20, 31.575, 34.61),
+                 track("D1", 10, 31.575, 34.605)])
+    assert engine.stats.reordered == 1
+    run(engine, [track("D1", 100, 31.575, 34.65), track("D1", 40, 31.575, 34.62)])
+    assert engine.stats.stale == 1
+
+
+def test_a_silent_track_times_out_and_its_zones_clear_after_the_hold(grid):
+    engine = Engine(grid, EngineConfig(hold_s=60))
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])
+    assert engine.active_threats == ["D1"]
+    out = engine.flush()
+    assert engine.active_threats == []
+    assert engine.levels() == {}
+    timeout = engine.config.profiles["drone"].timeout_s
+    clear_t = {d.t for d in out if d.level == "clear" and d.zone == "r3c2"}
+    assert clear_t == {f"2026-03-01T18:0{(timeout + 60) // 60}:{(timeout + 60) % 60:02d}.000Z"}
+
+
+def test_reports_after_a_threat_ended_are_ignored(grid):
+    engine = Engine(grid)
+    run(engine, [track("D1", 0, 31.575, 34.725), end("D1", 5, "intercepted"),
+                 track("D1", 6, 31.575, 34.725)])
+    assert engine.stats.after_end == 1
+    assert engine.active_threats == []
+
+
+def rocket_reports(launch, target, t_launch=0.0, every_s=1.0, start_s=3.0, threat="R1"):
+    """Noise-free reports of a rocket flown with the physics model, with velocity."""
+    beta = 8000.0
+    v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
+    flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
+    assert flight.impact is not None
+    events = []
+    for (ts, (r, v)) in zip(flight.times_s, flight.states, strict=True):
+        if ts < start_s:
+            continue
+        if events and ts - events[-1][0] < every_s:
+            continue
+        lat, lon, h = physics.ecef_to_geodetic(*r)
+        east, north, up = physics.ecef_to_enu_vector(lat, lon, v)
+        events.append((ts, track(threat, t_launch + ts, lat, lon, kind="rocket", alt_m=h,
+                                 sigma_m=30, vel_mps=[east, north, up])))
+    return [e for _, e in events], flight.impact
+
+
+def test_rocket_alerts_its_impact_zone_at_least_its_shelter_time_before_impact(grid):
+    launch, target = (31.20, 34.50), (31.575, 34.725)  # ~45 km, lands in zone r3c2
+    events, impact = rocket_reports(launch, target)
+    engine = Engine(grid)
+    out = run(engine, events)
+    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
+    assert zone == "r3c2"
+    alerts = [d for d in out if d.zone == zone and d.level == "alert"]
+    assert alerts, "the impact zone was never alerted"
+    from airwarn.contract import parse_time
+    from conftest import at
+
+    warning_s = (parse_time(at(impact.t_s)) - parse_time(alerts[0].t)) / 1000
+    assert warning_s >= 60  # the grid's shelter time
+    # and the alert is local: a few zones around the impact, not the whole grid
+    alerted = {d.zone for d in out if d.level == "alert"}
+    assert len(alerted) <= 9
+    assert alerts[0].kind == "rocket" and alerts[0].threats == ["R1"]
+
+
+def test_ballistic_zone_is_not_cleared_while_the_missile_still_flies(grid):
+    events, impact = rocket_reports((31.20, 34.50), (31.575, 34.725))
+    engine = Engine(grid, EngineConfig(hold_s=0))
+    out = run(engine, events)
+    assert not [d for d in out if d.level == "clear"]
+    out = run(engine, [end("R1", impact.t_s + 1)])
+    assert {d.level for d in out} == {"clear"}

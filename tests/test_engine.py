@@ -171,8 +171,9 @@ def test_rocket_alerts_its_impact_zone_at_least_its_shelter_time_before_impact(g
     assert zone == "r3c2"
     alerts = [d for d in out if d.zone == zone and d.level == "alert"]
     assert alerts, "the impact zone was never alerted"
-    from airwarn.contract import parse_time
     from conftest import at
+
+    from airwarn.contract import parse_time
 
     warning_s = (parse_time(at(impact.t_s)) - parse_time(alerts[0].t)) / 1000
     assert warning_s >= 60  # the grid's shelter time

@@ -2,9 +2,10 @@
 
 From the filtered state (ECEF position and velocity, with covariance) the flight is integrated
 to the ground twice, for the draggiest and the sleekest body the filter still finds plausible
-(drag is learnt from how the body slows, within bounds per kind); the impact region is an ellipse around the two impacts that also carries the
-state's own uncertainty propagated to the ground. It shrinks as reports arrive: the covariance
-falls, and so does the time left for errors to grow.
+(drag is learnt from how the body slows, within bounds per kind). The impact region is an
+ellipse around the two impacts that also carries the state's own uncertainty propagated to the
+ground. It shrinks as reports arrive: the covariance falls, and so does the time left for
+errors to grow.
 """
 
 from __future__ import annotations

@@ -195,20 +195,24 @@ def _with_geometry(drafts: list[ZoneDraft], result: ImportResult) -> list[ZoneDr
         draft.geometry = fixed
         kept.append(draft)
     if missing:
-        result.note(f"{len(missing)} features have no geometry and were dropped (a zone is an "
-                    f"area): {examples(missing)}.")
+        result.note(f"{plural(len(missing), 'feature')} {agree(len(missing), 'has', 'have')} "
+                    f"no geometry and {agree(len(missing), 'was', 'were')} dropped (a zone is "
+                    f"an area): {examples(missing)}.")
     if unreadable:
-        result.note(f"{len(unreadable)} features have an unreadable geometry and were dropped: "
-                    f"{examples(unreadable)}.")
+        result.note(f"{plural(len(unreadable), 'feature')} "
+                    f"{agree(len(unreadable), 'has', 'have')} an unreadable geometry and "
+                    f"{agree(len(unreadable), 'was', 'were')} dropped: {examples(unreadable)}.")
     if not_area:
-        result.note(f"{len(not_area)} features have no area (points, lines or degenerate rings) "
-                    f"and were dropped: {examples(not_area)}.")
+        result.note(f"{plural(len(not_area), 'feature')} {agree(len(not_area), 'has', 'have')} "
+                    "no area (points, lines or degenerate rings) and "
+                    f"{agree(len(not_area), 'was', 'were')} dropped: {examples(not_area)}.")
     if flattened:
-        result.note(f"{len(flattened)} geometries carried heights (3-D coordinates); "
-                    f"heights were dropped: {examples(flattened)}.")
+        result.note(f"{plural(len(flattened), 'geometry', 'geometries')} carried heights "
+                    f"(3-D coordinates); heights were dropped: {examples(flattened)}.")
     if repaired:
-        result.note(f"{len(repaired)} geometries were invalid and were repaired with "
-                    "shapely.make_valid, keeping only their polygonal parts: "
+        result.note(f"{plural(len(repaired), 'geometry', 'geometries')} "
+                    f"{agree(len(repaired), 'was', 'were')} invalid and repaired with "
+                    "shapely.make_valid, keeping only the polygonal parts: "
                     f"{examples(repaired)}.")
     else:
         result.note("Invalid rings: none; every polygon is valid as given (none repaired).")
@@ -244,27 +248,33 @@ def _unique_ids(drafts: list[ZoneDraft], result: ImportResult) -> list[ZoneDraft
         if len({(d.name, d.region) for d in group}) == 1:
             first = group[0]
             first.geometry = polygonal(shapely.union_all([d.geometry for d in group]))
+            # pieces that disagree on the time to shelter: the longest warns in time for all
+            first.shelter_s = max(d.shelter_s for d in group)
             first.properties["merged_features"] = len(group)
             merged.append(f"{first.label} ×{len(group)}")
             out.append(first)
             continue
         out.append(group[0])
-        for n, other in enumerate(group[1:], start=2):
+        n = 2
+        for other in group[1:]:
+            while f"{other.id}-{n}" in taken:
+                n += 1
             new_id = f"{other.id}-{n}"
-            while new_id in taken:
-                new_id += "x"
             taken.add(new_id)
             other.properties["source_id"] = other.id
             renamed.append(f"{other.name} {other.id} → {new_id}")
             other.id = new_id
             out.append(other)
     if merged:
-        result.note(f"{len(merged)} ids occur on several features with the same name: pieces "
-                    f"of one place, merged into one zone each: {examples(merged)}.")
+        result.note(f"{plural(len(merged), 'id')} {agree(len(merged), 'occurs', 'occur')} on "
+                    "several features with the same name and region: pieces of one place, "
+                    "merged into one zone each (with the longest shelter_s among them): "
+                    f"{examples(merged)}.")
     if renamed:
-        result.note(f"{len(renamed)} features reuse the id of a different place; the first "
-                    "keeps it, the others get -2, -3, ... in file order (the original id is "
-                    f"kept as property source_id): {examples(renamed)}.")
+        result.note(f"{plural(len(renamed), 'feature')} {agree(len(renamed), 'reuses', 'reuse')}"
+                    " the id of a different place; the first keeps it, the others get -2, -3, "
+                    "... in file order (the original id is kept as property source_id): "
+                    f"{examples(renamed)}.")
     return out
 
 
@@ -312,7 +322,7 @@ def _note_gaps(zones: list[Zone], projection: LocalProjection, result: ImportRes
                    key=lambda item: -item[0])
     total_km2 = sum(a for a, _ in sized)
     shown = [f"{a:.3f} km² at {h.centroid.y:.3f}N {h.centroid.x:.3f}E" for a, h in sized]
-    result.note(f"{len(holes)} gaps (holes between zones that no zone covers, "
+    result.note(f"{plural(len(holes), 'gap')} (holes between zones that no zone covers, "
                 f"{total_km2:.2f} km² in all): a point there is in no zone. Left as they are "
                 f"(filling them would invent borders); largest: {examples(shown, 4)}.")
 

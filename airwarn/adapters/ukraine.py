@@ -176,7 +176,7 @@ def _derived_id(props: dict[str, Any], name: str | None, id_field: str,
     slug = re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-") or f"feature-{number}"
     rule = f"raion_id + '-' + slug of name_en (the source has no {id_field})"
     if text_or_none(props.get("type_uk")) == _STATE_TERRITORY:
-        kind = (f"state territories outside every hromada, with no residents (type_uk "
+        kind = (f"state territories outside every hromada, with few or no residents (type_uk "
                 f"'{_STATE_TERRITORY}': lakes, lymans, the Chornobyl Exclusion Zone); "
                 "id = raion_id + '-' + slug of name_en")
     elif name and name == text_or_none(props.get("raion_en")):
@@ -205,7 +205,7 @@ def _note_hromada_layer(features: list[LayerFeature], result: ImportResult) -> N
         result.note(text)
     oblasts = {text_or_none(p.get("oblast_id")) for p in props}
     if "UA01" in oblasts and "UA85" not in oblasts:
-        result.note("No feature has oblast_id UA85 (Sevastopol City): this file files "
+        result.note("No feature has oblast_id UA85 (Sevastopol City): this file puts "
                     "Sevastopol's councils and the land around it under Crimea (UA01, raion "
                     "UA0102), and the city itself (about 66 km² around 44.62N 33.53E) is in no "
                     "feature, so a point there finds no zone. For a Sevastopol zone, import "

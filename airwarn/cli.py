@@ -26,6 +26,11 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
+
+@app.callback()
+def _main() -> None:
+    """airwarn: localized early warning for air threats."""
+
 ZonesOption = Annotated[
     Path, typer.Option("--zones", "-z", help="Canonical zone GeoJSON (see `airwarn zones import`).")
 ]
@@ -36,7 +41,7 @@ HoldOption = Annotated[
 
 
 def _fail(error: AirwarnError | OSError, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False)
+    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -73,7 +78,7 @@ def replay(
     chosen = POLICIES[policy](zone_set)
 
     def report_skip(error: EventError) -> None:
-        err.print(f"skipped: {error}", highlight=False, markup=False)
+        err.print(f"skipped: {error}", highlight=False, markup=False, soft_wrap=True)
 
     try:
         source = sys.stdin.buffer if str(events) == "-" else events.open("rb")
@@ -97,7 +102,7 @@ def replay(
                 on_line=lambda n: progress.advance(task, n),
             )
     except EventError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         err.print("Fix the line, or pass --skip-invalid to report and skip invalid lines.")
         raise typer.Exit(1) from None
     stats = result.stats
@@ -105,7 +110,7 @@ def replay(
                f"duplicates and {stats.stale} stale reports ignored, {stats.reordered} reordered")
     if result.skipped:
         summary += f"; {result.skipped} invalid lines skipped"
-    err.print(summary, highlight=False)
+    err.print(summary, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -223,13 +223,13 @@ class Engine:
     def _manual_targets(self, event: Manual) -> list[int]:
         if event.region is not None:
             if event.region not in self.zones.regions:
-                raise EventError(f"no region named {event.region!r} in the zone set",
+                raise EventError("no region of that name in the zone set",
                                  field="$.region", value=event.region)
             targets = list(self.zones.regions[event.region])
         else:
             unknown = [z for z in event.zones or [] if z not in self.zones.index_of]
             if unknown:
-                raise EventError(f"no zone with id {unknown[0]!r} in the zone set",
+                raise EventError("no zone with that id in the zone set",
                                  field="$.zones", value=unknown[0])
             targets = sorted({self.zones.index_of[z] for z in event.zones or []})
         return targets

@@ -41,11 +41,11 @@ def test_manual_alert_of_a_region_alerts_every_zone_in_it(grid):
 def test_unknown_zone_in_a_manual_action_is_rejected_and_changes_nothing(grid):
     engine = Engine(grid)
     run(engine, [manual("alert", 0, zones=["r0c0"])])
-    with pytest.raises(EventError, match="no zone with id 'nowhere'"):
+    with pytest.raises(EventError, match="no zone with that id.*'nowhere'"):
         engine.apply(manual("alert", 10, zones=["r1c1", "nowhere"]))
     assert engine.levels() == {"r0c0": "alert"}
     assert engine.clock_ms is not None and engine.clock_ms % 1000 == 0
-    with pytest.raises(EventError, match="no region named"):
+    with pytest.raises(EventError, match="no region of that name"):
         engine.apply(manual("alert", 10, region="atlantis"))
 
 

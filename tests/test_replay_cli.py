@@ -73,7 +73,8 @@ def test_skip_invalid_reports_every_skipped_line_and_counts_them(tmp_path, zone_
                                  "-o", str(tmp_path / "d.jsonl"), "--skip-invalid"])
     assert result.exit_code == 0, result.output
     assert "skipped: line 2" in result.output
-    assert "skipped: line 5, field $.zones: no zone with that id in the zone set (got 'nowhere')" in result.output
+    assert ("skipped: line 5, field $.zones: no zone with that id in the zone set "
+            "(got 'nowhere')") in result.output
     assert "2 invalid lines skipped" in result.output
 
 

@@ -1,0 +1,115 @@
+"""The store: one schema, SQLite by default and PostgreSQL by URL, managed by migrations.
+
+`connect(url)` gives a SQLAlchemy engine (SQLite files get WAL and foreign keys on);
+`migrate(url)` upgrades the schema to the newest revision with alembic. The migrations ship
+inside the package (`airwarn/store/migrations/versions/`), run programmatically, so no
+alembic.ini is needed at run time. A new concept adds a revision there (`0002_...`), never
+edits an old one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+
+from airwarn.errors import AirwarnError
+
+DEFAULT_URL = "sqlite:///airwarn.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+__all__ = ["DEFAULT_URL", "StoreError", "connect", "current_revision", "head_revision",
+           "migrate"]
+
+
+class StoreError(AirwarnError):
+    """The store cannot be reached or used: a bad URL, a missing driver, a folder that is not
+    there."""
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (stats, the web app) run while an import writes; foreign keys are off by
+    # default in SQLite and the schema relies on ON DELETE CASCADE.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def connect(url: str, **options: Any) -> Engine:
+    """A SQLAlchemy engine for a store URL: `sqlite:///airwarn.db` or
+    `postgresql+psycopg://user@host:5432/db`.
+
+    `options` go to `sqlalchemy.create_engine` (e.g. `connect_args`).
+    """
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(f"{url!r} is not a store URL; use e.g. sqlite:///airwarn.db or "
+                         "postgresql+psycopg://postgres@127.0.0.1:5432/airwarn") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise StoreError(f"the folder of the SQLite file {database} does not exist; "
+                                 "create it or give another --db")
+    elif backend != "postgresql":
+        raise StoreError(f"unsupported store {backend!r}: airwarn stores in SQLite "
+                         "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")
+    try:
+        engine = sa.create_engine(parsed, **options)
+    except ModuleNotFoundError as exc:
+        raise StoreError(f"the driver for {backend} is not installed ({exc.name}); for "
+                         "PostgreSQL: pip install 'psycopg[binary]>=3.1'") from None
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(url: str | Engine, revision: str = "head") -> None:
+    """Upgrade the store's schema to `revision` (default: the newest), creating it if empty.
+
+    Safe to run any number of times: a store already at the revision is left as it is.
+    """
+    from alembic import command
+
+    engine = connect(url) if isinstance(url, str) else url
+    try:
+        command.upgrade(_alembic_config(engine), revision)
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot reach the store at {engine.url!r}: {exc.orig}") from None
+
+
+def head_revision() -> str:
+    """The newest revision the package ships."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision a store is at, or None when it has never been migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

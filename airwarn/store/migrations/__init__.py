@@ -1,0 +1,1 @@
+"""Alembic migrations of the airwarn store (run by `airwarn.store.migrate`)."""

@@ -115,6 +115,105 @@ def replay(
     err.print(summary, highlight=False, soft_wrap=True)
 
 
+@app.command()
+def simulate(
+    zones: ZonesOption,
+    scenario: Annotated[str, typer.Option(help="rockets, ballistic, drones, cruise or mixed.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for events.jsonl and "
+                                      "truth.json (made if missing).")],
+    seed: Annotated[int, typer.Option(help="Same zones, scenario and seed: same bytes.")] = 1,
+    count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
+                                              "scenario's own).")] = None,
+) -> None:
+    """Make a raid with ground truth on a zone set: noisy sensor reports and where each threat
+    really came down.
+
+    Flights are physical (gravity on the WGS84 Earth, drag; drones and cruise missiles on
+    waypoint routes with bounded turns); some threats are intercepted. Launch areas follow the
+    zone set: Israel's, Ukraine's, or generic ones around any other set.
+
+    Example: airwarn simulate --zones zones-israel.geojson --scenario rockets --seed 3 --out sim/
+    """
+    from airwarn.sim.scenarios import SCENARIOS, write_simulation
+    from airwarn.sim.scenarios import simulate as make_raid
+
+    if scenario not in SCENARIOS:
+        raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
+                                 f"{scenario!r}"), 2)
+    zone_set = _load_zones(zones)
+    try:
+        events, truth = make_raid(zone_set, scenario, seed, count=count)
+        write_simulation(events, truth, out)
+    except (AirwarnError, OSError) as error:
+        raise _fail(error, 2) from None
+    impacts = sum(1 for t in truth["threats"] if t["impact"])
+    err.print(f"{len(truth['threats'])} threats ({impacts} impacting), {len(events)} events: "
+              f"{out / 'events.jsonl'}, {out / 'truth.json'}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def evaluate(
+    zones: ZonesOption,
+    truth: Annotated[Path, typer.Option(help="truth.json from `airwarn simulate`.")],
+    decisions: Annotated[Path, typer.Option(help="Decisions (JSON Lines) to score, e.g. from "
+                                            "`airwarn replay`.")],
+    policy: Annotated[list[str] | None, typer.Option(
+        help="Also run a reference policy on the same events and score it alongside: reach "
+        "(every zone within reach of the latest report) or region (whole regions). Repeat for "
+        "both.")] = None,
+    events: Annotated[Path | None, typer.Option(help="The events behind the decisions, for "
+                                                "--policy (default: events.jsonl beside the "
+                                                "truth).")] = None,
+    hold_s: HoldOption = 600,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score decisions against ground truth: missed and late impacts, warning times, and the
+    over-alert factor (alerted area x time over the ideal), per kind of threat.
+
+    Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
+    --decisions d.jsonl --policy reach --policy region
+    """
+    import msgspec
+
+    from airwarn.contract import decode_decision
+    from airwarn.replay import run_policy
+    from airwarn.sim.evaluate import format_table, score, score_to_dict
+
+    zone_set = _load_zones(zones)
+    try:
+        truth_doc = msgspec.json.decode(truth.read_bytes())
+        with decisions.open("rb") as handle:
+            ours = [decode_decision(line) for line in handle if line.strip()]
+        scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s)}
+        for name in policy or []:
+            if name not in POLICIES or name == "engine":
+                raise AirwarnError(f"--policy must be reach or region, not {name!r}")
+            source = events or truth.parent / "events.jsonl"
+            theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
+            scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
+    except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise _fail(error if isinstance(error, AirwarnError | OSError)
+                    else AirwarnError(f"{decisions}: {error}"), 2) from None
+    if as_json:
+        typer.echo(msgspec.json.encode({k: score_to_dict(v) for k, v in scores.items()}))
+    else:
+        Console().print(format_table(scores))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files.")] = Path(
+        "airwarn-demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the simulated raid.")] = 1,
+) -> None:
+    """See airwarn work, with nothing to set up: a generated zone set, a simulated mixed raid,
+    the engine's warnings, and how they score beside the simple reference policies.
+    """
+    from airwarn.sim.demo import run_demo
+
+    run_demo(out, seed, Console())
+
+
 def main() -> None:
     app()
 

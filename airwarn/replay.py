@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from airwarn.contract import Event, encode_decision, parse_event
+from airwarn.contract import Decision, Event, encode_decision, parse_event
 from airwarn.engine import Engine, EngineConfig, EngineStats
 from airwarn.errors import EventError
 from airwarn.policy import Policy
@@ -65,6 +65,15 @@ def replay_lines(
     for decision in engine.flush():
         out.write(encode_decision(decision) + b"\n")
     return ReplayResult(lines=count, skipped=skipped, decisions=engine.seq, stats=engine.stats)
+
+
+def run_policy(zones: ZoneSet, events: Path, policy_name: str,
+               config: EngineConfig | None = None) -> list[Decision]:
+    """All decisions of one policy over an event file (for comparisons between policies)."""
+    from airwarn.engine import run
+    from airwarn.policy import POLICIES
+
+    return list(run(zones, iter_events(events), config, POLICIES[policy_name](zones)))
 
 
 def iter_events(path: Path) -> Iterator[Event]:

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text),
         sa.Column("region", sa.Text),
         sa.Column("area_km2", sa.Float, nullable=False),
-        sa.Column("shelter_s", sa.Integer, nullable=False),
+        sa.Column("shelter_s", sa.Integer),  # None where the layer has none (Ukraine)
         sa.Column("geometry", sa.Text, nullable=False),  # GeoJSON, simplified for maps
     )
     op.create_table(

@@ -295,8 +295,8 @@ def test_drone_waves_last_hours_and_some_go_deep(ukraine):
 
 
 def _errors(zones: ZoneSet, scenario: str, seed: int, count: int):
-    """Reported minus true position, in sigmas: east, north, up (where the true height is well
-    clear of the ground, which clamps reports)."""
+    """Reported minus true position, in sigmas: east, north, up (where the true height is
+    three vertical sigmas clear of the ground, which clamps reports)."""
     raid, threats = plan(zones, scenario, seed, count=count)
     events, _ = simulate(zones, scenario, seed, count=count)
     by_id = {t.threat: t for t in threats}
@@ -310,7 +310,7 @@ def _errors(zones: ZoneSet, scenario: str, seed: int, count: int):
         sigma = event["sigma_m"]
         east.append(dist * math.sin(math.radians(azimuth)) / sigma)
         north.append(dist * math.cos(math.radians(azimuth)) / sigma)
-        if truth.alt_m > 5 * sigma:
+        if truth.alt_m > 4.5 * sigma:
             up.append((event["alt_m"] - truth.alt_m) / sigma)
         if "vel_mps" in event:
             vel.append(event["vel_mps"][0] - truth.east)
@@ -327,7 +327,8 @@ def test_report_errors_match_their_declared_sigma(israel, scenario, sigma_range,
     for axis in (east, north):
         assert abs(statistics.fmean(axis)) < 0.15
         assert 0.85 < statistics.pstdev(axis) < 1.15
-    assert 1.25 < statistics.pstdev(up) < 1.75  # vertical errors are 1.5 sigma
+    if len(up) > 50:  # drones fly too low for this: reports never go below the ground
+        assert 1.25 < statistics.pstdev(up) < 1.75  # vertical errors are 1.5 sigma
     assert 0.8 * vel_sigma < statistics.pstdev(vel) < 1.2 * vel_sigma
     events, _ = simulate(israel, scenario, 2, count=count)
     sigmas = {e["sigma_m"] for e in events if e["type"] == "track"}

@@ -235,21 +235,27 @@ class BallisticPath:
         self.burnout = flight.states[0][0]
 
     def at(self, t_s: float) -> Sample:
+        """The true state at a time (seconds after the raid's start)."""
+        r: physics.Vec
+        v: physics.Vec
         if t_s < self.t_launch_s + self.boost_s:
             f = max(t_s - self.t_launch_s, 0.0) / self.boost_s
-            r = tuple(a + (b - a) * f * f for a, b in zip(self.launch, self.burnout, strict=True))
-            v = tuple(2.0 * (b - a) * f / self.boost_s
-                      for a, b in zip(self.launch, self.burnout, strict=True))
+            (x0, y0, z0), (x1, y1, z1) = self.launch, self.burnout
+            r = (x0 + (x1 - x0) * f * f, y0 + (y1 - y0) * f * f, z0 + (z1 - z0) * f * f)
+            k = 2.0 * f / self.boost_s
+            v = ((x1 - x0) * k, (y1 - y0) * k, (z1 - z0) * k)
         else:
             r, v = self.flight.state_at(t_s)
         lat, lon, h = physics.ecef_to_geodetic(*r)
-        e, n, u = physics.ecef_to_enu_vector(lat, lon, v)  # type: ignore[arg-type]
+        e, n, u = physics.ecef_to_enu_vector(lat, lon, v)
         return Sample(lat, lon, h, e, n, u)
 
     def apogee_m(self) -> float:
+        """The highest point of the free flight, above the ellipsoid (m)."""
         return max(physics.ecef_to_geodetic(*r)[2] for r, _ in self.flight.states)
 
     def max_speed_mps(self) -> float:
+        """The fastest the body goes, relative to the ground (at burnout or on the way down)."""
         return max(math.sqrt(sum(c * c for c in v)) for _, v in self.flight.states)
 
 
@@ -281,6 +287,7 @@ class RoutePath:
         self.up.append(up)
 
     def time_of(self, index: int) -> float:
+        """The time of a sample (seconds after the raid's start)."""
         return self.t_end_s if index == len(self.lat) - 1 else self.t0_s + index * self.dt_s
 
     def at(self, t_s: float) -> Sample:
@@ -377,9 +384,11 @@ class Raid:
     """One simulation run's context: the zones, their theater, the targets' weights, and the
     random stream every draw comes from (in a fixed order, so that a seed fixes the raid)."""
 
-    def __init__(self, zones: ZoneSet, seed: int) -> None:
+    def __init__(self, zones: ZoneSet, scenario: str, seed: int) -> None:
         self.zones = zones
-        self.rng = random.Random(seed)
+        # A string seed is hashed with SHA-512 (not Python's salted hash): stable everywhere,
+        # and a rockets raid and a drone raid of one seed do not share their draws.
+        self.rng = random.Random(f"{scenario}:{seed}")
         geometries = [z.geometry for z in zones.zones]
         points = shapely.point_on_surface(np.array(geometries, dtype=object))
         self.rep_lon = shapely.get_x(points)
@@ -399,11 +408,13 @@ class Raid:
         self.counters: dict[str, int] = {}
 
     def next_id(self, kind: str) -> str:
+        """The next track id of a kind: R001, R002, ... (B for ballistic, D, C)."""
         prefix = {"rocket": "R", "ballistic": "B", "drone": "D", "cruise": "C"}[kind]
         self.counters[kind] = self.counters.get(kind, 0) + 1
         return f"{prefix}{self.counters[kind]:03d}"
 
     def uniform(self, bounds: tuple[float, float]) -> float:
+        """A uniform draw between two bounds."""
         return self.rng.uniform(*bounds)
 
     def launch_point(self, area: LaunchArea) -> tuple[float, float]:
@@ -421,12 +432,14 @@ class Raid:
         return np.where(ok, self.weights, 0.0)
 
     def pick_area(self, kind: str) -> LaunchArea | None:
+        """A launch area of a kind that can reach some zone, or None if none can."""
         areas = [a for a in self.theater.areas.get(kind, ()) if self.candidates(a).sum() > 0]
         if not areas:
             return None
         return areas[self.choice([a.weight for a in areas])]
 
     def pick_zone(self, weights: np.ndarray) -> int | None:
+        """A zone index drawn by weight, or None if every weight is 0."""
         if weights.sum() <= 0:
             return None
         return self.choice(weights.tolist())
@@ -973,7 +986,7 @@ def plan(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None
         raise AirwarnError(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
     if count is not None and count < 1:
         raise AirwarnError(f"a raid has at least one threat, not {count}")
-    raid = Raid(zones, seed)
+    raid = Raid(zones, scenario, seed)
     rng = raid.rng
     if scenario == "mixed":
         total = count if count is not None else rng.randint(30, 70)

@@ -21,17 +21,18 @@ Measured with `python -m airwarn.physics` (2 vCPU container shared with other wo
 3.11; best of 5 x 200 calls, record=False), against the same RK4 with a fixed step of
 <= 0.05 s (converged to millimetres):
 
-    case                                                    time/flight  steps  flight  miss
-    rocket, 10 km at 45 deg, beta 3 t/m2                    0.19 ms      20      62 s   1.3 m
-    rocket, 15 km at 40 deg, beta 8 t/m2                    0.15 ms      11      60 s   2.2 m
-    rocket, 75 km at 45 deg, beta 15 t/m2                   0.25 ms      20     137 s  13.7 m
-    rocket, 57 km at 35 deg, beta 6 t/m2 (2.8 km/s at 0 m)  0.24 ms      21     114 s  40.1 m
-    Iskander-like, 400 km from burnout at 25 km, 30 t/m2    0.24-0.37 ms 35     293 s   1.1 m
-    ballistic, 1,500 km from burnout at 80 km, 20 t/m2      0.30-0.46 ms 52     643 s   1.5 m
-    vacuum, from 100 km climbing at 45 deg, 2.8 km/s        0.11 ms      26     504 s   0.0 m
+    case                                                    time/flight   steps flight  miss
+    rocket, 10 km at 45 deg, beta 3 t/m2                    0.14-0.19 ms  20      62 s   1.3 m
+    rocket, 15 km at 40 deg, beta 8 t/m2                    0.08-0.15 ms  11      60 s   2.2 m
+    rocket, 75 km at 45 deg, beta 15 t/m2                   0.13-0.25 ms  20     137 s  13.7 m
+    rocket, 57 km at 35 deg, beta 6 t/m2 (2.8 km/s at 0 m)  0.14-0.24 ms  21     114 s  40.1 m
+    Iskander-like, 400 km from burnout at 25 km, 30 t/m2    0.21-0.37 ms  35     293 s   1.1 m
+    ballistic, 1,500 km from burnout at 80 km, 20 t/m2      0.26-0.46 ms  52     643 s   1.5 m
+    vacuum, from 100 km climbing at 45 deg, 2.8 km/s        0.10-0.11 ms  26     504 s   0.0 m
 
-The stiff case (a low ballistic coefficient at high speed in dense air) is the worst; real
-rockets reach such speeds only at burnout, kilometres up. Impact times agree to < 0.05 s.
+The spread of times is the machine's load between runs. The stiff case (a low ballistic
+coefficient at high speed in dense air) is the worst; real rockets reach such speeds only at
+burnout, kilometres up. Impact times agree to < 0.05 s.
 """
 
 from __future__ import annotations

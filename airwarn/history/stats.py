@@ -42,6 +42,7 @@ class Alerts:
     offset: np.ndarray  # int64, local UTC offset at the start
     imputed: np.ndarray  # bool: the end was imputed by the source
     excluded: np.ndarray  # bool: absurd or unterminated (kept, not in hours or durations)
+    span_end: np.ndarray  # int64: the end as given (-1: none); absurd spans are not quiet time
     assumed_end: bool  # True where ends are assumed (Israel)
     category: np.ndarray  # object
 
@@ -51,8 +52,8 @@ class Alerts:
     def subset(self, keep: np.ndarray) -> Alerts:
         return Alerts(self.source, self.zone_set, self.zone[keep], self.region[keep],
                       self.event[keep], self.start[keep], self.end[keep], self.offset[keep],
-                      self.imputed[keep], self.excluded[keep], self.assumed_end,
-                      self.category[keep])
+                      self.imputed[keep], self.excluded[keep], self.span_end[keep],
+                      self.assumed_end, self.category[keep])
 
     @property
     def local_start(self) -> np.ndarray:
@@ -103,7 +104,8 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
         empty_o = np.empty(0, dtype=object)
         empty_i = np.empty(0, np.int64)
         return Alerts(source, zone_set, empty_o, empty_o, empty_o, empty_i, empty_i, empty_i,
-                      np.empty(0, bool), np.empty(0, bool), zone_set == "israel", empty_o)
+                      np.empty(0, bool), np.empty(0, bool), empty_i, zone_set == "israel",
+                      empty_o)
     columns = list(zip(*rows, strict=True))
     start = np.fromiter(columns[3], dtype=np.int64, count=len(rows))
     ended = np.fromiter(columns[4], dtype=np.int64, count=len(rows))
@@ -115,7 +117,8 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
     return Alerts(source, zone_set, np.array(columns[0], dtype=object),
                   np.array(columns[1], dtype=object), np.array(columns[2], dtype=object),
                   start, end, np.fromiter(columns[5], dtype=np.int64, count=len(rows)),
-                  imputed, excluded, bool(no_end.any()), np.array(columns[6], dtype=object))
+                  imputed, excluded, np.where(no_end, start + ISRAEL_ASSUMED_S, ended),
+                  bool(no_end.any()), np.array(columns[6], dtype=object))
 
 
 def zone_labels(engine: Engine, zone_set: str) -> dict[str, tuple[str | None, str | None, float]]:
@@ -294,9 +297,13 @@ def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
         zone_pair = np.unique((group * (len(data) + 1) + zone_codes)[has_zone])
         zones_per = np.bincount(zone_pair // (len(data) + 1), minlength=n)
     if by in ("zone", "region"):
-        m_order = np.argsort(m_group, kind="stable")
-        m_group_sorted = m_group[m_order]
-        m_bounds = np.searchsorted(m_group_sorted, np.arange(n + 1))
+        # quiet spells: absurd or unterminated alerts cover unknown time, never quiet time
+        spans = usable | data.excluded
+        span_end = np.where(data.span_end < 0, period[1], data.span_end)
+        span_end = np.where(usable, data.end, np.maximum(span_end, data.start))
+        covered = merge_intervals(group[spans], data.start[spans], span_end[spans])
+        m_order = np.argsort(covered.group, kind="stable")
+        m_bounds = np.searchsorted(covered.group[m_order], np.arange(n + 1))
     imputed = np.bincount(group, weights=data.imputed, minlength=n)
     rows: list[StatsRow] = []
     for index, key in enumerate(names.tolist()):
@@ -305,7 +312,7 @@ def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
         quiet = None
         if by in ("zone", "region"):
             picked = m_order[m_bounds[index]:m_bounds[index + 1]]
-            quiet = _quiet((merged.start[picked], merged.end[picked]), period) / 86400
+            quiet = _quiet((covered.start[picked], covered.end[picked]), period) / 86400
         label, region_name = key, None
         if by == "zone" and key in labels:
             label = labels[key][0] or key
@@ -371,7 +378,8 @@ def _method(alerts: Alerts, data: Alerts, by: str, total_rows: int, no_zone: int
                  f"time ({zone_name}, daylight saving included). Quiet spell: "
                  "the longest time without an alert for that place within the period shown "
                  "(the edges of the period count, so a place alerted once late has a long "
-                 "spell before it)." if by in ("zone", "region") else
+                 "spell before it; time inside absurd or unterminated alerts is not quiet)."
+                 if by in ("zone", "region") else
                  f"Night: alerts starting between {NIGHT_FROM_H}:00 and 0{NIGHT_TO_H}:00 local "
                  "time. Months and years are local; an alert counts in the month it starts.")
     if alerts.zone_set == "ukraine":

@@ -223,19 +223,21 @@ def _write(engine: Engine, outcome: ImportOutcome, places: PlaceSet, sha: str,
             rows_read=outcome.rows_read, alerts=len(outcome.alerts),
             summary=json.dumps(summary, ensure_ascii=False),
         )).inserted_primary_key[0]
-        columns = ("line", "event_key", "place", "level", "match", "zone_id", "region",
-                   "category", "started_s", "ended_s", "utc_offset_s", "flags")
-        batch: list[dict[str, Any]] = []
-        for row in outcome.alerts:
-            record = {c: getattr(row, c) for c in columns}
-            record.update(import_id=import_id, source=outcome.source,
-                          zone_set=outcome.zone_set)
-            batch.append(record)
-            if len(batch) >= 20000:
-                connection.execute(history_alert.insert(), batch)
-                batch = []
-        if batch:
-            connection.execute(history_alert.insert(), batch)
+        columns = ("import_id", "source", "zone_set", "line", "event_key", "place", "level",
+                   "match", "zone_id", "region", "category", "started_s", "ended_s",
+                   "utc_offset_s", "flags")
+        # plain DB-API executemany with tuples: several times faster than dicts through Core
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO history_alert ({', '.join(columns)}) "
+               f"VALUES ({', '.join([mark] * len(columns))})")
+        head = (import_id, outcome.source, outcome.zone_set)
+        batch = [head + (r.line, r.event_key, r.place, r.level, r.match, r.zone_id, r.region,
+                         r.category, r.started_s, r.ended_s, r.utc_offset_s, r.flags)
+                 for r in outcome.alerts]
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for first in range(0, len(batch), 50_000):
+            cursor.executemany(sql, batch[first:first + 50_000])
+        cursor.close()
         if outcome.unmatched:
             connection.execute(history_unmatched.insert(), [
                 {"import_id": import_id, "name": name, "mentions": u.mentions,

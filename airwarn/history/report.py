@@ -227,7 +227,7 @@ def _israel(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
              for z in areas]
     html.append(f"<h3>Hours under alert per area ({main}, {_day(stats.period[0])} to "
                 f"{_day(stats.period[1])})</h3>")
-    html.append(svg.choropleth(zones, width=560, max_ratio=2.4,
+    html.append(svg.choropleth(zones, width=560, max_ratio=2.4, stroke="#8a8a8a",
                                legend_title="hours under alert (assumed "
                                f"{ISRAEL_ASSUMED_S // 60} min per alert)"))
     html.append(_method(stats.method))

@@ -54,7 +54,8 @@ def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
 
 
 def choropleth(zones: Sequence[tuple[dict[str, Any], float | None, str]], *, width: int = 760,
-               legend_title: str, unit: str = "h", max_ratio: float = 1.6) -> str:
+               legend_title: str, unit: str = "h", max_ratio: float = 1.6,
+               stroke: str = "#ffffff") -> str:
     """A map of zone outlines filled by value. `zones`: (GeoJSON geometry, value, tooltip).
 
     Plate carrée scaled by cos(mid-latitude), which keeps shapes true enough at these sizes.
@@ -86,7 +87,7 @@ def choropleth(zones: Sequence[tuple[dict[str, Any], float | None, str]], *, wid
     legend = _legend(bounds, legend_title, unit)
     return (f'<div class="map"><svg viewBox="0 0 {svg_w} {height}" width="{svg_w}" '
             f'height="{height}" role="img" aria-label="{escape(legend_title)}">'
-            f'<g stroke="#ffffff" stroke-width="0.4">{"".join(parts)}</g></svg>{legend}</div>')
+            f'<g stroke="{stroke}" stroke-width="0.4">{"".join(parts)}</g></svg>{legend}</div>')
 
 
 def _legend(bounds: Sequence[float], title: str, unit: str) -> str:

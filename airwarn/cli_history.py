@@ -24,7 +24,14 @@ from airwarn.errors import AirwarnError
 from airwarn.history import fatigue
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
 from airwarn.history.records import HistoryError
-from airwarn.history.stats import GROUPINGS, compute, load_alerts, sources, zone_labels
+from airwarn.history.stats import (
+    GROUPINGS,
+    compute,
+    load_alerts,
+    needed_fields,
+    sources,
+    zone_labels,
+)
 from airwarn.store import DEFAULT_URL, connect, migrate
 
 DATA = "../shared/data"
@@ -326,7 +333,8 @@ def stats_command(
     """
     with _errors():
         engine = _engine(db, create=False)
-        alerts = load_alerts(engine, source, exact_ends=exact_ends, category=category)
+        alerts = load_alerts(engine, source, exact_ends=exact_ends, category=category,
+                             fields=needed_fields(by, region))
         result = compute(alerts, by, zone_labels(engine, alerts.zone_set), zone=zone,
                          region=region, since=_date(since), until=_date(until))
         if sort not in ("hours", "alerts", "key"):

@@ -16,7 +16,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
@@ -152,8 +158,10 @@ def _run_imports(db: str, files: list[tuple[str, Path]], inputs: Inputs) -> None
             for kind, path in files:
                 task = progress.add_task(f"{kind} {path.name}",
                                          total=_count_lines(path) if path.is_file() else None)
-                reports.append(import_file(engine, kind, path, inputs,
-                                           lambda n, t=task: progress.advance(t, n)))
+                def advance(n: int, task: TaskID = task) -> None:
+                    progress.advance(task, n)
+
+                reports.append(import_file(engine, kind, path, inputs, advance))
                 progress.remove_task(task)
         for report in reports:
             _print_report(report)

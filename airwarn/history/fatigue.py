@@ -11,6 +11,7 @@ limits in words beside the figures.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,7 +124,7 @@ def _events(alerts: Alerts) -> tuple[np.ndarray, np.ndarray]:
     return event.astype(np.int64), np.bincount(event)
 
 
-def israel_areas_per_alert(engine: Engine, sources: list[str]) -> Comparison:
+def israel_areas_per_alert(engine: Engine, sources: Sequence[str]) -> Comparison:
     """Areas per alert, year by year, and what a district-wide policy would have raised."""
     c = history_zone.c
     with engine.connect() as connection:

@@ -216,13 +216,15 @@ def _write(engine: Engine, outcome: ImportOutcome, places: PlaceSet, sha: str,
         connection.execute(history_zone.delete().where(
             history_zone.c.zone_set == places.zone_set))
         connection.execute(history_zone.insert(), zone_rows)
-        import_id = connection.execute(history_import.insert().values(
+        inserted = connection.execute(history_import.insert().values(
             source=outcome.source, file_name=outcome.file_name, file_sha256=sha,
             fingerprint=fingerprint,
             imported_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             rows_read=outcome.rows_read, alerts=len(outcome.alerts),
             summary=json.dumps(summary, ensure_ascii=False),
-        )).inserted_primary_key[0]
+        )).inserted_primary_key
+        assert inserted is not None
+        import_id = inserted[0]
         columns = ("import_id", "source", "zone_set", "line", "event_key", "place", "level",
                    "match", "zone_id", "region", "category", "started_s", "ended_s",
                    "utc_offset_s", "flags")

@@ -108,6 +108,13 @@ class _Builder:
         self.dst: Counter[str] = Counter()
         self.dst_examples: list[str] = []
 
+    def note_dst(self, flag: str, line: int, wall: datetime) -> None:
+        """Count a daylight-saving flag and keep a few examples for the notes."""
+        if flag:
+            self.dst[flag] += 1
+            if len(self.dst_examples) < 4:
+                self.dst_examples.append(f"line {line} {wall:%Y-%m-%d %H:%M:%S} ({flag})")
+
     def add(self, line: int, event_key: str, names: list[str], category: str,
             started: int, offset: int, flags: str) -> None:
         outcome = self.outcome
@@ -215,16 +222,6 @@ def import_eranyariv(path: str | Path, matcher: IsraelMatcher,
            f"{plural(mislabelled, 'row')} carry a label that is not the real offset.")
     outcome.counts["mislabelled offsets"] = mislabelled
     return outcome
-
-
-def _note_dst(self: _Builder, flag: str, line: int, wall: datetime) -> None:
-    if flag:
-        self.dst[flag] += 1
-        if len(self.dst_examples) < 4:
-            self.dst_examples.append(f"line {line} {wall:%Y-%m-%d %H:%M:%S} ({flag})")
-
-
-_Builder.note_dst = _note_dst  # type: ignore[attr-defined]
 
 
 def _notes(outcome: ImportOutcome, build: _Builder, categories: Counter[str],

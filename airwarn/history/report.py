@@ -126,8 +126,8 @@ def _sources_section(known: dict[str, dict[str, Any]], periods: dict[str, str]) 
 
 
 def _ukraine(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
-    names = [s for s in ("ukraine-official", "ukraine-volunteer", "ukraine-consolidated")
-             if s in known]
+    names: list[str] = [s for s in ("ukraine-official", "ukraine-volunteer",
+                                    "ukraine-consolidated") if s in known]
     if not names:
         return ""
     html = ["<h2>Ukraine</h2>"]
@@ -172,7 +172,8 @@ def _ukraine(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
                 f"{_day(stats.period[1])})</h3>")
     html.append(svg.choropleth(zones, legend_title="hours under alert"))
     html.append(_method(stats.method))
-    series_alerts, series_hours = {}, {}
+    series_alerts: dict[str, list[tuple[str, float]]] = {}
+    series_hours: dict[str, list[tuple[str, float]]] = {}
     for name, alerts in loaded.items():
         monthly = compute(alerts, "month", labels)
         series_alerts[name] = _monthly(monthly, "alerts")
@@ -210,7 +211,7 @@ def _ukraine(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
 
 
 def _israel(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
-    names = [s for s in ("israel-dleshem", "israel-eranyariv") if s in known]
+    names: list[str] = [s for s in ("israel-dleshem", "israel-eranyariv") if s in known]
     if not names:
         return ""
     html = ["<h2>Israel</h2>"]
@@ -231,7 +232,7 @@ def _israel(engine: Engine, known: dict[str, dict[str, Any]]) -> str:
                                legend_title="hours under alert (assumed "
                                f"{ISRAEL_ASSUMED_S // 60} min per alert)"))
     html.append(_method(stats.method))
-    series = {}
+    series: dict[str, list[tuple[str, float]]] = {}
     for name, alerts in loaded.items():
         series[name] = _monthly(compute(alerts, "month", labels), "alerts")
     html.append("<h3>Alerts per month</h3>")

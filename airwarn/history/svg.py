@@ -4,7 +4,7 @@ outlines (no tiles), line series over months, and histograms. No plotting librar
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -104,7 +104,7 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
-def line_chart(series: dict[str, Sequence[tuple[str, float]]], *, y_label: str,
+def line_chart(series: Mapping[str, Sequence[tuple[str, float]]], *, y_label: str,
                width: int = 760, height: int = 260) -> str:
     """Lines over sorted period labels (e.g. months `2023-10`), one per series, with a legend."""
     labels = sorted({x for points in series.values() for x, _ in points})
@@ -147,7 +147,7 @@ def line_chart(series: dict[str, Sequence[tuple[str, float]]], *, y_label: str,
     return f'<div class="chartbox">{"".join(out)}<div class="legend">{"".join(legend)}</div></div>'
 
 
-def histogram(series: dict[str, Sequence[float]], edges: Sequence[float], *, x_label: str,
+def histogram(series: Mapping[str, Sequence[float]], edges: Sequence[float], *, x_label: str,
               width: int = 760, height: int = 240) -> str:
     """Share of values per bin (bins given by `edges`), bars side by side per series."""
     if not series:

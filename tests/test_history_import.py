@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,10 +22,10 @@ from sqlalchemy.engine import Engine
 
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
 from airwarn.history.stats import compute, load_alerts, zone_labels
-from airwarn.store import connect, migrate
-from tests.test_history_store import postgres_engine
+from airwarn.store import StoreError, connect, migrate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real data is not at {DATA}")
 
 OFFICIAL = DATA / "ukraine/alerts/official_data_en_upto_2024-04-23.csv"
@@ -32,6 +33,27 @@ VOLUNTEER = DATA / "ukraine/alerts/volunteer_data_en_upto_2024-10-10.csv"
 CONSOLIDATED = DATA / "ukraine/alerts/oblast_events_consolidated_2022-03-15_to_2026-06-19.csv"
 DLESHEM = DATA / "israel/alerts/israel-alerts_dleshem_2014-07-24_to_2024-10-12.csv"
 ERANYARIV = DATA / "israel/alerts/alertHistory_eranyariv_flat.csv.gz"
+
+
+def postgres_engine() -> Iterator[Engine]:
+    """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
+    server on this machine is not running."""
+    schema = f"airwarn_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = connect(PG_URL)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except (sa.exc.OperationalError, StoreError) as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
+                    "it with pg_ctlcluster --skip-systemctl-redirect 15 main start")
+    engine = connect(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def utc(text: str) -> int:

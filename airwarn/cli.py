@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn import cli_zones
+from airwarn import cli_history, cli_zones
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError, EventError
 from airwarn.policy import POLICIES
@@ -26,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_zones.app, name="zones")
+app.add_typer(cli_history.app, name="history")
 err = Console(stderr=True)
 
 

@@ -10,7 +10,10 @@ Zone lifecycle, per zone:
   danger (or warning) set; a rocket or ballistic missile holds its alerted zones until it ends,
   a drone or cruise missile lets a zone go `release_s` after it can no longer reach it in time;
 - with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
-  time), a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
+  time) after a threat ended (impact, interception, loss: debris and a second look take that
+  long), or for `pass_hold_s` after a drone or cruise missile flew on and can no longer reach
+  it (its danger has gone with it; if it turns back, its corridor alerts the zone again in
+  time); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
   zones from flapping; then it steps down to what its remaining holders ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins.
@@ -40,6 +43,7 @@ class EngineConfig:
     """Tunable policy settings; everything else follows from the zones and the events."""
 
     hold_s: int = 600
+    pass_hold_s: int = 60
     pre_hold_s: int = 60
     release_s: int = 30
     reorder_window_s: int = 30
@@ -240,7 +244,6 @@ class Engine:
             if event.action == "alert":
                 z.manual_kind = event.category or "manual"
                 z.alert_holders.add(MANUAL)
-                z.alert_until_ms = None
             else:
                 z.overruled |= z.alert_holders | z.pre_holders
                 z.overruled.discard(MANUAL)
@@ -266,7 +269,6 @@ class Engine:
             threat.alert_seen_ms[index] = now
             if threat_id not in z.alert_holders:
                 z.alert_holders.add(threat_id)
-                z.alert_until_ms = None
                 self._refresh(index, now)
         for index in found.pre_alert.tolist():
             z = self._zones[index]
@@ -282,7 +284,7 @@ class Engine:
             for index, seen in list(threat.alert_seen_ms.items()):
                 if now - seen >= release_ms:
                     del threat.alert_seen_ms[index]
-                    self._release(index, threat_id, ALERT, now)
+                    self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         for index, seen in list(threat.pre_seen_ms.items()):
             if now - seen >= release_ms or index in threat.alert_seen_ms:
                 del threat.pre_seen_ms[index]
@@ -290,7 +292,8 @@ class Engine:
         if found.recheck_ms is not None and found.recheck_ms > now:
             self._schedule(found.recheck_ms, "assess", threat_id, threat.version)
 
-    def _release(self, index: int, threat_id: str, level: int, now: int) -> None:
+    def _release(self, index: int, threat_id: str, level: int, now: int,
+                 hold_s: int | None = None) -> None:
         z = self._zones[index]
         holders = z.alert_holders if level == ALERT else z.pre_holders
         if threat_id not in holders:
@@ -299,7 +302,10 @@ class Engine:
         if holders:
             return
         if level == ALERT and z.level == ALERT:
-            z.alert_until_ms = now + 1000 * self.config.hold_s
+            hold = self.config.hold_s if hold_s is None else hold_s
+            until = now + 1000 * hold
+            # another threat's earlier, longer hold is not cut short by a pass
+            z.alert_until_ms = until if z.alert_until_ms is None else max(z.alert_until_ms, until)
             self._schedule(z.alert_until_ms, "zone", index)
         elif level == PRE_ALERT and z.level == PRE_ALERT:
             z.pre_until_ms = now + 1000 * self.config.pre_hold_s

@@ -74,7 +74,7 @@ def _position_now(
     else:
         lat, lon, _ = physics.ecef_to_geodetic(*(float(v) for v in track.x[:3]))
         x, y = projection.to_xy(lon, lat)
-        e, n, _ = physics.ecef_to_enu_vector(lat, lon, tuple(float(v) for v in track.x[3:]))
+        e, n, _ = physics.ecef_to_enu_vector(lat, lon, tuple(float(v) for v in track.x[3:6]))
         vx, vy = e, n
         sigma = math.sqrt(max(track.P[0, 0], track.P[1, 1], track.P[2, 2]))
     dt = max(now_ms - track.t_ms, 0) / 1000.0

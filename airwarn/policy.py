@@ -139,15 +139,19 @@ class SmartPolicy:
         speed_sigma = track.speed_sigma_mps
         heading = None
         heading_sigma = math.pi
+        speed_bound = profile.speed_max_mps
         if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
             heading = math.atan2(vx, vy)
             heading_sigma = speed_sigma / speed
+            # a body seen cruising may still speed up (a diving drone): a tenth more than seen,
+            # plus 3 sigma, never above the kind's envelope
+            speed_bound = min(speed_bound, 1.1 * speed + 3 * speed_sigma)
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
         alert_parts = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
-            widest = reach_region(x, y, heading, heading_sigma, profile.speed_max_mps, turn,
+            widest = reach_region(x, y, heading, heading_sigma, speed_bound, turn,
                                   shelter_s + profile.lead_s, buffer_m)
             alert_parts.append(self.zones.query_class(shelter_s, widest))
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
@@ -156,7 +160,7 @@ class SmartPolicy:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
             # over a horizon longer by as much, so that it stays a superset in between.
             if threat.pre_zones is None or now_ms - threat.pre_made_ms >= 1000 * PRE_REFRESH_S:
-                region = reach_region(x, y, heading, heading_sigma, profile.speed_max_mps, turn,
+                region = reach_region(x, y, heading, heading_sigma, speed_bound, turn,
                                       profile.pre_alert_s + PRE_REFRESH_S, buffer_m)
                 threat.pre_zones = self.zones.query(region)
                 threat.pre_made_ms = now_ms

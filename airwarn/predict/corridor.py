@@ -1,12 +1,15 @@
 """Reachable corridors for threats that fly where they choose: drones, cruise missiles, aircraft.
 
-Within a horizon of T seconds a body flying at most `v` m/s, turning at most `w` rad/s, can reach
-a point at bearing offset `a` from its heading only after spending about |a|/w turning; so its
-reach in that direction is at most v * (T - |a|/w). The resulting heart-shaped region points
-where the threat is going and still covers a turn; with an unknown heading (or `w` = 0, meaning
-"may go any way") it is a disc. It is buffered by the track's position uncertainty.
-The bound is conservative: real turns also cost distance (a turn radius), which only shrinks
-the true reachable set inside this one.
+A body flying at speed v and turning at most w rad/s has a minimum turn radius rho = v / w. The
+shortest path to a point ahead of or beside it is a turn followed by a straight line (Dubins):
+length rho * phi + t, with phi the turn and t the tangent. Within T seconds it reaches what
+such a path of length v * T reaches: a region pointing where it goes that still covers every
+turn. It depends only on w * T once lengths are measured in turn radii, so the outline is
+tabulated once (rays every 10 degrees, for w * T up to 64) and only scaled and rotated per
+threat. Points inside the turning circles, reachable only by longer paths, are kept in the
+region (conservative). Bearings within 3 sigma of the heading share the farthest reach among
+them; with no known heading, or a kind that may go any way (w = 0), the region is a disc. The
+region is widened by the track's position uncertainty.
 """
 
 from __future__ import annotations
@@ -17,12 +20,59 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-_OFFSETS = np.linspace(-math.pi, math.pi, 36, endpoint=False)
+_RAYS = 36
+_OFFSETS = np.linspace(-math.pi, math.pi, _RAYS, endpoint=False)
 _SIN = np.sin(_OFFSETS)
 _COS = np.cos(_OFFSETS)
 # A polygon through points at distance R on rays 10 degrees apart lies inside the circle of
 # radius R; pushing the points out by 1/cos(5 deg) makes it contain the circle.
-_OUTSIDE = 1.0 / math.cos(math.pi / len(_OFFSETS))
+_OUTSIDE = 1.0 / math.cos(math.pi / _RAYS)
+_TAU_STEP = 0.25
+_TAU_MAX = 64.0
+
+
+def _turn_then_straight(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Length of the shortest turn-then-straight path (turn radius 1, heading +x, turning
+    towards y >= 0) to each point; 0 inside the turning circle, whose points are kept in the
+    region (reachable only by longer paths: conservative, and never farther than the path)."""
+    cx, cy = x, y - 1.0
+    dc2 = cx * cx + cy * cy
+    tangent = np.sqrt(np.maximum(dc2 - 1.0, 0.0))
+    phi = np.mod(np.arctan2(cy, cx) + np.arctan2(1.0, tangent), 2 * math.pi)
+    return np.where(dc2 >= 1.0, phi + tangent, 0.0)
+
+
+def _reach_table() -> np.ndarray:
+    """Farthest reach along each ray (in turn radii) for path lengths tau = w*T on a grid."""
+    taus = np.arange(0.0, _TAU_MAX + _TAU_STEP, _TAU_STEP)
+    angle = np.abs(_OFFSETS)  # symmetric: a turn to either side
+    table = np.zeros((len(taus), _RAYS))
+    for i, tau in enumerate(taus):
+        low = np.zeros(_RAYS)
+        high = np.full(_RAYS, tau)  # no point is farther than the path's length
+        for _ in range(40):  # bisection on the distance along each ray
+            mid = (low + high) / 2
+            ok = _turn_then_straight(mid * np.cos(angle), mid * np.sin(angle)) <= tau
+            low = np.where(ok, mid, low)
+            high = np.where(ok, high, mid)
+        table[i] = low
+    table = np.maximum.accumulate(table, axis=0)  # a longer horizon never reaches less
+    # Each ray also takes its neighbours' reach, so that the polygon's edges between rays hold
+    # the points between them where the reach changes fast (behind the threat).
+    return np.maximum(table, np.maximum(np.roll(table, 1, axis=1), np.roll(table, -1, axis=1)))
+
+
+_TABLE = _reach_table()
+
+
+def reach_radii(tau: float) -> np.ndarray:
+    """Farthest reach along each ray (offsets from the heading) in turn radii, for w*T = tau."""
+    if tau >= _TAU_MAX:
+        return np.full(_RAYS, tau)  # beyond the table: the disc, which holds the true region
+    position = tau / _TAU_STEP
+    i = int(position)
+    share = position - i
+    return _TABLE[i] * (1.0 - share) + _TABLE[i + 1] * share
 
 
 def reach_region(
@@ -37,14 +87,21 @@ def reach_region(
 ) -> Polygon:
     """Everywhere the threat may be within `horizon_s`, in local metres, widened by `buffer_m`
     (the track's position uncertainty) in every direction."""
-    radius = speed_mps * max(horizon_s, 0.0)
-    if heading_rad is None or turn_rate_rad_s <= 0:
-        reach = np.full(len(_OFFSETS), radius)
+    horizon_s = max(horizon_s, 0.0)
+    if heading_rad is None or turn_rate_rad_s <= 0 or speed_mps <= 0:
+        reach = np.full(_RAYS, speed_mps * horizon_s)
         sin, cos = _SIN, _COS
     else:
-        slack = 3.0 * heading_sigma_rad  # bearings within the heading's uncertainty cost no turn
-        turn_s = np.maximum(np.abs(_OFFSETS) - slack, 0.0) / turn_rate_rad_s
-        reach = speed_mps * np.maximum(horizon_s - turn_s, 0.0)
+        radius_m = speed_mps / turn_rate_rad_s
+        reach = reach_radii(turn_rate_rad_s * horizon_s) * radius_m
+        slack_rays = math.ceil(3.0 * heading_sigma_rad / (2 * math.pi / _RAYS))
+        if slack_rays >= _RAYS // 2:
+            reach = np.full(_RAYS, reach.max())
+        elif slack_rays > 0:
+            # the heading may be off by up to 3 sigma: each ray takes the farthest reach of
+            # the rays within that many steps of it
+            stacked = [np.roll(reach, k) for k in range(-slack_rays, slack_rays + 1)]
+            reach = np.max(stacked, axis=0)
         sin = np.sin(heading_rad + _OFFSETS)
         cos = np.cos(heading_rad + _OFFSETS)
     # Rays from the threat's position: the region is star-shaped around it, so widening every

@@ -98,6 +98,7 @@ class Engine:
         self._zones = [_Zone() for _ in range(len(zones))]
         self._threats: dict[str, _Threat] = {}
         self._ended: set[str] = set()
+        self._overruled = False  # has any manual clear overruled a threat yet?
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
         self._out: list[Decision] = []
@@ -211,6 +212,7 @@ class Engine:
         else:
             track = CorridorTrack(profile, self.zones.projection)
         threat = _Threat(ThreatView(threat_id, kind, profile, track))
+        threat.view.held = threat.alert_seen_ms  # the policy may skip exact tests for these
         self._threats[threat_id] = threat
         return threat
 
@@ -247,6 +249,7 @@ class Engine:
             else:
                 z.overruled |= z.alert_holders | z.pre_holders
                 z.overruled.discard(MANUAL)
+                self._overruled = self._overruled or bool(z.overruled)
                 z.alert_holders.clear()
                 z.pre_holders.clear()
                 z.alert_until_ms = z.pre_until_ms = None
@@ -262,23 +265,26 @@ class Engine:
         view = threat.view
         found = self.policy.assess(view, now)
         threat_id = view.id
-        for index in found.alert.tolist():
+        alert = found.alert.tolist()
+        pre = found.pre_alert.tolist()
+        if self._overruled:
+            alert = [i for i in alert if threat_id not in self._zones[i].overruled]
+            pre = [i for i in pre if threat_id not in self._zones[i].overruled]
+        # the zones a threat holds are the keys of its *_seen_ms: only new ones need work
+        held = threat.alert_seen_ms
+        taken = [i for i in alert if i not in held]
+        held.update(dict.fromkeys(alert, now))
+        for index in taken:
+            self._zones[index].alert_holders.add(threat_id)
+            self._refresh(index, now)
+        held = threat.pre_seen_ms
+        taken = [i for i in pre if i not in held]
+        held.update(dict.fromkeys(pre, now))
+        for index in taken:
             z = self._zones[index]
-            if threat_id in z.overruled:
-                continue
-            threat.alert_seen_ms[index] = now
-            if threat_id not in z.alert_holders:
-                z.alert_holders.add(threat_id)
-                self._refresh(index, now)
-        for index in found.pre_alert.tolist():
-            z = self._zones[index]
-            if threat_id in z.overruled:
-                continue
-            threat.pre_seen_ms[index] = now
-            if threat_id not in z.pre_holders:
-                z.pre_holders.add(threat_id)
-                z.pre_until_ms = None
-                self._refresh(index, now)
+            z.pre_holders.add(threat_id)
+            z.pre_until_ms = None
+            self._refresh(index, now)
         release_ms = 1000 * self.config.release_s
         if view.profile.model == "corridor":
             for index, seen in list(threat.alert_seen_ms.items()):

@@ -16,7 +16,7 @@ overrides). Policies are pure: the same threat state and time give the same answ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +45,7 @@ class ThreatView:
     track: BallisticTrack | CorridorTrack
     prediction: ImpactEstimate | None = None
     predicted_count: int = -1  # the track's report count when `prediction` was made
+    held: dict[int, int] = field(default_factory=dict)  # zones it holds at alert (engine's)
     pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
     pre_made_ms: int = 0
 
@@ -153,7 +154,7 @@ class SmartPolicy:
         for shelter_s in self.zones.shelter_classes:
             widest = reach_region(x, y, heading, heading_sigma, speed_bound, turn,
                                   shelter_s + profile.lead_s, buffer_m)
-            alert_parts.append(self.zones.query_class(shelter_s, widest))
+            alert_parts.append(self.zones.query_class_known(shelter_s, widest, threat.held))
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:

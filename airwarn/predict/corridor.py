@@ -100,8 +100,11 @@ def reach_region(
         elif slack_rays > 0:
             # the heading may be off by up to 3 sigma: each ray takes the farthest reach of
             # the rays within that many steps of it
-            stacked = [np.roll(reach, k) for k in range(-slack_rays, slack_rays + 1)]
-            reach = np.max(stacked, axis=0)
+            wrapped = np.concatenate([reach[-slack_rays:], reach, reach[:slack_rays]])
+            widest = wrapped[: _RAYS].copy()
+            for k in range(1, 2 * slack_rays + 1):
+                np.maximum(widest, wrapped[k : k + _RAYS], out=widest)
+            reach = widest
         sin = np.sin(heading_rad + _OFFSETS)
         cos = np.cos(heading_rad + _OFFSETS)
     # Rays from the threat's position: the region is star-shaped around it, so widening every

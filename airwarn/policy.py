@@ -16,6 +16,7 @@ overrides). Policies are pure: the same threat state and time give the same answ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,7 +76,8 @@ def _position_now(
     else:
         lat, lon, _ = physics.ecef_to_geodetic(*(float(v) for v in track.x[:3]))
         x, y = projection.to_xy(lon, lat)
-        e, n, _ = physics.ecef_to_enu_vector(lat, lon, tuple(float(v) for v in track.x[3:6]))
+        velocity = (float(track.x[3]), float(track.x[4]), float(track.x[5]))
+        e, n, _ = physics.ecef_to_enu_vector(lat, lon, velocity)
         vx, vy = e, n
         sigma = math.sqrt(max(track.P[0, 0], track.P[1, 1], track.P[2, 2]))
     dt = max(now_ms - track.t_ms, 0) / 1000.0
@@ -218,4 +220,6 @@ class RegionPolicy:
         return Assessment(np.unique(np.concatenate(parts)), _EMPTY)
 
 
-POLICIES = {"engine": SmartPolicy, "reach": ReachPolicy, "region": RegionPolicy}
+POLICIES: dict[str, Callable[[ZoneSet], Policy]] = {
+    "engine": SmartPolicy, "reach": ReachPolicy, "region": RegionPolicy,
+}

@@ -44,8 +44,9 @@ def one(job: tuple[str, str, int]) -> dict:
         _ZONES[country] = zone_set(country)
     zones = _ZONES[country]
     events, truth = simulate(zones, scenario, seed)
-    from airwarn.contract import parse_event
     import msgspec
+
+    from airwarn.contract import parse_event
 
     parsed = [parse_event(msgspec.json.encode(e)) for e in events]
     config = EngineConfig()

@@ -183,7 +183,7 @@ class ReachPolicy:
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
-        if track.count == 0 or (isinstance(track, BallisticTrack) and not track.has_velocity):
+        if track.count == 0 or (isinstance(track, BallisticTrack) and not track.velocity_known):
             return Assessment(_EMPTY, _EMPTY)
         x, y, vx, vy, sigma = _position_now(threat, now_ms, self.zones.projection)
         speed = math.hypot(vx, vy)

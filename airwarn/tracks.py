@@ -57,7 +57,34 @@ class _ReportWindow:
         return "append" if appended else "insert"
 
 
-class BallisticTrack:
+class _Track:
+    """What both estimators share: the report window and re-filtering on a late report."""
+
+    window: _ReportWindow
+    count: int
+
+    def _update(self, report: Report) -> None:
+        raise NotImplementedError
+
+    def add(self, report: Report) -> str:
+        """Take a report: 'append', 'insert' (late, the window is filtered again) or
+        'duplicate' (ignored)."""
+        outcome = self.window.insert(report)
+        if outcome == "append" and self.count:
+            self._update(report)
+        elif outcome != "duplicate":
+            self.count = 0
+            for r in self.window.reports:
+                self._update(r)
+        return outcome
+
+    @property
+    def velocity_known(self) -> bool:
+        """Two reports, or one that carries a velocity."""
+        return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
+
+
+class BallisticTrack(_Track):
     """ECEF position/velocity filter for rockets and ballistic missiles, with drag as a state.
 
     The state is [r (3), v (3), kappa] with kappa = 1/beta, the inverse ballistic coefficient
@@ -80,20 +107,6 @@ class BallisticTrack:
         k_low, k_high = 1.0 / profile.beta_high_kg_m2, 1.0 / profile.beta_low_kg_m2
         self.kappa_bounds = (k_low, k_high)
         self.kappa_prior = ((k_low + k_high) / 2.0, ((k_high - k_low) / 4.0) ** 2)
-
-    def add(self, report: Report) -> str:
-        outcome = self.window.insert(report)
-        if outcome == "append" and self.count:
-            self._update(report)
-        elif outcome != "duplicate":
-            self.count = 0
-            for r in self.window.reports:
-                self._update(r)
-        return outcome
-
-    @property
-    def has_velocity(self) -> bool:
-        return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
 
     def kappa_range(self, k_sigma: float) -> tuple[float, float]:
         """The plausible inverse ballistic coefficients now: estimate +- k_sigma, bounded."""
@@ -222,7 +235,7 @@ class _Axis:
         )
 
 
-class CorridorTrack:
+class CorridorTrack(_Track):
     """Local-map position/velocity filter for threats that fly where they choose."""
 
     WINDOW = 32
@@ -236,20 +249,6 @@ class CorridorTrack:
         self.north = _Axis(0.0, 0.0, 0.0, 0.0)
         self.t_ms = 0
         self.count = 0
-
-    def add(self, report: Report) -> str:
-        outcome = self.window.insert(report)
-        if outcome == "append" and self.count:
-            self._update(report)
-        elif outcome != "duplicate":
-            self.count = 0
-            for r in self.window.reports:
-                self._update(r)
-        return outcome
-
-    @property
-    def velocity_known(self) -> bool:
-        return self.count >= 2 or (self.count >= 1 and self.window.reports[-1].vel_enu is not None)
 
     def state(self) -> tuple[float, float, float, float]:
         """(x, y, vx, vy) on the local map at `t_ms`."""

@@ -56,7 +56,7 @@ def predict_impact(
 ) -> ImpactEstimate | None:
     """The impact estimate for a track, or None while its velocity is unknown or it will not land
     within the hour (e.g. still climbing out of a sensor's view)."""
-    if not track.has_velocity:
+    if not track.velocity_known:
         return None
     r = (float(track.x[0]), float(track.x[1]), float(track.x[2]))
     v = (float(track.x[3]), float(track.x[4]), float(track.x[5]))

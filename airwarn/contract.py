@@ -21,6 +21,10 @@ KINDS: tuple[str, ...] = ("rocket", "ballistic", "cruise", "drone", "aircraft", 
 Level = Literal["clear", "pre_alert", "alert"]
 LEVELS: tuple[str, ...] = ("clear", "pre_alert", "alert")
 EndReason = Literal["impact", "intercepted", "lost"]
+# An operator's alert is real (`actual`) unless it is a drill (`exercise`) or a check of the
+# system (`test`); those never touch the real levels and every channel marks them as such.
+Status = Literal["actual", "exercise", "test"]
+STATUSES: tuple[str, ...] = ("actual", "exercise", "test")
 
 ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -55,8 +59,14 @@ class End(msgspec.Struct, tag="end", forbid_unknown_fields=True, kw_only=True):
     reason: EndReason
 
 
-class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=True):
-    """An operator's alert or clear for named zones or a whole region."""
+class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=True,
+             omit_defaults=True):
+    """An operator's alert or clear for named zones or a whole region.
+
+    Two optional fields extend Contract v1 without breaking it: `status` (a drill or a test
+    runs on its own lane, apart from the real levels) and `cancels` (a clear that corrects an
+    alert sent in error names that alert, so every channel can send a cancellation).
+    """
 
     action: Literal["alert", "clear"]
     t: datetime
@@ -65,6 +75,8 @@ class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=T
     category: str | None = None
     by: str | None = None
     reason: str | None = None
+    status: Status = "actual"
+    cancels: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
 
 
 class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True):
@@ -85,6 +97,7 @@ class Decision(msgspec.Struct, kw_only=True):
     level: Level
     threats: list[str]
     kind: str | None
+    status: Status | msgspec.UnsetType = msgspec.UNSET  # only drills and tests carry it
 
 
 _decoder = msgspec.json.Decoder(Event)

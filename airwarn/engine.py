@@ -16,7 +16,10 @@ Zone lifecycle, per zone:
   time); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
   zones from flapping; then it steps down to what its remaining holders ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
-  holder at once (the threats holding the zone then may not take it again) and wins.
+  holder at once (the threats holding the zone then may not take it again) and wins;
+- a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
+  its own: it never changes a zone's real level, its decisions carry the status, and its clear
+  is immediate (a drill has no debris to wait for).
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ class Engine:
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
         self._out: list[Decision] = []
+        self._drills: dict[int, tuple[str, str]] = {}  # zone -> (status, kind) of a drill/test
 
     # -- public ---------------------------------------------------------------------------
 
@@ -141,6 +145,10 @@ class Engine:
         return {
             self.zones.ids[i]: LEVEL_NAMES[z.level] for i, z in enumerate(self._zones) if z.level
         }
+
+    def drills(self) -> dict[str, tuple[str, str]]:
+        """Every zone under a drill or test alert, by id: (status, kind)."""
+        return {self.zones.ids[i]: lane for i, lane in sorted(self._drills.items())}
 
     def holders(self, zone_id: str) -> set[str]:
         z = self._zones[self.zones.index_of[zone_id]]
@@ -241,6 +249,9 @@ class Engine:
         return targets
 
     def _on_manual(self, event: Manual, targets: list[int], now: int) -> None:
+        if event.status != "actual":
+            self._on_drill(event, targets, now)
+            return
         for index in targets:
             z = self._zones[index]
             if event.action == "alert":
@@ -257,6 +268,17 @@ class Engine:
                     threat.alert_seen_ms.pop(index, None)
                     threat.pre_seen_ms.pop(index, None)
             self._refresh(index, now)
+
+    def _on_drill(self, event: Manual, targets: list[int], now: int) -> None:
+        kind = event.category or "manual"
+        for index in targets:
+            lane = self._drills.get(index)
+            if event.action == "alert" and lane != (event.status, kind):
+                self._drills[index] = (event.status, kind)
+                self._emit(index, ALERT, [], kind, now, event.status)
+            elif event.action == "clear" and lane is not None and lane[0] == event.status:
+                del self._drills[index]
+                self._emit(index, CLEAR, [], lane[1], now, event.status)
 
     # -- assessment -----------------------------------------------------------------------
 
@@ -349,12 +371,15 @@ class Engine:
         self._emit(index, target, z.threats, z.kind, now)
 
     def _emit(self, index: int, level: int, threats: list[str], kind: str | None,
-              now: int) -> None:
+              now: int, status: str = "actual") -> None:
         self.seq += 1
         self.stats.decisions += 1
-        self._out.append(Decision(seq=self.seq, t=format_time(now), zone=self.zones.ids[index],
-                                  level=LEVEL_NAMES[level],  # type: ignore[arg-type]
-                                  threats=list(threats), kind=kind))
+        decision = Decision(seq=self.seq, t=format_time(now), zone=self.zones.ids[index],
+                            level=LEVEL_NAMES[level],  # type: ignore[arg-type]
+                            threats=list(threats), kind=kind)
+        if status != "actual":
+            decision.status = status  # type: ignore[assignment]
+        self._out.append(decision)
 
 
 def run(zones: ZoneSet, events: Iterable[Event], config: EngineConfig | None = None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from conftest import end, manual, tick, track
 
 from airwarn import physics
+from airwarn.contract import Decision, encode_decision
 from airwarn.engine import Engine, EngineConfig
 from airwarn.errors import EventError
 
@@ -36,6 +38,26 @@ def test_manual_alert_of_a_region_alerts_every_zone_in_it(grid):
     alerted = {d.zone for d in out if d.level == "alert"}
     assert alerted == set(grid.regions and [grid.ids[i] for i in grid.regions["band0"]])
     assert len(alerted) == 18
+
+
+def test_a_drill_never_touches_the_real_levels_and_says_it_is_a_drill(grid):
+    engine = Engine(grid)
+    out = run(engine, [manual("alert", 0, zones=["r0c0", "r0c1"], status="exercise",
+                              category="missiles")])
+    assert [(d.zone, d.level, d.status) for d in out] == [
+        ("r0c0", "alert", "exercise"), ("r0c1", "alert", "exercise")]
+    assert engine.levels() == {}
+    assert engine.drills() == {"r0c0": ("exercise", "missiles"), "r0c1": ("exercise", "missiles")}
+    # a real clear does not end a drill, and a real alert beside it stays real
+    out = run(engine, [manual("alert", 5, zones=["r0c0"]), manual("clear", 6, zones=["r0c1"])])
+    assert [(d.zone, d.level, d.status) for d in out] == [("r0c0", "alert", msgspec.UNSET)]
+    out = run(engine, [manual("clear", 10, zones=["r0c0", "r0c1"], status="exercise")])
+    assert [(d.zone, d.level, d.status) for d in out] == [
+        ("r0c0", "clear", "exercise"), ("r0c1", "clear", "exercise")]
+    assert engine.levels() == {"r0c0": "alert"} and engine.drills() == {}
+    assert b'"status":"exercise"' in encode_decision(out[0])
+    assert b"status" not in encode_decision(Decision(seq=1, t="x", zone="z", level="alert",
+                                                     threats=[], kind=None))
 
 
 def test_unknown_zone_in_a_manual_action_is_rejected_and_changes_nothing(grid):

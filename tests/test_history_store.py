@@ -51,7 +51,8 @@ def test_migrate_creates_the_schema_and_is_idempotent(store: Engine) -> None:
     assert current_revision(store) is None
     migrate(store)
     migrate(store)  # a second run is a no-op
-    assert current_revision(store) == head_revision() == "0001_history"
+    # the newest revision, whichever it is (later concepts add 0002_... on top of 0001_history)
+    assert current_revision(store) == head_revision() is not None
     assert {"history_import", "history_alert", "history_zone", "history_unmatched"} <= set(
         sa.inspect(store).get_table_names())
 

@@ -26,6 +26,7 @@ ISRAEL_ASSUMED_S = 600
 NIGHT_FROM_H, NIGHT_TO_H = 22, 6
 GROUPINGS = ("zone", "region", "month", "year")
 _BIG = 1 << 40  # larger than any span of seconds in the data: separates groups when sorting
+_NO_END_BIT, _EXCLUDED_BIT, _IMPUTED_BIT = 1, 2, 4  # flags as load_alerts packs them
 
 
 @dataclass
@@ -93,21 +94,32 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
     """Every alert row of a source, ready for statistics; `exact_ends` drops imputed ends
     from durations and hours. Only the optional `fields` (region, event, category) asked for
     are read; the others are left None."""
-    known = sources(engine)
+    with engine.connect() as connection:
+        known = {row.source: row for row in connection.execute(sa.select(
+            history_import.c.id, history_import.c.source, history_import.c.summary))}
     if source not in known:
-        hint = f"imported: {', '.join(known)}" if known else "nothing is imported yet"
+        hint = f"imported: {', '.join(sorted(known))}" if known else "nothing is imported yet"
         raise HistoryError(f"source {source!r} is not in the store ({hint}); import it with "
                            "`airwarn history import`", field="--source")
     c = history_alert.c
-    flag = {name: sa.case((c.flags.like(f"%{name}%"), 1), else_=0)
-            for name in (NO_END, ABSURD, UNTERMINATED, END_IMPUTED)}
+    # The flags that matter here, packed into one small integer: small integers are shared
+    # objects in Python, so a packed column costs far less to fetch than three columns.
+    flag_bits = (sa.case((c.flags.like(f"%{NO_END}%"), _NO_END_BIT), else_=0)
+                 + sa.case((sa.or_(c.flags.like(f"%{ABSURD}%"),
+                                   c.flags.like(f"%{UNTERMINATED}%")), _EXCLUDED_BIT), else_=0)
+                 + sa.case((c.flags.like(f"%{END_IMPUTED}%"), _IMPUTED_BIT), else_=0))
     empty = sa.null()
     query = sa.select(c.zone_id, c.region if "region" in fields else empty,
                       c.event_key if "event" in fields else empty, c.started_s,
-                      sa.func.coalesce(c.ended_s, -1), c.utc_offset_s,
+                      sa.func.coalesce(c.ended_s, -1),
+                      # minutes (120, 180): small integers, cheap to fetch; offsets are whole
+                      # minutes everywhere
+                      c.utc_offset_s / 60,
                       c.category if "category" in fields else empty,
-                      flag[NO_END], flag[ABSURD] + flag[UNTERMINATED], flag[END_IMPUTED],
-                      ).where(c.source == source, c.match != "not_a_place")
+                      flag_bits,
+                      # by import (not by source): that index walks the rows in the order they
+                      # were written, so SQLite reads the table sequentially, not page by page
+                      ).where(c.import_id == known[source].id, c.match != "not_a_place")
     if category:
         query = query.where(c.category == category)
     with engine.connect() as connection:
@@ -117,7 +129,7 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
         cursor.execute(str(compiled))
         rows = cursor.fetchall()
         cursor.close()
-    zone_set = str(known[source].get("zone_set", ""))
+    zone_set = str(json.loads(known[source].summary).get("zone_set", ""))
     if not rows:
         empty_o = np.empty(0, dtype=object)
         empty_i = np.empty(0, np.int64)
@@ -125,16 +137,18 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
                       np.empty(0, bool), np.empty(0, bool), empty_i, zone_set == "israel",
                       empty_o)
     columns = list(zip(*rows, strict=True))
-    start = np.fromiter(columns[3], dtype=np.int64, count=len(rows))
-    ended = np.fromiter(columns[4], dtype=np.int64, count=len(rows))
-    no_end = np.fromiter(columns[7], dtype=np.int64, count=len(rows)).astype(bool)
-    excluded = np.fromiter(columns[8], dtype=np.int64, count=len(rows)).astype(bool)
-    imputed = np.fromiter(columns[9], dtype=np.int64, count=len(rows)).astype(bool)
+    count = len(rows)
+    start = np.fromiter(columns[3], dtype=np.int64, count=count)
+    ended = np.fromiter(columns[4], dtype=np.int64, count=count)
+    bits = np.fromiter(columns[7], dtype=np.int64, count=count)
+    no_end = (bits & _NO_END_BIT).astype(bool)
+    excluded = (bits & _EXCLUDED_BIT).astype(bool)
+    imputed = (bits & _IMPUTED_BIT).astype(bool)
     end = np.where(no_end, start + ISRAEL_ASSUMED_S, ended)
     end = np.where(excluded | (exact_ends & imputed), -1, end)
     return Alerts(source, zone_set, np.array(columns[0], dtype=object),
                   np.array(columns[1], dtype=object), np.array(columns[2], dtype=object),
-                  start, end, np.fromiter(columns[5], dtype=np.int64, count=len(rows)),
+                  start, end, np.fromiter(columns[5], dtype=np.int64, count=count) * 60,
                   imputed, excluded, np.where(no_end, start + ISRAEL_ASSUMED_S, ended),
                   bool(no_end.any()), np.array(columns[6], dtype=object))
 
@@ -209,10 +223,28 @@ def _night(alerts: Alerts) -> np.ndarray:
     return (hour >= NIGHT_FROM_H) | (hour < NIGHT_TO_H)
 
 
-def _month(local_seconds: np.ndarray, by: str) -> np.ndarray:
+def _month(local_seconds: np.ndarray, by: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local month (or year) names and each row's index into them (sorted, as np.unique)."""
     days = (local_seconds // 86400).astype("datetime64[D]")
     unit = "M" if by == "month" else "Y"
-    return days.astype(f"datetime64[{unit}]").astype(str).astype(object)
+    periods, index = np.unique(days.astype(f"datetime64[{unit}]"), return_inverse=True)
+    return periods.astype(str), index.astype(np.int64)
+
+
+def _codes(values: np.ndarray, *, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (as text) and each row's index into them: what np.unique(values
+    .astype(str), return_inverse=True) gives, without sorting 100k Python strings (a dict
+    numbers the values in one pass, then only the few distinct ones are sorted)."""
+    index: dict[object, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values.tolist()),
+                        dtype=np.int64, count=len(values))
+    names = np.array([str(v) for v in index], dtype=str)
+    if not sort or len(names) == 0:
+        return names, codes
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return names[order], rank[codes]
 
 
 def _day(value: date | None) -> int | None:
@@ -261,21 +293,20 @@ def compute(alerts: Alerts, by: str, labels: dict[str, tuple[str | None, str | N
         period = (lo or 0, (hi or 0) + 86400)
 
     if by in ("zone", "region"):
-        keys = (data.zone if by == "zone" else data.region).astype(str)
+        names, group = _codes(data.zone if by == "zone" else data.region)
     else:
-        keys = _month(data.local_start, by)
-    rows = _figures(data, keys, by, period, labels)
+        names, group = _month(data.local_start, by)
+    rows = _figures(data, names, group, by, period, labels)
     method = _method(alerts, data, by, total_rows, no_zone, period)
     return Stats(alerts.source, by, rows, method, period)
 
 
-def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
+def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
+             period: tuple[int, int],
              labels: dict[str, tuple[str | None, str | None, float]]) -> list[StatsRow]:
-    """The figures per group, vectorised (sorting and counting, no per-row Python)."""
+    """The figures per group (`group`: each row's index into `names`), vectorised."""
     if len(data) == 0:
         return []
-    names, group = np.unique(keys, return_inverse=True)
-    group = group.astype(np.int64)
     n = len(names)
     night = _night(data)
     # per zone, alerts are rows; per region or period, distinct alert events
@@ -283,7 +314,7 @@ def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
         counts = np.bincount(group, minlength=n)
         nights = np.bincount(group, weights=night, minlength=n)
     else:
-        _, event = np.unique(data.event.astype(str), return_inverse=True)
+        event = _codes(data.event, sort=False)[1]
         pair = group * (int(event.max()) + 1) + event
         first = np.unique(pair, return_index=True)[1]
         counts = np.bincount(group[first], minlength=n)
@@ -302,8 +333,8 @@ def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
         merged = merge_intervals(group[usable], data.start[usable], data.end[usable])
         m_group = merged.group
     else:
-        _, zone_index = np.unique(data.zone.astype(str), return_inverse=True)
-        merged = merge_intervals(zone_index[usable].astype(np.int64), data.start[usable],
+        zone_index = _codes(data.zone, sort=False)[1]
+        merged = merge_intervals(zone_index[usable], data.start[usable],
                                  data.end[usable])
         m_group = group[usable][merged.first]
     length = (merged.end - merged.start).astype(float)
@@ -311,7 +342,7 @@ def _figures(data: Alerts, keys: np.ndarray, by: str, period: tuple[int, int],
     zones_per = None
     if by in ("month", "year"):
         has_zone = data.zone != None  # noqa: E711 (numpy elementwise)
-        zone_codes = np.unique(data.zone.astype(str), return_inverse=True)[1].astype(np.int64)
+        zone_codes = zone_index
         zone_pair = np.unique((group * (len(data) + 1) + zone_codes)[has_zone])
         zones_per = np.bincount(zone_pair // (len(data) + 1), minlength=n)
     if by in ("zone", "region"):

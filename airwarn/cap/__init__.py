@@ -1,0 +1,37 @@
+"""CAP 1.2 (OASIS Common Alerting Protocol): airwarn's messages out, other agencies' in.
+
+Pure functions, no HTTP and no store: `build_cap` makes a message from a `Warning`, `sign`
+and `verify` handle its XML signature, `atom_feed` lists messages, `parse_inbound` reads CAP
+from elsewhere.
+"""
+
+from airwarn.cap.atom import atom_feed
+from airwarn.cap.build import CapZone, Warning, build_cap, to_bytes
+from airwarn.cap.inbound import CapError, InboundAlert, InboundArea, InboundInfo, parse_inbound
+from airwarn.cap.sign import (
+    CapSignatureError,
+    SigningKeys,
+    generate_keypair,
+    load_or_create_keys,
+    sign,
+    verify,
+)
+
+__all__ = [
+    "CapError",
+    "CapSignatureError",
+    "CapZone",
+    "InboundAlert",
+    "InboundArea",
+    "InboundInfo",
+    "SigningKeys",
+    "Warning",
+    "atom_feed",
+    "build_cap",
+    "generate_keypair",
+    "load_or_create_keys",
+    "parse_inbound",
+    "sign",
+    "to_bytes",
+    "verify",
+]

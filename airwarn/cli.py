@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn import cli_history, cli_zones
+from airwarn import cli_history, cli_serve, cli_zones
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError, EventError
 from airwarn.policy import POLICIES
@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 app.add_typer(cli_zones.app, name="zones")
 app.add_typer(cli_history.app, name="history")
+app.add_typer(cli_serve.tokens_app, name="tokens")
+app.command()(cli_serve.serve)
 err = Console(stderr=True)
 
 
@@ -203,16 +205,91 @@ def evaluate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files.")] = Path(
-        "airwarn-demo"),
+    layer: Annotated[str, typer.Option(
+        help="Zone set: israel (Home Front Command areas, ~1,450), ukraine (hromadas, "
+        "~1,770), or generated (made on the spot, no download). A real layer is downloaded "
+        "on first use and cached; offline, the generated set stands in.")] = "israel",
+    data_url: Annotated[str | None, typer.Option(
+        "--data-url", help="Base URL of the data set (same layout as ../shared/data: "
+        "israel/israel_alert_areas.geojson, ukraine/ua_hromadas.geojson). Default: the "
+        "public mirror.", show_default=False)] = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Never download: the cached layer, else the generated zones.")
+    ] = False,
+    cache_dir: Annotated[Path | None, typer.Option(
+        "--cache-dir", help="Where downloaded layers are kept. Default: "
+        "$XDG_CACHE_HOME/airwarn/layers, else ~/.cache/airwarn/layers.", show_default=False)
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    scenario: Annotated[str, typer.Option(
+        help="rockets (default: short-range salvos, first warnings within seconds, the whole "
+        "raid in about 4 minutes at speed 1), ballistic (~15 min), cruise (hours), drones or "
+        "mixed (about half a day of flight: use --speed 50 or more).")] = "rockets",
+    count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
+                                              "scenario's own).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated raid.")] = 1,
+    speed: Annotated[float, typer.Option(
+        min=0.01, help="1 (default): real time on the server's wall clock, as in a real "
+        "deployment. Above 1: the raid plays faster, on its own clock (the server runs "
+        "--clock events), so flights stay physical.")] = 1.0,
+    hold_s: Annotated[int, typer.Option(
+        "--hold-s", min=0, help="Seconds a zone stays alerted after its threats end. 600 in "
+        "service; 60 here so that the all-clears come within the demo.")] = 60,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files: its "
+                                      "SQLite log (recreated each run), CAP keys, events.")
+                   ] = Path("airwarn-demo"),
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Store URL. Default: sqlite:///OUT/airwarn.db, recreated each run.",
+        show_default=False)] = None,
+    duration_s: Annotated[float | None, typer.Option(
+        "--duration-s", min=0, help="Stop after this many seconds (default: serve until "
+        "Ctrl-C once the raid is over).")] = None,
+    score: Annotated[bool, typer.Option(
+        "--score", help="Instead: the offline chain on generated zones (a mixed raid "
+        "replayed in one go) and its scores beside the simple reference policies.")] = False,
 ) -> None:
-    """See airwarn work, with nothing to set up: a generated zone set, a simulated mixed raid,
-    the engine's warnings, and how they score beside the simple reference policies.
-    """
-    from airwarn.sim.demo import run_demo
+    """See airwarn work live, with nothing to set up: a server on embedded defaults, a zone
+    set, a simulated raid posted to it in real time as a sensor would, and every warning
+    printed as it happens.
 
-    run_demo(out, seed, Console())
+    Open the printed URL to watch the alerts on the live page. The defaults show the first
+    warnings within about 10 s and the whole raid, all-clears included, in about 5 minutes.
+
+    Examples:
+    airwarn demo
+    airwarn demo --layer ukraine --scenario drones --speed 60
+    airwarn demo --layer generated --scenario mixed --speed 100 --duration-s 600
+    airwarn demo --score
+    """
+    import os
+
+    from airwarn.sim.demo import LiveDemoSettings, run_demo, run_live_demo
+    from airwarn.sim.layers import DEFAULT_DATA_URL, LAYERS, demo_zone_set
+    from airwarn.sim.scenarios import SCENARIOS
+
+    console = Console()
+    if score:
+        run_demo(out, seed, console)
+        return
+    if layer not in (*LAYERS, "generated"):
+        raise _fail(AirwarnError(f"--layer must be one of {', '.join(LAYERS)}, generated; "
+                                 f"not {layer!r}"), 2)
+    if scenario not in SCENARIOS:
+        raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
+                                 f"{scenario!r}"), 2)
+    if cache_dir is None:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        cache_dir = Path(base) / "airwarn" / "layers"
+    chosen = demo_zone_set(layer, data_url or DEFAULT_DATA_URL, cache_dir, offline=offline,
+                           err=err)
+    settings = LiveDemoSettings(out=out, db_url=db, host=host, port=port, scenario=scenario,
+                                seed=seed, count=count, speed=speed, hold_s=hold_s,
+                                duration_s=duration_s)
+    try:
+        run_live_demo(chosen.path, chosen.source, settings, console, err)
+    except (AirwarnError, OSError) as error:
+        raise _fail(error) from None
 
 
 def main() -> None:

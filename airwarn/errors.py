@@ -50,3 +50,27 @@ class ZoneError(ContractError):
 
 class EventError(ContractError):
     """An event line is invalid."""
+
+
+class RequestError(ContractError):
+    """A request to the service is well-formed but cannot be done as asked (HTTP 422)."""
+
+
+class NotFoundError(AirwarnError):
+    """What a request names does not exist (HTTP 404)."""
+
+
+class ConflictError(AirwarnError):
+    """A request clashes with the state it acts on, e.g. confirming an action twice (HTTP 409)."""
+
+
+class UnauthorizedError(AirwarnError):
+    """No token, or a token airwarn does not know (HTTP 401)."""
+
+
+class ForbiddenError(AirwarnError):
+    """The token's role may not do this (HTTP 403)."""
+
+
+class UnavailableError(AirwarnError):
+    """The store cannot take writes just now; retry after a moment (HTTP 503)."""

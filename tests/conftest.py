@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,63 @@ def require_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path} (the shared data folder is beside the repo)")
     return path
+
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A store URL on a fresh PostgreSQL schema of its own, dropped afterwards; skips if the
+    server on this machine is not running."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from airwarn.store import StoreError, connect
+
+    schema = f"airwarn_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = connect(PG_URL)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except (sa.exc.OperationalError, StoreError) as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
+                    "it with pg_ctlcluster --skip-systemctl-redirect 15 main start")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on an embedded SQLite file and on this machine's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'airwarn.db'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory):
+    from airwarn.cap.sign import load_or_create_keys
+
+    return load_or_create_keys(tmp_path_factory.mktemp("keys"))
+
+
+def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events",
+                 **engine: Any):
+    """A service on a store, opened (migrated, rebuilt from its log)."""
+    from airwarn.engine import EngineConfig
+    from airwarn.service import Service, ServiceSettings, zones_fingerprint
+
+    settings = ServiceSettings(db_url=url, clock=clock, sender="airwarn@test.example",
+                               id_prefix="urn:airwarn:test.example:",
+                               engine=EngineConfig(**engine))
+    service = Service(zones, zones_fingerprint(zones), settings, keys)
+    service.open()
+    return service

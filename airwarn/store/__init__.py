@@ -30,21 +30,27 @@ class StoreError(AirwarnError):
     there."""
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers (stats, the web app) run while an import writes; foreign keys are off by
-    # default in SQLite and the schema relies on ON DELETE CASCADE.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers (stats, the web app) run while a writer writes; foreign keys are
+        # off by default in SQLite and the schema relies on ON DELETE CASCADE.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return on_connect
 
 
-def connect(url: str, **options: Any) -> Engine:
+def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
     """A SQLAlchemy engine for a store URL: `sqlite:///airwarn.db` or
     `postgresql+psycopg://user@host:5432/db`.
 
-    `options` go to `sqlalchemy.create_engine` (e.g. `connect_args`).
+    `durable` makes every SQLite commit reach the disk before it returns (synchronous=FULL):
+    the service acknowledges an event only after that. Imports of history, which can be
+    re-run, use the faster NORMAL. `options` go to `sqlalchemy.create_engine`.
     """
     try:
         parsed = make_url(url)
@@ -59,7 +65,10 @@ def connect(url: str, **options: Any) -> Engine:
             if not folder.is_dir():
                 raise StoreError(f"the folder of the SQLite file {database} does not exist; "
                                  "create it or give another --db")
-    elif backend != "postgresql":
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":  # psycopg 3 is the driver airwarn ships with
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
         raise StoreError(f"unsupported store {backend!r}: airwarn stores in SQLite "
                          "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")
     try:
@@ -68,7 +77,7 @@ def connect(url: str, **options: Any) -> Engine:
         raise StoreError(f"the driver for {backend} is not installed ({exc.name}); for "
                          "PostgreSQL: pip install 'psycopg[binary]>=3.1'") from None
     if backend == "sqlite":
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        sa.event.listen(engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
     return engine
 
 

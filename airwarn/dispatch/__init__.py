@@ -1,0 +1,1 @@
+"""Dispatch: what the decisions become on each channel (CAP messages, live feeds)."""

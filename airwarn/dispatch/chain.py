@@ -1,0 +1,86 @@
+"""Which CAP messages a step's decisions become, and which earlier messages each one updates.
+
+Decisions are per zone; people and receivers want one message per warning. The decisions of
+one step that share a time, a status, a level and a kind become one message naming all their
+zones. Per zone and status (real alerts and drills are separate chains) the newest message is
+remembered, so that an update, an all-clear or a cancellation `references` exactly the
+messages it supersedes for the zones it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airwarn.cap.build import CapZone, Warning
+from airwarn.contract import Decision, parse_time
+from airwarn.zones import ZoneSet
+
+CAP_STATUS = {"actual": "Actual", "exercise": "Exercise", "test": "Test"}
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What the input that caused the decisions says about them."""
+
+    cancels: str | None = None  # the identifier of a message sent in error
+    note: str | None = None  # the operator's reason
+
+
+class MessageChain:
+    """The newest message per (status, zone), and the rules that make the next messages."""
+
+    def __init__(self, zones: ZoneSet, sender: str, id_prefix: str) -> None:
+        self.zones = zones
+        self.sender = sender
+        self.id_prefix = id_prefix
+        self.open: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def restore(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Rebuild the chains from stored messages, oldest first."""
+        for row in rows:
+            self._record(row["identifier"], row["sent_ms"], row["status"].lower(),
+                         row["level"], row["zones"])
+
+    def zones_of(self, identifier: str) -> list[tuple[str, str]]:
+        """(status, zone) pairs whose newest message is `identifier`."""
+        return [key for key, (ident, _) in self.open.items() if ident == identifier]
+
+    def warnings(self, decisions: list[Decision], cause: Cause = Cause()) -> list[Warning]:
+        groups: dict[tuple[str, str, str, str | None], list[Decision]] = {}
+        for decision in decisions:
+            status: str = decision.status if isinstance(decision.status, str) else "actual"
+            key = (decision.t, status, decision.level, decision.kind)
+            groups.setdefault(key, []).append(decision)
+        out = []
+        for (t, status, level, kind), members in groups.items():
+            zone_ids = [d.zone for d in members]
+            refs = sorted({self.open[(status, z)] for z in zone_ids if (status, z) in self.open},
+                          key=lambda ref: (ref[1], ref[0]))
+            if level == "clear" and cause.cancels is not None:
+                msg_type = "Cancel"
+            else:
+                msg_type = "Update" if refs else "Alert"
+            sent_ms = parse_time(t)
+            identifier = f"{self.id_prefix}{members[0].seq}"
+            threats = sorted({threat for d in members for threat in d.threats})
+            cap_zones = tuple(self.cap_zone(z) for z in zone_ids)
+            out.append(Warning(identifier=identifier, sender=self.sender, sent_ms=sent_ms,
+                               status=CAP_STATUS[status], msg_type=msg_type, level=level,
+                               kind=kind, zones=cap_zones, references=tuple(refs),
+                               threats=tuple(threats), note=cause.note))
+            self._record(identifier, sent_ms, status, level, zone_ids)
+        return out
+
+    def _record(self, identifier: str, sent_ms: int, status: str, level: str,
+                zone_ids: Iterable[str]) -> None:
+        for zone in zone_ids:
+            if level == "clear":
+                self.open.pop((status, zone), None)
+            else:
+                self.open[(status, zone)] = (identifier, sent_ms)
+
+    def cap_zone(self, zone_id: str) -> CapZone:
+        zone = self.zones.zones[self.zones.index_of[zone_id]]
+        return CapZone(id=zone.id, name=zone.name, region=zone.region, geometry=zone.geometry)

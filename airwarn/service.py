@@ -1,0 +1,498 @@
+"""The service: accepted events, durably logged, through the engine, to decisions and CAP.
+
+One `Service` owns the engine and is its only writer. Each step (a batch of sensor events, an
+operator's action, a clock tick that changes something) runs under one lock: the events are
+applied, the decisions they cause and the CAP messages those become are built, and all of it is
+committed in one transaction before anyone hears of it. Only then are listeners (the live
+feeds) told. A restart replays the event log through a fresh engine, which gives back the same
+state and the same decision numbers, so nothing accepted is lost and nothing is sent twice
+under another id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from airwarn.blast import BlastLimits, Reach, resolve
+from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.sign import SigningKeys, sign
+from airwarn.contract import (
+    Decision,
+    Event,
+    Manual,
+    Tick,
+    encode_decision,
+    encode_event,
+    format_time,
+    parse_event,
+)
+from airwarn.dispatch.chain import Cause, MessageChain
+from airwarn.engine import Engine, EngineConfig
+from airwarn.errors import (
+    AirwarnError,
+    ConflictError,
+    EventError,
+    NotFoundError,
+    UnavailableError,
+)
+from airwarn.store import StoreError, connect, migrate
+from airwarn.store.log import SERVICE_META, ServiceLog, Write
+from airwarn.store.tokens import Client
+from airwarn.zones import ZoneSet
+
+SYSTEM = Client("airwarn", "system")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How the service runs; built once at the edge (CLI, app factory) and passed in."""
+
+    db_url: str = "sqlite:///airwarn.db"
+    clock: str = "wall"  # wall: the server's clock ticks the engine; events: only events do
+    sender: str = "airwarn@localhost"
+    id_prefix: str = "urn:airwarn:localhost:"
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    blast: BlastLimits = field(default_factory=BlastLimits)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one committed step tells the live feeds."""
+
+    decisions: list[tuple[int, str]]  # (seq, Contract v1 JSON line)
+    messages: list[dict[str, Any]]  # CAP messages: identifier, msg_type, level, status, zones
+
+
+Listener = Callable[[Published], None]
+
+
+def zones_fingerprint(zones: ZoneSet) -> str:
+    """A hash of the zone set's canonical GeoJSON: the same zones, however the file looks."""
+    import msgspec
+
+    from airwarn.zones import zones_to_geojson
+
+    return hashlib.sha256(msgspec.json.encode(zones_to_geojson(zones.zones))).hexdigest()
+
+
+class Service:
+    """The engine behind a durable log; thread-safe, one writer."""
+
+    def __init__(self, zones: ZoneSet, zones_sha256: str, settings: ServiceSettings,
+                 keys: SigningKeys, db: sa.engine.Engine | None = None) -> None:
+        self.zones = zones
+        self.zones_sha256 = zones_sha256
+        self.settings = settings
+        self.keys = keys
+        self.db = db or connect(settings.db_url, durable=True)
+        self.log = ServiceLog(self.db)
+        self.listeners: list[Listener] = []
+        self._lock = threading.RLock()
+        self._healthy = False
+        self._pending_tick: Tick | None = None
+        self.engine = Engine(zones, settings.engine)
+        self.chain = MessageChain(zones, settings.sender, settings.id_prefix)
+        self._event_seq = 0
+        self._cap_seq = 0
+
+    # -- life -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Migrate the store, check it was written with these zones, rebuild by replay."""
+        migrate(self.db)
+        self._check_meta()
+        with self._lock:
+            self._rebuild()
+
+    def _meta(self) -> dict[str, str]:
+        config = asdict(self.settings.engine)
+        config.pop("profiles", None)
+        return {"zones_sha256": self.zones_sha256, "engine": json.dumps(config, sort_keys=True),
+                "id_prefix": self.settings.id_prefix}
+
+    def _check_meta(self) -> None:
+        wanted = self._meta()
+        with self.db.begin() as db:
+            stored = dict(db.execute(sa.select(SERVICE_META.c.key, SERVICE_META.c.value)).all())
+            if not stored:
+                db.execute(sa.insert(SERVICE_META),
+                           [{"key": k, "value": v} for k, v in wanted.items()])
+                return
+        for key, value in wanted.items():
+            if stored.get(key) != value:
+                what = {"zones_sha256": "another zone set", "engine": "other engine settings "
+                        "(--hold-s and the like)", "id_prefix": "another CAP sender"}[key]
+                raise StoreError(
+                    f"the store at {self.db.url!r} holds a log written with {what}; a replay "
+                    "with these would not give the same decisions. Start with the same "
+                    "--zones and settings, or give a new --db")
+
+    def _rebuild(self) -> None:
+        """A fresh engine fed the whole log: the same state and sequence numbers as before."""
+        engine = Engine(self.zones, self.settings.engine)
+        chain = MessageChain(self.zones, self.settings.sender, self.settings.id_prefix)
+        last_event = 0
+        try:
+            for seq, body in self.log.events():
+                engine.apply(parse_event(body, line=seq))
+                last_event = seq
+            chain.restore(self.log.cap_rows())
+            last_decision = self.log.last_decision_seq()
+            cap_seq = max((row["seq"] for row in self.log.cap_rows(0)), default=0)
+        except sa.exc.SQLAlchemyError as exc:
+            self._healthy = False
+            raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
+                                   ) from None
+        if engine.seq != last_decision:
+            raise StoreError(f"replaying the log gave {engine.seq} decisions but the store "
+                             f"holds {last_decision}; the log was written by another engine "
+                             "version or settings")
+        self.engine, self.chain = engine, chain
+        self._event_seq, self._cap_seq = last_event, cap_seq
+        self._pending_tick = None
+        self._healthy = True
+
+    def _ensure_healthy(self) -> None:
+        if not self._healthy:
+            self._rebuild()
+
+    # -- the one write path -----------------------------------------------------------------
+
+    def _record(self, event: Event, decisions: list[Decision], source: str, cause: Cause,
+                received_ms: int, write: Write, published: Published) -> None:
+        """Add an event the engine has applied, and what it caused, to the step's write."""
+        self._event_seq += 1
+        write.events.append({"seq": self._event_seq, "received_ms": received_ms,
+                             "source": source, "body": encode_event(event).decode()})
+        self._add_decisions(decisions, self._event_seq, cause, write, published)
+
+    def _step(self, items: Iterable[tuple[Event, str, Cause]], received_ms: int,
+              write: Write, rejected: list[dict[str, Any]] | None = None,
+              lines: Iterable[int] | None = None,
+              finish: Callable[[Write], None] | None = None) -> Published:
+        """Apply events, build what they cause, commit it all, then tell the listeners.
+
+        An event the engine rejects (a zone it does not know) changes nothing and is reported
+        in `rejected` with its line; a failed commit rebuilds the engine from the log, so the
+        memory never runs ahead of the store. `finish` sees the write just before the commit.
+        """
+        self._ensure_healthy()
+        published = Published([], [])
+        if self._pending_tick is not None:
+            # the clock moved on without a change; log that before the events that follow it,
+            # so a replay judges their lateness against the same clock
+            self._record(self._pending_tick, [], SYSTEM.name, Cause(), received_ms, write,
+                         published)
+            self._pending_tick = None
+        line_numbers = iter(lines) if lines is not None else None
+        for event, source, cause in items:
+            line = next(line_numbers) if line_numbers is not None else None
+            try:
+                decisions = self.engine.apply(event)
+            except EventError as error:
+                if rejected is None:
+                    raise
+                rejected.append(_rejection(error, line))
+                continue
+            self._record(event, decisions, source, cause, received_ms, write, published)
+        if finish is not None:
+            finish(write)
+        return self._commit(write, published)
+
+    def _commit(self, write: Write, published: Published) -> Published:
+        try:
+            self.log.commit(write)
+        except sa.exc.SQLAlchemyError as exc:
+            self._healthy = False
+            with contextlib.suppress(AirwarnError):
+                self._rebuild()
+            raise UnavailableError("the store did not take the write "
+                                   f"({exc.__class__.__name__}); nothing of it was kept, "
+                                   "send it again") from None
+        for listener in self.listeners:
+            listener(published)
+        return published
+
+    def _add_decisions(self, decisions: list[Decision], event_seq: int, cause: Cause,
+                       write: Write, published: Published) -> None:
+        if not decisions:
+            return
+        for decision in decisions:
+            write.decisions.append((event_seq, decision))
+            published.decisions.append((decision.seq, encode_decision(decision).decode()))
+        for warning in self.chain.warnings(decisions, cause):
+            self._cap_seq += 1
+            body = sign(build_cap(warning), self.keys)
+            row = {"seq": self._cap_seq, "identifier": warning.identifier,
+                   "event_seq": event_seq, "sent_ms": warning.sent_ms, "status": warning.status,
+                   "msg_type": warning.msg_type, "level": warning.level, "kind": warning.kind,
+                   "zones": json.dumps([z.id for z in warning.zones]),
+                   "refs": json.dumps([ident for ident, _ in warning.references]),
+                   "body": body}
+            write.cap.append(row)
+            published.messages.append(_message_summary(warning))
+
+    # -- sensors ----------------------------------------------------------------------------
+
+    def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
+               client: Client, received_ms: int, batch_key: str | None = None
+               ) -> dict[str, Any]:
+        """Take a batch of parsed events (and the lines that did not parse); answer what was
+        accepted. A batch with a key already seen gets the first answer and changes nothing."""
+        with self._lock:
+            self._ensure_healthy()
+            key = None if batch_key is None else f"{client.name}:{batch_key}"
+            if key is not None:
+                try:
+                    earlier = self.log.batch_answer(key)
+                except sa.exc.SQLAlchemyError:
+                    raise UnavailableError("the store cannot be read; retry") from None
+                if earlier is not None:
+                    return {**json.loads(earlier), "replayed": True}
+            rejected = list(rejected)
+            first_decision = self.engine.seq + 1
+            answer: dict[str, Any] = {}
+            events = [(event, client.name, Cause(cancels=getattr(event, "cancels", None),
+                                                 note=getattr(event, "reason", None)))
+                      for _, event in items]
+
+            def finish(write: Write) -> None:
+                logged = sum(1 for e in write.events if e["source"] == client.name)
+                answer.update({
+                    "accepted": logged,
+                    "rejected": sorted(rejected, key=lambda r: r.get("line") or 0),
+                    "decisions": len(write.decisions),
+                    "first_decision_seq": first_decision if write.decisions else None,
+                    "last_decision_seq": self.engine.seq if write.decisions else None,
+                })
+                if key is not None:
+                    write.batch = (key, received_ms, json.dumps(answer, sort_keys=True))
+
+            self._step(events, received_ms, Write(), rejected, [line for line, _ in items],
+                       finish)
+            return answer
+
+    def tick(self, now_ms: int) -> Published | None:
+        """Move the clock to `now_ms` (wall-clock mode): timed changes that fall due happen."""
+        with self._lock:
+            if not self._healthy:
+                return None
+            clock = self.engine.clock_ms
+            if clock is None or now_ms <= clock:
+                return None  # before the first event there is nothing to time
+            tick = Tick(t=_datetime(now_ms))
+            decisions = self.engine.apply(tick)
+            if not decisions:
+                self._pending_tick = tick
+                return None
+            self._pending_tick = None
+            write, published = Write(), Published([], [])
+            self._record(tick, decisions, SYSTEM.name, Cause(), now_ms, write, published)
+            try:
+                return self._commit(write, published)
+            except UnavailableError:
+                return None
+
+    def event_time_ms(self, received_ms: int) -> int:
+        """The time an operator's action takes effect: now, or in event-clock mode the
+        engine's own time (the log's clock), so drills and raids replayed from files agree."""
+        if self.settings.clock == "events" and self.engine.clock_ms is not None:
+            return self.engine.clock_ms
+        return max(received_ms, self.engine.clock_ms or received_ms)
+
+    # -- operators --------------------------------------------------------------------------
+
+    def propose(self, request: dict[str, Any], client: Client, received_ms: int
+                ) -> dict[str, Any]:
+        """An operator's alert or clear: resolved, checked by the blast-radius guard, and
+        either sent at once (drills, tests, clears) or held for a second confirmation."""
+        action = request["action"]
+        status = request.get("status", "actual")
+        reach = resolve(self.zones, zones=request.get("zones"), region=request.get("region"),
+                        area=request.get("area"), expect_zones=request.get("expect_zones"),
+                        limits=self.settings.blast)
+        needs_confirmation = (action == "alert" and status == "actual") or reach.held
+        with self._lock:
+            self._ensure_healthy()
+            action_id = "act-" + secrets.token_hex(8)
+            row = {"id": action_id, "created_ms": received_ms, "by": client.name,
+                   "action": action, "status": status, "state": "pending",
+                   "request": json.dumps(request, sort_keys=True),
+                   "zones": json.dumps(reach.zones), "check": json.dumps(reach.to_dict()),
+                   "event_seq": None, "confirmed_by": None}
+            write = Write(actions_new=[row])
+            write.audit.append(_audit(client, received_ms, f"{action}.request",
+                                      request.get("reason"),
+                                      {"action_id": action_id, "status": status,
+                                       "zones": len(reach.zones), "held": reach.held,
+                                       "why": reach.why, "request": request}))
+            if needs_confirmation:
+                self._commit_or_503(write)
+                return _action_answer(row, reach, "pending")
+            return self._send_action(row, reach, client, received_ms, write)
+
+    def confirm(self, action_id: str, client: Client, received_ms: int,
+                confirm_blast_radius: bool) -> dict[str, Any]:
+        with self._lock:
+            self._ensure_healthy()
+            row = self.log.action(action_id)
+            if row is None:
+                raise NotFoundError(f"no operator action {action_id!r}")
+            if row["state"] != "pending":
+                raise ConflictError(f"action {action_id} is {row['state']}, not pending; "
+                                    "propose a new one")
+            check = json.loads(row["check"])
+            if check["held"] and not confirm_blast_radius:
+                raise ConflictError(
+                    "this alert reaches far more than its request implies ("
+                    + "; ".join(check["why"]) + "); confirm with "
+                    "`confirm_blast_radius: true` after checking the zones it lists")
+            reach = Reach(**{k: v for k, v in check.items() if k != "zone_count"})
+            write = Write()
+            return self._send_action(row, reach, client, received_ms, write)
+
+    def _send_action(self, row: dict[str, Any], reach: Reach, client: Client, received_ms: int,
+                     write: Write) -> dict[str, Any]:
+        request = json.loads(row["request"]) if isinstance(row["request"], str) else row[
+            "request"]
+        event = Manual(action=row["action"], t=_datetime(self.event_time_ms(received_ms)),
+                       zones=list(reach.zones), category=request.get("category"),
+                       by=row["by"], reason=request.get("reason"), status=row["status"])
+        write.actions_sent.append((row["id"], self._event_seq + 1, client.name))
+        write.audit.append(_audit(client, received_ms, f"{row['action']}.send",
+                                  request.get("reason"),
+                                  {"action_id": row["id"], "status": row["status"],
+                                   "zones": len(reach.zones)}))
+        if write.actions_new:
+            write.actions_new[0]["state"] = "sent"
+            write.actions_new[0]["event_seq"] = self._event_seq + 1
+            write.actions_new[0]["confirmed_by"] = client.name
+            write.actions_sent.clear()
+        published = self._step([(event, client.name, Cause(note=request.get("reason")))],
+                               received_ms, write)
+        return _action_answer(row, reach, "sent", published)
+
+    def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
+               ) -> dict[str, Any]:
+        """The correction path: one action clears every zone an alert sent in error still
+        covers and sends a CAP Cancel that references it, on every channel at once."""
+        with self._lock:
+            self._ensure_healthy()
+            targets = self.chain.zones_of(identifier)
+            if not targets:
+                if self.log.cap_body(identifier) is None:
+                    raise NotFoundError(f"no CAP message {identifier!r}")
+                raise ConflictError(f"{identifier} no longer covers any zone (it was updated, "
+                                    "cleared or cancelled already)")
+            write = Write()
+            write.audit.append(_audit(client, received_ms, "cancel", reason,
+                                      {"identifier": identifier, "zones": len(targets)}))
+            events = []
+            for status in sorted({s for s, _ in targets}):
+                zones = sorted(z for s, z in targets if s == status)
+                events.append((Manual(action="clear", t=_datetime(
+                    self.event_time_ms(received_ms)), zones=zones, by=client.name,
+                    reason=reason, status=status, cancels=identifier),  # type: ignore[arg-type]
+                    client.name, Cause(cancels=identifier, note=reason)))
+            published = self._step(events, received_ms, write)
+            return {"cancelled": identifier, "zones": sorted(z for _, z in targets),
+                    "messages": published.messages,
+                    "decisions": [seq for seq, _ in published.decisions]}
+
+    def audit_event(self, client: Client, received_ms: int, action: str, reason: str | None,
+                    detail: dict[str, Any]) -> None:
+        with self._lock:
+            self._commit_or_503(Write(audit=[_audit(client, received_ms, action, reason,
+                                                    detail)]))
+
+    def _commit_or_503(self, write: Write) -> None:
+        try:
+            self.log.commit(write)
+        except sa.exc.SQLAlchemyError as exc:
+            raise UnavailableError(f"the store did not take the write "
+                                   f"({exc.__class__.__name__}); retry") from None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def recent_warnings(self, limit: int = 100) -> list[Warning]:
+        """The newest CAP messages as warnings (what they said), newest first."""
+        return [Warning(identifier=row["identifier"], sender=self.settings.sender,
+                        sent_ms=int(row["sent_ms"]), status=row["status"],
+                        msg_type=row["msg_type"], level=row["level"], kind=row["kind"],
+                        zones=tuple(self.chain.cap_zone(z) for z in row["zones"]),
+                        references=tuple((ident, 0) for ident in row["refs"]))
+                for row in self.log.cap_recent(limit)]
+
+    def active(self) -> list[dict[str, Any]]:
+        """The warnings in force: per open CAP message, its zones' current levels."""
+        with self._lock:
+            levels = self.engine.levels()
+            drills = self.engine.drills()
+            by_message: dict[str, dict[str, Any]] = {}
+            for (status, zone), (identifier, sent_ms) in sorted(self.chain.open.items()):
+                level = levels.get(zone) if status == "actual" else (
+                    "alert" if zone in drills and drills[zone][0] == status else None)
+                if level is None:
+                    continue
+                entry = by_message.setdefault(identifier, {
+                    "identifier": identifier, "sent": format_time(sent_ms),
+                    "status": status, "zones": [], "levels": {}})
+                entry["zones"].append(zone)
+                entry["levels"][zone] = level
+            return sorted(by_message.values(), key=lambda e: e["identifier"])
+
+
+def _rejection(error: EventError, line: int | None) -> dict[str, Any]:
+    return {"line": line if line is not None else error.line, "error": error.message,
+            "field": error.field, "value": error.value if _jsonable(error.value) else
+            repr(error.value)}
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _audit(client: Client, t_ms: int, action: str, reason: str | None,
+           detail: dict[str, Any]) -> dict[str, Any]:
+    return {"t_ms": t_ms, "who": client.name, "role": client.role, "action": action,
+            "reason": reason, "detail": json.dumps(detail, sort_keys=True, default=str)}
+
+
+def _action_answer(row: dict[str, Any], reach: Reach, state: str,
+                   published: Published | None = None) -> dict[str, Any]:
+    answer = {"id": row["id"], "state": state, "action": row["action"],
+              "status": row["status"], "reach": reach.to_dict()}
+    if state == "pending":
+        answer["confirm"] = f"/v1/actions/{row['id']}/confirm"
+        answer["why"] = ("an Actual alert needs a second confirmation" if not reach.held
+                         else "the blast-radius guard holds it: " + "; ".join(reach.why))
+    if published is not None:
+        answer["messages"] = published.messages
+        answer["decisions"] = [seq for seq, _ in published.decisions]
+    return answer
+
+
+def _message_summary(warning: Warning) -> dict[str, Any]:
+    return {"identifier": warning.identifier, "msg_type": warning.msg_type,
+            "level": warning.level, "status": warning.status, "kind": warning.kind,
+            "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],
+            "references": [ident for ident, _ in warning.references]}
+
+
+def _datetime(t_ms: int) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=t_ms)

@@ -1,0 +1,220 @@
+"""The service's log: accepted events, the decisions they caused and the CAP messages built
+from them, written together in one transaction, and read back for replay, history and feeds.
+
+One writer (the engine's) assigns every sequence number, so a replay of `event_log` through a
+fresh engine gives the same decisions with the same numbers: what is in `decision_log` is what
+was dispatched, and a crash between two commits leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from airwarn.contract import Decision, encode_decision, parse_time
+
+SERVICE_META = sa.table("service_meta", sa.column("key"), sa.column("value"))
+EVENT_LOG = sa.table("event_log", sa.column("seq"), sa.column("received_ms"),
+                     sa.column("source"), sa.column("body"))
+DECISION_LOG = sa.table("decision_log", sa.column("seq"), sa.column("event_seq"),
+                        sa.column("t_ms"), sa.column("zone"), sa.column("level"),
+                        sa.column("status"), sa.column("kind"), sa.column("body"))
+INGEST_BATCH = sa.table("ingest_batch", sa.column("key"), sa.column("received_ms"),
+                        sa.column("answer"))
+CAP_MESSAGE = sa.table("cap_message", sa.column("seq"), sa.column("identifier"),
+                       sa.column("event_seq"), sa.column("sent_ms"), sa.column("status"),
+                       sa.column("msg_type"), sa.column("level"), sa.column("kind"),
+                       sa.column("zones"), sa.column("refs"), sa.column("body"))
+OPERATOR_ACTION = sa.table("operator_action", sa.column("id"), sa.column("created_ms"),
+                           sa.column("by"), sa.column("action"), sa.column("status"),
+                           sa.column("state"), sa.column("request"), sa.column("zones"),
+                           sa.column("check"), sa.column("event_seq"),
+                           sa.column("confirmed_by"))
+AUDIT_LOG = sa.table("audit_log", sa.column("id"), sa.column("t_ms"), sa.column("who"),
+                     sa.column("role"), sa.column("action"), sa.column("reason"),
+                     sa.column("detail"))
+INBOUND_CAP = sa.table("inbound_cap", sa.column("id"), sa.column("received_ms"),
+                       sa.column("sender"), sa.column("identifier"), sa.column("status"),
+                       sa.column("msg_type"), sa.column("zones"), sa.column("event_seq"),
+                       sa.column("body"))
+
+
+@dataclass
+class Write:
+    """Everything one step of the service writes, committed at once or not at all."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[tuple[int, Decision]] = field(default_factory=list)  # (event seq, decision)
+    cap: list[dict[str, Any]] = field(default_factory=list)
+    batch: tuple[str, int, str] | None = None  # (idempotency key, received_ms, answer JSON)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    actions_new: list[dict[str, Any]] = field(default_factory=list)
+    actions_sent: list[tuple[str, int, str]] = field(default_factory=list)  # id, seq, by
+    inbound: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.decisions or self.cap or self.batch or self.audit
+                    or self.actions_new or self.actions_sent or self.inbound)
+
+
+def decision_row(event_seq: int, decision: Decision) -> dict[str, Any]:
+    status = decision.status if isinstance(decision.status, str) else "actual"
+    return {"seq": decision.seq, "event_seq": event_seq, "t_ms": parse_time(decision.t),
+            "zone": decision.zone, "level": decision.level, "status": status,
+            "kind": decision.kind, "body": encode_decision(decision).decode()}
+
+
+class ServiceLog:
+    """Reads and writes the service's tables in a migrated store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def commit(self, write: Write) -> None:
+        """Write one step in one transaction; on any error nothing of it is kept."""
+        if not write:
+            return
+        with self.engine.begin() as db:
+            if write.events:
+                db.execute(sa.insert(EVENT_LOG), write.events)
+            if write.decisions:
+                db.execute(sa.insert(DECISION_LOG),
+                           [decision_row(seq, d) for seq, d in write.decisions])
+            if write.cap:
+                db.execute(sa.insert(CAP_MESSAGE), write.cap)
+            if write.batch is not None:
+                key, received_ms, answer = write.batch
+                db.execute(sa.insert(INGEST_BATCH),
+                           [{"key": key, "received_ms": received_ms, "answer": answer}])
+            if write.actions_new:
+                db.execute(sa.insert(OPERATOR_ACTION), write.actions_new)
+            for action_id, event_seq, by in write.actions_sent:
+                db.execute(sa.update(OPERATOR_ACTION)
+                           .where(OPERATOR_ACTION.c.id == action_id)
+                           .values(state="sent", event_seq=event_seq, confirmed_by=by))
+            if write.audit:
+                db.execute(sa.insert(AUDIT_LOG), write.audit)
+            if write.inbound:
+                db.execute(sa.insert(INBOUND_CAP), write.inbound)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def last_event_seq(self) -> int:
+        with self.engine.connect() as db:
+            return int(db.execute(sa.select(sa.func.max(EVENT_LOG.c.seq))).scalar() or 0)
+
+    def last_decision_seq(self) -> int:
+        with self.engine.connect() as db:
+            return int(db.execute(sa.select(sa.func.max(DECISION_LOG.c.seq))).scalar() or 0)
+
+    def events(self, after: int = 0, page: int = 5000) -> Iterator[tuple[int, str]]:
+        """Every logged event after a sequence number, in order: (seq, JSON body)."""
+        while True:
+            with self.engine.connect() as db:
+                rows = db.execute(sa.select(EVENT_LOG.c.seq, EVENT_LOG.c.body)
+                                  .where(EVENT_LOG.c.seq > after)
+                                  .order_by(EVENT_LOG.c.seq).limit(page)).all()
+            if not rows:
+                return
+            for seq, body in rows:
+                yield int(seq), str(body)
+            after = int(rows[-1][0])
+
+    def decisions(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """Decisions after a sequence number, in order: (seq, Contract v1 JSON line)."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.body)
+                              .where(DECISION_LOG.c.seq > after)
+                              .order_by(DECISION_LOG.c.seq).limit(limit)).all()
+        return [(int(seq), str(body)) for seq, body in rows]
+
+    def history(self, *, zones: Sequence[str] | None = None, since_ms: int | None = None,
+                until_ms: int | None = None, kind: str | None = None,
+                level: str | None = None, status: str | None = None,
+                before_seq: int | None = None, limit: int = 500) -> list[str]:
+        """Past decisions, newest first, filtered; each a Contract v1 JSON line."""
+        query = sa.select(DECISION_LOG.c.body).order_by(DECISION_LOG.c.seq.desc()).limit(limit)
+        if zones is not None:
+            query = query.where(DECISION_LOG.c.zone.in_(list(zones)))
+        if since_ms is not None:
+            query = query.where(DECISION_LOG.c.t_ms >= since_ms)
+        if until_ms is not None:
+            query = query.where(DECISION_LOG.c.t_ms < until_ms)
+        if kind is not None:
+            query = query.where(DECISION_LOG.c.kind == kind)
+        if level is not None:
+            query = query.where(DECISION_LOG.c.level == level)
+        if status is not None:
+            query = query.where(DECISION_LOG.c.status == status)
+        if before_seq is not None:
+            query = query.where(DECISION_LOG.c.seq < before_seq)
+        with self.engine.connect() as db:
+            return [str(body) for (body,) in db.execute(query)]
+
+    def batch_answer(self, key: str) -> str | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(INGEST_BATCH.c.answer)
+                             .where(INGEST_BATCH.c.key == key)).first()
+        return None if row is None else str(row[0])
+
+    def cap_rows(self, after_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """CAP messages after a sequence number, oldest first, without their bodies."""
+        query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.event_seq,
+                           CAP_MESSAGE.c.sent_ms, CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type,
+                           CAP_MESSAGE.c.level, CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones,
+                           CAP_MESSAGE.c.refs)
+                 .where(CAP_MESSAGE.c.seq > after_seq).order_by(CAP_MESSAGE.c.seq))
+        with self.engine.connect() as db:
+            for row in db.execute(query).mappings():
+                item = dict(row)
+                item["zones"] = json.loads(item["zones"])
+                item["refs"] = json.loads(item["refs"])
+                yield item
+
+    def cap_recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest CAP messages without their bodies, newest first."""
+        query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.sent_ms,
+                           CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type, CAP_MESSAGE.c.level,
+                           CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones, CAP_MESSAGE.c.refs)
+                 .order_by(CAP_MESSAGE.c.seq.desc()).limit(limit))
+        with self.engine.connect() as db:
+            rows = [dict(row) for row in db.execute(query).mappings()]
+        for row in rows:
+            row["zones"] = json.loads(row["zones"])
+            row["refs"] = json.loads(row["refs"])
+        return rows
+
+    def cap_body(self, identifier: str) -> bytes | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(CAP_MESSAGE.c.body)
+                             .where(CAP_MESSAGE.c.identifier == identifier)).first()
+        return None if row is None else bytes(row[0])
+
+    def action(self, action_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(OPERATOR_ACTION)
+                             .where(OPERATOR_ACTION.c.id == action_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def audit(self, *, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        query = (sa.select(AUDIT_LOG).where(AUDIT_LOG.c.id > after_id)
+                 .order_by(AUDIT_LOG.c.id).limit(limit))
+        with self.engine.connect() as db:
+            rows = [dict(row) for row in db.execute(query).mappings()]
+        for row in rows:
+            row["detail"] = json.loads(row["detail"])
+        return rows
+
+    def inbound_seen(self, sender: str, identifier: str) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(INBOUND_CAP.c.zones, INBOUND_CAP.c.event_seq)
+                             .where(INBOUND_CAP.c.sender == sender,
+                                    INBOUND_CAP.c.identifier == identifier)).mappings().first()
+        return None if row is None else dict(row)

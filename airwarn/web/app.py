@@ -1,0 +1,159 @@
+"""The FastAPI application: routers over one `Service`, errors mapped to HTTP in one place.
+
+`create_app(service, settings)` builds it; `airwarn serve` and the tests call it. The app's
+lifespan connects the service to the live hub and, in wall-clock mode, ticks the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from airwarn.contract import Event
+from airwarn.errors import (
+    AirwarnError,
+    ConflictError,
+    ContractError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    UnavailableError,
+)
+from airwarn.service import Service
+from airwarn.store import StoreError
+from airwarn.web import capfeed, ingest, live, operators, public
+from airwarn.web.hub import Hub
+from airwarn.web.limits import BodyLimit, RateLimit
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    heartbeat_s: float = 5.0
+    tick_s: float = 1.0  # wall-clock mode: how often the engine's clock moves
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_lines: int = 20_000
+    rate_per_s: float = 200.0
+    rate_burst: int = 5000
+    max_backlog: int = 1000  # steps a live client may fall behind before it is cut off
+
+
+_STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
+           (ConflictError, 409), (ContractError, 422), (UnavailableError, 503),
+           (StoreError, 503)]
+
+
+def _error_response(exc: AirwarnError) -> JSONResponse:
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    body: dict[str, Any] = {"error": getattr(exc, "message", None) or str(exc)}
+    if isinstance(exc, ContractError):
+        body.update({"line": exc.line, "field": exc.field,
+                     "value": exc.value if isinstance(exc.value, str | int | float | bool |
+                                                      None) else repr(exc.value)})
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "2"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(asyncio.get_running_loop(), service.engine.seq, settings.max_backlog)
+        app.state.hub = hub
+        service.listeners.append(hub.publish)
+        ticker = None
+        if service.settings.clock == "wall":
+            ticker = asyncio.create_task(_tick(service, settings.tick_s))
+        try:
+            yield
+        finally:
+            service.listeners.remove(hub.publish)
+            if ticker is not None:
+                ticker.cancel()
+
+    app = FastAPI(
+        title="airwarn",
+        summary="Localized early warning for air threats: zones in danger, warned in time.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    app.state.db = service.db
+    app.state.token_cache = {}
+    app.state.cache = {}
+
+    @app.exception_handler(AirwarnError)
+    async def airwarn_error(_request: Request, exc: AirwarnError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": "$." + ".".join(str(p) for p in err.get("loc", ())[1:]) or "$",
+                   "error": err.get("msg"), "location": (err.get("loc") or ["?"])[0]}
+                  for err in exc.errors()]
+        first = errors[0] if errors else {"field": None, "error": "invalid request"}
+        return JSONResponse({"error": f"{first['field']}: {first['error']}", "errors": errors},
+                            status_code=422)
+
+    for router in (ingest.router, operators.router, public.router, live.router,
+                   capfeed.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
+                else service.engine.seq, "zones": len(service.zones),
+                "clock": service.settings.clock}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    _add_event_schema(app)
+    app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+async def _tick(service: Service, tick_s: float) -> None:
+    while True:
+        await asyncio.sleep(tick_s)
+        with contextlib.suppress(AirwarnError):
+            await run_in_threadpool(service.tick, int(time.time() * 1000))
+
+
+def _add_event_schema(app: FastAPI) -> None:
+    """Publish Contract v1's event schema (from the msgspec types) in the OpenAPI document."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        (event,), components = msgspec.json.schema_components(
+            [Event], ref_template="#/components/schemas/{name}")
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(components)
+        schemas["Event"] = event
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

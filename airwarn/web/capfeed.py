@@ -1,0 +1,47 @@
+"""CAP 1.2 over HTTP: each message signed, the Atom feed of them, and the public key.
+
+Receivers verify every message's XML signature with the certificate at `/v1/cap/key.pem`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from airwarn.cap.atom import atom_feed
+from airwarn.errors import NotFoundError
+
+router = APIRouter(tags=["cap"])
+CAP_TYPE = "application/cap+xml"
+
+
+@router.get("/v1/cap/key.pem", summary="The certificate that verifies airwarn's CAP signatures",
+            response_class=Response,
+            responses={200: {"content": {"application/x-pem-file": {}}}})
+async def key(request: Request) -> Response:
+    return Response(request.app.state.service.keys.cert_pem,
+                    media_type="application/x-pem-file")
+
+
+@router.get("/v1/cap/feed.atom", summary="The newest CAP messages as an Atom feed",
+            response_class=Response,
+            responses={200: {"content": {"application/atom+xml": {}}}})
+async def feed(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
+    service = request.app.state.service
+    warnings = await run_in_threadpool(service.recent_warnings, limit)
+    base = str(request.base_url).rstrip("/")
+    updated_ms = max((w.sent_ms for w in warnings), default=0)
+    body = atom_feed([(w, f"{base}/v1/cap/{w.identifier}") for w in warnings],
+                     feed_id=f"{service.settings.id_prefix}feed", title="airwarn CAP messages",
+                     updated_ms=updated_ms, self_url=f"{base}/v1/cap/feed.atom")
+    return Response(body, media_type="application/atom+xml")
+
+
+@router.get("/v1/cap/{identifier}", summary="One signed CAP message", response_class=Response,
+            responses={200: {"content": {CAP_TYPE: {}}}})
+async def message(identifier: str, request: Request) -> Response:
+    body = await run_in_threadpool(request.app.state.service.log.cap_body,
+                                   identifier.removesuffix(".xml"))
+    if body is None:
+        raise NotFoundError(f"no CAP message {identifier!r}")
+    return Response(body, media_type=CAP_TYPE)

@@ -1,0 +1,67 @@
+"""Ingest: sensors post Contract v1 events, one JSON object or a JSON Lines batch.
+
+The answer says how many were accepted and, for each rejected line, why (line, field, value).
+Accepted events are in the log before the answer is sent. An `Idempotency-Key` header makes a
+retried batch safe: the second post gets the first answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from airwarn.contract import Event, parse_event
+from airwarn.errors import EventError, RequestError
+from airwarn.store.tokens import Client
+from airwarn.web.auth import require
+
+router = APIRouter(tags=["ingest"])
+
+_EVENTS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Event"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post("/v1/events", summary="Post one event or a JSON Lines batch (role: sensor)",
+             openapi_extra={"requestBody": _EVENTS_BODY},
+             responses={200: {"description": "what was accepted, and why each rejected line "
+                                             "was rejected"}})
+async def post_events(request: Request, client: Client = Depends(require("ingest")),
+                      idempotency_key: str | None = Header(None, max_length=200)
+                      ) -> dict[str, Any]:
+    body = await request.body()
+    max_lines: int = request.app.state.settings.max_batch_lines
+    if not body.strip():
+        raise RequestError("the body is empty: send one JSON event, or JSON Lines, one event "
+                           "per line (Contract v1)")
+    lines = body.split(b"\n")
+    if len(lines) > max_lines + 1:
+        raise RequestError(f"a batch holds at most {max_lines} lines; split it",
+                           value=len(lines))
+    items: list[tuple[int, Event]] = []
+    rejected: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            items.append((number, parse_event(raw, line=number)))
+        except EventError as error:
+            rejected.append({"line": number, "error": error.message, "field": error.field,
+                             "value": _plain(error.value)})
+    service = request.app.state.service
+    received_ms = int(time.time() * 1000)
+    return await run_in_threadpool(service.ingest, items, rejected, client=client,
+                                   received_ms=received_ms, batch_key=idempotency_key)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)[:200]

@@ -1,0 +1,91 @@
+"""Operators: manual alerts and clears, their confirmation, the correction path, the audit log.
+
+An `Actual` alert takes two steps: `POST /v1/actions` answers with exactly which zones it will
+reach and an id; `POST /v1/actions/{id}/confirm` sends it. Drills (`Exercise`), tests and
+clears go at once, unless the blast-radius guard holds them (see `airwarn.blast`). An alert
+sent in error is cancelled with one call, `POST /v1/alerts/{identifier}/cancel`, which clears
+its zones and issues a CAP `Cancel` on every channel.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from airwarn.store.tokens import Client
+from airwarn.web.auth import require
+
+router = APIRouter(tags=["operators"])
+
+
+class ActionRequest(BaseModel):
+    """A manual alert or clear. Name exactly one of `zones`, `region` or `area`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["alert", "clear"]
+    status: Literal["actual", "exercise", "test"] = Field(
+        "actual", description="`exercise` (a drill) and `test` never touch the real levels")
+    reason: str = Field(min_length=3, max_length=500,
+                        description="why: kept in the audit log and sent as the CAP note")
+    zones: list[str] | None = Field(None, min_length=1, max_length=5000)
+    region: str | None = Field(None, min_length=1, max_length=200)
+    area: dict[str, Any] | None = Field(
+        None, description="a GeoJSON Polygon or MultiPolygon (WGS84) drawn by the operator")
+    category: str | None = Field(None, max_length=64, description="e.g. missiles, drones")
+    expect_zones: int | None = Field(
+        None, ge=1, description="how many zones the operator means to reach; more is held")
+
+
+class Confirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_blast_radius: bool = Field(
+        False, description="required when the guard held the action for its size")
+
+
+class Cancellation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)")
+async def propose(body: ActionRequest, request: Request,
+                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
+    service = request.app.state.service
+    return await run_in_threadpool(service.propose, body.model_dump(exclude_none=True), client,
+                                   _now_ms())
+
+
+@router.post("/v1/actions/{action_id}/confirm",
+             summary="Confirm a held action: the second step of an Actual alert")
+async def confirm(action_id: str, request: Request, body: Confirmation | None = None,
+                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
+    service = request.app.state.service
+    blast = body.confirm_blast_radius if body is not None else False
+    return await run_in_threadpool(service.confirm, action_id, client, _now_ms(), blast)
+
+
+@router.post("/v1/alerts/{identifier}/cancel",
+             summary="Cancel an alert sent in error: clear its zones, send CAP Cancel")
+async def cancel(identifier: str, body: Cancellation, request: Request,
+                 client: Client = Depends(require("operate"))) -> dict[str, Any]:
+    service = request.app.state.service
+    return await run_in_threadpool(service.cancel, identifier, body.reason, client, _now_ms())
+
+
+@router.get("/v1/audit", summary="The audit log of manual actions (role: admin)")
+async def audit(request: Request, client: Client = Depends(require("audit")),
+                after_id: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)
+                ) -> list[dict[str, Any]]:
+    service = request.app.state.service
+    return await run_in_threadpool(service.log.audit, after_id=after_id, limit=limit)

@@ -1,0 +1,105 @@
+"""Public, read-only views: active alerts, history, zones and their levels, a zone for a point.
+
+No token is needed for any of these: they are what every app, siren and person may read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from airwarn.contract import to_ms
+from airwarn.errors import NotFoundError, RequestError
+from airwarn.zones import ZoneSet, zones_to_geojson
+
+router = APIRouter(tags=["public"])
+
+
+def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
+                  drills: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    zone = zones.zones[index]
+    drill = drills.get(zone.id)
+    return {"id": zone.id, "name": zone.name, "region": zone.region,
+            "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
+            "drill": None if drill is None else {"status": drill[0], "kind": drill[1]}}
+
+
+@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message")
+async def active(request: Request) -> list[dict[str, Any]]:
+    return await run_in_threadpool(request.app.state.service.active)
+
+
+@router.get("/v1/zones", summary="Every zone with its current level")
+async def zones(request: Request) -> list[dict[str, Any]]:
+    service = request.app.state.service
+    levels, drills = service.engine.levels(), service.engine.drills()
+    return [_zone_summary(service.zones, i, levels, drills) for i in range(len(service.zones))]
+
+
+@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)")
+async def zones_geojson(request: Request) -> dict[str, Any]:
+    cached = request.app.state.cache.get("zones.geojson")
+    if cached is None:
+        cached = zones_to_geojson(request.app.state.service.zones.zones)
+        request.app.state.cache["zones.geojson"] = cached
+    return dict(cached)
+
+
+@router.get("/v1/zones/at", summary="The zone at a point, with its level")
+async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
+                  lon: float = Query(ge=-180, le=180)) -> dict[str, Any]:
+    service = request.app.state.service
+    index = service.zones.zone_at(lon, lat)
+    if index is None:
+        raise NotFoundError(f"no zone covers lat {lat}, lon {lon}")
+    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills())
+
+
+@router.get("/v1/zones/{zone_id}", summary="One zone with its level")
+async def zone(zone_id: str, request: Request) -> dict[str, Any]:
+    service = request.app.state.service
+    index = service.zones.index_of.get(zone_id)
+    if index is None:
+        raise NotFoundError(f"no zone with id {zone_id!r}")
+    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills())
+
+
+@router.get("/v1/history", summary="Past decisions, newest first, filtered")
+async def history(
+    request: Request,
+    zone: str | None = Query(None, max_length=200),
+    region: str | None = Query(None, max_length=200),
+    since: datetime | None = Query(None, description="RFC 3339, inclusive"),
+    until: datetime | None = Query(None, description="RFC 3339, exclusive"),
+    kind: str | None = Query(None, max_length=32),
+    level: Literal["clear", "pre_alert", "alert"] | None = None,
+    status: Literal["actual", "exercise", "test"] | None = None,
+    before_seq: int | None = Query(None, ge=1, description="page: decisions before this seq"),
+    limit: int = Query(200, ge=1, le=5000),
+) -> dict[str, Any]:
+    service = request.app.state.service
+    names: list[str] | None = None
+    if zone is not None:
+        if zone not in service.zones.index_of:
+            raise RequestError("no zone with that id", field="zone", value=zone)
+        names = [zone]
+    if region is not None:
+        if region not in service.zones.regions:
+            raise RequestError("no region of that name", field="region", value=region)
+        in_region = [service.zones.ids[i] for i in service.zones.regions[region]]
+        names = in_region if names is None else [z for z in names if z in set(in_region)]
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise RequestError("give the time with a zone offset (e.g. a trailing Z)",
+                               field=name, value=value.isoformat())
+    rows = await run_in_threadpool(
+        service.log.history, zones=names, since_ms=None if since is None else to_ms(since),
+        until_ms=None if until is None else to_ms(until), kind=kind, level=level,
+        status=status, before_seq=before_seq, limit=limit)
+    decisions = [json.loads(row) for row in rows]
+    return {"decisions": decisions,
+            "next_before_seq": decisions[-1]["seq"] if len(decisions) == limit else None}

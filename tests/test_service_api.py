@@ -1,0 +1,262 @@
+"""The HTTP service as sensors, operators and the public use it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import at, end, manual, open_service, track
+from fastapi.testclient import TestClient
+
+from airwarn.contract import encode_event
+from airwarn.service import Service
+from airwarn.store.tokens import ROLES, create_token
+from airwarn.web import WebSettings, create_app
+
+
+@dataclass
+class Api:
+    http: TestClient
+    service: Service
+    tokens: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def post_events(self, events: list[Any], role: str = "sensor", **headers: str) -> Any:
+        body = b"\n".join(encode_event(e) for e in events)
+        return self.http.post("/v1/events", content=body,
+                              headers={**self.auth(role), **headers,
+                                       "Content-Type": "application/x-ndjson"})
+
+    def act(self, body: dict[str, Any], role: str = "operator") -> Any:
+        return self.http.post("/v1/actions", json=body, headers=self.auth(role))
+
+
+@pytest.fixture
+def api(grid, store_url, signing_keys) -> Iterator[Api]:
+    service = open_service(grid, store_url, signing_keys)
+    tokens = {role: create_token(service.db, role, f"{role}-1", 0) for role in ROLES}
+    app = create_app(service, WebSettings(heartbeat_s=0.5, rate_burst=10_000))
+    with TestClient(app) as http:
+        yield Api(http, service, tokens)
+    service.db.dispose()
+
+
+def logged_events(service: Service) -> list[dict[str, Any]]:
+    with service.db.connect() as db:
+        rows = db.execute(sa.text("SELECT body FROM event_log ORDER BY seq")).all()
+    return [json.loads(body) for (body,) in rows]
+
+
+def test_ingest_accepts_good_lines_and_says_why_each_bad_line_was_rejected(api: Api) -> None:
+    good = track("T1", 0, 31.45, 34.7, kind="drone")
+    body = b"\n".join([
+        encode_event(good),
+        b'{"type":"track","threat":"T2","kind":"zeppelin","t":"2026-03-01T18:00:01Z",'
+        b'"lat":31.4,"lon":34.6}',
+        b"not json",
+        encode_event(track("T1", 2, 31.45, 34.71, kind="drone")),
+    ])
+    answer = api.http.post("/v1/events", content=body, headers=api.auth("sensor"))
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["accepted"] == 2
+    assert [(r["line"], r["field"]) for r in result["rejected"]] == [(2, "$.kind"), (3, None)]
+    assert result["rejected"][0]["value"] == "zeppelin"
+    assert "kind" in result["rejected"][0]["error"]
+    # what was acknowledged is in the log, read back over a connection of its own
+    assert [e["threat"] for e in logged_events(api.service)] == ["T1", "T1"]
+
+
+def test_a_manual_action_naming_an_unknown_zone_is_rejected_and_changes_nothing(api: Api
+                                                                                 ) -> None:
+    answer = api.post_events([manual("alert", 0, zones=["r0c0", "atlantis"])], role="admin")
+    assert answer.status_code == 200
+    assert answer.json()["accepted"] == 0
+    assert answer.json()["rejected"][0]["value"] == "atlantis"
+    assert api.service.engine.levels() == {}
+    assert logged_events(api.service) == []
+
+
+def test_a_retried_batch_with_the_same_idempotency_key_is_applied_once(api: Api) -> None:
+    events = [manual("alert", 0, zones=["r1c1"])]
+    first = api.post_events(events, role="admin", **{"Idempotency-Key": "batch-1"})
+    again = api.post_events(events, role="admin", **{"Idempotency-Key": "batch-1"})
+    assert first.json()["accepted"] == 1 and first.json()["decisions"] == 1
+    assert again.json()["replayed"] is True
+    assert again.json()["accepted"] == first.json()["accepted"]
+    assert len(logged_events(api.service)) == 1
+
+
+def test_nothing_changes_without_a_token_or_with_the_wrong_role(api: Api) -> None:
+    event = encode_event(track("T1", 0, 31.45, 34.7))
+    assert api.http.post("/v1/events", content=event).status_code == 401
+    bad = {"Authorization": "Bearer aw_not-a-token"}
+    assert api.http.post("/v1/events", content=event, headers=bad).status_code == 401
+    for role in ("reader", "operator"):
+        answer = api.http.post("/v1/events", content=event, headers=api.auth(role))
+        assert answer.status_code == 403, role
+        assert "sensor" in answer.json()["error"]
+    alert = {"action": "alert", "zones": ["r0c0"], "reason": "test of roles",
+             "status": "exercise"}
+    assert api.act(alert, role="sensor").status_code == 403
+    assert api.act(alert, role="reader").status_code == 403
+    assert api.http.get("/v1/audit", headers=api.auth("operator")).status_code == 403
+    assert logged_events(api.service) == []
+
+
+def test_an_actual_alert_takes_two_steps_and_says_exactly_where_it_goes(api: Api) -> None:
+    proposed = api.act({"action": "alert", "zones": ["r0c0", "r0c1"], "reason": "rocket fire",
+                        "category": "missiles"})
+    assert proposed.status_code == 200, proposed.text
+    body = proposed.json()
+    assert body["state"] == "pending"
+    assert body["reach"]["zones"] == ["r0c0", "r0c1"] and body["reach"]["zone_count"] == 2
+    assert api.service.engine.levels() == {}
+    sent = api.http.post(body["confirm"], headers=api.auth("operator"))
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["state"] == "sent"
+    assert api.service.engine.levels() == {"r0c0": "alert", "r0c1": "alert"}
+    (message,) = sent.json()["messages"]
+    assert message["status"] == "Actual" and message["msg_type"] == "Alert"
+    again = api.http.post(body["confirm"], headers=api.auth("operator"))
+    assert again.status_code == 409
+
+
+def test_a_drill_goes_at_once_and_is_marked_a_drill_everywhere(api: Api) -> None:
+    sent = api.act({"action": "alert", "zones": ["r2c2"], "reason": "monthly drill",
+                    "status": "exercise"})
+    assert sent.json()["state"] == "sent"
+    assert api.service.engine.levels() == {}
+    zone = api.http.get("/v1/zones/r2c2").json()
+    assert zone["level"] == "clear" and zone["drill"] == {"status": "exercise",
+                                                          "kind": "manual"}
+    history = api.http.get("/v1/history", params={"zone": "r2c2"}).json()["decisions"]
+    assert history[0]["status"] == "exercise"
+    (message,) = sent.json()["messages"]
+    cap = api.http.get(f"/v1/cap/{message['identifier']}")
+    assert cap.status_code == 200
+    assert b"<status>Exercise</status>" in cap.content
+    assert b"EXERCISE" in cap.content
+
+
+def test_the_blast_radius_guard_holds_an_alert_far_larger_than_its_request(api: Api) -> None:
+    # a small drawn area whose zones are many times larger: held even for a drill
+    small = {"type": "Polygon", "coordinates": [[[34.601, 31.401], [34.603, 31.401],
+                                                  [34.603, 31.403], [34.601, 31.403],
+                                                  [34.601, 31.401]]]}
+    held = api.act({"action": "alert", "area": small, "reason": "two towns",
+                    "status": "exercise"}).json()
+    assert held["state"] == "pending"
+    assert "times the" in held["why"]
+    refused = api.http.post(held["confirm"], headers=api.auth("operator"))
+    assert refused.status_code == 409 and "confirm_blast_radius" in refused.json()["error"]
+    assert api.service.engine.drills() == {}
+    ok = api.http.post(held["confirm"], json={"confirm_blast_radius": True},
+                       headers=api.auth("operator"))
+    assert ok.status_code == 200 and ok.json()["state"] == "sent"
+    # an empty area is an error, never "everywhere"
+    empty = api.act({"action": "alert", "area": {"type": "Polygon", "coordinates": []},
+                     "reason": "missing polygon"})
+    assert empty.status_code == 422 and empty.json()["field"] == "$.area"
+    # more zones than the operator expected is held too
+    region = api.act({"action": "alert", "region": "band0", "reason": "north",
+                      "expect_zones": 2}).json()
+    assert region["state"] == "pending" and "more than the 2 expected" in region["why"]
+
+
+def test_an_alert_sent_in_error_is_cancelled_with_one_call_on_every_channel(api: Api) -> None:
+    proposed = api.act({"action": "alert", "zones": ["r3c3", "r3c4"], "reason": "test"})
+    sent = api.http.post(proposed.json()["confirm"], headers=api.auth("operator")).json()
+    identifier = sent["messages"][0]["identifier"]
+    with api.http.websocket_connect("/v1/ws") as socket:
+        assert socket.receive_json()["event"] == "heartbeat"
+        cancelled = api.http.post(f"/v1/alerts/{identifier}/cancel",
+                                  json={"reason": "sent in error"},
+                                  headers=api.auth("operator"))
+        assert cancelled.status_code == 200, cancelled.text
+        seen = [socket.receive_json() for _ in range(3)]
+    decisions = [m["data"] for m in seen if m["event"] == "decision"]
+    assert [(d["zone"], d["level"]) for d in decisions] == [("r3c3", "clear"), ("r3c4", "clear")]
+    (cap,) = [m["data"] for m in seen if m["event"] == "cap"]
+    assert cap["msg_type"] == "Cancel" and cap["references"] == [identifier]
+    body = api.http.get(f"/v1/cap/{cap['identifier']}").content
+    assert b"<msgType>Cancel</msgType>" in body and identifier.encode() in body
+    assert api.service.engine.levels() == {}
+    assert api.http.get("/v1/alerts/active").json() == []
+    audit = api.http.get("/v1/audit", headers=api.auth("admin")).json()
+    cancel = [a for a in audit if a["action"] == "cancel"]
+    assert cancel and cancel[0]["who"] == "operator-1" and cancel[0]["reason"] == "sent in error"
+
+
+def test_every_manual_action_is_in_the_audit_log_with_who_when_what_and_why(api: Api) -> None:
+    api.act({"action": "alert", "zones": ["r0c0"], "reason": "drill at noon",
+             "status": "exercise"})
+    api.act({"action": "clear", "zones": ["r0c0"], "reason": "drill over",
+             "status": "exercise"})
+    audit = api.http.get("/v1/audit", headers=api.auth("admin")).json()
+    assert [(a["action"], a["who"], a["reason"]) for a in audit] == [
+        ("alert.request", "operator-1", "drill at noon"),
+        ("alert.send", "operator-1", "drill at noon"),
+        ("clear.request", "operator-1", "drill over"),
+        ("clear.send", "operator-1", "drill over"),
+    ]
+    assert all(a["t_ms"] > 0 for a in audit)
+    assert audit[0]["detail"]["request"]["zones"] == ["r0c0"]
+
+
+def test_pre_alert_alert_and_all_clear_are_distinct_messages(api: Api) -> None:
+    # a drone flying at the grid from the west: pre-alert ahead of it, then alert, then clear
+    events = [track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
+              for s in range(0, 400, 4)]
+    events.append(end("D1", 400, "intercepted"))
+    answer = api.post_events(events)
+    assert answer.json()["accepted"] == len(events)
+    feed = api.http.get("/v1/cap/feed.atom")
+    assert feed.status_code == 200 and b"<feed" in feed.content
+    levels = {json.loads(line)["level"] for line in api.service.log.history(limit=10_000)}
+    assert {"pre_alert", "alert"} <= levels
+    # the hold ends with the next clock movement: an all-clear for every alerted zone
+    api.post_events([track("X9", 400 + 700, 29.0, 30.0, kind="unknown")])
+    kinds = {(row["level"], row["msg_type"]) for row in api.service.log.cap_rows()}
+    assert ("pre_alert", "Alert") in kinds
+    assert any(level == "alert" for level, _ in kinds)
+    assert any(level == "clear" and msg == "Update" for level, msg in kinds)
+
+
+def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api) -> None:
+    api.post_events([manual("alert", 0, zones=["r0c0"], category="missiles")], role="admin")
+    zone = api.http.get("/v1/zones/at", params={"lat": 31.425, "lon": 34.625}).json()
+    assert zone["id"] == "r0c0" and zone["level"] == "alert" and zone["shelter_s"] == 60
+    assert api.http.get("/v1/zones/at", params={"lat": 0, "lon": 0}).status_code == 404
+    assert api.http.get("/v1/zones/at", params={"lat": 95, "lon": 0}).status_code == 422
+    levels = {z["id"]: z["level"] for z in api.http.get("/v1/zones").json()}
+    assert levels["r0c0"] == "alert" and levels["r5c5"] == "clear"
+    history = api.http.get("/v1/history", params={
+        "region": "band0", "since": at(-10), "until": at(10), "kind": "missiles"}).json()
+    assert [(d["zone"], d["level"]) for d in history["decisions"]] == [("r0c0", "alert")]
+    assert api.http.get("/v1/history", params={"since": at(10)}).json()["decisions"] == []
+    bad = api.http.get("/v1/history", params={"zone": "nowhere"})
+    assert bad.status_code == 422 and bad.json()["field"] == "zone"
+    active = api.http.get("/v1/alerts/active").json()
+    assert [a["zones"] for a in active] == [["r0c0"]]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(grid, tmp_path, signing_keys
+                                                            ) -> None:
+    service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
+    token = create_token(service.db, "sensor", "s", 0)
+    app = create_app(service, WebSettings(max_body_bytes=1000, rate_per_s=1, rate_burst=3))
+    with TestClient(app) as http:
+        big = http.post("/v1/events", content=b" " * 5000,
+                        headers={"Authorization": f"Bearer {token}"})
+        assert big.status_code == 413
+        codes = [http.get("/v1/zones/r0c0", headers={"Authorization": f"Bearer {token}"}
+                          ).status_code for _ in range(6)]
+    assert codes[:2] == [200, 200] and 429 in codes
+    assert logged_events(service) == []

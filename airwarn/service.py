@@ -18,12 +18,13 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from airwarn.blast import BlastLimits, Reach, resolve
 from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.inbound import InboundAlert
 from airwarn.cap.sign import SigningKeys, sign
 from airwarn.contract import (
     Decision,
@@ -50,6 +51,7 @@ from airwarn.store.tokens import Client
 from airwarn.zones import ZoneSet
 
 SYSTEM = Client("airwarn", "system")
+INBOUND_STATUS = {"Actual": "actual", "Exercise": "exercise", "Test": "test"}
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,83 @@ class Service:
             return {"cancelled": identifier, "zones": sorted(z for _, z in targets),
                     "messages": published.messages,
                     "decisions": [seq for seq, _ in published.decisions]}
+
+    def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
+                ) -> dict[str, Any]:
+        """A CAP alert from another agency: its area becomes a manual alert (or, for a
+        Cancel, a clear) of the zones it covers, on the lane its status names. Seen before
+        (same sender and identifier): the first answer, nothing changes."""
+        status = INBOUND_STATUS.get(alert.status)
+        with self._lock:
+            self._ensure_healthy()
+            seen = self.log.inbound_seen(alert.sender, alert.identifier)
+            if seen is not None:
+                return {"identifier": alert.identifier, "sender": alert.sender,
+                        "duplicate": True, "zones": json.loads(seen["zones"]),
+                        "applied": seen["event_seq"] is not None}
+            if alert.msg_type == "Cancel":
+                zones = sorted({z for sender, ident, _ in alert.references
+                                for z in self._inbound_zones(sender, ident)})
+            else:
+                zones = self._zones_in(alert)
+            row = {"received_ms": received_ms, "sender": alert.sender,
+                   "identifier": alert.identifier, "status": alert.status,
+                   "msg_type": alert.msg_type, "zones": json.dumps(zones), "event_seq": None,
+                   "body": body}
+            answer: dict[str, Any] = {"identifier": alert.identifier, "sender": alert.sender,
+                                      "status": alert.status, "msg_type": alert.msg_type,
+                                      "zones": zones, "applied": False}
+            write = Write(inbound=[row])
+            info = alert.infos[0] if alert.infos else None
+            if status is None:
+                answer["why"] = (f"status {alert.status} carries no warning for the public; "
+                                 "kept, not applied")
+            elif not zones:
+                answer["why"] = "its area covers no zone of this zone set; kept, not applied"
+            elif alert.msg_type != "Cancel" and len(zones) > max(
+                    self.settings.blast.max_zones,
+                    self.settings.blast.max_share * len(self.zones)):
+                answer["why"] = (f"it covers {len(zones)} zones; the blast-radius guard keeps "
+                                 "it for an operator to send by hand")
+            else:
+                action: Literal["alert", "clear"] = (
+                    "clear" if alert.msg_type == "Cancel" else "alert")
+                reason = (info.headline if info and info.headline else None) or (
+                    f"CAP {alert.msg_type} {alert.identifier} from {alert.sender}")
+                event = Manual(action=action, t=_datetime(self.event_time_ms(received_ms)),
+                               zones=zones, by=alert.sender[:128], reason=reason[:500],
+                               category=(info.event[:64] if info else None),
+                               status=status,  # type: ignore[arg-type]
+                               cancels=alert.identifier if action == "clear" else None)
+                row["event_seq"] = self._event_seq + 1
+                write.audit.append(_audit(client, received_ms, f"cap.{action}", reason,
+                                          {"identifier": alert.identifier,
+                                           "sender": alert.sender, "zones": len(zones)}))
+                cause = Cause(cancels=event.cancels, note=reason)
+                published = self._step([(event, client.name, cause)], received_ms, write)
+                answer.update(applied=True, messages=published.messages)
+                return answer
+            self._commit_or_503(write)
+            return answer
+
+    def _inbound_zones(self, sender: str, identifier: str) -> list[str]:
+        seen = self.log.inbound_seen(sender, identifier)
+        return [] if seen is None else list(json.loads(seen["zones"]))
+
+    def _zones_in(self, alert: InboundAlert) -> list[str]:
+        """The zones a CAP alert's areas cover: shapes that overlap them, and our own zone
+        geocodes (`airwarn:zone`) when the sender used them."""
+        found: set[int] = set()
+        for info in alert.infos:
+            for area in info.areas:
+                shape = area.geometry
+                if not shape.is_empty:
+                    projected = self.zones.projection.geometry_to_xy(shape)
+                    found.update(int(i) for i in self.zones.query(projected))
+                for name, value in area.geocodes:
+                    if name == "airwarn:zone" and value in self.zones.index_of:
+                        found.add(self.zones.index_of[value])
+        return [self.zones.ids[i] for i in sorted(found)]
 
     def audit_event(self, client: Client, received_ms: int, action: str, reason: str | None,
                     detail: dict[str, Any]) -> None:

@@ -5,11 +5,17 @@ Receivers verify every message's XML signature with the certificate at `/v1/cap/
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.cap.atom import atom_feed
+from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
+from airwarn.store.tokens import Client
+from airwarn.web.auth import require
 
 router = APIRouter(tags=["cap"])
 CAP_TYPE = "application/cap+xml"
@@ -45,3 +51,18 @@ async def message(identifier: str, request: Request) -> Response:
     if body is None:
         raise NotFoundError(f"no CAP message {identifier!r}")
     return Response(body, media_type=CAP_TYPE)
+
+
+@router.post("/v1/cap", summary="Take a CAP alert from another agency (role: sensor)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 CAP_TYPE: {"schema": {"type": "string"}},
+                 "application/xml": {"schema": {"type": "string"}}}}})
+async def inbound(request: Request, client: Client = Depends(require("ingest"))
+                  ) -> dict[str, Any]:
+    """The alert is checked against the CAP 1.2 schema (broken ones are refused with the line
+    and element at fault); its area becomes an alert of the zones it covers, on the lane its
+    status names; a Cancel clears the zones of the alert it references."""
+    body = await request.body()
+    alert = await run_in_threadpool(parse_inbound, body)
+    return await run_in_threadpool(request.app.state.service.inbound, alert, body, client,
+                                   int(time.time() * 1000))

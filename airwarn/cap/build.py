@@ -16,6 +16,7 @@ import shapely
 from lxml import etree
 from shapely.geometry import GeometryCollection, MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _C = f"{{{CAP_NS}}}"
@@ -187,9 +188,17 @@ def polygon_rings(geometry: BaseGeometry) -> list[list[tuple[float, float]]]:
     if geometry.is_empty:
         return []
     if not geometry.is_valid:
-        geometry = shapely.make_valid(geometry)
-    grown = geometry.buffer(SIMPLIFY_DEG, join_style="mitre", mitre_limit=2.0)
-    outline = grown.simplify(SIMPLIFY_DEG, preserve_topology=True)
+        geometry = _repaired(geometry)
+    # Grown a little more than the tolerance, with coarse round corners (whose chords fall
+    # 8% short of the radius), so that the outline stays outside the zone everywhere.
+    grown = geometry.buffer(1.1 * SIMPLIFY_DEG, quad_segs=2)
+    outline = grown
+    for tolerance in (SIMPLIFY_DEG, SIMPLIFY_DEG / 4):
+        # GEOS can cut a little deeper than the tolerance near a ring's start; check.
+        simplified = grown.simplify(tolerance, preserve_topology=True)
+        if simplified.covers(geometry):
+            outline = simplified
+            break
     rings = []
     for part in _polygons(outline):
         ring = _rounded_ring(part)
@@ -314,6 +323,15 @@ def _rounded_ring(polygon: BaseGeometry) -> list[tuple[float, float]] | None:
     if len(set(ring)) < 3 or len(ring) < 4:
         return None
     return ring
+
+
+def _repaired(geometry: BaseGeometry) -> BaseGeometry:
+    """A valid geometry covering all of `geometry`: overlapping parts are joined, not cut out
+    (GEOS's default repair would turn an overlap into a hole, leaving people unwarned)."""
+    try:
+        return shapely.make_valid(geometry, method="structure")
+    except TypeError:  # shapely < 2.1 has only the "linework" repair
+        return unary_union([shapely.make_valid(part) for part in _polygons(geometry)])
 
 
 def _box_around(geometry: BaseGeometry) -> Polygon:

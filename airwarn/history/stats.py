@@ -136,21 +136,20 @@ def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
         return Alerts(source, zone_set, empty_o, empty_o, empty_o, empty_i, empty_i, empty_i,
                       np.empty(0, bool), np.empty(0, bool), empty_i, zone_set == "israel",
                       empty_o)
-    columns = list(zip(*rows, strict=True))
-    count = len(rows)
-    start = np.fromiter(columns[3], dtype=np.int64, count=count)
-    ended = np.fromiter(columns[4], dtype=np.int64, count=count)
-    bits = np.fromiter(columns[7], dtype=np.int64, count=count)
+    # one 2-D object array, then columns: about twice as fast as zip(*rows) per column
+    table = np.array(rows, dtype=object)
+    start = table[:, 3].astype(np.int64)
+    ended = table[:, 4].astype(np.int64)
+    bits = table[:, 7].astype(np.int64)
     no_end = (bits & _NO_END_BIT).astype(bool)
     excluded = (bits & _EXCLUDED_BIT).astype(bool)
     imputed = (bits & _IMPUTED_BIT).astype(bool)
     end = np.where(no_end, start + ISRAEL_ASSUMED_S, ended)
     end = np.where(excluded | (exact_ends & imputed), -1, end)
-    return Alerts(source, zone_set, np.array(columns[0], dtype=object),
-                  np.array(columns[1], dtype=object), np.array(columns[2], dtype=object),
-                  start, end, np.fromiter(columns[5], dtype=np.int64, count=count) * 60,
+    return Alerts(source, zone_set, table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy(),
+                  start, end, table[:, 5].astype(np.int64) * 60,
                   imputed, excluded, np.where(no_end, start + ISRAEL_ASSUMED_S, ended),
-                  bool(no_end.any()), np.array(columns[6], dtype=object))
+                  bool(no_end.any()), table[:, 6].copy())
 
 
 def zone_labels(engine: Engine, zone_set: str) -> dict[str, tuple[str | None, str | None, float]]:
@@ -235,9 +234,9 @@ def _codes(values: np.ndarray, *, sort: bool = True) -> tuple[np.ndarray, np.nda
     """Distinct values (as text) and each row's index into them: what np.unique(values
     .astype(str), return_inverse=True) gives, without sorting 100k Python strings (a dict
     numbers the values in one pass, then only the few distinct ones are sorted)."""
-    index: dict[object, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values.tolist()),
-                        dtype=np.int64, count=len(values))
+    listed = values.tolist()
+    index = {v: i for i, v in enumerate(dict.fromkeys(listed))}
+    codes = np.fromiter(map(index.__getitem__, listed), dtype=np.int64, count=len(listed))
     names = np.array([str(v) for v in index], dtype=str)
     if not sort or len(names) == 0:
         return names, codes

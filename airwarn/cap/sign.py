@@ -22,6 +22,7 @@ from lxml import etree
 from signxml import (
     CanonicalizationMethod,
     DigestAlgorithm,
+    SignatureConfiguration,
     SignatureMethod,
     XMLSigner,
     XMLVerifier,
@@ -176,9 +177,7 @@ def _check_pair(keys: SigningKeys, key_path: Path, cert_path: Path) -> None:
         raise CapSignatureError(f"the certificate {cert_path} is not for the key {key_path}")
 
 
-def _expect() -> object:
-    from signxml import SignatureConfiguration
-
+def _expect() -> SignatureConfiguration:
     return SignatureConfiguration(
         require_x509=True,
         location="./",  # the signature is a child of <alert>, not buried deeper

@@ -22,7 +22,7 @@ from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform, unary_union
 
-from airwarn.errors import ContractError
+from airwarn.errors import ContractError, UnavailableError
 
 CAP12_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11_NS = "urn:oasis:names:tc:emergency:cap:1.1"
@@ -30,8 +30,10 @@ DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 # The OASIS schema: shipped beside this module when packaged, else the project's shared copy.
 SCHEMA_PATHS = (
     Path(__file__).with_name("cap12.xsd"),
+    Path.home() / ".cache" / "airwarn" / "cap12.xsd",
     Path(__file__).resolve().parents[3] / "shared" / "schemas" / "cap12.xsd",
 )
+SCHEMA_URL = "http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2.xsd"
 MAX_BYTES = 2 * 1024 * 1024
 # Circles become polygons with this many segments per quarter turn.
 CIRCLE_QUAD_SEGS = 16
@@ -128,8 +130,9 @@ def schema_path() -> Path:
     for path in SCHEMA_PATHS:
         if path.is_file():
             return path
-    raise FileNotFoundError("the CAP 1.2 schema cap12.xsd is in none of "
-                            + ", ".join(str(p) for p in SCHEMA_PATHS))
+    raise UnavailableError("taking CAP in needs the OASIS CAP 1.2 schema, found in none of "
+                           + ", ".join(str(p) for p in SCHEMA_PATHS)
+                           + f"; save {SCHEMA_URL} as {SCHEMA_PATHS[1]}")
 
 
 @cache

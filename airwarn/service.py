@@ -369,18 +369,21 @@ class Service:
         event = Manual(action=row["action"], t=_datetime(self.event_time_ms(received_ms)),
                        zones=list(reach.zones), category=request.get("category"),
                        by=row["by"], reason=request.get("reason"), status=row["status"])
-        write.actions_sent.append((row["id"], self._event_seq + 1, client.name))
         write.audit.append(_audit(client, received_ms, f"{row['action']}.send",
                                   request.get("reason"),
                                   {"action_id": row["id"], "status": row["status"],
                                    "zones": len(reach.zones)}))
-        if write.actions_new:
-            write.actions_new[0]["state"] = "sent"
-            write.actions_new[0]["event_seq"] = self._event_seq + 1
-            write.actions_new[0]["confirmed_by"] = client.name
-            write.actions_sent.clear()
+
+        def finish(w: Write) -> None:
+            event_seq = w.events[-1]["seq"]  # the manual event (a pending tick may precede it)
+            if w.actions_new:
+                w.actions_new[0].update(state="sent", event_seq=event_seq,
+                                        confirmed_by=client.name)
+            else:
+                w.actions_sent.append((row["id"], event_seq, client.name))
+
         published = self._step([(event, client.name, Cause(note=request.get("reason")))],
-                               received_ms, write)
+                               received_ms, write, finish=finish)
         return _action_answer(row, reach, "sent", published)
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
@@ -457,12 +460,12 @@ class Service:
                                category=(info.event[:64] if info else None),
                                status=status,  # type: ignore[arg-type]
                                cancels=alert.identifier if action == "clear" else None)
-                row["event_seq"] = self._event_seq + 1
                 write.audit.append(_audit(client, received_ms, f"cap.{action}", reason,
                                           {"identifier": alert.identifier,
                                            "sender": alert.sender, "zones": len(zones)}))
                 cause = Cause(cancels=event.cancels, note=reason)
-                published = self._step([(event, client.name, cause)], received_ms, write)
+                published = self._step([(event, client.name, cause)], received_ms, write,
+                                       finish=lambda w: row.update(event_seq=w.events[-1]["seq"]))
                 answer.update(applied=True, messages=published.messages)
                 return answer
             self._commit_or_503(write)

@@ -106,7 +106,7 @@ def test_all_five_histories_import_with_their_match_rates(store) -> None:
     assert s["israel-eranyariv"]["rows_read"] == 111_865
     for name in ("ukraine-official", "ukraine-volunteer", "ukraine-consolidated"):
         assert s[name]["zone_rate"] >= 0.99, name
-    assert s["israel-eranyariv"]["zone_rate"] >= 0.95
+    assert s["israel-eranyariv"]["zone_rate"] >= 0.986
     # the 2014-2019 archive names legacy area codes that map to a district, not an area
     assert s["israel-dleshem"]["place_rate"] >= 0.95
     assert s["israel-dleshem"]["zone_rate"] >= 0.852
@@ -211,22 +211,27 @@ def area_ids() -> dict[str, str]:
 def test_labelled_legacy_codes_and_renames_reach_the_layer_areas(store) -> None:
     engine, _ = store
     ids = area_ids()
-    # code 157 is written bare in 2014 and "דן 157 מרכז תל אביב" from 2016: Tel Aviv's centre
-    expected = {"דן 157": "תל אביב - מרכז העיר", "דן 157 מרכז תל אביב": "תל אביב - מרכז העיר",
+    # from 2016 the archive writes four Tel Aviv codes with their part of the city
+    expected = {"דן 157 מרכז תל אביב": "תל אביב - מרכז העיר",
                 "דן 158 דרום תל אביב": "תל אביב - דרום העיר ויפו",
                 "דן 159 מזרח תל אביב": "תל אביב - מזרח",
                 "דן 156 צפון תל אביב": "תל אביב - עבר הירקון",
                 # renamed: "קלע" until 2024-08, "קלע אלון" from 2026-02, never together
-                "קלע": "קלע אלון"}
+                "קלע": "קלע אלון", "מכמנים": "מכמנים - כמאנה מערבית",
+                "אזור תעשייה חבל מודיעין": "אזור תעשייה חבל מודיעין שוהם",
+                # a site named for its place, alerted with it in 22 of its 27 alerts
+                "צומת בנימינה": "בנימינה"}
     for place, area in expected.items():
         found = rows(engine, "SELECT DISTINCT match, zone_id FROM history_alert WHERE place = "
                      ":place", place=place)
         assert [tuple(r) for r in found] == [("alias", ids[area])], place
-    # the unlabelled codes of the same series stay district-only: nothing in the data says
-    # which areas they were
-    other = rows(engine, "SELECT DISTINCT match, zone_id, region FROM history_alert WHERE "
-                 "place = 'דן 160'")
-    assert [tuple(r) for r in other] == [("legacy_code", None, "דן")]
+    # unlabelled codes stay district-only, even "דן 157" of 2014: code numbers were given
+    # again in the 2015 reform (253-257 are Ashkelon's in 2014, the central Negev's after), so
+    # a 2014 number does not say which place the 2016 label names
+    for place in ("דן 157", "דן 160"):
+        other = rows(engine, "SELECT DISTINCT match, zone_id, region FROM history_alert WHERE "
+                     "place = :place", place=place)
+        assert [tuple(r) for r in other] == [("legacy_code", None, "דן")], place
 
 
 # ---- statistics checked by hand against the raw files --------------------------------------

@@ -31,7 +31,7 @@ from typing import Any
 
 from airwarn.contract import Decision, End, Event, Manual, Tick, Track, format_time, to_ms
 from airwarn.errors import EventError
-from airwarn.policy import Policy, SmartPolicy, ThreatView
+from airwarn.policy import Assessment, Policy, SmartPolicy, ThreatView
 from airwarn.profiles import PROFILES, KindProfile
 from airwarn.tracks import BallisticTrack, CorridorTrack, Report
 from airwarn.zones import ZoneSet
@@ -73,6 +73,20 @@ class _Threat:
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
     version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
+    last_report: Report | None = None  # the newest report, for display
+    assessment: Assessment | None = None  # the newest assessment, for display
+
+
+@dataclass(frozen=True)
+class ThreatState:
+    """What operators see of a threat in flight: where it was last seen and what it endangers."""
+
+    id: str
+    kind: str
+    last_report: Report | None
+    region_m: Any  # the impact region or corridor in the zone set's local metres, or None
+    alert_zones: int
+    pre_alert_zones: int
 
 
 @dataclass
@@ -158,6 +172,17 @@ class Engine:
     def active_threats(self) -> list[str]:
         return sorted(self._threats)
 
+    def threats(self) -> list[ThreatState]:
+        """Every threat in flight, by id."""
+        out = []
+        for threat_id in sorted(self._threats):
+            threat = self._threats[threat_id]
+            found = threat.assessment
+            out.append(ThreatState(threat_id, threat.view.kind, threat.last_report,
+                                   None if found is None else found.region_m,
+                                   len(threat.alert_seen_ms), len(threat.pre_seen_ms)))
+        return out
+
     # -- time -----------------------------------------------------------------------------
 
     def _advance(self, t_ms: int) -> None:
@@ -209,6 +234,7 @@ class Engine:
             self.stats.reordered += 1
         if t_ms > threat.last_report_ms:
             threat.last_report_ms = t_ms
+            threat.last_report = report
             self._schedule(t_ms + 1000 * profile.timeout_s, "timeout", event.threat)
         self._assess(threat, now)
 
@@ -286,6 +312,7 @@ class Engine:
         threat.version += 1
         view = threat.view
         found = self.policy.assess(view, now)
+        threat.assessment = found
         threat_id = view.id
         alert = found.alert.tolist()
         pre = found.pre_alert.tolist()

@@ -505,6 +505,31 @@ class Service:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def threats(self) -> list[dict[str, Any]]:
+        """Threats in flight for the operators' map: last position and predicted region (a
+        GeoJSON geometry in WGS84, simplified to ~50 m), with the zones each one holds."""
+        from shapely.geometry import mapping
+
+        with self._lock:
+            states = self.engine.threats()
+        out = []
+        for state in states:
+            report = state.last_report
+            region = None
+            if state.region_m is not None and not state.region_m.is_empty:
+                shape = self.zones.projection.geometry_to_lonlat(state.region_m)
+                region = mapping(shape.simplify(0.0005, preserve_topology=True))
+            out.append({
+                "id": state.id, "kind": state.kind,
+                "t": None if report is None else format_time(report.t_ms),
+                "lat": None if report is None else report.lat,
+                "lon": None if report is None else report.lon,
+                "alt_m": None if report is None else report.alt_m,
+                "alert_zones": state.alert_zones, "pre_alert_zones": state.pre_alert_zones,
+                "region": region,
+            })
+        return out
+
     def recent_warnings(self, limit: int = 100) -> list[Warning]:
         """The newest CAP messages as warnings (what they said), newest first."""
         return [Warning(identifier=row["identifier"], sender=self.settings.sender,

@@ -229,6 +229,22 @@ def test_pre_alert_alert_and_all_clear_are_distinct_messages(api: Api) -> None:
     assert any(level == "clear" and msg == "Update" for level, msg in kinds)
 
 
+def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api) -> None:
+    api.post_events([track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone",
+                           vel_mps=[140.0, 0.0, 0.0]) for s in range(0, 60, 4)])
+    assert api.http.get("/v1/threats").status_code == 401
+    assert api.http.get("/v1/threats", headers=api.auth("reader")).status_code == 403
+    (threat,) = api.http.get("/v1/threats", headers=api.auth("operator")).json()
+    assert threat["id"] == "D1" and threat["kind"] == "drone"
+    assert threat["lon"] == pytest.approx(34.2 + 0.0015 * 56)
+    assert threat["region"]["type"] in ("Polygon", "MultiPolygon")
+    lon, lat = threat["region"]["coordinates"][0][0] if threat["region"]["type"] == "Polygon" \
+        else threat["region"]["coordinates"][0][0][0]
+    assert 33.5 < lon < 36.0 and 30.5 < lat < 32.5  # in degrees, near the track, not metres
+    api.post_events([end("D1", 60, "intercepted")])
+    assert api.http.get("/v1/threats", headers=api.auth("operator")).json() == []
+
+
 def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api) -> None:
     api.post_events([manual("alert", 0, zones=["r0c0"], category="missiles")], role="admin")
     zone = api.http.get("/v1/zones/at", params={"lat": 31.425, "lon": 34.625}).json()

@@ -18,6 +18,7 @@ from airwarn.store.tokens import Client, find_client
 MAY = {
     "ingest": {"sensor", "admin"},
     "operate": {"operator", "admin"},
+    "watch": {"operator", "admin"},  # threats in flight: for the operators' map only
     "audit": {"admin"},
     "read": {"reader", "sensor", "operator", "admin"},
 }

@@ -83,6 +83,13 @@ async def cancel(identifier: str, body: Cancellation, request: Request,
     return await run_in_threadpool(service.cancel, identifier, body.reason, client, _now_ms())
 
 
+@router.get("/v1/threats", summary="Threats in flight with their predicted regions "
+            "(role: operator)")
+async def threats(request: Request, client: Client = Depends(require("watch"))
+                  ) -> list[dict[str, Any]]:
+    return await run_in_threadpool(request.app.state.service.threats)
+
+
 @router.get("/v1/audit", summary="The audit log of manual actions (role: admin)")
 async def audit(request: Request, client: Client = Depends(require("audit")),
                 after_id: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)

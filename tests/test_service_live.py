@@ -5,54 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from conftest import manual, open_service
+from livekit import Server
 
 from airwarn.contract import encode_event
 from airwarn.errors import AirwarnError
-from airwarn.service import Published, Service
+from airwarn.service import Published
 from airwarn.store.tokens import create_token
-from airwarn.web import WebSettings, create_app
+from airwarn.web import WebSettings
 from airwarn.web.hub import CLOSED, Hub
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """The app under uvicorn in a thread, on a free port of this machine."""
-
-    def __init__(self, service: Service, settings: WebSettings) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(service, settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import Event
@@ -124,13 +125,30 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
                 "clock": service.settings.clock}
 
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+    async def public_page() -> Response:
+        return _page("public.html")
+
+    @app.get("/console", include_in_schema=False)
+    async def console_page() -> Response:
+        return _page("console.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     _add_event_schema(app)
     app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _page(name: str) -> Response:
+    """A page, once its scripts are built (`npm ci && npm run build` in web/)."""
+    if not (STATIC / "dist" / "public.js").exists():
+        return HTMLResponse(
+            "<!doctype html><title>airwarn</title><p>The pages' scripts are not built yet: run "
+            "<code>npm ci --prefix web && npm run build --prefix web</code> in the airwarn "
+            "folder, then reload. The API works without them: <a href=/docs>/docs</a>.</p>",
+            status_code=503)
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
 async def _tick(service: Service, tick_s: float) -> None:

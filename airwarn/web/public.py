@@ -49,6 +49,25 @@ async def zones_geojson(request: Request) -> dict[str, Any]:
     return dict(cached)
 
 
+@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)")
+async def outline(request: Request) -> dict[str, Any]:
+    cached = request.app.state.cache.get("outline")
+    if cached is None:
+        cached = await run_in_threadpool(_outline, request.app.state.service.zones)
+        request.app.state.cache["outline"] = cached
+    return dict(cached)
+
+
+def _outline(zones: ZoneSet) -> dict[str, Any]:
+    import shapely
+    from shapely.geometry import mapping
+
+    # a little buffer closes the slivers between neighbouring polygons before the union
+    shapes = [z.geometry.buffer(0.0005) for z in zones.zones]
+    union = shapely.union_all(shapes).buffer(-0.0005).simplify(0.002, preserve_topology=True)
+    return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(union)}
+
+
 @router.get("/v1/zones/at", summary="The zone at a point, with its level")
 async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
                   lon: float = Query(ge=-180, le=180)) -> dict[str, Any]:

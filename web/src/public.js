@@ -1,0 +1,1 @@
+import L from "leaflet"; window.L = L; console.log("airwarn public placeholder");

@@ -268,6 +268,16 @@ def test_statistics_match_hand_counts_on_the_raw_files(store) -> None:
     assert (october.alerts, october.night) == (850, 84)
 
 
+def test_both_ways_of_reading_rows_give_the_same_statistics(store) -> None:
+    engine, _ = store
+    pytest.importorskip("adbc_driver_sqlite", reason="the Arrow reader is not installed")
+    labels = zone_labels(engine, "israel")
+    for by in ("zone", "month"):
+        arrow = compute(load_alerts(engine, "israel-dleshem", via_arrow=True), by, labels)
+        rows_ = compute(load_alerts(engine, "israel-dleshem", via_arrow=False), by, labels)
+        assert arrow.rows == rows_.rows and arrow.method == rows_.method
+
+
 # ---- re-import --------------------------------------------------------------------------------
 
 def test_reimporting_the_same_files_changes_nothing(store) -> None:

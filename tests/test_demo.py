@@ -1,0 +1,153 @@
+"""`airwarn demo`: a real server on a free port, a short raid posted to it over HTTP as a
+sensor would, warnings printed as they happen, and the log in a real SQLite file.
+
+Runs are bounded (`--duration-s`), sped up and small, so each test takes well under 30 s.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+from test_layers import DATA, ISRAEL_ZONES, data_server, free_port, needs_data
+
+from airwarn.sim.demo import DemoError, LiveDemoSettings, run_live_demo, schedule
+
+
+def _poll(url: str, stop: threading.Event, seen: dict[str, list[Any]]) -> None:
+    """Ask the demo's server for its health and active alerts while the demo runs."""
+    with httpx.Client(base_url=url, timeout=5.0) as client:
+        while not stop.is_set():
+            try:
+                seen["healthz"].append(client.get("/healthz").json())
+                seen["active"].append(client.get("/v1/alerts/active").json())
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+
+
+def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path) -> None:
+    port = free_port()
+    settings = LiveDemoSettings(out=tmp_path / "demo", port=port, scenario="rockets", seed=1,
+                                count=3, speed=8.0, hold_s=10, lead_s=1.0, duration_s=22.0)
+    text = io.StringIO()
+    console = Console(file=text, width=200, color_system=None)
+    started, stop = threading.Event(), threading.Event()
+    seen: dict[str, list[Any]] = {"healthz": [], "active": []}
+    poller = threading.Thread(target=lambda: started.wait(20) and _poll(
+        f"http://127.0.0.1:{port}", stop, seen), daemon=True)
+    poller.start()
+    try:
+        report = run_live_demo(None, "generated zones", settings, console, console,
+                               started=started)
+    finally:
+        stop.set()
+        poller.join(10)
+    out = text.getvalue()
+
+    assert f"http://127.0.0.1:{port}/" in out and "/v1/stream" in out and "/docs" in out
+    alert_lines = [line for line in out.splitlines() if re.search(r"T\+\d\d:\d\d  ALERT ", line)]
+    assert alert_lines, out
+    assert any(re.search(r"T\+\d\d:\d\d  clear ", line) for line in out.splitlines())
+    assert "rocket" in alert_lines[0]
+    assert report.raid_done, out
+    assert report.events_posted > 0 and report.events_accepted == report.events_posted
+    assert report.alerted and report.decisions >= 2 * len(report.alerted)
+    assert sum(report.messages.values()) > 0
+    assert "summary: the raid is over and every zone is clear" in out
+
+    assert seen["healthz"] and all(h["ok"] for h in seen["healthz"])
+    assert seen["healthz"][-1]["clock"] == "events"  # sped up: the raid's own clock
+    assert any(active for active in seen["active"]), "no alert was ever active"
+
+    db = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'airwarn.db'}")
+    with db.connect() as conn:
+        sensor_events = conn.execute(sa.text(
+            "select count(*) from event_log where source like 'demo-sensor-%' "
+            "and body not like '%\"tick\"%'")).scalar()  # the demo's clock ticks aside
+        decisions = conn.execute(sa.text("select count(*) from decision_log")).scalar()
+    db.dispose()
+    assert sensor_events == report.events_accepted
+    assert decisions == report.decisions
+    posted = (tmp_path / "demo" / "events.jsonl").read_text().splitlines()
+    assert len(posted) == report.events_posted
+
+
+def test_a_second_run_starts_from_a_fresh_log(tmp_path: Path) -> None:
+    settings = LiveDemoSettings(out=tmp_path, port=free_port(), count=1, speed=20.0,
+                                hold_s=0, lead_s=0.5, duration_s=6.0)
+    quiet = Console(file=io.StringIO())
+    first = run_live_demo(None, "generated", settings, quiet, quiet)
+    second = run_live_demo(None, "generated", settings, quiet, quiet)
+    assert first.events_posted == second.events_posted > 0
+    db = sa.create_engine(f"sqlite:///{tmp_path / 'airwarn.db'}")
+    with db.connect() as conn:
+        count = conn.execute(sa.text("select count(*) from event_log where source like "
+                                     "'demo-sensor-%' and body not like '%\"tick\"%'")
+                             ).scalar()
+    db.dispose()
+    assert count == second.events_accepted
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = LiveDemoSettings(out=tmp_path, port=port, count=1, duration_s=5.0)
+        quiet = Console(file=io.StringIO())
+        with pytest.raises(DemoError, match="port in use"):
+            run_live_demo(None, "generated", settings, quiet, quiet)
+
+
+def test_the_raid_keeps_its_spacing_and_starts_when_asked() -> None:
+    events = [{"type": "track", "t": "2026-03-01T18:00:10.000Z"},
+              {"type": "track", "t": "2026-03-01T18:00:12.000Z"},
+              {"type": "track", "t": "2026-03-01T18:00:11.000Z"},  # a late report
+              {"type": "end", "t": "2026-03-01T18:00:20.000Z"}]
+    planned = schedule(events, 1_000_000, speed=2.0)
+    assert [e["t"][17:23] for _, e in planned] == ["40.000", "42.000", "41.000", "50.000"]
+    assert [due for due, _ in planned] == [1_000_000, 1_001_000, 1_001_000, 1_005_000]
+
+
+@needs_data
+def test_airwarn_demo_command_downloads_israel_and_runs_bounded(tmp_path: Path) -> None:
+    port = free_port()
+    with data_server(DATA) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "airwarn.cli", "demo", "--data-url", url,
+             "--cache-dir", str(tmp_path / "cache"), "--port", str(port), "--count", "2",
+             "--speed", "12", "--hold-s", "3", "--duration-s", "14",
+             "--out", str(tmp_path / "demo")],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert f"{ISRAEL_ZONES} zones: Israel's Home Front Command alert areas" in result.stdout
+    assert f"http://127.0.0.1:{port}/" in result.stdout
+    assert re.search(r"T\+\d\d:\d\d  ALERT ", result.stdout), result.stdout
+    assert "summary:" in result.stdout
+    assert (tmp_path / "cache" / "israel" / "zones.geojson").is_file()
+
+
+def test_airwarn_demo_offline_falls_back_to_generated_zones(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "airwarn.cli", "demo", "--offline", "--cache-dir",
+         str(tmp_path / "cache"), "--port", str(free_port()), "--count", "1", "--speed", "20",
+         "--hold-s", "0", "--duration-s", "8", "--out", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "using the generated zone set" in result.stderr
+    assert "generated zones" in result.stdout and "summary:" in result.stdout

@@ -225,7 +225,8 @@ def demo(
     scenario: Annotated[str, typer.Option(
         help="rockets (default: short-range salvos, first warnings within seconds, the whole "
         "raid in about 4 minutes at speed 1), ballistic (~15 min), cruise (hours), drones or "
-        "mixed (about half a day of flight: use --speed 50 or more).")] = "rockets",
+        "mixed (about half a day of flight: use --speed 50 or more and a small --count).")
+    ] = "rockets",
     count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
                                               "scenario's own).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated raid.")] = 1,

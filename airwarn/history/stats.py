@@ -226,20 +226,27 @@ def _month(local_seconds: np.ndarray, by: str) -> tuple[np.ndarray, np.ndarray]:
     return periods.astype(str), index.astype(np.int64)
 
 
-def _codes(values: np.ndarray, *, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values (as text) and each row's index into them: what np.unique(values
-    .astype(str), return_inverse=True) gives, without sorting 100k Python strings (a dict
-    numbers the values in one pass, then only the few distinct ones are sorted)."""
-    listed = values.tolist()
-    index = {v: i for i, v in enumerate(dict.fromkeys(listed))}
-    codes = np.fromiter(map(index.__getitem__, listed), dtype=np.int64, count=len(listed))
-    names = np.array([str(v) for v in index], dtype=str)
-    if not sort or len(names) == 0:
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (as text, sorted) and each row's index into them: what np.unique(values
+    .astype(str), return_inverse=True) gives, without sorting 100k Python strings (the values
+    are numbered in one pass, then only the few distinct ones are sorted)."""
+    distinct, codes = _numbers(values)
+    names = np.array([str(v) for v in distinct], dtype=str)
+    if len(names) == 0:
         return names, codes
     order = np.argsort(names, kind="stable")
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     return names[order], rank[codes]
+
+
+def _numbers(values: np.ndarray) -> tuple[list[object], np.ndarray]:
+    """The distinct values in order of appearance, and each row's number among them."""
+    listed = values.tolist()
+    distinct = list(dict.fromkeys(listed))
+    index = dict(zip(distinct, range(len(distinct)), strict=True))
+    return distinct, np.fromiter(map(index.__getitem__, listed), dtype=np.int64,
+                                 count=len(listed))
 
 
 def _day(value: date | None) -> int | None:
@@ -309,7 +316,7 @@ def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
         counts = np.bincount(group, minlength=n)
         nights = np.bincount(group, weights=night, minlength=n)
     else:
-        event = _codes(data.event, sort=False)[1]
+        event = _numbers(data.event)[1]
         pair = group * (int(event.max()) + 1) + event
         first = np.unique(pair, return_index=True)[1]
         counts = np.bincount(group[first], minlength=n)
@@ -328,7 +335,7 @@ def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
         merged = merge_intervals(group[usable], data.start[usable], data.end[usable])
         m_group = merged.group
     else:
-        zone_index = _codes(data.zone, sort=False)[1]
+        zone_index = _numbers(data.zone)[1]
         merged = merge_intervals(zone_index[usable], data.start[usable],
                                  data.end[usable])
         m_group = group[usable][merged.first]

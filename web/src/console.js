@@ -1,1 +1,191 @@
-import L from "leaflet"; window.L = L; console.log("airwarn console placeholder");
+// The operator console: sign in with a token, then a live map of every zone by level, threats
+// in flight, active alerts and a timeline, manual alerts with confirmation, and (for admins)
+// the audit log. Everything comes from the service's own API; nothing from the internet.
+
+import "./console.css";
+import { call, roleOf, saveToken, savedToken } from "./console/api.js";
+import { AlertsPanel } from "./console/alerts.js";
+import { showAudit } from "./console/audit.js";
+import { clock } from "./console/dom.js";
+import { Feed } from "./console/feed.js";
+import { ZoneMap } from "./console/map.js";
+import { SendForm } from "./console/send.js";
+import { ZoneCard } from "./console/zonecard.js";
+import { ZoneState } from "./console/zones.js";
+
+const THREATS_EVERY_MS = 1000;
+const ACTIVE_EVERY_MS = 5000;
+const $ = (id) => document.getElementById(id);
+
+async function login() {
+  $("console").hidden = true;
+  $("login").hidden = false;
+  $("login-token").focus();
+  return new Promise((resolve) => {
+    $("login-form").onsubmit = async (event) => {
+      event.preventDefault();
+      const token = $("login-token").value.trim();
+      $("login-error").textContent = "";
+      if (!token) {
+        $("login-error").textContent = "Paste your token.";
+        return;
+      }
+      try {
+        const role = await roleOf(token);
+        saveToken(token);
+        $("login-token").value = "";
+        resolve(role);
+      } catch (err) {
+        $("login-error").textContent = err.message;
+        $("login-token").select();
+      }
+    };
+  });
+}
+
+function report(message) {
+  const result = $("send-result");
+  console.warn(message);
+  if (result) result.textContent = message;
+}
+
+async function start(role) {
+  $("login").hidden = true;
+  $("console").hidden = false;
+  $("who").textContent = role;
+  document.body.dataset.role = role;
+  $("logout").onclick = () => {
+    saveToken(null);
+    location.reload();
+  };
+
+  // where the feed starts, then the zones and their levels: the feed replays what came between
+  const health = await call("/healthz");
+  const [features, outline, summaries, history] = await Promise.all([
+    call("/v1/zones.geojson"), call("/v1/outline.geojson"), call("/v1/zones"),
+    call("/v1/history?limit=300"),
+  ]);
+  const zones = new ZoneState(features.features);
+  const card = new ZoneCard(zones, { onSelectRegion: (region) => {
+    map.select(zones.regions.get(region));
+    $("send-region").value = region;
+    document.querySelector("input[name=target][value=region]").checked = true;
+    form.describe();
+  } });
+  const map = new ZoneMap($("map"), zones, features.features, outline, {
+    onZoneClick: (id, add) => {
+      map.select([id], { add });
+      form.describe();
+      card.show(id);
+    },
+  });
+  const alerts = new AlertsPanel(zones, { onError: report, onChanged: () => refreshSoon() });
+  const form = new SendForm(zones, map, { onError: report, onSent: () => refreshSoon() });
+  zones.load(summaries);
+  alerts.addDecisions(history.decisions.slice().reverse());
+  setUpTabs(role);
+
+  const counts = () => {
+    const c = zones.counts();
+    $("count-alert").textContent = c.alert;
+    $("count-pre").textContent = c.pre;
+    $("count-drill").textContent = c.drill;
+    document.body.dataset.alerts = c.alert;
+  };
+  zones.listeners.push(counts);
+  counts();
+
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      alerts.refreshActive();
+      if (role === "admin" && !$("panel-audit").hidden) showAudit(report);
+    }, 150);
+  }
+
+  const received = [];
+  const feed = new Feed({
+    since: health.last_seq,
+    onDecision: (decision) => {
+      zones.apply(decision);
+      received.push(decision);
+    },
+    onBatch: () => {
+      zones.flush();
+      alerts.addDecisions(received.splice(0));
+    },
+    onCap: () => refreshSoon(),
+    onHeartbeat: (beat) => { $("server-time").textContent = `server ${clock(beat.t)}`; },
+    onState: (state) => {
+      const el = $("feed");
+      el.className = `aw-feed aw-feed-${state}`;
+      el.textContent = { live: "LIVE", connecting: "CONNECTING", stale: "STALE: NO HEARTBEAT, LEVELS MAY BE OUT OF DATE" }[state];
+      document.body.dataset.feed = state;
+    },
+  });
+  feed.start();
+  alerts.refreshActive();
+  setInterval(() => alerts.refreshActive(), ACTIVE_EVERY_MS);
+
+  const pollThreats = async () => {
+    try {
+      const threats = await call("/v1/threats");
+      map.showThreats(threats);
+      $("count-threats").textContent = threats.length;
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) {
+        saveToken(null);
+        location.reload();
+        return;
+      }
+    }
+    setTimeout(pollThreats, THREATS_EVERY_MS);
+  };
+  pollThreats();
+  document.body.dataset.ready = "1";
+}
+
+function setUpTabs(role) {
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  $("tab-audit").hidden = role !== "admin";
+  const choose = (tab) => {
+    for (const other of tabs) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+    if (tab.id === "tab-audit") showAudit(report);
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => choose(tab));
+    tab.addEventListener("keydown", (event) => {
+      const visible = tabs.filter((t) => !t.hidden);
+      const at = visible.indexOf(tab);
+      const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (!step) return;
+      const next = visible[(at + step + visible.length) % visible.length];
+      next.focus();
+      choose(next);
+    });
+    tab.tabIndex = i === 0 ? 0 : -1;
+  });
+  $("audit-refresh").addEventListener("click", () => showAudit(report));
+}
+
+async function main() {
+  let role = null;
+  const token = savedToken();
+  if (token) {
+    try { role = await roleOf(token); } catch { saveToken(null); }
+  }
+  if (!role) role = await login();
+  await start(role);
+}
+
+main().catch((err) => {
+  document.body.prepend(Object.assign(document.createElement("p"), {
+    className: "aw-error", role: "alert", textContent: `The console could not start: ${err.message}`,
+  }));
+});

@@ -1,0 +1,75 @@
+// What the console knows about zones: their properties from the zone set, their current real
+// level and any drill on them. Kept up to date from the live feed; views subscribe to changes.
+
+export class ZoneState {
+  constructor(features) {
+    this.info = new Map(); // id -> {id, name, region, shelter_s, properties}
+    this.level = new Map(); // id -> "clear" | "pre_alert" | "alert" (the real lane)
+    this.drill = new Map(); // id -> "exercise" | "test" (drill lanes; absent when none)
+    this.regions = new Map(); // region -> [ids]
+    this.listeners = [];
+    this.pending = new Set(); // ids changed by decisions not yet shown
+    for (const feature of features) {
+      const p = feature.properties;
+      const id = String(p.id);
+      this.info.set(id, { id, name: p.name || id, region: p.region || "", shelter_s: p.shelter_s,
+                          properties: p });
+      this.level.set(id, "clear");
+      const region = p.region || "(no region)";
+      if (!this.regions.has(region)) this.regions.set(region, []);
+      this.regions.get(region).push(id);
+    }
+  }
+
+  name(id) {
+    return this.info.get(id)?.name ?? id;
+  }
+
+  /** Levels and drills from `GET /v1/zones`. */
+  load(summaries) {
+    const changed = [];
+    for (const zone of summaries) {
+      const id = String(zone.id);
+      if (!this.info.has(id)) continue;
+      this.level.set(id, zone.level);
+      if (zone.drill) this.drill.set(id, zone.drill.status);
+      else this.drill.delete(id);
+      changed.push(id);
+    }
+    this.emit(changed);
+  }
+
+  /** One decision from the feed: a drill's decision carries its `status`; a real one none. */
+  apply(decision) {
+    const id = String(decision.zone);
+    if (!this.info.has(id)) return;
+    if (decision.status && decision.status !== "actual") {
+      if (decision.level === "clear") this.drill.delete(id);
+      else this.drill.set(id, decision.status);
+    } else {
+      this.level.set(id, decision.level);
+    }
+    this.pending.add(id);
+  }
+
+  /** Tell the views about the decisions applied since the last flush. */
+  flush() {
+    if (!this.pending.size) return;
+    const changed = [...this.pending];
+    this.pending.clear();
+    this.emit(changed);
+  }
+
+  emit(changed) {
+    for (const listener of this.listeners) listener(changed);
+  }
+
+  counts() {
+    let alert = 0, pre = 0;
+    for (const level of this.level.values()) {
+      if (level === "alert") alert += 1;
+      else if (level === "pre_alert") pre += 1;
+    }
+    return { alert, pre, drill: this.drill.size };
+  }
+}

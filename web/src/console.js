@@ -61,9 +61,9 @@ async function start(role) {
 
   // where the feed starts, then the zones and their levels: the feed replays what came between
   const health = await call("/healthz");
-  const [features, outline, summaries, history] = await Promise.all([
-    call("/v1/zones.geojson"), call("/v1/outline.geojson"), call("/v1/zones"),
-    call("/v1/history?limit=300"),
+  const outline = call("/v1/outline.geojson"); // may take the server a while the first time
+  const [features, summaries, history] = await Promise.all([
+    call("/v1/zones.geojson"), call("/v1/zones"), call("/v1/history?limit=300"),
   ]);
   const zones = new ZoneState(features.features);
   const card = new ZoneCard(zones, { onSelectRegion: (region) => {
@@ -72,7 +72,7 @@ async function start(role) {
     document.querySelector("input[name=target][value=region]").checked = true;
     form.describe();
   } });
-  const map = new ZoneMap($("map"), zones, features.features, outline, {
+  const map = new ZoneMap($("map"), zones, features.features, {
     onZoneClick: (id, add) => {
       map.select([id], { add });
       form.describe();
@@ -81,6 +81,7 @@ async function start(role) {
   });
   const alerts = new AlertsPanel(zones, { onError: report, onChanged: () => refreshSoon() });
   const form = new SendForm(zones, map, { onError: report, onSent: () => refreshSoon() });
+  outline.then((shape) => map.showOutline(shape), (err) => report(`Country outline: ${err.message}`));
   zones.load(summaries);
   alerts.addDecisions(history.decisions.slice().reverse());
   setUpTabs(role);

@@ -25,7 +25,7 @@ export async function showAudit(onError) {
   body.replaceChildren(...rows.map((row) => {
     const t = new Date(row.t_ms);
     const detail = row.detail || {};
-    const brief = ["status", "zones", "held", "identifier", "action_id"]
+    const brief = ["status", "zones", "held", "identifier"]
       .filter((k) => detail[k] !== undefined && detail[k] !== null)
       .map((k) => `${k}: ${detail[k]}`).join(", ");
     return el("tr", { "data-action": row.action },
@@ -34,7 +34,7 @@ export async function showAudit(onError) {
       el("td", { text: `${row.who} (${row.role})` }),
       el("td", { text: row.action }),
       el("td", { text: row.reason || "" }),
-      el("td", { text: brief }));
+      el("td", { text: brief, title: JSON.stringify(detail) }));
   }));
   if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 5, class: "aw-muted", text: "Nothing yet." })));
 }

@@ -13,7 +13,7 @@ const COLOURS = {
 const DRILL_LABELS_MAX = 80; // beyond this the hatching and the header count say it
 
 export class ZoneMap {
-  constructor(element, zones, features, outline, { onZoneClick }) {
+  constructor(element, zones, features, { onZoneClick }) {
     this.zones = zones;
     this.selected = new Set();
     this.layers = new Map();
@@ -22,10 +22,6 @@ export class ZoneMap {
                                 maxZoom: 14, boxZoom: false });
     this.map.createPane("aw-zones").style.zIndex = 410;
     this.map.createPane("aw-threats").style.zIndex = 440;
-    const base = L.geoJSON(outline, {
-      interactive: false,
-      style: { color: "#64748b", weight: 1.5, fillColor: "#172235", fillOpacity: 1 },
-    }).addTo(this.map);
     this.zoneLayer = L.geoJSON(features, {
       pane: "aw-zones",
       style: (feature) => this.style(String(feature.properties.id)),
@@ -36,11 +32,18 @@ export class ZoneMap {
       },
     }).addTo(this.map);
     this.threatLayer = L.layerGroup([], { pane: "aw-threats" }).addTo(this.map);
-    const bounds = base.getBounds().isValid() ? base.getBounds() : this.zoneLayer.getBounds();
-    this.map.fitBounds(bounds, { padding: [10, 10] });
+    this.map.fitBounds(this.zoneLayer.getBounds(), { padding: [10, 10] });
     for (const id of this.layers.keys()) this.mark(id);
     this.addLegend();
     zones.listeners.push((changed) => this.restyle(changed));
+  }
+
+  /** The country outline, under the zones: the map's only base layer. */
+  showOutline(outline) {
+    L.geoJSON(outline, {
+      interactive: false,
+      style: { color: "#64748b", weight: 1.5, fillColor: "#172235", fillOpacity: 1 },
+    }).addTo(this.map);
   }
 
   style(id) {

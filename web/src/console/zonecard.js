@@ -25,7 +25,7 @@ export class ZoneCard {
     const drill = this.zones.drill.get(id);
     const others = [p.area_he, p.area_ar, p.area_ru].filter((n) => n && n !== info.name);
     const history = el("ol", { "aria-label": "Recent history" }, el("li", { class: "aw-muted", text: "loading…" }));
-    this.card.replaceChildren(
+    this.card.replaceChildren(...[
       el("button", { type: "button", class: "aw-close", "aria-label": "Close zone details",
                      onclick: () => this.hide() }, "×"),
       el("h3", { text: info.name }),
@@ -40,7 +40,7 @@ export class ZoneCard {
           drill ? " " : null,
           drill ? el("span", { class: "aw-badge aw-b-drill", text: `${drill.toUpperCase()} DRILL` }) : null),
         el("dt", { text: "Id" }), el("dd", { text: id })),
-      el("strong", { text: "Recent history" }), history);
+      el("strong", { text: "Recent history" }), history].filter(Boolean));
     this.card.hidden = false;
     try {
       const answer = await call(`/v1/history?zone=${encodeURIComponent(id)}&limit=15`);

@@ -10,6 +10,7 @@ the message, which anyone could replace together with the signature.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,19 @@ def sign(element: etree._Element, keys: SigningKeys) -> bytes:
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
-    signed = signer.sign(_copy(element), key=keys.key_pem, cert=keys.cert_pem.decode())
+    signed = signer.sign(_copy(element), key=_private_key(keys.key_pem),
+                         cert=keys.cert_pem.decode())
     return to_bytes(signed)
+
+
+@functools.lru_cache(maxsize=8)
+def _private_key(key_pem: bytes) -> rsa.RSAPrivateKey:
+    """The key, loaded once: loading checks the RSA key in full, which costs far more (about
+    0.3 s for 3072 bits) than a signature does, and signing runs under the writer's lock."""
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CapSignatureError("the CAP signing key is not an RSA key")
+    return key
 
 
 def verify(data: bytes, cert_pem: bytes) -> etree._Element:

@@ -45,7 +45,8 @@ export class AlertsPanel {
       el("div", {},
         el("span", { class: `aw-badge aw-b-${alert.status}`,
                      text: drill ? `${alert.status.toUpperCase()} · DRILL` : "ACTUAL" }), " ",
-        el("span", { class: `aw-badge aw-b-${level}`, text: LEVEL_TEXT[level] || level }), " ",
+        // a drill's level is blue too: red on the console always means real
+        el("span", { class: `aw-badge aw-b-${drill ? "drill" : level}`, text: LEVEL_TEXT[level] || level }), " ",
         el("strong", { text: `${alert.zones.length} zone${alert.zones.length === 1 ? "" : "s"}` }),
         " ", timeElement(alert.sent)),
       el("div", { class: "aw-zones", text: shown }),
@@ -116,7 +117,7 @@ export class AlertsPanel {
         timeElement(g.t), " ",
         drill ? el("span", { class: "aw-badge aw-b-drill", text: `${g.status.toUpperCase()} DRILL` }) : null,
         drill ? " " : null,
-        el("span", { class: `aw-badge aw-b-${g.level}`, text: LEVEL_TEXT[g.level] || g.level }), " ",
+        el("span", { class: `aw-badge aw-b-${drill ? "drill" : g.level}`, text: LEVEL_TEXT[g.level] || g.level }), " ",
         el("strong", { text: g.zones.length > 1 ? `${g.zones.length} zones: ` : "" }), text,
         cause ? el("span", { class: "aw-muted", text: ` (${cause})` }) : null);
     }));

@@ -49,7 +49,7 @@ export class ZoneCard {
         timeElement(d.t), " ",
         d.status ? el("span", { class: "aw-badge aw-b-drill", text: d.status.toUpperCase() }) : null,
         d.status ? " " : null,
-        el("span", { class: `aw-badge aw-b-${d.level}`, text: LEVEL_TEXT[d.level] || d.level }),
+        el("span", { class: `aw-badge aw-b-${d.status ? "drill" : d.level}`, text: LEVEL_TEXT[d.level] || d.level }),
         ` ${d.kind || ""} ${(d.threats || []).join(" ")}`)));
       if (!answer.decisions.length) history.replaceChildren(el("li", { class: "aw-muted", text: "No decisions yet." }));
     } catch (err) {

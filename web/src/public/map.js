@@ -1,0 +1,65 @@
+// The map: the country outline and the zones, coloured by level, with no tile service (the page
+// works with the server alone). A tap asks which zone covers the point.
+import L from "leaflet";
+
+const FILL = { alert: "#c62828", pre_alert: "#f9a825", drill: "#6a1b9a", clear: "#e9efe6" };
+
+export class ZoneMap {
+  constructor(element, { onPick }) {
+    this.map = L.map(element, { preferCanvas: true, attributionControl: false,
+                                zoomSnap: 0.25, minZoom: 5 });
+    this.map.setView([31.5, 34.9], 7);
+    this.layers = new Map(); // zone id -> polygon layer
+    this.watched = new Set();
+    this.levelOf = () => "clear";
+    this.map.on("click", (event) => onPick(event.latlng.lat, event.latlng.lng));
+  }
+
+  /** The country's outline, under the zones (it may come after them: a server computes it
+   *  once, which takes seconds for a large zone set). */
+  setOutline(outline) {
+    const layer = L.geoJSON(outline, { interactive: false,
+      style: { color: "#5f6b73", weight: 1.5, fillColor: "#fbfaf7", fillOpacity: 1 } });
+    layer.addTo(this.map);
+    layer.bringToBack();
+  }
+
+  setZones(collection, levelOf) {
+    this.levelOf = levelOf;
+    const layer = L.geoJSON(collection, {
+      interactive: false,
+      style: (feature) => this.style(feature.properties.id),
+      onEachFeature: (feature, polygon) => this.layers.set(feature.properties.id, polygon),
+    });
+    layer.addTo(this.map);
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [8, 8] });
+  }
+
+  style(id) {
+    const level = this.levelOf(id);
+    const watched = this.watched.has(id);
+    return { color: watched ? "#111" : "#8a969c", weight: watched ? 3 : 0.5,
+             fillColor: FILL[level] || FILL.clear, fillOpacity: level === "clear" ? 0.55 : 0.85 };
+  }
+
+  refresh(id) {
+    const layer = this.layers.get(id);
+    if (layer) {
+      layer.setStyle(this.style(id));
+      if (this.watched.has(id)) layer.bringToFront();
+    }
+  }
+
+  refreshAll() {
+    for (const id of this.layers.keys()) this.refresh(id);
+  }
+
+  setWatched(ids) {
+    const before = this.watched;
+    this.watched = new Set(ids);
+    for (const id of new Set([...before, ...this.watched])) this.refresh(id);
+  }
+
+  resize() { this.map.invalidateSize(); }
+}

@@ -29,6 +29,7 @@ class BlastLimits:
     max_zones: int = 50
     max_share: float = 0.10
     max_area_ratio: float = 4.0
+    max_area_vertices: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def resolve(zone_set: ZoneSet, *, zones: list[str] | None = None, region: str | 
             raise RequestError(f"`area` is not a GeoJSON geometry: {exc}", field="$.area",
                                value=area.get("type") if isinstance(area, dict) else area
                                ) from None
+        vertices = int(shapely.get_num_coordinates(polygon))
+        if vertices > limits.max_area_vertices:
+            raise RequestError(f"`area` has {vertices} vertices; draw it with at most "
+                               f"{limits.max_area_vertices}", field="$.area", value=vertices)
         if polygon.geom_type not in ("Polygon", "MultiPolygon") or polygon.is_empty:
             raise RequestError("`area` must be a non-empty GeoJSON Polygon or MultiPolygon",
                                field="$.area", value=polygon.geom_type)

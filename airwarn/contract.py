@@ -26,7 +26,11 @@ EndReason = Literal["impact", "intercepted", "lost"]
 Status = Literal["actual", "exercise", "test"]
 STATUSES: tuple[str, ...] = ("actual", "exercise", "test")
 
-ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# Text that goes on to CAP (XML) and to screens: printable, no control characters.
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]*$"
+Text = Annotated[str, msgspec.Meta(pattern=_PRINTABLE, max_length=500)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+ThreatId = Name
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Altitude = Annotated[float, msgspec.Meta(ge=-500.0, le=2_000_000.0)]
@@ -70,13 +74,14 @@ class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=T
 
     action: Literal["alert", "clear"]
     t: datetime
-    zones: list[Annotated[str, msgspec.Meta(min_length=1)]] | None = None
-    region: Annotated[str, msgspec.Meta(min_length=1)] | None = None
-    category: str | None = None
-    by: str | None = None
-    reason: str | None = None
+    zones: list[Name] | None = None
+    region: Name | None = None
+    category: Annotated[str, msgspec.Meta(max_length=64, pattern=_PRINTABLE)] | None = None
+    by: Name | None = None
+    reason: Text | None = None
     status: Status = "actual"
-    cancels: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    cancels: Annotated[str, msgspec.Meta(min_length=1, max_length=256,
+                                         pattern=_PRINTABLE)] | None = None
 
 
 class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True):
@@ -132,7 +137,7 @@ def _value_at(raw: bytes, path: str) -> Any:
     """The value a JSON path such as `$.zones[0]` points at, for error messages; None if absent."""
     try:
         node: Any = _generic.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[1:]):
         try:
@@ -163,6 +168,8 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
             message = f"{message}; `kind` is one of {', '.join(KINDS)}"
         elif "Invalid value" in message and field == "$.type":
             message = "`type` must be one of track, end, manual, tick"
+        elif "Expected `str` matching regex" in message:
+            message = "control characters are not allowed in text"
         elif "Object contains unknown field" in message:
             name = message.split("`")[1]
             field = f"{field}.{name}" if field and field != "$" else f"$.{name}"
@@ -171,6 +178,9 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
         raise EventError(message, line=line, field=field, value=value) from None
     except msgspec.DecodeError as exc:
         raise EventError(f"not valid JSON: {exc}", line=line) from None
+    except RecursionError:
+        raise EventError("the JSON nests too deeply; an event is one flat object",
+                         line=line) from None
     if isinstance(event, Track | End | Manual | Tick) and event.t.tzinfo is None:
         raise EventError(
             "time has no zone offset; write it as UTC with a trailing Z",

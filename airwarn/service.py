@@ -196,18 +196,26 @@ class Service:
                          published)
             self._pending_tick = None
         line_numbers = iter(lines) if lines is not None else None
-        for event, source, cause in items:
-            line = next(line_numbers) if line_numbers is not None else None
-            try:
-                decisions = self.engine.apply(event)
-            except EventError as error:
-                if rejected is None:
-                    raise
-                rejected.append(_rejection(error, line))
-                continue
-            self._record(event, decisions, source, cause, received_ms, write, published)
-        if finish is not None:
-            finish(write)
+        try:
+            for event, source, cause in items:
+                line = next(line_numbers) if line_numbers is not None else None
+                try:
+                    decisions = self.engine.apply(event)
+                except EventError as error:
+                    if rejected is None:
+                        raise
+                    rejected.append(_rejection(error, line))  # the engine changed nothing
+                    continue
+                self._record(event, decisions, source, cause, received_ms, write, published)
+            if finish is not None:
+                finish(write)
+        except BaseException:
+            # whatever failed after the engine moved, memory is now ahead of the store:
+            # rebuild it from the log before anything else is applied
+            self._healthy = False
+            with contextlib.suppress(AirwarnError):
+                self._rebuild()
+            raise
         return self._commit(write, published)
 
     def _commit(self, write: Write, published: Published) -> Published:
@@ -276,7 +284,9 @@ class Service:
                     "first_decision_seq": first_decision if write.decisions else None,
                     "last_decision_seq": self.engine.seq if write.decisions else None,
                 })
-                if key is not None:
+                if key is not None and logged:
+                    # a batch that took nothing keeps nothing: a corrected retry under the same
+                    # key must be applied, not answered with the old rejection
                     write.batch = (key, received_ms, json.dumps(answer, sort_keys=True))
 
             self._step(events, received_ms, Write(), rejected, [line for line, _ in items],

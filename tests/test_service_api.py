@@ -200,6 +200,9 @@ def test_every_manual_action_is_in_the_audit_log_with_who_when_what_and_why(api:
     api.act({"action": "clear", "zones": ["r0c0"], "reason": "drill over",
              "status": "exercise"})
     audit = api.http.get("/v1/audit", headers=api.auth("admin")).json()
+    newest = api.http.get("/v1/audit", params={"before_id": 10**9, "limit": 2},
+                          headers=api.auth("admin")).json()
+    assert [a["id"] for a in newest] == [audit[-1]["id"], audit[-2]["id"]]
     assert [(a["action"], a["who"], a["reason"]) for a in audit] == [
         ("alert.request", "operator-1", "drill at noon"),
         ("alert.send", "operator-1", "drill at noon"),
@@ -251,7 +254,9 @@ def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api
     assert zone["id"] == "r0c0" and zone["level"] == "alert" and zone["shelter_s"] == 60
     assert api.http.get("/v1/zones/at", params={"lat": 0, "lon": 0}).status_code == 404
     assert api.http.get("/v1/zones/at", params={"lat": 95, "lon": 0}).status_code == 422
-    levels = {z["id"]: z["level"] for z in api.http.get("/v1/zones").json()}
+    listing = api.http.get("/v1/zones")
+    assert listing.headers["X-Last-Seq"] == "1"
+    levels = {z["id"]: z["level"] for z in listing.json()}
     assert levels["r0c0"] == "alert" and levels["r5c5"] == "clear"
     history = api.http.get("/v1/history", params={
         "region": "band0", "since": at(-10), "until": at(10), "kind": "missiles"}).json()

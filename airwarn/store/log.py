@@ -203,9 +203,14 @@ class ServiceLog:
                              .where(OPERATOR_ACTION.c.id == action_id)).mappings().first()
         return None if row is None else dict(row)
 
-    def audit(self, *, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
-        query = (sa.select(AUDIT_LOG).where(AUDIT_LOG.c.id > after_id)
-                 .order_by(AUDIT_LOG.c.id).limit(limit))
+    def audit(self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
+              ) -> list[dict[str, Any]]:
+        """Audit entries oldest first after `after_id`, or newest first before `before_id`."""
+        query = sa.select(AUDIT_LOG).where(AUDIT_LOG.c.id > after_id).limit(limit)
+        if before_id is None:
+            query = query.order_by(AUDIT_LOG.c.id)
+        else:
+            query = query.where(AUDIT_LOG.c.id < before_id).order_by(AUDIT_LOG.c.id.desc())
         with self.engine.connect() as db:
             rows = [dict(row) for row in db.execute(query).mappings()]
         for row in rows:

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airwarn.contract import Event
 from airwarn.errors import (
@@ -79,6 +80,10 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
         hub = Hub(asyncio.get_running_loop(), service.engine.seq, settings.max_backlog)
         app.state.hub = hub
         service.listeners.append(hub.publish)
+        # the outline takes a second or more for a national zone set: start it now, off the
+        # event loop, so the first map to ask for it waits the least
+        app.state.outline = asyncio.ensure_future(
+            run_in_threadpool(public.outline_of, service.zones))
         ticker = None
         if service.settings.clock == "wall":
             ticker = asyncio.create_task(_tick(service, settings.tick_s))
@@ -86,6 +91,7 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
             yield
         finally:
             service.listeners.remove(hub.publish)
+            app.state.outline.cancel()
             if ticker is not None:
                 ticker.cancel()
 
@@ -113,6 +119,12 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
         first = errors[0] if errors else {"field": None, "error": "invalid request"}
         return JSONResponse({"error": f"{first['field']}: {first['error']}", "errors": errors},
                             status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body it cannot parse, an unknown path) in airwarn's shape
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     for router in (ingest.router, operators.router, public.router, live.router,
                    capfeed.router):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
@@ -24,21 +25,19 @@ MAY = {
 }
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+# declares the bearer scheme in the OpenAPI document; errors are airwarn's own (below)
+SCHEME = HTTPBearer(auto_error=False, description="a token from `airwarn tokens create`")
 
 
 def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
     """A FastAPI dependency: the client behind the request's token, if it may do this."""
     allowed = MAY[permission]
 
-    async def dependency(request: Request) -> Client:
-        token = bearer(request)
-        if token is None:
+    async def dependency(request: Request,
+                         credentials: HTTPAuthorizationCredentials | None = Depends(SCHEME)
+                         ) -> Client:
+        token = credentials.credentials.strip() if credentials is not None else ""
+        if not token:
             raise UnauthorizedError("this needs a bearer token: send `Authorization: Bearer "
                                     "<token>`; make one with `airwarn tokens create --role "
                                     f"{sorted(allowed)[0]}`")

@@ -16,8 +16,9 @@ from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
+from airwarn.web.errors import ERRORS
 
-router = APIRouter(tags=["cap"])
+router = APIRouter(tags=["cap"], responses=ERRORS)
 CAP_TYPE = "application/cap+xml"
 
 

@@ -17,8 +17,9 @@ from airwarn.contract import Event, parse_event
 from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
+from airwarn.web.errors import ERRORS
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], responses=ERRORS)
 
 _EVENTS_BODY = {
     "required": True,
@@ -34,7 +35,10 @@ _EVENTS_BODY = {
              responses={200: {"description": "what was accepted, and why each rejected line "
                                              "was rejected"}})
 async def post_events(request: Request, client: Client = Depends(require("ingest")),
-                      idempotency_key: str | None = Header(None, max_length=200)
+                      idempotency_key: str | None = Header(
+                          None, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+                          description="printable ASCII; a retried batch with the same key is "
+                                      "applied once")
                       ) -> dict[str, Any]:
     body = await request.body()
     max_lines: int = request.app.state.settings.max_batch_lines

@@ -41,10 +41,6 @@ async def _refuse(send: Send, status: int, message: str, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Refuse bodies over `max_bytes` with 413, whether or not they say their length."""
 
@@ -69,28 +65,32 @@ class BodyLimit:
                     await _refuse(send, 413, message, [])
                     return
         seen = 0
-        started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             incoming = await receive()
             if incoming["type"] == "http.request":
                 seen += len(incoming.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # answer 413 now, and tell the app the client is gone: whatever it
+                    # makes of that is not sent
+                    refused = True
+                    await _refuse(send, 413, message, [])
+                    return {"type": "http.disconnect"}
             return incoming
 
-        async def tracking_send(outgoing: Message) -> None:
-            nonlocal started
-            if outgoing["type"] == "http.response.start":
-                started = True
-            await send(outgoing)
+        async def guarded_send(outgoing: Message) -> None:
+            if not refused:
+                await send(outgoing)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _refuse(send, 413, message, [])
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 class RateLimit:

@@ -20,9 +20,10 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
+from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.web.hub import CLOSED, Hub
 
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
 
 
@@ -68,8 +69,11 @@ def _heartbeat(hub: Hub) -> dict[str, Any]:
 
 
 def _start(since: int | None, last_event_id: str | None) -> int | None:
-    if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id)
+    """Where a feed resumes: the browser's Last-Event-ID wins over `?since=`; an id that is not
+    a decision seq (not digits, or past 64 bits) is ignored, as EventSource clients expect."""
+    text = (last_event_id or "").strip()
+    if text.isascii() and text.isdigit() and int(text) <= MAX_SEQ:
+        return int(text)
     return since
 
 
@@ -78,7 +82,7 @@ def _start(since: int | None, last_event_id: str | None) -> int | None:
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "`decision`, `cap` and `heartbeat` events"}})
 async def stream(request: Request,
-                 since: int | None = Query(None, ge=0, description=(
+                 since: int | None = Query(None, ge=0, le=MAX_SEQ, description=(
                      "resume after this decision seq (0: from the start); default: only new")),
                  last_event_id: str | None = Header(None, alias="Last-Event-ID",
                                                     max_length=20)) -> EventSourceResponse:
@@ -88,7 +92,8 @@ async def stream(request: Request,
 
 
 @router.websocket("/v1/ws")
-async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0)) -> None:
+async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=MAX_SEQ)
+                    ) -> None:
     """The same feed over WebSocket: JSON messages `{"event", "id"?, "data"}`."""
     await socket.accept()
     try:

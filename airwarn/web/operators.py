@@ -10,16 +10,19 @@ its zones and issues a CAP `Cancel` on every channel.
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
+from airwarn.web.errors import ERRORS, MAX_SEQ
 
-router = APIRouter(tags=["operators"])
+router = APIRouter(tags=["operators"], responses=ERRORS)
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters: they go to CAP
+ZoneId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
 class ActionRequest(BaseModel):
@@ -30,13 +33,14 @@ class ActionRequest(BaseModel):
     action: Literal["alert", "clear"]
     status: Literal["actual", "exercise", "test"] = Field(
         "actual", description="`exercise` (a drill) and `test` never touch the real levels")
-    reason: str = Field(min_length=3, max_length=500,
+    reason: str = Field(min_length=3, max_length=500, pattern=PRINTABLE,
                         description="why: kept in the audit log and sent as the CAP note")
-    zones: list[str] | None = Field(None, min_length=1, max_length=5000)
-    region: str | None = Field(None, min_length=1, max_length=200)
+    zones: list[ZoneId] | None = Field(None, min_length=1, max_length=5000)
+    region: str | None = Field(None, min_length=1, max_length=200, pattern=PRINTABLE)
     area: dict[str, Any] | None = Field(
         None, description="a GeoJSON Polygon or MultiPolygon (WGS84) drawn by the operator")
-    category: str | None = Field(None, max_length=64, description="e.g. missiles, drones")
+    category: str | None = Field(None, max_length=64, pattern=PRINTABLE,
+                                 description="e.g. missiles, drones")
     expect_zones: int | None = Field(
         None, ge=1, description="how many zones the operator means to reach; more is held")
 
@@ -51,7 +55,7 @@ class Confirmation(BaseModel):
 class Cancellation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(min_length=3, max_length=500, pattern=PRINTABLE)
 
 
 def _now_ms() -> int:
@@ -92,7 +96,11 @@ async def threats(request: Request, client: Client = Depends(require("watch"))
 
 @router.get("/v1/audit", summary="The audit log of manual actions (role: admin)")
 async def audit(request: Request, client: Client = Depends(require("audit")),
-                after_id: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)
-                ) -> list[dict[str, Any]]:
+                after_id: int = Query(0, ge=0, le=MAX_SEQ),
+                before_id: int | None = Query(None, ge=1, le=MAX_SEQ, description=(
+                    "newest first: entries before this id (give a large number for the "
+                    "newest)")),
+                limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
     service = request.app.state.service
-    return await run_in_threadpool(service.log.audit, after_id=after_id, limit=limit)
+    return await run_in_threadpool(service.log.audit, after_id=after_id, before_id=before_id,
+                                   limit=limit)

@@ -6,17 +6,17 @@ No token is needed for any of these: they are what every app, siren and person m
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from airwarn.contract import to_ms
-from airwarn.errors import NotFoundError, RequestError
+from airwarn.contract import parse_time
+from airwarn.errors import EventError, NotFoundError, RequestError
+from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.zones import ZoneSet, zones_to_geojson
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["public"], responses=ERRORS)
 
 
 def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
@@ -33,9 +33,11 @@ async def active(request: Request) -> list[dict[str, Any]]:
     return await run_in_threadpool(request.app.state.service.active)
 
 
-@router.get("/v1/zones", summary="Every zone with its current level")
-async def zones(request: Request) -> list[dict[str, Any]]:
+@router.get("/v1/zones", summary="Every zone with its current level; header X-Last-Seq is "
+            "the newest decision they include (start the live feed from it)")
+async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
     service = request.app.state.service
+    response.headers["X-Last-Seq"] = str(service.engine.seq)  # read first: never ahead
     levels, drills = service.engine.levels(), service.engine.drills()
     return [_zone_summary(service.zones, i, levels, drills) for i in range(len(service.zones))]
 
@@ -51,21 +53,18 @@ async def zones_geojson(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)")
 async def outline(request: Request) -> dict[str, Any]:
-    cached = request.app.state.cache.get("outline")
-    if cached is None:
-        cached = await run_in_threadpool(_outline, request.app.state.service.zones)
-        request.app.state.cache["outline"] = cached
-    return dict(cached)
+    # made once, in the background from the start (see app.py): a union of every zone
+    return dict(await request.app.state.outline)
 
 
-def _outline(zones: ZoneSet) -> dict[str, Any]:
+def outline_of(zones: ZoneSet) -> dict[str, Any]:
+    """The union of all zones, simplified to ~200 m: the map's base, with no tiles."""
     import shapely
     from shapely.geometry import mapping
 
-    # a little buffer closes the slivers between neighbouring polygons before the union
-    shapes = [z.geometry.buffer(0.0005) for z in zones.zones]
-    union = shapely.union_all(shapes).buffer(-0.0005).simplify(0.002, preserve_topology=True)
-    return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(union)}
+    union = shapely.union_all([z.geometry for z in zones.zones])
+    shape = union.simplify(0.002, preserve_topology=True)
+    return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(shape)}
 
 
 @router.get("/v1/zones/at", summary="The zone at a point, with its level")
@@ -92,12 +91,13 @@ async def history(
     request: Request,
     zone: str | None = Query(None, max_length=200),
     region: str | None = Query(None, max_length=200),
-    since: datetime | None = Query(None, description="RFC 3339, inclusive"),
-    until: datetime | None = Query(None, description="RFC 3339, exclusive"),
+    since: str | None = Query(None, max_length=40, description="RFC 3339, inclusive"),
+    until: str | None = Query(None, max_length=40, description="RFC 3339, exclusive"),
     kind: str | None = Query(None, max_length=32),
     level: Literal["clear", "pre_alert", "alert"] | None = None,
     status: Literal["actual", "exercise", "test"] | None = None,
-    before_seq: int | None = Query(None, ge=1, description="page: decisions before this seq"),
+    before_seq: int | None = Query(None, ge=1, le=MAX_SEQ,
+                                   description="page: decisions before this seq"),
     limit: int = Query(200, ge=1, le=5000),
 ) -> dict[str, Any]:
     service = request.app.state.service
@@ -111,13 +111,16 @@ async def history(
             raise RequestError("no region of that name", field="region", value=region)
         in_region = [service.zones.ids[i] for i in service.zones.regions[region]]
         names = in_region if names is None else [z for z in names if z in set(in_region)]
+    bounds: dict[str, int | None] = {}
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise RequestError("give the time with a zone offset (e.g. a trailing Z)",
-                               field=name, value=value.isoformat())
+        try:
+            bounds[name] = None if value is None else parse_time(value)
+        except EventError as error:
+            raise RequestError(f"{error.message} (e.g. 2026-03-01T18:00:00Z)", field=name,
+                               value=value) from None
     rows = await run_in_threadpool(
-        service.log.history, zones=names, since_ms=None if since is None else to_ms(since),
-        until_ms=None if until is None else to_ms(until), kind=kind, level=level,
+        service.log.history, zones=names, since_ms=bounds["since"],
+        until_ms=bounds["until"], kind=kind, level=level,
         status=status, before_seq=before_seq, limit=limit)
     decisions = [json.loads(row) for row in rows]
     return {"decisions": decisions,

@@ -247,7 +247,8 @@ def test_the_self_test_shows_a_sample_alert_marked_test_and_sounds_it(
     assert "Nothing is happening." in text
     page.wait_for_selector("#selftest-dialog[data-tone]")
     assert dialog.get_attribute("data-tone") == "played"
-    assert "not a real alert" in page.locator("#announcer").text_content()
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.includes('not a real alert')")
     shot(page, "selftest-phone")
     page.click("#selftest-close")
     dialog.wait_for(state="hidden")
@@ -259,6 +260,8 @@ def test_a_silent_feed_says_no_connection_instead_of_looking_safe(
     zone, lat, lon = ABU_GOSH
     page = open_page(browser, f"{live.server.url}/?lat={lat}&lon={lon}")
     wait_state(page, zone, "clear")
+    # the page learns the server's heartbeat period from two beats (stale after three missed)
+    time.sleep(1.5)
     live.server.__exit__()
     page.wait_for_selector("#feed[data-state=stale]", timeout=10_000)
     assert page.locator("#stale").is_visible()

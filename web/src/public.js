@@ -71,7 +71,7 @@ function placeView(place) {
   if (view.state === "alert" || ((view.state === "exercise" || view.state === "test") &&
                                  view.drillLevel === "alert")) {
     const start = view.t ?? now;
-    remaining = Math.max(0, Math.ceil((start + shelter * 1000 - now) / 1000));
+    remaining = Math.min(shelter, Math.max(0, Math.ceil((start + shelter * 1000 - now) / 1000)));
   }
   return { ...view, shelter, remaining, outdated: !live };
 }
@@ -95,7 +95,9 @@ function countdown(remaining, labelKey) {
 
 function banner(view, { sample = false } = {}) {
   const drill = view.state === "exercise" || view.state === "test";
-  const parts = [el("p", { class: "state-word", text: t(WORD[view.state]) })];
+  const word = t(WORD[view.state]);
+  const parts = [el("p", { class: "state-word",
+                           text: sample ? `${t("selftest.stamp")}: ${word}` : word })];
   let detail = t(DETAIL[view.state]);
   if (drill && view.drillLevel === "pre_alert") detail = t("state.drill.pre");
   parts.push(el("p", { class: "instruction", text: detail }));
@@ -133,7 +135,7 @@ function card(place, view) {
                       onclick: () => removePlace(place) })),
     banner(view),
     el("p", { class: "meta", text: shelter }),
-    place.fromLink ? el("button", { type: "button", class: "save", text: t("place.save"),
+    place.fromLink ? el("button", { type: "button", class: "action save", text: t("place.save"),
                                     onclick: () => keepLinkPlace(place) }) : null);
 }
 
@@ -444,6 +446,7 @@ async function loadMap() {
       zoneInfo.set(props.id, { ...props, ...zoneInfo.get(props.id) });
     }
     map.setZones(zones, (id) => status.mapLevel(id));
+    map.showWatched();
     search = new ZoneSearch(zones.features);
     document.body.dataset.zonesLoaded = "yes";
     translatePage();

@@ -63,8 +63,11 @@ export class Feed {
       this.lastBeat = now;
       this.everBeat = true;
       this.backoffMs = 1000;
+      // a beat is a little old when it arrives, so a skew under a second is noise, not a
+      // wrong clock
       const serverMs = Date.parse(beat.t);
-      if (!Number.isNaN(serverMs)) this.offsetMs = serverMs - Date.now();
+      const skew = serverMs - Date.now();
+      if (!Number.isNaN(skew)) this.offsetMs = Math.abs(skew) < 1000 ? 0 : skew;
       // a fresh start hears only what is new: take the server's newest seq as the point
       // to resume from, and the levels as they are now
       if (this.lastSeq == null) this.lastSeq = beat.seq;

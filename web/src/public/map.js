@@ -61,5 +61,15 @@ export class ZoneMap {
     for (const id of new Set([...before, ...this.watched])) this.refresh(id);
   }
 
+  /** Frame the watched zones (with their surroundings), or leave the whole country in view. */
+  showWatched() {
+    const bounds = L.latLngBounds([]);
+    for (const id of this.watched) {
+      const layer = this.layers.get(id);
+      if (layer) bounds.extend(layer.getBounds());
+    }
+    if (bounds.isValid()) this.map.fitBounds(bounds.pad(2), { maxZoom: 10 });
+  }
+
   resize() { this.map.invalidateSize(); }
 }

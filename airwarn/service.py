@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from lxml import etree
 
 from airwarn.blast import BlastLimits, Reach, resolve
-from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.build import Warning, build_cap, to_bytes
 from airwarn.cap.inbound import InboundAlert
 from airwarn.cap.sign import SigningKeys, sign
 from airwarn.contract import (
@@ -105,6 +106,8 @@ class Service:
         self.chain = MessageChain(zones, settings.sender, settings.id_prefix)
         self._event_seq = 0
         self._cap_seq = 0
+        self._signed: dict[str, bytes] = {}  # CAP messages signed for readers, newest last
+        self._signed_lock = threading.Lock()
 
     # -- life -------------------------------------------------------------------------------
 
@@ -241,7 +244,9 @@ class Service:
             published.decisions.append((decision.seq, encode_decision(decision).decode()))
         for warning in self.chain.warnings(decisions, cause):
             self._cap_seq += 1
-            body = sign(build_cap(warning), self.keys)
+            # stored as built; signed when served (PKCS#1 v1.5 gives the same bytes every
+            # time), so an RSA signature per message does not hold up the writer
+            body = to_bytes(build_cap(warning))
             row = {"seq": self._cap_seq, "identifier": warning.identifier,
                    "event_seq": event_seq, "sent_ms": warning.sent_ms, "status": warning.status,
                    "msg_type": warning.msg_type, "level": warning.level, "kind": warning.kind,
@@ -539,6 +544,23 @@ class Service:
                 "region": region,
             })
         return out
+
+    def signed_cap(self, identifier: str) -> bytes | None:
+        """A CAP message as receivers get it: signed with the service's key (and kept, signed,
+        for the next reader)."""
+        cached = self._signed.get(identifier)
+        if cached is not None:
+            return cached
+        body = self.log.cap_body(identifier)
+        if body is None:
+            return None
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        signed = sign(etree.fromstring(body, parser), self.keys)
+        with self._signed_lock:
+            if len(self._signed) >= 2000:
+                self._signed.pop(next(iter(self._signed)))
+            self._signed[identifier] = signed
+        return signed
 
     def recent_warnings(self, limit: int = 100) -> list[Warning]:
         """The newest CAP messages as warnings (what they said), newest first."""

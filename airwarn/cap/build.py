@@ -8,6 +8,7 @@ zones go out twice: as `<polygon>`s for receivers that target by place, and as `
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,6 +178,12 @@ def headline(warning: Warning) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=20_000)
+def _zone_polygons(geometry: BaseGeometry) -> tuple[str, ...]:
+    """A zone's CAP polygons: zones do not change, so each is worked out once."""
+    return tuple(cap_polygon(ring) for ring in polygon_rings(geometry))
+
+
 def polygon_rings(geometry: BaseGeometry) -> list[list[tuple[float, float]]]:
     """The closed outer rings (lon, lat) that CAP gets for a zone, simplified and rounded.
 
@@ -272,8 +279,8 @@ def _info(alert: etree._Element, warning: Warning) -> None:
     for zone in warning.zones:
         area = _sub(info, "area")
         _sub(area, "areaDesc", zone.name or zone.id)
-        for ring in polygon_rings(zone.geometry):
-            _sub(area, "polygon", cap_polygon(ring))
+        for polygon in _zone_polygons(zone.geometry):
+            _sub(area, "polygon", polygon)
         _sub(area, "geocode", children=(("valueName", "airwarn:zone"), ("value", zone.id)))
         if zone.region:
             _sub(area, "geocode", children=(("valueName", "airwarn:region"),

@@ -47,7 +47,7 @@ async def feed(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Resp
 @router.get("/v1/cap/{identifier}", summary="One signed CAP message", response_class=Response,
             responses={200: {"content": {CAP_TYPE: {}}}})
 async def message(identifier: str, request: Request) -> Response:
-    body = await run_in_threadpool(request.app.state.service.log.cap_body,
+    body = await run_in_threadpool(request.app.state.service.signed_cap,
                                    identifier.removesuffix(".xml"))
     if body is None:
         raise NotFoundError(f"no CAP message {identifier!r}")

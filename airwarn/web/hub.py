@@ -1,18 +1,73 @@
 """Fan-out of committed decisions to live clients, in process.
 
-The service calls `publish` from its writer thread after each commit; the hub hands the step
-to every subscriber's queue on the event loop. A subscriber that falls `max_backlog` steps
-behind is cut off rather than allowed to slow the others; it reconnects and resumes from its
-last sequence number (`Last-Event-ID`), so it loses nothing.
+The service calls `publish` from its writer thread after each commit; the hub encodes the step
+once (as Server-Sent Events bytes and as WebSocket texts) and hands that frame to every
+subscriber's queue on the event loop, so a thousand clients cost a thousand writes, not a
+thousand encodings. A subscriber that falls `max_backlog` frames behind is cut off rather than
+allowed to slow the others; it reconnects and resumes from its last sequence number
+(`Last-Event-ID`), so it loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import dataclass, field
 
 from airwarn.service import Published
 
-CLOSED = Published([], [])  # the marker a cut-off subscriber receives
+
+def sse_event(event: str, data: str, ident: int | None = None) -> bytes:
+    head = f"id: {ident}\n" if ident is not None else ""
+    return f"{head}event: {event}\ndata: {data}\n\n".encode()
+
+
+def ws_text(event: str, data: str, ident: int | None = None) -> str:
+    head = f'"id":{ident},' if ident is not None else ""
+    return f'{{{head}"event":"{event}","data":{data}}}'
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One committed step, encoded once for every live client."""
+
+    decisions: list[tuple[int, bytes, str]]  # (seq, SSE bytes, WebSocket text)
+    messages: list[tuple[bytes, str]]  # CAP notices: (SSE bytes, WebSocket text)
+    sse: bytes = b""  # everything above in one chunk
+    ws: list[str] = field(default_factory=list)
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.decisions[0][0] if self.decisions else None
+
+    def sse_after(self, last: int) -> bytes:
+        """The frame as SSE bytes without the decisions a client already has."""
+        first = self.first_seq
+        if first is None or first > last:
+            return self.sse
+        return b"".join([*(b for seq, b, _ in self.decisions if seq > last),
+                         *(b for b, _ in self.messages)])
+
+    def ws_after(self, last: int) -> list[str]:
+        first = self.first_seq
+        if first is None or first > last:
+            return self.ws
+        return [*(t for seq, _, t in self.decisions if seq > last), *(t for _, t in self.messages)]
+
+
+def encode(published: Published) -> Frame:
+    decisions = [(seq, sse_event("decision", body, seq), ws_text("decision", body, seq))
+                 for seq, body in published.decisions]
+    messages = []
+    for message in published.messages:
+        data = json.dumps(message)
+        messages.append((sse_event("cap", data), ws_text("cap", data)))
+    return Frame(decisions, messages,
+                 sse=b"".join([*(b for _, b, _ in decisions), *(b for b, _ in messages)]),
+                 ws=[*(t for _, _, t in decisions), *(t for _, t in messages)])
+
+
+CLOSED = Frame([], [])  # the marker a cut-off subscriber receives
 
 
 class Hub:
@@ -21,29 +76,30 @@ class Hub:
         self.loop = loop
         self.last_seq = last_seq
         self.max_backlog = max_backlog
-        self.subscribers: set[asyncio.Queue[Published]] = set()
+        self.subscribers: set[asyncio.Queue[Frame]] = set()
         self.dropped = 0
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
         if published.decisions or published.messages:
-            self.loop.call_soon_threadsafe(self._deliver, published)
+            frame = encode(published)  # in the writer's thread, off the event loop
+            self.loop.call_soon_threadsafe(self._deliver, frame)
 
-    def _deliver(self, published: Published) -> None:
-        if published.decisions:
-            self.last_seq = max(self.last_seq, published.decisions[-1][0])
+    def _deliver(self, frame: Frame) -> None:
+        if frame.decisions:
+            self.last_seq = max(self.last_seq, frame.decisions[-1][0])
         for queue in list(self.subscribers):
             if queue.qsize() >= self.max_backlog:
                 self.subscribers.discard(queue)
                 self.dropped += 1
                 queue.put_nowait(CLOSED)
                 continue
-            queue.put_nowait(published)
+            queue.put_nowait(frame)
 
-    def subscribe(self) -> asyncio.Queue[Published]:
-        queue: asyncio.Queue[Published] = asyncio.Queue()
+    def subscribe(self) -> asyncio.Queue[Frame]:
+        queue: asyncio.Queue[Frame] = asyncio.Queue()
         self.subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[Published]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[Frame]) -> None:
         self.subscribers.discard(queue)

@@ -16,56 +16,56 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
-from sse_starlette.sse import EventSourceResponse
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.web.errors import ERRORS, MAX_SEQ
-from airwarn.web.hub import CLOSED, Hub
+from airwarn.web.hub import CLOSED, Hub, sse_event, ws_text
 
 router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
 
 
-async def _items(request_app: Any, since: int | None) -> AsyncIterator[dict[str, Any]]:
-    """The feed as SSE-shaped items: backlog after `since`, then live, with heartbeats."""
-    hub: Hub = request_app.state.hub
-    heartbeat_s: float = request_app.state.settings.heartbeat_s
+async def _frames(app: Any, since: int | None, sse: bool) -> AsyncIterator[bytes | list[str]]:
+    """The feed, encoded for SSE (bytes) or WebSocket (lists of texts): backlog after `since`,
+    then live, with heartbeats."""
+    hub: Hub = app.state.hub
+    heartbeat_s: float = app.state.settings.heartbeat_s
     queue = hub.subscribe()
     try:
         last = hub.last_seq if since is None else since
-        yield _heartbeat(hub)
+        yield _heartbeat(hub, heartbeat_s, sse)
         if since is not None:
             while True:
-                page = await run_in_threadpool(request_app.state.service.log.decisions,
-                                               last, PAGE)
-                for seq, body in page:
-                    yield {"id": str(seq), "event": "decision", "data": body}
-                    last = seq
+                page = await run_in_threadpool(app.state.service.log.decisions, last, PAGE)
+                if page:
+                    if sse:
+                        yield b"".join(sse_event("decision", body, seq) for seq, body in page)
+                    else:
+                        yield [ws_text("decision", body, seq) for seq, body in page]
+                    last = page[-1][0]
                 if len(page) < PAGE:
                     break
         while True:
             try:
-                step = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
+                frame = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
             except TimeoutError:
-                yield _heartbeat(hub)
+                yield _heartbeat(hub, heartbeat_s, sse)
                 continue
-            if step is CLOSED:
+            if frame is CLOSED:
                 return
-            for seq, body in step.decisions:
-                if seq > last:
-                    yield {"id": str(seq), "event": "decision", "data": body}
-                    last = seq
-            for message in step.messages:
-                yield {"event": "cap", "data": json.dumps(message)}
+            yield frame.sse_after(last) if sse else frame.ws_after(last)
+            if frame.decisions:
+                last = max(last, frame.decisions[-1][0])
     finally:
         hub.unsubscribe(queue)
 
 
-def _heartbeat(hub: Hub) -> dict[str, Any]:
+def _heartbeat(hub: Hub, every_s: float, sse: bool) -> bytes | list[str]:
     now_ms = int(time.time() * 1000)
-    return {"event": "heartbeat",
-            "data": json.dumps({"t": format_time(now_ms), "seq": hub.last_seq})}
+    data = json.dumps({"t": format_time(now_ms), "seq": hub.last_seq, "every_s": every_s})
+    return sse_event("heartbeat", data) if sse else [ws_text("heartbeat", data)]
 
 
 def _start(since: int | None, last_event_id: str | None) -> int | None:
@@ -78,17 +78,25 @@ def _start(since: int | None, last_event_id: str | None) -> int | None:
 
 
 @router.get("/v1/stream", summary="Live decisions as Server-Sent Events",
-            response_class=EventSourceResponse,
+            response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "`decision`, `cap` and `heartbeat` events"}})
 async def stream(request: Request,
                  since: int | None = Query(None, ge=0, le=MAX_SEQ, description=(
                      "resume after this decision seq (0: from the start); default: only new")),
                  last_event_id: str | None = Header(None, alias="Last-Event-ID",
-                                                    max_length=20)) -> EventSourceResponse:
+                                                    max_length=20)) -> StreamingResponse:
     start = _start(since, last_event_id)
-    return EventSourceResponse(_items(request.app, start), ping=3600,
-                               headers={"Cache-Control": "no-store"})
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"retry: 2000\n\n"
+        async for chunk in _frames(request.app, start, sse=True):
+            if chunk:
+                yield chunk  # type: ignore[misc]
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store",
+                                      "X-Accel-Buffering": "no"})
 
 
 @router.websocket("/v1/ws")
@@ -97,11 +105,8 @@ async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=
     """The same feed over WebSocket: JSON messages `{"event", "id"?, "data"}`."""
     await socket.accept()
     try:
-        async for item in _items(socket.app, since):
-            data = json.loads(item["data"])
-            message = {"event": item["event"], "data": data}
-            if "id" in item:
-                message["id"] = int(item["id"])
-            await socket.send_json(message)
+        async for texts in _frames(socket.app, since, sse=False):
+            for text in texts:  # type: ignore[union-attr]
+                await socket.send_text(text)  # type: ignore[arg-type]
     except WebSocketDisconnect:
         return

@@ -9,10 +9,12 @@ predicted impact region or corridor.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pyproj
 import shapely
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 
@@ -54,3 +56,25 @@ class LocalProjection:
 def heading_rad(east: float, north: float) -> float:
     """Compass heading (0 = north, clockwise) of a horizontal vector, in radians."""
     return math.atan2(east, north)
+
+
+class Outline(NamedTuple):
+    """A polygon that is star-shaped around a centre, kept as the centre and its vertices in
+    angular order (local metres): the union of the triangles (centre, vertex i, vertex i + 1).
+    A corridor is worked with in this form per report, and made a shapely polygon only when a
+    zone needs the exact test."""
+
+    x_m: float
+    y_m: float
+    xs: np.ndarray
+    ys: np.ndarray
+
+    def polygon(self) -> Polygon:
+        return shapely.polygons(np.column_stack([self.xs, self.ys]))
+
+    def moved_m(self, before: Outline) -> float:
+        """How far the centre or any vertex moved since `before` (the same number of vertices).
+        Each point of the polygon is a weighted mean of the centre and two vertices, so it moved
+        by no more than this either: the polygon lies within this distance of `before`."""
+        vertex = float(np.sqrt(((self.xs - before.xs) ** 2 + (self.ys - before.ys) ** 2).max()))
+        return max(vertex, math.hypot(self.x_m - before.x_m, self.y_m - before.y_m))

@@ -25,12 +25,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from airwarn import physics
-from airwarn.geo import LocalProjection
+from airwarn.geo import LocalProjection, Outline
 from airwarn.predict.ballistic import ImpactEstimate, predict_impact
-from airwarn.predict.corridor import reach_region
+from airwarn.predict.corridor import reach_outline, reach_region
 from airwarn.profiles import KindProfile
 from airwarn.tracks import BallisticTrack, CorridorTrack
-from airwarn.zones import ZoneSet
+from airwarn.zones import Clearance, ZoneSet
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 PRE_REFRESH_S = 30
@@ -49,6 +49,8 @@ class ThreatView:
     held: dict[int, int] = field(default_factory=dict)  # zones it holds at alert (engine's)
     pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
     pre_made_ms: int = 0
+    # per shelter time: the zones its corridor last missed, and by how far
+    clearances: dict[int, Clearance] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,15 @@ class Assessment:
     alert: np.ndarray  # zone indexes, ascending
     pre_alert: np.ndarray  # zone indexes, ascending, none of them in `alert`
     recheck_ms: int | None = None  # assess again then even with no new report
-    region_m: BaseGeometry | None = None  # the impact region or corridor, for display
+    shape_m: BaseGeometry | Outline | None = None  # the impact region or corridor, for display
+
+    @property
+    def region_m(self) -> BaseGeometry | None:
+        """The impact region or corridor in local metres, for display (built on demand: the
+        policy itself needs the polygon only for zones it has not taken yet)."""
+        if isinstance(self.shape_m, Outline):
+            return self.shape_m.polygon()
+        return self.shape_m
 
 
 class Policy(Protocol):
@@ -98,6 +108,7 @@ class SmartPolicy:
 
     def __init__(self, zones: ZoneSet) -> None:
         self.zones = zones
+        self._taken = np.zeros(len(zones), dtype=bool)  # scratch: the alert zones, as a mask
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         if threat.profile.model == "ballistic":
@@ -119,7 +130,7 @@ class SmartPolicy:
         region = estimate.region()
         candidates = self.zones.query(region)
         if not len(candidates):
-            return Assessment(_EMPTY, _EMPTY, region_m=region)
+            return Assessment(_EMPTY, _EMPTY, shape_m=region)
         # An alert falls due when the earliest impact is within the zone's shelter time + lead.
         due_ms = estimate.t_earliest_ms - 1000 * (
             self.zones.shelter_s[candidates] + threat.profile.lead_s
@@ -131,7 +142,7 @@ class SmartPolicy:
         if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
-        return Assessment(alert, pre, recheck_ms=recheck, region_m=region)
+        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region)
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
@@ -154,9 +165,13 @@ class SmartPolicy:
         alert_parts = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
-            widest = reach_region(x, y, heading, heading_sigma, speed_bound, turn,
-                                  shelter_s + profile.lead_s, buffer_m)
-            alert_parts.append(self.zones.query_class_known(shelter_s, widest, threat.held))
+            widest = reach_outline(x, y, heading, heading_sigma, speed_bound, turn,
+                                   shelter_s + profile.lead_s, buffer_m)
+            clearance = threat.clearances.get(shelter_s)
+            if clearance is None:
+                clearance = threat.clearances[shelter_s] = Clearance()
+            alert_parts.append(
+                self.zones.query_class_known(shelter_s, widest, threat.held, clearance))
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:
@@ -167,10 +182,12 @@ class SmartPolicy:
                                       profile.pre_alert_s + PRE_REFRESH_S, buffer_m)
                 threat.pre_zones = self.zones.query(region)
                 threat.pre_made_ms = now_ms
-            taken = set(alert.tolist())
-            pre = np.array([i for i in threat.pre_zones.tolist() if i not in taken],
-                           dtype=np.int64)
-        return Assessment(alert, pre, region_m=widest)
+            pre = threat.pre_zones
+            if len(alert) and len(pre):
+                self._taken[alert] = True
+                pre = pre[~self._taken[pre]]
+                self._taken[alert] = False
+        return Assessment(alert, pre, shape_m=widest)
 
 
 class ReachPolicy:

@@ -7,7 +7,7 @@ anything else, which is kept. Adapters for real layers live in `airwarn.adapters
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from airwarn.errors import ZoneError
-from airwarn.geo import LocalProjection
+from airwarn.geo import LocalProjection, Outline
+
+CLEARANCE_SLACK_M = 1.0  # a zone must be clear by this much more than the outline moved
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,21 @@ class Zone:
     name: str | None = None
     region: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+
+
+class Clearance:
+    """The zones a threat's corridor outline did not meet, each with its distance (m) from it.
+
+    A later outline whose centre and vertices each moved by at most d lies within d of this one
+    (see `Outline.moved_m`), so it still misses every zone that was farther than d: an exact
+    answer with no polygon built and no geometry test run.
+    """
+
+    __slots__ = ("outline", "clear_m")
+
+    def __init__(self) -> None:
+        self.outline: Outline | None = None
+        self.clear_m: dict[int, float] = {}
 
 
 class ZoneSet:
@@ -75,6 +92,14 @@ class ZoneSet:
             s: shapely.STRtree(self.shapes_m[members])
             for s, members in self.members_of_class.items()
         }
+        # Bounding boxes per class as four arrays (min x, min y, max x, max y): a moving
+        # threat's region meets a handful of them, and numpy finds those faster than a tree
+        # query on a shapely polygon that would first have to be built.
+        bounds = shapely.bounds(self.shapes_m)
+        self._class_bounds = {
+            s: tuple(np.ascontiguousarray(bounds[members, k]) for k in range(4))
+            for s, members in self.members_of_class.items()
+        }
 
     def __len__(self) -> int:
         return len(self.zones)
@@ -86,21 +111,56 @@ class ZoneSet:
         return hits
 
     def query_class_known(
-        self, shelter_s: int, region_m: BaseGeometry, known: dict[int, int]
+        self,
+        shelter_s: int,
+        outline: Outline,
+        known: Container[int],
+        clearance: Clearance | None = None,
     ) -> np.ndarray:
-        """Like `query_class`, but zones in `known` whose bounding box the region meets are
-        taken without the exact test: cheaper for a moving threat, whose region mostly covers
-        the zones it already holds, and never less safe (it only keeps a zone a little longer)."""
-        hits = self.members_of_class[shelter_s][self._class_trees[shelter_s].query(region_m)]
+        """Indexes of the zones with this shelter time that the outline's polygon intersects,
+        ascending; but zones in `known` whose bounding box meets the polygon's are taken
+        without the exact test: cheaper for a moving threat, whose region mostly covers the
+        zones it already holds, and never less safe (it only keeps a zone a little longer).
+        With a `clearance` (one per threat and shelter time, kept by the caller) the zones a
+        former outline was far enough from are not tested again either. The polygon is built
+        only when a zone needs the exact test."""
+        min_x, min_y, max_x, max_y = self._class_bounds[shelter_s]
+        xs, ys = outline.xs, outline.ys
+        # the same inclusive envelope test as an STRtree query
+        meets = (min_x <= xs.max()) & (max_x >= xs.min()) & (min_y <= ys.max()) \
+            & (max_y >= ys.min())
+        hits = self.members_of_class[shelter_s][meets]
         if not len(hits):
             return hits
-        fresh = np.array([i not in known for i in hits.tolist()], dtype=bool)
-        if fresh.any():
-            exact = shapely.intersects(region_m, self.shapes_m[hits[fresh]])
-            fresh[fresh] = ~exact
-        found = hits[~fresh]
-        found.sort()
-        return found
+        fresh = [i for i in hits.tolist() if i not in known]
+        if not fresh:
+            return hits
+        moved_m = 0.0
+        unsure = fresh
+        if clearance is not None and clearance.outline is not None:
+            moved_m = outline.moved_m(clearance.outline)
+            limit_m = moved_m + CLEARANCE_SLACK_M
+            clear_m = clearance.clear_m
+            unsure = [i for i in fresh if clear_m.get(i, 0.0) <= limit_m]
+        missed: set[int] = set(fresh)
+        if unsure:
+            region_m = outline.polygon()
+            exact = shapely.intersects(region_m, self.shapes_m[unsure])
+            missed.difference_update(i for i, hit in zip(unsure, exact.tolist(), strict=True)
+                                     if hit)
+            if clearance is not None:
+                # start again from this outline: the zones not tested keep what is left of
+                # their clearance, the others get their distance to it
+                kept = {i: clearance.clear_m[i] - moved_m for i in fresh if i not in unsure}
+                apart = [i for i, hit in zip(unsure, exact.tolist(), strict=True) if not hit]
+                if apart:
+                    distances = shapely.distance(region_m, self.shapes_m[apart]).tolist()
+                    kept.update(zip(apart, distances, strict=True))
+                clearance.outline = outline
+                clearance.clear_m = kept
+        if not missed:
+            return hits
+        return np.array([i for i in hits.tolist() if i not in missed], dtype=np.int64)
 
     def query_class(self, shelter_s: int, region_m: BaseGeometry) -> np.ndarray:
         """Indexes of the zones with this shelter time that the region intersects, ascending."""

@@ -10,6 +10,7 @@ errors to grow.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -42,7 +43,12 @@ class ImpactEstimate:
     made_ms: int  # time of the state this estimate comes from
 
     def region(self) -> Polygon:
-        """The impact region: an ellipse in local metres."""
+        """The impact region: an ellipse in local metres (built once per estimate: an estimate
+        is kept for several reports)."""
+        return self._region
+
+    @functools.cached_property
+    def _region(self) -> Polygon:
         s, c = math.sin(self.heading_rad), math.cos(self.heading_rad)
         along = _UNIT_CIRCLE[:, 0] * self.along_m  # along the heading: (east, north) = (s, c)
         cross = _UNIT_CIRCLE[:, 1] * self.cross_m  # across it: (east, north) = (c, -s)

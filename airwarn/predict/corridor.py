@@ -14,11 +14,13 @@ region is widened by the track's position uncertainty.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-import shapely
 from shapely.geometry import Polygon
+
+from airwarn.geo import Outline
 
 _RAYS = 36
 _OFFSETS = np.linspace(-math.pi, math.pi, _RAYS, endpoint=False)
@@ -75,6 +77,52 @@ def reach_radii(tau: float) -> np.ndarray:
     return _TABLE[i] * (1.0 - share) + _TABLE[i + 1] * share
 
 
+@functools.lru_cache(maxsize=1024)
+def _unit_reach(tau: float, slack_rays: int) -> np.ndarray:
+    """`reach_radii(tau)` with each ray taking the farthest reach of the rays within
+    `slack_rays` of it (the heading may be off by that much). A kind's horizons, and so its
+    tau, are few and fixed: this is computed once for each and kept."""
+    reach = reach_radii(tau)
+    if slack_rays >= _RAYS // 2:
+        reach = np.full(_RAYS, reach.max())
+    elif slack_rays > 0:
+        wrapped = np.concatenate([reach[-slack_rays:], reach, reach[:slack_rays]])
+        widest = wrapped[:_RAYS].copy()
+        for k in range(1, 2 * slack_rays + 1):
+            np.maximum(widest, wrapped[k : k + _RAYS], out=widest)
+        reach = widest
+    reach.flags.writeable = False
+    return reach
+
+
+def reach_outline(
+    x_m: float,
+    y_m: float,
+    heading_rad: float | None,
+    heading_sigma_rad: float,
+    speed_mps: float,
+    turn_rate_rad_s: float,
+    horizon_s: float,
+    buffer_m: float,
+) -> Outline:
+    """`reach_region` as its centre and vertices (one per ray), before any polygon is built."""
+    horizon_s = max(horizon_s, 0.0)
+    if heading_rad is None or turn_rate_rad_s <= 0 or speed_mps <= 0:
+        reach = np.full(_RAYS, speed_mps * horizon_s)
+        sin, cos = _SIN, _COS
+    else:
+        # the heading may be off by up to 3 sigma: so many rays either side
+        slack_rays = min(math.ceil(3.0 * heading_sigma_rad / (2 * math.pi / _RAYS)), _RAYS // 2)
+        radius_m = speed_mps / turn_rate_rad_s
+        reach = _unit_reach(turn_rate_rad_s * horizon_s, slack_rays) * radius_m
+        sin = np.sin(heading_rad + _OFFSETS)
+        cos = np.cos(heading_rad + _OFFSETS)
+    # Rays from the threat's position: the region is star-shaped around it, so widening every
+    # ray by the buffer (plus the polygon's own chord error) covers the uncertainty.
+    reach = (reach + buffer_m) * _OUTSIDE
+    return Outline(x_m, y_m, x_m + reach * sin, y_m + reach * cos)
+
+
 def reach_region(
     x_m: float,
     y_m: float,
@@ -87,27 +135,5 @@ def reach_region(
 ) -> Polygon:
     """Everywhere the threat may be within `horizon_s`, in local metres, widened by `buffer_m`
     (the track's position uncertainty) in every direction."""
-    horizon_s = max(horizon_s, 0.0)
-    if heading_rad is None or turn_rate_rad_s <= 0 or speed_mps <= 0:
-        reach = np.full(_RAYS, speed_mps * horizon_s)
-        sin, cos = _SIN, _COS
-    else:
-        radius_m = speed_mps / turn_rate_rad_s
-        reach = reach_radii(turn_rate_rad_s * horizon_s) * radius_m
-        slack_rays = math.ceil(3.0 * heading_sigma_rad / (2 * math.pi / _RAYS))
-        if slack_rays >= _RAYS // 2:
-            reach = np.full(_RAYS, reach.max())
-        elif slack_rays > 0:
-            # the heading may be off by up to 3 sigma: each ray takes the farthest reach of
-            # the rays within that many steps of it
-            wrapped = np.concatenate([reach[-slack_rays:], reach, reach[:slack_rays]])
-            widest = wrapped[: _RAYS].copy()
-            for k in range(1, 2 * slack_rays + 1):
-                np.maximum(widest, wrapped[k : k + _RAYS], out=widest)
-            reach = widest
-        sin = np.sin(heading_rad + _OFFSETS)
-        cos = np.cos(heading_rad + _OFFSETS)
-    # Rays from the threat's position: the region is star-shaped around it, so widening every
-    # ray by the buffer (plus the polygon's own chord error) covers the uncertainty.
-    reach = (reach + buffer_m) * _OUTSIDE
-    return shapely.polygons(np.column_stack([x_m + reach * sin, y_m + reach * cos]))
+    return reach_outline(x_m, y_m, heading_rad, heading_sigma_rad, speed_mps, turn_rate_rad_s,
+                         horizon_s, buffer_m).polygon()

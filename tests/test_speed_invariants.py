@@ -1,0 +1,142 @@
+"""The shortcuts that make assessment fast never change which zones a threat alerts.
+
+A corridor is worked with as an outline (centre and vertices), its zones found by bounding
+boxes, and the zones it missed remembered with their distance, so that the polygon is built
+and tested only when the answer could differ. These tests hold every shortcut to the exact
+computation: the polygon tested against every zone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from conftest import grid_zones
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airwarn.geo import Outline
+from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, reach_outline, reach_radii
+from airwarn.zones import Clearance, ZoneSet, zones_from_geojson
+
+# a 20 x 20 grid of 1.1 km x 0.95 km zones: corridors meet many of them at once
+FINE = zones_from_geojson(grid_zones(rows=20, cols=20, step=0.01, shelter_s=60))
+SHELTER_S = 60
+
+
+def exact_zones(zones: ZoneSet, outline: Outline) -> list[int]:
+    """Every zone the corridor's polygon intersects: the answer with no shortcut."""
+    region = outline.polygon()
+    return sorted(np.flatnonzero(shapely.intersects(region, zones.shapes_m)).tolist())
+
+
+flight_step = st.tuples(
+    st.floats(-1500, 1500),  # move east (m)
+    st.floats(-1500, 1500),  # move north (m)
+    st.floats(-0.5, 0.5),  # turn (rad)
+    st.floats(0.7, 1.3),  # speed factor
+    st.floats(0.0, 0.3),  # heading sigma (rad)
+    st.floats(0.0, 800.0),  # buffer (m)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start_heading=st.floats(-math.pi, math.pi),
+    speed=st.floats(20, 120),
+    steps=st.lists(flight_step, min_size=2, max_size=25),
+    known_heading=st.booleans(),
+)
+def test_a_remembered_clearance_finds_exactly_the_zones_the_polygon_meets(
+    start_heading, speed, steps, known_heading
+):
+    x, y = 0.0, 0.0
+    heading = start_heading
+    clearance = Clearance()
+    for dx, dy, turn, speed_factor, heading_sigma, buffer_m in steps:
+        x, y = x + dx, y + dy
+        heading += turn
+        outline = reach_outline(x, y, heading if known_heading else None, heading_sigma,
+                                speed * speed_factor, math.radians(4), 105.0, buffer_m)
+        found = FINE.query_class_known(SHELTER_S, outline, {}, clearance)
+        assert found.tolist() == exact_zones(FINE, outline)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start_heading=st.floats(-math.pi, math.pi),
+    steps=st.lists(flight_step, min_size=2, max_size=15),
+    held=st.sets(st.integers(0, 399), max_size=40),
+)
+def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is_lost(
+    start_heading, steps, held
+):
+    x, y, heading = 0.0, 0.0, start_heading
+    clearance = Clearance()
+    for dx, dy, turn, speed_factor, heading_sigma, buffer_m in steps:
+        x, y, heading = x + dx, y + dy, heading + turn
+        outline = reach_outline(x, y, heading, heading_sigma, 60.0 * speed_factor,
+                                math.radians(4), 105.0, buffer_m)
+        found = set(FINE.query_class_known(SHELTER_S, outline, held, clearance).tolist())
+        exact = set(exact_zones(FINE, outline))
+        boxes = set(sorted(FINE.tree.query(outline.polygon()).tolist()))
+        assert exact <= found  # never fewer zones than the exact test alerts
+        assert found == exact | (boxes & held)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.tuples(st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4),
+                     st.floats(0, 1000)),
+    after=st.tuples(st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4),
+                    st.floats(0, 1000)),
+    dx=st.floats(-5000, 5000),
+    dy=st.floats(-5000, 5000),
+)
+def test_a_corridor_lies_within_its_outline_movement_of_the_one_before(before, after, dx, dy):
+    def outline(x, y, heading, speed, sigma, buffer_m):
+        return reach_outline(x, y, heading, sigma, speed, math.radians(3), 105.0, buffer_m)
+
+    old = outline(0.0, 0.0, *before)
+    new = outline(dx, dy, *after)
+    moved_m = new.moved_m(old)
+    # a buffer's arcs are chords inside the true circle: widen it by their sagitta
+    grown = old.polygon().buffer(moved_m / math.cos(math.pi / 128) + 1e-6, quad_segs=32)
+    assert new.polygon().difference(grown).area < 1e-6 * new.polygon().area
+
+
+def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
+    """The corridor's ray lengths computed afresh each time, as before they were cached."""
+    rays = len(_OFFSETS)
+    if heading is None or turn <= 0 or speed <= 0:
+        reach = np.full(rays, speed * max(horizon, 0.0))
+    else:
+        reach = reach_radii(turn * max(horizon, 0.0)) * (speed / turn)
+        slack = math.ceil(3.0 * sigma / (2 * math.pi / rays))
+        if slack >= rays // 2:
+            reach = np.full(rays, reach.max())
+        elif slack > 0:
+            reach = np.max([np.roll(reach, k) for k in range(-slack, slack + 1)], axis=0)
+    return (reach + buffer_m) * _OUTSIDE
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
+    sigma=st.floats(0, math.pi),
+    speed=st.floats(0, 400),
+    turn_dps=st.floats(0, 6),
+    horizon=st.floats(0, 1500),
+    buffer_m=st.floats(0, 3000),
+)
+def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
+    heading, sigma, speed, turn_dps, horizon, buffer_m
+):
+    turn = math.radians(turn_dps)
+    outline = reach_outline(1000.0, -2000.0, heading, sigma, speed, turn, horizon, buffer_m)
+    reach = reference_reach(heading, sigma, speed, turn, horizon, buffer_m)
+    disc = heading is None or turn <= 0 or speed <= 0
+    angles = _OFFSETS if disc else heading + _OFFSETS
+    assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))
+    assert np.array_equal(outline.ys, -2000.0 + reach * np.cos(angles))

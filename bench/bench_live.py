@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DECISION = re.compile(rb"id: (\d+)\r\nevent: decision")
+DECISION = re.compile(rb"id: (\d+)\r?\nevent: decision")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -200,11 +200,13 @@ class Feed(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
         buffer = self.buffer + data
-        end = buffer.rfind(b"\r\n\r\n")  # complete SSE events (and the HTTP head) end so
+        # complete SSE events end with a blank line (either line ending), as does the HTTP head
+        end = max(buffer.rfind(b"\n\n"), buffer.rfind(b"\r\n\r\n"))
         if end < 0:
             self.buffer = buffer
             return
-        done, self.buffer = buffer[:end], buffer[end + 4:]
+        cut = end + (4 if buffer[end:end + 4] == b"\r\n\r\n" else 2)
+        done, self.buffer = buffer[:cut], buffer[cut:]
         if not self.ready.done() and b"event: heartbeat" in done:
             self.ready.set_result(None)
         for match in DECISION.finditer(done):

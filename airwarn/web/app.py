@@ -84,6 +84,7 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
         # event loop, so the first map to ask for it waits the least
         app.state.outline = asyncio.ensure_future(
             run_in_threadpool(public.outline_of, service.zones))
+        beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
         ticker = None
         if service.settings.clock == "wall":
             ticker = asyncio.create_task(_tick(service, settings.tick_s))
@@ -92,6 +93,7 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
         finally:
             service.listeners.remove(hub.publish)
             app.state.outline.cancel()
+            beats.cancel()
             if ticker is not None:
                 ticker.cancel()
 

@@ -68,6 +68,7 @@ def encode(published: Published) -> Frame:
 
 
 CLOSED = Frame([], [])  # the marker a cut-off subscriber receives
+BEAT = Frame([], [])  # the marker of a heartbeat (each feed writes its own, with the time)
 
 
 class Hub:
@@ -95,6 +96,15 @@ class Hub:
                 queue.put_nowait(CLOSED)
                 continue
             queue.put_nowait(frame)
+
+    async def beat(self, every_s: float) -> None:
+        """Wake every feed for a heartbeat every `every_s` seconds: one timer for all of them
+        (a timeout per feed would cost a task per feed and wake-up)."""
+        while True:
+            await asyncio.sleep(every_s)
+            for queue in list(self.subscribers):
+                if queue.empty():
+                    queue.put_nowait(BEAT)
 
     def subscribe(self) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()

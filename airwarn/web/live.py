@@ -9,7 +9,6 @@ CAP message as it is issued (alerts, updates, all-clears, cancellations).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.web.errors import ERRORS, MAX_SEQ
-from airwarn.web.hub import CLOSED, Hub, sse_event, ws_text
+from airwarn.web.hub import BEAT, CLOSED, Hub, sse_event, ws_text
 
 router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
@@ -48,9 +47,8 @@ async def _frames(app: Any, since: int | None, sse: bool) -> AsyncIterator[bytes
                 if len(page) < PAGE:
                     break
         while True:
-            try:
-                frame = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
-            except TimeoutError:
+            frame = await queue.get()
+            if frame is BEAT:
                 yield _heartbeat(hub, heartbeat_s, sse)
                 continue
             if frame is CLOSED:

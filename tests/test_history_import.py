@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,14 +18,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import postgres_schema
 from sqlalchemy.engine import Engine
 
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
 from airwarn.history.stats import compute, load_alerts, zone_labels
-from airwarn.store import StoreError, connect, migrate
+from airwarn.store import connect, migrate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real data is not at {DATA}")
 
 OFFICIAL = DATA / "ukraine/alerts/official_data_en_upto_2024-04-23.csv"
@@ -39,22 +38,12 @@ ERANYARIV = DATA / "israel/alerts/alertHistory_eranyariv_flat.csv.gz"
 def postgres_engine() -> Iterator[Engine]:
     """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
     server on this machine is not running."""
-    schema = f"airwarn_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = connect(PG_URL)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except (sa.exc.OperationalError, StoreError) as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
-                    "it with pg_ctlcluster --skip-systemctl-redirect 15 main start")
-    engine = connect(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema() as url:
+        engine = connect(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def utc(text: str) -> int:

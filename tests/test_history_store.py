@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import postgres_schema
 from sqlalchemy.engine import Engine
 
 from airwarn.history.tables import metadata
 from airwarn.store import StoreError, connect, current_revision, head_revision, migrate
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 def postgres_engine() -> Iterator[Engine]:
     """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
     server on this machine is not running."""
-    schema = f"airwarn_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = connect(PG_URL)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except (sa.exc.OperationalError, StoreError) as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
-                    "it with pg_ctlcluster --skip-systemctl-redirect 15 main start")
-    engine = connect(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema() as url:
+        engine = connect(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -72,7 +72,7 @@ class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=T
     alert sent in error names that alert, so every channel can send a cancellation).
     """
 
-    action: Literal["alert", "clear"]
+    action: Literal["alert", "pre_alert", "clear"]
     t: datetime
     zones: list[Name] | None = None
     region: Name | None = None

@@ -119,7 +119,8 @@ class Engine:
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
         self._out: list[Decision] = []
-        self._drills: dict[int, tuple[str, str]] = {}  # zone -> (status, kind) of a drill/test
+        # zone -> (status, kind, level) of a drill or test
+        self._drills: dict[int, tuple[str, str, int]] = {}
 
     # -- public ---------------------------------------------------------------------------
 
@@ -160,9 +161,10 @@ class Engine:
             self.zones.ids[i]: LEVEL_NAMES[z.level] for i, z in enumerate(self._zones) if z.level
         }
 
-    def drills(self) -> dict[str, tuple[str, str]]:
-        """Every zone under a drill or test alert, by id: (status, kind)."""
-        return {self.zones.ids[i]: lane for i, lane in sorted(self._drills.items())}
+    def drills(self) -> dict[str, tuple[str, str, str]]:
+        """Every zone under a drill or test, by id: (status, kind, level)."""
+        return {self.zones.ids[i]: (status, kind, LEVEL_NAMES[level])
+                for i, (status, kind, level) in sorted(self._drills.items())}
 
     def holders(self, zone_id: str) -> set[str]:
         z = self._zones[self.zones.index_of[zone_id]]
@@ -283,6 +285,10 @@ class Engine:
             if event.action == "alert":
                 z.manual_kind = event.category or "manual"
                 z.alert_holders.add(MANUAL)
+            elif event.action == "pre_alert":  # "alerts are expected in the coming minutes"
+                z.manual_kind = event.category or "manual"
+                z.pre_holders.add(MANUAL)
+                z.pre_until_ms = None
             else:
                 z.overruled |= z.alert_holders | z.pre_holders
                 z.overruled.discard(MANUAL)
@@ -297,12 +303,13 @@ class Engine:
 
     def _on_drill(self, event: Manual, targets: list[int], now: int) -> None:
         kind = event.category or "manual"
+        level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
         for index in targets:
             lane = self._drills.get(index)
-            if event.action == "alert" and lane != (event.status, kind):
-                self._drills[index] = (event.status, kind)
-                self._emit(index, ALERT, [], kind, now, event.status)
-            elif event.action == "clear" and lane is not None and lane[0] == event.status:
+            if level != CLEAR and lane != (event.status, kind, level):
+                self._drills[index] = (event.status, kind, level)
+                self._emit(index, level, [], kind, now, event.status)
+            elif level == CLEAR and lane is not None and lane[0] == event.status:
                 del self._drills[index]
                 self._emit(index, CLEAR, [], lane[1], now, event.status)
 
@@ -387,7 +394,7 @@ class Engine:
             first = self._threats.get(threats[0])
             if first is not None:
                 z.kind = first.view.kind
-        elif target == ALERT and MANUAL in holders:
+        elif target != CLEAR and MANUAL in holders:
             z.threats = []
             z.kind = z.manual_kind
         if target == z.level:

@@ -337,7 +337,7 @@ class Service:
         reach = resolve(self.zones, zones=request.get("zones"), region=request.get("region"),
                         area=request.get("area"), expect_zones=request.get("expect_zones"),
                         limits=self.settings.blast)
-        needs_confirmation = (action == "alert" and status == "actual") or reach.held
+        needs_confirmation = (action != "clear" and status == "actual") or reach.held
         with self._lock:
             self._ensure_healthy()
             action_id = "act-" + secrets.token_hex(8)
@@ -579,7 +579,7 @@ class Service:
             by_message: dict[str, dict[str, Any]] = {}
             for (status, zone), (identifier, sent_ms) in sorted(self.chain.open.items()):
                 level = levels.get(zone) if status == "actual" else (
-                    "alert" if zone in drills and drills[zone][0] == status else None)
+                    drills[zone][2] if zone in drills and drills[zone][0] == status else None)
                 if level is None:
                     continue
                 entry = by_message.setdefault(identifier, {

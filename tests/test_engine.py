@@ -47,7 +47,8 @@ def test_a_drill_never_touches_the_real_levels_and_says_it_is_a_drill(grid):
     assert [(d.zone, d.level, d.status) for d in out] == [
         ("r0c0", "alert", "exercise"), ("r0c1", "alert", "exercise")]
     assert engine.levels() == {}
-    assert engine.drills() == {"r0c0": ("exercise", "missiles"), "r0c1": ("exercise", "missiles")}
+    assert engine.drills() == {"r0c0": ("exercise", "missiles", "alert"),
+                               "r0c1": ("exercise", "missiles", "alert")}
     # a real clear does not end a drill, and a real alert beside it stays real
     out = run(engine, [manual("alert", 5, zones=["r0c0"]), manual("clear", 6, zones=["r0c1"])])
     assert [(d.zone, d.level, d.status) for d in out] == [("r0c0", "alert", msgspec.UNSET)]
@@ -58,6 +59,19 @@ def test_a_drill_never_touches_the_real_levels_and_says_it_is_a_drill(grid):
     assert b'"status":"exercise"' in encode_decision(out[0])
     assert b"status" not in encode_decision(Decision(seq=1, t="x", zone="z", level="alert",
                                                      threats=[], kind=None))
+
+
+def test_an_operator_pre_alert_warns_ahead_and_steps_up_to_alert_then_clears(grid):
+    engine = Engine(grid)
+    out = run(engine, [manual("pre_alert", 0, zones=["r0c0"], category="missiles"),
+                       tick(300), manual("alert", 310, zones=["r0c0"], category="missiles"),
+                       manual("clear", 400, zones=["r0c0"])])
+    assert [(d.level, d.kind, d.threats) for d in out] == [
+        ("pre_alert", "missiles", []), ("alert", "missiles", []), ("clear", "missiles", [])]
+    drill = run(engine, [manual("pre_alert", 500, zones=["r1c1"], status="exercise")])
+    assert [(d.level, d.status) for d in drill] == [("pre_alert", "exercise")]
+    assert engine.drills() == {"r1c1": ("exercise", "manual", "pre_alert")}
+    assert engine.levels() == {}
 
 
 def test_unknown_zone_in_a_manual_action_is_rejected_and_changes_nothing(grid):

@@ -128,6 +128,19 @@ def test_an_actual_alert_takes_two_steps_and_says_exactly_where_it_goes(api: Api
     assert again.status_code == 409
 
 
+def test_an_operator_pre_alert_is_a_message_of_its_own_and_takes_two_steps(api: Api) -> None:
+    proposed = api.act({"action": "pre_alert", "zones": ["r4c4", "r4c5"],
+                        "reason": "launches expected", "category": "missiles"}).json()
+    assert proposed["state"] == "pending"
+    sent = api.http.post(proposed["confirm"], headers=api.auth("operator")).json()
+    assert sent["state"] == "sent"
+    (message,) = sent["messages"]
+    assert message["level"] == "pre_alert" and message["msg_type"] == "Alert"
+    cap = api.http.get(f"/v1/cap/{message['identifier']}").content
+    assert b"<responseType>Prepare</responseType>" in cap
+    assert api.service.engine.levels() == {"r4c4": "pre_alert", "r4c5": "pre_alert"}
+
+
 def test_a_drill_goes_at_once_and_is_marked_a_drill_everywhere(api: Api) -> None:
     sent = api.act({"action": "alert", "zones": ["r2c2"], "reason": "monthly drill",
                     "status": "exercise"})
@@ -135,7 +148,7 @@ def test_a_drill_goes_at_once_and_is_marked_a_drill_everywhere(api: Api) -> None
     assert api.service.engine.levels() == {}
     zone = api.http.get("/v1/zones/r2c2").json()
     assert zone["level"] == "clear" and zone["drill"] == {"status": "exercise",
-                                                          "kind": "manual"}
+                                                          "kind": "manual", "level": "alert"}
     history = api.http.get("/v1/history", params={"zone": "r2c2"}).json()["decisions"]
     assert history[0]["status"] == "exercise"
     (message,) = sent.json()["messages"]

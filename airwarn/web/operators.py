@@ -30,7 +30,8 @@ class ActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["alert", "clear"]
+    action: Literal["alert", "pre_alert", "clear"] = Field(
+        description="pre_alert: \"alerts are expected in your area in the coming minutes\"")
     status: Literal["actual", "exercise", "test"] = Field(
         "actual", description="`exercise` (a drill) and `test` never touch the real levels")
     reason: str = Field(min_length=3, max_length=500, pattern=PRINTABLE,

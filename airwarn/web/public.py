@@ -20,12 +20,13 @@ router = APIRouter(tags=["public"], responses=ERRORS)
 
 
 def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
-                  drills: dict[str, tuple[str, str]]) -> dict[str, Any]:
+                  drills: dict[str, tuple[str, str, str]]) -> dict[str, Any]:
     zone = zones.zones[index]
     drill = drills.get(zone.id)
     return {"id": zone.id, "name": zone.name, "region": zone.region,
             "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
-            "drill": None if drill is None else {"status": drill[0], "kind": drill[1]}}
+            "drill": None if drill is None else {"status": drill[0], "kind": drill[1],
+                                                 "level": drill[2]}}
 
 
 @router.get("/v1/alerts/active", summary="The warnings in force, per CAP message")

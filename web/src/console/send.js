@@ -63,9 +63,8 @@ export class SendForm {
     this.submit.classList.toggle("aw-go-drill", status === "exercise" || status === "test");
     if (!status) this.submit.textContent = "Choose a status first";
     else if (status === "actual") {
-      this.submit.textContent = action === "alert"
-        ? `Review ACTUAL alert for ${n} zone${n === 1 ? "" : "s"}…`
-        : `Review ACTUAL clear for ${n} zone${n === 1 ? "" : "s"}…`;
+      const word = { alert: "alert", pre_alert: "pre-alert", clear: "clear" }[action];
+      this.submit.textContent = `Review ACTUAL ${word} for ${n} zone${n === 1 ? "" : "s"}…`;
     } else {
       this.submit.textContent = `Send ${status.toUpperCase()} (drill) ${action} to ${n} zone${n === 1 ? "" : "s"}`;
     }
@@ -106,7 +105,7 @@ export class SendForm {
     }
     let answer = await call("/v1/actions", { method: "POST", body });
     if (answer.state === "pending") {
-      const typed = status === "actual" && action === "alert";
+      const typed = status === "actual" && action !== "clear";
       const confirmation = await this.dialog.ask({ status, action, reach: answer.reach, typed,
                                                    held: answer.reach.held, why: answer.reach.why });
       if (!confirmation) {
@@ -157,8 +156,9 @@ class ConfirmDialog {
     this.dialog.className = `aw-dialog ${actual ? "aw-actual" : "aw-drill"}`;
     this.dialog.dataset.status = status;
     document.getElementById("confirm-title").textContent = actual
-      ? (action === "alert" ? `ACTUAL ALERT: the public in ${n} zone${n === 1 ? "" : "s"} will be told to take shelter`
-                            : `ACTUAL CLEAR: ${n} zone${n === 1 ? "" : "s"} will be told the danger is over`)
+      ? ({ alert: `ACTUAL ALERT: the public in ${n} zone${n === 1 ? "" : "s"} will be told to take shelter`,
+           pre_alert: `ACTUAL PRE-ALERT: the public in ${n} zone${n === 1 ? "" : "s"} will be told alerts are expected in the coming minutes`,
+           clear: `ACTUAL CLEAR: ${n} zone${n === 1 ? "" : "s"} will be told the danger is over` }[action])
       : `${status.toUpperCase()} (DRILL) ${action}: ${n} zone${n === 1 ? "" : "s"}, marked as a drill everywhere`;
     const byRegion = new Map();
     for (const id of reach.zones) {

@@ -21,10 +21,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from lxml import etree
 
 from airwarn.blast import BlastLimits, Reach, resolve
-from airwarn.cap.build import Warning, build_cap, to_bytes
+from airwarn.cap.build import Warning, build_cap
 from airwarn.cap.inbound import InboundAlert
 from airwarn.cap.sign import SigningKeys, sign
 from airwarn.contract import (
@@ -37,7 +36,7 @@ from airwarn.contract import (
     format_time,
     parse_event,
 )
-from airwarn.dispatch.chain import Cause, MessageChain
+from airwarn.dispatch.chain import Cause, MessageChain, warning_record
 from airwarn.engine import Engine, EngineConfig
 from airwarn.errors import (
     AirwarnError,
@@ -244,15 +243,14 @@ class Service:
             published.decisions.append((decision.seq, encode_decision(decision).decode()))
         for warning in self.chain.warnings(decisions, cause):
             self._cap_seq += 1
-            # stored as built; signed when served (PKCS#1 v1.5 gives the same bytes every
-            # time), so an RSA signature per message does not hold up the writer
-            body = to_bytes(build_cap(warning))
+            # the message is stored as what it says; its XML is rendered and signed when served
+            # (deterministic, so the same bytes every time), off the writer's path
             row = {"seq": self._cap_seq, "identifier": warning.identifier,
                    "event_seq": event_seq, "sent_ms": warning.sent_ms, "status": warning.status,
                    "msg_type": warning.msg_type, "level": warning.level, "kind": warning.kind,
                    "zones": json.dumps([z.id for z in warning.zones]),
                    "refs": json.dumps([ident for ident, _ in warning.references]),
-                   "body": body}
+                   "warning": warning_record(warning)}
             write.cap.append(row)
             published.messages.append(_message_summary(warning))
 
@@ -409,7 +407,7 @@ class Service:
             self._ensure_healthy()
             targets = self.chain.zones_of(identifier)
             if not targets:
-                if self.log.cap_body(identifier) is None:
+                if self.log.cap_warning(identifier) is None:
                     raise NotFoundError(f"no CAP message {identifier!r}")
                 raise ConflictError(f"{identifier} no longer covers any zone (it was updated, "
                                     "cleared or cancelled already)")
@@ -546,16 +544,15 @@ class Service:
         return out
 
     def signed_cap(self, identifier: str) -> bytes | None:
-        """A CAP message as receivers get it: signed with the service's key (and kept, signed,
-        for the next reader)."""
+        """A CAP message as receivers get it: rendered from its stored record and signed with
+        the service's key (and kept, signed, for the next reader)."""
         cached = self._signed.get(identifier)
         if cached is not None:
             return cached
-        body = self.log.cap_body(identifier)
-        if body is None:
+        record = self.log.cap_warning(identifier)
+        if record is None:
             return None
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        signed = sign(etree.fromstring(body, parser), self.keys)
+        signed = sign(build_cap(self.chain.warning_from(record)), self.keys)
         with self._signed_lock:
             if len(self._signed) >= 2000:
                 self._signed.pop(next(iter(self._signed)))
@@ -564,12 +561,7 @@ class Service:
 
     def recent_warnings(self, limit: int = 100) -> list[Warning]:
         """The newest CAP messages as warnings (what they said), newest first."""
-        return [Warning(identifier=row["identifier"], sender=self.settings.sender,
-                        sent_ms=int(row["sent_ms"]), status=row["status"],
-                        msg_type=row["msg_type"], level=row["level"], kind=row["kind"],
-                        zones=tuple(self.chain.cap_zone(z) for z in row["zones"]),
-                        references=tuple((ident, 0) for ident in row["refs"]))
-                for row in self.log.cap_recent(limit)]
+        return [self.chain.warning_from(record) for record in self.log.cap_recent(limit)]
 
     def active(self) -> list[dict[str, Any]]:
         """The warnings in force: per open CAP message, its zones' current levels."""

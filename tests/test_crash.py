@@ -210,7 +210,7 @@ def read_store(url: str) -> dict[str, Any]:
                     json.loads(row.refs))
                    for row in db.execute(sa.text(
                        "SELECT seq, identifier, event_seq, sent_ms, status, msg_type, level, "
-                       "kind, zones, refs FROM cap_message ORDER BY seq"))]
+                       "kind, zones, refs, warning FROM cap_message ORDER BY seq"))]
     finally:
         engine.dispose()
     return {"events": events, "event_seqs": event_seqs, "decisions": decisions, "cap": cap}

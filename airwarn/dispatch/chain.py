@@ -9,6 +9,7 @@ messages it supersedes for the zones it names.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,16 @@ class Cause:
 
     cancels: str | None = None  # the identifier of a message sent in error
     note: str | None = None  # the operator's reason
+
+
+def warning_record(warning: Warning) -> str:
+    """What a message says, as stored: everything but the zones' shapes (the zone set has them)."""
+    return json.dumps({
+        "identifier": warning.identifier, "sender": warning.sender, "sent_ms": warning.sent_ms,
+        "status": warning.status, "msg_type": warning.msg_type, "level": warning.level,
+        "kind": warning.kind, "zones": [z.id for z in warning.zones],
+        "references": [list(ref) for ref in warning.references],
+        "threats": list(warning.threats), "note": warning.note}, sort_keys=True)
 
 
 class MessageChain:
@@ -80,6 +91,16 @@ class MessageChain:
                 self.open.pop((status, zone), None)
             else:
                 self.open[(status, zone)] = (identifier, sent_ms)
+
+    def warning_from(self, record: str) -> Warning:
+        """The warning a stored record describes, with its zones' shapes from the zone set."""
+        data = json.loads(record)
+        return Warning(identifier=data["identifier"], sender=data["sender"],
+                       sent_ms=data["sent_ms"], status=data["status"],
+                       msg_type=data["msg_type"], level=data["level"], kind=data["kind"],
+                       zones=tuple(self.cap_zone(z) for z in data["zones"]),
+                       references=tuple((ident, sent) for ident, sent in data["references"]),
+                       threats=tuple(data["threats"]), note=data["note"])
 
     def cap_zone(self, zone_id: str) -> CapZone:
         zone = self.zones.zones[self.zones.index_of[zone_id]]

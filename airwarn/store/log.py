@@ -29,7 +29,7 @@ INGEST_BATCH = sa.table("ingest_batch", sa.column("key"), sa.column("received_ms
 CAP_MESSAGE = sa.table("cap_message", sa.column("seq"), sa.column("identifier"),
                        sa.column("event_seq"), sa.column("sent_ms"), sa.column("status"),
                        sa.column("msg_type"), sa.column("level"), sa.column("kind"),
-                       sa.column("zones"), sa.column("refs"), sa.column("body"))
+                       sa.column("zones"), sa.column("refs"), sa.column("warning"))
 OPERATOR_ACTION = sa.table("operator_action", sa.column("id"), sa.column("created_ms"),
                            sa.column("by"), sa.column("action"), sa.column("status"),
                            sa.column("state"), sa.column("request"), sa.column("zones"),
@@ -178,24 +178,18 @@ class ServiceLog:
                 item["refs"] = json.loads(item["refs"])
                 yield item
 
-    def cap_recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest CAP messages without their bodies, newest first."""
-        query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.sent_ms,
-                           CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type, CAP_MESSAGE.c.level,
-                           CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones, CAP_MESSAGE.c.refs)
-                 .order_by(CAP_MESSAGE.c.seq.desc()).limit(limit))
+    def cap_recent(self, limit: int = 100) -> list[str]:
+        """The newest CAP messages' warning records (JSON), newest first."""
+        query = sa.select(CAP_MESSAGE.c.warning).order_by(CAP_MESSAGE.c.seq.desc()).limit(limit)
         with self.engine.connect() as db:
-            rows = [dict(row) for row in db.execute(query).mappings()]
-        for row in rows:
-            row["zones"] = json.loads(row["zones"])
-            row["refs"] = json.loads(row["refs"])
-        return rows
+            return [str(warning) for (warning,) in db.execute(query)]
 
-    def cap_body(self, identifier: str) -> bytes | None:
+    def cap_warning(self, identifier: str) -> str | None:
+        """One CAP message's warning record (JSON), or None."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(CAP_MESSAGE.c.body)
+            row = db.execute(sa.select(CAP_MESSAGE.c.warning)
                              .where(CAP_MESSAGE.c.identifier == identifier)).first()
-        return None if row is None else bytes(row[0])
+        return None if row is None else str(row[0])
 
     def action(self, action_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:

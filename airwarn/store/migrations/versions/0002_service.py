@@ -65,7 +65,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32)),
         sa.Column("zones", sa.Text, nullable=False),  # JSON list of zone ids
         sa.Column("refs", sa.Text, nullable=False),  # JSON list of identifiers
-        sa.Column("body", sa.LargeBinary, nullable=False),  # the signed CAP XML
+        # what the message says, as JSON (airwarn.dispatch.chain.warning_record); the CAP XML
+        # is rendered and signed from it when served, the same bytes every time
+        sa.Column("warning", sa.Text, nullable=False),
     )
     op.create_table(
         "operator_action",

@@ -361,16 +361,21 @@ class Engine:
         if threat_id not in holders:
             return
         holders.discard(threat_id)
-        if holders:
-            return
+        # Each leaving threat leaves its own hold behind, even while others still hold the zone:
+        # a rocket that came down keeps its zone alerted for hold_s, however soon a drone that
+        # shared the zone flies on. The longest hold wins; it runs once the last holder left.
         if level == ALERT and z.level == ALERT:
             hold = self.config.hold_s if hold_s is None else hold_s
             until = now + 1000 * hold
-            # another threat's earlier, longer hold is not cut short by a pass
             z.alert_until_ms = until if z.alert_until_ms is None else max(z.alert_until_ms, until)
-            self._schedule(z.alert_until_ms, "zone", index)
         elif level == PRE_ALERT and z.level == PRE_ALERT:
-            z.pre_until_ms = now + 1000 * self.config.pre_hold_s
+            until = now + 1000 * self.config.pre_hold_s
+            z.pre_until_ms = until if z.pre_until_ms is None else max(z.pre_until_ms, until)
+        if holders:
+            return
+        if level == ALERT and z.alert_until_ms is not None:
+            self._schedule(z.alert_until_ms, "zone", index)
+        elif level == PRE_ALERT and z.pre_until_ms is not None:
             self._schedule(z.pre_until_ms, "zone", index)
         self._refresh(index, now)
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import shapely
 from conftest import grid_zones
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airwarn.geo import Outline
@@ -109,7 +109,7 @@ def test_a_corridor_lies_within_its_outline_movement_of_the_one_before(before, a
 def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
     """The corridor's ray lengths computed afresh each time, as before they were cached."""
     rays = len(_OFFSETS)
-    if heading is None or turn <= 0 or speed <= 0:
+    if heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn):
         reach = np.full(rays, speed * max(horizon, 0.0))
     else:
         reach = reach_radii(turn * max(horizon, 0.0)) * (speed / turn)
@@ -130,13 +130,16 @@ def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
     horizon=st.floats(0, 1500),
     buffer_m=st.floats(0, 3000),
 )
+@example(heading=0.5, sigma=0.0, speed=10.0, turn_dps=math.degrees(5e-324), horizon=0.0,
+         buffer_m=0.0)  # a turn so slow its radius overflows: once NaN rays
 def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     heading, sigma, speed, turn_dps, horizon, buffer_m
 ):
     turn = math.radians(turn_dps)
     outline = reach_outline(1000.0, -2000.0, heading, sigma, speed, turn, horizon, buffer_m)
     reach = reference_reach(heading, sigma, speed, turn, horizon, buffer_m)
-    disc = heading is None or turn <= 0 or speed <= 0
+    disc = heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn)
+    assert np.isfinite(outline.xs).all() and np.isfinite(outline.ys).all()
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))
     assert np.array_equal(outline.ys, -2000.0 + reach * np.cos(angles))

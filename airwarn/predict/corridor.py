@@ -107,7 +107,10 @@ def reach_outline(
 ) -> Outline:
     """`reach_region` as its centre and vertices (one per ray), before any polygon is built."""
     horizon_s = max(horizon_s, 0.0)
-    if heading_rad is None or turn_rate_rad_s <= 0 or speed_mps <= 0:
+    if (heading_rad is None or turn_rate_rad_s <= 0 or speed_mps <= 0
+            or not math.isfinite(speed_mps / turn_rate_rad_s)):
+        # no heading, or a turn so slow its radius is beyond a float: every way, as far as
+        # the speed goes (never NaN rays, which would reach no zone at all)
         reach = np.full(_RAYS, speed_mps * horizon_s)
         sin, cos = _SIN, _COS
     else:

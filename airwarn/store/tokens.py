@@ -17,6 +17,7 @@ from airwarn.errors import ContractError
 
 ROLES: tuple[str, ...] = ("sensor", "operator", "admin", "reader")
 PREFIX = "aw_"
+RESERVED = "airwarn"  # the source the service logs its own clock ticks under
 
 API_TOKEN = sa.table("api_token", sa.column("id"), sa.column("name"), sa.column("role"),
                      sa.column("token_sha256"), sa.column("created_ms"),
@@ -47,6 +48,9 @@ def create_token(engine: Engine, role: str, name: str, now_ms: int) -> str:
     if not name or len(name) > 128:
         raise TokenError("a token needs a name of 1 to 128 characters (who or what uses it)",
                          field="name", value=name)
+    if name == RESERVED:
+        raise TokenError(f"the name {RESERVED!r} is the service's own (its clock ticks in the "
+                         "log); pick another", field="name", value=name)
     token = PREFIX + secrets.token_urlsafe(32)
     try:
         with engine.begin() as db:

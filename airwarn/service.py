@@ -47,10 +47,10 @@ from airwarn.errors import (
 )
 from airwarn.store import StoreError, connect, migrate
 from airwarn.store.log import SERVICE_META, ServiceLog, Write
-from airwarn.store.tokens import Client
+from airwarn.store.tokens import RESERVED, Client
 from airwarn.zones import ZoneSet
 
-SYSTEM = Client("airwarn", "system")
+SYSTEM = Client(RESERVED, "system")
 INBOUND_STATUS = {"Actual": "actual", "Exercise": "exercise", "Test": "test"}
 
 

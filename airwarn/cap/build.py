@@ -194,6 +194,7 @@ def polygon_rings(geometry: BaseGeometry) -> list[list[tuple[float, float]]]:
     """
     if geometry.is_empty:
         return []
+    original = geometry
     if not geometry.is_valid:
         geometry = _repaired(geometry)
     # Grown a little more than the tolerance, with coarse round corners (whose chords fall
@@ -215,6 +216,13 @@ def polygon_rings(geometry: BaseGeometry) -> list[list[tuple[float, float]]]:
             ring = _rounded_ring(_box_around(part))
         if ring is not None:
             rings.append(ring)
+    # A repair can drop a part that has collapsed to a spike or a sliver; whatever the zone
+    # is, its message must cover it: then its grown convex hull does.
+    outline_kept = shapely.union_all([Polygon(r) for r in rings]) if rings else None
+    if outline_kept is None or not outline_kept.buffer(2 * 10.0**-DECIMALS).covers(original):
+        hull = original.convex_hull.buffer(1.1 * SIMPLIFY_DEG, quad_segs=2)
+        ring = _rounded_ring(hull) or _rounded_ring(_box_around(hull))
+        rings = [ring] if ring is not None else rings
     return rings
 
 

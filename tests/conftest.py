@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -9,9 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from airwarn.contract import parse_event
 from airwarn.zones import ZoneSet, zones_from_geojson
+
+# CI runs every property test on the same examples (a fixed seed per test), so that a run on a
+# fresh machine checks what was checked here; locally, HYPOTHESIS_PROFILE unset, they explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "schemas"

@@ -122,6 +122,19 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
+def postgres_engine() -> Iterator[Any]:
+    """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
+    server on this machine is not running."""
+    from airwarn.store import connect
+
+    with postgres_schema() as url:
+        engine = connect(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The same test on an embedded SQLite file and on this machine's PostgreSQL."""

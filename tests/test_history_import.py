@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import postgres_schema
+from conftest import postgres_engine
 from sqlalchemy.engine import Engine
 
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
@@ -33,17 +33,6 @@ VOLUNTEER = DATA / "ukraine/alerts/volunteer_data_en_upto_2024-10-10.csv"
 CONSOLIDATED = DATA / "ukraine/alerts/oblast_events_consolidated_2022-03-15_to_2026-06-19.csv"
 DLESHEM = DATA / "israel/alerts/israel-alerts_dleshem_2014-07-24_to_2024-10-12.csv"
 ERANYARIV = DATA / "israel/alerts/alertHistory_eranyariv_flat.csv.gz"
-
-
-def postgres_engine() -> Iterator[Engine]:
-    """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
-    server on this machine is not running."""
-    with postgres_schema() as url:
-        engine = connect(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def utc(text: str) -> int:

@@ -7,22 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import postgres_schema
+from conftest import postgres_engine
 from sqlalchemy.engine import Engine
 
 from airwarn.history.tables import metadata
 from airwarn.store import StoreError, connect, current_revision, head_revision, migrate
-
-
-def postgres_engine() -> Iterator[Engine]:
-    """A PostgreSQL engine on a fresh schema of its own, dropped afterwards; skips if the
-    server on this machine is not running."""
-    with postgres_schema() as url:
-        engine = connect(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -149,9 +149,10 @@ class Service:
             for seq, body in self.log.events():
                 engine.apply(parse_event(body, line=seq))
                 last_event = seq
-            chain.restore(self.log.cap_rows())
+            messages = list(self.log.cap_rows())  # oldest first
+            chain.restore(messages)
             last_decision = self.log.last_decision_seq()
-            cap_seq = max((row["seq"] for row in self.log.cap_rows(0)), default=0)
+            cap_seq = messages[-1]["seq"] if messages else 0
         except sa.exc.SQLAlchemyError as exc:
             self._healthy = False
             raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
@@ -502,12 +503,6 @@ class Service:
                     if name == "airwarn:zone" and value in self.zones.index_of:
                         found.add(self.zones.index_of[value])
         return [self.zones.ids[i] for i in sorted(found)]
-
-    def audit_event(self, client: Client, received_ms: int, action: str, reason: str | None,
-                    detail: dict[str, Any]) -> None:
-        with self._lock:
-            self._commit_or_503(Write(audit=[_audit(client, received_ms, action, reason,
-                                                    detail)]))
 
     def _commit_or_503(self, write: Write) -> None:
         try:

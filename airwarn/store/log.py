@@ -106,10 +106,6 @@ class ServiceLog:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def last_event_seq(self) -> int:
-        with self.engine.connect() as db:
-            return int(db.execute(sa.select(sa.func.max(EVENT_LOG.c.seq))).scalar() or 0)
-
     def last_decision_seq(self) -> int:
         with self.engine.connect() as db:
             return int(db.execute(sa.select(sa.func.max(DECISION_LOG.c.seq))).scalar() or 0)

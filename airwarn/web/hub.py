@@ -78,7 +78,6 @@ class Hub:
         self.last_seq = last_seq
         self.max_backlog = max_backlog
         self.subscribers: set[asyncio.Queue[Frame]] = set()
-        self.dropped = 0
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
@@ -92,7 +91,6 @@ class Hub:
         for queue in list(self.subscribers):
             if queue.qsize() >= self.max_backlog:
                 self.subscribers.discard(queue)
-                self.dropped += 1
                 queue.put_nowait(CLOSED)
                 continue
             queue.put_nowait(frame)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airwarn.channels import Channel
 from airwarn.contract import Event
 from airwarn.errors import (
     AirwarnError,
@@ -72,7 +73,8 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI:
+def create_app(service: Service, settings: WebSettings | None = None,
+               channels: Sequence[Channel] = ()) -> FastAPI:
     settings = settings or WebSettings()
 
     @contextlib.asynccontextmanager
@@ -88,9 +90,15 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
         ticker = None
         if service.settings.clock == "wall":
             ticker = asyncio.create_task(_tick(service, settings.tick_s))
+        for channel in channels:
+            await channel.start(service)
+            service.listeners.append(channel.publish)
         try:
             yield
         finally:
+            for channel in channels:
+                service.listeners.remove(channel.publish)
+                await channel.stop()
             service.listeners.remove(hub.publish)
             app.state.outline.cancel()
             beats.cancel()
@@ -131,6 +139,9 @@ def create_app(service: Service, settings: WebSettings | None = None) -> FastAPI
     for router in (ingest.router, operators.router, public.router, live.router,
                    capfeed.router):
         app.include_router(router)
+    for channel in channels:
+        if channel.router is not None:
+            app.include_router(channel.router)
 
     @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log")
     async def health() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -104,20 +105,71 @@ def serve(
         help="CAP sender; default airwarn@HOSTNAME.")] = None,
     heartbeat_s: Annotated[float, typer.Option(
         "--heartbeat-s", min=0.5, help="Seconds between live-feed heartbeats.")] = 5.0,
+    bus: Annotated[str | None, typer.Option(
+        help="NATS JetStream URL (nats://host:4222) to run as one of several processes "
+        "sharing a PostgreSQL --db; without it this one process does everything.")] = None,
+    role: Annotated[str, typer.Option(
+        help="With --bus: engine (competes for the lease; the holder writes, the others "
+        "stand by) or edge (serves HTTP, SSE, WebSocket and CAP; never writes the log). "
+        "all: one process, no bus.")] = "all",
+    name: Annotated[str | None, typer.Option(
+        help="This process's name on the bus (default HOSTNAME-PID).")] = None,
+    lease_s: Annotated[float, typer.Option(
+        "--lease-s", min=1.0, help="With --bus: seconds after which a silent leader loses "
+        "the lease to a standby; the same on every engine.")] = 3.0,
+    answer_timeout_s: Annotated[float, typer.Option(
+        "--answer-timeout-s", min=2.0, help="With --bus: seconds an edge waits for the "
+        "engine's answer before saying 202 queued.")] = 10.0,
+    namespace: Annotated[str, typer.Option(
+        "--bus-namespace", help="With --bus: the prefix of this deployment's subjects, "
+        "streams and lease, so that several can share one NATS.")] = "airwarn",
 ) -> None:
-    """Run the service: ingest, operators' actions, live feeds, CAP, the public page."""
+    """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
+
+    One process by default. For a deployment that survives the loss of a machine, run two
+    `--role engine` processes and any number of `--role edge` ones on one `--bus` and one
+    PostgreSQL `--db` (see the README's "Several processes").
+    """
     import uvicorn
 
     try:
+        bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
+                                     namespace)
         service = build_service(zones, db, keys, clock, hold_s, sender)
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
 
-    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s))
-    err.print(f"airwarn serving {len(service.zones)} zones from {db} on "
+    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s), bus=bus_settings)
+    what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
+    err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
+                  answer_timeout_s: float, db: str,
+                  namespace: str):  # type: ignore[no-untyped-def]
+    from airwarn.bus import BusSettings
+
+    if role not in ("all", "engine", "edge"):
+        raise AirwarnError(f"--role is engine, edge or all, not {role!r}")
+    if bus is None:
+        if role != "all":
+            raise AirwarnError(f"--role {role} needs a --bus (nats://127.0.0.1:4222) shared "
+                               "by the engine and edge processes")
+        return None
+    if not bus.startswith(("nats://", "tls://")):
+        raise AirwarnError(f"--bus is a NATS URL such as nats://127.0.0.1:4222, not {bus!r}")
+    if db.startswith("sqlite"):
+        raise AirwarnError("processes on a bus share their store: give a PostgreSQL --db "
+                           "(postgresql://host/db) that every process can reach")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", namespace):
+        raise AirwarnError(f"--bus-namespace is a letter then up to 31 letters, digits, _ "
+                           f"or -, not {namespace!r}")
+    return BusSettings(url=bus, role="engine" if role == "all" else role, name=name or "",
+                       lease_s=lease_s, answer_timeout_s=answer_timeout_s,
+                       namespace=namespace)
 
 
 def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: int,

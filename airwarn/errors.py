@@ -74,3 +74,14 @@ class ForbiddenError(AirwarnError):
 
 class UnavailableError(AirwarnError):
     """The store cannot take writes just now; retry after a moment (HTTP 503)."""
+
+
+class Queued(AirwarnError):
+    """A write the bus has stored but the engine has not answered in time (HTTP 202): it will
+    be applied once, by whichever engine leads; a retry with the same Idempotency-Key is safe."""
+
+    def __init__(self, request_id: str, waited_s: float) -> None:
+        self.request_id = request_id
+        self.message = (f"stored on the bus as request {request_id}, but no engine answered "
+                        f"within {waited_s:g} s (a failover?); it will be applied once")
+        super().__init__(self.message)

@@ -68,13 +68,18 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class Published:
-    """What one committed step tells the live feeds."""
+    """What one committed step tells the live feeds (and, on a bus, the other processes)."""
 
     decisions: list[tuple[int, str]]  # (seq, Contract v1 JSON line)
     messages: list[dict[str, Any]]  # CAP messages: identifier, msg_type, level, status, zones
+    events: list[tuple[int, str]] = field(default_factory=list)  # (event seq, JSON body)
+    cap: list[dict[str, Any]] = field(default_factory=list)  # CAP rows, for followers' chains
 
 
 Listener = Callable[[Published], None]
+
+
+CHAIN_FIELDS = ("seq", "identifier", "sent_ms", "status", "level", "zones")
 
 
 def zones_fingerprint(zones: ZoneSet) -> str:
@@ -170,14 +175,79 @@ class Service:
         if not self._healthy:
             self._rebuild()
 
+    # -- following another writer (a standby engine, an edge) -------------------------------
+
+    @property
+    def event_seq(self) -> int:
+        """The last event this process has applied (its place in the log)."""
+        return self._event_seq
+
+    def follow(self, step: Published) -> None:
+        """Apply a step another process committed, then tell this process's listeners.
+
+        A step this process has already applied (its own, or one seen twice) is skipped. A
+        step that does not carry its events (too large for the bus) or that follows a gap
+        is read from the store instead, so a follower never guesses.
+        """
+        told = step
+        with self._lock:
+            if step.events and step.events[-1][0] <= self._event_seq:
+                return
+            if not step.events or step.events[0][0] != self._event_seq + 1:
+                told = self.catch_up()
+            else:
+                try:
+                    for seq, body in step.events:
+                        self.engine.apply(parse_event(body, line=seq))
+                        self._event_seq = seq
+                    self.chain.restore(step.cap)
+                    if step.cap:
+                        self._cap_seq = step.cap[-1]["seq"]
+                except EventError:
+                    self._healthy = False
+                    self._rebuild()
+                last = step.decisions[-1][0] if step.decisions else None
+                if last is not None and self.engine.seq != last:
+                    self._rebuild()  # another engine's numbers: trust the store, not memory
+            self._pending_tick = None
+        for listener in self.listeners:
+            listener(told)
+
+    def catch_up(self) -> Published:
+        """Apply what the store holds beyond this process's place: the events, and the CAP
+        messages they caused; what it decided is returned (and was told to no one)."""
+        with self._lock:
+            try:
+                last_decision = self.log.last_decision_seq()  # first: the log only grows
+                events = list(self.log.events(after=self._event_seq))
+                cap = list(self.log.cap_rows(after_seq=self._cap_seq))
+            except sa.exc.SQLAlchemyError as exc:
+                raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
+                                       ) from None
+            decisions: list[tuple[int, str]] = []
+            for seq, body in events:
+                for decision in self.engine.apply(parse_event(body, line=seq)):
+                    decisions.append((decision.seq, encode_decision(decision).decode()))
+                self._event_seq = seq
+            self.chain.restore(cap)
+            if cap:
+                self._cap_seq = cap[-1]["seq"]
+            if self.engine.seq < last_decision:
+                self._rebuild()
+            self._pending_tick = None
+            self._healthy = True
+            return Published(decisions, [_summary_of_row(row) for row in cap], events, [])
+
     # -- the one write path -----------------------------------------------------------------
 
     def _record(self, event: Event, decisions: list[Decision], source: str, cause: Cause,
                 received_ms: int, write: Write, published: Published) -> None:
         """Add an event the engine has applied, and what it caused, to the step's write."""
         self._event_seq += 1
+        body = encode_event(event).decode()
         write.events.append({"seq": self._event_seq, "received_ms": received_ms,
-                             "source": source, "body": encode_event(event).decode()})
+                             "source": source, "body": body})
+        published.events.append((self._event_seq, body))
         self._add_decisions(decisions, self._event_seq, cause, write, published)
 
     def _step(self, items: Iterable[tuple[Event, str, Cause]], received_ms: int,
@@ -254,6 +324,8 @@ class Service:
                    "warning": warning_record(warning)}
             write.cap.append(row)
             published.messages.append(_message_summary(warning))
+            published.cap.append({**{k: row[k] for k in CHAIN_FIELDS},
+                                  "zones": [z.id for z in warning.zones]})
 
     # -- sensors ----------------------------------------------------------------------------
 
@@ -609,6 +681,13 @@ def _action_answer(row: dict[str, Any], reach: Reach, state: str,
         answer["messages"] = published.messages
         answer["decisions"] = [seq for seq, _ in published.decisions]
     return answer
+
+
+def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"identifier": row["identifier"], "msg_type": row["msg_type"],
+            "level": row["level"], "status": row["status"], "kind": row["kind"],
+            "sent": format_time(row["sent_ms"]), "zones": row["zones"],
+            "references": row["refs"]}
 
 
 def _message_summary(warning: Warning) -> dict[str, Any]:

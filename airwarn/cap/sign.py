@@ -10,6 +10,7 @@ the message, which anyone could replace together with the signature.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import functools
 import os
 from dataclasses import dataclass
@@ -84,6 +85,14 @@ def generate_keypair(common_name: str) -> tuple[bytes, bytes]:
 def load_or_create_keys(folder: Path, common_name: str = "airwarn CAP signing") -> SigningKeys:
     """The keys in `folder`, made there on first use (the private key readable by owner only)."""
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    # processes started together (an engine, its standby, edges) must not both make a pair
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _load_or_create(folder, common_name)
+
+
+def _load_or_create(folder: Path, common_name: str) -> SigningKeys:
     key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
     if key_path.exists() != cert_path.exists():
         present, missing = (key_path, cert_path) if key_path.exists() else (cert_path, key_path)
@@ -91,7 +100,6 @@ def load_or_create_keys(folder: Path, common_name: str = "airwarn CAP signing") 
             f"{present} exists but {missing} does not; restore the missing file, or remove "
             "both to make a new pair (receivers must then fetch the new certificate)")
     if not key_path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         key_pem, cert_pem = generate_keypair(common_name)
         # Create the key file with mode 0600 from the start: no moment where others may read.
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

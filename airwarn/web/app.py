@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airwarn.bus import BusSettings
 from airwarn.channels import Channel
 from airwarn.contract import Event
 from airwarn.errors import (
@@ -30,6 +31,7 @@ from airwarn.errors import (
     ContractError,
     ForbiddenError,
     NotFoundError,
+    Queued,
     UnauthorizedError,
     UnavailableError,
 )
@@ -74,7 +76,9 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
 
 
 def create_app(service: Service, settings: WebSettings | None = None,
-               channels: Sequence[Channel] = ()) -> FastAPI:
+               channels: Sequence[Channel] = (), bus: BusSettings | None = None) -> FastAPI:
+    """The HTTP app. Without `bus` this process is the one writer; with it, it joins the
+    bus in the role the settings name (see `airwarn.bus`)."""
     settings = settings or WebSettings()
 
     @contextlib.asynccontextmanager
@@ -87,18 +91,31 @@ def create_app(service: Service, settings: WebSettings | None = None,
         app.state.outline = asyncio.ensure_future(
             run_in_threadpool(public.outline_of, service.zones))
         beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
-        ticker = None
-        if service.settings.clock == "wall":
-            ticker = asyncio.create_task(_tick(service, settings.tick_s))
-        for channel in channels:
-            await channel.start(service)
-            service.listeners.append(channel.publish)
+        ticker = runtime = None
+        wall = service.settings.clock == "wall"
+        if bus is None:
+            if wall:
+                ticker = asyncio.create_task(_tick(service, settings.tick_s))
+            for channel in channels:
+                await channel.start(service)
+                service.listeners.append(channel.publish)
+        else:
+            from airwarn.bus.runtime import BusRuntime
+
+            runtime = BusRuntime(service, bus, channels,
+                                 (lambda: _tick(service, settings.tick_s)) if wall else None)
+            await runtime.start()
+            app.state.runtime = runtime
+            app.state.writer = runtime.writer
         try:
             yield
         finally:
-            for channel in channels:
-                service.listeners.remove(channel.publish)
-                await channel.stop()
+            if runtime is not None:
+                await runtime.stop()
+            else:
+                for channel in channels:
+                    service.listeners.remove(channel.publish)
+                    await channel.stop()
             service.listeners.remove(hub.publish)
             app.state.outline.cancel()
             beats.cancel()
@@ -112,6 +129,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.writer = service  # what the routes write through; the bus's writer on a bus
+    app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
     app.state.token_cache = {}
@@ -120,6 +139,11 @@ def create_app(service: Service, settings: WebSettings | None = None,
     @app.exception_handler(AirwarnError)
     async def airwarn_error(_request: Request, exc: AirwarnError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(Queued)
+    async def queued(_request: Request, exc: Queued) -> JSONResponse:
+        return JSONResponse({"queued": True, "request": exc.request_id, "note": exc.message},
+                            status_code=202)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -145,9 +169,12 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log")
     async def health() -> dict[str, Any]:
-        return {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
-                else service.engine.seq, "zones": len(service.zones),
-                "clock": service.settings.clock}
+        out = {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
+               else service.engine.seq, "event_seq": service.event_seq,
+               "zones": len(service.zones), "clock": service.settings.clock}
+        if app.state.runtime is not None:
+            out["bus"] = app.state.runtime.status()
+        return out
 
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:

@@ -65,5 +65,5 @@ async def inbound(request: Request, client: Client = Depends(require("ingest"))
     status names; a Cancel clears the zones of the alert it references."""
     body = await request.body()
     alert = await run_in_threadpool(parse_inbound, body)
-    return await run_in_threadpool(request.app.state.service.inbound, alert, body, client,
+    return await run_in_threadpool(request.app.state.writer.inbound, alert, body, client,
                                    int(time.time() * 1000))

@@ -59,9 +59,8 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
         except EventError as error:
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})
-    service = request.app.state.service
     received_ms = int(time.time() * 1000)
-    return await run_in_threadpool(service.ingest, items, rejected, client=client,
+    return await run_in_threadpool(request.app.state.writer.ingest, items, rejected, client=client,
                                    received_ms=received_ms, batch_key=idempotency_key)
 
 

@@ -66,8 +66,8 @@ def _now_ms() -> int:
 @router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)")
 async def propose(body: ActionRequest, request: Request,
                   client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    service = request.app.state.service
-    return await run_in_threadpool(service.propose, body.model_dump(exclude_none=True), client,
+    writer = request.app.state.writer
+    return await run_in_threadpool(writer.propose, body.model_dump(exclude_none=True), client,
                                    _now_ms())
 
 
@@ -75,17 +75,17 @@ async def propose(body: ActionRequest, request: Request,
              summary="Confirm a held action: the second step of an Actual alert")
 async def confirm(action_id: str, request: Request, body: Confirmation | None = None,
                   client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    service = request.app.state.service
+    writer = request.app.state.writer
     blast = body.confirm_blast_radius if body is not None else False
-    return await run_in_threadpool(service.confirm, action_id, client, _now_ms(), blast)
+    return await run_in_threadpool(writer.confirm, action_id, client, _now_ms(), blast)
 
 
 @router.post("/v1/alerts/{identifier}/cancel",
              summary="Cancel an alert sent in error: clear its zones, send CAP Cancel")
 async def cancel(identifier: str, body: Cancellation, request: Request,
                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    service = request.app.state.service
-    return await run_in_threadpool(service.cancel, identifier, body.reason, client, _now_ms())
+    writer = request.app.state.writer
+    return await run_in_threadpool(writer.cancel, identifier, body.reason, client, _now_ms())
 
 
 @router.get("/v1/threats", summary="Threats in flight with their predicted regions "

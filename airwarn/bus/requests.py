@@ -1,0 +1,46 @@
+"""The leader's side of a write request: the service call it names, and its answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airwarn.bus.codec import error_answer, ingest_items, unblob
+from airwarn.errors import AirwarnError
+from airwarn.service import Service
+from airwarn.store.tokens import Client
+
+log = logging.getLogger("airwarn.bus")
+
+
+def execute(service: Service, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request against the service: `{"ok": answer}` or `{"error": ...}`."""
+    try:
+        return {"ok": _run(service, request)}
+    except AirwarnError as error:
+        return error_answer(error)
+    except Exception:  # a bug must not stop the engine taking requests; it is logged
+        log.exception("bus: request %s failed", request.get("op"))
+        return error_answer(AirwarnError("the engine failed on this request; see its log"))
+
+
+def _run(service: Service, request: dict[str, Any]) -> dict[str, Any]:
+    op = request.get("op")
+    client = Client(*request["client"])
+    received_ms = int(request["received_ms"])
+    if op == "ingest":
+        return service.ingest(ingest_items(request), request["rejected"], client=client,
+                              received_ms=received_ms, batch_key=request["batch_key"])
+    if op == "propose":
+        return service.propose(request["request"], client, received_ms)
+    if op == "confirm":
+        return service.confirm(request["action_id"], client, received_ms,
+                               bool(request["blast"]))
+    if op == "cancel":
+        return service.cancel(request["identifier"], request["reason"], client, received_ms)
+    if op == "inbound":
+        from airwarn.cap.inbound import parse_inbound
+
+        body = unblob(request["body"])
+        return service.inbound(parse_inbound(body), body, client, received_ms)
+    raise AirwarnError(f"unknown request {op!r}")

@@ -1,0 +1,344 @@
+"""A process on the bus: following the log, competing for the lease, leading when it holds it.
+
+`BusRuntime.start` runs in the app's lifespan. Every process follows the committed steps
+(`airwarn.steps`, healed from the store when one is missed); an engine process also tries for
+the lease and, while it holds it, is the one writer: it takes the write requests, ticks the
+clock, feeds the channels and publishes what it commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig
+
+from airwarn.bus import BusSettings
+from airwarn.bus.codec import decode_step, encode_step, error_answer, raise_error
+from airwarn.bus.link import Link
+from airwarn.bus.requests import execute
+from airwarn.errors import AirwarnError, Queued, UnavailableError
+from airwarn.service import Published, Service
+
+if TYPE_CHECKING:
+    from airwarn.channels import Channel
+
+log = logging.getLogger("airwarn.bus")
+LEADER_KEY = "engine"
+ACK_WAIT_S = 5.0  # a request fetched by an engine that died is given to the next after this
+
+
+def process_name(settings: BusSettings) -> str:
+    name = settings.name or f"{socket.gethostname()}-{os.getpid()}"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:64]
+
+
+class BusRuntime:
+    """What a process does on the bus; `writer` is what its HTTP routes write through."""
+
+    def __init__(self, service: Service, settings: BusSettings,
+                 channels: Sequence[Channel] = (), tick: Callable[[], Any] | None = None
+                 ) -> None:
+        self.service = service
+        self.settings = settings
+        self.channels = list(channels)
+        self.tick = tick  # a coroutine function the leader runs (the wall clock), or None
+        self.name = process_name(settings)
+        self.link = Link(settings)
+        self.leading = False
+        self.led_since: float | None = None  # time.time() the lease was taken
+        self.writer = RemoteWriter(self)
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._duties: list[asyncio.Task[Any]] = []
+        self._outbox: asyncio.Queue[Published] = asyncio.Queue()
+        self._last_beat = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.link.connect()
+        nc = self.link.nc
+        assert nc is not None
+        # listen first, then read the store: a step committed in between is seen either way
+        await nc.subscribe(self.settings.subject("steps"), cb=self._on_step)
+        await nc.subscribe(self.settings.subject("beat"), cb=self._on_beat)
+        await nc.subscribe(self.settings.subject(f"answers.{self.name}.*"), cb=self._on_answer)
+        self.link.on_reconnect.append(self._heal)
+        await asyncio.to_thread(self.service.follow, Published([], []))
+        self.service.listeners.append(self._committed)
+        self._tasks.append(asyncio.create_task(self._publish_steps()))
+        if self.settings.role == "engine":
+            self._tasks.append(asyncio.create_task(self._lease_loop()))
+
+    async def stop(self) -> None:
+        was_leading = self.leading
+        await self._step_down()
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(ValueError):
+            self.service.listeners.remove(self._committed)
+        if was_leading and self.link.kv is not None:
+            with contextlib.suppress(Exception):
+                await self.link.kv.delete(LEADER_KEY)  # hand over at once, not after the lease
+        await self.link.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"role": self.settings.role, "name": self.name, "leading": self.leading,
+                "led_since": self.led_since}
+
+    # -- following ------------------------------------------------------------------------
+
+    async def _on_step(self, msg: Msg) -> None:
+        if self.leading:
+            return  # our own
+        try:
+            step = decode_step(msg.data)
+            await asyncio.to_thread(self.service.follow, step)
+        except AirwarnError as exc:
+            log.warning("bus: could not follow a step (%s); healing from the store later", exc)
+
+    async def _on_beat(self, msg: Msg) -> None:
+        """The leader's place in the log: behind where it was a beat ago means a step was
+        missed (a reconnect, a full buffer): read it from the store."""
+        with contextlib.suppress(ValueError, KeyError):
+            seq = int(json.loads(msg.data)["event_seq"])
+            if not self.leading and self.service.event_seq < self._last_beat:
+                await self._heal()
+            self._last_beat = seq
+
+    async def _heal(self) -> None:
+        if not self.leading:
+            with contextlib.suppress(AirwarnError):
+                await asyncio.to_thread(self.service.follow, Published([], []))
+
+    # -- leading --------------------------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        kv = self.link.kv
+        assert kv is not None
+        me = self.name.encode()
+        revision: int | None = None
+        renewed = 0.0
+        while True:
+            try:
+                if revision is None:
+                    with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
+                        revision = await kv.create(LEADER_KEY, me)
+                        renewed = time.monotonic()
+                        await self._become_leader()
+                else:
+                    revision = await kv.update(LEADER_KEY, me, last=revision)
+                    renewed = time.monotonic()
+                    await self._beat()
+            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError,
+                    nats.js.errors.KeyDeletedError):
+                revision = None
+                await self._step_down()
+            except (TimeoutError, nats.errors.Error, OSError) as exc:
+                # cannot tell whether we still hold it; past the lease, assume not
+                log.warning("bus: lease check failed (%s)", exc.__class__.__name__)
+                if self.leading and time.monotonic() - renewed > self.settings.lease_s:
+                    revision = None
+                    await self._step_down()
+            await asyncio.sleep(self.settings.lease_s / 3 if self.leading else 0.2)
+
+    async def _become_leader(self) -> None:
+        # what the last leader committed but did not publish: read it, tell our listeners,
+        # then tell every follower to do the same
+        await asyncio.to_thread(self.service.follow, Published([], []))
+        self.leading = True
+        self.led_since = time.time()
+        log.warning("bus: %s leads from event %d", self.name, self.service.event_seq)
+        with contextlib.suppress(Exception):
+            await self.link.publish(self.settings.subject("steps"), encode_step(Published([], [])),
+                                    {"Nats-Msg-Id": f"lead-{uuid.uuid4().hex}"})
+        for channel in self.channels:
+            await channel.start(self.service)
+            self.service.listeners.append(channel.publish)
+        self._duties.append(asyncio.create_task(self._take_requests()))
+        if self.tick is not None:
+            self._duties.append(asyncio.create_task(self.tick()))
+        await self._beat()
+
+    async def _step_down(self) -> None:
+        if not self.leading:
+            return
+        self.leading = False
+        self.led_since = None
+        log.warning("bus: %s no longer leads", self.name)
+        for task in self._duties:
+            task.cancel()
+        self._duties.clear()
+        for channel in self.channels:
+            with contextlib.suppress(ValueError):
+                self.service.listeners.remove(channel.publish)
+            await channel.stop()
+
+    async def _beat(self) -> None:
+        nc = self.link.nc
+        if nc is not None and nc.is_connected:
+            await nc.publish(self.settings.subject("beat"), json.dumps(
+                {"leader": self.name, "event_seq": self.service.event_seq}).encode())
+
+    def _committed(self, published: Published) -> None:
+        """A step this process committed (from the writer's thread): queue it for the bus."""
+        if self.leading and published.events and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._outbox.put_nowait, published)
+
+    async def _publish_steps(self) -> None:
+        """Committed steps to the bus, in order; retried until stored (the id makes a
+        retry harmless)."""
+        while True:
+            step = await self._outbox.get()
+            data = encode_step(step)
+            headers = {"Nats-Msg-Id": f"step-{step.events[-1][0]}"}
+            while True:
+                try:
+                    await self.link.publish(self.settings.subject("steps"), data, headers)
+                    break
+                except (TimeoutError, nats.errors.Error, OSError):
+                    await asyncio.sleep(0.25)
+
+    async def _take_requests(self) -> None:
+        js = self.link.js
+        assert js is not None
+        config = ConsumerConfig(ack_wait=ACK_WAIT_S, max_deliver=-1, max_ack_pending=256)
+        while True:
+            try:
+                sub = await js.pull_subscribe(self.settings.subject("requests"),
+                                              durable="engine",
+                                              stream=self.settings.requests_stream,
+                                              config=config)
+                while True:
+                    try:
+                        msgs = await sub.fetch(16, timeout=1)
+                    except nats.errors.TimeoutError:
+                        continue
+                    for msg in msgs:
+                        await self._handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the bus went away: wait, then rebind
+                log.warning("bus: taking requests failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+
+    async def _handle(self, msg: Msg) -> None:
+        reply = (msg.headers or {}).get("Airwarn-Reply")
+        try:
+            request = json.loads(msg.data)
+        except ValueError:
+            await msg.term()
+            return
+        answer = await asyncio.to_thread(execute, self.service, request)
+        unavailable = answer.get("error", {}).get("type") == "UnavailableError"
+        if unavailable and time.time() * 1000 > request.get("deadline_ms", 0):
+            # the edge has already said "queued": keep it, and try again in a moment
+            await msg.nak(delay=1.0)
+            return
+        nc = self.link.nc
+        if reply and nc is not None:
+            with contextlib.suppress(Exception):
+                await nc.publish(reply, json.dumps(answer, default=str).encode())
+        await msg.ack()
+
+    # -- edges' writes --------------------------------------------------------------------
+
+    async def _on_answer(self, msg: Msg) -> None:
+        future = self._waiting.get(msg.subject.rpartition(".")[2])
+        if future is not None and not future.done():
+            future.set_result(json.loads(msg.data))
+
+    async def request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send a write to the leading engine and wait for its answer."""
+        assert self.loop is not None
+        timeout = self.settings.answer_timeout_s
+        request_id = uuid.uuid4().hex
+        request["deadline_ms"] = int((time.time() + max(timeout - 1.5, timeout / 2)) * 1000)
+        reply = self.settings.subject(f"answers.{self.name}.{request_id}")
+        future: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self._waiting[request_id] = future
+        try:
+            try:
+                await self.link.publish(self.settings.subject("requests"),
+                                        json.dumps(request).encode(),
+                                        {"Nats-Msg-Id": request_id, "Airwarn-Reply": reply})
+            except (TimeoutError, nats.errors.Error, OSError) as exc:
+                raise UnavailableError(
+                    f"the bus did not take the request ({exc.__class__.__name__}); nothing "
+                    "was accepted: retry") from None
+            try:
+                answer = await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise Queued(request_id, timeout) from None
+        finally:
+            self._waiting.pop(request_id, None)
+        if "error" in answer:
+            raise_error(answer)
+        return answer["ok"]  # type: ignore[no-any-return]
+
+
+def _who(client: Any) -> list[str]:
+    return [client.name, client.role]
+
+
+class RemoteWriter:
+    """The write side of `Service`, over the bus: the same calls, answered by the leader."""
+
+    def __init__(self, runtime: BusRuntime) -> None:
+        self.runtime = runtime
+
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        loop = self.runtime.loop
+        if loop is None:
+            raise UnavailableError("this process has not joined the bus yet; retry")
+        return asyncio.run_coroutine_threadsafe(self.runtime.request(request), loop).result()
+
+    def ingest(self, items: list[tuple[int, Any]], rejected: list[dict[str, Any]], *,
+               client: Any, received_ms: int, batch_key: str | None = None) -> dict[str, Any]:
+        from airwarn.bus.codec import ingest_request
+
+        key = batch_key if batch_key is not None else f"bus:{uuid.uuid4().hex}"
+        answer = self._call(ingest_request(items, rejected, client, received_ms, key))
+        if batch_key is None:
+            answer.pop("replayed", None)
+        return answer
+
+    def propose(self, request: dict[str, Any], client: Any, received_ms: int
+                ) -> dict[str, Any]:
+        return self._call({"op": "propose", "request": request, "client": _who(client),
+                           "received_ms": received_ms})
+
+    def confirm(self, action_id: str, client: Any, received_ms: int,
+                confirm_blast_radius: bool) -> dict[str, Any]:
+        return self._call({"op": "confirm", "action_id": action_id, "client": _who(client),
+                           "received_ms": received_ms, "blast": confirm_blast_radius})
+
+    def cancel(self, identifier: str, reason: str, client: Any, received_ms: int
+               ) -> dict[str, Any]:
+        return self._call({"op": "cancel", "identifier": identifier, "reason": reason,
+                           "client": _who(client), "received_ms": received_ms})
+
+    def inbound(self, alert: Any, body: bytes, client: Any, received_ms: int
+                ) -> dict[str, Any]:
+        from airwarn.bus.codec import blob
+
+        return self._call({"op": "inbound", "body": blob(body), "client": _who(client),
+                           "received_ms": received_ms})
+
+
+__all__ = ["BusRuntime", "RemoteWriter", "error_answer"]

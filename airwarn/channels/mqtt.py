@@ -1,0 +1,483 @@
+"""MQTT for sirens and displays: one retained topic per zone holding its current level.
+
+A siren subscribes to its zone's topic and gets, at once and after every reconnect, the level
+in force (the broker keeps the last message, `retain`), then every change, each at QoS 1 so a
+flaky link delivers it rather than drops it. Drills and tests go to a topic of their own so
+that no real siren sounds for them. `{prefix}/status` says whether the feed is alive: the
+channel's last will sets it `offline` when the connection dies, and a heartbeat lets a siren
+tell a stalled feed from a quiet sky. docs/mqtt.md is the receivers' side of this.
+
+The channel holds the state the broker should hold (topic -> payload), rebuilt at `start` from
+the decision log (the newest decision per zone and lane) and kept current by the decisions
+the writer hands over. After every (re)connect it reads what the broker retains and sends
+only what differs, in decision order, then says `online`: so a broker that lost its retained
+messages, an outage during which zones changed, or an earlier run that left zones alerted all
+end in the same state as the log. Decisions are idempotent by `seq`; a gap in the numbers
+(a decision committed before this channel listened) is filled from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiomqtt
+import sqlalchemy as sa
+
+from airwarn.contract import decode_decision, format_time
+from airwarn.errors import AirwarnError
+from airwarn.store.log import DECISION_LOG
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from airwarn.service import Published, Service
+
+log = logging.getLogger("airwarn.mqtt")
+
+QOS = 1
+BACKOFF_S = (0.25, 30.0)  # first and longest wait between connection attempts
+SYNC_TIMEOUT_S = 10.0  # longest wait for the broker's retained messages after subscribing
+STOP_TIMEOUT_S = 5.0
+_STOP = object()
+# characters MQTT gives a meaning in topic names, kept out of a zone's topic level
+_TOPIC_ESCAPES = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\x00": "%00"}
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Where to connect, from an `mqtt://` or `mqtts://` URL."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+    cafile: str | None
+
+
+def parse_url(url: str) -> Broker:
+    """`mqtt://[user:password@]host[:port]`, or `mqtts://` for TLS (port 8883, the system's
+    trusted CAs unless `?cafile=/path/ca.pem` names the CA to trust)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise AirwarnError(f"MQTT URL {url!r}: the scheme must be mqtt:// or mqtts:// "
+                           "(for example mqtt://127.0.0.1:1883)")
+    if not parts.hostname:
+        raise AirwarnError(f"MQTT URL {url!r} names no host; write mqtt://HOST[:PORT]")
+    if parts.path not in ("", "/"):
+        raise AirwarnError(f"MQTT URL {url!r} has a path ({parts.path}); the topic prefix is "
+                           "set apart (prefix=...), the URL only says where the broker is")
+    try:
+        port = parts.port
+    except ValueError:
+        raise AirwarnError(f"MQTT URL {url!r}: the port is not a number from 1 to 65535"
+                           ) from None
+    query = parse_qs(parts.query)
+    unknown = sorted(set(query) - {"cafile"})
+    if unknown:
+        raise AirwarnError(f"MQTT URL {url!r}: unknown option {unknown[0]!r}; the only one is "
+                           "cafile (mqtts:// only)")
+    cafile = query["cafile"][-1] if "cafile" in query else None
+    tls = parts.scheme == "mqtts"
+    if cafile is not None and not tls:
+        raise AirwarnError(f"MQTT URL {url!r}: cafile needs mqtts://")
+    return Broker(host=parts.hostname, port=port or (8883 if tls else 1883),
+                  username=unquote(parts.username) if parts.username is not None else None,
+                  password=unquote(parts.password) if parts.password is not None else None,
+                  tls=tls, cafile=cafile)
+
+
+def zone_topic_level(zone: str) -> str:
+    """A zone id as one topic level: `/`, `+`, `#`, `%` and NUL percent-encoded."""
+    return "".join(_TOPIC_ESCAPES.get(c, c) for c in zone)
+
+
+def zone_payload(decision_line: str | bytes) -> tuple[int, str, str, bytes]:
+    """(seq, lane, zone, payload) for a Contract v1 decision line; the lane is `zones` for
+    real levels and `drills` for exercises and tests."""
+    decision = decode_decision(decision_line)
+    status = decision.status if isinstance(decision.status, str) else "actual"
+    lane = "zones" if status == "actual" else "drills"
+    body = {"zone": decision.zone, "level": decision.level, "seq": decision.seq,
+            "t": decision.t, "kind": decision.kind, "status": status,
+            "threats": decision.threats}
+    return decision.seq, lane, decision.zone, _compact(body)
+
+
+def _compact(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _now() -> str:
+    return format_time(int(time.time() * 1000))
+
+
+def latest_decisions(db: sa.engine.Engine) -> tuple[int, list[str]]:
+    """The log's last decision seq and, per zone and lane, the newest decision at or before
+    it (oldest first): what every zone's retained topic should say."""
+    d = DECISION_LOG.c
+    with db.connect() as connection:
+        last = int(connection.execute(sa.select(sa.func.max(d.seq))).scalar() or 0)
+        newest: list[int] = []
+        for lane in (d.status == "actual", d.status != "actual"):
+            newest += [int(seq) for (seq,) in connection.execute(
+                sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(d.zone))]
+        bodies: list[str] = []
+        for start in range(0, len(newest), 500):
+            chunk = newest[start:start + 500]
+            bodies += [str(body) for (body,) in connection.execute(
+                sa.select(d.body).where(d.seq.in_(chunk)).order_by(d.seq))]
+    bodies.sort(key=lambda body: decode_decision(body).seq)
+    return last, bodies
+
+
+class MqttChannel:
+    """Zone levels to an MQTT broker: retained, QoS 1, with a last will and a heartbeat."""
+
+    name = "mqtt"
+    router: APIRouter | None = None
+
+    def __init__(self, url: str, *, prefix: str = "airwarn", client_id: str | None = None,
+                 heartbeat_s: float = 5.0, keepalive_s: int = 10,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.broker = parse_url(url)  # a bad URL fails at startup, not on the first alert
+        prefix = prefix.strip("/")
+        if not prefix or any(c in prefix for c in "+#\x00"):
+            raise AirwarnError(f"MQTT prefix {prefix!r}: give a topic such as airwarn or "
+                               "site/airwarn, without + or #")
+        if heartbeat_s <= 0 or keepalive_s < 1:
+            raise AirwarnError("MQTT heartbeat_s and keepalive_s must be positive")
+        self.prefix = prefix
+        self.client_id = client_id or f"airwarn-{uuid.uuid4().hex[:12]}"
+        self.heartbeat_s = heartbeat_s
+        self.keepalive_s = keepalive_s
+        self._tls_context = tls_context
+        self.status_topic = f"{prefix}/status"
+        self.heartbeat_topic = f"{prefix}/heartbeat"
+        # what the broker should retain, topic -> (decision seq, payload)
+        self._state: dict[str, tuple[int, bytes]] = {}
+        self.last_seq: int | None = None  # None until the log has been read
+        self.connected = False
+        self._service: Service | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._online = b""
+
+    # -- the Channel protocol -----------------------------------------------------------
+
+    async def start(self, service: Service) -> None:
+        """Begin in the background: read the log, connect, catch the broker up; never wait
+        for the broker, so a broker that is down does not hold up the service."""
+        self._service = service
+        self._loop = asyncio.get_running_loop()
+        self._inbox = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="airwarn-mqtt")
+
+    def publish(self, published: Published) -> None:
+        """From the writer's thread: hand the step's decisions over and return."""
+        loop = self._loop
+        if not published.decisions or loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the next start catches up
+            loop.call_soon_threadsafe(self._inbox.put_nowait, list(published.decisions))
+
+    async def stop(self) -> None:
+        """Say `offline` (retained) and disconnect cleanly, so no last will is sent."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._inbox.put_nowait(_STOP)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT_S)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await task
+        self._loop = None
+
+    # -- the channel's task -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        """The channel's life; a fault of its own is logged and the channel begins again
+        from the log, since a siren feed that silently stops is worse than one that stalls."""
+        while True:
+            try:
+                await self._connect_and_serve()
+                return
+            except Exception:
+                log.exception("MQTT channel fault; starting again from the decision log")
+                self.connected = False
+            if await self._wait_stop(BACKOFF_S[1] / 3):
+                return
+
+    async def _connect_and_serve(self) -> None:
+        if not await self._load():
+            return
+        backoff = BACKOFF_S[0]
+        outage_logged = False
+        while True:
+            try:
+                async with self._client() as client:
+                    backoff, outage_logged = BACKOFF_S[0], False
+                    await self._sync(client)
+                    if await self._serve(client):
+                        return
+            except aiomqtt.MqttError as exc:
+                if not outage_logged:
+                    log.warning("MQTT broker %s:%d: %s; retrying with backoff up to %.0f s, "
+                                "levels are kept and sent on reconnect", self.broker.host,
+                                self.broker.port, exc, BACKOFF_S[1])
+                    outage_logged = True
+            finally:
+                self.connected = False
+            # while the broker is away, keep the state current so the reconnect sends it
+            if await self._absorb_for(backoff):
+                return
+            backoff = min(backoff * 2, BACKOFF_S[1])
+
+    async def _load(self) -> bool:
+        """The state from the log; retried while the store cannot be read. False: stopped."""
+        assert self._service is not None
+        wait = BACKOFF_S[0]
+        while True:
+            try:
+                last, bodies = await asyncio.to_thread(latest_decisions, self._service.db)
+                break
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("MQTT: the decision log cannot be read (%s); retrying",
+                            exc.__class__.__name__)
+            if await self._wait_stop(wait):
+                return False
+            wait = min(wait * 2, BACKOFF_S[1])
+        self._state.clear()
+        for body in bodies:
+            self._remember(body)
+        self.last_seq = last
+        return True
+
+    def _client(self) -> aiomqtt.Client:
+        offline = _compact({"state": "offline", "reason": "connection lost",
+                            "client_id": self.client_id})
+        tls = self._tls_context
+        if tls is None and self.broker.tls:
+            tls = ssl.create_default_context(cafile=self.broker.cafile)
+        return aiomqtt.Client(
+            self.broker.host, self.broker.port, username=self.broker.username,
+            password=self.broker.password, identifier=self.client_id,
+            will=aiomqtt.Will(self.status_topic, offline, qos=QOS, retain=True),
+            keepalive=self.keepalive_s, tls_context=tls, timeout=10, clean_session=True)
+
+    async def _sync(self, client: aiomqtt.Client) -> None:
+        """Make what the broker retains equal the state, then say `online`."""
+        retained = await self._retained(client)
+        await self._absorb_now()
+        stale = [(topic, self._reset(topic, payload)) for topic, payload in retained.items()
+                 if topic not in self._state and payload and not _is_clear(payload)]
+        changed = sorted((seq, topic, payload) for topic, (seq, payload) in self._state.items()
+                         if retained.get(topic) != payload)
+        owed = stale + [(topic, payload) for _, topic, payload in changed]
+        await self._send(client, owed)
+        self._online = _compact({"state": "online", "seq": self.last_seq, "since": _now(),
+                                 "client_id": self.client_id})
+        await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
+        self.connected = True
+        log.info("MQTT: online at %s:%d, %d retained topics sent, %d reset", self.broker.host,
+                 self.broker.port, len(changed), len(stale))
+
+    async def _retained(self, client: aiomqtt.Client) -> dict[str, bytes]:
+        """What the broker retains under the zone and drill topics: subscribe, then read until
+        a marker published after the subscription comes back (the broker sends retained
+        messages first)."""
+        marker = f"{self.prefix}/sync/{self.client_id}/{uuid.uuid4().hex}"
+        topics = [f"{self.prefix}/zones/+", f"{self.prefix}/drills/+", marker]
+        await client.subscribe([(topic, QOS) for topic in topics])
+        await client.publish(marker, b"", qos=QOS)
+        retained: dict[str, bytes] = {}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SYNC_TIMEOUT_S):
+                async for message in client.messages:
+                    topic = message.topic.value
+                    if topic == marker:
+                        break
+                    if message.retain:
+                        retained[topic] = bytes(message.payload)  # type: ignore[arg-type]
+        await client.unsubscribe(topics)
+        return retained
+
+    async def _serve(self, client: aiomqtt.Client) -> bool:
+        """Send decisions as they come and a heartbeat when it is due; True once stopped."""
+        await client.subscribe(self.status_topic, qos=QOS)
+        watch = asyncio.create_task(self._watch_status(client))
+        try:
+            while True:
+                getter = asyncio.ensure_future(self._inbox.get())
+                done, _ = await asyncio.wait({getter, watch}, timeout=self.heartbeat_s,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if watch in done:
+                    getter.cancel()
+                    watch.result()  # the connection died: raises MqttError
+                    raise aiomqtt.MqttError("the broker closed the connection")
+                if getter not in done:
+                    getter.cancel()
+                    await self._send(client, self._drain_owed(await self._catch_up_missed()))
+                    await client.publish(self.heartbeat_topic, _compact(
+                        {"seq": self.last_seq, "t": _now()}), qos=0)
+                    continue
+                item = getter.result()
+                if item is _STOP:
+                    watch.cancel()  # or it would answer our own `offline` with `online`
+                    await client.publish(self.status_topic, _compact(
+                        {"state": "offline", "reason": "stopped", "seq": self.last_seq,
+                         "t": _now(), "client_id": self.client_id}), qos=QOS, retain=True)
+                    return True
+                owed = await self._accept(item)
+                await self._send(client, self._drain_owed(owed))
+        finally:
+            watch.cancel()
+
+    async def _watch_status(self, client: aiomqtt.Client) -> None:
+        """Set `online` again if `offline` appears while this feed is up: the last will of an
+        earlier connection (or process) that the broker noticed late."""
+        async for message in client.messages:
+            if message.topic.value != self.status_topic:
+                continue
+            with contextlib.suppress(ValueError, TypeError):
+                said = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                if said.get("state") == "offline":
+                    await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
+        raise aiomqtt.MqttError("the broker closed the connection")
+
+    async def _absorb_for(self, seconds: float) -> bool:
+        """Take decisions into the state (nothing sent) for a while; True if told to stop."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                async with asyncio.timeout(left):
+                    item = await self._inbox.get()
+            except TimeoutError:
+                return False
+            if item is _STOP:
+                return True
+            await self._accept(item)
+        return False
+
+    async def _absorb_now(self) -> None:
+        """Take every decision already handed over into the state (a stop stays queued)."""
+        items = []
+        while not self._inbox.empty():
+            items.append(self._inbox.get_nowait())
+        for item in items:
+            if item is _STOP:
+                self._inbox.put_nowait(_STOP)
+            else:
+                await self._accept(item)
+
+    def _drain_owed(self, owed: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """More decisions already waiting join the same send (a raid comes in bursts)."""
+        while not self._inbox.empty():
+            item = self._inbox.get_nowait()
+            if item is _STOP:
+                self._inbox.put_nowait(_STOP)  # after what is owed is sent
+                break
+            owed += self._accept_now(item)
+        return owed
+
+    # -- state --------------------------------------------------------------------------
+
+    async def _accept(self, decisions: list[tuple[int, str]]) -> list[tuple[str, bytes]]:
+        """Decisions in seq order into the state; those seen are skipped, a gap is filled
+        from the log. Returns (topic, payload) to send, in order."""
+        assert self.last_seq is not None
+        first = min((seq for seq, _ in decisions), default=0)
+        owed: list[tuple[str, bytes]] = []
+        if first > self.last_seq + 1:
+            owed += await self._fill_gap(first - 1)
+        return owed + self._accept_now(decisions)
+
+    def _accept_now(self, decisions: Iterable[tuple[int, str]]) -> list[tuple[str, bytes]]:
+        assert self.last_seq is not None
+        owed = []
+        for seq, line in decisions:
+            if seq <= self.last_seq:
+                continue
+            owed.append(self._remember(line))
+            self.last_seq = seq
+        return owed
+
+    async def _fill_gap(self, until: int) -> list[tuple[str, bytes]]:
+        """Decisions committed while nothing listened (before `start` was wired, say)."""
+        assert self._service is not None and self.last_seq is not None
+        owed: list[tuple[str, bytes]] = []
+        while self.last_seq < until:
+            rows = await asyncio.to_thread(self._service.log.decisions, self.last_seq, 1000)
+            rows = [(seq, body) for seq, body in rows if seq <= until]
+            if not rows:
+                break
+            owed += self._accept_now(rows)
+        return owed
+
+    async def _catch_up_missed(self) -> list[tuple[str, bytes]]:
+        """A quiet moment: if the engine counts more decisions than reached the channel, take
+        the committed ones from the log (a decision the writer is still committing is not
+        there yet and comes through `publish` as usual)."""
+        assert self._service is not None and self.last_seq is not None
+        if self._service.engine.seq <= self.last_seq:
+            return []
+        try:
+            return await self._fill_gap(self._service.engine.seq)
+        except sa.exc.SQLAlchemyError:
+            return []
+
+    def _remember(self, line: str) -> tuple[str, bytes]:
+        seq, lane, zone, payload = zone_payload(line)
+        topic = f"{self.prefix}/{lane}/{zone_topic_level(zone)}"
+        self._state[topic] = (seq, payload)
+        return topic, payload
+
+    def _reset(self, topic: str, retained: bytes) -> bytes:
+        """A clear for a topic an earlier run left set that the log knows nothing of (another
+        store, or zones since removed): as of the log's last decision."""
+        zone, status = unquote(topic.rsplit("/", 1)[1]), "actual"
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            said = json.loads(retained)
+            zone, status = str(said.get("zone", zone)), str(said.get("status", status))
+        return _compact({"zone": zone, "level": "clear", "seq": self.last_seq, "t": _now(),
+                         "kind": None, "status": status, "threats": []})
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send(self, client: aiomqtt.Client, owed: list[tuple[str, bytes]]) -> None:
+        """Publish retained at QoS 1, in order, a window at a time: each publish goes out in
+        the order it is called and the broker keeps a client's order per topic."""
+        for start in range(0, len(owed), 100):
+            window = owed[start:start + 100]
+            await asyncio.gather(*(client.publish(topic, payload, qos=QOS, retain=True)
+                                   for topic, payload in window))
+
+    async def _wait_stop(self, seconds: float) -> bool:
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    item = await self._inbox.get()
+                    if item is _STOP:
+                        return True
+                    # decisions before the log is read are in the log: nothing is lost
+        except TimeoutError:
+            return False
+
+
+def _is_clear(payload: bytes) -> bool:
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        return bool(json.loads(payload).get("level") == "clear")
+    return False

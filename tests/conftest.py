@@ -108,7 +108,7 @@ def postgres_schema() -> Iterator[str]:
 
     schema = f"airwarn_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = connect(PG_URL)
+        admin = connect(PG_URL, pool_pre_ping=True)
         with admin.begin() as connection:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     except (sa.exc.OperationalError, StoreError) as exc:

@@ -68,6 +68,9 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3 is the driver airwarn ships with
             parsed = parsed.set(drivername="postgresql+psycopg")
+        # after a server restart the pooled connections are dead: test each on checkout
+        # (a round trip of well under a millisecond on a LAN) rather than fail one request
+        options.setdefault("pool_pre_ping", True)
     else:
         raise StoreError(f"unsupported store {backend!r}: airwarn stores in SQLite "
                          "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")

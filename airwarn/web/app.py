@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -139,6 +140,12 @@ def create_app(service: Service, settings: WebSettings | None = None,
     @app.exception_handler(AirwarnError)
     async def airwarn_error(_request: Request, exc: AirwarnError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def store_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        # a read that met a store going away (a restart): the write path says the same
+        return _error_response(UnavailableError(
+            f"the store cannot be read just now ({exc.orig.__class__.__name__}); retry"))
 
     @app.exception_handler(Queued)
     async def queued(_request: Request, exc: Queued) -> JSONResponse:

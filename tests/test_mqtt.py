@@ -296,6 +296,48 @@ def test_a_clean_stop_says_offline_with_the_last_seq(broker, prefix, grid, tmp_p
     service.db.dispose()
 
 
+def test_a_late_will_of_an_earlier_feed_does_not_leave_a_live_feed_marked_offline(
+        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
+    with subscriber([f"{prefix}/status"]) as watcher, \
+            running(MqttChannel(broker, prefix=prefix), service):
+        first = watcher.wait_for(online(prefix))
+        # the broker notices a dead predecessor only now and sends its will
+        publish(f"{prefix}/status", b'{"state":"offline","reason":"connection lost"}',
+                retain=True)
+        again = watcher.wait_for(lambda m: m is not first and state(m)["state"] == "online")
+        assert state(again) == state(first)
+        with subscriber([f"{prefix}/status"]) as late:
+            assert state(late.wait_for(lambda m: True))["state"] == "online"
+    service.db.dispose()
+
+
+def test_the_app_starts_the_channel_and_feeds_it_what_sensors_post(
+        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    from fastapi.testclient import TestClient
+
+    from airwarn.contract import encode_event
+    from airwarn.store.tokens import create_token
+    from airwarn.web import WebSettings, create_app
+
+    service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
+    token = create_token(service.db, "admin", "admin-1", 0)
+    app = create_app(service, WebSettings(rate_burst=10_000),
+                     channels=[MqttChannel(broker, prefix=prefix)])
+    with subscriber([f"{prefix}/#"]) as siren, TestClient(app) as http:
+        siren.wait_for(online(prefix))
+        body = b"\n".join(encode_event(e) for e in raid())
+        answer = http.post("/v1/events", content=body,
+                           headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+        last = answer.json()["last_decision_seq"]
+        siren.wait_for(lambda m: "/zones/" in m.topic and state(m)["seq"] == last)
+    stopped = siren.wait_for(lambda m: m.topic.endswith("/status")
+                             and state(m)["state"] == "offline")
+    assert state(stopped) == {**state(stopped), "reason": "stopped", "seq": last}
+    service.db.dispose()
+
+
 # -- catching up -------------------------------------------------------------------------
 
 
@@ -324,6 +366,36 @@ def test_a_restart_republishes_the_log_state_and_clears_what_an_earlier_run_left
             late.wait_for(lambda m: len({x.topic for x in late.messages}) >= 4)
             got = {m.topic.rsplit("/", 1)[1]: state(m)["level"] for m in late.messages}
     assert got == {"r0c0": "clear", "r0c1": "alert", "r0c2": "alert", "r5c5": "clear"}
+    again.db.dispose()
+
+
+def test_a_restart_over_a_national_zone_set_reads_what_the_broker_holds_and_resends_none(
+        broker, prefix, tmp_path, signing_keys) -> None:
+    from conftest import grid_zones
+
+    from airwarn.zones import zones_from_geojson
+
+    # more zones than Mosquitto queues QoS 1 messages for one client (1,000): the sync must
+    # still see every retained topic, or it would resend them all after a long timeout
+    zones = zones_from_geojson(grid_zones(34, 34, step=0.01))
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    service = open_service(zones, url, signing_keys)
+    with subscriber([f"{prefix}/status"]) as watcher:
+        with running(MqttChannel(broker, prefix=prefix), service):
+            watcher.wait_for(online(prefix))
+            ingest(service, [manual("alert", 0, zones=list(zones.ids))])
+        # a clean stop goes out after every decision handed over before it
+        assert state(watcher.wait_for(lambda m: state(m)["state"] == "offline"))["seq"] == len(
+            zones)
+    again = open_service(zones, url, signing_keys)
+    channel = MqttChannel(broker, prefix=prefix)
+    started = time.monotonic()
+    with subscriber([f"{prefix}/status"]) as watcher, running(channel, again):
+        watcher.wait_for(lambda m: state(m)["state"] == "online")
+        took_s = time.monotonic() - started
+        assert channel.last_sync == {"sent": 0, "reset": 0, "retained": len(zones)}
+    assert took_s < 5
+    service.db.dispose()
     again.db.dispose()
 
 

@@ -48,6 +48,7 @@ QOS = 1
 BACKOFF_S = (0.25, 30.0)  # first and longest wait between connection attempts
 SYNC_TIMEOUT_S = 10.0  # longest wait for the broker's retained messages after subscribing
 STOP_TIMEOUT_S = 5.0
+SEND_WINDOW = 100  # publishes awaited together (the client keeps their order)
 _STOP = object()
 # characters MQTT gives a meaning in topic names, kept out of a zone's topic level
 _TOPIC_ESCAPES = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\x00": "%00"}
@@ -168,6 +169,7 @@ class MqttChannel:
         self._state: dict[str, tuple[int, bytes]] = {}
         self.last_seq: int | None = None  # None until the log has been read
         self.connected = False
+        self.last_sync: dict[str, int] = {}  # what the last (re)connect found and sent
         self._service: Service | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
@@ -272,11 +274,13 @@ class MqttChannel:
         tls = self._tls_context
         if tls is None and self.broker.tls:
             tls = ssl.create_default_context(cafile=self.broker.cafile)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.broker.host, self.broker.port, username=self.broker.username,
             password=self.broker.password, identifier=self.client_id,
             will=aiomqtt.Will(self.status_topic, offline, qos=QOS, retain=True),
             keepalive=self.keepalive_s, tls_context=tls, timeout=10, clean_session=True)
+        client.pending_calls_threshold = 2 * SEND_WINDOW  # a window in flight is expected
+        return client
 
     async def _sync(self, client: aiomqtt.Client) -> None:
         """Make what the broker retains equal the state, then say `online`."""
@@ -288,6 +292,7 @@ class MqttChannel:
                          if retained.get(topic) != payload)
         owed = stale + [(topic, payload) for _, topic, payload in changed]
         await self._send(client, owed)
+        self.last_sync = {"sent": len(changed), "reset": len(stale), "retained": len(retained)}
         self._online = _compact({"state": "online", "seq": self.last_seq, "since": _now(),
                                  "client_id": self.client_id})
         await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
@@ -301,7 +306,9 @@ class MqttChannel:
         messages first)."""
         marker = f"{self.prefix}/sync/{self.client_id}/{uuid.uuid4().hex}"
         topics = [f"{self.prefix}/zones/+", f"{self.prefix}/drills/+", marker]
-        await client.subscribe([(topic, QOS) for topic in topics])
+        # QoS 0 here: a broker queues at most so many QoS 1 messages for a client (Mosquitto:
+        # max_queued_messages 1000) and drops the rest, which a national zone set exceeds
+        await client.subscribe([(topic, 0) for topic in topics])
         await client.publish(marker, b"", qos=QOS)
         retained: dict[str, bytes] = {}
         with contextlib.suppress(TimeoutError):
@@ -460,10 +467,14 @@ class MqttChannel:
     async def _send(self, client: aiomqtt.Client, owed: list[tuple[str, bytes]]) -> None:
         """Publish retained at QoS 1, in order, a window at a time: each publish goes out in
         the order it is called and the broker keeps a client's order per topic."""
-        for start in range(0, len(owed), 100):
-            window = owed[start:start + 100]
-            await asyncio.gather(*(client.publish(topic, payload, qos=QOS, retain=True)
-                                   for topic, payload in window))
+        for start in range(0, len(owed), SEND_WINDOW):
+            window = owed[start:start + SEND_WINDOW]
+            results = await asyncio.gather(
+                *(client.publish(topic, payload, qos=QOS, retain=True)
+                  for topic, payload in window), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result  # the rest is sent again by the sync after the reconnect
 
     async def _wait_stop(self, seconds: float) -> bool:
         try:

@@ -520,6 +520,7 @@ def test_the_broker_url_carries_credentials_and_tls() -> None:
     ("mqtt://broker/airwarn", "prefix"),
     ("mqtt://broker?cafile=/ca.pem", "needs mqtts://"),
     ("mqtts://broker?ca=/ca.pem", "unknown option"),
+    ("mqtts://broker?cafile=/nowhere/ca.pem", "cannot be used"),
 ])
 def test_a_bad_broker_url_is_refused_with_what_to_write(url: str, says: str) -> None:
     with pytest.raises(AirwarnError, match=says):

@@ -162,6 +162,13 @@ class MqttChannel:
         self.client_id = client_id or f"airwarn-{uuid.uuid4().hex[:12]}"
         self.heartbeat_s = heartbeat_s
         self.keepalive_s = keepalive_s
+        if tls_context is None and self.broker.tls:
+            try:
+                tls_context = ssl.create_default_context(cafile=self.broker.cafile)
+            except (OSError, ssl.SSLError) as exc:
+                raise AirwarnError(f"MQTT cafile {self.broker.cafile!r} cannot be used "
+                                   f"({exc}); give the broker's CA certificate as a PEM file"
+                                   ) from None
         self._tls_context = tls_context
         self.status_topic = f"{prefix}/status"
         self.heartbeat_topic = f"{prefix}/heartbeat"
@@ -271,14 +278,12 @@ class MqttChannel:
     def _client(self) -> aiomqtt.Client:
         offline = _compact({"state": "offline", "reason": "connection lost",
                             "client_id": self.client_id})
-        tls = self._tls_context
-        if tls is None and self.broker.tls:
-            tls = ssl.create_default_context(cafile=self.broker.cafile)
         client = aiomqtt.Client(
             self.broker.host, self.broker.port, username=self.broker.username,
             password=self.broker.password, identifier=self.client_id,
             will=aiomqtt.Will(self.status_topic, offline, qos=QOS, retain=True),
-            keepalive=self.keepalive_s, tls_context=tls, timeout=10, clean_session=True)
+            keepalive=self.keepalive_s, tls_context=self._tls_context, timeout=10,
+            clean_session=True)
         client.pending_calls_threshold = 2 * SEND_WINDOW  # a window in flight is expected
         return client
 

@@ -315,6 +315,9 @@ def test_if_modified_since_gets_304_and_the_client_answers_from_its_cache_until_
         s.send(manual("alert", 5, zones=[first_zone]))
         assert len(client.get_active_alerts()) == 2
         s.send(manual("alert", 6, zones=[second_zone]))
+        other = requests.get("https://api.alerts.in.ua/v1/iot/active_air_raid_alerts.json",
+                             headers={"Authorization": f"Bearer {s.token}"}, timeout=10)
+        assert other.status_code == 200  # another client: the change is seen in that second
         time.sleep(1.02 - time.time() % 1)  # the next second
         asked = len(s.statuses("active.json"))
         assert len(client.get_active_alerts()) == 3, "a change was hidden behind 304"

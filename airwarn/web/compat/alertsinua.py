@@ -14,6 +14,7 @@ its cache. See `airwarn.web.compat.board` for why a date never hides a change.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -90,7 +91,8 @@ async def history(request: Request, period: Literal["day_ago", "week_ago", "mont
                                             since_ms, board.raised_before)
         return ua_alerts.document(records, snapshot.updated_ms)
 
-    return await _answer(request, ("ua.history", uid, period), build)
+    return await _answer(request, ("ua.history", uid, period), build,
+                         version=int(time.time() // 60))
 
 
 def _ua(board: AlertBoard) -> ua_alerts.UaZones:
@@ -105,18 +107,16 @@ def _zones_of(request: Request, uid: int) -> list[str]:
     return zones or []
 
 
-async def _answer(request: Request, key: Any,
-                  build: Callable[[AlertBoard, Snapshot], Any]) -> Response:
-    """The body for the board's current state (made once per state), or 304 if the client
-    holds it already."""
+async def _answer(request: Request, key: Any, build: Callable[[AlertBoard, Snapshot], Any],
+                  version: Any = None) -> Response:
+    """The body for the board's current state (made once per state and `version`), or 304
+    if the client holds it already."""
     board = board_of(request)
     snapshot = await run_in_threadpool(board.snapshot)
     now = board.clock()
     headers = snapshot.headers(now)
     if snapshot.not_modified(request, now):
         return Response(status_code=304, headers=headers)
-    if key not in snapshot.built:
-        snapshot.built[key] = await run_in_threadpool(
-            lambda: json.dumps(build(board, snapshot), ensure_ascii=False,
-                               separators=(",", ":")).encode())
-    return Response(snapshot.built[key], media_type=JSON, headers=headers)
+    body = await run_in_threadpool(snapshot.once, key, lambda: json.dumps(
+        build(board, snapshot), ensure_ascii=False, separators=(",", ":")).encode(), version)
+    return Response(body, media_type=JSON, headers=headers)

@@ -68,7 +68,7 @@ class Snapshot:
     alerts: Mapping[str, ZoneAlert]
     changed_s: float  # wall-clock time this process first saw this state
     updated_ms: int  # the time of the newest real decision (0: none yet)
-    built: dict[Any, Any] = field(default_factory=dict, compare=False)  # bodies made from it
+    built: dict[Any, tuple[Any, Any]] = field(default_factory=dict, compare=False)
 
     def last_modified_s(self, now_s: float) -> int:
         second = int(self.changed_s)
@@ -96,11 +96,14 @@ class Snapshot:
         return {"Last-Modified": formatdate(self.last_modified_s(now_s), usegmt=True),
                 "ETag": self.etag, "Cache-Control": "no-cache"}
 
-    def once(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A body made from this snapshot, made once however many clients ask."""
-        if key not in self.built:
-            self.built[key] = build()
-        return self.built[key]
+    def once(self, key: Any, build: Callable[[], Any], version: Any = None) -> Any:
+        """A body made from this snapshot, made once however many clients ask; `version`
+        names what else it depends on (the minute, for a window of time): a new version
+        replaces the old, so a snapshot that lives for days keeps one body per key."""
+        kept = self.built.get(key)
+        if kept is None or kept[0] != version:
+            kept = self.built[key] = (version, build())
+        return kept[1]
 
 
 class AlertBoard:

@@ -63,6 +63,7 @@ ENDED = Category(10, 13, "האירוע הסתיים", "השוהים במרחב �
 CATEGORIES = (MISSILES, AIRCRAFT, PRE_ALERT, ENDED)
 _BY_KIND = {"rocket": MISSILES, "ballistic": MISSILES, "drone": AIRCRAFT, "cruise": AIRCRAFT,
             "aircraft": AIRCRAFT}
+LANGUAGES = ("he", "en", "ru", "ar")
 # the countdowns Tzeva Adom's city list may carry (its clients know no others)
 COUNTDOWNS_S = (0, 15, 30, 45, 60, 90, 180)
 
@@ -163,7 +164,7 @@ def alarm_entry(row: Row, places: Places) -> dict[str, Any]:
 def districts(zones: ZoneSet, lang: str) -> list[dict[str, Any]]:
     """`GetDistricts.aspx`: every alert area with its label, area and time to shelter."""
     places = places_of(zones)
-    suffix = {"he": "he", "en": "en", "ru": "ru", "ar": "ar"}.get(lang, "he")
+    suffix = lang if lang in LANGUAGES else "he"
     out = []
     for zone in zones.zones:
         he = places.names[zone.id]

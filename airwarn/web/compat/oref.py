@@ -83,7 +83,7 @@ async def alerts_history(request: Request) -> Response:
     if snapshot.not_modified(request, now):
         return Response(status_code=304, headers=headers)
     until_ms = board.service.event_time_ms(int(now * 1000))
-    body = await _built(snapshot, ("hfc.history", until_ms // 60_000), lambda: _history(
+    body = await _built(snapshot, "hfc.history", until_ms // 60_000, lambda: _history(
         board, until_ms - DAY_MS, None, hfc.history_entry))
     return Response(body, media_type=JSON, headers=headers)
 
@@ -104,16 +104,15 @@ async def alarms_history(
     headers = snapshot.headers(now)
     if snapshot.not_modified(request, now):
         return Response(status_code=304, headers=headers)
-    if mode == 0:
+    if mode == 0:  # any range: made for each request, not kept
         since_ms = _local_day_ms(from_date, "fromDate")
-        until_ms: int | None = _local_day_ms(to_date, "toDate") + DAY_MS
-    else:
-        until_ms = board.service.event_time_ms(int(now * 1000))
-        since_ms = until_ms - MODES_DAYS[mode] * DAY_MS
-        until_ms = None
-    key = ("hfc.alarms", since_ms // 60_000, until_ms)
-    body = await _built(snapshot, key, lambda: _history(board, since_ms, until_ms,
-                                                        hfc.alarm_entry, alarms_only=True))
+        until_ms = _local_day_ms(to_date, "toDate") + DAY_MS
+        body = await run_in_threadpool(_history, board, since_ms, until_ms, hfc.alarm_entry,
+                                       True)
+        return Response(body, media_type=JSON, headers=headers)
+    now_ms = board.service.event_time_ms(int(now * 1000))
+    body = await _built(snapshot, ("hfc.alarms", mode), now_ms // 60_000, lambda: _history(
+        board, now_ms - MODES_DAYS[mode] * DAY_MS, None, hfc.alarm_entry, True))
     return Response(body, media_type=JSON, headers=headers)
 
 
@@ -122,6 +121,7 @@ async def alarms_history(
 async def get_districts(request: Request, lang: str = Query("he", max_length=5)) -> Response:
     zones = request.app.state.service.zones
     cache: dict[Any, Any] = request.app.state.cache
+    lang = lang if lang in hfc.LANGUAGES else "he"
     key = ("compat.hfc.districts", lang)
     if key not in cache:
         cache[key] = await run_in_threadpool(lambda: _json(hfc.districts(zones, lang)))
@@ -153,10 +153,11 @@ async def _snapshot(board: AlertBoard) -> tuple[Snapshot, float]:
     return snapshot, board.clock()
 
 
-async def _built(snapshot: Snapshot, key: Any, build: Callable[[], bytes]) -> bytes:
-    if key not in snapshot.built:
-        snapshot.built[key] = await run_in_threadpool(build)
-    return snapshot.built[key]  # type: ignore[no-any-return]
+async def _built(snapshot: Snapshot, key: Any, version: Any, build: Callable[[], bytes]
+                 ) -> bytes:
+    """`Snapshot.once`, with the store read off the event loop."""
+    body: bytes = await run_in_threadpool(snapshot.once, key, build, version)
+    return body
 
 
 def _history(board: AlertBoard, since_ms: int, until_ms: int | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -129,6 +130,69 @@ def test_a_slow_client_is_cut_off_instead_of_holding_up_the_others() -> None:
     received, cut_off = asyncio.run(scenario())
     assert received == list(range(1, 11))
     assert cut_off
+
+
+def test_stalled_and_dead_clients_of_a_real_server_do_not_hold_up_a_live_one(
+        grid, tmp_path, signing_keys) -> None:
+    """Clients that stop reading (a full socket) and one that vanished (reset) hold up no
+    one: the reading client gets every decision, in order, while they hang. (That a stalled
+    client is cut off once it falls `max_backlog` steps behind is pinned above, on the hub.)"""
+    import socket
+
+    service = open_service(grid, f"sqlite:///{tmp_path / 'slow.db'}", signing_keys)
+    token = create_token(service.db, "admin", "admin", 0)
+    auth = {"Authorization": f"Bearer {token}"}
+    zones = list(service.zones.ids[:60])
+    with Server(service, WebSettings(heartbeat_s=0.3, max_backlog=20)) as server:
+        stalled = []
+        for _ in range(3):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            stalled.append(sock)  # never read again
+        dead = socket.create_connection(("127.0.0.1", server.port))
+        dead.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        dead.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        dead.close()  # a reset: the client is gone without a goodbye
+        health = httpx.get(f"{server.url}/healthz", timeout=5).json()
+        steps = 120
+        expected = steps * len(zones)
+        got: list[int] = []
+        opened = threading.Event()
+
+        def read() -> None:
+            with httpx.stream("GET", f"{server.url}/v1/stream", timeout=30) as response:
+                stream = Feed(response)
+                opened.set()
+                event = ident = None
+                for line in stream.lines:
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("id:"):
+                        ident = line[3:].strip()
+                    elif line == "":
+                        if event == "decision" and ident:
+                            got.append(int(ident))
+                            if len(got) >= expected:
+                                return
+                        event = ident = None
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert opened.wait(10)
+        for step in range(steps):
+            _post(server, auth, manual("alert" if step % 2 == 0 else "clear", step,
+                                       zones=zones, status="exercise"))
+        reader.join(60)
+        after = httpx.get(f"{server.url}/healthz", timeout=5).json()
+        for sock in stalled:
+            sock.close()
+    assert got == list(range(1, expected + 1))
+    assert health["live_clients"] >= 3
+    # the reader has left and the reset one is gone; the stalled ones, cut off or not yet,
+    # held up no one
+    assert after["live_clients"] <= 3, after
 
 
 def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(grid, store_url,

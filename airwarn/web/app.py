@@ -178,7 +178,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
     async def health() -> dict[str, Any]:
         out = {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
                else service.engine.seq, "event_seq": service.event_seq,
-               "zones": len(service.zones), "clock": service.settings.clock}
+               "zones": len(service.zones), "clock": service.settings.clock,
+               "live_clients": len(app.state.hub.subscribers) if hasattr(app.state, "hub")
+               else 0}
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
         return out

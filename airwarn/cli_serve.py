@@ -6,7 +6,7 @@ import re
 import socket
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -123,6 +123,19 @@ def serve(
     namespace: Annotated[str, typer.Option(
         "--bus-namespace", help="With --bus: the prefix of this deployment's subjects, "
         "streams and lease, so that several can share one NATS.")] = "airwarn",
+    mqtt: Annotated[str | None, typer.Option(
+        help="MQTT broker for sirens and displays (mqtt://host:1883, mqtts://user:pw@host); "
+        "one retained topic per zone, see docs/mqtt.md.")] = None,
+    mqtt_prefix: Annotated[str, typer.Option(
+        "--mqtt-prefix", help="The topics' prefix: PREFIX/zones/ZONE.")] = "airwarn",
+    mqtt_client_id: Annotated[str | None, typer.Option(
+        "--mqtt-client-id", help="MQTT client id (default: one per process).")] = None,
+    webhooks: Annotated[bool, typer.Option(
+        help="Deliver decisions to subscribed webhooks (HMAC-signed; docs/webhooks.md).")
+    ] = True,
+    push: Annotated[bool, typer.Option(
+        help="Web Push to subscribed browsers (VAPID key in --keys; docs/webpush.md).")
+    ] = True,
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -136,15 +149,37 @@ def serve(
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace)
         service = build_service(zones, db, keys, clock, hold_s, sender)
+        channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys)
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
 
-    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s), bus=bus_settings)
+    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s), channels=channels,
+                     bus=bus_settings)
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
+                   webhooks: bool, push: bool, keys: Path) -> list[Any]:
+    """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
+    process that writes the log (the leading engine, or the one process) delivers."""
+    channels: list[Any] = []
+    if mqtt is not None:
+        from airwarn.channels.mqtt import MqttChannel
+
+        channels.append(MqttChannel(mqtt, prefix=mqtt_prefix, client_id=mqtt_client_id))
+    if webhooks:
+        from airwarn.channels.webhooks import WebhookChannel
+
+        channels.append(WebhookChannel())
+    if push:
+        from airwarn.channels.webpush import PushChannel
+
+        channels.append(PushChannel(keys))
+    return channels
 
 
 def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,

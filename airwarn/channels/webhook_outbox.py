@@ -129,8 +129,8 @@ def _owed(sub: Subscriber, steps: list[Step], target: int, log: _LogReader
 def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: int = 5000
          ) -> tuple[list[Subscriber], set[int], bool]:
     """Queue what the active subscribers are owed, up to the last step in hand (and to the end
-    of the log when `to_log_end`). Returns the subscribers, the ids given new deliveries, and
-    whether a backlog of more than a page remains."""
+    of the log when `to_log_end`). Returns the subscribers, the ids with deliveries to send
+    (new ones; when `to_log_end`, any due), and whether more than a page is still owed."""
     with db.begin() as conn:
         subscribers = store.active_subscribers(conn)
         if not subscribers:
@@ -154,6 +154,8 @@ def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: 
                     fresh.add(sub.id)
             store.advance(conn, sub.id, reached)
         store.add_deliveries(conn, rows)
+        if to_log_end:
+            fresh |= store.due_subscribers(conn, now_ms)
     return subscribers, fresh, more
 
 

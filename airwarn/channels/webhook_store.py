@@ -211,6 +211,14 @@ def advance(conn: Connection, subscriber_id: int, seen_seq: int) -> None:
                  .values(seen_seq=seen_seq))
 
 
+def due_subscribers(conn: Connection, now_ms: int) -> set[int]:
+    """Subscribers with a delivery pending and due (a replay asked of another process, a
+    retry whose time has come)."""
+    rows = conn.execute(sa.select(DELIVERY.c.subscriber_id).distinct().where(
+        DELIVERY.c.state == "pending", DELIVERY.c.next_ms <= now_ms))
+    return {int(sub_id) for (sub_id,) in rows}
+
+
 def next_due(db: Engine, subscriber_id: int) -> Due | None:
     """The oldest pending delivery of a subscriber: deliveries leave in the order queued."""
     query = (sa.select(DELIVERY.c.id, DELIVERY.c.key, DELIVERY.c.payload, DELIVERY.c.attempts,

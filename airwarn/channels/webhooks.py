@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airwarn.webhooks")
 USER_AGENT = "airwarn-webhooks/1"
+IDLE_S = 60.0  # a sender with nothing to send looks again this often, unless woken
 MAX_QUEUED_STEPS = 10_000  # beyond this the oldest are dropped: the log has them (see fill)
 
 
@@ -189,7 +190,12 @@ class WebhookChannel:
                     steps.append(step)
             # told of nothing: look at the end of the log (what another process or a lost
             # notification left); told of steps: queue exactly those, filling any gap
-            subscribers, fresh = await self._fill(to_log_end=not steps, steps=steps)
+            try:
+                subscribers, fresh = await self._fill(to_log_end=not steps, steps=steps)
+            except Exception:  # a bug must not stop every webhook: the log keeps what is owed
+                log.exception("webhooks: the outbox failed; retrying from the log")
+                await asyncio.sleep(self.poll_s)
+                continue
             self._sync_senders(subscribers, fresh)
 
     def _sync_senders(self, subscribers: list[store.Subscriber] | None,
@@ -210,9 +216,6 @@ class WebhookChannel:
                 self._senders[sub_id] = (task, wake)
             if sub_id in fresh:
                 self._senders[sub_id][1].set()
-        if not fresh:
-            for _, wake in self._senders.values():
-                wake.set()  # an idle look: a replay may have queued something anywhere
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -229,13 +232,17 @@ class WebhookChannel:
             if due is not None and not due.active:
                 return  # unsubscribed: what was pending stays in the store, unsent
             if due is None:
-                await _wait(wake, self.poll_s * 5)
+                await _wait(wake, IDLE_S)  # woken when something is queued for it
                 continue
             wait_s = (due.next_ms - _now_ms()) / 1000
             if wait_s > 0:
                 await _wait(wake, wait_s)
                 continue
-            outcome = await self._attempt(sub_id, due)
+            try:
+                outcome = await self._attempt(sub_id, due)
+            except Exception as exc:  # not the receiver's doing: retried like a network error
+                log.exception("webhooks: sending %s-%s failed", sub_id, due.key)
+                outcome = Outcome(False, True, f"{exc.__class__.__name__} in the sender")
             await self._record(due, outcome)
 
     async def _attempt(self, sub_id: int, due: store.Due) -> Outcome:
@@ -250,6 +257,8 @@ class WebhookChannel:
                 return judge(response.status_code, response.headers.get("Retry-After"))
         except httpx.TimeoutException:
             return Outcome(False, True, f"no answer within {self.timeout_s:g} s")
+        except httpx.InvalidURL as exc:
+            return Outcome(False, False, f"the url cannot be used ({exc}); subscribe a good one")
         except httpx.HTTPError as exc:
             return Outcome(False, True, f"{exc.__class__.__name__}: {exc}"[:500])
 

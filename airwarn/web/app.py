@@ -39,6 +39,8 @@ from airwarn.errors import (
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.web import capfeed, ingest, live, operators, public
+from airwarn.web.compat import alertsinua as compat_alertsinua
+from airwarn.web.compat import oref as compat_oref
 from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, RateLimit
 
@@ -168,7 +170,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
                             headers=getattr(exc, "headers", None))
 
     for router in (ingest.router, operators.router, public.router, live.router,
-                   capfeed.router):
+                   capfeed.router, compat_oref.router, compat_alertsinua.router):
         app.include_router(router)
     for channel in channels:
         if channel.router is not None:

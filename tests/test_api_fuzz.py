@@ -44,7 +44,15 @@ NEEDS = {  # the role each guarded operation needs; the others are public reads
     "/v1/actions/{action_id}/confirm": "operator",
     "/v1/alerts/{identifier}/cancel": "operator",
     "/v1/audit": "admin",
+    "/v1/webhooks": "admin",
+    "/v1/webhooks/{subscriber_id}": "admin",
+    "/v1/webhooks/{subscriber_id}/dead": "admin",
+    "/v1/webhooks/{subscriber_id}/replay": "admin",
 }
+READ_WITH_TOKEN = {  # the alerts.in.ua-style API wants a token (any role may read)
+    "/v1/alerts/active.json", "/{version}/iot/active_air_raid_alerts_by_oblast.json",
+    "/{version}/iot/active_air_raid_alerts.json",
+    "/{version}/iot/active_air_raid_alerts/{uid}.json", "/v1/regions/{uid}/alerts/{period}.json"}
 WRONG_ROLE = {"sensor": "reader", "operator": "sensor", "admin": "operator"}
 STREAMS = r"^/v1/(stream|ws)$"
 CHECKS = [not_a_server_error, content_type_conformance, response_headers_conformance,
@@ -53,7 +61,8 @@ EXAMPLES = 15  # per operation, phase and mode; derandomized: each run sends the
 GUARDED_EXAMPLES = 5
 TABLES = {"event_log": "seq", "decision_log": "seq", "cap_message": "seq",
           "audit_log": "id", "api_token": "id", "inbound_cap": "id", "ingest_batch": "key",
-          "operator_action": "id"}
+          "operator_action": "id", "webhook_subscriber": "id", "webhook_delivery": "id",
+          "push_subscription": "id", "push_outbox": "id"}
 SENT = Counter[str]()
 
 
@@ -69,9 +78,14 @@ class Fuzzed:
         return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def serve(service: Service) -> Fuzzed:
+def serve(service: Service, keys: Path) -> Fuzzed:
+    """The app with every channel's endpoints (webhooks, Web Push) mounted."""
+    from airwarn.channels.webhooks import WebhookChannel
+    from airwarn.channels.webpush import PushChannel
+
     tokens = {role: create_token(service.db, role, f"{role}-1", 0) for role in ROLES}
-    app = create_app(service, WebSettings(heartbeat_s=0.2, rate_burst=10**6, rate_per_s=10**6))
+    app = create_app(service, WebSettings(heartbeat_s=0.2, rate_burst=10**6, rate_per_s=10**6),
+                     channels=[WebhookChannel(), PushChannel(keys)])
     return Fuzzed(service, app, tokens)
 
 
@@ -130,7 +144,7 @@ def fuzz_schema(fuzzed: Fuzzed, examples: int) -> Any:
 @pytest.fixture(scope="module")
 def fuzzed(grid, signing_keys, tmp_path_factory) -> Iterator[Fuzzed]:
     path: Path = tmp_path_factory.mktemp("fuzz") / "airwarn.db"
-    served = serve(open_service(grid, f"sqlite:///{path}", signing_keys))
+    served = serve(open_service(grid, f"sqlite:///{path}", signing_keys), path.parent / "keys")
     yield served
     print(f"\ngenerated requests sent on SQLite: {sum(SENT.values())} "
           f"({', '.join(f'{op}: {n}' for op, n in sorted(SENT.items()))})")
@@ -151,13 +165,17 @@ FUZZ_SETTINGS = settings(deadline=None, derandomize=True, database=None,
                          suppress_health_check=list(HealthCheck))
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex=STREAMS)
 guarded = schemathesis.pytest.from_fixture("guarded_api_schema").include(path=list(NEEDS))
+with_token = schemathesis.pytest.from_fixture("guarded_api_schema").include(
+    path=sorted(READ_WITH_TOKEN))
 
 
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_generated_requests_get_no_server_error_and_rejected_ones_change_nothing(
         case: Any, fuzzed: Fuzzed) -> None:
-    call_checked(case, fuzzed, NEEDS.get(case.operation.path))
+    path = case.operation.path
+    call_checked(case, fuzzed, NEEDS.get(path) or ("reader" if path in READ_WITH_TOKEN
+                                                     else None))
 
 
 @guarded.parametrize()
@@ -176,6 +194,14 @@ def test_generated_requests_with_the_wrong_role_are_refused_and_change_nothing(
     _assert_refused(case, response, 403)
 
 
+@with_token.parametrize()
+@FUZZ_SETTINGS
+def test_generated_reads_of_the_alerts_in_ua_api_without_a_token_are_refused(
+        case: Any, fuzzed: Fuzzed) -> None:
+    response = call_checked(case, fuzzed, None)
+    _assert_refused(case, response, 401)
+
+
 def _assert_refused(case: Any, response: Any, status: int) -> None:
     # a method the path does not take is refused as such; a body that is not JSON at all is
     # turned down while it is read, before the token is looked at; anything else must be
@@ -192,7 +218,8 @@ def _assert_refused(case: Any, response: Any, status: int) -> None:
 
 @pytest.fixture
 def api(grid, tmp_path, signing_keys) -> Iterator[tuple[TestClient, Fuzzed]]:
-    served = serve(open_service(grid, f"sqlite:///{tmp_path / 'airwarn.db'}", signing_keys))
+    served = serve(open_service(grid, f"sqlite:///{tmp_path / 'airwarn.db'}", signing_keys),
+                   tmp_path / "keys")
     with TestClient(served.app) as http:
         yield http, served
     served.service.db.dispose()

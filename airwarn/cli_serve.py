@@ -123,6 +123,9 @@ def serve(
     namespace: Annotated[str, typer.Option(
         "--bus-namespace", help="With --bus: the prefix of this deployment's subjects, "
         "streams and lease, so that several can share one NATS.")] = "airwarn",
+    replicas: Annotated[int, typer.Option(
+        "--bus-replicas", min=1, max=5, help="With --bus: copies JetStream keeps of each "
+        "stream and of the lease (1 on one NATS server; 3 on a cluster of 3).")] = 1,
     mqtt: Annotated[str | None, typer.Option(
         help="MQTT broker for sirens and displays (mqtt://host:1883, mqtts://user:pw@host); "
         "one retained topic per zone, see docs/mqtt.md.")] = None,
@@ -147,7 +150,7 @@ def serve(
 
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
-                                     namespace)
+                                     namespace, replicas)
         service = build_service(zones, db, keys, clock, hold_s, sender)
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys)
     except AirwarnError as error:
@@ -184,7 +187,7 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
 
 def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                   answer_timeout_s: float, db: str,
-                  namespace: str):  # type: ignore[no-untyped-def]
+                  namespace: str, replicas: int = 1):  # type: ignore[no-untyped-def]
     from airwarn.bus import BusSettings
 
     if role not in ("all", "engine", "edge"):
@@ -204,7 +207,7 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                            f"or -, not {namespace!r}")
     return BusSettings(url=bus, role="engine" if role == "all" else role, name=name or "",
                        lease_s=lease_s, answer_timeout_s=answer_timeout_s,
-                       namespace=namespace)
+                       namespace=namespace, replicas=replicas)
 
 
 def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: int,

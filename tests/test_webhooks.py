@@ -522,3 +522,44 @@ def test_the_webhook_tables_come_and_go_with_their_migration(store_url) -> None:
         assert tables <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_long_backlog_is_queued_page_by_page_each_decision_once_in_order(
+        grid, tmp_path, signing_keys) -> None:
+    from airwarn.channels import webhook_store
+    from airwarn.channels.webhook_outbox import fill, step_of
+
+    service = open_service(grid, f"sqlite:///{tmp_path / 'backlog.db'}", signing_keys)
+    sensor = Client("radar-1", "sensor")
+    audit = webhook_store.audit_entry("admin-1", "admin", 0, "webhook.create", {})
+    for sub in ("odd", "all"):
+        webhook_store.create_subscriber(service.db, {
+            "name": sub, "url": "http://127.0.0.1:9/", "secret": "s", "created_ms": 0,
+            "created_by": "admin-1", "seen_seq": 0, "statuses": ["actual"],
+            "zones": ["r0c1", "r0c3", "r0c5"] if sub == "odd" else None}, audit)
+    told = []
+    service.listeners.append(told.append)
+    for t in range(12):  # alert and clear the first row's zones one after another
+        zones = [f"r0c{t % 6}"]
+        service.ingest([(1, manual("alert" if t < 6 else "clear", t, zones=zones))], [],
+                       client=sensor, received_ms=0)
+    # the channel heard only of the last two steps; the rest it reads back, 4 at a time
+    steps = [s for s in (step_of(p.decisions, p.messages) for p in told[-2:]) if s]
+    rounds, more = 0, True
+    while more:
+        _, _, more = fill(service.db, steps if rounds == 0 else [], 0, to_log_end=True, page=4)
+        rounds += 1
+    with service.db.connect() as db:
+        rows = db.execute(sa.text("SELECT subscriber_id, first_seq, payload FROM "
+                                  "webhook_delivery ORDER BY id")).all()
+    sent = {1: [], 2: []}
+    for sub_id, _, payload in rows:
+        sent[sub_id] += [(d["seq"], d["zone"]) for d in json.loads(payload)["decisions"]]
+    every = [(d["seq"], d["zone"]) for d in logged(service)]
+    assert len(every) == 12 and rounds > 1
+    assert sent[2] == every  # each once, in order, whether told of it or read back
+    assert sent[1] == [(s, z) for s, z in every if z in ("r0c1", "r0c3", "r0c5")]
+    fill(service.db, steps, 0, to_log_end=True)  # told again, or looking again: no repeats
+    with service.db.connect() as db:
+        assert db.execute(sa.text("SELECT count(*) FROM webhook_delivery")).scalar() == len(rows)
+    service.db.dispose()

@@ -132,6 +132,7 @@ def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: 
     of the log when `to_log_end`). Returns the subscribers, the ids with deliveries to send
     (new ones; when `to_log_end`, any due), and whether more than a page is still owed."""
     with db.begin() as conn:
+        store.relaxed(conn)
         subscribers = store.active_subscribers(conn)
         if not subscribers:
             return [], set(), False
@@ -142,6 +143,7 @@ def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: 
         rows: list[dict[str, Any]] = []
         fresh: set[int] = set()
         more = False
+        reached_by: dict[int, list[int]] = {}  # watermark -> subscribers (mostly just one)
         for sub in subscribers:
             if sub.seen_seq >= target:
                 continue
@@ -152,7 +154,9 @@ def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: 
                 if row is not None:
                     rows.append(row)
                     fresh.add(sub.id)
-            store.advance(conn, sub.id, reached)
+            reached_by.setdefault(reached, []).append(sub.id)
+        for reached, ids in reached_by.items():
+            store.advance(conn, ids, reached)
         store.add_deliveries(conn, rows)
         if to_log_end:
             fresh |= store.due_subscribers(conn, now_ms)

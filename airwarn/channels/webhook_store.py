@@ -204,11 +204,35 @@ def add_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(sqlite_insert(DELIVERY).on_conflict_do_nothing(), rows)
 
 
-def advance(conn: Connection, subscriber_id: int, seen_seq: int) -> None:
-    """Move a subscriber's watermark forward (never back)."""
-    conn.execute(sa.update(SUBSCRIBER).where(SUBSCRIBER.c.id == subscriber_id,
-                                             SUBSCRIBER.c.seen_seq < seen_seq)
-                 .values(seen_seq=seen_seq))
+def advance(conn: Connection, subscriber_ids: list[int], seen_seq: int) -> None:
+    """Move subscribers' watermark forward to `seen_seq` (never back)."""
+    if subscriber_ids:
+        conn.execute(sa.update(SUBSCRIBER).where(SUBSCRIBER.c.id.in_(subscriber_ids),
+                                                 SUBSCRIBER.c.seen_seq < seen_seq)
+                     .values(seen_seq=seen_seq))
+
+
+def relaxed(conn: Connection) -> None:
+    """Let this transaction commit without waiting for the disk (PostgreSQL).
+
+    The channel's own writes can be lost in a power cut without harm: a lost outbox write
+    takes its watermark with it, so the steps are read back from the log; a lost "delivered"
+    sends the delivery again under the same Webhook-Id. (SQLite gets the same from the
+    channel's own connection pool, see `channel_engine`.)"""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+def channel_engine(service_db: Engine) -> Engine:
+    """The engine the channel writes through: for a SQLite file, one of its own without
+    `synchronous=FULL` (a pragma per connection, so not the service's durable pool); else the
+    service's."""
+    url = service_db.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return service_db
+    from airwarn.store import connect
+
+    return connect(url.render_as_string(hide_password=False))
 
 
 def due_subscribers(conn: Connection, now_ms: int) -> set[int]:
@@ -219,26 +243,25 @@ def due_subscribers(conn: Connection, now_ms: int) -> set[int]:
     return {int(sub_id) for (sub_id,) in rows}
 
 
-def next_due(db: Engine, subscriber_id: int) -> Due | None:
-    """The oldest pending delivery of a subscriber: deliveries leave in the order queued."""
+def pending(db: Engine, subscriber_id: int, limit: int = 32) -> list[Due]:
+    """A subscriber's oldest pending deliveries: they leave in the order queued."""
     query = (sa.select(DELIVERY.c.id, DELIVERY.c.key, DELIVERY.c.payload, DELIVERY.c.attempts,
                        DELIVERY.c.next_ms, SUBSCRIBER.c.url, SUBSCRIBER.c.secret,
                        SUBSCRIBER.c.active)
              .select_from(DELIVERY.join(SUBSCRIBER, SUBSCRIBER.c.id == DELIVERY.c.subscriber_id))
              .where(DELIVERY.c.subscriber_id == subscriber_id, DELIVERY.c.state == "pending")
-             .order_by(DELIVERY.c.id).limit(1))
+             .order_by(DELIVERY.c.id).limit(limit))
     with db.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    return Due(id=int(row.id), key=str(row.key), payload=str(row.payload),
-               attempts=int(row.attempts), next_ms=int(row.next_ms), url=str(row.url),
-               secret=str(row.secret), active=bool(row.active))
+        rows = conn.execute(query).all()
+    return [Due(id=int(row.id), key=str(row.key), payload=str(row.payload),
+                attempts=int(row.attempts), next_ms=int(row.next_ms), url=str(row.url),
+                secret=str(row.secret), active=bool(row.active)) for row in rows]
 
 
 def record_attempt(db: Engine, delivery_id: int, *, state: str, attempts: int, next_ms: int,
                    error: str | None, done_ms: int | None) -> None:
     with db.begin() as conn:
+        relaxed(conn)
         conn.execute(sa.update(DELIVERY).where(DELIVERY.c.id == delivery_id).values(
             state=state, attempts=attempts, next_ms=next_ms, last_error=error,
             done_ms=done_ms))

@@ -111,12 +111,14 @@ class WebhookChannel:
         self._task: asyncio.Task[None] | None = None
         self._senders: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._db: sa.engine.Engine | None = None
+        self._own_db = False
         self._client: httpx.AsyncClient | None = None
 
     # -- the Channel protocol --------------------------------------------------------------
 
     async def start(self, service: Service) -> None:
-        self._db = service.db
+        self._db = store.channel_engine(service.db)
+        self._own_db = self._db is not service.db
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False,
@@ -147,6 +149,8 @@ class WebhookChannel:
         self._task = None
         if self._client is not None:
             await self._client.aclose()
+        if self._db is not None and self._own_db:
+            self._db.dispose()
         self._loop = None
 
     def nudge(self) -> None:
@@ -224,26 +228,29 @@ class WebhookChannel:
         assert self._db is not None
         while True:
             try:
-                due = await asyncio.to_thread(store.next_due, self._db, sub_id)
+                batch = await asyncio.to_thread(store.pending, self._db, sub_id)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("webhooks: cannot read the outbox (%s)", exc.__class__.__name__)
                 await _wait(wake, self.poll_s)
                 continue
-            if due is not None and not due.active:
-                return  # unsubscribed: what was pending stays in the store, unsent
-            if due is None:
+            if not batch:
                 await _wait(wake, IDLE_S)  # woken when something is queued for it
                 continue
-            wait_s = (due.next_ms - _now_ms()) / 1000
-            if wait_s > 0:
-                await _wait(wake, wait_s)
-                continue
-            try:
-                outcome = await self._attempt(sub_id, due)
-            except Exception as exc:  # not the receiver's doing: retried like a network error
-                log.exception("webhooks: sending %s-%s failed", sub_id, due.key)
-                outcome = Outcome(False, True, f"{exc.__class__.__name__} in the sender")
-            await self._record(due, outcome)
+            if not batch[0].active:
+                return  # unsubscribed: what was pending stays in the store, unsent
+            for due in batch:
+                wait_s = (due.next_ms - _now_ms()) / 1000
+                if wait_s > 0:
+                    await _wait(wake, wait_s)
+                    break  # look again: a replay or a new delivery may have come meanwhile
+                try:
+                    outcome = await self._attempt(sub_id, due)
+                except Exception as exc:  # not the receiver's doing: retried like a network
+                    log.exception("webhooks: sending %s-%s failed", sub_id, due.key)
+                    outcome = Outcome(False, True, f"{exc.__class__.__name__} in the sender")
+                state = await self._record(due, outcome)
+                if state == "pending":
+                    break  # to be retried: the later ones wait their turn
 
     async def _attempt(self, sub_id: int, due: store.Due) -> Outcome:
         assert self._client is not None
@@ -262,7 +269,8 @@ class WebhookChannel:
         except httpx.HTTPError as exc:
             return Outcome(False, True, f"{exc.__class__.__name__}: {exc}"[:500])
 
-    async def _record(self, due: store.Due, outcome: Outcome) -> None:
+    async def _record(self, due: store.Due, outcome: Outcome) -> str:
+        """Store what the attempt came to; the delivery's state now."""
         assert self._db is not None
         attempts = due.attempts + 1
         now_ms = _now_ms()
@@ -282,7 +290,7 @@ class WebhookChannel:
                 await asyncio.to_thread(store.record_attempt, self._db, due.id, state=state,
                                         attempts=attempts, next_ms=next_ms, error=error,
                                         done_ms=done)
-                return
+                return state
             except sa.exc.SQLAlchemyError as exc:
                 # unrecorded, a delivered one would be sent again: keep trying to record it
                 log.warning("webhooks: cannot record a delivery (%s)", exc.__class__.__name__)

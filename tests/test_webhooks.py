@@ -462,6 +462,9 @@ def test_bad_subscriptions_get_a_clear_422_and_store_nothing(grid, tmp_path, sig
             assert answer.status_code == 422, url
             assert answer.json()["field"] == "$.url"
             assert "http:// or https://" in answer.json()["error"]
+        for url in ("http://[::1/hook", "https://example.org/a b\x00"):
+            answer = refused({**good, "url": url})
+            assert answer.status_code == 422 and answer.json()["field"] == "$.url", url
         answer = refused({**good, "statuses": ["actual", "rehearsal"]})
         assert answer.status_code == 422 and "statuses" in answer.json()["error"]
         assert refused({**good, "zones": []}).status_code == 422

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -68,7 +69,13 @@ def _now_ms() -> int:
 
 def _check(body: Subscription, zone_ids: dict[str, int]) -> None:
     """Refuse what would never deliver, naming the field and the fix; nothing is stored."""
-    parts = urlsplit(body.url)
+    try:
+        parts = urlsplit(body.url)
+        httpx.URL(body.url)  # what the sender will make of it
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise RequestError(f"the url cannot be read ({exc}); give e.g. "
+                           "https://example.org/airwarn-hook", field="$.url",
+                           value=body.url) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RequestError("the url must be http:// or https:// with a host, e.g. "
                            "https://example.org/airwarn-hook", field="$.url", value=body.url)

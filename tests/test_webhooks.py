@@ -375,7 +375,9 @@ def test_a_restart_delivers_what_was_owed_even_steps_the_channel_never_heard_of(
         hooks.post(manual("alert", 0, zones=["r0c0", "r2c2"]), role="admin")
         wait_until(lambda: receiver.got("/owed") != [])
     receiver.failing.discard("/owed")
+    # the stop let the attempt under way finish and be recorded: every failure is counted
     failed = len(receiver.got("/owed"))  # one, unless a retry came before the stop
+    assert [d["attempts"] for d in outbox(first)] == [failed]
     # the engine goes on committing with no channel listening (as if it died between its
     # commit and the outbox write): these decisions are in the log and nowhere else
     sensor = Client("radar-1", "sensor")

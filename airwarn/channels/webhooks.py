@@ -112,6 +112,7 @@ class WebhookChannel:
         self._senders: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._db: sa.engine.Engine | None = None
         self._own_db = False
+        self._stopping = False  # senders finish the attempt they are making, then return
         self._client: httpx.AsyncClient | None = None
 
     # -- the Channel protocol --------------------------------------------------------------
@@ -139,14 +140,24 @@ class WebhookChannel:
             self._loop.call_soon_threadsafe(self._set_wake)
 
     async def stop(self) -> None:
-        tasks = [task for task, _ in self._senders.values()]
+        # the outbox first (a write in progress commits or not, whole); then let each sender
+        # finish the attempt it is making and record it, so a receiver that has answered is
+        # not sent the same delivery again by the next process (it would drop it, by its id)
         if self._task is not None:
-            tasks.append(self._task)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._stopping = True
+        senders = [task for task, _ in self._senders.values()]
+        for _, wake in self._senders.values():
+            wake.set()
+        if senders:
+            _, late = await asyncio.wait(senders, timeout=self.timeout_s + 2)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
         self._senders.clear()
-        self._task = None
+        self._stopping = False
         if self._client is not None:
             await self._client.aclose()
         if self._db is not None and self._own_db:
@@ -226,7 +237,7 @@ class WebhookChannel:
     async def _send_all(self, sub_id: int, wake: asyncio.Event) -> None:
         """Send a subscriber's deliveries, oldest first, until it is deleted."""
         assert self._db is not None
-        while True:
+        while not self._stopping:
             try:
                 batch = await asyncio.to_thread(store.pending, self._db, sub_id)
             except sa.exc.SQLAlchemyError as exc:
@@ -239,6 +250,8 @@ class WebhookChannel:
             if not batch[0].active:
                 return  # unsubscribed: what was pending stays in the store, unsent
             for due in batch:
+                if self._stopping:
+                    return
                 wait_s = (due.next_ms - _now_ms()) / 1000
                 if wait_s > 0:
                     await _wait(wake, wait_s)

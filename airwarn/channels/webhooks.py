@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("airwarn.webhooks")
 USER_AGENT = "airwarn-webhooks/1"
 IDLE_S = 60.0  # a sender with nothing to send looks again this often, unless woken
+MAX_SENDING = 100  # requests under way at once, over all subscribers
 MAX_QUEUED_STEPS = 10_000  # beyond this the oldest are dropped: the log has them (see fill)
 
 
@@ -114,6 +115,7 @@ class WebhookChannel:
         self._own_db = False
         self._stopping = False  # senders finish the attempt they are making, then return
         self._client: httpx.AsyncClient | None = None
+        self._sending = asyncio.Semaphore(MAX_SENDING)
 
     # -- the Channel protocol --------------------------------------------------------------
 
@@ -122,8 +124,12 @@ class WebhookChannel:
         self._own_db = self._db is not service.db
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False,
-                                         headers={"User-Agent": USER_AGENT})
+        # the pool does not cap connections (waiting for one would count as a timeout against
+        # the receiver); the semaphore caps how many requests are under way at once
+        self._client = httpx.AsyncClient(
+            timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=MAX_SENDING))
+        self._sending = asyncio.Semaphore(MAX_SENDING)
         # catch up first: steps committed while no channel listened (a crash between a commit
         # and the outbox, a failover) are queued before anything new
         subscribers, fresh = await self._fill(to_log_end=True)
@@ -257,7 +263,8 @@ class WebhookChannel:
                     await _wait(wake, wait_s)
                     break  # look again: a replay or a new delivery may have come meanwhile
                 try:
-                    outcome = await self._attempt(sub_id, due)
+                    async with self._sending:
+                        outcome = await self._attempt(sub_id, due)
                 except Exception as exc:  # not the receiver's doing: retried like a network
                     log.exception("webhooks: sending %s-%s failed", sub_id, due.key)
                     outcome = Outcome(False, True, f"{exc.__class__.__name__} in the sender")

@@ -97,6 +97,8 @@ def push_service() -> Iterator[PushService]:
     state: dict[str, PushService] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as push services do
+
         def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             service = state["it"]
@@ -114,7 +116,11 @@ def push_service() -> Iterator[PushService]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the default 5 resets connections under a fan-out
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     state["it"] = PushService(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -324,11 +330,45 @@ def test_a_push_service_error_is_retried_until_the_push_is_taken(app: App,
     assert len({browser.read(p)["seq"] for p in pushes}) == 1
     assert len({p.body for p in pushes}) == 4
     deadline = time.monotonic() + 5
-    while rows(app.service, "push_outbox")[0]["state"] != "sent":
+    while [r["state"] for r in rows(app.service, "push_outbox")] != ["sent"]:
         assert time.monotonic() < deadline, rows(app.service, "push_outbox")
         time.sleep(0.05)
     row = rows(app.service, "push_outbox")[0]
     assert row["attempts"] == 4 and row["last_error"] is None
+
+
+def test_pushes_to_one_browser_keep_their_order_when_one_is_retried(app: App,
+                                                                    push_service) -> None:
+    browser = Browser(push_service.endpoint("ordered"))
+    push_service.answer("ordered", 503, 201)
+    push_service.script["/push/ordered"][0] = (503, {"Retry-After": "1"})
+    app.subscribe(browser, zones=["r3c3"])
+    alert = app.post(manual("alert", 0, zones=["r3c3"]))["first_decision_seq"]
+    push_service.wait("ordered", 1)
+    clear = app.post(manual("clear", 1, zones=["r3c3"]))["first_decision_seq"]
+    pushes = push_service.wait("ordered", 3)
+    assert [browser.read(p)["seq"] for p in pushes] == [alert, alert, clear]
+
+
+def test_a_warning_the_push_service_cannot_take_within_the_ttl_is_given_up(
+        grid, tmp_path, signing_keys, keys_dir, push_service) -> None:
+    service = open_service(grid, f"sqlite:///{tmp_path / 'ttl.db'}", signing_keys)
+    token = {"Authorization": f"Bearer {create_token(service.db, 'admin', 'admin-1', 0)}"}
+    push_service.answer("down", 503)
+    with running(service, [channel(keys_dir, ttl_s=1, retry_s=0.2)]) as http:
+        app = App(http, service, token)
+        app.subscribe(Browser(push_service.endpoint("down")), zones=["r2c2"])
+        app.post(manual("alert", 0, zones=["r2c2"]))
+        deadline = time.monotonic() + 5
+        while [r["state"] for r in rows(service, "push_outbox")] != ["expired"]:
+            assert time.monotonic() < deadline, rows(service, "push_outbox")
+            time.sleep(0.05)
+        tries = len(push_service.to("down"))
+        assert 2 <= tries <= 6  # 0.2 s, 0.4 s, 0.8 s apart, then too late
+        assert [int(p.headers["TTL"]) for p in push_service.to("down")][0] == 1
+        time.sleep(0.5)
+        assert len(push_service.to("down")) == tries
+    service.db.dispose()
 
 
 def test_a_restart_sends_what_was_owed_and_what_was_never_queued(
@@ -365,7 +405,7 @@ def test_a_restart_sends_what_was_owed_and_what_was_never_queued(
 GOOD = Browser("http://127.0.0.1:9/push/x").subscription()
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
+BAD = [  # (what is changed in a good subscription, the field named, words in the answer)
     ({"keys": {**GOOD["keys"], "p256dh": GOOD["keys"]["p256dh"][:40]}}, "$.keys.p256dh",
      "65 bytes"),
     ({"keys": {**GOOD["keys"], "p256dh": b64url(b"\x04" + b"\x01" * 64)}}, "$.keys.p256dh",
@@ -377,21 +417,29 @@ GOOD = Browser("http://127.0.0.1:9/push/x").subscription()
     ({"zones": None}, "$.point", "exactly one"),
     ({"endpoint": "http://push.example.com/x"}, "$.endpoint", "https"),
     ({"endpoint": "ftp://127.0.0.1/x"}, "$.endpoint", "https"),
+    ({"endpoint": "https://push.example.com:99999/x"}, "$.endpoint", "https"),
     ({"keys": {**GOOD["keys"], "auth": "not base64!"}}, "$.keys.auth", "pattern"),
     ({"lang": "english please"}, "$.lang", "pattern"),
-])
-def test_a_bad_subscription_is_refused_naming_the_field_and_nothing_is_stored(
-        app: App, change: dict[str, Any], field: str, words: str) -> None:
-    body = {**GOOD, "zones": ["r0c0"], **change}
-    body = {k: v for k, v in body.items() if v is not None or k == "expirationTime"}
-    answer = app.http.post("/v1/push/subscriptions", json=body)
-    assert answer.status_code == 422, answer.text
-    error = answer.json()
-    assert error.get("field") == field or error["error"].startswith(field + ":"), error
-    assert words in json.dumps(error), error
-    assert GOOD["keys"]["auth"] not in answer.text  # the secret is never echoed
+]
+
+
+def test_a_bad_subscription_is_refused_naming_the_field_and_nothing_is_stored(app: App
+                                                                              ) -> None:
+    for change, field_name, words in BAD:
+        body = {**GOOD, "zones": ["r0c0"], **change}
+        body = {k: v for k, v in body.items() if v is not None or k == "expirationTime"}
+        answer = app.http.post("/v1/push/subscriptions", json=body)
+        assert answer.status_code == 422, (change, answer.text)
+        error = answer.json()
+        assert error.get("field") == field_name or error["error"].startswith(
+            field_name + ":"), (change, error)
+        assert words in json.dumps(error), (change, error)
+        assert GOOD["keys"]["auth"] not in answer.text  # the secret is never echoed
     assert rows(app.service, "push_subscription") == []
     assert rows(app.service, "push_subscription_zone") == []
+    # the same body, put right, is taken
+    assert app.http.post("/v1/push/subscriptions",
+                         json={**GOOD, "zones": ["r0c0"]}).status_code == 201
 
 
 def test_a_browser_unsubscribes_with_its_auth_secret_and_no_one_else_can(app: App) -> None:

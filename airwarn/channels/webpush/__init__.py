@@ -22,7 +22,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 
 from airwarn.channels.webpush import outbox
 from airwarn.channels.webpush.api import router_for
@@ -70,25 +70,33 @@ class PushChannel:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._busy: set[int] = set()  # subscriptions with sends in flight or not yet recorded
         self._done: list[tuple[int, list[Outcome]]] = []  # finished, not yet recorded
         self._senders: set[asyncio.Task[None]] = set()
         self._pruned_ms = 0
+        self._stopping = False
 
     # -- the Channel protocol ----------------------------------------------------------------
 
     async def start(self, service: Service) -> None:
         """Begin sending: first what the store says is owed, and every decision after the
         outbox's cursor (the catch-up after a restart or a failover)."""
+        if self._task is not None and not self._task.done():
+            # a second lifespan of the same app (a test harness may run one per client):
+            # one sender per channel is enough, and two would send everything twice
+            log.warning("Web Push is already sending from another event loop; this one "
+                        "serves its HTTP endpoints only")
+            return
         self._service = service
+        self._busy, self._done = set(), []  # a stopped run's unrecorded sends are resent
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,  # a push service answers; it does not redirect
-            limits=httpx.Limits(max_connections=self.concurrency))
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.concurrency))
         self._task = asyncio.create_task(self._run(), name="webpush")
 
     def publish(self, published: Published) -> None:
@@ -100,6 +108,9 @@ class PushChannel:
 
     async def stop(self) -> None:
         """Stop sending; what is owed stays in the store for the next writer."""
+        if self._loop is not asyncio.get_running_loop():
+            return  # not the lifespan that started the sender
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,16 +120,16 @@ class PushChannel:
         await asyncio.gather(*self._senders, return_exceptions=True)
         with contextlib.suppress(Exception):  # best effort: unrecorded sends are resent
             await self._record()
-        if self._client is not None:
-            await self._client.aclose()
-        self._task = self._client = self._loop = self._wake = None
+        if self._session is not None:
+            await self._session.close()
+        self._task = self._session = self._loop = self._wake = None
 
     # -- the sender ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
         assert self._wake is not None and self._service is not None
         first = True
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 if first:
@@ -130,8 +141,11 @@ class PushChannel:
             except Exception:  # the store went away, most likely: keep trying
                 log.exception("Web Push: a round failed; trying again in a second")
                 wait_s = 1.0
+            # not asyncio.wait_for: on 3.11 it swallows a cancel that comes as the event is
+            # set (a sender finishing as the app stops), and the loop would never end
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+                async with asyncio.timeout(wait_s):
+                    await self._wake.wait()
 
     async def _round(self) -> float:
         """Queue new decisions, record finished sends, start due ones; how long to sleep."""
@@ -161,14 +175,18 @@ class PushChannel:
 
     async def _send_group(self, sub_id: int, group: list[Owed]) -> None:
         """One subscriber's due pushes, in order; stop at the first that did not go."""
-        assert self._slots is not None and self._client is not None and self._wake is not None
+        assert self._slots is not None and self._session is not None and self._wake is not None
         outcomes: list[Outcome] = []
         try:
             async with self._slots:
                 for owed in group:
-                    outcome = await send(self._client, owed, self.key, ttl_s=self.ttl_s,
-                                         timeout_s=self.timeout_s, retry_s=self.retry_s,
-                                         now_ms=_now_ms())
+                    try:
+                        outcome = await send(self._session, owed, self.key, ttl_s=self.ttl_s,
+                                             timeout_s=self.timeout_s, retry_s=self.retry_s,
+                                             now_ms=_now_ms())
+                    except Exception as exc:  # a bug: never let one row stall the outbox
+                        log.exception("Web Push to subscription %s failed", sub_id)
+                        outcome = Outcome(owed, "failed", error=repr(exc)[:300])
                     outcomes.append(outcome)
                     if outcome.kind in ("gone", "retry"):
                         break

@@ -220,17 +220,29 @@ def record(db: Engine, outcomes: Sequence[Outcome], now_ms: int) -> None:
         gone = sorted({o.owed.subscription_id for o in outcomes if o.kind == "gone"})
         if gone:
             delete_subscriptions(conn, gone)
-        for outcome in outcomes:
-            if outcome.kind == "gone":
-                continue
-            values: dict[str, Any] = {"attempts": outcome.owed.attempts + 1,
-                                      "last_error": outcome.error}
-            if outcome.kind == "retry":
-                values["next_ms"] = outcome.next_ms
-            else:
-                values.update(state=outcome.kind, done_ms=now_ms)
-            conn.execute(sa.update(OUTBOX).where(OUTBOX.c.id == outcome.owed.id,
-                                                 OUTBOX.c.state == "owed").values(**values))
+        sent = [o.owed.id for o in outcomes if o.kind == "sent"]
+        for chunk in range(0, len(sent), 500):  # most of a fan-out: one statement per 500
+            conn.execute(sa.update(OUTBOX)
+                         .where(OUTBOX.c.id.in_(sent[chunk:chunk + 500]),
+                                OUTBOX.c.state == "owed")
+                         .values(state="sent", done_ms=now_ms, last_error=None,
+                                 attempts=OUTBOX.c.attempts + 1))
+        retries = [{"b_id": o.owed.id, "b_next": o.next_ms, "b_error": o.error}
+                   for o in outcomes if o.kind == "retry"]
+        if retries:
+            conn.execute(sa.update(OUTBOX)
+                         .where(OUTBOX.c.id == sa.bindparam("b_id"), OUTBOX.c.state == "owed")
+                         .values(next_ms=sa.bindparam("b_next"),
+                                 last_error=sa.bindparam("b_error"),
+                                 attempts=OUTBOX.c.attempts + 1), retries)
+        failed = [{"b_id": o.owed.id, "b_error": o.error}
+                  for o in outcomes if o.kind == "failed"]
+        if failed:
+            conn.execute(sa.update(OUTBOX)
+                         .where(OUTBOX.c.id == sa.bindparam("b_id"), OUTBOX.c.state == "owed")
+                         .values(state="failed", done_ms=now_ms,
+                                 last_error=sa.bindparam("b_error"),
+                                 attempts=OUTBOX.c.attempts + 1), failed)
 
 
 def delete_subscriptions(conn: Connection, ids: Sequence[int]) -> None:

@@ -206,9 +206,48 @@ def fresh_schema() -> Iterator[str]:
             db.execute(sa.text(f"CREATE SCHEMA {schema}"))
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
-        with admin.connect() as db:
-            db.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        for attempt in range(10):  # PostgreSQL may be restarting (others' tests restart it)
+            try:
+                with admin.connect() as db:
+                    db.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                break
+            except sa.exc.OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(2.0)
         admin.dispose()
+
+
+def servers_started() -> dict[str, str]:
+    """When PostgreSQL started and which NATS server answers: a run during which either
+    changed was disturbed from outside (other tests on this machine restart them)."""
+    import sqlalchemy as sa
+
+    marks = {}
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.connect() as db:
+            marks["postgresql"] = str(db.execute(sa.text("SELECT pg_postmaster_start_time()"))
+                                      .scalar())
+    except sa.exc.OperationalError as exc:
+        marks["postgresql"] = f"unreachable ({exc.orig.__class__.__name__})"
+    finally:
+        admin.dispose()
+    marks["nats"] = asyncio.run(_nats_server_id())
+    return marks
+
+
+async def _nats_server_id() -> str:
+    import nats
+
+    try:
+        nc = await nats.connect(NATS_URL, connect_timeout=3, max_reconnect_attempts=0)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not there"
+        return f"unreachable ({exc.__class__.__name__})"
+    try:
+        return str(nc._server_info.get("server_id"))  # new on every start; no public getter
+    finally:
+        await nc.close()
 
 
 class Cluster:
@@ -398,11 +437,13 @@ class RunResult:
     same_as_reference: bool
     differences: list[str]
     steady_post_s: list[float]  # answer times of posts that no kill came near
+    disturbed: list[str]  # PostgreSQL or NATS restarted during the run, by someone else
 
 
 def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Path,
             zones_file: Path, raids: Raids) -> RunResult:
     load_before = os.getloadavg()
+    marks = servers_started()
     rng = random.Random(seed)
     kills: list[Kill] = []
     with fresh_schema() as db:
@@ -441,10 +482,13 @@ def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Pat
             kill.leader_said = leader_said(folder / f"{kill.new_leader}.log", kill.log_offset)
     steady = [a.answered - a.sent for a in sensor.attempts if a.status == 200 and not any(
         k.at - 1.0 < a.answered and a.sent < k.at + k.recovery_s + 1.0 for k in kills)]
+    after = servers_started()
+    disturbed = [f"{name} restarted during the run" for name in marks
+                 if marks[name] != after[name]]
     differences = compare_with_reference(launcher, folder, zones_file, sensor, stored, history)
     return RunResult(args.lease_s, seed, load_before, os.getloadavg(), kills,
                      len(sensor.posted), len(stored["events"]), len(stored["decisions"]),
-                     not differences, differences, steady)
+                     not differences, differences, steady, disturbed)
 
 
 def compare_with_reference(launcher: Launcher, folder: Path, zones_file: Path, sensor: Sensor,
@@ -514,6 +558,8 @@ def report(results: list[RunResult]) -> bool:
         print("  store, answers and history equal to an uninterrupted run: "
               + ("yes" if result.same_as_reference else "NO: "
                  + "; ".join(result.differences)))
+        for note in result.disturbed:
+            print(f"  DISTURBED: {note}; its figures are not the bus's alone")
     print()
     print(summary("(a) kill -> standby leads (poll 10 ms)", [k.takeover_s for k in kills]))
     print(summary("    kill -> standby's led_since", [k.led_since_s for k in kills]))

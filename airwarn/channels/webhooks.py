@@ -200,8 +200,11 @@ class WebhookChannel:
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
+            # not asyncio.wait_for: on 3.11 it can swallow a cancel that comes as the event is
+            # set, and stop() would wait for this loop for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             steps = []
             while self._steps:
@@ -319,7 +322,8 @@ class WebhookChannel:
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
     event.clear()
 
 

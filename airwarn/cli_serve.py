@@ -139,6 +139,13 @@ def serve(
     push: Annotated[bool, typer.Option(
         help="Web Push to subscribed browsers (VAPID key in --keys; docs/webpush.md).")
     ] = True,
+    push_subject: Annotated[str | None, typer.Option(
+        "--push-subject", help="How push services reach you (mailto: or https:); default "
+        "mailto: the CAP sender.")] = None,
+    push_hosts: Annotated[str | None, typer.Option(
+        "--push-hosts", help="Comma-separated push service hosts that subscriptions may "
+        "name (e.g. fcm.googleapis.com,updates.push.services.mozilla.com,"
+        "web.push.apple.com); default: any https host. Set it on a public server.")] = None,
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -152,7 +159,9 @@ def serve(
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
         service = build_service(zones, db, keys, clock, hold_s, sender)
-        channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys)
+        channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
+                                  push_subject or f"mailto:{service.settings.sender}",
+                                  push_hosts)
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
@@ -166,7 +175,9 @@ def serve(
 
 
 def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
-                   webhooks: bool, push: bool, keys: Path) -> list[Any]:
+                   webhooks: bool, push: bool, keys: Path,
+                   push_subject: str = "mailto:admin@localhost",
+                   push_hosts: str | None = None) -> list[Any]:
     """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
     process that writes the log (the leading engine, or the one process) delivers."""
     channels: list[Any] = []
@@ -181,7 +192,9 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
     if push:
         from airwarn.channels.webpush import PushChannel
 
-        channels.append(PushChannel(keys))
+        hosts = None if push_hosts is None else [
+            h.strip() for h in push_hosts.split(",") if h.strip()]
+        channels.append(PushChannel(keys, subject=push_subject, endpoint_hosts=hosts))
     return channels
 
 

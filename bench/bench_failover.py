@@ -70,6 +70,7 @@ POLL_S = 0.01  # how often the standby's /healthz is asked during a takeover
 TAKEOVER_LIMIT_S = 5.0  # the requirement: the standby leads within this after a kill
 GIVE_UP_S = 60.0  # a takeover or a restart slower than this ends the run as failed
 SLOW_S = 5.5  # a recovery slower than the ack wait: the new leader's log is shown
+RUN_TRIES = 3  # a run disturbed from outside (a restarted PostgreSQL or NATS) is run again
 RESTART_TRIES = 5  # a killed engine that exits while starting is started again, and counted
 
 
@@ -584,6 +585,33 @@ def report(results: list[RunResult]) -> bool:
     return all(r.same_as_reference for r in results) and within == len(kills)
 
 
+def run_undisturbed(args: argparse.Namespace, run: int, launcher: Launcher, tmp: Path,
+                    zones: ZoneSet) -> RunResult:
+    """One run, done again (up to RUN_TRIES times) if PostgreSQL or NATS was restarted from
+    outside while it went on: other engineers' fault tests restart them on this machine."""
+    for attempt in range(1, RUN_TRIES + 1):
+        folder = tmp / f"run{run + 1}-{attempt}"
+        folder.mkdir()
+        zones_file = folder / "zones.geojson"
+        write_zones(zones.zones, zones_file)
+        print(f"run {run + 1}" + (f" (try {attempt})" if attempt > 1 else "") + ":", flush=True)
+        marks = servers_started()
+        try:
+            result = one_run(args, args.seed + run, launcher, folder, zones_file,
+                             Raids(zones, args.seed + run))
+        except Exception as exc:
+            if servers_started() == marks:
+                raise
+            why = exc.__class__.__name__
+            print(f"  disturbed: PostgreSQL or NATS restarted from outside ({why}); running "
+                  "it again", flush=True)
+            continue
+        if not result.disturbed or attempt == RUN_TRIES:
+            return result
+        print(f"  disturbed: {'; '.join(result.disturbed)}; running it again", flush=True)
+    raise RuntimeError(f"run {run + 1} was disturbed from outside {RUN_TRIES} times")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs of the leader per run")
@@ -603,18 +631,12 @@ def main() -> None:
     zones = zones_from_geojson(grid_zones())
     print(f"failover bench: {args.runs} run(s) of {args.kills} kills, --lease-s {args.lease_s}, "
           f"seed {args.seed}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
-    results = []
+    results: list[RunResult] = []
     tmp = Path(mkdtemp(prefix="bench-failover-"))  # the processes' logs; kept if a run fails
     launcher = Launcher()
     try:
         for run in range(args.runs):
-            folder = tmp / f"run{run + 1}"
-            folder.mkdir()
-            zones_file = folder / "zones.geojson"
-            write_zones(zones.zones, zones_file)
-            print(f"run {run + 1}:", flush=True)
-            results.append(one_run(args, args.seed + run, launcher, folder, zones_file,
-                                   Raids(zones, args.seed + run)))
+            results.append(run_undisturbed(args, run, launcher, tmp, zones))
     except BaseException:
         print(f"the logs are in {tmp}", file=sys.stderr)
         raise

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,19 @@ class LiveFeed:
         return list(self.ids)
 
 
+@contextmanager
+def running_cluster(launcher: Launcher, folder: Path, zones: Path
+                    ) -> Iterator[tuple[Cluster, str, LiveFeed]]:
+    """A started cluster on a fresh PostgreSQL schema, with a live client on its edge."""
+    with postgres_schema() as db:
+        cluster = Cluster(launcher, folder, zones, db)
+        try:
+            cluster.start()
+            yield cluster, db, LiveFeed(cluster.edge.url)
+        finally:
+            cluster.stop()
+
+
 @pytest.fixture(scope="module")
 def raid(tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
          ) -> Iterator[dict[str, Any]]:
@@ -226,42 +240,35 @@ def test_a_killed_engine_is_replaced_by_its_standby_within_5_s_and_no_decision_i
     batches = raid["batches"]
     kill_at = {len(batches) // 4, len(batches) // 2, (3 * len(batches)) // 4}
     takeovers: list[float] = []
-    with postgres_schema() as db:
-        cluster = Cluster(launcher, tmp_path, raid["zones"], db)
-        try:
-            cluster.start()
-            feed = LiveFeed(cluster.edge.url)
+    with running_cluster(launcher, tmp_path, raid["zones"]) as (cluster, db, feed):
+        watchers: list[threading.Thread] = []
 
-            watchers: list[threading.Thread] = []
-
-            def before(index: int) -> None:
-                if index not in kill_at:
-                    return
-                for watcher in watchers:
-                    watcher.join(120)  # the engine killed last is back, as the standby
-                old = cluster.wait_for_leader()
-                # the kill lands while this batch is on its way (a few ms after the post)
-                threading.Timer(0.005, old.kill).start()
-                watchers.append(threading.Thread(target=watch, args=(old,), daemon=True))
-                watchers[-1].start()
-
-            def watch(old: Server) -> None:
-                killed = time.monotonic()
-                while True:
-                    leader = cluster.leader()
-                    if leader is not None and leader is not old:
-                        takeovers.append(time.monotonic() - killed)
-                        break
-                    time.sleep(0.01)
-                old.reap()
-                old.start()  # back as the standby
-
-            posted = post_all(cluster.edge.url, cluster.token, batches, before)
+        def before(index: int) -> None:
+            if index not in kill_at:
+                return
             for watcher in watchers:
-                watcher.join(120)  # every takeover measured, every killed engine back
-            assert_same_as_reference(raid, db, posted, cluster.edge, feed)
-        finally:
-            cluster.stop()
+                watcher.join(120)  # the engine killed last is back, as the standby
+            old = cluster.wait_for_leader()
+            # the kill lands while this batch is on its way (a few ms after the post)
+            threading.Timer(0.005, old.kill).start()
+            watchers.append(threading.Thread(target=watch, args=(old,), daemon=True))
+            watchers[-1].start()
+
+        def watch(old: Server) -> None:
+            killed = time.monotonic()
+            while True:
+                leader = cluster.leader()
+                if leader is not None and leader is not old:
+                    takeovers.append(time.monotonic() - killed)
+                    break
+                time.sleep(0.01)
+            old.reap()
+            old.start()  # back as the standby
+
+        posted = post_all(cluster.edge.url, cluster.token, batches, before)
+        for watcher in watchers:
+            watcher.join(120)  # every takeover measured, every killed engine back
+        assert_same_as_reference(raid, db, posted, cluster.edge, feed)
     print(f"takeovers after SIGKILL: {[round(t, 2) for t in takeovers]} s")
     assert len(takeovers) == len(kill_at)
     assert max(takeovers) <= TAKEOVER_LIMIT_S, takeovers
@@ -293,25 +300,19 @@ def test_nats_restarted_mid_raid_loses_nothing(raid: dict[str, Any], launcher: L
     if shutil.which("start-stop-daemon") is None:
         pytest.skip("start-stop-daemon is needed to start NATS again")
     batches = raid["batches"]
-    with postgres_schema() as db:
-        cluster = Cluster(launcher, tmp_path, raid["zones"], db)
-        try:
-            cluster.start()
-            feed = LiveFeed(cluster.edge.url)
-            restarts: list[threading.Thread] = []
+    with running_cluster(launcher, tmp_path, raid["zones"]) as (cluster, db, feed):
+        restarts: list[threading.Thread] = []
 
-            def outage(index: int) -> None:
-                if index == len(batches) // 2:
-                    restarts.append(threading.Thread(target=restart_nats, args=(6.0,)))
-                    restarts[0].start()
-                    time.sleep(0.5)  # the next posts meet a bus that is gone
+        def outage(index: int) -> None:
+            if index == len(batches) // 2:
+                restarts.append(threading.Thread(target=restart_nats, args=(6.0,)))
+                restarts[0].start()
+                time.sleep(0.5)  # the next posts meet a bus that is gone
 
-            posted = post_all(cluster.edge.url, cluster.token, batches, outage)
-            restarts[0].join()
-            cluster.wait_for_leader()
-            assert_same_as_reference(raid, db, posted, cluster.edge, feed)
-        finally:
-            cluster.stop()
+        posted = post_all(cluster.edge.url, cluster.token, batches, outage)
+        restarts[0].join()
+        cluster.wait_for_leader()
+        assert_same_as_reference(raid, db, posted, cluster.edge, feed)
     assert posted.unavailable, "the edge never said 503 while NATS was down"
 
 
@@ -333,14 +334,8 @@ def test_postgresql_restarted_mid_raid_answers_503_meanwhile_and_loses_nothing(
             _pg("stop")
             threading.Timer(3.0, _pg, args=("start",)).start()
 
-    with postgres_schema() as db:
-        cluster = Cluster(launcher, tmp_path, raid["zones"], db)
-        try:
-            cluster.start()
-            feed = LiveFeed(cluster.edge.url)
-            posted = post_all(cluster.edge.url, cluster.token, batches, outage)
-            assert_same_as_reference(raid, db, posted, cluster.edge, feed)
-        finally:
-            cluster.stop()
+    with running_cluster(launcher, tmp_path, raid["zones"]) as (cluster, db, feed):
+        posted = post_all(cluster.edge.url, cluster.token, batches, outage)
+        assert_same_as_reference(raid, db, posted, cluster.edge, feed)
     assert posted.unavailable, "ingest never answered 503 while PostgreSQL was down"
     assert all(retry == "2" for _, retry in posted.unavailable), posted.unavailable

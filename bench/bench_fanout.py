@@ -2,7 +2,7 @@
 
     python bench/bench_fanout.py                    # E = 1, 2, 4 edges, 10,000 clients, 3 runs
     python bench/bench_fanout.py --edges 2 --clients 2000 --runs 1 --rounds 10
-    python bench/bench_fanout.py --json
+    python bench/bench_fanout.py --json fanout.json # every run's figures too
 
 Each run starts a bus deployment on the real NATS and PostgreSQL of this machine: one engine
 and E edges (`airwarn serve --bus ... --role engine|edge`, event clock, a fresh PostgreSQL
@@ -166,8 +166,12 @@ class Deployment:
         for process in [*self.edges, *([self.engine] if self.engine else [])]:
             process.stop()
         self.edges, self.engine = [], None
-        _psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-        asyncio.run(_drop_streams(self.namespace))
+        try:
+            _psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            asyncio.run(_drop_streams(self.namespace))
+        except Exception as exc:  # noqa: BLE001 - PostgreSQL or NATS away: say what is left
+            print(f"warning: could not drop schema {self.schema} or the NATS streams of "
+                  f"namespace {self.namespace} ({exc!r}); drop them by hand", file=sys.stderr)
 
 
 async def _drop_streams(namespace: str) -> None:
@@ -272,6 +276,7 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
     sent: dict[int, float] = {}  # decision seq -> time.time() just before its POST
     answers: list[float] = []
     timeouts = 0
+    retried = 0  # posts answered only after a 503, a 202 or a broken connection
     start_t = datetime(2026, 1, 1, tzinfo=UTC)
     headers = {"Authorization": f"Bearer {deployment.token}",
                "Content-Type": "application/x-ndjson"}
@@ -287,11 +292,9 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
                      "zones": [zone], "status": "exercise", "reason": "bench fan-out"}
             body = json.dumps(event).encode()
             t0 = time.time()
-            answer = http.post("/v1/events", content=body)
+            answer, tries = _post(http, body, f"fanout-{i}")
             answers.append(time.time() - t0)
-            if answer.status_code != 200:
-                raise SystemExit(f"POST /v1/events answered {answer.status_code}: "
-                                 f"{answer.text}")
+            retried += tries > 1
             got = answer.json()
             if got["decisions"] != 1:
                 raise SystemExit(f"expected one decision per post, got {got}")
@@ -322,7 +325,7 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
         "strays": sum(r["strays"] for r in reports), "bad": sum(r["bad"] for r in reports),
         "lost_clients": sum(r["lost_count"] for r in reports),
         "lost_examples": [why for r in reports for why in r["lost"]][:5],
-        "timeouts": timeouts,
+        "timeouts": timeouts, "retried_posts": retried,
         "p50_ms": 1e3 * _pct(latencies, 0.50), "p99_ms": 1e3 * _pct(latencies, 0.99),
         "max_ms": 1e3 * latencies[-1] if latencies else float("nan"),
         "post_answer_p50_ms": 1e3 * statistics.median(answers),
@@ -335,6 +338,28 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
             round(1e3 * (max(t for r in reports for t in r["times"][seq]) - sent[seq]))
             if any(r["times"][seq] for r in reports) else None for seq in sorted(sent)],
     }
+
+
+def _post(http: httpx.Client, body: bytes, key: str) -> tuple[httpx.Response, int]:
+    """Post an event until it is answered 200, as a careful sensor does: a 503 (the bus or
+    the store restarting: other work on this machine may do that) or a broken connection is
+    retried, a 202 (stored, not yet applied) asked again, with the same Idempotency-Key. The
+    answer and the number of tries; a retried post's latency counts from the first try."""
+    deadline = time.monotonic() + 60
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            answer = http.post("/v1/events", content=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            answer = None
+        if answer is not None and answer.status_code == 200:
+            return answer, tries
+        if answer is not None and answer.status_code not in (202, 503):
+            raise SystemExit(f"POST /v1/events answered {answer.status_code}: {answer.text}")
+        if time.monotonic() > deadline:
+            raise SystemExit("POST /v1/events was not answered 200 within 60 s")
+        time.sleep(0.5)
 
 
 def _wait_all(conns: list[Connection], seq: int, timeout_s: float) -> bool:
@@ -395,12 +420,13 @@ def print_table(results: dict[int, list[dict[str, Any]]], args: argparse.Namespa
               f"| {_median(runs, 'clients_cpu_ms_per_decision'):.0f} | {rss:.0f} | {load} |")
     problems = [(edges, r) for edges, runs in results.items() for r in runs
                 if r["duplicates"] or r["strays"] or r["bad"] or r["lost_clients"]
-                or r["timeouts"] or r["pairs"] != r["expected_pairs"]]
+                or r["timeouts"] or r["retried_posts"] or r["pairs"] != r["expected_pairs"]]
     for edges, r in problems:
         print(f"warning (E={edges}): pairs {r['pairs']} of {r['expected_pairs']}, "
               f"duplicates {r['duplicates']}, strays {r['strays']}, bad data {r['bad']}, "
               f"clients lost {r['lost_clients']} {r['lost_examples']}, "
-              f"decisions that timed out {r['timeouts']}")
+              f"decisions that timed out {r['timeouts']}, posts retried (a 503 or 202: the "
+              f"bus or store was restarted) {r['retried_posts']}")
 
 
 def main() -> None:
@@ -427,7 +453,8 @@ def main() -> None:
                         help="the servers' heartbeat interval (default: %(default)s)")
     parser.add_argument("--post-to", choices=["engine", "edge"], default="engine",
                         help="where the decisions' events are posted (default: %(default)s)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="also write every run's figures to FILE")
     args = parser.parse_args()
     # a SIGTERM unwinds like Ctrl-C, so the servers stop and the schema is dropped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
@@ -454,9 +481,9 @@ def main() -> None:
                       f"{run['connect_s']:.0f} s; load {run['load_before']:.2f} → "
                       f"{run['load_after']:.2f}", file=sys.stderr, flush=True)
     print(f"uptime: {_uptime()}", file=sys.stderr, flush=True)
-    if args.json:
-        print(json.dumps({"args": vars(args), "runs": results}, indent=2))
-        return
+    if args.json is not None:
+        args.json.write_text(json.dumps({"args": {**vars(args), "json": str(args.json)},
+                                         "runs": results}, indent=2))
     print_table(results, args)
 
 

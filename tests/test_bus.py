@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,25 @@ class LiveFeed:
         return list(self.ids)
 
 
+def drop_namespace(namespace: str) -> None:
+    """Delete a test's streams and lease bucket from the machine's NATS."""
+    import asyncio
+
+    import nats
+
+    async def drop() -> None:
+        nc = await nats.connect("nats://127.0.0.1:4222", connect_timeout=3,
+                                max_reconnect_attempts=3)
+        js = nc.jetstream()
+        upper = namespace.upper()
+        for stream in (f"{upper}_REQUESTS", f"{upper}_STEPS", f"KV_{upper}_LEASE"):
+            with suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(drop())
+
+
 @contextmanager
 def running_cluster(launcher: Launcher, folder: Path, zones: Path
                     ) -> Iterator[tuple[Cluster, str, LiveFeed]]:
@@ -189,6 +208,7 @@ def running_cluster(launcher: Launcher, folder: Path, zones: Path
             yield cluster, db, LiveFeed(cluster.edge.url)
         finally:
             cluster.stop()
+            drop_namespace(cluster.namespace)
 
 
 @pytest.fixture(scope="module")

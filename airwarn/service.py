@@ -154,9 +154,11 @@ class Service:
             for seq, body in self.log.events():
                 engine.apply(parse_event(body, line=seq))
                 last_event = seq
-            messages = list(self.log.cap_rows())  # oldest first
+            # another process may be writing meanwhile (a leader, while this one starts as
+            # its standby): read only what the events replayed here caused
+            messages = list(self.log.cap_rows(upto_event=last_event))  # oldest first
             chain.restore(messages)
-            last_decision = self.log.last_decision_seq()
+            last_decision = self.log.last_decision_seq(upto_event=last_event)
             cap_seq = messages[-1]["seq"] if messages else 0
         except sa.exc.SQLAlchemyError as exc:
             self._healthy = False
@@ -218,9 +220,10 @@ class Service:
         messages they caused; what it decided is returned (and was told to no one)."""
         with self._lock:
             try:
-                last_decision = self.log.last_decision_seq()  # first: the log only grows
                 events = list(self.log.events(after=self._event_seq))
-                cap = list(self.log.cap_rows(after_seq=self._cap_seq))
+                upto = events[-1][0] if events else self._event_seq
+                cap = list(self.log.cap_rows(after_seq=self._cap_seq, upto_event=upto))
+                last_decision = self.log.last_decision_seq(upto_event=upto)
             except sa.exc.SQLAlchemyError as exc:
                 raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
                                        ) from None

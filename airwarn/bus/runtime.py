@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airwarn.bus")
 LEADER_KEY = "engine"
-ACK_WAIT_S = 5.0  # a request fetched by an engine that died is given to the next after this
+# a request fetched by an engine that died goes to the next one after this; the engine says
+# "still working" on what it holds every ACK_WAIT_S / 3, so a slow request is not sent twice
+ACK_WAIT_S = 1.5
 
 
 def process_name(settings: BusSettings) -> str:
@@ -231,8 +233,12 @@ class BusRuntime:
                         msgs = await sub.fetch(16, timeout=1)
                     except nats.errors.TimeoutError:
                         continue
-                    for msg in msgs:
-                        await self._handle(msg)
+                    keep = asyncio.create_task(_still_working(msgs))
+                    try:
+                        for msg in msgs:
+                            await self._handle(msg)
+                    finally:
+                        keep.cancel()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the bus went away: wait, then rebind
@@ -292,6 +298,16 @@ class BusRuntime:
         if "error" in answer:
             raise_error(answer)
         return answer["ok"]  # type: ignore[no-any-return]
+
+
+async def _still_working(msgs: list[Msg]) -> None:
+    """Tell JetStream, while requests are held, that their engine is alive."""
+    while True:
+        await asyncio.sleep(ACK_WAIT_S / 3)
+        for msg in msgs:
+            if not msg.is_acked:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
 
 def _who(client: Any) -> list[str]:

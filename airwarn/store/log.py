@@ -106,9 +106,14 @@ class ServiceLog:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def last_decision_seq(self) -> int:
+    def last_decision_seq(self, upto_event: int | None = None) -> int:
+        """The newest decision's number; with `upto_event`, the newest one that event or an
+        earlier one caused (what a replay up to it must reach, while a writer goes on)."""
+        query = sa.select(sa.func.max(DECISION_LOG.c.seq))
+        if upto_event is not None:
+            query = query.where(DECISION_LOG.c.event_seq <= upto_event)
         with self.engine.connect() as db:
-            return int(db.execute(sa.select(sa.func.max(DECISION_LOG.c.seq))).scalar() or 0)
+            return int(db.execute(query).scalar() or 0)
 
     def events(self, after: int = 0, page: int = 5000) -> Iterator[tuple[int, str]]:
         """Every logged event after a sequence number, in order: (seq, JSON body)."""
@@ -160,13 +165,17 @@ class ServiceLog:
                              .where(INGEST_BATCH.c.key == key)).first()
         return None if row is None else str(row[0])
 
-    def cap_rows(self, after_seq: int = 0) -> Iterator[dict[str, Any]]:
-        """CAP messages after a sequence number, oldest first, without their bodies."""
+    def cap_rows(self, after_seq: int = 0, upto_event: int | None = None
+                 ) -> Iterator[dict[str, Any]]:
+        """CAP messages after a sequence number (and caused by `upto_event` or earlier),
+        oldest first, without their bodies."""
         query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.event_seq,
                            CAP_MESSAGE.c.sent_ms, CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type,
                            CAP_MESSAGE.c.level, CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones,
                            CAP_MESSAGE.c.refs)
                  .where(CAP_MESSAGE.c.seq > after_seq).order_by(CAP_MESSAGE.c.seq))
+        if upto_event is not None:
+            query = query.where(CAP_MESSAGE.c.event_seq <= upto_event)
         with self.engine.connect() as db:
             for row in db.execute(query).mappings():
                 item = dict(row)

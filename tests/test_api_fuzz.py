@@ -516,3 +516,19 @@ def test_the_openapi_document_declares_every_status_the_api_answers(api) -> None
     declared = document["paths"]["/v1/zones/at"]["get"]["responses"]["422"]
     assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert "error" in error  # what the declared ErrorBody promises
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/webhooks/9223372036854775808/dead"),
+    ("DELETE", "/v1/webhooks/9223372036854775808"),
+    ("POST", "/v1/webhooks/0/replay"),
+])
+def test_a_webhook_id_outside_64_bits_is_refused_as_input(api, method: str, path: str) -> None:
+    # found by the fuzzer: such an id reached SQLite and overflowed (a 500)
+    http, served = api
+    before = state(served.service)
+    answer = http.request(method, path, headers=served.auth("admin"),
+                          json={"dead": True} if method == "POST" else None)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "$.subscriber_id", answer.text
+    assert state(served.service) == before

@@ -10,11 +10,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -89,6 +89,10 @@ def _check(body: Subscription, zone_ids: dict[str, int]) -> None:
                                field=f"$.zones[{index}]", value=zone)
 
 
+# ids are 64-bit in both stores: a larger one is refused as input (422), not sent to SQLite
+SubscriberId = Annotated[int, Path(ge=1, le=MAX_SEQ, description="the subscriber's id")]
+
+
 def _subscriber_or_404(request: Request, subscriber_id: int) -> store.Subscriber:
     found = store.subscriber(request.app.state.service.db, subscriber_id)
     if found is None:
@@ -139,7 +143,7 @@ def webhook_router(nudge: Callable[[], None]) -> APIRouter:
         return await run_in_threadpool(store.list_subscribers, request.app.state.service.db)
 
     @router.delete("/v1/webhooks/{subscriber_id}", summary="Unsubscribe (role: admin)")
-    async def unsubscribe(subscriber_id: int, request: Request,
+    async def unsubscribe(subscriber_id: SubscriberId, request: Request,
                           client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
         now_ms = _now_ms()
         audit = store.audit_entry(client.name, client.role, now_ms, "webhook.delete",
@@ -154,7 +158,7 @@ def webhook_router(nudge: Callable[[], None]) -> APIRouter:
 
     @router.get("/v1/webhooks/{subscriber_id}/dead",
                 summary="The dead letters: deliveries given up on, oldest first (role: admin)")
-    async def dead(subscriber_id: int, request: Request,
+    async def dead(subscriber_id: SubscriberId, request: Request,
                    client: Client = Depends(require(MANAGE)),
                    limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
         await run_in_threadpool(_subscriber_or_404, request, subscriber_id)
@@ -163,7 +167,7 @@ def webhook_router(nudge: Callable[[], None]) -> APIRouter:
 
     @router.post("/v1/webhooks/{subscriber_id}/replay",
                  summary="Send again: decisions from a seq, or the dead letters (role: admin)")
-    async def replay(subscriber_id: int, body: Replay, request: Request,
+    async def replay(subscriber_id: SubscriberId, body: Replay, request: Request,
                      client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
         if (body.from_seq is None) == (not body.dead):
             raise RequestError("give either `from_seq` (resend decisions from that seq) or "

@@ -215,6 +215,13 @@ class Service:
         for listener in self.listeners:
             listener(told)
 
+    def reset(self) -> None:
+        """Forget what memory holds beyond the log (a clock tick applied but not yet logged,
+        when this process stops leading): rebuild from the store."""
+        with self._lock:
+            self._healthy = False
+            self._rebuild()
+
     def catch_up(self) -> Published:
         """Apply what the store holds beyond this process's place: the events, and the CAP
         messages they caused; what it decided is returned (and was told to no one)."""

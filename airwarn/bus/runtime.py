@@ -89,7 +89,7 @@ class BusRuntime:
 
     async def stop(self) -> None:
         was_leading = self.leading
-        await self._step_down()
+        await self._step_down(follow_on=False)
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(ValueError):
@@ -179,7 +179,7 @@ class BusRuntime:
             self._duties.append(asyncio.create_task(self.tick()))
         await self._beat()
 
-    async def _step_down(self) -> None:
+    async def _step_down(self, *, follow_on: bool = True) -> None:
         if not self.leading:
             return
         self.leading = False
@@ -192,6 +192,11 @@ class BusRuntime:
             with contextlib.suppress(ValueError):
                 self.service.listeners.remove(channel.publish)
             await channel.stop()
+        # a leader's engine may have moved its clock without logging it (a quiet tick): as a
+        # follower it must hold exactly what the log says, as the new leader does
+        if follow_on:
+            with contextlib.suppress(AirwarnError):
+                await asyncio.to_thread(self.service.reset)
 
     async def _beat(self) -> None:
         nc = self.link.nc

@@ -37,7 +37,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_live import _free_port, _psql
 from fanout_clients import serve_clients
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -190,23 +190,6 @@ async def _drop_streams(namespace: str) -> None:
                 await js.delete_stream(stream)
     finally:
         await nc.close()
-
-
-def _psql(statement: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as db:
-            db.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def raise_open_files(needed: int) -> int:

@@ -56,6 +56,7 @@ import msgspec
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))
 
+from buskit import NATS_URL, Cluster, bus_health  # noqa: E402
 from conftest import PG_URL, grid_zones  # noqa: E402
 from serverkit import Launcher, Server  # noqa: E402
 from test_crash import Batch, read_history, read_store  # noqa: E402
@@ -65,7 +66,6 @@ from airwarn.contract import encode_event, format_time, parse_event, parse_time 
 from airwarn.sim.scenarios import simulate  # noqa: E402
 from airwarn.zones import ZoneSet, write_zones, zones_from_geojson  # noqa: E402
 
-NATS_URL = "nats://127.0.0.1:4222"
 POLL_S = 0.01  # how often the standby's /healthz is asked during a takeover
 TAKEOVER_LIMIT_S = 5.0  # the requirement: the standby leads within this after a kill
 GIVE_UP_S = 60.0  # a takeover or a restart slower than this ends the run as failed
@@ -251,70 +251,6 @@ async def _nats_server_id() -> str:
         await nc.close()
 
 
-class Cluster:
-    """Two engines and an edge on one store and one NATS namespace."""
-
-    def __init__(self, launcher: Launcher, folder: Path, zones: Path, db: str,
-                 lease_s: float) -> None:
-        self.namespace = "bf" + uuid.uuid4().hex[:10]
-        common = ["--zones", str(zones), "--db", db, "--keys", str(folder / "keys"),
-                  "--clock", "events", "--heartbeat-s", "1", "--bus", NATS_URL,
-                  "--bus-namespace", self.namespace, "--lease-s", str(lease_s)]
-        self.engines = [Server(launcher, [*common, "--role", "engine", "--name", name],
-                               folder / f"{name}.log") for name in ("engine-a", "engine-b")]
-        self.edge = Server(launcher, [*common, "--role", "edge", "--name", "edge"],
-                           folder / "edge.log")
-
-    def start(self) -> None:
-        self.engines[0].start()
-        self.wait_for_leader()
-        self.engines[1].start()
-        self.edge.start()
-
-    def stop(self) -> None:
-        for server in (self.edge, *self.engines):
-            server.stop()
-        asyncio.run(drop_namespace(self.namespace))
-
-    def wait_for_leader(self, timeout_s: float = GIVE_UP_S) -> Server:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for server in self.engines:
-                if server.pid is not None and (health(server) or {}).get("leading"):
-                    return server
-            time.sleep(POLL_S)
-        raise RuntimeError(f"no engine took the lease in {timeout_s} s")
-
-
-def health(server: Server, http: httpx.Client | None = None) -> dict[str, Any] | None:
-    """The bus part of a process's /healthz, or None if it does not answer."""
-    try:
-        answer = (http or httpx).get(server.url + "/healthz", timeout=1.0)
-        return answer.json()["bus"]  # type: ignore[no-any-return]
-    except (httpx.TransportError, ValueError, KeyError):
-        return None
-
-
-async def drop_namespace(namespace: str) -> None:
-    """The run's streams and lease bucket, deleted from NATS so that runs do not pile up."""
-    import nats
-
-    from airwarn.bus import BusSettings
-
-    settings = BusSettings(namespace=namespace)
-    with contextlib.suppress(Exception):
-        nc = await nats.connect(NATS_URL, connect_timeout=3, max_reconnect_attempts=0)
-        try:
-            js = nc.jetstream()
-            for stream in (settings.requests_stream, settings.steps_stream):
-                with contextlib.suppress(Exception):
-                    await js.delete_stream(stream)
-            with contextlib.suppress(Exception):
-                await js.delete_key_value(settings.lease_bucket)
-        finally:
-            await nc.close()
-
-
 # -- one run ----------------------------------------------------------------------------------
 
 
@@ -341,7 +277,7 @@ def kill_once(cluster: Cluster, number: int, rng: random.Random, settle_s: tuple
               ) -> Kill:
     """Wait a random moment, kill the leader, time the standby's takeover, restart the killed
     one and wait until it is the standby."""
-    old = cluster.wait_for_leader()
+    old = cluster.wait_for_leader(GIVE_UP_S, POLL_S)
     standby = next(s for s in cluster.engines if s is not old)
     time.sleep(rng.uniform(*settle_s))
     kill = Kill(number, name_of(old), time.time(), new_leader=name_of(standby),
@@ -350,7 +286,7 @@ def kill_once(cluster: Cluster, number: int, rng: random.Random, settle_s: tuple
     with httpx.Client() as http:
         deadline = time.monotonic() + GIVE_UP_S
         while True:
-            bus = health(standby, http)
+            bus = bus_health(standby, http)
             if bus is not None and bus["leading"]:
                 kill.takeover_s = time.time() - kill.at
                 kill.led_since_s = float(bus["led_since"]) - kill.at
@@ -374,7 +310,7 @@ def kill_once(cluster: Cluster, number: int, rng: random.Random, settle_s: tuple
     else:
         raise RuntimeError(f"kill {number}: {kill.killed} did not start in {RESTART_TRIES} "
                            "tries")
-    bus = health(old)
+    bus = bus_health(old)
     if bus is None or bus["leading"]:
         raise RuntimeError(f"kill {number}: the restarted engine is not a standby: {bus}")
     kill.restart_s = time.monotonic() - started
@@ -450,7 +386,7 @@ def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Pat
     with fresh_schema() as db:
         token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s", "--db", db],
                              folder).strip()
-        cluster = Cluster(launcher, folder, zones_file, db, args.lease_s)
+        cluster = Cluster(launcher, folder, zones_file, db, lease_s=args.lease_s, prefix="bf")
         sensor = Sensor("", token, raids, args.gap_ms / 1000, args.retry_ms / 1000)
         try:
             cluster.start()
@@ -471,7 +407,7 @@ def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Pat
             thread.join(timeout=120)
             if sensor.error is not None or thread.is_alive():
                 raise RuntimeError(f"the sensor failed: {sensor.error or 'still posting'}")
-            cluster.wait_for_leader()
+            cluster.wait_for_leader(GIVE_UP_S, POLL_S)
             stored = read_store(db)
             with httpx.Client(base_url=cluster.edge.url) as http:
                 history = read_history(http)

@@ -12,15 +12,15 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from buskit import Cluster
 from conftest import grid_zones, postgres_schema
 from serverkit import Launcher, Server
 from test_crash import Batch, raid_batches, read_history, read_store
@@ -93,55 +93,6 @@ def post_all(url: str, token: str, batches: list[Batch],
     return posted
 
 
-class Cluster:
-    """Two engines and an edge on one PostgreSQL schema and one NATS namespace."""
-
-    def __init__(self, launcher: Launcher, folder: Path, zones: Path, db: str) -> None:
-        self.namespace = "t" + uuid.uuid4().hex[:10]
-        common = ["--zones", str(zones), "--db", db, "--keys", str(folder / "keys"),
-                  "--clock", "events", "--heartbeat-s", "1", "--bus", "nats://127.0.0.1:4222",
-                  "--bus-namespace", self.namespace, "--lease-s", "3"]
-        self.engines = [Server(launcher, [*common, "--role", "engine", "--name", name],
-                               folder / f"{name}.log") for name in ("engine-a", "engine-b")]
-        self.edge = Server(launcher, [*common, "--role", "edge", "--name", "edge"],
-                           folder / "edge.log")
-        self.token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s",
-                                   "--db", db], folder).strip()
-
-    def start(self) -> None:
-        self.engines[0].start()
-        self.wait_for_leader()
-        self.engines[1].start()
-        self.edge.start()
-
-    def stop(self) -> None:
-        for server in (self.edge, *self.engines):
-            server.stop()
-
-    def health(self, server: Server) -> dict[str, Any] | None:
-        try:
-            return httpx.get(server.url + "/healthz", timeout=1.0).json()  # type: ignore
-        except (httpx.TransportError, ValueError):
-            return None
-
-    def leader(self) -> Server | None:
-        for server in self.engines:
-            if server.pid is not None:
-                health = self.health(server)
-                if health is not None and health["bus"]["leading"]:
-                    return server
-        return None
-
-    def wait_for_leader(self, timeout_s: float = 30.0) -> Server:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            leader = self.leader()
-            if leader is not None:
-                return leader
-            time.sleep(0.02)
-        raise AssertionError("no engine took the lease")
-
-
 class LiveFeed:
     """An SSE client of the edge, in a thread: every decision id it is sent."""
 
@@ -178,37 +129,19 @@ class LiveFeed:
         return list(self.ids)
 
 
-def drop_namespace(namespace: str) -> None:
-    """Delete a test's streams and lease bucket from the machine's NATS."""
-    import asyncio
-
-    import nats
-
-    async def drop() -> None:
-        nc = await nats.connect("nats://127.0.0.1:4222", connect_timeout=3,
-                                max_reconnect_attempts=3)
-        js = nc.jetstream()
-        upper = namespace.upper()
-        for stream in (f"{upper}_REQUESTS", f"{upper}_STEPS", f"KV_{upper}_LEASE"):
-            with suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(stream)
-        await nc.close()
-
-    asyncio.run(drop())
-
-
 @contextmanager
 def running_cluster(launcher: Launcher, folder: Path, zones: Path
                     ) -> Iterator[tuple[Cluster, str, LiveFeed]]:
     """A started cluster on a fresh PostgreSQL schema, with a live client on its edge."""
     with postgres_schema() as db:
         cluster = Cluster(launcher, folder, zones, db)
+        cluster.token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s",
+                                      "--db", db], folder).strip()
         try:
             cluster.start()
             yield cluster, db, LiveFeed(cluster.edge.url)
         finally:
             cluster.stop()
-            drop_namespace(cluster.namespace)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,9 @@ RESERVED = "airwarn"  # the source the service logs its own clock ticks under
 API_TOKEN = sa.table("api_token", sa.column("id"), sa.column("name"), sa.column("role"),
                      sa.column("token_sha256"), sa.column("created_ms"),
                      sa.column("revoked_ms"))
+# bumped by every revocation, in its transaction: serving processes read it a few times a
+# second and forget the tokens they remembered when it moves (airwarn.web.tokencache)
+TOKEN_GENERATION = sa.table("token_generation", sa.column("id"), sa.column("generation"))
 
 
 class TokenError(ContractError):
@@ -73,12 +76,24 @@ def find_client(engine: Engine, token: str) -> Client | None:
 
 
 def revoke_token(engine: Engine, name: str, now_ms: int) -> None:
+    """Revoke a token; every serving process refuses it within a second (see
+    `token_generation`)."""
     with engine.begin() as db:
         done = db.execute(sa.update(API_TOKEN)
                           .where(API_TOKEN.c.name == name, API_TOKEN.c.revoked_ms.is_(None))
                           .values(revoked_ms=now_ms)).rowcount
-    if not done:
-        raise TokenError(f"no active token named {name!r}", field="name", value=name)
+        if not done:
+            raise TokenError(f"no active token named {name!r}", field="name", value=name)
+        db.execute(sa.update(TOKEN_GENERATION).where(TOKEN_GENERATION.c.id == 1)
+                   .values(generation=TOKEN_GENERATION.c.generation + 1))
+
+
+def token_generation(engine: Engine) -> int:
+    """The store's revocation counter: when it moves, remembered tokens may be stale."""
+    with engine.connect() as db:
+        value = db.execute(sa.select(TOKEN_GENERATION.c.generation)
+                           .where(TOKEN_GENERATION.c.id == 1)).scalar()
+    return int(value or 0)
 
 
 def list_tokens(engine: Engine) -> list[dict[str, object]]:

@@ -39,10 +39,12 @@ from airwarn.errors import (
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.web import capfeed, ingest, live, operators, public
+from airwarn.web.auth import watch_revocations
 from airwarn.web.compat import alertsinua as compat_alertsinua
 from airwarn.web.compat import oref as compat_oref
 from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, RateLimit
+from airwarn.web.tokencache import TokenCache, TokenCacheSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -56,6 +58,9 @@ class WebSettings:
     rate_per_s: float = 200.0
     rate_burst: int = 5000
     max_backlog: int = 1000  # steps a live client may fall behind before it is cut off
+    max_known_tokens: int = 10_000  # tokens remembered (least recently used go first)
+    max_unknown_tokens: int = 10_000  # made-up tokens remembered as such, each briefly
+    token_recheck_s: float = 0.25  # how often the store's revocation counter is read
 
 
 _STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
@@ -94,6 +99,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
         app.state.outline = asyncio.ensure_future(
             run_in_threadpool(public.outline_of, service.zones))
         beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
+        revocations = asyncio.create_task(
+            watch_revocations(app, lambda: live.recheck_token_streams(app)))
         ticker = runtime = None
         wall = service.settings.clock == "wall"
         if bus is None:
@@ -122,6 +129,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
             service.listeners.remove(hub.publish)
             app.state.outline.cancel()
             beats.cancel()
+            revocations.cancel()
             if ticker is not None:
                 ticker.cancel()
 
@@ -136,7 +144,10 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
-    app.state.token_cache = {}
+    app.state.token_cache = TokenCache(TokenCacheSettings(
+        max_known=settings.max_known_tokens, max_unknown=settings.max_unknown_tokens,
+        recheck_s=settings.token_recheck_s))
+    app.state.token_streams = set()  # live feeds opened with a token (airwarn.web.live)
     app.state.cache = {}
 
     @app.exception_handler(AirwarnError)

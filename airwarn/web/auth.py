@@ -7,14 +7,22 @@ nothing that changes anything can be done without one.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
-from airwarn.store.tokens import Client, find_client
+from airwarn.store.tokens import Client, find_client, token_generation
+from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
+
+log = logging.getLogger("airwarn.web")
 
 MAY = {
     "ingest": {"sensor", "admin"},
@@ -41,10 +49,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
             raise UnauthorizedError("this needs a bearer token: send `Authorization: Bearer "
                                     "<token>`; make one with `airwarn tokens create --role "
                                     f"{sorted(allowed)[0]}`")
-        cache: dict[str, Client | None] = request.app.state.token_cache
-        if token not in cache:
-            cache[token] = await run_in_threadpool(find_client, request.app.state.db, token)
-        client = cache[token]
+        client = await client_of(request.app, token)
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
         if client.role not in allowed:
@@ -53,3 +58,47 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         return client
 
     return dependency
+
+
+async def client_of(app: Any, token: str) -> Client | None:
+    """The client behind a bearer token, or None if it is unknown or revoked: from the
+    process's token cache when it may answer, else from the store (and then remembered)."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    cache: TokenCache = app.state.token_cache
+    key = cache_key(token)
+    hit, client = cache.lookup(key, time.monotonic())
+    if hit:
+        return client
+    generation = cache.generation  # before the lookup: see TokenCache.remember
+    client = await run_in_threadpool(find_client, app.state.db, token)
+    cache.remember(key, client, generation, time.monotonic())
+    return client
+
+
+def bearer_of(headers: Any) -> str | None:
+    """The token of an `Authorization: Bearer` header (maybe empty), or None when there is
+    none (or another scheme)."""
+    value = headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def watch_revocations(app: Any, on_change: Callable[[], None]) -> None:
+    """Read the store's token generation every `recheck_s`, for ever; when it moves, the cache
+    forgets every known token and `on_change` tells the live streams bound to tokens to check
+    theirs. A store that cannot be read only stops the cache being trusted (after
+    `max_stale_s`), so lookups go to the store itself."""
+    cache: TokenCache = app.state.token_cache
+    while True:
+        try:
+            generation = await run_in_threadpool(token_generation, app.state.db)
+            if cache.observe(generation, time.monotonic()):
+                on_change()
+        except sa.exc.SQLAlchemyError:
+            pass  # the store is away: the cache goes stale by itself
+        except Exception:  # a bug must not end the watch: it is logged, and it goes on
+            log.exception("reading the token generation failed")
+        await asyncio.sleep(cache.settings.recheck_s)

@@ -5,6 +5,11 @@ Each decision goes out with its `seq` as the event id. A client that reconnects 
 nothing repeated and nothing skipped. A `heartbeat` every few seconds carries the server time
 and the newest seq, so a client can tell a dead feed from a quiet sky. A `cap` event names each
 CAP message as it is issued (alerts, updates, all-clears, cancellations).
+
+The feeds are public. A client may still open one with its token (`Authorization: Bearer`, as
+integrators whose limits follow their identity do); such a stream is bound to the token, is
+refused 401 if the token is unknown, and is closed within a second of the token's revocation
+(SSE: the response ends; WebSocket: close code 1008).
 """
 
 from __future__ import annotations
@@ -14,24 +19,48 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
+from airwarn.errors import UnauthorizedError
+from airwarn.web.auth import bearer_of, client_of
 from airwarn.web.errors import ERRORS, MAX_SEQ
-from airwarn.web.hub import BEAT, CLOSED, Hub, sse_event, ws_text
+from airwarn.web.hub import BEAT, CLOSED, Frame, Hub, sse_event, ws_text
 
 router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
+RECHECK = Frame([], [])  # a token was revoked somewhere: a stream bound to one checks it
 
 
-async def _frames(app: Any, since: int | None, sse: bool) -> AsyncIterator[bytes | list[str]]:
+class TokenRevoked(Exception):
+    """The token a stream was opened with no longer stands."""
+
+
+def recheck_token_streams(app: Any) -> None:
+    """Every stream bound to a token checks it again (after a revocation anywhere)."""
+    for queue in list(app.state.token_streams):
+        queue.put_nowait(RECHECK)
+
+
+async def _open_with(app: Any, token: str | None) -> None:
+    """Refuse a stream opened with a token that does not stand."""
+    if token is not None and await client_of(app, token) is None:
+        raise UnauthorizedError("unknown or revoked token (the live feeds are public: open "
+                                "them with no token at all, or with a valid one)")
+
+
+async def _frames(app: Any, since: int | None, sse: bool, token: str | None = None
+                  ) -> AsyncIterator[bytes | list[str]]:
     """The feed, encoded for SSE (bytes) or WebSocket (lists of texts): backlog after `since`,
-    then live, with heartbeats."""
+    then live, with heartbeats. Bound to `token` if given: raises TokenRevoked when it goes."""
     hub: Hub = app.state.hub
     heartbeat_s: float = app.state.settings.heartbeat_s
     queue = hub.subscribe()
+    if token is not None:
+        app.state.token_streams.add(queue)
     try:
         last = hub.last_seq if since is None else since
         yield _heartbeat(hub, heartbeat_s, sse)
@@ -53,11 +82,26 @@ async def _frames(app: Any, since: int | None, sse: bool) -> AsyncIterator[bytes
                 continue
             if frame is CLOSED:
                 return
+            if frame is RECHECK:
+                await _still_stands(app, token)
+                continue
             yield frame.sse_after(last) if sse else frame.ws_after(last)
             if frame.decisions:
                 last = max(last, frame.decisions[-1][0])
     finally:
         hub.unsubscribe(queue)
+        app.state.token_streams.discard(queue)
+
+
+async def _still_stands(app: Any, token: str | None) -> None:
+    if token is None:
+        return
+    try:
+        client = await client_of(app, token)
+    except sa.exc.SQLAlchemyError:
+        client = None  # cannot tell: close; the client resumes from its last id, losing nothing
+    if client is None:
+        raise TokenRevoked
 
 
 def _heartbeat(hub: Hub, every_s: float, sse: bool) -> bytes | list[str]:
@@ -85,12 +129,17 @@ async def stream(request: Request,
                  last_event_id: str | None = Header(None, alias="Last-Event-ID",
                                                     max_length=20)) -> StreamingResponse:
     start = _start(since, last_event_id)
+    token = bearer_of(request.headers)
+    await _open_with(request.app, token)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 2000\n\n"
-        async for chunk in _frames(request.app, start, sse=True):
-            if chunk:
-                yield chunk  # type: ignore[misc]
+        try:
+            async for chunk in _frames(request.app, start, sse=True, token=token):
+                if chunk:
+                    yield chunk  # type: ignore[misc]
+        except TokenRevoked:
+            return
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store",
@@ -101,10 +150,18 @@ async def stream(request: Request,
 async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=MAX_SEQ)
                     ) -> None:
     """The same feed over WebSocket: JSON messages `{"event", "id"?, "data"}`."""
+    token = bearer_of(socket.headers)
+    try:
+        await _open_with(socket.app, token)
+    except UnauthorizedError:
+        await socket.close(code=1008, reason="unknown or revoked token")
+        return
     await socket.accept()
     try:
-        async for texts in _frames(socket.app, since, sse=False):
+        async for texts in _frames(socket.app, since, sse=False, token=token):
             for text in texts:  # type: ignore[union-attr]
                 await socket.send_text(text)  # type: ignore[arg-type]
     except WebSocketDisconnect:
         return
+    except TokenRevoked:
+        await socket.close(code=1008, reason="token revoked")

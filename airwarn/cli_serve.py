@@ -35,16 +35,31 @@ def tokens_create(
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
     name: Annotated[str | None, typer.Option(
         "--name", help="Who or what uses it (unique); default: ROLE-N.")] = None,
+    cap_sender: Annotated[list[str] | None, typer.Option(
+        "--cap-sender", help="A CAP <sender> this token may post CAP as (repeat for more); "
+        "see `airwarn trust`.")] = None,
     db: DbOption = DEFAULT_URL,
 ) -> None:
-    """Make a token and print it (only now: the store keeps its hash)."""
+    """Make a token and print it (only now: the store keeps its hash).
+
+    Examples:
+    airwarn tokens create --role sensor --name radar-1
+    airwarn tokens create --role sensor --name relay-1 --cap-sender alerts@neighbour.example
+    """
+    from airwarn.store.trust import bind_sender, check_sender
+
     try:
+        for sender in cap_sender or []:
+            check_sender(sender)
         engine = connect(db)
         migrate(engine)
         if name is None:
             taken = {str(t["name"]) for t in list_tokens(engine)}
             name = next(f"{role}-{n}" for n in range(1, 10_000) if f"{role}-{n}" not in taken)
-        token = create_token(engine, role, name, int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
+        token = create_token(engine, role, name, now_ms)
+        for sender in cap_sender or []:
+            bind_sender(engine, name, sender, now_ms)
     except AirwarnError as error:
         raise _fail(error) from None
     err.print(f"token for [bold]{name}[/] (role {role}); keep it, it is not shown again:")
@@ -70,7 +85,11 @@ def tokens_list(db: DbOption = DEFAULT_URL) -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")],
                   db: DbOption = DEFAULT_URL) -> None:
-    """Revoke a token at once; requests with it get 401."""
+    """Revoke a token: every running process refuses it within a second (requests get 401,
+    live streams opened with it close), with no restart and no bus needed.
+
+    Example: airwarn tokens revoke radar-1 --db postgresql://airwarn@db:5432/airwarn
+    """
     try:
         engine = connect(db)
         migrate(engine)
@@ -146,6 +165,11 @@ def serve(
         "--push-hosts", help="Comma-separated push service hosts that subscriptions may "
         "name (e.g. fcm.googleapis.com,updates.push.services.mozilla.com,"
         "web.push.apple.com); default: any https host. Set it on a public server.")] = None,
+    inbound_cap: Annotated[str, typer.Option(
+        "--inbound-cap", help="CAP posted to /v1/cap that no certificate trusted for its "
+        "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
+        "refuse (403, nothing kept). On a bus, the leading engine's setting applies: give "
+        "every engine the same.")] = "held",
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -158,7 +182,7 @@ def serve(
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
-        service = build_service(zones, db, keys, clock, hold_s, sender)
+        service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap)
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
                                   push_subject or f"mailto:{service.settings.sender}",
                                   push_hosts)
@@ -224,15 +248,18 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
 
 
 def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: int,
-                  sender: str | None):  # type: ignore[no-untyped-def]
+                  sender: str | None, inbound_cap: str = "held"):  # type: ignore[no-untyped-def]
     """The service on these settings, opened (migrated and rebuilt from its log)."""
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
+    from airwarn.inbound_cap import POLICIES
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
     from airwarn.zones import ZoneSet, load_zones
 
     if clock not in ("wall", "events"):
         raise AirwarnError(f"--clock is wall or events, not {clock!r}")
+    if inbound_cap not in POLICIES:
+        raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
     if zones is None:
         from airwarn.sim.demo_zones import demo_zones
 
@@ -244,7 +271,7 @@ def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: i
     domain = sender.rpartition("@")[2] or host
     settings = ServiceSettings(db_url=db, clock=clock, sender=sender,
                                id_prefix=f"urn:airwarn:{domain}:",
-                               engine=EngineConfig(hold_s=hold_s))
+                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap)
     keys.mkdir(parents=True, exist_ok=True)
     service = Service(zone_set, zones_fingerprint(zone_set), settings,
                       load_or_create_keys(keys))

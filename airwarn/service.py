@@ -51,7 +51,6 @@ from airwarn.store.tokens import RESERVED, Client
 from airwarn.zones import ZoneSet
 
 SYSTEM = Client(RESERVED, "system")
-INBOUND_STATUS = {"Actual": "actual", "Exercise": "exercise", "Test": "test"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class ServiceSettings:
     id_prefix: str = "urn:airwarn:localhost:"
     engine: EngineConfig = field(default_factory=EngineConfig)
     blast: BlastLimits = field(default_factory=BlastLimits)
+    inbound_cap: str = "held"  # CAP that cannot be verified: held for an operator, or refuse
 
 
 @dataclass(frozen=True)
@@ -511,65 +511,21 @@ class Service:
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
                 ) -> dict[str, Any]:
-        """A CAP alert from another agency: its area becomes a manual alert (or, for a
-        Cancel, a clear) of the zones it covers, on the lane its status names. Seen before
-        (same sender and identifier): the first answer, nothing changes."""
-        status = INBOUND_STATUS.get(alert.status)
-        with self._lock:
-            self._ensure_healthy()
-            seen = self.log.inbound_seen(alert.sender, alert.identifier)
-            if seen is not None:
-                return {"identifier": alert.identifier, "sender": alert.sender,
-                        "duplicate": True, "zones": json.loads(seen["zones"]),
-                        "applied": seen["event_seq"] is not None}
-            if alert.msg_type == "Cancel":
-                zones = sorted({z for sender, ident, _ in alert.references
-                                for z in self._inbound_zones(sender, ident)})
-            else:
-                zones = self._zones_in(alert)
-            row = {"received_ms": received_ms, "sender": alert.sender,
-                   "identifier": alert.identifier, "status": alert.status,
-                   "msg_type": alert.msg_type, "zones": json.dumps(zones), "event_seq": None,
-                   "body": body}
-            answer: dict[str, Any] = {"identifier": alert.identifier, "sender": alert.sender,
-                                      "status": alert.status, "msg_type": alert.msg_type,
-                                      "zones": zones, "applied": False}
-            write = Write(inbound=[row])
-            info = alert.infos[0] if alert.infos else None
-            if status is None:
-                answer["why"] = (f"status {alert.status} carries no warning for the public; "
-                                 "kept, not applied")
-            elif not zones:
-                answer["why"] = "its area covers no zone of this zone set; kept, not applied"
-            elif alert.msg_type != "Cancel" and len(zones) > max(
-                    self.settings.blast.max_zones,
-                    self.settings.blast.max_share * len(self.zones)):
-                answer["why"] = (f"it covers {len(zones)} zones; the blast-radius guard keeps "
-                                 "it for an operator to send by hand")
-            else:
-                action: Literal["alert", "clear"] = (
-                    "clear" if alert.msg_type == "Cancel" else "alert")
-                reason = (info.headline if info and info.headline else None) or (
-                    f"CAP {alert.msg_type} {alert.identifier} from {alert.sender}")
-                event = Manual(action=action, t=_datetime(self.event_time_ms(received_ms)),
-                               zones=zones, by=alert.sender[:128], reason=reason[:500],
-                               category=(info.event[:64] if info else None),
-                               status=status,  # type: ignore[arg-type]
-                               cancels=alert.identifier if action == "clear" else None)
-                write.audit.append(_audit(client, received_ms, f"cap.{action}", reason,
-                                          {"identifier": alert.identifier,
-                                           "sender": alert.sender, "zones": len(zones)}))
-                cause = Cause(cancels=event.cancels, note=reason)
-                published = self._step([(event, client.name, cause)], received_ms, write,
-                                       finish=lambda w: row.update(event_seq=w.events[-1]["seq"]))
-                answer.update(applied=True, messages=published.messages)
-                return answer
-            self._commit_or_503(write)
-            return answer
+        """A CAP message from another agency: applied, held for an operator, or kept, as its
+        signature and sender allow (see `airwarn.inbound_cap`). Seen before (same sender and
+        identifier): the first answer, nothing changes."""
+        from airwarn import inbound_cap
 
-    def _inbound_zones(self, sender: str, identifier: str) -> list[str]:
-        seen = self.log.inbound_seen(sender, identifier)
-        return [] if seen is None else list(json.loads(seen["zones"]))
+        return inbound_cap.take(self, alert, body, client, received_ms)
+
+    def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
+                       client: Client, received_ms: int, reason: str,
+                       confirm_blast_radius: bool = False) -> dict[str, Any]:
+        """An operator approves (applies) or rejects a held inbound CAP message."""
+        from airwarn import inbound_cap
+
+        return inbound_cap.decide(self, inbound_id, decision, client, received_ms, reason,
+                                  confirm_blast_radius)
 
     def _zones_in(self, alert: InboundAlert) -> list[str]:
         """The zones a CAP alert's areas cover: shapes that overlap them, and our own zone

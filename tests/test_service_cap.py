@@ -12,9 +12,20 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from shapely.geometry import box
 
-from airwarn.cap import CapSignatureError, CapZone, Warning, build_cap, to_bytes, verify
+from airwarn.cap import (
+    CapSignatureError,
+    CapZone,
+    SigningKeys,
+    Warning,
+    build_cap,
+    generate_keypair,
+    sign,
+    to_bytes,
+    verify,
+)
 from airwarn.contract import encode_event
 from airwarn.store.tokens import create_token
+from airwarn.store.trust import add_trusted, bind_sender
 from airwarn.web import WebSettings, create_app
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
@@ -93,33 +104,59 @@ def test_a_tampered_message_fails_verification(api) -> None:
         pytest.fail("no status element to tamper with")
 
 
+NEIGHBOUR = "alerts@neighbour.example"
+
+
+@pytest.fixture(scope="module")
+def neighbour_keys() -> SigningKeys:
+    """The other agency's own signing key (made here: a throwaway)."""
+    return SigningKeys(*generate_keypair(NEIGHBOUR))
+
+
 def _foreign(identifier: str, msg_type: str = "Alert", status: str = "Actual",
-             refs: tuple[tuple[str, int], ...] = ()) -> bytes:
+             refs: tuple[tuple[str, int], ...] = (), keys: SigningKeys | None = None) -> bytes:
     zone = CapZone(id="x1", name="two towns", region=None,
                    geometry=box(34.61, 31.41, 34.69, 31.44))  # inside r0c0 and r0c1
-    warning = Warning(identifier=identifier, sender="alerts@neighbour.example",
+    warning = Warning(identifier=identifier, sender=NEIGHBOUR,
                       sent_ms=1_772_388_000_000, status=status, msg_type=msg_type,
                       level="clear" if msg_type == "Cancel" else "alert", kind="rocket",
                       zones=(zone,), references=refs,
                       note="sent in error" if msg_type == "Cancel" else None)
-    return to_bytes(build_cap(warning))
+    element = build_cap(warning)
+    return to_bytes(element) if keys is None else sign(element, keys)
 
 
-def test_a_cap_alert_from_another_agency_warns_the_zones_its_area_covers(api) -> None:
+def test_a_signed_cap_alert_from_a_trusted_agency_warns_the_zones_its_area_covers(
+        api, neighbour_keys: SigningKeys) -> None:
     http, auth = api
+    db = http.app.state.service.db
+    bind_sender(db, "sensor", NEIGHBOUR, 0)
+    add_trusted(db, NEIGHBOUR, neighbour_keys.cert_pem, 0)
     headers = {**auth["sensor"], "Content-Type": "application/cap+xml"}
-    answer = http.post("/v1/cap", content=_foreign("n-1"), headers=headers)
+    answer = http.post("/v1/cap", content=_foreign("n-1", keys=neighbour_keys), headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["applied"] is True and answer.json()["zones"] == ["r0c0", "r0c1"]
+    assert answer.json()["trust"] == "verified"
     levels = {z["id"]: z["level"] for z in http.get("/v1/zones").json() if z["level"] != "clear"}
     assert levels == {"r0c0": "alert", "r0c1": "alert"}
-    again = http.post("/v1/cap", content=_foreign("n-1"), headers=headers)
+    again = http.post("/v1/cap", content=_foreign("n-1", keys=neighbour_keys), headers=headers)
     assert again.json()["duplicate"] is True
     cancel = http.post("/v1/cap", content=_foreign("n-2", "Cancel",
-                                                   refs=(("n-1", 1_772_388_000_000),)),
+                                                   refs=(("n-1", 1_772_388_000_000),),
+                                                   keys=neighbour_keys),
                        headers=headers)
     assert cancel.json()["applied"] is True
     assert [m["msg_type"] for m in cancel.json()["messages"]] == ["Cancel"]
+    assert all(z["level"] == "clear" for z in http.get("/v1/zones").json())
+
+
+def test_an_unsigned_cap_alert_is_held_for_an_operator_and_warns_no_one(api) -> None:
+    http, auth = api
+    bind_sender(http.app.state.service.db, "sensor", NEIGHBOUR, 0)
+    headers = {**auth["sensor"], "Content-Type": "application/cap+xml"}
+    answer = http.post("/v1/cap", content=_foreign("n-1"), headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["state"] == "held" and answer.json()["trust"] == "unsigned"
     assert all(z["level"] == "clear" for z in http.get("/v1/zones").json())
 
 
@@ -131,6 +168,9 @@ def test_the_cap_samples_of_other_agencies_are_taken_or_refused_with_a_reason(ap
     headers = {**auth["sensor"], "Content-Type": "application/cap+xml"}
     outcome = {}
     for path in sorted(Path(folder).glob("*.cap")):
+        sender = etree.fromstring(path.read_bytes()).findtext("{*}sender")
+        if sender and " " not in sender.strip():
+            bind_sender(http.app.state.service.db, "sensor", sender.strip(), 0)
         answer = http.post("/v1/cap", content=path.read_bytes(), headers=headers)
         outcome[path.name] = answer.status_code
         if answer.status_code == 422:

@@ -43,4 +43,7 @@ def _run(service: Service, request: dict[str, Any]) -> dict[str, Any]:
 
         body = unblob(request["body"])
         return service.inbound(parse_inbound(body), body, client, received_ms)
+    if op == "inbound_decide":
+        return service.decide_inbound(int(request["inbound_id"]), request["decision"], client,
+                                      received_ms, request["reason"], bool(request["blast"]))
     raise AirwarnError(f"unknown request {op!r}")

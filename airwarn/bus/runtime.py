@@ -363,5 +363,11 @@ class RemoteWriter:
         return self._call({"op": "inbound", "body": blob(body), "client": _who(client),
                            "received_ms": received_ms})
 
+    def decide_inbound(self, inbound_id: int, decision: str, client: Any, received_ms: int,
+                       reason: str, confirm_blast_radius: bool = False) -> dict[str, Any]:
+        return self._call({"op": "inbound_decide", "inbound_id": inbound_id,
+                           "decision": decision, "reason": reason, "client": _who(client),
+                           "received_ms": received_ms, "blast": confirm_blast_radius})
+
 
 __all__ = ["BusRuntime", "RemoteWriter", "error_answer"]

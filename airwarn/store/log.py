@@ -41,7 +41,11 @@ AUDIT_LOG = sa.table("audit_log", sa.column("id"), sa.column("t_ms"), sa.column(
 INBOUND_CAP = sa.table("inbound_cap", sa.column("id"), sa.column("received_ms"),
                        sa.column("sender"), sa.column("identifier"), sa.column("status"),
                        sa.column("msg_type"), sa.column("zones"), sa.column("event_seq"),
-                       sa.column("body"))
+                       sa.column("body"), sa.column("state"), sa.column("trust"),
+                       sa.column("why"), sa.column("posted_by"), sa.column("decided_by"),
+                       sa.column("decided_ms"))
+INBOUND_FIELDS = ("id", "received_ms", "sender", "identifier", "status", "msg_type", "zones",
+                  "event_seq", "state", "trust", "why", "posted_by", "decided_by", "decided_ms")
 
 
 @dataclass
@@ -56,10 +60,12 @@ class Write:
     actions_new: list[dict[str, Any]] = field(default_factory=list)
     actions_sent: list[tuple[str, int, str]] = field(default_factory=list)  # id, seq, by
     inbound: list[dict[str, Any]] = field(default_factory=list)
+    inbound_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # id, values
 
     def __bool__(self) -> bool:
         return bool(self.events or self.decisions or self.cap or self.batch or self.audit
-                    or self.actions_new or self.actions_sent or self.inbound)
+                    or self.actions_new or self.actions_sent or self.inbound
+                    or self.inbound_updates)
 
 
 def decision_row(event_seq: int, decision: Decision) -> dict[str, Any]:
@@ -103,6 +109,9 @@ class ServiceLog:
                 db.execute(sa.insert(AUDIT_LOG), write.audit)
             if write.inbound:
                 db.execute(sa.insert(INBOUND_CAP), write.inbound)
+            for inbound_id, values in write.inbound_updates:
+                db.execute(sa.update(INBOUND_CAP).where(INBOUND_CAP.c.id == inbound_id)
+                           .values(**values))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -217,8 +226,29 @@ class ServiceLog:
         return rows
 
     def inbound_seen(self, sender: str, identifier: str) -> dict[str, Any] | None:
+        """An inbound CAP message by its sender and identifier, without its body."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(INBOUND_CAP.c.zones, INBOUND_CAP.c.event_seq)
+            row = db.execute(sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS))
                              .where(INBOUND_CAP.c.sender == sender,
                                     INBOUND_CAP.c.identifier == identifier)).mappings().first()
         return None if row is None else dict(row)
+
+    def inbound_row(self, inbound_id: int) -> dict[str, Any] | None:
+        """An inbound CAP message by its id, with its body (the XML as received)."""
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS),
+                                       INBOUND_CAP.c.body)
+                             .where(INBOUND_CAP.c.id == inbound_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def inbound_list(self, *, state: str | None = None, before_id: int | None = None,
+                     limit: int = 100) -> list[dict[str, Any]]:
+        """Inbound CAP messages, newest first, without their bodies."""
+        query = (sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS))
+                 .order_by(INBOUND_CAP.c.id.desc()).limit(limit))
+        if state is not None:
+            query = query.where(INBOUND_CAP.c.state == state)
+        if before_id is not None:
+            query = query.where(INBOUND_CAP.c.id < before_id)
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query).mappings()]

@@ -38,7 +38,7 @@ from airwarn.errors import (
 )
 from airwarn.service import Service
 from airwarn.store import StoreError
-from airwarn.web import capfeed, ingest, live, operators, public
+from airwarn.web import capfeed, inbound, ingest, live, operators, public
 from airwarn.web.auth import watch_revocations
 from airwarn.web.compat import alertsinua as compat_alertsinua
 from airwarn.web.compat import oref as compat_oref
@@ -180,7 +180,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    for router in (ingest.router, operators.router, public.router, live.router,
+    for router in (ingest.router, operators.router, inbound.router, public.router, live.router,
                    capfeed.router, compat_oref.router, compat_alertsinua.router):
         app.include_router(router)
     for channel in channels:

@@ -6,9 +6,9 @@ Receivers verify every message's XML signature with the certificate at `/v1/cap/
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.cap.atom import atom_feed
@@ -57,13 +57,21 @@ async def message(identifier: str, request: Request) -> Response:
 @router.post("/v1/cap", summary="Take a CAP alert from another agency (role: sensor)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  CAP_TYPE: {"schema": {"type": "string"}},
-                 "application/xml": {"schema": {"type": "string"}}}}})
+                 "application/xml": {"schema": {"type": "string"}}}}},
+             responses={200: {"description": "applied, kept, or a duplicate (see `state`)"},
+                        202: {"description": "held for an operator: not verified, or larger "
+                                             "than the blast-radius guard allows"}})
 async def inbound(request: Request, client: Client = Depends(require("ingest"))
-                  ) -> dict[str, Any]:
+                  ) -> JSONResponse:
     """The alert is checked against the CAP 1.2 schema (broken ones are refused with the line
-    and element at fault); its area becomes an alert of the zones it covers, on the lane its
-    status names; a Cancel clears the zones of the alert it references."""
+    and element at fault). The token must be bound to its sender (403 otherwise), and an
+    Update or Cancel must come from the sender of what it references. Signed by a
+    certificate trusted for its sender, its area becomes an alert of the zones it covers, on
+    the lane its status names, and a Cancel clears the zones of the alert it references;
+    unsigned or unverified, it is held for an operator (202), or refused (403) when the
+    server runs with `--inbound-cap refuse`."""
     body = await request.body()
     alert = await run_in_threadpool(parse_inbound, body)
-    return await run_in_threadpool(request.app.state.writer.inbound, alert, body, client,
-                                   int(time.time() * 1000))
+    answer = await run_in_threadpool(request.app.state.writer.inbound, alert, body, client,
+                                     int(time.time() * 1000))
+    return JSONResponse(answer, status_code=202 if answer.get("state") == "held" else 200)

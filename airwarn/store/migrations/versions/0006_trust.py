@@ -34,7 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "trusted_sender",
         sa.Column("sender", sa.String(256), primary_key=True),
-        sa.Column("fingerprint", sa.String(64), primary_key=True),  # SHA-256 of the DER
+        sa.Column("fingerprint", sa.String(80), primary_key=True),  # sha256:HEX of the DER
         sa.Column("certificate", sa.Text, nullable=False),  # PEM
         sa.Column("subject", sa.String(512), nullable=False),
         sa.Column("not_after_ms", sa.BigInteger, nullable=False),

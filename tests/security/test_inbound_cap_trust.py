@@ -337,3 +337,46 @@ def test_trust_commands_add_list_bind_and_remove_with_clear_errors(
     assert run("trust", "remove", A).exit_code == 0
     assert A not in run("trust", "list").output
     assert run("trust", "remove", A).exit_code == 2  # nothing left to remove
+
+
+# -- on a bus --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow  # about 30 s: two engines and an edge on NATS and PostgreSQL
+def test_on_a_bus_the_edge_holds_unverified_cap_and_an_operator_approves_it_there(
+        launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path) -> None:
+    import socket
+
+    from buskit import Cluster
+    from conftest import postgres_schema
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", 4222)) != 0:
+            pytest.skip("NATS is not running on 127.0.0.1:4222; start it with JetStream (-js)")
+    with postgres_schema() as db:
+        run = lambda *args: launcher.run([*args, "--db", db], tmp_path)  # noqa: E731
+        tokens = {"relay-a": run("tokens", "create", "--role", "sensor", "--name", "relay-a",
+                                 "--cap-sender", A).strip(),
+                  "op-7": run("tokens", "create", "--role", "operator", "--name", "op-7").strip()}
+        pem = tmp_path / "a.pem"
+        pem.write_bytes(agency_keys[A].cert_pem)
+        run("trust", "add", A, "--key", str(pem))
+        zones = tmp_path / "zones.geojson"
+        write_zones(zones_from_geojson(grid_zones()).zones, zones)
+        cluster = Cluster(launcher, tmp_path, zones, db)
+        try:
+            cluster.start()
+            edge = Deployment(cluster.edge, db, tmp_path, tokens, launcher)
+            held = edge.post("relay-a", message("h-1"))
+            assert held.status_code == 202 and held.json()["state"] == "held", held.text
+            real = edge.post("relay-a", message("n-1", keys=agency_keys[A]))
+            assert real.status_code == 200 and real.json()["state"] == "applied", real.text
+            approved = edge.call("POST", f"/v1/inbound-cap/{held.json()['id']}/approve",
+                                 "op-7", json={"reason": "confirmed with the neighbour"})
+            assert approved.status_code == 200 and approved.json()["decided_by"] == "op-7", (
+                approved.text)
+            assert [m["state"] for m in edge.call("GET", "/v1/inbound-cap", "op-7").json()] == [
+                "applied", "applied"]
+        finally:
+            cluster.stop()

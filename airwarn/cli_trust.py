@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from airwarn.errors import AirwarnError
@@ -34,7 +35,7 @@ Sender = Annotated[str, typer.Argument(help="The CAP <sender>, exactly as its me
 
 
 def _fail(error: Exception, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True, markup=False)
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -52,8 +53,8 @@ def add(sender: Sender,
         db: DbOption = DEFAULT_URL) -> None:
     """Trust a certificate for a sender's CAP: its signed messages are applied at once.
 
-    A sender may have several certificates (add the new one before it rolls its key over,
-    then remove the old one).
+    A sender may have several certificates: add the new one before it rolls its key over,
+    then remove the old one.
 
     Example: airwarn trust add alerts@neighbour.example --key neighbour-cap.pem
     """
@@ -74,8 +75,7 @@ def remove(sender: Sender,
                "--fingerprint", help="Only this certificate (sha256:..., see `airwarn trust "
                "list`); default: every certificate of the sender.")] = None,
            db: DbOption = DEFAULT_URL) -> None:
-    """Stop trusting a sender's certificates: its messages are held (or refused) from the next
-    one on.
+    """Stop trusting a sender's certificates; its next messages are held (or refused).
 
     Example: airwarn trust remove alerts@neighbour.example
     """

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, SCHEMAS
+from lxml import etree
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
-from airwarn.cap import CapError, InboundAlert, parse_inbound
+from airwarn.cap import CapError, InboundAlert, SigningKeys, generate_keypair, parse_inbound, sign
 from airwarn.cap.inbound import circle
+from airwarn.cap.trust import judge
 from airwarn.errors import AirwarnError
 
 SAMPLES = DATA / "cap-samples"
@@ -311,3 +313,55 @@ def test_circle_is_true_to_its_radius_far_from_the_equator() -> None:
     # a degree of longitude is short up there: the disc is wider in degrees than tall
     minx, miny, maxx, maxy = disc.bounds
     assert (maxx - minx) > 2.5 * (maxy - miny)
+
+
+# -- whose signature: airwarn.cap.trust.judge ---------------------------------------------------
+
+
+def _signed_alert(keys: SigningKeys) -> bytes:
+    return sign(etree.fromstring(_alert()), keys)
+
+
+def test_a_signature_verifies_only_with_a_certificate_trusted_for_the_sender() -> None:
+    sender, other = (SigningKeys(*generate_keypair(n)) for n in ("sender", "other"))
+    body = _signed_alert(sender)
+    verdict = judge(body, "s", [("sha256:other", other.cert_pem),
+                                ("sha256:sender", sender.cert_pem)])
+    assert verdict.trust == "verified" and verdict.fingerprint == "sha256:sender"
+    assert parse_inbound(verdict.signed).identifier == parse_inbound(body).identifier
+    assert judge(body, "s", [("sha256:other", other.cert_pem)]).trust == "untrusted"
+    assert "no certificate is trusted for s" in judge(body, "s", []).why
+    assert judge(_alert(), "s", [("sha256:sender", sender.cert_pem)]).trust == "unsigned"
+    # a word changed after signing
+    changed = body.replace(b"<status>Actual</status>", b"<status>Exercise</status>")
+    assert changed != body
+    assert "does not verify" in judge(changed, "s", [("x", sender.cert_pem)]).why
+
+
+def test_a_relays_signature_beside_the_originators_does_not_hide_it() -> None:
+    originator, relay = (SigningKeys(*generate_keypair(n)) for n in ("originator", "relay"))
+    relayed = sign(etree.fromstring(_signed_alert(originator)), relay)  # NAADS does this
+    assert relayed.count(b"SignatureValue>") == 4  # two signatures
+    assert judge(relayed, "s", [("o", originator.cert_pem)]).trust == "verified"
+    assert judge(relayed, "s", [("r", relay.cert_pem)]).trust == "untrusted"
+
+
+@needs_samples
+def test_the_real_signed_samples_are_untrusted_with_the_reason() -> None:
+    """Environment Canada's Signature Ids have spaces (not an xs:ID) and its algorithm is
+    RSA-SHA1; USGS's is signed with a bare key. Neither verifies; each answer says why."""
+    canada = judge(sample("canada_signed.cap"), "cap-pac@ec.gc.ca", [("ec", _ec_certificate())])
+    assert canada.trust == "untrusted" and "xs:ID" in canada.why
+    assert "no certificate is trusted" in judge(sample("earthquake_signed.cap"),
+                                                "http://www.cisn.org/ncmc.html", []).why
+
+
+def _ec_certificate() -> bytes:
+    dsig = "{http://www.w3.org/2000/09/xmldsig#}"
+    root = etree.fromstring(sample("canada_signed.cap"))
+    (signature,) = [s for s in root.findall(f"{dsig}Signature")
+                    if s.get("Id") == "Environment Canada"]
+    der = "".join(signature.find(f".//{dsig}X509Certificate").text.split())
+    return ("-----BEGIN CERTIFICATE-----\n"
+            + "\n".join(der[i:i + 64] for i in range(0, len(der), 64))
+            + "\n-----END CERTIFICATE-----\n").encode()

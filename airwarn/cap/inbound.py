@@ -100,7 +100,7 @@ class InboundAlert:
     note: str | None
     references: tuple[tuple[str, str, int], ...]  # (sender, identifier, sent_ms)
     infos: tuple[InboundInfo, ...]
-    signed: bool  # carries an XML signature (not verified here: see airwarn.cap.sign.verify)
+    signed: bool  # carries an XML signature (not verified here: see airwarn.cap.trust.judge)
     cap_version: str  # "1.2", or "1.1" read as 1.2
 
 

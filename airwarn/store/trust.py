@@ -105,8 +105,9 @@ def remove_trusted(engine: Engine, sender: str, fingerprint: str | None = None) 
     with engine.begin() as db:
         removed = int(db.execute(query).rowcount)
     if not removed:
-        which = f"the certificate {fingerprint}" if fingerprint else "any certificate"
-        raise TrustError(f"{which} is not trusted for {sender!r}; see `airwarn trust list`",
+        what = (f"the certificate {fingerprint} is not" if fingerprint else
+                "no certificate is")
+        raise TrustError(f"{what} trusted for {sender!r}; see `airwarn trust list`",
                          field="sender", value=sender)
     return removed
 

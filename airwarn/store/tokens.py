@@ -84,8 +84,10 @@ def revoke_token(engine: Engine, name: str, now_ms: int) -> None:
                           .values(revoked_ms=now_ms)).rowcount
         if not done:
             raise TokenError(f"no active token named {name!r}", field="name", value=name)
-        db.execute(sa.update(TOKEN_GENERATION).where(TOKEN_GENERATION.c.id == 1)
-                   .values(generation=TOKEN_GENERATION.c.generation + 1))
+        bumped = db.execute(sa.update(TOKEN_GENERATION).where(TOKEN_GENERATION.c.id == 1)
+                            .values(generation=TOKEN_GENERATION.c.generation + 1)).rowcount
+        if not bumped:  # the row was lost: a new one still moves every process's reading
+            db.execute(sa.insert(TOKEN_GENERATION).values(id=1, generation=1 + _token_count(db)))
 
 
 def token_generation(engine: Engine) -> int:
@@ -101,3 +103,9 @@ def list_tokens(engine: Engine) -> list[dict[str, object]]:
         rows = db.execute(sa.select(API_TOKEN.c.name, API_TOKEN.c.role, API_TOKEN.c.created_ms,
                                     API_TOKEN.c.revoked_ms).order_by(API_TOKEN.c.id))
         return [dict(row) for row in rows.mappings()]
+
+
+def _token_count(db: sa.Connection) -> int:
+    """A number no reader can have seen as the generation while the row was missing (they read
+    0), nor before (every revocation added one; there are fewer revocations than tokens)."""
+    return int(db.execute(sa.select(sa.func.count()).select_from(API_TOKEN)).scalar() or 0)

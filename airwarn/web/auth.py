@@ -2,19 +2,24 @@
 
 `sensor` posts events; `operator` sends and cancels alerts (and reads); `admin` may do all of
 it and read the audit log; `reader` reads. Reading the public views needs no token at all;
-nothing that changes anything can be done without one.
+nothing that changes anything can be done without one. The console's browser presents its
+token in an HttpOnly session cookie instead of the header (`airwarn.web.session`), and
+then every request that changes something must carry the session's CSRF token too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
-from airwarn.store.tokens import Client, find_client
+from airwarn.store.tokens import PREFIX, Client, find_client
+from airwarn.web.csrf import MAX_TOKEN_CHARS, check_csrf, presented_token
 
 MAY = {
     "ingest": {"sensor", "admin"},
@@ -36,15 +41,15 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
     async def dependency(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = Depends(SCHEME)
                          ) -> Client:
-        token = credentials.credentials.strip() if credentials is not None else ""
+        token, from_cookie = presented_token(
+            credentials.credentials if credentials is not None else None, request.cookies)
         if not token:
             raise UnauthorizedError("this needs a bearer token: send `Authorization: Bearer "
                                     "<token>`; make one with `airwarn tokens create --role "
                                     f"{sorted(allowed)[0]}`")
-        cache: dict[str, Client | None] = request.app.state.token_cache
-        if token not in cache:
-            cache[token] = await run_in_threadpool(find_client, request.app.state.db, token)
-        client = cache[token]
+        if from_cookie:
+            check_csrf(request, token)
+        client = await client_for(request.app, token)
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
         if client.role not in allowed:
@@ -53,3 +58,25 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         return client
 
     return dependency
+
+
+async def client_for(app: FastAPI, token: str) -> Client | None:
+    """The client a token belongs to (None: unknown or revoked), through the app's cache."""
+    cache: dict[str, Client | None] = app.state.token_cache
+    if token not in cache:
+        cache[token] = await run_in_threadpool(find_client, app.state.db, token)
+    return cache[token]
+
+
+async def identity(scope: Scope) -> str | None:
+    """The name of the client a request's token (header or session cookie) authenticates, for
+    the rate limiter; None without a token or with one this server does not know. A string
+    that cannot be a token is not looked up."""
+    connection = HTTPConnection(scope)
+    scheme, _, bearer = connection.headers.get("authorization", "").partition(" ")
+    token, _ = presented_token(bearer if scheme.lower() == "bearer" else None,
+                               connection.cookies)
+    if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_CHARS:
+        return None
+    client = await client_for(scope["app"], token)
+    return None if client is None else client.name

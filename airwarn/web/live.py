@@ -24,6 +24,7 @@ from airwarn.web.hub import BEAT, CLOSED, Hub, sse_event, ws_text
 
 router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
+SSE_PATHS = ("/v1/stream",)  # held open: counted per address (`airwarn.web.limits.LiveLimit`)
 
 
 async def _frames(app: Any, since: int | None, sse: bool) -> AsyncIterator[bytes | list[str]]:

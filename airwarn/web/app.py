@@ -41,7 +41,7 @@ from airwarn.errors import (
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.web import capfeed, ingest, live, operators, public, session
-from airwarn.web.auth import identity
+from airwarn.web.auth import identity, presented
 from airwarn.web.compat import alertsinua as compat_alertsinua
 from airwarn.web.compat import oref as compat_oref
 from airwarn.web.headers import SecurityHeaders
@@ -211,7 +211,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.add_middleware(LiveLimit, per_address=settings.max_live_per_address,
                        paths=live.SSE_PATHS)
     app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst,
-                       identify=identity, max_keys=settings.max_rate_keys)
+                       presented=presented, identify=identity, max_keys=settings.max_rate_keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

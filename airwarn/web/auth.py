@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
+from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
@@ -68,15 +68,21 @@ async def client_for(app: FastAPI, token: str) -> Client | None:
     return cache[token]
 
 
-async def identity(scope: Scope) -> str | None:
-    """The name of the client a request's token (header or session cookie) authenticates, for
-    the rate limiter; None without a token or with one this server does not know. A string
-    that cannot be a token is not looked up."""
-    connection = HTTPConnection(scope)
-    scheme, _, bearer = connection.headers.get("authorization", "").partition(" ")
-    token, _ = presented_token(bearer if scheme.lower() == "bearer" else None,
-                               connection.cookies)
-    if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_CHARS:
-        return None
+def presented(scope: Scope) -> str | None:
+    """The token a request presents (header or session cookie) if it could be one of
+    airwarn's, for the rate limiter; None otherwise (then there is nothing to look up)."""
+    bearer = cookies = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            bearer = rest if scheme.lower() == "bearer" else None
+        elif name == b"cookie":
+            cookies = cookie_parser(value.decode("latin-1"))
+    token, _ = presented_token(bearer, cookies or {})
+    return token if token.startswith(PREFIX) and len(token) <= MAX_TOKEN_CHARS else None
+
+
+async def identity(scope: Scope, token: str) -> str | None:
+    """The name of the client `token` authenticates, None if this server does not know it."""
     client = await client_for(scope["app"], token)
     return None if client is None else client.name

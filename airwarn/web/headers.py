@@ -29,6 +29,9 @@ COMMON: list[tuple[bytes, bytes]] = [
 ]
 _OURS = {b"content-security-policy", b"permissions-policy", b"strict-transport-security",
          *(name for name, _ in COMMON)}
+_PAGE = [*COMMON, (b"content-security-policy", PAGE_POLICY.encode()),
+         (b"permissions-policy", PERMISSIONS.encode())]
+_DOCUMENT = [*COMMON, (b"content-security-policy", DOCUMENT_POLICY.encode())]
 
 
 class SecurityHeaders:
@@ -50,12 +53,7 @@ class SecurityHeaders:
                            if name.lower() not in _OURS]
                 content_type = next((value for name, value in headers
                                      if name.lower() == b"content-type"), b"")
-                page = content_type.lower().startswith(b"text/html")
-                headers += COMMON
-                headers.append((b"content-security-policy",
-                                (PAGE_POLICY if page else DOCUMENT_POLICY).encode()))
-                if page:
-                    headers.append((b"permissions-policy", PERMISSIONS.encode()))
+                headers += _PAGE if content_type.lower().startswith(b"text/html") else _DOCUMENT
                 if secure:
                     headers.append((b"strict-transport-security", self.hsts))
                 message = {**message, "headers": headers}

@@ -11,6 +11,7 @@ WebSocket) are also capped per address while they stay open. Every table here is
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import time
@@ -20,9 +21,13 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Identify = Callable[[Scope], Awaitable[str | None]]
+UNKNOWN_BURST = 20.0  # unknown tokens one address may present at once...
+UNKNOWN_PER_S = 1.0  # ...and then per second, before they are no longer looked up
+Presented = Callable[[Scope], str | None]
+Identify = Callable[[Scope, str], Awaitable[str | None]]
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs more than the rest of a check
 def address_key(host: str) -> str:
     """A client address as a rate-limit key: IPv4 as is (also when IPv4-mapped), IPv6 by its
     /64, anything else (a test client's name, a Unix socket) as given."""
@@ -52,6 +57,12 @@ class Buckets:
     burst: float
     max_keys: int = 50_000
     levels: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+
+    def peek(self, key: str, now: float) -> float:
+        """The seconds `key` would have to wait now (0: it may go), counting nothing."""
+        level, last = self.levels.get(key, (self.burst, now))
+        level = min(self.burst, level + (now - last) * self.rate_per_s)
+        return 0.0 if level >= 1.0 else (1.0 - level) / self.rate_per_s
 
     def take(self, key: str, now: float) -> float:
         """0 if a request may go now (and count it), else the seconds to wait."""
@@ -157,21 +168,36 @@ class BodyLimit:
 
 class RateLimit:
     """Refuse requests (WebSocket upgrades included) over a client's rate with 429 and
-    Retry-After. `identify` names the identity a request's token authenticates, or None."""
+    Retry-After. `presented` finds a request's token, `identify` names the identity it
+    authenticates (None: unknown). An address whose requests presented `UNKNOWN_BURST` unknown
+    tokens lately has no more looked up here until its failures drain (`UNKNOWN_PER_S`): its
+    requests count as its address's, so a flood of invented tokens is refused by address
+    without a store lookup each. (A good token from that address meanwhile counts as the
+    address's too, until the flood stops.)"""
 
-    def __init__(self, app: ASGIApp, rate_per_s: float, burst: int, identify: Identify,
-                 max_keys: int = 50_000) -> None:
+    def __init__(self, app: ASGIApp, rate_per_s: float, burst: int, presented: Presented,
+                 identify: Identify, max_keys: int = 50_000) -> None:
         self.app = app
         self.buckets = Buckets(rate_per_s, float(burst), max_keys)
+        self.unknown = Buckets(min(rate_per_s, UNKNOWN_PER_S), min(float(burst), UNKNOWN_BURST),
+                               max_keys)  # failed lookups, by address
+        self.presented = presented
         self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        identity = await self.identify(scope)
-        key = "id:" + identity if identity is not None else "addr:" + client_address(scope)
-        wait = self.buckets.take(key, time.monotonic())
+        now = time.monotonic()
+        address = client_address(scope)
+        token = self.presented(scope)
+        identity = None
+        if token is not None and self.unknown.peek(address, now) == 0:
+            identity = await self.identify(scope, token)
+            if identity is None:
+                self.unknown.take(address, now)
+        key = "id:" + identity if identity is not None else "addr:" + address
+        wait = self.buckets.take(key, now)
         if wait > 0:
             who = "this token" if identity is not None else "this address"
             await refuse(scope, receive, send, 429, f"too many requests from {who}; slow down "

@@ -128,16 +128,21 @@ def test_one_address_holds_at_most_so_many_live_feeds(launcher, tmp_path) -> Non
 
 
 def test_invented_tokens_and_many_addresses_never_grow_the_limiter_past_its_bound() -> None:
+    from airwarn.web.auth import presented
     from airwarn.web.limits import RateLimit
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    async def unknown(_scope: Any) -> None:
+    looked_up = []
+
+    async def unknown(_scope: Any, token: str) -> None:
+        looked_up.append(token)
         return None  # every token invented: the server knows none
 
-    limiter = RateLimit(app, rate_per_s=1.0, burst=5, identify=unknown, max_keys=100)
+    limiter = RateLimit(app, rate_per_s=1.0, burst=5, presented=presented, identify=unknown,
+                        max_keys=100)
 
     async def run() -> None:
         async def receive() -> dict[str, Any]:
@@ -156,6 +161,43 @@ def test_invented_tokens_and_many_addresses_never_grow_the_limiter_past_its_boun
             assert not any(token[-16:] in key for key in limiter.buckets.levels)
 
     asyncio.run(run())
+    assert len(limiter.unknown.levels) <= 100
+
+
+def test_an_address_that_keeps_inventing_tokens_has_them_looked_up_no_more() -> None:
+    from airwarn.web.auth import presented
+    from airwarn.web.limits import RateLimit
+
+    looked_up = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def unknown(_scope: Any, token: str) -> None:
+        looked_up.append(token)
+        return None
+
+    limiter = RateLimit(app, rate_per_s=0.01, burst=5, presented=presented, identify=unknown)
+    statuses: list[int] = []
+
+    async def run() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        for _ in range(50):
+            token = f"aw_{secrets.token_urlsafe(32)}"
+            await limiter({"type": "http", "method": "GET", "path": "/", "client": ("203.0.113.9",
+                           1), "headers": [(b"authorization", f"Bearer {token}".encode())]},
+                          receive, send)
+
+    asyncio.run(run())
+    assert len(looked_up) == 5  # the store is asked for the first few only
+    assert statuses.count(429) == 45
 
 
 @settings(max_examples=200, deadline=None)

@@ -162,9 +162,30 @@ def serve(
         "--push-subject", help="How push services reach you (mailto: or https:); default "
         "mailto: the CAP sender.")] = None,
     push_hosts: Annotated[str | None, typer.Option(
-        "--push-hosts", help="Comma-separated push service hosts that subscriptions may "
-        "name (e.g. fcm.googleapis.com,updates.push.services.mozilla.com,"
-        "web.push.apple.com); default: any https host. Set it on a public server.")] = None,
+        "--push-hosts", help="Comma-separated push service hosts that subscriptions may name "
+        "besides the browsers' own (fcm.googleapis.com, push.services.mozilla.com, "
+        "push.apple.com, notify.windows.com; each with its subdomains); * for any host.")
+    ] = None,
+    push_per_address_hour: Annotated[int, typer.Option(
+        "--push-per-address-hour", min=1, help="Push subscribe requests one client address "
+        "may make per hour (429 beyond).")] = 60,
+    push_per_zone: Annotated[int, typer.Option(
+        "--push-per-zone", min=1, help="Push subscriptions one zone may have (422 beyond): "
+        "each costs ~2 ms of CPU per warning there.")] = 20_000,
+    allow_private_targets: Annotated[bool, typer.Option(
+        "--allow-private-targets", help="Let webhooks and push endpoints be on loopback, "
+        "private and link-local addresses (closed networks only: on a public server anyone "
+        "could make this one reach inside).")] = False,
+    rate_per_s: Annotated[float, typer.Option(
+        "--rate-per-s", min=0.001, help="Requests a second each token (or, without one, each "
+        "address) may make on average (429 beyond).")] = 200.0,
+    rate_burst: Annotated[int, typer.Option(
+        "--rate-burst", min=1, help="Requests each token or address may make at once.")
+    ] = 5000,
+    max_live_per_address: Annotated[int, typer.Option(
+        "--max-live-per-address", min=0, help="Live feeds (SSE and WebSocket) one address may "
+        "hold open at once (429 beyond); 0: no cap. Behind a proxy, let it pass the client's "
+        "address (uvicorn trusts X-Forwarded-For from 127.0.0.1).")] = 100,
     inbound_cap: Annotated[str, typer.Option(
         "--inbound-cap", help="CAP posted to /v1/cap that no certificate trusted for its "
         "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
@@ -185,13 +206,15 @@ def serve(
         service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap)
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
                                   push_subject or f"mailto:{service.settings.sender}",
-                                  push_hosts)
+                                  push_hosts, allow_private_targets, push_per_address_hour,
+                                  push_per_zone)
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
 
-    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s), channels=channels,
-                     bus=bus_settings)
+    settings = WebSettings(heartbeat_s=heartbeat_s, rate_per_s=rate_per_s,
+                           rate_burst=rate_burst, max_live_per_address=max_live_per_address)
+    app = create_app(service, settings, channels=channels, bus=bus_settings)
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
@@ -201,7 +224,8 @@ def serve(
 def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
                    webhooks: bool, push: bool, keys: Path,
                    push_subject: str = "mailto:admin@localhost",
-                   push_hosts: str | None = None) -> list[Any]:
+                   push_hosts: str | None = None, allow_private_targets: bool = False,
+                   push_per_address_hour: int = 60, push_per_zone: int = 20_000) -> list[Any]:
     """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
     process that writes the log (the leading engine, or the one process) delivers."""
     channels: list[Any] = []
@@ -212,13 +236,17 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
     if webhooks:
         from airwarn.channels.webhooks import WebhookChannel
 
-        channels.append(WebhookChannel())
+        channels.append(WebhookChannel(allow_private_targets=allow_private_targets))
     if push:
-        from airwarn.channels.webpush import PushChannel
+        from airwarn.channels.webpush import PushChannel, PushLimits
+        from airwarn.channels.webpush.subscriptions import KNOWN_PUSH_HOSTS
 
-        hosts = None if push_hosts is None else [
-            h.strip() for h in push_hosts.split(",") if h.strip()]
-        channels.append(PushChannel(keys, subject=push_subject, endpoint_hosts=hosts))
+        extra = [h.strip().lower().removeprefix("*.").rstrip(".")
+                 for h in (push_hosts or "").split(",") if h.strip()]
+        limits = PushLimits(endpoint_hosts=(*KNOWN_PUSH_HOSTS, *extra),
+                            allow_private=allow_private_targets,
+                            per_address_hour=push_per_address_hour, per_zone=push_per_zone)
+        channels.append(PushChannel(keys, subject=push_subject, limits=limits))
     return channels
 
 

@@ -76,6 +76,15 @@ class UnavailableError(AirwarnError):
     """The store cannot take writes just now; retry after a moment (HTTP 503)."""
 
 
+class TooManyRequestsError(AirwarnError):
+    """A client went over one of its limits; it may try again after `retry_after_s` (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        self.message = message
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
 class Queued(AirwarnError):
     """A write the bus has stored but the engine has not answered in time (HTTP 202): it will
     be applied once, by whichever engine leads; a retry with the same Idempotency-Key is safe."""

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fastapi.testclient import TestClient
 
-from airwarn.channels.webpush import PushChannel
+from airwarn.channels.webpush import PushChannel, PushLimits
 from airwarn.channels.webpush.vapid import KEY_FILE
 from airwarn.contract import encode_event
 from airwarn.service import Service
@@ -185,8 +185,14 @@ def keys_dir(tmp_path: Path) -> Path:
     return tmp_path / "vapid"
 
 
+# the stand-in push service is on this machine: a closed network's settings
+LOCAL_PUSH = PushLimits(endpoint_hosts=("127.0.0.1", "localhost"), allow_private=True,
+                        per_address_hour=10_000)
+
+
 def channel(keys_dir: Path, **options: Any) -> PushChannel:
-    return PushChannel(keys_dir, subject=SUBJECT, timeout_s=2.0, **{"retry_s": 0.05, **options})
+    return PushChannel(keys_dir, subject=SUBJECT, timeout_s=2.0,
+                       **{"retry_s": 0.05, "limits": LOCAL_PUSH, **options})
 
 
 @pytest.fixture

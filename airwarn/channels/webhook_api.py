@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+import yarl
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.channels import webhook_store as store
+from airwarn.channels.targets import check_resolved, check_url
 from airwarn.channels.webhook_outbox import replay_rows
 from airwarn.errors import NotFoundError, RequestError
 from airwarn.store.tokens import Client
@@ -67,12 +69,16 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _check(body: Subscription, zone_ids: dict[str, int]) -> None:
-    """Refuse what would never deliver, naming the field and the fix; nothing is stored."""
+def _check(body: Subscription, zone_ids: dict[str, int], allow_private: bool) -> None:
+    """Refuse what would never deliver, or must not, naming the field and the fix; nothing is
+    stored. An address inside is named as such, whatever else is wrong with the url."""
     try:
         parts = urlsplit(body.url)
-        httpx.URL(body.url)  # what the sender will make of it
-    except (ValueError, httpx.InvalidURL) as exc:
+        if parts.scheme in ("http", "https"):
+            check_url(body.url, "$.url", allow_private=allow_private)
+        httpx.URL(body.url)
+        yarl.URL(body.url)  # what the sender (aiohttp) will make of it
+    except (ValueError, TypeError, httpx.InvalidURL) as exc:
         raise RequestError(f"the url cannot be read ({exc}); give e.g. "
                            "https://example.org/airwarn-hook", field="$.url",
                            value=body.url) from None
@@ -101,8 +107,11 @@ def _subscriber_or_404(request: Request, subscriber_id: int) -> store.Subscriber
     return found
 
 
-def webhook_router(nudge: Callable[[], None]) -> APIRouter:
-    """The endpoints; `nudge` tells the channel (when it runs here) to look at once."""
+def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = False
+                   ) -> APIRouter:
+    """The endpoints; `nudge` tells the channel (when it runs here) to look at once. A url
+    whose host is or resolves to an address that is not public is refused unless
+    `allow_private_targets` (see `airwarn.channels.targets`)."""
     router = APIRouter(tags=["webhooks"], responses=ERRORS)
 
     @router.post("/v1/webhooks", status_code=201,
@@ -110,7 +119,10 @@ def webhook_router(nudge: Callable[[], None]) -> APIRouter:
     async def subscribe(body: Subscription, request: Request,
                         client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
         service = request.app.state.service
-        _check(body, service.zones.index_of)
+        _check(body, service.zones.index_of, allow_private_targets)
+        # the name is looked up (off the event loop): one that points inside is refused now,
+        # and every delivery checks it again
+        await check_resolved(body.url, "$.url", allow_private=allow_private_targets)
         zones = None if body.zones is None else sorted(set(body.zones))
         statuses = sorted(set(body.statuses))
         secret = "whsec_" + secrets.token_urlsafe(32)

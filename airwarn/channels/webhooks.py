@@ -22,9 +22,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 import sqlalchemy as sa
 
+from airwarn.channels import targets
 from airwarn.channels import webhook_store as store
 from airwarn.channels.webhook_api import webhook_router
 from airwarn.channels.webhook_outbox import Step, fill, step_of
@@ -97,15 +98,18 @@ class WebhookChannel:
 
     def __init__(self, *, timeout_s: float = 5.0, max_attempts: int = 8,
                  backoff_s: float = 1.0, max_backoff_s: float = 300.0,
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, allow_private_targets: bool = False) -> None:
         # poll_s: how often an idle channel looks at the store for what other processes did
         # (a subscription or a replay asked of an edge server) and for steps it was not told of
+        # allow_private_targets: deliver to loopback and private addresses too (closed
+        # networks; see airwarn.channels.targets)
         self.timeout_s = timeout_s
+        self.allow_private_targets = allow_private_targets
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.poll_s = poll_s
-        self.router: APIRouter | None = webhook_router(self.nudge)
+        self.router: APIRouter | None = webhook_router(self.nudge, allow_private_targets)
         self._steps: deque[Published] = deque(maxlen=MAX_QUEUED_STEPS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -114,7 +118,7 @@ class WebhookChannel:
         self._db: sa.engine.Engine | None = None
         self._own_db = False
         self._stopping = False  # senders finish the attempt they are making, then return
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._sending = asyncio.Semaphore(MAX_SENDING)
 
     # -- the Channel protocol --------------------------------------------------------------
@@ -125,10 +129,12 @@ class WebhookChannel:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         # the pool does not cap connections (waiting for one would count as a timeout against
-        # the receiver); the semaphore caps how many requests are under way at once
-        self._client = httpx.AsyncClient(
-            timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=MAX_SENDING))
+        # the receiver); the semaphore caps how many requests are under way at once. It
+        # connects only to addresses the target rule allows, checked after each DNS lookup.
+        self._client = aiohttp.ClientSession(
+            connector=targets.connector(self.allow_private_targets, limit=0),
+            headers={"User-Agent": USER_AGENT},
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s))
         self._sending = asyncio.Semaphore(MAX_SENDING)
         # catch up first: steps committed while no channel listened (a crash between a commit
         # and the outbox, a failover) are queued before anything new
@@ -165,7 +171,7 @@ class WebhookChannel:
         self._senders.clear()
         self._stopping = False
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
         if self._db is not None and self._own_db:
             self._db.dispose()
         self._loop = None
@@ -281,15 +287,21 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", "Webhook-Id": f"{sub_id}-{due.key}",
                    "Webhook-Attempt": str(due.attempts + 1),
                    HEADER: signature_header(due.secret, body)}
+        refused = targets.delivery_refusal(due.url, self.allow_private_targets)
+        if refused is not None:
+            return Outcome(False, False, refused)
         try:
-            async with self._client.stream("POST", due.url, content=body,
-                                           headers=headers) as response:
-                return judge(response.status_code, response.headers.get("Retry-After"))
-        except httpx.TimeoutException:
+            async with self._client.post(due.url, data=body, headers=headers,
+                                         allow_redirects=False) as response:
+                return judge(response.status, response.headers.get("Retry-After"))
+        except TimeoutError:
             return Outcome(False, True, f"no answer within {self.timeout_s:g} s")
-        except httpx.InvalidURL as exc:
+        except (aiohttp.InvalidURL, ValueError) as exc:
             return Outcome(False, False, f"the url cannot be used ({exc}); subscribe a good one")
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
+            why = targets.refused_cause(exc)
+            if why is not None:  # its name now points inside: asking again will not help
+                return Outcome(False, False, f"{why}: refused{targets.PRIVATE_HINT}"[:500])
             return Outcome(False, True, f"{exc.__class__.__name__}: {exc}"[:500])
 
     async def _record(self, due: store.Due, outcome: Outcome) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -33,17 +34,19 @@ from airwarn.errors import (
     ForbiddenError,
     NotFoundError,
     Queued,
+    TooManyRequestsError,
     UnauthorizedError,
     UnavailableError,
 )
 from airwarn.service import Service
 from airwarn.store import StoreError
-from airwarn.web import capfeed, inbound, ingest, live, operators, public
-from airwarn.web.auth import watch_revocations
+from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
+from airwarn.web.auth import identity, presented, watch_revocations
 from airwarn.web.compat import alertsinua as compat_alertsinua
 from airwarn.web.compat import oref as compat_oref
+from airwarn.web.headers import SecurityHeaders
 from airwarn.web.hub import Hub
-from airwarn.web.limits import BodyLimit, RateLimit
+from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,8 +58,10 @@ class WebSettings:
     tick_s: float = 1.0  # wall-clock mode: how often the engine's clock moves
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_lines: int = 20_000
-    rate_per_s: float = 200.0
+    rate_per_s: float = 200.0  # per identity, or per address without a known token
     rate_burst: int = 5000
+    max_rate_keys: int = 50_000  # identities and addresses the rate limiter remembers
+    max_live_per_address: int = 100  # SSE and WebSocket feeds open at once; 0: no cap
     max_backlog: int = 1000  # steps a live client may fall behind before it is cut off
     max_known_tokens: int = 10_000  # tokens remembered (least recently used go first)
     max_unknown_tokens: int = 10_000  # made-up tokens remembered as such, each briefly
@@ -64,8 +69,8 @@ class WebSettings:
 
 
 _STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
-           (ConflictError, 409), (ContractError, 422), (UnavailableError, 503),
-           (StoreError, 503)]
+           (ConflictError, 409), (ContractError, 422), (TooManyRequestsError, 429),
+           (UnavailableError, 503), (StoreError, 503)]
 
 
 def _error_response(exc: AirwarnError) -> JSONResponse:
@@ -80,6 +85,8 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "2"
+    if isinstance(exc, TooManyRequestsError):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -181,6 +188,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
                             headers=getattr(exc, "headers", None))
 
     for router in (ingest.router, operators.router, inbound.router, public.router, live.router,
+                   session.router,
                    capfeed.router, compat_oref.router, compat_alertsinua.router):
         app.include_router(router)
     for channel in channels:
@@ -209,8 +217,14 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     _add_event_schema(app)
-    app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst)
+    # the last added runs first: headers on every answer (refusals too), then the body's
+    # size, the client's rate (a live feed's open counts), the live feeds an address holds
+    app.add_middleware(LiveLimit, per_address=settings.max_live_per_address,
+                       paths=live.SSE_PATHS)
+    app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst,
+                       presented=presented, identify=identity, max_keys=settings.max_rate_keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

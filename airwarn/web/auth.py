@@ -2,7 +2,9 @@
 
 `sensor` posts events; `operator` sends and cancels alerts (and reads); `admin` may do all of
 it and read the audit log; `reader` reads. Reading the public views needs no token at all;
-nothing that changes anything can be done without one.
+nothing that changes anything can be done without one. The console's browser presents its
+token in an HttpOnly session cookie instead of the header (`airwarn.web.session`), and
+then every request that changes something must carry the session's CSRF token too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
+from starlette.types import Scope
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
-from airwarn.store.tokens import Client, find_client, token_generation
+from airwarn.store.tokens import PREFIX, Client, find_client, token_generation
+from airwarn.web.csrf import check_csrf, presented_token
 from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
 
 log = logging.getLogger("airwarn.web")
@@ -44,11 +49,14 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
     async def dependency(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = Depends(SCHEME)
                          ) -> Client:
-        token = credentials.credentials.strip() if credentials is not None else ""
+        token, from_cookie = presented_token(
+            credentials.credentials if credentials is not None else None, request.cookies)
         if not token:
             raise UnauthorizedError("this needs a bearer token: send `Authorization: Bearer "
                                     "<token>`; make one with `airwarn tokens create --role "
                                     f"{sorted(allowed)[0]}`")
+        if from_cookie:
+            check_csrf(request, token)
         client = await client_of(request.app, token)
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
@@ -102,3 +110,23 @@ async def watch_revocations(app: Any, on_change: Callable[[], None]) -> None:
         except Exception:  # a bug must not end the watch: it is logged, and it goes on
             log.exception("reading the token generation failed")
         await asyncio.sleep(cache.settings.recheck_s)
+
+
+def presented(scope: Scope) -> str | None:
+    """The token a request presents (header or session cookie) if it could be one of
+    airwarn's, for the rate limiter; None otherwise (then there is nothing to look up)."""
+    bearer = cookies = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            bearer = rest if scheme.lower() == "bearer" else None
+        elif name == b"cookie":
+            cookies = cookie_parser(value.decode("latin-1"))
+    token, _ = presented_token(bearer, cookies or {})
+    return token if token.startswith(PREFIX) and len(token) <= MAX_TOKEN_CHARS else None
+
+
+async def identity(scope: Scope, token: str) -> str | None:
+    """The name of the client `token` authenticates, None if this server does not know it."""
+    client = await client_of(scope["app"], token)
+    return None if client is None else client.name

@@ -33,6 +33,7 @@ from airwarn.web.hub import BEAT, CLOSED, Frame, Hub, sse_event, ws_text
 router = APIRouter(tags=["live"], responses=ERRORS)
 PAGE = 1000
 RECHECK = Frame([], [])  # a token was revoked somewhere: a stream bound to one checks it
+SSE_PATHS = ("/v1/stream",)  # held open: counted per address (`airwarn.web.limits.LiveLimit`)
 
 
 class TokenRevoked(Exception):

@@ -3,7 +3,7 @@
 // the audit log. Everything comes from the service's own API; nothing from the internet.
 
 import "./console.css";
-import { call, roleOf, saveToken, savedToken } from "./console/api.js";
+import { call, currentSession, signIn, signOut } from "./console/api.js";
 import { AlertsPanel } from "./console/alerts.js";
 import { showAudit } from "./console/audit.js";
 import { clock } from "./console/dom.js";
@@ -31,10 +31,9 @@ async function login() {
         return;
       }
       try {
-        const role = await roleOf(token);
-        saveToken(token);
+        const session = await signIn(token);
         $("login-token").value = "";
-        resolve(role);
+        resolve(session);
       } catch (err) {
         $("login-error").textContent = err.message;
         $("login-token").select();
@@ -49,14 +48,13 @@ function report(message) {
   if (result) result.textContent = message;
 }
 
-async function start(role) {
+async function start({ name, role }) {
   $("login").hidden = true;
   $("console").hidden = false;
-  $("who").textContent = role;
+  $("who").textContent = `${name} (${role})`;
   document.body.dataset.role = role;
-  $("logout").onclick = () => {
-    saveToken(null);
-    location.reload();
+  $("logout").onclick = async () => {
+    try { await signOut(); } finally { location.reload(); }
   };
 
   // where the feed starts, then the zones and their levels: the feed replays what came between
@@ -136,8 +134,7 @@ async function start(role) {
       $("count-threats").textContent = threats.length;
     } catch (err) {
       if (err.status === 401 || err.status === 403) {
-        saveToken(null);
-        location.reload();
+        location.reload(); // the session ended (signed out elsewhere, expired, or revoked)
         return;
       }
     }
@@ -176,13 +173,8 @@ function setUpTabs(role) {
 }
 
 async function main() {
-  let role = null;
-  const token = savedToken();
-  if (token) {
-    try { role = await roleOf(token); } catch { saveToken(null); }
-  }
-  if (!role) role = await login();
-  await start(role);
+  const session = (await currentSession()) || (await login());
+  await start(session);
 }
 
 main().catch((err) => {

@@ -17,15 +17,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from airwarn.channels import targets
 from airwarn.channels.webpush import outbox
-from airwarn.channels.webpush.api import router_for
+from airwarn.channels.webpush.api import PushLimits, router_for
 from airwarn.channels.webpush.delivery import send
 from airwarn.channels.webpush.outbox import Outcome, Owed
 from airwarn.channels.webpush.vapid import load_or_create
@@ -34,7 +34,7 @@ from airwarn.errors import AirwarnError
 if TYPE_CHECKING:
     from airwarn.service import Published, Service
 
-__all__ = ["PushChannel"]
+__all__ = ["PushChannel", "PushLimits"]
 
 log = logging.getLogger("airwarn.push")
 POLL_S = 2.0  # a decision that no `publish` announced (a listener before us failed) waits this
@@ -47,13 +47,14 @@ def _now_ms() -> int:
 
 
 class PushChannel:
-    """The Web Push channel (see the module's docstring); `keys_dir` holds the VAPID key."""
+    """The Web Push channel (see the module's docstring); `keys_dir` holds the VAPID key.
+    `limits` says which endpoints may subscribe and how many (`PushLimits`)."""
 
     name = "webpush"
 
     def __init__(self, keys_dir: Path, *, subject: str = "mailto:admin@localhost",
                  ttl_s: int = 300, timeout_s: float = 5.0, retry_s: float = 1.0,
-                 concurrency: int = 64, endpoint_hosts: Sequence[str] | None = None) -> None:
+                 concurrency: int = 64, limits: PushLimits | None = None) -> None:
         if ttl_s < 1 or timeout_s <= 0 or retry_s <= 0 or concurrency < 1:
             raise AirwarnError(f"Web Push needs ttl_s >= 1 (got {ttl_s}), timeout_s > 0 (got "
                                f"{timeout_s}), retry_s > 0 (got {retry_s}) and concurrency "
@@ -64,8 +65,8 @@ class PushChannel:
         self.key = load_or_create(Path(keys_dir), subject)
         self.ttl_s, self.timeout_s, self.retry_s = ttl_s, timeout_s, retry_s
         self.concurrency = concurrency
-        self.router = router_for(self.key, None if endpoint_hosts is None
-                                 else tuple(h.lower() for h in endpoint_hosts))
+        self.limits = limits or PushLimits()
+        self.router = router_for(self.key, self.limits)
         self._service: Service | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -95,8 +96,9 @@ class PushChannel:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
+        # connections only to addresses the target rule allows, checked after each lookup
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.concurrency))
+            connector=targets.connector(self.limits.allow_private, limit=self.concurrency))
         self._task = asyncio.create_task(self._run(), name="webpush")
 
     def publish(self, published: Published) -> None:
@@ -183,7 +185,8 @@ class PushChannel:
                     try:
                         outcome = await send(self._session, owed, self.key, ttl_s=self.ttl_s,
                                              timeout_s=self.timeout_s, retry_s=self.retry_s,
-                                             now_ms=_now_ms())
+                                             now_ms=_now_ms(),
+                                             allow_private=self.limits.allow_private)
                     except Exception as exc:  # a bug: never let one row stall the outbox
                         log.exception("Web Push to subscription %s failed", sub_id)
                         outcome = Outcome(owed, "failed", error=repr(exc)[:300])

@@ -1,19 +1,28 @@
 """The HTTP side of Web Push: the server's public key, and subscribing and unsubscribing.
 
-No token: a browser subscribes for itself (the app-wide rate limit applies). Mounted on every
-process that serves HTTP; it reads and writes the shared store only.
+No token: a browser subscribes for itself. So besides the app-wide rate limit, subscribing is
+limited per client address (`PushLimits.per_address_hour`, a 429 with Retry-After beyond it)
+and per zone (`PushLimits.per_zone` subscriptions, a 422 naming the zone beyond it), and the
+endpoint must be a known push service's (`--push-hosts` adds others) on a public address.
+Mounted on every process that serves HTTP; it reads and writes the shared store only; the
+per-address counts are this process's own.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.channels.targets import check_resolved
 from airwarn.channels.webpush import subscriptions
+from airwarn.errors import TooManyRequestsError
 from airwarn.web.errors import ERRORS
+from airwarn.web.limits import Buckets, client_address
 
 if TYPE_CHECKING:
     from airwarn.channels.webpush.vapid import VapidKey
@@ -71,8 +80,23 @@ class Unsubscription(BaseModel):
     keys: AuthOnly
 
 
-def router_for(key: VapidKey, endpoint_hosts: tuple[str, ...] | None) -> APIRouter:
+@dataclass(frozen=True)
+class PushLimits:
+    """Who may subscribe to what: the push services' hosts, whether private addresses are
+    allowed (closed networks), subscribe requests per client address per hour, and
+    subscriptions per zone."""
+
+    endpoint_hosts: tuple[str, ...] = subscriptions.KNOWN_PUSH_HOSTS
+    allow_private: bool = False
+    per_address_hour: int = 60
+    per_zone: int = 20_000
+    max_addresses: int = 50_000  # addresses whose counts are kept (the oldest are forgotten)
+
+
+def router_for(key: VapidKey, limits: PushLimits) -> APIRouter:
     router = APIRouter(tags=["web push"], responses=ERRORS)
+    per_address = Buckets(limits.per_address_hour / 3600.0, float(limits.per_address_hour),
+                          limits.max_addresses)
 
     @router.get("/v1/push/key", summary="The server's VAPID public key "
                 "(applicationServerKey for pushManager.subscribe)")
@@ -85,8 +109,15 @@ def router_for(key: VapidKey, endpoint_hosts: tuple[str, ...] | None) -> APIRout
     async def subscribe(body: SubscriptionRequest, request: Request, response: Response
                         ) -> dict[str, Any]:
         service = request.app.state.service
-        sub = subscriptions.check(body.model_dump(), service.zones, endpoint_hosts)
-        created = await run_in_threadpool(subscriptions.add, service.db, sub)
+        wait_s = per_address.take(client_address(request.scope), time.monotonic())
+        if wait_s > 0:
+            raise TooManyRequestsError(
+                f"this address has subscribed {limits.per_address_hour} times in the last hour, "
+                "the most this server takes; retry after the time in Retry-After", wait_s)
+        sub = subscriptions.check(body.model_dump(), service.zones, limits.endpoint_hosts,
+                                  limits.allow_private)
+        await check_resolved(sub.endpoint, "$.endpoint", allow_private=limits.allow_private)
+        created = await run_in_threadpool(subscriptions.add, service.db, sub, limits.per_zone)
         if not created:
             response.status_code = 200
         return {**sub.answer(), "created": created}

@@ -16,6 +16,7 @@ import aiohttp
 from py_vapid import VapidException
 from pywebpush import WebPusher, WebPushException
 
+from airwarn.channels import targets
 from airwarn.channels.webpush.outbox import Outcome, Owed
 from airwarn.channels.webpush.vapid import VapidKey
 
@@ -23,8 +24,14 @@ MAX_BACKOFF_S = 60.0
 
 
 async def send(session: aiohttp.ClientSession, owed: Owed, key: VapidKey, *, ttl_s: int,
-               timeout_s: float, retry_s: float, now_ms: int) -> Outcome:
-    """Send one owed push and say what became of it."""
+               timeout_s: float, retry_s: float, now_ms: int, allow_private: bool = False
+               ) -> Outcome:
+    """Send one owed push and say what became of it. The session's resolver refuses names
+    that point inside (`airwarn.channels.targets`); an address written in the URL is
+    judged here."""
+    refused = targets.delivery_refusal(owed.endpoint, allow_private)
+    if refused is not None:
+        return Outcome(owed, "failed", error=refused[:300])
     try:
         pusher = WebPusher({"endpoint": owed.endpoint,
                             "keys": {"p256dh": owed.p256dh, "auth": owed.auth}})
@@ -48,7 +55,10 @@ async def send(session: aiohttp.ClientSession, owed: Owed, key: VapidKey, *, ttl
                 return Outcome(owed, "gone", error=f"HTTP {status}")
             error = f"HTTP {status}: {(await response.text(errors='replace'))[:200]}"
             after_s = _retry_after_s(response.headers.get("Retry-After"))
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        why = targets.refused_cause(exc)
+        if why is not None:  # its name now points inside: asking again will not help
+            return Outcome(owed, "failed", error=f"{why}: refused"[:300])
         return _retry(owed, now_ms, retry_s, None, f"{exc.__class__.__name__}: {exc}"[:300])
     if status == 429 or status >= 500:
         return _retry(owed, now_ms, retry_s, after_s, error)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
 
+from airwarn.channels.targets import check_url
 from airwarn.channels.webpush.outbox import (
     SUBSCRIPTION,
     SUBSCRIPTION_ZONE,
@@ -29,7 +30,13 @@ from airwarn.errors import ConflictError, NotFoundError, RequestError
 from airwarn.store.log import DECISION_LOG
 from airwarn.zones import ZoneSet
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}  # plain http is allowed to these only (tests, dev)
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}  # plain http: to these, with private targets allowed
+# the browsers' push services: Chrome, Edge and other Chromium browsers (Firebase Cloud
+# Messaging), Firefox (Mozilla's autopush), Safari (Apple), Windows apps (WNS). Each stands for
+# itself and its subdomains.
+KNOWN_PUSH_HOSTS = ("fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com",
+                    "notify.windows.com")
+ANY_HOST = "*"
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,11 @@ class Subscription:
 
 
 def check(body: dict[str, Any], zones: ZoneSet,
-          endpoint_hosts: tuple[str, ...] | None = None) -> Subscription:
-    """A subscription request checked against the zone set; RequestError names the field."""
-    endpoint = check_endpoint(body["endpoint"], endpoint_hosts)
+          endpoint_hosts: tuple[str, ...] = KNOWN_PUSH_HOSTS, allow_private: bool = False
+          ) -> Subscription:
+    """A subscription request checked against the zone set; RequestError names the field.
+    The endpoint's name is not looked up here (`targets.check_resolved` does, on the loop)."""
+    endpoint = check_endpoint(body["endpoint"], endpoint_hosts, allow_private)
     keys = body["keys"]
     p256dh = _key(keys["p256dh"], "$.keys.p256dh", 65,
                   "the browser's P-256 public key: 65 bytes (an uncompressed point, 87 "
@@ -93,24 +102,28 @@ def check(body: dict[str, Any], zones: ZoneSet,
                         bool(body.get("drills")))
 
 
-def check_endpoint(endpoint: str, endpoint_hosts: tuple[str, ...] | None) -> str:
-    """An https URL of a push service (plain http only to this machine, for tests)."""
+def check_endpoint(endpoint: str, endpoint_hosts: tuple[str, ...] = KNOWN_PUSH_HOSTS,
+                   allow_private: bool = False) -> str:
+    """An https URL of a known push service (`endpoint_hosts`: each host and its subdomains;
+    `*` for any); plain http only to this machine, and only with private targets allowed."""
     try:
         parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower()
+        host = (parts.hostname or "").lower().rstrip(".")
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
         host, parts = "", urlsplit("")
+    local = allow_private and host in LOCAL_HOSTS
     if not host or parts.username or parts.password or parts.fragment or not (
-            parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS)):
+            parts.scheme == "https" or (parts.scheme == "http" and local)):
         raise RequestError("must be the https URL the browser's push service gave "
-                           "(subscription.endpoint); plain http is accepted only for "
-                           "127.0.0.1 and localhost", field="$.endpoint", value=endpoint)
-    if endpoint_hosts is not None and host not in LOCAL_HOSTS and not any(
+                           "(subscription.endpoint)", field="$.endpoint", value=endpoint)
+    if ANY_HOST not in endpoint_hosts and not local and not any(
             host == allowed or host.endswith("." + allowed) for allowed in endpoint_hosts):
         raise RequestError("this server sends pushes only to the push services "
                            + ", ".join(endpoint_hosts) + "; use a browser whose push service "
-                           "is one of them", field="$.endpoint", value=endpoint)
+                           "is one of them, or ask the operator to add its host with "
+                           "--push-hosts", field="$.endpoint", value=endpoint)
+    check_url(endpoint, "$.endpoint", allow_private=allow_private)
     return endpoint
 
 
@@ -126,9 +139,10 @@ def _key(text: str, field: str, size: int, what: str, *, echo: bool) -> str:
     return text.rstrip("=")
 
 
-def add(db: Engine, sub: Subscription) -> bool:
+def add(db: Engine, sub: Subscription, max_per_zone: int | None = None) -> bool:
     """Store a subscription; True if new, False if the same browser (same endpoint and keys)
-    changed what it asked for. Another browser's keys on a known endpoint are refused."""
+    changed what it asked for. Another browser's keys on a known endpoint are refused, and so
+    is a zone that already has `max_per_zone` other subscriptions (RequestError)."""
     now_ms = int(time.time() * 1000)
     values = {"p256dh": sub.p256dh, "auth": sub.auth,
               "zones": None if sub.point is not None else json.dumps(sub.zones),
@@ -148,22 +162,42 @@ def add(db: Engine, sub: Subscription) -> bool:
                         "subscription first (DELETE /v1/push/subscriptions with its auth), "
                         "or subscribe the browser again to get a new endpoint")
                 sub_id = int(known.id)
-                conn.execute(sa.update(SUBSCRIPTION).where(SUBSCRIPTION.c.id == sub_id)
-                             .values(**values))
                 conn.execute(sa.delete(SUBSCRIPTION_ZONE)
                              .where(SUBSCRIPTION_ZONE.c.subscription_id == sub_id))
-            else:
+            if max_per_zone is not None:
+                _check_room(conn, sub, max_per_zone)
+            if known is None:
                 newest = conn.execute(sa.select(sa.func.max(DECISION_LOG.c.seq))).scalar()
                 sub_id = int(conn.execute(
                     sa.insert(SUBSCRIPTION).values(endpoint=sub.endpoint, from_seq=newest or 0,
                                                    created_ms=now_ms, **values)
                     .returning(SUBSCRIPTION.c.id)).scalar_one())
+            else:
+                conn.execute(sa.update(SUBSCRIPTION).where(SUBSCRIPTION.c.id == sub_id)
+                             .values(**values))
             conn.execute(sa.insert(SUBSCRIPTION_ZONE),
                          [{"zone": zone, "subscription_id": sub_id} for zone in sub.zones])
     except sa.exc.IntegrityError:
         raise ConflictError("this endpoint was being subscribed at the same moment; send the "
                             "request again") from None
     return known is None
+
+
+def _check_room(conn: sa.Connection, sub: Subscription, max_per_zone: int) -> None:
+    """Refuse a subscription to a zone that has `max_per_zone` subscriptions already (each
+    is a push to send at every change there). Called once this browser's own zones are gone
+    from the table, so that changing them is not counted against it."""
+    counts: dict[str, int] = dict(conn.execute(
+        sa.select(SUBSCRIPTION_ZONE.c.zone, sa.func.count())
+        .where(SUBSCRIPTION_ZONE.c.zone.in_(sub.zones))
+        .group_by(SUBSCRIPTION_ZONE.c.zone)).all())
+    for zone in sub.zones:
+        if counts.get(zone, 0) >= max_per_zone:
+            field = "$.point" if sub.point is not None else "$.zones"
+            raise RequestError(f"zone {zone} has {counts[zone]} browser subscriptions, the most "
+                               "this server takes for one zone; follow its warnings on the "
+                               "public page, or ask the operator to raise --push-per-zone",
+                               field=field, value=zone)
 
 
 def remove(db: Engine, endpoint: str, auth: str) -> None:

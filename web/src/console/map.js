@@ -5,6 +5,7 @@
 // data-zone, data-level and data-drill, so tests (and screen readers' tooling) can read it.
 
 import L from "leaflet";
+import { el } from "./dom.js";
 
 const COLOURS = {
   outline: "#5b6b86", alert: "#dc2626", pre: "#f59e0b", drill: "#60a5fa", selected: "#22d3ee",
@@ -90,7 +91,7 @@ export class ZoneMap {
       const layer = this.layers.get(id);
       const drill = labelled && this.zones.drill.get(id);
       if (drill && !layer.getTooltip()) {
-        layer.bindTooltip(drill === "test" ? "TEST" : "DRILL",
+        layer.bindTooltip(el("span", { text: drill === "test" ? "TEST" : "DRILL" }),
                           { permanent: true, direction: "center", className: "aw-drill-label" });
       } else if (!drill && layer.getTooltip()) {
         layer.unbindTooltip();
@@ -132,8 +133,10 @@ export class ZoneMap {
       const marker = L.circleMarker([threat.lat, threat.lon], {
         pane: "aw-threats", radius: 7, color: "#fff", weight: 2, fillColor: COLOURS.threat,
         fillOpacity: 1,
-      }).bindTooltip(`${threat.id} · ${threat.kind}`, { permanent: true, direction: "right",
-                                                         offset: [8, 0], className: "aw-threat-label" });
+      // a sensor chose this id: a DOM node, never a string, as Leaflet takes strings for HTML
+      }).bindTooltip(el("span", { text: `${threat.id} · ${threat.kind}` }),
+                     { permanent: true, direction: "right", offset: [8, 0],
+                       className: "aw-threat-label" });
       marker.addTo(this.threatLayer);
       marker.getElement()?.setAttribute("data-threat", threat.id);
     }
@@ -146,11 +149,11 @@ export class ZoneMap {
       const div = L.DomUtil.create("div", "aw-legend");
       div.setAttribute("role", "note");
       div.setAttribute("aria-label", "Legend");
-      div.innerHTML = [
+      div.replaceChildren(...[
         ["aw-sw-alert", "Alert: take shelter"], ["aw-sw-pre", "Pre-alert"],
         ["aw-sw-clear", "Clear"], ["aw-sw-drill", "DRILL / TEST (not real)"],
         ["aw-sw-threat", "Threat, predicted impact"],
-      ].map(([cls, text]) => `<div><span class="aw-swatch ${cls}"></span>${text}</div>`).join("");
+      ].map(([cls, text]) => el("div", {}, el("span", { class: `aw-swatch ${cls}` }), text)));
       return div;
     };
     legend.addTo(this.map);

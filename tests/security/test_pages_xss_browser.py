@@ -167,13 +167,19 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 f"{app.url}/v1/alerts/{quote(exercise['identifier'], safe='')}/cancel",
                 headers=operator, timeout=10, json={"reason": payload("cancel-reason")})
             assert cancelled.status_code == 200, cancelled.text
-            # inbound CAP as it is applied today (by a sensor token); should it come to need an
-            # operator's approval, approve it here
+            # inbound CAP from a sensor bound to that sender: unsigned, so it is held until an
+            # operator approves it (with a hostile reason too)
+            sender = "javascript:__xss.push('cap-sender')@neighbour.example"
+            launcher.run(["trust", "bind", names["sensor"], sender, "--db", app.db_url], folder)
             cap = httpx.post(app.url + "/v1/cap", content=inbound_cap((34.61, 31.66, 34.64,
                                                                        31.68)),
                              headers={**app.auth("sensor"), "Content-Type": "application/cap+xml"},
                              timeout=30)
-            assert cap.status_code == 200, cap.text
+            assert cap.status_code == 202 and cap.json()["state"] == "held", cap.text
+            approved = httpx.post(f"{app.url}/v1/inbound-cap/{cap.json()['id']}/approve",
+                                  headers=operator, timeout=30,
+                                  json={"reason": payload("cap-approval")})
+            assert approved.status_code == 200, approved.text
             yield app
     finally:
         launcher.close()
@@ -281,7 +287,7 @@ def test_the_audit_log_shows_hostile_reasons_and_names_as_text_to_an_admin(brows
     page.wait_for_selector("#audit tr[data-action]")
     shown = page.text_content("#audit")
     assert "operator-reason" in shown and "token-name" in shown and "cancel-reason" in shown
-    assert "cap-headline" in shown
+    assert "cap-approval" in shown  # the approval of the held inbound CAP
     page.wait_for_timeout(500)
     assert_nothing_ran(page, dialogs, "the console's audit log (admin)")
     context.close()

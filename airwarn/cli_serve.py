@@ -205,7 +205,7 @@ def serve(
                                      namespace, replicas)
         service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap)
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
-                                  push_subject or f"mailto:{service.settings.sender}",
+                                  push_subject or _default_push_subject(service.settings.sender),
                                   push_hosts, allow_private_targets, push_per_address_hour,
                                   push_per_zone)
     except AirwarnError as error:
@@ -305,3 +305,18 @@ def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: i
                       load_or_create_keys(keys))
     service.open()
     return service
+
+
+def _default_push_subject(sender: str) -> str:
+    """The VAPID contact when none is given: the CAP sender, if push services can take it.
+    They refuse an address whose domain has no dot (a bare host name such as `airwarn@vm`);
+    then a placeholder in the reserved `.invalid` domain keeps Web Push working, and the log
+    asks for a real contact."""
+    domain = sender.rpartition("@")[2]
+    if "." in domain:
+        return f"mailto:{sender}"
+    typer.echo(f"note: the CAP sender {sender!r} is no address a push service accepts as a "
+               "contact; Web Push names mailto:airwarn@push-contact.invalid instead. Give "
+               "--push-subject mailto:you@your.domain (or --sender) on a public server.",
+               err=True)
+    return "mailto:airwarn@push-contact.invalid"

@@ -87,9 +87,12 @@ def _when(t_ms: object) -> str:
 
 
 def serve(
-    zones: Annotated[Path | None, typer.Option(
-        "--zones", "-z", help="Canonical zone GeoJSON (`airwarn zones import`); default: the "
-        "generated demo zone set.")] = None,
+    zones: Annotated[str | None, typer.Option(
+        "--zones", "-z", show_default=False,
+        help="The zones: a zone file (`airwarn zones import` or `export`), or a shipped layer: "
+        "israel, ukraine (hromadas), ukraine-raions, ukraine-oblasts; generated is made-up "
+        "hexagons for load tests. Default: israel, Israel's 1,449 Home Front Command areas, "
+        "shipped in the package.")] = None,
     db: DbOption = DEFAULT_URL,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -223,22 +226,19 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                        namespace=namespace, replicas=replicas)
 
 
-def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: int,
+def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
                   sender: str | None):  # type: ignore[no-untyped-def]
-    """The service on these settings, opened (migrated and rebuilt from its log)."""
+    """The service on these settings, opened (migrated and rebuilt from its log). `zones` is
+    a ZoneSet, a zone file, a shipped layer's name, or None for the shipped Israeli layer."""
+    from airwarn.adapters.packaged import resolve_zones
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
-    from airwarn.zones import ZoneSet, load_zones
+    from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
         raise AirwarnError(f"--clock is wall or events, not {clock!r}")
-    if zones is None:
-        from airwarn.sim.demo_zones import demo_zones
-
-        zone_set = ZoneSet(demo_zones())
-    else:
-        zone_set = load_zones(zones)
+    zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
     domain = sender.rpartition("@")[2] or host

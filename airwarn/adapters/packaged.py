@@ -31,6 +31,7 @@ UKRAINE_SHELTER_S = 90  # Ukraine's layers carry no time to shelter: the default
 
 ISRAEL_ATTRIBUTION = ("Alert areas: Israel Home Front Command, via amitfin/oref_alert (MIT) and "
                       "eladnava/pikud-haoref-api (Apache-2.0)")
+UKRAINE_TERMS = ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",)
 UKRAINE_ATTRIBUTION = ("Boundaries © Мінрегіон (Minregion), CC BY-SA; names: OCHA COD-AB; "
                        "via vadymnes/gis_files and justinelliotmeyers/Ukraine_2020")
 
@@ -44,6 +45,7 @@ class PackagedLayer:
     title: str
     attribution: str
     licence: str
+    licence_short: str  # for tables
     licence_files: tuple[str, ...]
     shelter_s: int | None  # the time to shelter every zone gets; None: each zone has its own
 
@@ -56,19 +58,18 @@ LAYERS: dict[str, PackagedLayer] = {
     "israel": PackagedLayer(
         "israel", "israel.geojson.gz", "Israel's Home Front Command alert areas",
         ISRAEL_ATTRIBUTION, "MIT (oref_alert), Apache-2.0 (pikud-haoref-api)",
+        "MIT, Apache-2.0",
         ("amitfin+oref_alert__LICENSE.txt", "eladnava+pikud-haoref-api__LICENSE.txt"), None),
     "ukraine": PackagedLayer(
         "ukraine", "ukraine-hromadas.geojson.gz", "Ukraine's hromadas", UKRAINE_ATTRIBUTION,
-        "CC BY-SA (© Minregion)", ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",),
-        UKRAINE_SHELTER_S),
+        "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS, UKRAINE_SHELTER_S),
     "ukraine-raions": PackagedLayer(
         "ukraine-raions", "ukraine-raions.geojson.gz", "Ukraine's raions", UKRAINE_ATTRIBUTION,
-        "CC BY-SA (© Minregion)", ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",),
-        UKRAINE_SHELTER_S),
+        "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS, UKRAINE_SHELTER_S),
     "ukraine-oblasts": PackagedLayer(
         "ukraine-oblasts", "ukraine-oblasts.geojson.gz", "Ukraine's oblasts",
-        UKRAINE_ATTRIBUTION, "CC BY-SA (© Minregion)",
-        ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",), UKRAINE_SHELTER_S),
+        UKRAINE_ATTRIBUTION, "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS,
+        UKRAINE_SHELTER_S),
 }
 
 
@@ -114,3 +115,33 @@ def manifest() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     return loaded
+
+
+GENERATED = "generated"  # the made-up hexagons of airwarn.sim.demo_zones, for load tests
+
+
+def zone_choice_help() -> str:
+    return (f"a zone file (`airwarn zones import`/`export`), or a shipped layer: "
+            f"{', '.join(LAYERS)}; or {GENERATED} (made-up hexagons, for load tests)")
+
+
+def resolve_zones(value: str | Path | None) -> ZoneSet:
+    """The zone set a `--zones` option names: a zone file (plain or gzip), a shipped layer by
+    name, or `generated`; None means the shipped Israeli layer (the embedded default). A file
+    that exists wins over a layer of the same name."""
+    from airwarn.zones import load_zones
+
+    if value is None:
+        return load_layer("israel")
+    text = str(value)
+    if not Path(text).exists():
+        if text == GENERATED:
+            from airwarn.sim.demo_zones import demo_zones
+
+            return ZoneSet(demo_zones())
+        if text in LAYERS:
+            return load_layer(text)
+        if "/" not in text and not text.endswith((".json", ".geojson", ".gz")):
+            raise ZoneError(f"--zones {text!r} is neither a file nor a shipped layer: give "
+                            + zone_choice_help(), field="--zones", value=text)
+    return load_zones(text)

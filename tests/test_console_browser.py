@@ -210,7 +210,8 @@ def test_a_drill_sent_from_the_console_is_marked_as_a_drill_on_the_map_and_in_th
     on_map = levels_on_map(page)
     assert on_map["r2c2"] == ("clear", "exercise")  # the real level is untouched
     assert console.service.engine.levels() == {}
-    assert page.locator(".leaflet-tooltip.aw-drill-label").count() == 2
+    page.wait_for_selector(".aw-drill-label:not([hidden])")
+    assert page.locator(".aw-drill-label").count() == 2  # labels are laid out not to overlap
     assert page.text_content(".aw-drill-label") == "DRILL"
     page.click("#tab-alerts")
     page.wait_for_selector("#active li[data-status='exercise']")

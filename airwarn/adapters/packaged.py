@@ -29,11 +29,10 @@ MANIFEST = ZONES_DIR / "MANIFEST.json"
 CROSSWALK = ZONES_DIR / "ua_alarm_regions_crosswalk.csv.gz"
 UKRAINE_SHELTER_S = 90  # Ukraine's layers carry no time to shelter: the default given to all
 
-ISRAEL_ATTRIBUTION = ("Alert areas: Israel Home Front Command, via amitfin/oref_alert (MIT) and "
-                      "eladnava/pikud-haoref-api (Apache-2.0)")
+ISRAEL_ATTRIBUTION = ("Areas: Home Front Command, via oref_alert (MIT), pikud-haoref-api "
+                      "(Apache-2.0)")
 UKRAINE_TERMS = ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",)
-UKRAINE_ATTRIBUTION = ("Boundaries © Мінрегіон (Minregion), CC BY-SA; names: OCHA COD-AB; "
-                       "via vadymnes/gis_files and justinelliotmeyers/Ukraine_2020")
+UKRAINE_ATTRIBUTION = "Boundaries © Мінрегіон, CC BY-SA; names: OCHA COD-AB"
 
 
 @dataclass(frozen=True)

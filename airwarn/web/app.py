@@ -130,6 +130,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
         summary="Localized early warning for air threats: zones in danger, warned in time.",
         version="1",
         lifespan=lifespan,
+        # the docs page is served from the package's own files (no CDN, no inline script)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.writer = service  # what the routes write through; the bus's writer on a bus
@@ -195,6 +198,15 @@ def create_app(service: Service, settings: WebSettings | None = None,
     async def console_page() -> Response:
         return _page("console.html")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs_page() -> Response:
+        return _page("docs.html", script="swagger/swagger-ui-bundle.js")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
+
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     _add_event_schema(app)
@@ -203,13 +215,14 @@ def create_app(service: Service, settings: WebSettings | None = None,
     return app
 
 
-def _page(name: str) -> Response:
+def _page(name: str, script: str = "public.js") -> Response:
     """A page, once its scripts are built (`npm ci && npm run build` in web/)."""
-    if not (STATIC / "dist" / "public.js").exists():
+    if not (STATIC / "dist" / script).exists():
         return HTMLResponse(
             "<!doctype html><title>airwarn</title><p>The pages' scripts are not built yet: run "
             "<code>npm ci --prefix web && npm run build --prefix web</code> in the airwarn "
-            "folder, then reload. The API works without them: <a href=/docs>/docs</a>.</p>",
+            "folder, then reload. The API works without them: its description is at "
+            "<a href=/openapi.json>/openapi.json</a>.</p>",
             status_code=503)
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 

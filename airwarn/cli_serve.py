@@ -18,7 +18,11 @@ from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
 
 err = Console(stderr=True)
 tokens_app = typer.Typer(help="API tokens: one per client, each with one role "
-                         f"({', '.join(ROLES)}). Stored hashed; shown once.",
+                         f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
+                         "Examples:\n\n"
+                         "SENSOR=$(airwarn tokens create --role sensor --name radar-1)\n\n"
+                         "airwarn tokens list\n\n"
+                         "airwarn tokens revoke radar-1",
                          no_args_is_help=True)
 
 DbOption = Annotated[str, typer.Option(
@@ -37,7 +41,14 @@ def tokens_create(
         "--name", help="Who or what uses it (unique); default: ROLE-N.")] = None,
     db: DbOption = DEFAULT_URL,
 ) -> None:
-    """Make a token and print it (only now: the store keeps its hash)."""
+    """Make a token and print it on standard output (only now: the store keeps its hash).
+
+    Examples:
+
+    SENSOR=$(airwarn tokens create --role sensor --name radar-1)
+
+    airwarn tokens create --role operator --name op-7 --db postgresql://postgres@127.0.0.1/airwarn
+    """
     try:
         engine = connect(db)
         migrate(engine)
@@ -53,7 +64,10 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list(db: DbOption = DEFAULT_URL) -> None:
-    """The tokens in the store (names and roles, never the tokens)."""
+    """The tokens in the store (names and roles, never the tokens).
+
+    Example: airwarn tokens list --db sqlite:///airwarn-demo/israel/live.db
+    """
     try:
         engine = connect(db)
         migrate(engine)
@@ -70,7 +84,10 @@ def tokens_list(db: DbOption = DEFAULT_URL) -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")],
                   db: DbOption = DEFAULT_URL) -> None:
-    """Revoke a token at once; requests with it get 401."""
+    """Revoke a token at once; requests with it get 401.
+
+    Example: airwarn tokens revoke radar-1
+    """
     try:
         engine = connect(db)
         migrate(engine)
@@ -152,9 +169,21 @@ def serve(
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
-    One process by default. For a deployment that survives the loss of a machine, run two
-    `--role engine` processes and any number of `--role edge` ones on one `--bus` and one
-    PostgreSQL `--db` (see the README's "Several processes").
+    One process by default, on embedded defaults: a SQLite file, the in-process bus, and
+    Israel's 1,449 alert areas shipped in the package. For a deployment that survives the loss
+    of a machine, run two `--role engine` processes and any number of `--role edge` ones on one
+    `--bus` and one PostgreSQL `--db` (see the README's "Several processes").
+
+    Examples:
+
+    airwarn serve
+
+    airwarn serve --zones ukraine --port 8080 --mqtt mqtt://127.0.0.1:1883
+
+    airwarn serve --zones zones-il.geojson --clock events --db sqlite:///lab.db
+
+    airwarn serve --db postgresql://postgres@127.0.0.1/airwarn --bus nats://127.0.0.1:4222
+    --role engine --name engine-a
     """
     import uvicorn
 

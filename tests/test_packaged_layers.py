@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 import shapely
-from conftest import DATA
+from conftest import DATA, DATA_MISSING
 
 from airwarn.adapters.packaged import (
     CROSSWALK,
@@ -118,7 +118,7 @@ def test_the_manifest_records_the_checksum_of_every_shipped_file() -> None:
 
 
 @pytest.mark.skipif(not (DATA / "israel").is_dir(),
-                    reason=f"the project's data set is not beside the repository ({DATA})")
+                    reason=DATA_MISSING)
 def test_the_shipped_layers_are_what_the_build_script_makes_from_the_data_set(
         tmp_path: Path) -> None:
     recorded = manifest()

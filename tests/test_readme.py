@@ -83,7 +83,8 @@ def test_every_readme_command_runs_as_written_in_order(tmp_path: Path) -> None:
     blocks = shell_blocks(README.read_text(encoding="utf-8"))
     assert blocks[0][0] == "Two commands"
     # servers a block leaves running (`&`) are stopped however the script ends
-    script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT", "set -x"]
+    script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
+              "set -x"]
     skipped = []
     created_db = False
     for section, block in blocks[1:]:

@@ -20,7 +20,12 @@ from airwarn.zones import ZoneSet, load_zones
 app = typer.Typer(
     help="airwarn: localized early warning for air threats.\n\n"
     "Turns sensor tracks and operator actions (Contract v1 events) into warnings for exactly "
-    "the zones in danger, each early enough for its people to reach shelter.",
+    "the zones in danger, each early enough for its people to reach shelter.\n\n"
+    "Examples:\n\n"
+    "airwarn demo\n\n"
+    "airwarn serve --zones israel\n\n"
+    "airwarn zones export israel --out zones-il.geojson\n\n"
+    "airwarn simulate --zones zones-il.geojson --scenario rockets --out sim/",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -43,7 +43,7 @@ from airwarn.store import DEFAULT_URL, connect, migrate
 DATA = "../shared/data"
 app = typer.Typer(
     help="Alert history: import real alert histories, measure alert fatigue, and show it.\n\n"
-    "Two commands from the histories to a report:\n\n"
+    "Examples: two commands from the histories to a report:\n\n"
     f"airwarn history import all {DATA}\n\n"
     "airwarn history report --out report/\n\n"
     "The store is SQLite by default (airwarn.db in the current folder); give another with "

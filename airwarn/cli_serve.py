@@ -162,6 +162,14 @@ def serve(
     push_subject: Annotated[str | None, typer.Option(
         "--push-subject", help="How push services reach you (mailto: or https:); default "
         "mailto: the CAP sender.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", show_default=False,
+        help="An online tile service the console may switch to beside its offline base map, "
+        "as a URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the "
+        "service's usage policy). Default: none; the pages fetch nothing from outside.")] = None,
+    tiles_attribution: Annotated[str, typer.Option(
+        "--tiles-attribution", help="The credit the tile service asks for.")
+    ] = "© OpenStreetMap contributors",
     push_hosts: Annotated[str | None, typer.Option(
         "--push-hosts", help="Comma-separated push service hosts that subscriptions may "
         "name (e.g. fcm.googleapis.com,updates.push.services.mozilla.com,"
@@ -187,6 +195,10 @@ def serve(
     """
     import uvicorn
 
+    if tiles is not None and not _tile_template(tiles):
+        raise _fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
+                                 f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
+                                 f"{tiles!r}"))
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
@@ -198,12 +210,18 @@ def serve(
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
 
-    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s), channels=channels,
-                     bus=bus_settings)
+    app = create_app(service, WebSettings(heartbeat_s=heartbeat_s, tiles_url=tiles,
+                                          tiles_attribution=tiles_attribution if tiles else None),
+                     channels=channels, bus=bus_settings)
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _tile_template(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and all(
+        part in url for part in ("{z}", "{x}", "{y}"))
 
 
 def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,

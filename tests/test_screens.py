@@ -205,3 +205,39 @@ def test_every_page_has_a_favicon_and_no_inline_script(raid) -> None:
         assert scripts and all(s.split(">", 1)[0].strip().startswith("src=")
                                or " src=" in s.split(">", 1)[0] for s in scripts), path
         assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_online_tiles_are_an_option_the_operator_turns_on(browser, grid, tmp_path,
+                                                          signing_keys) -> None:
+    """With `serve --tiles`, the console offers the tile service beside the offline map; it
+    stays offline until chosen. The tile host here is intercepted in the browser: nothing is
+    fetched from outside, and the requests show the template was followed."""
+    built_assets()
+    service = open_service(grid, f"sqlite:///{tmp_path / 'tiles.db'}", signing_keys)
+    token = create_token(service.db, "operator", "op-tiles", 0)
+    settings = WebSettings(tiles_url="https://tiles.example.invalid/{z}/{x}/{y}.png",
+                           tiles_attribution="© Example tiles")
+    try:
+        with Server(service, settings) as server:
+            assert httpx.get(f"{server.url}/v1/map", timeout=10).json()["tiles"] == \
+                settings.tiles_url
+            page = watched_page(browser, "desktop")
+            asked: list[str] = []
+
+            def fake_tile(route: Any) -> None:
+                asked.append(route.request.url)
+                route.fulfill(status=404, body="")
+
+            page.route("https://tiles.example.invalid/**", fake_tile)
+            page.goto(f"{server.url}/console#token={token}")
+            page.wait_for_selector("body[data-ready='1'][data-feed='live']", timeout=20_000)
+            page.wait_for_selector("text=Online tiles")
+            page.wait_for_timeout(500)
+            assert asked == []  # offline until chosen
+            page.click("text=Online tiles")
+            page.wait_for_timeout(800)
+            assert asked and all(u.startswith("https://tiles.example.invalid/") for u in asked)
+            assert "© Example tiles" in page.text_content(".leaflet-control-attribution")
+            page.context.close()
+    finally:
+        service.db.dispose()

@@ -46,6 +46,7 @@ from airwarn.sim.layers import DemoZones
 from airwarn.sim.scenarios import simulate, write_simulation
 from airwarn.zones import ZoneSet, write_zones
 
+POST_TIMEOUT_S = 15.0  # a batch of reports is answered in well under a second; never wait long
 RAID_WORDS = {"rockets": "rocket", "ballistic": "ballistic-missile", "cruise": "cruise-missile",
               "drones": "drone", "mixed": "mixed"}
 LEVEL_STYLE = {"alert": ("ALERT", "bold white on red"), "pre_alert": ("pre-alert", "bold yellow"),
@@ -259,7 +260,7 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
             highlight=False, soft_wrap=True)
         printer = _Printer(zones, console, report, start_ms)
         service.listeners.append(printer)
-        with httpx.Client(base_url=url, timeout=120.0,
+        with httpx.Client(base_url=url, timeout=POST_TIMEOUT_S,
                           headers={"Authorization": f"Bearer {sensor}"}) as client:
             _play(client, service, planned, settings, raid, clock, report, deadline)
             if report.events_posted == len(planned):
@@ -348,6 +349,9 @@ def _post(client: httpx.Client, body: bytes) -> dict[str, Any]:
     try:
         response = client.post("/v1/events", content=body,
                                headers={"Content-Type": "application/x-ndjson"})
+    except httpx.TimeoutException:
+        raise DemoError(f"the demo server did not answer a batch of reports within "
+                        f"{POST_TIMEOUT_S:.0f} s; stopped") from None
     except httpx.HTTPError as error:
         raise DemoError(f"posting reports to the demo server failed: {error}") from None
     if response.status_code != 200:

@@ -56,6 +56,9 @@ class WebSettings:
     rate_per_s: float = 200.0
     rate_burst: int = 5000
     max_backlog: int = 1000  # steps a live client may fall behind before it is cut off
+    # an online tile service the maps may offer beside their offline base map (never default)
+    tiles_url: str | None = None
+    tiles_attribution: str | None = None
 
 
 _STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
@@ -189,6 +192,12 @@ def create_app(service: Service, settings: WebSettings | None = None,
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
         return out
+
+    @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "
+             "tile service this server offers beside the offline base map, if any")
+    async def map_settings() -> dict[str, Any]:
+        return {"tiles": settings.tiles_url, "tiles_attribution": settings.tiles_attribution,
+                "attribution": service.zones.attribution}
 
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:

@@ -62,11 +62,34 @@ export class ZoneMap {
       pane: "aw-base", coast: { color: "#7b8db0", weight: 1.2, opacity: 0.9 },
       border: { color: "#8b93a7", weight: 1, opacity: 0.8, dashArray: "5 4" },
     }).then((countries) => {
+      this.offerTiles();
       for (const c of countries) {
         this.labels.set(`country:${c.name}`, [c.lat, c.lon], c.name.toUpperCase(),
                         { priority: 4, cls: "aw-label-country" });
       }
     }, (err) => console.warn(`base map: ${err.message}`));
+  }
+
+  /** When the server offers an online tile service (`airwarn serve --tiles`), a switch between
+   *  it and the offline base map; offline stays the default, so nothing is fetched from
+   *  outside unless an operator chooses it. */
+  async offerTiles() {
+    let settings;
+    try {
+      const response = await fetch("/v1/map", { cache: "no-store" });
+      settings = await response.json();
+    } catch {
+      return;
+    }
+    if (!settings.tiles) return;
+    this.map.createPane("aw-tiles").style.zIndex = 240;
+    const tiles = L.tileLayer(settings.tiles, { pane: "aw-tiles", maxZoom: 19,
+                                                attribution: textOnly(settings.tiles_attribution || "") });
+    const offline = L.layerGroup();
+    offline.addTo(this.map);
+    L.control.layers({ "Offline map (Natural Earth)": offline, "Online tiles": tiles }, null,
+                     { position: "bottomleft", collapsed: false }).addTo(this.map);
+    this.labels.layoutSoon();
   }
 
   fitAll() {

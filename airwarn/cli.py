@@ -20,7 +20,12 @@ from airwarn.zones import ZoneSet, load_zones
 app = typer.Typer(
     help="airwarn: localized early warning for air threats.\n\n"
     "Turns sensor tracks and operator actions (Contract v1 events) into warnings for exactly "
-    "the zones in danger, each early enough for its people to reach shelter.",
+    "the zones in danger, each early enough for its people to reach shelter.\n\n"
+    "Examples:\n\n"
+    "airwarn demo\n\n"
+    "airwarn serve --zones israel\n\n"
+    "airwarn zones export israel --out zones-il.geojson\n\n"
+    "airwarn simulate --zones zones-il.geojson --scenario rockets --out sim/",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -207,20 +212,9 @@ def evaluate(
 @app.command()
 def demo(
     layer: Annotated[str, typer.Option(
-        help="Zone set: israel (Home Front Command areas, ~1,450), ukraine (hromadas, "
-        "~1,770), or generated (made on the spot, no download). A real layer is downloaded "
-        "on first use and cached; offline, the generated set stands in.")] = "israel",
-    data_url: Annotated[str | None, typer.Option(
-        "--data-url", help="Base URL of the data set (same layout as ../shared/data: "
-        "israel/israel_alert_areas.geojson, ukraine/ua_hromadas.geojson). Default: the "
-        "public mirror.", show_default=False)] = None,
-    offline: Annotated[bool, typer.Option(
-        "--offline", help="Never download: the cached layer, else the generated zones.")
-    ] = False,
-    cache_dir: Annotated[Path | None, typer.Option(
-        "--cache-dir", help="Where downloaded layers are kept. Default: "
-        "$XDG_CACHE_HOME/airwarn/layers, else ~/.cache/airwarn/layers.", show_default=False)
-    ] = None,
+        help="The zones: israel (Israel's 1,449 Home Front Command alert areas), ukraine "
+        "(1,768 hromadas), ukraine-raions, ukraine-oblasts (all shipped in the package, no "
+        "download), generated (made-up hexagons), or the path of a zone file.")] = "israel",
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     scenario: Annotated[str, typer.Option(
@@ -238,12 +232,14 @@ def demo(
     hold_s: Annotated[int, typer.Option(
         "--hold-s", min=0, help="Seconds a zone stays alerted after its threats end. 600 in "
         "service; 60 here so that the all-clears come within the demo.")] = 60,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files: its "
-                                      "SQLite log (recreated each run), CAP keys, events.")
-                   ] = Path("airwarn-demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files: a "
+                                      "store per layer (kept between runs), CAP keys, the "
+                                      "reports posted.")] = Path("airwarn-demo"),
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Start from an empty store instead of the last run's.")] = False,
     db: Annotated[str | None, typer.Option(
-        "--db", help="Store URL. Default: sqlite:///OUT/airwarn.db, recreated each run.",
-        show_default=False)] = None,
+        "--db", help="Store URL. Default: sqlite:///OUT/LAYER/live.db (fast.db above speed "
+        "1).", show_default=False)] = None,
     duration_s: Annotated[float | None, typer.Option(
         "--duration-s", min=0, help="Stop after this many seconds (default: serve until "
         "Ctrl-C once the raid is over).")] = None,
@@ -251,45 +247,41 @@ def demo(
         "--score", help="Instead: the offline chain on generated zones (a mixed raid "
         "replayed in one go) and its scores beside the simple reference policies.")] = False,
 ) -> None:
-    """See airwarn work live, with nothing to set up: a server on embedded defaults, a zone
-    set, a simulated raid posted to it in real time as a sensor would, and every warning
-    printed as it happens.
+    """See airwarn work live, with nothing to set up: a server on embedded defaults (SQLite,
+    in-process bus, the real zone layers shipped in the package), a simulated raid posted to
+    it in real time as a sensor would, and every warning printed as it happens.
 
-    Open the printed URL to watch the alerts on the live page. The defaults show the first
-    warnings within about 10 s and the whole raid, all-clears included, in about 5 minutes.
+    It prints the public page's address, the console's with a ready operator token (one
+    click signs you in), and the API's. The defaults show the first warnings within about
+    10 s and the whole raid, all-clears included, in about 5 minutes. Needs no network.
 
     Examples:
     airwarn demo
-    airwarn demo --layer ukraine --scenario drones --speed 60
+    airwarn demo --layer ukraine --scenario drones --speed 60 --count 6
     airwarn demo --layer generated --scenario mixed --speed 100 --duration-s 600
+    airwarn demo --fresh --duration-s 120
     airwarn demo --score
     """
-    import os
-
     from airwarn.sim.demo import LiveDemoSettings, run_demo, run_live_demo
-    from airwarn.sim.layers import DEFAULT_DATA_URL, LAYERS, demo_zone_set
+    from airwarn.sim.layers import demo_zone_set
     from airwarn.sim.scenarios import SCENARIOS
 
     console = Console()
     if score:
         run_demo(out, seed, console)
         return
-    if layer not in (*LAYERS, "generated"):
-        raise _fail(AirwarnError(f"--layer must be one of {', '.join(LAYERS)}, generated; "
-                                 f"not {layer!r}"), 2)
     if scenario not in SCENARIOS:
         raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
                                  f"{scenario!r}"), 2)
-    if cache_dir is None:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        cache_dir = Path(base) / "airwarn" / "layers"
-    chosen = demo_zone_set(layer, data_url or DEFAULT_DATA_URL, cache_dir, offline=offline,
-                           err=err)
+    try:
+        chosen = demo_zone_set(layer)
+    except AirwarnError as error:
+        raise _fail(error, 2) from None
     settings = LiveDemoSettings(out=out, db_url=db, host=host, port=port, scenario=scenario,
                                 seed=seed, count=count, speed=speed, hold_s=hold_s,
-                                duration_s=duration_s)
+                                duration_s=duration_s, fresh=fresh)
     try:
-        run_live_demo(chosen.path, chosen.source, settings, console, err)
+        run_live_demo(chosen, settings, console, err)
     except (AirwarnError, OSError) as error:
         raise _fail(error) from None
 

@@ -43,7 +43,7 @@ from airwarn.store import DEFAULT_URL, connect, migrate
 DATA = "../shared/data"
 app = typer.Typer(
     help="Alert history: import real alert histories, measure alert fatigue, and show it.\n\n"
-    "Two commands from the histories to a report:\n\n"
+    "Examples: two commands from the histories to a report:\n\n"
     f"airwarn history import all {DATA}\n\n"
     "airwarn history report --out report/\n\n"
     "The store is SQLite by default (airwarn.db in the current folder); give another with "
@@ -250,14 +250,17 @@ def sources_command(
     """
     with _errors():
         known = sources(_engine(db, create=False))
-    table = Table("source", "file", "rows", "alert rows", "matched to a zone",
-                  "zone or district", "unmatched names", "imported (UTC)")
+    # narrow enough for 80 columns: the file and the import time go under the table
+    table = Table("source", "rows", "alert rows", "to a zone", "zone or district",
+                  "unmatched names", box=None, padding=(0, 1))
     for name, s in known.items():
-        table.add_row(name, str(s["file_name"]), f"{s['rows_read']:,}", f"{s['alerts']:,}",
-                      f"{s['zone_rate']:.2%}", f"{s['place_rate']:.2%}",
-                      f"{s['unmatched_names']:,} ({s['unmatched_mentions']:,} mentions)",
-                      str(s["imported_at"]))
+        table.add_row(name, f"{s['rows_read']:,}", f"{s['alerts']:,}", f"{s['zone_rate']:.2%}",
+                      f"{s['place_rate']:.2%}",
+                      f"{s['unmatched_names']:,} ({s['unmatched_mentions']:,}×)")
     out.print(table)
+    for name, s in known.items():
+        out.print(f"  {name}: {s['file_name']}, imported {s['imported_at']} UTC",
+                  highlight=False, markup=False)
     if notes:
         for name, s in known.items():
             out.print(f"[bold]{name}[/]")

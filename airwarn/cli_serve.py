@@ -18,7 +18,11 @@ from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
 
 err = Console(stderr=True)
 tokens_app = typer.Typer(help="API tokens: one per client, each with one role "
-                         f"({', '.join(ROLES)}). Stored hashed; shown once.",
+                         f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
+                         "Examples:\n\n"
+                         "SENSOR=$(airwarn tokens create --role sensor --name radar-1)\n\n"
+                         "airwarn tokens list\n\n"
+                         "airwarn tokens revoke radar-1",
                          no_args_is_help=True)
 
 DbOption = Annotated[str, typer.Option(
@@ -40,10 +44,14 @@ def tokens_create(
         "see `airwarn trust`.")] = None,
     db: DbOption = DEFAULT_URL,
 ) -> None:
-    """Make a token and print it (only now: the store keeps its hash).
+    """Make a token and print it on standard output (only now: the store keeps its hash).
 
     Examples:
-    airwarn tokens create --role sensor --name radar-1
+
+    SENSOR=$(airwarn tokens create --role sensor --name radar-1)
+
+    airwarn tokens create --role operator --name op-7 --db postgresql://postgres@127.0.0.1/airwarn
+
     airwarn tokens create --role sensor --name relay-1 --cap-sender alerts@neighbour.example
     """
     from airwarn.store.trust import bind_sender, check_sender
@@ -68,7 +76,10 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list(db: DbOption = DEFAULT_URL) -> None:
-    """The tokens in the store (names and roles, never the tokens)."""
+    """The tokens in the store (names and roles, never the tokens).
+
+    Example: airwarn tokens list --db sqlite:///airwarn-demo/israel/live.db
+    """
     try:
         engine = connect(db)
         migrate(engine)
@@ -106,9 +117,12 @@ def _when(t_ms: object) -> str:
 
 
 def serve(
-    zones: Annotated[Path | None, typer.Option(
-        "--zones", "-z", help="Canonical zone GeoJSON (`airwarn zones import`); default: the "
-        "generated demo zone set.")] = None,
+    zones: Annotated[str | None, typer.Option(
+        "--zones", "-z", show_default=False,
+        help="The zones: a zone file (`airwarn zones import` or `export`), or a shipped layer: "
+        "israel, ukraine (hromadas), ukraine-raions, ukraine-oblasts; generated is made-up "
+        "hexagons for load tests. Default: israel, Israel's 1,449 Home Front Command areas, "
+        "shipped in the package.")] = None,
     db: DbOption = DEFAULT_URL,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -161,6 +175,14 @@ def serve(
     push_subject: Annotated[str | None, typer.Option(
         "--push-subject", help="How push services reach you (mailto: or https:); default "
         "mailto: the CAP sender.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", show_default=False,
+        help="An online tile service the console may switch to beside its offline base map, "
+        "as a URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the "
+        "service's usage policy). Default: none; the pages fetch nothing from outside.")] = None,
+    tiles_attribution: Annotated[str, typer.Option(
+        "--tiles-attribution", help="The credit the tile service asks for.")
+    ] = "© OpenStreetMap contributors",
     push_hosts: Annotated[str | None, typer.Option(
         "--push-hosts", help="Comma-separated push service hosts that subscriptions may name "
         "besides the browsers' own (fcm.googleapis.com, push.services.mozilla.com, "
@@ -194,12 +216,28 @@ def serve(
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
-    One process by default. For a deployment that survives the loss of a machine, run two
-    `--role engine` processes and any number of `--role edge` ones on one `--bus` and one
-    PostgreSQL `--db` (see the README's "Several processes").
+    One process by default, on embedded defaults: a SQLite file, the in-process bus, and
+    Israel's 1,449 alert areas shipped in the package. For a deployment that survives the loss
+    of a machine, run two `--role engine` processes and any number of `--role edge` ones on one
+    `--bus` and one PostgreSQL `--db` (see the README's "Several processes").
+
+    Examples:
+
+    airwarn serve
+
+    airwarn serve --zones ukraine --port 8080 --mqtt mqtt://127.0.0.1:1883
+
+    airwarn serve --zones zones-il.geojson --clock events --db sqlite:///lab.db
+
+    airwarn serve --db postgresql://postgres@127.0.0.1/airwarn --bus nats://127.0.0.1:4222
+    --role engine --name engine-a
     """
     import uvicorn
 
+    if tiles is not None and not _tile_template(tiles):
+        raise _fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
+                                 f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
+                                 f"{tiles!r}"))
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
@@ -213,12 +251,19 @@ def serve(
     from airwarn.web import WebSettings, create_app
 
     settings = WebSettings(heartbeat_s=heartbeat_s, rate_per_s=rate_per_s,
-                           rate_burst=rate_burst, max_live_per_address=max_live_per_address)
+                           rate_burst=rate_burst, max_live_per_address=max_live_per_address,
+                           tiles_url=tiles,
+                           tiles_attribution=tiles_attribution if tiles else None)
     app = create_app(service, settings, channels=channels, bus=bus_settings)
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _tile_template(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and all(
+        part in url for part in ("{z}", "{x}", "{y}"))
 
 
 def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
@@ -275,25 +320,22 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                        namespace=namespace, replicas=replicas)
 
 
-def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: int,
+def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
                   sender: str | None, inbound_cap: str = "held"):  # type: ignore[no-untyped-def]
-    """The service on these settings, opened (migrated and rebuilt from its log)."""
+    """The service on these settings, opened (migrated and rebuilt from its log). `zones` is
+    a ZoneSet, a zone file, a shipped layer's name, or None for the shipped Israeli layer."""
+    from airwarn.adapters.packaged import resolve_zones
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
     from airwarn.inbound_cap import POLICIES
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
-    from airwarn.zones import ZoneSet, load_zones
+    from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
         raise AirwarnError(f"--clock is wall or events, not {clock!r}")
     if inbound_cap not in POLICIES:
         raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
-    if zones is None:
-        from airwarn.sim.demo_zones import demo_zones
-
-        zone_set = ZoneSet(demo_zones())
-    else:
-        zone_set = load_zones(zones)
+    zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
     domain = sender.rpartition("@")[2] or host

@@ -16,12 +16,20 @@ from airwarn.adapters.israel import import_israel
 from airwarn.adapters.report import ImportResult, examples, plural
 from airwarn.adapters.ukraine import import_ukraine
 from airwarn.errors import AirwarnError
-from airwarn.zones import ZoneSet, load_zones, write_zones
+from airwarn.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 
 app = typer.Typer(
     help="Zone sets: the alert polygons, each with its time to shelter.\n\n"
-    "Import a real layer into a canonical zone file (GeoJSON, Contract v1) that `airwarn "
-    "replay --zones` and the server read. Start with `airwarn zones import --help`.",
+    "Israel's alert areas and Ukraine's hromadas, raions and oblasts ship with airwarn "
+    "(`airwarn zones list`); `airwarn serve --zones NAME` runs on one, `export` writes one "
+    "out as a zone file (GeoJSON, Contract v1), `update` rebuilds Israel's from its public "
+    "sources, `import` reads a layer file you have.\n\n"
+    "Examples:\n\n"
+    "airwarn zones list\n\n"
+    "airwarn zones export israel --out zones-il.geojson\n\n"
+    "airwarn zones export ukraine --shelter-s 120 --out zones-ua.geojson\n\n"
+    "airwarn zones update israel --out zones-il-latest.geojson\n\n"
+    "airwarn zones import israel ../shared/data/israel/israel_alert_areas.geojson",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,8 +39,8 @@ import_app = typer.Typer(
     "Each import writes the zones, reads the file back to prove it is valid, and prints a "
     "summary: zones, regions, times to shelter, and a note for each fix it made (missing ids, "
     "repaired rings, and so on). Nothing is changed silently.\n\n"
-    "Examples:\n"
-    "airwarn zones import israel ../shared/data/israel/israel_alert_areas.geojson\n"
+    "Examples:\n\n"
+    "airwarn zones import israel ../shared/data/israel/israel_alert_areas.geojson\n\n"
     "airwarn zones import ukraine ../shared/data/ukraine/ua_hromadas.geojson "
     "--level hromada --shelter-s 90",
     no_args_is_help=True,
@@ -61,7 +69,127 @@ OutOption = Annotated[
 
 @app.callback()
 def zones() -> None:
-    """Zone sets: import real layers into canonical zone files."""
+    """Zone sets: the shipped real layers, and importing others into zone files."""
+
+
+@app.command("list")
+def list_layers() -> None:
+    """The real zone layers shipped with airwarn: name, zones, what and whose.
+
+    Example:
+
+    airwarn zones list
+    """
+    from rich.table import Table
+
+    from airwarn.adapters.packaged import LAYERS, LICENSES_DIR, manifest
+
+    recorded = manifest().get("layers", {})
+    table = Table("name", "zones", "shelter", "what", "licence", box=None, padding=(0, 1))
+    for name, layer in LAYERS.items():
+        count = recorded.get(name, {}).get("zones")
+        table.add_row(name, f"{count:,}" if isinstance(count, int) else "?",
+                      "per area" if layer.shelter_s is None else f"{layer.shelter_s} s",
+                      layer.title, layer.licence_short)
+    out = Console()
+    out.print(table)
+    out.print(f"Use one: airwarn serve --zones NAME; write one out: airwarn zones export NAME. "
+              f"Sources and licences: {LICENSES_DIR / 'NOTICE.md'}", highlight=False,
+              soft_wrap=True)
+
+
+@app.command("export")
+def export_layer(
+    name: Annotated[str, typer.Argument(
+        show_default=False, metavar="NAME",
+        help="A shipped layer: israel, ukraine, ukraine-raions or ukraine-oblasts.")],
+    out: OutOption = None,
+    shelter_s: Annotated[int | None, typer.Option(
+        "--shelter-s", min=0, show_default=False,
+        help="Give every zone this time to shelter (Ukraine's layers carry none and ship "
+        "with 90 s).")] = None,
+) -> None:
+    """Write a shipped layer out as a zone file (GeoJSON, Contract v1), to read, edit or
+    serve.
+
+    Examples:
+
+    airwarn zones export israel --out zones-il.geojson
+
+    airwarn zones export ukraine-oblasts --shelter-s 120 --out oblasts.geojson
+    """
+    import msgspec
+
+    from airwarn.adapters.packaged import layer_document
+
+    target = out or Path(f"zones-{name}.geojson")
+    try:
+        document = layer_document(name, shelter_s)
+        zones_from_geojson(document)
+        _write_atomically(target, msgspec.json.encode(document) + b"\n")
+    except AirwarnError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        err.print(f"[bold red]error:[/] cannot write {target}: {error.strerror}; choose "
+                  "another --out", highlight=False)
+        raise typer.Exit(2) from None
+    err.print(f"[bold green]Wrote {len(document['features']):,} zones[/] of {name} to {target}",
+              highlight=False)
+
+
+@app.command("update")
+def update_layer(
+    name: Annotated[str, typer.Argument(
+        show_default=False, metavar="NAME", help="The layer to rebuild: israel.")],
+    out: OutOption = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", show_default=False,
+        help="Where the source files are: a URL, a file:// URL or a folder laid out as "
+        "OWNER/REPO/COMMIT/PATH (a mirror). Default: the repositories' raw files on GitHub.")
+    ] = None,
+    ref: Annotated[str | None, typer.Option(
+        "--ref", show_default=False,
+        help="Fetch this commit or branch instead of the pinned one (e.g. main): the newest "
+        "areas, whose checksums are printed instead of checked.")] = None,
+) -> None:
+    """Rebuild Israel's alert areas from their public sources, checked against pinned
+    SHA-256 checksums, into a zone file.
+
+    The Home Front Command revises its areas now and then; amitfin/oref_alert republishes
+    their polygons, segment ids, times to shelter and districts, eladnava/pikud-haoref-api
+    their names. Each file is fetched (said aloud; a silent server is given up on within
+    seconds), checked, and imported as `airwarn zones import israel` would. The shipped
+    layer is not changed: serve the new file with `airwarn serve --zones FILE`. Ukraine's
+    units have stood since the 2020 reform; their layers ship as they are.
+
+    Examples:
+
+    airwarn zones update israel --out zones-il-latest.geojson
+
+    airwarn zones update israel --ref main --out zones-il-main.geojson
+
+    airwarn zones update israel --from ./mirror --out zones-il.geojson
+    """
+    from airwarn.adapters.packaged import load_layer
+    from airwarn.adapters.upstream import RAW, update_israel
+
+    if name != "israel":
+        err.print(f"[bold red]error:[/] only israel can be updated from its public sources, "
+                  f"not {name!r} (Ukraine's layers ship as built: `airwarn zones list`)",
+                  highlight=False)
+        raise typer.Exit(2)
+    target = out or Path("zones-israel.geojson")
+    result = _imported(lambda: update_israel(source or RAW, ref=ref,
+                                             say=lambda line: err.print(line, highlight=False,
+                                                                        markup=False)))
+    zone_set = _write_result(result, target)
+    shipped = load_layer("israel")
+    new, old = {z.id: z for z in zone_set.zones}, {z.id: z for z in shipped.zones}
+    changed = sum(1 for k in new.keys() & old.keys() if new[k].shelter_s != old[k].shelter_s)
+    err.print(f"Against the shipped layer: {len(new.keys() - old.keys())} areas new, "
+              f"{len(old.keys() - new.keys())} gone, {changed} with another time to shelter.",
+              highlight=False)
 
 
 @import_app.command("israel")
@@ -118,11 +246,28 @@ def import_ukraine_command(
 
 def _run(make: Callable[[], ImportResult], out: Path) -> None:
     """Import, write, read back, and report; user errors exit 2 with what to do."""
+    _write_result(_imported(make), out)
+
+
+def _imported(make: Callable[[], ImportResult]) -> ImportResult:
     try:
-        result = make()
+        return make()
     except AirwarnError as error:
         err.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write_result(result: ImportResult, out: Path) -> ZoneSet:
+    """Write an import's zones to `out` (only once they load back) and print its summary."""
     # Write beside the target and move into place only once the file loads back: a failed
     # import never leaves a half-written or invalid zone file where the old one was.
     partial = out.with_name(out.name + ".partial")
@@ -141,6 +286,7 @@ def _run(make: Callable[[], ImportResult], out: Path) -> None:
         raise typer.Exit(1) from None
     os.replace(partial, out)
     _summary(result, zone_set, out)
+    return zone_set
 
 
 def _summary(result: ImportResult, zone_set: ZoneSet, out: Path) -> None:

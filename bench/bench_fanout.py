@@ -142,9 +142,9 @@ class Deployment:
                                "bench", "--db", self.db], capture_output=True, text=True,
                               check=True)
         self.token = made.stdout.strip().splitlines()[-1]
-        common = ["--db", self.db, "--keys", str(self.folder / "keys"), "--clock", "events",
-                  "--heartbeat-s", str(self.heartbeat_s), "--bus", NATS, "--bus-namespace",
-                  self.namespace, "--lease-s", "3"]
+        common = ["--zones", "generated", "--db", self.db, "--keys", str(self.folder / "keys"),
+                  "--clock", "events", "--heartbeat-s", str(self.heartbeat_s), "--bus", NATS,
+                  "--bus-namespace", self.namespace, "--lease-s", "3"]
         self.engine = Process([*common, "--role", "engine", "--name", "engine"],
                               self.folder / f"{self.namespace}-engine.log")
         deadline = time.monotonic() + 120

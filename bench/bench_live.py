@@ -91,8 +91,7 @@ class Server:
         command = [airwarn, "serve", "--db", self.url, "--port", str(port),
                    "--keys", str(self.workdir / "keys"), "--clock", "events",
                    "--heartbeat-s", str(self.heartbeat_s)]
-        if self.zones is not None:
-            command += ["--zones", str(self.zones)]
+        command += ["--zones", "generated" if self.zones is None else str(self.zones)]
         command += self.serve_args
         log = open(self.workdir / f"serve-{tag}.log", "wb")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen([*self.wrap, *command], stdout=log, stderr=log)

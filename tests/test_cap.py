@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from capparselib.parsers import CAPParser
-from conftest import DATA, SCHEMAS
+from conftest import DATA, DATA_MISSING, SCHEMAS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -49,7 +49,7 @@ T0_MS = 1_772_388_009_000  # 2026-03-01T18:00:09Z
 needs_xsd = pytest.mark.skipif(not XSD.is_file(),
                                reason=f"CAP 1.2 schema not found at {XSD}")
 needs_israel = pytest.mark.skipif(not ISRAEL.is_file(),
-                                  reason=f"Israeli zones not found at {ISRAEL} (../shared/data)")
+                                  reason=DATA_MISSING)
 
 
 @cache

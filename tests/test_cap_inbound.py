@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SCHEMAS
+from conftest import DATA, DATA_MISSING, SCHEMAS
 from lxml import etree
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
@@ -27,7 +27,7 @@ pytestmark = [
                        reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}"),
 ]
 needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"CAP samples not found at {SAMPLES} (../shared/data)")
+    not SAMPLES.is_dir(), reason=DATA_MISSING)
 
 
 def sample(name: str) -> bytes:

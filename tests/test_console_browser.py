@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_service, require_data
+from conftest import open_service
 from livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.service import Service
@@ -86,10 +86,9 @@ def console(grid: ZoneSet, tmp_path, signing_keys) -> Iterator[Console]:
 
 @pytest.fixture
 def israel(tmp_path, signing_keys) -> Iterator[Console]:
-    from airwarn.adapters.israel import import_israel
+    from airwarn.adapters.packaged import load_layer
 
-    path = require_data("israel", "israel_alert_areas.geojson")
-    for console in serve(ZoneSet(import_israel(path).zones), tmp_path, signing_keys):
+    for console in serve(load_layer("israel"), tmp_path, signing_keys):
         # the server unites 1,449 polygons for the outline on the first request (~10 s here);
         # a deployed server has done so long before a raid, so do it before the clock starts
         httpx.get(f"{console.server.url}/v1/outline.geojson", timeout=60).raise_for_status()
@@ -213,7 +212,8 @@ def test_a_drill_sent_from_the_console_is_marked_as_a_drill_on_the_map_and_in_th
     on_map = levels_on_map(page)
     assert on_map["r2c2"] == ("clear", "exercise")  # the real level is untouched
     assert console.service.engine.levels() == {}
-    assert page.locator(".leaflet-tooltip.aw-drill-label").count() == 2
+    page.wait_for_selector(".aw-drill-label:not([hidden])")
+    assert page.locator(".aw-drill-label").count() == 2  # labels are laid out not to overlap
     assert page.text_content(".aw-drill-label") == "DRILL"
     page.click("#tab-alerts")
     page.wait_for_selector("#active li[data-status='exercise']")

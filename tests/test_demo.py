@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from rich.console import Console
-from test_layers import DATA, ISRAEL_ZONES, data_server, free_port, needs_data
+from test_layers import ISRAEL_ZONES, free_port
 
 from airwarn.sim.demo import DemoError, LiveDemoSettings, run_live_demo, schedule
+from airwarn.sim.layers import demo_zone_set
+
+GENERATED = demo_zone_set("generated")
 
 
 def _poll(url: str, stop: threading.Event, seen: dict[str, list[Any]]) -> None:
@@ -49,14 +53,16 @@ def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path)
         f"http://127.0.0.1:{port}", stop, seen), daemon=True)
     poller.start()
     try:
-        report = run_live_demo(None, "generated zones", settings, console, console,
-                               started=started)
+        report = run_live_demo(GENERATED, settings, console, console, started=started)
     finally:
         stop.set()
         poller.join(10)
     out = text.getvalue()
 
     assert f"http://127.0.0.1:{port}/" in out and "/v1/stream" in out and "/docs" in out
+    assert "airwarn demo: a simulated rocket raid (3 rockets) on 574 made-up" in out
+    token = re.search(rf"http://127.0.0.1:{port}/console#token=(aw_\S+)", out)
+    assert token, out
     alert_lines = [line for line in out.splitlines() if re.search(r"T\+\d\d:\d\d  ALERT ", line)]
     assert alert_lines, out
     assert any(re.search(r"T\+\d\d:\d\d  clear ", line) for line in out.splitlines())
@@ -71,7 +77,7 @@ def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path)
     assert seen["healthz"][-1]["clock"] == "events"  # sped up: the raid's own clock
     assert any(active for active in seen["active"]), "no alert was ever active"
 
-    db = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'airwarn.db'}")
+    db = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'generated' / 'fast.db'}")
     with db.connect() as conn:
         sensor_events = conn.execute(sa.text(
             "select count(*) from event_log where source like 'demo-sensor-%' "
@@ -80,24 +86,61 @@ def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path)
     db.dispose()
     assert sensor_events == report.events_accepted
     assert decisions == report.decisions
-    posted = (tmp_path / "demo" / "events.jsonl").read_text().splitlines()
+    posted = (tmp_path / "demo" / "generated" / "events.jsonl").read_text().splitlines()
     assert len(posted) == report.events_posted
 
 
-def test_a_second_run_starts_from_a_fresh_log(tmp_path: Path) -> None:
+def test_the_store_is_kept_between_runs_and_fresh_starts_it_anew(tmp_path: Path) -> None:
     settings = LiveDemoSettings(out=tmp_path, port=free_port(), count=1, speed=20.0,
                                 hold_s=0, lead_s=0.5, duration_s=6.0)
     quiet = Console(file=io.StringIO())
-    first = run_live_demo(None, "generated", settings, quiet, quiet)
-    second = run_live_demo(None, "generated", settings, quiet, quiet)
+    first = run_live_demo(GENERATED, settings, quiet, quiet)
+    second = run_live_demo(GENERATED, settings, quiet, quiet)
     assert first.events_posted == second.events_posted > 0
-    db = sa.create_engine(f"sqlite:///{tmp_path / 'airwarn.db'}")
-    with db.connect() as conn:
-        count = conn.execute(sa.text("select count(*) from event_log where source like "
-                                     "'demo-sensor-%' and body not like '%\"tick\"%'")
-                             ).scalar()
-    db.dispose()
-    assert count == second.events_accepted
+    assert second.decisions > 0  # the second raid is warned too, on the same log
+    db_path = tmp_path / "generated" / "fast.db"
+
+    def sensor_events() -> int:
+        db = sa.create_engine(f"sqlite:///{db_path}")
+        with db.connect() as conn:
+            count = conn.execute(sa.text("select count(*) from event_log where source like "
+                                         "'demo-sensor-%'")).scalar()
+        db.dispose()
+        return int(count or 0)
+
+    assert sensor_events() == first.events_accepted + second.events_accepted
+    fresh = run_live_demo(GENERATED, replace(settings, fresh=True), quiet, quiet)
+    assert sensor_events() == fresh.events_accepted
+
+
+def test_the_printed_operator_token_signs_in_to_the_console_api(tmp_path: Path) -> None:
+    port = free_port()
+    settings = LiveDemoSettings(out=tmp_path, port=port, count=1, speed=20.0, hold_s=0,
+                                lead_s=0.5, duration_s=8.0)
+    text = io.StringIO()
+    started = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def sign_in() -> None:
+        started.wait(20)
+        for _ in range(50):
+            found = re.search(r"console#token=(aw_\S+)", text.getvalue())
+            if found:
+                auth = {"Authorization": f"Bearer {found[1]}"}
+                base = f"http://127.0.0.1:{port}"
+                seen["threats"] = httpx.get(f"{base}/v1/threats", headers=auth,
+                                            timeout=5).status_code
+                seen["audit"] = httpx.get(f"{base}/v1/audit", headers=auth,
+                                          timeout=5).status_code
+                return
+            time.sleep(0.1)
+
+    checker = threading.Thread(target=sign_in, daemon=True)
+    checker.start()
+    run_live_demo(GENERATED, settings, Console(file=text, width=300, color_system=None),
+                  Console(file=io.StringIO()), started=started)
+    checker.join(10)
+    assert seen == {"threats": 200, "audit": 403}  # an operator's, not an admin's
 
 
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
@@ -110,7 +153,7 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         settings = LiveDemoSettings(out=tmp_path, port=port, count=1, duration_s=5.0)
         quiet = Console(file=io.StringIO())
         with pytest.raises(DemoError, match="port in use"):
-            run_live_demo(None, "generated", settings, quiet, quiet)
+            run_live_demo(GENERATED, settings, quiet, quiet)
 
 
 def test_the_raid_keeps_its_spacing_and_starts_when_asked() -> None:
@@ -123,31 +166,29 @@ def test_the_raid_keeps_its_spacing_and_starts_when_asked() -> None:
     assert [due for due, _ in planned] == [1_000_000, 1_001_000, 1_001_000, 1_005_000]
 
 
-@needs_data
-def test_airwarn_demo_command_downloads_israel_and_runs_bounded(tmp_path: Path) -> None:
+def test_airwarn_demo_command_shows_israels_real_areas_and_runs_bounded(tmp_path: Path
+                                                                        ) -> None:
     port = free_port()
-    with data_server(DATA) as url:
-        result = subprocess.run(
-            [sys.executable, "-m", "airwarn.cli", "demo", "--data-url", url,
-             "--cache-dir", str(tmp_path / "cache"), "--port", str(port), "--count", "2",
-             "--speed", "12", "--hold-s", "3", "--duration-s", "14",
-             "--out", str(tmp_path / "demo")],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [sys.executable, "-m", "airwarn.cli", "demo", "--port", str(port), "--count", "2",
+         "--speed", "12", "--hold-s", "3", "--duration-s", "14",
+         "--out", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    assert f"{ISRAEL_ZONES} zones: Israel's Home Front Command alert areas" in result.stdout
+    assert f"on Israel's {ISRAEL_ZONES:,} Home Front Command alert areas" in result.stdout
     assert f"http://127.0.0.1:{port}/" in result.stdout
+    assert f"http://127.0.0.1:{port}/console#token=aw_" in result.stdout
     assert re.search(r"T\+\d\d:\d\d  ALERT ", result.stdout), result.stdout
     assert "summary:" in result.stdout
-    assert (tmp_path / "cache" / "israel" / "zones.geojson").is_file()
+    assert (tmp_path / "demo" / "israel" / "fast.db").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # nothing else written
 
 
-def test_airwarn_demo_offline_falls_back_to_generated_zones(tmp_path: Path) -> None:
+def test_airwarn_demo_refuses_an_unknown_layer_with_the_choices(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "airwarn.cli", "demo", "--offline", "--cache-dir",
-         str(tmp_path / "cache"), "--port", str(free_port()), "--count", "1", "--speed", "20",
-         "--hold-s", "0", "--duration-s", "8", "--out", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr
-    assert "using the generated zone set" in result.stderr
-    assert "generated zones" in result.stdout and "summary:" in result.stdout
+        [sys.executable, "-m", "airwarn.cli", "demo", "--layer", "mars", "--duration-s", "1"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "israel, ukraine, ukraine-raions, ukraine-oblasts" in " ".join(result.stderr.split())
+    assert list(tmp_path.iterdir()) == []

@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import DATA_MISSING
 from typer.testing import CliRunner
 
 from airwarn.cli_history import app
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real data is not at {DATA}")
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=DATA_MISSING)
 runner = CliRunner()
 
 
@@ -40,7 +41,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A data folder with the first rows of every history (the layers read from DATA) and a
     store with them imported through `airwarn history import all`."""
     if not DATA.is_dir():
-        pytest.skip(f"the real data is not at {DATA}")
+        pytest.skip(DATA_MISSING)
     root = tmp_path_factory.mktemp("data")
     for path in sorted(DATA.glob("*/alerts/*")):
         head(path, root / path.relative_to(DATA), 1500)

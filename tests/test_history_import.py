@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import postgres_engine
+from conftest import DATA_MISSING, postgres_engine
 from sqlalchemy.engine import Engine
 
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
@@ -26,7 +26,7 @@ from airwarn.history.stats import compute, load_alerts, zone_labels
 from airwarn.store import connect, migrate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real data is not at {DATA}")
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=DATA_MISSING)
 
 OFFICIAL = DATA / "ukraine/alerts/official_data_en_upto_2024-04-23.csv"
 VOLUNTEER = DATA / "ukraine/alerts/volunteer_data_en_upto_2024-10-10.csv"

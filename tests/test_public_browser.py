@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DATA, open_service, require_data
+from conftest import open_service
 from livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.store.tokens import create_token
@@ -29,11 +29,9 @@ DESKTOP = {"width": 1280, "height": 860}
 
 @pytest.fixture(scope="module")
 def israel():
-    require_data("israel", "israel_alert_areas.geojson")
-    from airwarn.adapters.israel import import_israel
-    from airwarn.zones import ZoneSet
+    from airwarn.adapters.packaged import load_layer
 
-    return ZoneSet(import_israel(DATA / "israel" / "israel_alert_areas.geojson").zones)
+    return load_layer("israel")  # shipped in the package: no ../shared needed
 
 
 @pytest.fixture(scope="module")

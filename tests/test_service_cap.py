@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from capparselib.parsers import CAPParser
-from conftest import DATA, SCHEMAS, end, manual, open_service, track
+from conftest import DATA, DATA_MISSING, SCHEMAS, end, manual, open_service, track
 from fastapi.testclient import TestClient
 from lxml import etree
 from shapely.geometry import box
@@ -164,7 +164,7 @@ def test_the_cap_samples_of_other_agencies_are_taken_or_refused_with_a_reason(ap
     http, auth = api
     folder = DATA / "cap-samples"
     if not folder.exists():
-        pytest.skip(f"CAP samples not found at {folder}")
+        pytest.skip(DATA_MISSING)
     headers = {**auth["sensor"], "Content-Type": "application/cap+xml"}
     outcome = {}
     for path in sorted(Path(folder).glob("*.cap")):

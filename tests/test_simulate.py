@@ -13,7 +13,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from conftest import grid_zones
+from conftest import DATA_MISSING, grid_zones
 from typer.testing import CliRunner
 
 from airwarn.contract import Track, parse_event, parse_time
@@ -57,7 +57,7 @@ def _zone_set_from_raw(path: Path, id_field: str, shelter_field: str | None) -> 
 def israel() -> ZoneSet:
     path = DATA / "israel" / "israel_alert_areas.geojson"
     if not path.is_file():
-        pytest.skip(f"real data not found at {path} (the shared data folder is beside the repo)")
+        pytest.skip(DATA_MISSING)
     try:
         from airwarn.adapters.israel import import_israel
     except ImportError:
@@ -69,7 +69,7 @@ def israel() -> ZoneSet:
 def ukraine() -> ZoneSet:
     path = DATA / "ukraine" / "ua_hromadas.geojson"
     if not path.is_file():
-        pytest.skip(f"real data not found at {path} (the shared data folder is beside the repo)")
+        pytest.skip(DATA_MISSING)
     try:
         from airwarn.adapters.ukraine import import_ukraine
     except ImportError:

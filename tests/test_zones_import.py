@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import shapely
+from conftest import DATA_MISSING
 from shapely.geometry import Polygon
 from typer.testing import CliRunner
 
@@ -36,7 +37,7 @@ OBLASTS = DATA / "ukraine" / "ua_oblasts.geojson"
 
 needs_data = pytest.mark.skipif(
     not DATA.is_dir(),
-    reason=f"real layers not found at {DATA}: these tests read ../shared/data beside the repo",
+    reason=DATA_MISSING,
 )
 
 

@@ -34,6 +34,7 @@ class Link:
         self.js: JetStreamContext | None = None
         self.kv: KeyValue | None = None
         self.on_reconnect: list[Callable[[], Awaitable[None]]] = []
+        self.closing = False  # a planned stop: its disconnection is no loss
 
     async def connect(self) -> None:
         async def reconnected() -> None:
@@ -43,7 +44,10 @@ class Link:
                     await callback()
 
         async def disconnected() -> None:
-            log.warning("bus: lost %s; reconnecting", self.settings.url)
+            if self.closing:
+                log.info("bus: stopped; disconnected from %s", self.settings.url)
+            else:
+                log.warning("bus: lost %s; reconnecting", self.settings.url)
 
         async def error(exc: Exception) -> None:
             log.debug("bus: %s", exc)
@@ -98,6 +102,7 @@ class Link:
         return await self.js.publish(subject, data, headers=headers)
 
     async def close(self) -> None:
+        self.closing = True
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 2)

@@ -1,17 +1,19 @@
 """`airwarn demo`: the service, live, on a simulated raid, with nothing to set up.
 
-`run_live_demo` opens a fresh service on its own SQLite file, serves it over HTTP in a
-background thread, and plays a simulated raid into it the way a sensor would: each report
-posted over HTTP (with a sensor token) at the moment it falls due. Every change of a zone's
-level is printed as it happens, from a listener on the service, so what the terminal shows is
-what the live feeds (`/v1/stream`, the page at `/`) send.
+`run_live_demo` opens the service on a real zone layer shipped in the package (or another zone
+set) and its own SQLite file, kept between runs, serves it over HTTP in a background thread,
+prints the public page's and the console's addresses with a ready operator token, and plays a
+simulated raid into it the way a sensor would: each report posted over HTTP (with a sensor
+token) at the moment it falls due. Every change of a zone's level is printed as it happens,
+from a listener on the service, so what the terminal shows is what the live feeds
+(`/v1/stream`, the page at `/`, the console) send.
 
 Time: at `speed` 1 the raid runs in real time on the server's wall clock, exactly as a live
 deployment would. At another speed the reports keep their true times (so the flights stay
 physical: a rocket sped up four times would look like one under 16 g, and the filters would
 rightly disbelieve it) and the server runs on the raid's clock instead (`--clock events`, as
-for replays): the demo posts the reports, and clock ticks in the quiet spells, `speed` times
-faster than real time.
+for replays): the demo posts the reports `speed` times faster than real time, and moves the
+service's clock through the quiet spells itself.
 
 `run_demo` is the older offline chain (zones, raid, replay, scores beside the reference
 policies); `airwarn demo --score` runs it.
@@ -40,9 +42,13 @@ from airwarn.errors import AirwarnError
 from airwarn.replay import replay_lines, run_policy
 from airwarn.sim.demo_zones import demo_zones
 from airwarn.sim.evaluate import Score, format_table, score
+from airwarn.sim.layers import DemoZones
 from airwarn.sim.scenarios import simulate, write_simulation
 from airwarn.zones import ZoneSet, write_zones
 
+POST_TIMEOUT_S = 15.0  # a batch of reports is answered in well under a second; never wait long
+RAID_WORDS = {"rockets": "rocket", "ballistic": "ballistic-missile", "cruise": "cruise-missile",
+              "drones": "drone", "mixed": "mixed"}
 LEVEL_STYLE = {"alert": ("ALERT", "bold white on red"), "pre_alert": ("pre-alert", "bold yellow"),
                "clear": ("clear", "green")}
 
@@ -55,8 +61,9 @@ class DemoError(AirwarnError):
 class LiveDemoSettings:
     """How the live demo runs; built by the CLI from its flags."""
 
-    out: Path = Path("airwarn-demo")  # its SQLite file, keys and events.jsonl
-    db_url: str | None = None  # default: sqlite:///OUT/airwarn.db, recreated each run
+    out: Path = Path("airwarn-demo")  # its stores (one folder per layer), keys, events.jsonl
+    db_url: str | None = None  # default: see store_url
+    fresh: bool = False  # start from an empty store (else the last run's is kept)
     host: str = "127.0.0.1"
     port: int = 8000
     scenario: str = "rockets"
@@ -129,8 +136,8 @@ class _Printer:
             highlight=False, soft_wrap=True)
 
 
-def schedule(events: list[dict[str, Any]], start_ms: int, speed: float
-             ) -> list[tuple[float, dict[str, Any]]]:
+def schedule(events: list[dict[str, Any]], start_ms: int, speed: float,
+             wall_start_ms: int | None = None) -> list[tuple[float, dict[str, Any]]]:
     """The raid moved to start at `start_ms`: each event with its new time and the wall time
     (ms) it is due to be posted. Spacing in event time is kept; posting runs `speed` times
     faster than it. Order is kept too (a late report stays after the ones it trails)."""
@@ -138,40 +145,64 @@ def schedule(events: list[dict[str, Any]], start_ms: int, speed: float
         return []
     first = min(parse_time(e["t"]) for e in events)
     planned = []
-    due = float(start_ms)
+    wall = start_ms if wall_start_ms is None else wall_start_ms
+    due = float(wall)
     for event in events:
         offset = parse_time(event["t"]) - first
         moved = {**event, "t": format_time(start_ms + offset)}
-        due = max(due, start_ms + offset / speed)
+        due = max(due, wall + offset / speed)
         planned.append((due, moved))
     return planned
 
 
-def run_live_demo(zone_file: Path | None, zones_label: str, settings: LiveDemoSettings,
-                  console: Console, err: Console,
-                  started: threading.Event | None = None) -> DemoReport:
-    """Serve a fresh service, play the raid into it over HTTP, print its warnings, summarise.
+def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Console,
+                  err: Console, started: threading.Event | None = None) -> DemoReport:
+    """Serve the service on `chosen` zones, play the raid into it over HTTP, print its
+    warnings, summarise.
 
-    `zone_file` is a canonical zone file (None: the generated zones). `started` is set once
-    the server answers, for callers that want to watch it.
+    The store is kept between runs (one per layer and clock, see `store_url`) unless
+    `settings.fresh`. `started` is set once the server answers, for callers that watch it.
     """
     import uvicorn
 
     from airwarn.cli_serve import build_service
-    from airwarn.store.tokens import create_token
+    from airwarn.store.tokens import create_token, list_tokens
     from airwarn.web import WebSettings, create_app
 
     if settings.speed <= 0:
         raise DemoError(f"--speed must be above 0, not {settings.speed}")
-    out = settings.out
-    out.mkdir(parents=True, exist_ok=True)
-    db_url = settings.db_url or f"sqlite:///{out / 'airwarn.db'}"
-    _fresh_sqlite(db_url)
     clock = "wall" if settings.speed == 1 else "events"
-    service = build_service(zone_file, db_url, out / "keys", clock, settings.hold_s, None)
+    out = settings.out / chosen.layer
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DemoError(f"cannot make the demo's folder {out}: {error.strerror}; choose "
+                        "another --out") from None
+    db_url = settings.db_url or store_url(settings.out, chosen.layer, clock)
+    if settings.fresh:
+        _fresh_sqlite(db_url)
+    service = build_service(chosen.zones, db_url, settings.out / "keys", clock,
+                            settings.hold_s, None)
     zones = service.zones
     url = f"http://{_url_host(settings.host)}:{settings.port}"
     report = DemoReport(url=url + "/", zones=len(zones), db_url=db_url)
+    now_ms = int(time.time() * 1000)
+    wall_start_ms = now_ms + int(settings.lead_s * 1000)
+    start_ms = wall_start_ms  # the raid's first report, in event time
+    logged_ms = service.engine.clock_ms
+    if logged_ms is not None and logged_ms >= start_ms:
+        if clock == "wall":
+            service.db.dispose()
+            raise DemoError(f"the demo's store {db_url} holds events up to "
+                            f"{format_time(logged_ms)}, later than now: run with --fresh")
+        # a sped-up raid ran ahead of the wall: this one follows it on the raid clock
+        start_ms = logged_ms + 60_000
+    raid = RaidClock(start_ms, wall_start_ms, settings.speed)
+    # the run's number in this store: its tokens' names, and its threats' ids after the
+    # first run (an id the log has seen end is an old threat's, and its reports are stale)
+    run = 1 + sum(1 for t in list_tokens(service.db) if str(t["name"]).startswith("demo-sensor-"))
+    operator = create_token(service.db, "operator", f"demo-operator-{run}", now_ms)
+    sensor = create_token(service.db, "sensor", f"demo-sensor-{run}", now_ms)
 
     app = create_app(service, WebSettings(heartbeat_s=2.0))
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
@@ -187,6 +218,7 @@ def run_live_demo(zone_file: Path | None, zones_label: str, settings: LiveDemoSe
     while not server.started:
         if not thread.is_alive() or time.monotonic() - begun > 15:
             server.should_exit = True
+            service.db.dispose()
             raise DemoError(f"the server did not start on {settings.host}:{settings.port} "
                             "(is the port in use? try --port)")
         time.sleep(0.05)
@@ -194,36 +226,45 @@ def run_live_demo(zone_file: Path | None, zones_label: str, settings: LiveDemoSe
     try:
         if started is not None:
             started.set()
-        console.print(f"[bold]airwarn demo[/]: {escape(zones_label)}", soft_wrap=True)
-        console.print(f"  live page  [link={url}/]{url}/[/link]   (alerts as they happen)",
-                      soft_wrap=True)
-        console.print(f"  API        {url}/docs   live feed {url}/v1/stream   "
-                      f"CAP {url}/v1/cap/feed.atom", highlight=False, soft_wrap=True)
-        token = create_token(service.db, "sensor", f"demo-sensor-{int(time.time() * 1000)}",
-                             int(time.time() * 1000))
         events, truth = simulate(zones, settings.scenario, settings.seed,
                                  count=settings.count)
+        if run > 1:
+            events = [{**e, "threat": f"{e['threat']}-{run}"} if "threat" in e else e
+                      for e in events]
         report.threats = len(truth["threats"])
         kinds = Counter(t["kind"] for t in truth["threats"])
-        start_ms = int(time.time() * 1000 + settings.lead_s * 1000)
-        planned = schedule(events, start_ms, settings.speed)
+        planned = schedule(events, start_ms, settings.speed, wall_start_ms)
         _write_events([e for _, e in planned], out / "events.jsonl")
-        span_s = (planned[-1][0] - start_ms) / 1000 if planned else 0.0
+        span_s = (planned[-1][0] - wall_start_ms) / 1000 if planned else 0.0
+        what = RAID_WORDS.get(settings.scenario, settings.scenario)
+        pace = ("in real time" if clock == "wall"
+                else f"{settings.speed:g} times faster than real time")
+        threats = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(kinds.items()))
+        console.print(f"[bold]airwarn demo[/]: a simulated {escape(what)} raid "
+                      f"({threats}) on {escape(chosen.title)}, {pace}; each warning is "
+                      "printed below as the service decides it.", soft_wrap=True,
+                      highlight=False)
+        console.print(f"  public page  {url}/   (what people see: alerts as they happen)",
+                      highlight=False, soft_wrap=True)
+        console.print(f"  console      {url}/console#token={operator}   (signs you in as "
+                      "the demo's operator)", highlight=False, soft_wrap=True)
+        console.print(f"  operator token  {operator}   (for the console, or curl -H "
+                      "'Authorization: Bearer ...')", highlight=False, soft_wrap=True)
+        console.print(f"  API          {url}/docs   live feed {url}/v1/stream   "
+                      f"CAP {url}/v1/cap/feed.atom", highlight=False, soft_wrap=True)
         console.print(
-            f"  raid       {settings.scenario}, seed {settings.seed}: "
-            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-            + f"; {len(events)} sensor reports over {_span(span_s)} at speed {settings.speed:g}"
-            f" ({'wall clock' if clock == 'wall' else 'the raid clock'}), hold "
-            f"{settings.hold_s} s; starting in {settings.lead_s:.0f} s",
+            f"  raid         seed {settings.seed}, {len(events)} sensor reports over "
+            f"{_span(span_s)}, hold {settings.hold_s} s; starting in "
+            f"{max(0.0, (wall_start_ms - time.time() * 1000) / 1000):.0f} s. Store {db_url} "
+            f"({'kept between runs; --fresh starts anew' if not settings.fresh else 'new'})",
             highlight=False, soft_wrap=True)
         printer = _Printer(zones, console, report, start_ms)
         service.listeners.append(printer)
-        with httpx.Client(base_url=url, timeout=120.0,
-                          headers={"Authorization": f"Bearer {token}"}) as client:
-            _play(client, planned, settings, start_ms, clock, report, deadline)
+        with httpx.Client(base_url=url, timeout=POST_TIMEOUT_S,
+                          headers={"Authorization": f"Bearer {sensor}"}) as client:
+            _play(client, service, planned, settings, raid, clock, report, deadline)
             if report.events_posted == len(planned):
-                _wait_for_all_clear(client, service, settings, start_ms, clock, report,
-                                    deadline)
+                _wait_for_all_clear(service, raid, clock, report, deadline)
         _summary(console, report, settings, out)
         if deadline is None:
             console.print("serving until Ctrl-C", style="dim")
@@ -241,11 +282,19 @@ def run_live_demo(zone_file: Path | None, zones_label: str, settings: LiveDemoSe
     return report
 
 
-def _play(client: httpx.Client, planned: list[tuple[float, dict[str, Any]]],
-          settings: LiveDemoSettings, start_ms: int, clock: str, report: DemoReport,
+def store_url(out: Path, layer: str, clock: str) -> str:
+    """The demo's store for a layer and a clock: each layer has its own log (a log holds one
+    zone set), and a sped-up raid runs on its own clock, which races ahead of the wall's."""
+    return f"sqlite:///{out / layer / ('live.db' if clock == 'wall' else 'fast.db')}"
+
+
+def _play(client: httpx.Client, service: Any, planned: list[tuple[float, dict[str, Any]]],
+          settings: LiveDemoSettings, raid: RaidClock, clock: str, report: DemoReport,
           deadline: float | None) -> None:
-    """Post each report when it falls due, in small batches; on the raid clock, tick the
-    server through quiet spells so holds and timeouts run at the same pace."""
+    """Post each report when it falls due, in small batches; on the raid clock, move the
+    service's clock through quiet spells so holds and timeouts run at the same pace (the
+    demo's own process does that, as a server's wall clock would: clock ticks are not a
+    sensor's to send)."""
     encoder = msgspec.json.Encoder()
     i = 0
     last_post = time.time()
@@ -255,8 +304,8 @@ def _play(client: httpx.Client, planned: list[tuple[float, dict[str, Any]]],
         now_ms = time.time() * 1000
         due = planned[i][0]
         if due > now_ms:
-            if clock == "events" and time.time() - last_post >= 1.0 and now_ms > start_ms:
-                _tick(client, _raid_time(now_ms, start_ms, settings.speed), encoder)
+            if clock == "events" and time.time() - last_post >= 1.0 and now_ms > raid.wall_ms:
+                service.tick(raid.at(now_ms))
                 last_post = time.time()
             time.sleep(min((due - now_ms) / 1000, 0.25))
             continue
@@ -271,32 +320,38 @@ def _play(client: httpx.Client, planned: list[tuple[float, dict[str, Any]]],
         last_post = time.time()
 
 
-def _wait_for_all_clear(client: httpx.Client, service: Any, settings: LiveDemoSettings,
-                        start_ms: int, clock: str, report: DemoReport,
+def _wait_for_all_clear(service: Any, raid: RaidClock, clock: str, report: DemoReport,
                         deadline: float | None) -> None:
     """After the last report: wait until no zone is warned and no threat is tracked."""
-    encoder = msgspec.json.Encoder()
     while deadline is None or time.monotonic() < deadline:
         if not service.active() and not service.engine.active_threats:
             report.raid_done = True
             return
         if clock == "events":
-            _tick(client, _raid_time(time.time() * 1000, start_ms, settings.speed), encoder)
-        time.sleep(0.5 if clock == "wall" else 1.0 / max(1.0, min(settings.speed, 4.0)))
+            service.tick(raid.at(time.time() * 1000))
+        time.sleep(0.5 if clock == "wall" else 1.0 / max(1.0, min(raid.speed, 4.0)))
 
 
-def _raid_time(now_ms: float, start_ms: int, speed: float) -> int:
-    return int(start_ms + (now_ms - start_ms) * speed)
+@dataclass(frozen=True)
+class RaidClock:
+    """Where the raid's clock stands for a wall time: it starts at `start_ms` when the wall
+    shows `wall_ms`, and runs `speed` times faster."""
 
+    start_ms: int
+    wall_ms: int
+    speed: float
 
-def _tick(client: httpx.Client, t_ms: int, encoder: msgspec.json.Encoder) -> None:
-    _post(client, encoder.encode({"type": "tick", "t": format_time(t_ms)}) + b"\n")
+    def at(self, wall_now_ms: float) -> int:
+        return int(self.start_ms + (wall_now_ms - self.wall_ms) * self.speed)
 
 
 def _post(client: httpx.Client, body: bytes) -> dict[str, Any]:
     try:
         response = client.post("/v1/events", content=body,
                                headers={"Content-Type": "application/x-ndjson"})
+    except httpx.TimeoutException:
+        raise DemoError(f"the demo server did not answer a batch of reports within "
+                        f"{POST_TIMEOUT_S:.0f} s; stopped") from None
     except httpx.HTTPError as error:
         raise DemoError(f"posting reports to the demo server failed: {error}") from None
     if response.status_code != 200:
@@ -339,7 +394,7 @@ def _url_host(host: str) -> str:
 
 
 def _fresh_sqlite(db_url: str) -> None:
-    """Remove the demo's SQLite file (and its WAL) so each run starts from an empty log."""
+    """Remove the demo's SQLite file (and its WAL) so that the run starts from an empty log."""
     from sqlalchemy.engine import make_url
 
     try:

@@ -66,6 +66,9 @@ class WebSettings:
     max_known_tokens: int = 10_000  # tokens remembered (least recently used go first)
     max_unknown_tokens: int = 10_000  # made-up tokens remembered as such, each briefly
     token_recheck_s: float = 0.25  # how often the store's revocation counter is read
+    # an online tile service the maps may offer beside their offline base map (never default)
+    tiles_url: str | None = None
+    tiles_attribution: str | None = None
 
 
 _STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
@@ -145,6 +148,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
         summary="Localized early warning for air threats: zones in danger, warned in time.",
         version="1",
         lifespan=lifespan,
+        # the docs page is served from the package's own files (no CDN, no inline script)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.writer = service  # what the routes write through; the bus's writer on a bus
@@ -206,6 +212,12 @@ def create_app(service: Service, settings: WebSettings | None = None,
             out["bus"] = app.state.runtime.status()
         return out
 
+    @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "
+             "tile service this server offers beside the offline base map, if any")
+    async def map_settings() -> dict[str, Any]:
+        return {"tiles": settings.tiles_url, "tiles_attribution": settings.tiles_attribution,
+                "attribution": service.zones.attribution}
+
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:
         return _page("public.html")
@@ -213,6 +225,15 @@ def create_app(service: Service, settings: WebSettings | None = None,
     @app.get("/console", include_in_schema=False)
     async def console_page() -> Response:
         return _page("console.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs_page() -> Response:
+        return _page("docs.html", script="swagger/swagger-ui-bundle.js")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
@@ -228,13 +249,14 @@ def create_app(service: Service, settings: WebSettings | None = None,
     return app
 
 
-def _page(name: str) -> Response:
+def _page(name: str, script: str = "public.js") -> Response:
     """A page, once its scripts are built (`npm ci && npm run build` in web/)."""
-    if not (STATIC / "dist" / "public.js").exists():
+    if not (STATIC / "dist" / script).exists():
         return HTMLResponse(
             "<!doctype html><title>airwarn</title><p>The pages' scripts are not built yet: run "
             "<code>npm ci --prefix web && npm run build --prefix web</code> in the airwarn "
-            "folder, then reload. The API works without them: <a href=/docs>/docs</a>.</p>",
+            "folder, then reload. The API works without them: its description is at "
+            "<a href=/openapi.json>/openapi.json</a>.</p>",
             status_code=503)
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 

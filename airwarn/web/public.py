@@ -47,7 +47,8 @@ async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
 async def zones_geojson(request: Request) -> dict[str, Any]:
     cached = request.app.state.cache.get("zones.geojson")
     if cached is None:
-        cached = zones_to_geojson(request.app.state.service.zones.zones)
+        zone_set = request.app.state.service.zones
+        cached = zones_to_geojson(zone_set.zones, zone_set.attribution)
         request.app.state.cache["zones.geojson"] = cached
     return dict(cached)
 

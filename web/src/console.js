@@ -4,6 +4,7 @@
 
 import "./console.css";
 import { call, currentSession, signIn, signOut } from "./console/api.js";
+import { AlertedList } from "./console/alerted.js";
 import { AlertsPanel } from "./console/alerts.js";
 import { showAudit } from "./console/audit.js";
 import { clock } from "./console/dom.js";
@@ -71,6 +72,7 @@ async function start({ name, role }) {
     form.describe();
   } });
   const map = new ZoneMap($("map"), zones, features.features, {
+    attribution: features.attribution,
     onZoneClick: (id, add) => {
       map.select([id], { add });
       form.describe();
@@ -78,6 +80,17 @@ async function start({ name, role }) {
     },
   });
   const alerts = new AlertsPanel(zones, { onError: report, onChanged: () => refreshSoon() });
+  const view = setUpViews(map);
+  new AlertedList(zones, { onShow: (ids) => {
+    view("map");
+    map.frame(ids);
+  } });
+  $("show-alerted").onclick = () => {
+    const alerted = [...zones.level].filter(([, level]) => level === "alert").map(([id]) => id);
+    view("map");
+    if (alerted.length) map.frame(alerted);
+    else map.fitAll();
+  };
   const form = new SendForm(zones, map, { onError: report, onSent: () => refreshSoon() });
   outline.then((shape) => map.showOutline(shape), (err) => report(`Country outline: ${err.message}`));
   zones.load(summaries);
@@ -89,6 +102,7 @@ async function start({ name, role }) {
     $("count-alert").textContent = c.alert;
     $("count-pre").textContent = c.pre;
     $("count-drill").textContent = c.drill;
+    $("view-alerts-count").textContent = c.alert + c.pre;
     document.body.dataset.alerts = c.alert;
   };
   zones.listeners.push(counts);
@@ -144,6 +158,21 @@ async function start({ name, role }) {
   document.body.dataset.ready = "1";
 }
 
+/** On a phone the map and the lists take the whole screen in turn; the header's two buttons
+ *  switch between them (wider screens show both, and the buttons are hidden). */
+function setUpViews(map) {
+  const show = (name) => {
+    document.body.dataset.view = name;
+    $("view-map").setAttribute("aria-pressed", String(name === "map"));
+    $("view-alerts").setAttribute("aria-pressed", String(name === "alerts"));
+    if (name === "map") requestAnimationFrame(() => map.resize());
+  };
+  $("view-map").onclick = () => show("map");
+  $("view-alerts").onclick = () => show("alerts");
+  show("map");
+  return show;
+}
+
 function setUpTabs(role) {
   const tabs = [...document.querySelectorAll("[role=tab]")];
   $("tab-audit").hidden = role !== "admin";
@@ -172,8 +201,26 @@ function setUpTabs(role) {
   $("audit-refresh").addEventListener("click", () => showAudit(report));
 }
 
+/** A sign-in link (`/console#token=...`, as `airwarn demo` prints): take the token from the
+ *  fragment, which never reaches the server or its logs, and wipe it from the address bar. */
+function tokenFromLink() {
+  const match = /^#token=([A-Za-z0-9_\-]+)$/.exec(location.hash);
+  if (!match) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return match[1];
+}
+
 async function main() {
-  const session = (await currentSession()) || (await login());
+  let session = null;
+  const linked = tokenFromLink();
+  if (linked) {
+    try {
+      session = await signIn(linked);
+    } catch (err) {
+      $("login-error").textContent = `The sign-in link did not work: ${err.message}`;
+    }
+  }
+  session = session || (await currentSession()) || (await login());
   await start(session);
 }
 

@@ -1,14 +1,21 @@
 // The map: the country outline and the zones, coloured by level, with no tile service (the page
 // works with the server alone). A tap asks which zone covers the point.
 import L from "leaflet";
+import { addBasemap, BASEMAP_CREDIT } from "../map/basemap.js";
 
 const FILL = { alert: "#c62828", pre_alert: "#f9a825", drill: "#6a1b9a", clear: "#e9efe6" };
 
 export class ZoneMap {
   constructor(element, { onPick }) {
-    this.map = L.map(element, { preferCanvas: true, attributionControl: false,
-                                zoomSnap: 0.25, minZoom: 5 });
+    this.map = L.map(element, { preferCanvas: true, zoomSnap: 0.25, minZoom: 5 });
+    this.map.attributionControl.setPrefix(false);
+    this.map.attributionControl.addAttribution(BASEMAP_CREDIT);
     this.map.setView([31.5, 34.9], 7);
+    this.map.createPane("aw-base").style.zIndex = 250;
+    addBasemap(this.map, {
+      pane: "aw-base", coast: { color: "#4a7fa7", weight: 1.2, opacity: 0.9 },
+      border: { color: "#6b7280", weight: 1, opacity: 0.8, dashArray: "5 4" },
+    }).catch((err) => console.warn(`base map: ${err.message}`));
     this.layers = new Map(); // zone id -> polygon layer
     this.watched = new Set();
     this.levelOf = () => "clear";
@@ -26,6 +33,11 @@ export class ZoneMap {
 
   setZones(collection, levelOf) {
     this.levelOf = levelOf;
+    if (collection.attribution) {
+      const span = document.createElement("span");
+      span.textContent = collection.attribution; // Leaflet takes HTML: keep the data's text text
+      this.map.attributionControl.addAttribution(span.innerHTML);
+    }
     const layer = L.geoJSON(collection, {
       interactive: false,
       style: (feature) => this.style(feature.properties.id),

@@ -254,7 +254,10 @@ def serve(
                            rate_burst=rate_burst, max_live_per_address=max_live_per_address,
                            tiles_url=tiles,
                            tiles_attribution=tiles_attribution if tiles else None)
-    app = create_app(service, settings, channels=channels, bus=bus_settings)
+    try:
+        app = create_app(service, settings, channels=channels, bus=bus_settings)
+    except AirwarnError as error:
+        raise _fail(error) from None
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")

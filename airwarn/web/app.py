@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import sqlalchemy as sa
@@ -245,7 +246,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst,
                        presented=presented, identify=identity, max_keys=settings.max_rate_keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, image_origin=_origin(settings.tiles_url))
     return app
 
 
@@ -285,3 +286,14 @@ def _add_event_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of a URL template such as a tile service's, for the pages' policy."""
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{", "").replace("}", ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AirwarnError(f"the tile service must be an http(s) URL template such as "
+                           f"https://tile.example.org/{{z}}/{{x}}/{{y}}.png, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-               "form-action 'self'; frame-ancestors 'none'")
+
+def page_policy(image_origin: str | None = None) -> str:
+    """The pages' policy; `image_origin` (an online tile service the operator configured with
+    `serve --tiles`) is the one other place images may come from."""
+    images = "'self' data:" + (f" {image_origin}" if image_origin else "")
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src {images}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+PAGE_POLICY = page_policy()
 DOCUMENT_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 # the public page asks for the visitor's position (to find their zone); nothing else is needed
 PERMISSIONS = "geolocation=(self), camera=(), microphone=(), payment=(), usb=()"
@@ -29,17 +37,18 @@ COMMON: list[tuple[bytes, bytes]] = [
 ]
 _OURS = {b"content-security-policy", b"permissions-policy", b"strict-transport-security",
          *(name for name, _ in COMMON)}
-_PAGE = [*COMMON, (b"content-security-policy", PAGE_POLICY.encode()),
-         (b"permissions-policy", PERMISSIONS.encode())]
 _DOCUMENT = [*COMMON, (b"content-security-policy", DOCUMENT_POLICY.encode())]
 
 
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP answer, whatever route made it."""
 
-    def __init__(self, app: ASGIApp, hsts_max_age_s: int = 31_536_000) -> None:
+    def __init__(self, app: ASGIApp, hsts_max_age_s: int = 31_536_000,
+                 image_origin: str | None = None) -> None:
         self.app = app
         self.hsts = f"max-age={hsts_max_age_s}".encode()
+        self.page = [*COMMON, (b"content-security-policy", page_policy(image_origin).encode()),
+                     (b"permissions-policy", PERMISSIONS.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +62,7 @@ class SecurityHeaders:
                            if name.lower() not in _OURS]
                 content_type = next((value for name, value in headers
                                      if name.lower() == b"content-type"), b"")
-                headers += _PAGE if content_type.lower().startswith(b"text/html") else _DOCUMENT
+                headers += self.page if content_type.lower().startswith(b"text/html") else _DOCUMENT
                 if secure:
                     headers.append((b"strict-transport-security", self.hsts))
                 message = {**message, "headers": headers}

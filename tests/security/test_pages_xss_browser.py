@@ -223,7 +223,8 @@ def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, 
     token = attacked.tokens["operator"]
     sign_in(page, token)
     # the threat in flight, its id on the map's label as text
-    page.wait_for_selector(".aw-threat-label", timeout=10_000)
+    # attached, maybe hidden: labels that would overlap another (this one is long) are hidden
+    page.wait_for_selector(".aw-threat-label", state="attached", timeout=10_000)
     label = page.text_content(".aw-threat-label")
     assert "<img src=x onerror=__xss.push('threat-id')>" in label
     # the timeline (threat ids, kinds, categories) and the active alerts (CAP identifier)

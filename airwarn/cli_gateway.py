@@ -85,6 +85,9 @@ def gateway_asterix(
     duration_s: Annotated[float | None, typer.Option(
         "--duration-s", min=0, help="Stop after this many seconds (default: until Ctrl-C or "
         "SIGTERM).")] = None,
+    summary_json: Annotated[Path | None, typer.Option(
+        "--summary-json", help="Also write the final counts and latencies here as JSON.")
+    ] = None,
     cat048_edition: Annotated[str, typer.Option("--cat048-edition")] = "1.32",
     cat062_edition: Annotated[str, typer.Option("--cat062-edition")] = "1.21",
 ) -> None:
@@ -152,6 +155,10 @@ def gateway_asterix(
         raise _fail(error) from None
     for line in gateway.summary():
         _say(line)
+    if summary_json is not None:
+        import msgspec
+
+        summary_json.write_bytes(msgspec.json.encode(gateway.figures()) + b"\n")
     if gateway.spool.refused_events:
         raise typer.Exit(1)
 

@@ -84,10 +84,17 @@ class Gateway:
         first = 0.0
         next_status = time.monotonic() + s.status_s
         deadline = None if s.duration_s is None else time.monotonic() + s.duration_s
+        closing_by = None  # once told to stop: take what the socket holds, then end
         try:
-            while not stop.is_set():
+            while True:
+                if closing_by is None and (stop.is_set() or (deadline is not None
+                                                             and time.monotonic() >= deadline)):
+                    closing_by = time.monotonic() + s.drain_s
+                    listener.sock.settimeout(0.05)
                 data = listener.receive()
                 now = time.monotonic()
+                if closing_by is not None and (data is None or now >= closing_by):
+                    break
                 if data is not None:
                     wall_ms = int(time.time() * 1000)
                     produced = False
@@ -105,8 +112,6 @@ class Gateway:
                 if now >= next_status:
                     self.log(self.status_line())
                     next_status = now + s.status_s
-                if deadline is not None and now >= deadline:
-                    break
         finally:
             if lines:
                 self._flush(lines, times)
@@ -152,6 +157,29 @@ class Gateway:
             line += f"; {self.spool.refused_events} EVENTS DROPPED (buffer full)"
         return line
 
+    def figures(self) -> dict[str, object]:
+        """The counts as one JSON-ready object (`--summary-json`)."""
+        d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
+        ordered = sorted(p.latencies_s)
+
+        def pick(q: float) -> float | None:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1) \
+                if ordered else None
+
+        return {
+            "datagrams": d.datagrams, "bytes": d.bytes,
+            "records": {f"{c:03d}": n for c, n in d.records.items()},
+            "malformed_datagrams": d.malformed_datagrams, "malformed_blocks": d.malformed_blocks,
+            "other_categories": {f"{c:03d}": n for c, n in d.unknown_blocks.items()},
+            "kernel_drops": self.listener.kernel_drops if self.listener else None,
+            "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
+            "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
+            "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
+            "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,
+            "latency_ms": {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0),
+                           "datagrams": len(ordered)},
+        }
+
     def summary(self) -> list[str]:
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
         lines = [self.status_line()]
@@ -175,4 +203,10 @@ class Gateway:
             lines.append(f"first line the server rejected: {p.first_rejection}")
         lines.append(f"{p.batches} batches posted, {p.retries} retries, {p.replayed} answered "
                      f"from an earlier post, {p.refused_batches} set aside")
+        if p.latencies_s:
+            ordered = sorted(p.latencies_s)
+            p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
+            lines.append(f"added latency, datagram received to the server's answer: p50 "
+                         f"{p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
+                         f"{ordered[-1] * 1000:.0f} ms ({len(ordered)} datagrams)")
         return lines

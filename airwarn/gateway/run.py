@@ -142,6 +142,8 @@ class Gateway:
     def status_line(self) -> str:
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
         records = sum(d.records.values())
+        if self.listener is not None:
+            self.listener.refresh_drops()
         drops = (f"{self.listener.kernel_drops} dropped by the kernel"
                  if self.listener is not None and self.listener.drops_visible
                  else "kernel drops not visible here")

@@ -4,16 +4,19 @@ IPv6) that reports the datagrams the kernel dropped, and a sender for the player
 A flood is bounded by the socket's receive buffer (`SO_RCVBUF`): what does not fit is dropped
 by the kernel, never queued without limit. On Linux, `SO_RXQ_OVFL` makes the kernel hand over,
 with each datagram, how many it has dropped on this socket so far; the listener keeps that
-figure so the gateway can show it.
+figure so the gateway can show it; `refresh_drops` reads the same counter from /proc/net/udp
+at any time.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import struct
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from airwarn.errors import AirwarnError
 
@@ -112,7 +115,26 @@ class Listener:
                 self.kernel_drops = struct.unpack("@I", value[:4])[0]
         return data
 
+    def refresh_drops(self) -> int:
+        """The kernel's drop count for this socket now. SO_RXQ_OVFL hands it over only with a
+        datagram queued after a drop (so not while a flood keeps the buffer full to the end);
+        on Linux, /proc/net/udp holds the same counter (`drops`) for the socket's inode."""
+        table = Path("/proc/net/udp6" if self.endpoint.family == socket.AF_INET6
+                     else "/proc/net/udp")
+        try:
+            inode = str(os.fstat(self.sock.fileno()).st_ino)
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 13 and fields[9] == inode:
+                    self.kernel_drops = max(self.kernel_drops, int(fields[-1]))
+                    self.drops_visible = True
+                    break
+        except (OSError, ValueError):
+            pass
+        return self.kernel_drops
+
     def close(self) -> None:
+        self.refresh_drops()
         self.sock.close()
 
 

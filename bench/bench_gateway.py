@@ -117,6 +117,13 @@ def decode_on_one_core(datagrams: list[bytearray], offsets: list[list[int]],
     return {"records": done, "cpu_s": round(cpu, 3), "records_per_cpu_s": round(done / cpu)}
 
 
+def _softnet_drops() -> int:
+    """Packets the kernel dropped before any socket saw them (its per-CPU input backlog is
+    full: loopback traffic goes through it too), summed over CPUs."""
+    return sum(int(line.split()[1], 16)
+               for line in Path("/proc/net/softnet_stat").read_text().splitlines())
+
+
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
@@ -160,9 +167,10 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 time.sleep(0.05)
             sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             cpu_before = _cpu_s(gateway.pid)
+            backlog_before = _softnet_drops()
             per_s = rate / PER_DATAGRAM
             started = time.monotonic()
-            sent = 0
+            sent = sent_records = 0
             while True:
                 due = started + sent / per_s
                 if due - started >= seconds:
@@ -174,7 +182,9 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 sender.sendto(stamp(datagrams[n], offsets[n],
                                     START_TOD_S + sent * PER_DATAGRAM / rate), ("127.0.0.1", port))
                 sent += 1
+                sent_records += len(offsets[n])
             send_s = time.monotonic() - started
+            backlog_drops = _softnet_drops() - backlog_before
             sender.close()
             # SIGTERM: the gateway reads what its socket still holds, posts what its buffer
             # holds, and writes its summary
@@ -188,8 +198,10 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
         figures = json.loads(summary.read_text())
         records = sum(figures["records"].values())
         return {
-            "rate": rate, "seconds": round(send_s, 2), "sent": sent * PER_DATAGRAM,
+            "rate": rate, "seconds": round(send_s, 2), "sent": sent_records,
+            "datagrams_sent": sent, "datagrams_received": figures["datagrams"],
             "decoded": records, "kernel_drops": figures["kernel_drops"],
+            "input_backlog_drops": backlog_drops,
             "accepted": figures["accepted"], "dropped_buffer_full":
                 figures["dropped_buffer_full"], "buffered_at_exit": figures["buffered_batches"],
             "gateway_cpu_s": round(cpu_total, 2),
@@ -214,14 +226,17 @@ def main() -> None:
         results["paced"].append(run)
         print(json.dumps(run), flush=True)
     print()
-    print("| records/s sent | decoded | kernel drops | accepted by the server | gateway CPU "
-          "per record | records per CPU second | latency p50 / p99 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| records/s sent | datagrams received of sent | dropped: socket / input backlog | "
+          "records decoded | accepted by the server | gateway CPU per record | records per "
+          "CPU second | latency p50 / p99 |")
+    print("|---|---|---|---|---|---|---|---|")
     for run in results["paced"]:
         lat = run["latency_ms"]
         per = 1e6 * run["gateway_cpu_s"] / max(run["decoded"], 1)
-        print(f"| {run['rate']:,} | {run['decoded']:,} of {run['sent']:,} | "
-              f"{run['kernel_drops']:,} | {run['accepted']:,} | {per:.0f} µs | "
+        print(f"| {run['rate']:,} | {run['datagrams_received']:,} of "
+              f"{run['datagrams_sent']:,} | {run['kernel_drops']:,} / "
+              f"{run['input_backlog_drops']:,} | {run['decoded']:,} of {run['sent']:,} | "
+              f"{run['accepted']:,} | {per:.0f} µs | "
               f"{run['records_per_cpu_s']:,} | {lat['p50']} / {lat['p99']} ms |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

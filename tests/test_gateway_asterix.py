@@ -118,6 +118,14 @@ def test_times_of_day_run_on_past_midnight_and_follow_the_wall_clock_live() -> N
     assert live.resolve(1.0, now) == parse_time("2026-03-05T00:00:01.000Z")
 
 
+def test_a_ballistic_missile_above_the_formats_ceiling_is_forwarded_and_counted() -> None:
+    datagram = cat062((track(alt_m=150_000.0, vel_mps=[0.0, 2000.0, 1500.0]), 1, 5.0),
+                      (track(alt_m=40_000.0), 2, 5.0))
+    events, mapper, _ = mapped(datagram)
+    assert [round(e["alt_m"]) for e in events] == [62421, 39999]  # steps of 1.905 m
+    assert mapper.counts.at_ceiling == 1
+
+
 def test_simulated_tracks_are_dropped_unless_the_gateway_is_told_to_take_them() -> None:
     encoder = Cat062Encoder(Source(25, 10, simulated=True))
     datagram = encoder.datablock([encoder.record(track(), 1, 5.0)])

@@ -14,6 +14,9 @@ for each end of track.
 - **Accuracy**: `sigma_m` is the larger of the record's two position standard deviations
   (I062/500 APC, I048/210), else the configured default, else left out (the engine's default
   for the kind).
+- **Limits**: CAT062 heights end at 62.4 km and climb rates at 1,040 m/s; a record at either
+  limit is forwarded as it is and counted (`at_ceiling`): a ballistic missile in mid-course does
+  not fit the format, and its predictions are wrong (see docs/inputs.md).
 - **Velocity**: `vel_mps` needs all three components: CAT062's I062/185 with I062/220; CAT048
   has no vertical rate, so its reports go without (the engine estimates velocity from
   positions).
@@ -38,6 +41,10 @@ from airwarn.gateway.polar import RadarSite, SystemPlane
 DAY_MS = 86_400_000
 MAX_TRACKS = 200_000  # kinds remembered for live tracks (least recently seen forgotten first)
 ALT_RANGE_M = (-500.0, 2_000_000.0)  # Contract v1's
+# I062/130 and I062/220 (16 bits of 6.25 ft, of 6.25 ft/min) end here: a ballistic missile
+# above 62 km, or climbing faster than 1 km/s, reads as if it were at the limit
+CEILING_062_M = 204_793.75 * 0.3048 - 1.0
+CLIMB_LIMIT_062_MPS = 204_793.75 * 0.3048 / 60 - 0.1
 
 
 class DayClock:
@@ -92,6 +99,7 @@ class MapCounts:
     no_time: int = 0
     no_position: int = 0
     simulated: int = 0  # dropped: the source marks them simulated
+    at_ceiling: int = 0  # forwarded, but a height or climb rate at its field's limit
     unknown_radar: dict[str, int] = field(default_factory=dict)  # CAT048 from unconfigured
     kinds: dict[str, int] = field(default_factory=dict)  # new tracks by kind
 
@@ -176,6 +184,9 @@ class Mapper:
                                  "lat": round(lat, 7), "lon": round(lon, 7),
                                  "alt_m": round(min(max(alt, ALT_RANGE_M[0]), ALT_RANGE_M[1]),
                                                 1)}
+        if record.category == 62 and (alt >= CEILING_062_M or (
+                record.climb_mps is not None and abs(record.climb_mps) >= CLIMB_LIMIT_062_MPS)):
+            self.counts.at_ceiling += 1
         sigmas = [s for s in (record.sigma_x_m, record.sigma_y_m) if s]
         sigma = max(sigmas) if sigmas else self.settings.default_sigma_m
         if sigma:

@@ -157,6 +157,9 @@ class Gateway:
                 f"buffer {len(self.spool)} batches ({self.spool.bytes / 1e6:.1f} MB); {server}")
         if self.spool.refused_events:
             line += f"; {self.spool.refused_events} EVENTS DROPPED (buffer full)"
+        if m.at_ceiling:
+            line += (f"; {m.at_ceiling} CAT062 reports AT THE FORMAT'S HEIGHT OR CLIMB LIMIT "
+                     "(62.4 km, 1,040 m/s): their predictions are wrong")
         return line
 
     def figures(self) -> dict[str, object]:
@@ -175,6 +178,7 @@ class Gateway:
             "other_categories": {f"{c:03d}": n for c, n in d.unknown_blocks.items()},
             "kernel_drops": self.listener.kernel_drops if self.listener else None,
             "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
+            "at_ceiling": m.at_ceiling,
             "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
             "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
             "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,

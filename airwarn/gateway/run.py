@@ -22,6 +22,8 @@ from airwarn.gateway.poster import Poster
 from airwarn.gateway.spool import Batch, Spool
 from airwarn.gateway.udp import Endpoint, Listener
 
+BATCH_BYTES = 1024 * 1024  # a post stays well under the server's body limit (8 MiB)
+
 
 @dataclass(frozen=True)
 class GatewaySettings:
@@ -81,6 +83,7 @@ class Gateway:
         decoder, mapper = self.decoder, self.mapper
         lines: list[bytes] = []
         times: list[float] = []
+        size = 0
         first = 0.0
         next_status = time.monotonic() + s.status_s
         deadline = None if s.duration_s is None else time.monotonic() + s.duration_s
@@ -100,15 +103,18 @@ class Gateway:
                     produced = False
                     for record in decoder.datagram(data):
                         for event in mapper.events(record, wall_ms):
-                            lines.append(encode(event))
+                            line = encode(event)
+                            lines.append(line)
+                            size += len(line)
                             produced = True
                     if produced:
                         if not times:
                             first = now
                         times.append(now)
-                if lines and (len(lines) >= s.batch_events or now - first >= s.batch_s):
+                if lines and (len(lines) >= s.batch_events or now - first >= s.batch_s
+                              or size >= BATCH_BYTES):
                     self._flush(lines, times)
-                    lines, times = [], []
+                    lines, times, size = [], [], 0
                 if now >= next_status:
                     self.log(self.status_line())
                     next_status = now + s.status_s

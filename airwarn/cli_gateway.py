@@ -35,7 +35,8 @@ def _say(text: str) -> None:
 def gateway_asterix(
     listen: Annotated[str, typer.Option(
         "--listen", "-l", help="Where the ASTERIX arrives: IP:PORT (unicast), a multicast "
-        "group such as 239.255.62.1:30062, or [IPV6]:PORT / [ff15::62]:PORT.")],
+        "group such as 239.255.62.1:30062, or IPv6 in brackets: \\[::1]:PORT, "
+        "\\[ff15::62]:PORT.")],
     server: Annotated[str, typer.Option(
         "--server", "-s", help="The airwarn server's base URL.")] = "http://127.0.0.1:8000",
     token: Annotated[str, typer.Option(
@@ -231,7 +232,8 @@ def asterix_encode(
 def asterix_play(
     datagrams: Annotated[Path, typer.Argument(help="datagrams.jsonl, or the folder from "
                                               "`airwarn asterix encode`.")],
-    to: Annotated[str, typer.Option("--to", help="IP:PORT, multicast group or [IPV6]:PORT.")
+    to: Annotated[str, typer.Option("--to", help="IP:PORT, a multicast group, or IPv6 in "
+                                    "brackets (\\[ff15::62]:PORT).")
                   ] = "239.255.62.1:30062",
     interface: Annotated[str | None, typer.Option(
         "--interface", help="Multicast: the interface to send from (IPv4 address, or the "

@@ -201,6 +201,7 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
             "rate": rate, "seconds": round(send_s, 2), "sent": sent_records,
             "datagrams_sent": sent, "datagrams_received": figures["datagrams"],
             "decoded": records, "kernel_drops": figures["kernel_drops"],
+            "unread_at_stop": figures["unread_at_stop"],
             "input_backlog_drops": backlog_drops,
             "accepted": figures["accepted"], "dropped_buffer_full":
                 figures["dropped_buffer_full"], "buffered_at_exit": figures["buffered_batches"],
@@ -226,7 +227,8 @@ def main() -> None:
         results["paced"].append(run)
         print(json.dumps(run), flush=True)
     print()
-    print("| records/s sent | datagrams received of sent | dropped: socket / input backlog | "
+    print("| records/s sent | datagrams received of sent | dropped: socket / input backlog / "
+          "unread at the stop | "
           "records decoded | accepted by the server | gateway CPU per record | records per "
           "CPU second | latency p50 / p99 |")
     print("|---|---|---|---|---|---|---|---|")
@@ -235,7 +237,8 @@ def main() -> None:
         per = 1e6 * run["gateway_cpu_s"] / max(run["decoded"], 1)
         print(f"| {run['rate']:,} | {run['datagrams_received']:,} of "
               f"{run['datagrams_sent']:,} | {run['kernel_drops']:,} / "
-              f"{run['input_backlog_drops']:,} | {run['decoded']:,} of {run['sent']:,} | "
+              f"{run['input_backlog_drops']:,} / {run['unread_at_stop']:,} | "
+              f"{run['decoded']:,} of {run['sent']:,} | "
               f"{run['accepted']:,} | {per:.0f} µs | "
               f"{run['records_per_cpu_s']:,} | {lat['p50']} / {lat['p99']} ms |")
     if args.json:

@@ -439,3 +439,35 @@ def test_cli_gateway_help_has_examples_and_bad_options_say_how_to_fix_them(
     no_token = runner.invoke(app, ["gateway", "asterix", "--listen", "127.0.0.1:9"],
                              env={"AIRWARN_TOKEN": ""})
     assert no_token.exit_code == 2 and "tokens create --role sensor" in no_token.output
+
+
+def test_a_stopped_gateway_decodes_what_its_socket_holds_and_keeps_it_for_the_next_run(
+        tmp_path: Path) -> None:
+    import threading
+
+    from airwarn.gateway.run import Gateway, GatewaySettings
+
+    endpoint = parse_endpoint(f"127.0.0.1:{free_udp_port()}")
+    settings = GatewaySettings(
+        listen=endpoint, url=f"http://127.0.0.1:{free_udp_port()}", token="t",
+        buffer_dir=tmp_path / "buffer", drain_s=0.5,
+        mapping=MappingSettings(day=date(2026, 3, 1)))
+    said: list[str] = []
+    gateway = Gateway(settings, said.append)
+    stop = threading.Event()
+    runner = threading.Thread(target=gateway.run, args=(stop,))
+    runner.start()
+    deadline = time.monotonic() + 30
+    while gateway.listener is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sender = Sender(endpoint)
+    for n in range(50):
+        sender.send(cat062((track(), n, 5.0 + n)))
+    sender.close()
+    stop.set()  # at once: most datagrams are still in the socket
+    runner.join(timeout=60)
+    assert gateway.decoder.counts.datagrams + gateway.unread_at_stop == 50
+    assert gateway.decoder.counts.datagrams == 50  # read well within drain_s
+    # no server: every event waits in the buffer, for the next run to post
+    assert Spool(tmp_path / "buffer", max_bytes=10**6).events == 50
+    assert any("server not taking batches" in line for line in said)

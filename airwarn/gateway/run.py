@@ -59,6 +59,7 @@ class Gateway:
                              received=self._received_times, log=log)
         self.listener: Listener | None = None
         self._full_reported = 0.0
+        self.unread_at_stop = 0
         self.started = time.monotonic()
 
     def _received_times(self, batch: Batch) -> list[float]:
@@ -121,6 +122,10 @@ class Gateway:
         finally:
             if lines:
                 self._flush(lines, times)
+            self.unread_at_stop = listener.discard_pending()
+            if self.unread_at_stop:
+                self.log(f"{self.unread_at_stop} datagrams were still waiting in the socket "
+                         f"after {s.drain_s:g} s of reading at the stop: NOT DECODED")
             listener.close()
             if not self.spool.wait_empty(s.drain_s):
                 self.log(f"stopping with {len(self.spool)} batches ({self.spool.events} "
@@ -183,6 +188,7 @@ class Gateway:
             "malformed_datagrams": d.malformed_datagrams, "malformed_blocks": d.malformed_blocks,
             "other_categories": {f"{c:03d}": n for c, n in d.unknown_blocks.items()},
             "kernel_drops": self.listener.kernel_drops if self.listener else None,
+            "unread_at_stop": self.unread_at_stop,
             "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
             "at_ceiling": m.at_ceiling,
             "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,

@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,18 @@ class Listener:
         except (OSError, ValueError):
             pass
         return self.kernel_drops
+
+    def discard_pending(self, limit_s: float = 2.0) -> int:
+        """Read and count, without keeping, what the socket still holds (at a stop)."""
+        self.sock.setblocking(False)
+        count, deadline = 0, time.monotonic() + limit_s
+        try:
+            while time.monotonic() < deadline:
+                self.sock.recv(MAX_DATAGRAM)
+                count += 1
+        except (BlockingIOError, InterruptedError):
+            pass
+        return count
 
     def close(self) -> None:
         self.refresh_drops()

@@ -156,7 +156,8 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
         player.join()
         sender.close()
         assert result["played"].datagrams == encoded.datagrams
-        time.sleep(1.5)  # the last batch leaves 50 ms after its datagram
+        # every report posted and answered (the status line comes each second)
+        wait_for_line(gateway_log, f" {len(events)} events accepted", gateway, launcher, 120)
         os.kill(gateway, signal.SIGTERM)
         assert launcher.reap(gateway, block=True) == 0, gateway_log.read_text()
         history = read_history(server.url)

@@ -344,6 +344,21 @@ def test_the_listener_takes_unicast_ipv4_ipv6_and_multicast(where: str) -> None:
         listener.close()
 
 
+def test_the_listener_joins_an_ipv6_multicast_group_on_the_named_interface() -> None:
+    # this machine has no IPv6 multicast route to send on loopback, so the kernel's own list
+    # of the groups each interface has joined is the evidence
+    endpoint = parse_endpoint(f"[ff15::62]:{free_udp_port(socket.AF_INET6)}")
+    listener = Listener(endpoint, "lo")
+    try:
+        joined = Path("/proc/net/igmp6").read_text().split("\n")
+        assert any(" lo " in f" {line} " and "ff150000000000000000000000000062" in line
+                   for line in joined)
+    finally:
+        listener.close()
+    with pytest.raises(AirwarnError, match="no network interface named 'nope0'"):
+        Listener(endpoint, "nope0")
+
+
 def test_a_flood_beyond_the_receive_buffer_is_dropped_by_the_kernel_and_counted() -> None:
     endpoint = parse_endpoint(f"127.0.0.1:{free_udp_port()}")
     listener = Listener(endpoint, rcvbuf_bytes=4096, timeout_s=0.5)

@@ -77,6 +77,7 @@ class Listener:
         self.endpoint = endpoint
         self.kernel_drops = 0
         self.drops_visible = False  # the platform reports drops (SO_RXQ_OVFL)
+        index = _interface_index(interface) if endpoint.ip.version == 6 else 0
         sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -91,7 +92,6 @@ class Listener:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
                                 socket.inet_aton(endpoint.host) + local)
             elif ip.is_multicast:
-                index = _interface_index(interface)
                 sock.bind((endpoint.host, endpoint.port, 0, index))
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
                                 ip.packed + struct.pack("@I", index))

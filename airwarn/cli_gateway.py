@@ -241,20 +241,32 @@ def asterix_play(
     speed: Annotated[float, typer.Option(min=0.0, help="1: at the recorded pace; 10: ten "
                                          "times faster; 0: as fast as possible.")] = 1.0,
     ttl: Annotated[int, typer.Option(min=0, max=255, help="Multicast hops.")] = 1,
+    retime: Annotated[bool, typer.Option(
+        "--retime", help="Restamp every record's time of day so that the raid starts now: "
+        "for a gateway and server on the wall clock (needs --speed 1).")] = False,
 ) -> None:
     """Send datagrams on UDP at their recorded pace, or faster.
 
-    Example: airwarn asterix play raid-ast/ --to 239.255.62.1:30062 --interface 127.0.0.1
-    --speed 10
+    Examples:
+
+      airwarn asterix play raid-ast/ --to 239.255.62.1:30062 --interface 127.0.0.1 --speed 10
+      (into a gateway run with --date, posting to a server run with --clock events)
+
+      airwarn asterix play raid-ast/ --to 127.0.0.1:30062 --retime
+      (now, in real time: into a gateway and a server on the wall clock)
     """
     from airwarn.gateway.player import play
     from airwarn.gateway.udp import Sender, parse_endpoint
 
     path = datagrams / "datagrams.jsonl" if datagrams.is_dir() else datagrams
+    if retime and speed != 1.0:
+        raise _fail(AirwarnError("--retime plays the raid now, in real time: use it with "
+                                 "--speed 1 (a faster raid on the wall clock would fly its "
+                                 "threats faster than they can fly)"))
     try:
         sender = Sender(parse_endpoint(to, "--to"), interface, ttl)
         try:
-            result = play(path, sender, speed)
+            result = play(path, sender, speed, retime=retime)
         finally:
             sender.close()
     except (AirwarnError, OSError) as error:

@@ -443,6 +443,18 @@ def test_cli_encode_then_play_reaches_a_listener(tmp_path: Path) -> None:
         listener.close()
 
 
+def test_a_retimed_datagram_says_the_same_but_later() -> None:
+    from airwarn.gateway.player import retimed
+
+    original = cat062((track(), 1, 86_390.0), ({"type": "end"}, 1, 86_395.0))
+    later = retimed(original, 3600.5 + 20.0)  # and past midnight
+    settings = MappingSettings(day=date(2026, 3, 1))
+    before, _, _ = mapped(original, settings)
+    after, _, _ = mapped(later, MappingSettings(day=date(2026, 3, 2)))
+    assert [parse_time(b["t"]) + 3_620_500 for b in before] == [parse_time(a["t"]) for a in after]
+    assert [dict(b, t=None) for b in before] == [dict(a, t=None) for a in after]
+
+
 def test_cli_gateway_help_has_examples_and_bad_options_say_how_to_fix_them(
         tmp_path: Path) -> None:
     runner = CliRunner()

@@ -168,6 +168,25 @@ def test_a_cat048_plot_lands_where_the_target_was_given_the_radars_site(
     assert event["threat"] == "048-25-10-77" and "vel_mps" not in event
 
 
+def test_a_trackers_plane_positions_and_velocities_come_out_in_wgs84_and_east_north() -> None:
+    from airwarn.gateway.polar import SystemPlane
+
+    centre = SitePosition(31.0, 35.0)
+    plane = SystemPlane(centre)
+    proj = pyproj.Proj(proj="stere", lat_0=31.0, lon_0=35.0, k_0=1.0, ellps="WGS84")
+    for lat, lon in [(32.5, 33.0), (29.0, 38.0)]:
+        x, y = proj(lon, lat)
+        back = plane.to_geodetic(x, y)
+        assert metres(lat, lon, *back) < 0.01
+        for bearing in (0.0, 45.0, 90.0, 200.0):  # 100 m/s along a true bearing
+            lon2, lat2, _ = GEOD.fwd(lon, lat, bearing, 10.0)
+            x2, y2 = proj(lon2, lat2)
+            d = math.hypot(x2 - x, y2 - y)
+            east, north = plane.to_east_north(lat, lon, 100 * (x2 - x) / d, 100 * (y2 - y) / d)
+            assert abs(east - 100 * math.sin(math.radians(bearing))) < 0.01
+            assert abs(north - 100 * math.cos(math.radians(bearing))) < 0.01
+
+
 def test_cat048_from_a_radar_with_no_site_given_is_counted_not_guessed() -> None:
     encoder = Cat048Encoder(Source(7, 1, simulated=False), RadarSite(SITE))
     datagram = encoder.datablock([encoder.record(track(), 5, 5.0)])

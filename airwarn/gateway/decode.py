@@ -87,6 +87,7 @@ class DecodeCounts:
     records: dict[int, int] = field(default_factory=dict)  # per category
     malformed_datagrams: int = 0  # not a sequence of datablocks
     malformed_blocks: int = 0  # a datablock of a category we take whose records do not parse
+    malformed_records: int = 0  # records that parse but cannot be read
     unknown_blocks: dict[int, int] = field(default_factory=dict)  # categories we do not take
     first_error: str | None = None
 
@@ -127,7 +128,13 @@ class Decoder:
                 continue
             convert = _cat062 if category == 62 else _cat048
             for record in records:
-                out.append(convert(record))
+                try:
+                    out.append(convert(record))
+                except (KeyError, ValueError, AttributeError, IndexError) as error:
+                    # a record that parses but whose content we cannot read (an edition
+                    # that names a subitem otherwise): counted, never fatal
+                    counts.malformed_records += 1
+                    counts.error(f"CAT{category:03d} record: {type(error).__name__}: {error}")
             counts.records[category] = counts.records.get(category, 0) + len(records)
         return out
 

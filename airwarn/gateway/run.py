@@ -158,7 +158,7 @@ class Gateway:
         drops = (f"{self.listener.kernel_drops} dropped by the kernel"
                  if self.listener is not None and self.listener.drops_visible
                  else "kernel drops not visible here")
-        bad = d.malformed_datagrams + d.malformed_blocks
+        bad = d.malformed_datagrams + d.malformed_blocks + d.malformed_records
         unknown = sum(d.unknown_blocks.values())
         server = "server ok" if p.down_since is None else \
             f"server DOWN {time.monotonic() - p.down_since:.0f} s ({p.last_error})"
@@ -186,6 +186,7 @@ class Gateway:
             "datagrams": d.datagrams, "bytes": d.bytes,
             "records": {f"{c:03d}": n for c, n in d.records.items()},
             "malformed_datagrams": d.malformed_datagrams, "malformed_blocks": d.malformed_blocks,
+            "malformed_records": d.malformed_records,
             "other_categories": {f"{c:03d}": n for c, n in d.unknown_blocks.items()},
             "kernel_drops": self.listener.kernel_drops if self.listener else None,
             "unread_at_stop": self.unread_at_stop,

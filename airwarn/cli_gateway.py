@@ -120,6 +120,9 @@ def gateway_asterix(
         if not token:
             raise AirwarnError("give a sensor token: --token TOKEN or AIRWARN_TOKEN (make one "
                                "with `airwarn tokens create --role sensor --name radar-1`)")
+        if not server.startswith(("http://", "https://")):
+            raise AirwarnError(f"--server is the server's base URL, such as "
+                               f"http://127.0.0.1:8000; not {server!r}")
         if cat048_edition not in CAT048_EDITIONS or cat062_edition not in CAT062_EDITIONS:
             raise AirwarnError(f"editions: CAT048 one of {', '.join(CAT048_EDITIONS)}; CAT062 "
                                f"one of {', '.join(CAT062_EDITIONS)}")

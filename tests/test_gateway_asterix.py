@@ -337,6 +337,13 @@ def test_a_full_buffer_refuses_new_batches_and_counts_their_events(tmp_path: Pat
     assert spool.refused_batches == 1 and spool.refused_events == 2 and len(spool) == 1
 
 
+def test_a_buffer_that_cannot_be_written_drops_and_says_why(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "buffer", max_bytes=10_000)
+    (tmp_path / "buffer").rmdir()  # the disk is gone from under it
+    assert spool.put([b'{"a":1}']) is None
+    assert spool.refused_events == 1 and "No such file" in (spool.write_error or "")
+
+
 # -- UDP ----------------------------------------------------------------------------------
 
 

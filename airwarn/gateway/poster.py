@@ -75,7 +75,11 @@ class Poster(threading.Thread):
         backoff = 0.1
         body = batch.body()
         while not self._halt.is_set():
-            wait = self._attempt(batch, body)
+            try:
+                wait = self._attempt(batch, body)
+            except (ValueError, httpx.HTTPError) as error:  # e.g. a 200 that is not JSON
+                self._down(f"unexpected answer: {type(error).__name__}: {error}")
+                wait = 5.0
             if wait is None:
                 return
             self.counts.retries += 1

@@ -141,11 +141,16 @@ class Gateway:
             now = time.monotonic()
             if now - self._full_reported > 10:
                 self._full_reported = now
-                self.log(f"BUFFER FULL: {self.spool.bytes} of {self.spool.max_bytes} bytes in "
-                         f"{self.settings.buffer_dir}, the server is not taking batches "
-                         f"({self.poster.counts.last_error}); {self.spool.refused_events} "
-                         "events dropped so far. Bring the server back or give a larger "
-                         "--buffer-mb.")
+                if self.spool.write_error is not None:
+                    self.log(f"BUFFER NOT WRITABLE ({self.spool.write_error}); "
+                             f"{self.spool.refused_events} events dropped so far. Free the "
+                             "disk or give another --buffer.")
+                else:
+                    self.log(f"BUFFER FULL: {self.spool.bytes} of {self.spool.max_bytes} bytes "
+                             f"in {self.settings.buffer_dir}, the server is not taking batches "
+                             f"({self.poster.counts.last_error}); {self.spool.refused_events} "
+                             "events dropped so far. Bring the server back or give a larger "
+                             "--buffer-mb.")
             return
         with self._lock:
             self._received[batch.seq] = times

@@ -54,6 +54,7 @@ class Spool:
         self.refused_batches = 0
         self.refused_events = 0
         self.recovered = 0
+        self.write_error: str | None = None
         for path in sorted(folder.iterdir()):
             match = _NAME.match(path.name)
             if match is None:
@@ -81,8 +82,16 @@ class Spool:
             self._next_seq += 1
         path = self.folder / f"{seq:012d}_{self.run}.jsonl"
         scratch = path.with_suffix(".tmp")
-        scratch.write_bytes(body)
-        os.replace(scratch, path)
+        try:
+            scratch.write_bytes(body)
+            os.replace(scratch, path)
+        except OSError as error:  # a full or failing disk: as good as a full buffer
+            scratch.unlink(missing_ok=True)
+            with self._cond:
+                self.refused_batches += 1
+                self.refused_events += len(lines)
+                self.write_error = f"{path}: {error.strerror or error}"
+            return None
         batch = Batch(seq, self.run, path, len(body), len(lines))
         with self._cond:
             self._queue.append(batch)

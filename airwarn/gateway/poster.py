@@ -66,8 +66,14 @@ class Poster(threading.Thread):
         try:
             while not self._halt.is_set():
                 batch = self.spool.oldest(timeout_s=0.2)
-                if batch is not None:
+                if batch is None:
+                    continue
+                try:
                     self._deliver(batch)
+                except OSError as error:  # its file went from under us: nothing to post
+                    self.log(f"cannot read batch {batch.path}: {error.strerror or error}; "
+                             "skipping it")
+                    self.spool.done(batch)
         finally:
             self._client.close()
 

@@ -400,7 +400,10 @@ def test_a_flood_beyond_the_receive_buffer_is_dropped_by_the_kernel_and_counted(
         # the kernel tells its count with each datagram it queues after a drop
         sender.send(b"\x3e\x00\x03")
         assert listener.receive() == b"\x3e\x00\x03"
-        assert listener.drops_visible and listener.kernel_drops == 2000 - received == dropped
+        # (a datagram may also be lost before any socket sees it, in the kernel's input
+        # backlog, so the socket's count is at most what did not arrive)
+        assert listener.drops_visible and listener.kernel_drops == dropped > 0
+        assert received + dropped <= 2000
     finally:
         sender.close()
         listener.close()

@@ -16,10 +16,19 @@ from rich.console import Console
 from airwarn.errors import AirwarnError
 
 err = Console(stderr=True)
-gateway_app = typer.Typer(help="Take sensor data in as sensors publish it, and post it to an "
-                          "airwarn server as a sensor.", no_args_is_help=True)
-asterix_app = typer.Typer(help="Make ASTERIX from a simulated raid and play it on UDP, to try "
-                          "`airwarn gateway asterix` without a radar.", no_args_is_help=True)
+gateway_app = typer.Typer(
+    help="Take sensor data in as sensors publish it, and post it to an airwarn server as a "
+    "sensor.\n\n"
+    "Example:\n\n"
+    "airwarn gateway asterix --listen 239.255.62.1:30062 --token $SENSOR --kinds kinds.toml",
+    no_args_is_help=True)
+asterix_app = typer.Typer(
+    help="Make ASTERIX from a simulated raid and play it on UDP, to try `airwarn gateway "
+    "asterix` without a radar.\n\n"
+    "Examples:\n\n"
+    "airwarn asterix encode --events raid/events.jsonl --out raid-ast/\n\n"
+    "airwarn asterix play raid-ast/ --to 239.255.62.1:30062 --speed 10",
+    no_args_is_help=True)
 
 
 def _fail(error: Exception, code: int = 2) -> typer.Exit:

@@ -91,7 +91,10 @@ def remove(sender: Sender,
 
 @app.command("list")
 def listing(db: DbOption = DEFAULT_URL) -> None:
-    """The trusted senders with their certificates, and the tokens bound to each sender."""
+    """The trusted senders with their certificates, and the tokens bound to each sender.
+
+    Example: airwarn trust list --db postgresql://postgres@127.0.0.1:5432/airwarn
+    """
     from airwarn.store.trust import bindings, trusted_keys
 
     try:

@@ -7,6 +7,7 @@ anything else, which is kept. Adapters for real layers live in `airwarn.adapters
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +58,11 @@ class ZoneSet:
     Zones are addressed by index (0..n-1) inside the engine and by id outside it.
     """
 
-    def __init__(self, zones: Sequence[Zone]) -> None:
+    def __init__(self, zones: Sequence[Zone], attribution: str | None = None) -> None:
         if not zones:
             raise ZoneError("the zone set is empty: give at least one zone")
         self.zones: tuple[Zone, ...] = tuple(zones)
+        self.attribution = attribution  # whose data the zones are, for maps to credit
         self.ids: tuple[str, ...] = tuple(z.id for z in self.zones)
         self.index_of: dict[str, int] = {}
         for i, zone_id in enumerate(self.ids):
@@ -229,23 +231,30 @@ def zones_from_geojson(document: dict[str, Any], source: str | None = None) -> Z
         zones.append(Zone(id=zone_id, shelter_s=shelter_s, geometry=geometry,
                           name=None if name is None else str(name),
                           region=None if region is None else str(region), properties=props))
-    return ZoneSet(zones)
+    attribution = document.get("attribution")
+    return ZoneSet(zones, attribution if isinstance(attribution, str) else None)
 
 
 def load_zones(path: str | Path) -> ZoneSet:
-    """Read a canonical zone file."""
+    """Read a canonical zone file (plain, or gzip-compressed as the shipped layers are)."""
     path = Path(path)
     try:
-        document = msgspec.json.decode(path.read_bytes())
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        document = msgspec.json.decode(data)
     except FileNotFoundError:
         raise ZoneError(f"no zone file at {path}; make one with `airwarn zones import`") from None
-    except msgspec.DecodeError as exc:
+    except IsADirectoryError:
+        raise ZoneError(f"{path} is a folder; give a zone file (GeoJSON)") from None
+    except (msgspec.DecodeError, gzip.BadGzipFile, EOFError) as exc:
         raise ZoneError(f"not valid JSON: {exc}", source=str(path)) from None
     return zones_from_geojson(document, source=str(path))
 
 
-def zones_to_geojson(zones: Sequence[Zone]) -> dict[str, Any]:
-    """The canonical FeatureCollection for zones (the inverse of `zones_from_geojson`)."""
+def zones_to_geojson(zones: Sequence[Zone], attribution: str | None = None) -> dict[str, Any]:
+    """The canonical FeatureCollection for zones (the inverse of `zones_from_geojson`), with
+    the data's attribution as a top-level member when there is one."""
     features = []
     for zone in zones:
         props: dict[str, Any] = {"id": zone.id, "shelter_s": zone.shelter_s}
@@ -256,8 +265,11 @@ def zones_to_geojson(zones: Sequence[Zone]) -> dict[str, Any]:
         props.update(zone.properties)
         features.append({"type": "Feature", "properties": props,
                          "geometry": shapely.geometry.mapping(zone.geometry)})
-    return {"type": "FeatureCollection", "features": features}
+    document: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if attribution:
+        document["attribution"] = attribution
+    return document
 
 
-def write_zones(zones: Sequence[Zone], path: str | Path) -> None:
-    Path(path).write_bytes(msgspec.json.encode(zones_to_geojson(zones)) + b"\n")
+def write_zones(zones: Sequence[Zone], path: str | Path, attribution: str | None = None) -> None:
+    Path(path).write_bytes(msgspec.json.encode(zones_to_geojson(zones, attribution)) + b"\n")

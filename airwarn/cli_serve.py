@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from airwarn.cli_follow import EveryOption, FollowOption, HoldOption, StaleOption, TokenFileOption
 from airwarn.errors import AirwarnError
 from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
@@ -107,8 +108,9 @@ def _when(t_ms: object) -> str:
 
 def serve(
     zones: Annotated[Path | None, typer.Option(
-        "--zones", "-z", help="Canonical zone GeoJSON (`airwarn zones import`); default: the "
-        "generated demo zone set.")] = None,
+        "--zones", "-z", help="Canonical zone GeoJSON (`airwarn zones import`), or a shipped "
+        "layer (israel, ukraine, ukraine-raions, ukraine-oblasts); default: the generated "
+        "demo zone set.")] = None,
     db: DbOption = DEFAULT_URL,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -170,12 +172,28 @@ def serve(
         "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
         "refuse (403, nothing kept). On a bus, the leading engine's setting applies: give "
         "every engine the same.")] = "held",
+    follow: FollowOption = None,
+    alerts_in_ua_token_file: TokenFileOption = None,
+    follow_every_s: EveryOption = None,
+    follow_stale_s: StaleOption = None,
+    follow_hold_s: HoldOption = None,
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
     One process by default. For a deployment that survives the loss of a machine, run two
     `--role engine` processes and any number of `--role edge` ones on one `--bus` and one
     PostgreSQL `--db` (see the README's "Several processes").
+
+    Official feeds are relayed into the zones with --follow (docs/follow.md): their alerts
+    are marked with their source on every channel and kept apart from this server's own.
+
+    Examples:
+
+      airwarn serve --zones zones.geojson --mqtt mqtt://127.0.0.1:1883
+
+      ALERTS_IN_UA_TOKEN=... airwarn serve --zones ukraine --follow alerts.in.ua
+
+      airwarn serve --zones israel --follow oref --mqtt mqtt://127.0.0.1:1883
     """
     import uvicorn
 
@@ -186,6 +204,8 @@ def serve(
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
                                   push_subject or f"mailto:{service.settings.sender}",
                                   push_hosts)
+        channels.append(build_follow(service, follow, alerts_in_ua_token_file,
+                                     follow_every_s, follow_stale_s, follow_hold_s))
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
@@ -222,6 +242,19 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
     return channels
 
 
+def build_follow(service: Any, sources: list[str] | None, token_file: Path | None,
+                 every_s: float | None, stale_s: float | None, hold_s: float | None) -> Any:
+    """The followers of the official feeds asked for (also with none: a source followed
+    before and no longer is then stopped, its relayed alerts cleared)."""
+    from airwarn.cli_follow import follow_specs
+    from airwarn.follow.channel import FollowChannel
+
+    specs = follow_specs(sources, token_file, every_s, stale_s, hold_s)
+    if specs and service.settings.clock != "wall":
+        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
+    return FollowChannel(specs, service.zones)
+
+
 def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                   answer_timeout_s: float, db: str,
                   namespace: str, replicas: int = 1):  # type: ignore[no-untyped-def]
@@ -254,7 +287,7 @@ def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: i
     from airwarn.engine import EngineConfig
     from airwarn.inbound_cap import POLICIES
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
-    from airwarn.zones import ZoneSet, load_zones
+    from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
         raise AirwarnError(f"--clock is wall or events, not {clock!r}")
@@ -265,7 +298,9 @@ def build_service(zones: Path | None, db: str, keys: Path, clock: str, hold_s: i
 
         zone_set = ZoneSet(demo_zones())
     else:
-        zone_set = load_zones(zones)
+        from airwarn.cli_follow import load_zone_arg
+
+        zone_set = load_zone_arg(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
     domain = sender.rpartition("@")[2] or host

@@ -113,6 +113,7 @@ class Service:
         self._cap_seq = 0
         self._signed: dict[str, bytes] = {}  # CAP messages signed for readers, newest last
         self._signed_lock = threading.Lock()
+        self.relay_health: dict[str, Any] = {}  # the followers in this process (airwarn.follow)
 
     # -- life -------------------------------------------------------------------------------
 

@@ -39,7 +39,9 @@ from airwarn.follow.wants import Want, merge
 from airwarn.zones import ZoneSet
 
 PATH = "/WarningMessages/alert/alerts.json"
-ROTATION = 4  # answers a category may be missing from before it counts as over
+ROTATION = 3  # answers in a row a category may be missing from before it counts as over
+# (airwarn shows at most three in turn: rockets, aircraft, pre-alerts; each comes back within
+# two answers while it is on)
 MAX_AREAS = 5000
 NEWS = 10  # the category of pre-alerts and of "the event has ended"
 ENDED_WORDS = ("הסתיים", "ended", "закончилось", "انتهى")
@@ -198,6 +200,7 @@ class OrefFeed:
         self.state = LiveState(spec.hold_s)
         self.validators = Validators()
         self.clock = clock
+        self._last: LiveAlert | None = None
 
     async def watch(self, http: httpx.AsyncClient) -> AsyncIterator[Observation]:
         headers = {"Referer": "https://www.oref.org.il/", "X-Requested-With": "XMLHttpRequest",
@@ -206,7 +209,9 @@ class OrefFeed:
             got = await fetch(http, self.spec.url + PATH, what="Home Front Command",
                               validators=self.validators, headers=headers)
             if got.body is not None:
-                self.state.take(parse_live(got.body), self.names, self.clock())
+                self._last = parse_live(got.body)
+            # a 304 is the last answer again: it too shows only its category
+            self.state.take(self._last, self.names, self.clock())
             yield Observation(self.state.wants(self.clock()), note=self._note())
             await every(self.spec.every_s)
 

@@ -100,7 +100,7 @@ async def fetch(http: httpx.AsyncClient, url: str, *, what: str,
                                  "not the source's usual answer, refused")
                 chunks.append(chunk)
             kept = {k.lower(): v for k, v in response.headers.items()
-                    if k.lower() in ("etag", "last-modified", "content-type")}
+                    if k.lower() in ("etag", "last-modified", "content-type", "x-last-seq")}
     except httpx.HTTPError as exc:
         raise Trouble(f"{what} cannot be reached: {exc.__class__.__name__}"
                       + (f": {exc}" if str(exc) else "")) from None

@@ -124,16 +124,16 @@ class Follower:
         self._failures = 0
         self.health.polls += 1
         self.health.last_ok_ms = int(now_s * 1000)
-        self.health.note = observation.note
-        if observation.wants is None:
+        if observation.wants is None:  # the same as before, note and all
             self.health.not_modified += 1
         else:
+            self.health.note = observation.note
             lanes = await asyncio.to_thread(self.sink.lanes, self.spec.name)
             events = changes(self.spec.name, observation.wants, lanes, int(now_s * 1000),
                              clear_since_ms=observation.clear_since_ms)
             if events:
                 await self._write(list(events))
-        await self._state("live", observation.note)
+        await self._state("live", self.health.note)
 
     async def _next(self, iterator: AsyncIterator[Observation]) -> Observation:
         """The feed's next observation; meanwhile, the source turns stale at its time."""

@@ -3,7 +3,9 @@
 A feed says what its source holds (`Want` per zone id); the engine's lane for the source holds
 what was relayed before (`airwarn.relay.Lane`). `changes` is the difference as `relay`
 events, one per group of zones that share a level, a category, an id and a time, clears
-first. Pure: the same inputs give the same events, in the same order.
+first. A want that leaves its category or id unsaid (None) keeps the lane's: a reconnect that
+learns only the levels changes nothing. Pure: the same inputs give the same events, in the
+same order.
 """
 
 from __future__ import annotations
@@ -52,10 +54,16 @@ def changes(source: str, wants: Mapping[str, Want], lanes: Mapping[str, Lane], t
     groups: dict[tuple[int, str | None, str | None, int | None], list[str]] = {}
     for zone, want in wants.items():
         lane = lanes.get(zone)
-        if lane is not None and (lane.level, lane.category, lane.alert_id) == (
-                want.level, _category(want.category), _text(want.alert_id)):
-            continue
-        key = (want.level, _category(want.category), _text(want.alert_id), want.since_ms)
+        category, alert_id = _category(want.category), _text(want.alert_id)
+        if lane is not None and lane.level == want.level:
+            # what the source does not say (a category, an id) is what it said before
+            if category is None and alert_id is None:
+                continue
+            if (category or lane.category, alert_id or lane.alert_id) == (
+                    lane.category, lane.alert_id):
+                continue
+            category, alert_id = category or lane.category, alert_id or lane.alert_id
+        key = (want.level, category, alert_id, want.since_ms)
         groups.setdefault(key, []).append(zone)
     for (level, category, alert_id, since_ms), zones in sorted(
             groups.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2] or "",

@@ -5,8 +5,9 @@ recent messages, one entry each, linking to the CAP XML (`<link type="applicatio
 else the entry's first link). Each new entry's message is fetched, once, and checked against
 the trust store exactly as a CAP message posted to `/v1/cap` is (`airwarn.cap.trust.judge`:
 verified only by a certificate trusted for its `<sender>` with `airwarn trust add`; then only
-what the signature covers is read). A message that is not verified is not relayed: it is
-counted, and the source's note says which and why, so an operator can trust the sender or not.
+what the signature covers is read; its zones: see `zones_in`). A message that is not verified
+is not relayed: it is counted, and the source's note says which and why, so an operator can
+trust the sender or not.
 
 What is in force: every verified `Actual` Alert or Update, less what a Cancel or an all-clear
 (`responseType` AllClear, urgency Past) references, less what has expired. An Update, Cancel
@@ -49,6 +50,7 @@ CAP_TYPE = "application/cap+xml"
 MAX_ENTRIES = 200  # entries read per answer, newest first
 MAX_MESSAGES = 10_000  # messages remembered (in force, or seen)
 MAX_CAP_BYTES = 1024 * 1024
+OVERLAP = 0.1  # the share of a zone a CAP area must cover to alert it (by shape)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                           huge_tree=False)
 
@@ -97,17 +99,28 @@ def level_of(alert: InboundAlert) -> int:
 
 
 def zones_in(zones: ZoneSet, alert: InboundAlert) -> list[str]:
-    """The zones a CAP message's areas cover (shapes, and `airwarn:zone` geocodes)."""
+    """The zones a CAP message's areas cover: an area's `airwarn:zone` geocodes when it names
+    zones of this set (another airwarn's messages do: exact); else the zones its shapes
+    overlap by at least a tenth of the zone, or by half of the shape (a small area inside a
+    large zone). A mere sliver does not count: senders grow their polygons a little so that
+    nobody inside falls outside, which touches every neighbour."""
     found: set[int] = set()
     for info in alert.infos:
         for area in info.areas:
+            named = {zones.index_of[value] for name, value in area.geocodes
+                     if name == "airwarn:zone" and value in zones.index_of}
+            if named:
+                found |= named
+                continue
             shape = area.geometry
-            if not shape.is_empty:
-                found.update(int(i) for i in zones.query(
-                    zones.projection.geometry_to_xy(shape)))
-            for name, value in area.geocodes:
-                if name == "airwarn:zone" and value in zones.index_of:
-                    found.add(zones.index_of[value])
+            if shape.is_empty:
+                continue
+            projected = zones.projection.geometry_to_xy(shape)
+            for index in zones.query(projected):
+                zone = zones.shapes_m[int(index)]
+                shared = zone.intersection(projected).area
+                if shared >= OVERLAP * zone.area or shared >= 0.5 * projected.area > 0:
+                    found.add(int(index))
     return [zones.ids[i] for i in sorted(found)]
 
 

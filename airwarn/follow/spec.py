@@ -28,7 +28,8 @@ DEFAULT_URLS = {"alerts.in.ua": "https://api.alerts.in.ua", "oref": "https://www
 # How often to ask, by kind. alerts.in.ua rations its API per token (a few requests a minute;
 # check your token's terms); the Home Front Command's own apps poll alerts.json every 1-2 s;
 # CAP feeds change slowly and are often behind a cache; an airwarn pushes (SSE).
-EVERY_S = {"alerts.in.ua": 15.0, "oref": 2.0, "cap": 30.0, "airwarn": 5.0}
+EVERY_S = {"alerts.in.ua": 15.0, "oref": 2.0, "cap": 30.0, "airwarn": 1.0}  # airwarn: the
+# first wait before reconnecting a live stream that broke off
 # A zone that leaves the Home Front Command's live feed without an "event ended" for it stays
 # alerted this long: the feed shows an alert for a minute or two, people stay in the shelter
 # for ten. (Another airwarn's feed keeps a zone in it through its own hold: give 0 for it.)

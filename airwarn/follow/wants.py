@@ -75,8 +75,12 @@ def changes(source: str, wants: Mapping[str, Want], lanes: Mapping[str, Lane], t
 
 
 def _category(text: str | None) -> str | None:
-    """A category as the store keeps it (at most 32 printable characters)."""
-    return _text(text, 32)
+    """A category as the store keeps it: at most 32 printable characters, cut at a word."""
+    cleaned = _text(text, 1000)
+    if cleaned is None or len(cleaned) <= 32:
+        return cleaned
+    cut = cleaned[:33].rsplit(" ", 1)[0].rstrip(" ,;:(-")
+    return cut if cut and len(cut) <= 32 else cleaned[:32]
 
 
 def _text(text: str | None, limit: int = 128) -> str | None:

@@ -10,6 +10,7 @@ import { clock } from "./console/dom.js";
 import { Feed } from "./console/feed.js";
 import { ZoneMap } from "./console/map.js";
 import { SendForm } from "./console/send.js";
+import { RelayPanel } from "./console/relays.js";
 import { ZoneCard } from "./console/zonecard.js";
 import { ZoneState } from "./console/zones.js";
 
@@ -126,6 +127,7 @@ async function start(role) {
     },
   });
   feed.start();
+  new RelayPanel($("relays")).start();
   alerts.refreshActive();
   setInterval(() => alerts.refreshActive(), ACTIVE_EVERY_MS);
 

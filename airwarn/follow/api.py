@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
-from airwarn.errors import UnavailableError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS
@@ -79,13 +78,8 @@ async def override_relay(source: str, body: Override, request: Request,
 
     writer = request.app.state.writer
     service = request.app.state.service
-    if writer is not service:
-        override_on_bus = getattr(writer, "relay_override", None)
-        if override_on_bus is None:
-            raise UnavailableError("on a bus, a relayed alert is overridden on the leading "
-                                   "engine's process, or cancelled by its CAP identifier "
-                                   "(POST /v1/alerts/{identifier}/cancel)")
-        return await run_in_threadpool(override_on_bus, source, body.action, body.zones,
+    if writer is not service:  # on a bus: the leading engine does it
+        return await run_in_threadpool(writer.relay_override, source, body.action, body.zones,
                                        body.reason, client, int(time.time() * 1000))
     return await run_in_threadpool(override, service, source, body.action, body.zones,
                                    body.reason, client, int(time.time() * 1000))

@@ -5,6 +5,7 @@ sensor), a relayed alert cancelled by its CAP identifier, the source's health at
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -14,10 +15,13 @@ import pytest
 from conftest import at, open_service
 from fastapi.testclient import TestClient
 
+from airwarn.channels.mqtt import MqttChannel
 from airwarn.contract import Relay, Source, parse_event
+from airwarn.dispatch.chain import Cause
 from airwarn.follow.channel import FollowChannel
 from airwarn.follow.sink import ServiceSink
 from airwarn.service import Service
+from airwarn.store.log import Write
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings, create_app
 
@@ -146,3 +150,28 @@ def test_a_source_going_stale_is_a_source_event_on_the_live_stream(app):
     health = http.get("/healthz").json()
     assert health["stale_sources"] == [SOURCE]
     assert http.get("/v1/relays").json()["not_current"] == [SOURCE]
+
+
+def test_after_a_restart_the_relayed_lanes_and_the_siren_topics_are_what_they_were(
+        grid, tmp_path, signing_keys):
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    service = open_service(grid, url, signing_keys, clock="wall")
+    own = parse_event(json.dumps({"type": "manual", "action": "alert", "t": at(0),
+                                  "zones": ["r3c3"], "by": "op-1"}))
+    service._step([(own, "op-1", Cause())], int(time.time() * 1000), Write())
+    relay(service, source_state("live"), relayed_alert(["r3c3", "r4c4"]))
+    cleared = parse_event(json.dumps({"type": "relay", "source": SOURCE, "action": "clear",
+                                      "t": at(1), "zones": ["r3c3"]}))
+    relay(service, cleared)  # the feed clears r3c3: this server's own alert still holds it
+    before = (service.engine.seq, service.engine.relayed(), service.engine.levels())
+    service.db.dispose()
+    again = open_service(grid, url, signing_keys, clock="wall")
+    assert (again.engine.seq, again.engine.relayed(), again.engine.levels()) == before
+    channel = MqttChannel("mqtt://127.0.0.1:1883", prefix="t")
+    channel._service = again
+    assert asyncio.run(channel._load())
+    held = {topic: json.loads(payload) for topic, (_, payload) in channel._state.items()}
+    assert held["t/zones/r3c3"]["level"] == "alert" and "source" not in held["t/zones/r3c3"]
+    assert held["t/zones/r4c4"]["source"] == SOURCE
+    assert held[f"t/sources/{SOURCE}"]["state"] == "live"
+    again.db.dispose()

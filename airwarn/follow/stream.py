@@ -90,6 +90,8 @@ class StreamFeed:
             since = parse_time(decision["t"])
         except (msgspec.DecodeError, KeyError, TypeError, EventError):
             raise Failed("airwarn: a decision on the live stream is not Contract v1") from None
+        if self.mapping is not None and zone not in self.mapping:
+            return False  # a zone its listing did not have: nothing here to alert
         if level == "clear":
             return self.upstream.pop(zone, None) is not None
         was = self.upstream.get(zone)
@@ -161,3 +163,5 @@ async def _events(reply: httpx.Response) -> AsyncIterator[tuple[str, str]]:
                 event = line[6:].strip()
             elif line.startswith("data:"):
                 data.append(line[5:].lstrip())
+                if sum(len(d) for d in data) > MAX_LINE:
+                    raise Failed("airwarn: an event of the live stream is longer than 1 MiB")

@@ -83,7 +83,9 @@ class UkraineMap:
         """The zones number `uid` covers (none if it is unknown here)."""
         found = self._cache.get(uid)
         if found is None:
-            found = self._cache[uid] = self._find(uid)
+            found = self._find(uid)
+            if len(self._cache) < 20_000:  # a source sending made-up numbers grows nothing
+                self._cache[uid] = found
         return found
 
     def _find(self, uid: int) -> tuple[str, ...]:

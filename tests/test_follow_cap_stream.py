@@ -1,7 +1,8 @@
 """Following another agency's CAP Atom feed and another airwarn's live stream, against a real
 `airwarn serve` upstream: signed CAP relayed only when the sender's certificate is trusted here,
 an all-clear of some zones leaving the others alerted, the live stream mirrored onto zones of
-another shape, and a stopped upstream stale in its time with what it said kept."""
+another shape, and a stopped upstream stale in its time with what it said kept. About 25 s
+(a real upstream process); marked slow."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from airwarn.store.trust import add_trusted
 from airwarn.zones import zones_from_geojson
 
 SENDER = "airwarn@upstream.test"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from airwarn.cli_follow import EveryOption, FollowOption, HoldOption, StaleOption, TokenFileOption
 from airwarn.errors import AirwarnError
 from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
@@ -213,6 +214,11 @@ def serve(
         "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
         "refuse (403, nothing kept). On a bus, the leading engine's setting applies: give "
         "every engine the same.")] = "held",
+    follow: FollowOption = None,
+    alerts_in_ua_token_file: TokenFileOption = None,
+    follow_every_s: EveryOption = None,
+    follow_stale_s: StaleOption = None,
+    follow_hold_s: HoldOption = None,
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -220,6 +226,9 @@ def serve(
     Israel's 1,449 alert areas shipped in the package. For a deployment that survives the loss
     of a machine, run two `--role engine` processes and any number of `--role edge` ones on one
     `--bus` and one PostgreSQL `--db` (see the README's "Several processes").
+
+    Official feeds are relayed into the zones with --follow (docs/follow.md): their alerts
+    are marked with their source on every channel and kept apart from this server's own.
 
     Examples:
 
@@ -231,6 +240,10 @@ def serve(
 
     airwarn serve --db postgresql://postgres@127.0.0.1/airwarn --bus nats://127.0.0.1:4222
     --role engine --name engine-a
+
+    ALERTS_IN_UA_TOKEN=... airwarn serve --zones ukraine --follow alerts.in.ua
+
+    airwarn serve --follow oref --mqtt mqtt://127.0.0.1:1883
     """
     import uvicorn
 
@@ -246,6 +259,8 @@ def serve(
                                   push_subject or _default_push_subject(service.settings.sender),
                                   push_hosts, allow_private_targets, push_per_address_hour,
                                   push_per_zone)
+        channels.append(build_follow(service, follow, alerts_in_ua_token_file,
+                                     follow_every_s, follow_stale_s, follow_hold_s))
     except AirwarnError as error:
         raise _fail(error) from None
     from airwarn.web import WebSettings, create_app
@@ -296,6 +311,19 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
                             per_address_hour=push_per_address_hour, per_zone=push_per_zone)
         channels.append(PushChannel(keys, subject=push_subject, limits=limits))
     return channels
+
+
+def build_follow(service: Any, sources: list[str] | None, token_file: Path | None,
+                 every_s: float | None, stale_s: float | None, hold_s: float | None) -> Any:
+    """The followers of the official feeds asked for (also with none: a source followed
+    before and no longer is then stopped, its relayed alerts cleared)."""
+    from airwarn.cli_follow import follow_specs
+    from airwarn.follow.channel import FollowChannel
+
+    specs = follow_specs(sources, token_file, every_s, stale_s, hold_s)
+    if specs and service.settings.clock != "wall":
+        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
+    return FollowChannel(specs, service.zones)
 
 
 def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,

@@ -90,11 +90,73 @@ class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True)
     t: datetime
 
 
-Event = Track | End | Manual | Tick
+SourceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
+                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+SourceText = Annotated[str, msgspec.Meta(max_length=128, pattern=_PRINTABLE)]
+Category = Annotated[str, msgspec.Meta(max_length=32, pattern=_PRINTABLE)]  # the store's `kind`
+
+
+class Relay(msgspec.Struct, tag="relay", forbid_unknown_fields=True, kw_only=True,
+            omit_defaults=True):
+    """An official feed's alert or clear for some zones, relayed (`airwarn serve --follow`).
+
+    A lane of its own per `source`: it never changes the zones' own levels, and its decisions
+    carry `source`. `t` is when this server learned it; `since` the source's own time of the
+    change, `id` its own name for the alert, `category` its own word for the threat. With
+    `override`, an operator (`by`) clears what the source says for these zones until the
+    source itself clears them (`action: clear`), or follows the source again (`alert`).
+    """
+
+    source: SourceName
+    action: Literal["alert", "pre_alert", "clear"]
+    t: datetime
+    zones: list[Name]
+    category: Category | None = None
+    id: SourceText | None = None
+    since: datetime | None = None
+    by: Name | None = None
+    override: bool = False
+    reason: Text | None = None
+
+
+SourceStateName = Literal["starting", "live", "stale", "failed", "stopped"]
+SOURCE_STATES: tuple[str, ...] = ("starting", "live", "stale", "failed", "stopped")
+
+
+class Source(msgspec.Struct, tag="source", forbid_unknown_fields=True, kw_only=True,
+             omit_defaults=True):
+    """A relayed feed's health changed: `live` (answering), `stale` (silent past its limit),
+    `failed` (answering with an error that waiting will not cure: a bad token, a changed
+    format), `starting` (not heard from yet), `stopped` (no longer followed). Silence is never
+    safety: while a source is not live, what it last said stands, marked as not current."""
+
+    name: SourceName
+    state: SourceStateName
+    t: datetime
+    why: Text | None = None
+    url: Text | None = None
+
+
+Event = Track | End | Manual | Tick | Relay | Source
+
+
+class RelayedFrom(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where a relayed decision comes from: the feed, its id for the alert, its own time of
+    the change, and who overrode it here (an operator), if anyone did."""
+
+    name: str
+    id: str | None = None
+    t: str | None = None
+    by: str | None = None
 
 
 class Decision(msgspec.Struct, kw_only=True):
-    """One change of one zone's level. `t` is when the change takes effect."""
+    """One change of one zone's level. `t` is when the change takes effect.
+
+    Two optional fields extend Contract v1 for relayed feeds: `source` marks a decision of a
+    relayed lane (absent: this server's own), and `in_force` is the level another lane still
+    holds the zone at, when that is higher than `level` (a clear that is not an all-clear).
+    """
 
     seq: int
     t: str
@@ -103,6 +165,8 @@ class Decision(msgspec.Struct, kw_only=True):
     threats: list[str]
     kind: str | None
     status: Status | msgspec.UnsetType = msgspec.UNSET  # only drills and tests carry it
+    source: RelayedFrom | msgspec.UnsetType = msgspec.UNSET  # only relayed decisions
+    in_force: Level | msgspec.UnsetType = msgspec.UNSET
 
 
 _decoder = msgspec.json.Decoder(Event)
@@ -167,7 +231,7 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
         elif "Invalid enum value" in message and field == "$.kind":
             message = f"{message}; `kind` is one of {', '.join(KINDS)}"
         elif "Invalid value" in message and field == "$.type":
-            message = "`type` must be one of track, end, manual, tick"
+            message = "`type` must be one of track, end, manual, tick, relay, source"
         elif "Expected `str` matching regex" in message:
             message = "control characters are not allowed in text"
         elif "Object contains unknown field" in message:
@@ -181,10 +245,12 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
     except RecursionError:
         raise EventError("the JSON nests too deeply; an event is one flat object",
                          line=line) from None
-    if isinstance(event, Track | End | Manual | Tick) and event.t.tzinfo is None:
+    if event.t.tzinfo is None or (isinstance(event, Relay) and event.since is not None
+                                  and event.since.tzinfo is None):
         raise EventError(
             "time has no zone offset; write it as UTC with a trailing Z",
-            line=line, field="$.t", value=_value_at(raw, "$.t"),
+            line=line, field="$.t" if event.t.tzinfo is None else "$.since",
+            value=_value_at(raw, "$.t" if event.t.tzinfo is None else "$.since"),
         )
     if isinstance(event, Manual) and (event.zones is None) == (event.region is None):
         raise EventError(

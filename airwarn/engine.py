@@ -19,7 +19,11 @@ Zone lifecycle, per zone:
   holder at once (the threats holding the zone then may not take it again) and wins;
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
   its own: it never changes a zone's real level, its decisions carry the status, and its clear
-  is immediate (a drill has no debris to wait for).
+  is immediate (a drill has no debris to wait for);
+- a relayed feed (a `relay` event: alerts.in.ua, the Home Front Command, another agency's CAP,
+  another airwarn) runs on a lane of its own per source (`relay.py`): the zone's own level is
+  untouched, its decisions carry `source`, and any decision whose zone another lane holds
+  higher says so in `in_force`, so that no clear on one lane reads as an all-clear.
 """
 
 from __future__ import annotations
@@ -29,10 +33,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airwarn.contract import Decision, End, Event, Manual, Tick, Track, format_time, to_ms
+from airwarn.contract import (
+    Decision,
+    End,
+    Event,
+    Manual,
+    Relay,
+    RelayedFrom,
+    Source,
+    Tick,
+    Track,
+    format_time,
+    to_ms,
+)
 from airwarn.errors import EventError
 from airwarn.policy import Assessment, Policy, SmartPolicy, ThreatView
 from airwarn.profiles import PROFILES, KindProfile
+from airwarn.relay import Change, RelayLanes
 from airwarn.tracks import BallisticTrack, CorridorTrack, Report
 from airwarn.zones import ZoneSet
 
@@ -121,6 +138,7 @@ class Engine:
         self._out: list[Decision] = []
         # zone -> (status, kind, level) of a drill or test
         self._drills: dict[int, tuple[str, str, int]] = {}
+        self.relays = RelayLanes()  # relayed feeds, a lane per source
 
     # -- public ---------------------------------------------------------------------------
 
@@ -128,7 +146,8 @@ class Engine:
         """Apply one event; return the decisions it causes (timed ones first), in order."""
         self._out = []
         # Validate against the zone set first: a rejected event must change nothing.
-        targets = self._manual_targets(event) if isinstance(event, Manual) else []
+        targets = self._manual_targets(event) if isinstance(event, Manual) else (
+            self._relay_targets(event) if isinstance(event, Relay) else [])
         self.stats.events += 1
         t_ms = to_ms(event.t)
         if self.clock_ms is None or t_ms > self.clock_ms:
@@ -141,6 +160,11 @@ class Engine:
             self._on_end(event.threat, now)
         elif isinstance(event, Manual):
             self._on_manual(event, targets, now)
+        elif isinstance(event, Relay):
+            self._on_relay(event, targets, now)
+        elif isinstance(event, Source):
+            self._emit_relayed(event.name, self.relays.set_state(
+                event.name, event.state, now, event.why, event.url), now)
         elif not isinstance(event, Tick):  # pragma: no cover - the contract has no other type
             raise EventError(f"unknown event {event!r}")
         return self._out
@@ -165,6 +189,13 @@ class Engine:
         """Every zone under a drill or test, by id: (status, kind, level)."""
         return {self.zones.ids[i]: (status, kind, LEVEL_NAMES[level])
                 for i, (status, kind, level) in sorted(self._drills.items())}
+
+    def relayed(self) -> dict[str, dict[str, str]]:
+        """Every zone with a relayed lane, by id: each source's level there (`clear` for a
+        lane an operator overrode)."""
+        return {self.zones.ids[i]: {name: LEVEL_NAMES[lane.effective]
+                                    for name, lane in sorted(lanes.items())}
+                for i, lanes in self.relays.by_zone().items()}
 
     def holders(self, zone_id: str) -> set[str]:
         z = self._zones[self.zones.index_of[zone_id]]
@@ -301,6 +332,26 @@ class Engine:
                     threat.pre_seen_ms.pop(index, None)
             self._refresh(index, now)
 
+    def _relay_targets(self, event: Relay) -> list[int]:
+        unknown = [z for z in event.zones if z not in self.zones.index_of]
+        if unknown:
+            raise EventError("no zone with that id in the zone set", field="$.zones",
+                             value=unknown[0])
+        return sorted({self.zones.index_of[z] for z in event.zones})
+
+    def _on_relay(self, event: Relay, targets: list[int], now: int) -> None:
+        level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
+        since = None if event.since is None else format_time(to_ms(event.since))
+        self._emit_relayed(event.source, self.relays.apply(
+            event.source, level, targets, category=event.category, alert_id=event.id,
+            since=since, override=event.override, by=event.by), now)
+
+    def _emit_relayed(self, source: str, changes: list[Change], now: int) -> None:
+        for change in changes:
+            self._emit(change.zone, change.level, [], change.category, now,
+                       source=RelayedFrom(name=source, id=change.alert_id, t=change.since,
+                                          by=change.by))
+
     def _on_drill(self, event: Manual, targets: list[int], now: int) -> None:
         kind = event.category or "manual"
         level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
@@ -410,7 +461,7 @@ class Engine:
         self._emit(index, target, z.threats, z.kind, now)
 
     def _emit(self, index: int, level: int, threats: list[str], kind: str | None,
-              now: int, status: str = "actual") -> None:
+              now: int, status: str = "actual", source: RelayedFrom | None = None) -> None:
         self.seq += 1
         self.stats.decisions += 1
         decision = Decision(seq=self.seq, t=format_time(now), zone=self.zones.ids[index],
@@ -418,6 +469,15 @@ class Engine:
                             threats=list(threats), kind=kind)
         if status != "actual":
             decision.status = status  # type: ignore[assignment]
+        elif self.relays.any or source is not None:
+            # another lane may hold the zone higher: a clear here is then no all-clear
+            own = self._zones[index].level
+            other = self.relays.level(index, besides=None if source is None else source.name)
+            held = max(other, own) if source is not None else other
+            if held > level:
+                decision.in_force = LEVEL_NAMES[held]  # type: ignore[assignment]
+        if source is not None:
+            decision.source = source
         self._out.append(decision)
 
 

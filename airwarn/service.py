@@ -30,13 +30,14 @@ from airwarn.contract import (
     Decision,
     Event,
     Manual,
+    Relay,
     Tick,
     encode_decision,
     encode_event,
     format_time,
     parse_event,
 )
-from airwarn.dispatch.chain import Cause, MessageChain, warning_record
+from airwarn.dispatch.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.engine import Engine, EngineConfig
 from airwarn.errors import (
     AirwarnError,
@@ -79,7 +80,7 @@ class Published:
 Listener = Callable[[Published], None]
 
 
-CHAIN_FIELDS = ("seq", "identifier", "sent_ms", "status", "level", "zones")
+CHAIN_FIELDS = ("seq", "identifier", "sent_ms", "status", "level", "zones", "source")
 
 
 def zones_fingerprint(zones: ZoneSet) -> str:
@@ -112,6 +113,7 @@ class Service:
         self._cap_seq = 0
         self._signed: dict[str, bytes] = {}  # CAP messages signed for readers, newest last
         self._signed_lock = threading.Lock()
+        self.relay_health: dict[str, Any] = {}  # the followers in this process (airwarn.follow)
 
     # -- life -------------------------------------------------------------------------------
 
@@ -331,7 +333,7 @@ class Service:
                    "msg_type": warning.msg_type, "level": warning.level, "kind": warning.kind,
                    "zones": json.dumps([z.id for z in warning.zones]),
                    "refs": json.dumps([ident for ident, _ in warning.references]),
-                   "warning": warning_record(warning)}
+                   "warning": warning_record(warning), "source": warning.source}
             write.cap.append(row)
             published.messages.append(_message_summary(warning))
             published.cap.append({**{k: row[k] for k in CHAIN_FIELDS},
@@ -489,23 +491,33 @@ class Service:
         with self._lock:
             self._ensure_healthy()
             targets = self.chain.zones_of(identifier)
-            if not targets:
+            relayed = relay_targets(targets)  # a relayed feed's alert: overridden here
+            targets = [(lane, zone) for lane, zone in targets if not lane.startswith(RELAY_LANE)]
+            if not targets and not relayed:
                 if self.log.cap_warning(identifier) is None:
                     raise NotFoundError(f"no CAP message {identifier!r}")
                 raise ConflictError(f"{identifier} no longer covers any zone (it was updated, "
                                     "cleared or cancelled already)")
             write = Write()
             write.audit.append(_audit(client, received_ms, "cancel", reason,
-                                      {"identifier": identifier, "zones": len(targets)}))
-            events = []
+                                      {"identifier": identifier, "zones": len(targets),
+                                       **({"relayed": relayed} if relayed else {})}))
+            events: list[tuple[Event, str, Cause]] = []
             for status in sorted({s for s, _ in targets}):
                 zones = sorted(z for s, z in targets if s == status)
                 events.append((Manual(action="clear", t=_datetime(
                     self.event_time_ms(received_ms)), zones=zones, by=client.name,
                     reason=reason, status=status, cancels=identifier),  # type: ignore[arg-type]
                     client.name, Cause(cancels=identifier, note=reason)))
+            for source, zones in relayed.items():
+                events.append((Relay(source=source, action="clear", override=True, zones=zones,
+                                     t=_datetime(self.event_time_ms(received_ms)),
+                                     by=client.name, reason=reason),
+                               client.name, Cause(cancels=identifier, note=reason)))
             published = self._step(events, received_ms, write)
-            return {"cancelled": identifier, "zones": sorted(z for _, z in targets),
+            return {"cancelled": identifier,
+                    "zones": sorted({z for _, z in targets} | {z for zones in relayed.values()
+                                                               for z in zones}),
                     "messages": published.messages,
                     "decisions": [seq for seq, _ in published.decisions]}
 
@@ -601,15 +613,24 @@ class Service:
         with self._lock:
             levels = self.engine.levels()
             drills = self.engine.drills()
+            relayed = self.engine.relayed()
             by_message: dict[str, dict[str, Any]] = {}
-            for (status, zone), (identifier, sent_ms) in sorted(self.chain.open.items()):
-                level = levels.get(zone) if status == "actual" else (
-                    drills[zone][2] if zone in drills and drills[zone][0] == status else None)
-                if level is None:
+            for (lane, zone), (identifier, sent_ms) in sorted(self.chain.open.items()):
+                source = lane[len(RELAY_LANE):] if lane.startswith(RELAY_LANE) else None
+                status = "actual" if source is not None else lane
+                if source is not None:
+                    level = relayed.get(zone, {}).get(source)
+                else:
+                    level = levels.get(zone) if status == "actual" else (
+                        drills[zone][2] if zone in drills and drills[zone][0] == status
+                        else None)
+                if level is None or level == "clear":
                     continue
                 entry = by_message.setdefault(identifier, {
                     "identifier": identifier, "sent": format_time(sent_ms),
                     "status": status, "zones": [], "levels": {}})
+                if source is not None:
+                    entry["source"] = source
                 entry["zones"].append(zone)
                 entry["levels"][zone] = level
             return sorted(by_message.values(), key=lambda e: e["identifier"])
@@ -650,17 +671,32 @@ def _action_answer(row: dict[str, Any], reach: Reach, state: str,
 
 
 def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"identifier": row["identifier"], "msg_type": row["msg_type"],
-            "level": row["level"], "status": row["status"], "kind": row["kind"],
-            "sent": format_time(row["sent_ms"]), "zones": row["zones"],
-            "references": row["refs"]}
+    out = {"identifier": row["identifier"], "msg_type": row["msg_type"],
+           "level": row["level"], "status": row["status"], "kind": row["kind"],
+           "sent": format_time(row["sent_ms"]), "zones": row["zones"],
+           "references": row["refs"]}
+    if row.get("source") is not None:
+        out["source"] = row["source"]
+    return out
 
 
 def _message_summary(warning: Warning) -> dict[str, Any]:
-    return {"identifier": warning.identifier, "msg_type": warning.msg_type,
-            "level": warning.level, "status": warning.status, "kind": warning.kind,
-            "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],
-            "references": [ident for ident, _ in warning.references]}
+    out = {"identifier": warning.identifier, "msg_type": warning.msg_type,
+           "level": warning.level, "status": warning.status, "kind": warning.kind,
+           "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],
+           "references": [ident for ident, _ in warning.references]}
+    if warning.source is not None:
+        out["source"] = warning.source
+    return out
+
+
+def relay_targets(targets: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The relayed lanes among a message's (lane, zone) pairs: zones by source."""
+    out: dict[str, list[str]] = {}
+    for lane, zone in sorted(targets):
+        if lane.startswith(RELAY_LANE):
+            out.setdefault(lane[len(RELAY_LANE):], []).append(zone)
+    return out
 
 
 def _datetime(t_ms: int) -> Any:

@@ -46,4 +46,9 @@ def _run(service: Service, request: dict[str, Any]) -> dict[str, Any]:
     if op == "inbound_decide":
         return service.decide_inbound(int(request["inbound_id"]), request["decision"], client,
                                       received_ms, request["reason"], bool(request["blast"]))
+    if op == "relay_override":  # an operator acts on a relayed feed's alert (airwarn.follow)
+        from airwarn.follow.override import override
+
+        return override(service, request["source"], request["action"], request["zones"],
+                        request["reason"], client, received_ms)
     raise AirwarnError(f"unknown request {op!r}")

@@ -369,5 +369,11 @@ class RemoteWriter:
                            "decision": decision, "reason": reason, "client": _who(client),
                            "received_ms": received_ms, "blast": confirm_blast_radius})
 
+    def relay_override(self, source: str, action: str, zones: list[str] | None, reason: str,
+                       client: Any, received_ms: int) -> dict[str, Any]:
+        return self._call({"op": "relay_override", "source": source, "action": action,
+                           "zones": zones, "reason": reason, "client": _who(client),
+                           "received_ms": received_ms})
+
 
 __all__ = ["BusRuntime", "RemoteWriter", "error_answer"]

@@ -70,6 +70,8 @@ class Warning:
     note: str | None = None  # the operator's reason; required for Cancel
     expires_ms: int | None = None
     language: str = "en-US"
+    source: str | None = None  # the official feed it relays (airwarn.relay), if it does
+    source_t_ms: int | None = None  # that feed's own time of the change
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ def build_cap(warning: Warning) -> etree._Element:
     _sub(alert, "sent", cap_time(warning.sent_ms))
     _sub(alert, "status", warning.status)
     _sub(alert, "msgType", warning.msg_type)
+    if warning.source is not None:
+        _sub(alert, "source", f"relayed from {warning.source}")
     _sub(alert, "scope", "Public")
     note = warning.note
     if note is None and warning.status in _DRILL_WORDS:
@@ -175,6 +179,8 @@ def headline(warning: Warning) -> str:
     text = _stage(warning).headline.format(event=event_text(warning.kind))
     if warning.status in _DRILL_WORDS:
         text = f"{_DRILL_WORDS[warning.status][0]}: {text}"
+    if warning.source is not None:
+        text = f"{warning.source}: {text}"
     return text
 
 
@@ -268,6 +274,8 @@ def _info(alert: etree._Element, warning: Warning) -> None:
     _sub(info, "certainty", stage.certainty)
     _sub(info, "eventCode", children=(("valueName", "airwarn:kind"),
                                       ("value", warning.kind or "manual")))
+    if warning.source_t_ms is not None:
+        _sub(info, "onset", cap_time(warning.source_t_ms))
     if warning.expires_ms is not None:
         _sub(info, "expires", cap_time(warning.expires_ms))
     _sub(info, "senderName", "airwarn")
@@ -284,6 +292,9 @@ def _info(alert: etree._Element, warning: Warning) -> None:
     if warning.threats:
         _sub(info, "parameter", children=(("valueName", "airwarn:threats"),
                                           ("value", " ".join(warning.threats))))
+    if warning.source is not None:
+        _sub(info, "parameter", children=(("valueName", "airwarn:relayed-from"),
+                                          ("value", warning.source)))
     for zone in warning.zones:
         area = _sub(info, "area")
         _sub(area, "areaDesc", zone.name or zone.id)

@@ -7,6 +7,12 @@ that no real siren sounds for them. `{prefix}/status` says whether the feed is a
 channel's last will sets it `offline` when the connection dies, and a heartbeat lets a siren
 tell a stalled feed from a quiet sky. docs/mqtt.md is the receivers' side of this.
 
+Relayed feeds (`airwarn serve --follow`): a zone's topic holds the level in force there, the
+highest of its own and of every relayed source's (this server's own first when they tie),
+marked with `source` when a relayed feed holds it; each source's health is a retained topic
+`{prefix}/sources/{name}`, and while one is not live (starting, stale, failed) the status says
+`stale`, naming it, so that a siren never takes a silent source for a quiet sky.
+
 The channel holds the state the broker should hold (topic -> payload), rebuilt at `start` from
 the decision log (the newest decision per zone and lane) and kept current by the decisions
 the writer hands over. After every (re)connect it reads what the broker retains and sends
@@ -33,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiomqtt
 import sqlalchemy as sa
 
-from airwarn.contract import decode_decision, format_time
+from airwarn.contract import RelayedFrom, decode_decision, format_time
 from airwarn.errors import AirwarnError
 from airwarn.store.log import DECISION_LOG
 
@@ -106,13 +112,35 @@ def zone_topic_level(zone: str) -> str:
 def zone_payload(decision_line: str | bytes) -> tuple[int, str, str, bytes]:
     """(seq, lane, zone, payload) for a Contract v1 decision line; the lane is `zones` for
     real levels and `drills` for exercises and tests."""
+    seq, lane, zone, body = zone_body(decision_line)
+    return seq, lane, zone, _compact(body)
+
+
+def zone_body(decision_line: str | bytes) -> tuple[int, str, str, dict[str, Any]]:
+    """(seq, lane, zone, body) for a decision line; a relayed decision's body names its
+    source (`source`, and its official time `since` when it gives one)."""
     decision = decode_decision(decision_line)
     status = decision.status if isinstance(decision.status, str) else "actual"
     lane = "zones" if status == "actual" else "drills"
-    body = {"zone": decision.zone, "level": decision.level, "seq": decision.seq,
-            "t": decision.t, "kind": decision.kind, "status": status,
-            "threats": decision.threats}
-    return decision.seq, lane, decision.zone, _compact(body)
+    body: dict[str, Any] = {"zone": decision.zone, "level": decision.level,
+                            "seq": decision.seq, "t": decision.t, "kind": decision.kind,
+                            "status": status, "threats": decision.threats}
+    if isinstance(decision.source, RelayedFrom):
+        body["source"] = decision.source.name
+        if decision.source.t is not None:
+            body["since"] = decision.source.t
+    return decision.seq, lane, decision.zone, body
+
+
+_RANK = {"clear": 0, "pre_alert": 1, "alert": 2}
+
+
+def in_force(lanes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The body a zone's topic holds, from its lanes (own: "", relayed: the source's name):
+    the highest level, this server's own first on a tie; when all are clear, the newest."""
+    if all(body["level"] == "clear" for body in lanes.values()):
+        return max(lanes.values(), key=lambda body: body["seq"])
+    return min(lanes.items(), key=lambda item: (-_RANK[item[1]["level"]], item[0]))[1]
 
 
 def _compact(body: dict[str, Any]) -> bytes:
@@ -130,9 +158,10 @@ def latest_decisions(db: sa.engine.Engine) -> tuple[int, list[str]]:
     with db.connect() as connection:
         last = int(connection.execute(sa.select(sa.func.max(d.seq))).scalar() or 0)
         newest: list[int] = []
-        for lane in (d.status == "actual", d.status != "actual"):
+        for lane, per in ((d.status == "actual", (d.zone, d.source)),
+                          (d.status != "actual", (d.zone,))):
             newest += [int(seq) for (seq,) in connection.execute(
-                sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(d.zone))]
+                sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(*per))]
         bodies: list[str] = []
         for start in range(0, len(newest), 500):
             chunk = newest[start:start + 500]
@@ -174,6 +203,9 @@ class MqttChannel:
         self.heartbeat_topic = f"{prefix}/heartbeat"
         # what the broker should retain, topic -> (decision seq, payload)
         self._state: dict[str, tuple[int, bytes]] = {}
+        # a zone's real lanes, zone -> {"" (its own) or a relayed source's name: body}
+        self._lanes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.sources: dict[str, dict[str, Any]] = {}  # relayed sources' health, by name
         self.last_seq: int | None = None  # None until the log has been read
         self.connected = False
         self.last_sync: dict[str, int] = {}  # what the last (re)connect found and sent
@@ -196,10 +228,16 @@ class MqttChannel:
     def publish(self, published: Published) -> None:
         """From the writer's thread: hand the step's decisions over and return."""
         loop = self._loop
-        if not published.decisions or loop is None:
+        if loop is None:
             return
-        with contextlib.suppress(RuntimeError):  # the loop is closed: the next start catches up
-            loop.call_soon_threadsafe(self._inbox.put_nowait, list(published.decisions))
+        items: list[Any] = []
+        if any(body.startswith('{"type":"source"') for _, body in published.events):
+            items.append(_Sources(self._source_states()))  # the writer holds the engine
+        if published.decisions:
+            items.append(list(published.decisions))
+        for item in items:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the next start
+                loop.call_soon_threadsafe(self._inbox.put_nowait, item)  # catches up
 
     async def stop(self) -> None:
         """Say `offline` (retained) and disconnect cleanly, so no last will is sent."""
@@ -270,10 +308,46 @@ class MqttChannel:
                 return False
             wait = min(wait * 2, BACKOFF_S[1])
         self._state.clear()
+        self._lanes.clear()
         for body in bodies:
             self._remember(body)
         self.last_seq = last
+        self._take_sources(await asyncio.to_thread(self._source_states))
         return True
+
+    def _source_states(self) -> dict[str, dict[str, Any]]:
+        """The relayed sources' health as the engine holds it (read under the writer's lock)."""
+        service = self._service
+        if service is None:
+            return {}
+        with service._lock:
+            states = service.engine.relays.states()
+        return {name: {"source": name, "state": s.state, "since": format_time(s.since_ms),
+                       "why": s.why} for name, s in states.items()}
+
+    def _take_sources(self, states: dict[str, dict[str, Any]]) -> list[tuple[str, bytes]]:
+        """New source health into the state: (topic, payload) to send, status last."""
+        self.sources = states
+        owed = []
+        for name, body in states.items():
+            topic = f"{self.prefix}/sources/{zone_topic_level(name)}"
+            payload = _compact(body)
+            if self._state.get(topic, (0, b""))[1] != payload:
+                self._state[topic] = (0, payload)
+                owed.append((topic, payload))
+        return owed
+
+    def _status(self, since: str | None = None) -> bytes:
+        """`online`, or `stale` naming the relayed sources that are not live."""
+        stale = sorted(n for n, body in self.sources.items()
+                       if body["state"] in ("starting", "stale", "failed"))
+        body: dict[str, Any] = {"state": "stale" if stale else "online", "seq": self.last_seq,
+                                "since": since or _now(), "client_id": self.client_id}
+        if stale:
+            body["stale"] = stale
+        if self.sources:
+            body["sources"] = {n: b["state"] for n, b in self.sources.items()}
+        return _compact(body)
 
     def _client(self) -> aiomqtt.Client:
         offline = _compact({"state": "offline", "reason": "connection lost",
@@ -291,15 +365,16 @@ class MqttChannel:
         """Make what the broker retains equal the state, then say `online`."""
         retained = await self._retained(client)
         await self._absorb_now()
-        stale = [(topic, self._reset(topic, payload)) for topic, payload in retained.items()
+        sources = f"{self.prefix}/sources/"
+        stale = [(topic, b"" if topic.startswith(sources) else self._reset(topic, payload))
+                 for topic, payload in retained.items()
                  if topic not in self._state and payload and not _is_clear(payload)]
         changed = sorted((seq, topic, payload) for topic, (seq, payload) in self._state.items()
                          if retained.get(topic) != payload)
         owed = stale + [(topic, payload) for _, topic, payload in changed]
         await self._send(client, owed)
         self.last_sync = {"sent": len(changed), "reset": len(stale), "retained": len(retained)}
-        self._online = _compact({"state": "online", "seq": self.last_seq, "since": _now(),
-                                 "client_id": self.client_id})
+        self._online = self._status()
         await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
         self.connected = True
         log.info("MQTT: online at %s:%d, %d retained topics sent, %d reset", self.broker.host,
@@ -310,7 +385,8 @@ class MqttChannel:
         a marker published after the subscription comes back (the broker sends retained
         messages first)."""
         marker = f"{self.prefix}/sync/{self.client_id}/{uuid.uuid4().hex}"
-        topics = [f"{self.prefix}/zones/+", f"{self.prefix}/drills/+", marker]
+        topics = [f"{self.prefix}/zones/+", f"{self.prefix}/drills/+",
+                  f"{self.prefix}/sources/+", marker]
         # QoS 0 here: a broker queues at most so many QoS 1 messages for a client (Mosquitto:
         # max_queued_messages 1000) and drops the rest, which a national zone set exceeds
         await client.subscribe([(topic, 0) for topic in topics])
@@ -343,10 +419,22 @@ class MqttChannel:
                 if getter not in done:
                     getter.cancel()
                     await self._send(client, self._drain_owed(await self._catch_up_missed()))
-                    await client.publish(self.heartbeat_topic, _compact(
-                        {"seq": self.last_seq, "t": _now()}), qos=0)
+                    beat: dict[str, Any] = {"seq": self.last_seq, "t": _now()}
+                    stale = json.loads(self._online).get("stale")
+                    if stale:
+                        beat["stale"] = stale
+                    await client.publish(self.heartbeat_topic, _compact(beat), qos=0)
                     continue
                 item = getter.result()
+                if isinstance(item, _Sources):
+                    owed = self._take_sources(item.states)
+                    await self._send(client, self._drain_owed(owed))
+                    status = self._status()
+                    if json.loads(status).get("state") != json.loads(self._online).get(
+                            "state") or owed:
+                        self._online = status
+                        await client.publish(self.status_topic, status, qos=QOS, retain=True)
+                    continue
                 if item is _STOP:
                     watch.cancel()  # or it would answer our own `offline` with `online`
                     await client.publish(self.status_topic, _compact(
@@ -381,7 +469,10 @@ class MqttChannel:
                 return False
             if item is _STOP:
                 return True
-            await self._accept(item)
+            if isinstance(item, _Sources):
+                self._take_sources(item.states)
+            else:
+                await self._accept(item)
         return False
 
     async def _absorb_now(self) -> None:
@@ -392,6 +483,8 @@ class MqttChannel:
         for item in items:
             if item is _STOP:
                 self._inbox.put_nowait(_STOP)
+            elif isinstance(item, _Sources):
+                self._take_sources(item.states)
             else:
                 await self._accept(item)
 
@@ -399,8 +492,8 @@ class MqttChannel:
         """More decisions already waiting join the same send (a raid comes in bursts)."""
         while not self._inbox.empty():
             item = self._inbox.get_nowait()
-            if item is _STOP:
-                self._inbox.put_nowait(_STOP)  # after what is owed is sent
+            if item is _STOP or isinstance(item, _Sources):
+                self._inbox.put_nowait(item)  # after what is owed is sent
                 break
             owed += self._accept_now(item)
         return owed
@@ -423,7 +516,7 @@ class MqttChannel:
         for seq, line in decisions:
             if seq <= self.last_seq:
                 continue
-            owed.append(self._remember(line))
+            owed += self._remember(line)
             self.last_seq = seq
         return owed
 
@@ -451,11 +544,20 @@ class MqttChannel:
         except sa.exc.SQLAlchemyError:
             return []
 
-    def _remember(self, line: str) -> tuple[str, bytes]:
-        seq, lane, zone, payload = zone_payload(line)
+    def _remember(self, line: str) -> list[tuple[str, bytes]]:
+        """A decision into the state; what its topic now says, if that changed."""
+        seq, lane, zone, body = zone_body(line)
         topic = f"{self.prefix}/{lane}/{zone_topic_level(zone)}"
+        if lane == "zones":
+            lanes = self._lanes.setdefault(zone, {})
+            lanes[body.get("source", "")] = body
+            body = in_force(lanes)
+            seq = body["seq"]
+        payload = _compact(body)
+        if self._state.get(topic, (0, b""))[1] == payload:
+            return []
         self._state[topic] = (seq, payload)
-        return topic, payload
+        return [(topic, payload)]
 
     def _reset(self, topic: str, retained: bytes) -> bytes:
         """A clear for a topic an earlier run left set that the log knows nothing of (another
@@ -491,6 +593,13 @@ class MqttChannel:
                     # decisions before the log is read are in the log: nothing is lost
         except TimeoutError:
             return False
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The relayed sources' health changed (handed over by the writer)."""
+
+    states: dict[str, dict[str, Any]]
 
 
 def _is_clear(payload: bytes) -> bool:

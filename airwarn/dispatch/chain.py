@@ -1,10 +1,11 @@
 """Which CAP messages a step's decisions become, and which earlier messages each one updates.
 
 Decisions are per zone; people and receivers want one message per warning. The decisions of
-one step that share a time, a status, a level and a kind become one message naming all their
-zones. Per zone and status (real alerts and drills are separate chains) the newest message is
-remembered, so that an update, an all-clear or a cancellation `references` exactly the
-messages it supersedes for the zones it names.
+one step that share a time, a status, a level, a kind and a lane become one message naming all
+their zones. Per zone and lane the newest message is remembered, so that an update, an
+all-clear or a cancellation `references` exactly the messages it supersedes for the zones it
+names. The lanes are the statuses (real alerts, drills and tests are separate chains) and, for
+relayed feeds, `relay:<source>`: a relayed alert and this server's own never update each other.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from airwarn.cap.build import CapZone, Warning
-from airwarn.contract import Decision, parse_time
+from airwarn.contract import Decision, RelayedFrom, parse_time
 from airwarn.zones import ZoneSet
 
 CAP_STATUS = {"actual": "Actual", "exercise": "Exercise", "test": "Test"}
+RELAY_LANE = "relay:"
+
+
+def lane_of(status: str, source: str | None) -> str:
+    """A message chain's lane: the status, or `relay:<source>` for a relayed feed's."""
+    return status if source is None else RELAY_LANE + source
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,14 @@ def warning_record(warning: Warning) -> str:
         "status": warning.status, "msg_type": warning.msg_type, "level": warning.level,
         "kind": warning.kind, "zones": [z.id for z in warning.zones],
         "references": [list(ref) for ref in warning.references],
-        "threats": list(warning.threats), "note": warning.note}, sort_keys=True)
+        "threats": list(warning.threats), "note": warning.note,
+        **({} if warning.source is None else {"source": warning.source,
+                                              "source_t_ms": warning.source_t_ms})},
+        sort_keys=True)
 
 
 class MessageChain:
-    """The newest message per (status, zone), and the rules that make the next messages."""
+    """The newest message per (lane, zone), and the rules that make the next messages."""
 
     def __init__(self, zones: ZoneSet, sender: str, id_prefix: str) -> None:
         self.zones = zones
@@ -51,23 +61,28 @@ class MessageChain:
     def restore(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Rebuild the chains from stored messages, oldest first."""
         for row in rows:
-            self._record(row["identifier"], row["sent_ms"], row["status"].lower(),
-                         row["level"], row["zones"])
+            self._record(row["identifier"], row["sent_ms"],
+                         lane_of(row["status"].lower(), row.get("source")), row["level"],
+                         row["zones"])
 
     def zones_of(self, identifier: str) -> list[tuple[str, str]]:
-        """(status, zone) pairs whose newest message is `identifier`."""
+        """(lane, zone) pairs whose newest message is `identifier`."""
         return [key for key, (ident, _) in self.open.items() if ident == identifier]
 
     def warnings(self, decisions: list[Decision], cause: Cause = Cause()) -> list[Warning]:
-        groups: dict[tuple[str, str, str, str | None], list[Decision]] = {}
+        groups: dict[tuple[str, str, str, str | None, str | None, str | None],
+                     list[Decision]] = {}
         for decision in decisions:
             status: str = decision.status if isinstance(decision.status, str) else "actual"
-            key = (decision.t, status, decision.level, decision.kind)
+            source = decision.source if isinstance(decision.source, RelayedFrom) else None
+            key = (decision.t, status, decision.level, decision.kind,
+                   None if source is None else source.name, None if source is None else source.t)
             groups.setdefault(key, []).append(decision)
         out = []
-        for (t, status, level, kind), members in groups.items():
+        for (t, status, level, kind, source_name, source_t), members in groups.items():
+            lane = lane_of(status, source_name)
             zone_ids = [d.zone for d in members]
-            refs = sorted({self.open[(status, z)] for z in zone_ids if (status, z) in self.open},
+            refs = sorted({self.open[(lane, z)] for z in zone_ids if (lane, z) in self.open},
                           key=lambda ref: (ref[1], ref[0]))
             if level == "clear" and cause.cancels is not None:
                 msg_type = "Cancel"
@@ -80,17 +95,18 @@ class MessageChain:
             out.append(Warning(identifier=identifier, sender=self.sender, sent_ms=sent_ms,
                                status=CAP_STATUS[status], msg_type=msg_type, level=level,
                                kind=kind, zones=cap_zones, references=tuple(refs),
-                               threats=tuple(threats), note=cause.note))
-            self._record(identifier, sent_ms, status, level, zone_ids)
+                               threats=tuple(threats), note=cause.note, source=source_name,
+                               source_t_ms=None if source_t is None else parse_time(source_t)))
+            self._record(identifier, sent_ms, lane, level, zone_ids)
         return out
 
-    def _record(self, identifier: str, sent_ms: int, status: str, level: str,
+    def _record(self, identifier: str, sent_ms: int, lane: str, level: str,
                 zone_ids: Iterable[str]) -> None:
         for zone in zone_ids:
             if level == "clear":
-                self.open.pop((status, zone), None)
+                self.open.pop((lane, zone), None)
             else:
-                self.open[(status, zone)] = (identifier, sent_ms)
+                self.open[(lane, zone)] = (identifier, sent_ms)
 
     def warning_from(self, record: str) -> Warning:
         """The warning a stored record describes, with its zones' shapes from the zone set."""
@@ -100,7 +116,8 @@ class MessageChain:
                        msg_type=data["msg_type"], level=data["level"], kind=data["kind"],
                        zones=tuple(self.cap_zone(z) for z in data["zones"]),
                        references=tuple((ident, sent) for ident, sent in data["references"]),
-                       threats=tuple(data["threats"]), note=data["note"])
+                       threats=tuple(data["threats"]), note=data["note"],
+                       source=data.get("source"), source_t_ms=data.get("source_t_ms"))
 
     def cap_zone(self, zone_id: str) -> CapZone:
         zone = self.zones.zones[self.zones.index_of[zone_id]]

@@ -16,20 +16,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from airwarn.contract import Decision, encode_decision, parse_time
+from airwarn.contract import Decision, RelayedFrom, encode_decision, parse_time
 
 SERVICE_META = sa.table("service_meta", sa.column("key"), sa.column("value"))
 EVENT_LOG = sa.table("event_log", sa.column("seq"), sa.column("received_ms"),
                      sa.column("source"), sa.column("body"))
 DECISION_LOG = sa.table("decision_log", sa.column("seq"), sa.column("event_seq"),
                         sa.column("t_ms"), sa.column("zone"), sa.column("level"),
-                        sa.column("status"), sa.column("kind"), sa.column("body"))
+                        sa.column("status"), sa.column("kind"), sa.column("body"),
+                        sa.column("source"))
 INGEST_BATCH = sa.table("ingest_batch", sa.column("key"), sa.column("received_ms"),
                         sa.column("answer"))
 CAP_MESSAGE = sa.table("cap_message", sa.column("seq"), sa.column("identifier"),
                        sa.column("event_seq"), sa.column("sent_ms"), sa.column("status"),
                        sa.column("msg_type"), sa.column("level"), sa.column("kind"),
-                       sa.column("zones"), sa.column("refs"), sa.column("warning"))
+                       sa.column("zones"), sa.column("refs"), sa.column("warning"),
+                       sa.column("source"))
 OPERATOR_ACTION = sa.table("operator_action", sa.column("id"), sa.column("created_ms"),
                            sa.column("by"), sa.column("action"), sa.column("status"),
                            sa.column("state"), sa.column("request"), sa.column("zones"),
@@ -70,9 +72,11 @@ class Write:
 
 def decision_row(event_seq: int, decision: Decision) -> dict[str, Any]:
     status = decision.status if isinstance(decision.status, str) else "actual"
+    source = decision.source.name if isinstance(decision.source, RelayedFrom) else None
     return {"seq": decision.seq, "event_seq": event_seq, "t_ms": parse_time(decision.t),
             "zone": decision.zone, "level": decision.level, "status": status,
-            "kind": decision.kind, "body": encode_decision(decision).decode()}
+            "kind": decision.kind, "body": encode_decision(decision).decode(),
+            "source": source}
 
 
 class ServiceLog:
@@ -181,7 +185,7 @@ class ServiceLog:
         query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.event_seq,
                            CAP_MESSAGE.c.sent_ms, CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type,
                            CAP_MESSAGE.c.level, CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones,
-                           CAP_MESSAGE.c.refs)
+                           CAP_MESSAGE.c.refs, CAP_MESSAGE.c.source)
                  .where(CAP_MESSAGE.c.seq > after_seq).order_by(CAP_MESSAGE.c.seq))
         if upto_event is not None:
             query = query.where(CAP_MESSAGE.c.event_seq <= upto_event)

@@ -211,6 +211,11 @@ def create_app(service: Service, settings: WebSettings | None = None,
                else 0}
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
+        sources = service.engine.relays.states()  # relayed feeds: silence is never safety
+        if sources:
+            out["sources"] = {name: status.state for name, status in sources.items()}
+            out["stale_sources"] = [name for name, status in sources.items()
+                                    if status.state in ("starting", "stale", "failed")]
         return out
 
     @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "

@@ -66,12 +66,16 @@ def encode(published: Published) -> Frame:
     for message in published.messages:
         data = json.dumps(message)
         messages.append((sse_event("cap", data), ws_text("cap", data)))
+    for _, body in published.events:  # a relayed feed's health changed (airwarn.follow)
+        if body.startswith(SOURCE_EVENT):
+            messages.append((sse_event("source", body), ws_text("source", body)))
     return Frame(decisions, messages,
                  sse=b"".join([*(b for _, b, _ in decisions), *(b for b, _ in messages)]),
                  ws=[*(t for _, _, t in decisions), *(t for _, t in messages)])
 
 
 BEAT_SLICES = 10  # heartbeats go to a tenth of the feeds at a time
+SOURCE_EVENT = '{"type":"source"'
 CLOSED = Frame([], [])  # the marker a cut-off subscriber receives
 BEAT = Frame([], [])  # the marker of a heartbeat (each feed writes its own, with the time)
 
@@ -110,7 +114,8 @@ class Hub:
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
-        if published.decisions or published.messages:
+        if published.decisions or published.messages or any(
+                body.startswith(SOURCE_EVENT) for _, body in published.events):
             frame = encode(published)  # in the writer's thread, off the event loop
             self.loop.call_soon_threadsafe(self._deliver, frame)
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from airwarn.contract import Event, parse_event
+from airwarn.contract import Event, Relay, Source, parse_event
 from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
@@ -55,7 +55,13 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
         if not raw.strip():
             continue
         try:
-            items.append((number, parse_event(raw, line=number)))
+            event = parse_event(raw, line=number)
+            if isinstance(event, Relay | Source):
+                raise EventError("relayed feeds enter only through `airwarn serve --follow` "
+                                 "(and operators act on them at /v1/relays), never as posted "
+                                 "events", line=number, field="$.type",
+                                 value="relay" if isinstance(event, Relay) else "source")
+            items.append((number, event))
         except EventError as error:
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})

@@ -20,13 +20,17 @@ router = APIRouter(tags=["public"], responses=ERRORS)
 
 
 def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
-                  drills: dict[str, tuple[str, str, str]]) -> dict[str, Any]:
+                  drills: dict[str, tuple[str, str, str]],
+                  relayed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     zone = zones.zones[index]
     drill = drills.get(zone.id)
-    return {"id": zone.id, "name": zone.name, "region": zone.region,
-            "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
-            "drill": None if drill is None else {"status": drill[0], "kind": drill[1],
-                                                 "level": drill[2]}}
+    out = {"id": zone.id, "name": zone.name, "region": zone.region,
+           "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
+           "drill": None if drill is None else {"status": drill[0], "kind": drill[1],
+                                                "level": drill[2]}}
+    if relayed and zone.id in relayed:  # what relayed feeds hold here, beside its own level
+        out["relayed"] = relayed[zone.id]
+    return out
 
 
 @router.get("/v1/alerts/active", summary="The warnings in force, per CAP message")
@@ -40,7 +44,9 @@ async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
     service = request.app.state.service
     response.headers["X-Last-Seq"] = str(service.engine.seq)  # read first: never ahead
     levels, drills = service.engine.levels(), service.engine.drills()
-    return [_zone_summary(service.zones, i, levels, drills) for i in range(len(service.zones))]
+    relayed = service.engine.relayed()
+    return [_zone_summary(service.zones, i, levels, drills, relayed)
+            for i in range(len(service.zones))]
 
 
 @router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)")
@@ -76,7 +82,8 @@ async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
     index = service.zones.zone_at(lon, lat)
     if index is None:
         raise NotFoundError(f"no zone covers lat {lat}, lon {lon}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills())
+    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
+                         service.engine.relayed())
 
 
 @router.get("/v1/zones/{zone_id}", summary="One zone with its level")
@@ -85,7 +92,8 @@ async def zone(zone_id: str, request: Request) -> dict[str, Any]:
     index = service.zones.index_of.get(zone_id)
     if index is None:
         raise NotFoundError(f"no zone with id {zone_id!r}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills())
+    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
+                         service.engine.relayed())
 
 
 @router.get("/v1/history", summary="Past decisions, newest first, filtered")

@@ -11,6 +11,7 @@ import { clock } from "./console/dom.js";
 import { Feed } from "./console/feed.js";
 import { ZoneMap } from "./console/map.js";
 import { SendForm } from "./console/send.js";
+import { RelayPanel } from "./console/relays.js";
 import { ZoneCard } from "./console/zonecard.js";
 import { ZoneState } from "./console/zones.js";
 
@@ -138,6 +139,7 @@ async function start({ name, role }) {
     },
   });
   feed.start();
+  new RelayPanel($("relays")).start();
   alerts.refreshActive();
   setInterval(() => alerts.refreshActive(), ACTIVE_EVERY_MS);
 

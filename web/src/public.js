@@ -9,6 +9,7 @@ import {
 } from "./public/i18n.js";
 import { ZoneMap } from "./public/map.js";
 import { LABELS, loadPlaces, newPlace, savePlaces } from "./public/places.js";
+import { RelayWatch } from "./public/relays.js";
 import { ZoneSearch } from "./public/search.js";
 import { playAlertTone, unlockOnFirstTouch } from "./public/sound.js";
 import { severity, ZoneStatus } from "./public/status.js";
@@ -111,6 +112,10 @@ function banner(view, { sample = false } = {}) {
   if (["alert", "pre_alert", "exercise", "test"].includes(view.state)) {
     parts.push(el("p", { class: "threat", text: t("threat", { kind: kindWords(view.kind) }) }));
   }
+  if (view.source && !sample) {
+    parts.push(el("p", { class: "relayed", "data-source": view.source,
+                         text: t("relayed", { source: view.source }) }));
+  }
   if (view.t != null && view.state !== "clear" && !sample) {
     parts.push(el("p", { class: "since", text: t("state.since", { time: clockTime(view.t) }) }));
   }
@@ -148,7 +153,7 @@ function render(force = false) {
   const rows = orderedPlaces();
   const signature = JSON.stringify([lang(), rows.map(({ place, view }) => [
     place.key, view.state, view.t, view.kind, view.remaining === 0, view.outdated,
-    view.drillLevel])]);
+    view.drillLevel, view.source])]);
   if (force || signature !== rendered) {
     rendered = signature;
     $("cards").replaceChildren(...rows.map(({ place, view }) => card(place, view)));
@@ -470,6 +475,15 @@ async function linkPlace() {
   }
 }
 
+function relayBanner() {
+  let node = $("relay-stale");
+  if (!node) {
+    node = el("div", { id: "relay-stale", class: "stale relay-stale", role: "alert", hidden: true });
+    $("stale").after(node);
+  }
+  new RelayWatch(node).start();
+}
+
 async function main() {
   setLanguage(pickLanguage(), false);
   setupLanguages();
@@ -488,6 +502,7 @@ async function main() {
   await linkPlace();
   feed = new Feed({ onDecision, onSynced: refresh, onState: onFeedState });
   feed.start();
+  relayBanner();
   render(true);
   setInterval(tick, 250);
   loadMap();

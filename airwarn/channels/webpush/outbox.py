@@ -104,10 +104,13 @@ def _decisions_after(conn: Connection, after: int, limit: int) -> list[dict[str,
              .where(DECISION_LOG.c.seq > after).order_by(DECISION_LOG.c.seq).limit(limit))
     out = []
     for row in conn.execute(query).mappings():
+        body = json.loads(row["body"])
+        source = body.get("source") or {}
         out.append({"seq": int(row["seq"]), "event_seq": int(row["event_seq"]),
                     "zone": row["zone"], "level": row["level"], "status": row["status"],
-                    "kind": row["kind"], "t": json.loads(row["body"])["t"],
-                    "received_ms": int(row["received_ms"])})
+                    "kind": row["kind"], "t": body["t"],
+                    "received_ms": int(row["received_ms"]), "source": source.get("name"),
+                    "since": source.get("t"), "in_force": body.get("in_force")})
     return out
 
 

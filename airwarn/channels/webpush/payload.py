@@ -19,15 +19,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {"alert": "Air threat: go to a shelter now",
            "pre_alert": "Alerts are expected in your area in the coming minutes",
            "clear": "All clear: you may leave the shelter",
-           "exercise": "DRILL", "test": "TEST", "shelter": "{s} s to reach shelter"},
+           "exercise": "DRILL", "test": "TEST", "shelter": "{s} s to reach shelter",
+           "still_alert": "The zone is still under alert: stay in the shelter",
+           "still_pre_alert": "Alerts are still expected in your area"},
     "he": {"alert": "איום אווירי: היכנסו למרחב המוגן",
            "pre_alert": "בדקות הקרובות צפויות להתקבל התרעות באזורך",
            "clear": "האירוע הסתיים: ניתן לצאת מהמרחב המוגן",
-           "exercise": "תרגיל", "test": "בדיקה", "shelter": "{s} שניות להגיע למרחב מוגן"},
+           "exercise": "תרגיל", "test": "בדיקה", "shelter": "{s} שניות להגיע למרחב מוגן",
+           "still_alert": "האזור עדיין בהתרעה: הישארו במרחב המוגן",
+           "still_pre_alert": "עדיין צפויות התרעות באזורך"},
     "uk": {"alert": "Повітряна тривога: негайно прямуйте в укриття",
            "pre_alert": "Найближчими хвилинами можлива тривога у вашому районі",
            "clear": "Відбій тривоги: можна залишити укриття",
-           "exercise": "НАВЧАННЯ", "test": "ТЕСТ", "shelter": "{s} с, щоб дістатися укриття"},
+           "exercise": "НАВЧАННЯ", "test": "ТЕСТ", "shelter": "{s} с, щоб дістатися укриття",
+           "still_alert": "Тривога у вашій зоні триває: залишайтеся в укритті",
+           "still_pre_alert": "У вашому районі все ще можлива тривога"},
 }
 LANGUAGES = tuple(TEXTS)
 
@@ -40,8 +46,8 @@ def language(tag: str) -> str:
 
 
 def urgency(level: str, status: str) -> str:
-    """RFC 8030 Urgency: `high` wakes a phone at once, so real alerts and pre-alerts use it;
-    all-clears, drills and tests can wait for the device's next wake."""
+    """RFC 8030 Urgency: `high` wakes a phone at once, so real alerts and pre-alerts (relayed
+    ones too) use it; all-clears, drills and tests can wait for the device's next wake."""
     return "high" if status == "actual" and level != "clear" else "normal"
 
 
@@ -54,17 +60,32 @@ def topic(status: str, zone: str) -> str:
 
 def build(decision: dict[str, Any], *, zone_name: str | None, shelter_s: int | None,
           identifier: str | None, lang: str) -> str:
-    """The payload for one decision (`seq`, `t`, `zone`, `level`, `kind`, `status`)."""
+    """The payload for one decision (`seq`, `t`, `zone`, `level`, `kind`, `status`, and for a
+    relayed feed's `source`; `in_force` when another lane still holds the zone higher).
+
+    A relayed decision names its source first (`alerts.in.ua: ...`); a clear while the zone
+    is still held by another lane (this server's own, or another source) says so instead of
+    an all-clear: nobody leaves a shelter because one of two feeds went quiet."""
     texts = TEXTS[language(lang)]
     level, status = decision["level"], decision["status"]
-    text = texts[level]
+    in_force = decision.get("in_force")
+    text = texts[level] if not in_force else texts[f"still_{in_force}"]
     if level == "alert" and shelter_s:
         text += ". " + texts["shelter"].format(s=shelter_s)
     title = zone_name or decision["zone"]
+    source = decision.get("source")
+    if source:
+        text = f"{source}: {text}"
     if status != "actual":
         title = f"{texts[status]}: {title}"
         text = f"{texts[status]}: {text}"
     body = {"v": 1, "seq": decision["seq"], "t": decision["t"], "zone": decision["zone"],
             "level": level, "kind": decision["kind"], "status": status,
             "identifier": identifier, "title": title, "text": text}
+    if source:
+        body["source"] = source
+        if decision.get("since"):
+            body["since"] = decision["since"]
+    if in_force:
+        body["in_force"] = in_force
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

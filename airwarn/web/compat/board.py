@@ -8,6 +8,11 @@ never reach these feeds, whose clients have no way to tell them from a real aler
 store, not the engine, so whichever process serves HTTP answers the same, and a restarted one
 starts from the same truth.
 
+Relayed feeds (`airwarn serve --follow`) have lanes of their own: the board folds each lane
+apart and shows, per zone, the lane in force (the highest level; this server's own first on a
+tie), as these clients know one level per place. The history skips a clear that left the zone
+held by another lane (`in_force`): it was no all-clear.
+
 Conditional requests: the clients send `If-Modified-Since` with the `Last-Modified` they were
 given, which has whole seconds. Two changes within one second would share a date, so a client
 that saw the first would be told "not modified" after the second. The board therefore dates a
@@ -65,10 +70,11 @@ class Snapshot:
     """The board at one moment; shared by every request that reads it, never changed."""
 
     seq: int  # the newest decision read
-    alerts: Mapping[str, ZoneAlert]
+    alerts: Mapping[str, ZoneAlert]  # per zone, the lane in force
     changed_s: float  # wall-clock time this process first saw this state
     updated_ms: int  # the time of the newest real decision (0: none yet)
     built: dict[Any, tuple[Any, Any]] = field(default_factory=dict, compare=False)
+    lanes: Mapping[tuple[str, str], ZoneAlert] = field(default_factory=dict, compare=False)
 
     def last_modified_s(self, now_s: float) -> int:
         second = int(self.changed_s)
@@ -130,26 +136,27 @@ class AlertBoard:
 
     def _read(self, known: Snapshot | None, now: float) -> Snapshot:
         seq = 0 if known is None else known.seq
-        alerts = None if known is None else known.alerts
-        folded: dict[str, ZoneAlert] | None = None
+        alerts = None if known is None else known.lanes
+        folded: dict[tuple[str, str], ZoneAlert] | None = None
         newest_ms = None
         with self.service.db.connect() as db:
             while True:
                 rows = db.execute(
                     sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
-                              DECISION_LOG.c.status, DECISION_LOG.c.kind, DECISION_LOG.c.t_ms)
+                              DECISION_LOG.c.status, DECISION_LOG.c.kind, DECISION_LOG.c.t_ms,
+                              DECISION_LOG.c.source)
                     .where(DECISION_LOG.c.seq > seq).order_by(DECISION_LOG.c.seq)
                     .limit(PAGE)).all()
                 if not rows:
                     break
                 if folded is None:
                     folded = dict(alerts or {})  # copy on write: snapshots stay as they were
-                for row_seq, zone, level, status, kind, t_ms in rows:
+                for row_seq, zone, level, status, kind, t_ms, source in rows:
                     seq = int(row_seq)
                     if status != "actual":
                         continue
                     newest_ms = int(t_ms)
-                    _fold(folded, seq, str(zone), str(level), kind, int(t_ms))
+                    _fold(folded, seq, (str(zone), source or ""), str(level), kind, int(t_ms))
                 if len(rows) < PAGE:
                     break
         if known is not None and folded is None:
@@ -161,14 +168,16 @@ class AlertBoard:
             changed = now if newest_ms is not None else known.changed_s
         updated_ms = newest_ms if newest_ms is not None else (
             0 if known is None else known.updated_ms)
-        return Snapshot(seq, folded if folded is not None else {}, changed, updated_ms)
+        lanes = folded if folded is not None else {}
+        return Snapshot(seq, in_force(lanes), changed, updated_ms, lanes=lanes)
 
     def rows(self, *, since_ms: int, until_ms: int | None = None,
              zones: Sequence[str] | None = None, limit: int = 5000) -> list[Row]:
         """Real decisions from `since_ms` (inclusive), newest first."""
         query = (sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
                            DECISION_LOG.c.kind, DECISION_LOG.c.t_ms)
-                 .where(DECISION_LOG.c.status == "actual", DECISION_LOG.c.t_ms >= since_ms)
+                 .where(DECISION_LOG.c.status == "actual", DECISION_LOG.c.t_ms >= since_ms,
+                        _NOT_HELD_ELSEWHERE)
                  .order_by(DECISION_LOG.c.seq.desc()).limit(limit))
         if until_ms is not None:
             query = query.where(DECISION_LOG.c.t_ms < until_ms)
@@ -187,7 +196,7 @@ class AlertBoard:
                 sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
                           DECISION_LOG.c.kind, DECISION_LOG.c.t_ms)
                 .where(DECISION_LOG.c.zone == zone, DECISION_LOG.c.status == "actual",
-                       DECISION_LOG.c.seq < before_seq)
+                       DECISION_LOG.c.seq < before_seq, _NOT_HELD_ELSEWHERE)
                 .order_by(DECISION_LOG.c.seq.desc()).limit(PAGE))
             for seq, zone_id, level, kind, t_ms in rows:
                 if level == "clear":
@@ -196,14 +205,30 @@ class AlertBoard:
         return raised
 
 
-def _fold(alerts: dict[str, ZoneAlert], seq: int, zone: str, level: str, kind: str | None,
-          t_ms: int) -> None:
+def _fold(lanes: dict[tuple[str, str], ZoneAlert], seq: int, key: tuple[str, str], level: str,
+          kind: str | None, t_ms: int) -> None:
     if level == "clear":
-        alerts.pop(zone, None)
+        lanes.pop(key, None)
         return
-    was = alerts.get(zone)
-    alerts[zone] = ZoneAlert(zone, level, kind, t_ms if was is None else was.started_ms, t_ms,
-                             seq if was is None else was.first_seq)
+    was = lanes.get(key)
+    lanes[key] = ZoneAlert(key[0], level, kind, t_ms if was is None else was.started_ms, t_ms,
+                           seq if was is None else was.first_seq)
+
+
+_RANK = {"pre_alert": 1, "alert": 2}
+# a clear (or lower level) that left the zone held by another lane is no change of the zone's
+# level in force: its body says so in `in_force`
+_NOT_HELD_ELSEWHERE = ~DECISION_LOG.c.body.contains('"in_force":')
+
+
+def in_force(lanes: Mapping[tuple[str, str], ZoneAlert]) -> dict[str, ZoneAlert]:
+    """Per zone, the lane in force: the highest level, this server's own ("") first."""
+    best: dict[str, tuple[tuple[int, bool, str], ZoneAlert]] = {}
+    for (zone, lane), alert in lanes.items():
+        rank = (-_RANK.get(alert.level, 0), lane != "", lane)
+        if zone not in best or rank < best[zone][0]:
+            best[zone] = (rank, alert)
+    return {zone: alert for zone, (_, alert) in best.items()}
 
 
 def board_of(request: Request) -> AlertBoard:

@@ -5,7 +5,9 @@ client ships (`alerts_in_ua.LocationUidResolver`, alerts-in-ua 0.4.0, MIT licenc
 checks the copy against the installed client). airwarn never makes numbers up: a zone is matched
 to an oblast, a raion or a city by its Ukrainian name, as the Ukrainian importer keeps it
 (`oblast_uk`, `raion_uk`); a hromada carries a number only if its zone has one in the property
-`alerts_in_ua_uid` (the client's table has none for hromadas).
+`alerts_in_ua_uid`, or else the number the packaged alarm-region crosswalk gives its KATOTTG
+code (the client's table has none for hromadas; the crosswalk, from the alert services' own
+region list, has).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def place_of(zone_id: str, name: str | None, region: str | None,
     raion = normal_name(_text(properties.get("raion_uk")))
     oblast_uid = LOCATION_TO_UID.get(oblast) if oblast else None
     raion_uid = LOCATION_TO_UID.get(raion) if raion else None
-    own_uid = _text(properties.get("alerts_in_ua_uid"))
+    own_uid = _text(properties.get("alerts_in_ua_uid")) or _crosswalk_uid(zone_id)
     name_uk = _text(properties.get("name_uk"))
     kind_uk = _text(properties.get("type_uk")) or ""
     oblast_en = _text(properties.get("oblast_en")) or region
@@ -159,6 +161,15 @@ def place_of(zone_id: str, name: str | None, region: str | None,
         title = name_uk
     return Place(title, name, "hromada", own_uid, oblast, oblast_uid, raion, raion_uid,
                  oblast_en, raion_en)
+
+
+def _crosswalk_uid(zone_id: str) -> str | None:
+    """The number Ukraine's alert services give a hromada, from the packaged crosswalk (by
+    its KATOTTG code, the zone id of the Ukrainian layers)."""
+    from airwarn.follow.ukraine import katottg_uids
+
+    uid = katottg_uids().get(zone_id)
+    return None if uid is None else str(uid)
 
 
 def is_city(title: str) -> bool:

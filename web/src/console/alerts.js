@@ -45,6 +45,10 @@ export class AlertsPanel {
       el("div", {},
         el("span", { class: `aw-badge aw-b-${alert.status}`,
                      text: drill ? `${alert.status.toUpperCase()} · DRILL` : "ACTUAL" }), " ",
+        // a relayed feed's alert: not this server's decision, said so first
+        alert.source ? el("span", { class: "aw-badge aw-b-relayed", "data-source": alert.source,
+                                    text: `RELAYED · ${alert.source}` }) : null,
+        alert.source ? " " : null,
         // a drill's level is blue too: red on the console always means real
         el("span", { class: `aw-badge aw-b-${drill ? "drill" : level}`, text: LEVEL_TEXT[level] || level }), " ",
         el("strong", { text: `${alert.zones.length} zone${alert.zones.length === 1 ? "" : "s"}` }),
@@ -52,7 +56,8 @@ export class AlertsPanel {
       el("div", { class: "aw-zones", text: shown }),
       el("button", { type: "button", class: "aw-cancel-alert",
                      "aria-label": `Cancel alert ${alert.identifier} as sent in error`,
-                     onclick: () => this.askCancel(alert) }, "Cancel as sent in error…"));
+                     onclick: () => this.askCancel(alert) },
+         alert.source ? "Clear here (override)…" : "Cancel as sent in error…"));
   }
 
   setUpCancelDialog() {
@@ -81,9 +86,12 @@ export class AlertsPanel {
   askCancel(alert) {
     this.cancelling = alert.identifier;
     const what = alert.status === "actual" ? "ACTUAL alert" : `${alert.status.toUpperCase()} (drill)`;
-    document.getElementById("cancel-what").textContent =
-      `${what} ${alert.identifier}, ${alert.zones.length} zone(s). Its zones are cleared and every ` +
-      "channel gets a CAP Cancel that references it.";
+    document.getElementById("cancel-what").textContent = alert.source
+      ? `${what} relayed from ${alert.source} (${alert.identifier}), ${alert.zones.length} ` +
+        `zone(s). Its zones are cleared here until ${alert.source} clears them itself; every ` +
+        "channel gets a CAP Cancel that references it."
+      : `${what} ${alert.identifier}, ${alert.zones.length} zone(s). Its zones are cleared and every ` +
+        "channel gets a CAP Cancel that references it.";
     document.getElementById("cancel-reason").value = "";
     document.getElementById("cancel-error").textContent = "";
     this.dialog.showModal();
@@ -93,14 +101,15 @@ export class AlertsPanel {
   addDecisions(decisions) {
     for (const d of decisions) {
       const status = d.status || "actual";
+      const source = d.source ? d.source.name : null;
       const head = this.groups[0];
       if (head && head.t === d.t && head.level === d.level && head.status === status &&
-          head.kind === d.kind && d.seq > head.last) {
+          head.kind === d.kind && head.source === source && d.seq > head.last) {
         head.zones.push(d.zone);
         head.last = d.seq;
       } else {
         this.groups.unshift({ t: d.t, level: d.level, status, kind: d.kind, zones: [d.zone],
-                              first: d.seq, last: d.seq, threats: d.threats || [] });
+                              first: d.seq, last: d.seq, threats: d.threats || [], source });
       }
     }
     this.groups.length = Math.min(this.groups.length, TIMELINE_MAX);
@@ -117,6 +126,8 @@ export class AlertsPanel {
         timeElement(g.t), " ",
         drill ? el("span", { class: "aw-badge aw-b-drill", text: `${g.status.toUpperCase()} DRILL` }) : null,
         drill ? " " : null,
+        g.source ? el("span", { class: "aw-badge aw-b-relayed", text: `RELAYED · ${g.source}` }) : null,
+        g.source ? " " : null,
         el("span", { class: `aw-badge aw-b-${drill ? "drill" : g.level}`, text: LEVEL_TEXT[g.level] || g.level }), " ",
         el("strong", { text: g.zones.length > 1 ? `${g.zones.length} zones: ` : "" }), text,
         cause ? el("span", { class: "aw-muted", text: ` (${cause})` }) : null);

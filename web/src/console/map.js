@@ -123,6 +123,15 @@ export class ZoneMap {
                                                color: "#fecaca", weight: 1 });
     else if (level === "pre_alert") Object.assign(s, { fillColor: COLOURS.pre, fillOpacity: 0.7,
                                                         color: "#fde68a", weight: 1 });
+    // a relayed feed's level: a paler fill with a dotted white edge, never this server's own
+    const relayed = this.zones.relayedLevel(id);
+    if (relayed !== "clear") {
+      Object.assign(s, { color: "#f8fafc", weight: 1.5, dashArray: "1 3" });
+      if (level === "clear" || (level === "pre_alert" && relayed === "alert")) {
+        Object.assign(s, { fillColor: relayed === "alert" ? COLOURS.alert : COLOURS.pre,
+                           fillOpacity: 0.4 });
+      }
+    }
     if (drill) {
       Object.assign(s, { color: COLOURS.drill, weight: 2.5, dashArray: "6 4" });
       if (level === "clear") Object.assign(s, { fillColor: "url(#aw-drill-hatch)", fillOpacity: 1 });
@@ -138,6 +147,7 @@ export class ZoneMap {
     path.dataset.zone = id;
     path.dataset.level = this.zones.level.get(id);
     path.dataset.drill = this.zones.drill.get(id) || "";
+    path.dataset.relayed = this.zones.relayedLevel(id);
     path.dataset.selected = this.selected.has(id) ? "1" : "";
   }
 

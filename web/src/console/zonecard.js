@@ -39,6 +39,7 @@ export class ZoneCard {
           el("span", { class: `aw-badge aw-b-${level}`, text: LEVEL_TEXT[level] || level }),
           drill ? " " : null,
           drill ? el("span", { class: "aw-badge aw-b-drill", text: `${drill.toUpperCase()} DRILL` }) : null),
+        ...this.relayedRows(id),
         el("dt", { text: "Id" }), el("dd", { text: id })),
       el("strong", { text: "Recent history" }), history].filter(Boolean));
     this.card.hidden = false;
@@ -54,6 +55,32 @@ export class ZoneCard {
       if (!answer.decisions.length) history.replaceChildren(el("li", { class: "aw-muted", text: "No decisions yet." }));
     } catch (err) {
       history.replaceChildren(el("li", { class: "aw-error", text: err.message }));
+    }
+  }
+
+  /** One row per relayed feed holding the zone, with the operator's override: clear it here
+   *  (until the feed itself clears it), or follow the feed again. */
+  relayedRows(id) {
+    const lanes = this.zones.relayed.get(id);
+    if (!lanes || !lanes.size) return [];
+    return [el("dt", { text: "Relayed" }), el("dd", {}, ...[...lanes].map(([source, level]) =>
+      el("div", { class: "aw-relayed", "data-source": source },
+         el("span", { class: `aw-badge aw-b-${level}`, text: `${LEVEL_TEXT[level] || level}` }),
+         ` from ${source} `,
+         el("button", { type: "button", onclick: () => this.override(source, id, "clear") },
+            "clear here")))),
+    ];
+  }
+
+  async override(source, id, action) {
+    const reason = prompt(`Clear ${source}'s alert for ${this.zones.name(id)} here? It stays ` +
+                          `cleared until ${source} clears it itself. Reason (kept in the audit log):`);
+    if (!reason || reason.trim().length < 3) return;
+    try {
+      await call(`/v1/relays/${encodeURIComponent(source)}/override`,
+                 { method: "POST", body: { action, zones: [id], reason: reason.trim() } });
+    } catch (err) {
+      alert(`Not done: ${err.message}`);
     }
   }
 

@@ -1,11 +1,14 @@
 // What the console knows about zones: their properties from the zone set, their current real
-// level and any drill on them. Kept up to date from the live feed; views subscribe to changes.
+// level and any drill on them, and what relayed official feeds hold there (a lane per source,
+// kept apart from the zone's own level: the operator sees which is which). Kept up to date from
+// the live feed; views subscribe to changes.
 
 export class ZoneState {
   constructor(features) {
     this.info = new Map(); // id -> {id, name, region, shelter_s, properties}
     this.level = new Map(); // id -> "clear" | "pre_alert" | "alert" (the real lane)
     this.drill = new Map(); // id -> "exercise" | "test" (drill lanes; absent when none)
+    this.relayed = new Map(); // id -> Map(source -> "pre_alert" | "alert"), relayed feeds
     this.regions = new Map(); // region -> [ids]
     this.listeners = [];
     this.pending = new Set(); // ids changed by decisions not yet shown
@@ -34,6 +37,9 @@ export class ZoneState {
       this.level.set(id, zone.level);
       if (zone.drill) this.drill.set(id, zone.drill.status);
       else this.drill.delete(id);
+      const relayed = Object.entries(zone.relayed || {}).filter(([, level]) => level !== "clear");
+      if (relayed.length) this.relayed.set(id, new Map(relayed));
+      else this.relayed.delete(id);
       changed.push(id);
     }
     this.emit(changed);
@@ -46,6 +52,12 @@ export class ZoneState {
     if (decision.status && decision.status !== "actual") {
       if (decision.level === "clear") this.drill.delete(id);
       else this.drill.set(id, decision.status);
+    } else if (decision.source) {
+      const lanes = this.relayed.get(id) || new Map();
+      if (decision.level === "clear") lanes.delete(decision.source.name);
+      else lanes.set(decision.source.name, decision.level);
+      if (lanes.size) this.relayed.set(id, lanes);
+      else this.relayed.delete(id);
     } else {
       this.level.set(id, decision.level);
     }
@@ -64,12 +76,20 @@ export class ZoneState {
     for (const listener of this.listeners) listener(changed);
   }
 
+  /** The highest level relayed feeds hold in a zone ("clear" when none). */
+  relayedLevel(id) {
+    const lanes = this.relayed.get(id);
+    if (!lanes) return "clear";
+    const levels = [...lanes.values()];
+    return levels.includes("alert") ? "alert" : levels.includes("pre_alert") ? "pre_alert" : "clear";
+  }
+
   counts() {
     let alert = 0, pre = 0;
     for (const level of this.level.values()) {
       if (level === "alert") alert += 1;
       else if (level === "pre_alert") pre += 1;
     }
-    return { alert, pre, drill: this.drill.size };
+    return { alert, pre, drill: this.drill.size, relayed: this.relayed.size };
   }
 }

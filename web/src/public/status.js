@@ -1,8 +1,12 @@
 // What is known of each zone: its real level (with when it began and the threat's kind), when
-// an alert there last ended, and any drill on the exercise/test lane.
+// an alert there last ended, and any drill on the exercise/test lane. A relayed official feed
+// (alerts.in.ua, the Home Front Command...) counts as real: a zone shows the highest level any
+// lane holds (`in_force` on a decision says another lane still holds it), and which feed said
+// it (`source`).
 
 export const ENDED_SHOW_MS = 10 * 60 * 1000; // "event ended" stays up ten minutes
 const SEVERITY = { alert: 5, pre_alert: 4, exercise: 3, test: 3, ended: 2, clear: 1, unknown: 0 };
+const RANK = { clear: 0, pre_alert: 1, alert: 2 };
 
 export function isDrill(decision) {
   return decision.status && decision.status !== "actual";
@@ -16,7 +20,7 @@ export class ZoneStatus {
   get(id) {
     let zone = this.zones.get(id);
     if (!zone) {
-      zone = { level: "clear", t: null, kind: null, endedAt: null, drill: null };
+      zone = { level: "clear", t: null, kind: null, endedAt: null, drill: null, source: null };
       this.zones.set(id, zone);
     }
     return zone;
@@ -26,7 +30,13 @@ export class ZoneStatus {
   setLevels(rows) {
     for (const row of rows) {
       const zone = this.get(row.id);
-      if (zone.level !== row.level) Object.assign(zone, { level: row.level, t: null, kind: null });
+      // its own level, or a relayed feed's when that is higher
+      let level = row.level;
+      let source = null;
+      for (const [name, relayed] of Object.entries(row.relayed || {})) {
+        if (RANK[relayed] > RANK[level]) { level = relayed; source = name; }
+      }
+      if (zone.level !== level) Object.assign(zone, { level, t: null, kind: null, source });
       if (row.drill) {
         const same = zone.drill && zone.drill.status === row.drill.status;
         zone.drill = same ? zone.drill : { status: row.drill.status, level: "alert",
@@ -45,8 +55,14 @@ export class ZoneStatus {
     const drill = decisions.find(isDrill);
     if (real.length) {
       const [newest, before] = real;
-      Object.assign(zone, { level: newest.level, t: Date.parse(newest.t), kind: newest.kind });
-      zone.endedAt = newest.level === "clear" && before && before.level === "alert"
+      const level = newest.in_force || newest.level;
+      if (newest.in_force) {
+        if (zone.level !== level) Object.assign(zone, { level, t: null, kind: null, source: null });
+      } else {
+        Object.assign(zone, { level, t: Date.parse(newest.t), kind: newest.kind,
+                              source: newest.source ? newest.source.name : null });
+      }
+      zone.endedAt = level === "clear" && before && before.level === "alert"
         ? Date.parse(newest.t) : null;
     }
     if (drill && drill.level !== "clear") {
@@ -66,8 +82,17 @@ export class ZoneStatus {
         : { status: decision.status, level: decision.level, kind: decision.kind, t };
       return;
     }
+    if (decision.in_force) {
+      // this lane went lower, another still holds the zone: no all-clear
+      if (zone.level !== decision.in_force) {
+        Object.assign(zone, { level: decision.in_force, t, kind: null, source: null });
+      }
+      zone.endedAt = null;
+      return;
+    }
     zone.endedAt = decision.level === "clear" && zone.level === "alert" ? t : null;
-    Object.assign(zone, { level: decision.level, t, kind: decision.kind });
+    Object.assign(zone, { level: decision.level, t, kind: decision.kind,
+                          source: decision.source ? decision.source.name : null });
   }
 
   /** The map's colour for a zone: its real level, else its drill, else clear. */
@@ -83,7 +108,7 @@ export class ZoneStatus {
   view(id, nowMs) {
     const zone = this.get(id);
     if (zone.level === "alert" || zone.level === "pre_alert") {
-      return { state: zone.level, t: zone.t, kind: zone.kind };
+      return { state: zone.level, t: zone.t, kind: zone.kind, source: zone.source };
     }
     if (zone.endedAt != null && nowMs - zone.endedAt < ENDED_SHOW_MS) {
       return { state: "ended", t: zone.endedAt, kind: null };

@@ -111,7 +111,7 @@ def servers(launcher: Launcher, tmp: Path, zones: Path, follow: list[str]
     follower = Server(launcher, [
         "--zones", str(zones), "--db", b_db, "--keys", str(tmp / "b" / "keys"),
         "--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", prefix, "--no-webhooks",
-        "--push-subject", "mailto:ops@airwarn.test",
+        "--push-subject", "mailto:ops@airwarn.test", "--allow-private-targets",  # local push
         *follow_args, "--alerts-in-ua-token-file", str(tmp / "b" / "token"),
         "--follow-every-s", str(EVERY_S), "--follow-stale-s", str(STALE_S),
         "--follow-hold-s", "0", "--heartbeat-s", "1"], tmp / "b" / "serve.log")

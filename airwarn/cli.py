@@ -127,6 +127,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Same zones, scenario and seed: same bytes.")] = 1,
     count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
                                               "scenario's own).")] = None,
+    truth_paths: Annotated[bool, typer.Option(
+        "--truth-paths", help="Also write each threat's true path in truth.json (for "
+        "`airwarn evaluate --policy path-oracle`).")] = False,
 ) -> None:
     """Make a raid with ground truth on a zone set: noisy sensor reports and where each threat
     really came down.
@@ -145,7 +148,7 @@ def simulate(
                                  f"{scenario!r}"), 2)
     zone_set = _load_zones(zones)
     try:
-        events, truth = make_raid(zone_set, scenario, seed, count=count)
+        events, truth = make_raid(zone_set, scenario, seed, count=count, paths=truth_paths)
         write_simulation(events, truth, out)
     except (AirwarnError, OSError) as error:
         raise _fail(error, 2) from None
@@ -162,25 +165,32 @@ def evaluate(
                                             "`airwarn replay`.")],
     policy: Annotated[list[str] | None, typer.Option(
         help="Also run a reference policy on the same events and score it alongside: reach "
-        "(every zone within reach of the latest report) or region (whole regions). Repeat for "
-        "both.")] = None,
+        "(every zone within reach of the latest report), region (whole regions), or an oracle "
+        "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
+        "truth made with --truth-paths), impact-oracle (knows the impact point and time). "
+        "Repeat for several.")] = None,
     events: Annotated[Path | None, typer.Option(help="The events behind the decisions, for "
                                                 "--policy (default: events.jsonl beside the "
                                                 "truth).")] = None,
     hold_s: HoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Score decisions against ground truth: missed and late impacts, warning times, and the
-    over-alert factor (alerted area x time over the ideal), per kind of threat.
+    """Score decisions against ground truth: missed and late impacts, warning times, the
+    over-alert factor (alerted area x time over the ideal) and flaps (a zone alerted, released
+    and alerted again by the same threat), per kind of threat.
+
+    Beside the ceilings (reach, region), the oracle floors show what no policy can beat.
 
     Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
-    --decisions d.jsonl --policy reach --policy region
+    --decisions d.jsonl --policy reach --policy region --policy path-oracle
+    --policy impact-oracle
     """
     import msgspec
 
     from airwarn.contract import decode_decision
-    from airwarn.replay import run_policy
+    from airwarn.replay import iter_events, run_policy
     from airwarn.sim.evaluate import format_table, score, score_to_dict
+    from airwarn.sim.oracles import ORACLES, run_oracle
 
     zone_set = _load_zones(zones)
     try:
@@ -188,11 +198,17 @@ def evaluate(
         with decisions.open("rb") as handle:
             ours = [decode_decision(line) for line in handle if line.strip()]
         scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s)}
+        references = [*(n for n in POLICIES if n != "engine"), *ORACLES]
         for name in policy or []:
-            if name not in POLICIES or name == "engine":
-                raise AirwarnError(f"--policy must be reach or region, not {name!r}")
+            if name not in references:
+                raise AirwarnError(f"--policy must be one of {', '.join(references)}, not "
+                                   f"{name!r}")
             source = events or truth.parent / "events.jsonl"
-            theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
+            if name in ORACLES:
+                theirs = run_oracle(zone_set, truth_doc, iter_events(source), name,
+                                    EngineConfig(hold_s=hold_s))
+            else:
+                theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
     except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
         raise _fail(error if isinstance(error, AirwarnError | OSError)

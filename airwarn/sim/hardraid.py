@@ -1,0 +1,87 @@
+"""Raids under chosen conditions: the harder simulator behind `airwarn simulate --sensor ...`.
+
+The threats are those of the default simulator for the same zones, scenario and seed (the
+same launch sites, targets and launch times), so that a sweep compares cells on the same raid.
+What changes is how they fly and how they are seen, each from a random stream of its own
+(named after the scenario, the seed and the part it draws for):
+
+- the sensors (`airwarn.sim.sensing`): acquisition, cadence, declared and true errors, bias,
+  correlated errors, dropped, duplicated and late reports;
+- the zones' shelter time, when `shelter_s` is set (the caller passes the zone set with it,
+  `airwarn.sim.conditions.with_shelter`, so that replay and scoring use the same one).
+
+The truth document is the default one (see `airwarn.sim.scenarios`) plus, compatibly:
+`conditions` (the knobs, `airwarn.sim.conditions.Conditions`), `shelter_s` (the uniform time
+to shelter, or null), and per threat: `path` (`airwarn.sim.paths`), `sigma_m` (declared),
+`interval_s`, `flight_s` (launch to where it came down or would have), and for an intercepted
+threat `would_impact` {lat, lon, t}, where it would have come down.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from airwarn.contract import format_time, parse_time
+from airwarn.sim import sensing
+from airwarn.sim.conditions import Conditions
+from airwarn.sim.paths import threat_path_record
+from airwarn.sim.scenarios import START, PlannedThreat, Raid, plan
+from airwarn.zones import ZoneSet
+
+
+def plan_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,
+               count: int | None = None) -> tuple[Raid, list[PlannedThreat]]:
+    """The raid's threats, flown and seen under the conditions (times in seconds)."""
+    raid, threats = plan(zones, scenario, seed, count=count)
+    detect_rng = random.Random(f"{scenario}:{seed}:detect:{conditions.acquire}")
+    for threat in threats:
+        threat.detect_s = sensing.detect_s(detect_rng, raid, threat, conditions.acquire)
+    sensing.assign_fates(random.Random(f"{scenario}:{seed}:fates"), raid, threats)
+    return raid, threats
+
+
+def simulate_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,
+                   count: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A raid under the conditions: the sensor events (Contract v1 dicts, in delivery order)
+    and the truth document with paths. The same zones, scenario, seed and conditions give the
+    same result."""
+    raid, threats = plan_under(zones, scenario, seed, conditions, count=count)
+    seen = sensing.sightings(random.Random(f"{scenario}:{seed}:sensors"), threats, conditions)
+    start_ms = parse_time(START)
+    events = sensing.events(random.Random(f"{scenario}:{seed}:reports"), threats, seen,
+                            start_ms)
+    return events, _truth(raid, scenario, seed, threats, conditions, start_ms)
+
+
+def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
+           conditions: Conditions, start_ms: int) -> dict[str, Any]:
+    def at(t_s: float) -> str:
+        return format_time(start_ms + round(t_s * 1000))
+
+    rows = []
+    for threat in threats:
+        lat, lon, t_hit = threat.impact
+        where = {"lat": round(lat, 6), "lon": round(lon, 6), "t": at(t_hit)}
+        intercepted = threat.end_reason == "intercepted"
+        row: dict[str, Any] = {
+            "threat": threat.threat, "kind": threat.kind, "area": threat.area,
+            "launch": {"lat": round(threat.launch_lat, 6), "lon": round(threat.launch_lon, 6),
+                       "t": at(threat.launch_s)},
+            "first_report_t": at(threat.detect_s), "impact": None if intercepted else where,
+            "end_reason": threat.end_reason, "end_t": at(threat.end_s),
+            "sigma_m": threat.sigma_m, "interval_s": threat.interval_s,
+            "flight_s": round(t_hit - threat.launch_s, 3),
+        }
+        if intercepted:
+            row["would_impact"] = where
+        if threat.beta_kg_m2 is not None:
+            row["beta_kg_m2"] = round(threat.beta_kg_m2)
+        if threat.speed_mps is not None:
+            row["speed_mps"] = round(threat.speed_mps, 1)
+            row["turn_rate_dps"] = threat.turn_rate_dps
+        row["path"] = threat_path_record(threat)
+        rows.append(row)
+    return {"scenario": scenario, "seed": seed, "country": raid.theater.name,
+            "start": format_time(start_ms), "conditions": conditions.to_dict(),
+            "shelter_s": conditions.shelter_s, "threats": rows}

@@ -36,7 +36,7 @@ from airwarn.errors import AirwarnError
 from airwarn.zones import ZoneSet
 
 ACQUIRE = ("launch", "default", "mid", "late")
-BODIES = ("default",)
+BODIES = ("default", "sleek", "draggy")
 MANEUVERS = ("none",)
 
 
@@ -97,6 +97,8 @@ CELLS: dict[str, Conditions | None] = {
     "acquire-launch": Conditions(acquire="launch"),
     "acquire-mid": Conditions(acquire="mid"),
     "acquire-late": Conditions(acquire="late"),
+    "body-sleek": Conditions(body="sleek"),
+    "body-draggy": Conditions(body="draggy"),
     "shelter-15": Conditions(shelter_s=15),
     "shelter-90": Conditions(shelter_s=90),
     "shelter-180": Conditions(shelter_s=180),

@@ -19,14 +19,18 @@ threat `would_impact` {lat, lon, t}, where it would have come down.
 
 from __future__ import annotations
 
+import math
 import random
+from dataclasses import asdict
 from typing import Any
 
+from airwarn import physics
 from airwarn.contract import format_time, parse_time
-from airwarn.sim import sensing
+from airwarn.profiles import PROFILES
+from airwarn.sim import sensing, truth_flight
 from airwarn.sim.conditions import Conditions
 from airwarn.sim.paths import threat_path_record
-from airwarn.sim.scenarios import START, PlannedThreat, Raid, plan
+from airwarn.sim.scenarios import START, BallisticPath, PlannedThreat, Raid, plan
 from airwarn.zones import ZoneSet
 
 
@@ -34,11 +38,59 @@ def plan_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions,
                count: int | None = None) -> tuple[Raid, list[PlannedThreat]]:
     """The raid's threats, flown and seen under the conditions (times in seconds)."""
     raid, threats = plan(zones, scenario, seed, count=count)
+    air = random.Random(f"{scenario}:{seed}:weather")
+    weather = truth_flight.Weather.draw(air)
+    forecast = weather.forecast(air)
+    bodies = random.Random(f"{scenario}:{seed}:bodies:{conditions.body}")
+    for threat in threats:
+        if threat.kind in ("rocket", "ballistic"):
+            _refly_ballistic(threat, bodies, conditions.body, weather, forecast)
+    raid.weather = weather  # type: ignore[attr-defined]
     detect_rng = random.Random(f"{scenario}:{seed}:detect:{conditions.acquire}")
     for threat in threats:
         threat.detect_s = sensing.detect_s(detect_rng, raid, threat, conditions.acquire)
     sensing.assign_fates(random.Random(f"{scenario}:{seed}:fates"), raid, threats)
     return raid, threats
+
+
+def body_beta(rng: random.Random, kind: str, body: str) -> float | None:
+    """A ballistic coefficient at one end of the kind's plausible range (log scale), or None
+    for the default body."""
+    if body == "default":
+        return None
+    profile = PROFILES[kind]
+    lo, hi = math.log(profile.beta_low_kg_m2), math.log(profile.beta_high_kg_m2)
+    tenth = (hi - lo) / 10.0
+    return math.exp(rng.uniform(hi - tenth, hi) if body == "sleek" else rng.uniform(lo, lo + tenth))
+
+
+def _refly_ballistic(threat: PlannedThreat, rng: random.Random, body: str,
+                     weather: truth_flight.Weather, forecast: truth_flight.Weather) -> None:
+    """Fly a rocket or ballistic missile again, from its launch at its impact point, under the
+    honest physics of `airwarn.sim.truth_flight` (and with another body, if asked). Kept as the
+    default simulator flew it (`flown: default` in the truth) when the new body cannot reach."""
+    planned = threat.path
+    assert isinstance(planned, BallisticPath)
+    beta = body_beta(rng, threat.kind, body) or float(threat.beta_kg_m2 or 10_000.0)
+    # Draw every number whatever happens, so that one threat's outcome never shifts another's.
+    aim_error = math.exp(rng.gauss(0.0, 0.02))
+    r0, v0 = planned.flight.states[0]
+    b_lat, b_lon, _ = physics.ecef_to_geodetic(*r0)
+    e, n, u = physics.ecef_to_enu_vector(b_lat, b_lon, v0)
+    loft = math.degrees(math.atan2(u, math.hypot(e, n)))
+    guided = threat.kind == "ballistic"
+    path = truth_flight.launch(
+        (threat.launch_lat, threat.launch_lon), (threat.impact[0], threat.impact[1]),
+        threat.launch_s, boost_s=planned.boost_s, loft_deg=loft,
+        aim_beta=beta if guided else beta * aim_error, true_beta=beta,
+        aim_weather=weather if guided else forecast, weather=weather)
+    if path is None or path.flight.impact is None:
+        threat.flown = "default"  # type: ignore[attr-defined]
+        return
+    threat.path = path  # type: ignore[assignment]
+    threat.impact = path.flight.impact
+    threat.beta_kg_m2 = beta
+    threat.flown = "honest"  # type: ignore[attr-defined]
 
 
 def simulate_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,
@@ -77,6 +129,11 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
             row["would_impact"] = where
         if threat.beta_kg_m2 is not None:
             row["beta_kg_m2"] = round(threat.beta_kg_m2)
+            row["flown"] = getattr(threat, "flown", "default")
+            path = threat.path
+            assert isinstance(path, BallisticPath | truth_flight.TrueBallisticPath)
+            row["apogee_m"] = round(path.apogee_m())
+            row["max_speed_mps"] = round(path.max_speed_mps(), 1)
         if threat.speed_mps is not None:
             row["speed_mps"] = round(threat.speed_mps, 1)
             row["turn_rate_dps"] = threat.turn_rate_dps
@@ -84,4 +141,6 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
         rows.append(row)
     return {"scenario": scenario, "seed": seed, "country": raid.theater.name,
             "start": format_time(start_ms), "conditions": conditions.to_dict(),
+            "weather": {k: round(v, 4) for k, v in asdict(getattr(
+                raid, "weather", truth_flight.STILL)).items()},
             "shelter_s": conditions.shelter_s, "threats": rows}

@@ -40,6 +40,7 @@ from airwarn.sim.scenarios import (
     RoutePath,
     _offset,
 )
+from airwarn.sim.truth_flight import TrueBallisticPath
 
 LATE_ACQUIRE_SHARE = 0.2  # `late`: only the last fifth of the flight is seen ...
 LATE_ACQUIRE_MAX_S = 120.0  # ... at most its last two minutes ...
@@ -90,7 +91,8 @@ def detect_s(rng: random.Random, raid: Raid, threat: PlannedThreat, acquire: str
         left = min(max(LATE_ACQUIRE_SHARE * flight, LATE_ACQUIRE_MIN_S), LATE_ACQUIRE_MAX_S)
         return t_hit - min(left, flight - 0.5)
     path = threat.path
-    if isinstance(path, BallisticPath):
+    if threat.kind in ("rocket", "ballistic"):
+        assert isinstance(path, BallisticPath | TrueBallisticPath)
         burnout_s = path.t_launch_s + path.boost_s
         if threat.kind == "ballistic":
             return min(burnout_s + rng.uniform(5.0, 30.0), t_hit - 5.0)

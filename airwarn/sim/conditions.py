@@ -37,7 +37,7 @@ from airwarn.zones import ZoneSet
 
 ACQUIRE = ("launch", "default", "mid", "late")
 BODIES = ("default", "sleek", "draggy")
-MANEUVERS = ("none",)
+MANEUVERS = ("none", "turn", "reverse", "loiter", "speedup", "mixed")
 
 
 class ConditionsError(AirwarnError):
@@ -102,6 +102,10 @@ CELLS: dict[str, Conditions | None] = {
     "shelter-15": Conditions(shelter_s=15),
     "shelter-90": Conditions(shelter_s=90),
     "shelter-180": Conditions(shelter_s=180),
+    "maneuver-turn": Conditions(maneuver="turn"),
+    "maneuver-reverse": Conditions(maneuver="reverse"),
+    "maneuver-loiter": Conditions(maneuver="loiter"),
+    "maneuver-speedup": Conditions(maneuver="speedup"),
 }
 
 

@@ -5,6 +5,9 @@ same launch sites, targets and launch times), so that a sweep compares cells on 
 What changes is how they fly and how they are seen, each from a random stream of its own
 (named after the scenario, the seed and the part it draws for):
 
+- rockets and ballistic missiles are flown again under honest physics, with the body asked
+  for (`airwarn.sim.truth_flight`); drones and cruise missiles manoeuvre near their targets
+  when asked (`airwarn.sim.maneuvers`);
 - the sensors (`airwarn.sim.sensing`): acquisition, cadence, declared and true errors, bias,
   correlated errors, dropped, duplicated and late reports;
 - the zones' shelter time, when `shelter_s` is set (the caller passes the zone set with it,
@@ -13,8 +16,12 @@ What changes is how they fly and how they are seen, each from a random stream of
 The truth document is the default one (see `airwarn.sim.scenarios`) plus, compatibly:
 `conditions` (the knobs, `airwarn.sim.conditions.Conditions`), `shelter_s` (the uniform time
 to shelter, or null), and per threat: `path` (`airwarn.sim.paths`), `sigma_m` (declared),
-`interval_s`, `flight_s` (launch to where it came down or would have), and for an intercepted
-threat `would_impact` {lat, lon, t}, where it would have come down.
+`interval_s`, `flight_s` (launch to where it came down or would have), for an intercepted
+threat `would_impact` {lat, lon, t}, where it would have come down; for a rocket or ballistic
+missile `flown` (`honest`, or `default` when the body asked for could not reach the target)
+and its `beta_kg_m2` (at Mach 2); for a drone or cruise missile under `maneuver`, `maneuver`:
+{kind, t_s (when it began), turn_rate_dps, top_speed_mps, loiter_s} or {kind: none}. The
+top-level `weather` is the raid's air (`airwarn.sim.truth_flight.Weather`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 from airwarn import physics
 from airwarn.contract import format_time, parse_time
 from airwarn.profiles import PROFILES
-from airwarn.sim import sensing, truth_flight
+from airwarn.sim import maneuvers, sensing, truth_flight
 from airwarn.sim.conditions import Conditions
 from airwarn.sim.paths import threat_path_record
 from airwarn.sim.scenarios import START, BallisticPath, PlannedThreat, Raid, plan
@@ -46,6 +53,17 @@ def plan_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions,
         if threat.kind in ("rocket", "ballistic"):
             _refly_ballistic(threat, bodies, conditions.body, weather, forecast)
     raid.weather = weather  # type: ignore[attr-defined]
+    if conditions.maneuver != "none":
+        turns = random.Random(f"{scenario}:{seed}:maneuver:{conditions.maneuver}")
+        for threat in threats:
+            if threat.kind not in maneuvers.AIRFRAMES:
+                continue
+            what = conditions.maneuver
+            pick = turns.choice(maneuvers.KINDS)  # drawn for every threat, used by `mixed`
+            if what == "mixed":
+                what = pick
+            done = maneuvers.maneuver(raid, threat, what, turns)
+            threat.maneuver = done or {"kind": "none"}  # type: ignore[attr-defined]
     detect_rng = random.Random(f"{scenario}:{seed}:detect:{conditions.acquire}")
     for threat in threats:
         threat.detect_s = sensing.detect_s(detect_rng, raid, threat, conditions.acquire)
@@ -137,6 +155,8 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
         if threat.speed_mps is not None:
             row["speed_mps"] = round(threat.speed_mps, 1)
             row["turn_rate_dps"] = threat.turn_rate_dps
+            if hasattr(threat, "maneuver"):
+                row["maneuver"] = threat.maneuver
         row["path"] = threat_path_record(threat)
         rows.append(row)
     return {"scenario": scenario, "seed": seed, "country": raid.theater.name,

@@ -5,8 +5,9 @@ The default simulator flies them along waypoints at a constant speed and a gentl
 (3°/s for a drone, 2°/s for a cruise missile). Here each one, once it is near its target (a
 drone 20-60 km out, a cruise missile 40-120 km out), changes its plan in one of four ways:
 
-- `turn`: a hard turn of 60-120° to either side onto another target 15-60 km away (30-100 km
-  for a cruise missile), at the airframe's hard turn rate;
+- `turn`: a hard turn of 60-120° (± 15°) to either side onto another target 7-90 km away
+  (15-150 km for a cruise missile: half to one and a half times a draw of 15-60 km, or
+  30-100 km), at the airframe's hard turn rate;
 - `reverse`: the same onto a target behind it (150-210° of turn);
 - `loiter`: it circles at its usual turn rate for 2-8 minutes (a cruise missile 1-3), then
   goes on to its target;
@@ -140,14 +141,14 @@ def maneuver(raid: Raid, threat: PlannedThreat, what: str, rng: random.Random
 
 def _pick_target(raid: Raid, lat: float, lon: float, bearing: float, reach_m: float,
                  pick: float, spot: tuple[float, float]) -> tuple[float, float] | None:
-    """A point of a targetable zone about `reach_m` away, within 30° of `bearing`."""
+    """A point of a targetable zone about `reach_m` away, within 15° of `bearing`."""
     d = _distances_m(lat, lon, raid.rep_lat, raid.rep_lon)
     phi1, phi2 = math.radians(lat), np.radians(raid.rep_lat)
     dl = np.radians(raid.rep_lon - lon)
     b = np.arctan2(np.sin(dl) * np.cos(phi2),
                    math.cos(phi1) * np.sin(phi2) - math.sin(phi1) * np.cos(phi2) * np.cos(dl))
     off = np.abs((b - bearing + math.pi) % (2 * math.pi) - math.pi)
-    ok = (d >= 0.5 * reach_m) & (d <= 1.5 * reach_m) & (off <= math.radians(30.0))
+    ok = (d >= 0.5 * reach_m) & (d <= 1.5 * reach_m) & (off <= math.radians(15.0))
     weights = np.where(ok, raid.weights, 0.0)
     total = float(weights.sum())
     if total <= 0.0:

@@ -128,8 +128,8 @@ def raid(country: str, scenario: str, cell: str, seed: int, cache: Path | None,
     return lines, truth
 
 
-def one(job: tuple[str, str, str, int, str | None, str]) -> dict[str, Any]:
-    country, scenario, cell, seed, cache, version = job
+def one(job: tuple[str, str, str, int, str | None, str, tuple[str, ...]]) -> dict[str, Any]:
+    country, scenario, cell, seed, cache, version, policies = job
     started = time.perf_counter()
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
@@ -146,7 +146,7 @@ def one(job: tuple[str, str, str, int, str | None, str]) -> dict[str, Any]:
                            "seed": seed, "reports": len(events), "policies": {},
                            "shorter_than_shelter": _shorter_than_shelter(zones, truth)}
     recorder = None
-    for name in POLICY_NAMES:
+    for name in policies:
         if name in ORACLES:
             # The impact oracle knows the impacts that are scored (so its alert is the ideal);
             # the path oracle, every true path.
@@ -213,6 +213,8 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         summary: dict[str, Any] = {"scenario": scenario, "country": country, "cell": cell,
                                    "seeds": len(mine), "policies": {}}
         for name in POLICY_NAMES:
+            if not any(name in r["policies"] for r in mine):
+                continue
             parts = [r["policies"][name] for r in mine if r["policies"].get(name)]
             alert = sum(p["alert_km2h"] for p in parts)
             ideal = sum(p["ideal_km2h"] for p in parts)
@@ -242,6 +244,8 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     """The issue's targets for one cell: True met, False not, None not measurable."""
     engine = p["engine"]
     factor = engine["over_alert"]
+    region = p.get("region", {}).get("over_alert")
+    path = p.get("path-oracle", {}).get("over_alert")
     out: dict[str, bool | None] = {
         "missed": engine["missed"] == 0,
         "late": engine["late"] == 0,
@@ -251,7 +255,6 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
         out["over_alert<=6"] = None if factor is None else factor <= 6.0
         out["over_alert<=3 (goal)"] = None if factor is None else factor <= 3.0
     else:
-        region, path = p["region"]["over_alert"], p["path-oracle"]["over_alert"]
         out["<=region/5"] = None if factor is None or not region else factor <= 0.2 * region
         out["<=3x path-oracle"] = None if factor is None or not path else factor <= 3.0 * path
     return out
@@ -303,14 +306,13 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
             cells = [s["cell"], s["country"], str(s["seeds"]), impacts,
                      str(e["missed"]), str(e["late"]),
                      _f(e["warning_median_s"])]
-            cells += [_f(p[n]["over_alert"], 2 if (p[n]["over_alert"] or 0) < 10 else 1)
-                      for n in POLICY_NAMES]
+            factors = [p[n]["over_alert"] if n in p else None for n in POLICY_NAMES]
+            cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in factors]
             if ballistic:
                 cells += [_f(e["flaps_per_100"], 2), _mark(c["over_alert<=6"]),
                           _mark(c["over_alert<=3 (goal)"])]
             else:
-                cells += [_ratio(e["over_alert"], p["region"]["over_alert"]),
-                          _ratio(e["over_alert"], p["path-oracle"]["over_alert"]),
+                cells += [_ratio(e["over_alert"], factors[2]), _ratio(e["over_alert"], factors[3]),
                           _f(e["flaps_per_100"], 2), _mark(c["<=region/5"]),
                           _mark(c["<=3x path-oracle"])]
             cells += [_mark(c["missed"]), _mark(c["late"]), _mark(c["flaps"])]
@@ -387,6 +389,9 @@ def main() -> None:
     parser.add_argument("--kind", choices=list(KINDS), action="append")
     parser.add_argument("--country", choices=list(COUNTRIES), action="append")
     parser.add_argument("--cell", choices=list(CELLS), action="append")
+    parser.add_argument("--policy", choices=POLICY_NAMES[1:], action="append",
+                        help="run only these beside the engine (default: all four; the "
+                        "targets of drones and cruise missiles need region and path-oracle)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--cache", type=Path, default=RESULTS / "sweep-cache",
                         help="folder of cached raids")
@@ -398,6 +403,7 @@ def main() -> None:
     wanted = args.cell or (list(QUICK_CELLS) if args.quick else list(CELLS))
     version = _sim_version()
     cache = None if args.no_cache else str(args.cache)
+    policies = ("engine", *(n for n in POLICY_NAMES[1:] if n in (args.policy or POLICY_NAMES)))
     jobs = []
     for scenario in args.kind or list(KINDS):
         for cell in cells_for(KINDS[scenario]):
@@ -405,7 +411,7 @@ def main() -> None:
                 continue
             for country in args.country or list(COUNTRIES):
                 for seed in range(1, seeds + 1):
-                    jobs.append((country, scenario, cell, seed, cache, version))
+                    jobs.append((country, scenario, cell, seed, cache, version, policies))
     # The longest first, so that the two workers finish together.
     weight = {"drones": 0, "cruise": 1, "rockets": 2, "ballistic": 3}
     jobs.sort(key=lambda j: (weight[j[1]], j[0] != "ukraine"))

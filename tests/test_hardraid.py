@@ -71,8 +71,9 @@ def test_a_sparse_sensor_reports_at_the_stated_interval(israel):
 
 
 def test_every_report_declares_the_cells_noise_and_the_true_error_is_no_smaller(israel):
-    events, _ = simulate_under(israel, "rockets", 3, Conditions(noise_m=100.0), count=8)
-    raid, threats = plan_under(israel, "rockets", 3, Conditions(noise_m=100.0), count=8)
+    conditions = Conditions(noise_m=100.0, interval_s=1.0)
+    events, _ = simulate_under(israel, "ballistic", 3, conditions, count=3)
+    raid, threats = plan_under(israel, "ballistic", 3, conditions, count=3)
     by_id = {t.threat: t for t in threats}
     east: dict[str, list[float]] = defaultdict(list)
     for event in events:
@@ -94,7 +95,7 @@ def test_every_report_declares_the_cells_noise_and_the_true_error_is_no_smaller(
 
 def test_reports_are_dropped_doubled_and_late(ukraine):
     conditions = Conditions(interval_s=1.0)
-    events, truth = simulate_under(ukraine, "rockets", 4, conditions, count=30)
+    events, truth = simulate_under(ukraine, "ballistic", 4, conditions, count=12)
     tracks = [e for e in events if e["type"] == "track"]
     keys = Counter((e["threat"], e["t"]) for e in tracks)
     doubled = sum(n - 1 for n in keys.values())
@@ -134,11 +135,9 @@ def test_acquisition_from_launch_halfway_or_late_in_flight(israel, acquire):
 
 
 def test_a_cell_changes_the_sensors_not_the_raid(ukraine):
-    _, honest = simulate_under(ukraine, "rockets", 6, CELLS["honest"], count=10)
-    _, noisy = simulate_under(ukraine, "rockets", 6, CELLS["noise-300"], count=10)
-    again, noisy_again = simulate_under(ukraine, "rockets", 6, CELLS["noise-300"], count=10)
-    assert simulate_under(ukraine, "rockets", 6, CELLS["noise-300"], count=10)[0] == again
-    assert noisy == noisy_again
+    _, honest = simulate_under(ukraine, "rockets", 6, CELLS["honest"], count=4)
+    events, noisy = simulate_under(ukraine, "rockets", 6, CELLS["noise-300"], count=4)
+    assert simulate_under(ukraine, "rockets", 6, CELLS["noise-300"], count=4) == (events, noisy)
     for a, b in zip(honest["threats"], noisy["threats"], strict=True):
         assert (a["impact"], a.get("would_impact")) == (b["impact"], b.get("would_impact"))
         assert a["end_reason"] == b["end_reason"]
@@ -177,7 +176,7 @@ def test_wind_carries_a_falling_body_downwind():
 
 @pytest.mark.parametrize("body", ["sleek", "draggy"])
 def test_sleek_and_draggy_bodies_lie_at_the_ends_of_the_kinds_range(israel, body):
-    _, truth = simulate_under(israel, "rockets", 7, Conditions(body=body), count=8)
+    _, truth = simulate_under(israel, "rockets", 7, Conditions(body=body), count=5)
     profile = PROFILES["rocket"]
     lo, hi = math.log(profile.beta_low_kg_m2), math.log(profile.beta_high_kg_m2)
     for row in truth["threats"]:
@@ -185,13 +184,13 @@ def test_sleek_and_draggy_bodies_lie_at_the_ends_of_the_kinds_range(israel, body
             continue
         x = (math.log(row["beta_kg_m2"]) - lo) / (hi - lo)
         assert (0.9 - 1e-3 <= x <= 1.0 + 1e-3) if body == "sleek" else (-1e-3 <= x <= 0.1 + 1e-3)
-    assert sum(row["flown"] == "honest" for row in truth["threats"]) >= 6
+    assert sum(row["flown"] == "honest" for row in truth["threats"]) >= 4
 
 
 def test_a_uniform_shelter_time_leaves_rockets_flights_shorter_than_it(ukraine):
     zones = with_shelter(ukraine, 180)
     assert set(zones.shelter_s.tolist()) == {180}
-    _, truth = simulate_under(zones, "rockets", 1, CELLS["shelter-180"], count=10)
+    _, truth = simulate_under(zones, "rockets", 1, CELLS["shelter-180"], count=5)
     assert truth["shelter_s"] == 180
     assert all(row["flight_s"] < 180.0 for row in truth["threats"])
 

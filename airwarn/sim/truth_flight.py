@@ -177,8 +177,7 @@ def _accel(r: Vec, v: Vec, beta: float, weather: Weather, air: tuple[float, floa
     return ax, ay, az
 
 
-def _air(r: Vec, weather: Weather) -> tuple[float, float, Vec]:
-    h, lat, lon = _height_lat_lon(*r)
+def _air(h: float, lat: float, lon: float, weather: Weather) -> tuple[float, float, Vec]:
     rho, sound = atmosphere(h)
     rho *= weather.density_factor
     we, wn = weather.wind_enu(h)
@@ -209,10 +208,10 @@ def fly(r0: Vec, v0: Vec, t0_s: float, beta_kg_m2: float, weather: Weather,
     """Free flight from a state until the ground (height 0 above the ellipsoid)."""
     times, positions, velocities = [t0_s], [r0], [v0]
     r, v, t = r0, v0, t0_s
-    h = _height_lat_lon(*r)[0]
+    h, lat, lon = _height_lat_lon(*r)
     while t - t0_s < max_s:
         dt = _step_s(h)
-        air = _air(r, weather)
+        air = _air(h, lat, lon, weather)
         a1 = _accel(r, v, beta_kg_m2, weather, air)
         r2 = _add(r, v, dt / 2)
         v2 = _add(v, a1, dt / 2)

@@ -15,8 +15,10 @@ country with the issue's target checks, and a calibration table of the engine's 
 regions (rockets and ballistic missiles; `airwarn.sim.calibration`).
 
 Raids are cached on disk by their parameters and the simulator's source (bench/results/
-sweep-cache/), so a second run, or one after an engine change, only replays. All results go to
-bench/results/sweep.json and the tables to bench/results/sweep.md (or --out).
+sweep-cache/), so a second run, or one after an engine change, only replays; each raid's scores
+are kept beside it, keyed by the engine's, the policies' and the scoring's source, so that a run
+cut short resumes where it stopped. All results go to bench/results/sweep.json and the tables
+to bench/results/sweep.md (or --out).
 
 Targets (issue 12), per kind, cell and country over the seeds:
 - 0 missed and 0 late (impacts of tracks the sensors lost are set apart, as intercepted threats
@@ -70,14 +72,28 @@ SIM_SOURCES = ("scenarios.py", "hardraid.py", "sensing.py", "conditions.py", "pa
                "truth_flight.py", "maneuvers.py")
 
 
-def _sim_version() -> str:
+# What a raid's scores depend on besides the raid: the engine, its policies and the scoring.
+ENGINE_SOURCES = ("engine.py", "policy.py", "tracks.py", "physics.py", "profiles.py", "zones.py",
+                  "geo.py", "contract.py", "predict/ballistic.py", "predict/corridor.py",
+                  "sim/evaluate.py", "sim/oracles.py", "sim/paths.py", "sim/calibration.py")
+
+
+def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for name in SIM_SOURCES:
-        path = ROOT / "airwarn" / "sim" / name
+    for path in paths:
         if path.is_file():
-            digest.update(path.read_bytes())
-    digest.update((ROOT / "airwarn" / "physics.py").read_bytes())
+            digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _sim_version() -> str:
+    return _digest([ROOT / "airwarn" / "sim" / name for name in SIM_SOURCES]
+                   + [ROOT / "airwarn" / "physics.py"])
+
+
+def _engine_version() -> str:
+    return _digest([ROOT / "airwarn" / name for name in ENGINE_SOURCES]
+                   + [Path(__file__)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,8 +144,32 @@ def raid(country: str, scenario: str, cell: str, seed: int, cache: Path | None,
     return lines, truth
 
 
-def one(job: tuple[str, str, str, int, str | None, str, tuple[str, ...]]) -> dict[str, Any]:
-    country, scenario, cell, seed, cache, version, policies = job
+Job = tuple[str, str, str, int, str | None, str, str, tuple[str, ...]]
+
+
+def _scores_file(job: Job) -> Path | None:
+    country, scenario, cell, seed, cache, version, engine, policies = job
+    if cache is None:
+        return None
+    key = f"{country}-{scenario}-{cell}-s{seed}-n{COUNTS[scenario]}-{version}"
+    return Path(cache) / key / f"scores-{engine}-{'+'.join(policies)}.json"
+
+
+def one(job: Job) -> dict[str, Any]:
+    """A raid's scores: from the cache when the engine and the raid are as they were."""
+    done = _scores_file(job)
+    if done is not None and done.is_file():
+        return json.loads(done.read_text())
+    row = _run(job)
+    if done is not None:
+        partial = done.with_suffix(".partial")
+        partial.write_text(json.dumps(row))
+        partial.replace(done)
+    return row
+
+
+def _run(job: Job) -> dict[str, Any]:
+    country, scenario, cell, seed, cache, version, _, policies = job
     started = time.perf_counter()
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
@@ -401,7 +441,7 @@ def main() -> None:
     args = parser.parse_args()
     seeds = args.seeds or (1 if args.quick else 5)
     wanted = args.cell or (list(QUICK_CELLS) if args.quick else list(CELLS))
-    version = _sim_version()
+    version, engine = _sim_version(), _engine_version()
     cache = None if args.no_cache else str(args.cache)
     policies = ("engine", *(n for n in POLICY_NAMES[1:] if n in (args.policy or POLICY_NAMES)))
     jobs = []
@@ -411,10 +451,12 @@ def main() -> None:
                 continue
             for country in args.country or list(COUNTRIES):
                 for seed in range(1, seeds + 1):
-                    jobs.append((country, scenario, cell, seed, cache, version, policies))
-    # The longest first, so that the two workers finish together.
+                    jobs.append((country, scenario, cell, seed, cache, version, engine,
+                                 policies))
+    # Seed by seed, so that a run cut short has every cell; in a seed the longest first, so
+    # that the two workers finish together.
     weight = {"drones": 0, "cruise": 1, "rockets": 2, "ballistic": 3}
-    jobs.sort(key=lambda j: (weight[j[1]], j[0] != "ukraine"))
+    jobs.sort(key=lambda j: (j[3], weight[j[1]], j[0] != "ukraine"))
     started = time.perf_counter()
     rows = []
     with multiprocessing.Pool(args.jobs) as pool:

@@ -91,9 +91,12 @@ def _sim_version() -> str:
                    + [ROOT / "airwarn" / "physics.py"])
 
 
+# Bump when what `_run` records changes.
+SCORES_FORMAT = b"1"
+
+
 def _engine_version() -> str:
-    return _digest([ROOT / "airwarn" / name for name in ENGINE_SOURCES]
-                   + [Path(__file__)])
+    return _digest([ROOT / "airwarn" / name for name in ENGINE_SOURCES]) + SCORES_FORMAT.decode()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +439,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=RESULTS / "sweep-cache",
                         help="folder of cached raids")
     parser.add_argument("--no-cache", action="store_true", help="simulate every raid afresh")
+    parser.add_argument("--only-cached", action="store_true",
+                        help="run nothing: tables of the raids already scored (of a run cut "
+                        "short, or still running)")
     parser.add_argument("--out", type=Path, default=RESULTS / "sweep",
                         help="results go to OUT.json and OUT.md (default bench/results/sweep)")
     args = parser.parse_args()
@@ -457,6 +463,8 @@ def main() -> None:
     # that the two workers finish together.
     weight = {"drones": 0, "cruise": 1, "rockets": 2, "ballistic": 3}
     jobs.sort(key=lambda j: (j[3], weight[j[1]], j[0] != "ukraine"))
+    if args.only_cached:
+        jobs = [j for j in jobs if (found := _scores_file(j)) is not None and found.is_file()]
     started = time.perf_counter()
     rows = []
     with multiprocessing.Pool(args.jobs) as pool:
@@ -471,7 +479,7 @@ def main() -> None:
     summaries = aggregate(rows)
     order = list(CELLS)
     text = (f"`python {' '.join(['bench/sweep.py', *sys.argv[1:]])}`: {len(jobs)} raids, "
-            f"{seeds} seed(s) per cell, {wall:.0f} s wall time on {args.jobs} workers.\n"
+            f"up to {seeds} seed(s) per cell, {wall:.0f} s wall time on {args.jobs} workers.\n"
             + tables(summaries, order) + "\n" + calibration_tables(rows, order) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}.json").write_text(json.dumps(

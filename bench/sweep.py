@@ -317,8 +317,18 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "–" if a is None or not b else f"{a / b:.2f}"
 
 
-def _mark(ok: bool | None) -> str:
-    return "–" if ok is None else ("✓" if ok else "**✗**")
+_FAILS = {"missed": "missed", "late": "late", "flaps": "flaps > 1/100",
+          "over_alert<=6": "over-alert > 6", "<=region/5": "> region/5",
+          "<=3x path-oracle": "> 3× path-oracle"}
+
+
+def _targets(kind: str, c: dict[str, bool | None]) -> str:
+    """✓ when every target is met, else the failed ones; the goal of 3 for ballistic kinds."""
+    failed = [_FAILS[k] for k, ok in c.items() if ok is False and k in _FAILS]
+    text = "✓" if not failed else "**✗** " + ", ".join(failed)
+    if kind in ("rocket", "ballistic") and c.get("over_alert<=3 (goal)") is not None:
+        text += "; goal ≤ 3 " + ("✓" if c["over_alert<=3 (goal)"] else "✗")
+    return text
 
 
 def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
@@ -330,12 +340,11 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
         mine.sort(key=lambda s: (cell_order.index(s["cell"]), s["country"]))
         ballistic = kind in ("rocket", "ballistic")
         lines.append(f"\n### {scenario}\n")
-        head = ["cell", "country", "seeds", "impacts", "missed", "late",
-                "warning median s", "engine", "reach", "region", "path-oracle",
-                "impact-oracle"]
-        head += ["flaps /100", "≤ 6", "≤ 3 (goal)"] if ballistic else [
-            "engine ÷ region", "engine ÷ path-oracle", "flaps /100", "≤ region/5", "≤ 3× path"]
-        head += ["0 missed", "0 late", "flaps ≤ 1"]
+        head = ["cell", "country", "seeds", "impacts", "missed", "late", "warning median s",
+                "over-alert: engine", "reach", "region", "path-oracle", "impact-oracle"]
+        if not ballistic:
+            head += ["engine ÷ region", "engine ÷ path-oracle"]
+        head += ["flaps /100", "targets"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         met = 0
@@ -345,20 +354,18 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
             c = s["checks"]
             impacts = str(e["impacts"])
             if e["lost_impacts"]:
-                impacts += f" (+{e['lost_impacts']} lost, {e['missed_lost']} of them missed)"
-            cells = [s["cell"], s["country"], str(s["seeds"]), impacts,
-                     str(e["missed"]), str(e["late"]),
-                     _f(e["warning_median_s"])]
+                impacts += f" (+{e['lost_impacts']} lost, {e['missed_lost']} missed)"
+            short = s.get("shorter_than_shelter") or [0, 0]
+            if short[1]:
+                impacts += f"; {short[1]} shorter than shelter"
             factors = [p[n]["over_alert"] if n in p else None for n in POLICY_NAMES]
+            cells = [s["cell"], s["country"], str(s["seeds"]), impacts, str(e["missed"]),
+                     str(e["late"]), _f(e["warning_median_s"])]
             cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in factors]
-            if ballistic:
-                cells += [_f(e["flaps_per_100"], 2), _mark(c["over_alert<=6"]),
-                          _mark(c["over_alert<=3 (goal)"])]
-            else:
-                cells += [_ratio(e["over_alert"], factors[2]), _ratio(e["over_alert"], factors[3]),
-                          _f(e["flaps_per_100"], 2), _mark(c["<=region/5"]),
-                          _mark(c["<=3x path-oracle"])]
-            cells += [_mark(c["missed"]), _mark(c["late"]), _mark(c["flaps"])]
+            if not ballistic:
+                cells += [_ratio(e["over_alert"], factors[2]),
+                          _ratio(e["over_alert"], factors[3])]
+            cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
             required = [v for k, v in c.items() if "goal" not in k]
             met += all(v is not False for v in required)
             lines.append("| " + " | ".join(cells) + " |")

@@ -3,6 +3,7 @@
     python bench/sweep.py --quick                   # a few cells, 1 seed: minutes, to iterate
     python bench/sweep.py --seeds 5                 # every cell, 5 seeds: the figures of record
     python bench/sweep.py --kind drones --cell maneuver-turn --country ukraine --seeds 2
+    python bench/sweep.py --quick --baseline bench/results/sweep-before.json   # before/after
 
 For each kind (rockets, ballistic, cruise, drones), country (Israel's 1,449 alert areas with
 their own shelter times; Ukraine's hromadas at 90 s), cell of the sweep
@@ -331,7 +332,9 @@ def _targets(kind: str, c: dict[str, bool | None]) -> str:
     return text
 
 
-def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
+def tables(summaries: list[dict[str, Any]], cell_order: list[str],
+           baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> str:
+    """Per kind, a row per cell and country; with a baseline, the engine's figures before."""
     lines: list[str] = []
     for scenario, kind in KINDS.items():
         mine = [s for s in summaries if s["scenario"] == scenario]
@@ -342,6 +345,8 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
         lines.append(f"\n### {scenario}\n")
         head = ["cell", "country", "seeds", "impacts", "missed", "late", "warning median s",
                 "over-alert: engine", "reach", "region", "path-oracle", "impact-oracle"]
+        if baseline is not None:
+            head[7:7] = ["baseline: missed, late, over-alert, flaps /100"]
         if not ballistic:
             head += ["engine ÷ region", "engine ÷ path-oracle"]
         head += ["flaps /100", "targets"]
@@ -361,6 +366,12 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str]) -> str:
             factors = [p[n]["over_alert"] if n in p else None for n in POLICY_NAMES]
             cells = [s["cell"], s["country"], str(s["seeds"]), impacts, str(e["missed"]),
                      str(e["late"]), _f(e["warning_median_s"])]
+            if baseline is not None:
+                before = baseline.get((s["scenario"], s["country"], s["cell"]))
+                b = None if before is None else before["policies"]["engine"]
+                cells.append("–" if b is None else
+                             f"{b['missed']}, {b['late']}, {_f(b['over_alert'], 2)}, "
+                             f"{_f(b['flaps_per_100'], 2)}")
             cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in factors]
             if not ballistic:
                 cells += [_ratio(e["over_alert"], factors[2]),
@@ -446,6 +457,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=RESULTS / "sweep-cache",
                         help="folder of cached raids")
     parser.add_argument("--no-cache", action="store_true", help="simulate every raid afresh")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a results JSON of an earlier run (e.g. before an engine change): "
+                        "its engine figures go beside each row")
     parser.add_argument("--only-cached", action="store_true",
                         help="run nothing: tables of the raids already scored (of a run cut "
                         "short, or still running)")
@@ -485,9 +499,14 @@ def main() -> None:
                              r["seed"]))
     summaries = aggregate(rows)
     order = list(CELLS)
+    baseline = None
+    if args.baseline is not None:
+        earlier = json.loads(args.baseline.read_text())["summaries"]
+        baseline = {(b["scenario"], b["country"], b["cell"]): b for b in earlier}
     text = (f"`python {' '.join(['bench/sweep.py', *sys.argv[1:]])}`: {len(jobs)} raids, "
             f"up to {seeds} seed(s) per cell, {wall:.0f} s wall time on {args.jobs} workers.\n"
-            + tables(summaries, order) + "\n" + calibration_tables(rows, order) + "\n")
+            + tables(summaries, order, baseline) + "\n" + calibration_tables(rows, order)
+            + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}.json").write_text(json.dumps(
         {"command": " ".join(sys.argv), "wall_s": wall, "seeds": seeds,

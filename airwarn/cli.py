@@ -136,6 +136,33 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Same zones, scenario and seed: same bytes.")] = 1,
     count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
                                               "scenario's own).")] = None,
+    truth_paths: Annotated[bool, typer.Option(
+        "--truth-paths", help="Also write each threat's true path in truth.json (for "
+        "`airwarn evaluate --policy path-oracle`; always there with the flags below).")
+    ] = False,
+    sensor: Annotated[str | None, typer.Option(
+        help="A named cell of the sensor sweep, e.g. honest, noise-300, interval-15, "
+        "acquire-late, shelter-180 (the list: airwarn/sim/conditions.py). The flags below "
+        "set single knobs, on top of it if given.", show_default=False)] = None,
+    noise_m: Annotated[float | None, typer.Option(
+        "--noise-m", help="Declared 1-sigma position error of every report, 10-2000 m.",
+        show_default=False)] = None,
+    interval_s: Annotated[float | None, typer.Option(
+        "--interval-s", help="Seconds between two reports of a threat, 0.5-60.",
+        show_default=False)] = None,
+    acquire: Annotated[str | None, typer.Option(
+        help="When threats are first seen: launch, default (the kind's own), mid (halfway), "
+        "late (the last fifth of the flight, at most 120 s).", show_default=False)] = None,
+    body: Annotated[str | None, typer.Option(
+        help="Rockets and ballistic missiles: sleek or draggy bodies (the ends of the kind's "
+        "plausible range), or default.", show_default=False)] = None,
+    shelter_s: Annotated[int | None, typer.Option(
+        "--shelter-s", help="One time to shelter for every zone, 15-900 s; the zone file "
+        "with it is written beside the raid (zones.geojson): replay and evaluate with it.",
+        show_default=False)] = None,
+    maneuver: Annotated[str | None, typer.Option(
+        help="Drones and cruise missiles: turn, reverse, loiter, speedup, mixed or none.",
+        show_default=False)] = None,
 ) -> None:
     """Make a raid with ground truth on a zone set: noisy sensor reports and where each threat
     really came down.
@@ -144,23 +171,53 @@ def simulate(
     waypoint routes with bounded turns); some threats are intercepted. Launch areas follow the
     zone set: Israel's, Ukraine's, or generic ones around any other set.
 
-    Example: airwarn simulate --zones zones-israel.geojson --scenario rockets --seed 3 --out sim/
+    With --sensor or any knob flag the raid (same threats, same targets) is made by the harder
+    simulator: imperfect sensors (biased, correlated errors; dropped, doubled and late
+    reports) under the chosen conditions. Without them the output is as it always was.
+
+    Examples:
+    airwarn simulate --zones zones-israel.geojson --scenario rockets --seed 3 --out sim/
+    airwarn simulate --zones zones-israel.geojson --scenario rockets --noise-m 300
+    --interval-s 5 --acquire launch --body draggy --out sim/
+    airwarn simulate --zones hromadas.geojson --scenario ballistic --shelter-s 180 --out sim/
+    airwarn simulate --zones hromadas.geojson --scenario drones --maneuver turn --out sim/
+    airwarn simulate --zones zones-israel.geojson --scenario cruise --sensor interval-15
+    --out sim/
     """
+    from airwarn.sim.conditions import cell, merge, with_shelter
     from airwarn.sim.scenarios import SCENARIOS, write_simulation
     from airwarn.sim.scenarios import simulate as make_raid
 
     if scenario not in SCENARIOS:
         raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
                                  f"{scenario!r}"), 2)
+    try:
+        conditions = merge(None if sensor is None else cell(sensor), noise_m=noise_m,
+                           interval_s=interval_s, acquire=acquire, body=body,
+                           shelter_s=shelter_s, maneuver=maneuver)
+    except AirwarnError as error:
+        raise _fail(error, 2) from None
     zone_set = _load_zones(zones)
     try:
-        events, truth = make_raid(zone_set, scenario, seed, count=count)
+        if conditions is None:
+            events, truth = make_raid(zone_set, scenario, seed, count=count, paths=truth_paths)
+        else:
+            from airwarn.sim.hardraid import simulate_under
+            from airwarn.zones import write_zones
+
+            zone_set = with_shelter(zone_set, conditions.shelter_s)
+            events, truth = simulate_under(zone_set, scenario, seed, conditions, count=count)
         write_simulation(events, truth, out)
+        if conditions is not None and conditions.shelter_s is not None:
+            write_zones(zone_set.zones, out / "zones.geojson")
     except (AirwarnError, OSError) as error:
         raise _fail(error, 2) from None
     impacts = sum(1 for t in truth["threats"] if t["impact"])
     err.print(f"{len(truth['threats'])} threats ({impacts} impacting), {len(events)} events: "
               f"{out / 'events.jsonl'}, {out / 'truth.json'}", highlight=False, soft_wrap=True)
+    if conditions is not None and conditions.shelter_s is not None:
+        err.print(f"every zone at {conditions.shelter_s} s to shelter: replay and evaluate "
+                  f"with --zones {out / 'zones.geojson'}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -171,25 +228,32 @@ def evaluate(
                                             "`airwarn replay`.")],
     policy: Annotated[list[str] | None, typer.Option(
         help="Also run a reference policy on the same events and score it alongside: reach "
-        "(every zone within reach of the latest report) or region (whole regions). Repeat for "
-        "both.")] = None,
+        "(every zone within reach of the latest report), region (whole regions), or an oracle "
+        "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
+        "truth made with --truth-paths), impact-oracle (knows the impact point and time). "
+        "Repeat for several.")] = None,
     events: Annotated[Path | None, typer.Option(help="The events behind the decisions, for "
                                                 "--policy (default: events.jsonl beside the "
                                                 "truth).")] = None,
     hold_s: HoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Score decisions against ground truth: missed and late impacts, warning times, and the
-    over-alert factor (alerted area x time over the ideal), per kind of threat.
+    """Score decisions against ground truth: missed and late impacts, warning times, the
+    over-alert factor (alerted area x time over the ideal) and flaps (a zone alerted, released
+    and alerted again by the same threat), per kind of threat.
+
+    Beside the ceilings (reach, region), the oracle floors show what no policy can beat.
 
     Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
-    --decisions d.jsonl --policy reach --policy region
+    --decisions d.jsonl --policy reach --policy region --policy path-oracle
+    --policy impact-oracle
     """
     import msgspec
 
     from airwarn.contract import decode_decision
-    from airwarn.replay import run_policy
+    from airwarn.replay import iter_events, run_policy
     from airwarn.sim.evaluate import format_table, score, score_to_dict
+    from airwarn.sim.oracles import ORACLES, run_oracle
 
     zone_set = _load_zones(zones)
     try:
@@ -197,11 +261,17 @@ def evaluate(
         with decisions.open("rb") as handle:
             ours = [decode_decision(line) for line in handle if line.strip()]
         scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s)}
+        references = [*(n for n in POLICIES if n != "engine"), *ORACLES]
         for name in policy or []:
-            if name not in POLICIES or name == "engine":
-                raise AirwarnError(f"--policy must be reach or region, not {name!r}")
+            if name not in references:
+                raise AirwarnError(f"--policy must be one of {', '.join(references)}, not "
+                                   f"{name!r}")
             source = events or truth.parent / "events.jsonl"
-            theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
+            if name in ORACLES:
+                theirs = run_oracle(zone_set, truth_doc, iter_events(source), name,
+                                    EngineConfig(hold_s=hold_s))
+            else:
+                theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
     except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
         raise _fail(error if isinstance(error, AirwarnError | OSError)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import statistics
 from pathlib import Path
 
 from airwarn.adapters.israel import import_israel
@@ -54,11 +55,15 @@ def one(job: tuple[str, str, int]) -> dict:
     kind = KINDS[scenario]
     for name, policy in POLICIES.items():
         decisions = list(run(zones, parsed, config, policy(zones)))
-        s = score(zones, truth, decisions, hold_s=config.hold_s).per_kind.get(kind)
+        scored = score(zones, truth, decisions, hold_s=config.hold_s)
+        s = scored.per_kind.get(kind)
         row[name] = None if s is None else {
             "impacts": s.in_zones, "missed": s.missed, "late": s.late,
             "alert_km2h": s.alert_km2h, "ideal_km2h": s.ideal_km2h,
             "warning_median_s": s.warning_s_median,
+            "warnings_s": [t.warning_s for t in scored.threats
+                           if t.kind == kind and t.warning_s is not None],
+            "alerted_zones": s.alerted_zones, "flaps": s.flaps,
         }
     return row
 
@@ -68,8 +73,9 @@ def summarise(rows: list[dict]) -> str:
     for country in sorted({r["country"] for r in rows}):
         lines.append(f"\n{country}\n")
         lines.append("| scenario | seeds | impacts in zones | missed | late | over-alert engine | "
-                     "reach | region | engine / region |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+                     "reach | region | engine / region | warning median s | flaps per 100 "
+                     "alerted zones |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for scenario in KINDS:
             mine = [r for r in rows if r["country"] == country and r["scenario"] == scenario]
             if not mine:
@@ -83,11 +89,15 @@ def summarise(rows: list[dict]) -> str:
                       for p in POLICIES}
             impacts = int(total("engine", "impacts"))
             late = int(total("engine", "late"))
+            warnings = [w for r in mine if r["engine"] for w in r["engine"]["warnings_s"]]
+            alerted = total("engine", "alerted_zones")
+            flaps = 100 * total("engine", "flaps") / alerted if alerted else float("nan")
+            median = statistics.median(warnings) if warnings else float("nan")
             lines.append(
                 f"| {scenario} | {len(mine)} | {impacts} | {int(total('engine', 'missed'))} | "
                 f"{late} ({100 * late / max(impacts, 1):.1f} %) | {factor['engine']:.1f}x | "
                 f"{factor['reach']:.1f}x | {factor['region']:.1f}x | "
-                f"{factor['engine'] / factor['region']:.2f} |")
+                f"{factor['engine'] / factor['region']:.2f} | {median:.1f} | {flaps:.2f} |")
     return "\n".join(lines)
 
 

@@ -36,6 +36,12 @@ level). All times are compared as integer milliseconds, so every comparison is e
   `manual`, any other kind under its own name. The ideal of a kind comes from that kind's
   impacts only, so per-kind ideals may add up to more than the total's, where overlapping
   intervals of different kinds in one zone count once.
+- **Flaps**: a zone alerted, released and alerted again by the same threat. Each decision that
+  puts a zone at `alert` from another level names the threats that raise it; a (zone, threat)
+  pair met there for the first time is one **alerted zone**, met again it is one **flap**
+  (the zone had left `alert` in between). `flaps_per_100` = 100 × flaps / alerted zones, per
+  kind of the decision. A threat that joins a zone already at `alert` shows in no decision, so
+  it is counted only if it raises the zone itself later.
 """
 
 from __future__ import annotations
@@ -91,6 +97,9 @@ class KindScore:
     ideal_km2h: float
     over_alert: float | None
     pre_alert_km2h: float
+    alerted_zones: int = 0  # (zone, threat) pairs put at alert
+    flaps: int = 0  # a pair put at alert again after the zone had left alert
+    flaps_per_100: float | None = None  # per 100 alerted zones
 
 
 @dataclass
@@ -111,6 +120,7 @@ class _Change:
     zone: int
     level: str
     kind: str
+    threats: tuple[str, ...] = ()
 
 
 def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) -> list[_Change]:
@@ -118,6 +128,7 @@ def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) 
     for number, decision in enumerate(decisions, start=1):
         if isinstance(decision, Decision):
             t, zone_id, level, kind = decision.t, decision.zone, decision.level, decision.kind
+            threats = tuple(decision.threats or ())
         else:
             try:
                 t, zone_id, level = decision["t"], decision["zone"], decision["level"]
@@ -125,6 +136,7 @@ def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) 
                 raise ContractError(f"decision has no `{exc.args[0]}`", line=number,
                                     field=f"$.{exc.args[0]}") from None
             kind = decision.get("kind")
+            threats = tuple(str(t) for t in decision.get("threats") or ())
         if level not in LEVELS:
             raise ContractError("level must be one of clear, pre_alert, alert", line=number,
                                 field="$.level", value=level)
@@ -133,7 +145,8 @@ def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) 
             raise ZoneError("decision names a zone that is not in the zone set; score a run "
                             "with the zone file it was made with", line=number,
                             field="$.zone", value=zone_id)
-        changes.append(_Change(parse_time(t), index, level, MANUAL if kind is None else kind))
+        changes.append(_Change(parse_time(t), index, level, MANUAL if kind is None else kind,
+                               threats))
     changes.sort(key=lambda change: change.t_ms)  # stable: ties keep their given order
     return changes
 
@@ -149,6 +162,9 @@ class _Timeline:
         # (kind, level) -> km2 * ms
         self.area_ms: dict[tuple[str, str], float] = {}
         self.kinds: set[str] = set()
+        # kind -> [alerted (zone, threat) pairs, flaps]
+        self.flaps: dict[str, list[int]] = {}
+        alerted: set[tuple[int, str]] = set()
         end_ms = changes[-1].t_ms if changes else 0
         current: list[_Change | None] = [None] * n
         for change in changes:
@@ -160,6 +176,11 @@ class _Timeline:
                 start = None
             elif previous != "alert":
                 start = change.t_ms
+                counts = self.flaps.setdefault(change.kind, [0, 0])
+                for threat in change.threats:
+                    pair = (z, threat)
+                    counts[1 if pair in alerted else 0] += 1
+                    alerted.add(pair)
             self.times[z].append(change.t_ms)
             self.levels[z].append(change.level)
             self.alert_starts[z].append(start)
@@ -185,6 +206,11 @@ class _Timeline:
         if i < 0:
             return "clear", None
         return self.levels[zone][i], self.alert_starts[zone][i]
+
+    def flap_counts(self, kind: str | None = None) -> tuple[int, int]:
+        """(alerted zones, flaps) of a kind, or of all kinds."""
+        rows = [v for k, v in self.flaps.items() if kind is None or k == kind]
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
 
     def km2h(self, level: str, kind: str | None = None) -> float:
         total = sum(v for (k, lv), v in self.area_ms.items()
@@ -250,6 +276,7 @@ def _kind_score(kind: str, zones: ZoneSet, timeline: _Timeline, threat_count: in
     level_kind = None if kind == TOTAL else kind
     alert = timeline.km2h("alert", level_kind)
     ideal = _ideal_km2h(zones, impacts, hold_s)
+    alerted, flaps = timeline.flap_counts(level_kind)
     return KindScore(
         kind=kind, threats=threat_count, impacts=len(impacts), in_zones=len(in_zones),
         outside=len(impacts) - len(in_zones), missed=sum(t.missed for t in in_zones),
@@ -260,6 +287,8 @@ def _kind_score(kind: str, zones: ZoneSet, timeline: _Timeline, threat_count: in
         alert_km2h=alert, ideal_km2h=ideal,
         over_alert=alert / ideal if ideal > 0 else None,
         pre_alert_km2h=timeline.km2h("pre_alert", level_kind),
+        alerted_zones=alerted, flaps=flaps,
+        flaps_per_100=100.0 * flaps / alerted if alerted else None,
     )
 
 
@@ -334,6 +363,10 @@ _ROWS: tuple[tuple[str, Any], ...] = (
     ("ideal km²·h", lambda s: _area(s.ideal_km2h)),
     ("over-alert factor", lambda s: _factor(s.over_alert)),
     ("pre-alert km²·h", lambda s: _area(s.pre_alert_km2h)),
+    ("alerted zones (zone × threat)", lambda s: str(s.alerted_zones)),
+    ("flaps", lambda s: str(s.flaps)),
+    ("flaps per 100 alerted", lambda s: "–" if s.flaps_per_100 is None
+     else f"{s.flaps_per_100:.2f}"),
 )
 
 

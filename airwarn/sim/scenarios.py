@@ -1033,14 +1033,21 @@ def _split(total: int, shares: tuple[tuple[str, float], ...]) -> dict[str, int]:
     return counts
 
 
-def simulate(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None
-             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def simulate(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None,
+             paths: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A simulated raid on a zone set: the sensor events (Contract v1 dicts, in delivery order)
-    and the truth document. The same zones, scenario and seed give the same result."""
+    and the truth document. The same zones, scenario and seed give the same result. With
+    `paths`, each truth row also holds the threat's true path (see `airwarn.sim.paths`)."""
     raid, threats = plan(zones, scenario, seed, count=count)
     start_ms = parse_time(START)
     events = _events(raid, threats, start_ms)
-    return events, _truth(raid, scenario, seed, threats, start_ms)
+    truth = _truth(raid, scenario, seed, threats, start_ms)
+    if paths:
+        from airwarn.sim.paths import threat_path_record
+
+        for row, threat in zip(truth["threats"], threats, strict=True):
+            row["path"] = threat_path_record(threat)
+    return events, truth
 
 
 def write_simulation(events: list[dict[str, Any]], truth: dict[str, Any],

@@ -1,0 +1,195 @@
+"""Oracle floors and flap counts: what no policy can beat, scored like every policy.
+
+The path oracle knows each threat's true path, the impact oracle where and when it comes down;
+both run through the engine's own lifecycle. Real raids on Israel's and Ukraine's zones, kept
+small so that the file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import numpy as np
+import pytest
+from conftest import grid_zones, require_data
+from typer.testing import CliRunner
+
+from airwarn.contract import format_time, parse_event, parse_time
+from airwarn.engine import EngineConfig, run
+from airwarn.errors import AirwarnError
+from airwarn.sim.evaluate import score
+from airwarn.sim.oracles import ImpactOracle, PathOracle, run_oracle
+from airwarn.sim.paths import read_path, zone_visits
+from airwarn.sim.scenarios import simulate, write_simulation
+from airwarn.zones import ZoneSet, write_zones, zones_from_geojson
+
+KIND = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone", "cruise": "cruise"}
+
+
+@pytest.fixture(scope="module")
+def israel() -> ZoneSet:
+    from airwarn.adapters.israel import import_israel
+
+    return ZoneSet(import_israel(require_data("israel", "israel_alert_areas.geojson")).zones)
+
+
+@pytest.fixture(scope="module")
+def ukraine() -> ZoneSet:
+    from airwarn.adapters.ukraine import import_ukraine
+
+    path = require_data("ukraine", "ua_hromadas.geojson")
+    return ZoneSet(import_ukraine(path, "hromada", 90).zones)
+
+
+def _parsed(events: list[dict[str, Any]]) -> list[Any]:
+    return [parse_event(msgspec.json.encode(e)) for e in events]
+
+
+def test_the_impact_oracle_scores_an_over_alert_factor_of_one(israel):
+    # Ballistic missiles on Israel are seen minutes before they come down, longer than any
+    # shelter time: the oracle's alert is exactly the ideal, but for the second at most that
+    # the `end` comes after the impact.
+    events, truth = simulate(israel, "ballistic", 8, count=6)
+    assert "lost" not in {t["end_reason"] for t in truth["threats"]}
+    decisions = run_oracle(israel, truth, _parsed(events), "impact-oracle")
+    mine = score(israel, truth, decisions).per_kind["ballistic"]
+    assert mine.in_zones >= 2
+    assert mine.missed == 0 and mine.late == 0
+    assert mine.over_alert is not None and 1.0 <= mine.over_alert <= 1.003
+    assert mine.warning_s_min is not None and mine.warning_s_min == pytest.approx(
+        min(israel.shelter_s[israel.zone_at(t["impact"]["lon"], t["impact"]["lat"])]
+            for t in truth["threats"] if t["impact"]
+            and israel.zone_at(t["impact"]["lon"], t["impact"]["lat"]) is not None))
+    assert mine.flaps == 0
+
+
+@pytest.mark.parametrize(("country", "scenario", "count"), [
+    ("israel", "rockets", 12), ("ukraine", "drones", 4), ("ukraine", "cruise", 5),
+    ("ukraine", "ballistic", 5),
+])
+def test_the_path_oracle_never_misses_nor_is_late(request, country, scenario, count):
+    zones = request.getfixturevalue(country)
+    events, truth = simulate(zones, scenario, 5, count=count, paths=True)
+    decisions = run_oracle(zones, truth, _parsed(events), "path-oracle")
+    result = score(zones, truth, decisions)
+    lost = {t["threat"] for t in truth["threats"] if t["end_reason"] == "lost"}
+    scored = [t for t in result.threats if t.zone is not None and t.threat not in lost]
+    assert scored
+    assert not [t.threat for t in scored if t.missed or t.late]
+    # It is a floor: never more alerted area x time than the engine's on the same raid.
+    engine = score(zones, truth, list(run(zones, _parsed(events), EngineConfig())))
+    kind = KIND[scenario]
+    if kind in ("drone", "cruise", "rocket"):
+        assert result.per_kind[kind].alert_km2h <= engine.per_kind[kind].alert_km2h
+
+
+def test_a_straight_path_visits_the_zones_it_crosses_in_order(grid):
+    # The grid's squares are 0.05 degrees; a path along the middle of row 2, west to east.
+    lat = 31.4 + 2.5 * 0.05
+    lons = [34.6 + 0.01 * i for i in range(31)]
+    truth = {"start": "2026-03-01T18:00:00.000Z", "threats": [{
+        "threat": "D1", "kind": "drone", "impact": None,
+        "path": {"t_s": [10.0 * i for i in range(31)], "lat": [lat] * 31, "lon": lons,
+                 "alt_m": [500.0] * 31}}]}
+    path = read_path(grid, truth, truth["threats"][0])
+    assert path is not None
+    visits = zone_visits(grid, path)
+    names = [grid.ids[z] for z in visits.zone[np.argsort(visits.enter_ms)]]
+    assert names == [f"r2c{c}" for c in range(6)]
+    start = parse_time(truth["start"])
+    first = int(np.argmin(visits.enter_ms))
+    assert visits.enter_ms[first] == start
+    # Column c spans lon 34.6 + 0.05 c to + 0.05 (c + 1): 50 s of flight each, to a sample.
+    for z, enter, leave in zip(visits.zone, visits.enter_ms, visits.exit_ms, strict=True):
+        c = int(grid.ids[z][-1])
+        assert start + (50_000 * c - 10_000) <= enter <= start + 50_000 * c
+        assert start + 50_000 * (c + 1) <= leave <= start + 50_000 * (c + 1) + 10_000
+
+
+def test_the_path_oracle_says_how_to_get_paths_when_the_truth_has_none(israel):
+    _, truth = simulate(israel, "rockets", 1, count=3)
+    with pytest.raises(AirwarnError, match="--truth-paths"):
+        PathOracle(israel, truth)
+    ImpactOracle(israel, truth)  # needs only the impacts
+
+
+def _decision(seq: int, t_s: float, zone: str, level: str, threats: list[str]
+              ) -> dict[str, Any]:
+    return {"seq": seq, "t": format_time(parse_time("2026-03-01T18:00:00.000Z") + 1000 * t_s),
+            "zone": zone, "level": level, "threats": threats, "kind": "drone"}
+
+
+def test_a_zone_alerted_again_by_the_same_threat_is_a_flap_and_by_another_is_not(grid):
+    truth = {"threats": []}
+    decisions = [
+        _decision(1, 0, "r0c0", "alert", ["D1"]),
+        _decision(2, 100, "r0c0", "clear", ["D1"]),
+        _decision(3, 200, "r0c0", "alert", ["D1"]),  # D1 again: a flap
+        _decision(4, 300, "r0c0", "pre_alert", ["D1"]),
+        _decision(5, 400, "r0c0", "alert", ["D2"]),  # another threat: a new alerted zone
+        _decision(6, 410, "r0c0", "alert", ["D2"]),  # no change of level: nothing
+        _decision(7, 420, "r0c1", "alert", ["D1", "D2"]),
+        _decision(8, 900, "r0c1", "clear", ["D1", "D2"]),
+        _decision(9, 990, "r0c0", "clear", ["D2"]),
+    ]
+    result = score(grid, truth, decisions)
+    drone = result.per_kind["drone"]
+    assert (drone.alerted_zones, drone.flaps) == (4, 1)
+    assert drone.flaps_per_100 == pytest.approx(25.0)
+    assert result.total.flaps == 1
+
+
+def test_evaluate_scores_the_oracles_beside_the_references(tmp_path):
+    from airwarn.cli import app
+
+    zones_path = tmp_path / "zones.geojson"
+    zones = zones_from_geojson(grid_zones())
+    write_zones(zones.zones, zones_path)
+    events, truth = simulate(zones, "rockets", 2, count=4, paths=True)
+    write_simulation(events, truth, tmp_path / "sim")
+    decisions = tmp_path / "d.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(app, ["replay", "--zones", str(zones_path), "--events",
+                                 str(tmp_path / "sim" / "events.jsonl"), "--out", str(decisions)])
+    assert result.exit_code == 0, result.output
+    args = ["evaluate", "--zones", str(zones_path), "--truth", str(tmp_path / "sim" / "truth.json"),
+            "--decisions", str(decisions), "--policy", "reach", "--policy", "path-oracle",
+            "--policy", "impact-oracle", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert list(document) == ["engine", "reach", "path-oracle", "impact-oracle"]
+    for policy in document.values():
+        assert {"flaps", "flaps_per_100", "alerted_zones", "warning_s_median"} <= set(
+            policy["total"])
+    assert document["impact-oracle"]["total"]["missed"] == 0
+    result = runner.invoke(app, [*args[:-1], "--policy", "oracle"])
+    assert result.exit_code == 2
+    assert "path-oracle" in result.output and "'oracle'" in result.output
+
+
+def test_simulate_writes_true_paths_only_when_asked(tmp_path):
+    from airwarn.cli import app
+
+    zones_path = tmp_path / "zones.geojson"
+    write_zones(zones_from_geojson(grid_zones()).zones, zones_path)
+    runner = CliRunner()
+    for folder, extra in (("plain", []), ("paths", ["--truth-paths"])):
+        result = runner.invoke(app, ["simulate", "--zones", str(zones_path), "--scenario",
+                                     "rockets", "--count", "3", "--out", str(tmp_path / folder),
+                                     *extra])
+        assert result.exit_code == 0, result.output
+    plain = json.loads((tmp_path / "plain" / "truth.json").read_text())
+    with_paths = json.loads((tmp_path / "paths" / "truth.json").read_text())
+    assert all("path" not in t for t in plain["threats"])
+    assert (tmp_path / "plain" / "events.jsonl").read_bytes() == (
+        tmp_path / "paths" / "events.jsonl").read_bytes()
+    for row, bare in zip(with_paths["threats"], plain["threats"], strict=True):
+        path = row.pop("path")
+        assert row == bare
+        times = path["t_s"]
+        assert times == sorted(times) and len(times) == len(path["lat"]) == len(path["lon"])
+        assert path["lat"][-1] == pytest.approx(bare["impact"]["lat"], abs=1e-5) \
+            if bare["impact"] else True

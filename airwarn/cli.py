@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn import cli_history, cli_serve, cli_zones
+from airwarn import cli_history, cli_serve, cli_store, cli_zones
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError, EventError
 from airwarn.policy import POLICIES
@@ -28,6 +28,7 @@ app = typer.Typer(
 app.add_typer(cli_zones.app, name="zones")
 app.add_typer(cli_history.app, name="history")
 app.add_typer(cli_serve.tokens_app, name="tokens")
+app.add_typer(cli_store.app, name="store")
 app.command()(cli_serve.serve)
 err = Console(stderr=True)
 

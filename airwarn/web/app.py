@@ -70,6 +70,8 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
         body.update({"line": exc.line, "field": exc.field,
                      "value": exc.value if isinstance(exc.value, str | int | float | bool |
                                                       None) else repr(exc.value)})
+    elif isinstance(exc, ForbiddenError) and exc.line is not None:
+        body["line"] = exc.line
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -182,7 +184,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
                else service.engine.seq, "event_seq": service.event_seq,
                "zones": len(service.zones), "clock": service.settings.clock,
                "live_clients": len(app.state.hub.subscribers) if hasattr(app.state, "hub")
-               else 0}
+               else 0,
+               # the event clock is a lab mode (replays, demos): say so where monitors look
+               "lab": service.settings.clock == "events"}
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
         return out

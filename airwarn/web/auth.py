@@ -7,6 +7,7 @@ nothing that changes anything can be done without one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
+from airwarn.store.audit import try_record_audit
 from airwarn.store.tokens import Client, find_client
 
 MAY = {
@@ -48,6 +50,12 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
         if client.role not in allowed:
+            # a refused attempt is audited under the token's name (best effort: the refusal
+            # stands whether or not the store takes the entry)
+            await run_in_threadpool(try_record_audit, request.app.state.db, client,
+                                    int(time.time() * 1000), "access.refused",
+                                    {"method": request.method, "path": request.url.path,
+                                     "needs": permission})
             raise ForbiddenError(f"a {client.role} token may not do this; it needs one of: "
                                  + ", ".join(sorted(allowed)))
         return client

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,24 +123,41 @@ def test_events_cut_from_the_end_are_noticed(written: Deployment) -> None:
     written.server.stop()
 
 
+def sqlite_written(launcher: Launcher, folder: Path, events: int = 20) -> Deployment:
+    served = Deployment(launcher, folder, f"sqlite:///{folder / 'airwarn.db'}")
+    served.token("sensor", "radar")
+    served.server.start()
+    for i in range(events):
+        served.post("radar", drone(f"X-{i}", 0.01 * i))
+    served.server.stop()
+    return served
+
+
 def test_a_truncated_sqlite_file_gives_a_clear_message(launcher: Launcher, tmp_path: Path
                                                        ) -> None:
-    with store_at("sqlite", tmp_path) as db:
-        served = Deployment(launcher, tmp_path, db)
-        served.token("sensor", "radar")
-        served.server.start()
-        for i in range(20):
-            served.post("radar", drone(f"X-{i}", 0.01 * i))
-        served.server.stop()
+    served = sqlite_written(launcher, tmp_path)
     path = tmp_path / "airwarn.db"
-    for suffix in ("-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    with sqlite3.connect(path) as db:  # as a clean stop leaves it: everything in the file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with path.open("r+b") as file:
         file.truncate(path.stat().st_size // 2)
     text = refused_start(served)
-    assert "airwarn.db" in text and ("damaged" in text or "truncated" in text), text
+    assert "airwarn.db" in text and "truncated" in text, text
     status, text = verify(served)
-    assert status != 0 and "airwarn.db" in text
+    assert status != 0 and "airwarn.db" in text and "truncated" in text, text
+
+
+def test_a_wiped_store_is_not_taken_for_a_new_one(launcher: Launcher, tmp_path: Path) -> None:
+    served = sqlite_written(launcher, tmp_path, events=3)
+    for name in ("airwarn.db", "airwarn.db-wal", "airwarn.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    text = refused_start(served)
+    assert "wiped" in text and "accept-end" in text, text
+    # a new store on purpose: said once, then it starts afresh
+    status, text = verify(served, "--accept-end")
+    assert status == 0, text
+    served.server.start()
+    served.server.stop()
 
 
 def test_store_and_key_files_are_private(launcher: Launcher, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from conftest import postgres_schema
 from serverkit import Launcher
 
-from .conftest import Deployment, drone, ended
+from .conftest import Deployment, drone, ended, store_at
 
 
 def threats(deployment: Deployment) -> dict[str, dict[str, object]]:
@@ -70,13 +70,20 @@ def test_the_same_id_from_two_sensors_is_two_threats(deployment: Deployment) -> 
     assert stored == {"radar-a/T-shared", "radar-b/T-shared"}
 
 
-def test_decisions_name_the_scoped_threat(deployment: Deployment) -> None:
-    deployment.token("sensor", "radar-d")
-    answer = deployment.post("radar-d", drone("T-dec", lat=31.69, lon=34.61))
-    assert answer.json()["decisions"] > 0, answer.text
-    with deployment.http() as http:
-        recent = http.get("/v1/history", params={"limit": 200}).json()["decisions"]
-    assert any("radar-d/T-dec" in d["threats"] for d in recent)
+def test_decisions_name_the_scoped_threat(launcher: Launcher, tmp_path: Path) -> None:
+    with store_at("sqlite", tmp_path) as db:
+        fresh = Deployment(launcher, tmp_path, db)  # no other threat holds its zones
+        fresh.token("sensor", "radar-d")
+        fresh.server.start()
+        try:
+            answer = fresh.post("radar-d", drone("T-dec"))
+            assert answer.json()["decisions"] > 0, answer.text
+            with fresh.http() as http:
+                recent = http.get("/v1/history", params={"limit": 200}).json()["decisions"]
+        finally:
+            fresh.server.stop()
+    assert recent and all(d["threats"] == ["radar-d/T-dec"] for d in recent
+                          if d["level"] == "alert")
 
 
 @pytest.mark.slow  # about 15 s: two engines and an edge on the bus
@@ -85,9 +92,9 @@ def test_an_edge_forwards_the_identity_so_scoping_and_refusals_hold_on_the_engin
     import nats  # noqa: F401 - the bus client is installed with airwarn
     from buskit import Cluster
 
-    deployment_zones = Deployment(launcher, tmp_path, "sqlite:///unused.db").zones
     with postgres_schema() as db:
-        cluster = Cluster(launcher, tmp_path, deployment_zones, db)
+        zones = Deployment(launcher, tmp_path, db).zones  # writes the grid's zone file
+        cluster = Cluster(launcher, tmp_path, zones, db)
         token_a = launcher.run(["tokens", "create", "--role", "sensor", "--name", "edge-a",
                                 "--db", db], tmp_path).strip()
         token_b = launcher.run(["tokens", "create", "--role", "sensor", "--name", "edge-b",

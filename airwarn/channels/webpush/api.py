@@ -86,7 +86,7 @@ def router_for(key: VapidKey, endpoint_hosts: tuple[str, ...] | None) -> APIRout
                         ) -> dict[str, Any]:
         service = request.app.state.service
         sub = subscriptions.check(body.model_dump(), service.zones, endpoint_hosts)
-        created = await run_in_threadpool(subscriptions.add, service.db, sub)
+        created = await run_in_threadpool(subscriptions.add, service.db, sub, service.secrets)
         if not created:
             response.status_code = 200
         return {**sub.answer(), "created": created}
@@ -94,8 +94,9 @@ def router_for(key: VapidKey, endpoint_hosts: tuple[str, ...] | None) -> APIRout
     @router.delete("/v1/push/subscriptions", status_code=204,
                    summary="Unsubscribe: the endpoint and its auth secret (no token)")
     async def unsubscribe(body: Unsubscription, request: Request) -> Response:
-        await run_in_threadpool(subscriptions.remove, request.app.state.service.db,
-                                body.endpoint, body.keys.auth)
+        service = request.app.state.service
+        await run_in_threadpool(subscriptions.remove, service.db, body.endpoint,
+                                body.keys.auth, service.secrets)
         return Response(status_code=204)
 
     return router

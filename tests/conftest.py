@@ -164,3 +164,50 @@ def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events",
     service = Service(zones, zones_fingerprint(zones), settings, keys)
     service.open()
     return service
+
+
+# -- operators' actions, as the product takes them (manual events are not taken on
+# /v1/events: see airwarn.lanes) --------------------------------------------------------------
+
+def as_action(event: Any) -> dict[str, Any]:
+    """A `manual` event (from `manual()`) as the request an operator sends to /v1/actions."""
+    request: dict[str, Any] = {"action": event.action, "status": event.status,
+                               "reason": event.reason or "a test of the operators' path"}
+    if event.zones is not None:
+        request["zones"] = list(event.zones)
+    if event.region is not None:
+        request["region"] = event.region
+    if event.category is not None:
+        request["category"] = event.category
+    return request
+
+
+def act(http: Any, headers: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+    """An operator's action over HTTP: proposed and, when held, confirmed (its blast radius
+    included, as an operator who checked it would)."""
+    answer = http.post("/v1/actions", json=request, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    if body["state"] == "pending":
+        sent = http.post(body["confirm"], json={"confirm_blast_radius": True}, headers=headers)
+        assert sent.status_code == 200, sent.text
+        body = sent.json()
+    return body
+
+
+def operate(service: Any, *events: Any, client: Any = None) -> list[dict[str, Any]]:
+    """Operators' actions in process, each at its event's time: the engine's clock is moved
+    there first (a tick, as the wall clock would), then the action proposed and confirmed."""
+    from airwarn.contract import to_ms
+    from airwarn.store.tokens import Client
+
+    client = client or Client("op-1", "operator")
+    answers = []
+    for event in events:
+        t_ms = to_ms(event.t)
+        service.tick(t_ms)
+        answer = service.propose(as_action(event), client, t_ms)
+        if answer["state"] == "pending":
+            answer = service.confirm(answer["id"], client, t_ms, True)
+        answers.append(answer)
+    return answers

@@ -211,3 +211,29 @@ def operate(service: Any, *events: Any, client: Any = None) -> list[dict[str, An
             answer = service.confirm(answer["id"], client, t_ms, True)
         answers.append(answer)
     return answers
+
+
+def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
+         ) -> list[dict[str, Any]]:
+    """Events as the product takes them, in order: each run of tracks, ends and ticks through
+    the sensors' lane (`Service.ingest`, as `client`), each manual action through the
+    operators' path (`operate`). The answers, one per run or action."""
+    from airwarn.contract import Manual
+
+    answers: list[dict[str, Any]] = []
+    run: list[Any] = []
+
+    def flush() -> None:
+        if run:
+            answers.append(service.ingest(list(enumerate(run, start=1)), [], client=client,
+                                          received_ms=received_ms))
+            run.clear()
+
+    for event in events:
+        if isinstance(event, Manual):
+            flush()
+            answers.extend(operate(service, event))
+        else:
+            run.append(event)
+    flush()
+    return answers

@@ -237,3 +237,46 @@ def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
             run.append(event)
     flush()
     return answers
+
+
+def post_feed(http: Any, events: list[Any], sensor: dict[str, str],
+              operator: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """`feed` over HTTP on an event-clock server: each run of tracks, ends and ticks posted to
+    /v1/events with the `sensor` headers; each manual action sent to /v1/actions with the
+    `operator` headers (default: the same), after a tick that brings the raid's clock to its
+    time. Each answer in the shape of /v1/events' (accepted, decisions, first_decision_seq)."""
+    from airwarn.contract import Manual, encode_event, format_time, to_ms
+
+    operator = operator or sensor
+    answers: list[dict[str, Any]] = []
+    run: list[Any] = []
+
+    def post(lines: list[bytes]) -> dict[str, Any]:
+        answer = http.post("/v1/events", content=b"\n".join(lines), headers=sensor)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def flush() -> None:
+        if run:
+            answers.append(post([encode_event(e) for e in run]))
+            run.clear()
+
+    for event in events:
+        if not isinstance(event, Manual):
+            run.append(event)
+            continue
+        flush()
+        tick = {"type": "tick", "t": format_time(to_ms(event.t))}
+        post([msgspec_json(tick)])
+        sent = act(http, operator, as_action(event))
+        seqs = sent.get("decisions", [])
+        answers.append({"accepted": 1, "rejected": [], "ignored": [], "decisions": len(seqs),
+                        "first_decision_seq": seqs[0] if seqs else None,
+                        "last_decision_seq": seqs[-1] if seqs else None,
+                        "messages": sent.get("messages", [])})
+    flush()
+    return answers
+
+
+def msgspec_json(body: dict[str, Any]) -> bytes:
+    return _json(body)

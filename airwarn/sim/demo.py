@@ -164,9 +164,9 @@ def run_live_demo(zone_file: Path | None, zones_label: str, settings: LiveDemoSe
     if settings.speed <= 0:
         raise DemoError(f"--speed must be above 0, not {settings.speed}")
     out = settings.out
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     db_url = settings.db_url or f"sqlite:///{out / 'airwarn.db'}"
-    _fresh_sqlite(db_url)
+    _fresh_sqlite(db_url, out / "keys")
     clock = "wall" if settings.speed == 1 else "events"
     service = build_service(zone_file, db_url, out / "keys", clock, settings.hold_s, None)
     zones = service.zones
@@ -299,7 +299,7 @@ def _post(client: httpx.Client, body: bytes) -> dict[str, Any]:
                                headers={"Content-Type": "application/x-ndjson"})
     except httpx.HTTPError as error:
         raise DemoError(f"posting reports to the demo server failed: {error}") from None
-    if response.status_code != 200:
+    if response.status_code not in (200, 422):  # 422: none taken (too late), as it says
         raise DemoError(f"the demo server refused reports: HTTP {response.status_code} "
                         f"{response.text[:300]}")
     answer: dict[str, Any] = response.json()
@@ -338,9 +338,12 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _fresh_sqlite(db_url: str) -> None:
-    """Remove the demo's SQLite file (and its WAL) so each run starts from an empty log."""
+def _fresh_sqlite(db_url: str, keys: Path) -> None:
+    """Remove the demo's SQLite file (and its WAL) so each run starts from an empty log, and
+    the demo's record of that log's end (a server refuses a store it wrote that was wiped)."""
     from sqlalchemy.engine import make_url
+
+    from airwarn.store.integrity import Anchor
 
     try:
         url = make_url(db_url)
@@ -352,7 +355,8 @@ def _fresh_sqlite(db_url: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Anchor(keys, url).clear()
 
 
 def _write_events(events: list[dict[str, Any]], path: Path) -> None:

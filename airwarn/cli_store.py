@@ -8,6 +8,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from airwarn.errors import AirwarnError
 from airwarn.store import (
@@ -51,6 +52,10 @@ def verify(
         if not keys.is_dir() or not (keys / "store.key").exists():
             raise AirwarnError(f"{keys} holds no store.key; give the --keys folder the store "
                                "was written with")
+        parsed = make_url(db) if "://" in db else None
+        if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database \
+                and not Path(parsed.database).exists():
+            raise AirwarnError(f"there is no SQLite store at {parsed.database}")
         engine = connect(db)
         url = engine.url
         try:

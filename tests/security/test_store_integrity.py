@@ -214,3 +214,25 @@ def test_webhook_and_push_secrets_are_not_kept_in_plain_text(launcher: Launcher,
         (stored_auth,) = served.rows("SELECT auth FROM push_subscription")[0]
         box = load_store_keys(served.keys).secrets
         assert box.open(stored) == secret and box.open(stored_auth) == auth
+
+
+def test_a_store_from_before_the_seal_is_sealed_once_and_guarded_from_then_on(
+        launcher: Launcher, tmp_path: Path) -> None:
+    served = sqlite_written(launcher, tmp_path, events=3)
+    # as a store written before migration 0005 looks once upgraded: no seals, no store id,
+    # and no record of its end beside the key
+    served.execute("UPDATE event_log SET hash = NULL")
+    served.execute("DELETE FROM service_meta WHERE key IN ('store_id', 'seal_key_id')")
+    for record in served.keys.glob("log-head-*"):
+        record.unlink()
+    status, text = verify(served)
+    assert status != 0 and "no seal yet" in text, text
+    served.server.start()
+    served.server.stop()
+    assert all(h is not None for (h,) in served.rows("SELECT hash FROM event_log"))
+    status, text = verify(served)
+    assert status == 0, text
+    # from now on an edit is caught, and an event stripped of its seal too
+    seq = event_seqs(served)[0]
+    served.execute("UPDATE event_log SET hash = NULL WHERE seq = :seq", seq=seq)
+    assert f"event {seq}" in refused_start(served)

@@ -58,11 +58,10 @@ def seal(key: bytes, previous: str, event: dict[str, Any],
          decisions: Sequence[dict[str, Any]], cap: Sequence[dict[str, Any]]) -> str:
     """The seal of one event (a row of event_log), given the seal of the one before."""
     mac = hmac.new(key, bytes.fromhex(previous), hashlib.sha256)
-    mac.update(b"E" + _encode([event[f] for f in EVENT_FIELDS]))
-    for row in decisions:
-        mac.update(b"D" + _encode([row[f] for f in DECISION_FIELDS]))
-    for row in cap:
-        mac.update(b"C" + _encode([row[f] for f in CAP_FIELDS]))
+    # one JSON array: [event fields, [each decision's fields], [each CAP row's fields]]
+    mac.update(_encode([[event[f] for f in EVENT_FIELDS],
+                        [[row[f] for f in DECISION_FIELDS] for row in decisions],
+                        [[row[f] for f in CAP_FIELDS] for row in cap]]))
     return mac.hexdigest()
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import postgres_schema
+from hypothesis import given
+from hypothesis import strategies as st
 from serverkit import Launcher
 
 from .conftest import Deployment, drone, ended, store_at
@@ -130,3 +132,15 @@ def test_an_edge_forwards_the_identity_so_scoping_and_refusals_hold_on_the_engin
             assert ("edge-b", "events.refused") in refused
         finally:
             cluster.stop()
+
+
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40),
+       st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40))
+def test_two_sensors_never_make_the_same_scoped_id(sensor_a: str, threat_a: str,
+                                                   sensor_b: str, threat_b: str) -> None:
+    # a sensor named "a/b" reporting "c" and one named "a" reporting "b/c" stay apart
+    from airwarn.lanes import scoped_threat, threat_owner
+
+    one, other = scoped_threat(sensor_a, threat_a), scoped_threat(sensor_b, threat_b)
+    assert (one == other) == ((sensor_a, threat_a) == (sensor_b, threat_b))
+    assert threat_owner(one) == (sensor_a, threat_a)

@@ -49,6 +49,7 @@ from airwarn.errors import (
 )
 from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane, threat_owner
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
+from airwarn.store.audit import RefusalThrottle
 from airwarn.store.integrity import Anchor, check, check_end, genesis, seal
 from airwarn.store.log import EVENT_LOG, SERVICE_META, ServiceLog, Write, decision_row
 from airwarn.store.secrets import StoreKeys, seal_plaintext_secrets
@@ -134,6 +135,7 @@ class Service:
         self._signed_lock = threading.Lock()
         self._lanes = LaneSettings(settings.clock, settings.max_skew_s,
                                    settings.engine.reorder_window_s)
+        self._refusals = RefusalThrottle()
 
     # -- life -------------------------------------------------------------------------------
 
@@ -460,8 +462,10 @@ class Service:
             try:
                 lane.refuse_privileged(items)
             except LaneRefusal as refusal:
-                self._commit_or_503(Write(audit=[_audit(client, received_ms, refusal.action,
-                                                        None, refusal.detail)]))
+                entry = self._refusal_entry(client, received_ms, refusal.action, refusal.detail)
+                if entry is not None:
+                    with contextlib.suppress(AirwarnError):
+                        self._commit_or_503(Write(audit=[entry]))
                 raise
             key = None if batch_key is None else f"{client.name}:{batch_key}"
             if key is not None:
@@ -505,9 +509,11 @@ class Service:
                     "first_decision_seq": first_decision if write.decisions else None,
                     "last_decision_seq": self.engine.seq if write.decisions else None,
                 })
-                if refused:
-                    write.audit.append(_audit(client, received_ms, "events.refused", None,
-                                              {"refused": len(refused), "lines": refused[:50]}))
+                entry = None if not refused else self._refusal_entry(
+                    client, received_ms, "events.refused",
+                    {"refused": len(refused), "lines": refused[:50]})
+                if entry is not None:
+                    write.audit.append(entry)
                 if key is not None and logged:
                     # a batch that took nothing keeps nothing: a corrected retry under the same
                     # key must be applied, not answered with the old rejection
@@ -745,9 +751,22 @@ class Service:
         """Keep a refused operator's action in the audit log (best effort: the refusal is
         answered whether or not the store takes the entry)."""
         message = getattr(error, "message", None) or str(error)
-        with contextlib.suppress(AirwarnError):
-            self._commit_or_503(Write(audit=[_audit(client, received_ms, action, None,
-                                                    {**detail, "error": message})]))
+        entry = self._refusal_entry(client, received_ms, action, {**detail, "error": message})
+        if entry is not None:
+            with contextlib.suppress(AirwarnError):
+                self._commit_or_503(Write(audit=[entry]))
+
+    def _refusal_entry(self, client: Client, received_ms: int, action: str,
+                       detail: dict[str, Any]) -> dict[str, Any] | None:
+        """The audit entry of a refused attempt, or None while the same one (by the same
+        client) was audited less than a second ago: a flood is counted, not written each
+        time (the next entry says how many were not)."""
+        unwritten = self._refusals.admit((client.name, action), received_ms / 1000)
+        if unwritten is None:
+            return None
+        if unwritten:
+            detail = {**detail, "more_since_last_entry": unwritten}
+        return _audit(client, received_ms, action, None, detail)
 
     def _commit_or_503(self, write: Write) -> None:
         try:

@@ -38,6 +38,7 @@ from airwarn.errors import (
 )
 from airwarn.service import Service
 from airwarn.store import StoreError
+from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, ingest, live, operators, public
 from airwarn.web.compat import alertsinua as compat_alertsinua
 from airwarn.web.compat import oref as compat_oref
@@ -139,6 +140,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.state.settings = settings
     app.state.db = service.db
     app.state.token_cache = {}
+    app.state.refusals = RefusalThrottle()  # refused attempts audited, floods counted
     app.state.cache = {}
 
     @app.exception_handler(AirwarnError)

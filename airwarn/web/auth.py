@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
-from airwarn.store.audit import try_record_audit
+from airwarn.store.audit import record_refusal
 from airwarn.store.tokens import Client, find_client
 
 MAY = {
@@ -50,9 +50,10 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
         if client.role not in allowed:
-            # a refused attempt is audited under the token's name (best effort: the refusal
-            # stands whether or not the store takes the entry)
-            await run_in_threadpool(try_record_audit, request.app.state.db, client,
+            # a refused attempt is audited under the token's name (best effort, and a flood of
+            # them counted in few entries: the refusal stands whatever the store does)
+            await run_in_threadpool(record_refusal, request.app.state.db,
+                                    request.app.state.refusals, client,
                                     int(time.time() * 1000), "access.refused",
                                     {"method": request.method, "path": request.url.path,
                                      "needs": permission})

@@ -5,6 +5,7 @@ made and revoked. Against a running `airwarn serve` on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .conftest import Deployment, drone, ended, wall
@@ -21,8 +22,10 @@ def test_refused_writes_on_the_events_path_are_audited_with_the_token_name(
               "by": "operator-1"}
     assert deployment.post("radar-audit", manual).status_code == 403
     assert deployment.post("radar-audit", {"type": "tick", "t": wall(600)}).status_code == 403
-    assert deployment.post("radar-audit", ended("never-seen")).status_code == 422
-    assert deployment.post("radar-audit", drone("U-future", 120.0)).status_code == 422
+    # one batch, one entry that lists its refused lines (floods are counted, not written
+    # one by one)
+    refused = deployment.post("radar-audit", ended("never-seen"), drone("U-future", 120.0))
+    assert refused.status_code == 422
     seen = entries(deployment, "radar-audit")
     actions = [e["action"] for e in seen]
     assert "events.manual.refused" in actions and "events.tick.refused" in actions
@@ -32,6 +35,24 @@ def test_refused_writes_on_the_events_path_are_audited_with_the_token_name(
     assert all(e["role"] == "sensor" for e in seen)
     manual_entry = next(e for e in seen if e["action"] == "events.manual.refused")
     assert manual_entry["detail"]["zones"] == 1 and manual_entry["detail"]["by"] == "operator-1"
+
+
+def test_a_flood_of_refusals_is_counted_in_few_entries(deployment: Deployment) -> None:
+    deployment.token("sensor", "radar-flood")
+    with deployment.http("radar-flood") as http:
+        codes = [http.post("/v1/actions", json={"action": "alert", "zones": ["r0c0"],
+                                                "reason": "flood"}).status_code
+                 for _ in range(30)]
+    assert codes == [403] * 30
+    time.sleep(1.1)
+    with deployment.http("radar-flood") as http:
+        assert http.get("/v1/audit").status_code == 403  # another door: its own entry
+        assert http.post("/v1/actions", json={}).status_code == 403
+    seen = [e for e in entries(deployment, "radar-flood") if e["action"] == "access.refused"
+            and e["detail"]["path"] == "/v1/actions"]
+    assert 2 <= len(seen) < 30
+    counted = len(seen) + sum(e["detail"].get("more_since_last_entry", 0) for e in seen)
+    assert counted == 31, seen
 
 
 def test_a_sensor_at_the_operators_door_is_audited(deployment: Deployment) -> None:

@@ -724,6 +724,9 @@ class Service:
                                        finish=lambda w: row.update(event_seq=w.events[-1]["seq"]))
                 answer.update(applied=True, messages=published.messages)
                 return answer
+            write.audit.append(_audit(client, received_ms, "cap.kept", answer.get("why"),
+                                      {"identifier": alert.identifier, "sender": alert.sender,
+                                       "status": alert.status, "zones": len(zones)}))
             self._commit_or_503(write)
             return answer
 

@@ -139,6 +139,8 @@ class Engine:
         t_ms = to_ms(event.t)
         if self.clock_ms is None or t_ms > self.clock_ms:
             self._advance(t_ms)
+        elif isinstance(event, Tick):
+            self.ignored = "the clock is past this time already"
         now = self.clock_ms
         assert now is not None
         if isinstance(event, Track):

@@ -37,6 +37,7 @@ from rich.markup import escape
 from airwarn.contract import format_time, parse_time
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError
+from airwarn.lanes import threat_owner
 from airwarn.replay import replay_lines, run_policy
 from airwarn.sim.demo_zones import demo_zones
 from airwarn.sim.evaluate import Score, format_table, score
@@ -122,7 +123,8 @@ class _Printer:
         raid_s = max(0, (t_ms - self.raid_start_ms) // 1000)
         word, style = LEVEL_STYLE.get(level, (level, ""))
         kind = decision.get("kind") or ""
-        threats = ",".join(decision.get("threats") or [])
+        # the sensor's own ids: there is one sensor here (the log scopes them by its name)
+        threats = ",".join(threat_owner(t)[1] for t in decision.get("threats") or [])
         self.console.print(
             f"{clock} T+{raid_s // 60:02d}:{raid_s % 60:02d}  [{style}]{word:<9}[/]  "
             f"{escape(name):<32} {shelter:<13} {escape(kind):<9} [dim]{escape(threats)}[/]",

@@ -109,7 +109,8 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
                 raise StoreError(f"the folder of the SQLite file {database} does not exist; "
                                  "create it or give another --db")
             _create_private(path)
-            _warn_if_shared(path)
+            if durable:  # the service's own connection: once per process
+                _warn_if_shared(path)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3 is the driver airwarn ships with
             parsed = parsed.set(drivername="postgresql+psycopg")

@@ -104,6 +104,9 @@ def load_store_keys(folder: Path) -> StoreKeys:
                          "backup of the keys folder, or point --keys at the right folder")
     if stat.S_IMODE(path.stat().st_mode) & 0o077:
         log.warning("%s can be read by others than its owner; chmod 600 it", path)
+    if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        log.warning("the keys folder %s can be opened by others than its owner; chmod 700 it",
+                    folder)
     chain = _derive(master, b"airwarn log seal v1")
     fernet = Fernet(base64.urlsafe_b64encode(_derive(master, b"airwarn secrets at rest v1")))
     key_id = hashlib.sha256(b"airwarn store key id\0" + master).hexdigest()[:16]

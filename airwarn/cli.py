@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn import cli_follow, cli_gateway, cli_history, cli_serve, cli_trust, cli_zones
+from airwarn import (
+    cli_follow,
+    cli_gateway,
+    cli_history,
+    cli_serve,
+    cli_store,
+    cli_trust,
+    cli_zones,
+)
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError, EventError
 from airwarn.policy import POLICIES
@@ -36,6 +44,7 @@ app.add_typer(cli_serve.tokens_app, name="tokens")
 app.add_typer(cli_trust.app, name="trust")
 app.add_typer(cli_gateway.gateway_app, name="gateway")
 app.add_typer(cli_gateway.asterix_app, name="asterix")
+app.add_typer(cli_store.app, name="store")
 app.command()(cli_serve.serve)
 app.command()(cli_follow.follow)
 err = Console(stderr=True)

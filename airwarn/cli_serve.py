@@ -15,6 +15,7 @@ from rich.table import Table
 from airwarn.cli_follow import EveryOption, FollowOption, HoldOption, StaleOption, TokenFileOption
 from airwarn.errors import AirwarnError
 from airwarn.store import DEFAULT_URL, connect, migrate
+from airwarn.store.audit import cli_client, record_audit
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
 
 err = Console(stderr=True)
@@ -69,6 +70,8 @@ def tokens_create(
         token = create_token(engine, role, name, now_ms)
         for sender in cap_sender or []:
             bind_sender(engine, name, sender, now_ms)
+        record_audit(engine, cli_client(), now_ms, "token.create", {"name": name,
+                                                                    "role": role})
     except AirwarnError as error:
         raise _fail(error) from None
     err.print(f"token for [bold]{name}[/] (role {role}); keep it, it is not shown again:")
@@ -105,7 +108,9 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     try:
         engine = connect(db)
         migrate(engine)
-        revoke_token(engine, name, int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
+        revoke_token(engine, name, now_ms)
+        record_audit(engine, cli_client(), now_ms, "token.revoke", {"name": name})
     except AirwarnError as error:
         raise _fail(error) from None
     err.print(f"revoked {name}")
@@ -131,8 +136,12 @@ def serve(
         "--keys", help="Folder of the CAP signing key and certificate (made on first run).")
     ] = Path("airwarn-keys"),
     clock: Annotated[str, typer.Option(
-        help="wall: the server's clock moves the engine (production); events: only event "
-        "times do (replaying recorded raids).")] = "wall",
+        help="wall: the server's clock moves the engine (production); events: event times "
+        "do, and the replaying client may tick (a lab mode for recorded raids and demos, "
+        "never for production: see docs/security.md).")] = "wall",
+    max_skew_s: Annotated[float, typer.Option(
+        "--max-skew-s", min=0.0, max=300.0, help="Wall clock: how many seconds ahead of the "
+        "server's clock a sensor's report may be; later ones are refused.")] = 5.0,
     hold_s: Annotated[int, typer.Option("--hold-s", min=0, help="Seconds a zone stays "
                                         "alerted after its last threat ends.")] = 600,
     sender: Annotated[str | None, typer.Option(
@@ -254,7 +263,8 @@ def serve(
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
-        service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap)
+        service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap,
+                                max_skew_s)
         channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
                                   push_subject or _default_push_subject(service.settings.sender),
                                   push_hosts, allow_private_targets, push_per_address_hour,
@@ -276,6 +286,10 @@ def serve(
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
+    if clock == "events":
+        err.print("[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
+                  "production: event times drive the clock, and a sensor token may tick it "
+                  "(docs/security.md)", highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -352,14 +366,17 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
 
 
 def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
-                  sender: str | None, inbound_cap: str = "held"):  # type: ignore[no-untyped-def]
-    """The service on these settings, opened (migrated and rebuilt from its log). `zones` is
-    a ZoneSet, a zone file, a shipped layer's name, or None for the shipped Israeli layer."""
+                  sender: str | None, inbound_cap: str = "held", max_skew_s: float = 5.0
+                  ):  # type: ignore[no-untyped-def]
+    """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
+    its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
+    shipped Israeli layer."""
     from airwarn.adapters.packaged import resolve_zones
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
     from airwarn.inbound_cap import POLICIES
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
+    from airwarn.store.secrets import load_store_keys
     from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
@@ -372,10 +389,11 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     domain = sender.rpartition("@")[2] or host
     settings = ServiceSettings(db_url=db, clock=clock, sender=sender,
                                id_prefix=f"urn:airwarn:{domain}:",
-                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap)
-    keys.mkdir(parents=True, exist_ok=True)
+                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap,
+                               max_skew_s=max_skew_s)
+    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     service = Service(zone_set, zones_fingerprint(zone_set), settings,
-                      load_or_create_keys(keys))
+                      load_or_create_keys(keys), store_keys=load_store_keys(keys))
     service.open()
     return service
 

@@ -30,7 +30,11 @@ STATUSES: tuple[str, ...] = ("actual", "exercise", "test")
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]*$"
 Text = Annotated[str, msgspec.Meta(pattern=_PRINTABLE, max_length=500)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
-ThreatId = Name
+# A sensor names its threats in up to 128 characters; a server logs them scoped by the
+# sensor's name (`<sensor>/<threat>`, see airwarn.lanes), which a log replays as they are.
+THREAT_MAX = 257
+ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=THREAT_MAX,
+                                       pattern=_PRINTABLE)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Altitude = Annotated[float, msgspec.Meta(ge=-500.0, le=2_000_000.0)]

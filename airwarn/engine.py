@@ -136,6 +136,8 @@ class Engine:
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
         self._out: list[Decision] = []
+        # why the last event applied changed nothing, when it was taken but ignored
+        self.ignored: str | None = None
         # zone -> (status, kind, level) of a drill or test
         self._drills: dict[int, tuple[str, str, int]] = {}
         self.relays = RelayLanes()  # relayed feeds, a lane per source
@@ -143,8 +145,12 @@ class Engine:
     # -- public ---------------------------------------------------------------------------
 
     def apply(self, event: Event) -> list[Decision]:
-        """Apply one event; return the decisions it causes (timed ones first), in order."""
+        """Apply one event; return the decisions it causes (timed ones first), in order.
+
+        An event taken but of no use (a duplicate report, a report or an end after its threat
+        ended, a report older than the reorder window) leaves why in `ignored`."""
         self._out = []
+        self.ignored = None
         # Validate against the zone set first: a rejected event must change nothing.
         targets = self._manual_targets(event) if isinstance(event, Manual) else (
             self._relay_targets(event) if isinstance(event, Relay) else [])
@@ -152,6 +158,8 @@ class Engine:
         t_ms = to_ms(event.t)
         if self.clock_ms is None or t_ms > self.clock_ms:
             self._advance(t_ms)
+        elif isinstance(event, Tick):
+            self.ignored = "the clock is past this time already"
         now = self.clock_ms
         assert now is not None
         if isinstance(event, Track):
@@ -201,6 +209,12 @@ class Engine:
         z = self._zones[self.zones.index_of[zone_id]]
         return set(z.alert_holders)
 
+    def threat_state(self, threat_id: str) -> str | None:
+        """`active` while a threat is in flight, `ended` after, None if never reported."""
+        if threat_id in self._threats:
+            return "active"
+        return "ended" if threat_id in self._ended else None
+
     @property
     def active_threats(self) -> list[str]:
         return sorted(self._threats)
@@ -247,9 +261,13 @@ class Engine:
         self.stats.reports += 1
         if event.threat in self._ended:
             self.stats.after_end += 1
+            self.ignored = (f"threat {event.threat} ended already; a report after its end "
+                            "changes nothing")
             return
         if now - t_ms > 1000 * self.config.reorder_window_s:
             self.stats.stale += 1
+            self.ignored = (f"older than the reorder window ({self.config.reorder_window_s} "
+                            "s) behind the newest event; too late to use")
             return
         threat = self._threats.get(event.threat)
         if threat is None:
@@ -262,6 +280,8 @@ class Engine:
         outcome = threat.view.track.add(report)
         if outcome == "duplicate":
             self.stats.duplicates += 1
+            self.ignored = (f"a duplicate: threat {event.threat} has a report at this time "
+                            "already")
             return
         if outcome == "insert":
             self.stats.reordered += 1
@@ -285,6 +305,8 @@ class Engine:
 
     def _on_end(self, threat_id: str, now: int) -> None:
         threat = self._threats.pop(threat_id, None)
+        if threat is None and threat_id in self._ended:
+            self.ignored = f"threat {threat_id} ended already"
         self._ended.add(threat_id)
         if threat is None:
             return

@@ -69,7 +69,13 @@ class UnauthorizedError(AirwarnError):
 
 
 class ForbiddenError(AirwarnError):
-    """The token's role may not do this (HTTP 403)."""
+    """The token's role may not do this, or nobody may on this path (HTTP 403); `line` names
+    the line of a batch that asked for it."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message)
 
 
 class UnavailableError(AirwarnError):

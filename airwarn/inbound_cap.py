@@ -55,10 +55,13 @@ def take(service: Service, alert: InboundAlert, body: bytes, client: Client,
          received_ms: int) -> dict[str, Any]:
     """Take one CAP message posted by `client` (see the module's docstring)."""
     if alert.sender not in bound_senders(service.db, client.name):
-        raise ForbiddenError(
+        refusal = ForbiddenError(
             f"the token {client.name!r} may not post CAP as {alert.sender!r}: a token speaks "
             "only for the senders bound to it. If it relays that agency, an administrator "
             f"binds it with `airwarn trust bind {client.name} {alert.sender}`")
+        service._audit_refusal(client, received_ms, "cap.refused", refusal,
+                               {"identifier": alert.identifier, "sender": alert.sender})
+        raise refusal
     verdict = judge(body, alert.sender, [(key.fingerprint, key.certificate)
                                          for key in trusted_keys(service.db, alert.sender)])
     if verdict.verified and verdict.signed is not None:
@@ -68,10 +71,18 @@ def take(service: Service, alert: InboundAlert, body: bytes, client: Client,
         else:
             verdict = Verdict("untrusted", "the signed part of the message names another "
                               f"sender ({signed.sender}) than the message ({alert.sender})")
-    _check_references(service, alert)
+    try:
+        _check_references(service, alert)
+    except ForbiddenError as error:  # another sender's message referenced
+        service._audit_refusal(client, received_ms, "cap.refused", error,
+                               {"identifier": alert.identifier, "sender": alert.sender})
+        raise
     if not verdict.verified and service.settings.inbound_cap == "refuse":
-        raise ForbiddenError(f"this server refuses CAP it cannot verify (--inbound-cap "
-                             f"refuse), and this message is {verdict.trust}: {verdict.why}")
+        refused = ForbiddenError(f"this server refuses CAP it cannot verify (--inbound-cap "
+                                 f"refuse), and this message is {verdict.trust}: {verdict.why}")
+        service._audit_refusal(client, received_ms, "cap.refused", refused,
+                               {"identifier": alert.identifier, "sender": alert.sender})
+        raise refused
     with service._lock:
         service._ensure_healthy()
         seen = service.log.inbound_seen(alert.sender, alert.identifier)
@@ -226,6 +237,11 @@ def _act(service: Service, alert: InboundAlert, plan: Plan, row: dict[str, Any],
     if plan.why:
         answer["why"] = "; ".join(plan.why)
     if plan.state != "applied":
+        if reason is None:  # posted, not decided: audited under the token that posted it
+            write.audit.append(_audit(client, received_ms, f"cap.{plan.state}", answer.get("why"),
+                                      {"identifier": alert.identifier, "sender": alert.sender,
+                                       "status": alert.status, "zones": len(plan.zones),
+                                       "trust": answer.get("trust")}))
         service._commit_or_503(write)
         return answer
     info = alert.infos[0] if alert.infos else None

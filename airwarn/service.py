@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -44,14 +45,20 @@ from airwarn.errors import (
     ConflictError,
     EventError,
     NotFoundError,
+    RequestError,
     UnavailableError,
 )
-from airwarn.store import StoreError, connect, migrate
-from airwarn.store.log import SERVICE_META, ServiceLog, Write
+from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane, threat_owner
+from airwarn.store import StoreError, check_file, connect, migrate, store_failure
+from airwarn.store.audit import RefusalThrottle
+from airwarn.store.integrity import Anchor, check, check_end, genesis, seal
+from airwarn.store.log import EVENT_LOG, SERVICE_META, ServiceLog, Write, decision_row
+from airwarn.store.secrets import StoreKeys, seal_plaintext_secrets
 from airwarn.store.tokens import RESERVED, Client
 from airwarn.zones import ZoneSet
 
 SYSTEM = Client(RESERVED, "system")
+logger = logging.getLogger("airwarn.service")
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,10 @@ class ServiceSettings:
     """How the service runs; built once at the edge (CLI, app factory) and passed in."""
 
     db_url: str = "sqlite:///airwarn.db"
-    clock: str = "wall"  # wall: the server's clock ticks the engine; events: only events do
+    # wall: the server's clock ticks the engine; events: event times are the clock, a lab mode
+    # for replays and demos (a client's ticks move it; see docs/security.md)
+    clock: str = "wall"
+    max_skew_s: float = 5.0  # how far ahead of the server's clock a sensor's report may be
     sender: str = "airwarn@localhost"
     id_prefix: str = "urn:airwarn:localhost:"
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -96,13 +106,24 @@ class Service:
     """The engine behind a durable log; thread-safe, one writer."""
 
     def __init__(self, zones: ZoneSet, zones_sha256: str, settings: ServiceSettings,
-                 keys: SigningKeys, db: sa.engine.Engine | None = None) -> None:
+                 keys: SigningKeys, db: sa.engine.Engine | None = None,
+                 store_keys: StoreKeys | None = None) -> None:
         self.zones = zones
         self.zones_sha256 = zones_sha256
         self.settings = settings
         self.keys = keys
+        # the log's seal and the secrets at rest (airwarn.store.secrets); `airwarn serve`
+        # always gives them, a library caller without them gets an unkeyed seal
+        self.store_keys = store_keys or StoreKeys.unkeyed()
+        self.secrets = self.store_keys.secrets
         self.db = db or connect(settings.db_url, durable=True)
         self.log = ServiceLog(self.db)
+        self.store_id = ""
+        # the record, beside the store key, of how far this server's writers took the store
+        self._anchor = None if self.store_keys.folder is None else Anchor(
+            self.store_keys.folder, self.db.url)
+        self._head = ""  # the seal of event `_head_seq`, the newest this process wrote or read
+        self._head_seq = -1
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._healthy = False
@@ -114,13 +135,24 @@ class Service:
         self._signed: dict[str, bytes] = {}  # CAP messages signed for readers, newest last
         self._signed_lock = threading.Lock()
         self.relay_health: dict[str, Any] = {}  # the followers in this process (airwarn.follow)
+        self._lanes = LaneSettings(settings.clock, settings.max_skew_s,
+                                   settings.engine.reorder_window_s)
+        self._refusals = RefusalThrottle()
 
     # -- life -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Migrate the store, check it was written with these zones, rebuild by replay."""
+        """Migrate the store, check it was written with these zones and sealed with this key,
+        rebuild by replay (which checks every event's seal)."""
+        check_file(self.db)
         migrate(self.db)
-        self._check_meta()
+        try:
+            self._check_meta()
+            sealed = seal_plaintext_secrets(self.db, self.secrets)
+        except sa.exc.SQLAlchemyError as exc:
+            raise store_failure(exc, self.db.url) from None
+        if sealed:
+            logger.warning("encrypted %d secrets kept in plain text before 0005", sealed)
         with self._lock:
             self._rebuild()
 
@@ -132,12 +164,17 @@ class Service:
 
     def _check_meta(self) -> None:
         wanted = self._meta()
+        key_id = self.store_keys.key_id
+        end = self._anchor.read() if self._anchor is not None else None
         with self.db.begin() as db:
             stored = dict(db.execute(sa.select(SERVICE_META.c.key, SERVICE_META.c.value)).all())
+            if self._anchor is not None:
+                # before anything is written: a store wiped or swapped for another is refused
+                self._anchor.check_store(end, stored.get("store_id"))
             if not stored:
+                stored = {**wanted, "store_id": secrets.token_hex(16), "seal_key_id": key_id}
                 db.execute(sa.insert(SERVICE_META),
-                           [{"key": k, "value": v} for k, v in wanted.items()])
-                return
+                           [{"key": k, "value": v} for k, v in stored.items()])
         for key, value in wanted.items():
             if stored.get(key) != value:
                 what = {"zones_sha256": "another zone set", "engine": "other engine settings "
@@ -146,16 +183,53 @@ class Service:
                     f"the store at {self.db.url!r} holds a log written with {what}; a replay "
                     "with these would not give the same decisions. Start with the same "
                     "--zones and settings, or give a new --db")
+        if "store_id" not in stored:
+            stored.update(self._seal_unsealed())
+        if stored["seal_key_id"] != key_id:
+            where = self.store_keys.folder or "no keys folder"
+            raise StoreError(
+                f"the store at {self.db.url!r} was sealed with store key {stored['seal_key_id']}"
+                f", but this server has key {key_id} ({where}): start it with the --keys folder "
+                "the store was written with")
+        self.store_id = stored["store_id"]
+
+    def _seal_unsealed(self) -> dict[str, str]:
+        """A store from before the seal (0005): seal its log as it stands, once. From then on
+        an event without its seal is refused."""
+        store_id, key = secrets.token_hex(16), self.store_keys.chain_key
+        previous, sealed = genesis(key, store_id), []
+        for step in self.log.steps():
+            previous = seal(key, previous, step.event, step.decisions, step.cap)
+            sealed.append({"s": step.event["seq"], "h": previous})
+        meta = {"store_id": store_id, "seal_key_id": self.store_keys.key_id}
+        with self.db.begin() as db:  # the meta row is the lock: a second sealer fails here
+            db.execute(sa.insert(SERVICE_META), [{"key": k, "value": v} for k, v in meta.items()])
+            if sealed:
+                db.execute(sa.update(EVENT_LOG).where(EVENT_LOG.c.seq == sa.bindparam("s"))
+                           .values(hash=sa.bindparam("h")), sealed)
+        if sealed:
+            logger.warning("sealed the %d events logged before the seal existed", len(sealed))
+        return meta
 
     def _rebuild(self) -> None:
         """A fresh engine fed the whole log: the same state and sequence numbers as before."""
         engine = Engine(self.zones, self.settings.engine)
         chain = MessageChain(self.zones, self.settings.sender, self.settings.id_prefix)
         last_event = 0
+        key = self.store_keys.chain_key
+        # the recorded end first: the store holds at least what it says, even as a leader
+        # writes on while this process (a standby, an edge) reads
+        end = self._anchor.read() if self._anchor is not None else None
+        head, seal_at_end = genesis(key, self.store_id), None
         try:
-            for seq, body in self.log.events():
-                engine.apply(parse_event(body, line=seq))
-                last_event = seq
+            for step, sealed in check(self.log.steps(), key, head, 0):
+                seq = int(step.event["seq"])
+                engine.apply(parse_event(step.event["body"], line=seq))
+                last_event, head = seq, sealed
+                if end is not None and seq == end.seq:
+                    seal_at_end = sealed
+            check_end(end, last_event, seal_at_end, None if self._anchor is None
+                      else self._anchor.path)
             # another process may be writing meanwhile (a leader, while this one starts as
             # its standby): read only what the events replayed here caused
             messages = list(self.log.cap_rows(upto_event=last_event))  # oldest first
@@ -164,14 +238,14 @@ class Service:
             cap_seq = messages[-1]["seq"] if messages else 0
         except sa.exc.SQLAlchemyError as exc:
             self._healthy = False
-            raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
-                                   ) from None
+            raise store_failure(exc, self.db.url) from None
         if engine.seq != last_decision:
             raise StoreError(f"replaying the log gave {engine.seq} decisions but the store "
                              f"holds {last_decision}; the log was written by another engine "
                              "version or settings")
         self.engine, self.chain = engine, chain
         self._event_seq, self._cap_seq = last_event, cap_seq
+        self._head, self._head_seq = head, last_event
         self._pending_tick = None
         self._healthy = True
 
@@ -254,23 +328,48 @@ class Service:
 
     def _record(self, event: Event, decisions: list[Decision], source: str, cause: Cause,
                 received_ms: int, write: Write, published: Published) -> None:
-        """Add an event the engine has applied, and what it caused, to the step's write."""
+        """Add an event the engine has applied, and what it caused, to the step's write,
+        sealed onto the one before (airwarn.store.integrity)."""
+        previous = self._previous_seal()
         self._event_seq += 1
         body = encode_event(event).decode()
-        write.events.append({"seq": self._event_seq, "received_ms": received_ms,
-                             "source": source, "body": body})
+        row: dict[str, Any] = {"seq": self._event_seq, "received_ms": received_ms,
+                               "source": source, "body": body}
+        write.events.append(row)
         published.events.append((self._event_seq, body))
+        decisions_from, cap_from = len(write.decision_rows), len(write.cap)
         self._add_decisions(decisions, self._event_seq, cause, write, published)
+        sealed = seal(self.store_keys.chain_key, previous, row,
+                      write.decision_rows[decisions_from:], write.cap[cap_from:])
+        row["hash"] = sealed
+        self._head, self._head_seq = sealed, self._event_seq
+
+    def _previous_seal(self) -> str:
+        """The seal of the newest event: known when this process wrote or read it, else (a
+        follower that starts to lead) read from the store."""
+        if self._head_seq == self._event_seq:
+            return self._head
+        if self._event_seq == 0:
+            return genesis(self.store_keys.chain_key, self.store_id)
+        stored = self.log.event_hash(self._event_seq)
+        if stored is None:
+            raise StoreError(f"event {self._event_seq} of the log carries no seal; check the "
+                             "store with `airwarn store verify`")
+        return stored
 
     def _step(self, items: Iterable[tuple[Event, str, Cause]], received_ms: int,
               write: Write, rejected: list[dict[str, Any]] | None = None,
               lines: Iterable[int] | None = None,
-              finish: Callable[[Write], None] | None = None) -> Published:
+              finish: Callable[[Write], None] | None = None,
+              admit: Callable[[Event], Event] | None = None,
+              ignored: list[dict[str, Any]] | None = None) -> Published:
         """Apply events, build what they cause, commit it all, then tell the listeners.
 
-        An event the engine rejects (a zone it does not know) changes nothing and is reported
-        in `rejected` with its line; a failed commit rebuilds the engine from the log, so the
-        memory never runs ahead of the store. `finish` sees the write just before the commit.
+        An event the engine rejects (a zone it does not know), or that `admit` refuses (the
+        sensors' lane, just before it would be applied), changes nothing and is reported in
+        `rejected` with its line; one taken but of no use is listed in `ignored` with why. A
+        failed commit rebuilds the engine from the log, so the memory never runs ahead of the
+        store. `finish` sees the write just before the commit.
         """
         self._ensure_healthy()
         published = Published([], [])
@@ -285,12 +384,16 @@ class Service:
             for event, source, cause in items:
                 line = next(line_numbers) if line_numbers is not None else None
                 try:
+                    if admit is not None:
+                        event = admit(event)
                     decisions = self.engine.apply(event)
                 except EventError as error:
                     if rejected is None:
                         raise
                     rejected.append(_rejection(error, line))  # the engine changed nothing
                     continue
+                if ignored is not None and self.engine.ignored is not None:
+                    ignored.append({"line": line, "why": self.engine.ignored})
                 self._record(event, decisions, source, cause, received_ms, write, published)
             if finish is not None:
                 finish(write)
@@ -313,6 +416,8 @@ class Service:
             raise UnavailableError("the store did not take the write "
                                    f"({exc.__class__.__name__}); nothing of it was kept, "
                                    "send it again") from None
+        if write.events and self._anchor is not None:
+            self._anchor.write(self.store_id, self._head_seq, self._head)
         for listener in self.listeners:
             listener(published)
         return published
@@ -323,7 +428,9 @@ class Service:
             return
         for decision in decisions:
             write.decisions.append((event_seq, decision))
-            published.decisions.append((decision.seq, encode_decision(decision).decode()))
+            row = decision_row(event_seq, decision)
+            write.decision_rows.append(row)
+            published.decisions.append((decision.seq, row["body"]))
         for warning in self.chain.warnings(decisions, cause):
             self._cap_seq += 1
             # the message is stored as what it says; its XML is rendered and signed when served
@@ -342,12 +449,26 @@ class Service:
     # -- sensors ----------------------------------------------------------------------------
 
     def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
-               client: Client, received_ms: int, batch_key: str | None = None
-               ) -> dict[str, Any]:
-        """Take a batch of parsed events (and the lines that did not parse); answer what was
-        accepted. A batch with a key already seen gets the first answer and changes nothing."""
+               client: Client, received_ms: int, batch_key: str | None = None,
+               batch_digest: str | None = None) -> dict[str, Any]:
+        """Take a sensor's batch of parsed events (and the lines that did not parse) on the
+        sensors' lane (`airwarn.lanes`); answer what was accepted, what was taken but changed
+        nothing and why, and why each other line was rejected.
+
+        A batch with a key already seen gets the first answer and changes nothing, if it is
+        the same batch (`batch_digest`, a hash of its body); another body under a used key is
+        refused. Attempts at what the lane forbids are written to the audit log."""
         with self._lock:
             self._ensure_healthy()
+            lane = SensorLane(self._lanes, client.name, received_ms)
+            try:
+                lane.refuse_privileged(items)
+            except LaneRefusal as refusal:
+                entry = self._refusal_entry(client, received_ms, refusal.action, refusal.detail)
+                if entry is not None:
+                    with contextlib.suppress(AirwarnError):
+                        self._commit_or_503(Write(audit=[entry]))
+                raise
             key = None if batch_key is None else f"{client.name}:{batch_key}"
             if key is not None:
                 try:
@@ -355,30 +476,54 @@ class Service:
                 except sa.exc.SQLAlchemyError:
                     raise UnavailableError("the store cannot be read; retry") from None
                 if earlier is not None:
-                    return {**json.loads(earlier), "replayed": True}
+                    answer_json, digest = earlier
+                    if digest is not None and batch_digest is not None and \
+                            digest != batch_digest:
+                        raise RequestError(
+                            f"Idempotency-Key {batch_key!r} was used for another batch; a "
+                            "retry sends the same body under its key, a new batch needs a new "
+                            "key", field="Idempotency-Key", value=batch_key)
+                    return {**json.loads(answer_json), "replayed": True}
             rejected = list(rejected)
+            ignored: list[dict[str, Any]] = []
+            refused: list[dict[str, Any]] = []
             first_decision = self.engine.seq + 1
             answer: dict[str, Any] = {}
-            events = [(event, client.name, Cause(cancels=getattr(event, "cancels", None),
-                                                 note=getattr(event, "reason", None)))
-                      for _, event in items]
+            events = [(event, client.name, Cause()) for _, event in items]
+
+            def admit(event: Event) -> Event:
+                try:
+                    return lane.admit(event, self.engine)
+                except LaneError as error:
+                    if error.audited:
+                        refused.append({"type": type(event).__name__.lower(),
+                                        "threat": getattr(event, "threat", None),
+                                        "why": error.message})
+                    raise
 
             def finish(write: Write) -> None:
                 logged = sum(1 for e in write.events if e["source"] == client.name)
                 answer.update({
                     "accepted": logged,
                     "rejected": sorted(rejected, key=lambda r: r.get("line") or 0),
+                    "ignored": ignored,
                     "decisions": len(write.decisions),
                     "first_decision_seq": first_decision if write.decisions else None,
                     "last_decision_seq": self.engine.seq if write.decisions else None,
                 })
+                entry = None if not refused else self._refusal_entry(
+                    client, received_ms, "events.refused",
+                    {"refused": len(refused), "lines": refused[:50]})
+                if entry is not None:
+                    write.audit.append(entry)
                 if key is not None and logged:
                     # a batch that took nothing keeps nothing: a corrected retry under the same
                     # key must be applied, not answered with the old rejection
-                    write.batch = (key, received_ms, json.dumps(answer, sort_keys=True))
+                    write.batch = (key, received_ms, json.dumps(answer, sort_keys=True),
+                                   batch_digest)
 
             self._step(events, received_ms, Write(), rejected, [line for line, _ in items],
-                       finish)
+                       finish, admit, ignored)
             return answer
 
     def tick(self, now_ms: int) -> Published | None:
@@ -417,9 +562,14 @@ class Service:
         either sent at once (drills, tests, clears) or held for a second confirmation."""
         action = request["action"]
         status = request.get("status", "actual")
-        reach = resolve(self.zones, zones=request.get("zones"), region=request.get("region"),
-                        area=request.get("area"), expect_zones=request.get("expect_zones"),
-                        limits=self.settings.blast)
+        try:
+            reach = resolve(self.zones, zones=request.get("zones"),
+                            region=request.get("region"), area=request.get("area"),
+                            expect_zones=request.get("expect_zones"), limits=self.settings.blast)
+        except AirwarnError as error:
+            self._audit_refusal(client, received_ms, f"{action}.request.refused", error,
+                                {"status": status, "request": request})
+            raise
         needs_confirmation = (action != "clear" and status == "actual") or reach.held
         with self._lock:
             self._ensure_healthy()
@@ -445,17 +595,24 @@ class Service:
         with self._lock:
             self._ensure_healthy()
             row = self.log.action(action_id)
+            refusal: AirwarnError | None = None
             if row is None:
-                raise NotFoundError(f"no operator action {action_id!r}")
-            if row["state"] != "pending":
-                raise ConflictError(f"action {action_id} is {row['state']}, not pending; "
-                                    "propose a new one")
-            check = json.loads(row["check"])
-            if check["held"] and not confirm_blast_radius:
-                raise ConflictError(
+                refusal = NotFoundError(f"no operator action {action_id!r}")
+            elif row["state"] != "pending":
+                refusal = ConflictError(f"action {action_id} is {row['state']}, not pending; "
+                                        "propose a new one")
+            elif json.loads(row["check"])["held"] and not confirm_blast_radius:
+                refusal = ConflictError(
                     "this alert reaches far more than its request implies ("
-                    + "; ".join(check["why"]) + "); confirm with "
+                    + "; ".join(json.loads(row["check"])["why"]) + "); confirm with "
                     "`confirm_blast_radius: true` after checking the zones it lists")
+            if refusal is not None:
+                what = "action" if row is None else row["action"]
+                self._audit_refusal(client, received_ms, f"{what}.send.refused", refusal,
+                                    {"action_id": action_id})
+                raise refusal
+            assert row is not None
+            check = json.loads(row["check"])
             reach = Reach(**{k: v for k, v in check.items() if k != "zone_count"})
             write = Write()
             return self._send_action(row, reach, client, received_ms, write)
@@ -494,10 +651,13 @@ class Service:
             relayed = relay_targets(targets)  # a relayed feed's alert: overridden here
             targets = [(lane, zone) for lane, zone in targets if not lane.startswith(RELAY_LANE)]
             if not targets and not relayed:
-                if self.log.cap_warning(identifier) is None:
-                    raise NotFoundError(f"no CAP message {identifier!r}")
-                raise ConflictError(f"{identifier} no longer covers any zone (it was updated, "
-                                    "cleared or cancelled already)")
+                refusal: AirwarnError = NotFoundError(f"no CAP message {identifier!r}") \
+                    if self.log.cap_warning(identifier) is None else ConflictError(
+                        f"{identifier} no longer covers any zone (it was updated, cleared or "
+                        "cancelled already)")
+                self._audit_refusal(client, received_ms, "cancel.refused", refusal,
+                                    {"identifier": identifier})
+                raise refusal
             write = Write()
             write.audit.append(_audit(client, received_ms, "cancel", reason,
                                       {"identifier": identifier, "zones": len(targets),
@@ -554,6 +714,28 @@ class Service:
                         found.add(self.zones.index_of[value])
         return [self.zones.ids[i] for i in sorted(found)]
 
+    def _audit_refusal(self, client: Client, received_ms: int, action: str,
+                       error: AirwarnError, detail: dict[str, Any]) -> None:
+        """Keep a refused operator's action in the audit log (best effort: the refusal is
+        answered whether or not the store takes the entry)."""
+        message = getattr(error, "message", None) or str(error)
+        entry = self._refusal_entry(client, received_ms, action, {**detail, "error": message})
+        if entry is not None:
+            with contextlib.suppress(AirwarnError):
+                self._commit_or_503(Write(audit=[entry]))
+
+    def _refusal_entry(self, client: Client, received_ms: int, action: str,
+                       detail: dict[str, Any]) -> dict[str, Any] | None:
+        """The audit entry of a refused attempt, or None while the same one (by the same
+        client) was audited less than a second ago: a flood is counted, not written each
+        time (the next entry says how many were not)."""
+        unwritten = self._refusals.admit((client.name, action), received_ms / 1000)
+        if unwritten is None:
+            return None
+        if unwritten:
+            detail = {**detail, "more_since_last_entry": unwritten}
+        return _audit(client, received_ms, action, None, detail)
+
     def _commit_or_503(self, write: Write) -> None:
         try:
             self.log.commit(write)
@@ -577,8 +759,9 @@ class Service:
             if state.region_m is not None and not state.region_m.is_empty:
                 shape = self.zones.projection.geometry_to_lonlat(state.region_m)
                 region = mapping(shape.simplify(0.0005, preserve_topology=True))
+            sensor, threat = threat_owner(state.id)
             out.append({
-                "id": state.id, "kind": state.kind,
+                "id": state.id, "sensor": sensor, "threat": threat, "kind": state.kind,
                 "t": None if report is None else format_time(report.t_ms),
                 "lat": None if report is None else report.lat,
                 "lon": None if report is None else report.lon,

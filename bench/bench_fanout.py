@@ -10,8 +10,9 @@ schema and a NATS namespace of its own). C SSE clients (`GET /v1/stream`) are sp
 over the edges (client k on edge k mod E); they run in P client processes (`--client-procs`,
 see `fanout_clients.py`) so that one Python loop on the client side is not the bottleneck.
 When every client has had its first heartbeat (and the edges' `/healthz` count them all), the
-bench posts, one at a time, a drill alert or clear of one zone (a `manual` event, status
-`exercise`: exactly one decision each) to the engine's `/v1/events`; the engine's HTTP route
+bench posts, one at a time, a drill alert or clear of one zone (an operator's action, status
+`exercise`, which goes in one step: exactly one decision each) to the engine's `/v1/actions`;
+the engine's HTTP route
 sends it over the bus to the lease holder (itself), which commits and publishes the step;
 every edge follows the step and feeds its clients. The next post goes when every client has
 the decision (or after `--timeout-s`), then `--gap-ms` later.
@@ -43,7 +44,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ class Deployment:
         self.db = f"{POSTGRES}?options=-csearch_path%3D{self.schema}"
         self.engine: Process | None = None
         self.edges: list[Process] = []
-        self.token = ""
+        self.token = ""  # an operator's
 
     def __enter__(self) -> Deployment:
         try:
@@ -138,7 +138,7 @@ class Deployment:
     def _start(self) -> None:
         _psql(f"CREATE SCHEMA {self.schema}")
         airwarn = shutil.which("airwarn") or "airwarn"
-        made = subprocess.run([airwarn, "tokens", "create", "--role", "sensor", "--name",
+        made = subprocess.run([airwarn, "tokens", "create", "--role", "operator", "--name",
                                "bench", "--db", self.db], capture_output=True, text=True,
                               check=True)
         self.token = made.stdout.strip().splitlines()[-1]
@@ -260,9 +260,8 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
     answers: list[float] = []
     timeouts = 0
     retried = 0  # posts answered only after a 503, a 202 or a broken connection
-    start_t = datetime(2026, 1, 1, tzinfo=UTC)
-    headers = {"Authorization": f"Bearer {deployment.token}",
-               "Content-Type": "application/x-ndjson"}
+    headers = {"Authorization": f"Bearer {deployment.token}"}
+    last_seq = 0
     with httpx.Client(base_url=target.base, headers=headers, timeout=30) as http:
         http.get("/healthz")  # the POST's connection is open before the clock starts
         for conn in conns:
@@ -270,18 +269,13 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
         cpu0 = [s.cpu_s() for s in servers]
         wall0 = time.monotonic()
         for i in range(rounds):
-            event = {"type": "manual", "action": "alert" if i % 2 == 0 else "clear",
-                     "t": (start_t + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-                     "zones": [zone], "status": "exercise", "reason": "bench fan-out"}
-            body = json.dumps(event).encode()
+            action = {"action": "alert" if i % 2 == 0 else "clear", "zones": [zone],
+                      "status": "exercise", "reason": "bench fan-out"}
             t0 = time.time()
-            answer, tries = _post(http, body, f"fanout-{i}")
+            seq, tries = _act(http, action, last_seq)
             answers.append(time.time() - t0)
             retried += tries > 1
-            got = answer.json()
-            if got["decisions"] != 1:
-                raise SystemExit(f"expected one decision per post, got {got}")
-            seq = int(got["first_decision_seq"])
+            last_seq = seq
             sent[seq] = t0
             if not _wait_all(conns, seq, args.timeout_s):
                 timeouts += 1
@@ -323,26 +317,39 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
     }
 
 
-def _post(http: httpx.Client, body: bytes, key: str) -> tuple[httpx.Response, int]:
-    """Post an event until it is answered 200, as a careful sensor does: a 503 (the bus or
-    the store restarting: other work on this machine may do that) or a broken connection is
-    retried, a 202 (stored, not yet applied) asked again, with the same Idempotency-Key. The
-    answer and the number of tries; a retried post's latency counts from the first try."""
+def _act(http: httpx.Client, action: dict[str, Any], last_seq: int) -> tuple[int, int]:
+    """Send a drill action until its one decision is known, as a careful operator's client
+    does: a 503 (the bus or the store restarting: other work on this machine may do that), a
+    202 (stored on the bus, not yet applied) or a broken connection is followed by a look at
+    the zone's history, and the action is sent again only if it left no decision there. The
+    decision's seq and the number of tries; a retried action's latency counts from the first
+    try."""
     deadline = time.monotonic() + 60
     tries = 0
     while True:
         tries += 1
         try:
-            answer = http.post("/v1/events", content=body, headers={"Idempotency-Key": key})
+            answer = http.post("/v1/actions", json=action)
         except httpx.TransportError:
             answer = None
         if answer is not None and answer.status_code == 200:
-            return answer, tries
+            seqs = answer.json().get("decisions", [])
+            if len(seqs) != 1:
+                raise SystemExit(f"expected one decision per action, got {answer.text}")
+            return int(seqs[0]), tries
         if answer is not None and answer.status_code not in (202, 503):
-            raise SystemExit(f"POST /v1/events answered {answer.status_code}: {answer.text}")
+            raise SystemExit(f"POST /v1/actions answered {answer.status_code}: {answer.text}")
+        while time.monotonic() < deadline:  # applied after all? its decision says so
+            time.sleep(0.5)
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                newest = http.get("/v1/history", params={"zone": action["zones"][0],
+                                                         "limit": 1}).json()["decisions"]
+                if newest and newest[0]["seq"] > last_seq:
+                    return int(newest[0]["seq"]), tries
+            if answer is None or answer.status_code == 503:
+                break  # not applied: send it again
         if time.monotonic() > deadline:
-            raise SystemExit("POST /v1/events was not answered 200 within 60 s")
-        time.sleep(0.5)
+            raise SystemExit("POST /v1/actions left no decision within 60 s")
 
 
 def _wait_all(conns: list[Connection], seq: int, timeout_s: float) -> bool:

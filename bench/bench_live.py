@@ -4,10 +4,11 @@
     python bench/bench_live.py --store postgresql   # the same on the PostgreSQL at 127.0.0.1
     python bench/bench_live.py --clients 1000 --runs 1 --json
 
-Each run starts a real `airwarn serve` subprocess (event clock, a fresh store, a sensor token),
-opens N raw `GET /v1/stream` connections from this process and waits until every one has had
-its first `heartbeat`. Then it posts, one at a time, a drill alert or clear of one zone (a
-`manual` event with status `exercise`: exactly one decision each) to `/v1/events`, and waits
+Each run starts a real `airwarn serve` subprocess (event clock, a fresh store, a sensor and an
+operator token), opens N raw `GET /v1/stream` connections from this process and waits until
+every one has had its first `heartbeat`. Then it posts, one at a time, a drill alert or clear of
+one zone (an operator's action with status `exercise`, which goes in one step: exactly one
+decision each) to `/v1/actions`, and waits
 until all N clients have that decision before the next. The latency of a (client, decision)
 pair is from just before the POST to the moment that client's socket delivered the decision,
 both read with `time.perf_counter()` in this process.
@@ -33,7 +34,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.schema: str | None = None
         self.url = ""
-        self.token = ""
+        self.token = ""  # a sensor's
+        self.operator_token = ""
         self.base = ""
         self.pid = 0
 
@@ -87,6 +88,10 @@ class Server:
                                "bench", "--db", self.url], capture_output=True, text=True,
                               check=True)
         self.token = made.stdout.strip().splitlines()[-1]
+        made = subprocess.run([airwarn, "tokens", "create", "--role", "operator", "--name",
+                               "bench-operator", "--db", self.url], capture_output=True,
+                              text=True, check=True)
+        self.operator_token = made.stdout.strip().splitlines()[-1]
         port = _free_port()
         command = [airwarn, "serve", "--db", self.url, "--port", str(port),
                    "--keys", str(self.workdir / "keys"), "--clock", "events",
@@ -233,28 +238,24 @@ async def measure(server: Server, clients: int, posts: int, zone: str, gap_s: fl
             for _ in range(start, min(clients, start + 50))))
         feeds += [protocol for _, protocol in made]
     await asyncio.wait_for(asyncio.gather(*(f.ready for f in feeds)), timeout=120)
-    headers = {"Authorization": f"Bearer {server.token}",
-               "Content-Type": "application/x-ndjson"}
+    headers = {"Authorization": f"Bearer {server.operator_token}"}
     latencies: list[float] = []
     answers: list[float] = []
     spreads: list[float] = []
-    start_t = datetime(2026, 1, 1, tzinfo=UTC)
     async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=30) as http:
         await http.get("/healthz")  # the POST connection is open before the clock starts
         cpu0, server_cpu0, wall0 = time.process_time(), server.cpu_s(), time.perf_counter()
         for i in range(posts):
-            event = {"type": "manual", "action": "alert" if i % 2 == 0 else "clear",
-                     "t": (start_t + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-                     "zones": [zone], "status": "exercise", "reason": "bench"}
-            body = json.dumps(event).encode()
+            action = {"action": "alert" if i % 2 == 0 else "clear", "zones": [zone],
+                      "status": "exercise", "reason": "bench"}  # a drill goes in one step
             t0 = time.perf_counter()
-            answer = await http.post("/v1/events", content=body)
+            answer = await http.post("/v1/actions", json=action)
             answers.append(time.perf_counter() - t0)
             answer.raise_for_status()
             got = answer.json()
-            if got["decisions"] != 1:
+            if len(got.get("decisions", [])) != 1:
                 raise SystemExit(f"expected one decision per post, got {got}")
-            seq = got["first_decision_seq"]
+            seq = got["decisions"][0]
             await asyncio.wait_for(arrivals.event(seq).wait(), timeout=30)
             times = arrivals.times[seq]
             latencies += [t - t0 for t in times]

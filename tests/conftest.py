@@ -169,3 +169,119 @@ def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events",
     service = Service(zones, zones_fingerprint(zones), settings, keys)
     service.open()
     return service
+
+
+# -- operators' actions, as the product takes them (manual events are not taken on
+# /v1/events: see airwarn.lanes) --------------------------------------------------------------
+
+def as_action(event: Any) -> dict[str, Any]:
+    """A `manual` event (from `manual()`) as the request an operator sends to /v1/actions."""
+    request: dict[str, Any] = {"action": event.action, "status": event.status,
+                               "reason": event.reason or "a test of the operators' path"}
+    if event.zones is not None:
+        request["zones"] = list(event.zones)
+    if event.region is not None:
+        request["region"] = event.region
+    if event.category is not None:
+        request["category"] = event.category
+    return request
+
+
+def act(http: Any, headers: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+    """An operator's action over HTTP: proposed and, when held, confirmed (its blast radius
+    included, as an operator who checked it would)."""
+    answer = http.post("/v1/actions", json=request, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    if body["state"] == "pending":
+        sent = http.post(body["confirm"], json={"confirm_blast_radius": True}, headers=headers)
+        assert sent.status_code == 200, sent.text
+        body = sent.json()
+    return body
+
+
+def operate(service: Any, *events: Any, client: Any = None) -> list[dict[str, Any]]:
+    """Operators' actions in process, each at its event's time: the engine's clock is moved
+    there first (a tick, as the wall clock would), then the action proposed and confirmed."""
+    from airwarn.contract import to_ms
+    from airwarn.store.tokens import Client
+
+    client = client or Client("op-1", "operator")
+    answers = []
+    for event in events:
+        t_ms = to_ms(event.t)
+        service.tick(t_ms)
+        answer = service.propose(as_action(event), client, t_ms)
+        if answer["state"] == "pending":
+            answer = service.confirm(answer["id"], client, t_ms, True)
+        answers.append(answer)
+    return answers
+
+
+def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
+         ) -> list[dict[str, Any]]:
+    """Events as the product takes them, in order: each run of tracks, ends and ticks through
+    the sensors' lane (`Service.ingest`, as `client`), each manual action through the
+    operators' path (`operate`). The answers, one per run or action."""
+    from airwarn.contract import Manual
+
+    answers: list[dict[str, Any]] = []
+    run: list[Any] = []
+
+    def flush() -> None:
+        if run:
+            answers.append(service.ingest(list(enumerate(run, start=1)), [], client=client,
+                                          received_ms=received_ms))
+            run.clear()
+
+    for event in events:
+        if isinstance(event, Manual):
+            flush()
+            answers.extend(operate(service, event))
+        else:
+            run.append(event)
+    flush()
+    return answers
+
+
+def post_feed(http: Any, events: list[Any], sensor: dict[str, str],
+              operator: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """`feed` over HTTP on an event-clock server: each run of tracks, ends and ticks posted to
+    /v1/events with the `sensor` headers; each manual action sent to /v1/actions with the
+    `operator` headers (default: the same), after a tick that brings the raid's clock to its
+    time. Each answer in the shape of /v1/events' (accepted, decisions, first_decision_seq)."""
+    from airwarn.contract import Manual, encode_event, format_time, to_ms
+
+    operator = operator or sensor
+    answers: list[dict[str, Any]] = []
+    run: list[Any] = []
+
+    def post(lines: list[bytes]) -> dict[str, Any]:
+        answer = http.post("/v1/events", content=b"\n".join(lines), headers=sensor)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def flush() -> None:
+        if run:
+            answers.append(post([encode_event(e) for e in run]))
+            run.clear()
+
+    for event in events:
+        if not isinstance(event, Manual):
+            run.append(event)
+            continue
+        flush()
+        tick = {"type": "tick", "t": format_time(to_ms(event.t))}
+        post([msgspec_json(tick)])
+        sent = act(http, operator, as_action(event))
+        seqs = sent.get("decisions", [])
+        answers.append({"accepted": 1, "rejected": [], "ignored": [], "decisions": len(seqs),
+                        "first_decision_seq": seqs[0] if seqs else None,
+                        "last_decision_seq": seqs[-1] if seqs else None,
+                        "messages": sent.get("messages", [])})
+    flush()
+    return answers
+
+
+def msgspec_json(body: dict[str, Any]) -> bytes:
+    return _json(body)

@@ -21,7 +21,7 @@ import pytest
 import requests
 from alerts_in_ua.air_raid_alert_oblast_statuses import AirRaidAlertOblastStatuses
 from alerts_in_ua.location_uid_resolver import LocationUidResolver
-from conftest import end, manual, open_service, require_data, tick, track
+from conftest import end, feed, manual, open_service, require_data, tick, track
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pikudhaoref import SyncClient
@@ -103,9 +103,8 @@ class Served:
     connects: list[str]
 
     def send(self, *events: Any) -> None:
-        answer = self.service.ingest(list(enumerate(events, start=1)), [], client=SENSOR,
-                                     received_ms=int(time.time() * 1000))
-        assert answer["accepted"] == len(events), answer
+        for answer in feed(self.service, list(events), SENSOR, int(time.time() * 1000)):
+            assert "accepted" not in answer or not answer["rejected"], answer
 
     def statuses(self, path_end: str) -> list[int]:
         return [status for path, status in self.answers.seen if path.endswith(path_end)]
@@ -350,7 +349,7 @@ def http(ukraine, tmp_path, signing_keys) -> Iterator[tuple[TestClient, Service,
 
 
 def ingest(service: Service, *events: Any) -> None:
-    service.ingest(list(enumerate(events, start=1)), [], client=SENSOR, received_ms=0)
+    feed(service, list(events), SENSOR)
 
 
 def test_drills_and_tests_never_reach_the_compatibility_feeds(http):

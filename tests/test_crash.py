@@ -279,8 +279,10 @@ def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrup
     # every batch got the answer it got without kills, a retried one included
     assert killed.answers == reference.answers
 
-    # every acknowledged event is in the log exactly once, in the order it was sent
+    # every acknowledged event is in the log exactly once, in the order it was sent (its
+    # threat id scoped by the sensor, named "s", that sent it)
     sent = [json.loads(line) for batch in batches for line in batch.lines]
+    sent = [{**e, "threat": f"s/{e['threat']}"} if "threat" in e else e for e in sent]
     for run in ("reference", "killed"):
         logged = stored[run]["events"]
         lost = Counter(map(line_key, sent)) - Counter(map(line_key, logged))

@@ -24,7 +24,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import end, manual, open_service, track
+from conftest import end, feed, manual, open_service, track
 from paho.mqtt.enums import CallbackAPIVersion
 
 from airwarn.channels.mqtt import MqttChannel, parse_url, zone_topic_level
@@ -144,8 +144,7 @@ def running(channel: MqttChannel, service: Service) -> Iterator[asyncio.Abstract
 
 
 def ingest(service: Service, events: list[Any]) -> dict[str, Any]:
-    return service.ingest(list(enumerate(events, start=1)), [], client=OPERATOR,
-                          received_ms=int(time.time() * 1000))
+    return feed(service, events, OPERATOR, int(time.time() * 1000))[-1]
 
 
 def raid() -> list[Any]:

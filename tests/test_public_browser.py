@@ -47,12 +47,28 @@ class Live:
     token: str
 
     def post(self, *events: dict[str, Any]) -> dict[str, Any]:
-        body = "\n".join(json.dumps(e) for e in events)
-        answer = httpx.post(f"{self.server.url}/v1/events", content=body, timeout=10,
-                            headers={"Authorization": f"Bearer {self.token}"})
-        assert answer.status_code == 200, answer.text
-        assert not answer.json()["rejected"], answer.text
-        return dict(answer.json())
+        """Sensor events on /v1/events; manual actions, as operators send them, through
+        /v1/actions (proposed, then confirmed)."""
+        answer: dict[str, Any] = {}
+        sensed = [e for e in events if e["type"] != "manual"]
+        if sensed:
+            posted = httpx.post(f"{self.server.url}/v1/events", timeout=10,
+                                content="\n".join(json.dumps(e) for e in sensed),
+                                headers={"Authorization": f"Bearer {self.token}"})
+            assert posted.status_code == 200, posted.text
+            assert not posted.json()["rejected"], posted.text
+            answer = dict(posted.json())
+        for event in (e for e in events if e["type"] == "manual"):
+            request = {k: v for k, v in event.items() if k in (
+                "action", "zones", "region", "status", "category")}
+            answer = self.act({**request, "reason": "a test of the public page"})
+            if answer["state"] == "pending":
+                confirmed = httpx.post(f"{self.server.url}{answer['confirm']}", timeout=10,
+                                       json={"confirm_blast_radius": True},
+                                       headers={"Authorization": f"Bearer {self.token}"})
+                assert confirmed.status_code == 200, confirmed.text
+                answer = dict(confirmed.json())
+        return answer
 
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         answer = httpx.post(f"{self.server.url}/v1/actions", json=body, timeout=10,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import at, end, manual, open_service, track
+from conftest import act, as_action, at, end, manual, open_service, tick, track
 from fastapi.testclient import TestClient
 
 from airwarn.contract import encode_event
@@ -70,24 +70,31 @@ def test_ingest_accepts_good_lines_and_says_why_each_bad_line_was_rejected(api: 
     assert result["rejected"][0]["value"] == "zeppelin"
     assert "kind" in result["rejected"][0]["error"]
     # what was acknowledged is in the log, read back over a connection of its own
-    assert [e["threat"] for e in logged_events(api.service)] == ["T1", "T1"]
+    # scoped by the sensor that sent them (airwarn.lanes)
+    assert [e["threat"] for e in logged_events(api.service)] == ["sensor-1/T1", "sensor-1/T1"]
 
 
 def test_a_manual_action_naming_an_unknown_zone_is_rejected_and_changes_nothing(api: Api
                                                                                  ) -> None:
-    answer = api.post_events([manual("alert", 0, zones=["r0c0", "atlantis"])], role="admin")
-    assert answer.status_code == 200
-    assert answer.json()["accepted"] == 0
-    assert answer.json()["rejected"][0]["value"] == "atlantis"
-    assert api.service.engine.levels() == {}
+    answer = api.act({**as_action(manual("alert", 0, zones=["r0c0", "atlantis"])),
+                      "status": "exercise"})
+    assert answer.status_code == 422
+    assert answer.json()["value"] == "atlantis"
+    assert api.service.engine.levels() == {} and api.service.engine.drills() == {}
+    assert logged_events(api.service) == []
+
+
+def test_a_manual_event_on_the_sensors_path_is_refused_with_where_to_go(api: Api) -> None:
+    answer = api.post_events([manual("alert", 0, zones=["r0c0"])], role="admin")
+    assert answer.status_code == 403 and "/v1/actions" in answer.json()["error"]
     assert logged_events(api.service) == []
 
 
 def test_a_retried_batch_with_the_same_idempotency_key_is_applied_once(api: Api) -> None:
-    events = [manual("alert", 0, zones=["r1c1"])]
-    first = api.post_events(events, role="admin", **{"Idempotency-Key": "batch-1"})
-    again = api.post_events(events, role="admin", **{"Idempotency-Key": "batch-1"})
-    assert first.json()["accepted"] == 1 and first.json()["decisions"] == 1
+    events = [track("K1", 0, 31.42, 34.62, kind="drone")]
+    first = api.post_events(events, **{"Idempotency-Key": "batch-1"})
+    again = api.post_events(events, **{"Idempotency-Key": "batch-1"})
+    assert first.json()["accepted"] == 1 and first.json()["decisions"] > 0
     assert again.json()["replayed"] is True
     assert again.json()["accepted"] == first.json()["accepted"]
     assert len(logged_events(api.service)) == 1
@@ -251,7 +258,8 @@ def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api)
     assert api.http.get("/v1/threats").status_code == 401
     assert api.http.get("/v1/threats", headers=api.auth("reader")).status_code == 403
     (threat,) = api.http.get("/v1/threats", headers=api.auth("operator")).json()
-    assert threat["id"] == "D1" and threat["kind"] == "drone"
+    assert threat["id"] == "sensor-1/D1" and threat["kind"] == "drone"
+    assert threat["sensor"] == "sensor-1" and threat["threat"] == "D1"
     assert threat["lon"] == pytest.approx(34.2 + 0.0015 * 56)
     assert threat["region"]["type"] in ("Polygon", "MultiPolygon")
     lon, lat = threat["region"]["coordinates"][0][0] if threat["region"]["type"] == "Polygon" \
@@ -262,7 +270,9 @@ def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api)
 
 
 def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api) -> None:
-    api.post_events([manual("alert", 0, zones=["r0c0"], category="missiles")], role="admin")
+    api.post_events([tick(0)])  # the event clock's time, at which the operator acts
+    act(api.http, api.auth("operator"), as_action(manual("alert", 0, zones=["r0c0"],
+                                                          category="missiles")))
     zone = api.http.get("/v1/zones/at", params={"lat": 31.425, "lon": 34.625}).json()
     assert zone["id"] == "r0c0" and zone["level"] == "alert" and zone["shelter_s"] == 60
     assert api.http.get("/v1/zones/at", params={"lat": 0, "lon": 0}).status_code == 404

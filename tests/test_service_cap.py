@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from capparselib.parsers import CAPParser
-from conftest import DATA, DATA_MISSING, SCHEMAS, end, manual, open_service, track
+from conftest import DATA, DATA_MISSING, SCHEMAS, act, as_action, end, manual, open_service, track
 from fastapi.testclient import TestClient
 from lxml import etree
 from shapely.geometry import box
@@ -52,12 +52,15 @@ def api(grid, store_url, signing_keys) -> Iterator[tuple[TestClient, dict[str, s
 def _raid(http: TestClient, auth: dict[str, dict[str, str]]) -> None:
     events = [track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
               for s in range(0, 400, 4)]
-    events += [end("D1", 400, "intercepted"), manual("alert", 401, zones=["r5c5"],
-                                                     status="exercise"),
-               track("X9", 1200, 29.0, 30.0, kind="unknown")]
+    events.append(end("D1", 400, "intercepted"))
     body = b"\n".join(encode_event(e) for e in events)
-    answer = http.post("/v1/events", content=body, headers=auth["admin"])
+    answer = http.post("/v1/events", content=body, headers=auth["sensor"])
     assert answer.json()["accepted"] == len(events)
+    act(http, auth["operator"], as_action(manual("alert", 401, zones=["r5c5"],
+                                                 status="exercise")))
+    late = http.post("/v1/events", headers=auth["sensor"],
+                     content=encode_event(track("X9", 1200, 29.0, 30.0, kind="unknown")))
+    assert late.json()["accepted"] == 1
 
 
 def test_every_served_message_is_valid_signed_cap_that_an_independent_parser_reads(

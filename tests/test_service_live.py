@@ -12,10 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import manual, open_service
+from conftest import feed, manual, open_service, operate, post_feed, track
 from livekit import Server
 
-from airwarn.contract import encode_event
 from airwarn.errors import AirwarnError
 from airwarn.service import Published
 from airwarn.store.tokens import create_token
@@ -62,10 +61,8 @@ def _events(feed: Feed, count: int, timeout_s: float = 10.0
 
 
 def _post(server: Server, auth: dict[str, str], *events: Any) -> dict[str, Any]:
-    body = b"\n".join(encode_event(e) for e in events)
-    answer = httpx.post(f"{server.url}/v1/events", content=body, headers=auth, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        return post_feed(http, list(events), auth)[-1]
 
 
 def test_the_feed_beats_when_the_sky_is_quiet(live) -> None:
@@ -202,19 +199,18 @@ def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(grid, store
     service = open_service(grid, store_url, signing_keys)
     client = Client("op", "admin")
     events = [manual("alert", 0, zones=["r0c0", "r0c1"]), manual("clear", 5, zones=["r0c1"]),
-              manual("alert", 6, region="band1", status="exercise")]
-    answer = service.ingest(list(enumerate(events, start=1)), [], client=client,
-                            received_ms=0)
+              manual("alert", 6, region="band1", status="exercise"), track("D1", 7, 31.5, 34.7)]
+    answers = feed(service, events, client)
     levels, drills, seq = service.engine.levels(), service.engine.drills(), service.engine.seq
     open_messages = dict(service.chain.open)
     service.db.dispose()
     again = open_service(grid, store_url, signing_keys)
-    assert answer["accepted"] == 3
+    assert [a.get("state", "sent") for a in answers[:3]] == ["sent"] * 3
+    assert answers[3]["accepted"] == 1
     assert again.engine.levels() == levels and again.engine.drills() == drills
     assert again.engine.seq == seq and dict(again.chain.open) == open_messages
-    more = again.ingest([(1, manual("clear", 10, zones=["r0c0"]))], [], client=client,
-                        received_ms=0)
-    assert more["first_decision_seq"] == seq + 1
+    (more,) = operate(again, manual("clear", 10, zones=["r0c0"]))
+    assert more["decisions"][0] == seq + 1
     again.db.dispose()
 
 

@@ -18,15 +18,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import end, manual, open_service
+from conftest import end, manual, open_service, operate, post_feed
 from fastapi.testclient import TestClient
 from test_engine import rocket_reports
 
 from airwarn.channels.webhook_signature import verify
 from airwarn.channels.webhooks import WebhookChannel, backoff_s, judge, parse_retry_after
-from airwarn.contract import encode_event
 from airwarn.service import Service
-from airwarn.store.tokens import Client, create_token
+from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings, create_app
 
 LAUNCH, TARGET = (31.20, 34.50), (31.575, 34.725)  # a rocket that lands in zone r3c2
@@ -152,11 +151,11 @@ class Hooks:
         return dict(answer.json())
 
     def post(self, *events: Any, role: str = "sensor") -> dict[str, Any]:
-        answer = self.http.post("/v1/events", content=b"\n".join(encode_event(e) for e in events),
-                                headers=self.admin if role == "admin" else self.sensor)
-        assert answer.status_code == 200, answer.text
-        assert not answer.json()["rejected"], answer.text
-        return dict(answer.json())
+        """Sensor events on /v1/events, manual actions through /v1/actions (by the admin)."""
+        answers = post_feed(self.http, list(events),
+                            self.admin if role == "admin" else self.sensor, self.admin)
+        assert all(not answer["rejected"] for answer in answers), answers
+        return answers[-1]
 
 
 def make_channel(**options: Any) -> WebhookChannel:
@@ -381,11 +380,8 @@ def test_a_restart_delivers_what_was_owed_even_steps_the_channel_never_heard_of(
     assert [d["attempts"] for d in outbox(first)] == [failed]
     # the engine goes on committing with no channel listening (as if it died between its
     # commit and the outbox write): these decisions are in the log and nowhere else
-    sensor = Client("radar-1", "sensor")
-    first.ingest([(1, manual("alert", 5, zones=["r0c1", "r3c3"]))], [], client=sensor,
-                 received_ms=0)
-    first.ingest([(1, manual("clear", 9, zones=["r0c0", "r0c1", "r2c2", "r3c3"]))], [],
-                 client=sensor, received_ms=0)
+    operate(first, manual("alert", 5, zones=["r0c1", "r3c3"]),
+            manual("clear", 9, zones=["r0c0", "r0c1", "r2c2", "r3c3"]))
     first.db.dispose()
 
     second = open_service(grid, store_url, signing_keys, hold_s=0)
@@ -413,8 +409,7 @@ def test_a_channel_stopped_and_started_again_goes_on_where_it_left_off(
         hooks.subscribe(receiver, "/again")
         hooks.post(manual("alert", 0, zones=["r1c1"]), role="admin")
         wait_until(lambda: len(receiver.delivered("/again")) == 1)
-    service.ingest([(1, manual("clear", 5, zones=["r1c1"]))], [],
-                   client=Client("radar-1", "sensor"), received_ms=0)
+    operate(service, manual("clear", 5, zones=["r1c1"]))
     with running(service, channel) as hooks:
         hooks.post(manual("alert", 9, zones=["r1c2"]), role="admin")
         wait_until(lambda: len(receiver.delivered("/again")) == 3)
@@ -536,19 +531,18 @@ def test_a_long_backlog_is_queued_page_by_page_each_decision_once_in_order(
     from airwarn.channels.webhook_outbox import fill, step_of
 
     service = open_service(grid, f"sqlite:///{tmp_path / 'backlog.db'}", signing_keys)
-    sensor = Client("radar-1", "sensor")
     audit = webhook_store.audit_entry("admin-1", "admin", 0, "webhook.create", {})
     for sub in ("odd", "all"):
         webhook_store.create_subscriber(service.db, {
             "name": sub, "url": "http://127.0.0.1:9/", "secret": "s", "created_ms": 0,
             "created_by": "admin-1", "seen_seq": 0, "statuses": ["actual"],
-            "zones": ["r0c1", "r0c3", "r0c5"] if sub == "odd" else None}, audit)
+            "zones": ["r0c1", "r0c3", "r0c5"] if sub == "odd" else None}, audit,
+            service.secrets)
     told = []
     service.listeners.append(told.append)
     for t in range(12):  # alert and clear the first row's zones one after another
         zones = [f"r0c{t % 6}"]
-        service.ingest([(1, manual("alert" if t < 6 else "clear", t, zones=zones))], [],
-                       client=sensor, received_ms=0)
+        operate(service, manual("alert" if t < 6 else "clear", t, zones=zones))
     # the channel heard only of the last two steps; the rest it reads back, 4 at a time
     steps = [s for s in (step_of(p.decisions, p.messages) for p in told[-2:]) if s]
     rounds, more = 0, True

@@ -24,7 +24,7 @@ from typing import Any
 import http_ece
 import pytest
 import sqlalchemy as sa
-from conftest import manual, open_service, track
+from conftest import manual, open_service, post_feed, track
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -32,7 +32,6 @@ from fastapi.testclient import TestClient
 
 from airwarn.channels.webpush import PushChannel, PushLimits
 from airwarn.channels.webpush.vapid import KEY_FILE
-from airwarn.contract import encode_event
 from airwarn.service import Service
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings, create_app
@@ -162,12 +161,10 @@ class App:
     admin: dict[str, str]
 
     def post(self, *events: Any) -> dict[str, Any]:
-        answer = self.http.post("/v1/events", content=b"\n".join(encode_event(e)
-                                                                 for e in events),
-                                headers=self.admin)
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["accepted"] == len(events), answer.text
-        return dict(answer.json())
+        """Sensor events on /v1/events, manual actions through /v1/actions."""
+        answers = post_feed(self.http, list(events), self.admin)
+        assert all(not answer["rejected"] for answer in answers), answers
+        return answers[-1]
 
     def subscribe(self, browser: Browser, **wants: Any) -> dict[str, Any]:
         answer = self.http.post("/v1/push/subscriptions", json=browser.subscription(**wants))

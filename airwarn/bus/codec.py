@@ -42,11 +42,14 @@ def decode_step(data: bytes) -> Published:
 
 
 def ingest_request(items: list[tuple[int, Any]], rejected: list[dict[str, Any]],
-                   client: Client, received_ms: int, batch_key: str) -> dict[str, Any]:
+                   client: Client, received_ms: int, batch_key: str,
+                   batch_digest: str | None = None) -> dict[str, Any]:
+    """A sensor's batch as the edge took it: the events as sent (the engine scopes and checks
+    them against the sender's lane), and who sent them, authenticated by the edge."""
     return {"op": "ingest", "items": [[line, encode_event(event).decode()]
                                       for line, event in items],
             "rejected": rejected, "client": [client.name, client.role],
-            "received_ms": received_ms, "batch_key": batch_key}
+            "received_ms": received_ms, "batch_key": batch_key, "digest": batch_digest}
 
 
 def ingest_items(request: dict[str, Any]) -> list[tuple[int, Any]]:
@@ -76,6 +79,8 @@ def error_answer(error: AirwarnError) -> dict[str, Any]:
         value = error.value if isinstance(error.value, str | int | float | bool | None) \
             else repr(error.value)
         out.update(line=error.line, field=error.field, value=value)
+    elif isinstance(error, ForbiddenError):
+        out["line"] = error.line
     return {"error": out}
 
 
@@ -85,4 +90,6 @@ def raise_error(answer: dict[str, Any]) -> None:
     if issubclass(cls, ContractError):
         raise cls(error["message"], line=error.get("line"), field=error.get("field"),
                   value=error.get("value"))
+    if issubclass(cls, ForbiddenError):
+        raise cls(error["message"], line=error.get("line"))
     raise cls(error["message"])

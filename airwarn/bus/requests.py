@@ -30,7 +30,8 @@ def _run(service: Service, request: dict[str, Any]) -> dict[str, Any]:
     received_ms = int(request["received_ms"])
     if op == "ingest":
         return service.ingest(ingest_items(request), request["rejected"], client=client,
-                              received_ms=received_ms, batch_key=request["batch_key"])
+                              received_ms=received_ms, batch_key=request["batch_key"],
+                              batch_digest=request.get("digest"))
     if op == "propose":
         return service.propose(request["request"], client, received_ms)
     if op == "confirm":

@@ -332,11 +332,13 @@ class RemoteWriter:
         return asyncio.run_coroutine_threadsafe(self.runtime.request(request), loop).result()
 
     def ingest(self, items: list[tuple[int, Any]], rejected: list[dict[str, Any]], *,
-               client: Any, received_ms: int, batch_key: str | None = None) -> dict[str, Any]:
+               client: Any, received_ms: int, batch_key: str | None = None,
+               batch_digest: str | None = None) -> dict[str, Any]:
         from airwarn.bus.codec import ingest_request
 
         key = batch_key if batch_key is not None else f"bus:{uuid.uuid4().hex}"
-        answer = self._call(ingest_request(items, rejected, client, received_ms, key))
+        answer = self._call(ingest_request(items, rejected, client, received_ms, key,
+                                           batch_digest))
         if batch_key is None:
             answer.pop("replayed", None)
         return answer

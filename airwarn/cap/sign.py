@@ -85,9 +85,10 @@ def generate_keypair(common_name: str) -> tuple[bytes, bytes]:
 def load_or_create_keys(folder: Path, common_name: str = "airwarn CAP signing") -> SigningKeys:
     """The keys in `folder`, made there on first use (the private key readable by owner only)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     # processes started together (an engine, its standby, edges) must not both make a pair
-    with open(folder / ".lock", "a") as lock:
+    with os.fdopen(os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                   "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return _load_or_create(folder, common_name)
 

@@ -139,7 +139,7 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
             audit = store.audit_entry(client.name, client.role, now_ms, "webhook.create", {
                 "name": body.name, "url": body.url, "statuses": statuses,
                 "zones": None if zones is None else len(zones)})
-            return store.create_subscriber(service.db, row, audit), after
+            return store.create_subscriber(service.db, row, audit, service.secrets), after
 
         new_id, after = await run_in_threadpool(create)
         nudge()

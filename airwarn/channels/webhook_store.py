@@ -2,6 +2,8 @@
 
 Plain SQLAlchemy Core over the tables of migration 0003, the same on SQLite and PostgreSQL.
 Every change an administrator makes is written with its audit-log entry in one transaction.
+A subscriber's signing secret is kept encrypted with the store key (`airwarn.store.secrets`),
+sealed as it is written and opened only for the sender that signs with it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from airwarn.contract import format_time
 from airwarn.store.log import AUDIT_LOG, CAP_MESSAGE, DECISION_LOG
+from airwarn.store.secrets import SecretBox
 
 SUBSCRIBER = sa.table("webhook_subscriber", sa.column("id"), sa.column("name"),
                       sa.column("url"), sa.column("secret"), sa.column("zones"),
@@ -87,10 +90,13 @@ def audit_entry(who: str, role: str, t_ms: int, action: str, detail: dict[str, A
 
 # -- subscribers -------------------------------------------------------------------------------
 
-def create_subscriber(db: Engine, row: dict[str, Any], audit: dict[str, Any]) -> int:
-    """Insert a subscriber (zones and statuses as lists) and its audit entry; its id."""
+def create_subscriber(db: Engine, row: dict[str, Any], audit: dict[str, Any],
+                      secrets: SecretBox) -> int:
+    """Insert a subscriber (zones and statuses as lists, its secret sealed with `secrets`) and
+    its audit entry; its id."""
     values = {**row, "zones": None if row["zones"] is None else json.dumps(row["zones"]),
-              "statuses": json.dumps(row["statuses"]), "active": True}
+              "statuses": json.dumps(row["statuses"]), "active": True,
+              "secret": secrets.seal(row["secret"])}
     with db.begin() as conn:
         new_id = int(conn.execute(sa.insert(SUBSCRIBER).values(**values)
                                   .returning(SUBSCRIBER.c.id)).scalar_one())
@@ -243,8 +249,9 @@ def due_subscribers(conn: Connection, now_ms: int) -> set[int]:
     return {int(sub_id) for (sub_id,) in rows}
 
 
-def pending(db: Engine, subscriber_id: int, limit: int = 32) -> list[Due]:
-    """A subscriber's oldest pending deliveries: they leave in the order queued."""
+def pending(db: Engine, subscriber_id: int, secrets: SecretBox, limit: int = 32) -> list[Due]:
+    """A subscriber's oldest pending deliveries: they leave in the order queued (each with
+    the subscriber's secret, opened to sign with)."""
     query = (sa.select(DELIVERY.c.id, DELIVERY.c.key, DELIVERY.c.payload, DELIVERY.c.attempts,
                        DELIVERY.c.next_ms, SUBSCRIBER.c.url, SUBSCRIBER.c.secret,
                        SUBSCRIBER.c.active)
@@ -255,7 +262,8 @@ def pending(db: Engine, subscriber_id: int, limit: int = 32) -> list[Due]:
         rows = conn.execute(query).all()
     return [Due(id=int(row.id), key=str(row.key), payload=str(row.payload),
                 attempts=int(row.attempts), next_ms=int(row.next_ms), url=str(row.url),
-                secret=str(row.secret), active=bool(row.active)) for row in rows]
+                secret=secrets.open(str(row.secret)), active=bool(row.active))
+            for row in rows]
 
 
 def record_attempt(db: Engine, delivery_id: int, *, state: str, attempts: int, next_ms: int,

@@ -125,6 +125,7 @@ class WebhookChannel:
 
     async def start(self, service: Service) -> None:
         self._db = store.channel_engine(service.db)
+        self._secrets = service.secrets
         self._own_db = self._db is not service.db
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
@@ -254,7 +255,8 @@ class WebhookChannel:
         assert self._db is not None
         while not self._stopping:
             try:
-                batch = await asyncio.to_thread(store.pending, self._db, sub_id)
+                batch = await asyncio.to_thread(store.pending, self._db, sub_id,
+                                                self._secrets)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("webhooks: cannot read the outbox (%s)", exc.__class__.__name__)
                 await _wait(wake, self.poll_s)

@@ -39,6 +39,7 @@ from rich.markup import escape
 from airwarn.contract import format_time, parse_time
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError
+from airwarn.lanes import threat_owner
 from airwarn.replay import replay_lines, run_policy
 from airwarn.sim.demo_zones import demo_zones
 from airwarn.sim.evaluate import Score, format_table, score
@@ -129,7 +130,8 @@ class _Printer:
         raid_s = max(0, (t_ms - self.raid_start_ms) // 1000)
         word, style = LEVEL_STYLE.get(level, (level, ""))
         kind = decision.get("kind") or ""
-        threats = ",".join(decision.get("threats") or [])
+        # the sensor's own ids: there is one sensor here (the log scopes them by its name)
+        threats = ",".join(threat_owner(t)[1] for t in decision.get("threats") or [])
         self.console.print(
             f"{clock} T+{raid_s // 60:02d}:{raid_s % 60:02d}  [{style}]{word:<9}[/]  "
             f"{escape(name):<32} {shelter:<13} {escape(kind):<9} [dim]{escape(threats)}[/]",
@@ -174,13 +176,14 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     clock = "wall" if settings.speed == 1 else "events"
     out = settings.out / chosen.layer
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        settings.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         raise DemoError(f"cannot make the demo's folder {out}: {error.strerror}; choose "
                         "another --out") from None
     db_url = settings.db_url or store_url(settings.out, chosen.layer, clock)
     if settings.fresh:
-        _fresh_sqlite(db_url)
+        _fresh_sqlite(db_url, settings.out / "keys")
     service = build_service(chosen.zones, db_url, settings.out / "keys", clock,
                             settings.hold_s, None)
     zones = service.zones
@@ -354,7 +357,7 @@ def _post(client: httpx.Client, body: bytes) -> dict[str, Any]:
                         f"{POST_TIMEOUT_S:.0f} s; stopped") from None
     except httpx.HTTPError as error:
         raise DemoError(f"posting reports to the demo server failed: {error}") from None
-    if response.status_code != 200:
+    if response.status_code not in (200, 422):  # 422: none taken (too late), as it says
         raise DemoError(f"the demo server refused reports: HTTP {response.status_code} "
                         f"{response.text[:300]}")
     answer: dict[str, Any] = response.json()
@@ -393,9 +396,12 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _fresh_sqlite(db_url: str) -> None:
-    """Remove the demo's SQLite file (and its WAL) so that the run starts from an empty log."""
+def _fresh_sqlite(db_url: str, keys: Path) -> None:
+    """Remove the demo's SQLite file (and its WAL) so that the run starts from an empty log, and
+    the demo's record of that log's end (a server refuses a store it wrote that was wiped)."""
     from sqlalchemy.engine import make_url
+
+    from airwarn.store.integrity import Anchor
 
     try:
         url = make_url(db_url)
@@ -407,7 +413,8 @@ def _fresh_sqlite(db_url: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Anchor(keys, url).clear()
 
 
 def _write_events(events: list[dict[str, Any]], path: Path) -> None:

@@ -21,13 +21,56 @@ from airwarn.errors import AirwarnError
 DEFAULT_URL = "sqlite:///airwarn.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-__all__ = ["DEFAULT_URL", "StoreError", "connect", "current_revision", "head_revision",
-           "migrate"]
+__all__ = ["DEFAULT_URL", "StoreError", "check_file", "connect", "current_revision",
+           "head_revision", "migrate", "store_failure"]
 
 
 class StoreError(AirwarnError):
     """The store cannot be reached or used: a bad URL, a missing driver, a folder that is not
     there."""
+
+
+def store_failure(exc: Exception, url: Any) -> AirwarnError:
+    """What to tell the user when the store fails under a read or a write: a store going away
+    (a restart) is retried; a file that is not a database, or a damaged one, is not."""
+    from airwarn.errors import UnavailableError
+
+    orig = getattr(exc, "orig", exc)
+    where = url.render_as_string(hide_password=True) if hasattr(url, "render_as_string") \
+        else str(url)
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(exc, sa.exc.DatabaseError) and not isinstance(exc, sa.exc.OperationalError) \
+            or "malformed" in text or "not a database" in text:
+        return StoreError(f"the store at {where} cannot be read ({text}): the file is damaged "
+                          "or truncated. Restore it from a backup; `airwarn store verify` "
+                          "checks a store before it is used")
+    return UnavailableError(f"the store at {where} cannot be read just now ({text}); retry")
+
+
+def _create_private(path: Path) -> None:
+    """Make an SQLite file readable by its owner only (SQLite makes its -wal and -shm files
+    with the same mode): it holds the log, tokens' hashes and sealed secrets."""
+    import os
+
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create the SQLite file {path}: {exc.strerror}") from None
+
+
+def _warn_if_shared(path: Path) -> None:
+    import logging
+    import stat
+
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger("airwarn.store").warning(
+            "%s can be read by others than its owner (mode %o); chmod 600 it", path, mode)
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -61,10 +104,13 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            folder = Path(database).expanduser().resolve().parent
-            if not folder.is_dir():
+            path = Path(database).expanduser().resolve()
+            if not path.parent.is_dir():
                 raise StoreError(f"the folder of the SQLite file {database} does not exist; "
                                  "create it or give another --db")
+            _create_private(path)
+            if durable:  # the service's own connection: once per process
+                _warn_if_shared(path)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3 is the driver airwarn ships with
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -82,6 +128,22 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
     return engine
+
+
+def check_file(engine: Engine) -> None:
+    """For an SQLite store, SQLite's own quick check of every page (a few hundred MB a
+    second): a truncated or damaged file is refused here with what to do, not met later as a
+    traceback halfway through a replay. PostgreSQL checks its own pages."""
+    if engine.url.get_backend_name() != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            found = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+    except sa.exc.DatabaseError as exc:
+        raise store_failure(exc, engine.url) from None
+    if found != ["ok"]:
+        raise StoreError(f"the store at {engine.url.database} is damaged or truncated (SQLite "
+                         f"finds: {'; '.join(found)}). Restore it from a backup")
 
 
 def _alembic_config(engine: Engine) -> Any:
@@ -104,7 +166,12 @@ def migrate(url: str | Engine, revision: str = "head") -> None:
     try:
         command.upgrade(_alembic_config(engine), revision)
     except sa.exc.OperationalError as exc:
+        failure = store_failure(exc, engine.url)
+        if isinstance(failure, StoreError):
+            raise failure from None
         raise StoreError(f"cannot reach the store at {engine.url!r}: {exc.orig}") from None
+    except sa.exc.DatabaseError as exc:
+        raise store_failure(exc, engine.url) from None
 
 
 def head_revision() -> str:

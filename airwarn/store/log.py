@@ -17,16 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from airwarn.contract import Decision, RelayedFrom, encode_decision, parse_time
+from airwarn.store.integrity import Step
 
 SERVICE_META = sa.table("service_meta", sa.column("key"), sa.column("value"))
 EVENT_LOG = sa.table("event_log", sa.column("seq"), sa.column("received_ms"),
-                     sa.column("source"), sa.column("body"))
+                     sa.column("source"), sa.column("body"), sa.column("hash"))
 DECISION_LOG = sa.table("decision_log", sa.column("seq"), sa.column("event_seq"),
                         sa.column("t_ms"), sa.column("zone"), sa.column("level"),
                         sa.column("status"), sa.column("kind"), sa.column("body"),
                         sa.column("source"))
 INGEST_BATCH = sa.table("ingest_batch", sa.column("key"), sa.column("received_ms"),
-                        sa.column("answer"))
+                        sa.column("answer"), sa.column("body_sha256"))
 CAP_MESSAGE = sa.table("cap_message", sa.column("seq"), sa.column("identifier"),
                        sa.column("event_seq"), sa.column("sent_ms"), sa.column("status"),
                        sa.column("msg_type"), sa.column("level"), sa.column("kind"),
@@ -54,10 +55,12 @@ INBOUND_FIELDS = ("id", "received_ms", "sender", "identifier", "status", "msg_ty
 class Write:
     """Everything one step of the service writes, committed at once or not at all."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # rows, each with its seal
     decisions: list[tuple[int, Decision]] = field(default_factory=list)  # (event seq, decision)
+    decision_rows: list[dict[str, Any]] = field(default_factory=list)  # the same, as rows
     cap: list[dict[str, Any]] = field(default_factory=list)
-    batch: tuple[str, int, str] | None = None  # (idempotency key, received_ms, answer JSON)
+    # (idempotency key, received_ms, answer JSON, SHA-256 of the body)
+    batch: tuple[str, int, str, str | None] | None = None
     audit: list[dict[str, Any]] = field(default_factory=list)
     actions_new: list[dict[str, Any]] = field(default_factory=list)
     actions_sent: list[tuple[str, int, str]] = field(default_factory=list)  # id, seq, by
@@ -95,14 +98,16 @@ class ServiceLog:
             if write.events:
                 db.execute(sa.insert(EVENT_LOG), write.events)
             if write.decisions:
-                db.execute(sa.insert(DECISION_LOG),
-                           [decision_row(seq, d) for seq, d in write.decisions])
+                rows = write.decision_rows or [decision_row(seq, d) for seq, d in
+                                               write.decisions]
+                db.execute(sa.insert(DECISION_LOG), rows)
             if write.cap:
                 db.execute(sa.insert(CAP_MESSAGE), write.cap)
             if write.batch is not None:
-                key, received_ms, answer = write.batch
+                key, received_ms, answer, digest = write.batch
                 db.execute(sa.insert(INGEST_BATCH),
-                           [{"key": key, "received_ms": received_ms, "answer": answer}])
+                           [{"key": key, "received_ms": received_ms, "answer": answer,
+                             "body_sha256": digest}])
             if write.actions_new:
                 db.execute(sa.insert(OPERATOR_ACTION), write.actions_new)
             for action_id, event_seq, by in write.actions_sent:
@@ -172,11 +177,54 @@ class ServiceLog:
         with self.engine.connect() as db:
             return [str(body) for (body,) in db.execute(query)]
 
-    def batch_answer(self, key: str) -> str | None:
+    def batch_answer(self, key: str) -> tuple[str, str | None] | None:
+        """The answer a batch got under this key, and the hash of its body (None for one kept
+        before bodies were hashed)."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(INGEST_BATCH.c.answer)
+            row = db.execute(sa.select(INGEST_BATCH.c.answer, INGEST_BATCH.c.body_sha256)
                              .where(INGEST_BATCH.c.key == key)).first()
-        return None if row is None else str(row[0])
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    # -- the seal (airwarn.store.integrity) -------------------------------------------------
+
+    def steps(self, after: int = 0, upto: int | None = None, page: int = 2000
+              ) -> Iterator[Step]:
+        """Every logged event after `after` (to `upto`), with the decisions and CAP messages
+        it caused, in order: what its seal covers."""
+        while True:
+            query = (sa.select(EVENT_LOG).where(EVENT_LOG.c.seq > after)
+                     .order_by(EVENT_LOG.c.seq).limit(page))
+            if upto is not None:
+                query = query.where(EVENT_LOG.c.seq <= upto)
+            with self.engine.connect() as db:
+                events = [dict(row) for row in db.execute(query).mappings()]
+                if not events:
+                    return
+                first, last = int(events[0]["seq"]), int(events[-1]["seq"])
+                decisions: dict[int, list[dict[str, Any]]] = {}
+                for row in db.execute(sa.select(DECISION_LOG)
+                                      .where(DECISION_LOG.c.event_seq.between(first, last))
+                                      .order_by(DECISION_LOG.c.seq)).mappings():
+                    decisions.setdefault(int(row["event_seq"]), []).append(dict(row))
+                cap: dict[int, list[dict[str, Any]]] = {}
+                for row in db.execute(sa.select(CAP_MESSAGE)
+                                      .where(CAP_MESSAGE.c.event_seq.between(first, last))
+                                      .order_by(CAP_MESSAGE.c.seq)).mappings():
+                    cap.setdefault(int(row["event_seq"]), []).append(dict(row))
+            for event in events:
+                seq = int(event["seq"])
+                yield Step(event, decisions.get(seq, []), cap.get(seq, []))
+            after = last
+
+    def event_hash(self, seq: int) -> str | None:
+        with self.engine.connect() as db:
+            value = db.execute(sa.select(EVENT_LOG.c.hash)
+                               .where(EVENT_LOG.c.seq == seq)).scalar()
+        return None if value is None else str(value)
+
+    def last_event_seq(self) -> int:
+        with self.engine.connect() as db:
+            return int(db.execute(sa.select(sa.func.max(EVENT_LOG.c.seq))).scalar() or 0)
 
     def cap_rows(self, after_seq: int = 0, upto_event: int | None = None
                  ) -> Iterator[dict[str, Any]]:

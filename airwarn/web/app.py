@@ -41,6 +41,7 @@ from airwarn.errors import (
 )
 from airwarn.service import Service
 from airwarn.store import StoreError
+from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
 from airwarn.web.auth import identity, presented, watch_revocations
 from airwarn.web.compat import alertsinua as compat_alertsinua
@@ -84,6 +85,8 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
         body.update({"line": exc.line, "field": exc.field,
                      "value": exc.value if isinstance(exc.value, str | int | float | bool |
                                                       None) else repr(exc.value)})
+    elif isinstance(exc, ForbiddenError) and exc.line is not None:
+        body["line"] = exc.line
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -162,6 +165,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
         max_known=settings.max_known_tokens, max_unknown=settings.max_unknown_tokens,
         recheck_s=settings.token_recheck_s))
     app.state.token_streams = set()  # live feeds opened with a token (airwarn.web.live)
+    app.state.refusals = RefusalThrottle()  # refused attempts audited, floods counted
     app.state.cache = {}
 
     @app.exception_handler(AirwarnError)
@@ -208,7 +212,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
                else service.engine.seq, "event_seq": service.event_seq,
                "zones": len(service.zones), "clock": service.settings.clock,
                "live_clients": len(app.state.hub.subscribers) if hasattr(app.state, "hub")
-               else 0}
+               else 0,
+               # the event clock is a lab mode (replays, demos): say so where monitors look
+               "lab": service.settings.clock == "events"}
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
         sources = service.engine.relays.states()  # relayed feeds: silence is never safety

@@ -23,6 +23,7 @@ from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
+from airwarn.store.audit import record_refusal
 from airwarn.store.tokens import PREFIX, Client, find_client, token_generation
 from airwarn.web.csrf import check_csrf, presented_token
 from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
@@ -61,6 +62,13 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         if client is None:
             raise UnauthorizedError("unknown or revoked token")
         if client.role not in allowed:
+            # a refused attempt is audited under the token's name (best effort, and a flood of
+            # them counted in few entries: the refusal stands whatever the store does)
+            await run_in_threadpool(record_refusal, request.app.state.db,
+                                    request.app.state.refusals, client,
+                                    int(time.time() * 1000), "access.refused",
+                                    {"method": request.method, "path": request.url.path,
+                                     "needs": permission})
             raise ForbiddenError(f"a {client.role} token may not do this; it needs one of: "
                                  + ", ".join(sorted(allowed)))
         return client

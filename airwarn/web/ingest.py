@@ -1,16 +1,22 @@
 """Ingest: sensors post Contract v1 events, one JSON object or a JSON Lines batch.
 
 The answer says how many were accepted and, for each rejected line, why (line, field, value).
-Accepted events are in the log before the answer is sent. An `Idempotency-Key` header makes a
-retried batch safe: the second post gets the first answer and changes nothing.
+Accepted events are in the log before the answer is sent; a line taken but of no use (a
+duplicate, a report after its threat ended) is listed in `ignored` with why, and a batch of
+which nothing was taken answers 422. An `Idempotency-Key` header makes a retried batch safe:
+the same body posted again gets the first answer and changes nothing; another body under a key
+already used is refused (422). What a sensor may send, and how its threat ids are scoped, is
+`airwarn.lanes`: manual actions and (on a wall clock) ticks are refused with 403.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import Event, Relay, Source, parse_event
@@ -30,16 +36,18 @@ _EVENTS_BODY = {
 }
 
 
-@router.post("/v1/events", summary="Post one event or a JSON Lines batch (role: sensor)",
+@router.post("/v1/events", summary="Post tracks and ends, one JSON event or a JSON Lines batch "
+             "(role: sensor)",
              openapi_extra={"requestBody": _EVENTS_BODY},
-             responses={200: {"description": "what was accepted, and why each rejected line "
-                                             "was rejected"}})
+             responses={200: {"description": "what was accepted, what was taken but ignored "
+                                             "and why, and why each rejected line was "
+                                             "rejected"}})
 async def post_events(request: Request, client: Client = Depends(require("ingest")),
                       idempotency_key: str | None = Header(
                           None, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
                           description="printable ASCII; a retried batch with the same key is "
                                       "applied once")
-                      ) -> dict[str, Any]:
+                      ) -> Any:
     body = await request.body()
     max_lines: int = request.app.state.settings.max_batch_lines
     if not body.strip():
@@ -66,8 +74,15 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})
     received_ms = int(time.time() * 1000)
-    return await run_in_threadpool(request.app.state.writer.ingest, items, rejected, client=client,
-                                   received_ms=received_ms, batch_key=idempotency_key)
+    answer: dict[str, Any] = await run_in_threadpool(
+        request.app.state.writer.ingest, items, rejected, client=client,
+        received_ms=received_ms, batch_key=idempotency_key,
+        batch_digest=hashlib.sha256(body).hexdigest())
+    if not answer.get("accepted") and answer.get("rejected"):
+        # nothing of it was taken: not a success, whatever else the answer says
+        return JSONResponse({"error": "no line of this batch was accepted; `rejected` says "
+                                      "why for each", **answer}, status_code=422)
+    return answer
 
 
 def _plain(value: Any) -> Any:

@@ -158,7 +158,8 @@ class PushChannel:
         now_ms = _now_ms()
         await asyncio.to_thread(outbox.expire, db, now_ms, self.ttl_s)
         if len(self._busy) < 4 * self.concurrency:
-            owed = await asyncio.to_thread(outbox.due, db, now_ms, BATCH)
+            owed = await asyncio.to_thread(outbox.due, db, now_ms, BATCH,
+                                           self._service.secrets)
             owed.sort(key=lambda o: (o.subscription_id, o.seq, o.id))
             for sub_id, group in groupby(owed, key=lambda o: o.subscription_id):
                 if sub_id in self._busy:

@@ -117,7 +117,8 @@ def router_for(key: VapidKey, limits: PushLimits) -> APIRouter:
         sub = subscriptions.check(body.model_dump(), service.zones, limits.endpoint_hosts,
                                   limits.allow_private)
         await check_resolved(sub.endpoint, "$.endpoint", allow_private=limits.allow_private)
-        created = await run_in_threadpool(subscriptions.add, service.db, sub, limits.per_zone)
+        created = await run_in_threadpool(subscriptions.add, service.db, sub,
+                                          service.secrets, limits.per_zone)
         if not created:
             response.status_code = 200
         return {**sub.answer(), "created": created}
@@ -125,8 +126,9 @@ def router_for(key: VapidKey, limits: PushLimits) -> APIRouter:
     @router.delete("/v1/push/subscriptions", status_code=204,
                    summary="Unsubscribe: the endpoint and its auth secret (no token)")
     async def unsubscribe(body: Unsubscription, request: Request) -> Response:
-        await run_in_threadpool(subscriptions.remove, request.app.state.service.db,
-                                body.endpoint, body.keys.auth)
+        service = request.app.state.service
+        await run_in_threadpool(subscriptions.remove, service.db, body.endpoint,
+                                body.keys.auth, service.secrets)
         return Response(status_code=204)
 
     return router

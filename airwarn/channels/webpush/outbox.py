@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from airwarn.channels.webpush import payload
 from airwarn.store.log import CAP_MESSAGE, DECISION_LOG, EVENT_LOG
+from airwarn.store.secrets import SecretBox
 from airwarn.zones import ZoneSet
 
 SUBSCRIPTION = sa.table(
@@ -189,9 +190,10 @@ def owed_now(db: Engine) -> int:
     return int(result.rowcount or 0)
 
 
-def due(db: Engine, now_ms: int, limit: int) -> list[Owed]:
+def due(db: Engine, now_ms: int, limit: int, secrets: SecretBox) -> list[Owed]:
     """Owed pushes whose time has come, oldest decision first; none to a subscriber while an
-    older push to it waits for a retry, so each browser gets its pushes in order."""
+    older push to it waits for a retry, so each browser gets its pushes in order. Each with
+    the browser's auth secret, opened to encrypt the push with."""
     earlier = OUTBOX.alias("earlier")
     waiting = (sa.select(earlier.c.id)
                .where(earlier.c.subscription_id == OUTBOX.c.subscription_id,
@@ -206,7 +208,8 @@ def due(db: Engine, now_ms: int, limit: int) -> list[Owed]:
              .where(OUTBOX.c.state == "owed", OUTBOX.c.next_ms <= now_ms, ~waiting.exists())
              .order_by(OUTBOX.c.seq, OUTBOX.c.id).limit(limit))
     with db.connect() as conn:
-        return [Owed(**row) for row in conn.execute(query).mappings()]
+        return [Owed(**{**row, "auth": secrets.open(row["auth"])})
+                for row in conn.execute(query).mappings()]
 
 
 def next_due_ms(db: Engine) -> int | None:

@@ -28,6 +28,7 @@ from airwarn.channels.webpush.outbox import (
 from airwarn.channels.webpush.vapid import b64url_decode
 from airwarn.errors import ConflictError, NotFoundError, RequestError
 from airwarn.store.log import DECISION_LOG
+from airwarn.store.secrets import SecretBox
 from airwarn.zones import ZoneSet
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}  # plain http: to these, with private targets allowed
@@ -139,12 +140,14 @@ def _key(text: str, field: str, size: int, what: str, *, echo: bool) -> str:
     return text.rstrip("=")
 
 
-def add(db: Engine, sub: Subscription, max_per_zone: int | None = None) -> bool:
-    """Store a subscription; True if new, False if the same browser (same endpoint and keys)
-    changed what it asked for. Another browser's keys on a known endpoint are refused, and so
-    is a zone that already has `max_per_zone` other subscriptions (RequestError)."""
+def add(db: Engine, sub: Subscription, secrets: SecretBox, max_per_zone: int | None = None
+        ) -> bool:
+    """Store a subscription (its auth secret sealed with `secrets`); True if new, False if the
+    same browser (same endpoint and keys) changed what it asked for. Another browser's keys on
+    a known endpoint are refused, and so is a zone that already has `max_per_zone` other
+    subscriptions (RequestError)."""
     now_ms = int(time.time() * 1000)
-    values = {"p256dh": sub.p256dh, "auth": sub.auth,
+    values = {"p256dh": sub.p256dh, "auth": secrets.seal(sub.auth),
               "zones": None if sub.point is not None else json.dumps(sub.zones),
               "lat": None if sub.point is None else sub.point[0],
               "lon": None if sub.point is None else sub.point[1],
@@ -155,7 +158,7 @@ def add(db: Engine, sub: Subscription, max_per_zone: int | None = None) -> bool:
                                            SUBSCRIPTION.c.auth)
                                  .where(SUBSCRIPTION.c.endpoint == sub.endpoint)).first()
             if known is not None:
-                if not (hmac.compare_digest(known.auth, sub.auth)
+                if not (hmac.compare_digest(secrets.open(known.auth), sub.auth)
                         and known.p256dh == sub.p256dh):
                     raise ConflictError(
                         "this endpoint is subscribed with other keys; delete that "
@@ -200,12 +203,13 @@ def _check_room(conn: sa.Connection, sub: Subscription, max_per_zone: int) -> No
                                field=field, value=zone)
 
 
-def remove(db: Engine, endpoint: str, auth: str) -> None:
+def remove(db: Engine, endpoint: str, auth: str, secrets: SecretBox) -> None:
     """Delete a subscription, if `auth` is its secret; NotFoundError otherwise (the same
     answer either way, so the endpoint's existence is not told to whoever asks)."""
     with db.begin() as conn:
         known = conn.execute(sa.select(SUBSCRIPTION.c.id, SUBSCRIPTION.c.auth)
                              .where(SUBSCRIPTION.c.endpoint == endpoint)).first()
-        if known is None or not hmac.compare_digest(known.auth, auth.rstrip("=")):
+        if known is None or not hmac.compare_digest(secrets.open(known.auth),
+                                                    auth.rstrip("=")):
             raise NotFoundError("no subscription with this endpoint and auth secret")
         delete_subscriptions(conn, [int(known.id)])

@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0004_push"
+revision = "0006_trust"
+down_revision = "0005_integrity"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_relay"
-down_revision = "0006"
+down_revision = "0006_trust"
 branch_labels = None
 depends_on = None
 

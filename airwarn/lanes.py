@@ -3,6 +3,8 @@
 A sensor reports tracks and ends of its own threats, and nothing else goes this way:
 - a `manual` alert or clear is refused whoever sends it: operators act through `/v1/actions`
   (two steps for a real alert, the blast-radius guard, the audit log);
+- relayed feeds' `relay` and `source` events are refused whoever sends them: they enter only
+  through the server's own followers (`airwarn serve --follow`);
 - a `tick` is refused on a wall-clock server, whose own clock is the only one that moves the
   engine; on the event clock (a lab mode for replays and demos) event times are the clock, so
   the replaying client ticks;
@@ -26,7 +28,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from airwarn.contract import THREAT_MAX, End, Event, Manual, Tick, Track, to_ms
+from airwarn.contract import THREAT_MAX, End, Event, Manual, Relay, Source, Tick, Track, to_ms
 from airwarn.errors import EventError, ForbiddenError
 
 SENSOR_THREAT_MAX = 128  # what a sensor may name; the scoped id adds its name and a `/`
@@ -115,6 +117,12 @@ class SensorLane:
                     detail={"line": line, "action": event.action, "status": event.status,
                             "zones": len(event.zones or []), "region": event.region,
                             "by": event.by})
+            if isinstance(event, Relay | Source):
+                kind = "relay" if isinstance(event, Relay) else "source"
+                raise LaneRefusal(
+                    f"line {line}: relayed feeds enter only through `airwarn serve --follow` "
+                    "(and operators act on them at /v1/relays), never as posted events",
+                    line=line, action=f"events.{kind}.refused", detail={"line": line})
             if isinstance(event, Tick) and self.settings.clock == "wall":
                 raise LaneRefusal(
                     f"line {line}: a tick moves the engine's clock, and on this server only "

@@ -94,6 +94,7 @@ def test_an_operator_clears_a_relayed_alert_here_audited_and_a_sensor_may_not(ap
     assert http.get("/v1/relays").json()["zones"]["r0c1"] == {SOURCE: "alert"}
     audit = http.get("/v1/audit", headers={"Authorization": tokens["admin"]}).json()
     assert [(a["who"], a["action"], a["reason"]) for a in audit] == [
+        ("sensor-1", "access.refused", None),  # the sensor's try, above
         ("operator-1", "relay.clear", "stuck upstream, checked")]
     missing = http.post("/v1/relays/nowhere/override", json=body,
                         headers={"Authorization": tokens["operator"]})
@@ -125,10 +126,9 @@ def test_a_sensor_cannot_post_relayed_events(app):
              json.dumps({"type": "source", "name": SOURCE, "state": "live", "t": at(0)})]
     answer = http.post("/v1/events", content="\n".join(lines).encode(),
                        headers={"Authorization": tokens["sensor"]})
-    assert answer.status_code == 200
-    assert answer.json()["accepted"] == 0
-    assert [r["field"] for r in answer.json()["rejected"]] == ["$.type", "$.type"]
-    assert "airwarn serve --follow" in answer.json()["rejected"][0]["error"]
+    assert answer.status_code == 403  # a lane no client may write on, refused whole
+    assert answer.json()["line"] == 1
+    assert "airwarn serve --follow" in answer.json()["error"]
     assert service.engine.relayed() == {}
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from airwarn.contract import Event, Relay, Source, parse_event
+from airwarn.contract import Event, parse_event
 from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
@@ -64,11 +64,6 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
             continue
         try:
             event = parse_event(raw, line=number)
-            if isinstance(event, Relay | Source):
-                raise EventError("relayed feeds enter only through `airwarn serve --follow` "
-                                 "(and operators act on them at /v1/relays), never as posted "
-                                 "events", line=number, field="$.type",
-                                 value="relay" if isinstance(event, Relay) else "source")
             items.append((number, event))
         except EventError as error:
             rejected.append({"line": number, "error": error.message, "field": error.field,

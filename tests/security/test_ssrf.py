@@ -220,9 +220,11 @@ def test_a_webhook_whose_name_now_points_inside_is_not_delivered_and_says_why(
     """A subscription made while its name pointed outside, which now resolves to loopback (a
     DNS rebinding): stored straight in the store, as the API would have taken it then."""
     from airwarn.channels import webhook_store as store
+    from airwarn.store.secrets import load_store_keys
 
     with served(launcher, tmp_path) as app:
         engine = sa.create_engine(app.db_url)
+        secrets = load_store_keys(tmp_path / "keys").secrets  # the server's own key
         ids = {}
         for name, url in (("rebound", f"http://localhost:{receiver.port}/rebound"),
                           ("number", f"http://2130706433:{receiver.port}/number")):
@@ -232,7 +234,7 @@ def test_a_webhook_whose_name_now_points_inside_is_not_delivered_and_says_why(
                    "statuses": ["actual", "exercise", "test"], "secret": "whsec_x",
                    "created_ms": 0, "created_by": "admin-1", "seen_seq": after}
             ids[name] = store.create_subscriber(engine, row, store.audit_entry(
-                "admin-1", "admin", 0, "webhook.create", {"name": name}))
+                "admin-1", "admin", 0, "webhook.create", {"name": name}), secrets)
         exercise(app, app.zone_ids()[0])
         for name, sub_id in ids.items():
             dead = wait_for(lambda sub_id=sub_id: httpx.get(
@@ -246,15 +248,15 @@ def test_a_webhook_whose_name_now_points_inside_is_not_delivered_and_says_why(
 def test_a_push_endpoint_whose_name_now_points_inside_is_not_sent_to(launcher, tmp_path,
                                                                      receiver) -> None:
     from airwarn.channels.webpush.subscriptions import Subscription, add
+    from airwarn.store.secrets import load_store_keys
 
-    # (the default VAPID subject, mailto:airwarn@HOSTNAME, is refused by py_vapid when the
-    # host name has no dot, as here: give one)
     with served(launcher, tmp_path, "--push-subject", "mailto:ops@example.org") as app:
         engine = sa.create_engine(app.db_url)
+        secrets = load_store_keys(tmp_path / "keys").secrets  # the server's own key
         zone = app.zone_ids()[0]
         keys = browser_keys()
         add(engine, Subscription(f"https://localhost:{receiver.port}/push/x", keys["p256dh"],
-                                 keys["auth"], [zone], None, "en", True))
+                                 keys["auth"], [zone], None, "en", True), secrets)
         exercise(app, zone)
 
         def outcome() -> list[Any]:

@@ -21,7 +21,15 @@ from airwarn.store import (
 )
 
 err = Console(stderr=True)
-app = typer.Typer(help="Look after a store: check its event log's seal.", no_args_is_help=True)
+app = typer.Typer(
+    help="Look after a store: check its event log's seal.\n\n"
+    "Every event the server stores is sealed with the key in its keys folder; `serve` checks "
+    "the log's end at each start, and `store verify` checks all of it (after a restore, or "
+    "when in doubt).\n\n"
+    "Examples:\n\n"
+    "airwarn store verify\n\n"
+    "airwarn store verify --db postgresql://airwarn@db:5432/airwarn --keys /etc/airwarn/keys",
+    no_args_is_help=True)
 
 
 @app.command("verify")
@@ -41,7 +49,14 @@ def verify(
 ) -> None:
     """Check that every event from --from to --to holds its seal (it, the decisions and the
     CAP messages it caused are as written, none dropped) and, to the end of the log, that
-    nothing was cut from its end. Exits 1 naming the first event at fault."""
+    nothing was cut from its end. Exits 1 naming the first event at fault.
+
+    Examples:
+
+    airwarn store verify --db sqlite:///airwarn.db --keys airwarn-keys
+
+    airwarn store verify --from 1000 --to 2000
+    """
     from airwarn.store.integrity import Anchor, verify_log
     from airwarn.store.log import SERVICE_META, ServiceLog
     from airwarn.store.secrets import load_store_keys

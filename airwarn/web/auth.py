@@ -26,6 +26,7 @@ from airwarn.errors import ForbiddenError, UnauthorizedError
 from airwarn.store.audit import record_refusal
 from airwarn.store.tokens import PREFIX, Client, find_client, token_generation
 from airwarn.web.csrf import check_csrf, presented_token
+from airwarn.web.limits import IdentityUnavailable
 from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
 
 log = logging.getLogger("airwarn.web")
@@ -135,6 +136,11 @@ def presented(scope: Scope) -> str | None:
 
 
 async def identity(scope: Scope, token: str) -> str | None:
-    """The name of the client `token` authenticates, None if this server does not know it."""
-    client = await client_of(scope["app"], token)
+    """The name of the client `token` authenticates, None if this server does not know it;
+    IdentityUnavailable when the store that knows it cannot be read just now."""
+    try:
+        client = await client_of(scope["app"], token)
+    except sa.exc.SQLAlchemyError as exc:
+        raise IdentityUnavailable("the store cannot be read just now to check the token "
+                                  f"({exc.__class__.__name__})") from exc
     return None if client is None else client.name

@@ -105,6 +105,14 @@ async def _refuse_upgrade(scope: Scope, receive: Receive, send: Send, status: in
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
 
 
+STORE_AWAY_RETRY_S = 2.0  # what every 503 of a store that is away says (airwarn.web.app)
+
+
+class IdentityUnavailable(Exception):
+    """The identify callback could not tell who a token is (its store is away): the request
+    is answered 503, to be retried, rather than counted against an address or a client."""
+
+
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str,
                  retry_after_s: float) -> None:
     headers = [(b"retry-after", str(max(1, int(retry_after_s + 0.999))).encode())]
@@ -193,7 +201,12 @@ class RateLimit:
         token = self.presented(scope)
         identity = None
         if token is not None and self.unknown.peek(address, now) == 0:
-            identity = await self.identify(scope, token)
+            try:
+                identity = await self.identify(scope, token)
+            except IdentityUnavailable as exc:
+                await refuse(scope, receive, send, 503, f"{exc}; retry after the time in "
+                             "Retry-After", STORE_AWAY_RETRY_S)
+                return
             if identity is None:
                 self.unknown.take(address, now)
         key = "id:" + identity if identity is not None else "addr:" + address

@@ -223,3 +223,35 @@ def test_the_buckets_hold_their_rate_and_their_bound(calls: list[tuple[str, floa
             for i, t0 in enumerate(times):
                 within = [t for t in times[i:] if t - t0 <= 1.0]
                 assert len(within) <= burst + rate * 1.0
+
+
+def test_a_store_that_is_away_while_a_token_is_checked_answers_503_not_500() -> None:
+    """The limiter asks who a token is before any route runs; when the store cannot answer
+    (PostgreSQL restarting), the client hears 503 with Retry-After and its request is not
+    counted against it or its address."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from airwarn.web.limits import IdentityUnavailable, RateLimit
+
+    down = {"now": True}
+
+    async def identify(_scope: Any, _token: str) -> str | None:
+        if down["now"]:
+            raise IdentityUnavailable("the store cannot be read just now")
+        return "sensor-1"
+
+    async def ok(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = RateLimit(Starlette(routes=[Route("/", ok)]), rate_per_s=0.001, burst=2,
+                    presented=lambda _scope: "aw_token", identify=identify)
+    with TestClient(app) as http:
+        answers = [http.get("/") for _ in range(5)]
+        assert {a.status_code for a in answers} == {503}, [a.text for a in answers]
+        assert answers[0].headers["retry-after"] == "2"
+        assert "store" in answers[0].text
+        down["now"] = False  # back: the outage cost the client none of its burst
+        assert [http.get("/").status_code for _ in range(3)] == [200, 200, 429]

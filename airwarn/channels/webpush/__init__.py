@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
+import sqlalchemy as sa
 
 from airwarn.channels import targets
 from airwarn.channels.webpush import outbox
@@ -140,7 +141,11 @@ class PushChannel:
                 wait_s = await self._round()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the store went away, most likely: keep trying
+            except sa.exc.SQLAlchemyError as exc:  # the store went away: keep trying
+                log.warning("Web Push: the store cannot be read just now (%s); trying again "
+                            "in a second", exc.__class__.__name__)
+                wait_s = 1.0
+            except Exception:  # a bug: logged in full, and the sender goes on
                 log.exception("Web Push: a round failed; trying again in a second")
                 wait_s = 1.0
             # not asyncio.wait_for: on 3.11 it swallows a cancel that comes as the event is

@@ -142,7 +142,7 @@ def _wait_cpu_s(process: subprocess.Popen[bytes], timeout_s: float) -> float:
 
 
 def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearray],
-              offsets: list[list[int]]) -> dict[str, Any]:
+              offsets: list[list[int]], extra: list[str] | None = None) -> dict[str, Any]:
     with Server("sqlite", workdir) as server:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
@@ -158,7 +158,7 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
              server.base, "--token", server.token, "--kinds", str(rules), "--date",
              "2026-03-01", "--buffer", str(workdir / f"buffer-{rate}"), "--status-s", "5",
              "--rcvbuf-kb", str(RCVBUF_KB),
-             "--summary-json", str(summary)], stdout=log, stderr=log)
+             "--summary-json", str(summary), *(extra or [])], stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 60
             while b"listening on" not in log_path.read_bytes():
@@ -167,6 +167,7 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 time.sleep(0.05)
             sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             cpu_before = _cpu_s(gateway.pid)
+            server_cpu_before = _cpu_s(server.pid)
             backlog_before = _softnet_drops()
             per_s = rate / PER_DATAGRAM
             started = time.monotonic()
@@ -190,6 +191,7 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
             # holds, and writes its summary
             gateway.send_signal(signal.SIGTERM)
             cpu_total = _wait_cpu_s(gateway, 120) - cpu_before
+            server_cpu = _cpu_s(server.pid) - server_cpu_before
         finally:
             if gateway.poll() is None:
                 gateway.kill()
@@ -207,7 +209,10 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 figures["dropped_buffer_full"], "buffered_at_exit": figures["buffered_batches"],
             "gateway_cpu_s": round(cpu_total, 2),
             "records_per_cpu_s": round(records / cpu_total) if cpu_total else None,
-            "latency_ms": figures["latency_ms"], "log": str(log_path),
+            "server_cpu_s": round(server_cpu, 2),
+            "latency_ms": figures["latency_ms"], "spooled_ms": figures["spooled_ms"],
+            "post_ms": figures["post_ms"], "thread_cpu_s": figures["cpu_s"],
+            "fast_blocks": figures["fast_blocks"], "log": str(log_path),
         }
 
 
@@ -216,6 +221,8 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--gateway-args", default="",
+                        help="more options for the gateway, e.g. '--batch-events 2000'")
     args = parser.parse_args()
     datagrams, offsets = templates()
     results: dict[str, Any] = {"decode_on_one_core": decode_on_one_core(datagrams, offsets)}
@@ -223,7 +230,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="airwarn-bench-gateway-"))
     results["paced"] = []
     for rate in args.rates:
-        run = paced_run(rate, args.seconds, workdir, datagrams, offsets)
+        run = paced_run(rate, args.seconds, workdir, datagrams, offsets,
+                        args.gateway_args.split())
         results["paced"].append(run)
         print(json.dumps(run), flush=True)
     print()

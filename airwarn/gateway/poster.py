@@ -38,6 +38,8 @@ class PostCounts:
     last_error: str | None = None
     down_since: float | None = None  # monotonic time the server stopped answering
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    post_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))  # answered
+    cpu_s: float = 0.0  # the poster thread's CPU time, when it has stopped
 
 
 class Poster(threading.Thread):
@@ -76,6 +78,7 @@ class Poster(threading.Thread):
                     self.spool.done(batch)
         finally:
             self._client.close()
+            self.counts.cpu_s = time.thread_time()
 
     def _deliver(self, batch: Batch) -> None:
         backoff = 0.1
@@ -95,6 +98,7 @@ class Poster(threading.Thread):
     def _attempt(self, batch: Batch, body: bytes) -> float | None:
         """Post once; None when the batch is done with, else seconds to wait at least."""
         counts = self.counts
+        started = time.monotonic()
         try:
             response = self._client.post("/v1/events", content=body,
                                          headers={"Idempotency-Key": batch.key})
@@ -103,6 +107,7 @@ class Poster(threading.Thread):
             return 0.0
         status = response.status_code
         if status == 200:
+            counts.post_s.append(time.monotonic() - started)
             self._answered(batch, response.json())
             return None
         if status in (401, 403):

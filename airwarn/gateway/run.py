@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +62,10 @@ class Gateway:
         self._full_reported = 0.0
         self.unread_at_stop = 0
         self.started = time.monotonic()
+        # per datagram: from its arrival to its events' batch on disk (the gateway's own part
+        # of the added latency; the rest is the queue to the server and its answer)
+        self.spooled_s: deque[float] = deque(maxlen=200_000)
+        self.receive_cpu_s = 0.0  # the receiving thread's CPU time, when it has stopped
 
     def _received_times(self, batch: Batch) -> list[float]:
         with self._lock:
@@ -130,6 +135,7 @@ class Gateway:
             if not self.spool.wait_empty(s.drain_s):
                 self.log(f"stopping with {len(self.spool)} batches ({self.spool.events} "
                          f"events) still in {s.buffer_dir}: the next run posts them first")
+            self.receive_cpu_s = time.thread_time()
             self.poster.stop()
             self.poster.join(timeout=35)
             gc.set_threshold(*old_threshold)
@@ -154,6 +160,8 @@ class Gateway:
             return
         with self._lock:
             self._received[batch.seq] = times
+        now = time.monotonic()
+        self.spooled_s.extend(now - t for t in times)
 
     def status_line(self) -> str:
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
@@ -181,11 +189,15 @@ class Gateway:
     def figures(self) -> dict[str, object]:
         """The counts as one JSON-ready object (`--summary-json`)."""
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
-        ordered = sorted(p.latencies_s)
 
-        def pick(q: float) -> float | None:
-            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1) \
-                if ordered else None
+        def quantiles(values: deque[float]) -> dict[str, float | int | None]:
+            ordered = sorted(values)
+
+            def pick(q: float) -> float | None:
+                return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000,
+                             1) if ordered else None
+
+            return {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0), "n": len(ordered)}
 
         return {
             "datagrams": d.datagrams, "bytes": d.bytes,
@@ -200,8 +212,11 @@ class Gateway:
             "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
             "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
             "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,
-            "latency_ms": {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0),
-                           "datagrams": len(ordered)},
+            "latency_ms": quantiles(p.latencies_s),  # datagram to the server's answer
+            "spooled_ms": quantiles(self.spooled_s),  # datagram to its batch on disk
+            "post_ms": quantiles(p.post_s),  # each answered post, request to answer
+            "cpu_s": {"receive": round(self.receive_cpu_s, 3), "post": round(p.cpu_s, 3)},
+            "fast_blocks": self.decoder.fast_blocks,
         }
 
     def summary(self) -> list[str]:

@@ -2,7 +2,8 @@
 
 One thread receives, decodes and maps (the CPU work); the poster thread posts. A batch closes
 at `batch_events` events or `batch_s` after its first, whichever comes first, so that a quiet
-feed is not held back and a busy one goes in few requests.
+feed is not held back; it is then on disk. Batches that wait while the server answers earlier
+ones are posted together, up to `post_events`, so that a busy feed goes in few requests.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class GatewaySettings:
     cat062: str = "1.21"
     batch_events: int = 500
     batch_s: float = 0.05
+    post_events: int = 5000  # batches waiting for the server go together up to this
     status_s: float = 10.0
     duration_s: float | None = None
     drain_s: float = 10.0  # on stopping, how long to wait for the buffer to empty
@@ -57,6 +59,7 @@ class Gateway:
         self._received: dict[int, list[float]] = {}
         self._lock = threading.Lock()
         self.poster = Poster(self.spool, settings.url, settings.token,
+                             post_events=settings.post_events,
                              received=self._received_times, log=log)
         self.listener: Listener | None = None
         self._full_reported = 0.0
@@ -210,6 +213,7 @@ class Gateway:
             "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
             "at_ceiling": m.at_ceiling,
             "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
+            "posts": p.posts,
             "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
             "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,
             "latency_ms": quantiles(p.latencies_s),  # datagram to the server's answer
@@ -240,8 +244,9 @@ class Gateway:
                                                            sorted(m.kinds.items())))
         if p.first_rejection:
             lines.append(f"first line the server rejected: {p.first_rejection}")
-        lines.append(f"{p.batches} batches posted, {p.retries} retries, {p.replayed} answered "
-                     f"from an earlier post, {p.refused_batches} set aside")
+        lines.append(f"{p.batches} batches posted in {p.posts} requests, {p.retries} retries, "
+                     f"{p.replayed} answered from an earlier post, {p.refused_batches} set "
+                     "aside")
         if p.latencies_s:
             ordered = sorted(p.latencies_s)
             p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))

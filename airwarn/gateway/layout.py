@@ -131,12 +131,9 @@ def _locate(variation: Any, rest: list[str], path: tuple[str, ...]) -> tuple[int
             return 0, variation.cv_bit_size, variation
         raise LayoutError(f"{'/'.join(path)} is not an element")
     name, *deeper = rest
-    if issubclass(variation, Compound):
-        for nsp in variation.cv_items_list:
-            if nsp is not None and nsp.cv_name == name:
-                raise LayoutError(f"{'/'.join(path)}: read a compound's subitem with "
-                                  "RecordLayout.compound")
-        raise LayoutError(f"no subitem {name} in {'/'.join(path)}")
+    if issubclass(variation, Compound):  # its subitems move: see RecordLayout.compound
+        raise LayoutError(f"{'/'.join(path)}: a compound item's subitems are read with "
+                          "RecordLayout.compound")
     if issubclass(variation, Group):
         entries = [(cls, size) for cls, size in variation.cv_items_list]
     elif issubclass(variation, Extended):

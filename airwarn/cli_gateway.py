@@ -86,10 +86,14 @@ def gateway_asterix(
         "less: see net.core.rmem_max); a flood beyond it is dropped by the kernel and "
         "counted.")] = 4096,
     batch_events: Annotated[int, typer.Option("--batch-events", min=1, max=20_000,
-                                              help="Events per post at most.")] = 500,
-    batch_ms: Annotated[float, typer.Option("--batch-ms", min=0, help="A batch is posted "
-                                            "this long after its first event at the latest.")
-                        ] = 50.0,
+                                              help="Events per batch at most.")] = 500,
+    batch_ms: Annotated[float, typer.Option("--batch-ms", min=0, help="A batch is closed "
+                                            "(written to the buffer, then posted) this long "
+                                            "after its first event at the latest.")] = 50.0,
+    post_events: Annotated[int, typer.Option(
+        "--post-events", min=1, max=20_000, help="Events per request at most: batches that "
+        "wait while the server answers earlier ones are posted together up to this (keep it "
+        "within the server's lines per batch, 20,000 by default).")] = 5000,
     status_s: Annotated[float, typer.Option("--status-s", min=0.1, help="Seconds between "
                                             "status lines.")] = 10.0,
     duration_s: Annotated[float | None, typer.Option(
@@ -155,7 +159,8 @@ def gateway_asterix(
             buffer_dir=buffer, mapping=mapping, interface=interface,
             buffer_bytes=int(buffer_mb * 1024 * 1024), rcvbuf_bytes=rcvbuf_kb * 1024,
             cat048=cat048_edition, cat062=cat062_edition, batch_events=batch_events,
-            batch_s=batch_ms / 1000.0, status_s=status_s, duration_s=duration_s)
+            batch_s=batch_ms / 1000.0, post_events=post_events, status_s=status_s,
+            duration_s=duration_s)
         gateway = Gateway(settings, _say)
     except (AirwarnError, OSError, ValueError) as error:
         raise _fail(error) from None

@@ -1,18 +1,21 @@
 """Throughput and added latency of `airwarn gateway asterix`: CAT062 over UDP into a real server.
 
-    python bench/bench_gateway.py                       # the three measures below
-    python bench/bench_gateway.py --rates 2000 --seconds 20 --json out.json
+    python bench/bench_gateway.py                       # the measures below, 3 runs each
+    python bench/bench_gateway.py --rates 10000 --seconds 20 --repeat 5 --json out.json
 
-1. **decode on one core**: what the gateway's receiving thread does per record (libasterix
-   parse, conversion, kind rules, JSON), in this process on ready datagrams: records per CPU
-   second, the gateway's ceiling whatever the server.
+1. **decode on one core**: what the gateway's receiving thread does per record (the decoder's
+   fast path over libasterix's layout, conversion, kind rules, JSON), in this process on ready
+   datagrams: records per CPU second, the gateway's ceiling whatever the server.
 2. **paced runs**: a real `airwarn serve` (SQLite, `--clock events`) and a real
-   `airwarn gateway asterix` process; CAT062 datagrams of 30 system tracks (2,000 tracks, each
-   updated every 2,000 records) sent on loopback UDP at each `--rates` records/s for
-   `--seconds`. Reported: records decoded, kernel drops, records accepted by the server, the
-   gateway's CPU time per record (so records per second one core can decode and forward), and
-   the added latency from a datagram's arrival at the gateway to the server's answer to the
-   batch holding it (p50/p99, from the gateway's `--summary-json`).
+   `airwarn gateway asterix` process pinned to one CPU (`taskset -c 0`, see `--pin`); CAT062
+   datagrams of 30 system tracks (2,000 tracks, each updated every 2,000 records) sent on
+   loopback UDP at each `--rates` records/s for `--seconds`. Reported: records decoded, kernel
+   drops, records accepted by the server, the gateway's CPU time per record (so records per
+   CPU second: what one core decodes and forwards), how long after the last datagram the
+   server had answered for everything (wall clock), and the added latency from a datagram's
+   arrival at the gateway to the server's answer to the post holding it (p50/p99, from the
+   gateway's `--summary-json`), with the gateway's own part of it (to its batch on disk).
+   Each rate is run `--repeat` times; the medians close the table.
 
 The datagrams are made with libasterix once per group of tracks; each send copies one and
 writes the time of day into its records' I062/070 (3 bytes counting 1/128 s, found by encoding
@@ -142,7 +145,8 @@ def _wait_cpu_s(process: subprocess.Popen[bytes], timeout_s: float) -> float:
 
 
 def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearray],
-              offsets: list[list[int]]) -> dict[str, Any]:
+              offsets: list[list[int]], extra: list[str] | None = None,
+              pin: int | None = 0) -> dict[str, Any]:
     with Server("sqlite", workdir) as server:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
@@ -153,12 +157,13 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
         log_path = workdir / f"gateway-{rate}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
         airwarn = shutil.which("airwarn") or "airwarn"
+        pinned = [] if pin is None else ["taskset", "-c", str(pin)]
         gateway = subprocess.Popen(
-            [airwarn, "gateway", "asterix", "--listen", f"127.0.0.1:{port}", "--server",
+            [*pinned, airwarn, "gateway", "asterix", "--listen", f"127.0.0.1:{port}", "--server",
              server.base, "--token", server.token, "--kinds", str(rules), "--date",
              "2026-03-01", "--buffer", str(workdir / f"buffer-{rate}"), "--status-s", "5",
              "--rcvbuf-kb", str(RCVBUF_KB),
-             "--summary-json", str(summary)], stdout=log, stderr=log)
+             "--summary-json", str(summary), *(extra or [])], stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 60
             while b"listening on" not in log_path.read_bytes():
@@ -167,6 +172,7 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 time.sleep(0.05)
             sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             cpu_before = _cpu_s(gateway.pid)
+            server_cpu_before = _cpu_s(server.pid)
             backlog_before = _softnet_drops()
             per_s = rate / PER_DATAGRAM
             started = time.monotonic()
@@ -190,6 +196,8 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
             # holds, and writes its summary
             gateway.send_signal(signal.SIGTERM)
             cpu_total = _wait_cpu_s(gateway, 120) - cpu_before
+            answered_s = time.monotonic() - started - send_s  # after the last datagram
+            server_cpu = _cpu_s(server.pid) - server_cpu_before
         finally:
             if gateway.poll() is None:
                 gateway.kill()
@@ -207,40 +215,76 @@ def paced_run(rate: int, seconds: float, workdir: Path, datagrams: list[bytearra
                 figures["dropped_buffer_full"], "buffered_at_exit": figures["buffered_batches"],
             "gateway_cpu_s": round(cpu_total, 2),
             "records_per_cpu_s": round(records / cpu_total) if cpu_total else None,
-            "latency_ms": figures["latency_ms"], "log": str(log_path),
+            "server_cpu_s": round(server_cpu, 2),
+            "stopped_after_last_s": round(answered_s, 2),
+            "latency_ms": figures["latency_ms"], "spooled_ms": figures["spooled_ms"],
+            "post_ms": figures["post_ms"], "thread_cpu_s": figures["cpu_s"],
+            "fast_blocks": figures["fast_blocks"], "posts": figures["posts"],
+            "log": str(log_path),
         }
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def row(run: dict[str, Any]) -> str:
+    lat, own = run["latency_ms"], run["spooled_ms"]
+    per = 1e6 * run["gateway_cpu_s"] / max(run["decoded"], 1)
+    return (f"| {run['rate']:,} | {run['datagrams_received']:,} of {run['datagrams_sent']:,} "
+            f"| {run['kernel_drops']:,} / {run['input_backlog_drops']:,} / "
+            f"{run['unread_at_stop']:,} | {run['decoded']:,} of {run['sent']:,} | "
+            f"{run['accepted']:,} | {per:.0f} µs | {run['records_per_cpu_s']:,} | "
+            f"{run['stopped_after_last_s']} s | {lat['p50']} / {lat['p99']} ms | "
+            f"{own['p99']} ms | {run['posts']} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per rate (medians shown)")
+    parser.add_argument("--pin", type=int, default=0,
+                        help="the CPU the gateway runs on (taskset -c); -1: not pinned")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--gateway-args", default="",
+                        help="more options for the gateway, e.g. '--post-events 500'")
     args = parser.parse_args()
     datagrams, offsets = templates()
-    results: dict[str, Any] = {"decode_on_one_core": decode_on_one_core(datagrams, offsets)}
-    print("decode on one core:", results["decode_on_one_core"], flush=True)
+    decoded = [decode_on_one_core(datagrams, offsets) for _ in range(args.repeat)]
+    results: dict[str, Any] = {"decode_on_one_core": decoded}
+    print("decode on one core, records per CPU second:",
+          [d["records_per_cpu_s"] for d in decoded], "median",
+          round(median([d["records_per_cpu_s"] for d in decoded])), flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="airwarn-bench-gateway-"))
     results["paced"] = []
     for rate in args.rates:
-        run = paced_run(rate, args.seconds, workdir, datagrams, offsets)
-        results["paced"].append(run)
-        print(json.dumps(run), flush=True)
+        for _ in range(args.repeat):
+            run = paced_run(rate, args.seconds, workdir, datagrams, offsets,
+                            args.gateway_args.split(), None if args.pin < 0 else args.pin)
+            run["load_after"] = round(os.getloadavg()[0], 1)
+            results["paced"].append(run)
+            print(json.dumps(run), flush=True)
     print()
     print("| records/s sent | datagrams received of sent | dropped: socket / input backlog / "
-          "unread at the stop | "
-          "records decoded | accepted by the server | gateway CPU per record | records per "
-          "CPU second | latency p50 / p99 |")
-    print("|---|---|---|---|---|---|---|---|")
+          "unread at the stop | records decoded | accepted by the server | gateway CPU per "
+          "record | records per CPU second | all answered, after the last datagram | added "
+          "latency p50 / p99 | of which to the buffer, p99 | posts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for run in results["paced"]:
-        lat = run["latency_ms"]
-        per = 1e6 * run["gateway_cpu_s"] / max(run["decoded"], 1)
-        print(f"| {run['rate']:,} | {run['datagrams_received']:,} of "
-              f"{run['datagrams_sent']:,} | {run['kernel_drops']:,} / "
-              f"{run['input_backlog_drops']:,} / {run['unread_at_stop']:,} | "
-              f"{run['decoded']:,} of {run['sent']:,} | "
-              f"{run['accepted']:,} | {per:.0f} µs | "
-              f"{run['records_per_cpu_s']:,} | {lat['p50']} / {lat['p99']} ms |")
+        print(row(run))
+    for rate in args.rates:
+        runs = [r for r in results["paced"] if r["rate"] == rate]
+        print(f"| **{rate:,}, median of {len(runs)}** | | | | "
+              f"{round(median([r['accepted'] for r in runs])):,} | "
+              f"{median([1e6 * r['gateway_cpu_s'] / max(r['decoded'], 1) for r in runs]):.0f}"
+              f" µs | {round(median([r['records_per_cpu_s'] for r in runs])):,} | "
+              f"{median([r['stopped_after_last_s'] for r in runs]):.2f} s | "
+              f"{median([r['latency_ms']['p50'] for r in runs]):.0f} / "
+              f"{median([r['latency_ms']['p99'] for r in runs]):.0f} ms | "
+              f"{median([r['spooled_ms']['p99'] for r in runs]):.0f} ms | |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(workdir, ignore_errors=True)

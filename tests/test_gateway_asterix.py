@@ -330,6 +330,51 @@ def test_the_buffer_keeps_batches_in_order_across_a_restart_with_the_same_keys(
                                                                    third.path.name]
 
 
+def test_batches_waiting_for_the_server_go_together_and_again_so_after_a_restart(
+        tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=10_000)
+    batches = [spool.put([b'{"a":%d}' % n, b'{"b":%d}' % n]) for n in range(4)]
+    assert all(b is not None for b in batches)
+    post = spool.next_post(0, max_events=6)  # three batches of two events
+    assert post is not None and [b.seq for b in post.batches] == [b.seq for b in batches[:3]]
+    assert post.events == 6 and post.body() == b"".join(b.body() for b in batches[:3])
+    assert post.key not in {b.key for b in batches}  # it names the first and the last
+    spool.put([b'{"c":1}'])  # arrives while that post is in flight; then the gateway dies
+    again = Spool(tmp_path, max_bytes=10_000)
+    same = again.next_post(0, max_events=100)  # the same three, under the same key
+    assert same is not None and same.key == post.key and same.body() == post.body()
+    again.done(same)
+    rest = again.next_post(0, max_events=100)
+    assert rest is not None and len(rest.batches) == 2 and rest.events == 3
+    assert again.next_post(0, max_events=1) is not None  # one batch at least, always
+
+
+def test_a_post_answered_just_before_the_gateway_died_is_not_posted_again(
+        tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=10_000)
+    for n in range(3):
+        spool.put([b'{"a":%d}' % n])
+    post = spool.next_post(0, max_events=10)
+    assert post is not None and len(post.batches) == 3
+    post.batches[0].path.unlink()  # answered: its files were being deleted when it died
+    again = Spool(tmp_path, max_bytes=10_000)
+    assert len(again) == 0 and not list(tmp_path.iterdir())
+
+
+def test_batches_the_server_refuses_together_are_posted_one_by_one(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=10_000)
+    for n in range(3):
+        spool.put([b'{"a":%d}' % n])
+    post = spool.next_post(0, max_events=10)
+    assert post is not None and len(post.batches) == 3
+    spool.single(post)
+    for _ in range(3):
+        alone = spool.next_post(0, max_events=10)
+        assert alone is not None and len(alone.batches) == 1
+        spool.set_aside(alone, "422: test")
+    assert len(spool) == 0 and len(list((tmp_path / "refused").glob("*.jsonl"))) == 3
+
+
 def test_a_full_buffer_refuses_new_batches_and_counts_their_events(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=30)
     assert spool.put([b"x" * 20]) is not None

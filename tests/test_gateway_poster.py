@@ -102,3 +102,41 @@ def test_the_poster_waits_out_a_wrong_token_and_a_missing_server_and_posts_each_
         poster.stop()
         poster.join()
         server.stop()
+
+
+def test_batches_waiting_together_go_in_one_request_and_refused_together_go_one_by_one(
+        tmp_path: Path, launcher: Launcher) -> None:
+    zones = tmp_path / "zones.geojson"
+    write_zones(zones_from_geojson(grid_zones()).zones, zones)
+    db = f"sqlite:///{tmp_path / 'airwarn.db'}"
+    token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "radar", "--db",
+                          db], tmp_path).strip()
+    server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
+                               str(tmp_path / "keys"), "--clock", "events"],
+                    tmp_path / "server.log")
+    server.start()
+    spool = Spool(tmp_path / "buffer", max_bytes=1_000_000)
+    for threat in "abc":  # three batches waiting when the poster starts
+        spool.put(lines(threat))
+    said: list[str] = []
+    poster = Poster(spool, server.url, token, post_events=100, log=said.append)
+    poster.start()
+    try:
+        wait_until(lambda: len(spool) == 0)
+        assert poster.counts.posts == 1 and poster.counts.batches == 3
+        assert poster.counts.events == 3
+        # two batches no line of which the server takes (422): set aside each on its own
+        spool.put([b'{"type":"track","threat":"x"}'])
+        spool.put([b'{"type":"track","threat":"y"}'])
+        poster.stop()
+        poster.join()
+        poster = Poster(spool, server.url, token, post_events=100, log=said.append)
+        poster.start()
+        wait_until(lambda: len(spool) == 0)
+        assert any("posting them one by one" in line for line in said)
+        assert poster.counts.refused_batches == 2
+        assert len(list((tmp_path / "buffer" / "refused").glob("*.jsonl"))) == 2
+    finally:
+        poster.stop()
+        poster.join()
+        server.stop()

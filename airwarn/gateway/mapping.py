@@ -129,6 +129,9 @@ class Mapper:
         self.generations = Generations(settings.generations_file)
         self.kinds: OrderedDict[str, str] = OrderedDict()
         self.counts = MapCounts()
+        # the records of a datablock mostly share their time of day: the last one's time
+        self._last_stamp: tuple[float, int] | None = None
+        self._last_t = ""
 
     def events(self, record: RadarRecord, now_ms: int) -> list[dict[str, Any]]:
         counts = self.counts
@@ -146,7 +149,12 @@ class Mapper:
             return []
         key = f"{record.category:03d}-{record.sac}-{record.sic}-{record.track_number}"
         threat = self.generations.threat_id(key)
-        t = format_time(self.clock.resolve(record.tod_s, now_ms))
+        stamp = (record.tod_s, now_ms)
+        if stamp == self._last_stamp:  # the same date as the last: resolve() would say so
+            t = self._last_t
+        else:
+            t = self._last_t = format_time(self.clock.resolve(record.tod_s, now_ms))
+            self._last_stamp = stamp
         out: list[dict[str, Any]] = []
         if position is not None:
             out.append(self._track(record, threat, t, position))

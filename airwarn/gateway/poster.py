@@ -1,12 +1,15 @@
-"""Posts the spool's batches to an airwarn server, oldest first, one at a time, as a sensor.
+"""Posts the spool's batches to an airwarn server, oldest first, one request at a time, as a
+sensor. Batches that wait while the server answers earlier ones go together in one request, up
+to `post_events` events (see `Spool.next_post`).
 
-Each batch goes with its Idempotency-Key until the server answers it with 200; only then is it
-forgotten. Whatever else happens is retried with the same key, after a pause that doubles up to
-`max_backoff_s` (with jitter): a refused connection or a timeout (the server is restarting), 503
-(its store is unavailable), 202 (a bus deployment stored the batch but no engine answered yet: the
-retry gets the engine's answer once it has one), 429 (Retry-After is honoured) and other 5xx.
-A wrong token (401, 403) is retried slowly and reported: the batches wait in the spool. A batch
-the server refuses as such (413, 422) can never succeed: it is set aside in `refused/`.
+Each post goes with its Idempotency-Key until the server answers it with 200; only then are its
+batches forgotten. Whatever else happens is retried with the same key, after a pause that
+doubles up to `max_backoff_s` (with jitter): a refused connection or a timeout (the server is
+restarting), 503 (its store is unavailable), 202 (a bus deployment stored the batch but no
+engine answered yet: the retry gets the engine's answer once it has one), 429 (Retry-After is
+honoured) and other 5xx. A wrong token (401, 403) is retried slowly and reported: the batches
+wait in the spool. A batch the server refuses as such (413, 422) can never succeed: it is set
+aside in `refused/`; batches refused together are first posted again one by one.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from airwarn.gateway.spool import Batch, Spool
+from airwarn.gateway.spool import Batch, Post, Spool
 
 RETRY = {202, 429, 500, 502, 503, 504}
 
@@ -29,6 +32,7 @@ RETRY = {202, 429, 500, 502, 503, 504}
 @dataclass
 class PostCounts:
     batches: int = 0
+    posts: int = 0  # requests answered (a post carries one batch or more)
     events: int = 0  # accepted by the server
     rejected_lines: int = 0  # lines the server refused (the reason of the first is kept)
     first_rejection: str | None = None
@@ -38,19 +42,22 @@ class PostCounts:
     last_error: str | None = None
     down_since: float | None = None  # monotonic time the server stopped answering
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    post_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))  # answered
+    cpu_s: float = 0.0  # the poster thread's CPU time, when it has stopped
 
 
 class Poster(threading.Thread):
     """The thread that empties the spool into the server."""
 
     def __init__(self, spool: Spool, url: str, token: str, *, timeout_s: float = 30.0,
-                 max_backoff_s: float = 5.0,
+                 max_backoff_s: float = 5.0, post_events: int = 5000,
                  received: Callable[[Batch], list[float]] | None = None,
                  log: Callable[[str], None] = print) -> None:
         super().__init__(name="airwarn-gateway-poster", daemon=True)
         self.spool = spool
         self.counts = PostCounts()
         self.max_backoff_s = max_backoff_s
+        self.post_events = post_events
         self.received = received
         self.log = log
         self._halt = threading.Event()
@@ -65,24 +72,26 @@ class Poster(threading.Thread):
     def run(self) -> None:
         try:
             while not self._halt.is_set():
-                batch = self.spool.oldest(timeout_s=0.2)
-                if batch is None:
+                post = self.spool.next_post(0.2, self.post_events)
+                if post is None:
                     continue
                 try:
-                    self._deliver(batch)
+                    self._deliver(post)
                 except OSError as error:  # its file went from under us: nothing to post
-                    self.log(f"cannot read batch {batch.path}: {error.strerror or error}; "
-                             "skipping it")
-                    self.spool.done(batch)
+                    self.log(f"cannot read batches {post.batches[0].path} to "
+                             f"{post.batches[-1].path.name}: {error.strerror or error}; "
+                             "skipping them")
+                    self.spool.done(post)
         finally:
             self._client.close()
+            self.counts.cpu_s = time.thread_time()
 
-    def _deliver(self, batch: Batch) -> None:
+    def _deliver(self, post: Post) -> None:
         backoff = 0.1
-        body = batch.body()
+        body = post.body()
         while not self._halt.is_set():
             try:
-                wait = self._attempt(batch, body)
+                wait = self._attempt(post, body)
             except (ValueError, httpx.HTTPError) as error:  # e.g. a 200 that is not JSON
                 self._down(f"unexpected answer: {type(error).__name__}: {error}")
                 wait = 5.0
@@ -92,18 +101,20 @@ class Poster(threading.Thread):
             backoff = min(backoff * 2, self.max_backoff_s)
             self._halt.wait(max(wait, backoff * random.uniform(0.5, 1.0)))
 
-    def _attempt(self, batch: Batch, body: bytes) -> float | None:
-        """Post once; None when the batch is done with, else seconds to wait at least."""
+    def _attempt(self, post: Post, body: bytes) -> float | None:
+        """Post once; None when the post is done with, else seconds to wait at least."""
         counts = self.counts
+        started = time.monotonic()
         try:
             response = self._client.post("/v1/events", content=body,
-                                         headers={"Idempotency-Key": batch.key})
+                                         headers={"Idempotency-Key": post.key})
         except httpx.TransportError as error:
             self._down(f"{type(error).__name__}: {error}")
             return 0.0
         status = response.status_code
         if status == 200:
-            self._answered(batch, response.json())
+            counts.post_s.append(time.monotonic() - started)
+            self._answered(post, response.json())
             return None
         if status in (401, 403):
             self._down(f"{status}: the server refuses this token ({_error(response)}); make a "
@@ -111,7 +122,12 @@ class Poster(threading.Thread):
             return 30.0
         if status in (413, 422):
             reason = f"{status}: {_error(response)}"
-            where = self.spool.set_aside(batch, reason)
+            if len(post.batches) > 1:
+                self.log(f"the server refused {len(post.batches)} batches posted together "
+                         f"({reason}); posting them one by one")
+                self.spool.single(post)
+                return None
+            where = self.spool.set_aside(post, reason)
             counts.refused_batches += 1
             self.log(f"the server refused a whole batch ({reason}); set aside in {where}")
             return None
@@ -122,13 +138,14 @@ class Poster(threading.Thread):
         self._down(f"{status}: {_error(response)}")
         return 5.0
 
-    def _answered(self, batch: Batch, answer: dict[str, Any]) -> None:
+    def _answered(self, post: Post, answer: dict[str, Any]) -> None:
         counts = self.counts
         if counts.down_since is not None:
             self.log(f"server answering again after {time.monotonic() - counts.down_since:.1f} "
                      f"s; {len(self.spool)} batches waiting")
             counts.down_since = None
-        counts.batches += 1
+        counts.posts += 1
+        counts.batches += len(post.batches)
         counts.events += int(answer.get("accepted", 0))
         rejected = answer.get("rejected") or []
         counts.rejected_lines += len(rejected)
@@ -142,8 +159,9 @@ class Poster(threading.Thread):
             counts.replayed += 1
         if self.received is not None:
             now = time.monotonic()
-            counts.latencies_s.extend(now - t for t in self.received(batch))
-        self.spool.done(batch)
+            for batch in post.batches:
+                counts.latencies_s.extend(now - t for t in self.received(batch))
+        self.spool.done(post)
 
     def _down(self, reason: str) -> None:
         counts = self.counts

@@ -2,7 +2,8 @@
 
 One thread receives, decodes and maps (the CPU work); the poster thread posts. A batch closes
 at `batch_events` events or `batch_s` after its first, whichever comes first, so that a quiet
-feed is not held back and a busy one goes in few requests.
+feed is not held back; it is then on disk. Batches that wait while the server answers earlier
+ones are posted together, up to `post_events`, so that a busy feed goes in few requests.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +41,7 @@ class GatewaySettings:
     cat062: str = "1.21"
     batch_events: int = 500
     batch_s: float = 0.05
+    post_events: int = 5000  # batches waiting for the server go together up to this
     status_s: float = 10.0
     duration_s: float | None = None
     drain_s: float = 10.0  # on stopping, how long to wait for the buffer to empty
@@ -56,11 +59,16 @@ class Gateway:
         self._received: dict[int, list[float]] = {}
         self._lock = threading.Lock()
         self.poster = Poster(self.spool, settings.url, settings.token,
+                             post_events=settings.post_events,
                              received=self._received_times, log=log)
         self.listener: Listener | None = None
         self._full_reported = 0.0
         self.unread_at_stop = 0
         self.started = time.monotonic()
+        # per datagram: from its arrival to its events' batch on disk (the gateway's own part
+        # of the added latency; the rest is the queue to the server and its answer)
+        self.spooled_s: deque[float] = deque(maxlen=200_000)
+        self.receive_cpu_s = 0.0  # the receiving thread's CPU time, when it has stopped
 
     def _received_times(self, batch: Batch) -> list[float]:
         with self._lock:
@@ -130,6 +138,7 @@ class Gateway:
             if not self.spool.wait_empty(s.drain_s):
                 self.log(f"stopping with {len(self.spool)} batches ({self.spool.events} "
                          f"events) still in {s.buffer_dir}: the next run posts them first")
+            self.receive_cpu_s = time.thread_time()
             self.poster.stop()
             self.poster.join(timeout=35)
             gc.set_threshold(*old_threshold)
@@ -154,6 +163,8 @@ class Gateway:
             return
         with self._lock:
             self._received[batch.seq] = times
+        now = time.monotonic()
+        self.spooled_s.extend(now - t for t in times)
 
     def status_line(self) -> str:
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
@@ -181,11 +192,15 @@ class Gateway:
     def figures(self) -> dict[str, object]:
         """The counts as one JSON-ready object (`--summary-json`)."""
         d, m, p = self.decoder.counts, self.mapper.counts, self.poster.counts
-        ordered = sorted(p.latencies_s)
 
-        def pick(q: float) -> float | None:
-            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1) \
-                if ordered else None
+        def quantiles(values: deque[float]) -> dict[str, float | int | None]:
+            ordered = sorted(values)
+
+            def pick(q: float) -> float | None:
+                return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000,
+                             1) if ordered else None
+
+            return {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0), "n": len(ordered)}
 
         return {
             "datagrams": d.datagrams, "bytes": d.bytes,
@@ -198,10 +213,14 @@ class Gateway:
             "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
             "at_ceiling": m.at_ceiling,
             "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
+            "posts": p.posts,
             "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
             "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,
-            "latency_ms": {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0),
-                           "datagrams": len(ordered)},
+            "latency_ms": quantiles(p.latencies_s),  # datagram to the server's answer
+            "spooled_ms": quantiles(self.spooled_s),  # datagram to its batch on disk
+            "post_ms": quantiles(p.post_s),  # each answered post, request to answer
+            "cpu_s": {"receive": round(self.receive_cpu_s, 3), "post": round(p.cpu_s, 3)},
+            "fast_blocks": self.decoder.fast_blocks,
         }
 
     def summary(self) -> list[str]:
@@ -225,8 +244,9 @@ class Gateway:
                                                            sorted(m.kinds.items())))
         if p.first_rejection:
             lines.append(f"first line the server rejected: {p.first_rejection}")
-        lines.append(f"{p.batches} batches posted, {p.retries} retries, {p.replayed} answered "
-                     f"from an earlier post, {p.refused_batches} set aside")
+        lines.append(f"{p.batches} batches posted in {p.posts} requests, {p.retries} retries, "
+                     f"{p.replayed} answered from an earlier post, {p.refused_batches} set "
+                     "aside")
         if p.latencies_s:
             ordered = sorted(p.latencies_s)
             p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from airwarn.cli_follow import EveryOption, FollowOption, HoldOption, StaleOption, TokenFileOption
+from airwarn.cli_follow import (
+    EveryOption,
+    FollowOption,
+    HoldOption,
+    StaleOption,
+    TokenFileOption,
+    follow_specs,
+)
 from airwarn.errors import AirwarnError
 from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.audit import cli_client, record_audit
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
+
+if TYPE_CHECKING:
+    from airwarn.bus import BusSettings
 
 err = Console(stderr=True)
 tokens_app = typer.Typer(help="API tokens: one per client, each with one role "
@@ -260,29 +269,44 @@ def serve(
         raise _fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
                                  f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
                                  f"{tiles!r}"))
+    from airwarn.server import (
+        PLACEHOLDER_PUSH_SUBJECT,
+        ChannelSettings,
+        ServerSettings,
+        build,
+        default_push_subject,
+    )
+    from airwarn.web import WebSettings
+
     try:
         bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
                                      namespace, replicas)
-        service = build_service(zones, db, keys, clock, hold_s, sender, inbound_cap,
-                                max_skew_s)
-        channels = build_channels(mqtt, mqtt_prefix, mqtt_client_id, webhooks, push, keys,
-                                  push_subject or _default_push_subject(service.settings.sender),
-                                  push_hosts, allow_private_targets, push_per_address_hour,
-                                  push_per_zone)
-        channels.append(build_follow(service, follow, alerts_in_ua_token_file,
-                                     follow_every_s, follow_stale_s, follow_hold_s))
+        specs = follow_specs(follow, alerts_in_ua_token_file, follow_every_s, follow_stale_s,
+                             follow_hold_s)
+        hosts = tuple(h.strip().lower().removeprefix("*.").rstrip(".")
+                      for h in (push_hosts or "").split(",") if h.strip())
+        web = WebSettings(heartbeat_s=heartbeat_s, rate_per_s=rate_per_s,
+                          rate_burst=rate_burst, max_live_per_address=max_live_per_address,
+                          tiles_url=tiles,
+                          tiles_attribution=tiles_attribution if tiles else None)
+        server = build(ServerSettings(
+            zones=zones, db=db, keys=keys, clock=clock, hold_s=hold_s, sender=sender,
+            inbound_cap=inbound_cap, max_skew_s=max_skew_s, web=web,
+            channels=ChannelSettings(
+                mqtt=mqtt, mqtt_prefix=mqtt_prefix, mqtt_client_id=mqtt_client_id,
+                webhooks=webhooks, push=push, push_subject=push_subject, push_hosts=hosts,
+                allow_private_targets=allow_private_targets,
+                push_per_address_hour=push_per_address_hour, push_per_zone=push_per_zone),
+            follow=tuple(specs), bus=bus_settings))
     except AirwarnError as error:
         raise _fail(error) from None
-    from airwarn.web import WebSettings, create_app
-
-    settings = WebSettings(heartbeat_s=heartbeat_s, rate_per_s=rate_per_s,
-                           rate_burst=rate_burst, max_live_per_address=max_live_per_address,
-                           tiles_url=tiles,
-                           tiles_attribution=tiles_attribution if tiles else None)
-    try:
-        app = create_app(service, settings, channels=channels, bus=bus_settings)
-    except AirwarnError as error:
-        raise _fail(error) from None
+    service = server.service
+    if push_subject is None and default_push_subject(service.settings.sender) == \
+            PLACEHOLDER_PUSH_SUBJECT:
+        typer.echo(f"note: the CAP sender {service.settings.sender!r} is no address a push "
+                   f"service accepts as a contact; Web Push names {PLACEHOLDER_PUSH_SUBJECT} "
+                   "instead. Give --push-subject mailto:you@your.domain (or --sender) on a "
+                   "public server.", err=True)
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
     err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
               f"http://{host}:{port}/ (API docs: /docs)")
@@ -290,7 +314,7 @@ def serve(
         err.print("[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
                   "production: event times drive the clock, and a sensor token may tick it "
                   "(docs/security.md)", highlight=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(server.app, host=host, port=port, log_level="warning")
 
 
 def _tile_template(url: str) -> bool:
@@ -298,51 +322,9 @@ def _tile_template(url: str) -> bool:
         part in url for part in ("{z}", "{x}", "{y}"))
 
 
-def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
-                   webhooks: bool, push: bool, keys: Path,
-                   push_subject: str = "mailto:admin@localhost",
-                   push_hosts: str | None = None, allow_private_targets: bool = False,
-                   push_per_address_hour: int = 60, push_per_zone: int = 20_000) -> list[Any]:
-    """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
-    process that writes the log (the leading engine, or the one process) delivers."""
-    channels: list[Any] = []
-    if mqtt is not None:
-        from airwarn.channels.mqtt import MqttChannel
-
-        channels.append(MqttChannel(mqtt, prefix=mqtt_prefix, client_id=mqtt_client_id))
-    if webhooks:
-        from airwarn.channels.webhooks import WebhookChannel
-
-        channels.append(WebhookChannel(allow_private_targets=allow_private_targets))
-    if push:
-        from airwarn.channels.webpush import PushChannel, PushLimits
-        from airwarn.channels.webpush.subscriptions import KNOWN_PUSH_HOSTS
-
-        extra = [h.strip().lower().removeprefix("*.").rstrip(".")
-                 for h in (push_hosts or "").split(",") if h.strip()]
-        limits = PushLimits(endpoint_hosts=(*KNOWN_PUSH_HOSTS, *extra),
-                            allow_private=allow_private_targets,
-                            per_address_hour=push_per_address_hour, per_zone=push_per_zone)
-        channels.append(PushChannel(keys, subject=push_subject, limits=limits))
-    return channels
-
-
-def build_follow(service: Any, sources: list[str] | None, token_file: Path | None,
-                 every_s: float | None, stale_s: float | None, hold_s: float | None) -> Any:
-    """The followers of the official feeds asked for (also with none: a source followed
-    before and no longer is then stopped, its relayed alerts cleared)."""
-    from airwarn.cli_follow import follow_specs
-    from airwarn.follow.channel import FollowChannel
-
-    specs = follow_specs(sources, token_file, every_s, stale_s, hold_s)
-    if specs and service.settings.clock != "wall":
-        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
-    return FollowChannel(specs, service.zones)
-
-
 def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
                   answer_timeout_s: float, db: str,
-                  namespace: str, replicas: int = 1):  # type: ignore[no-untyped-def]
+                  namespace: str, replicas: int = 1) -> BusSettings | None:
     from airwarn.bus import BusSettings
 
     if role not in ("all", "engine", "edge"):
@@ -363,51 +345,3 @@ def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
     return BusSettings(url=bus, role="engine" if role == "all" else role, name=name or "",
                        lease_s=lease_s, answer_timeout_s=answer_timeout_s,
                        namespace=namespace, replicas=replicas)
-
-
-def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
-                  sender: str | None, inbound_cap: str = "held", max_skew_s: float = 5.0
-                  ):  # type: ignore[no-untyped-def]
-    """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
-    its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
-    shipped Israeli layer."""
-    from airwarn.adapters.packaged import resolve_zones
-    from airwarn.cap.sign import load_or_create_keys
-    from airwarn.engine import EngineConfig
-    from airwarn.inbound_cap import POLICIES
-    from airwarn.service import Service, ServiceSettings, zones_fingerprint
-    from airwarn.store.secrets import load_store_keys
-    from airwarn.zones import ZoneSet
-
-    if clock not in ("wall", "events"):
-        raise AirwarnError(f"--clock is wall or events, not {clock!r}")
-    if inbound_cap not in POLICIES:
-        raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
-    zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
-    host = socket.gethostname() or "localhost"
-    sender = sender or f"airwarn@{host}"
-    domain = sender.rpartition("@")[2] or host
-    settings = ServiceSettings(db_url=db, clock=clock, sender=sender,
-                               id_prefix=f"urn:airwarn:{domain}:",
-                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap,
-                               max_skew_s=max_skew_s)
-    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
-    service = Service(zone_set, zones_fingerprint(zone_set), settings,
-                      load_or_create_keys(keys), store_keys=load_store_keys(keys))
-    service.open()
-    return service
-
-
-def _default_push_subject(sender: str) -> str:
-    """The VAPID contact when none is given: the CAP sender, if push services can take it.
-    They refuse an address whose domain has no dot (a bare host name such as `airwarn@vm`);
-    then a placeholder in the reserved `.invalid` domain keeps Web Push working, and the log
-    asks for a real contact."""
-    domain = sender.rpartition("@")[2]
-    if "." in domain:
-        return f"mailto:{sender}"
-    typer.echo(f"note: the CAP sender {sender!r} is no address a push service accepts as a "
-               "contact; Web Push names mailto:airwarn@push-contact.invalid instead. Give "
-               "--push-subject mailto:you@your.domain (or --sender) on a public server.",
-               err=True)
-    return "mailto:airwarn@push-contact.invalid"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from airwarn.adapters.packaged import load_layer
-from airwarn.cli_follow import MemorySink
+from airwarn.cli.follow import MemorySink
 from airwarn.engine import Engine
 from airwarn.follow.alertsinua import parse_active, wants_of
 from airwarn.follow.capfeed import level_of, parse_feed

@@ -24,7 +24,7 @@ from airwarn.adapters import polygonal
 from airwarn.adapters.israel import import_israel
 from airwarn.adapters.report import ImportResult
 from airwarn.adapters.ukraine import import_ukraine
-from airwarn.cli_zones import app
+from airwarn.cli.zones import app
 from airwarn.errors import ZoneError
 from airwarn.zones import ZoneSet, load_zones, write_zones
 

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from airwarn.cli.common import FAILURE, err, fail, say_error
 from airwarn.contract import Event, encode_decision
 from airwarn.errors import AirwarnError
 
-err = Console(stderr=True)
 TOKEN_ENV = "ALERTS_IN_UA_TOKEN"
 
 FollowOption = Annotated[list[str] | None, typer.Option(
@@ -105,8 +104,7 @@ def follow(
         (spec,) = follow_specs([source], token_file, every_s, stale_s, hold_s)
         feed = make_feed(spec, zone_set)
     except AirwarnError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     code = asyncio.run(_watch(spec, feed, zone_set, once))
     raise typer.Exit(code)
 
@@ -123,8 +121,8 @@ async def _watch(spec: Any, feed: Any, zone_set: Any, once: bool) -> int:
             try:
                 observation = await feed.watch(http).__anext__()
             except (Failed, Trouble) as error:
-                err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-                return 1
+                say_error(error)
+                return FAILURE
             wants = observation.wants or {}
             sink.write(spec.name, list(changes(spec.name, wants, {}, _now_ms())), _now_ms())
             levels: dict[str, int] = {}

@@ -1,17 +1,15 @@
-"""`airwarn serve` and `airwarn tokens`: run the service, and make the tokens that use it."""
+"""`airwarn serve`: run the service (built by `airwarn.server.build`)."""
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from airwarn.cli_follow import (
+from airwarn.cli.common import DbOption, err, fail
+from airwarn.cli.follow import (
     EveryOption,
     FollowOption,
     HoldOption,
@@ -20,115 +18,10 @@ from airwarn.cli_follow import (
     follow_specs,
 )
 from airwarn.errors import AirwarnError
-from airwarn.store import DEFAULT_URL, connect, migrate
-from airwarn.store.audit import cli_client, record_audit
-from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
+from airwarn.store import DEFAULT_URL
 
 if TYPE_CHECKING:
     from airwarn.bus import BusSettings
-
-err = Console(stderr=True)
-tokens_app = typer.Typer(help="API tokens: one per client, each with one role "
-                         f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
-                         "Examples:\n\n"
-                         "SENSOR=$(airwarn tokens create --role sensor --name radar-1)\n\n"
-                         "airwarn tokens list\n\n"
-                         "airwarn tokens revoke radar-1",
-                         no_args_is_help=True)
-
-DbOption = Annotated[str, typer.Option(
-    "--db", help="Store URL: sqlite:///FILE (default) or postgresql://user@host:5432/db.")]
-
-
-def _fail(error: Exception, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-@tokens_app.command("create")
-def tokens_create(
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
-    name: Annotated[str | None, typer.Option(
-        "--name", help="Who or what uses it (unique); default: ROLE-N.")] = None,
-    cap_sender: Annotated[list[str] | None, typer.Option(
-        "--cap-sender", help="A CAP <sender> this token may post CAP as (repeat for more); "
-        "see `airwarn trust`.")] = None,
-    db: DbOption = DEFAULT_URL,
-) -> None:
-    """Make a token and print it on standard output (only now: the store keeps its hash).
-
-    Examples:
-
-    SENSOR=$(airwarn tokens create --role sensor --name radar-1)
-
-    airwarn tokens create --role operator --name op-7 --db postgresql://postgres@127.0.0.1/airwarn
-
-    airwarn tokens create --role sensor --name relay-1 --cap-sender alerts@neighbour.example
-    """
-    from airwarn.store.trust import bind_sender, check_sender
-
-    try:
-        for sender in cap_sender or []:
-            check_sender(sender)
-        engine = connect(db)
-        migrate(engine)
-        if name is None:
-            taken = {str(t["name"]) for t in list_tokens(engine)}
-            name = next(f"{role}-{n}" for n in range(1, 10_000) if f"{role}-{n}" not in taken)
-        now_ms = int(time.time() * 1000)
-        token = create_token(engine, role, name, now_ms)
-        for sender in cap_sender or []:
-            bind_sender(engine, name, sender, now_ms)
-        record_audit(engine, cli_client(), now_ms, "token.create", {"name": name,
-                                                                    "role": role})
-    except AirwarnError as error:
-        raise _fail(error) from None
-    err.print(f"token for [bold]{name}[/] (role {role}); keep it, it is not shown again:")
-    typer.echo(token)
-
-
-@tokens_app.command("list")
-def tokens_list(db: DbOption = DEFAULT_URL) -> None:
-    """The tokens in the store (names and roles, never the tokens).
-
-    Example: airwarn tokens list --db sqlite:///airwarn-demo/israel/live.db
-    """
-    try:
-        engine = connect(db)
-        migrate(engine)
-        rows = list_tokens(engine)
-    except AirwarnError as error:
-        raise _fail(error) from None
-    table = Table("name", "role", "created (UTC)", "revoked")
-    for row in rows:
-        table.add_row(str(row["name"]), str(row["role"]), _when(row["created_ms"]),
-                      _when(row["revoked_ms"]) if row["revoked_ms"] else "")
-    Console().print(table)
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")],
-                  db: DbOption = DEFAULT_URL) -> None:
-    """Revoke a token: every running process refuses it within a second (requests get 401,
-    live streams opened with it close), with no restart and no bus needed.
-
-    Example: airwarn tokens revoke radar-1 --db postgresql://airwarn@db:5432/airwarn
-    """
-    try:
-        engine = connect(db)
-        migrate(engine)
-        now_ms = int(time.time() * 1000)
-        revoke_token(engine, name, now_ms)
-        record_audit(engine, cli_client(), now_ms, "token.revoke", {"name": name})
-    except AirwarnError as error:
-        raise _fail(error) from None
-    err.print(f"revoked {name}")
-
-
-def _when(t_ms: object) -> str:
-    from airwarn.contract import format_time
-
-    return format_time(int(t_ms))[:19] if isinstance(t_ms, int) else ""
 
 
 def serve(
@@ -266,7 +159,7 @@ def serve(
     import uvicorn
 
     if tiles is not None and not _tile_template(tiles):
-        raise _fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
+        raise fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
                                  f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
                                  f"{tiles!r}"))
     from airwarn.server import (
@@ -299,7 +192,7 @@ def serve(
                 push_per_address_hour=push_per_address_hour, push_per_zone=push_per_zone),
             follow=tuple(specs), bus=bus_settings))
     except AirwarnError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     service = server.service
     if push_subject is None and default_push_subject(service.settings.sender) == \
             PLACEHOLDER_PUSH_SUBJECT:

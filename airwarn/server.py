@@ -116,10 +116,10 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
     shipped Israeli layer."""
-    from airwarn.adapters.packaged import resolve_zones
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
     from airwarn.inbound_cap import POLICIES
+    from airwarn.layers.packaged import resolve_zones
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
     from airwarn.store.secrets import load_store_keys
     from airwarn.zones import ZoneSet

@@ -46,7 +46,7 @@ CHERNIHIV, KYIV = "Чернігівська область", "м. Київ"
 @pytest.fixture(scope="session")
 def israel() -> ZoneSet:
     """The real alert areas of the Gaza envelope and the western Negev (about 40)."""
-    from airwarn.adapters.israel import import_israel
+    from airwarn.layers.israel import import_israel
 
     result = import_israel(require_data("israel", "israel_alert_areas.geojson"))
     return ZoneSet([z for z in result.zones if 31.40 < z.properties["lat"] < 31.60
@@ -56,7 +56,7 @@ def israel() -> ZoneSet:
 @pytest.fixture(scope="session")
 def ukraine() -> ZoneSet:
     """The real hromadas of Chernihiv oblast, and Kyiv City (59 zones)."""
-    from airwarn.adapters.ukraine import import_ukraine
+    from airwarn.layers.ukraine import import_ukraine
 
     result = import_ukraine(require_data("ukraine", "ua_hromadas.geojson"), "hromada", 90)
     return ZoneSet([z for z in result.zones

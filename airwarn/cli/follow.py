@@ -98,7 +98,7 @@ def follow(
     from airwarn.follow.channel import make_feed
 
     try:
-        from airwarn.adapters.packaged import resolve_zones
+        from airwarn.layers.packaged import resolve_zones
 
         zone_set = resolve_zones(zones)
         (spec,) = follow_specs([source], token_file, every_s, stale_s, hold_s)

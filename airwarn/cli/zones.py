@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.report import ImportResult, examples, plural
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.cli.common import FAILURE, err, fail
 from airwarn.errors import AirwarnError
+from airwarn.layers.israel import import_israel
+from airwarn.layers.report import ImportResult, examples, plural
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 
 app = typer.Typer(
@@ -82,7 +82,7 @@ def list_layers() -> None:
     """
     from rich.table import Table
 
-    from airwarn.adapters.packaged import LAYERS, LICENSES_DIR, manifest
+    from airwarn.layers.packaged import LAYERS, LICENSES_DIR, manifest
 
     recorded = manifest().get("layers", {})
     table = Table("name", "zones", "shelter", "what", "licence", box=None, padding=(0, 1))
@@ -120,7 +120,7 @@ def export_layer(
     """
     import msgspec
 
-    from airwarn.adapters.packaged import layer_document
+    from airwarn.layers.packaged import layer_document
 
     target = out or Path(f"zones-{name}.geojson")
     try:
@@ -168,8 +168,8 @@ def update_layer(
 
     airwarn zones update israel --from ./mirror --out zones-il.geojson
     """
-    from airwarn.adapters.packaged import load_layer
-    from airwarn.adapters.upstream import RAW, update_israel
+    from airwarn.layers.packaged import load_layer
+    from airwarn.layers.upstream import RAW, update_israel
 
     if name != "israel":
         raise fail(f"only israel can be updated from its public sources, not {name!r} "

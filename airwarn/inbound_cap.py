@@ -26,10 +26,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from airwarn.cap.chain import Cause
 from airwarn.cap.inbound import InboundAlert, parse_inbound
 from airwarn.cap.trust import Verdict, judge
 from airwarn.contract import Manual, format_time
-from airwarn.dispatch.chain import Cause
 from airwarn.errors import ConflictError, ForbiddenError, NotFoundError, RequestError
 from airwarn.service import Service, _audit, _datetime
 from airwarn.store.log import Write

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from airwarn.blast import BlastLimits, Reach, resolve
 from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.cap.inbound import InboundAlert
 from airwarn.cap.sign import SigningKeys, sign
 from airwarn.contract import (
@@ -38,7 +39,6 @@ from airwarn.contract import (
     format_time,
     parse_event,
 )
-from airwarn.dispatch.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.engine import Engine, EngineConfig
 from airwarn.errors import (
     AirwarnError,

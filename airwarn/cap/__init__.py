@@ -2,7 +2,8 @@
 
 Pure functions, no HTTP and no store: `build_cap` makes a message from a `Warning`, `sign`
 and `verify` handle its XML signature, `atom_feed` lists messages, `parse_inbound` reads CAP
-from elsewhere.
+from elsewhere; `chain` decides which messages a step's decisions become and which earlier
+ones each updates (the service keeps that chain in its log).
 """
 
 from airwarn.cap.atom import atom_feed

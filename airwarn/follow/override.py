@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from airwarn.cap.chain import Cause
 from airwarn.contract import Relay
-from airwarn.dispatch.chain import Cause
 from airwarn.errors import NotFoundError, RequestError
 from airwarn.service import Service, _audit, _datetime
 from airwarn.store.log import Write

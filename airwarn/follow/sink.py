@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import msgspec
 
+from airwarn.cap.chain import Cause
 from airwarn.contract import Event, Relay
-from airwarn.dispatch.chain import Cause
 from airwarn.relay import Lane, SourceStatus
 from airwarn.service import Service, _datetime
 from airwarn.store.log import Write

@@ -118,9 +118,9 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     shipped Israeli layer."""
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
-    from airwarn.inbound_cap import POLICIES
     from airwarn.layers.packaged import resolve_zones
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
+    from airwarn.service.inbound_cap import POLICIES
     from airwarn.store.secrets import load_store_keys
     from airwarn.zones import ZoneSet
 

@@ -157,7 +157,7 @@ class MemorySink:
         import msgspec
 
         from airwarn.contract import Source
-        from airwarn.service import _datetime
+        from airwarn.service.writer import _datetime
 
         clock = max(received_ms, self.engine.clock_ms or 0)
         for event in events:

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from airwarn.cap.chain import Cause
 from airwarn.contract import Relay
 from airwarn.errors import NotFoundError, RequestError
-from airwarn.service import Service, _audit, _datetime
+from airwarn.service import Service
+from airwarn.service.writer import _audit, _datetime
 from airwarn.store.log import Write
 from airwarn.store.tokens import Client
 

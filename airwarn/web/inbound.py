@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from airwarn import inbound_cap
+from airwarn.service import inbound_cap
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS, MAX_SEQ

@@ -2,9 +2,10 @@
 
 An `Actual` alert takes two steps: `POST /v1/actions` answers with exactly which zones it will
 reach and an id; `POST /v1/actions/{id}/confirm` sends it. Drills (`Exercise`), tests and
-clears go at once, unless the blast-radius guard holds them (see `airwarn.blast`). An alert
-sent in error is cancelled with one call, `POST /v1/alerts/{identifier}/cancel`, which clears
-its zones and issues a CAP `Cancel` on every channel.
+clears go at once, unless the blast-radius guard holds them (see
+`airwarn.service.blast_radius`). An alert sent in error is cancelled with one call,
+`POST /v1/alerts/{identifier}/cancel`, which clears its zones and issues a CAP `Cancel` on
+every channel.
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ from airwarn import physics
 from airwarn.service import Service
 from airwarn.store.tokens import Client, create_token
 from airwarn.web import WebSettings, create_app
-from airwarn.web.compat import alertsinua, ua_locations
-from airwarn.web.compat import oref as oref_feed
+from airwarn.web.compat.alertsinua import places as ua_locations
+from airwarn.web.compat.alertsinua import routes as alertsinua
 from airwarn.web.compat.board import AlertBoard
+from airwarn.web.compat.homefront import routes as oref_feed
 from airwarn.zones import ZoneSet
 
 SENSOR = Client("sensor-1", "sensor")

@@ -44,8 +44,8 @@ from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
 from airwarn.web.auth import identity, presented, watch_revocations
-from airwarn.web.compat import alertsinua as compat_alertsinua
-from airwarn.web.compat import oref as compat_oref
+from airwarn.web.compat.alertsinua import routes as compat_alertsinua
+from airwarn.web.compat.homefront import routes as compat_homefront
 from airwarn.web.headers import SecurityHeaders
 from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
@@ -200,7 +200,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     for router in (ingest.router, operators.router, inbound.router, public.router, live.router,
                    session.router,
-                   capfeed.router, compat_oref.router, compat_alertsinua.router):
+                   capfeed.router, compat_homefront.router, compat_alertsinua.router):
         app.include_router(router)
     for channel in channels:
         if channel.router is not None:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.mqtt")
+log = logging.getLogger(__name__)
 
 QOS = 1
 BACKOFF_S = (0.25, 30.0)  # first and longest wait between connection attempts

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.webhooks")
+log = logging.getLogger(__name__)
 USER_AGENT = "airwarn-webhooks/1"
 IDLE_S = 60.0  # a sender with nothing to send looks again this often, unless woken
 MAX_SENDING = 100  # requests under way at once, over all subscribers

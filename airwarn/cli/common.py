@@ -8,6 +8,7 @@ found a broken seal, an unexpected error); `INTERRUPTED` (130) on Ctrl-C.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -24,6 +25,15 @@ DbOption = Annotated[str, typer.Option(
     "--db", envvar="AIRWARN_DB",
     help="The store: sqlite:///FILE (default sqlite:///airwarn.db) or "
     "postgresql://user@host:5432/db. Also read from AIRWARN_DB.")]
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure_logging(level: str = "warning") -> None:
+    """The one place logging is set up: every module logs to `logging.getLogger(__name__)`,
+    and a long-running command (`serve`) calls this once, before it builds anything."""
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
 
 def say_error(error: object) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from airwarn.cli.common import DbOption, err, fail
+from airwarn.cli.common import LOG_LEVELS, DbOption, configure_logging, err, fail
 from airwarn.cli.follow import (
     EveryOption,
     FollowOption,
@@ -130,6 +130,9 @@ def serve(
     follow_every_s: EveryOption = None,
     follow_stale_s: StaleOption = None,
     follow_hold_s: HoldOption = None,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", help=f"What the service logs on stderr: {', '.join(LOG_LEVELS)}.")
+    ] = "warning",
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -158,6 +161,9 @@ def serve(
     """
     import uvicorn
 
+    if log_level not in LOG_LEVELS:
+        raise fail(f"--log-level is one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+    configure_logging(log_level)
     if tiles is not None and not _tile_template(tiles):
         raise fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
                                  f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.follow")
+log = logging.getLogger(__name__)
 
 
 def make_feed(spec: FollowSpec, zones: ZoneSet, service: Service | None = None) -> Any:

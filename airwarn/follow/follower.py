@@ -36,7 +36,7 @@ from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import _time, changes
 from airwarn.relay import Lane, SourceStatus
 
-log = logging.getLogger("airwarn.follow")
+log = logging.getLogger(__name__)
 TROUBLE_MAX_S = 60.0
 FAILED_S = (30.0, 300.0)
 

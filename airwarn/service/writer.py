@@ -44,6 +44,7 @@ from airwarn.errors import (
     UnavailableError,
 )
 from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane
+from airwarn.ports import Listener
 from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
 from airwarn.store.audit import RefusalThrottle
@@ -54,7 +55,7 @@ from airwarn.store.tokens import RESERVED, Client
 from airwarn.zones import ZoneSet
 
 SYSTEM = Client(RESERVED, "system")
-logger = logging.getLogger("airwarn.service")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,6 @@ class Published:
     messages: list[dict[str, Any]]  # CAP messages: identifier, msg_type, level, status, zones
     events: list[tuple[int, str]] = field(default_factory=list)  # (event seq, JSON body)
     cap: list[dict[str, Any]] = field(default_factory=list)  # CAP rows, for followers' chains
-
-
-Listener = Callable[[Published], None]
 
 
 CHAIN_FIELDS = ("seq", "identifier", "sent_ms", "status", "level", "zones", "source")

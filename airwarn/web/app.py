@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from airwarn.errors import (
     UnauthorizedError,
     UnavailableError,
 )
+from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, Writer
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
@@ -98,9 +98,11 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
 
 
 def create_app(service: Service, settings: WebSettings | None = None,
-               channels: Sequence[Channel] = (), bus: BusSettings | None = None) -> FastAPI:
+               channels: Sequence[Channel] = (), bus: BusSettings | None = None,
+               clock: Clock = WALL_CLOCK) -> FastAPI:
     """The HTTP app. Without `bus` this process is the one writer; with it, it joins the
-    bus in the role the settings name (see `airwarn.bus`)."""
+    bus in the role the settings name (see `airwarn.bus`). `clock` stamps requests and, in
+    wall-clock mode, ticks the engine."""
     settings = settings or WebSettings()
 
     @contextlib.asynccontextmanager
@@ -119,7 +121,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
         wall = service.settings.clock == "wall"
         if bus is None:
             if wall:
-                ticker = asyncio.create_task(_tick(service, settings.tick_s))
+                ticker = asyncio.create_task(_tick(service, settings.tick_s, clock))
             for channel in channels:
                 await channel.start(service)
                 service.listeners.append(channel.publish)
@@ -127,7 +129,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
             from airwarn.bus.runtime import BusRuntime
 
             runtime = BusRuntime(service, bus, channels,
-                                 (lambda: _tick(service, settings.tick_s)) if wall else None)
+                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
             await runtime.start()
             app.state.runtime = runtime
             app.state.writer = runtime.writer
@@ -157,10 +159,14 @@ def create_app(service: Service, settings: WebSettings | None = None,
         redoc_url=None,
     )
     app.state.service = service
-    app.state.writer = service  # what the routes write through; the bus's writer on a bus
+    writer: Writer = service  # what the routes write through; the bus's writer on a bus
+    app.state.writer = writer
     app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
+    log: DecisionLog = service.log  # the record the routes read
+    app.state.log = log
+    app.state.clock = clock
     app.state.token_cache = TokenCache(TokenCacheSettings(
         max_known=settings.max_known_tokens, max_unknown=settings.max_unknown_tokens,
         recheck_s=settings.token_recheck_s))
@@ -273,11 +279,11 @@ def _page(name: str, script: str = "public.js") -> Response:
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
-async def _tick(service: Service, tick_s: float) -> None:
+async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
     while True:
         await asyncio.sleep(tick_s)
         with contextlib.suppress(AirwarnError):
-            await run_in_threadpool(service.tick, int(time.time() * 1000))
+            await run_in_threadpool(service.tick, clock.now_ms())
 
 
 def _add_event_schema(app: FastAPI) -> None:

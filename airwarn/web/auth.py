@@ -29,7 +29,7 @@ from airwarn.web.csrf import check_csrf, presented_token
 from airwarn.web.limits import IdentityUnavailable
 from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
 
-log = logging.getLogger("airwarn.web")
+log = logging.getLogger(__name__)
 
 MAY = {
     "ingest": {"sensor", "admin"},

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.errors import UnauthorizedError
+from airwarn.web import state
 from airwarn.web.auth import bearer_of, client_of
 from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.web.hub import BEAT, CLOSED, Frame, Hub, sse_event, ws_text
@@ -67,7 +68,8 @@ async def _frames(app: Any, since: int | None, sse: bool, token: str | None = No
         yield _heartbeat(hub, heartbeat_s, sse)
         if since is not None:
             while True:
-                page = await run_in_threadpool(app.state.service.log.decisions, last, PAGE)
+                page = await run_in_threadpool(state.decision_log(app).decisions, last,
+                                               PAGE)
                 if page:
                     if sse:
                         yield b"".join(sse_event("decision", body, seq) for seq, body in page)

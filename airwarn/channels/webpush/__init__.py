@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PushChannel", "PushLimits"]
 
-log = logging.getLogger("airwarn.push")
+log = logging.getLogger(__name__)
 POLL_S = 2.0  # a decision that no `publish` announced (a listener before us failed) waits this
 BATCH = 1000  # owed rows read per round
 KEEP_DONE_S = 24 * 3600  # sent, failed and expired rows are kept this long, then pruned

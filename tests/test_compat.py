@@ -86,7 +86,8 @@ class Answers:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
 
         async def record(message: Any) -> None:
             if message["type"] == "http.response.start":

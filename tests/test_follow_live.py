@@ -200,7 +200,7 @@ class LiveStream:
 
     def _read(self, url: str) -> None:
         try:
-            with httpx.stream("GET", url + "/v1/stream", timeout=None) as reply:
+            with httpx.stream("GET", url + "/v1/stream", timeout=None) as reply:  # noqa: S113 (a live stream)
                 self._open.set()
                 event = None
                 for line in reply.iter_lines():

@@ -17,7 +17,7 @@ from airwarn.cli.common import FAILURE, err, fail, say_error
 from airwarn.contract import Event, encode_decision
 from airwarn.errors import AirwarnError
 
-TOKEN_ENV = "ALERTS_IN_UA_TOKEN"
+TOKEN_ENV = "ALERTS_IN_UA_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
 FollowOption = Annotated[list[str] | None, typer.Option(
     "--follow", help="Relay an official feed into these zones (repeat for more): "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.build import CapWarning, build_cap
 from airwarn.cap.chain import RELAY_LANE
 from airwarn.cap.sign import sign
 from airwarn.contract import format_time
@@ -59,7 +59,7 @@ def signed_cap(service: Service, identifier: str) -> bytes | None:
         service._signed[identifier] = signed
     return signed
 
-def recent_warnings(service: Service, limit: int = 100) -> list[Warning]:
+def recent_warnings(service: Service, limit: int = 100) -> list[CapWarning]:
     """The newest CAP messages as warnings (what they said), newest first."""
     return [service.chain.warning_from(record) for record in service.log.cap_recent(limit)]
 

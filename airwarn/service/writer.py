@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from airwarn.cap.build import Warning
+from airwarn.cap.build import CapWarning
 from airwarn.cap.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.cap.inbound import InboundAlert
 from airwarn.cap.sign import SigningKeys
@@ -638,7 +638,7 @@ class Service:
 
         return views.signed_cap(self, identifier)
 
-    def recent_warnings(self, limit: int = 100) -> list[Warning]:
+    def recent_warnings(self, limit: int = 100) -> list[CapWarning]:
         """The newest CAP messages as warnings (what they said), newest first."""
         from airwarn.service import views
 
@@ -681,7 +681,7 @@ def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _message_summary(warning: Warning) -> dict[str, Any]:
+def _message_summary(warning: CapWarning) -> dict[str, Any]:
     out = {"identifier": warning.identifier, "msg_type": warning.msg_type,
            "level": warning.level, "status": warning.status, "kind": warning.kind,
            "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],

@@ -12,7 +12,7 @@ import math
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -25,7 +25,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airwarn.bus import BusSettings
-from airwarn.channels import Channel
 from airwarn.contract import Event
 from airwarn.errors import (
     AirwarnError,
@@ -50,6 +49,9 @@ from airwarn.web.headers import SecurityHeaders
 from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
+
+if TYPE_CHECKING:
+    from airwarn.channels import Channel  # a Protocol: channels import web, not back
 
 STATIC = Path(__file__).resolve().parent / "static"
 

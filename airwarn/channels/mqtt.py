@@ -29,7 +29,6 @@ import contextlib
 import json
 import logging
 import ssl
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import sqlalchemy as sa
 
 from airwarn.contract import RelayedFrom, decode_decision, format_time
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -147,7 +147,7 @@ def _compact(body: dict[str, Any]) -> bytes:
 
 
 def _now() -> str:
-    return format_time(int(time.time() * 1000))
+    return format_time(WALL_CLOCK.now_ms())
 
 
 class MqttChannel:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ import typer
 from airwarn.cli.common import FAILURE, err, fail, say_error
 from airwarn.contract import Event, encode_decision
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 
 TOKEN_ENV = "ALERTS_IN_UA_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
@@ -171,4 +171,4 @@ class MemorySink:
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()

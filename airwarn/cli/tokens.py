@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from airwarn.cli.common import DbOption, err, fail
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.audit import cli_client, record_audit
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
@@ -54,7 +54,7 @@ def tokens_create(
         if name is None:
             taken = {str(t["name"]) for t in list_tokens(engine)}
             name = next(f"{role}-{n}" for n in range(1, 10_000) if f"{role}-{n}" not in taken)
-        now_ms = int(time.time() * 1000)
+        now_ms = WALL_CLOCK.now_ms()
         token = create_token(engine, role, name, now_ms)
         for sender in cap_sender or []:
             bind_sender(engine, name, sender, now_ms)
@@ -96,7 +96,7 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     try:
         engine = connect(db)
         migrate(engine)
-        now_ms = int(time.time() * 1000)
+        now_ms = WALL_CLOCK.now_ms()
         revoke_token(engine, name, now_ms)
         record_audit(engine, cli_client(), now_ms, "token.revoke", {"name": name})
     except AirwarnError as error:

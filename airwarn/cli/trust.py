@@ -3,7 +3,6 @@ speak for them."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from airwarn.cli.common import DbOption, err, fail
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 from airwarn.store import DEFAULT_URL, connect, migrate
 
 app = typer.Typer(
@@ -56,7 +56,7 @@ def add(sender: Sender,
 
     try:
         pem = key.read_bytes()
-        trusted = add_trusted(_store(db), sender, pem, int(time.time() * 1000), str(key))
+        trusted = add_trusted(_store(db), sender, pem, WALL_CLOCK.now_ms(), str(key))
     except (AirwarnError, OSError) as error:
         raise fail(error) from None
     err.print(f"trusted for {sender}: {trusted.subject} ({trusted.fingerprint}), valid until "
@@ -118,7 +118,7 @@ def bind(token: Annotated[str, typer.Argument(help="The token's name (`airwarn t
     from airwarn.store.trust import bind_sender
 
     try:
-        bind_sender(_store(db), token, sender, int(time.time() * 1000))
+        bind_sender(_store(db), token, sender, WALL_CLOCK.now_ms())
     except AirwarnError as error:
         raise fail(error) from None
     err.print(f"{token} may post CAP as {sender}", highlight=False, markup=False)

@@ -15,7 +15,6 @@ refused 401 if the token is unknown, and is closed within a second of the token'
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.errors import UnauthorizedError
+from airwarn.ports import WALL_CLOCK
 from airwarn.web import state
 from airwarn.web.auth import bearer_of, client_of
 from airwarn.web.errors import ERRORS, MAX_SEQ
@@ -108,7 +108,7 @@ async def _still_stands(app: Any, token: str | None) -> None:
 
 
 def _heartbeat(hub: Hub, every_s: float, sse: bool) -> bytes | list[str]:
-    now_ms = int(time.time() * 1000)
+    now_ms = WALL_CLOCK.now_ms()
     data = json.dumps({"t": format_time(now_ms), "seq": hub.last_seq, "every_s": every_s})
     return sse_event("heartbeat", data) if sse else [ws_text("heartbeat", data)]
 

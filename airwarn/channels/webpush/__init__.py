@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ from airwarn.channels.webpush.delivery import send
 from airwarn.channels.webpush.outbox import Outcome, Owed
 from airwarn.channels.webpush.vapid import load_or_create
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 
 if TYPE_CHECKING:
     from airwarn.service import Published, Service
@@ -44,7 +44,7 @@ KEEP_DONE_S = 24 * 3600  # sent, failed and expired rows are kept this long, the
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()
 
 
 class PushChannel:

@@ -32,8 +32,10 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 def configure_logging(level: str = "warning") -> None:
     """The one place logging is set up: every module logs to `logging.getLogger(__name__)`,
-    and a long-running command (`serve`) calls this once, before it builds anything."""
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    and a long-running command (`serve`) calls this once, before it builds anything. The
+    level is airwarn's own; the libraries below it speak from warnings up."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("airwarn").setLevel(level.upper())
 
 
 def say_error(error: object) -> None:

@@ -2,7 +2,7 @@
 
 A zone set is read from canonical GeoJSON (Contract v1): a FeatureCollection whose features
 carry `id` (string, unique) and `shelter_s` (integer >= 0), optionally `name` and `region`, and
-anything else, which is kept. Adapters for real layers live in `airwarn.adapters`.
+anything else, which is kept. Importers for real layers live in `airwarn.layers`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from typing import Any
 import msgspec
 import pyproj
 
-from airwarn.adapters.israel import import_israel
 from airwarn.contract import parse_event, parse_time
 from airwarn.engine import EngineConfig, run
 from airwarn.gateway.decode import Decoder
@@ -36,6 +35,7 @@ from airwarn.gateway.kinds import rules_from_document
 from airwarn.gateway.mapping import Mapper, MappingSettings
 from airwarn.gateway.polar import RadarSite, SitePosition
 from airwarn.gateway.raid import encode_raid
+from airwarn.layers.israel import import_israel
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import SCENARIOS, simulate
 from airwarn.zones import ZoneSet

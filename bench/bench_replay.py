@@ -18,9 +18,9 @@ from pathlib import Path
 
 import msgspec
 
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.contract import Track, parse_event, to_ms
 from airwarn.engine import Engine
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.sim.scenarios import simulate
 from airwarn.zones import ZoneSet
 

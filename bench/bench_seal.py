@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.cap.sign import load_or_create_keys
 from airwarn.contract import parse_event
 from airwarn.engine import Engine
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.service import Service, ServiceSettings, zones_fingerprint
 from airwarn.store import connect
 from airwarn.store.integrity import seal, verify_log

@@ -77,13 +77,13 @@ def summary(values: list[float]) -> dict[str, float]:
 def signatures(rounds: int) -> dict[str, float]:
     from shapely.geometry import box
 
-    from airwarn.cap import CapZone, SigningKeys, Warning, build_cap, generate_keypair, sign
+    from airwarn.cap import CapWarning, CapZone, SigningKeys, build_cap, generate_keypair, sign
     from airwarn.cap.build import to_bytes
     from airwarn.cap.trust import judge
 
     keys = SigningKeys(*generate_keypair("bench"))
     zone = CapZone(id="x", name="x", region=None, geometry=box(34.61, 31.41, 34.69, 31.44))
-    warning = Warning(identifier="b-1", sender="bench@example", sent_ms=1_772_388_000_000,
+    warning = CapWarning(identifier="b-1", sender="bench@example", sent_ms=1_772_388_000_000,
                       status="Actual", msg_type="Alert", level="alert", kind="rocket",
                       zones=(zone,))
     signed, unsigned = sign(build_cap(warning), keys), to_bytes(build_cap(warning))

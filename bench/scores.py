@@ -16,9 +16,9 @@ import multiprocessing
 import statistics
 from pathlib import Path
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.engine import EngineConfig, run
+from airwarn.layers.israel import import_israel
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.policy import POLICIES
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import simulate

@@ -30,9 +30,9 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from airwarn.adapters.israel import import_israel  # noqa: E402
-from airwarn.adapters.packaged import LAYERS, UKRAINE_SHELTER_S  # noqa: E402
-from airwarn.adapters.ukraine import import_ukraine  # noqa: E402
+from airwarn.layers.israel import import_israel  # noqa: E402
+from airwarn.layers.packaged import LAYERS, UKRAINE_SHELTER_S  # noqa: E402
+from airwarn.layers.ukraine import import_ukraine  # noqa: E402
 from airwarn.zones import zones_from_geojson, zones_to_geojson  # noqa: E402
 
 SOURCES = {

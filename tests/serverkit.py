@@ -160,7 +160,7 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 # everything `airwarn serve` imports, imported once before any fork
-PRELOAD = ("airwarn.cli", "airwarn.cli_serve", "airwarn.service", "airwarn.web", "alembic.command",
+PRELOAD = ("airwarn.cli", "airwarn.cli.serve", "airwarn.service", "airwarn.web", "alembic.command",
            "alembic.ddl.postgresql", "alembic.ddl.sqlite", "alembic.runtime.migration",
            "sqlalchemy.dialects.postgresql.psycopg", "sqlalchemy.dialects.sqlite.pysqlite",
            "sqlite3", "argparse", "uvicorn", "uvicorn.lifespan.on", "uvicorn.loops.auto",

@@ -331,7 +331,7 @@ def assert_events_all_rejected(answer: Any, before: dict[str, Any], service: Ser
     assert state(service) == before
 
 
-@pytest.mark.parametrize("path,role", [("/v1/events", "sensor"), ("/v1/actions", "operator"),
+@pytest.mark.parametrize(("path", "role"), [("/v1/events", "sensor"), ("/v1/actions", "operator"),
                                        ("/v1/cap", "sensor")])
 def test_a_body_over_the_limit_is_refused_with_413(api, path: str, role: str) -> None:
     http, served = api
@@ -342,7 +342,7 @@ def test_a_body_over_the_limit_is_refused_with_413(api, path: str, role: str) ->
     assert answer.status_code == 413
 
 
-@pytest.mark.parametrize("path,role", [
+@pytest.mark.parametrize(("path", "role"), [
     ("/v1/events", "sensor"),
     pytest.param("/v1/actions", "operator"),
     ("/v1/cap", "sensor")])

@@ -24,9 +24,9 @@ from shapely.geometry.base import BaseGeometry
 
 from airwarn.cap import (
     CapSignatureError,
+    CapWarning,
     CapZone,
     SigningKeys,
-    Warning,
     atom_feed,
     build_cap,
     generate_keypair,
@@ -83,13 +83,13 @@ HOLED = CapZone("ring", None, "South", Polygon(
     [[(35.03, 31.03), (35.07, 31.03), (35.07, 31.07), (35.03, 31.07)]]))
 
 
-def warning(**changes: object) -> Warning:
+def warning(**changes: object) -> CapWarning:
     fields: dict[str, object] = dict(
         identifier="urn:airwarn:example.org:17", sender="airwarn@example.org", sent_ms=T0_MS,
         status="Actual", msg_type="Alert", level="alert", kind="rocket",
         zones=(SQUARE, TWO_ISLANDS, HOLED), threats=("t-1",))
     fields.update(changes)
-    return Warning(**fields)  # type: ignore[arg-type]
+    return CapWarning(**fields)  # type: ignore[arg-type]
 
 
 REF = (("urn:airwarn:example.org:16", T0_MS - 60_000),)
@@ -119,7 +119,7 @@ def israeli_zones() -> tuple[CapZone, ...]:
     return tuple(zones)
 
 
-def all_cases() -> list[tuple[str, Warning]]:
+def all_cases() -> list[tuple[str, CapWarning]]:
     cases = list(CASES.items())
     if ISRAEL.is_file():
         cases.append(("israel_alert", warning(zones=israeli_zones())))
@@ -132,7 +132,7 @@ CASE_IDS = [name for name, _ in all_cases()]
 
 
 @pytest.fixture(params=all_cases(), ids=CASE_IDS)
-def case(request: pytest.FixtureRequest) -> Warning:
+def case(request: pytest.FixtureRequest) -> CapWarning:
     return request.param[1]
 
 
@@ -145,7 +145,7 @@ def text(root: etree._Element, path: str) -> str:
 
 @needs_xsd
 def test_every_message_validates_against_cap12_before_and_after_signing(
-        case: Warning, keys: SigningKeys) -> None:
+        case: CapWarning, keys: SigningKeys) -> None:
     element = build_cap(case)
     assert_valid(element)
     assert_valid(to_bytes(element))
@@ -153,7 +153,7 @@ def test_every_message_validates_against_cap12_before_and_after_signing(
 
 
 def test_independent_parser_reads_back_identifier_status_type_and_areas(
-        case: Warning, keys: SigningKeys) -> None:
+        case: CapWarning, keys: SigningKeys) -> None:
     element = build_cap(case)
     for body in (to_bytes(element), sign(element, keys)):
         alerts = CAPParser(body.decode("utf-8")).as_dict()
@@ -172,7 +172,7 @@ def test_independent_parser_reads_back_identifier_status_type_and_areas(
         assert len(areas[0]["polygon"]) == len(first.findall("cap:polygon", NS))
 
 
-def test_one_area_per_zone_one_polygon_per_part_and_zone_geocodes(case: Warning) -> None:
+def test_one_area_per_zone_one_polygon_per_part_and_zone_geocodes(case: CapWarning) -> None:
     root = build_cap(case)
     areas = root.findall("cap:info/cap:area", NS)
     assert len(areas) == len(case.zones)
@@ -195,7 +195,7 @@ def polygons_of(root: etree._Element) -> list[list[tuple[float, float]]]:
             for p in root.iterfind(".//cap:polygon", NS)]
 
 
-def test_polygons_are_closed_with_at_least_four_points(case: Warning) -> None:
+def test_polygons_are_closed_with_at_least_four_points(case: CapWarning) -> None:
     for points in polygons_of(build_cap(case)):
         assert len(points) >= 4
         assert points[0] == points[-1]
@@ -333,7 +333,7 @@ def test_cancel_carries_the_operators_reason_in_note_and_description() -> None:
     assert "cancelled" in text(root, "cap:info/cap:headline")
 
 
-def test_our_own_inbound_parser_reads_back_what_we_emit(case: Warning) -> None:
+def test_our_own_inbound_parser_reads_back_what_we_emit(case: CapWarning) -> None:
     if not XSD.is_file():
         pytest.skip(f"CAP 1.2 schema not found at {XSD}")
     alert = parse_inbound(to_bytes(build_cap(case)))
@@ -359,7 +359,7 @@ def test_unknown_status_or_level_is_refused() -> None:
 
 
 def test_verify_accepts_a_message_signed_with_the_published_certificate(
-        case: Warning, keys: SigningKeys) -> None:
+        case: CapWarning, keys: SigningKeys) -> None:
     signed = sign(build_cap(case), keys)
     root = verify(signed, keys.cert_pem)
     assert text(root, "cap:identifier") == case.identifier
@@ -476,9 +476,8 @@ def zone_geometries(draw: st.DrawFn) -> BaseGeometry:
         scale = draw(st.sampled_from([1e-5, 1e-3, 0.1, 1.0]))
         polygon = Polygon([(lon0 + x * scale, lat0 + y * scale) for x, y in points])
         parts.append(polygon.buffer(0) if not polygon.is_valid else polygon)
-    geometry = MultiPolygon([p for part in parts for p in getattr(part, "geoms", [part])
-                             if isinstance(p, Polygon) and not p.is_empty])
-    return geometry
+    return MultiPolygon([p for part in parts for p in getattr(part, "geoms", [part])
+                         if isinstance(p, Polygon) and not p.is_empty])
 
 
 words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
@@ -487,7 +486,7 @@ ident = st.from_regex(r"[A-Za-z0-9:._@-]{1,40}", fullmatch=True)
 
 
 @st.composite
-def random_warnings(draw: st.DrawFn) -> Warning:
+def random_warnings(draw: st.DrawFn) -> CapWarning:
     zones = tuple(CapZone(id=draw(ident), name=draw(st.none() | words),
                           region=draw(st.none() | words), geometry=draw(zone_geometries()))
                   for _ in range(draw(st.integers(min_value=1, max_value=3))))
@@ -495,7 +494,7 @@ def random_warnings(draw: st.DrawFn) -> Warning:
     references = () if msg_type == "Alert" else tuple(draw(st.lists(
         st.tuples(ident, st.integers(min_value=0, max_value=4_000_000_000_000)),
         min_size=1, max_size=3)))
-    return Warning(
+    return CapWarning(
         identifier=draw(ident), sender=draw(ident),
         sent_ms=draw(st.integers(min_value=0, max_value=4_000_000_000_000)),
         status=draw(st.sampled_from(["Actual", "Exercise", "Test"])), msg_type=msg_type,
@@ -511,7 +510,7 @@ def random_warnings(draw: st.DrawFn) -> Warning:
 @needs_xsd
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_warnings())
-def test_any_warning_on_any_valid_polygons_gives_a_schema_valid_message(w: Warning) -> None:
+def test_any_warning_on_any_valid_polygons_gives_a_schema_valid_message(w: CapWarning) -> None:
     root = build_cap(w)
     assert_valid(root)
     for points in polygons_of(root):

@@ -32,9 +32,10 @@ from airwarn import physics
 from airwarn.service import Service
 from airwarn.store.tokens import Client, create_token
 from airwarn.web import WebSettings, create_app
-from airwarn.web.compat import alertsinua, ua_locations
-from airwarn.web.compat import oref as oref_feed
+from airwarn.web.compat.alertsinua import places as ua_locations
+from airwarn.web.compat.alertsinua import routes as alertsinua
 from airwarn.web.compat.board import AlertBoard
+from airwarn.web.compat.homefront import routes as oref_feed
 from airwarn.zones import ZoneSet
 
 SENSOR = Client("sensor-1", "sensor")
@@ -46,7 +47,7 @@ CHERNIHIV, KYIV = "Чернігівська область", "м. Київ"
 @pytest.fixture(scope="session")
 def israel() -> ZoneSet:
     """The real alert areas of the Gaza envelope and the western Negev (about 40)."""
-    from airwarn.adapters.israel import import_israel
+    from airwarn.layers.israel import import_israel
 
     result = import_israel(require_data("israel", "israel_alert_areas.geojson"))
     return ZoneSet([z for z in result.zones if 31.40 < z.properties["lat"] < 31.60
@@ -56,7 +57,7 @@ def israel() -> ZoneSet:
 @pytest.fixture(scope="session")
 def ukraine() -> ZoneSet:
     """The real hromadas of Chernihiv oblast, and Kyiv City (59 zones)."""
-    from airwarn.adapters.ukraine import import_ukraine
+    from airwarn.layers.ukraine import import_ukraine
 
     result = import_ukraine(require_data("ukraine", "ua_hromadas.geojson"), "hromada", 90)
     return ZoneSet([z for z in result.zones
@@ -85,7 +86,8 @@ class Answers:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
 
         async def record(message: Any) -> None:
             if message["type"] == "http.response.start":

@@ -86,7 +86,7 @@ def console(grid: ZoneSet, tmp_path, signing_keys) -> Iterator[Console]:
 
 @pytest.fixture
 def israel(tmp_path, signing_keys) -> Iterator[Console]:
-    from airwarn.adapters.packaged import load_layer
+    from airwarn.layers.packaged import load_layer
 
     for console in serve(load_layer("israel"), tmp_path, signing_keys):
         # the server unites 1,449 polygons for the outline on the first request (~10 s here);

@@ -15,9 +15,9 @@ import pytest
 from conftest import at, open_service
 from fastapi.testclient import TestClient
 
+from airwarn.cap.chain import Cause
 from airwarn.channels.mqtt import MqttChannel
 from airwarn.contract import Relay, Source, parse_event
-from airwarn.dispatch.chain import Cause
 from airwarn.follow.channel import FollowChannel
 from airwarn.follow.sink import ServiceSink
 from airwarn.service import Service

@@ -27,7 +27,7 @@ from serverkit import Launcher, Server
 from test_mqtt import Subscriber, reachable
 from test_webpush import Browser, PushService, push_service  # noqa: F401 - a fixture
 
-from airwarn.adapters.packaged import layer_document
+from airwarn.layers.packaged import layer_document
 
 pytestmark = pytest.mark.slow
 EVERY_S = 0.5  # the polling cadence used here
@@ -200,7 +200,7 @@ class LiveStream:
 
     def _read(self, url: str) -> None:
         try:
-            with httpx.stream("GET", url + "/v1/stream", timeout=None) as reply:
+            with httpx.stream("GET", url + "/v1/stream", timeout=None) as reply:  # noqa: S113 (a live stream)
                 self._open.set()
                 event = None
                 for line in reply.iter_lines():

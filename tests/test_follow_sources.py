@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from airwarn.adapters.packaged import load_layer
-from airwarn.cli_follow import MemorySink
+from airwarn.cli.follow import MemorySink
 from airwarn.engine import Engine
 from airwarn.follow.alertsinua import parse_active, wants_of
 from airwarn.follow.capfeed import level_of, parse_feed
@@ -29,6 +28,7 @@ from airwarn.follow.oref import LiveState, parse_live
 from airwarn.follow.spec import FollowError, parse_spec
 from airwarn.follow.ukraine import UkraineMap
 from airwarn.follow.wants import Want, changes
+from airwarn.layers.packaged import load_layer
 from airwarn.relay import Lane
 
 # -- recorded shapes (by hand, from the documented answers) -----------------------------------

@@ -31,14 +31,14 @@ START_MS = parse_time(START)
 
 @pytest.fixture(scope="module")
 def israel() -> ZoneSet:
-    from airwarn.adapters.israel import import_israel
+    from airwarn.layers.israel import import_israel
 
     return ZoneSet(import_israel(require_data("israel", "israel_alert_areas.geojson")).zones)
 
 
 @pytest.fixture(scope="module")
 def ukraine() -> ZoneSet:
-    from airwarn.adapters.ukraine import import_ukraine
+    from airwarn.layers.ukraine import import_ukraine
 
     path = require_data("ukraine", "ua_hromadas.geojson")
     return ZoneSet(import_ukraine(path, "hromada", 90).zones)

@@ -11,7 +11,7 @@ import pytest
 from conftest import DATA_MISSING
 from typer.testing import CliRunner
 
-from airwarn.cli_history import app
+from airwarn.cli.history import app
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=DATA_MISSING)

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from airwarn.adapters.download import DownloadError, fetch
-from airwarn.adapters.packaged import load_layer
-from airwarn.adapters.upstream import ISRAEL_SOURCES, SourceFile, update_israel
 from airwarn.errors import ZoneError
+from airwarn.layers.download import DownloadError, fetch
+from airwarn.layers.packaged import load_layer
+from airwarn.layers.upstream import ISRAEL_SOURCES, SourceFile, update_israel
 from airwarn.sim.layers import demo_zone_set
 from airwarn.zones import ZoneSet, load_zones
 

@@ -15,7 +15,8 @@ import pytest
 import shapely
 from conftest import DATA, DATA_MISSING
 
-from airwarn.adapters.packaged import (
+from airwarn.errors import ZoneError
+from airwarn.layers.packaged import (
     CROSSWALK,
     LAYERS,
     LICENSES_DIR,
@@ -24,7 +25,6 @@ from airwarn.adapters.packaged import (
     manifest,
     packaged_layer,
 )
-from airwarn.errors import ZoneError
 
 ROOT = Path(__file__).resolve().parents[1]
 # The counts the data set's README gives for each layer

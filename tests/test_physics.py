@@ -212,7 +212,7 @@ def test_fly_record_false_keeps_only_the_impact_state():
 
 
 def test_fly_rejects_a_nonpositive_ballistic_coefficient():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # noqa: PT011 (physics raises a bare ValueError: any message)
         fly(geodetic_to_ecef(0.0, 0.0, 100.0), (0.0, 0.0, 0.0), 0.0, 0.0)
 
 

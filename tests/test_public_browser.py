@@ -29,7 +29,7 @@ DESKTOP = {"width": 1280, "height": 860}
 
 @pytest.fixture(scope="module")
 def israel():
-    from airwarn.adapters.packaged import load_layer
+    from airwarn.layers.packaged import load_layer
 
     return load_layer("israel")  # shipped in the package: no ../shared needed
 

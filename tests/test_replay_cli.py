@@ -17,7 +17,7 @@ from airwarn.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture()
+@pytest.fixture
 def zone_file(tmp_path: Path) -> Path:
     path = tmp_path / "zones.geojson"
     path.write_text(json.dumps(grid_zones()))

@@ -8,10 +8,10 @@ import msgspec
 import pytest
 from conftest import require_data
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.contract import parse_event
 from airwarn.engine import EngineConfig, run
+from airwarn.layers.israel import import_israel
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.policy import RegionPolicy
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import simulate

@@ -17,7 +17,7 @@ import pytest
 from conftest import open_service
 from livekit import ARTIFACTS, Server, built_assets, chromium
 
-from airwarn.adapters.packaged import load_layer
+from airwarn.layers.packaged import load_layer
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings
 

@@ -14,9 +14,9 @@ from shapely.geometry import box
 
 from airwarn.cap import (
     CapSignatureError,
+    CapWarning,
     CapZone,
     SigningKeys,
-    Warning,
     build_cap,
     generate_keypair,
     sign,
@@ -120,7 +120,7 @@ def _foreign(identifier: str, msg_type: str = "Alert", status: str = "Actual",
              refs: tuple[tuple[str, int], ...] = (), keys: SigningKeys | None = None) -> bytes:
     zone = CapZone(id="x1", name="two towns", region=None,
                    geometry=box(34.61, 31.41, 34.69, 31.44))  # inside r0c0 and r0c1
-    warning = Warning(identifier=identifier, sender=NEIGHBOUR,
+    warning = CapWarning(identifier=identifier, sender=NEIGHBOUR,
                       sent_ms=1_772_388_000_000, status=status, msg_type=msg_type,
                       level="clear" if msg_type == "Cancel" else "alert", kind="rocket",
                       zones=(zone,), references=refs,

@@ -59,7 +59,7 @@ def israel() -> ZoneSet:
     if not path.is_file():
         pytest.skip(DATA_MISSING)
     try:
-        from airwarn.adapters.israel import import_israel
+        from airwarn.layers.israel import import_israel
     except ImportError:
         return _zone_set_from_raw(path, "segment_id", "migun_time_s")
     return ZoneSet(import_israel(path).zones)
@@ -71,7 +71,7 @@ def ukraine() -> ZoneSet:
     if not path.is_file():
         pytest.skip(DATA_MISSING)
     try:
-        from airwarn.adapters.ukraine import import_ukraine
+        from airwarn.layers.ukraine import import_ukraine
     except ImportError:
         return _zone_set_from_raw(path, "hromada_id", None)
     return ZoneSet(import_ukraine(path, "hromada", 120).zones)

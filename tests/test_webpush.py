@@ -253,7 +253,7 @@ def test_a_browser_in_a_raided_zone_gets_a_push_only_it_can_read_signed_with_the
         claims = check_vapid(push, served, push_service.origin)
         assert claims["sub"] == SUBJECT
         # another key cannot read it
-        with pytest.raises(Exception):  # noqa: B017 - http_ece raises InvalidTag or ECEException
+        with pytest.raises(Exception):  # noqa: B017, PT011 - http_ece raises InvalidTag or ECEException
             Browser(browser.endpoint, auth=browser.auth).read(push)
         time.sleep(0.3)
         assert len(push_service.to("near")) == 1  # one decision for r0c0, one push

@@ -20,12 +20,12 @@ from conftest import DATA_MISSING
 from shapely.geometry import Polygon
 from typer.testing import CliRunner
 
-from airwarn.adapters import polygonal
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.report import ImportResult
-from airwarn.adapters.ukraine import import_ukraine
-from airwarn.cli_zones import app
+from airwarn.cli.zones import app
 from airwarn.errors import ZoneError
+from airwarn.layers import polygonal
+from airwarn.layers.israel import import_israel
+from airwarn.layers.report import ImportResult
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.zones import ZoneSet, load_zones, write_zones
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

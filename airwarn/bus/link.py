@@ -22,7 +22,7 @@ from nats.js.kv import KeyValue
 from airwarn.bus import BusSettings
 from airwarn.errors import UnavailableError
 
-log = logging.getLogger("airwarn.bus")
+log = logging.getLogger(__name__)
 
 
 class Link:

@@ -10,7 +10,7 @@ from airwarn.errors import AirwarnError
 from airwarn.service import Service
 from airwarn.store.tokens import Client
 
-log = logging.getLogger("airwarn.bus")
+log = logging.getLogger(__name__)
 
 
 def execute(service: Service, request: dict[str, Any]) -> dict[str, Any]:

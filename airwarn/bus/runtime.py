@@ -34,8 +34,9 @@ from airwarn.service import Published, Service
 
 if TYPE_CHECKING:
     from airwarn.channels import Channel
+    from airwarn.ports import Writer
 
-log = logging.getLogger("airwarn.bus")
+log = logging.getLogger(__name__)
 LEADER_KEY = "engine"
 # a request fetched by an engine that died goes to the next one after this; the engine says
 # "still working" on what it holds every ACK_WAIT_S / 3, so a slow request is not sent twice
@@ -61,7 +62,7 @@ class BusRuntime:
         self.link = Link(settings)
         self.leading = False
         self.led_since: float | None = None  # time.time() the lease was taken
-        self.writer = RemoteWriter(self)
+        self.writer: Writer = RemoteWriter(self)  # the same port as Service, over the bus
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._duties: list[asyncio.Task[Any]] = []

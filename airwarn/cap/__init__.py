@@ -1,12 +1,13 @@
 """CAP 1.2 (OASIS Common Alerting Protocol): airwarn's messages out, other agencies' in.
 
-Pure functions, no HTTP and no store: `build_cap` makes a message from a `Warning`, `sign`
+Pure functions, no HTTP and no store: `build_cap` makes a message from a `CapWarning`, `sign`
 and `verify` handle its XML signature, `atom_feed` lists messages, `parse_inbound` reads CAP
-from elsewhere.
+from elsewhere; `chain` decides which messages a step's decisions become and which earlier
+ones each updates (the service keeps that chain in its log).
 """
 
 from airwarn.cap.atom import atom_feed
-from airwarn.cap.build import CapZone, Warning, build_cap, to_bytes
+from airwarn.cap.build import CapWarning, CapZone, build_cap, to_bytes
 from airwarn.cap.inbound import CapError, InboundAlert, InboundArea, InboundInfo, parse_inbound
 from airwarn.cap.sign import (
     CapSignatureError,
@@ -25,7 +26,7 @@ __all__ = [
     "InboundArea",
     "InboundInfo",
     "SigningKeys",
-    "Warning",
+    "CapWarning",
     "atom_feed",
     "build_cap",
     "generate_keypair",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from airwarn.cap.build import Warning, event_text, headline
+from airwarn.cap.build import CapWarning, event_text, headline
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CAP_TYPE = "application/cap+xml"
@@ -19,7 +19,7 @@ def atom_time(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def atom_feed(entries: Iterable[tuple[Warning, str]], feed_id: str, title: str,
+def atom_feed(entries: Iterable[tuple[CapWarning, str]], feed_id: str, title: str,
               updated_ms: int, self_url: str) -> bytes:
     """The feed of `entries` (each a warning and the URL of its signed CAP message).
 
@@ -45,7 +45,7 @@ def atom_feed(entries: Iterable[tuple[Warning, str]], feed_id: str, title: str,
     return etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
 
 
-def _summary(warning: Warning) -> str:
+def _summary(warning: CapWarning) -> str:
     names = [zone.name or zone.id for zone in warning.zones]
     shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
     stage = {"alert": "alert", "pre_alert": "pre-alert", "clear": "all clear"}[warning.level]

@@ -1,6 +1,6 @@
 """One CAP 1.2 message from one warning: what people read and what receivers match on.
 
-A `Warning` is one message's worth of decisions (one stage, one kind, one status, some zones);
+A `CapWarning` is one message's worth of decisions (one stage, one kind, one status, some zones);
 `build_cap` turns it into an `<alert>` that validates against the OASIS CAP 1.2 schema. The
 zones go out twice: as `<polygon>`s for receivers that target by place, and as `<geocode>`s
 (`airwarn:zone`, `airwarn:region`) for receivers that know airwarn's zone ids.
@@ -54,7 +54,7 @@ class CapZone:
 
 
 @dataclass(frozen=True)
-class Warning:
+class CapWarning:
     """One message's worth of decisions: a stage, a kind and a status for some zones."""
 
     identifier: str  # unique per message and deterministic, e.g. "urn:airwarn:example.org:17"
@@ -138,7 +138,7 @@ def cap_time(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + "-00:00"
 
 
-def build_cap(warning: Warning) -> etree._Element:
+def build_cap(warning: CapWarning) -> etree._Element:
     """The CAP 1.2 `<alert>` for `warning`, valid against the OASIS schema."""
     _check(warning)
     alert = etree.Element(_C + "alert", nsmap={None: CAP_NS})
@@ -174,7 +174,7 @@ def event_text(kind: str | None) -> str:
     return EVENTS.get(kind or "", DEFAULT_EVENT)
 
 
-def headline(warning: Warning) -> str:
+def headline(warning: CapWarning) -> str:
     """The one line people see first, marked for drills."""
     text = _stage(warning).headline.format(event=event_text(warning.kind))
     if warning.status in _DRILL_WORDS:
@@ -240,25 +240,25 @@ def cap_polygon(ring: Iterable[tuple[float, float]]) -> str:
 # -- inside ---------------------------------------------------------------------------------
 
 
-def _check(warning: Warning) -> None:
+def _check(warning: CapWarning) -> None:
     for name, value, allowed in (("status", warning.status, STATUSES),
                                  ("msg_type", warning.msg_type, MSG_TYPES),
                                  ("level", warning.level, LEVELS)):
         if value not in allowed:
-            raise ValueError(f"Warning.{name} must be one of {', '.join(allowed)}, "
+            raise ValueError(f"CapWarning.{name} must be one of {', '.join(allowed)}, "
                              f"got {value!r}")
     for field, text in (("identifier", warning.identifier), ("sender", warning.sender)):
         # CAP 1.2 3.2.1: no spaces, commas or restricted characters (< and &).
         if not text or any(c in text for c in " ,<&") or any(c.isspace() for c in text):
-            raise ValueError(f"Warning.{field} must be non-empty without spaces, commas, "
+            raise ValueError(f"CapWarning.{field} must be non-empty without spaces, commas, "
                              f"'<' or '&', got {text!r}")
 
 
-def _stage(warning: Warning) -> _Stage:
+def _stage(warning: CapWarning) -> _Stage:
     return _STAGES["cancel" if warning.msg_type == "Cancel" else warning.level]
 
 
-def _info(alert: etree._Element, warning: Warning) -> None:
+def _info(alert: etree._Element, warning: CapWarning) -> None:
     stage = _stage(warning)
     event = event_text(warning.kind)
     info = _sub(alert, "info")

@@ -29,7 +29,6 @@ import contextlib
 import json
 import logging
 import ssl
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,14 +40,14 @@ import sqlalchemy as sa
 
 from airwarn.contract import RelayedFrom, decode_decision, format_time
 from airwarn.errors import AirwarnError
-from airwarn.store.log import DECISION_LOG
+from airwarn.ports import WALL_CLOCK
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.mqtt")
+log = logging.getLogger(__name__)
 
 QOS = 1
 BACKOFF_S = (0.25, 30.0)  # first and longest wait between connection attempts
@@ -148,27 +147,7 @@ def _compact(body: dict[str, Any]) -> bytes:
 
 
 def _now() -> str:
-    return format_time(int(time.time() * 1000))
-
-
-def latest_decisions(db: sa.engine.Engine) -> tuple[int, list[str]]:
-    """The log's last decision seq and, per zone and lane, the newest decision at or before
-    it (oldest first): what every zone's retained topic should say."""
-    d = DECISION_LOG.c
-    with db.connect() as connection:
-        last = int(connection.execute(sa.select(sa.func.max(d.seq))).scalar() or 0)
-        newest: list[int] = []
-        for lane, per in ((d.status == "actual", (d.zone, d.source)),
-                          (d.status != "actual", (d.zone,))):
-            newest += [int(seq) for (seq,) in connection.execute(
-                sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(*per))]
-        bodies: list[str] = []
-        for start in range(0, len(newest), 500):
-            chunk = newest[start:start + 500]
-            bodies += [str(body) for (body,) in connection.execute(
-                sa.select(d.body).where(d.seq.in_(chunk)).order_by(d.seq))]
-    bodies.sort(key=lambda body: decode_decision(body).seq)
-    return last, bodies
+    return format_time(WALL_CLOCK.now_ms())
 
 
 class MqttChannel:
@@ -299,7 +278,7 @@ class MqttChannel:
         wait = BACKOFF_S[0]
         while True:
             try:
-                last, bodies = await asyncio.to_thread(latest_decisions, self._service.db)
+                last, bodies = await asyncio.to_thread(self._service.log.latest_per_zone)
                 break
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("MQTT: the decision log cannot be read (%s); retrying",

@@ -8,7 +8,6 @@ change is written with its audit-log entry in the same transaction.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from airwarn.channels import webhook_store as store
 from airwarn.channels.targets import check_resolved, check_url
 from airwarn.channels.webhook_outbox import replay_rows
 from airwarn.errors import NotFoundError, RequestError
+from airwarn.ports import WALL_CLOCK
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS, MAX_SEQ
@@ -66,7 +66,7 @@ class Replay(BaseModel):
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()
 
 
 def _check(body: Subscription, zone_ids: dict[str, int], allow_private: bool) -> None:

@@ -30,13 +30,14 @@ from airwarn.channels import webhook_store as store
 from airwarn.channels.webhook_api import webhook_router
 from airwarn.channels.webhook_outbox import Step, fill, step_of
 from airwarn.channels.webhook_signature import HEADER, signature_header
+from airwarn.ports import WALL_CLOCK
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.webhooks")
+log = logging.getLogger(__name__)
 USER_AGENT = "airwarn-webhooks/1"
 IDLE_S = 60.0  # a sender with nothing to send looks again this often, unless woken
 MAX_SENDING = 100  # requests under way at once, over all subscribers
@@ -342,4 +343,4 @@ async def _wait(event: asyncio.Event, timeout_s: float) -> None:
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()

@@ -8,7 +8,6 @@ the source clears it) or follow the source again, audited with a reason.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS
 
@@ -80,6 +80,6 @@ async def override_relay(source: str, body: Override, request: Request,
     service = request.app.state.service
     if writer is not service:  # on a bus: the leading engine does it
         return await run_in_threadpool(writer.relay_override, source, body.action, body.zones,
-                                       body.reason, client, int(time.time() * 1000))
+                                       body.reason, client, state.now_ms(request))
     return await run_in_threadpool(override, service, source, body.action, body.zones,
-                                   body.reason, client, int(time.time() * 1000))
+                                   body.reason, client, state.now_ms(request))

@@ -23,6 +23,7 @@ from airwarn.follow.fetch import client
 from airwarn.follow.follower import Follower
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import _time
+from airwarn.ports import WALL_CLOCK
 from airwarn.zones import ZoneSet
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from airwarn.service import Published, Service
 
-log = logging.getLogger("airwarn.follow")
+log = logging.getLogger(__name__)
 
 
 def make_feed(spec: FollowSpec, zones: ZoneSet, service: Service | None = None) -> Any:
@@ -102,12 +103,11 @@ class FollowChannel:
         followed = {spec.name for spec in self.specs}
         for name, status in service.engine.relays.states().items():
             if name not in followed and status.state != "stopped":
-                import time
 
                 sink.write(name, [Source(name=name, state="stopped",
-                                         t=_time(int(time.time() * 1000)),
+                                         t=_time(WALL_CLOCK.now_ms()),
                                          why="no longer followed (not in --follow)")],
-                           int(time.time() * 1000))
+                           WALL_CLOCK.now_ms())
 
     def publish(self, published: Published) -> None:
         """Followers deliver nothing."""

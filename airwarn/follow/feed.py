@@ -39,4 +39,4 @@ class Feed(Protocol):
 
 async def every(seconds: float) -> None:
     """Wait one polling interval, ±10 %."""
-    await asyncio.sleep(seconds * (1 + JITTER * (2 * random.random() - 1)))
+    await asyncio.sleep(seconds * (1 + JITTER * (2 * random.random() - 1)))  # noqa: S311 (jitter, no secret)

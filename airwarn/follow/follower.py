@@ -36,7 +36,7 @@ from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import _time, changes
 from airwarn.relay import Lane, SourceStatus
 
-log = logging.getLogger("airwarn.follow")
+log = logging.getLogger(__name__)
 TROUBLE_MAX_S = 60.0
 FAILED_S = (30.0, 300.0)
 
@@ -96,7 +96,7 @@ class Follower:
                     self.health.last_error = trouble.message
                     delay = min(TROUBLE_MAX_S, max(self.spec.every_s, 0.25)
                                 * 2 ** min(self._failures - 1, 8))
-                    delay *= 0.5 + random.random() / 2
+                    delay *= 0.5 + random.random() / 2  # noqa: S311 (jitter, no secret)
                     if trouble.retry_after_s is not None:
                         delay = max(delay, trouble.retry_after_s)
                     log.warning("%s: %s; asking again in %.1f s", self.spec.name,
@@ -112,7 +112,7 @@ class Follower:
                     log.error("%s: %s", self.spec.name, failed.message)
                     await self._state("failed", failed.message)
                     delay = min(FAILED_S[1], FAILED_S[0] * 2 ** min(self._failures - 1, 4))
-                    await self._wait(delay * (0.5 + random.random() / 2))
+                    await self._wait(delay * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
                     continue
                 await self._take(observation)
         finally:
@@ -204,4 +204,3 @@ async def _closed(iterator: AsyncIterator[Observation] | None) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):
             await aclose()
-    return None

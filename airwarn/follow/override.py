@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from airwarn.cap.chain import Cause
 from airwarn.contract import Relay
-from airwarn.dispatch.chain import Cause
 from airwarn.errors import NotFoundError, RequestError
-from airwarn.service import Service, _audit, _datetime
+from airwarn.service import Service
+from airwarn.service.writer import _audit, _datetime
 from airwarn.store.log import Write
 from airwarn.store.tokens import Client
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import msgspec
 
+from airwarn.cap.chain import Cause
 from airwarn.contract import Event, Relay
-from airwarn.dispatch.chain import Cause
 from airwarn.relay import Lane, SourceStatus
-from airwarn.service import Service, _datetime
+from airwarn.service import Service
+from airwarn.service.writer import _datetime
 from airwarn.store.log import Write
 
 

@@ -22,7 +22,7 @@ import gzip
 import io
 import re
 
-from airwarn.adapters.packaged import CROSSWALK
+from airwarn.layers.packaged import CROSSWALK
 from airwarn.zones import ZoneSet
 
 _KATOTTG = re.compile(r"^UA\d{2,}")

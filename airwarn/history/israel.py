@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from airwarn.adapters.report import examples, plural
 from airwarn.history.matching import IsraelMatcher
 from airwarn.history.records import (
     DST_AMBIGUOUS,
@@ -32,6 +31,7 @@ from airwarn.history.records import (
     ImportOutcome,
 )
 from airwarn.history.times import JERUSALEM, local_seconds
+from airwarn.layers.report import examples, plural
 
 Progress = Callable[[int], None]
 

@@ -1,4 +1,4 @@
-"""The canonical zones each history attaches to, read through the zone adapters.
+"""The canonical zones each history attaches to, read through the zone-layer importers.
 
 Ukraine: oblasts, raions and hromadas (KATOTTG ids, from `ua_oblasts`, `ua_raions` and
 `ua_hromadas.geojson`); Israel: the Home Front Command alert areas (segment ids). The store keeps
@@ -14,10 +14,10 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.errors import AirwarnError
 from airwarn.history.records import HistoryError
+from airwarn.layers.israel import import_israel
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.zones import Zone, ZoneSet
 
 UKRAINE_LAYERS = {"oblast": "ua_oblasts.geojson", "raion": "ua_raions.geojson",

@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from airwarn.adapters.report import examples, plural
 from airwarn.history.matching import UkraineMatcher
 from airwarn.history.records import (
     ABSURD,
@@ -28,6 +27,7 @@ from airwarn.history.records import (
     ImportOutcome,
 )
 from airwarn.history.times import KYIV, iso_utc, offset_at, utc_seconds
+from airwarn.layers.report import examples, plural
 
 Progress = Callable[[int], None]
 

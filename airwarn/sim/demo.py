@@ -167,9 +167,9 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     """
     import uvicorn
 
-    from airwarn.cli_serve import build_service
+    from airwarn.server import ServerSettings, build
     from airwarn.store.tokens import create_token, list_tokens
-    from airwarn.web import WebSettings, create_app
+    from airwarn.web import WebSettings
 
     if settings.speed <= 0:
         raise DemoError(f"--speed must be above 0, not {settings.speed}")
@@ -184,8 +184,10 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     db_url = settings.db_url or store_url(settings.out, chosen.layer, clock)
     if settings.fresh:
         _fresh_sqlite(db_url, settings.out / "keys")
-    service = build_service(chosen.zones, db_url, settings.out / "keys", clock,
-                            settings.hold_s, None)
+    built = build(ServerSettings(zones=chosen.zones, db=db_url, keys=settings.out / "keys",
+                                 clock=clock, hold_s=settings.hold_s,
+                                 web=WebSettings(heartbeat_s=2.0)))
+    service = built.service
     zones = service.zones
     url = f"http://{_url_host(settings.host)}:{settings.port}"
     report = DemoReport(url=url + "/", zones=len(zones), db_url=db_url)
@@ -207,8 +209,7 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     operator = create_token(service.db, "operator", f"demo-operator-{run}", now_ms)
     sensor = create_token(service.db, "sensor", f"demo-sensor-{run}", now_ms)
 
-    app = create_app(service, WebSettings(heartbeat_s=2.0))
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+    server = uvicorn.Server(uvicorn.Config(built.app, host=settings.host, port=settings.port,
                                            log_level="warning", lifespan="on"))
 
     def serve() -> None:

@@ -69,7 +69,7 @@ def _warn_if_shared(path: Path) -> None:
     except OSError:
         return
     if mode & 0o077:
-        logging.getLogger("airwarn.store").warning(
+        logging.getLogger(__name__).warning(
             "%s can be read by others than its owner (mode %o); chmod 600 it", path, mode)
 
 

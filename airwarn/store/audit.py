@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from airwarn.store.log import AUDIT_LOG
 from airwarn.store.tokens import Client
 
-log = logging.getLogger("airwarn.audit")
+log = logging.getLogger(__name__)
 
 
 def entry(client: Client, t_ms: int, action: str, detail: dict[str, Any],

@@ -31,7 +31,7 @@ import msgspec
 
 from airwarn.store import StoreError
 
-log = logging.getLogger("airwarn.store")
+log = logging.getLogger(__name__)
 GENESIS = b"airwarn event log v1\0"
 EVENT_FIELDS = ("seq", "received_ms", "source", "body")
 DECISION_FIELDS = ("seq", "event_seq", "t_ms", "zone", "level", "status", "kind", "body")

@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from airwarn.contract import Decision, RelayedFrom, encode_decision, parse_time
+from airwarn.contract import (
+    Decision,
+    RelayedFrom,
+    decode_decision,
+    encode_decision,
+    parse_time,
+)
 from airwarn.store.integrity import Step
 
 SERVICE_META = sa.table("service_meta", sa.column("key"), sa.column("value"))
@@ -176,6 +182,62 @@ class ServiceLog:
             query = query.where(DECISION_LOG.c.seq < before_seq)
         with self.engine.connect() as db:
             return [str(body) for (body,) in db.execute(query)]
+
+    def latest_per_zone(self) -> tuple[int, list[str]]:
+        """The log's last decision seq and, per zone and lane, the newest decision at or
+        before it (oldest first): what every zone's retained state should say (MQTT)."""
+        d = DECISION_LOG.c
+        with self.engine.connect() as connection:
+            last = int(connection.execute(sa.select(sa.func.max(d.seq))).scalar() or 0)
+            newest: list[int] = []
+            for lane, per in ((d.status == "actual", (d.zone, d.source)),
+                              (d.status != "actual", (d.zone,))):
+                newest += [int(seq) for (seq,) in connection.execute(
+                    sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(*per))]
+            bodies: list[str] = []
+            for start in range(0, len(newest), 500):
+                chunk = newest[start:start + 500]
+                bodies += [str(body) for (body,) in connection.execute(
+                    sa.select(d.body).where(d.seq.in_(chunk)).order_by(d.seq))]
+        bodies.sort(key=lambda body: decode_decision(body).seq)
+        return last, bodies
+
+    def level_changes(self, after: int = 0, limit: int = 10_000
+                      ) -> list[tuple[int, str, str, str, str | None, int, str | None]]:
+        """Decisions after a seq, in order, as (seq, zone, level, status, kind, t_ms, source):
+        what the compatibility feeds fold into the zones under alert now."""
+        d = DECISION_LOG.c
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(d.seq, d.zone, d.level, d.status, d.kind, d.t_ms,
+                                        d.source)
+                              .where(d.seq > after).order_by(d.seq).limit(limit)).all()
+        return [(int(seq), str(zone), str(level), str(status), kind, int(t_ms), source)
+                for seq, zone, level, status, kind, t_ms, source in rows]
+
+    def real_changes(self, *, since_ms: int | None = None, until_ms: int | None = None,
+                     zones: Sequence[str] | None = None, zone: str | None = None,
+                     before_seq: int | None = None, limit: int = 5000
+                     ) -> list[tuple[int, str, str, str | None, int]]:
+        """Real (actual) decisions that changed a zone's level in force, newest first, as
+        (seq, zone, level, kind, t_ms); a clear that left the zone held by another lane is
+        left out (its body says so in `in_force`)."""
+        d = DECISION_LOG.c
+        query = (sa.select(d.seq, d.zone, d.level, d.kind, d.t_ms)
+                 .where(d.status == "actual", ~d.body.contains('"in_force":'))
+                 .order_by(d.seq.desc()).limit(limit))
+        if since_ms is not None:
+            query = query.where(d.t_ms >= since_ms)
+        if until_ms is not None:
+            query = query.where(d.t_ms < until_ms)
+        if zones is not None:
+            query = query.where(d.zone.in_(list(zones)))
+        if zone is not None:
+            query = query.where(d.zone == zone)
+        if before_seq is not None:
+            query = query.where(d.seq < before_seq)
+        with self.engine.connect() as db:
+            return [(int(seq), str(zone_id), str(level), kind, int(t_ms))
+                    for seq, zone_id, level, kind, t_ms in db.execute(query)]
 
     def batch_answer(self, key: str) -> tuple[str, str | None] | None:
         """The answer a batch got under this key, and the hash of its body (None for one kept

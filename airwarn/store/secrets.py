@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from airwarn.store import StoreError
 
-log = logging.getLogger("airwarn.store")
+log = logging.getLogger(__name__)
 KEY_FILE = "store.key"
 SEALED = "enc1:"  # a secret at rest starts with this; anything else is from before 0005
 # the columns that hold secrets: (table, key column, secret column)

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -26,7 +25,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airwarn.bus import BusSettings
-from airwarn.channels import Channel
 from airwarn.contract import Event
 from airwarn.errors import (
     AirwarnError,
@@ -39,17 +37,21 @@ from airwarn.errors import (
     UnauthorizedError,
     UnavailableError,
 )
+from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, Writer
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
 from airwarn.web.auth import identity, presented, watch_revocations
-from airwarn.web.compat import alertsinua as compat_alertsinua
-from airwarn.web.compat import oref as compat_oref
+from airwarn.web.compat.alertsinua import routes as compat_alertsinua
+from airwarn.web.compat.homefront import routes as compat_homefront
 from airwarn.web.headers import SecurityHeaders
 from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
+
+if TYPE_CHECKING:
+    from airwarn.channels import Channel  # a Protocol: channels import web, not back
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -98,9 +100,11 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
 
 
 def create_app(service: Service, settings: WebSettings | None = None,
-               channels: Sequence[Channel] = (), bus: BusSettings | None = None) -> FastAPI:
+               channels: Sequence[Channel] = (), bus: BusSettings | None = None,
+               clock: Clock = WALL_CLOCK) -> FastAPI:
     """The HTTP app. Without `bus` this process is the one writer; with it, it joins the
-    bus in the role the settings name (see `airwarn.bus`)."""
+    bus in the role the settings name (see `airwarn.bus`). `clock` stamps requests and, in
+    wall-clock mode, ticks the engine."""
     settings = settings or WebSettings()
 
     @contextlib.asynccontextmanager
@@ -119,7 +123,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
         wall = service.settings.clock == "wall"
         if bus is None:
             if wall:
-                ticker = asyncio.create_task(_tick(service, settings.tick_s))
+                ticker = asyncio.create_task(_tick(service, settings.tick_s, clock))
             for channel in channels:
                 await channel.start(service)
                 service.listeners.append(channel.publish)
@@ -127,7 +131,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
             from airwarn.bus.runtime import BusRuntime
 
             runtime = BusRuntime(service, bus, channels,
-                                 (lambda: _tick(service, settings.tick_s)) if wall else None)
+                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
             await runtime.start()
             app.state.runtime = runtime
             app.state.writer = runtime.writer
@@ -157,10 +161,14 @@ def create_app(service: Service, settings: WebSettings | None = None,
         redoc_url=None,
     )
     app.state.service = service
-    app.state.writer = service  # what the routes write through; the bus's writer on a bus
+    writer: Writer = service  # what the routes write through; the bus's writer on a bus
+    app.state.writer = writer
     app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
+    log: DecisionLog = service.log  # the record the routes read
+    app.state.log = log
+    app.state.clock = clock
     app.state.token_cache = TokenCache(TokenCacheSettings(
         max_known=settings.max_known_tokens, max_unknown=settings.max_unknown_tokens,
         recheck_s=settings.token_recheck_s))
@@ -200,7 +208,7 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     for router in (ingest.router, operators.router, inbound.router, public.router, live.router,
                    session.router,
-                   capfeed.router, compat_oref.router, compat_alertsinua.router):
+                   capfeed.router, compat_homefront.router, compat_alertsinua.router):
         app.include_router(router)
     for channel in channels:
         if channel.router is not None:
@@ -273,11 +281,11 @@ def _page(name: str, script: str = "public.js") -> Response:
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
-async def _tick(service: Service, tick_s: float) -> None:
+async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
     while True:
         await asyncio.sleep(tick_s)
         with contextlib.suppress(AirwarnError):
-            await run_in_threadpool(service.tick, int(time.time() * 1000))
+            await run_in_threadpool(service.tick, clock.now_ms())
 
 
 def _add_event_schema(app: FastAPI) -> None:

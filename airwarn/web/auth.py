@@ -25,11 +25,12 @@ from starlette.types import Scope
 from airwarn.errors import ForbiddenError, UnauthorizedError
 from airwarn.store.audit import record_refusal
 from airwarn.store.tokens import PREFIX, Client, find_client, token_generation
+from airwarn.web import state
 from airwarn.web.csrf import check_csrf, presented_token
 from airwarn.web.limits import IdentityUnavailable
 from airwarn.web.tokencache import MAX_TOKEN_CHARS, TokenCache, cache_key
 
-log = logging.getLogger("airwarn.web")
+log = logging.getLogger(__name__)
 
 MAY = {
     "ingest": {"sensor", "admin"},
@@ -67,7 +68,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
             # them counted in few entries: the refusal stands whatever the store does)
             await run_in_threadpool(record_refusal, request.app.state.db,
                                     request.app.state.refusals, client,
-                                    int(time.time() * 1000), "access.refused",
+                                    state.now_ms(request), "access.refused",
                                     {"method": request.method, "path": request.url.path,
                                      "needs": permission})
             raise ForbiddenError(f"a {client.role} token may not do this; it needs one of: "

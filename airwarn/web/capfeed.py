@@ -5,8 +5,6 @@ Receivers verify every message's XML signature with the certificate at `/v1/cap/
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +13,7 @@ from airwarn.cap.atom import atom_feed
 from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS
 
@@ -72,6 +71,6 @@ async def inbound(request: Request, client: Client = Depends(require("ingest"))
     server runs with `--inbound-cap refuse`."""
     body = await request.body()
     alert = await run_in_threadpool(parse_inbound, body)
-    answer = await run_in_threadpool(request.app.state.writer.inbound, alert, body, client,
-                                     int(time.time() * 1000))
+    answer = await run_in_threadpool(state.writer(request).inbound, alert, body, client,
+                                     state.now_ms(request))
     return JSONResponse(answer, status_code=202 if answer.get("state") == "held" else 200)

@@ -8,15 +8,15 @@ or reject it. Both are in the audit log under the operator's name, with their re
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from airwarn import inbound_cap
+from airwarn.service import inbound_cap
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.web.operators import PRINTABLE
@@ -57,8 +57,8 @@ async def one(request: Request, inbound_id: int = InboundId,
              summary="Apply a held inbound CAP message (role: operator)")
 async def approve(body: Decision, request: Request, inbound_id: int = InboundId,
                   client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(request.app.state.writer.decide_inbound, inbound_id,
-                                   "approve", client, int(time.time() * 1000), body.reason,
+    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
+                                   "approve", client, state.now_ms(request), body.reason,
                                    body.confirm_blast_radius)
 
 
@@ -66,5 +66,5 @@ async def approve(body: Decision, request: Request, inbound_id: int = InboundId,
              summary="Reject a held inbound CAP message (role: operator)")
 async def reject(body: Decision, request: Request, inbound_id: int = InboundId,
                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(request.app.state.writer.decide_inbound, inbound_id,
-                                   "reject", client, int(time.time() * 1000), body.reason)
+    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
+                                   "reject", client, state.now_ms(request), body.reason)

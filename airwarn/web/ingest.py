@@ -12,7 +12,6 @@ already used is refused (422). What a sensor may send, and how its threat ids ar
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from airwarn.contract import Event, parse_event
 from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS
 
@@ -68,9 +68,9 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
         except EventError as error:
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})
-    received_ms = int(time.time() * 1000)
+    received_ms = state.now_ms(request)
     answer: dict[str, Any] = await run_in_threadpool(
-        request.app.state.writer.ingest, items, rejected, client=client,
+        state.writer(request).ingest, items, rejected, client=client,
         received_ms=received_ms, batch_key=idempotency_key,
         batch_digest=hashlib.sha256(body).hexdigest())
     if not answer.get("accepted") and answer.get("rejected"):

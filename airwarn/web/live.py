@@ -15,7 +15,6 @@ refused 401 if the token is unknown, and is closed within a second of the token'
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
 from airwarn.errors import UnauthorizedError
+from airwarn.ports import WALL_CLOCK
+from airwarn.web import state
 from airwarn.web.auth import bearer_of, client_of
 from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.web.hub import BEAT, CLOSED, Frame, Hub, sse_event, ws_text
@@ -67,7 +68,8 @@ async def _frames(app: Any, since: int | None, sse: bool, token: str | None = No
         yield _heartbeat(hub, heartbeat_s, sse)
         if since is not None:
             while True:
-                page = await run_in_threadpool(app.state.service.log.decisions, last, PAGE)
+                page = await run_in_threadpool(state.decision_log(app).decisions, last,
+                                               PAGE)
                 if page:
                     if sse:
                         yield b"".join(sse_event("decision", body, seq) for seq, body in page)
@@ -106,7 +108,7 @@ async def _still_stands(app: Any, token: str | None) -> None:
 
 
 def _heartbeat(hub: Hub, every_s: float, sse: bool) -> bytes | list[str]:
-    now_ms = int(time.time() * 1000)
+    now_ms = WALL_CLOCK.now_ms()
     data = json.dumps({"t": format_time(now_ms), "seq": hub.last_seq, "every_s": every_s})
     return sse_event("heartbeat", data) if sse else [ws_text("heartbeat", data)]
 

@@ -2,14 +2,14 @@
 
 An `Actual` alert takes two steps: `POST /v1/actions` answers with exactly which zones it will
 reach and an id; `POST /v1/actions/{id}/confirm` sends it. Drills (`Exercise`), tests and
-clears go at once, unless the blast-radius guard holds them (see `airwarn.blast`). An alert
-sent in error is cancelled with one call, `POST /v1/alerts/{identifier}/cancel`, which clears
-its zones and issues a CAP `Cancel` on every channel.
+clears go at once, unless the blast-radius guard holds them (see
+`airwarn.service.blast_radius`). An alert sent in error is cancelled with one call,
+`POST /v1/alerts/{identifier}/cancel`, which clears its zones and issues a CAP `Cancel` on
+every channel.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS, MAX_SEQ
 
@@ -59,33 +60,29 @@ class Cancellation(BaseModel):
     reason: str = Field(min_length=3, max_length=500, pattern=PRINTABLE)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)")
 async def propose(body: ActionRequest, request: Request,
                   client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    writer = request.app.state.writer
-    return await run_in_threadpool(writer.propose, body.model_dump(exclude_none=True), client,
-                                   _now_ms())
+    return await run_in_threadpool(state.writer(request).propose,
+                                   body.model_dump(exclude_none=True), client,
+                                   state.now_ms(request))
 
 
 @router.post("/v1/actions/{action_id}/confirm",
              summary="Confirm a held action: the second step of an Actual alert")
 async def confirm(action_id: str, request: Request, body: Confirmation | None = None,
                   client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    writer = request.app.state.writer
     blast = body.confirm_blast_radius if body is not None else False
-    return await run_in_threadpool(writer.confirm, action_id, client, _now_ms(), blast)
+    return await run_in_threadpool(state.writer(request).confirm, action_id, client,
+                                   state.now_ms(request), blast)
 
 
 @router.post("/v1/alerts/{identifier}/cancel",
              summary="Cancel an alert sent in error: clear its zones, send CAP Cancel")
 async def cancel(identifier: str, body: Cancellation, request: Request,
                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    writer = request.app.state.writer
-    return await run_in_threadpool(writer.cancel, identifier, body.reason, client, _now_ms())
+    return await run_in_threadpool(state.writer(request).cancel, identifier, body.reason,
+                                   client, state.now_ms(request))
 
 
 @router.get("/v1/threats", summary="Threats in flight with their predicted regions "
@@ -102,6 +99,5 @@ async def audit(request: Request, client: Client = Depends(require("audit")),
                     "newest first: entries before this id (give a large number for the "
                     "newest)")),
                 limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
-    service = request.app.state.service
-    return await run_in_threadpool(service.log.audit, after_id=after_id, before_id=before_id,
-                                   limit=limit)
+    return await run_in_threadpool(state.decision_log(request.app).audit, after_id=after_id,
+                                   before_id=before_id, limit=limit)

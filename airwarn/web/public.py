@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import parse_time
 from airwarn.errors import EventError, NotFoundError, RequestError
+from airwarn.web import state
 from airwarn.web.errors import ERRORS, MAX_SEQ
 from airwarn.zones import ZoneSet, zones_to_geojson
 
@@ -129,7 +130,7 @@ async def history(
             raise RequestError(f"{error.message} (e.g. 2026-03-01T18:00:00Z)", field=name,
                                value=value) from None
     rows = await run_in_threadpool(
-        service.log.history, zones=names, since_ms=bounds["since"],
+        state.decision_log(request.app).history, zones=names, since_ms=bounds["since"],
         until_ms=bounds["until"], kind=kind, level=level,
         status=status, before_seq=before_seq, limit=limit)
     decisions = [json.loads(row) for row in rows]

@@ -23,7 +23,15 @@ from serverkit import Launcher, Server
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from airwarn.cap import CapZone, SigningKeys, Warning, build_cap, generate_keypair, sign, to_bytes
+from airwarn.cap import (
+    CapWarning,
+    CapZone,
+    SigningKeys,
+    build_cap,
+    generate_keypair,
+    sign,
+    to_bytes,
+)
 from airwarn.cli import app as cli
 from airwarn.zones import write_zones, zones_from_geojson
 
@@ -60,7 +68,7 @@ def message(identifier: str, sender: str = A, msg_type: str = "Alert", status: s
     `refs` are (sender, identifier) of the messages it references, whoever sent them."""
     zone = CapZone(id="x1", name="two towns", region=None,
                    geometry=box(34.61, 31.41, 34.69, 31.44))
-    warning = Warning(identifier=identifier, sender=sender, sent_ms=SENT_MS, status=status,
+    warning = CapWarning(identifier=identifier, sender=sender, sent_ms=SENT_MS, status=status,
                       msg_type=msg_type, level="clear" if msg_type == "Cancel" else "alert",
                       kind="rocket", zones=(zone,),
                       references=tuple((ident, SENT_MS) for _, ident in refs),

@@ -142,7 +142,7 @@ def test_invented_tokens_and_many_addresses_never_grow_the_limiter_past_its_boun
 
     async def unknown(_scope: Any, token: str) -> None:
         looked_up.append(token)
-        return None  # every token invented: the server knows none
+        return  # every token invented: the server knows none
 
     limiter = RateLimit(app, rate_per_s=1.0, burst=5, presented=presented, identify=unknown,
                         max_keys=100)
@@ -179,7 +179,7 @@ def test_an_address_that_keeps_inventing_tokens_has_them_looked_up_no_more() -> 
 
     async def unknown(_scope: Any, token: str) -> None:
         looked_up.append(token)
-        return None
+        return
 
     limiter = RateLimit(app, rate_per_s=0.01, burst=5, presented=presented, identify=unknown)
     statuses: list[int] = []

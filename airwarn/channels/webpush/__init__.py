@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,20 +30,21 @@ from airwarn.channels.webpush.delivery import send
 from airwarn.channels.webpush.outbox import Outcome, Owed
 from airwarn.channels.webpush.vapid import load_or_create
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 
 if TYPE_CHECKING:
     from airwarn.service import Published, Service
 
 __all__ = ["PushChannel", "PushLimits"]
 
-log = logging.getLogger("airwarn.push")
+log = logging.getLogger(__name__)
 POLL_S = 2.0  # a decision that no `publish` announced (a listener before us failed) waits this
 BATCH = 1000  # owed rows read per round
 KEEP_DONE_S = 24 * 3600  # sent, failed and expired rows are kept this long, then pruned
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()
 
 
 class PushChannel:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from airwarn.channels.webpush.outbox import (
 )
 from airwarn.channels.webpush.vapid import b64url_decode
 from airwarn.errors import ConflictError, NotFoundError, RequestError
+from airwarn.ports import WALL_CLOCK
 from airwarn.store.log import DECISION_LOG
 from airwarn.store.secrets import SecretBox
 from airwarn.zones import ZoneSet
@@ -146,7 +146,7 @@ def add(db: Engine, sub: Subscription, secrets: SecretBox, max_per_zone: int | N
     same browser (same endpoint and keys) changed what it asked for. Another browser's keys on
     a known endpoint are refused, and so is a zone that already has `max_per_zone` other
     subscriptions (RequestError)."""
-    now_ms = int(time.time() * 1000)
+    now_ms = WALL_CLOCK.now_ms()
     values = {"p256dh": sub.p256dh, "auth": secrets.seal(sub.auth),
               "zones": None if sub.point is not None else json.dumps(sub.zones),
               "lat": None if sub.point is None else sub.point[0],

@@ -23,7 +23,7 @@ from airwarn.errors import AirwarnError
 
 KEY_FILE = "vapid_private.pem"
 TOKEN_LIFE_S = 12 * 3600  # RFC 8292 allows at most 24 h; push services reject longer
-log = logging.getLogger("airwarn.push")
+log = logging.getLogger(__name__)
 
 
 class PushKeyError(AirwarnError):

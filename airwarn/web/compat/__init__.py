@@ -1,7 +1,8 @@
 """Compatibility feeds: airwarn's warnings in the shapes that clients people already run read.
 
-- `oref`: the Home Front Command's alert JSON (live alert, history, areas) and Tzeva Adom's
-  city list, for `oref`, `pikudhaoref`, Home Assistant's `oref_alert` and the like;
+- `homefront`: the Home Front Command's (Pikud HaOref's) alert JSON (live alert, history,
+  areas) and Tzeva Adom's city list, for `oref`, `pikudhaoref`, Home Assistant's `oref_alert`
+  and the like;
 - `alertsinua`: an alerts.in.ua-style REST API (active alerts, IoT status strings, history),
   for the `alerts-in-ua` client and the devices built on it.
 

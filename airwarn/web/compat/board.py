@@ -30,10 +30,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from fastapi import Request
-
-from airwarn.store.log import DECISION_LOG
 
 if TYPE_CHECKING:
     from airwarn.service import Service
@@ -139,26 +136,19 @@ class AlertBoard:
         alerts = None if known is None else known.lanes
         folded: dict[tuple[str, str], ZoneAlert] | None = None
         newest_ms = None
-        with self.service.db.connect() as db:
-            while True:
-                rows = db.execute(
-                    sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
-                              DECISION_LOG.c.status, DECISION_LOG.c.kind, DECISION_LOG.c.t_ms,
-                              DECISION_LOG.c.source)
-                    .where(DECISION_LOG.c.seq > seq).order_by(DECISION_LOG.c.seq)
-                    .limit(PAGE)).all()
-                if not rows:
-                    break
-                if folded is None:
-                    folded = dict(alerts or {})  # copy on write: snapshots stay as they were
-                for row_seq, zone, level, status, kind, t_ms, source in rows:
-                    seq = int(row_seq)
-                    if status != "actual":
-                        continue
-                    newest_ms = int(t_ms)
-                    _fold(folded, seq, (str(zone), source or ""), str(level), kind, int(t_ms))
-                if len(rows) < PAGE:
-                    break
+        while True:
+            rows = self.service.log.level_changes(seq, PAGE)
+            if not rows:
+                break
+            if folded is None:
+                folded = dict(alerts or {})  # copy on write: snapshots stay as they were
+            for seq, zone, level, status, kind, t_ms, source in rows:
+                if status != "actual":
+                    continue
+                newest_ms = t_ms
+                _fold(folded, seq, (zone, source or ""), level, kind, t_ms)
+            if len(rows) < PAGE:
+                break
         if known is not None and folded is None:
             return known
         if known is None:
@@ -174,34 +164,17 @@ class AlertBoard:
     def rows(self, *, since_ms: int, until_ms: int | None = None,
              zones: Sequence[str] | None = None, limit: int = 5000) -> list[Row]:
         """Real decisions from `since_ms` (inclusive), newest first."""
-        query = (sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
-                           DECISION_LOG.c.kind, DECISION_LOG.c.t_ms)
-                 .where(DECISION_LOG.c.status == "actual", DECISION_LOG.c.t_ms >= since_ms,
-                        _NOT_HELD_ELSEWHERE)
-                 .order_by(DECISION_LOG.c.seq.desc()).limit(limit))
-        if until_ms is not None:
-            query = query.where(DECISION_LOG.c.t_ms < until_ms)
-        if zones is not None:
-            query = query.where(DECISION_LOG.c.zone.in_(list(zones)))
-        with self.service.db.connect() as db:
-            return [Row(int(seq), str(zone), str(level), kind, int(t_ms))
-                    for seq, zone, level, kind, t_ms in db.execute(query)]
+        return [Row(*row) for row in self.service.log.real_changes(
+            since_ms=since_ms, until_ms=until_ms, zones=zones, limit=limit)]
 
     def raised_before(self, zone: str, before_seq: int) -> Row | None:
         """The decision that raised a zone from clear, for an alert that was already on before
         `before_seq`: walks the zone's decisions back to its last clear."""
         raised = None
-        with self.service.db.connect() as db:
-            rows = db.execute(
-                sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.zone, DECISION_LOG.c.level,
-                          DECISION_LOG.c.kind, DECISION_LOG.c.t_ms)
-                .where(DECISION_LOG.c.zone == zone, DECISION_LOG.c.status == "actual",
-                       DECISION_LOG.c.seq < before_seq, _NOT_HELD_ELSEWHERE)
-                .order_by(DECISION_LOG.c.seq.desc()).limit(PAGE))
-            for seq, zone_id, level, kind, t_ms in rows:
-                if level == "clear":
-                    break
-                raised = Row(int(seq), str(zone_id), str(level), kind, int(t_ms))
+        for row in self.service.log.real_changes(zone=zone, before_seq=before_seq, limit=PAGE):
+            if row[2] == "clear":
+                break
+            raised = Row(*row)
         return raised
 
 
@@ -216,9 +189,6 @@ def _fold(lanes: dict[tuple[str, str], ZoneAlert], seq: int, key: tuple[str, str
 
 
 _RANK = {"pre_alert": 1, "alert": 2}
-# a clear (or lower level) that left the zone held by another lane is no change of the zone's
-# level in force: its body says so in `in_force`
-_NOT_HELD_ELSEWHERE = ~DECISION_LOG.c.body.contains('"in_force":')
 
 
 def in_force(lanes: Mapping[tuple[str, str], ZoneAlert]) -> dict[str, ZoneAlert]:

@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32)),
         sa.Column("zones", sa.Text, nullable=False),  # JSON list of zone ids
         sa.Column("refs", sa.Text, nullable=False),  # JSON list of identifiers
-        # what the message says, as JSON (airwarn.dispatch.chain.warning_record); the CAP XML
+        # what the message says, as JSON (airwarn.cap.chain.warning_record); the CAP XML
         # is rendered and signed from it when served, the same bytes every time
         sa.Column("warning", sa.Text, nullable=False),
     )

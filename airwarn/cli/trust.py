@@ -3,19 +3,18 @@ speak for them."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from airwarn.cli.common import DbOption, err, fail
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 from airwarn.store import DEFAULT_URL, connect, migrate
 
-err = Console(stderr=True)
 app = typer.Typer(
     help="CAP from other agencies: trusted senders and their certificates, and the tokens "
     "bound to them.\n\n"
@@ -28,15 +27,10 @@ app = typer.Typer(
     "airwarn tokens create --role sensor --name relay-1 --cap-sender alerts@neighbour.example",
     no_args_is_help=True)
 
-DbOption = Annotated[str, typer.Option(
-    "--db", help="Store URL: sqlite:///FILE (default) or postgresql://user@host:5432/db.")]
 Sender = Annotated[str, typer.Argument(help="The CAP <sender>, exactly as its messages "
                                        "write it, e.g. alerts@neighbour.example.")]
 
 
-def _fail(error: Exception, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _store(db: str):  # type: ignore[no-untyped-def]
@@ -62,9 +56,9 @@ def add(sender: Sender,
 
     try:
         pem = key.read_bytes()
-        trusted = add_trusted(_store(db), sender, pem, int(time.time() * 1000), str(key))
+        trusted = add_trusted(_store(db), sender, pem, WALL_CLOCK.now_ms(), str(key))
     except (AirwarnError, OSError) as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     err.print(f"trusted for {sender}: {trusted.subject} ({trusted.fingerprint}), valid until "
               f"{_when(trusted.not_after_ms)}", highlight=False, markup=False)
 
@@ -84,7 +78,7 @@ def remove(sender: Sender,
     try:
         removed = remove_trusted(_store(db), sender, fingerprint)
     except AirwarnError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     err.print(f"{removed} certificate{'s' if removed > 1 else ''} of {sender} no longer trusted",
               highlight=False, markup=False)
 
@@ -101,7 +95,7 @@ def listing(db: DbOption = DEFAULT_URL) -> None:
         engine = _store(db)
         keys, bound = trusted_keys(engine), bindings(engine)
     except AirwarnError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     tokens: dict[str, list[str]] = {}
     for token, sender in bound:
         tokens.setdefault(sender, []).append(token)
@@ -124,9 +118,9 @@ def bind(token: Annotated[str, typer.Argument(help="The token's name (`airwarn t
     from airwarn.store.trust import bind_sender
 
     try:
-        bind_sender(_store(db), token, sender, int(time.time() * 1000))
+        bind_sender(_store(db), token, sender, WALL_CLOCK.now_ms())
     except AirwarnError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     err.print(f"{token} may post CAP as {sender}", highlight=False, markup=False)
 
 
@@ -142,7 +136,7 @@ def unbind(token: Annotated[str, typer.Argument(help="The token's name.")], send
     try:
         unbind_sender(_store(db), token, sender)
     except AirwarnError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     err.print(f"{token} may no longer post CAP as {sender}", highlight=False, markup=False)
 
 

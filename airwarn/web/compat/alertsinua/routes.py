@@ -24,9 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from airwarn.errors import NotFoundError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import require
-from airwarn.web.compat import ua_alerts
+from airwarn.web.compat.alertsinua import shapes as ua_alerts
+from airwarn.web.compat.alertsinua.places import UID_TO_LOCATION
 from airwarn.web.compat.board import AlertBoard, Snapshot, board_of
-from airwarn.web.compat.ua_locations import UID_TO_LOCATION
 from airwarn.web.errors import ERRORS
 
 router = APIRouter(tags=["compatibility: alerts.in.ua"], responses=ERRORS)

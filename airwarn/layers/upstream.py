@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airwarn.adapters.download import DownloadError, fetch, join
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.report import ImportResult
+from airwarn.layers.download import DownloadError, fetch, join
+from airwarn.layers.israel import import_israel
+from airwarn.layers.report import ImportResult
 
 RAW = "https://raw.githubusercontent.com"
-_SEGMENT_BASE = 5_000_000  # segment = 5,000,000 + pikud-haoref-api id (see adapters/israel.py)
+_SEGMENT_BASE = 5_000_000  # segment = 5,000,000 + pikud-haoref-api id (see layers/israel.py)
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from airwarn.cap.chain import Cause
 from airwarn.cap.inbound import InboundAlert, parse_inbound
 from airwarn.cap.trust import Verdict, judge
 from airwarn.contract import Manual, format_time
-from airwarn.dispatch.chain import Cause
 from airwarn.errors import ConflictError, ForbiddenError, NotFoundError, RequestError
-from airwarn.service import Service, _audit, _datetime
+from airwarn.service.writer import _audit, _datetime
 from airwarn.store.log import Write
 from airwarn.store.tokens import Client
 from airwarn.store.trust import bound_senders, trusted_keys
+
+if TYPE_CHECKING:
+    from airwarn.service.writer import Service
 
 POLICIES = ("held", "refuse")
 INBOUND_STATUS = {"Actual": "actual", "Exercise": "exercise", "Test": "test"}
@@ -199,7 +202,7 @@ def _plan(service: Service, alert: InboundAlert, *, trusted: bool, force_blast: 
             plan.cancels_held = [row["id"] for row in referenced
                                  if row and row["state"] == "held"]
     else:
-        plan = Plan("applied", service._zones_in(alert))
+        plan = Plan("applied", zones_in(service, alert))
     blast = service.settings.blast
     if alert.status not in INBOUND_STATUS:
         plan.state = "kept"
@@ -283,3 +286,18 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         out["decided"] = format_time(int(row["decided_ms"]))
     return out
 
+
+def zones_in(service: Service, alert: InboundAlert) -> list[str]:
+    """The zones a CAP alert's areas cover: shapes that overlap them, and our own zone
+    geocodes (`airwarn:zone`) when the sender used them."""
+    found: set[int] = set()
+    for info in alert.infos:
+        for area in info.areas:
+            shape = area.geometry
+            if not shape.is_empty:
+                projected = service.zones.projection.geometry_to_xy(shape)
+                found.update(int(i) for i in service.zones.query(projected))
+            for name, value in area.geocodes:
+                if name == "airwarn:zone" and value in service.zones.index_of:
+                    found.add(service.zones.index_of[value])
+    return [service.zones.ids[i] for i in sorted(found)]

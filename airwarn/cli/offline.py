@@ -1,4 +1,5 @@
-"""The `airwarn` command line."""
+"""`airwarn replay`, `simulate` and `evaluate`: the offline chain, from a raid with ground
+truth to decisions to scores, deterministic and with no server."""
 
 from __future__ import annotations
 
@@ -10,49 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn import (
-    cli_follow,
-    cli_gateway,
-    cli_history,
-    cli_serve,
-    cli_store,
-    cli_trust,
-    cli_zones,
-)
+from airwarn.cli.common import FAILURE, USAGE, err, fail, say_error
 from airwarn.engine import EngineConfig
 from airwarn.errors import AirwarnError, EventError
 from airwarn.policy import POLICIES
 from airwarn.replay import replay_lines
 from airwarn.zones import ZoneSet, load_zones
-
-app = typer.Typer(
-    help="airwarn: localized early warning for air threats.\n\n"
-    "Turns sensor tracks and operator actions (Contract v1 events) into warnings for exactly "
-    "the zones in danger, each early enough for its people to reach shelter.\n\n"
-    "Examples:\n\n"
-    "airwarn demo\n\n"
-    "airwarn serve --zones israel\n\n"
-    "airwarn zones export israel --out zones-il.geojson\n\n"
-    "airwarn simulate --zones zones-il.geojson --scenario rockets --out sim/",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(cli_zones.app, name="zones")
-app.add_typer(cli_history.app, name="history")
-app.add_typer(cli_serve.tokens_app, name="tokens")
-app.add_typer(cli_trust.app, name="trust")
-app.add_typer(cli_gateway.gateway_app, name="gateway")
-app.add_typer(cli_gateway.asterix_app, name="asterix")
-app.add_typer(cli_store.app, name="store")
-app.command()(cli_serve.serve)
-app.command()(cli_follow.follow)
-err = Console(stderr=True)
-
-
-@app.callback()
-def _main() -> None:
-    """airwarn: localized early warning for air threats."""
 
 ZonesOption = Annotated[
     Path, typer.Option("--zones", "-z", help="Canonical zone GeoJSON (see `airwarn zones import`).")
@@ -63,19 +27,13 @@ HoldOption = Annotated[
 ]
 
 
-def _fail(error: AirwarnError | OSError, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _load_zones(path: Path) -> ZoneSet:
     try:
         return load_zones(path)
     except AirwarnError as error:
-        raise _fail(error, 2) from None
+        raise fail(error, USAGE) from None
 
 
-@app.command()
 def replay(
     zones: ZonesOption,
     events: Annotated[Path, typer.Option("--events", "-e", help="Events, JSON Lines (Contract v1); "
@@ -94,8 +52,8 @@ def replay(
     Example: airwarn replay --zones zones-israel.geojson --events sim/events.jsonl --out d.jsonl
     """
     if policy not in POLICIES:
-        raise _fail(AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"),
-                    2)
+        raise fail(AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"),
+                   USAGE)
     zone_set = _load_zones(zones)
     config = EngineConfig(hold_s=hold_s)
     chosen = POLICIES[policy](zone_set)
@@ -106,11 +64,11 @@ def replay(
     try:
         source = sys.stdin.buffer if str(events) == "-" else events.open("rb")
     except OSError as error:
-        raise _fail(error, 2) from None
+        raise fail(error, USAGE) from None
     try:
         sink = sys.stdout.buffer if str(out) == "-" else out.open("wb")
     except OSError as error:
-        raise _fail(error, 2) from None
+        raise fail(error, USAGE) from None
     total = events.stat().st_size if str(events) != "-" else None
     progress = Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
@@ -125,9 +83,9 @@ def replay(
                 on_line=lambda n: progress.advance(task, n),
             )
     except EventError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        say_error(error)
         err.print("Fix the line, or pass --skip-invalid to report and skip invalid lines.")
-        raise typer.Exit(1) from None
+        raise typer.Exit(FAILURE) from None
     stats = result.stats
     summary = (f"{stats.events} events, {result.decisions} decisions; {stats.duplicates} "
                f"duplicates and {stats.stale} stale reports ignored, {stats.reordered} reordered")
@@ -136,7 +94,6 @@ def replay(
     err.print(summary, highlight=False, soft_wrap=True)
 
 
-@app.command()
 def simulate(
     zones: ZonesOption,
     scenario: Annotated[str, typer.Option(help="rockets, ballistic, drones, cruise or mixed.")],
@@ -198,14 +155,14 @@ def simulate(
     from airwarn.sim.scenarios import simulate as make_raid
 
     if scenario not in SCENARIOS:
-        raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
-                                 f"{scenario!r}"), 2)
+        raise fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
+                                 f"{scenario!r}"), USAGE)
     try:
         conditions = merge(None if sensor is None else cell(sensor), noise_m=noise_m,
                            interval_s=interval_s, acquire=acquire, body=body,
                            shelter_s=shelter_s, maneuver=maneuver)
     except AirwarnError as error:
-        raise _fail(error, 2) from None
+        raise fail(error, USAGE) from None
     zone_set = _load_zones(zones)
     try:
         if conditions is None:
@@ -220,7 +177,7 @@ def simulate(
         if conditions is not None and conditions.shelter_s is not None:
             write_zones(zone_set.zones, out / "zones.geojson")
     except (AirwarnError, OSError) as error:
-        raise _fail(error, 2) from None
+        raise fail(error, USAGE) from None
     impacts = sum(1 for t in truth["threats"] if t["impact"])
     err.print(f"{len(truth['threats'])} threats ({impacts} impacting), {len(events)} events: "
               f"{out / 'events.jsonl'}, {out / 'truth.json'}", highlight=False, soft_wrap=True)
@@ -229,7 +186,6 @@ def simulate(
                   f"with --zones {out / 'zones.geojson'}", highlight=False, soft_wrap=True)
 
 
-@app.command()
 def evaluate(
     zones: ZonesOption,
     truth: Annotated[Path, typer.Option(help="truth.json from `airwarn simulate`.")],
@@ -283,94 +239,9 @@ def evaluate(
                 theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
     except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
-        raise _fail(error if isinstance(error, AirwarnError | OSError)
-                    else AirwarnError(f"{decisions}: {error}"), 2) from None
+        raise fail(error if isinstance(error, AirwarnError | OSError)
+                    else AirwarnError(f"{decisions}: {error}"), USAGE) from None
     if as_json:
         typer.echo(msgspec.json.encode({k: score_to_dict(v) for k, v in scores.items()}))
     else:
         Console().print(format_table(scores))
-
-
-@app.command()
-def demo(
-    layer: Annotated[str, typer.Option(
-        help="The zones: israel (Israel's 1,449 Home Front Command alert areas), ukraine "
-        "(1,768 hromadas), ukraine-raions, ukraine-oblasts (all shipped in the package, no "
-        "download), generated (made-up hexagons), or the path of a zone file.")] = "israel",
-    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
-    scenario: Annotated[str, typer.Option(
-        help="rockets (default: short-range salvos, first warnings within seconds, the whole "
-        "raid in about 4 minutes at speed 1), ballistic (~15 min), cruise (hours), drones or "
-        "mixed (about half a day of flight: use --speed 50 or more and a small --count).")
-    ] = "rockets",
-    count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
-                                              "scenario's own).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated raid.")] = 1,
-    speed: Annotated[float, typer.Option(
-        min=0.01, help="1 (default): real time on the server's wall clock, as in a real "
-        "deployment. Above 1: the raid plays faster, on its own clock (the server runs "
-        "--clock events), so flights stay physical.")] = 1.0,
-    hold_s: Annotated[int, typer.Option(
-        "--hold-s", min=0, help="Seconds a zone stays alerted after its threats end. 600 in "
-        "service; 60 here so that the all-clears come within the demo.")] = 60,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files: a "
-                                      "store per layer (kept between runs), CAP keys, the "
-                                      "reports posted.")] = Path("airwarn-demo"),
-    fresh: Annotated[bool, typer.Option(
-        "--fresh", help="Start from an empty store instead of the last run's.")] = False,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="Store URL. Default: sqlite:///OUT/LAYER/live.db (fast.db above speed "
-        "1).", show_default=False)] = None,
-    duration_s: Annotated[float | None, typer.Option(
-        "--duration-s", min=0, help="Stop after this many seconds (default: serve until "
-        "Ctrl-C once the raid is over).")] = None,
-    score: Annotated[bool, typer.Option(
-        "--score", help="Instead: the offline chain on generated zones (a mixed raid "
-        "replayed in one go) and its scores beside the simple reference policies.")] = False,
-) -> None:
-    """See airwarn work live, with nothing to set up: a server on embedded defaults (SQLite,
-    in-process bus, the real zone layers shipped in the package), a simulated raid posted to
-    it in real time as a sensor would, and every warning printed as it happens.
-
-    It prints the public page's address, the console's with a ready operator token (one
-    click signs you in), and the API's. The defaults show the first warnings within about
-    10 s and the whole raid, all-clears included, in about 5 minutes. Needs no network.
-
-    Examples:
-    airwarn demo
-    airwarn demo --layer ukraine --scenario drones --speed 60 --count 6
-    airwarn demo --layer generated --scenario mixed --speed 100 --duration-s 600
-    airwarn demo --fresh --duration-s 120
-    airwarn demo --score
-    """
-    from airwarn.sim.demo import LiveDemoSettings, run_demo, run_live_demo
-    from airwarn.sim.layers import demo_zone_set
-    from airwarn.sim.scenarios import SCENARIOS
-
-    console = Console()
-    if score:
-        run_demo(out, seed, console)
-        return
-    if scenario not in SCENARIOS:
-        raise _fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
-                                 f"{scenario!r}"), 2)
-    try:
-        chosen = demo_zone_set(layer)
-    except AirwarnError as error:
-        raise _fail(error, 2) from None
-    settings = LiveDemoSettings(out=out, db_url=db, host=host, port=port, scenario=scenario,
-                                seed=seed, count=count, speed=speed, hold_s=hold_s,
-                                duration_s=duration_s, fresh=fresh)
-    try:
-        run_live_demo(chosen, settings, console, err)
-    except (AirwarnError, OSError) as error:
-        raise _fail(error) from None
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

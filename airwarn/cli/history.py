@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from airwarn.cli.common import FAILURE, INTERRUPTED, USAGE, DbOption, err, fail
 from airwarn.errors import AirwarnError
 from airwarn.history import fatigue
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
@@ -70,7 +71,6 @@ import_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(import_app, name="import")
-err = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 
@@ -79,10 +79,6 @@ def _db_url(db: str) -> str:
     return db if "://" in db else f"sqlite:///{db}"
 
 
-DbOption = Annotated[str, typer.Option(
-    "--db", envvar="AIRWARN_DB", show_default=True,
-    help="The store: a SQLite file or URL (sqlite:///airwarn.db) or PostgreSQL "
-    "(postgresql+psycopg://postgres@127.0.0.1:5432/airwarn). Also read from AIRWARN_DB.")]
 LayersOption = Annotated[Path | None, typer.Option(
     "--layers", show_default=False,
     help="The zone layers: for Ukraine the folder with ua_oblasts/ua_raions/ua_hromadas"
@@ -110,16 +106,13 @@ def _errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except AirwarnError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error, USAGE) from None
     except KeyboardInterrupt:
         err.print("interrupted; nothing was half-written (each import is one transaction)")
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
     except Exception as error:  # the edge of the program: report, never a traceback
-        err.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {error}. This is "
-                  "a bug; please report it with the command you ran.", highlight=False,
-                  soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise fail(f"unexpected {type(error).__name__}: {error}. This is a bug; please report "
+                   "it with the command you ran.", FAILURE) from None
 
 
 def _engine(db: str, *, create: bool) -> Engine:

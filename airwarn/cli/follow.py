@@ -7,18 +7,17 @@ import asyncio
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from airwarn.cli.common import FAILURE, err, fail, say_error
 from airwarn.contract import Event, encode_decision
 from airwarn.errors import AirwarnError
+from airwarn.ports import WALL_CLOCK
 
-err = Console(stderr=True)
-TOKEN_ENV = "ALERTS_IN_UA_TOKEN"
+TOKEN_ENV = "ALERTS_IN_UA_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
 FollowOption = Annotated[list[str] | None, typer.Option(
     "--follow", help="Relay an official feed into these zones (repeat for more): "
@@ -99,14 +98,13 @@ def follow(
     from airwarn.follow.channel import make_feed
 
     try:
-        from airwarn.adapters.packaged import resolve_zones
+        from airwarn.layers.packaged import resolve_zones
 
         zone_set = resolve_zones(zones)
         (spec,) = follow_specs([source], token_file, every_s, stale_s, hold_s)
         feed = make_feed(spec, zone_set)
     except AirwarnError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     code = asyncio.run(_watch(spec, feed, zone_set, once))
     raise typer.Exit(code)
 
@@ -123,8 +121,8 @@ async def _watch(spec: Any, feed: Any, zone_set: Any, once: bool) -> int:
             try:
                 observation = await feed.watch(http).__anext__()
             except (Failed, Trouble) as error:
-                err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-                return 1
+                say_error(error)
+                return FAILURE
             wants = observation.wants or {}
             sink.write(spec.name, list(changes(spec.name, wants, {}, _now_ms())), _now_ms())
             levels: dict[str, int] = {}
@@ -159,7 +157,7 @@ class MemorySink:
         import msgspec
 
         from airwarn.contract import Source
-        from airwarn.service import _datetime
+        from airwarn.service.writer import _datetime
 
         clock = max(received_ms, self.engine.clock_ms or 0)
         for event in events:
@@ -173,4 +171,4 @@ class MemorySink:
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return WALL_CLOCK.now_ms()

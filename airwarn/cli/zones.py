@@ -12,10 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.report import ImportResult, examples, plural
-from airwarn.adapters.ukraine import import_ukraine
+from airwarn.cli.common import FAILURE, err, fail
 from airwarn.errors import AirwarnError
+from airwarn.layers.israel import import_israel
+from airwarn.layers.report import ImportResult, examples, plural
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 
 app = typer.Typer(
@@ -48,7 +49,6 @@ import_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(import_app, name="import")
-err = Console(stderr=True)
 
 
 class Level(StrEnum):
@@ -82,7 +82,7 @@ def list_layers() -> None:
     """
     from rich.table import Table
 
-    from airwarn.adapters.packaged import LAYERS, LICENSES_DIR, manifest
+    from airwarn.layers.packaged import LAYERS, LICENSES_DIR, manifest
 
     recorded = manifest().get("layers", {})
     table = Table("name", "zones", "shelter", "what", "licence", box=None, padding=(0, 1))
@@ -120,7 +120,7 @@ def export_layer(
     """
     import msgspec
 
-    from airwarn.adapters.packaged import layer_document
+    from airwarn.layers.packaged import layer_document
 
     target = out or Path(f"zones-{name}.geojson")
     try:
@@ -128,12 +128,9 @@ def export_layer(
         zones_from_geojson(document)
         _write_atomically(target, msgspec.json.encode(document) + b"\n")
     except AirwarnError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     except OSError as error:
-        err.print(f"[bold red]error:[/] cannot write {target}: {error.strerror}; choose "
-                  "another --out", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(f"cannot write {target}: {error.strerror}; choose another --out") from None
     err.print(f"[bold green]Wrote {len(document['features']):,} zones[/] of {name} to {target}",
               highlight=False)
 
@@ -171,14 +168,12 @@ def update_layer(
 
     airwarn zones update israel --from ./mirror --out zones-il.geojson
     """
-    from airwarn.adapters.packaged import load_layer
-    from airwarn.adapters.upstream import RAW, update_israel
+    from airwarn.layers.packaged import load_layer
+    from airwarn.layers.upstream import RAW, update_israel
 
     if name != "israel":
-        err.print(f"[bold red]error:[/] only israel can be updated from its public sources, "
-                  f"not {name!r} (Ukraine's layers ship as built: `airwarn zones list`)",
-                  highlight=False)
-        raise typer.Exit(2)
+        raise fail(f"only israel can be updated from its public sources, not {name!r} "
+                   "(Ukraine's layers ship as built: `airwarn zones list`)")
     target = out or Path("zones-israel.geojson")
     result = _imported(lambda: update_israel(source or RAW, ref=ref,
                                              say=lambda line: err.print(line, highlight=False,
@@ -253,8 +248,7 @@ def _imported(make: Callable[[], ImportResult]) -> ImportResult:
     try:
         return make()
     except AirwarnError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -274,16 +268,14 @@ def _write_result(result: ImportResult, out: Path) -> ZoneSet:
     try:
         write_zones(result.zones, partial)
     except OSError as error:
-        err.print(f"[bold red]error:[/] cannot write {out}: {error.strerror}; choose another "
-                  "--out (its folder must exist and be writable)", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(f"cannot write {out}: {error.strerror}; choose another --out (its folder "
+                   "must exist and be writable)") from None
     try:
         zone_set = load_zones(partial)
     except AirwarnError as error:
         partial.unlink(missing_ok=True)
-        err.print(f"[bold red]error:[/] the imported zones do not load back ({error}); this is "
-                  "a bug in the adapter, please report it with the layer file", highlight=False)
-        raise typer.Exit(1) from None
+        raise fail(f"the imported zones do not load back ({error}); this is a bug in the "
+                   "adapter, please report it with the layer file", FAILURE) from None
     os.replace(partial, out)
     _summary(result, zone_set, out)
     return zone_set

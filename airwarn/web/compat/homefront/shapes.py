@@ -3,7 +3,7 @@
 What the HFC's site and the apps built on it read: the live alert object (`{id, cat, title, data,
 desc}`), two history lists, the list of alert areas (districts) and the category translations;
 and Tzeva Adom's list of cities, which some clients load first. Pure functions: the HTTP side
-is `airwarn.web.compat.oref`.
+is `airwarn.web.compat.homefront.routes`.
 
 Categories. The live feed and the history lists number them differently (the same alert is
 `cat` 1 live and `category` 1 in the history; a hostile aircraft is `cat` 6 live, `category` 2

@@ -6,7 +6,8 @@ alert, one oblast record; else one per raion covered whole; else one per zone. A
 from several zones is marked `calculated`. An `alert` is a red alert, a `pre_alert`
 a yellow one. airwarn's kinds of threat are all air raids; an operator's alert whose category
 is one of alerts.in.ua's other types (`artillery_shelling`, `urban_fights`, `chemical`,
-`nuclear`) keeps that type. Pure functions: the HTTP side is `airwarn.web.compat.alertsinua`.
+`nuclear`) keeps that type. Pure functions: the HTTP side is
+`airwarn.web.compat.alertsinua.routes`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airwarn.contract import format_time
-from airwarn.web.compat.board import Row, ZoneAlert
-from airwarn.web.compat.ua_locations import (
+from airwarn.web.compat.alertsinua.places import (
     LOCATION_TO_UID,
     OBLAST_ORDER,
     UID_TO_LOCATION,
@@ -27,6 +27,7 @@ from airwarn.web.compat.ua_locations import (
     is_city,
     place_of,
 )
+from airwarn.web.compat.board import Row, ZoneAlert
 from airwarn.zones import ZoneSet
 
 ALERT_TYPES = ("air_raid", "artillery_shelling", "urban_fights", "chemical", "nuclear")

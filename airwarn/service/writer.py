@@ -23,32 +23,29 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from airwarn.blast import BlastLimits, Reach, resolve
-from airwarn.cap.build import Warning, build_cap
+from airwarn.cap.build import CapWarning
+from airwarn.cap.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.cap.inbound import InboundAlert
-from airwarn.cap.sign import SigningKeys, sign
+from airwarn.cap.sign import SigningKeys
 from airwarn.contract import (
     Decision,
     Event,
-    Manual,
-    Relay,
     Tick,
     encode_decision,
     encode_event,
     format_time,
     parse_event,
 )
-from airwarn.dispatch.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.engine import Engine, EngineConfig
 from airwarn.errors import (
     AirwarnError,
-    ConflictError,
     EventError,
-    NotFoundError,
     RequestError,
     UnavailableError,
 )
-from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane, threat_owner
+from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane
+from airwarn.ports import Listener
+from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
 from airwarn.store.audit import RefusalThrottle
 from airwarn.store.integrity import Anchor, check, check_end, genesis, seal
@@ -58,7 +55,7 @@ from airwarn.store.tokens import RESERVED, Client
 from airwarn.zones import ZoneSet
 
 SYSTEM = Client(RESERVED, "system")
-logger = logging.getLogger("airwarn.service")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,9 +82,6 @@ class Published:
     messages: list[dict[str, Any]]  # CAP messages: identifier, msg_type, level, status, zones
     events: list[tuple[int, str]] = field(default_factory=list)  # (event seq, JSON body)
     cap: list[dict[str, Any]] = field(default_factory=list)  # CAP rows, for followers' chains
-
-
-Listener = Callable[[Published], None]
 
 
 CHAIN_FIELDS = ("seq", "identifier", "sent_ms", "status", "level", "zones", "source")
@@ -554,139 +548,39 @@ class Service:
             return self.engine.clock_ms
         return max(received_ms, self.engine.clock_ms or received_ms)
 
-    # -- operators --------------------------------------------------------------------------
+    # -- operators (airwarn.service.operators) ----------------------------------------------
 
     def propose(self, request: dict[str, Any], client: Client, received_ms: int
                 ) -> dict[str, Any]:
         """An operator's alert or clear: resolved, checked by the blast-radius guard, and
         either sent at once (drills, tests, clears) or held for a second confirmation."""
-        action = request["action"]
-        status = request.get("status", "actual")
-        try:
-            reach = resolve(self.zones, zones=request.get("zones"),
-                            region=request.get("region"), area=request.get("area"),
-                            expect_zones=request.get("expect_zones"), limits=self.settings.blast)
-        except AirwarnError as error:
-            self._audit_refusal(client, received_ms, f"{action}.request.refused", error,
-                                {"status": status, "request": request})
-            raise
-        needs_confirmation = (action != "clear" and status == "actual") or reach.held
-        with self._lock:
-            self._ensure_healthy()
-            action_id = "act-" + secrets.token_hex(8)
-            row = {"id": action_id, "created_ms": received_ms, "by": client.name,
-                   "action": action, "status": status, "state": "pending",
-                   "request": json.dumps(request, sort_keys=True),
-                   "zones": json.dumps(reach.zones), "check": json.dumps(reach.to_dict()),
-                   "event_seq": None, "confirmed_by": None}
-            write = Write(actions_new=[row])
-            write.audit.append(_audit(client, received_ms, f"{action}.request",
-                                      request.get("reason"),
-                                      {"action_id": action_id, "status": status,
-                                       "zones": len(reach.zones), "held": reach.held,
-                                       "why": reach.why, "request": request}))
-            if needs_confirmation:
-                self._commit_or_503(write)
-                return _action_answer(row, reach, "pending")
-            return self._send_action(row, reach, client, received_ms, write)
+        from airwarn.service import operators
+
+        return operators.propose(self, request, client, received_ms)
 
     def confirm(self, action_id: str, client: Client, received_ms: int,
                 confirm_blast_radius: bool) -> dict[str, Any]:
-        with self._lock:
-            self._ensure_healthy()
-            row = self.log.action(action_id)
-            refusal: AirwarnError | None = None
-            if row is None:
-                refusal = NotFoundError(f"no operator action {action_id!r}")
-            elif row["state"] != "pending":
-                refusal = ConflictError(f"action {action_id} is {row['state']}, not pending; "
-                                        "propose a new one")
-            elif json.loads(row["check"])["held"] and not confirm_blast_radius:
-                refusal = ConflictError(
-                    "this alert reaches far more than its request implies ("
-                    + "; ".join(json.loads(row["check"])["why"]) + "); confirm with "
-                    "`confirm_blast_radius: true` after checking the zones it lists")
-            if refusal is not None:
-                what = "action" if row is None else row["action"]
-                self._audit_refusal(client, received_ms, f"{what}.send.refused", refusal,
-                                    {"action_id": action_id})
-                raise refusal
-            assert row is not None
-            check = json.loads(row["check"])
-            reach = Reach(**{k: v for k, v in check.items() if k != "zone_count"})
-            write = Write()
-            return self._send_action(row, reach, client, received_ms, write)
+        """The second confirmation of a held action, which sends it."""
+        from airwarn.service import operators
 
-    def _send_action(self, row: dict[str, Any], reach: Reach, client: Client, received_ms: int,
-                     write: Write) -> dict[str, Any]:
-        request = json.loads(row["request"]) if isinstance(row["request"], str) else row[
-            "request"]
-        event = Manual(action=row["action"], t=_datetime(self.event_time_ms(received_ms)),
-                       zones=list(reach.zones), category=request.get("category"),
-                       by=row["by"], reason=request.get("reason"), status=row["status"])
-        write.audit.append(_audit(client, received_ms, f"{row['action']}.send",
-                                  request.get("reason"),
-                                  {"action_id": row["id"], "status": row["status"],
-                                   "zones": len(reach.zones)}))
-
-        def finish(w: Write) -> None:
-            event_seq = w.events[-1]["seq"]  # the manual event (a pending tick may precede it)
-            if w.actions_new:
-                w.actions_new[0].update(state="sent", event_seq=event_seq,
-                                        confirmed_by=client.name)
-            else:
-                w.actions_sent.append((row["id"], event_seq, client.name))
-
-        published = self._step([(event, client.name, Cause(note=request.get("reason")))],
-                               received_ms, write, finish=finish)
-        return _action_answer(row, reach, "sent", published)
+        return operators.confirm(self, action_id, client, received_ms, confirm_blast_radius)
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
                ) -> dict[str, Any]:
         """The correction path: one action clears every zone an alert sent in error still
         covers and sends a CAP Cancel that references it, on every channel at once."""
-        with self._lock:
-            self._ensure_healthy()
-            targets = self.chain.zones_of(identifier)
-            relayed = relay_targets(targets)  # a relayed feed's alert: overridden here
-            targets = [(lane, zone) for lane, zone in targets if not lane.startswith(RELAY_LANE)]
-            if not targets and not relayed:
-                refusal: AirwarnError = NotFoundError(f"no CAP message {identifier!r}") \
-                    if self.log.cap_warning(identifier) is None else ConflictError(
-                        f"{identifier} no longer covers any zone (it was updated, cleared or "
-                        "cancelled already)")
-                self._audit_refusal(client, received_ms, "cancel.refused", refusal,
-                                    {"identifier": identifier})
-                raise refusal
-            write = Write()
-            write.audit.append(_audit(client, received_ms, "cancel", reason,
-                                      {"identifier": identifier, "zones": len(targets),
-                                       **({"relayed": relayed} if relayed else {})}))
-            events: list[tuple[Event, str, Cause]] = []
-            for status in sorted({s for s, _ in targets}):
-                zones = sorted(z for s, z in targets if s == status)
-                events.append((Manual(action="clear", t=_datetime(
-                    self.event_time_ms(received_ms)), zones=zones, by=client.name,
-                    reason=reason, status=status, cancels=identifier),  # type: ignore[arg-type]
-                    client.name, Cause(cancels=identifier, note=reason)))
-            for source, zones in relayed.items():
-                events.append((Relay(source=source, action="clear", override=True, zones=zones,
-                                     t=_datetime(self.event_time_ms(received_ms)),
-                                     by=client.name, reason=reason),
-                               client.name, Cause(cancels=identifier, note=reason)))
-            published = self._step(events, received_ms, write)
-            return {"cancelled": identifier,
-                    "zones": sorted({z for _, z in targets} | {z for zones in relayed.values()
-                                                               for z in zones}),
-                    "messages": published.messages,
-                    "decisions": [seq for seq, _ in published.decisions]}
+        from airwarn.service import operators
+
+        return operators.cancel(self, identifier, reason, client, received_ms)
+
+    # -- inbound CAP (airwarn.service.inbound_cap) ------------------------------------------
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
                 ) -> dict[str, Any]:
         """A CAP message from another agency: applied, held for an operator, or kept, as its
-        signature and sender allow (see `airwarn.inbound_cap`). Seen before (same sender and
-        identifier): the first answer, nothing changes."""
-        from airwarn import inbound_cap
+        signature and sender allow (see `airwarn.service.inbound_cap`). Seen before (same
+        sender and identifier): the first answer, nothing changes."""
+        from airwarn.service import inbound_cap
 
         return inbound_cap.take(self, alert, body, client, received_ms)
 
@@ -694,25 +588,10 @@ class Service:
                        client: Client, received_ms: int, reason: str,
                        confirm_blast_radius: bool = False) -> dict[str, Any]:
         """An operator approves (applies) or rejects a held inbound CAP message."""
-        from airwarn import inbound_cap
+        from airwarn.service import inbound_cap
 
         return inbound_cap.decide(self, inbound_id, decision, client, received_ms, reason,
                                   confirm_blast_radius)
-
-    def _zones_in(self, alert: InboundAlert) -> list[str]:
-        """The zones a CAP alert's areas cover: shapes that overlap them, and our own zone
-        geocodes (`airwarn:zone`) when the sender used them."""
-        found: set[int] = set()
-        for info in alert.infos:
-            for area in info.areas:
-                shape = area.geometry
-                if not shape.is_empty:
-                    projected = self.zones.projection.geometry_to_xy(shape)
-                    found.update(int(i) for i in self.zones.query(projected))
-                for name, value in area.geocodes:
-                    if name == "airwarn:zone" and value in self.zones.index_of:
-                        found.add(self.zones.index_of[value])
-        return [self.zones.ids[i] for i in sorted(found)]
 
     def _audit_refusal(self, client: Client, received_ms: int, action: str,
                        error: AirwarnError, detail: dict[str, Any]) -> None:
@@ -743,80 +622,33 @@ class Service:
             raise UnavailableError(f"the store did not take the write "
                                    f"({exc.__class__.__name__}); retry") from None
 
-    # -- reading ----------------------------------------------------------------------------
+    # -- reading (airwarn.service.views) ----------------------------------------------------
 
     def threats(self) -> list[dict[str, Any]]:
         """Threats in flight for the operators' map: last position and predicted region (a
         GeoJSON geometry in WGS84, simplified to ~50 m), with the zones each one holds."""
-        from shapely.geometry import mapping
+        from airwarn.service import views
 
-        with self._lock:
-            states = self.engine.threats()
-        out = []
-        for state in states:
-            report = state.last_report
-            region = None
-            if state.region_m is not None and not state.region_m.is_empty:
-                shape = self.zones.projection.geometry_to_lonlat(state.region_m)
-                region = mapping(shape.simplify(0.0005, preserve_topology=True))
-            sensor, threat = threat_owner(state.id)
-            out.append({
-                "id": state.id, "sensor": sensor, "threat": threat, "kind": state.kind,
-                "t": None if report is None else format_time(report.t_ms),
-                "lat": None if report is None else report.lat,
-                "lon": None if report is None else report.lon,
-                "alt_m": None if report is None else report.alt_m,
-                "alert_zones": state.alert_zones, "pre_alert_zones": state.pre_alert_zones,
-                "region": region,
-            })
-        return out
+        return views.threats(self)
 
     def signed_cap(self, identifier: str) -> bytes | None:
         """A CAP message as receivers get it: rendered from its stored record and signed with
         the service's key (and kept, signed, for the next reader)."""
-        cached = self._signed.get(identifier)
-        if cached is not None:
-            return cached
-        record = self.log.cap_warning(identifier)
-        if record is None:
-            return None
-        signed = sign(build_cap(self.chain.warning_from(record)), self.keys)
-        with self._signed_lock:
-            if len(self._signed) >= 2000:
-                self._signed.pop(next(iter(self._signed)))
-            self._signed[identifier] = signed
-        return signed
+        from airwarn.service import views
 
-    def recent_warnings(self, limit: int = 100) -> list[Warning]:
+        return views.signed_cap(self, identifier)
+
+    def recent_warnings(self, limit: int = 100) -> list[CapWarning]:
         """The newest CAP messages as warnings (what they said), newest first."""
-        return [self.chain.warning_from(record) for record in self.log.cap_recent(limit)]
+        from airwarn.service import views
+
+        return views.recent_warnings(self, limit)
 
     def active(self) -> list[dict[str, Any]]:
         """The warnings in force: per open CAP message, its zones' current levels."""
-        with self._lock:
-            levels = self.engine.levels()
-            drills = self.engine.drills()
-            relayed = self.engine.relayed()
-            by_message: dict[str, dict[str, Any]] = {}
-            for (lane, zone), (identifier, sent_ms) in sorted(self.chain.open.items()):
-                source = lane[len(RELAY_LANE):] if lane.startswith(RELAY_LANE) else None
-                status = "actual" if source is not None else lane
-                if source is not None:
-                    level = relayed.get(zone, {}).get(source)
-                else:
-                    level = levels.get(zone) if status == "actual" else (
-                        drills[zone][2] if zone in drills and drills[zone][0] == status
-                        else None)
-                if level is None or level == "clear":
-                    continue
-                entry = by_message.setdefault(identifier, {
-                    "identifier": identifier, "sent": format_time(sent_ms),
-                    "status": status, "zones": [], "levels": {}})
-                if source is not None:
-                    entry["source"] = source
-                entry["zones"].append(zone)
-                entry["levels"][zone] = level
-            return sorted(by_message.values(), key=lambda e: e["identifier"])
+        from airwarn.service import views
+
+        return views.active(self)
 
 
 def _rejection(error: EventError, line: int | None) -> dict[str, Any]:
@@ -839,20 +671,6 @@ def _audit(client: Client, t_ms: int, action: str, reason: str | None,
             "reason": reason, "detail": json.dumps(detail, sort_keys=True, default=str)}
 
 
-def _action_answer(row: dict[str, Any], reach: Reach, state: str,
-                   published: Published | None = None) -> dict[str, Any]:
-    answer = {"id": row["id"], "state": state, "action": row["action"],
-              "status": row["status"], "reach": reach.to_dict()}
-    if state == "pending":
-        answer["confirm"] = f"/v1/actions/{row['id']}/confirm"
-        answer["why"] = ("an Actual alert needs a second confirmation" if not reach.held
-                         else "the blast-radius guard holds it: " + "; ".join(reach.why))
-    if published is not None:
-        answer["messages"] = published.messages
-        answer["decisions"] = [seq for seq, _ in published.decisions]
-    return answer
-
-
 def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
     out = {"identifier": row["identifier"], "msg_type": row["msg_type"],
            "level": row["level"], "status": row["status"], "kind": row["kind"],
@@ -863,7 +681,7 @@ def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _message_summary(warning: Warning) -> dict[str, Any]:
+def _message_summary(warning: CapWarning) -> dict[str, Any]:
     out = {"identifier": warning.identifier, "msg_type": warning.msg_type,
            "level": warning.level, "status": warning.status, "kind": warning.kind,
            "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airwarn.cap.build import CapZone, Warning
+from airwarn.cap.build import CapWarning, CapZone
 from airwarn.contract import Decision, RelayedFrom, parse_time
 from airwarn.zones import ZoneSet
 
@@ -36,7 +36,7 @@ class Cause:
     note: str | None = None  # the operator's reason
 
 
-def warning_record(warning: Warning) -> str:
+def warning_record(warning: CapWarning) -> str:
     """What a message says, as stored: everything but the zones' shapes (the zone set has them)."""
     return json.dumps({
         "identifier": warning.identifier, "sender": warning.sender, "sent_ms": warning.sent_ms,
@@ -69,7 +69,7 @@ class MessageChain:
         """(lane, zone) pairs whose newest message is `identifier`."""
         return [key for key, (ident, _) in self.open.items() if ident == identifier]
 
-    def warnings(self, decisions: list[Decision], cause: Cause = Cause()) -> list[Warning]:
+    def warnings(self, decisions: list[Decision], cause: Cause = Cause()) -> list[CapWarning]:
         groups: dict[tuple[str, str, str, str | None, str | None, str | None],
                      list[Decision]] = {}
         for decision in decisions:
@@ -92,7 +92,7 @@ class MessageChain:
             identifier = f"{self.id_prefix}{members[0].seq}"
             threats = sorted({threat for d in members for threat in d.threats})
             cap_zones = tuple(self.cap_zone(z) for z in zone_ids)
-            out.append(Warning(identifier=identifier, sender=self.sender, sent_ms=sent_ms,
+            out.append(CapWarning(identifier=identifier, sender=self.sender, sent_ms=sent_ms,
                                status=CAP_STATUS[status], msg_type=msg_type, level=level,
                                kind=kind, zones=cap_zones, references=tuple(refs),
                                threats=tuple(threats), note=cause.note, source=source_name,
@@ -108,10 +108,10 @@ class MessageChain:
             else:
                 self.open[(lane, zone)] = (identifier, sent_ms)
 
-    def warning_from(self, record: str) -> Warning:
+    def warning_from(self, record: str) -> CapWarning:
         """The warning a stored record describes, with its zones' shapes from the zone set."""
         data = json.loads(record)
-        return Warning(identifier=data["identifier"], sender=data["sender"],
+        return CapWarning(identifier=data["identifier"], sender=data["sender"],
                        sent_ms=data["sent_ms"], status=data["status"],
                        msg_type=data["msg_type"], level=data["level"], kind=data["kind"],
                        zones=tuple(self.cap_zone(z) for z in data["zones"]),

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
-from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from airwarn.cli.common import FAILURE, USAGE, DbOption, err, fail
 from airwarn.errors import AirwarnError
 from airwarn.store import (
     DEFAULT_URL,
@@ -20,7 +20,6 @@ from airwarn.store import (
     store_failure,
 )
 
-err = Console(stderr=True)
 app = typer.Typer(
     help="Look after a store: check its event log's seal.\n\n"
     "Every event the server stores is sealed with the key in its keys folder; `serve` checks "
@@ -34,9 +33,7 @@ app = typer.Typer(
 
 @app.command("verify")
 def verify(
-    db: Annotated[str, typer.Option(
-        "--db", help="Store URL: sqlite:///FILE (default) or postgresql://user@host:5432/db.")
-    ] = DEFAULT_URL,
+    db: DbOption = DEFAULT_URL,
     keys: Annotated[Path, typer.Option(
         "--keys", help="The keys folder the store was written with (its store.key).")
     ] = Path("airwarn-keys"),
@@ -62,7 +59,7 @@ def verify(
     from airwarn.store.secrets import load_store_keys
 
     if accept_end and (first != 1 or last is not None):
-        raise _fail("--accept-end checks the whole log: leave out --from and --to", 2)
+        raise fail("--accept-end checks the whole log: leave out --from and --to", USAGE)
     try:
         if not keys.is_dir() or not (keys / "store.key").exists():
             raise AirwarnError(f"{keys} holds no store.key; give the --keys folder the store "
@@ -97,7 +94,7 @@ def verify(
         finally:
             engine.dispose()
     except AirwarnError as error:
-        raise _fail(error, 1) from None
+        raise fail(error, FAILURE) from None
     if done.count == 0:
         err.print(f"no events from {first} on: nothing to check")
     else:
@@ -110,8 +107,3 @@ def verify(
         anchor.write(meta["store_id"], done.last, done.head)
         anchor.close()
         err.print(f"recorded event {done.last} as the end of this store's log")
-
-
-def _fail(error: object, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)

@@ -25,8 +25,8 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import RequestError
-from airwarn.web.compat import hfc
 from airwarn.web.compat.board import AlertBoard, Snapshot, board_of
+from airwarn.web.compat.homefront import shapes as hfc
 from airwarn.web.errors import ERRORS
 
 router = APIRouter(tags=["compatibility: Home Front Command"], responses=ERRORS)

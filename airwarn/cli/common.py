@@ -1,0 +1,49 @@
+"""What every command shares: the error printer, the exit codes and the --db option.
+
+Exit codes: 0 done; `USAGE` (2) when the command line or what it names is wrong (a bad flag
+value, a missing file, a store that refuses: fix it and run again); `FAILURE` (1) when a
+right command failed on the way (an invalid line in the middle of an input, a check that
+found a broken seal, an unexpected error); `INTERRUPTED` (130) on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+USAGE = 2
+FAILURE = 1
+INTERRUPTED = 130
+
+err = Console(stderr=True)
+
+DbOption = Annotated[str, typer.Option(
+    "--db", envvar="AIRWARN_DB",
+    help="The store: sqlite:///FILE (default sqlite:///airwarn.db) or "
+    "postgresql://user@host:5432/db. Also read from AIRWARN_DB.")]
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure_logging(level: str = "warning") -> None:
+    """The one place logging is set up: every module logs to `logging.getLogger(__name__)`,
+    and a long-running command (`serve`) calls this once, before it builds anything. The
+    level is airwarn's own; the libraries below it speak from warnings up."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("airwarn").setLevel(level.upper())
+
+
+def say_error(error: object) -> None:
+    """Print `error: ...` on stderr, the one way every command reports one."""
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+
+
+def fail(error: object, code: int = USAGE) -> typer.Exit:
+    """Report `error` and give the exit to raise: `raise fail(error) from None`."""
+    say_error(error)
+    return typer.Exit(code)

@@ -1,1 +1,0 @@
-"""Dispatch: what the decisions become on each channel (CAP messages, live feeds)."""

@@ -1,0 +1,103 @@
+"""The seams between layers, as typed Protocols: what one side needs of the other, no more.
+
+- `Writer`: how an edge (the web routes) writes. `airwarn.service.Service` in one process;
+  on a bus, `airwarn.bus.runtime.RemoteWriter`, which sends the same calls to the leader.
+- `DecisionLog`: the committed record as the read side sees it (`airwarn.store.log.ServiceLog`).
+- `Listener`: told each committed step, after the commit, from the writer's thread; must
+  return at once (the live hub, each channel's `publish`).
+- `Clock`: where "now" comes from at the edges (`WALL_CLOCK`); the engine reads no clock,
+  time reaches it only in events.
+
+The web routes reach the writer, the log and the clock through these
+(`airwarn.web.state`), never through the service's attributes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from airwarn.cap.inbound import InboundAlert
+    from airwarn.contract import Event
+    from airwarn.service.writer import Published
+    from airwarn.store.tokens import Client
+
+
+class Writer(Protocol):
+    """The write side of the service: each call is one durable step (or a refusal)."""
+
+    def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
+               client: Client, received_ms: int, batch_key: str | None = None,
+               batch_digest: str | None = None) -> dict[str, Any]:
+        """A sensor's batch: parsed events by line, and the lines that did not parse."""
+        ...
+
+    def propose(self, request: dict[str, Any], client: Client, received_ms: int
+                ) -> dict[str, Any]:
+        """An operator's alert or clear, sent or held for confirmation."""
+        ...
+
+    def confirm(self, action_id: str, client: Client, received_ms: int,
+                confirm_blast_radius: bool) -> dict[str, Any]:
+        """The second confirmation of a held action."""
+        ...
+
+    def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
+               ) -> dict[str, Any]:
+        """Cancel a CAP message sent in error: clear its zones, send a CAP Cancel."""
+        ...
+
+    def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
+                ) -> dict[str, Any]:
+        """A CAP message from another agency."""
+        ...
+
+    def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
+                       client: Client, received_ms: int, reason: str,
+                       confirm_blast_radius: bool = False) -> dict[str, Any]:
+        """An operator's approval or rejection of a held inbound CAP message."""
+        ...
+
+
+class DecisionLog(Protocol):
+    """The committed record, read."""
+
+    def decisions(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """Decisions after a sequence number, in order: (seq, Contract v1 JSON line)."""
+        ...
+
+    def history(self, *, zones: Sequence[str] | None = None, since_ms: int | None = None,
+                until_ms: int | None = None, kind: str | None = None,
+                level: str | None = None, status: str | None = None,
+                before_seq: int | None = None, limit: int = 500) -> list[str]:
+        """Decisions matching a filter, newest first, as Contract v1 JSON lines."""
+        ...
+
+    def audit(self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
+              ) -> list[dict[str, Any]]:
+        """Audit entries oldest first after `after_id`, or newest first before `before_id`."""
+        ...
+
+
+class Listener(Protocol):
+    """Told one committed step (see the module's docstring)."""
+
+    def __call__(self, published: Published, /) -> None: ...
+
+
+class Clock(Protocol):
+    """Milliseconds since the Unix epoch, UTC."""
+
+    def now_ms(self) -> int: ...
+
+
+class WallClock:
+    """The machine's clock."""
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+
+WALL_CLOCK: Clock = WallClock()

@@ -1,0 +1,190 @@
+"""The one place that assembles a server: frozen settings in, a built server out.
+
+`build(ServerSettings(...))` opens the service (its store migrated, its log's seal checked,
+its state rebuilt from the log), makes the delivery channels and the followers asked for,
+and puts the HTTP app over them (`airwarn.web.create_app`), whose lifespan only starts and
+stops what was built here: the live hub, the channels, the engine's wall-clock ticker, or,
+on a bus, the bus runtime that runs them in the leading engine. `airwarn serve` and
+`airwarn demo` both call it; nothing here reads flags or the environment.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airwarn.errors import AirwarnError
+from airwarn.store import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from airwarn.bus import BusSettings
+    from airwarn.channels import Channel
+    from airwarn.follow.spec import FollowSpec
+    from airwarn.service import Service
+    from airwarn.web import WebSettings
+    from airwarn.zones import ZoneSet
+
+# the VAPID contact when the CAP sender is no address a push service takes (see below)
+PLACEHOLDER_PUSH_SUBJECT = "mailto:airwarn@push-contact.invalid"
+
+
+def _web_settings() -> WebSettings:
+    from airwarn.web import WebSettings
+
+    return WebSettings()
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The delivery channels a server runs (none by default)."""
+
+    mqtt: str | None = None  # broker URL: mqtt://host:1883, mqtts://user:pw@host
+    mqtt_prefix: str = "airwarn"
+    mqtt_client_id: str | None = None
+    webhooks: bool = False
+    push: bool = False
+    push_subject: str | None = None  # default: mailto: the CAP sender (if push takes it)
+    push_hosts: tuple[str, ...] = ()  # push service hosts allowed beside the known ones
+    allow_private_targets: bool = False
+    push_per_address_hour: int = 60
+    push_per_zone: int = 20_000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything a server is built from; made once at the edge (the CLI, the demo)."""
+
+    # a ZoneSet, a zone file, a shipped layer's name, or None for Israel's shipped areas
+    zones: ZoneSet | str | None = None
+    db: str = DEFAULT_URL
+    keys: Path = Path("airwarn-keys")  # the CAP signing key, the store's and VAPID keys
+    clock: str = "wall"  # wall (production) or events (a lab mode: event times move it)
+    hold_s: int = 600
+    sender: str | None = None  # CAP sender; default airwarn@HOSTNAME
+    inbound_cap: str = "held"
+    max_skew_s: float = 5.0
+    web: WebSettings = field(default_factory=_web_settings)
+    channels: ChannelSettings = ChannelSettings()
+    # the official feeds relayed; None: no follower at all, (): none, and any source
+    # followed before is stopped (its relayed alerts cleared)
+    follow: tuple[FollowSpec, ...] | None = None
+    bus: BusSettings | None = None  # None: this one process does everything
+
+
+@dataclass(frozen=True)
+class Server:
+    """A built server: the HTTP app (run it with uvicorn) over its opened service."""
+
+    app: FastAPI
+    service: Service
+    channels: tuple[Channel, ...]
+    settings: ServerSettings
+
+
+def build(settings: ServerSettings) -> Server:
+    """The server on these settings, its service opened; nothing started yet (the app's
+    lifespan starts the channels, the ticker and the bus)."""
+    from airwarn.web import create_app
+
+    service = build_service(settings.zones, settings.db, settings.keys, settings.clock,
+                            settings.hold_s, settings.sender, settings.inbound_cap,
+                            settings.max_skew_s)
+    try:
+        chosen = settings.channels
+        channels = build_channels(
+            chosen.mqtt, chosen.mqtt_prefix, chosen.mqtt_client_id, chosen.webhooks,
+            chosen.push, settings.keys,
+            chosen.push_subject or default_push_subject(service.settings.sender),
+            chosen.push_hosts, chosen.allow_private_targets, chosen.push_per_address_hour,
+            chosen.push_per_zone)
+        if settings.follow is not None:
+            channels.append(build_follow(service, settings.follow))
+        app = create_app(service, settings.web, channels=channels, bus=settings.bus)
+    except BaseException:
+        service.db.dispose()
+        raise
+    return Server(app=app, service=service, channels=tuple(channels), settings=settings)
+
+
+def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
+                  sender: str | None, inbound_cap: str = "held", max_skew_s: float = 5.0
+                  ) -> Service:
+    """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
+    its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
+    shipped Israeli layer."""
+    from airwarn.cap.sign import load_or_create_keys
+    from airwarn.engine import EngineConfig
+    from airwarn.layers.packaged import resolve_zones
+    from airwarn.service import Service, ServiceSettings, zones_fingerprint
+    from airwarn.service.inbound_cap import POLICIES
+    from airwarn.store.secrets import load_store_keys
+    from airwarn.zones import ZoneSet
+
+    if clock not in ("wall", "events"):
+        raise AirwarnError(f"--clock is wall or events, not {clock!r}")
+    if inbound_cap not in POLICIES:
+        raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
+    zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
+    host = socket.gethostname() or "localhost"
+    sender = sender or f"airwarn@{host}"
+    domain = sender.rpartition("@")[2] or host
+    settings = ServiceSettings(db_url=db, clock=clock, sender=sender,
+                               id_prefix=f"urn:airwarn:{domain}:",
+                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap,
+                               max_skew_s=max_skew_s)
+    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
+    service = Service(zone_set, zones_fingerprint(zone_set), settings,
+                      load_or_create_keys(keys), store_keys=load_store_keys(keys))
+    service.open()
+    return service
+
+
+def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
+                   webhooks: bool, push: bool, keys: Path,
+                   push_subject: str = "mailto:admin@localhost",
+                   push_hosts: tuple[str, ...] | None = None,
+                   allow_private_targets: bool = False, push_per_address_hour: int = 60,
+                   push_per_zone: int = 20_000) -> list[Any]:
+    """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
+    process that writes the log (the leading engine, or the one process) delivers."""
+    channels: list[Any] = []
+    if mqtt is not None:
+        from airwarn.channels.mqtt import MqttChannel
+
+        channels.append(MqttChannel(mqtt, prefix=mqtt_prefix, client_id=mqtt_client_id))
+    if webhooks:
+        from airwarn.channels.webhooks import WebhookChannel
+
+        channels.append(WebhookChannel(allow_private_targets=allow_private_targets))
+    if push:
+        from airwarn.channels.webpush import PushChannel, PushLimits
+        from airwarn.channels.webpush.subscriptions import KNOWN_PUSH_HOSTS
+
+        limits = PushLimits(endpoint_hosts=(*KNOWN_PUSH_HOSTS, *(push_hosts or ())),
+                            allow_private=allow_private_targets,
+                            per_address_hour=push_per_address_hour, per_zone=push_per_zone)
+        channels.append(PushChannel(keys, subject=push_subject, limits=limits))
+    return channels
+
+
+def build_follow(service: Service, specs: tuple[FollowSpec, ...]) -> Any:
+    """The followers of the official feeds asked for (also with none: a source followed
+    before and no longer is then stopped, its relayed alerts cleared)."""
+    from airwarn.follow.channel import FollowChannel
+
+    if specs and service.settings.clock != "wall":
+        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
+    return FollowChannel(list(specs), service.zones)
+
+
+def default_push_subject(sender: str) -> str:
+    """The VAPID contact when none is given: the CAP sender, if push services can take it.
+    They refuse an address whose domain has no dot (a bare host name such as `airwarn@vm`);
+    then a placeholder in the reserved `.invalid` domain keeps Web Push working (the CLI
+    asks for a real contact)."""
+    domain = sender.rpartition("@")[2]
+    return f"mailto:{sender}" if "." in domain else PLACEHOLDER_PUSH_SUBJECT

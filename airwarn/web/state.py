@@ -1,0 +1,34 @@
+"""What the routes reach through the app, typed by its port (`airwarn.ports`).
+
+`create_app` puts them on `app.state`; a route asks here rather than reaching into the
+service: the writer it writes through (the service, or the bus's writer on an edge), the
+decision log it reads, and the clock it stamps requests with.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import HTTPConnection
+
+    from airwarn.ports import Clock, DecisionLog, Writer
+
+
+def writer(request: HTTPConnection) -> Writer:
+    """Where this request's writes go."""
+    found: Writer = request.app.state.writer
+    return found
+
+
+def decision_log(app: Starlette) -> DecisionLog:
+    """The committed record, read."""
+    found: DecisionLog = app.state.log
+    return found
+
+
+def now_ms(request: HTTPConnection) -> int:
+    """The time a request is taken at, from the app's clock."""
+    clock: Clock = request.app.state.clock
+    return clock.now_ms()

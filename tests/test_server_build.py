@@ -1,0 +1,57 @@
+"""`airwarn.server.build`: the one place a server is assembled, for `serve` and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from airwarn.errors import AirwarnError
+from airwarn.follow.spec import parse_spec
+from airwarn.server import ChannelSettings, ServerSettings, build, default_push_subject
+from airwarn.store.tokens import create_token
+from airwarn.web import WebSettings
+
+
+def test_a_built_server_serves_its_opened_service_with_the_channels_asked_for(
+        grid, tmp_path: Path) -> None:
+    settings = ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'a.db'}",
+                              keys=tmp_path / "keys", clock="events", hold_s=120,
+                              web=WebSettings(heartbeat_s=0.5),
+                              channels=ChannelSettings(webhooks=True), follow=())
+    server = build(settings)
+    try:
+        assert [c.name for c in server.channels] == ["webhooks", "follow"]
+        assert server.service.settings.engine.hold_s == 120
+        assert (tmp_path / "keys").is_dir()
+        token = create_token(server.service.db, "admin", "admin-1", 0)
+        with TestClient(server.app) as http:
+            health = http.get("/healthz").json()
+            assert health["zones"] == len(grid) and health["clock"] == "events"
+            # the webhook channel's own endpoints are mounted on the built app
+            listed = http.get("/v1/webhooks", headers={"Authorization": f"Bearer {token}"})
+            assert listed.status_code == 200
+    finally:
+        server.service.db.dispose()
+
+
+def test_the_demo_shape_has_no_channel_and_no_follower(grid, tmp_path: Path) -> None:
+    server = build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'b.db'}",
+                                  keys=tmp_path / "keys", clock="events"))
+    try:
+        assert server.channels == ()
+    finally:
+        server.service.db.dispose()
+
+
+def test_following_a_live_feed_on_the_event_clock_is_refused(grid, tmp_path: Path) -> None:
+    spec = parse_spec("oref", token=None, every_s=None, stale_s=None, hold_s=None)
+    with pytest.raises(AirwarnError, match="needs --clock wall"):
+        build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'c.db'}",
+                             keys=tmp_path / "keys", clock="events", follow=(spec,)))
+
+
+def test_the_push_contact_falls_back_when_the_sender_has_no_domain() -> None:
+    assert default_push_subject("alerts@warn.example.org") == "mailto:alerts@warn.example.org"
+    assert default_push_subject("airwarn@vm").endswith("@push-contact.invalid")

@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airwarn.geo import Outline
-from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, reach_outline, reach_radii
+from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
 from airwarn.zones import Clearance, ZoneSet, zones_from_geojson
 
 # a 20 x 20 grid of 1.1 km x 0.95 km zones: corridors meet many of them at once
@@ -107,17 +107,27 @@ def test_a_corridor_lies_within_its_outline_movement_of_the_one_before(before, a
 
 
 def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
-    """The corridor's ray lengths computed afresh each time, as before they were cached."""
+    """The corridor's ray lengths computed afresh from the table of rays, each vertex taking
+    the farthest of the rays from the previous vertex to the next, widened by the slack."""
     rays = len(_OFFSETS)
-    if heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn):
-        reach = np.full(rays, speed * max(horizon, 0.0))
+    path = speed * max(horizon, 0.0)
+    if (heading is None or turn <= 0 or speed <= 0 or path <= 0
+            or not math.isfinite(speed / turn)):
+        reach = np.full(rays, path)
     else:
-        reach = reach_radii(turn * max(horizon, 0.0)) * (speed / turn)
-        slack = math.ceil(3.0 * sigma / (2 * math.pi / rays))
-        if slack >= rays // 2:
-            reach = np.full(rays, reach.max())
-        elif slack > 0:
-            reach = np.max([np.roll(reach, k) for k in range(-slack, slack + 1)], axis=0)
+        tau = path / (speed / turn)
+        if tau > _TAUS[-1]:
+            reach = np.full(rays, path)
+        else:
+            shares = _table()[int(np.searchsorted(_TAUS, tau - 1e-12))]
+            sub = len(shares) // rays
+            slack = 0 if not sigma > 0 else math.ceil(3.0 * sigma / (2 * math.pi / len(shares)))
+            window = sub + slack
+            if 2 * window + 1 >= len(shares):
+                reach = np.full(rays, shares.max() * path)
+            else:
+                widest = np.max([np.roll(shares, k) for k in range(-window, window + 1)], axis=0)
+                reach = widest[::sub] * path
     return (reach + buffer_m) * _OUTSIDE
 
 
@@ -138,7 +148,8 @@ def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     turn = math.radians(turn_dps)
     outline = reach_outline(1000.0, -2000.0, heading, sigma, speed, turn, horizon, buffer_m)
     reach = reference_reach(heading, sigma, speed, turn, horizon, buffer_m)
-    disc = heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn)
+    disc = (heading is None or turn <= 0 or speed <= 0 or speed * horizon <= 0
+            or not math.isfinite(speed / turn))
     assert np.isfinite(outline.xs).all() and np.isfinite(outline.ys).all()
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))

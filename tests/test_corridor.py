@@ -10,6 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airwarn.geo import LocalProjection
 from airwarn.predict.corridor import (
     dubins_distance,
     measured_envelope,
@@ -17,6 +18,9 @@ from airwarn.predict.corridor import (
     reach_region,
     unknown_envelope,
 )
+from airwarn.profiles import PROFILES
+from airwarn.sim import maneuvers
+from airwarn.sim.scenarios import ROUTES, RoutePath, _offset
 
 
 @settings(max_examples=300, deadline=None)
@@ -197,3 +201,58 @@ def test_the_speed_bound_follows_the_measured_speed_and_allows_a_dash():
     # a body whose speed is not known yet may fly anything the kind can
     assert unknown_envelope(25.0, 60.0, 0.5, 1.2).path_m(10.0) == pytest.approx(
         60 * 10 + 0.25 * 100)
+
+
+# -- against the simulator's manoeuvres -------------------------------------------------------
+
+
+def manoeuvre_flight(kind, what, speed, side=1.0):
+    """A drone or cruise missile flown by `airwarn.sim.maneuvers` from 50 km out, heading north:
+    a hard turn (90 degrees), a reversal onto a target behind it, a loiter, or a dash to its
+    top speed; its samples as (t s, east m, north m, east m/s, north m/s)."""
+    frame = maneuvers.AIRFRAMES[kind]
+    style = ROUTES[kind]
+    lat0, lon0 = 48.0, 35.0
+    bearing = {"turn": side * math.pi / 2, "reverse": math.pi}.get(what, 0.0)
+    target = _offset(lat0, lon0, 30_000 * math.sin(bearing), 30_000 * math.cos(bearing))
+    top = speed * frame.top_speed_factor if what == "speedup" else speed
+    turn = math.radians(maneuvers.hard_turn_rate_dps(kind, speed) if what in ("turn", "reverse")
+                        else style.turn_rate_dps)
+    legs = [("loiter", 240.0)] if what == "loiter" else []
+    path = RoutePath(t0_s=0.0, dt_s=style.dt_s)
+    assert maneuvers._fly(path, (lat0, lon0, 1000.0), 0.0, speed, top, frame.accel_mps2, turn,
+                          side, legs, target, style.dive_deg[0])
+    projection = LocalProjection(lon0, lat0)
+    rows = []
+    for i in range(len(path.lat)):
+        x, y = projection.to_xy(path.lon[i], path.lat[i])
+        rows.append((path.time_of(i), x, y, path.east[i], path.north[i]))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("kind", ["drone", "cruise"])
+@pytest.mark.parametrize("what", ["turn", "reverse", "loiter", "speedup"])
+@pytest.mark.parametrize("horizon_s", [30.0, 105.0, 195.0])
+def test_a_threat_that_turns_hard_reverses_loiters_or_dashes_stays_inside_its_corridor(
+    kind, what, horizon_s
+):
+    """From every point of its flight, where it really is over the horizon lies inside the
+    corridor drawn from its true state then (its speed seen exactly: the envelope's dash and
+    the kind's turn rate must cover what the airframe does), widened by only 100 m."""
+    profile = PROFILES[kind]
+    speed = {"drone": 45.0, "cruise": 220.0}[kind]  # the slowest: the tightest hard turn
+    flight = manoeuvre_flight(kind, what, speed)
+    turn = math.radians(profile.turn_rate_dps)
+    checked = 0
+    for i in range(0, len(flight) - 1, 5):
+        t, x, y, ve, vn = flight[i]
+        envelope = measured_envelope(math.hypot(ve, vn), 0.0, profile.speed_min_mps,
+                                     profile.speed_max_mps, profile.accel_mps2,
+                                     profile.dash_factor)
+        region = reach_region(x, y, math.atan2(ve, vn), 0.0, envelope.high_mps, turn,
+                              horizon_s, 100.0, envelope=envelope)
+        ahead = flight[(flight[:, 0] >= t) & (flight[:, 0] <= t + horizon_s)]
+        inside = shapely.covers(region, shapely.points(ahead[:, 1:3]))
+        assert inside.all(), (t, ahead[int(np.argmin(inside))])
+        checked += 1
+    assert checked > 10

@@ -67,11 +67,12 @@ class EngineConfig:
     pre_hold_s: int = 60
     release_s: int = 30
     # A drone or cruise missile lets an alerted zone go this long after its corridor (every
-    # place it can reach within the zone's shelter time plus the lead) last covered it (None:
-    # release_s); the zone then stays at alert for pass_hold_s. Safe at any value: if the
-    # threat turns back, its corridor takes the zone again a full shelter time plus the lead
-    # before it can arrive. What it buys is fewer flaps at a corridor's wavering edge.
-    corridor_release_s: int | None = None
+    # place it can reach within the zone's shelter time plus the lead, grown by a margin:
+    # `airwarn.policy.KEEP_MARGIN`) last met it, when the corridor has clearly left it; the
+    # zone then stays at alert for pass_hold_s. Safe at any value: if the threat turns back,
+    # its corridor takes the zone again a full shelter time plus the lead before it can
+    # arrive. What a longer one buys is fewer flaps. None: release_s.
+    corridor_release_s: int | None = 10
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
@@ -434,7 +435,7 @@ class Engine:
             corridor_release_ms = release_ms if corridor_release_s is None \
                 else 1000 * corridor_release_s
             for index, seen in list(threat.alert_seen_ms.items()):
-                if now - seen >= corridor_release_ms:
+                if seen < now and now - seen >= corridor_release_ms:  # not in danger now
                     del threat.alert_seen_ms[index]
                     self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         for index, seen in list(threat.pre_seen_ms.items()):

@@ -38,7 +38,11 @@ from airwarn.tracks import BallisticTrack, CorridorTrack
 from airwarn.zones import Clearance, ZoneSet
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NONE: frozenset[int] = frozenset()
 PRE_REFRESH_S = 30
+# A corridor keeps the zones it holds while it, grown by this share of its path length, meets
+# them (hysteresis against flapping at its edge).
+KEEP_MARGIN = 0.2
 
 
 @dataclass
@@ -173,13 +177,29 @@ class SmartPolicy:
         alert_parts = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
+            horizon_s = shelter_s + profile.lead_s
             widest = reach_outline(x, y, heading, heading_sigma, envelope.high_mps, turn,
-                                   shelter_s + profile.lead_s, buffer_m, envelope=envelope)
+                                   horizon_s, buffer_m, envelope=envelope)
             clearance = threat.clearances.get(shelter_s)
             if clearance is None:
                 clearance = threat.clearances[shelter_s] = Clearance()
-            alert_parts.append(
-                self.zones.query_class_known(shelter_s, widest, {}, clearance))
+            found = self.zones.query_class_known(shelter_s, widest, _NONE, clearance)
+            alert_parts.append(found)
+            if threat.held:
+                # Hysteresis: a zone it holds stays held while the corridor, grown by a share
+                # of its length, still meets it; it is let go once the corridor has clearly
+                # left (a wavering edge would otherwise take and drop it report by report).
+                known = set(found.tolist())
+                shelter = self.zones.shelter_s
+                keep = [i for i in threat.held if i not in known and shelter[i] == shelter_s]
+                if keep:
+                    margin_m = KEEP_MARGIN * envelope.path_m(horizon_s)
+                    grown = reach_outline(x, y, heading, heading_sigma, envelope.high_mps, turn,
+                                          horizon_s, buffer_m + margin_m, envelope=envelope)
+                    meets = shapely.intersects(grown.polygon(), self.zones.shapes_m[keep])
+                    kept = [i for i, hit in zip(keep, meets.tolist(), strict=True) if hit]
+                    if kept:
+                        alert_parts.append(np.array(kept, dtype=np.int64))
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:

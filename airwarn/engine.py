@@ -8,13 +8,16 @@ out) happen when an event's time passes them, stamped with the time they fell du
 Zone lifecycle, per zone:
 - a threat *holds* a zone at `alert` (or `pre_alert`) while the policy puts the zone in its
   danger (or warning) set; a rocket or ballistic missile holds its alerted zones until it ends,
-  a drone or cruise missile lets a zone go `release_s` after it can no longer reach it in time;
+  a drone or cruise missile lets a zone go `corridor_release_s` after it can clearly no longer
+  reach it in time;
 - with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
   time) after a threat ended (impact, interception, loss: debris and a second look take that
   long), or for `pass_hold_s` after a drone or cruise missile flew on and can no longer reach
   it (its danger has gone with it; if it turns back, its corridor alerts the zone again in
-  time); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
-  zones from flapping; then it steps down to what its remaining holders ask for, or `clear`;
+  time) or came down elsewhere (a policy's `ending_zones` name the zones near where it came
+  down, which keep `hold_s`); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
+  hysteresis that keeps zones from flapping; then it steps down to what its remaining holders
+  ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins;
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of

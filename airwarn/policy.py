@@ -28,6 +28,7 @@ from airwarn import physics
 from airwarn.geo import LocalProjection, Outline
 from airwarn.predict.ballistic import ImpactEstimate, predict_impact
 from airwarn.predict.corridor import (
+    _OUTSIDE,
     measured_envelope,
     reach_outline,
     reach_region,
@@ -183,23 +184,28 @@ class SmartPolicy:
             clearance = threat.clearances.get(shelter_s)
             if clearance is None:
                 clearance = threat.clearances[shelter_s] = Clearance()
-            found = self.zones.query_class_known(shelter_s, widest, _NONE, clearance)
-            alert_parts.append(found)
-            if threat.held:
+            if not threat.held:
+                alert_parts.append(
+                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance))
+                continue
+            held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
+            held = held[self.zones.shelter_s[held] == shelter_s]
+            held_set = set(held.tolist())
+            # zones it does not hold yet: taken where the corridor meets them
+            found = self.zones.query_class_known(shelter_s, widest, held_set, clearance)
+            alert_parts.append(np.array([i for i in found.tolist() if i not in held_set],
+                                        dtype=np.int64))
+            if len(held):
                 # Hysteresis: a zone it holds stays held while the corridor, grown by a share
                 # of its length, still meets it; it is let go once the corridor has clearly
                 # left (a wavering edge would otherwise take and drop it report by report).
-                known = set(found.tolist())
-                shelter = self.zones.shelter_s
-                keep = [i for i in threat.held if i not in known and shelter[i] == shelter_s]
-                if keep:
-                    margin_m = KEEP_MARGIN * envelope.path_m(horizon_s)
-                    grown = reach_outline(x, y, heading, heading_sigma, envelope.high_mps, turn,
-                                          horizon_s, buffer_m + margin_m, envelope=envelope)
-                    meets = shapely.intersects(grown.polygon(), self.zones.shapes_m[keep])
-                    kept = [i for i, hit in zip(keep, meets.tolist(), strict=True) if hit]
-                    if kept:
-                        alert_parts.append(np.array(kept, dtype=np.int64))
+                grown = widest.grown(KEEP_MARGIN * envelope.path_m(horizon_s) * _OUTSIDE)
+                # a zone whose inner point the grown corridor covers meets it: no exact test
+                meets = grown.covers_points(self.zones.inner_x[held], self.zones.inner_y[held])
+                if not meets.all():
+                    self._keep_exactly(grown, held, meets)
+                if meets.any():
+                    alert_parts.append(held[meets])
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:
@@ -233,6 +239,21 @@ class SmartPolicy:
         flown_m = profile.dash_factor * profile.speed_max_mps * since_s
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
         return set(self.zones.within_distance(x, y, radius_m).tolist())
+
+
+    def _keep_exactly(self, grown: Outline, held: np.ndarray, meets: np.ndarray) -> None:
+        """Settle `meets` (in place) for the held zones it leaves False: a zone that holds the
+        threat's position or a vertex of the corridor meets it (prepared point-in-polygon
+        tests, cheap); the others are tested exactly."""
+        unsure = np.flatnonzero(~meets)
+        shapes = self.zones.shapes_m[held[unsure]]
+        px = np.concatenate([[grown.x_m], grown.xs])
+        py = np.concatenate([[grown.y_m], grown.ys])
+        under = shapely.contains_xy(shapes[:, None], px[None, :], py[None, :]).any(axis=1)
+        meets[unsure[under]] = True
+        if not under.all():
+            rest = unsure[~under]
+            meets[rest] = shapely.intersects(grown.polygon(), shapes[~under])
 
 
 class ReachPolicy:

@@ -181,4 +181,4 @@ def test_an_outline_says_a_point_is_inside_only_when_its_polygon_covers_it(
     py = rng.uniform(miny - 100, maxy + 100, 500)
     said = outline.covers_points(px, py)
     assert not (said & ~shapely.covers(region, shapely.points(px, py))).any()
-    assert said.mean() > 0.5 * shapely.contains_xy(region, px, py).mean()  # and it is useful
+    assert said.mean() >= 0.5 * shapely.contains_xy(region, px, py).mean()  # and it is useful

@@ -71,11 +71,12 @@ class EngineConfig:
     release_s: int = 30
     # A drone or cruise missile lets an alerted zone go this long after its corridor (every
     # place it can reach within the zone's shelter time plus the lead, grown by a margin:
-    # `airwarn.policy.KEEP_MARGIN`) last met it, when the corridor has clearly left it; the
-    # zone then stays at alert for pass_hold_s. Safe at any value: if the threat turns back,
-    # its corridor takes the zone again a full shelter time plus the lead before it can
-    # arrive. What a longer one buys is fewer flaps. None: release_s.
-    corridor_release_s: int | None = 10
+    # `airwarn.policy.KEEP_MARGIN`) last met it; the zone then stays at alert for
+    # pass_hold_s. Safe at any value: if the threat turns back, its corridor takes the zone
+    # again a full shelter time plus the lead before it can arrive. None: release_s (30 s).
+    # Shorter trades flaps for area: 10 s saves 2-5 % of a drone's or cruise missile's
+    # alerted area x time and doubles the flaps of drones (BENCHMARKS.md, "Corridors").
+    corridor_release_s: int | None = None
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 

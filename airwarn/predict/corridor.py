@@ -27,6 +27,7 @@ widened by the track's position uncertainty and a minimum radius.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from dataclasses import dataclass
@@ -131,11 +132,14 @@ def _table() -> np.ndarray:
     return table
 
 
+_TAU_LIST = _TAUS.tolist()
+
+
 def _tau_index(tau: float) -> int | None:
     """The grid point at or above tau (never below: reach grows with tau); None beyond."""
     if not tau <= _TAU_MAX:  # beyond the table, or NaN
         return None
-    return int(np.searchsorted(_TAUS, tau - 1e-12, side="left"))
+    return bisect.bisect_left(_TAU_LIST, tau - 1e-12)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,13 +8,16 @@ out) happen when an event's time passes them, stamped with the time they fell du
 Zone lifecycle, per zone:
 - a threat *holds* a zone at `alert` (or `pre_alert`) while the policy puts the zone in its
   danger (or warning) set; a rocket or ballistic missile holds its alerted zones until it ends,
-  a drone or cruise missile lets a zone go `release_s` after it can no longer reach it in time;
+  a drone or cruise missile lets a zone go `corridor_release_s` after it can clearly no longer
+  reach it in time;
 - with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
   time) after a threat ended (impact, interception, loss: debris and a second look take that
   long), or for `pass_hold_s` after a drone or cruise missile flew on and can no longer reach
   it (its danger has gone with it; if it turns back, its corridor alerts the zone again in
-  time); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps
-  zones from flapping; then it steps down to what its remaining holders ask for, or `clear`;
+  time) or came down elsewhere (a policy's `ending_zones` name the zones near where it came
+  down, which keep `hold_s`); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
+  hysteresis that keeps zones from flapping; then it steps down to what its remaining holders
+  ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins;
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
@@ -66,6 +69,14 @@ class EngineConfig:
     pass_hold_s: int = 60
     pre_hold_s: int = 60
     release_s: int = 30
+    # A drone or cruise missile lets an alerted zone go this long after its corridor (every
+    # place it can reach within the zone's shelter time plus the lead, grown by a margin:
+    # `airwarn.policy.KEEP_MARGIN`) last met it; the zone then stays at alert for
+    # pass_hold_s. Safe at any value: if the threat turns back, its corridor takes the zone
+    # again a full shelter time plus the lead before it can arrive. None: release_s (30 s).
+    # Shorter trades flaps for area: 10 s saves 2-5 % of a drone's or cruise missile's
+    # alerted area x time and doubles the flaps of drones (BENCHMARKS.md, "Corridors").
+    corridor_release_s: int | None = None
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
@@ -165,7 +176,7 @@ class Engine:
         if isinstance(event, Track):
             self._on_track(event, t_ms, now)
         elif isinstance(event, End):
-            self._on_end(event.threat, now)
+            self._on_end(event.threat, now, event.reason)
         elif isinstance(event, Manual):
             self._on_manual(event, targets, now)
         elif isinstance(event, Relay):
@@ -303,15 +314,23 @@ class Engine:
         self._threats[threat_id] = threat
         return threat
 
-    def _on_end(self, threat_id: str, now: int) -> None:
+    def _on_end(self, threat_id: str, now: int, reason: str = "lost") -> None:
         threat = self._threats.pop(threat_id, None)
         if threat is None and threat_id in self._ended:
             self.ignored = f"threat {threat_id} ended already"
         self._ended.add(threat_id)
         if threat is None:
             return
+        # A policy may say which of its zones stay in danger after an impact or interception
+        # (SmartPolicy: those near the last fix of a drone or cruise missile); the others get
+        # the short pass hold. A lost track, and a policy that does not say, hold them all.
+        ending = getattr(self.policy, "ending_zones", None)
+        near = None if ending is None or reason == "lost" else ending(threat.view, now)
         for zone in sorted(threat.alert_seen_ms):
-            self._release(zone, threat_id, ALERT, now)
+            if near is None or zone in near:
+                self._release(zone, threat_id, ALERT, now)
+            else:  # the threat is down elsewhere: its corridor's other zones are out of danger
+                self._release(zone, threat_id, ALERT, now, self.config.pass_hold_s)
         for zone in sorted(threat.pre_seen_ms):
             self._release(zone, threat_id, PRE_ALERT, now)
 
@@ -416,8 +435,11 @@ class Engine:
             self._refresh(index, now)
         release_ms = 1000 * self.config.release_s
         if view.profile.model == "corridor":
+            corridor_release_s = self.config.corridor_release_s
+            corridor_release_ms = release_ms if corridor_release_s is None \
+                else 1000 * corridor_release_s
             for index, seen in list(threat.alert_seen_ms.items()):
-                if now - seen >= release_ms:
+                if seen < now and now - seen >= corridor_release_ms:  # not in danger now
                     del threat.alert_seen_ms[index]
                     self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         for index, seen in list(threat.pre_seen_ms.items()):

@@ -27,13 +27,23 @@ from shapely.geometry.base import BaseGeometry
 from airwarn import physics
 from airwarn.geo import LocalProjection, Outline
 from airwarn.predict.ballistic import ImpactEstimate, predict_impact
-from airwarn.predict.corridor import reach_outline, reach_region
+from airwarn.predict.corridor import (
+    _OUTSIDE,
+    measured_envelope,
+    reach_outline,
+    reach_region,
+    unknown_envelope,
+)
 from airwarn.profiles import KindProfile
 from airwarn.tracks import BallisticTrack, CorridorTrack
 from airwarn.zones import Clearance, ZoneSet
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NONE: frozenset[int] = frozenset()
 PRE_REFRESH_S = 30
+# A corridor keeps the zones it holds while it, grown by this share of its path length, meets
+# them (hysteresis against flapping at its edge).
+KEEP_MARGIN = 0.2
 
 
 @dataclass
@@ -153,33 +163,58 @@ class SmartPolicy:
         speed_sigma = track.speed_sigma_mps
         heading = None
         heading_sigma = math.pi
-        speed_bound = profile.speed_max_mps
         if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
             heading = math.atan2(vx, vy)
             heading_sigma = speed_sigma / speed
-            # a body seen cruising may still speed up (a diving drone): a tenth more than seen,
-            # plus 3 sigma, never above the kind's envelope
-            speed_bound = min(speed_bound, 1.1 * speed + 3 * speed_sigma)
+            # as fast as seen (3 sigma), and free to dash faster from there
+            envelope = measured_envelope(speed, speed_sigma, profile.speed_min_mps,
+                                         profile.speed_max_mps, profile.accel_mps2,
+                                         profile.dash_factor)
+        else:
+            envelope = unknown_envelope(profile.speed_min_mps, profile.speed_max_mps,
+                                        profile.accel_mps2, profile.dash_factor)
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
         alert_parts = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
-            widest = reach_outline(x, y, heading, heading_sigma, speed_bound, turn,
-                                   shelter_s + profile.lead_s, buffer_m)
+            horizon_s = shelter_s + profile.lead_s
+            widest = reach_outline(x, y, heading, heading_sigma, envelope.high_mps, turn,
+                                   horizon_s, buffer_m, envelope=envelope)
             clearance = threat.clearances.get(shelter_s)
             if clearance is None:
                 clearance = threat.clearances[shelter_s] = Clearance()
-            alert_parts.append(
-                self.zones.query_class_known(shelter_s, widest, threat.held, clearance))
+            if not threat.held:
+                alert_parts.append(
+                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance))
+                continue
+            held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
+            held = held[self.zones.shelter_s[held] == shelter_s]
+            held_set = set(held.tolist())
+            # zones it does not hold yet: taken where the corridor meets them
+            found = self.zones.query_class_known(shelter_s, widest, held_set, clearance)
+            alert_parts.append(np.array([i for i in found.tolist() if i not in held_set],
+                                        dtype=np.int64))
+            if len(held):
+                # Hysteresis: a zone it holds stays held while the corridor, grown by a share
+                # of its length, still meets it; it is let go once the corridor has clearly
+                # left (a wavering edge would otherwise take and drop it report by report).
+                grown = widest.grown(KEEP_MARGIN * envelope.path_m(horizon_s) * _OUTSIDE)
+                # a zone whose inner point the grown corridor covers meets it: no exact test
+                meets = grown.covers_points(self.zones.inner_x[held], self.zones.inner_y[held])
+                if not meets.all():
+                    self._keep_exactly(grown, held, meets)
+                if meets.any():
+                    alert_parts.append(held[meets])
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
             # over a horizon longer by as much, so that it stays a superset in between.
             if threat.pre_zones is None or now_ms - threat.pre_made_ms >= 1000 * PRE_REFRESH_S:
-                region = reach_region(x, y, heading, heading_sigma, speed_bound, turn,
-                                      profile.pre_alert_s + PRE_REFRESH_S, buffer_m)
+                region = reach_region(x, y, heading, heading_sigma, envelope.high_mps, turn,
+                                      profile.pre_alert_s + PRE_REFRESH_S, buffer_m,
+                                      envelope=envelope)
                 threat.pre_zones = self.zones.query(region)
                 threat.pre_made_ms = now_ms
             pre = threat.pre_zones
@@ -188,6 +223,37 @@ class SmartPolicy:
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
         return Assessment(alert, pre, shape_m=widest)
+
+
+    def ending_zones(self, threat: ThreatView, now_ms: int) -> set[int] | None:
+        """The zones still in danger once a drone or cruise missile came down (impact) or was
+        brought down (interception): those within the kind's debris radius of its last fix,
+        widened by 3 sigma of position and by as far as it could have flown from that fix
+        until the end was reported. None (every zone it holds) for other kinds."""
+        track = threat.track
+        profile = threat.profile
+        if not isinstance(track, CorridorTrack) or not track.count:
+            return None
+        x, y, _, _ = track.state()
+        since_s = max(now_ms - track.t_ms, 0) / 1000.0
+        flown_m = profile.dash_factor * profile.speed_max_mps * since_s
+        radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
+        return set(self.zones.within_distance(x, y, radius_m).tolist())
+
+
+    def _keep_exactly(self, grown: Outline, held: np.ndarray, meets: np.ndarray) -> None:
+        """Settle `meets` (in place) for the held zones it leaves False: a zone that holds the
+        threat's position or a vertex of the corridor meets it (prepared point-in-polygon
+        tests, cheap); the others are tested exactly."""
+        unsure = np.flatnonzero(~meets)
+        shapes = self.zones.shapes_m[held[unsure]]
+        px = np.concatenate([[grown.x_m], grown.xs])
+        py = np.concatenate([[grown.y_m], grown.ys])
+        under = shapely.contains_xy(shapes[:, None], px[None, :], py[None, :]).any(axis=1)
+        meets[unsure[under]] = True
+        if not under.all():
+            rest = unsure[~under]
+            meets[rest] = shapely.intersects(grown.polygon(), shapes[~under])
 
 
 class ReachPolicy:

@@ -172,8 +172,15 @@ def one(job: Job) -> dict[str, Any]:
     return row
 
 
+def _config(engine: str) -> EngineConfig:
+    """The lifecycle settings a job's engine key names (`--corridor-release-s`)."""
+    if "-release" in engine:
+        return EngineConfig(corridor_release_s=int(engine.rsplit("-release", 1)[1]))
+    return EngineConfig()
+
+
 def _run(job: Job) -> dict[str, Any]:
-    country, scenario, cell, seed, cache, version, _, policies = job
+    country, scenario, cell, seed, cache, version, engine, policies = job
     started = time.perf_counter()
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
@@ -181,7 +188,7 @@ def _run(job: Job) -> dict[str, Any]:
                         version)
     simulated = time.perf_counter()
     events = [parse_event(line) for line in lines]
-    config = EngineConfig()
+    config = _config(engine)
     kind = KINDS[scenario]
     lost = {str(t["threat"]) for t in truth["threats"] if t["end_reason"] == "lost"}
     tracked = dict(truth, threats=[dict(t, impact=None) if t["threat"] in lost else t
@@ -453,6 +460,9 @@ def main() -> None:
     parser.add_argument("--policy", choices=POLICY_NAMES[1:], action="append",
                         help="run only these beside the engine (default: all four; the "
                         "targets of drones and cruise missiles need region and path-oracle)")
+    parser.add_argument("--corridor-release-s", type=int, default=None,
+                        help="the lifecycle's corridor_release_s for every policy (default: "
+                        "EngineConfig's)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--cache", type=Path, default=RESULTS / "sweep-cache",
                         help="folder of cached raids")
@@ -469,6 +479,8 @@ def main() -> None:
     seeds = args.seeds or (1 if args.quick else 5)
     wanted = args.cell or (list(QUICK_CELLS) if args.quick else list(CELLS))
     version, engine = _sim_version(), _engine_version()
+    if args.corridor_release_s is not None:
+        engine += f"-release{args.corridor_release_s}"
     cache = None if args.no_cache else str(args.cache)
     policies = ("engine", *(n for n in POLICY_NAMES[1:] if n in (args.policy or POLICY_NAMES)))
     jobs = []

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airwarn.predict.corridor import reach_region
+from airwarn.geo import LocalProjection
+from airwarn.predict.corridor import (
+    dubins_distance,
+    measured_envelope,
+    reach_outline,
+    reach_region,
+    unknown_envelope,
+)
+from airwarn.profiles import PROFILES
+from airwarn.sim import maneuvers
+from airwarn.sim.scenarios import ROUTES, RoutePath, _offset
 
 
 @settings(max_examples=300, deadline=None)
@@ -49,3 +61,198 @@ def test_the_corridor_points_ahead_and_is_smaller_than_the_disc():
 def test_an_unknown_heading_gives_the_disc():
     region = reach_region(0.0, 0.0, None, math.pi, 50.0, math.radians(3), 100.0, 0.0)
     assert region.covers(shapely.Point(0, -4_999)) and region.covers(shapely.Point(4_999, 0))
+
+
+# -- the true reachable set of a turn-limited body -------------------------------------------
+
+
+def fly(heading, speed, controls, step_s=0.25):
+    """Positions (east, north) every `step_s` of a body starting at the origin: each control is
+    (seconds, turn rate rad/s, clockwise positive; acceleration m/s2), the speed kept within
+    the given bounds by the caller. Exact arcs per step."""
+    x = y = 0.0
+    points = [(0.0, 0.0)]
+    for duration, rate, accel in controls:
+        steps = max(1, math.ceil(duration / step_s))
+        h = duration / steps
+        for _ in range(steps):
+            v = speed + 0.5 * accel * h  # mean speed over the step
+            if abs(rate) > 1e-12:
+                x += v / rate * (math.cos(heading) - math.cos(heading + rate * h))
+                y += v / rate * (math.sin(heading + rate * h) - math.sin(heading))
+            else:
+                x += v * h * math.sin(heading)
+                y += v * h * math.cos(heading)
+            heading += rate * h
+            speed += accel * h
+            points.append((x, y))
+    return points
+
+
+control = st.tuples(st.floats(0.5, 200), st.floats(-1, 1), st.floats(-1, 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    heading=st.floats(-math.pi, math.pi),
+    heading_error=st.floats(-1, 1),
+    heading_sigma=st.floats(0, 0.3),
+    seen=st.floats(20, 300),
+    speed_sigma=st.floats(0, 10),
+    speed_share=st.floats(0, 1),
+    turn_dps=st.floats(0.5, 13),
+    accel=st.floats(0, 2.5),
+    dash=st.floats(1.0, 1.3),
+    horizon=st.floats(1, 900),
+    controls=st.lists(control, min_size=1, max_size=8),
+)
+def test_every_flight_within_the_speed_and_turn_limits_stays_inside_the_corridor(
+    heading, heading_error, heading_sigma, seen, speed_sigma, speed_share, turn_dps, accel,
+    dash, horizon, controls
+):
+    """Any flight at all (loops, S-turns, reversals, slowing down, a dash) that keeps within
+    the envelope: a heading within 3 sigma of the one estimated, a speed within 3 sigma of the
+    one seen and never below the kind's slowest, speeding up no faster than the kind can and
+    no faster than the dash, a turn rate within the kind's."""
+    turn = math.radians(turn_dps)
+    envelope = measured_envelope(seen, speed_sigma, 0.5 * seen, 1.5 * seen, accel, dash)
+    region = reach_region(0.0, 0.0, heading, heading_sigma, envelope.high_mps, turn, horizon,
+                          1.0, envelope=envelope)
+    true_heading = heading + 3 * heading_sigma * heading_error
+    speed = envelope.low_mps + speed_share * (envelope.high_mps - envelope.low_mps)
+    cap = envelope.cap_mps
+    assert cap is not None
+    plan = []
+    left = horizon
+    for seconds, turn_share, accel_share in controls:
+        if left <= 0:
+            break
+        seconds = min(seconds, left)
+        a = accel_share * accel if accel_share > 0 else accel_share * 2.0
+        # keep the speed within [low, cap] by cutting the step where it would leave it
+        end_speed = speed + a * seconds
+        if a > 0 and end_speed > cap:
+            a = max(cap - speed, 0.0) / seconds
+        elif a < 0 and end_speed < envelope.low_mps:
+            a = -max(speed - envelope.low_mps, 0.0) / seconds
+        plan.append((seconds, turn_share * turn, a))
+        speed += a * seconds
+        left -= seconds
+    if left > 0:
+        plan.append((left, 0.0, 0.0))
+    points = fly(true_heading, envelope.low_mps + speed_share
+                 * (envelope.high_mps - envelope.low_mps), plan)
+    inside = shapely.covers(region, shapely.points(points))
+    assert inside.all(), points[int(np.argmin(inside))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
+    heading_sigma=st.floats(0, 1),
+    seen=st.floats(10, 300),
+    speed_sigma=st.floats(0, 10),
+    turn_dps=st.floats(0.1, 15),
+    slower=st.floats(0.05, 1),
+    horizon=st.floats(0, 1200),
+    buffer_m=st.floats(0, 2000),
+)
+def test_a_slower_turner_never_has_a_larger_corridor(
+    heading, heading_sigma, seen, speed_sigma, turn_dps, slower, horizon, buffer_m
+):
+    envelope = measured_envelope(seen, speed_sigma, 0.3 * seen, 1.2 * seen, 1.0, 1.15)
+    fast = math.radians(turn_dps)
+
+    def outline(turn):
+        return reach_outline(0.0, 0.0, heading, heading_sigma, seen, turn, horizon, buffer_m,
+                             envelope=envelope)
+
+    quick, slow = outline(fast), outline(fast * slower)
+    # the same rays: the slower turner's reach is no longer on any of them, so its polygon
+    # lies inside the faster one's
+    assert (np.hypot(slow.xs, slow.ys) <= np.hypot(quick.xs, quick.ys) + 1e-6).all()
+    assert quick.polygon().buffer(1e-6).covers(slow.polygon())
+
+
+def test_the_turning_circles_are_not_reachable_on_a_short_horizon():
+    """A cruise missile at 250 m/s turning at 4.5 deg/s (turn radius 3.2 km) cannot be 1.5 km
+    to its side within 30 s: it would have to turn away and loop back. The old corridor
+    counted the whole turning circle as reachable."""
+    turn = math.radians(4.5)
+    region = reach_region(0.0, 0.0, 0.0, 0.0, 250.0, turn, 30.0, 100.0)
+    assert not region.covers(shapely.Point(-1_500, 0))  # inside the left turning circle
+    assert not region.covers(shapely.Point(1_500, 300))  # inside the right one
+    assert region.covers(shapely.Point(0, 7_400))  # straight ahead, 29.6 s out
+    # the Dubins distance: a point 1.5 radii to the side costs a loop, one ahead does not
+    assert dubins_distance(np.array([0.0]), np.array([1.5]))[0] > 3 * 1.5
+    assert dubins_distance(np.array([2.0]), np.array([0.0]))[0] == pytest.approx(2.0)
+
+
+def test_the_speed_bound_follows_the_measured_speed_and_allows_a_dash():
+    """A drone seen at 45 +- 1 m/s: its corridor assumes at most 48 m/s now, speeding up at
+    the kind's 0.5 m/s2 to 1.2 x 48 m/s, never the kind's top speed times the horizon."""
+    envelope = measured_envelope(45.0, 1.0, 25.0, 60.0, 0.5, 1.2)
+    assert envelope.high_mps == pytest.approx(48.0)
+    assert envelope.low_mps == pytest.approx(42.0)
+    assert envelope.cap_mps == pytest.approx(57.6)
+    # 100 s: 19.2 s speeding up from 48 to 57.6, then 80.8 s at 57.6
+    assert envelope.path_m(100.0) == pytest.approx(48 * 19.2 + 0.25 * 19.2**2 + 57.6 * 80.8)
+    assert envelope.path_m(100.0) < 60.0 * 100.0 * 1.2
+    # a body whose speed is not known yet may fly anything the kind can
+    assert unknown_envelope(25.0, 60.0, 0.5, 1.2).path_m(10.0) == pytest.approx(
+        60 * 10 + 0.25 * 100)
+
+
+# -- against the simulator's manoeuvres -------------------------------------------------------
+
+
+def manoeuvre_flight(kind, what, speed, side=1.0):
+    """A drone or cruise missile flown by `airwarn.sim.maneuvers` from 50 km out, heading north:
+    a hard turn (90 degrees), a reversal onto a target behind it, a loiter, or a dash to its
+    top speed; its samples as (t s, east m, north m, east m/s, north m/s)."""
+    frame = maneuvers.AIRFRAMES[kind]
+    style = ROUTES[kind]
+    lat0, lon0 = 48.0, 35.0
+    bearing = {"turn": side * math.pi / 2, "reverse": math.pi}.get(what, 0.0)
+    target = _offset(lat0, lon0, 30_000 * math.sin(bearing), 30_000 * math.cos(bearing))
+    top = speed * frame.top_speed_factor if what == "speedup" else speed
+    turn = math.radians(maneuvers.hard_turn_rate_dps(kind, speed) if what in ("turn", "reverse")
+                        else style.turn_rate_dps)
+    legs = [("loiter", 240.0)] if what == "loiter" else []
+    path = RoutePath(t0_s=0.0, dt_s=style.dt_s)
+    assert maneuvers._fly(path, (lat0, lon0, 1000.0), 0.0, speed, top, frame.accel_mps2, turn,
+                          side, legs, target, style.dive_deg[0])
+    projection = LocalProjection(lon0, lat0)
+    rows = []
+    for i in range(len(path.lat)):
+        x, y = projection.to_xy(path.lon[i], path.lat[i])
+        rows.append((path.time_of(i), x, y, path.east[i], path.north[i]))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("kind", ["drone", "cruise"])
+@pytest.mark.parametrize("what", ["turn", "reverse", "loiter", "speedup"])
+@pytest.mark.parametrize("horizon_s", [30.0, 105.0, 195.0])
+def test_a_threat_that_turns_hard_reverses_loiters_or_dashes_stays_inside_its_corridor(
+    kind, what, horizon_s
+):
+    """From every point of its flight, where it really is over the horizon lies inside the
+    corridor drawn from its true state then (its speed seen exactly: the envelope's dash and
+    the kind's turn rate must cover what the airframe does), widened by only 100 m."""
+    profile = PROFILES[kind]
+    speed = {"drone": 45.0, "cruise": 220.0}[kind]  # the slowest: the tightest hard turn
+    flight = manoeuvre_flight(kind, what, speed)
+    turn = math.radians(profile.turn_rate_dps)
+    checked = 0
+    for i in range(0, len(flight) - 1, 5):
+        t, x, y, ve, vn = flight[i]
+        envelope = measured_envelope(math.hypot(ve, vn), 0.0, profile.speed_min_mps,
+                                     profile.speed_max_mps, profile.accel_mps2,
+                                     profile.dash_factor)
+        region = reach_region(x, y, math.atan2(ve, vn), 0.0, envelope.high_mps, turn,
+                              horizon_s, 100.0, envelope=envelope)
+        ahead = flight[(flight[:, 0] >= t) & (flight[:, 0] <= t + horizon_s)]
+        inside = shapely.covers(region, shapely.points(ahead[:, 1:3]))
+        assert inside.all(), (t, ahead[int(np.argmin(inside))])
+        checked += 1
+    assert checked > 10

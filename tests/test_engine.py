@@ -128,6 +128,38 @@ def test_zone_stays_alerted_for_the_hold_time_after_the_threat_ends(grid):
     assert ("2026-03-01T18:11:40.000Z", "clear") in levels(out, "r3c2")
 
 
+def drone_then_end(grid, reason):
+    """A drone flying east along the border of rows 2 and 3 that ends at 331 s, its last fix
+    (330 s) at 34.674 E, in zones r2c1 and r3c1, while its corridor still covers the zones of
+    rows 1 to 4 around it."""
+    engine = Engine(grid, EngineConfig(hold_s=600, pass_hold_s=60))
+    for event in drone_pass()[:34]:
+        engine.apply(event)
+    held = {z for z, level in engine.levels().items() if level == "alert"}
+    out = run(engine, [end("D1", 331, reason)])
+    return engine, held, out
+
+
+def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(grid):
+    engine, held, out = drone_then_end(grid, "impact")
+    assert {"r1c1", "r2c1", "r3c1", "r4c1"} <= held
+    run(engine, [tick(331 + 61)])
+    kept = {z for z, level in engine.levels().items() if level == "alert"}
+    # within the drone's 3 km debris radius of the last fix: the full hold (debris, a second
+    # look); rows 1 and 4, 5.5 km away, step down after the short pass hold
+    assert kept == {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}
+    run(engine, [tick(331 + 599)])
+    assert engine.level_of("r3c1") == "alert" and engine.level_of("r2c1") == "alert"
+    run(engine, [tick(331 + 601)])
+    assert engine.level_of("r3c1") == "clear"
+
+
+def test_a_lost_drone_keeps_every_zone_of_its_corridor_for_the_full_hold(grid):
+    engine, held, out = drone_then_end(grid, "lost")
+    run(engine, [tick(331 + 599)])
+    assert {z for z, level in engine.levels().items() if level == "alert"} == held
+
+
 def test_manual_clear_wins_over_a_threat_that_still_holds_the_zone(grid):
     engine = Engine(grid)
     run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])

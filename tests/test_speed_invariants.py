@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airwarn.geo import Outline
-from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, reach_outline, reach_radii
+from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
 from airwarn.zones import Clearance, ZoneSet, zones_from_geojson
 
 # a 20 x 20 grid of 1.1 km x 0.95 km zones: corridors meet many of them at once
@@ -107,17 +107,27 @@ def test_a_corridor_lies_within_its_outline_movement_of_the_one_before(before, a
 
 
 def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
-    """The corridor's ray lengths computed afresh each time, as before they were cached."""
+    """The corridor's ray lengths computed afresh from the table of rays, each vertex taking
+    the farthest of the rays from the previous vertex to the next, widened by the slack."""
     rays = len(_OFFSETS)
-    if heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn):
-        reach = np.full(rays, speed * max(horizon, 0.0))
+    path = speed * max(horizon, 0.0)
+    if (heading is None or turn <= 0 or speed <= 0 or path <= 0
+            or not math.isfinite(speed / turn)):
+        reach = np.full(rays, path)
     else:
-        reach = reach_radii(turn * max(horizon, 0.0)) * (speed / turn)
-        slack = math.ceil(3.0 * sigma / (2 * math.pi / rays))
-        if slack >= rays // 2:
-            reach = np.full(rays, reach.max())
-        elif slack > 0:
-            reach = np.max([np.roll(reach, k) for k in range(-slack, slack + 1)], axis=0)
+        tau = path / (speed / turn)
+        if tau > _TAUS[-1]:
+            reach = np.full(rays, path)
+        else:
+            shares = _table()[int(np.searchsorted(_TAUS, tau - 1e-12))]
+            sub = len(shares) // rays
+            slack = 0 if not sigma > 0 else math.ceil(3.0 * sigma / (2 * math.pi / len(shares)))
+            window = sub + slack
+            if 2 * window + 1 >= len(shares):
+                reach = np.full(rays, shares.max() * path)
+            else:
+                widest = np.max([np.roll(shares, k) for k in range(-window, window + 1)], axis=0)
+                reach = widest[::sub] * path
     return (reach + buffer_m) * _OUTSIDE
 
 
@@ -138,8 +148,37 @@ def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     turn = math.radians(turn_dps)
     outline = reach_outline(1000.0, -2000.0, heading, sigma, speed, turn, horizon, buffer_m)
     reach = reference_reach(heading, sigma, speed, turn, horizon, buffer_m)
-    disc = heading is None or turn <= 0 or speed <= 0 or not math.isfinite(speed / turn)
+    disc = (heading is None or turn <= 0 or speed <= 0 or speed * horizon <= 0
+            or not math.isfinite(speed / turn))
     assert np.isfinite(outline.xs).all() and np.isfinite(outline.ys).all()
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))
     assert np.array_equal(outline.ys, -2000.0 + reach * np.cos(angles))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
+    sigma=st.floats(0, 0.5),
+    speed=st.floats(10, 300),
+    turn_dps=st.floats(0.5, 13),
+    horizon=st.floats(1, 900),
+    buffer_m=st.floats(0, 2000),
+    grow_m=st.floats(0, 5000),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_an_outline_says_a_point_is_inside_only_when_its_polygon_covers_it(
+    heading, sigma, speed, turn_dps, horizon, buffer_m, grow_m, seed
+):
+    """The cheap test that spares held zones the exact one (their inner point inside the
+    grown corridor) never says inside for a point the polygon does not cover."""
+    outline = reach_outline(500.0, -300.0, heading, sigma, speed, math.radians(turn_dps),
+                            horizon, buffer_m).grown(grow_m)
+    region = outline.polygon()
+    minx, miny, maxx, maxy = region.bounds
+    rng = np.random.default_rng(seed)
+    px = rng.uniform(minx - 100, maxx + 100, 500)
+    py = rng.uniform(miny - 100, maxy + 100, 500)
+    said = outline.covers_points(px, py)
+    assert not (said & ~shapely.covers(region, shapely.points(px, py))).any()
+    assert said.mean() >= 0.5 * shapely.contains_xy(region, px, py).mean()  # and it is useful

@@ -21,10 +21,12 @@ The limits (the physics of a coordinated turn, ω = g tan(bank) / v, and of thru
 - a cruise missile (Kh-101/Kalibr class: turbofan), cruising at 220-250 m/s: a hard turn at
   60° of bank (2 g), 3.9-4.4°/s; a dash to 1.15 × its cruise speed (253-288 m/s) at 2 m/s².
 
-Both turn faster than the engine's profiles assume (4°/s and 3°/s, `airwarn.profiles`), and
-the fastest drones dash past the engine's 60 m/s: real airframes can, and the engine's
-corridors should be judged against it. New targets are zones of the set (on the defended side),
-chosen by the same weights as first targets. A threat for which no zone lies in the sector on
+Both turn faster than the engine's profiles assumed until issue 12 (4°/s and 3°/s), and the
+fastest drones dash past the 60 m/s the engine then capped them at: real airframes can, and
+the engine's corridors are judged against it (`airwarn.profiles` now takes these turns and a
+dash from the speed seen; `tests/test_corridor.py` flies these manoeuvres against them).
+New targets are zones of the set (on the defended side), chosen by the same weights as first
+targets. A threat for which no zone lies in the sector on
 either side keeps its plan (the truth row says `maneuver: none`).
 """
 

@@ -59,6 +59,9 @@ class Assessment:
     pre_alert: np.ndarray  # zone indexes, ascending, none of them in `alert`
     recheck_ms: int | None = None  # assess again then even with no new report
     shape_m: BaseGeometry | Outline | None = None  # the impact region or corridor, for display
+    # zones the threat holds at alert that its impact region, with the release margin, no
+    # longer covers (ballistic kinds, on a new estimate): the engine lets them go
+    let_go: np.ndarray | None = None
 
     @property
     def region_m(self) -> BaseGeometry | None:
@@ -94,6 +97,17 @@ def _position_now(
     return x + vx * dt, y + vy * dt, vx, vy, sigma
 
 
+# A young track is re-predicted on every report: its first estimates rest on a few reports a
+# second or two apart, and each new one shrinks the region several-fold (a rocket's from about
+# 46 x 20 km semi-axes at its second report by 30-50x in area within about 10 s).
+YOUNG_REPORTS = 12
+YOUNG_S = 30
+# The release margin: a held zone is let go only once the impact region grown by this share of
+# its semi-axes misses it. The truth sits at a median 0.3 of the semi-axes; the margin is the
+# hysteresis that keeps an estimate's jitter from letting a zone go and taking it again.
+RELEASE_MARGIN = 0.25
+
+
 def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
     """How long an impact estimate stays good enough: a tenth of the time left to impact, between
     1 and 10 s. Early in a long flight new reports barely move the impact; near the end each
@@ -101,13 +115,20 @@ def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
     return max(1000, min(10_000, (estimate.t_ms - now_ms) // 10))
 
 
+def _young(track: BallisticTrack) -> bool:
+    """Is the track in its first reports or seconds, when every report sharpens it a lot?"""
+    times = track.window.times
+    return track.count <= YOUNG_REPORTS or track.t_ms - times[0] <= 1000 * YOUNG_S
+
+
 class SmartPolicy:
     """Impact regions for ballistic kinds, reachable corridors for the others."""
 
     name = "engine"
 
-    def __init__(self, zones: ZoneSet) -> None:
+    def __init__(self, zones: ZoneSet, release_margin: float = RELEASE_MARGIN) -> None:
         self.zones = zones
+        self.release_margin = release_margin
         self._taken = np.zeros(len(zones), dtype=bool)  # scratch: the alert zones, as a mask
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
@@ -119,18 +140,29 @@ class SmartPolicy:
         track = threat.track
         assert isinstance(track, BallisticTrack)
         estimate = threat.prediction
+        fresh = False
         if threat.predicted_count != track.count and (
-            estimate is None or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
+            estimate is None or _young(track)
+            or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
         ):
             estimate = predict_impact(track, self.zones.projection, threat.profile.min_radius_m)
             threat.prediction = estimate
             threat.predicted_count = track.count
+            fresh = True
         if estimate is None:
             return Assessment(_EMPTY, _EMPTY)
+        let_go = None
+        if fresh and threat.held:
+            # Only a new estimate can uncover a zone: one the threat took since was covered.
+            covered = self.zones.query(estimate.ellipse(1.0 + self.release_margin))
+            held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
+            self._taken[covered] = True
+            let_go = np.sort(held[~self._taken[held]])
+            self._taken[covered] = False
         region = estimate.region()
         candidates = self.zones.query(region)
         if not len(candidates):
-            return Assessment(_EMPTY, _EMPTY, shape_m=region)
+            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go)
         # An alert falls due when the earliest impact is within the zone's shelter time + lead.
         due_ms = estimate.t_earliest_ms - 1000 * (
             self.zones.shelter_s[candidates] + threat.profile.lead_s
@@ -142,7 +174,7 @@ class SmartPolicy:
         if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
-        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region)
+        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go)
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track

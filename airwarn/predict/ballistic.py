@@ -49,9 +49,14 @@ class ImpactEstimate:
 
     @functools.cached_property
     def _region(self) -> Polygon:
+        return self.ellipse(1.0)
+
+    def ellipse(self, scale: float) -> Polygon:
+        """The region with both semi-axes scaled by `scale` (> 1: the region with a margin)."""
         s, c = math.sin(self.heading_rad), math.cos(self.heading_rad)
-        along = _UNIT_CIRCLE[:, 0] * self.along_m  # along the heading: (east, north) = (s, c)
-        cross = _UNIT_CIRCLE[:, 1] * self.cross_m  # across it: (east, north) = (c, -s)
+        # along the heading: (east, north) = (s, c); across it: (east, north) = (c, -s)
+        along = _UNIT_CIRCLE[:, 0] * (self.along_m * scale)
+        cross = _UNIT_CIRCLE[:, 1] * (self.cross_m * scale)
         xs = self.x_m + along * s + cross * c
         ys = self.y_m + along * c - cross * s
         return shapely.Polygon(np.column_stack([xs, ys]))

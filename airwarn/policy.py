@@ -49,6 +49,8 @@ class ThreatView:
     held: dict[int, int] = field(default_factory=dict)  # zones it holds at alert (engine's)
     pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
     pre_made_ms: int = 0
+    # zones it holds that its latest impact estimates missed, and by how many in a row
+    missed: dict[int, int] = field(default_factory=dict)
     # per shelter time: the zones its corridor last missed, and by how far
     clearances: dict[int, Clearance] = field(default_factory=dict)
 
@@ -106,6 +108,10 @@ YOUNG_S = 30
 # its semi-axes misses it. The truth sits at a median 0.3 of the semi-axes; the margin is the
 # hysteresis that keeps an estimate's jitter from letting a zone go and taking it again.
 RELEASE_MARGIN = 0.25
+# Within twice the margin, only once that many estimates in a row missed it: early on, one
+# estimate's centre may move by a third of the semi-axes from the one before. Beyond it, at
+# once (with one report every 15 s, a rocket may not live to a second estimate).
+RELEASE_ESTIMATES = 2
 
 
 def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
@@ -154,11 +160,24 @@ class SmartPolicy:
         let_go = None
         if fresh and threat.held:
             # Only a new estimate can uncover a zone: one the threat took since was covered.
-            covered = self.zones.query(estimate.ellipse(1.0 + self.release_margin))
             held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
-            self._taken[covered] = True
-            let_go = np.sort(held[~self._taken[held]])
-            self._taken[covered] = False
+            margin = self.release_margin
+            near = self.zones.query(estimate.ellipse(1.0 + margin))
+            self._taken[near] = True
+            uncovered = held[~self._taken[held]]
+            self._taken[near] = False
+            missed: dict[int, int] = {}
+            let_go = _EMPTY
+            if len(uncovered):
+                far = self.zones.query(estimate.ellipse(1.0 + 3.0 * margin))
+                self._taken[far] = True
+                edge = self._taken[uncovered]
+                self._taken[far] = False
+                for z, at_edge in zip(uncovered.tolist(), edge.tolist(), strict=True):
+                    missed[z] = threat.missed.get(z, 0) + 1 if at_edge else RELEASE_ESTIMATES
+                let_go = np.array(sorted(z for z, n in missed.items()
+                                         if n >= RELEASE_ESTIMATES), dtype=np.int64)
+            threat.missed = missed
         region = estimate.region()
         candidates = self.zones.query(region)
         if not len(candidates):

@@ -408,6 +408,14 @@ class Engine:
         if self._overruled:
             alert = [i for i in alert if threat_id not in self._zones[i].overruled]
             pre = [i for i in pre if threat_id not in self._zones[i].overruled]
+        if threat.released and found.covered is not None:
+            # A zone let go and still at alert (its release hold) is taken back as soon as the
+            # region covers it again, due or not: a zone never leaves alert while covered.
+            back = [i for i in found.covered.tolist() if i in threat.released
+                    and i not in threat.alert_seen_ms and self._zones[i].level == ALERT
+                    and threat_id not in self._zones[i].overruled]
+            if back:
+                alert = sorted(set(alert).union(back))
         # the zones a threat holds are the keys of its *_seen_ms: only new ones need work
         held = threat.alert_seen_ms
         taken = [i for i in alert if i not in held]

@@ -64,6 +64,9 @@ class Assessment:
     # zones the threat holds at alert that its impact region, with the release margin, no
     # longer covers (ballistic kinds, on a new estimate): the engine lets them go
     let_go: np.ndarray | None = None
+    # zones the impact region covers, due or not (ballistic kinds): a zone let go and still in
+    # its release hold is taken back when a later region covers it again
+    covered: np.ndarray | None = None
 
     @property
     def region_m(self) -> BaseGeometry | None:
@@ -181,7 +184,7 @@ class SmartPolicy:
         region = estimate.region()
         candidates = self.zones.query(region)
         if not len(candidates):
-            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go)
+            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go, covered=_EMPTY)
         # An alert falls due when the earliest impact is within the zone's shelter time + lead.
         due_ms = estimate.t_earliest_ms - 1000 * (
             self.zones.shelter_s[candidates] + threat.profile.lead_s
@@ -193,7 +196,8 @@ class SmartPolicy:
         if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
-        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go)
+        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go,
+                          covered=candidates)
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track

@@ -130,3 +130,24 @@ def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     replay(engine, [tick(impact.t_s)])
     assert engine.level_of(FINE.ids[zone]) == "alert"
     assert engine.stats.flaps == 0
+
+
+def test_a_zone_with_time_to_spare_is_judged_by_the_sharper_region_of_later_reports():
+    # a radar of 30 m: at the second report the region spans the grid, and zones that need
+    # 90 s to shelter are due at once; zones that need 20 s are not, so the engine waits for
+    # the reports that follow and alerts only what the sharp region covers, still in time
+    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=30.0, every_s=1.0,
+                                  seed=4)
+    alerted = {}
+    for shelter_s in (90, 20):
+        zones = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15,
+                                              step=0.02, shelter_s=shelter_s))
+        engine = Engine(zones, EngineConfig())
+        out = replay(engine, events)
+        alerts = {d.zone: parse_time(d.t) for d in out if d.level == "alert"}
+        impact_zone = zones.ids[zones.zone_at(impact.lon, impact.lat)]
+        lead_s = engine.config.profiles["rocket"].lead_s
+        assert parse_time(at(impact.t_s)) - alerts[impact_zone] >= 1000 * (shelter_s + lead_s)
+        assert engine.stats.flaps == 0
+        alerted[shelter_s] = len(alerts)
+    assert alerted[90] >= 100 and alerted[20] <= 10

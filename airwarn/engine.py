@@ -71,7 +71,7 @@ class EngineConfig:
     release_s: int = 30
     # how long a zone stays at alert once a rocket's or ballistic missile's impact region (with
     # the policy's margin) no longer covers it, while the threat still flies (docs/engine.md)
-    ballistic_release_s: int = 15
+    ballistic_release_s: int = 30
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 

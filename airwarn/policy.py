@@ -5,8 +5,9 @@ at a moment; the engine turns those answers into zone lifecycles (holds, hystere
 overrides). Policies are pure: the same threat state and time give the same answer.
 
 - `SmartPolicy` (the default): a rocket or ballistic missile alerts the zones its impact region
-  covers once the earliest impact is within the zone's shelter time plus a lead; a drone or
-  cruise missile alerts the zones its reachable corridor covers within that time.
+  covers once the earliest impact is within the zone's shelter time plus a lead, and names the
+  zones it holds that its region (with a margin) no longer covers, for the engine to let go; a
+  drone or cruise missile alerts the zones its reachable corridor covers within that time.
 - `ReachPolicy`: every zone within reach of the latest report (the threat's horizontal speed
   times the zone's shelter time plus the lead), in any direction, with no impact prediction.
 - `RegionPolicy`: whole regions: every zone of each region that `ReachPolicy` touches, as

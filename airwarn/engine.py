@@ -7,17 +7,19 @@ out) happen when an event's time passes them, stamped with the time they fell du
 
 Zone lifecycle, per zone:
 - a threat *holds* a zone at `alert` (or `pre_alert`) while the policy puts the zone in its
-  danger (or warning) set; a rocket or ballistic missile holds its alerted zones until it ends,
-  a drone or cruise missile lets a zone go `corridor_release_s` after it can clearly no longer
-  reach it in time;
+  danger (or warning) set; a rocket or ballistic missile holds an alerted zone while its
+  impact region (grown by a margin) still covers it, and to its end if it does; a drone or
+  cruise missile lets a zone go `corridor_release_s` after it can clearly no longer reach it
+  in time;
 - with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
   time) after a threat ended (impact, interception, loss: debris and a second look take that
-  long), or for `pass_hold_s` after a drone or cruise missile flew on and can no longer reach
-  it (its danger has gone with it; if it turns back, its corridor alerts the zone again in
-  time) or came down elsewhere (a policy's `ending_zones` name the zones near where it came
-  down, which keep `hold_s`); a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
-  hysteresis that keeps zones from flapping; then it steps down to what its remaining holders
-  ask for, or `clear`;
+  long), for `ballistic_release_s` after a rocket's or ballistic missile's impact region let
+  it go (the prediction has ruled it out: see docs/engine.md), or for `pass_hold_s` after a
+  drone or cruise missile flew on and can no longer reach it (its danger has gone with it; if
+  it turns back, its corridor alerts the zone again in time) or came down elsewhere (a
+  policy's `ending_zones` name the zones near where it came down, which keep `hold_s`); a
+  pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps zones
+  from flapping; then it steps down to what its remaining holders ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins;
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
@@ -77,6 +79,9 @@ class EngineConfig:
     # Shorter trades flaps for area: 10 s saves 2-5 % of a drone's or cruise missile's
     # alerted area x time and doubles the flaps of drones (BENCHMARKS.md, "Corridors").
     corridor_release_s: int | None = None
+    # how long a zone stays at alert once a rocket's or ballistic missile's impact region (with
+    # the policy's margin) no longer covers it, while the threat still flies (docs/engine.md)
+    ballistic_release_s: int = 30
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
@@ -100,6 +105,7 @@ class _Threat:
     last_report_ms: int = 0
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
+    released: set[int] = field(default_factory=set)  # zones its impact region let go
     version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
     last_report: Report | None = None  # the newest report, for display
     assessment: Assessment | None = None  # the newest assessment, for display
@@ -126,6 +132,8 @@ class EngineStats:
     stale: int = 0
     after_end: int = 0
     decisions: int = 0
+    released: int = 0  # zones a ballistic threat's impact region let go while it flew
+    flaps: int = 0  # zones one threat put at alert again after they had left alert
 
 
 class Engine:
@@ -418,13 +426,33 @@ class Engine:
         if self._overruled:
             alert = [i for i in alert if threat_id not in self._zones[i].overruled]
             pre = [i for i in pre if threat_id not in self._zones[i].overruled]
+        if threat.released and found.covered is not None:
+            # A zone let go and still at alert (its release hold) is taken back as soon as the
+            # region covers it again, due or not: a zone never leaves alert while covered.
+            back = [i for i in found.covered.tolist() if i in threat.released
+                    and i not in threat.alert_seen_ms and self._zones[i].level == ALERT
+                    and threat_id not in self._zones[i].overruled]
+            if back:
+                alert = sorted(set(alert).union(back))
         # the zones a threat holds are the keys of its *_seen_ms: only new ones need work
         held = threat.alert_seen_ms
         taken = [i for i in alert if i not in held]
         held.update(dict.fromkeys(alert, now))
         for index in taken:
-            self._zones[index].alert_holders.add(threat_id)
+            z = self._zones[index]
+            if index in threat.released and z.level != ALERT:
+                self.stats.flaps += 1
+            z.alert_holders.add(threat_id)
             self._refresh(index, now)
+        if found.let_go is not None:
+            # A rocket or ballistic missile whose impact region no longer covers a zone lets it
+            # go; the zone stays at alert ballistic_release_s more, and is taken again at once
+            # if a later region covers it.
+            for index in found.let_go.tolist():
+                if threat.alert_seen_ms.pop(index, None) is not None:
+                    threat.released.add(index)
+                    self.stats.released += 1
+                    self._release(index, threat_id, ALERT, now, self.config.ballistic_release_s)
         held = threat.pre_seen_ms
         taken = [i for i in pre if i not in held]
         held.update(dict.fromkeys(pre, now))

@@ -5,8 +5,9 @@ at a moment; the engine turns those answers into zone lifecycles (holds, hystere
 overrides). Policies are pure: the same threat state and time give the same answer.
 
 - `SmartPolicy` (the default): a rocket or ballistic missile alerts the zones its impact region
-  covers once the earliest impact is within the zone's shelter time plus a lead; a drone or
-  cruise missile alerts the zones its reachable corridor covers within that time.
+  covers once the earliest impact is within the zone's shelter time plus a lead, and names the
+  zones it holds that its region (with a margin) no longer covers, for the engine to let go; a
+  drone or cruise missile alerts the zones its reachable corridor covers within that time.
 - `ReachPolicy`: every zone within reach of the latest report (the threat's horizontal speed
   times the zone's shelter time plus the lead), in any direction, with no impact prediction.
 - `RegionPolicy`: whole regions: every zone of each region that `ReachPolicy` touches, as
@@ -59,6 +60,8 @@ class ThreatView:
     held: dict[int, int] = field(default_factory=dict)  # zones it holds at alert (engine's)
     pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
     pre_made_ms: int = 0
+    # zones it holds that its latest impact estimates missed, and by how many in a row
+    missed: dict[int, int] = field(default_factory=dict)
     # per shelter time: the zones its corridor last missed, and by how far
     clearances: dict[int, Clearance] = field(default_factory=dict)
 
@@ -69,6 +72,12 @@ class Assessment:
     pre_alert: np.ndarray  # zone indexes, ascending, none of them in `alert`
     recheck_ms: int | None = None  # assess again then even with no new report
     shape_m: BaseGeometry | Outline | None = None  # the impact region or corridor, for display
+    # zones the threat holds at alert that its impact region, with the release margin, no
+    # longer covers (ballistic kinds, on a new estimate): the engine lets them go
+    let_go: np.ndarray | None = None
+    # zones the impact region covers, due or not (ballistic kinds): a zone let go and still in
+    # its release hold is taken back when a later region covers it again
+    covered: np.ndarray | None = None
 
     @property
     def region_m(self) -> BaseGeometry | None:
@@ -104,6 +113,21 @@ def _position_now(
     return x + vx * dt, y + vy * dt, vx, vy, sigma
 
 
+# A young track is re-predicted on every report: its first estimates rest on a few reports a
+# second or two apart, and each new one shrinks the region several-fold (a rocket's from about
+# 46 x 20 km semi-axes at its second report by 30-50x in area within about 10 s).
+YOUNG_REPORTS = 12
+YOUNG_S = 30
+# The release margin: a held zone is let go only once the impact region grown by this share of
+# its semi-axes misses it. The truth sits at a median 0.3 of the semi-axes; the margin is the
+# hysteresis that keeps an estimate's jitter from letting a zone go and taking it again.
+RELEASE_MARGIN = 0.25
+# Within twice the margin, only once that many estimates in a row missed it: early on, one
+# estimate's centre may move by a third of the semi-axes from the one before. Beyond it, at
+# once (with one report every 15 s, a rocket may not live to a second estimate).
+RELEASE_ESTIMATES = 2
+
+
 def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
     """How long an impact estimate stays good enough: a tenth of the time left to impact, between
     1 and 10 s. Early in a long flight new reports barely move the impact; near the end each
@@ -111,13 +135,20 @@ def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
     return max(1000, min(10_000, (estimate.t_ms - now_ms) // 10))
 
 
+def _young(track: BallisticTrack) -> bool:
+    """Is the track in its first reports or seconds, when every report sharpens it a lot?"""
+    times = track.window.times
+    return track.count <= YOUNG_REPORTS or track.t_ms - times[0] <= 1000 * YOUNG_S
+
+
 class SmartPolicy:
     """Impact regions for ballistic kinds, reachable corridors for the others."""
 
     name = "engine"
 
-    def __init__(self, zones: ZoneSet) -> None:
+    def __init__(self, zones: ZoneSet, release_margin: float = RELEASE_MARGIN) -> None:
         self.zones = zones
+        self.release_margin = release_margin
         self._taken = np.zeros(len(zones), dtype=bool)  # scratch: the alert zones, as a mask
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
@@ -129,18 +160,42 @@ class SmartPolicy:
         track = threat.track
         assert isinstance(track, BallisticTrack)
         estimate = threat.prediction
+        fresh = False
         if threat.predicted_count != track.count and (
-            estimate is None or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
+            estimate is None or _young(track)
+            or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
         ):
             estimate = predict_impact(track, self.zones.projection, threat.profile.min_radius_m)
             threat.prediction = estimate
             threat.predicted_count = track.count
+            fresh = True
         if estimate is None:
             return Assessment(_EMPTY, _EMPTY)
+        let_go = None
+        if fresh and threat.held:
+            # Only a new estimate can uncover a zone: one the threat took since was covered.
+            held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
+            margin = self.release_margin
+            near = self.zones.query(estimate.ellipse(1.0 + margin))
+            self._taken[near] = True
+            uncovered = held[~self._taken[held]]
+            self._taken[near] = False
+            missed: dict[int, int] = {}
+            let_go = _EMPTY
+            if len(uncovered):
+                far = self.zones.query(estimate.ellipse(1.0 + 3.0 * margin))
+                self._taken[far] = True
+                edge = self._taken[uncovered]
+                self._taken[far] = False
+                for z, at_edge in zip(uncovered.tolist(), edge.tolist(), strict=True):
+                    missed[z] = threat.missed.get(z, 0) + 1 if at_edge else RELEASE_ESTIMATES
+                let_go = np.array(sorted(z for z, n in missed.items()
+                                         if n >= RELEASE_ESTIMATES), dtype=np.int64)
+            threat.missed = missed
         region = estimate.region()
         candidates = self.zones.query(region)
         if not len(candidates):
-            return Assessment(_EMPTY, _EMPTY, shape_m=region)
+            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go, covered=_EMPTY)
         # An alert falls due when the earliest impact is within the zone's shelter time + lead.
         due_ms = estimate.t_earliest_ms - 1000 * (
             self.zones.shelter_s[candidates] + threat.profile.lead_s
@@ -152,7 +207,8 @@ class SmartPolicy:
         if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
-        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region)
+        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go,
+                          covered=candidates)
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track

@@ -1,0 +1,153 @@
+"""A rocket's or ballistic missile's zones follow its impact region: the far zones of a wide first
+region are let go while it flies, the zone it comes down in stays at alert to the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from conftest import at, end, grid_zones, tick, track
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airwarn import physics
+from airwarn.contract import parse_time
+from airwarn.engine import Engine, EngineConfig
+from airwarn.policy import SmartPolicy
+from airwarn.zones import zones_from_geojson
+
+# ~2 km squares over ~45 x 53 km: fine enough that a wide early region covers many of them
+FINE = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02,
+                                     shelter_s=90))
+
+
+def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=8000.0,
+                 threat="R1"):
+    """Reports of a rocket flown with the physics model, every `every_s` from `start_s`, with
+    Gaussian position noise of `sigma_m` (horizontal; 1.5x vertical) and no velocity."""
+    v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
+    flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
+    assert flight.impact is not None
+    times = np.array(flight.times_s)
+    states = np.array([r for r, _ in flight.states])
+    rng = np.random.default_rng(seed)
+    events = []
+    t = start_s
+    while t < flight.impact.t_s - 1.0:
+        r = [float(np.interp(t, times, states[:, k])) for k in range(3)]
+        lat, lon, h = physics.ecef_to_geodetic(*r)
+        de, dn = (float(x) for x in rng.normal(0.0, sigma_m, 2))
+        dh = float(rng.normal(0.0, 1.5 * sigma_m))
+        lat += dn / 111_320.0
+        lon += de / (111_320.0 * float(np.cos(np.radians(lat))))
+        events.append(track(threat, t, lat, lon, kind="rocket", alt_m=h + dh, sigma_m=sigma_m))
+        t += every_s
+    return events, flight.impact
+
+
+def replay(engine, events):
+    out = []
+    for event in events:
+        out.extend(engine.apply(event))
+    return out
+
+
+def test_a_wide_early_region_lets_its_far_zones_go_while_the_impact_zone_stays_alerted():
+    # ~50 km, reports every second from 3 s after launch with 300 m noise: the region at the
+    # first alert is many zones wide, and every zone is due at once (shelter 90 s)
+    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0,
+                                  seed=4)
+    config = EngineConfig(hold_s=600, ballistic_release_s=12)
+    engine = Engine(FINE, config)
+    out = replay(engine, events)
+    impact_zone = FINE.ids[FINE.zone_at(impact.lon, impact.lat)]
+    first = min(parse_time(d.t) for d in out if d.level == "alert")
+    alerted = {d.zone for d in out if d.level == "alert"}
+    cleared = {d.zone: parse_time(d.t) for d in out if d.level == "clear"}
+    assert len(alerted) >= 100, "the early region should be wide"
+    # the impact zone is never let go, and is at alert when the rocket comes down
+    assert impact_zone in alerted and impact_zone not in cleared
+    assert engine.level_of(impact_zone) == "alert"
+    assert len(engine.levels()) <= 16
+    # every zone let go in flight stayed at alert for the release hold at least; the far ones
+    # (over 15 km from the impact) were all let go within 45 s of the first alert, in a flight
+    # of nearly two minutes
+    impact_ms = parse_time(at(impact.t_s))
+    x, y = FINE.projection.to_xy(impact.lon, impact.lat)
+    for zone in alerted:
+        far = FINE.shapes_m[FINE.index_of[zone]].distance(shapely.Point(x, y)) > 15_000
+        if far:
+            assert cleared[zone] <= first + 45_000
+        if zone in cleared:
+            assert first + 1000 * config.ballistic_release_s <= cleared[zone] < impact_ms
+    assert engine.stats.released >= len(cleared) and engine.stats.flaps == 0
+    # what is still alerted at impact stays for the full hold after the end
+    replay(engine, [tick(impact.t_s)])
+    held = {z for z in engine.levels() if "R1" in engine.holders(z)}
+    assert impact_zone in held
+    assert not replay(engine, [end("R1", impact.t_s)])
+    final = {d.zone: parse_time(d.t) for d in engine.flush()}
+    assert held <= set(final)
+    for zone, t in final.items():
+        if zone in held:
+            assert t == impact_ms + 600_000
+        else:  # let go just before the end: its release hold runs out as it would have
+            assert t < impact_ms + 1000 * config.ballistic_release_s
+
+
+def test_without_release_a_ballistic_threat_holds_every_zone_it_alerted_to_its_end():
+    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0,
+                                  seed=4)
+    engine = Engine(FINE, EngineConfig(hold_s=600, ballistic_release_s=12))
+    released = {d.zone for d in replay(engine, events) if d.level == "clear"}
+    # the same raid with a region that never lets go (margin so wide it covers everything)
+    holding = Engine(FINE, EngineConfig(hold_s=600), SmartPolicy(FINE, release_margin=1e6))
+    assert not [d for d in replay(holding, events) if d.level == "clear"]
+    assert released
+
+
+rocket_flights = st.tuples(
+    st.floats(31.16, 31.60), st.floats(34.41, 34.87),  # where it comes down, inside the grid
+    st.floats(0, 360), st.floats(15_000, 60_000),  # from which bearing and how far
+    st.sampled_from([30.0, 100.0, 300.0]), st.sampled_from([1.0, 2.0, 5.0]),
+    st.integers(0, 2**16),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rocket_flights)
+def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
+    lat, lon, bearing, range_m, sigma_m, every_s, seed = flight
+    b = np.radians(bearing)
+    launch = (lat - range_m * float(np.cos(b)) / 111_320.0,
+              lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))))
+    events, impact = noisy_rocket(launch, (lat, lon), sigma_m=sigma_m, every_s=every_s,
+                                  seed=seed)
+    zone = FINE.zone_at(impact.lon, impact.lat)
+    if zone is None or len(events) < 3:
+        return
+    engine = Engine(FINE, EngineConfig(ballistic_release_s=10))
+    replay(engine, events)
+    replay(engine, [tick(impact.t_s)])
+    assert engine.level_of(FINE.ids[zone]) == "alert"
+    assert engine.stats.flaps == 0
+
+
+def test_a_zone_with_time_to_spare_is_judged_by_the_sharper_region_of_later_reports():
+    # a radar of 30 m: at the second report the region spans the grid, and zones that need
+    # 90 s to shelter are due at once; zones that need 20 s are not, so the engine waits for
+    # the reports that follow and alerts only what the sharp region covers, still in time
+    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=30.0, every_s=1.0,
+                                  seed=4)
+    alerted = {}
+    for shelter_s in (90, 20):
+        zones = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15,
+                                              step=0.02, shelter_s=shelter_s))
+        engine = Engine(zones, EngineConfig())
+        out = replay(engine, events)
+        alerts = {d.zone: parse_time(d.t) for d in out if d.level == "alert"}
+        impact_zone = zones.ids[zones.zone_at(impact.lon, impact.lat)]
+        lead_s = engine.config.profiles["rocket"].lead_s
+        assert parse_time(at(impact.t_s)) - alerts[impact_zone] >= 1000 * (shelter_s + lead_s)
+        assert engine.stats.flaps == 0
+        alerted[shelter_s] = len(alerts)
+    assert alerted[90] >= 100 and alerted[20] <= 10

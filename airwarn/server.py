@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
     from airwarn.bus import BusSettings
     from airwarn.channels import Channel
+    from airwarn.engine.zones import ZoneSet
     from airwarn.follow.spec import FollowSpec
     from airwarn.service import Service
     from airwarn.web import WebSettings
-    from airwarn.zones import ZoneSet
 
 # the VAPID contact when the CAP sender is no address a push service takes (see below)
 PLACEHOLDER_PUSH_SUBJECT = "mailto:airwarn@push-contact.invalid"
@@ -118,11 +118,11 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     shipped Israeli layer."""
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.engine import EngineConfig
+    from airwarn.engine.zones import ZoneSet
     from airwarn.layers.packaged import resolve_zones
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
     from airwarn.service.inbound_cap import POLICIES
     from airwarn.store.secrets import load_store_keys
-    from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
         raise AirwarnError(f"--clock is wall or events, not {clock!r}")

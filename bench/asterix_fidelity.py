@@ -29,6 +29,7 @@ import pyproj
 
 from airwarn.contract import parse_event, parse_time
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.zones import ZoneSet
 from airwarn.gateway.decode import Decoder
 from airwarn.gateway.encode import Cat048Encoder, Cat062Encoder, Source
 from airwarn.gateway.kinds import rules_from_document
@@ -38,7 +39,6 @@ from airwarn.gateway.raid import encode_raid
 from airwarn.layers.israel import import_israel
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import SCENARIOS, simulate
-from airwarn.zones import ZoneSet
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RADAR = SitePosition(31.9, 34.9, 100.0)

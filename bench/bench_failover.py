@@ -63,8 +63,8 @@ from test_crash import Batch, read_history, read_store  # noqa: E402
 
 from airwarn.bus.runtime import ACK_WAIT_S  # noqa: E402
 from airwarn.contract import encode_event, format_time, parse_event, parse_time  # noqa: E402
+from airwarn.engine.zones import ZoneSet, write_zones, zones_from_geojson  # noqa: E402
 from airwarn.sim.scenarios import simulate  # noqa: E402
-from airwarn.zones import ZoneSet, write_zones, zones_from_geojson  # noqa: E402
 
 POLL_S = 0.01  # how often the standby's /healthz is asked during a takeover
 TAKEOVER_LIMIT_S = 5.0  # the requirement: the standby leads within this after a kill

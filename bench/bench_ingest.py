@@ -33,8 +33,8 @@ import msgspec
 
 from airwarn.contract import Track, parse_event, to_ms
 from airwarn.engine import Engine
+from airwarn.engine.zones import ZoneSet, load_zones
 from airwarn.sim.scenarios import simulate
-from airwarn.zones import ZoneSet, load_zones
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_live import Server  # noqa: E402 - the same server harness as the live bench

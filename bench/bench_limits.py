@@ -27,6 +27,7 @@ from typing import Any
 
 from airwarn.cap.sign import load_or_create_keys
 from airwarn.engine import EngineConfig
+from airwarn.engine.zones import ZoneSet
 from airwarn.service import Service, ServiceSettings, zones_fingerprint
 from airwarn.sim.demo_zones import demo_zones
 from airwarn.store.tokens import create_token
@@ -35,7 +36,6 @@ from airwarn.web.auth import identity, presented
 from airwarn.web.headers import SecurityHeaders
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.live import SSE_PATHS
-from airwarn.zones import ZoneSet
 
 
 async def answer(_scope: Any, _receive: Any, send: Any) -> None:

@@ -320,7 +320,7 @@ def main() -> None:
 
         zone = demo_zones()[0].id
     else:
-        from airwarn.zones import load_zones
+        from airwarn.engine.zones import load_zones
 
         zone = load_zones(args.zones).ids[0]
     results: dict[int, list[dict[str, Any]]] = {}

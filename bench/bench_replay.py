@@ -20,9 +20,9 @@ import msgspec
 
 from airwarn.contract import Track, parse_event, to_ms
 from airwarn.engine import Engine
+from airwarn.engine.zones import ZoneSet
 from airwarn.layers.ukraine import import_ukraine
 from airwarn.sim.scenarios import simulate
-from airwarn.zones import ZoneSet
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

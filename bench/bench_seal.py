@@ -28,6 +28,7 @@ from typing import Any
 from airwarn.cap.sign import load_or_create_keys
 from airwarn.contract import parse_event
 from airwarn.engine import Engine
+from airwarn.engine.zones import ZoneSet
 from airwarn.layers.ukraine import import_ukraine
 from airwarn.service import Service, ServiceSettings, zones_fingerprint
 from airwarn.store import connect
@@ -35,7 +36,6 @@ from airwarn.store.integrity import seal, verify_log
 from airwarn.store.log import SERVICE_META
 from airwarn.store.secrets import load_store_keys
 from airwarn.store.tokens import Client
-from airwarn.zones import ZoneSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import raid_lines  # noqa: E402 - the same raid as the ingest bench

@@ -37,7 +37,7 @@ from buskit import Cluster  # noqa: E402
 from conftest import grid_zones, postgres_schema  # noqa: E402
 from serverkit import Launcher, Server  # noqa: E402
 
-from airwarn.zones import write_zones, zones_from_geojson  # noqa: E402
+from airwarn.engine.zones import write_zones, zones_from_geojson  # noqa: E402
 
 
 def revocations(launcher: Launcher, folder: Path, db: str, servers: list[Server],

@@ -17,12 +17,12 @@ import statistics
 from pathlib import Path
 
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.policy import POLICIES
+from airwarn.engine.zones import ZoneSet
 from airwarn.layers.israel import import_israel
 from airwarn.layers.ukraine import import_ukraine
-from airwarn.policy import POLICIES
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import simulate
-from airwarn.zones import ZoneSet
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 KINDS = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone", "cruise": "cruise"}

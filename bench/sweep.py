@@ -44,18 +44,18 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from airwarn.adapters.israel import import_israel
-from airwarn.adapters.ukraine import import_ukraine
 from airwarn.contract import parse_event
 from airwarn.engine import EngineConfig, run
-from airwarn.policy import POLICIES
+from airwarn.engine.policy import POLICIES
+from airwarn.engine.zones import ZoneSet
+from airwarn.layers.israel import import_israel
+from airwarn.layers.ukraine import import_ukraine
 from airwarn.sim import calibration
 from airwarn.sim.conditions import CELLS, cells_for, with_shelter
 from airwarn.sim.evaluate import score
 from airwarn.sim.hardraid import simulate_under
 from airwarn.sim.oracles import ORACLES
 from airwarn.sim.scenarios import simulate
-from airwarn.zones import ZoneSet
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -30,10 +30,10 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from airwarn.engine.zones import zones_from_geojson, zones_to_geojson  # noqa: E402
 from airwarn.layers.israel import import_israel  # noqa: E402
 from airwarn.layers.packaged import LAYERS, UKRAINE_SHELTER_S  # noqa: E402
 from airwarn.layers.ukraine import import_ukraine  # noqa: E402
-from airwarn.zones import zones_from_geojson, zones_to_geojson  # noqa: E402
 
 SOURCES = {
     "israel": ("israel/israel_alert_areas.geojson", lambda p: import_israel(p)),

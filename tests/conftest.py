@@ -13,7 +13,7 @@ import pytest
 from hypothesis import settings
 
 from airwarn.contract import parse_event
-from airwarn.zones import ZoneSet, zones_from_geojson
+from airwarn.engine.zones import ZoneSet, zones_from_geojson
 
 # CI runs every property test on the same examples (a fixed seed per test), so that a run on a
 # fresh machine checks what was checked here; locally, HYPOTHESIS_PROFILE unset, they explore.

@@ -9,11 +9,10 @@ from conftest import at, end, grid_zones, tick, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airwarn import physics
 from airwarn.contract import parse_time
-from airwarn.engine import Engine, EngineConfig
-from airwarn.policy import SmartPolicy
-from airwarn.zones import zones_from_geojson
+from airwarn.engine import Engine, EngineConfig, physics
+from airwarn.engine.policy import SmartPolicy
+from airwarn.engine.zones import zones_from_geojson
 
 # ~2 km squares over ~45 x 53 km: fine enough that a wide early region covers many of them
 FINE = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02,

@@ -25,7 +25,7 @@ from conftest import grid_zones, postgres_schema
 from serverkit import Launcher, Server
 from test_crash import Batch, raid_batches, read_history, read_store
 
-from airwarn.zones import write_zones, zones_from_geojson
+from airwarn.engine.zones import write_zones, zones_from_geojson
 
 pytestmark = pytest.mark.slow
 

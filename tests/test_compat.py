@@ -28,7 +28,8 @@ from pikudhaoref import SyncClient
 from starlette.routing import Mount
 from tlstunnel import pointed_at
 
-from airwarn import physics
+from airwarn.engine import physics
+from airwarn.engine.zones import ZoneSet
 from airwarn.service import Service
 from airwarn.store.tokens import Client, create_token
 from airwarn.web import WebSettings, create_app
@@ -36,7 +37,6 @@ from airwarn.web.compat.alertsinua import places as ua_locations
 from airwarn.web.compat.alertsinua import routes as alertsinua
 from airwarn.web.compat.board import AlertBoard
 from airwarn.web.compat.homefront import routes as oref_feed
-from airwarn.zones import ZoneSet
 
 SENSOR = Client("sensor-1", "sensor")
 ROCKETS, AIRCRAFT, PRE_ALERT = "ירי רקטות וטילים", "חדירת כלי טיס עוין", \

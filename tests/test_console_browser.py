@@ -15,10 +15,10 @@ import pytest
 from conftest import open_service
 from livekit import ARTIFACTS, Server, built_assets, chromium
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.service import Service
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings
-from airwarn.zones import ZoneSet
 
 SETTINGS = WebSettings(heartbeat_s=1.0, rate_burst=10_000)
 

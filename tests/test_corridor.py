@@ -10,15 +10,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airwarn.geo import LocalProjection
-from airwarn.predict.corridor import (
+from airwarn.engine.predict.corridor import (
     dubins_distance,
     measured_envelope,
     reach_outline,
     reach_region,
     unknown_envelope,
 )
-from airwarn.profiles import PROFILES
+from airwarn.engine.projection import LocalProjection
+from airwarn.engine.threat_kinds import PROFILES
 from airwarn.sim import maneuvers
 from airwarn.sim.scenarios import ROUTES, RoutePath, _offset
 

@@ -29,9 +29,9 @@ from conftest import grid_zones, postgres_schema
 from serverkit import Launcher, Server
 
 from airwarn.contract import encode_event, format_time, parse_event, parse_time
+from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.sim.scenarios import simulate
 from airwarn.store import connect
-from airwarn.zones import write_zones, zones_from_geojson
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,8 @@ import msgspec
 import pytest
 from conftest import end, manual, tick, track
 
-from airwarn import physics
 from airwarn.contract import Decision, encode_decision
-from airwarn.engine import Engine, EngineConfig
+from airwarn.engine import Engine, EngineConfig, physics
 from airwarn.errors import EventError
 
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from airwarn.contract import Decision, format_time, parse_time
+from airwarn.engine.zones import ZoneSet, zones_from_geojson
 from airwarn.errors import ZoneError
 from airwarn.sim.evaluate import format_table, score, score_to_dict
-from airwarn.zones import ZoneSet, zones_from_geojson
 
 T0 = parse_time("2026-03-01T18:00:00.000Z")
 SIDE = 0.01  # degrees

@@ -21,13 +21,13 @@ import pytest
 from conftest import grid_zones, open_service
 from serverkit import Launcher, Server
 
+from airwarn.engine.zones import zones_from_geojson
 from airwarn.follow.channel import make_feed
 from airwarn.follow.fetch import client
 from airwarn.follow.follower import Follower
 from airwarn.follow.sink import ServiceSink
 from airwarn.follow.spec import parse_spec
 from airwarn.store.trust import add_trusted
-from airwarn.zones import zones_from_geojson
 
 SENDER = "airwarn@upstream.test"
 pytestmark = pytest.mark.slow

@@ -19,6 +19,7 @@ import pytest
 
 from airwarn.cli.follow import MemorySink
 from airwarn.engine import Engine
+from airwarn.engine.relay import Lane
 from airwarn.follow.alertsinua import parse_active, wants_of
 from airwarn.follow.capfeed import level_of, parse_feed
 from airwarn.follow.fetch import Failed, client
@@ -29,7 +30,6 @@ from airwarn.follow.spec import FollowError, parse_spec
 from airwarn.follow.ukraine import UkraineMap
 from airwarn.follow.wants import Want, changes
 from airwarn.layers.packaged import load_layer
-from airwarn.relay import Lane
 
 # -- recorded shapes (by hand, from the documented answers) -----------------------------------
 

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from conftest import grid_zones
 from serverkit import Launcher, Server
 
+from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.gateway.poster import Poster
 from airwarn.gateway.spool import Spool
 from airwarn.store import connect
-from airwarn.zones import write_zones, zones_from_geojson
 
 
 @pytest.fixture(scope="module")

@@ -39,14 +39,14 @@ from serverkit import Launcher, Server
 
 from airwarn.contract import parse_time
 from airwarn.engine import EngineConfig
+from airwarn.engine.replay import replay_lines
+from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.gateway.encode import Cat062Encoder, Source
 from airwarn.gateway.player import play
 from airwarn.gateway.raid import encode_raid
 from airwarn.gateway.udp import Sender, parse_endpoint
-from airwarn.replay import replay_lines
 from airwarn.sim.scenarios import simulate
 from airwarn.store import connect
-from airwarn.zones import write_zones, zones_from_geojson
 
 pytestmark = pytest.mark.slow
 

@@ -15,15 +15,15 @@ import pytest
 from conftest import grid_zones, require_data
 from typer.testing import CliRunner
 
-from airwarn import physics
 from airwarn.contract import parse_time
-from airwarn.profiles import PROFILES
+from airwarn.engine import physics
+from airwarn.engine.threat_kinds import PROFILES
+from airwarn.engine.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 from airwarn.sim.conditions import CELLS, Conditions, ConditionsError, cells_for, with_shelter
 from airwarn.sim.hardraid import plan_under, simulate_under
 from airwarn.sim.maneuvers import hard_turn_rate_dps
 from airwarn.sim.scenarios import START, RoutePath, simulate
 from airwarn.sim.truth_flight import STILL, TrueBallisticPath, Weather, drag_ratio, fly
-from airwarn.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 
 GEOD = pyproj.Geod(ellps="WGS84")
 START_MS = parse_time(START)

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pytest
 
+from airwarn.engine.zones import ZoneSet, load_zones
 from airwarn.errors import ZoneError
 from airwarn.layers.download import DownloadError, fetch
 from airwarn.layers.packaged import load_layer
 from airwarn.layers.upstream import ISRAEL_SOURCES, SourceFile, update_israel
 from airwarn.sim.layers import demo_zone_set
-from airwarn.zones import ZoneSet, load_zones
 
 ISRAEL_ZONES = 1_449
 UKRAINE_HROMADAS = 1_768

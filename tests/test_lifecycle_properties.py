@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from airwarn.contract import End, Manual, Track, encode_decision, parse_time, to_ms
 from airwarn.engine import Engine, EngineConfig
-from airwarn.zones import zones_from_geojson
+from airwarn.engine.zones import zones_from_geojson
 
 ZONES = zones_from_geojson(grid_zones(rows=5, cols=5))
 HOLD_S = 120

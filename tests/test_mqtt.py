@@ -246,7 +246,7 @@ FEED = textwrap.dedent("""
     from conftest import open_service, grid_zones
     from airwarn.cap.sign import load_or_create_keys
     from airwarn.channels.mqtt import MqttChannel
-    from airwarn.zones import zones_from_geojson
+    from airwarn.engine.zones import zones_from_geojson
 
     async def main():
         service = open_service(zones_from_geojson(grid_zones()), {db!r},
@@ -372,7 +372,7 @@ def test_a_restart_over_a_national_zone_set_reads_what_the_broker_holds_and_rese
         broker, prefix, tmp_path, signing_keys) -> None:
     from conftest import grid_zones
 
-    from airwarn.zones import zones_from_geojson
+    from airwarn.engine.zones import zones_from_geojson
 
     # more zones than Mosquitto queues QoS 1 messages for one client (1,000): the sync must
     # still see every retained topic, or it would resend them all after a long timeout

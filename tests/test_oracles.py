@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 from airwarn.contract import format_time, parse_event, parse_time
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.zones import ZoneSet, write_zones, zones_from_geojson
 from airwarn.errors import AirwarnError
 from airwarn.sim.evaluate import score
 from airwarn.sim.oracles import ImpactOracle, PathOracle, run_oracle
 from airwarn.sim.paths import read_path, zone_visits
 from airwarn.sim.scenarios import simulate, write_simulation
-from airwarn.zones import ZoneSet, write_zones, zones_from_geojson
 
 KIND = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone", "cruise": "cruise"}
 

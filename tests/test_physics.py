@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airwarn import physics
-from airwarn.physics import (
+from airwarn.engine import physics
+from airwarn.engine.physics import (
     A_M,
     GM,
     J2,

@@ -10,12 +10,12 @@ from conftest import require_data
 
 from airwarn.contract import parse_event
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.policy import RegionPolicy
+from airwarn.engine.zones import ZoneSet
 from airwarn.layers.israel import import_israel
 from airwarn.layers.ukraine import import_ukraine
-from airwarn.policy import RegionPolicy
 from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import simulate
-from airwarn.zones import ZoneSet
 
 KIND = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone", "cruise": "cruise"}
 

@@ -218,7 +218,7 @@ def test_a_store_written_with_other_zones_is_refused_with_what_to_do(grid, tmp_p
                                                                      signing_keys) -> None:
     from conftest import grid_zones
 
-    from airwarn.zones import zones_from_geojson
+    from airwarn.engine.zones import zones_from_geojson
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     open_service(grid, url, signing_keys).db.dispose()

@@ -17,6 +17,7 @@ from conftest import DATA_MISSING, grid_zones
 from typer.testing import CliRunner
 
 from airwarn.contract import Track, parse_event, parse_time
+from airwarn.engine.zones import Zone, ZoneSet, write_zones, zones_from_geojson
 from airwarn.errors import AirwarnError
 from airwarn.sim import SCENARIOS, plan, simulate, write_simulation
 from airwarn.sim.scenarios import (
@@ -27,7 +28,6 @@ from airwarn.sim.scenarios import (
     RoutePath,
     theater_for,
 )
-from airwarn.zones import Zone, ZoneSet, write_zones, zones_from_geojson
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 GEOD = pyproj.Geod(ellps="WGS84")

@@ -16,9 +16,9 @@ from conftest import grid_zones
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from airwarn.geo import Outline
-from airwarn.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
-from airwarn.zones import Clearance, ZoneSet, zones_from_geojson
+from airwarn.engine.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
+from airwarn.engine.projection import Outline
+from airwarn.engine.zones import Clearance, ZoneSet, zones_from_geojson
 
 # a 20 x 20 grid of 1.1 km x 0.95 km zones: corridors meet many of them at once
 FINE = zones_from_geojson(grid_zones(rows=20, cols=20, step=0.01, shelter_s=60))

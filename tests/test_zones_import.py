@@ -21,12 +21,12 @@ from shapely.geometry import Polygon
 from typer.testing import CliRunner
 
 from airwarn.cli.zones import app
+from airwarn.engine.zones import ZoneSet, load_zones, write_zones
 from airwarn.errors import ZoneError
 from airwarn.layers import polygonal
 from airwarn.layers.israel import import_israel
 from airwarn.layers.report import ImportResult
 from airwarn.layers.ukraine import import_ukraine
-from airwarn.zones import ZoneSet, load_zones, write_zones
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ISRAEL = DATA / "israel" / "israel_alert_areas.geojson"

@@ -70,7 +70,7 @@ class CapWarning:
     note: str | None = None  # the operator's reason; required for Cancel
     expires_ms: int | None = None
     language: str = "en-US"
-    source: str | None = None  # the official feed it relays (airwarn.relay), if it does
+    source: str | None = None  # the official feed it relays (airwarn.engine.relay), if it does
     source_t_ms: int | None = None  # that feed's own time of the change
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from airwarn.cap.build import CapWarning, CapZone
 from airwarn.contract import Decision, RelayedFrom, parse_time
-from airwarn.zones import ZoneSet
+from airwarn.engine.zones import ZoneSet
 
 CAP_STATUS = {"actual": "Actual", "exercise": "Exercise", "test": "Test"}
 RELAY_LANE = "relay:"

@@ -13,10 +13,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from airwarn.cli.common import FAILURE, USAGE, err, fail, say_error
 from airwarn.engine import EngineConfig
+from airwarn.engine.policy import POLICIES
+from airwarn.engine.replay import replay_lines
+from airwarn.engine.zones import ZoneSet, load_zones
 from airwarn.errors import AirwarnError, EventError
-from airwarn.policy import POLICIES
-from airwarn.replay import replay_lines
-from airwarn.zones import ZoneSet, load_zones
 
 ZonesOption = Annotated[
     Path, typer.Option("--zones", "-z", help="Canonical zone GeoJSON (see `airwarn zones import`).")
@@ -168,8 +168,8 @@ def simulate(
         if conditions is None:
             events, truth = make_raid(zone_set, scenario, seed, count=count, paths=truth_paths)
         else:
+            from airwarn.engine.zones import write_zones
             from airwarn.sim.hardraid import simulate_under
-            from airwarn.zones import write_zones
 
             zone_set = with_shelter(zone_set, conditions.shelter_s)
             events, truth = simulate_under(zone_set, scenario, seed, conditions, count=count)
@@ -216,7 +216,7 @@ def evaluate(
     import msgspec
 
     from airwarn.contract import decode_decision
-    from airwarn.replay import iter_events, run_policy
+    from airwarn.engine.replay import iter_events, run_policy
     from airwarn.sim.evaluate import format_table, score, score_to_dict
     from airwarn.sim.oracles import ORACLES, run_oracle
 

@@ -13,11 +13,11 @@ import typer
 from rich.console import Console
 
 from airwarn.cli.common import FAILURE, err, fail
+from airwarn.engine.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 from airwarn.errors import AirwarnError
 from airwarn.layers.israel import import_israel
 from airwarn.layers.report import ImportResult, examples, plural
 from airwarn.layers.ukraine import import_ukraine
-from airwarn.zones import ZoneSet, load_zones, write_zones, zones_from_geojson
 
 app = typer.Typer(
     help="Zone sets: the alert polygons, each with its time to shelter.\n\n"

@@ -29,13 +29,13 @@ import httpx
 import msgspec
 
 from airwarn.contract import parse_time
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import EventError
 from airwarn.follow.feed import Observation, every
 from airwarn.follow.fetch import Failed, Validators, fetch
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.ukraine import UkraineMap
 from airwarn.follow.wants import Want, merge
-from airwarn.zones import ZoneSet
 
 PATH = "/v1/alerts/active.json"
 MAX_RECORDS = 20_000  # alerts.in.ua lists a few hundred at the most

@@ -39,11 +39,11 @@ from lxml import etree
 
 from airwarn.cap.inbound import CapError, InboundAlert, parse_inbound
 from airwarn.cap.trust import judge
+from airwarn.engine.zones import ZoneSet
 from airwarn.follow.feed import Observation, every
 from airwarn.follow.fetch import Failed, Trouble, Validators, fetch
 from airwarn.follow.spec import FollowError, FollowSpec, check_url
 from airwarn.follow.wants import Want, merge
-from airwarn.zones import ZoneSet
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CAP_TYPE = "application/cap+xml"

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airwarn.contract import Source
+from airwarn.engine.zones import ZoneSet
 from airwarn.follow.fetch import client
 from airwarn.follow.follower import Follower
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import _time
 from airwarn.ports import WALL_CLOCK
-from airwarn.zones import ZoneSet
 
 if TYPE_CHECKING:
     from fastapi import APIRouter

@@ -29,12 +29,12 @@ from typing import Protocol
 import httpx
 
 from airwarn.contract import Event, Source
+from airwarn.engine.relay import Lane, SourceStatus
 from airwarn.errors import AirwarnError
 from airwarn.follow.feed import Feed, Observation
 from airwarn.follow.fetch import Failed, Trouble
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import _time, changes
-from airwarn.relay import Lane, SourceStatus
 
 log = logging.getLogger(__name__)
 TROUBLE_MAX_S = 60.0

@@ -12,10 +12,10 @@ Hebrew names (not Israel's) is matched by its zones' names and ids.
 
 from __future__ import annotations
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.history.matching import IsraelMatcher, load_aliases, name_key
 from airwarn.history.places import Place, PlaceSet
 from airwarn.history.records import HistoryError
-from airwarn.zones import ZoneSet
 
 LANGUAGES = ("he", "en", "ru", "ar")
 

@@ -31,12 +31,12 @@ from typing import Any
 import httpx
 import msgspec
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.follow.feed import Observation, every
 from airwarn.follow.fetch import Failed, Validators, fetch
 from airwarn.follow.israel import IsraelNames
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import Want, merge
-from airwarn.zones import ZoneSet
 
 PATH = "/WarningMessages/alert/alerts.json"
 ROTATION = 3  # answers in a row a category may be missing from before it counts as over

@@ -8,7 +8,7 @@ import msgspec
 
 from airwarn.cap.chain import Cause
 from airwarn.contract import Event, Relay
-from airwarn.relay import Lane, SourceStatus
+from airwarn.engine.relay import Lane, SourceStatus
 from airwarn.service import Service
 from airwarn.service.writer import _datetime
 from airwarn.store.log import Write

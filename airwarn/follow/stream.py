@@ -20,12 +20,12 @@ import httpx
 import msgspec
 
 from airwarn.contract import parse_time
+from airwarn.engine.zones import ZoneSet, zones_from_geojson
 from airwarn.errors import EventError
 from airwarn.follow.feed import Observation
 from airwarn.follow.fetch import Failed, Trouble, fetch
 from airwarn.follow.spec import FollowSpec
 from airwarn.follow.wants import LEVELS, Want, merge
-from airwarn.zones import ZoneSet, zones_from_geojson
 
 MAX_LINE = 1024 * 1024  # an SSE line longer than this is not airwarn's
 MAX_ZONES_BYTES = 256 * 1024 * 1024  # a national zone set's GeoJSON is tens of MB

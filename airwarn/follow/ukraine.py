@@ -22,8 +22,8 @@ import gzip
 import io
 import re
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.layers.packaged import CROSSWALK
-from airwarn.zones import ZoneSet
 
 _KATOTTG = re.compile(r"^UA\d{2,}")
 _LEVELS = (4, 6, 9)  # KATOTTG: UA, 2 digits of oblast, 2 of raion, 3 of hromada, then more

@@ -1,7 +1,7 @@
 """What a source holds now, per zone, and the relay events that bring the engine's lane there.
 
 A feed says what its source holds (`Want` per zone id); the engine's lane for the source holds
-what was relayed before (`airwarn.relay.Lane`). `changes` is the difference as `relay`
+what was relayed before (`airwarn.engine.relay.Lane`). `changes` is the difference as `relay`
 events, one per group of zones that share a level, a category, an id and a time, clears
 first. A want that leaves its category or id unsaid (None) keeps the lane's: a reconnect that
 learns only the levels changes nothing. Pure: the same inputs give the same events, in the
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from airwarn.contract import Relay
-from airwarn.relay import Lane
+from airwarn.engine.relay import Lane
 
 LEVELS = {"pre_alert": 1, "alert": 2}
 ACTIONS = {1: "pre_alert", 2: "alert"}

@@ -14,11 +14,11 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from airwarn.engine.zones import Zone, ZoneSet
 from airwarn.errors import AirwarnError
 from airwarn.history.records import HistoryError
 from airwarn.layers.israel import import_israel
 from airwarn.layers.ukraine import import_ukraine
-from airwarn.zones import Zone, ZoneSet
 
 UKRAINE_LAYERS = {"oblast": "ua_oblasts.geojson", "raion": "ua_raions.geojson",
                   "hromada": "ua_hromadas.geojson"}

@@ -18,10 +18,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
+from airwarn.engine.projection import LocalProjection
+from airwarn.engine.zones import Zone
 from airwarn.errors import ZoneError
-from airwarn.geo import LocalProjection
 from airwarn.layers.report import ImportResult, agree, examples, plural
-from airwarn.zones import Zone
 
 __all__ = ["ImportResult", "LayerFeature", "ZoneDraft", "build_zones", "polygonal", "read_layer"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
+from airwarn.engine.zones import ZoneSet, zones_from_geojson
 from airwarn.errors import ZoneError
-from airwarn.zones import ZoneSet, zones_from_geojson
 
 DATA = Path(str(resources.files("airwarn") / "data"))
 ZONES_DIR = DATA / "zones"
@@ -128,7 +128,7 @@ def resolve_zones(value: str | Path | None) -> ZoneSet:
     """The zone set a `--zones` option names: a zone file (plain or gzip), a shipped layer by
     name, or `generated`; None means the shipped Israeli layer (the embedded default). A file
     that exists wins over a layer of the same name."""
-    from airwarn.zones import load_zones
+    from airwarn.engine.zones import load_zones
 
     if value is None:
         return load_layer("israel")

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from airwarn.zones import Zone
+from airwarn.engine.zones import Zone
 
 
 @dataclass

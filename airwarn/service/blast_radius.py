@@ -20,8 +20,8 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import RequestError
-from airwarn.zones import ZoneSet
 
 
 @dataclass(frozen=True)

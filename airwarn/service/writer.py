@@ -37,6 +37,7 @@ from airwarn.contract import (
     parse_event,
 )
 from airwarn.engine import Engine, EngineConfig
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import (
     AirwarnError,
     EventError,
@@ -52,7 +53,6 @@ from airwarn.store.integrity import Anchor, check, check_end, genesis, seal
 from airwarn.store.log import EVENT_LOG, SERVICE_META, ServiceLog, Write, decision_row
 from airwarn.store.secrets import StoreKeys, seal_plaintext_secrets
 from airwarn.store.tokens import RESERVED, Client
-from airwarn.zones import ZoneSet
 
 SYSTEM = Client(RESERVED, "system")
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def zones_fingerprint(zones: ZoneSet) -> str:
     """A hash of the zone set's canonical GeoJSON: the same zones, however the file looks."""
     import msgspec
 
-    from airwarn.zones import zones_to_geojson
+    from airwarn.engine.zones import zones_to_geojson
 
     return hashlib.sha256(msgspec.json.encode(zones_to_geojson(zones.zones))).hexdigest()
 

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from airwarn.contract import parse_time
-from airwarn.policy import Assessment, Policy, ThreatView
-from airwarn.zones import ZoneSet
+from airwarn.engine.policy import Assessment, Policy, ThreatView
+from airwarn.engine.zones import ZoneSet
 
 # Bins of time to impact (s): the first alerts come minutes out, the sharpest estimates seconds.
 TIME_BINS_S: tuple[float, ...] = (0.0, 10.0, 30.0, 60.0, 120.0, 300.0, math.inf)
@@ -44,7 +44,7 @@ SCALES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 def stated_probability(scale: float, k_sigma: float | None = None) -> float:
     """The share of impacts an exact Gaussian region scaled by `scale` holds."""
     if k_sigma is None:
-        from airwarn.predict.ballistic import K_SIGMA
+        from airwarn.engine.predict.ballistic import K_SIGMA
 
         k_sigma = K_SIGMA
     return 1.0 - math.exp(-((k_sigma * scale) ** 2) / 2.0)

@@ -18,7 +18,8 @@ The knobs and their ranges:
   drone or cruise missile 150-250 km from the zones), `mid` (from halfway through its flight),
   `late` (only the last fifth of its flight, at most its last 120 s and at least 10 s).
 - `body`: rockets and ballistic missiles: `sleek` (ballistic coefficient in the top tenth of
-  the kind's plausible range, `airwarn.profiles`), `draggy` (the bottom tenth), or `default`.
+  the kind's plausible range, `airwarn.engine.threat_kinds`), `draggy` (the bottom tenth), or
+  `default`.
 - `shelter_s`: one time to shelter for every zone of the set (15 to 900 s), e.g. 180 s for
   Ukraine; flights shorter than it follow (a rocket flies 20-100 s, an Iskander 2-5 min).
 - `maneuver`: drones and cruise missiles: `turn` (a hard turn onto another target), `reverse`
@@ -32,8 +33,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
-from airwarn.zones import ZoneSet
 
 ACQUIRE = ("launch", "default", "mid", "late")
 BODIES = ("default", "sleek", "draggy")

@@ -38,14 +38,14 @@ from rich.markup import escape
 
 from airwarn.contract import format_time, parse_time
 from airwarn.engine import EngineConfig
+from airwarn.engine.replay import replay_lines, run_policy
+from airwarn.engine.zones import ZoneSet, write_zones
 from airwarn.errors import AirwarnError
 from airwarn.lanes import threat_owner
-from airwarn.replay import replay_lines, run_policy
 from airwarn.sim.demo_zones import demo_zones
 from airwarn.sim.evaluate import Score, format_table, score
 from airwarn.sim.layers import DemoZones
 from airwarn.sim.scenarios import simulate, write_simulation
-from airwarn.zones import ZoneSet, write_zones
 
 POST_TIMEOUT_S = 15.0  # a batch of reports is answered in well under a second; never wait long
 RAID_WORDS = {"rockets": "rocket", "ballistic": "ballistic-missile", "cruise": "cruise-missile",

@@ -14,8 +14,8 @@ import math
 import numpy as np
 import shapely
 
-from airwarn.geo import LocalProjection
-from airwarn.zones import Zone
+from airwarn.engine.projection import LocalProjection
+from airwarn.engine.zones import Zone
 
 CENTRE = (34.95, 31.45)  # lon, lat
 HEX_RADIUS_M = 4_500.0

@@ -55,8 +55,8 @@ import numpy as np
 from rich.table import Table
 
 from airwarn.contract import KINDS, LEVELS, Decision, parse_time
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import ContractError, ZoneError
-from airwarn.zones import ZoneSet
 
 TOTAL = "total"
 MANUAL = "manual"

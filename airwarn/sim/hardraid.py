@@ -31,14 +31,14 @@ import random
 from dataclasses import asdict
 from typing import Any
 
-from airwarn import physics
 from airwarn.contract import format_time, parse_time
-from airwarn.profiles import PROFILES
+from airwarn.engine import physics
+from airwarn.engine.threat_kinds import PROFILES
+from airwarn.engine.zones import ZoneSet
 from airwarn.sim import maneuvers, sensing, truth_flight
 from airwarn.sim.conditions import Conditions
 from airwarn.sim.paths import threat_path_record
 from airwarn.sim.scenarios import START, BallisticPath, PlannedThreat, Raid, plan
-from airwarn.zones import ZoneSet
 
 
 def plan_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,

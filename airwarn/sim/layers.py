@@ -1,7 +1,7 @@
 """The zone sets the demo runs on: the real layers shipped in the package, or made-up ones.
 
 Israel's Home Front Command areas and Ukraine's hromadas, raions and oblasts ship inside the
-package (see `airwarn.adapters.packaged`), so the demo shows real zones with no network and no
+package (see `airwarn.layers.packaged`), so the demo shows real zones with no network and no
 download. `generated` is a made-up hexagon grid, and any zone file can be given instead.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from airwarn.adapters.packaged import GENERATED, LAYERS, packaged_layer, resolve_zones
-from airwarn.zones import ZoneSet
+from airwarn.engine.zones import ZoneSet
+from airwarn.layers.packaged import GENERATED, LAYERS, packaged_layer, resolve_zones
 
 # the demo's layer names: the shipped layers, and the generated grid
 CHOICES = (*LAYERS, GENERATED)

@@ -23,8 +23,8 @@ The limits (the physics of a coordinated turn, ω = g tan(bank) / v, and of thru
 
 Both turn faster than the engine's profiles assumed until issue 12 (4°/s and 3°/s), and the
 fastest drones dash past the 60 m/s the engine then capped them at: real airframes can, and
-the engine's corridors are judged against it (`airwarn.profiles` now takes these turns and a
-dash from the speed seen; `tests/test_corridor.py` flies these manoeuvres against them).
+the engine's corridors are judged against it (`airwarn.engine.threat_kinds` now takes these
+turns and a dash from the speed seen; `tests/test_corridor.py` flies these manoeuvres against them).
 New targets are zones of the set (on the defended side), chosen by the same weights as first
 targets. A threat for which no zone lies in the sector on
 either side keeps its plan (the truth row says `maneuver: none`).

@@ -31,10 +31,10 @@ import numpy as np
 
 from airwarn.contract import Decision, Event, parse_time
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.policy import Assessment, Policy, ThreatView
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
-from airwarn.policy import Assessment, Policy, ThreatView
 from airwarn.sim.paths import Visits, read_path, zone_visits
-from airwarn.zones import ZoneSet
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 

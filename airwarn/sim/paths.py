@@ -28,8 +28,8 @@ import numpy as np
 import shapely
 
 from airwarn.contract import parse_time
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
-from airwarn.zones import ZoneSet
 
 BALLISTIC_STEP_S = 1.0
 ROUTE_STEP_S = 2.0

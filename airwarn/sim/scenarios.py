@@ -2,7 +2,7 @@
 
 A raid is a set of threats launched from realistic areas for the zone set's country (Israel,
 Ukraine, or a generic ring just outside any other set), each flown physically: rockets and
-ballistic missiles by `airwarn.physics` (a short boost, then free flight with gravity to J2,
+ballistic missiles by `airwarn.engine.physics` (a short boost, then free flight with gravity to J2,
 Earth rotation and drag, with a true ballistic coefficient the engine does not know), drones
 and cruise missiles along waypoint routes on the ellipsoid at constant speed with a bounded
 turn rate and a final dive onto the target. Sensors then report each threat from the moment
@@ -33,10 +33,10 @@ import msgspec
 import numpy as np
 import shapely
 
-from airwarn import physics
 from airwarn.contract import format_time, parse_time
+from airwarn.engine import physics
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
-from airwarn.zones import ZoneSet
 
 SCENARIOS: tuple[str, ...] = ("rockets", "ballistic", "drones", "cruise", "mixed")
 KIND_OF: dict[str, str] = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone",

@@ -1,7 +1,7 @@
 """Rockets' and ballistic missiles' true flights for the harder simulator, under physics that is
 not the engine's.
 
-The engine's filter and predictor fly every body with `airwarn.physics`: a constant ballistic
+The engine's filter and predictor fly every body with `airwarn.engine.physics`: a constant ballistic
 coefficient, still air, a smooth fit of the U.S. Standard Atmosphere 1976, adaptive RK4. A
 simulator that flew its truth with the same code would only test the engine against itself.
 Here the truth differs where real flights do:
@@ -37,7 +37,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from airwarn import physics
+from airwarn.engine import physics
 from airwarn.sim.scenarios import Sample
 
 Vec = tuple[float, float, float]

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import parse_time
+from airwarn.engine.zones import ZoneSet, zones_to_geojson
 from airwarn.errors import EventError, NotFoundError, RequestError
 from airwarn.web import state
 from airwarn.web.errors import ERRORS, MAX_SEQ
-from airwarn.zones import ZoneSet, zones_to_geojson
 
 router = APIRouter(tags=["public"], responses=ERRORS)
 

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from conftest import grid_zones, postgres_schema
 from serverkit import Launcher, Server
 
+from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.store import connect
-from airwarn.zones import write_zones, zones_from_geojson
 
 # a drone at the middle of the grid (6 x 6 zones of 0.05 degrees from 31.4 N, 34.6 E): one
 # report puts the zones around it at alert

@@ -33,7 +33,7 @@ from airwarn.cap import (
     to_bytes,
 )
 from airwarn.cli import app as cli
-from airwarn.zones import write_zones, zones_from_geojson
+from airwarn.engine.zones import write_zones, zones_from_geojson
 
 pytestmark = pytest.mark.skipif(not (SCHEMAS / "cap12.xsd").is_file(),
                                 reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}")

@@ -26,7 +26,7 @@ from conftest import grid_zones
 from livekit import ARTIFACTS, built_assets, chromium
 from serverkit import Launcher
 
-from airwarn import physics
+from airwarn.engine import physics
 from security.served import Served, served
 
 

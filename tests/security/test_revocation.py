@@ -30,10 +30,10 @@ from serverkit import Launcher, Server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.store.tokens import Client
 from airwarn.web import WebSettings, create_app
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings, cache_key
-from airwarn.zones import write_zones, zones_from_geojson
 
 LIMIT_S = 1.0  # what the issue asks: refused within a second of the revocation
 

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from airwarn.channels.webpush import payload
+from airwarn.engine.zones import ZoneSet
 from airwarn.store.log import CAP_MESSAGE, DECISION_LOG, EVENT_LOG
 from airwarn.store.secrets import SecretBox
-from airwarn.zones import ZoneSet
 
 SUBSCRIPTION = sa.table(
     "push_subscription", sa.column("id"), sa.column("endpoint"), sa.column("p256dh"),

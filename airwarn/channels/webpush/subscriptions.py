@@ -25,11 +25,11 @@ from airwarn.channels.webpush.outbox import (
     delete_subscriptions,
 )
 from airwarn.channels.webpush.vapid import b64url_decode
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import ConflictError, NotFoundError, RequestError
 from airwarn.ports import WALL_CLOCK
 from airwarn.store.log import DECISION_LOG
 from airwarn.store.secrets import SecretBox
-from airwarn.zones import ZoneSet
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}  # plain http: to these, with private targets allowed
 # the browsers' push services: Chrome, Edge and other Chromium browsers (Firebase Cloud

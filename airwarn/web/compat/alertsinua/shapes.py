@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airwarn.contract import format_time
+from airwarn.engine.zones import ZoneSet
 from airwarn.web.compat.alertsinua.places import (
     LOCATION_TO_UID,
     OBLAST_ORDER,
@@ -28,7 +29,6 @@ from airwarn.web.compat.alertsinua.places import (
     place_of,
 )
 from airwarn.web.compat.board import Row, ZoneAlert
-from airwarn.zones import ZoneSet
 
 ALERT_TYPES = ("air_raid", "artillery_shelling", "urban_fights", "chemical", "nuclear")
 LEVELS = {"alert": "red", "pre_alert": "yellow"}

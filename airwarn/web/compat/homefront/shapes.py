@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from airwarn.engine.zones import Zone, ZoneSet
 from airwarn.web.compat.board import Row, ZoneAlert
-from airwarn.zones import Zone, ZoneSet
 
 ISRAEL = ZoneInfo("Asia/Jerusalem")  # the HFC's times are local, without an offset
 _FILETIME_EPOCH_MS = 11_644_473_600_000  # 1601-01-01 to 1970-01-01: the live ids' clock

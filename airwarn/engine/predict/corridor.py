@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from shapely.geometry import Polygon
 
-from airwarn.geo import Outline
+from airwarn.engine.projection import Outline
 
 _RAYS = 36
 _OFFSETS = np.linspace(-math.pi, math.pi, _RAYS, endpoint=False)

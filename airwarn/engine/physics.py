@@ -17,7 +17,7 @@ crossed per step; and never much past the ground. The ground crossing is found o
 Hermite curve through the last two states, so the final step needs no special care. The air
 density is a smooth fit, so RK4 keeps its order through the tropopause.
 
-Measured with `python -m airwarn.physics` (2 vCPU container shared with other work, CPython
+Measured with `python -m airwarn.engine.physics` (2 vCPU container shared with other work, CPython
 3.11; best of 5 x 200 calls, record=False), against the same RK4 with a fixed step of
 <= 0.05 s (converged to millimetres):
 

@@ -51,12 +51,12 @@ from airwarn.contract import (
     format_time,
     to_ms,
 )
+from airwarn.engine.policy import Assessment, Policy, SmartPolicy, ThreatView
+from airwarn.engine.relay import Change, RelayLanes
+from airwarn.engine.threat_kinds import PROFILES, KindProfile
+from airwarn.engine.tracks import BallisticTrack, CorridorTrack, Report
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import EventError
-from airwarn.policy import Assessment, Policy, SmartPolicy, ThreatView
-from airwarn.profiles import PROFILES, KindProfile
-from airwarn.relay import Change, RelayLanes
-from airwarn.tracks import BallisticTrack, CorridorTrack, Report
-from airwarn.zones import ZoneSet
 
 CLEAR, PRE_ALERT, ALERT = 0, 1, 2
 LEVEL_NAMES = ("clear", "pre_alert", "alert")
@@ -73,7 +73,7 @@ class EngineConfig:
     release_s: int = 30
     # A drone or cruise missile lets an alerted zone go this long after its corridor (every
     # place it can reach within the zone's shelter time plus the lead, grown by a margin:
-    # `airwarn.policy.KEEP_MARGIN`) last met it; the zone then stays at alert for
+    # `airwarn.engine.policy.KEEP_MARGIN`) last met it; the zone then stays at alert for
     # pass_hold_s. Safe at any value: if the threat turns back, its corridor takes the zone
     # again a full shelter time plus the lead before it can arrive. None: release_s (30 s).
     # Shorter trades flaps for area: 10 s saves 2-5 % of a drone's or cruise missile's

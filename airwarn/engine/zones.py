@@ -19,8 +19,8 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from airwarn.engine.projection import LocalProjection, Outline
 from airwarn.errors import ZoneError
-from airwarn.geo import LocalProjection, Outline
 
 CLEARANCE_SLACK_M = 1.0  # a zone must be clear by this much more than the outline moved
 

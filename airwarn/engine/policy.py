@@ -25,19 +25,19 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from airwarn import physics
-from airwarn.geo import LocalProjection, Outline
-from airwarn.predict.ballistic import ImpactEstimate, predict_impact
-from airwarn.predict.corridor import (
+from airwarn.engine import physics
+from airwarn.engine.predict.ballistic import ImpactEstimate, predict_impact
+from airwarn.engine.predict.corridor import (
     _OUTSIDE,
     measured_envelope,
     reach_outline,
     reach_region,
     unknown_envelope,
 )
-from airwarn.profiles import KindProfile
-from airwarn.tracks import BallisticTrack, CorridorTrack
-from airwarn.zones import Clearance, ZoneSet
+from airwarn.engine.projection import LocalProjection, Outline
+from airwarn.engine.threat_kinds import KindProfile
+from airwarn.engine.tracks import BallisticTrack, CorridorTrack
+from airwarn.engine.zones import Clearance, ZoneSet
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NONE: frozenset[int] = frozenset()

@@ -12,9 +12,9 @@ from typing import BinaryIO
 
 from airwarn.contract import Decision, Event, encode_decision, parse_event
 from airwarn.engine import Engine, EngineConfig, EngineStats
+from airwarn.engine.policy import Policy
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import EventError
-from airwarn.policy import Policy
-from airwarn.zones import ZoneSet
 
 
 @dataclass
@@ -71,7 +71,7 @@ def run_policy(zones: ZoneSet, events: Path, policy_name: str,
                config: EngineConfig | None = None) -> list[Decision]:
     """All decisions of one policy over an event file (for comparisons between policies)."""
     from airwarn.engine import run
-    from airwarn.policy import POLICIES
+    from airwarn.engine.policy import POLICIES
 
     return list(run(zones, iter_events(events), config, POLICIES[policy_name](zones)))
 

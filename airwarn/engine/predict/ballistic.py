@@ -18,9 +18,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from airwarn import physics
-from airwarn.geo import LocalProjection
-from airwarn.tracks import BallisticTrack
+from airwarn.engine import physics
+from airwarn.engine.projection import LocalProjection
+from airwarn.engine.tracks import BallisticTrack
 
 K_SIGMA = 3.5  # ellipse scale: 3.5 sigma holds ~99.8 % of a 2-D normal
 K_TIME = 3.0

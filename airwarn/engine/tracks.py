@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from airwarn import physics
-from airwarn.geo import LocalProjection
-from airwarn.profiles import KindProfile
+from airwarn.engine import physics
+from airwarn.engine.projection import LocalProjection
+from airwarn.engine.threat_kinds import KindProfile
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The seams between layers, as typed Protocols: what one side needs of the other, no more.
 
-- `Writer`: how an edge (the web routes) writes. `airwarn.service.Service` in one process;
+- `Writer`: how an edge (the web routes) writes, answered in the typed structs of
+  `airwarn.answers`. `airwarn.service.Service` in one process;
   on a bus, `airwarn.bus.runtime.RemoteWriter`, which sends the same calls to the leader.
 - `DecisionLog`: the committed record as the read side sees it (`airwarn.store.log.ServiceLog`).
 - `Listener`: told each committed step, after the commit, from the writer's thread; must
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from airwarn.answers import ActionAnswer, CancelAnswer, InboundAnswer, IngestAnswer
     from airwarn.cap.inbound import InboundAlert
     from airwarn.contract import Event
     from airwarn.service.writer import Published
@@ -30,33 +32,33 @@ class Writer(Protocol):
 
     def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
                client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> dict[str, Any]:
+               batch_digest: str | None = None) -> IngestAnswer:
         """A sensor's batch: parsed events by line, and the lines that did not parse."""
         ...
 
     def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> ActionAnswer:
         """An operator's alert or clear, sent or held for confirmation."""
         ...
 
     def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> dict[str, Any]:
+                confirm_blast_radius: bool) -> ActionAnswer:
         """The second confirmation of a held action."""
         ...
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> dict[str, Any]:
+               ) -> CancelAnswer:
         """Cancel a CAP message sent in error: clear its zones, send a CAP Cancel."""
         ...
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> InboundAnswer:
         """A CAP message from another agency."""
         ...
 
     def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
                        client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> dict[str, Any]:
+                       confirm_blast_radius: bool = False) -> InboundAnswer:
         """An operator's approval or rejection of a held inbound CAP message."""
         ...
 

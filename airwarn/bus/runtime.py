@@ -25,6 +25,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 
+from airwarn.answers import ActionAnswer, CancelAnswer, InboundAnswer, IngestAnswer
 from airwarn.bus import BusSettings
 from airwarn.bus.codec import decode_step, encode_step, error_answer, raise_error
 from airwarn.bus.link import Link
@@ -334,7 +335,7 @@ class RemoteWriter:
 
     def ingest(self, items: list[tuple[int, Any]], rejected: list[dict[str, Any]], *,
                client: Any, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> dict[str, Any]:
+               batch_digest: str | None = None) -> IngestAnswer:
         from airwarn.bus.codec import ingest_request
 
         key = batch_key if batch_key is not None else f"bus:{uuid.uuid4().hex}"
@@ -342,35 +343,40 @@ class RemoteWriter:
                                            batch_digest))
         if batch_key is None:
             answer.pop("replayed", None)
-        return answer
+        return IngestAnswer.model_validate(answer)
 
     def propose(self, request: dict[str, Any], client: Any, received_ms: int
-                ) -> dict[str, Any]:
-        return self._call({"op": "propose", "request": request, "client": _who(client),
-                           "received_ms": received_ms})
+                ) -> ActionAnswer:
+        return ActionAnswer.model_validate(self._call({
+            "op": "propose", "request": request, "client": _who(client),
+            "received_ms": received_ms}))
 
     def confirm(self, action_id: str, client: Any, received_ms: int,
-                confirm_blast_radius: bool) -> dict[str, Any]:
-        return self._call({"op": "confirm", "action_id": action_id, "client": _who(client),
-                           "received_ms": received_ms, "blast": confirm_blast_radius})
+                confirm_blast_radius: bool) -> ActionAnswer:
+        return ActionAnswer.model_validate(self._call({
+            "op": "confirm", "action_id": action_id, "client": _who(client),
+            "received_ms": received_ms, "blast": confirm_blast_radius}))
 
     def cancel(self, identifier: str, reason: str, client: Any, received_ms: int
-               ) -> dict[str, Any]:
-        return self._call({"op": "cancel", "identifier": identifier, "reason": reason,
-                           "client": _who(client), "received_ms": received_ms})
+               ) -> CancelAnswer:
+        return CancelAnswer.model_validate(self._call({
+            "op": "cancel", "identifier": identifier, "reason": reason,
+            "client": _who(client), "received_ms": received_ms}))
 
     def inbound(self, alert: Any, body: bytes, client: Any, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> InboundAnswer:
         from airwarn.bus.codec import blob
 
-        return self._call({"op": "inbound", "body": blob(body), "client": _who(client),
-                           "received_ms": received_ms})
+        return InboundAnswer.model_validate(self._call({
+            "op": "inbound", "body": blob(body), "client": _who(client),
+            "received_ms": received_ms}))
 
     def decide_inbound(self, inbound_id: int, decision: str, client: Any, received_ms: int,
-                       reason: str, confirm_blast_radius: bool = False) -> dict[str, Any]:
-        return self._call({"op": "inbound_decide", "inbound_id": inbound_id,
-                           "decision": decision, "reason": reason, "client": _who(client),
-                           "received_ms": received_ms, "blast": confirm_blast_radius})
+                       reason: str, confirm_blast_radius: bool = False) -> InboundAnswer:
+        return InboundAnswer.model_validate(self._call({
+            "op": "inbound_decide", "inbound_id": inbound_id, "decision": decision,
+            "reason": reason, "client": _who(client), "received_ms": received_ms,
+            "blast": confirm_blast_radius}))
 
     def relay_override(self, source: str, action: str, zones: list[str] | None, reason: str,
                        client: Any, received_ms: int) -> dict[str, Any]:

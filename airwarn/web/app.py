@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airwarn.answers import Health, MapSettings
 from airwarn.bus import BusSettings
 from airwarn.contract import Event
 from airwarn.errors import (
@@ -214,7 +215,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
         if channel.router is not None:
             app.include_router(channel.router)
 
-    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log")
+    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log",
+             response_model=Health, response_model_exclude_unset=True)
     async def health() -> dict[str, Any]:
         out = {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
                else service.engine.seq, "event_seq": service.event_seq,
@@ -234,9 +236,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "
              "tile service this server offers beside the offline base map, if any")
-    async def map_settings() -> dict[str, Any]:
-        return {"tiles": settings.tiles_url, "tiles_attribution": settings.tiles_attribution,
-                "attribution": service.zones.attribution}
+    async def map_settings() -> MapSettings:
+        return MapSettings(tiles=settings.tiles_url, tiles_attribution=settings.tiles_attribution,
+                           attribution=service.zones.attribution)
 
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:

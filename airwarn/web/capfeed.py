@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import InboundAnswer
 from airwarn.cap.atom import atom_feed
 from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
@@ -57,8 +58,10 @@ async def message(identifier: str, request: Request) -> Response:
              openapi_extra={"requestBody": {"required": True, "content": {
                  CAP_TYPE: {"schema": {"type": "string"}},
                  "application/xml": {"schema": {"type": "string"}}}}},
-             responses={200: {"description": "applied, kept, or a duplicate (see `state`)"},
-                        202: {"description": "held for an operator: not verified, or larger "
+             responses={200: {"model": InboundAnswer,
+                              "description": "applied, kept, or a duplicate (see `state`)"},
+                        202: {"model": InboundAnswer,
+                              "description": "held for an operator: not verified, or larger "
                                              "than the blast-radius guard allows"}})
 async def inbound(request: Request, client: Client = Depends(require("ingest"))
                   ) -> JSONResponse:
@@ -73,4 +76,4 @@ async def inbound(request: Request, client: Client = Depends(require("ingest"))
     alert = await run_in_threadpool(parse_inbound, body)
     answer = await run_in_threadpool(state.writer(request).inbound, alert, body, client,
                                      state.now_ms(request))
-    return JSONResponse(answer, status_code=202 if answer.get("state") == "held" else 200)
+    return JSONResponse(answer.to_wire(), status_code=202 if answer.state == "held" else 200)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import ActiveAlert, DrillView, GeoJSON, HistoryPage, ZoneView
 from airwarn.contract import parse_time
 from airwarn.errors import EventError, NotFoundError, RequestError
 from airwarn.web import state
@@ -22,26 +23,28 @@ router = APIRouter(tags=["public"], responses=ERRORS)
 
 def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
                   drills: dict[str, tuple[str, str, str]],
-                  relayed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+                  relayed: dict[str, dict[str, str]] | None = None) -> ZoneView:
     zone = zones.zones[index]
     drill = drills.get(zone.id)
-    out = {"id": zone.id, "name": zone.name, "region": zone.region,
-           "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
-           "drill": None if drill is None else {"status": drill[0], "kind": drill[1],
-                                                "level": drill[2]}}
+    out = ZoneView(id=zone.id, name=zone.name, region=zone.region, shelter_s=zone.shelter_s,
+                   level=levels.get(zone.id, "clear"),
+                   drill=None if drill is None else DrillView(status=drill[0], kind=drill[1],
+                                                              level=drill[2]))
     if relayed and zone.id in relayed:  # what relayed feeds hold here, beside its own level
-        out["relayed"] = relayed[zone.id]
+        out.relayed = relayed[zone.id]
     return out
 
 
-@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message")
-async def active(request: Request) -> list[dict[str, Any]]:
+@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message",
+            response_model_exclude_unset=True)
+async def active(request: Request) -> list[ActiveAlert]:
     return await run_in_threadpool(request.app.state.service.active)
 
 
 @router.get("/v1/zones", summary="Every zone with its current level; header X-Last-Seq is "
-            "the newest decision they include (start the live feed from it)")
-async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
+            "the newest decision they include (start the live feed from it)",
+            response_model_exclude_unset=True)
+async def zones(request: Request, response: Response) -> list[ZoneView]:
     service = request.app.state.service
     response.headers["X-Last-Seq"] = str(service.engine.seq)  # read first: never ahead
     levels, drills = service.engine.levels(), service.engine.drills()
@@ -50,7 +53,8 @@ async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
             for i in range(len(service.zones))]
 
 
-@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)")
+@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)",
+            response_model=None, responses={200: {"model": GeoJSON}})
 async def zones_geojson(request: Request) -> dict[str, Any]:
     cached = request.app.state.cache.get("zones.geojson")
     if cached is None:
@@ -60,7 +64,8 @@ async def zones_geojson(request: Request) -> dict[str, Any]:
     return dict(cached)
 
 
-@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)")
+@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)",
+            response_model=None, responses={200: {"model": GeoJSON}})
 async def outline(request: Request) -> dict[str, Any]:
     # made once, in the background from the start (see app.py): a union of every zone
     return dict(await request.app.state.outline)
@@ -76,9 +81,10 @@ def outline_of(zones: ZoneSet) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(shape)}
 
 
-@router.get("/v1/zones/at", summary="The zone at a point, with its level")
+@router.get("/v1/zones/at", summary="The zone at a point, with its level",
+            response_model_exclude_unset=True)
 async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
-                  lon: float = Query(ge=-180, le=180)) -> dict[str, Any]:
+                  lon: float = Query(ge=-180, le=180)) -> ZoneView:
     service = request.app.state.service
     index = service.zones.zone_at(lon, lat)
     if index is None:
@@ -87,8 +93,9 @@ async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
                          service.engine.relayed())
 
 
-@router.get("/v1/zones/{zone_id}", summary="One zone with its level")
-async def zone(zone_id: str, request: Request) -> dict[str, Any]:
+@router.get("/v1/zones/{zone_id}", summary="One zone with its level",
+            response_model_exclude_unset=True)
+async def zone(zone_id: str, request: Request) -> ZoneView:
     service = request.app.state.service
     index = service.zones.index_of.get(zone_id)
     if index is None:
@@ -97,7 +104,8 @@ async def zone(zone_id: str, request: Request) -> dict[str, Any]:
                          service.engine.relayed())
 
 
-@router.get("/v1/history", summary="Past decisions, newest first, filtered")
+@router.get("/v1/history", summary="Past decisions, newest first, filtered",
+            response_model_exclude_unset=True)
 async def history(
     request: Request,
     zone: str | None = Query(None, max_length=200),
@@ -110,7 +118,7 @@ async def history(
     before_seq: int | None = Query(None, ge=1, le=MAX_SEQ,
                                    description="page: decisions before this seq"),
     limit: int = Query(200, ge=1, le=5000),
-) -> dict[str, Any]:
+) -> HistoryPage:
     service = request.app.state.service
     names: list[str] | None = None
     if zone is not None:
@@ -134,5 +142,6 @@ async def history(
         until_ms=bounds["until"], kind=kind, level=level,
         status=status, before_seq=before_seq, limit=limit)
     decisions = [json.loads(row) for row in rows]
-    return {"decisions": decisions,
-            "next_before_seq": decisions[-1]["seq"] if len(decisions) == limit else None}
+    return HistoryPage(decisions=decisions,
+                       next_before_seq=decisions[-1]["seq"] if len(decisions) == limit
+                       else None)

@@ -60,11 +60,18 @@ class IngestAnswer(Answer):
 
 class Queued(Answer):
     """A write the bus stored but no engine answered in time (HTTP 202): it will be applied
-    once; a retry with the same Idempotency-Key is safe."""
+    once, by whichever engine leads; a retry with the same Idempotency-Key is safe. Not an
+    error: an answer of its own, which a `Writer` on a bus may give for any write."""
 
     queued: bool = True
     request: str
     note: str
+
+    @classmethod
+    def waited(cls, request_id: str, waited_s: float) -> Queued:
+        return cls(queued=True, request=request_id,
+                   note=f"stored on the bus as request {request_id}, but no engine answered "
+                        f"within {waited_s:g} s (a failover?); it will be applied once")
 
 
 # -- operators -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The seams between layers, as typed Protocols: what one side needs of the other, no more.
 
 - `Writer`: how an edge (the web routes) writes, answered in the typed structs of
-  `airwarn.answers`. `airwarn.service.Service` in one process;
+  `airwarn.answers`; on a bus, a write the bus took but no engine answered in time is
+  answered `Queued` (HTTP 202), a result and not an error. `airwarn.service.Service` in one process;
   on a bus, `airwarn.bus.runtime.RemoteWriter`, which sends the same calls to the leader.
 - `DecisionLog`: the committed record as the read side sees it (`airwarn.store.log.ServiceLog`).
 - `Listener`: told each committed step, after the commit, from the writer's thread; must
@@ -20,7 +21,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from airwarn.answers import ActionAnswer, CancelAnswer, InboundAnswer, IngestAnswer
+    from airwarn.answers import (
+        ActionAnswer,
+        CancelAnswer,
+        InboundAnswer,
+        IngestAnswer,
+        Queued,
+    )
     from airwarn.cap.inbound import InboundAlert
     from airwarn.contract import Event
     from airwarn.service.writer import Published
@@ -32,33 +39,33 @@ class Writer(Protocol):
 
     def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
                client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> IngestAnswer:
+               batch_digest: str | None = None) -> IngestAnswer | Queued:
         """A sensor's batch: parsed events by line, and the lines that did not parse."""
         ...
 
     def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> ActionAnswer:
+                ) -> ActionAnswer | Queued:
         """An operator's alert or clear, sent or held for confirmation."""
         ...
 
     def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> ActionAnswer:
+                confirm_blast_radius: bool) -> ActionAnswer | Queued:
         """The second confirmation of a held action."""
         ...
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> CancelAnswer:
+               ) -> CancelAnswer | Queued:
         """Cancel a CAP message sent in error: clear its zones, send a CAP Cancel."""
         ...
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> InboundAnswer:
+                ) -> InboundAnswer | Queued:
         """A CAP message from another agency."""
         ...
 
     def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
                        client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> InboundAnswer:
+                       confirm_blast_radius: bool = False) -> InboundAnswer | Queued:
         """An operator's approval or rejection of a held inbound CAP message."""
         ...
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airwarn.errors import AirwarnError
+from airwarn.errors import SettingError
 from airwarn.store import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -125,9 +125,10 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     from airwarn.zones import ZoneSet
 
     if clock not in ("wall", "events"):
-        raise AirwarnError(f"--clock is wall or events, not {clock!r}")
+        raise SettingError(f"the clock is wall or events, not {clock!r}", setting="clock")
     if inbound_cap not in POLICIES:
-        raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
+        raise SettingError(f"the inbound CAP policy is {' or '.join(POLICIES)}, not "
+                           f"{inbound_cap!r}", setting="inbound_cap")
     zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
@@ -177,7 +178,8 @@ def build_follow(service: Service, specs: tuple[FollowSpec, ...]) -> Any:
     from airwarn.follow.channel import FollowChannel
 
     if specs and service.settings.clock != "wall":
-        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
+        raise SettingError("relaying live feeds needs the wall clock", setting="follow",
+                           needs={"clock": "wall"})
     return FollowChannel(list(specs), service.zones)
 
 

@@ -33,7 +33,6 @@ from airwarn.errors import (
     ContractError,
     ForbiddenError,
     NotFoundError,
-    Queued,
     TooManyRequestsError,
     UnauthorizedError,
     UnavailableError,
@@ -186,11 +185,6 @@ def create_app(service: Service, settings: WebSettings | None = None,
         # a read that met a store going away (a restart): the write path says the same
         return _error_response(UnavailableError(
             f"the store cannot be read just now ({exc.orig.__class__.__name__}); retry"))
-
-    @app.exception_handler(Queued)
-    async def queued(_request: Request, exc: Queued) -> JSONResponse:
-        return JSONResponse({"queued": True, "request": exc.request_id, "note": exc.message},
-                            status_code=202)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from airwarn.answers import InboundAnswer
+from airwarn.answers import InboundAnswer, Queued
 from airwarn.cap.atom import atom_feed
 from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
@@ -62,7 +62,9 @@ async def message(identifier: str, request: Request) -> Response:
                               "description": "applied, kept, or a duplicate (see `state`)"},
                         202: {"model": InboundAnswer,
                               "description": "held for an operator: not verified, or larger "
-                                             "than the blast-radius guard allows"}})
+                                             "than the blast-radius guard allows (on a bus, "
+                                             "also: stored, no engine answered yet, as in "
+                                             "Queued)"}})
 async def inbound(request: Request, client: Client = Depends(require("ingest"))
                   ) -> JSONResponse:
     """The alert is checked against the CAP 1.2 schema (broken ones are refused with the line
@@ -76,4 +78,6 @@ async def inbound(request: Request, client: Client = Depends(require("ingest"))
     alert = await run_in_threadpool(parse_inbound, body)
     answer = await run_in_threadpool(state.writer(request).inbound, alert, body, client,
                                      state.now_ms(request))
+    if isinstance(answer, Queued):
+        return state.written(answer)
     return JSONResponse(answer.to_wire(), status_code=202 if answer.state == "held" else 200)

@@ -8,6 +8,8 @@ or reject it. Both are in the audit log under the operator's name, with their re
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +19,7 @@ from airwarn.service import inbound_cap
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS, MAX_SEQ
+from airwarn.web.errors import ERRORS, MAX_SEQ, QUEUED
 from airwarn.web.operators import PRINTABLE
 
 router = APIRouter(tags=["operators"], responses=ERRORS)
@@ -55,18 +57,19 @@ async def one(request: Request, inbound_id: int = InboundId,
 
 @router.post("/v1/inbound-cap/{inbound_id}/approve",
              summary="Apply a held inbound CAP message (role: operator)",
-             response_model_exclude_unset=True)
+             response_model=InboundAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def approve(body: Decision, request: Request, inbound_id: int = InboundId,
-                  client: Client = Depends(require("operate"))) -> InboundAnswer:
-    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
-                                   "approve", client, state.now_ms(request), body.reason,
-                                   body.confirm_blast_radius)
+                  client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(
+        state.writer(request).decide_inbound, inbound_id, "approve", client,
+        state.now_ms(request), body.reason, body.confirm_blast_radius))
 
 
 @router.post("/v1/inbound-cap/{inbound_id}/reject",
              summary="Reject a held inbound CAP message (role: operator)",
-             response_model_exclude_unset=True)
+             response_model=InboundAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def reject(body: Decision, request: Request, inbound_id: int = InboundId,
-                 client: Client = Depends(require("operate"))) -> InboundAnswer:
-    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
-                                   "reject", client, state.now_ms(request), body.reason)
+                 client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(
+        state.writer(request).decide_inbound, inbound_id, "reject", client,
+        state.now_ms(request), body.reason))

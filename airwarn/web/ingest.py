@@ -24,7 +24,7 @@ from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS
+from airwarn.web.errors import ERRORS, QUEUED
 
 router = APIRouter(tags=["ingest"], responses=ERRORS)
 
@@ -44,8 +44,7 @@ _EVENTS_BODY = {
              responses={200: {"description": "what was accepted, what was taken but ignored "
                                              "and why, and why each rejected line was "
                                              "rejected"},
-                        202: {"model": Queued, "description": "stored on the bus, not yet "
-                                                              "answered by an engine"}})
+                        **QUEUED})
 async def post_events(request: Request, client: Client = Depends(require("ingest")),
                       idempotency_key: str | None = Header(
                           None, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
@@ -73,10 +72,12 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})
     received_ms = state.now_ms(request)
-    answer: IngestAnswer = await run_in_threadpool(
+    answer = await run_in_threadpool(
         state.writer(request).ingest, items, rejected, client=client,
         received_ms=received_ms, batch_key=idempotency_key,
         batch_digest=hashlib.sha256(body).hexdigest())
+    if isinstance(answer, Queued):
+        return state.written(answer)
     if not answer.accepted and answer.rejected:
         # nothing of it was taken: not a success, whatever else the answer says
         return JSONResponse({"error": "no line of this batch was accepted; `rejected` says "

@@ -20,7 +20,7 @@ from airwarn.answers import ActionAnswer, AuditEntry, CancelAnswer, ThreatView
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS, MAX_SEQ
+from airwarn.web.errors import ERRORS, MAX_SEQ, QUEUED
 
 router = APIRouter(tags=["operators"], responses=ERRORS)
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters: they go to CAP
@@ -62,31 +62,31 @@ class Cancellation(BaseModel):
 
 
 @router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)",
-             response_model_exclude_unset=True)
+             response_model=ActionAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def propose(body: ActionRequest, request: Request,
-                  client: Client = Depends(require("operate"))) -> ActionAnswer:
-    return await run_in_threadpool(state.writer(request).propose,
-                                   body.model_dump(exclude_none=True), client,
-                                   state.now_ms(request))
+                  client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(state.writer(request).propose,
+                                                 body.model_dump(exclude_none=True), client,
+                                                 state.now_ms(request)))
 
 
 @router.post("/v1/actions/{action_id}/confirm",
              summary="Confirm a held action: the second step of an Actual alert",
-             response_model_exclude_unset=True)
+             response_model=ActionAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def confirm(action_id: str, request: Request, body: Confirmation | None = None,
-                  client: Client = Depends(require("operate"))) -> ActionAnswer:
+                  client: Client = Depends(require("operate"))) -> Any:
     blast = body.confirm_blast_radius if body is not None else False
-    return await run_in_threadpool(state.writer(request).confirm, action_id, client,
-                                   state.now_ms(request), blast)
+    return state.written(await run_in_threadpool(state.writer(request).confirm, action_id,
+                                                 client, state.now_ms(request), blast))
 
 
 @router.post("/v1/alerts/{identifier}/cancel",
              summary="Cancel an alert sent in error: clear its zones, send CAP Cancel",
-             response_model_exclude_unset=True)
+             response_model=CancelAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def cancel(identifier: str, body: Cancellation, request: Request,
-                 client: Client = Depends(require("operate"))) -> CancelAnswer:
-    return await run_in_threadpool(state.writer(request).cancel, identifier, body.reason,
-                                   client, state.now_ms(request))
+                 client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(state.writer(request).cancel, identifier,
+                                                 body.reason, client, state.now_ms(request)))
 
 
 @router.get("/v1/threats", summary="Threats in flight with their predicted regions "

@@ -1,18 +1,17 @@
 """The FastAPI application: routers over one `Service`, errors mapped to HTTP in one place.
 
-`create_app(service, settings)` builds it; `airwarn serve` and the tests call it. The app's
-lifespan connects the service to the live hub and, in wall-clock mode, ticks the engine.
+`create_app(service, settings)` builds it; `airwarn.server.build` calls it with the lifespan
+it made (what runs beside the app: `airwarn.server.lifespan`), the tests call it directly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 import msgspec
@@ -21,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airwarn.answers import Health, MapSettings
@@ -42,11 +40,10 @@ from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
-from airwarn.web.auth import identity, presented, watch_revocations
+from airwarn.web.auth import identity, presented
 from airwarn.web.compat.alertsinua import routes as compat_alertsinua
 from airwarn.web.compat.homefront import routes as compat_homefront
 from airwarn.web.headers import SecurityHeaders
-from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
 
@@ -54,6 +51,7 @@ if TYPE_CHECKING:
     from airwarn.channels import Channel  # a Protocol: channels import web, not back
 
 STATIC = Path(__file__).resolve().parent / "static"
+Lifespan: TypeAlias = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -101,55 +99,16 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
 
 def create_app(service: Service, settings: WebSettings | None = None,
                channels: Sequence[Channel] = (), bus: BusSettings | None = None,
-               clock: Clock = WALL_CLOCK) -> FastAPI:
-    """The HTTP app. Without `bus` this process is the one writer; with it, it joins the
-    bus in the role the settings name (see `airwarn.bus`). `clock` stamps requests and, in
-    wall-clock mode, ticks the engine."""
+               clock: Clock = WALL_CLOCK, lifespan: Lifespan | None = None) -> FastAPI:
+    """The HTTP app over `service`, its routes and the channels' endpoints. `lifespan` starts
+    and stops what runs beside it; `airwarn.server.build` passes the one it made
+    (`airwarn.server.lifespan`: the live hub, the channels, the ticker or the bus), and the
+    same is made here when none is given. `clock` stamps requests."""
     settings = settings or WebSettings()
+    if lifespan is None:  # called on its own (tests, benchmarks): run what a server runs
+        from airwarn.server import lifespan as server_lifespan
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = Hub(asyncio.get_running_loop(), service.engine.seq, settings.max_backlog)
-        app.state.hub = hub
-        service.listeners.append(hub.publish)
-        # the outline takes a second or more for a national zone set: start it now, off the
-        # event loop, so the first map to ask for it waits the least
-        app.state.outline = asyncio.ensure_future(
-            run_in_threadpool(public.outline_of, service.zones))
-        beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
-        revocations = asyncio.create_task(
-            watch_revocations(app, lambda: live.recheck_token_streams(app)))
-        ticker = runtime = None
-        wall = service.settings.clock == "wall"
-        if bus is None:
-            if wall:
-                ticker = asyncio.create_task(_tick(service, settings.tick_s, clock))
-            for channel in channels:
-                await channel.start(service)
-                service.listeners.append(channel.publish)
-        else:
-            from airwarn.bus.runtime import BusRuntime
-
-            runtime = BusRuntime(service, bus, channels,
-                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
-            await runtime.start()
-            app.state.runtime = runtime
-            app.state.writer = runtime.writer
-        try:
-            yield
-        finally:
-            if runtime is not None:
-                await runtime.stop()
-            else:
-                for channel in channels:
-                    service.listeners.remove(channel.publish)
-                    await channel.stop()
-            service.listeners.remove(hub.publish)
-            app.state.outline.cancel()
-            beats.cancel()
-            revocations.cancel()
-            if ticker is not None:
-                ticker.cancel()
+        lifespan = server_lifespan(service, settings, channels, bus, clock)
 
     app = FastAPI(
         title="airwarn",
@@ -275,13 +234,6 @@ def _page(name: str, script: str = "public.js") -> Response:
             "<a href=/openapi.json>/openapi.json</a>.</p>",
             status_code=503)
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
-
-
-async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
-    while True:
-        await asyncio.sleep(tick_s)
-        with contextlib.suppress(AirwarnError):
-            await run_in_threadpool(service.tick, clock.now_ms())
 
 
 def _add_event_schema(app: FastAPI) -> None:

@@ -3,9 +3,10 @@
 `build(ServerSettings(...))` opens the service (its store migrated, its log's seal checked,
 its state rebuilt from the log), makes the delivery channels and the followers asked for,
 and puts the HTTP app over them (`airwarn.web.create_app`) with the lifespan made here
-(`lifespan`), which only starts and stops what was built: the live hub, the channels, the engine's wall-clock ticker, or,
-on a bus, the bus runtime that runs them in the leading engine. `airwarn serve` and
-`airwarn demo` both call it; nothing here reads flags or the environment.
+(`lifespan`), which only starts and stops what was built: the live hub, the channels, the
+engine's wall-clock ticker, or, on a bus, the bus runtime that runs them in the leading
+engine. `airwarn serve` and `airwarn demo` both call it; nothing here reads flags or the
+environment.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from airwarn.answers import (
     CancelAnswer,
     Ignored,
     InboundAnswer,
+    InboundMessage,
     IngestAnswer,
     Rejection,
     ThreatView,
@@ -54,7 +55,7 @@ from airwarn.errors import (
     UnavailableError,
 )
 from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane
-from airwarn.ports import Listener
+from airwarn.ports import Listener, ZoneLevels
 from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
 from airwarn.store.audit import RefusalThrottle
@@ -655,6 +656,34 @@ class Service:
         from airwarn.service import views
 
         return views.recent_warnings(self, limit)
+
+    def zone_levels(self) -> ZoneLevels:
+        """Every zone's level now, with the seq it is at (read first: never ahead)."""
+        seq = self.engine.seq
+        return ZoneLevels(seq, self.engine.levels(), self.engine.drills(),
+                          self.engine.relayed())
+
+    def cap_certificate(self) -> bytes:
+        """The certificate (PEM) that verifies this server's CAP signatures."""
+        pem: bytes = self.keys.cert_pem
+        return pem
+
+    def cap_feed_id(self) -> str:
+        """The id of this server's CAP Atom feed."""
+        return f"{self.settings.id_prefix}feed"
+
+    def inbound_listing(self, state: str | None, before_id: int | None, limit: int
+                        ) -> list[InboundAnswer]:
+        """CAP from other agencies, newest first (`state` filters: held, applied...)."""
+        from airwarn.service import inbound_cap
+
+        return inbound_cap.listing(self, state, before_id, limit)
+
+    def inbound_message(self, inbound_id: int) -> InboundMessage:
+        """One inbound CAP message with its XML as received."""
+        from airwarn.service import inbound_cap
+
+        return inbound_cap.one(self, inbound_id)
 
     def active(self) -> list[ActiveAlert]:
         """The warnings in force: per open CAP message, its zones' current levels."""

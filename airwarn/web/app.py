@@ -35,7 +35,7 @@ from airwarn.errors import (
     UnauthorizedError,
     UnavailableError,
 )
-from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, Writer
+from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, ServiceView, Writer
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
@@ -125,6 +125,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
+    view: ServiceView = service  # the state the read routes show
+    app.state.view = view
     log: DecisionLog = service.log  # the record the routes read
     app.state.log = log
     app.state.clock = clock

@@ -21,6 +21,7 @@ from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.errors import ERRORS, MAX_SEQ, QUEUED
 from airwarn.web.operators import PRINTABLE
+from airwarn.web.state import view as view_of
 
 router = APIRouter(tags=["operators"], responses=ERRORS)
 InboundId = Path(ge=1, le=MAX_SEQ, description="the id `POST /v1/cap` answered with")
@@ -44,15 +45,15 @@ async def listing(request: Request, client: Client = Depends(require("watch")),
                       inbound_cap.STATES)),
                   before_id: int | None = Query(None, ge=1, le=MAX_SEQ),
                   limit: int = Query(100, ge=1, le=1000)) -> list[InboundAnswer]:
-    return await run_in_threadpool(inbound_cap.listing, request.app.state.service, state,
-                                   before_id, limit)
+    return await run_in_threadpool(view_of(request.app).inbound_listing, state, before_id,
+                                   limit)
 
 
 @router.get("/v1/inbound-cap/{inbound_id}", summary="One inbound CAP message with its XML as "
             "received (role: operator)", response_model_exclude_unset=True)
 async def one(request: Request, inbound_id: int = InboundId,
               client: Client = Depends(require("watch"))) -> InboundMessage:
-    return await run_in_threadpool(inbound_cap.one, request.app.state.service, inbound_id)
+    return await run_in_threadpool(view_of(request.app).inbound_message, inbound_id)
 
 
 @router.post("/v1/inbound-cap/{inbound_id}/approve",

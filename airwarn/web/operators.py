@@ -93,7 +93,7 @@ async def cancel(identifier: str, body: Cancellation, request: Request,
             "(role: operator)", response_model_exclude_unset=True)
 async def threats(request: Request, client: Client = Depends(require("watch"))
                   ) -> list[ThreatView]:
-    return await run_in_threadpool(request.app.state.service.threats)
+    return await run_in_threadpool(state.view(request.app).threats)
 
 
 @router.get("/v1/audit", summary="The audit log of manual actions (role: admin)",

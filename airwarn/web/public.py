@@ -38,19 +38,18 @@ def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
 @router.get("/v1/alerts/active", summary="The warnings in force, per CAP message",
             response_model_exclude_unset=True)
 async def active(request: Request) -> list[ActiveAlert]:
-    return await run_in_threadpool(request.app.state.service.active)
+    return await run_in_threadpool(state.view(request.app).active)
 
 
 @router.get("/v1/zones", summary="Every zone with its current level; header X-Last-Seq is "
             "the newest decision they include (start the live feed from it)",
             response_model_exclude_unset=True)
 async def zones(request: Request, response: Response) -> list[ZoneView]:
-    service = request.app.state.service
-    response.headers["X-Last-Seq"] = str(service.engine.seq)  # read first: never ahead
-    levels, drills = service.engine.levels(), service.engine.drills()
-    relayed = service.engine.relayed()
-    return [_zone_summary(service.zones, i, levels, drills, relayed)
-            for i in range(len(service.zones))]
+    view = state.view(request.app)
+    now = view.zone_levels()
+    response.headers["X-Last-Seq"] = str(now.seq)  # read first: never ahead
+    return [_zone_summary(view.zones, i, now.levels, now.drills, now.relayed)
+            for i in range(len(view.zones))]
 
 
 @router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)",
@@ -58,7 +57,7 @@ async def zones(request: Request, response: Response) -> list[ZoneView]:
 async def zones_geojson(request: Request) -> dict[str, Any]:
     cached = request.app.state.cache.get("zones.geojson")
     if cached is None:
-        zone_set = request.app.state.service.zones
+        zone_set = state.view(request.app).zones
         cached = zones_to_geojson(zone_set.zones, zone_set.attribution)
         request.app.state.cache["zones.geojson"] = cached
     return dict(cached)
@@ -85,23 +84,23 @@ def outline_of(zones: ZoneSet) -> dict[str, Any]:
             response_model_exclude_unset=True)
 async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
                   lon: float = Query(ge=-180, le=180)) -> ZoneView:
-    service = request.app.state.service
-    index = service.zones.zone_at(lon, lat)
+    view = state.view(request.app)
+    index = view.zones.zone_at(lon, lat)
     if index is None:
         raise NotFoundError(f"no zone covers lat {lat}, lon {lon}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
-                         service.engine.relayed())
+    now = view.zone_levels()
+    return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
 @router.get("/v1/zones/{zone_id}", summary="One zone with its level",
             response_model_exclude_unset=True)
 async def zone(zone_id: str, request: Request) -> ZoneView:
-    service = request.app.state.service
-    index = service.zones.index_of.get(zone_id)
+    view = state.view(request.app)
+    index = view.zones.index_of.get(zone_id)
     if index is None:
         raise NotFoundError(f"no zone with id {zone_id!r}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
-                         service.engine.relayed())
+    now = view.zone_levels()
+    return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
 @router.get("/v1/history", summary="Past decisions, newest first, filtered",
@@ -119,16 +118,16 @@ async def history(
                                    description="page: decisions before this seq"),
     limit: int = Query(200, ge=1, le=5000),
 ) -> HistoryPage:
-    service = request.app.state.service
+    zone_set = state.view(request.app).zones
     names: list[str] | None = None
     if zone is not None:
-        if zone not in service.zones.index_of:
+        if zone not in zone_set.index_of:
             raise RequestError("no zone with that id", field="zone", value=zone)
         names = [zone]
     if region is not None:
-        if region not in service.zones.regions:
+        if region not in zone_set.regions:
             raise RequestError("no region of that name", field="region", value=region)
-        in_region = [service.zones.ids[i] for i in service.zones.regions[region]]
+        in_region = [zone_set.ids[i] for i in zone_set.regions[region]]
         names = in_region if names is None else [z for z in names if z in set(in_region)]
     bounds: dict[str, int | None] = {}
     for name, value in (("since", since), ("until", until)):

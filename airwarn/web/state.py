@@ -2,8 +2,8 @@
 
 `create_app` puts them on `app.state`; a route asks here rather than reaching into the
 service: the writer it writes through (the service, or the bus's writer on an edge), the
-decision log it reads, and the clock it stamps requests with; and `written`, what a write
-answers when the bus holds it (`Queued`, 202).
+service's state it shows (`view`), the decision log it reads, and the clock it stamps
+requests with; and `written`, what a write answers when the bus holds it (`Queued`, 202).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import HTTPConnection
 
-    from airwarn.ports import Clock, DecisionLog, Writer
+    from airwarn.ports import Clock, DecisionLog, ServiceView, Writer
 
 AnswerT = TypeVar("AnswerT", bound=Answer)
 
@@ -26,6 +26,12 @@ AnswerT = TypeVar("AnswerT", bound=Answer)
 def writer(request: HTTPConnection) -> Writer:
     """Where this request's writes go."""
     found: Writer = request.app.state.writer
+    return found
+
+
+def view(app: Starlette) -> ServiceView:
+    """The service's state, read."""
+    found: ServiceView = app.state.view
     return found
 
 

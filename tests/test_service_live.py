@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import feed, manual, open_service, operate, post_feed, track
-from livekit import Server
+from kits.livekit import Server
 
 from airwarn.errors import AirwarnError
 from airwarn.service import Published

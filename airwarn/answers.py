@@ -345,3 +345,48 @@ class PushSubscribed(Answer):
     lang: str
     drills: bool
     created: bool
+
+
+# -- relayed feeds (airwarn.follow) ------------------------------------------------------------
+
+
+class RelayFollower(Answer):
+    """How this process's follower of a source is doing."""
+
+    polls: int
+    not_modified: int
+    errors: int
+    last_error: str | None
+    note: str | None
+    last_answer: str | None
+
+
+class RelaySource(Answer):
+    """A relayed official feed: its health, and how many zones it holds."""
+
+    name: str
+    state: str
+    since: str
+    why: str | None
+    url: str | None
+    current: bool
+    zones: int
+    here: RelayFollower | None = None
+
+
+class Relays(Answer):
+    """The relayed feeds, those not current, and per zone what each source holds."""
+
+    sources: list[RelaySource]
+    not_current: list[str]
+    zones: dict[str, dict[str, str]]
+
+
+class RelayOverride(Answer):
+    """An operator's override of a relayed feed's alert: the zones it acted on."""
+
+    source: str
+    action: str
+    zones: list[str]
+    decisions: list[int]
+    messages: list[MessageSummary] | None = None

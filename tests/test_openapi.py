@@ -17,7 +17,8 @@ def document(grid, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp: Path = tmp_path_factory.mktemp("openapi")
     server = build(ServerSettings(zones=grid, db=f"sqlite:///{tmp / 'a.db'}", keys=tmp / "keys",
                                   clock="events",
-                                  channels=ChannelSettings(webhooks=True, push=True)))
+                                  channels=ChannelSettings(webhooks=True, push=True),
+                                  follow=()))
     try:
         with TestClient(server.app) as http:
             answer = http.get("/openapi.json")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from airwarn.answers import Queued
+from airwarn.answers import Queued, RelayOverride, Relays
 from airwarn.contract import format_time
 from airwarn.store.tokens import Client
 from airwarn.web import state
@@ -66,14 +66,16 @@ def sources_view(service: Any) -> dict[str, Any]:
             "zones": relayed}
 
 
-@router.get("/v1/relays", summary="Relayed official feeds: their health and what they hold")
+@router.get("/v1/relays", summary="Relayed official feeds: their health and what they hold",
+            response_model=Relays, response_model_exclude_unset=True)
 async def relays(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(sources_view, request.app.state.service)
 
 
 @router.post("/v1/relays/{source}/override",
              summary="Clear a relayed alert here, or follow the source again (role: operator)",
-             response_model=dict[str, Any], responses=QUEUED)
+             response_model=RelayOverride, response_model_exclude_unset=True,
+             responses=QUEUED)
 async def override_relay(source: str, body: Override, request: Request,
                          client: Client = Depends(require("operate"))) -> Any:
     from airwarn.follow.override import override

@@ -1,14 +1,18 @@
 """The seams between layers, as typed Protocols: what one side needs of the other, no more.
 
-- `Writer`: how an edge (the web routes) writes. `airwarn.service.Service` in one process;
+- `Writer`: how an edge (the web routes) writes, answered in the typed structs of
+  `airwarn.answers`; on a bus, a write the bus took but no engine answered in time is
+  answered `Queued` (HTTP 202), a result and not an error. `airwarn.service.Service` in one process;
   on a bus, `airwarn.bus.runtime.RemoteWriter`, which sends the same calls to the leader.
 - `DecisionLog`: the committed record as the read side sees it (`airwarn.store.log.ServiceLog`).
+- `ServiceView`: the service's state now, read (zones and their levels, warnings in force,
+  threats, CAP messages): `airwarn.service.Service`.
 - `Listener`: told each committed step, after the commit, from the writer's thread; must
   return at once (the live hub, each channel's `publish`).
 - `Clock`: where "now" comes from at the edges (`WALL_CLOCK`); the engine reads no clock,
   time reaches it only in events.
 
-The web routes reach the writer, the log and the clock through these
+The web routes reach the writer, the log, the view and the clock through these
 (`airwarn.web.state`), never through the service's attributes.
 """
 
@@ -16,13 +20,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from airwarn.answers import (
+        ActionAnswer,
+        ActiveAlert,
+        CancelAnswer,
+        InboundAnswer,
+        InboundMessage,
+        IngestAnswer,
+        Queued,
+        ThreatView,
+    )
+    from airwarn.cap.build import CapWarning
     from airwarn.cap.inbound import InboundAlert
     from airwarn.contract import Event
     from airwarn.service.writer import Published
     from airwarn.store.tokens import Client
+    from airwarn.zones import ZoneSet
 
 
 class Writer(Protocol):
@@ -30,33 +46,33 @@ class Writer(Protocol):
 
     def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
                client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> dict[str, Any]:
+               batch_digest: str | None = None) -> IngestAnswer | Queued:
         """A sensor's batch: parsed events by line, and the lines that did not parse."""
         ...
 
     def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> ActionAnswer | Queued:
         """An operator's alert or clear, sent or held for confirmation."""
         ...
 
     def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> dict[str, Any]:
+                confirm_blast_radius: bool) -> ActionAnswer | Queued:
         """The second confirmation of a held action."""
         ...
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> dict[str, Any]:
+               ) -> CancelAnswer | Queued:
         """Cancel a CAP message sent in error: clear its zones, send a CAP Cancel."""
         ...
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> InboundAnswer | Queued:
         """A CAP message from another agency."""
         ...
 
     def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
                        client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> dict[str, Any]:
+                       confirm_blast_radius: bool = False) -> InboundAnswer | Queued:
         """An operator's approval or rejection of a held inbound CAP message."""
         ...
 
@@ -78,6 +94,62 @@ class DecisionLog(Protocol):
     def audit(self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
               ) -> list[dict[str, Any]]:
         """Audit entries oldest first after `after_id`, or newest first before `before_id`."""
+        ...
+
+
+class ZoneLevels(NamedTuple):
+    """The zones' levels at one step: `seq` the newest decision they include (read first, so
+    never ahead of them), the real levels, the drills' (status, kind, level) by zone, and
+    what each relayed feed holds by zone."""
+
+    seq: int
+    levels: dict[str, str]
+    drills: dict[str, tuple[str, str, str]]
+    relayed: dict[str, dict[str, str]]
+
+
+class ServiceView(Protocol):
+    """The service's state, read: what the public pages, the operators' map and the CAP feed
+    show. `airwarn.service.Service`; nothing here writes."""
+
+    @property
+    def zones(self) -> ZoneSet: ...
+
+    def zone_levels(self) -> ZoneLevels:
+        """Every zone's level now, with the seq it is at."""
+        ...
+
+    def active(self) -> list[ActiveAlert]:
+        """The warnings in force, per open CAP message."""
+        ...
+
+    def threats(self) -> list[ThreatView]:
+        """Threats in flight with their predicted regions."""
+        ...
+
+    def signed_cap(self, identifier: str) -> bytes | None:
+        """A CAP message, signed, as receivers get it."""
+        ...
+
+    def recent_warnings(self, limit: int = 100) -> list[CapWarning]:
+        """The newest CAP messages, newest first."""
+        ...
+
+    def cap_certificate(self) -> bytes:
+        """The certificate (PEM) that verifies this server's CAP signatures."""
+        ...
+
+    def cap_feed_id(self) -> str:
+        """The id of this server's CAP Atom feed."""
+        ...
+
+    def inbound_listing(self, state: str | None, before_id: int | None, limit: int
+                        ) -> list[InboundAnswer]:
+        """CAP from other agencies, newest first."""
+        ...
+
+    def inbound_message(self, inbound_id: int) -> InboundMessage:
+        """One inbound CAP message with its XML as received."""
         ...
 
 

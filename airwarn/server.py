@@ -2,20 +2,25 @@
 
 `build(ServerSettings(...))` opens the service (its store migrated, its log's seal checked,
 its state rebuilt from the log), makes the delivery channels and the followers asked for,
-and puts the HTTP app over them (`airwarn.web.create_app`), whose lifespan only starts and
-stops what was built here: the live hub, the channels, the engine's wall-clock ticker, or,
-on a bus, the bus runtime that runs them in the leading engine. `airwarn serve` and
-`airwarn demo` both call it; nothing here reads flags or the environment.
+and puts the HTTP app over them (`airwarn.web.create_app`) with the lifespan made here
+(`lifespan`), which only starts and stops what was built: the live hub, the channels, the
+engine's wall-clock ticker, or, on a bus, the bus runtime that runs them in the leading
+engine. `airwarn serve` and `airwarn demo` both call it; nothing here reads flags or the
+environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airwarn.errors import AirwarnError
+from airwarn.errors import AirwarnError, SettingError
+from airwarn.ports import WALL_CLOCK, Clock
 from airwarn.store import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -103,11 +108,86 @@ def build(settings: ServerSettings) -> Server:
             chosen.push_per_zone)
         if settings.follow is not None:
             channels.append(build_follow(service, settings.follow))
-        app = create_app(service, settings.web, channels=channels, bus=settings.bus)
+        app = create_app(service, settings.web, channels=channels, bus=settings.bus,
+                         lifespan=lifespan(service, settings.web, channels, settings.bus))
     except BaseException:
         service.db.dispose()
         raise
     return Server(app=app, service=service, channels=tuple(channels), settings=settings)
+
+
+def lifespan(service: Service, settings: WebSettings, channels: Sequence[Channel] = (),
+             bus: BusSettings | None = None, clock: Clock = WALL_CLOCK
+             ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What runs beside the app, started when it starts and stopped when it stops, and only
+    what was built: the live hub fed each committed step; without a bus, the channels and
+    (on the wall clock) the engine's ticker; on a bus, the bus runtime, which runs them in
+    whichever process leads."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    from airwarn.web import live, public
+    from airwarn.web.auth import watch_revocations
+    from airwarn.web.hub import Hub
+
+    @contextlib.asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(asyncio.get_running_loop(), service.engine.seq, settings.max_backlog)
+        app.state.hub = hub
+        service.listeners.append(hub.publish)
+        # the outline takes a second or more for a national zone set: start it now, off the
+        # event loop, so the first map to ask for it waits the least
+        app.state.outline = asyncio.ensure_future(
+            run_in_threadpool(public.outline_of, service.zones))
+        beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
+        revocations = asyncio.create_task(
+            watch_revocations(app, lambda: live.recheck_token_streams(app)))
+        ticker = runtime = None
+        wall = service.settings.clock == "wall"
+        if bus is None:
+            if wall:
+                ticker = asyncio.create_task(_tick(service, settings.tick_s, clock))
+            for channel in channels:
+                await channel.start(service)
+                service.listeners.append(channel.publish)
+        else:
+            from airwarn.bus.runtime import BusRuntime
+
+            runtime = BusRuntime(service, bus, channels,
+                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
+            await runtime.start()
+            app.state.runtime = runtime
+            app.state.writer = runtime.writer
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                await runtime.stop()
+            else:
+                for channel in channels:
+                    service.listeners.remove(channel.publish)
+                    await channel.stop()
+            service.listeners.remove(hub.publish)
+            app.state.outline.cancel()
+            beats.cancel()
+            revocations.cancel()
+            if ticker is not None:
+                ticker.cancel()
+
+    return run
+
+
+async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
+    """Move the engine's clock every `tick_s` (wall-clock mode)."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(tick_s)
+        with contextlib.suppress(AirwarnError):
+            await run_in_threadpool(service.tick, clock.now_ms())
 
 
 def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
@@ -125,9 +205,10 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     from airwarn.store.secrets import load_store_keys
 
     if clock not in ("wall", "events"):
-        raise AirwarnError(f"--clock is wall or events, not {clock!r}")
+        raise SettingError(f"the clock is wall or events, not {clock!r}", setting="clock")
     if inbound_cap not in POLICIES:
-        raise AirwarnError(f"--inbound-cap is {' or '.join(POLICIES)}, not {inbound_cap!r}")
+        raise SettingError(f"the inbound CAP policy is {' or '.join(POLICIES)}, not "
+                           f"{inbound_cap!r}", setting="inbound_cap")
     zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
@@ -177,7 +258,8 @@ def build_follow(service: Service, specs: tuple[FollowSpec, ...]) -> Any:
     from airwarn.follow.channel import FollowChannel
 
     if specs and service.settings.clock != "wall":
-        raise AirwarnError("--follow relays live feeds: it needs --clock wall")
+        raise SettingError("relaying live feeds needs the wall clock", setting="follow",
+                           needs={"clock": "wall"})
     return FollowChannel(list(specs), service.zones)
 
 

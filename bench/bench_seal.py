@@ -62,8 +62,8 @@ def run(zones: ZoneSet, lines: list[bytes], url: str, folder: Path) -> dict[str,
         chunk = lines[start:start + 500]
         items = [(i + 1, parse_event(line)) for i, line in enumerate(chunk)]
         answer = service.ingest(items, [], client=client, received_ms=0)
-        if answer["rejected"]:
-            raise SystemExit(f"the service rejected part of the raid: {answer['rejected'][:2]}")
+        if answer.rejected:
+            raise SystemExit(f"the service rejected part of the raid: {answer.rejected[:2]}")
     ingest_s = time.perf_counter() - t0
     events = service.event_seq
     service.db.dispose()

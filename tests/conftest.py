@@ -200,7 +200,7 @@ def act(http: Any, headers: dict[str, str], request: dict[str, Any]) -> dict[str
     return body
 
 
-def operate(service: Any, *events: Any, client: Any = None) -> list[dict[str, Any]]:
+def operate(service: Any, *events: Any, client: Any = None) -> list[Any]:
     """Operators' actions in process, each at its event's time: the engine's clock is moved
     there first (a tick, as the wall clock would), then the action proposed and confirmed."""
     from airwarn.contract import to_ms
@@ -212,20 +212,20 @@ def operate(service: Any, *events: Any, client: Any = None) -> list[dict[str, An
         t_ms = to_ms(event.t)
         service.tick(t_ms)
         answer = service.propose(as_action(event), client, t_ms)
-        if answer["state"] == "pending":
-            answer = service.confirm(answer["id"], client, t_ms, True)
+        if answer.state == "pending":
+            answer = service.confirm(answer.id, client, t_ms, True)
         answers.append(answer)
     return answers
 
 
 def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
-         ) -> list[dict[str, Any]]:
+         ) -> list[Any]:
     """Events as the product takes them, in order: each run of tracks, ends and ticks through
     the sensors' lane (`Service.ingest`, as `client`), each manual action through the
     operators' path (`operate`). The answers, one per run or action."""
     from airwarn.contract import Manual
 
-    answers: list[dict[str, Any]] = []
+    answers: list[Any] = []
     run: list[Any] = []
 
     def flush() -> None:
@@ -253,7 +253,7 @@ def post_feed(http: Any, events: list[Any], sensor: dict[str, str],
     from airwarn.contract import Manual, encode_event, format_time, to_ms
 
     operator = operator or sensor
-    answers: list[dict[str, Any]] = []
+    answers: list[Any] = []
     run: list[Any] = []
 
     def post(lines: list[bytes]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from buskit import Cluster
 from conftest import grid_zones, postgres_schema
-from serverkit import Launcher, Server
+from kits.buskit import Cluster
+from kits.serverkit import Launcher, Server
 from test_crash import Batch, raid_batches, read_history, read_store
 
 from airwarn.engine.zones import write_zones, zones_from_geojson

@@ -24,9 +24,9 @@ from alerts_in_ua.location_uid_resolver import LocationUidResolver
 from conftest import end, feed, manual, open_service, require_data, tick, track
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from kits.tlstunnel import pointed_at
 from pikudhaoref import SyncClient
 from starlette.routing import Mount
-from tlstunnel import pointed_at
 
 from airwarn.engine import physics
 from airwarn.engine.zones import ZoneSet

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import open_service
-from livekit import ARTIFACTS, Server, built_assets, chromium
+from kits.livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.engine.zones import ZoneSet
 from airwarn.service import Service

@@ -26,7 +26,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 from conftest import grid_zones, postgres_schema
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 from airwarn.contract import encode_event, format_time, parse_event, parse_time
 from airwarn.engine.zones import write_zones, zones_from_geojson

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import grid_zones, open_service
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 from airwarn.engine.zones import zones_from_geojson
 from airwarn.follow.channel import make_feed

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 from test_mqtt import Subscriber, reachable
 from test_webpush import Browser, PushService, push_service  # noqa: F401 - a fixture
 

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 from conftest import grid_zones
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.gateway.poster import Poster

@@ -35,7 +35,7 @@ import pyproj
 import pytest
 import sqlalchemy as sa
 from conftest import grid_zones
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 from airwarn.contract import parse_time
 from airwarn.engine import EngineConfig

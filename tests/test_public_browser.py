@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import open_service
-from livekit import ARTIFACTS, Server, built_assets, chromium
+from kits.livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings

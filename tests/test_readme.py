@@ -116,7 +116,7 @@ def test_every_readme_command_runs_as_written_in_order(tmp_path: Path) -> None:
         if created_db:
             subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres",
                             "airwarn"], capture_output=True, timeout=60)
-            from buskit import drop_namespace
+            from kits.buskit import drop_namespace
 
             drop_namespace("airwarn")
     if skipped:

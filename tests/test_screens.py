@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from conftest import open_service
-from livekit import ARTIFACTS, Server, built_assets, chromium
+from kits.livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.layers.packaged import load_layer
 from airwarn.store.tokens import create_token

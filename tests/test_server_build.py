@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from airwarn.errors import AirwarnError
+from airwarn.cli.common import describe
+from airwarn.errors import SettingError
 from airwarn.follow.spec import parse_spec
 from airwarn.server import ChannelSettings, ServerSettings, build, default_push_subject
 from airwarn.store.tokens import create_token
@@ -47,9 +48,21 @@ def test_the_demo_shape_has_no_channel_and_no_follower(grid, tmp_path: Path) -> 
 
 def test_following_a_live_feed_on_the_event_clock_is_refused(grid, tmp_path: Path) -> None:
     spec = parse_spec("oref", token=None, every_s=None, stale_s=None, hold_s=None)
-    with pytest.raises(AirwarnError, match="needs --clock wall"):
+    with pytest.raises(SettingError, match="needs the wall clock") as refused:
         build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'c.db'}",
                              keys=tmp_path / "keys", clock="events", follow=(spec,)))
+    assert "--" not in str(refused.value)  # the library names settings, the CLI flags
+    assert describe(refused.value) == ("--follow: relaying live feeds needs the wall clock "
+                                       "(give --clock wall)")
+
+
+def test_a_setting_out_of_range_is_named_as_its_flag_by_the_command_line(
+        grid, tmp_path: Path) -> None:
+    with pytest.raises(SettingError) as refused:
+        build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'd.db'}",
+                             keys=tmp_path / "keys", clock="events", inbound_cap="maybe"))
+    assert refused.value.setting == "inbound_cap" and "--" not in str(refused.value)
+    assert describe(refused.value).startswith("--inbound-cap: the inbound CAP policy is ")
 
 
 def test_the_push_contact_falls_back_when_the_sender_has_no_domain() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import feed, manual, open_service, operate, post_feed, track
-from livekit import Server
+from kits.livekit import Server
 
 from airwarn.errors import AirwarnError
 from airwarn.service import Published
@@ -205,12 +205,12 @@ def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(grid, store
     open_messages = dict(service.chain.open)
     service.db.dispose()
     again = open_service(grid, store_url, signing_keys)
-    assert [a.get("state", "sent") for a in answers[:3]] == ["sent"] * 3
-    assert answers[3]["accepted"] == 1
+    assert [a.state for a in answers[:3]] == ["sent"] * 3
+    assert answers[3].accepted == 1
     assert again.engine.levels() == levels and again.engine.drills() == drills
     assert again.engine.seq == seq and dict(again.chain.open) == open_messages
     (more,) = operate(again, manual("clear", 10, zones=["r0c0"]))
-    assert more["decisions"][0] == seq + 1
+    assert more.decisions is not None and more.decisions[0] == seq + 1
     again.db.dispose()
 
 

@@ -61,7 +61,7 @@ class Link:
         except Exception as exc:  # noqa: BLE001 - nats raises many kinds; all mean "not there"
             raise UnavailableError(
                 f"cannot reach NATS at {self.settings.url} ({exc.__class__.__name__}): start "
-                "nats-server with JetStream (-js), or give the right --bus") from None
+                "nats-server with JetStream (-js), or give the right bus URL") from None
         self.js = self.nc.jetstream(timeout=5)
         await self._ensure()
 
@@ -93,7 +93,7 @@ class Link:
         except nats.js.errors.BadRequestError as exc:
             raise UnavailableError(
                 f"the NATS bucket {s.lease_bucket} exists with another lease time ({exc}); "
-                "run every engine with the same --lease-s, or delete the bucket") from None
+                "run every engine with the same lease time, or delete the bucket") from None
 
     async def publish(self, subject: str, data: bytes, headers: dict[str, str] | None = None
                       ) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airwarn.answers import Answer
 from airwarn.bus.codec import error_answer, ingest_items, unblob
 from airwarn.errors import AirwarnError
 from airwarn.service import Service
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 def execute(service: Service, request: dict[str, Any]) -> dict[str, Any]:
     """Run one request against the service: `{"ok": answer}` or `{"error": ...}`."""
     try:
-        return {"ok": _run(service, request)}
+        answer = _run(service, request)
+        return {"ok": answer.to_wire() if isinstance(answer, Answer) else answer}
     except AirwarnError as error:
         return error_answer(error)
     except Exception:  # a bug must not stop the engine taking requests; it is logged
@@ -24,7 +26,7 @@ def execute(service: Service, request: dict[str, Any]) -> dict[str, Any]:
         return error_answer(AirwarnError("the engine failed on this request; see its log"))
 
 
-def _run(service: Service, request: dict[str, Any]) -> dict[str, Any]:
+def _run(service: Service, request: dict[str, Any]) -> Answer | dict[str, Any]:
     op = request.get("op")
     client = Client(*request["client"])
     received_ms = int(request["received_ms"])

@@ -18,18 +18,26 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 
+from airwarn.answers import (
+    ActionAnswer,
+    Answer,
+    CancelAnswer,
+    InboundAnswer,
+    IngestAnswer,
+    Queued,
+)
 from airwarn.bus import BusSettings
 from airwarn.bus.codec import decode_step, encode_step, error_answer, raise_error
 from airwarn.bus.link import Link
 from airwarn.bus.requests import execute
-from airwarn.errors import AirwarnError, Queued, UnavailableError
+from airwarn.errors import AirwarnError, UnavailableError
 from airwarn.service import Published, Service
 
 if TYPE_CHECKING:
@@ -277,8 +285,9 @@ class BusRuntime:
         if future is not None and not future.done():
             future.set_result(json.loads(msg.data))
 
-    async def request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send a write to the leading engine and wait for its answer."""
+    async def request(self, request: dict[str, Any]) -> dict[str, Any] | Queued:
+        """Send a write to the leading engine and wait for its answer; `Queued` when the bus
+        took it but no engine answered in time."""
         assert self.loop is not None
         timeout = self.settings.answer_timeout_s
         request_id = uuid.uuid4().hex
@@ -298,7 +307,7 @@ class BusRuntime:
             try:
                 answer = await asyncio.wait_for(future, timeout)
             except TimeoutError:
-                raise Queued(request_id, timeout) from None
+                return Queued.waited(request_id, timeout)
         finally:
             self._waiting.pop(request_id, None)
         if "error" in answer:
@@ -316,6 +325,14 @@ async def _still_working(msgs: list[Msg]) -> None:
                     await msg.in_progress()
 
 
+AnswerT = TypeVar("AnswerT", bound=Answer)
+
+
+def _typed(kind: type[AnswerT], answer: dict[str, Any] | Queued) -> AnswerT | Queued:
+    """The leader's answer as the struct it was sent as (or the bus's `Queued`)."""
+    return answer if isinstance(answer, Queued) else kind.model_validate(answer)
+
+
 def _who(client: Any) -> list[str]:
     return [client.name, client.role]
 
@@ -326,7 +343,7 @@ class RemoteWriter:
     def __init__(self, runtime: BusRuntime) -> None:
         self.runtime = runtime
 
-    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, request: dict[str, Any]) -> dict[str, Any] | Queued:
         loop = self.runtime.loop
         if loop is None:
             raise UnavailableError("this process has not joined the bus yet; retry")
@@ -334,46 +351,52 @@ class RemoteWriter:
 
     def ingest(self, items: list[tuple[int, Any]], rejected: list[dict[str, Any]], *,
                client: Any, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> dict[str, Any]:
+               batch_digest: str | None = None) -> IngestAnswer | Queued:
         from airwarn.bus.codec import ingest_request
 
         key = batch_key if batch_key is not None else f"bus:{uuid.uuid4().hex}"
         answer = self._call(ingest_request(items, rejected, client, received_ms, key,
                                            batch_digest))
-        if batch_key is None:
+        if batch_key is None and not isinstance(answer, Queued):
             answer.pop("replayed", None)
-        return answer
+        return _typed(IngestAnswer, answer)
 
     def propose(self, request: dict[str, Any], client: Any, received_ms: int
-                ) -> dict[str, Any]:
-        return self._call({"op": "propose", "request": request, "client": _who(client),
-                           "received_ms": received_ms})
+                ) -> ActionAnswer | Queued:
+        return _typed(ActionAnswer, self._call({
+            "op": "propose", "request": request, "client": _who(client),
+            "received_ms": received_ms}))
 
     def confirm(self, action_id: str, client: Any, received_ms: int,
-                confirm_blast_radius: bool) -> dict[str, Any]:
-        return self._call({"op": "confirm", "action_id": action_id, "client": _who(client),
-                           "received_ms": received_ms, "blast": confirm_blast_radius})
+                confirm_blast_radius: bool) -> ActionAnswer | Queued:
+        return _typed(ActionAnswer, self._call({
+            "op": "confirm", "action_id": action_id, "client": _who(client),
+            "received_ms": received_ms, "blast": confirm_blast_radius}))
 
     def cancel(self, identifier: str, reason: str, client: Any, received_ms: int
-               ) -> dict[str, Any]:
-        return self._call({"op": "cancel", "identifier": identifier, "reason": reason,
-                           "client": _who(client), "received_ms": received_ms})
+               ) -> CancelAnswer | Queued:
+        return _typed(CancelAnswer, self._call({
+            "op": "cancel", "identifier": identifier, "reason": reason,
+            "client": _who(client), "received_ms": received_ms}))
 
     def inbound(self, alert: Any, body: bytes, client: Any, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> InboundAnswer | Queued:
         from airwarn.bus.codec import blob
 
-        return self._call({"op": "inbound", "body": blob(body), "client": _who(client),
-                           "received_ms": received_ms})
+        return _typed(InboundAnswer, self._call({
+            "op": "inbound", "body": blob(body), "client": _who(client),
+            "received_ms": received_ms}))
 
     def decide_inbound(self, inbound_id: int, decision: str, client: Any, received_ms: int,
-                       reason: str, confirm_blast_radius: bool = False) -> dict[str, Any]:
-        return self._call({"op": "inbound_decide", "inbound_id": inbound_id,
-                           "decision": decision, "reason": reason, "client": _who(client),
-                           "received_ms": received_ms, "blast": confirm_blast_radius})
+                       reason: str, confirm_blast_radius: bool = False
+                       ) -> InboundAnswer | Queued:
+        return _typed(InboundAnswer, self._call({
+            "op": "inbound_decide", "inbound_id": inbound_id, "decision": decision,
+            "reason": reason, "client": _who(client), "received_ms": received_ms,
+            "blast": confirm_blast_radius}))
 
     def relay_override(self, source: str, action: str, zones: list[str] | None, reason: str,
-                       client: Any, received_ms: int) -> dict[str, Any]:
+                       client: Any, received_ms: int) -> dict[str, Any] | Queued:
         return self._call({"op": "relay_override", "source": source, "action": action,
                            "zones": zones, "reason": reason, "client": _who(client),
                            "received_ms": received_ms})

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from airwarn.errors import RequestError
+from airwarn.errors import AirwarnError, RequestError
 
 if TYPE_CHECKING:
     IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -45,8 +45,9 @@ _KINDS = (("is_unspecified", "the unspecified address"), ("is_loopback", "a loop
           ("is_private", "a private address"), ("is_reserved", "a reserved address"))
 
 
-class TargetRefused(OSError):
-    """A target resolved to an address airwarn does not send to; the message says which."""
+class TargetRefused(AirwarnError, OSError):
+    """A target resolved to an address airwarn does not send to; the message says which. An
+    OSError too: it is raised inside the HTTP client's resolver, which passes on only those."""
 
 
 def refusal(address: IPAddress) -> str | None:

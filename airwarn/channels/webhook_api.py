@@ -18,6 +18,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import (
+    DeadLetter,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookReplay,
+    WebhookSubscriber,
+)
 from airwarn.channels import webhook_store as store
 from airwarn.channels.targets import check_resolved, check_url
 from airwarn.channels.webhook_outbox import replay_rows
@@ -114,7 +121,7 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
     `allow_private_targets` (see `airwarn.channels.targets`)."""
     router = APIRouter(tags=["webhooks"], responses=ERRORS)
 
-    @router.post("/v1/webhooks", status_code=201,
+    @router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated,
                  summary="Subscribe a URL to decisions (role: admin); the secret is shown once")
     async def subscribe(body: Subscription, request: Request,
                         client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
@@ -149,12 +156,13 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
                              "f'{t}.{body}')>; see docs/webhooks.md"}
 
     @router.get("/v1/webhooks", summary="The webhook subscribers and their deliveries "
-                "(role: admin)")
+                "(role: admin)", response_model=list[WebhookSubscriber])
     async def subscribers(request: Request, client: Client = Depends(require(MANAGE))
                           ) -> list[dict[str, Any]]:
         return await run_in_threadpool(store.list_subscribers, request.app.state.service.db)
 
-    @router.delete("/v1/webhooks/{subscriber_id}", summary="Unsubscribe (role: admin)")
+    @router.delete("/v1/webhooks/{subscriber_id}", summary="Unsubscribe (role: admin)",
+                   response_model=WebhookDeleted)
     async def unsubscribe(subscriber_id: SubscriberId, request: Request,
                           client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
         now_ms = _now_ms()
@@ -169,7 +177,8 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
         return {"id": subscriber_id, "deleted": True}
 
     @router.get("/v1/webhooks/{subscriber_id}/dead",
-                summary="The dead letters: deliveries given up on, oldest first (role: admin)")
+                summary="The dead letters: deliveries given up on, oldest first (role: admin)",
+                response_model=list[DeadLetter])
     async def dead(subscriber_id: SubscriberId, request: Request,
                    client: Client = Depends(require(MANAGE)),
                    limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
@@ -178,7 +187,8 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
                                        subscriber_id, limit)
 
     @router.post("/v1/webhooks/{subscriber_id}/replay",
-                 summary="Send again: decisions from a seq, or the dead letters (role: admin)")
+                 summary="Send again: decisions from a seq, or the dead letters (role: admin)",
+                 response_model=WebhookReplay)
     async def replay(subscriber_id: SubscriberId, body: Replay, request: Request,
                      client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
         if (body.from_seq is None) == (not body.dead):

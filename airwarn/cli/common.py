@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from airwarn.errors import SettingError
+
 USAGE = 2
 FAILURE = 1
 INTERRUPTED = 130
@@ -38,9 +40,27 @@ def configure_logging(level: str = "warning") -> None:
     logging.getLogger("airwarn").setLevel(level.upper())
 
 
+def flag(setting: str) -> str:
+    """The command-line flag of a setting: inbound_cap -> --inbound-cap."""
+    return "--" + setting.replace("_", "-")
+
+
+def describe(error: object) -> str:
+    """An error as the command line says it: a setting's error names its flag (the library
+    below names the setting only, `airwarn.errors.SettingError`)."""
+    if isinstance(error, SettingError):
+        text = f"{flag(error.setting)}: {error.message}"
+        if error.needs:
+            text += " (give " + ", ".join(f"{flag(name)} {value}"
+                                          for name, value in error.needs.items()) + ")"
+        return text
+    return str(error)
+
+
 def say_error(error: object) -> None:
     """Print `error: ...` on stderr, the one way every command reports one."""
-    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False,
+              soft_wrap=True)
 
 
 def fail(error: object, code: int = USAGE) -> typer.Exit:

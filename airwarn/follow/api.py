@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import Queued, RelayOverride, Relays
 from airwarn.contract import format_time
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS
+from airwarn.web.errors import ERRORS, QUEUED
 
 router = APIRouter(tags=["relayed feeds"], responses=ERRORS)
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -65,21 +66,25 @@ def sources_view(service: Any) -> dict[str, Any]:
             "zones": relayed}
 
 
-@router.get("/v1/relays", summary="Relayed official feeds: their health and what they hold")
+@router.get("/v1/relays", summary="Relayed official feeds: their health and what they hold",
+            response_model=Relays, response_model_exclude_unset=True)
 async def relays(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(sources_view, request.app.state.service)
 
 
 @router.post("/v1/relays/{source}/override",
-             summary="Clear a relayed alert here, or follow the source again (role: operator)")
+             summary="Clear a relayed alert here, or follow the source again (role: operator)",
+             response_model=RelayOverride, response_model_exclude_unset=True,
+             responses=QUEUED)
 async def override_relay(source: str, body: Override, request: Request,
-                         client: Client = Depends(require("operate"))) -> dict[str, Any]:
+                         client: Client = Depends(require("operate"))) -> Any:
     from airwarn.follow.override import override
 
     writer = request.app.state.writer
     service = request.app.state.service
     if writer is not service:  # on a bus: the leading engine does it
-        return await run_in_threadpool(writer.relay_override, source, body.action, body.zones,
-                                       body.reason, client, state.now_ms(request))
+        answer = await run_in_threadpool(writer.relay_override, source, body.action,
+                                         body.zones, body.reason, client, state.now_ms(request))
+        return state.written(answer) if isinstance(answer, Queued) else answer
     return await run_in_threadpool(override, service, source, body.action, body.zones,
                                    body.reason, client, state.now_ms(request))

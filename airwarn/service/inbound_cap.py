@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from airwarn.answers import InboundAnswer, InboundMessage
 from airwarn.cap.chain import Cause
 from airwarn.cap.inbound import InboundAlert, parse_inbound
 from airwarn.cap.trust import Verdict, judge
@@ -55,7 +56,7 @@ class Plan:
 
 
 def take(service: Service, alert: InboundAlert, body: bytes, client: Client,
-         received_ms: int) -> dict[str, Any]:
+         received_ms: int) -> InboundAnswer:
     """Take one CAP message posted by `client` (see the module's docstring)."""
     if alert.sender not in bound_senders(service.db, client.name):
         refusal = ForbiddenError(
@@ -93,7 +94,7 @@ def take(service: Service, alert: InboundAlert, body: bytes, client: Client,
         if seen is not None:
             if not (verdict.verified and seen["state"] == "held"
                     and seen["trust"] != "verified"):
-                return {**_summary(seen), "duplicate": True}
+                return InboundAnswer.model_validate({**_summary(seen), "duplicate": True})
             # the sender's own signed message, after a forgery held under its identifier:
             # the real one takes the forgery's place
             replaces = seen["id"]
@@ -116,12 +117,12 @@ def take(service: Service, alert: InboundAlert, body: bytes, client: Client,
         stored = service.log.inbound_seen(alert.sender, alert.identifier)
         if stored is not None:
             answer["id"] = stored["id"]
-        return answer
+        return InboundAnswer.model_validate(answer)
 
 
 def decide(service: Service, inbound_id: int, decision: Literal["approve", "reject"],
            client: Client, received_ms: int, reason: str,
-           confirm_blast_radius: bool = False) -> dict[str, Any]:
+           confirm_blast_radius: bool = False) -> InboundAnswer:
     """An operator approves (applies) or rejects a held message; audited under their name."""
     with service._lock:
         service._ensure_healthy()
@@ -141,7 +142,8 @@ def decide(service: Service, inbound_id: int, decision: Literal["approve", "reje
             write.inbound_updates.append((inbound_id, update))
             write.audit.append(_audit(client, received_ms, "cap.reject", reason, detail))
             service._commit_or_503(write)
-            return {**_summary({**row, **update}), "applied": False}
+            return InboundAnswer.model_validate({**_summary({**row, **update}),
+                                                 "applied": False})
         alert = parse_inbound(bytes(row["body"]))
         plan = _plan(service, alert, trusted=True, force_blast=confirm_blast_radius)
         if plan.state == "held":
@@ -155,22 +157,24 @@ def decide(service: Service, inbound_id: int, decision: Literal["approve", "reje
                                   {**detail, "zones": len(plan.zones)}))
         answer = _act(service, alert, plan, update, client, received_ms, write, None,
                       by=client.name, reason=reason)
-        return {**_summary({**row, **update}), **answer, "id": inbound_id}
+        return InboundAnswer.model_validate({**_summary({**row, **update}), **answer,
+                                             "id": inbound_id})
 
 
 def listing(service: Service, state: str | None, before_id: int | None, limit: int
-            ) -> list[dict[str, Any]]:
+            ) -> list[InboundAnswer]:
     if state is not None and state not in STATES:
         raise RequestError(f"state is one of {', '.join(STATES)}", field="state", value=state)
-    return [_summary(row) for row in service.log.inbound_list(state=state, before_id=before_id,
-                                                              limit=limit)]
+    return [InboundAnswer.model_validate(_summary(row))
+            for row in service.log.inbound_list(state=state, before_id=before_id, limit=limit)]
 
 
-def one(service: Service, inbound_id: int) -> dict[str, Any]:
+def one(service: Service, inbound_id: int) -> InboundMessage:
     row = service.log.inbound_row(inbound_id)
     if row is None:
         raise NotFoundError(f"no inbound CAP message {inbound_id}")
-    return {**_summary(row), "xml": bytes(row["body"]).decode("utf-8", "replace")}
+    return InboundMessage.model_validate(
+        {**_summary(row), "xml": bytes(row["body"]).decode("utf-8", "replace")})
 
 
 # -- inside ---------------------------------------------------------------------------------

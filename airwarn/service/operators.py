@@ -9,6 +9,7 @@ import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from airwarn.answers import ActionAnswer, CancelAnswer, MessageSummary
 from airwarn.cap.chain import RELAY_LANE, Cause
 from airwarn.contract import Event, Manual, Relay
 from airwarn.errors import AirwarnError, ConflictError, NotFoundError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def propose(service: Service, request: dict[str, Any], client: Client, received_ms: int
-            ) -> dict[str, Any]:
+            ) -> ActionAnswer:
     """An operator's alert or clear: resolved, checked by the blast-radius guard, and
     either sent at once (drills, tests, clears) or held for a second confirmation."""
     action = request["action"]
@@ -56,7 +57,7 @@ def propose(service: Service, request: dict[str, Any], client: Client, received_
         return _send_action(service, row, reach, client, received_ms, write)
 
 def confirm(service: Service, action_id: str, client: Client, received_ms: int,
-            confirm_blast_radius: bool) -> dict[str, Any]:
+            confirm_blast_radius: bool) -> ActionAnswer:
     with service._lock:
         service._ensure_healthy()
         row = service.log.action(action_id)
@@ -84,7 +85,7 @@ def confirm(service: Service, action_id: str, client: Client, received_ms: int,
 
 
 def _send_action(service: Service, row: dict[str, Any], reach: Reach, client: Client,
-                 received_ms: int, write: Write) -> dict[str, Any]:
+                 received_ms: int, write: Write) -> ActionAnswer:
     request = json.loads(row["request"]) if isinstance(row["request"], str) else row[
         "request"]
     event = Manual(action=row["action"], t=_datetime(service.event_time_ms(received_ms)),
@@ -108,7 +109,7 @@ def _send_action(service: Service, row: dict[str, Any], reach: Reach, client: Cl
     return _action_answer(row, reach, "sent", published)
 
 def cancel(service: Service, identifier: str, reason: str, client: Client, received_ms: int
-           ) -> dict[str, Any]:
+           ) -> CancelAnswer:
     """The correction path: one action clears every zone an alert sent in error still
     covers and sends a CAP Cancel that references it, on every channel at once."""
     with service._lock:
@@ -141,17 +142,18 @@ def cancel(service: Service, identifier: str, reason: str, client: Client, recei
                                  by=client.name, reason=reason),
                            client.name, Cause(cancels=identifier, note=reason)))
         published = service._step(events, received_ms, write)
-        return {"cancelled": identifier,
-                "zones": sorted({z for _, z in targets} | {z for zones in relayed.values()
-                                                           for z in zones}),
-                "messages": published.messages,
-                "decisions": [seq for seq, _ in published.decisions]}
+        return CancelAnswer(
+            cancelled=identifier,
+            zones=sorted({z for _, z in targets} | {z for zones in relayed.values()
+                                                    for z in zones}),
+            messages=[MessageSummary.model_validate(m) for m in published.messages],
+            decisions=[seq for seq, _ in published.decisions])
 
 
 def _action_answer(row: dict[str, Any], reach: Reach, state: str,
-                   published: Published | None = None) -> dict[str, Any]:
-    answer = {"id": row["id"], "state": state, "action": row["action"],
-              "status": row["status"], "reach": reach.to_dict()}
+                   published: Published | None = None) -> ActionAnswer:
+    answer: dict[str, Any] = {"id": row["id"], "state": state, "action": row["action"],
+                              "status": row["status"], "reach": reach.to_dict()}
     if state == "pending":
         answer["confirm"] = f"/v1/actions/{row['id']}/confirm"
         answer["why"] = ("an Actual alert needs a second confirmation" if not reach.held
@@ -159,4 +161,4 @@ def _action_answer(row: dict[str, Any], reach: Reach, state: str,
     if published is not None:
         answer["messages"] = published.messages
         answer["decisions"] = [seq for seq, _ in published.decisions]
-    return answer
+    return ActionAnswer.model_validate(answer)

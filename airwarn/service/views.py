@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airwarn.answers import ActiveAlert, ThreatView
 from airwarn.cap.build import CapWarning, build_cap
 from airwarn.cap.chain import RELAY_LANE
 from airwarn.cap.sign import sign
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from airwarn.service.writer import Service
 
 
-def threats(service: Service) -> list[dict[str, Any]]:
+def threats(service: Service) -> list[ThreatView]:
     """Threats in flight for the operators' map: last position and predicted region (a
     GeoJSON geometry in WGS84, simplified to ~50 m), with the zones each one holds."""
     from shapely.geometry import mapping
@@ -32,15 +33,14 @@ def threats(service: Service) -> list[dict[str, Any]]:
             shape = service.zones.projection.geometry_to_lonlat(state.region_m)
             region = mapping(shape.simplify(0.0005, preserve_topology=True))
         sensor, threat = threat_owner(state.id)
-        out.append({
-            "id": state.id, "sensor": sensor, "threat": threat, "kind": state.kind,
-            "t": None if report is None else format_time(report.t_ms),
-            "lat": None if report is None else report.lat,
-            "lon": None if report is None else report.lon,
-            "alt_m": None if report is None else report.alt_m,
-            "alert_zones": state.alert_zones, "pre_alert_zones": state.pre_alert_zones,
-            "region": region,
-        })
+        out.append(ThreatView(
+            id=state.id, sensor=sensor, threat=threat, kind=state.kind,
+            t=None if report is None else format_time(report.t_ms),
+            lat=None if report is None else report.lat,
+            lon=None if report is None else report.lon,
+            alt_m=None if report is None else report.alt_m,
+            alert_zones=state.alert_zones, pre_alert_zones=state.pre_alert_zones,
+            region=region))
     return out
 
 def signed_cap(service: Service, identifier: str) -> bytes | None:
@@ -63,7 +63,7 @@ def recent_warnings(service: Service, limit: int = 100) -> list[CapWarning]:
     """The newest CAP messages as warnings (what they said), newest first."""
     return [service.chain.warning_from(record) for record in service.log.cap_recent(limit)]
 
-def active(service: Service) -> list[dict[str, Any]]:
+def active(service: Service) -> list[ActiveAlert]:
     """The warnings in force: per open CAP message, its zones' current levels."""
     with service._lock:
         levels = service.engine.levels()
@@ -88,4 +88,5 @@ def active(service: Service) -> list[dict[str, Any]]:
                 entry["source"] = source
             entry["zones"].append(zone)
             entry["levels"][zone] = level
-        return sorted(by_message.values(), key=lambda e: e["identifier"])
+        return [ActiveAlert.model_validate(entry)
+                for entry in sorted(by_message.values(), key=lambda e: e["identifier"])]

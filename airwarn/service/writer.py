@@ -23,6 +23,17 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from airwarn.answers import (
+    ActionAnswer,
+    ActiveAlert,
+    CancelAnswer,
+    Ignored,
+    InboundAnswer,
+    InboundMessage,
+    IngestAnswer,
+    Rejection,
+    ThreatView,
+)
 from airwarn.cap.build import CapWarning
 from airwarn.cap.chain import RELAY_LANE, Cause, MessageChain, warning_record
 from airwarn.cap.inbound import InboundAlert
@@ -45,7 +56,7 @@ from airwarn.errors import (
     UnavailableError,
 )
 from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane
-from airwarn.ports import Listener
+from airwarn.ports import Listener, ZoneLevels
 from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
 from airwarn.store.audit import RefusalThrottle
@@ -444,7 +455,7 @@ class Service:
 
     def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
                client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> dict[str, Any]:
+               batch_digest: str | None = None) -> IngestAnswer:
         """Take a sensor's batch of parsed events (and the lines that did not parse) on the
         sensors' lane (`airwarn.lanes`); answer what was accepted, what was taken but changed
         nothing and why, and why each other line was rejected.
@@ -477,12 +488,13 @@ class Service:
                             f"Idempotency-Key {batch_key!r} was used for another batch; a "
                             "retry sends the same body under its key, a new batch needs a new "
                             "key", field="Idempotency-Key", value=batch_key)
-                    return {**json.loads(answer_json), "replayed": True}
+                    return IngestAnswer.model_validate(
+                        {**json.loads(answer_json), "replayed": True})
             rejected = list(rejected)
             ignored: list[dict[str, Any]] = []
             refused: list[dict[str, Any]] = []
             first_decision = self.engine.seq + 1
-            answer: dict[str, Any] = {}
+            answers: list[IngestAnswer] = []
             events = [(event, client.name, Cause()) for _, event in items]
 
             def admit(event: Event) -> Event:
@@ -497,14 +509,15 @@ class Service:
 
             def finish(write: Write) -> None:
                 logged = sum(1 for e in write.events if e["source"] == client.name)
-                answer.update({
-                    "accepted": logged,
-                    "rejected": sorted(rejected, key=lambda r: r.get("line") or 0),
-                    "ignored": ignored,
-                    "decisions": len(write.decisions),
-                    "first_decision_seq": first_decision if write.decisions else None,
-                    "last_decision_seq": self.engine.seq if write.decisions else None,
-                })
+                answer = IngestAnswer(
+                    accepted=logged,
+                    rejected=[Rejection.model_validate(r) for r in
+                              sorted(rejected, key=lambda r: r.get("line") or 0)],
+                    ignored=[Ignored.model_validate(i) for i in ignored],
+                    decisions=len(write.decisions),
+                    first_decision_seq=first_decision if write.decisions else None,
+                    last_decision_seq=self.engine.seq if write.decisions else None)
+                answers.append(answer)
                 entry = None if not refused else self._refusal_entry(
                     client, received_ms, "events.refused",
                     {"refused": len(refused), "lines": refused[:50]})
@@ -513,12 +526,12 @@ class Service:
                 if key is not None and logged:
                     # a batch that took nothing keeps nothing: a corrected retry under the same
                     # key must be applied, not answered with the old rejection
-                    write.batch = (key, received_ms, json.dumps(answer, sort_keys=True),
-                                   batch_digest)
+                    write.batch = (key, received_ms,
+                                   json.dumps(answer.to_wire(), sort_keys=True), batch_digest)
 
             self._step(events, received_ms, Write(), rejected, [line for line, _ in items],
                        finish, admit, ignored)
-            return answer
+            return answers[-1]
 
     def tick(self, now_ms: int) -> Published | None:
         """Move the clock to `now_ms` (wall-clock mode): timed changes that fall due happen."""
@@ -551,7 +564,7 @@ class Service:
     # -- operators (airwarn.service.operators) ----------------------------------------------
 
     def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> ActionAnswer:
         """An operator's alert or clear: resolved, checked by the blast-radius guard, and
         either sent at once (drills, tests, clears) or held for a second confirmation."""
         from airwarn.service import operators
@@ -559,14 +572,14 @@ class Service:
         return operators.propose(self, request, client, received_ms)
 
     def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> dict[str, Any]:
+                confirm_blast_radius: bool) -> ActionAnswer:
         """The second confirmation of a held action, which sends it."""
         from airwarn.service import operators
 
         return operators.confirm(self, action_id, client, received_ms, confirm_blast_radius)
 
     def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> dict[str, Any]:
+               ) -> CancelAnswer:
         """The correction path: one action clears every zone an alert sent in error still
         covers and sends a CAP Cancel that references it, on every channel at once."""
         from airwarn.service import operators
@@ -576,7 +589,7 @@ class Service:
     # -- inbound CAP (airwarn.service.inbound_cap) ------------------------------------------
 
     def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> dict[str, Any]:
+                ) -> InboundAnswer:
         """A CAP message from another agency: applied, held for an operator, or kept, as its
         signature and sender allow (see `airwarn.service.inbound_cap`). Seen before (same
         sender and identifier): the first answer, nothing changes."""
@@ -586,7 +599,7 @@ class Service:
 
     def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
                        client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> dict[str, Any]:
+                       confirm_blast_radius: bool = False) -> InboundAnswer:
         """An operator approves (applies) or rejects a held inbound CAP message."""
         from airwarn.service import inbound_cap
 
@@ -624,7 +637,7 @@ class Service:
 
     # -- reading (airwarn.service.views) ----------------------------------------------------
 
-    def threats(self) -> list[dict[str, Any]]:
+    def threats(self) -> list[ThreatView]:
         """Threats in flight for the operators' map: last position and predicted region (a
         GeoJSON geometry in WGS84, simplified to ~50 m), with the zones each one holds."""
         from airwarn.service import views
@@ -644,7 +657,35 @@ class Service:
 
         return views.recent_warnings(self, limit)
 
-    def active(self) -> list[dict[str, Any]]:
+    def zone_levels(self) -> ZoneLevels:
+        """Every zone's level now, with the seq it is at (read first: never ahead)."""
+        seq = self.engine.seq
+        return ZoneLevels(seq, self.engine.levels(), self.engine.drills(),
+                          self.engine.relayed())
+
+    def cap_certificate(self) -> bytes:
+        """The certificate (PEM) that verifies this server's CAP signatures."""
+        pem: bytes = self.keys.cert_pem
+        return pem
+
+    def cap_feed_id(self) -> str:
+        """The id of this server's CAP Atom feed."""
+        return f"{self.settings.id_prefix}feed"
+
+    def inbound_listing(self, state: str | None, before_id: int | None, limit: int
+                        ) -> list[InboundAnswer]:
+        """CAP from other agencies, newest first (`state` filters: held, applied...)."""
+        from airwarn.service import inbound_cap
+
+        return inbound_cap.listing(self, state, before_id, limit)
+
+    def inbound_message(self, inbound_id: int) -> InboundMessage:
+        """One inbound CAP message with its XML as received."""
+        from airwarn.service import inbound_cap
+
+        return inbound_cap.one(self, inbound_id)
+
+    def active(self) -> list[ActiveAlert]:
         """The warnings in force: per open CAP message, its zones' current levels."""
         from airwarn.service import views
 

@@ -1,18 +1,17 @@
 """The FastAPI application: routers over one `Service`, errors mapped to HTTP in one place.
 
-`create_app(service, settings)` builds it; `airwarn serve` and the tests call it. The app's
-lifespan connects the service to the live hub and, in wall-clock mode, ticks the engine.
+`create_app(service, settings)` builds it; `airwarn.server.build` calls it with the lifespan
+it made (what runs beside the app: `airwarn.server.lifespan`), the tests call it directly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 import msgspec
@@ -21,9 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airwarn.answers import Health, MapSettings
 from airwarn.bus import BusSettings
 from airwarn.contract import Event
 from airwarn.errors import (
@@ -32,21 +31,19 @@ from airwarn.errors import (
     ContractError,
     ForbiddenError,
     NotFoundError,
-    Queued,
     TooManyRequestsError,
     UnauthorizedError,
     UnavailableError,
 )
-from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, Writer
+from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, ServiceView, Writer
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
-from airwarn.web.auth import identity, presented, watch_revocations
+from airwarn.web.auth import identity, presented
 from airwarn.web.compat.alertsinua import routes as compat_alertsinua
 from airwarn.web.compat.homefront import routes as compat_homefront
 from airwarn.web.headers import SecurityHeaders
-from airwarn.web.hub import Hub
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
 
@@ -54,6 +51,7 @@ if TYPE_CHECKING:
     from airwarn.channels import Channel  # a Protocol: channels import web, not back
 
 STATIC = Path(__file__).resolve().parent / "static"
+Lifespan: TypeAlias = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -101,55 +99,16 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
 
 def create_app(service: Service, settings: WebSettings | None = None,
                channels: Sequence[Channel] = (), bus: BusSettings | None = None,
-               clock: Clock = WALL_CLOCK) -> FastAPI:
-    """The HTTP app. Without `bus` this process is the one writer; with it, it joins the
-    bus in the role the settings name (see `airwarn.bus`). `clock` stamps requests and, in
-    wall-clock mode, ticks the engine."""
+               clock: Clock = WALL_CLOCK, lifespan: Lifespan | None = None) -> FastAPI:
+    """The HTTP app over `service`, its routes and the channels' endpoints. `lifespan` starts
+    and stops what runs beside it; `airwarn.server.build` passes the one it made
+    (`airwarn.server.lifespan`: the live hub, the channels, the ticker or the bus), and the
+    same is made here when none is given. `clock` stamps requests."""
     settings = settings or WebSettings()
+    if lifespan is None:  # called on its own (tests, benchmarks): run what a server runs
+        from airwarn.server import lifespan as server_lifespan
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = Hub(asyncio.get_running_loop(), service.engine.seq, settings.max_backlog)
-        app.state.hub = hub
-        service.listeners.append(hub.publish)
-        # the outline takes a second or more for a national zone set: start it now, off the
-        # event loop, so the first map to ask for it waits the least
-        app.state.outline = asyncio.ensure_future(
-            run_in_threadpool(public.outline_of, service.zones))
-        beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
-        revocations = asyncio.create_task(
-            watch_revocations(app, lambda: live.recheck_token_streams(app)))
-        ticker = runtime = None
-        wall = service.settings.clock == "wall"
-        if bus is None:
-            if wall:
-                ticker = asyncio.create_task(_tick(service, settings.tick_s, clock))
-            for channel in channels:
-                await channel.start(service)
-                service.listeners.append(channel.publish)
-        else:
-            from airwarn.bus.runtime import BusRuntime
-
-            runtime = BusRuntime(service, bus, channels,
-                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
-            await runtime.start()
-            app.state.runtime = runtime
-            app.state.writer = runtime.writer
-        try:
-            yield
-        finally:
-            if runtime is not None:
-                await runtime.stop()
-            else:
-                for channel in channels:
-                    service.listeners.remove(channel.publish)
-                    await channel.stop()
-            service.listeners.remove(hub.publish)
-            app.state.outline.cancel()
-            beats.cancel()
-            revocations.cancel()
-            if ticker is not None:
-                ticker.cancel()
+        lifespan = server_lifespan(service, settings, channels, bus, clock)
 
     app = FastAPI(
         title="airwarn",
@@ -166,6 +125,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
     app.state.runtime = None
     app.state.settings = settings
     app.state.db = service.db
+    view: ServiceView = service  # the state the read routes show
+    app.state.view = view
     log: DecisionLog = service.log  # the record the routes read
     app.state.log = log
     app.state.clock = clock
@@ -185,11 +146,6 @@ def create_app(service: Service, settings: WebSettings | None = None,
         # a read that met a store going away (a restart): the write path says the same
         return _error_response(UnavailableError(
             f"the store cannot be read just now ({exc.orig.__class__.__name__}); retry"))
-
-    @app.exception_handler(Queued)
-    async def queued(_request: Request, exc: Queued) -> JSONResponse:
-        return JSONResponse({"queued": True, "request": exc.request_id, "note": exc.message},
-                            status_code=202)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -214,7 +170,8 @@ def create_app(service: Service, settings: WebSettings | None = None,
         if channel.router is not None:
             app.include_router(channel.router)
 
-    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log")
+    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log",
+             response_model=Health, response_model_exclude_unset=True)
     async def health() -> dict[str, Any]:
         out = {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
                else service.engine.seq, "event_seq": service.event_seq,
@@ -234,9 +191,9 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "
              "tile service this server offers beside the offline base map, if any")
-    async def map_settings() -> dict[str, Any]:
-        return {"tiles": settings.tiles_url, "tiles_attribution": settings.tiles_attribution,
-                "attribution": service.zones.attribution}
+    async def map_settings() -> MapSettings:
+        return MapSettings(tiles=settings.tiles_url, tiles_attribution=settings.tiles_attribution,
+                           attribution=service.zones.attribution)
 
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:
@@ -279,13 +236,6 @@ def _page(name: str, script: str = "public.js") -> Response:
             "<a href=/openapi.json>/openapi.json</a>.</p>",
             status_code=503)
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
-
-
-async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
-    while True:
-        await asyncio.sleep(tick_s)
-        with contextlib.suppress(AirwarnError):
-            await run_in_threadpool(service.tick, clock.now_ms())
 
 
 def _add_event_schema(app: FastAPI) -> None:

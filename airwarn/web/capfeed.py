@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import InboundAnswer, Queued
 from airwarn.cap.atom import atom_feed
 from airwarn.cap.inbound import parse_inbound
 from airwarn.errors import NotFoundError
@@ -25,7 +26,7 @@ CAP_TYPE = "application/cap+xml"
             response_class=Response,
             responses={200: {"content": {"application/x-pem-file": {}}}})
 async def key(request: Request) -> Response:
-    return Response(request.app.state.service.keys.cert_pem,
+    return Response(state.view(request.app).cap_certificate(),
                     media_type="application/x-pem-file")
 
 
@@ -33,12 +34,12 @@ async def key(request: Request) -> Response:
             response_class=Response,
             responses={200: {"content": {"application/atom+xml": {}}}})
 async def feed(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
-    service = request.app.state.service
-    warnings = await run_in_threadpool(service.recent_warnings, limit)
+    view = state.view(request.app)
+    warnings = await run_in_threadpool(view.recent_warnings, limit)
     base = str(request.base_url).rstrip("/")
     updated_ms = max((w.sent_ms for w in warnings), default=0)
     body = atom_feed([(w, f"{base}/v1/cap/{w.identifier}") for w in warnings],
-                     feed_id=f"{service.settings.id_prefix}feed", title="airwarn CAP messages",
+                     feed_id=view.cap_feed_id(), title="airwarn CAP messages",
                      updated_ms=updated_ms, self_url=f"{base}/v1/cap/feed.atom")
     return Response(body, media_type="application/atom+xml")
 
@@ -46,7 +47,7 @@ async def feed(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Resp
 @router.get("/v1/cap/{identifier}", summary="One signed CAP message", response_class=Response,
             responses={200: {"content": {CAP_TYPE: {}}}})
 async def message(identifier: str, request: Request) -> Response:
-    body = await run_in_threadpool(request.app.state.service.signed_cap,
+    body = await run_in_threadpool(state.view(request.app).signed_cap,
                                    identifier.removesuffix(".xml"))
     if body is None:
         raise NotFoundError(f"no CAP message {identifier!r}")
@@ -57,9 +58,13 @@ async def message(identifier: str, request: Request) -> Response:
              openapi_extra={"requestBody": {"required": True, "content": {
                  CAP_TYPE: {"schema": {"type": "string"}},
                  "application/xml": {"schema": {"type": "string"}}}}},
-             responses={200: {"description": "applied, kept, or a duplicate (see `state`)"},
-                        202: {"description": "held for an operator: not verified, or larger "
-                                             "than the blast-radius guard allows"}})
+             responses={200: {"model": InboundAnswer,
+                              "description": "applied, kept, or a duplicate (see `state`)"},
+                        202: {"model": InboundAnswer,
+                              "description": "held for an operator: not verified, or larger "
+                                             "than the blast-radius guard allows (on a bus, "
+                                             "also: stored, no engine answered yet, as in "
+                                             "Queued)"}})
 async def inbound(request: Request, client: Client = Depends(require("ingest"))
                   ) -> JSONResponse:
     """The alert is checked against the CAP 1.2 schema (broken ones are refused with the line
@@ -73,4 +78,6 @@ async def inbound(request: Request, client: Client = Depends(require("ingest"))
     alert = await run_in_threadpool(parse_inbound, body)
     answer = await run_in_threadpool(state.writer(request).inbound, alert, body, client,
                                      state.now_ms(request))
-    return JSONResponse(answer, status_code=202 if answer.get("state") == "held" else 200)
+    if isinstance(answer, Queued):
+        return state.written(answer)
+    return JSONResponse(answer.to_wire(), status_code=202 if answer.state == "held" else 200)

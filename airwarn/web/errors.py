@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from airwarn.answers import Queued
+
 MAX_SEQ = 2**63 - 1  # sequence numbers and ids are 64-bit in both stores
 
 
@@ -18,6 +20,11 @@ class ErrorBody(BaseModel):
     line: int | None = None
     errors: list[dict[str, Any]] | None = None
 
+
+QUEUED: dict[int | str, dict[str, Any]] = {
+    202: {"model": Queued, "description": "on a bus: stored, but no engine answered in time; "
+                                          "it will be applied once"},
+}
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "the request cannot be read"},

@@ -14,12 +14,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import InboundAnswer, InboundMessage
 from airwarn.service import inbound_cap
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS, MAX_SEQ
+from airwarn.web.errors import ERRORS, MAX_SEQ, QUEUED
 from airwarn.web.operators import PRINTABLE
+from airwarn.web.state import view as view_of
 
 router = APIRouter(tags=["operators"], responses=ERRORS)
 InboundId = Path(ge=1, le=MAX_SEQ, description="the id `POST /v1/cap` answered with")
@@ -36,35 +38,39 @@ class Decision(BaseModel):
 
 
 @router.get("/v1/inbound-cap", summary="CAP from other agencies, newest first; "
-            "`?state=held` for what waits for an operator (role: operator)")
+            "`?state=held` for what waits for an operator (role: operator)",
+            response_model_exclude_unset=True)
 async def listing(request: Request, client: Client = Depends(require("watch")),
                   state: str | None = Query(None, description="one of: " + ", ".join(
                       inbound_cap.STATES)),
                   before_id: int | None = Query(None, ge=1, le=MAX_SEQ),
-                  limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
-    return await run_in_threadpool(inbound_cap.listing, request.app.state.service, state,
-                                   before_id, limit)
+                  limit: int = Query(100, ge=1, le=1000)) -> list[InboundAnswer]:
+    return await run_in_threadpool(view_of(request.app).inbound_listing, state, before_id,
+                                   limit)
 
 
 @router.get("/v1/inbound-cap/{inbound_id}", summary="One inbound CAP message with its XML as "
-            "received (role: operator)")
+            "received (role: operator)", response_model_exclude_unset=True)
 async def one(request: Request, inbound_id: int = InboundId,
-              client: Client = Depends(require("watch"))) -> dict[str, Any]:
-    return await run_in_threadpool(inbound_cap.one, request.app.state.service, inbound_id)
+              client: Client = Depends(require("watch"))) -> InboundMessage:
+    return await run_in_threadpool(view_of(request.app).inbound_message, inbound_id)
 
 
 @router.post("/v1/inbound-cap/{inbound_id}/approve",
-             summary="Apply a held inbound CAP message (role: operator)")
+             summary="Apply a held inbound CAP message (role: operator)",
+             response_model=InboundAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def approve(body: Decision, request: Request, inbound_id: int = InboundId,
-                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
-                                   "approve", client, state.now_ms(request), body.reason,
-                                   body.confirm_blast_radius)
+                  client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(
+        state.writer(request).decide_inbound, inbound_id, "approve", client,
+        state.now_ms(request), body.reason, body.confirm_blast_radius))
 
 
 @router.post("/v1/inbound-cap/{inbound_id}/reject",
-             summary="Reject a held inbound CAP message (role: operator)")
+             summary="Reject a held inbound CAP message (role: operator)",
+             response_model=InboundAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def reject(body: Decision, request: Request, inbound_id: int = InboundId,
-                 client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(state.writer(request).decide_inbound, inbound_id,
-                                   "reject", client, state.now_ms(request), body.reason)
+                 client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(
+        state.writer(request).decide_inbound, inbound_id, "reject", client,
+        state.now_ms(request), body.reason))

@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import IngestAnswer, Queued
 from airwarn.contract import Event, parse_event
 from airwarn.errors import EventError, RequestError
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS
+from airwarn.web.errors import ERRORS, QUEUED
 
 router = APIRouter(tags=["ingest"], responses=ERRORS)
 
@@ -38,10 +39,12 @@ _EVENTS_BODY = {
 
 @router.post("/v1/events", summary="Post tracks and ends, one JSON event or a JSON Lines batch "
              "(role: sensor)",
-             openapi_extra={"requestBody": _EVENTS_BODY},
+             openapi_extra={"requestBody": _EVENTS_BODY}, response_model=IngestAnswer,
+             response_model_exclude_unset=True,
              responses={200: {"description": "what was accepted, what was taken but ignored "
                                              "and why, and why each rejected line was "
-                                             "rejected"}})
+                                             "rejected"},
+                        **QUEUED})
 async def post_events(request: Request, client: Client = Depends(require("ingest")),
                       idempotency_key: str | None = Header(
                           None, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
@@ -69,14 +72,16 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
             rejected.append({"line": number, "error": error.message, "field": error.field,
                              "value": _plain(error.value)})
     received_ms = state.now_ms(request)
-    answer: dict[str, Any] = await run_in_threadpool(
+    answer = await run_in_threadpool(
         state.writer(request).ingest, items, rejected, client=client,
         received_ms=received_ms, batch_key=idempotency_key,
         batch_digest=hashlib.sha256(body).hexdigest())
-    if not answer.get("accepted") and answer.get("rejected"):
+    if isinstance(answer, Queued):
+        return state.written(answer)
+    if not answer.accepted and answer.rejected:
         # nothing of it was taken: not a success, whatever else the answer says
         return JSONResponse({"error": "no line of this batch was accepted; `rejected` says "
-                                      "why for each", **answer}, status_code=422)
+                                      "why for each", **answer.to_wire()}, status_code=422)
     return answer
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airwarn.errors import UnavailableError
+
 UNKNOWN_BURST = 20.0  # unknown tokens one address may present at once...
 UNKNOWN_PER_S = 1.0  # ...and then per second, before they are no longer looked up
 Presented = Callable[[Scope], str | None]
@@ -108,7 +110,7 @@ async def _refuse_upgrade(scope: Scope, receive: Receive, send: Send, status: in
 STORE_AWAY_RETRY_S = 2.0  # what every 503 of a store that is away says (airwarn.web.app)
 
 
-class IdentityUnavailable(Exception):
+class IdentityUnavailable(UnavailableError):
     """The identify callback could not tell who a token is (its store is away): the request
     is answered 503, to be retried, rather than counted against an address or a client."""
 

@@ -24,7 +24,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.contract import format_time
-from airwarn.errors import UnauthorizedError
+from airwarn.errors import AirwarnError, UnauthorizedError
 from airwarn.ports import WALL_CLOCK
 from airwarn.web import state
 from airwarn.web.auth import bearer_of, client_of
@@ -37,7 +37,7 @@ RECHECK = Frame([], [])  # a token was revoked somewhere: a stream bound to one 
 SSE_PATHS = ("/v1/stream",)  # held open: counted per address (`airwarn.web.limits.LiveLimit`)
 
 
-class TokenRevoked(Exception):
+class TokenRevoked(AirwarnError):
     """The token a stream was opened with no longer stands."""
 
 

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import ActionAnswer, AuditEntry, CancelAnswer, ThreatView
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
-from airwarn.web.errors import ERRORS, MAX_SEQ
+from airwarn.web.errors import ERRORS, MAX_SEQ, QUEUED
 
 router = APIRouter(tags=["operators"], responses=ERRORS)
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters: they go to CAP
@@ -60,39 +61,43 @@ class Cancellation(BaseModel):
     reason: str = Field(min_length=3, max_length=500, pattern=PRINTABLE)
 
 
-@router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)")
+@router.post("/v1/actions", summary="Propose a manual alert or clear (role: operator)",
+             response_model=ActionAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def propose(body: ActionRequest, request: Request,
-                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(state.writer(request).propose,
-                                   body.model_dump(exclude_none=True), client,
-                                   state.now_ms(request))
+                  client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(state.writer(request).propose,
+                                                 body.model_dump(exclude_none=True), client,
+                                                 state.now_ms(request)))
 
 
 @router.post("/v1/actions/{action_id}/confirm",
-             summary="Confirm a held action: the second step of an Actual alert")
+             summary="Confirm a held action: the second step of an Actual alert",
+             response_model=ActionAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def confirm(action_id: str, request: Request, body: Confirmation | None = None,
-                  client: Client = Depends(require("operate"))) -> dict[str, Any]:
+                  client: Client = Depends(require("operate"))) -> Any:
     blast = body.confirm_blast_radius if body is not None else False
-    return await run_in_threadpool(state.writer(request).confirm, action_id, client,
-                                   state.now_ms(request), blast)
+    return state.written(await run_in_threadpool(state.writer(request).confirm, action_id,
+                                                 client, state.now_ms(request), blast))
 
 
 @router.post("/v1/alerts/{identifier}/cancel",
-             summary="Cancel an alert sent in error: clear its zones, send CAP Cancel")
+             summary="Cancel an alert sent in error: clear its zones, send CAP Cancel",
+             response_model=CancelAnswer, response_model_exclude_unset=True, responses=QUEUED)
 async def cancel(identifier: str, body: Cancellation, request: Request,
-                 client: Client = Depends(require("operate"))) -> dict[str, Any]:
-    return await run_in_threadpool(state.writer(request).cancel, identifier, body.reason,
-                                   client, state.now_ms(request))
+                 client: Client = Depends(require("operate"))) -> Any:
+    return state.written(await run_in_threadpool(state.writer(request).cancel, identifier,
+                                                 body.reason, client, state.now_ms(request)))
 
 
 @router.get("/v1/threats", summary="Threats in flight with their predicted regions "
-            "(role: operator)")
+            "(role: operator)", response_model_exclude_unset=True)
 async def threats(request: Request, client: Client = Depends(require("watch"))
-                  ) -> list[dict[str, Any]]:
-    return await run_in_threadpool(request.app.state.service.threats)
+                  ) -> list[ThreatView]:
+    return await run_in_threadpool(state.view(request.app).threats)
 
 
-@router.get("/v1/audit", summary="The audit log of manual actions (role: admin)")
+@router.get("/v1/audit", summary="The audit log of manual actions (role: admin)",
+            response_model=list[AuditEntry], response_model_exclude_unset=True)
 async def audit(request: Request, client: Client = Depends(require("audit")),
                 after_id: int = Query(0, ge=0, le=MAX_SEQ),
                 before_id: int | None = Query(None, ge=1, le=MAX_SEQ, description=(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import ActiveAlert, DrillView, GeoJSON, HistoryPage, ZoneView
 from airwarn.contract import parse_time
 from airwarn.engine.zones import ZoneSet, zones_to_geojson
 from airwarn.errors import EventError, NotFoundError, RequestError
@@ -22,45 +23,48 @@ router = APIRouter(tags=["public"], responses=ERRORS)
 
 def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
                   drills: dict[str, tuple[str, str, str]],
-                  relayed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+                  relayed: dict[str, dict[str, str]] | None = None) -> ZoneView:
     zone = zones.zones[index]
     drill = drills.get(zone.id)
-    out = {"id": zone.id, "name": zone.name, "region": zone.region,
-           "shelter_s": zone.shelter_s, "level": levels.get(zone.id, "clear"),
-           "drill": None if drill is None else {"status": drill[0], "kind": drill[1],
-                                                "level": drill[2]}}
+    out = ZoneView(id=zone.id, name=zone.name, region=zone.region, shelter_s=zone.shelter_s,
+                   level=levels.get(zone.id, "clear"),
+                   drill=None if drill is None else DrillView(status=drill[0], kind=drill[1],
+                                                              level=drill[2]))
     if relayed and zone.id in relayed:  # what relayed feeds hold here, beside its own level
-        out["relayed"] = relayed[zone.id]
+        out.relayed = relayed[zone.id]
     return out
 
 
-@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message")
-async def active(request: Request) -> list[dict[str, Any]]:
-    return await run_in_threadpool(request.app.state.service.active)
+@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message",
+            response_model_exclude_unset=True)
+async def active(request: Request) -> list[ActiveAlert]:
+    return await run_in_threadpool(state.view(request.app).active)
 
 
 @router.get("/v1/zones", summary="Every zone with its current level; header X-Last-Seq is "
-            "the newest decision they include (start the live feed from it)")
-async def zones(request: Request, response: Response) -> list[dict[str, Any]]:
-    service = request.app.state.service
-    response.headers["X-Last-Seq"] = str(service.engine.seq)  # read first: never ahead
-    levels, drills = service.engine.levels(), service.engine.drills()
-    relayed = service.engine.relayed()
-    return [_zone_summary(service.zones, i, levels, drills, relayed)
-            for i in range(len(service.zones))]
+            "the newest decision they include (start the live feed from it)",
+            response_model_exclude_unset=True)
+async def zones(request: Request, response: Response) -> list[ZoneView]:
+    view = state.view(request.app)
+    now = view.zone_levels()
+    response.headers["X-Last-Seq"] = str(now.seq)  # read first: never ahead
+    return [_zone_summary(view.zones, i, now.levels, now.drills, now.relayed)
+            for i in range(len(view.zones))]
 
 
-@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)")
+@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)",
+            response_model=None, responses={200: {"model": GeoJSON}})
 async def zones_geojson(request: Request) -> dict[str, Any]:
     cached = request.app.state.cache.get("zones.geojson")
     if cached is None:
-        zone_set = request.app.state.service.zones
+        zone_set = state.view(request.app).zones
         cached = zones_to_geojson(zone_set.zones, zone_set.attribution)
         request.app.state.cache["zones.geojson"] = cached
     return dict(cached)
 
 
-@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)")
+@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)",
+            response_model=None, responses={200: {"model": GeoJSON}})
 async def outline(request: Request) -> dict[str, Any]:
     # made once, in the background from the start (see app.py): a union of every zone
     return dict(await request.app.state.outline)
@@ -76,28 +80,31 @@ def outline_of(zones: ZoneSet) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(shape)}
 
 
-@router.get("/v1/zones/at", summary="The zone at a point, with its level")
+@router.get("/v1/zones/at", summary="The zone at a point, with its level",
+            response_model_exclude_unset=True)
 async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
-                  lon: float = Query(ge=-180, le=180)) -> dict[str, Any]:
-    service = request.app.state.service
-    index = service.zones.zone_at(lon, lat)
+                  lon: float = Query(ge=-180, le=180)) -> ZoneView:
+    view = state.view(request.app)
+    index = view.zones.zone_at(lon, lat)
     if index is None:
         raise NotFoundError(f"no zone covers lat {lat}, lon {lon}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
-                         service.engine.relayed())
+    now = view.zone_levels()
+    return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
-@router.get("/v1/zones/{zone_id}", summary="One zone with its level")
-async def zone(zone_id: str, request: Request) -> dict[str, Any]:
-    service = request.app.state.service
-    index = service.zones.index_of.get(zone_id)
+@router.get("/v1/zones/{zone_id}", summary="One zone with its level",
+            response_model_exclude_unset=True)
+async def zone(zone_id: str, request: Request) -> ZoneView:
+    view = state.view(request.app)
+    index = view.zones.index_of.get(zone_id)
     if index is None:
         raise NotFoundError(f"no zone with id {zone_id!r}")
-    return _zone_summary(service.zones, index, service.engine.levels(), service.engine.drills(),
-                         service.engine.relayed())
+    now = view.zone_levels()
+    return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
-@router.get("/v1/history", summary="Past decisions, newest first, filtered")
+@router.get("/v1/history", summary="Past decisions, newest first, filtered",
+            response_model_exclude_unset=True)
 async def history(
     request: Request,
     zone: str | None = Query(None, max_length=200),
@@ -110,17 +117,17 @@ async def history(
     before_seq: int | None = Query(None, ge=1, le=MAX_SEQ,
                                    description="page: decisions before this seq"),
     limit: int = Query(200, ge=1, le=5000),
-) -> dict[str, Any]:
-    service = request.app.state.service
+) -> HistoryPage:
+    zone_set = state.view(request.app).zones
     names: list[str] | None = None
     if zone is not None:
-        if zone not in service.zones.index_of:
+        if zone not in zone_set.index_of:
             raise RequestError("no zone with that id", field="zone", value=zone)
         names = [zone]
     if region is not None:
-        if region not in service.zones.regions:
+        if region not in zone_set.regions:
             raise RequestError("no region of that name", field="region", value=region)
-        in_region = [service.zones.ids[i] for i in service.zones.regions[region]]
+        in_region = [zone_set.ids[i] for i in zone_set.regions[region]]
         names = in_region if names is None else [z for z in names if z in set(in_region)]
     bounds: dict[str, int | None] = {}
     for name, value in (("since", since), ("until", until)):
@@ -134,5 +141,6 @@ async def history(
         until_ms=bounds["until"], kind=kind, level=level,
         status=status, before_seq=before_seq, limit=limit)
     decisions = [json.loads(row) for row in rows]
-    return {"decisions": decisions,
-            "next_before_seq": decisions[-1]["seq"] if len(decisions) == limit else None}
+    return HistoryPage(decisions=decisions,
+                       next_before_seq=decisions[-1]["seq"] if len(decisions) == limit
+                       else None)

@@ -11,11 +11,10 @@ token that requests which change something must carry (`airwarn.web.csrf`); `DEL
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from airwarn.answers import SessionAnswer
 from airwarn.errors import ForbiddenError, UnauthorizedError
 from airwarn.store.tokens import Client
 from airwarn.web.auth import MAY, client_of
@@ -34,14 +33,14 @@ class SignIn(BaseModel):
                        description="an operator or admin token (`airwarn tokens create`)")
 
 
-def _answer(client: Client, token: str, response: Response) -> dict[str, Any]:
+def _answer(client: Client, token: str, response: Response) -> SessionAnswer:
     response.headers["Cache-Control"] = "no-store"
-    return {"name": client.name, "role": client.role, "csrf": csrf_of(token)}
+    return SessionAnswer(name=client.name, role=client.role, csrf=csrf_of(token))
 
 
 @router.post("/v1/session", summary="Sign the console in: an HttpOnly session cookie for an "
              "operator or admin token")
-async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
+async def sign_in(body: SignIn, request: Request, response: Response) -> SessionAnswer:
     if not same_origin(request):
         raise ForbiddenError("refused: a console session can be opened only from the "
                              "console's own page")
@@ -59,7 +58,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
 
 @router.get("/v1/session", summary="Who the console's session cookie signs in, and its CSRF "
             "token")
-async def who(request: Request, response: Response) -> dict[str, Any]:
+async def who(request: Request, response: Response) -> SessionAnswer:
     token, from_cookie = presented_token(None, request.cookies)
     client = await client_of(request.app, token) if from_cookie else None
     if client is None or client.role not in CONSOLE_ROLES:

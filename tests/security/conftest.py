@@ -14,7 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from conftest import grid_zones, postgres_schema
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 from airwarn.engine.zones import write_zones, zones_from_geojson
 from airwarn.store import connect

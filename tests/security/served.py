@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from serverkit import Launcher, Server
+from kits.serverkit import Launcher, Server
 
 ROLES = ("sensor", "operator", "admin", "reader")
 

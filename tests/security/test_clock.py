@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from serverkit import Launcher
+from kits.serverkit import Launcher
 
 from .conftest import Deployment, drone, ended, store_at, wall
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serverkit import Launcher
+from kits.serverkit import Launcher
 
 from security.served import Served, served
 

@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from livekit import built_assets
-from serverkit import Launcher
+from kits.livekit import built_assets
+from kits.serverkit import Launcher
 
 from security.served import Served, served
 

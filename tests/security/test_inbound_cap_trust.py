@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import DATA, SCHEMAS, grid_zones
+from kits.serverkit import Launcher, Server
 from lxml import etree
-from serverkit import Launcher, Server
 from shapely.geometry import box
 from typer.testing import CliRunner
 
@@ -355,8 +355,8 @@ def test_on_a_bus_the_edge_holds_unverified_cap_and_an_operator_approves_it_ther
         launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path) -> None:
     import socket
 
-    from buskit import Cluster
     from conftest import postgres_schema
+    from kits.buskit import Cluster
 
     with socket.socket() as probe:
         probe.settimeout(1)

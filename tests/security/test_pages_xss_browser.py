@@ -23,8 +23,8 @@ from xml.sax.saxutils import escape
 import httpx
 import pytest
 from conftest import grid_zones
-from livekit import ARTIFACTS, built_assets, chromium
-from serverkit import Launcher
+from kits.livekit import ARTIFACTS, built_assets, chromium
+from kits.serverkit import Launcher
 
 from airwarn.engine import physics
 from security.served import Served, served

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from serverkit import Launcher
+from kits.serverkit import Launcher
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 

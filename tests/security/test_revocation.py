@@ -21,12 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from buskit import Cluster
 from conftest import grid_zones, open_service, postgres_schema
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from serverkit import Launcher, Server
+from kits.buskit import Cluster
+from kits.serverkit import Launcher, Server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from aiohttp.abc import AbstractResolver, ResolveResult
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from serverkit import Launcher
+from kits.serverkit import Launcher
 
 from security.served import Served, served
 

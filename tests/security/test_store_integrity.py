@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverkit import Launcher
+from kits.serverkit import Launcher
 
 from .conftest import Deployment, drone, store_at
 

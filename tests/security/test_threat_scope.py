@@ -13,7 +13,7 @@ import pytest
 from conftest import postgres_schema
 from hypothesis import given
 from hypothesis import strategies as st
-from serverkit import Launcher
+from kits.serverkit import Launcher
 
 from .conftest import Deployment, drone, ended, store_at
 
@@ -92,7 +92,7 @@ def test_decisions_name_the_scoped_threat(launcher: Launcher, tmp_path: Path) ->
 def test_an_edge_forwards_the_identity_so_scoping_and_refusals_hold_on_the_engine(
         launcher: Launcher, tmp_path: Path) -> None:
     import nats  # noqa: F401 - the bus client is installed with airwarn
-    from buskit import Cluster
+    from kits.buskit import Cluster
 
     with postgres_schema() as db:
         zones = Deployment(launcher, tmp_path, db).zones  # writes the grid's zone file

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from airwarn.answers import PushKey, PushSubscribed
 from airwarn.channels.targets import check_resolved
 from airwarn.channels.webpush import subscriptions
 from airwarn.errors import TooManyRequestsError
@@ -99,13 +100,13 @@ def router_for(key: VapidKey, limits: PushLimits) -> APIRouter:
                           limits.max_addresses)
 
     @router.get("/v1/push/key", summary="The server's VAPID public key "
-                "(applicationServerKey for pushManager.subscribe)")
+                "(applicationServerKey for pushManager.subscribe)", response_model=PushKey)
     async def public_key() -> dict[str, str]:
         return {"key": key.application_server_key}
 
     @router.post("/v1/push/subscriptions", status_code=201,
                  summary="Subscribe a browser to its zones' warnings (no token); 200 when "
-                 "the same browser changes what it asked for")
+                 "the same browser changes what it asked for", response_model=PushSubscribed)
     async def subscribe(body: SubscriptionRequest, request: Request, response: Response
                         ) -> dict[str, Any]:
         service = request.app.state.service

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import NotFoundError
 from airwarn.store.tokens import Client
+from airwarn.web import state
 from airwarn.web.auth import require
 from airwarn.web.compat.alertsinua import shapes as ua_alerts
 from airwarn.web.compat.alertsinua.places import UID_TO_LOCATION
@@ -100,7 +101,7 @@ def _ua(board: AlertBoard) -> ua_alerts.UaZones:
 
 
 def _zones_of(request: Request, uid: int) -> list[str]:
-    zones = ua_alerts.ua_zones(request.app.state.service.zones).by_uid.get(uid)
+    zones = ua_alerts.ua_zones(state.view(request.app).zones).by_uid.get(uid)
     if zones is None and uid not in UID_TO_LOCATION:
         raise NotFoundError(f"no place has number {uid}: use alerts.in.ua's numbers, e.g. 31 "
                             "for Kyiv or 14 for Kyiv oblast")

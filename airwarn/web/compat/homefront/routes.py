@@ -25,6 +25,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.errors import RequestError
+from airwarn.web import state
 from airwarn.web.compat.board import AlertBoard, Snapshot, board_of
 from airwarn.web.compat.homefront import shapes as hfc
 from airwarn.web.errors import ERRORS
@@ -119,7 +120,7 @@ async def alarms_history(
 @_routes(["/Shared/Ajax/GetDistricts.aspx"],
          "Every alert area: its label, number, area and time to shelter")
 async def get_districts(request: Request, lang: str = Query("he", max_length=5)) -> Response:
-    zones = request.app.state.service.zones
+    zones = state.view(request.app).zones
     cache: dict[Any, Any] = request.app.state.cache
     lang = lang if lang in hfc.LANGUAGES else "he"
     key = ("compat.hfc.districts", lang)
@@ -141,7 +142,7 @@ async def get_translations() -> Response:
 
 @_routes(["/static/cities.json"], "Tzeva Adom's city list: every zone with its countdown")
 async def get_cities(request: Request) -> Response:
-    zones = request.app.state.service.zones
+    zones = state.view(request.app).zones
     cache: dict[Any, Any] = request.app.state.cache
     if "compat.hfc.cities" not in cache:
         cache["compat.hfc.cities"] = await run_in_threadpool(lambda: _json(hfc.cities(zones)))

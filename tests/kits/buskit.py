@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from serverkit import Launcher, Server
+
+from kits.serverkit import Launcher, Server
 
 NATS_URL = "nats://127.0.0.1:4222"
 

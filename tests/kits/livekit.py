@@ -21,7 +21,7 @@ from airwarn.web import WebSettings, create_app
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def free_port() -> int:
@@ -74,6 +74,6 @@ def chromium() -> Iterator[Any]:
 
 def built_assets() -> None:
     """Skip unless the pages' scripts are built (`npm run build --prefix web`)."""
-    dist = Path(__file__).resolve().parents[1] / "airwarn" / "web" / "static" / "dist"
+    dist = Path(__file__).resolve().parents[2] / "airwarn" / "web" / "static" / "dist"
     if not (dist / "console.js").exists():
         pytest.skip("the pages are not built: npm ci --prefix web && npm run build --prefix web")

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from airwarn.cap.build import CapWarning
     from airwarn.cap.inbound import InboundAlert
     from airwarn.contract import Event
+    from airwarn.engine.zones import ZoneSet
     from airwarn.service.writer import Published
     from airwarn.store.tokens import Client
-    from airwarn.zones import ZoneSet
 
 
 class Writer(Protocol):

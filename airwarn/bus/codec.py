@@ -37,8 +37,8 @@ def decode_step(data: bytes) -> Published:
     raw = msgspec.json.decode(data)
     if raw.get("ref"):
         return Published([], [])
-    return Published([tuple(d) for d in raw["d"]], raw["m"],  # type: ignore[misc]
-                     [tuple(e) for e in raw["e"]], raw["c"])  # type: ignore[misc]
+    return Published([tuple(d) for d in raw["d"]], raw["m"],
+                     [tuple(e) for e in raw["e"]], raw["c"])
 
 
 def ingest_request(items: list[tuple[int, Any]], rejected: list[dict[str, Any]],

@@ -312,7 +312,7 @@ class BusRuntime:
             self._waiting.pop(request_id, None)
         if "error" in answer:
             raise_error(answer)
-        return answer["ok"]  # type: ignore[no-any-return]
+        return answer["ok"]
 
 
 async def _still_working(msgs: list[Msg]) -> None:

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
-from signxml import SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml.algorithms import SignatureMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from airwarn.cap.inbound import CAP11_NS, CAP12_NS
 

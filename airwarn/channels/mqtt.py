@@ -378,7 +378,7 @@ class MqttChannel:
                     if topic == marker:
                         break
                     if message.retain:
-                        retained[topic] = bytes(message.payload)  # type: ignore[arg-type]
+                        retained[topic] = bytes(message.payload)
         await client.unsubscribe(topics)
         return retained
 
@@ -432,7 +432,7 @@ class MqttChannel:
             if message.topic.value != self.status_topic:
                 continue
             with contextlib.suppress(ValueError, TypeError):
-                said = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                said = json.loads(bytes(message.payload))
                 if said.get("state") == "offline":
                     await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
         raise aiomqtt.MqttError("the broker closed the connection")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ def arrow_available(engine: Engine) -> bool:
             and database != ":memory:" and Path(str(database)).is_file())
 
 
-def read_columns(engine: Engine, query: sa.Select, kinds: Sequence[str], *,
+def read_columns(engine: Engine, query: sa.Select[Any], kinds: Sequence[str], *,
                  via_arrow: bool | None = None) -> list[np.ndarray] | None:
     """The query's columns (`kinds`: TEXT or INTEGER for each), or None if it has no rows.
 

@@ -148,7 +148,7 @@ def build_zones(drafts: list[ZoneDraft], result: ImportResult, *, mosaic: bool) 
     """
     drafts = _with_geometry(drafts, result)
     drafts = _unique_ids(drafts, result)
-    zones = [Zone(id=d.id, shelter_s=d.shelter_s, geometry=d.geometry,  # type: ignore[arg-type]
+    zones = [Zone(id=d.id, shelter_s=d.shelter_s, geometry=d.geometry,
                   name=d.name, region=d.region, properties=d.properties) for d in drafts]
     if not zones:
         raise ZoneError("no feature of the layer could become a zone; see the notes above")
@@ -296,7 +296,7 @@ def _note_multipart(zones: list[Zone], projection: LocalProjection,
     small: list[tuple[float, str]] = []
     for zone in multi:
         parts_km2 = [projection.geometry_to_xy(part).area / 1e6
-                     for part in zone.geometry.geoms]  # type: ignore[attr-defined]
+                     for part in zone.geometry.geoms]
         whole_km2 = sum(parts_km2)
         for area_km2 in parts_km2:
             if area_km2 < SMALL_PART_KM2 and area_km2 < SMALL_PART_SHARE * whole_km2:

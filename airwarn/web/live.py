@@ -162,7 +162,7 @@ async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=
     await socket.accept()
     try:
         async for texts in _frames(socket.app, since, sse=False, token=token):
-            for text in texts:  # type: ignore[union-attr]
+            for text in texts:
                 await socket.send_text(text)  # type: ignore[arg-type]
     except WebSocketDisconnect:
         return

@@ -207,4 +207,4 @@ def board_of(request: Request) -> AlertBoard:
     board = cache.get("compat.board")
     if board is None:
         board = cache.setdefault("compat.board", AlertBoard(request.app.state.service))
-    return board  # type: ignore[no-any-return]
+    return board

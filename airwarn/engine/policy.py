@@ -302,6 +302,16 @@ class SmartPolicy:
         threat's position or a vertex of the corridor meets it (prepared point-in-polygon
         tests, cheap); the others are tested exactly."""
         unsure = np.flatnonzero(~meets)
+        # a zone whose bounding box misses the outline's does not meet it
+        min_x, min_y, max_x, max_y = self.zones.bounds
+        zones = held[unsure]
+        xs, ys = grown.xs, grown.ys
+        boxed = (min_x[zones] <= xs.max()) & (max_x[zones] >= xs.min()) \
+            & (min_y[zones] <= ys.max()) & (max_y[zones] >= ys.min())
+        if not boxed.all():
+            unsure = unsure[boxed]
+            if not len(unsure):
+                return
         shapes = self.zones.shapes_m[held[unsure]]
         px = np.concatenate([[grown.x_m], grown.xs])
         py = np.concatenate([[grown.y_m], grown.ys])

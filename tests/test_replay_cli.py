@@ -101,3 +101,26 @@ def test_replay_is_byte_identical_across_runs_and_hash_seeds(tmp_path, zone_file
                        capture_output=True)
         outputs.append(out.read_bytes())
     assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
+
+
+def test_replay_takes_a_shipped_layer_by_name_as_serve_does(tmp_path):
+    """`--zones israel` is the shipped layer, with the decisions its exported file gives."""
+    events = tmp_path / "events.jsonl"
+    # a drone over Sderot, at the edge of the Gaza envelope
+    events.write_text("\n".join(
+        json.dumps({"type": "track", "threat": "D1", "kind": "drone", "t": at(10 * i),
+                    "lat": 31.45, "lon": 34.45 + 0.004 * i, "sigma_m": 100})
+        for i in range(12)) + "\n")
+    exported = tmp_path / "il.geojson"
+    assert runner.invoke(app, ["zones", "export", "israel", "--out", str(exported)]).exit_code == 0
+    outs = []
+    for zones in ("israel", str(exported)):
+        out = tmp_path / f"d-{len(outs)}.jsonl"
+        result = runner.invoke(app, ["replay", "--zones", zones, "--events", str(events),
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] and outs[0] == outs[1]
+    missing = runner.invoke(app, ["replay", "--zones", "atlantis", "--events", str(events),
+                                  "--out", str(tmp_path / "x.jsonl")])
+    assert missing.exit_code == 2 and "shipped layer" in missing.output

@@ -15,11 +15,12 @@ from airwarn.cli.common import FAILURE, USAGE, err, fail, say_error
 from airwarn.engine import EngineConfig
 from airwarn.engine.policy import POLICIES
 from airwarn.engine.replay import replay_lines
-from airwarn.engine.zones import ZoneSet, load_zones
+from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError, EventError
 
 ZonesOption = Annotated[
-    Path, typer.Option("--zones", "-z", help="Canonical zone GeoJSON (see `airwarn zones import`).")
+    Path, typer.Option("--zones", "-z", help="A shipped layer (israel, ukraine) or a canonical "
+                       "zone GeoJSON (see `airwarn zones import`).")
 ]
 HoldOption = Annotated[
     int, typer.Option("--hold-s", min=0, help="Seconds a zone stays alerted after its last threat "
@@ -28,8 +29,11 @@ HoldOption = Annotated[
 
 
 def _load_zones(path: Path) -> ZoneSet:
+    """A zone file, or a shipped layer by name (israel, ukraine), as `serve --zones` takes."""
+    from airwarn.layers.packaged import resolve_zones
+
     try:
-        return load_zones(path)
+        return resolve_zones(path)
     except AirwarnError as error:
         raise fail(error, USAGE) from None
 

@@ -74,22 +74,23 @@ SIM_SOURCES = ("scenarios.py", "hardraid.py", "sensing.py", "conditions.py", "pa
 
 
 # What a raid's scores depend on besides the raid: the engine, its policies and the scoring.
-ENGINE_SOURCES = ("engine.py", "policy.py", "tracks.py", "physics.py", "profiles.py", "zones.py",
-                  "geo.py", "contract.py", "predict/ballistic.py", "predict/corridor.py",
-                  "sim/evaluate.py", "sim/oracles.py", "sim/paths.py", "sim/calibration.py")
+ENGINE_SOURCES = ("engine/lifecycle.py", "engine/policy.py", "engine/tracks.py",
+                  "engine/physics.py", "engine/threat_kinds.py", "engine/zones.py",
+                  "engine/projection.py", "contract.py", "engine/predict/ballistic.py",
+                  "engine/predict/corridor.py", "sim/evaluate.py", "sim/oracles.py",
+                  "sim/paths.py", "sim/calibration.py")
 
 
 def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in paths:
-        if path.is_file():
-            digest.update(path.name.encode() + path.read_bytes())
+    for path in paths:  # a source that moved must not drop out of the key unnoticed
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def _sim_version() -> str:
     return _digest([ROOT / "airwarn" / "sim" / name for name in SIM_SOURCES]
-                   + [ROOT / "airwarn" / "physics.py"])
+                   + [ROOT / "airwarn" / "engine" / "physics.py"])
 
 
 # Bump when what `_run` records changes.

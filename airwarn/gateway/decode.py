@@ -276,7 +276,25 @@ def _cat048(record: Any) -> RadarRecord:
 # -- the fast path: the same conversions, read from the bytes (see layout.py) ---------------
 
 
-class _Cat062Reader:
+class _Reader:
+    """A datablock's records, each split at the places its layout gives and made a
+    RadarRecord by the category's `record`."""
+
+    layout: RecordLayout
+
+    def record(self, data: bytes, found: dict[str, tuple[int, int]]) -> RadarRecord:
+        raise NotImplementedError
+
+    def block(self, data: bytes, at: int, end: int) -> list[RadarRecord]:
+        out = []
+        split, record = self.layout.split, self.record
+        while at < end:
+            found, at = split(data, at, end)
+            out.append(record(data, found))
+        return out
+
+
+class _Cat062Reader(_Reader):
     """CAT062 datablocks to RadarRecords as `_cat062` makes them, from the bytes."""
 
     def __init__(self, spec: Any) -> None:
@@ -300,14 +318,6 @@ class _Cat062Reader:
         self.trans, self.long = f(("200", "TRANS")), f(("200", "LONG"))
         self.vert = f(("200", "VERT"))
         self.chr, self.mode3a = f(("245", "CHR")), f(("060", "MODE3A"))
-
-    def block(self, data: bytes, at: int, end: int) -> list[RadarRecord]:
-        out = []
-        split, record = self.layout.split, self.record
-        while at < end:
-            found, at = split(data, at, end)
-            out.append(record(data, found))
-        return out
 
     def record(self, data: bytes, found: dict[str, tuple[int, int]]) -> RadarRecord:
         get = found.get
@@ -363,7 +373,7 @@ class _Cat062Reader:
         return out
 
 
-class _Cat048Reader:
+class _Cat048Reader(_Reader):
     """CAT048 datablocks to RadarRecords as `_cat048` makes them, from the bytes."""
 
     def __init__(self, spec: Any) -> None:
@@ -380,14 +390,6 @@ class _Cat048Reader:
         self.cnf, self.cdm, self.tre = f(("170", "CNF")), f(("170", "CDM")), f(("170", "TRE"))
         self.sim, self.foe = f(("020", "SIM")), f(("020", "FOEFRI"))
         self.callsign, self.mode3a = f(("240",)), f(("070", "MODE3A"))
-
-    def block(self, data: bytes, at: int, end: int) -> list[RadarRecord]:
-        out = []
-        split, record = self.layout.split, self.record
-        while at < end:
-            found, at = split(data, at, end)
-            out.append(record(data, found))
-        return out
 
     def record(self, data: bytes, found: dict[str, tuple[int, int]]) -> RadarRecord:
         get = found.get

@@ -47,7 +47,7 @@ from airwarn.sim.scenarios import (
     RoutePath,
     _distance_bearing,
     _distances_m,
-    _offset,
+    fly_step,
 )
 
 G0 = 9.80665
@@ -204,14 +204,8 @@ def _fly(path: RoutePath, start: tuple[float, float, float], heading: float, spe
             up = 0.0
         horizontal = math.sqrt(max(speed * speed - up * up, 0.0))
         east, north = horizontal * math.sin(heading), horizontal * math.cos(heading)
-        path.append(lat, lon, alt, east, north, up)
-        n_lat, n_lon = _offset(lat, lon, east * dt, north * dt)
-        n_alt = alt + up * dt
-        if n_alt <= 0.0:
-            f = alt / (alt - n_alt)
-            t_hit = path.time_of(len(path.lat) - 1) + f * dt
-            path.append(lat + (n_lat - lat) * f, lon + (n_lon - lon) * f, 0.0, east, north, up,
-                        t_s=t_hit)
+        moved = fly_step(path, lat, lon, alt, east, north, up, dt)
+        if moved is None:
             return True
-        lat, lon, alt = n_lat, n_lon, n_alt
+        lat, lon, alt = moved
     return False

@@ -361,6 +361,23 @@ def _radii(lat: float) -> tuple[float, float]:
     return n * (1.0 - physics.E2) / w, n
 
 
+def fly_step(path: RoutePath, lat: float, lon: float, alt: float, east: float, north: float,
+             up: float, dt: float) -> tuple[float, float, float] | None:
+    """Record a point of a flight and fly one step on: the next position, or None when the
+    step reached the ground (the last step is cut where the height reaches zero, and the
+    point of impact recorded)."""
+    path.append(lat, lon, alt, east, north, up)
+    n_lat, n_lon = _offset(lat, lon, east * dt, north * dt)
+    n_alt = alt + up * dt
+    if n_alt <= 0.0:
+        f = alt / (alt - n_alt)
+        t_hit = path.time_of(len(path.lat) - 1) + f * dt
+        path.append(lat + (n_lat - lat) * f, lon + (n_lon - lon) * f, 0.0, east, north, up,
+                    t_s=t_hit)
+        return None
+    return n_lat, n_lon, n_alt
+
+
 def _offset(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float, float]:
     """Move a point by small east/north distances on the ellipsoid."""
     m, n = _radii(lat)
@@ -763,17 +780,10 @@ def _fly_route(start: tuple[float, float], t0_s: float,
             up = max(-style.climb_mps, min(style.climb_mps, (w_alt - alt) / dt))
         horizontal = math.sqrt(speed * speed - up * up)
         east, north = horizontal * math.sin(heading), horizontal * math.cos(heading)
-        path.append(lat, lon, alt, east, north, up)
-        n_lat, n_lon = _offset(lat, lon, east * dt, north * dt)
-        n_alt = alt + up * dt
-        if n_alt <= 0.0:
-            # The ground: the last step is cut where the height reaches zero.
-            f = alt / (alt - n_alt)
-            t_hit = path.time_of(len(path.lat) - 1) + f * dt
-            path.append(lat + (n_lat - lat) * f, lon + (n_lon - lon) * f, 0.0, east, north, up,
-                        t_s=t_hit)
+        moved = fly_step(path, lat, lon, alt, east, north, up, dt)
+        if moved is None:
             return path
-        lat, lon, alt = n_lat, n_lon, n_alt
+        lat, lon, alt = moved
     return None
 
 

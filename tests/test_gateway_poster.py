@@ -125,11 +125,13 @@ def test_batches_waiting_together_go_in_one_request_and_refused_together_go_one_
         wait_until(lambda: len(spool) == 0)
         assert poster.counts.posts == 1 and poster.counts.batches == 3
         assert poster.counts.events == 3
-        # two batches no line of which the server takes (422): set aside each on its own
-        spool.put([b'{"type":"track","threat":"x"}'])
-        spool.put([b'{"type":"track","threat":"y"}'])
+        # two batches no line of which the server takes (422): set aside each on its own.
+        # They are put while no poster runs, so they wait together (a running poster
+        # could take the first alone before the second is put).
         poster.stop()
         poster.join()
+        spool.put([b'{"type":"track","threat":"x"}'])
+        spool.put([b'{"type":"track","threat":"y"}'])
         poster = Poster(spool, server.url, token, post_events=100, log=said.append)
         poster.start()
         wait_until(lambda: len(spool) == 0)

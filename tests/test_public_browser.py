@@ -283,6 +283,9 @@ def test_a_silent_feed_says_no_connection_instead_of_looking_safe(
         page.locator("#stale").inner_text())
     wait_state(page, zone, "unknown")
     assert "STATUS UNKNOWN" in card(page, zone).inner_text()
-    assert "listen for sirens" in page.locator("#announcer").text_content()
+    # the announcer is emptied and refilled 60 ms later (so screen readers read it again)
+    page.wait_for_function(
+        "document.getElementById('announcer').textContent.includes('listen for sirens')",
+        timeout=5_000)
     shot(page, "no-connection-phone")
     page.close()

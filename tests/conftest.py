@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,43 @@ from airwarn.engine.zones import ZoneSet, zones_from_geojson
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+
+# Tests run in two processes (pytest-xdist, `-n 2` in pyproject.toml). A test marked `alone`
+# (it restarts PostgreSQL or NATS, or measures a deadline of a few seconds) runs with no other
+# test beside it, in this run or in another run of the suite on this machine: each test holds a
+# shared lock from its setup to its teardown, an `alone` one the exclusive lock. The turnstile
+# lets a waiting `alone` test in before the next shared holders, so it is not starved.
+_LOCKS = Path(tempfile.gettempdir())
+
+
+@contextmanager
+def _services_lock(alone: bool) -> Iterator[None]:
+    with open(_LOCKS / "airwarn-tests.turnstile", "a") as turnstile, \
+            open(_LOCKS / "airwarn-tests.lock", "a") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first (stable otherwise): with two processes, a three-minute
+    test started last is the suite's tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    with _services_lock(item.get_closest_marker("alone") is not None):
+        yield
+
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # What tests skip for when the project's data set is absent (a bare clone): the histories, CAP

@@ -188,6 +188,7 @@ def assert_same_as_reference(raid: dict[str, Any], db: str, posted: Posted,
     assert seen == sorted(seen)
 
 
+@pytest.mark.alone
 def test_a_killed_engine_is_replaced_by_its_standby_within_5_s_and_no_decision_is_lost(
         raid: dict[str, Any], launcher: Launcher, tmp_path: Path) -> None:
     batches = raid["batches"]
@@ -248,6 +249,7 @@ def restart_nats(down_s: float) -> None:
     assert _reachable(NATS), "NATS did not come back"
 
 
+@pytest.mark.alone
 def test_nats_restarted_mid_raid_loses_nothing(raid: dict[str, Any], launcher: Launcher,
                                                tmp_path: Path) -> None:
     if shutil.which("start-stop-daemon") is None:
@@ -275,6 +277,7 @@ def _pg(action: str) -> None:
                     *(["-m", "fast"] if action == "stop" else [])], check=True)
 
 
+@pytest.mark.alone
 def test_postgresql_restarted_mid_raid_answers_503_meanwhile_and_loses_nothing(
         raid: dict[str, Any], launcher: Launcher, tmp_path: Path) -> None:
     if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:

@@ -152,6 +152,7 @@ def test_a_wrong_token_is_refused_and_an_operator_token_opens_the_map_of_every_z
     page.close()
 
 
+@pytest.mark.alone
 def test_a_simulated_raid_turns_the_threatened_zones_red_within_a_second_of_the_decision(
         browser, israel: Console) -> None:
     from airwarn.sim.scenarios import simulate

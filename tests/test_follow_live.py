@@ -221,6 +221,7 @@ class LiveStream:
         raise AssertionError(f"no {kind} event saying {state}: {self.events[-5:]}")
 
 
+@pytest.mark.alone
 def test_alerts_in_ua_relayed_to_sirens_and_phones_within_2_s_and_stale_when_it_stops(
         launcher: Launcher, tmp_path: Path, push_service: PushService) -> None:  # noqa: F811
     if not reachable("127.0.0.1", 1883):

@@ -16,11 +16,12 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+import shapely
 from lxml import etree
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 
 from airwarn.errors import ContractError, UnavailableError
 
@@ -365,7 +366,7 @@ def circle(lon: float, lat: float, radius_m: float) -> BaseGeometry:
         return Point(lon, lat)
     to_wgs84 = _from_local(round(lon, 6), round(lat, 6))
     disc = Point(0.0, 0.0).buffer(radius_m, quad_segs=CIRCLE_QUAD_SEGS)
-    return transform(to_wgs84.transform, disc)
+    return shapely.transform(disc, to_wgs84.transform, interleaved=False)
 
 
 @cache

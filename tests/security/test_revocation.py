@@ -153,6 +153,7 @@ def wait_ended(stream: Stream, since: float, limit_s: float = 5.0) -> float:
     return float("inf") if stream.ended is None else max(0.0, stream.ended - since)
 
 
+@pytest.mark.alone
 def test_a_token_revoked_while_the_server_runs_is_refused_within_1_s_and_its_streams_close(
         launcher: Launcher, zones: Path, store_url: str, tmp_path: Path) -> None:
     sensor = make_token(launcher, tmp_path, store_url, "sensor", "radar-1")
@@ -238,6 +239,7 @@ def _nats_up() -> bool:
 
 
 @pytest.mark.slow  # about 20 s: two engines and an edge on NATS and PostgreSQL
+@pytest.mark.alone
 def test_a_token_revoked_on_a_bus_deployment_is_refused_within_1_s_by_every_process(
         launcher: Launcher, zones: Path, tmp_path: Path) -> None:
     if not _nats_up():

@@ -77,7 +77,8 @@ SIM_SOURCES = ("scenarios.py", "hardraid.py", "sensing.py", "conditions.py", "pa
 ENGINE_SOURCES = ("engine/lifecycle.py", "engine/policy.py", "engine/tracks.py",
                   "engine/physics.py", "engine/threat_kinds.py", "engine/zones.py",
                   "engine/projection.py", "contract.py", "engine/predict/ballistic.py",
-                  "engine/predict/corridor.py", "sim/evaluate.py", "sim/oracles.py",
+                  "engine/predict/corridor.py", "engine/predict/debris.py",
+                  "sim/evaluate.py", "sim/oracles.py",
                   "sim/paths.py", "sim/calibration.py")
 
 

@@ -17,9 +17,12 @@ Zone lifecycle, per zone:
   it go (the prediction has ruled it out: see docs/engine.md), or for `pass_hold_s` after a
   drone or cruise missile flew on and can no longer reach it (its danger has gone with it; if
   it turns back, its corridor alerts the zone again in time) or came down elsewhere (a
-  policy's `ending_zones` name the zones near where it came down, which keep `hold_s`); a
-  pre-alerted one at `pre_alert` for `pre_hold_s`: this is the hysteresis that keeps zones
-  from flapping; then it steps down to what its remaining holders ask for, or `clear`;
+  policy's `ending` names the zones near where it came down, which keep `hold_s`); an
+  intercepted rocket or ballistic missile keeps the zones under its falling parts at `alert`
+  until they are down plus `debris_margin_s` (at most `hold_s`), the others it held for
+  `ballistic_release_s`; a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
+  hysteresis that keeps zones from flapping; then it steps down to what its remaining
+  holders ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins;
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
@@ -34,6 +37,7 @@ Zone lifecycle, per zone:
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +86,11 @@ class EngineConfig:
     # how long a zone stays at alert once a rocket's or ballistic missile's impact region (with
     # the policy's margin) no longer covers it, while the threat still flies (docs/engine.md)
     ballistic_release_s: int = 30
+    # An intercepted rocket or ballistic missile keeps the zones under the footprint of its
+    # parts at alert until the last of them is down (their flown fall) plus this margin, never
+    # longer than hold_s; the zones it holds outside the footprint get ballistic_release_s
+    # (docs/engine.md, "Interception debris").
+    debris_margin_s: int = 60
     reorder_window_s: int = 30
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
@@ -329,16 +338,25 @@ class Engine:
         self._ended.add(threat_id)
         if threat is None:
             return
-        # A policy may say which of its zones stay in danger after an impact or interception
-        # (SmartPolicy: those near the last fix of a drone or cruise missile); the others get
-        # the short pass hold. A lost track, and a policy that does not say, hold them all.
-        ending = getattr(self.policy, "ending_zones", None)
-        near = None if ending is None or reason == "lost" else ending(threat.view, now)
+        # A policy may say which of its zones stay in danger after an impact or interception,
+        # and for how long (SmartPolicy: those near the last fix of a drone or cruise missile,
+        # those under an intercepted rocket's or ballistic missile's falling parts until they
+        # are down); the others are out of danger and get the short hold of a threat that
+        # passed them by. A lost track, and a policy that does not say, hold them all.
+        ending = getattr(self.policy, "ending", None)
+        found = None if ending is None or reason == "lost" else ending(threat.view, now, reason)
+        config = self.config
+        passed_s = config.ballistic_release_s if threat.view.profile.model == "ballistic" \
+            else config.pass_hold_s
         for zone in sorted(threat.alert_seen_ms):
-            if near is None or zone in near:
+            if found is None:
                 self._release(zone, threat_id, ALERT, now)
-            else:  # the threat is down elsewhere: its corridor's other zones are out of danger
-                self._release(zone, threat_id, ALERT, now, self.config.pass_hold_s)
+            elif zone not in found.danger_s:  # the threat is down elsewhere: out of danger
+                self._release(zone, threat_id, ALERT, now, passed_s)
+            else:  # in danger until the last part that can land on it is down, or the full hold
+                danger_s = found.danger_s[zone]
+                self._release(zone, threat_id, ALERT, now, None if danger_s is None else min(
+                    config.hold_s, math.ceil(danger_s) + config.debris_margin_s))
         for zone in sorted(threat.pre_seen_ms):
             self._release(zone, threat_id, PRE_ALERT, now)
 

@@ -8,6 +8,9 @@ overrides). Policies are pure: the same threat state and time give the same answ
   covers once the earliest impact is within the zone's shelter time plus a lead, and names the
   zones it holds that its region (with a margin) no longer covers, for the engine to let go; a
   drone or cruise missile alerts the zones its reachable corridor covers within that time.
+  When a threat comes down or is brought down it names what it still endangers (`ending`):
+  the zones near a drone's or cruise missile's last fix, those under an intercepted rocket's
+  or ballistic missile's falling parts (`predict.debris`).
 - `ReachPolicy`: every zone within reach of the latest report (the threat's horizontal speed
   times the zone's shelter time plus the lead), in any direction, with no impact prediction.
 - `RegionPolicy`: whole regions: every zone of each region that `ReachPolicy` touches, as
@@ -34,6 +37,7 @@ from airwarn.engine.predict.corridor import (
     reach_region,
     unknown_envelope,
 )
+from airwarn.engine.predict.debris import debris_footprint
 from airwarn.engine.projection import LocalProjection, Outline
 from airwarn.engine.threat_kinds import KindProfile
 from airwarn.engine.tracks import BallisticTrack, CorridorTrack
@@ -86,6 +90,16 @@ class Assessment:
         if isinstance(self.shape_m, Outline):
             return self.shape_m.polygon()
         return self.shape_m
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What a threat that ended by impact or interception still endangers: these zones of
+    those it holds (the others are out of danger), each for the full hold (None) or until that
+    many seconds after the end (the last part of an intercepted body that can land on it is
+    down)."""
+
+    danger_s: dict[int, float | None]  # zone -> seconds after the end, None: the full hold
 
 
 class Policy(Protocol):
@@ -281,21 +295,37 @@ class SmartPolicy:
         return Assessment(alert, pre, shape_m=widest)
 
 
-    def ending_zones(self, threat: ThreatView, now_ms: int) -> set[int] | None:
-        """The zones still in danger once a drone or cruise missile came down (impact) or was
-        brought down (interception): those within the kind's debris radius of its last fix,
+    def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
+        """What a threat that came down (impact) or was brought down (interception) still
+        endangers; None: every zone it holds, for the full hold.
+
+        A drone or cruise missile: the zones within the kind's debris radius of its last fix,
         widened by 3 sigma of position and by as far as it could have flown from that fix
-        until the end was reported. None (every zone it holds) for other kinds."""
+        until the end was reported. An intercepted rocket or ballistic missile: the zones
+        under the footprint of its parts (`predict.debris`), until the last of them is down.
+        A rocket or ballistic missile that came down: every zone it holds (they are under its
+        last impact region)."""
         track = threat.track
         profile = threat.profile
-        if not isinstance(track, CorridorTrack) or not track.count:
+        if not track.count:
             return None
+        if isinstance(track, BallisticTrack):
+            if reason != "intercepted":
+                return None
+            footprint = debris_footprint(track, self.zones.projection, now_ms,
+                                         profile.debris_radius_m)
+            if footprint is None:
+                return None
+            danger: dict[int, float | None] = {}
+            for band, fall_s in footprint.bands:
+                for zone in self.zones.query(band).tolist():
+                    danger[zone] = max(fall_s, danger.get(zone) or 0.0)
+            return Ending(danger)
         x, y, _, _ = track.state()
         since_s = max(now_ms - track.t_ms, 0) / 1000.0
         flown_m = profile.dash_factor * profile.speed_max_mps * since_s
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
-        return set(self.zones.within_distance(x, y, radius_m).tolist())
-
+        return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
 
     def _keep_exactly(self, grown: Outline, held: np.ndarray, meets: np.ndarray) -> None:
         """Settle `meets` (in place) for the held zones it leaves False: a zone that holds the

@@ -114,7 +114,7 @@ class _Threat:
     last_report_ms: int = 0
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
-    released: set[int] = field(default_factory=set)  # zones its impact region let go
+    released: set[int] = field(default_factory=set)  # zones it let go while it flew
     version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
     last_report: Report | None = None  # the newest report, for display
     assessment: Assessment | None = None  # the newest assessment, for display
@@ -487,6 +487,7 @@ class Engine:
             for index, seen in list(threat.alert_seen_ms.items()):
                 if seen < now and now - seen >= corridor_release_ms:  # not in danger now
                     del threat.alert_seen_ms[index]
+                    threat.released.add(index)  # taken again after it left alert: a flap
                     self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         for index, seen in list(threat.pre_seen_ms.items()):
             if now - seen >= release_ms or index in threat.alert_seen_ms:

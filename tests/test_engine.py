@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import msgspec
 import pytest
-from conftest import end, manual, tick, track
+from conftest import end, grid_zones, manual, tick, track
 
 from airwarn.contract import Decision, encode_decision
 from airwarn.engine import Engine, EngineConfig, physics
+from airwarn.engine.zones import ZoneSet, zones_from_geojson
 from airwarn.errors import EventError
 
 
@@ -260,3 +264,60 @@ def test_ballistic_impact_zone_is_not_cleared_while_the_missile_still_flies(grid
     out = run(engine, [end("R1", impact.t_s + 1)])
     assert {d.level for d in out} == {"clear"}
     assert "r3c2" in {d.zone for d in out}
+
+
+def small_zone_row(count: int = 30, shelter_s: int = 90) -> ZoneSet:
+    """A row of small zones (2 x 2 km) along 31.5 N from 34.0 E, as Israel's alert areas are."""
+    return zones_from_geojson(grid_zones(rows=1, cols=count, lon0=34.0, lat0=31.49,
+                                         step=0.02, shelter_s=shelter_s))
+
+
+def cruise_past_and_turning(turn_deg: float, back_s: float = 0.0) -> list:
+    """A cruise missile at 230 m/s flying east 2 km north of the row, from 40 km before it to
+    15 km past its end, then turning left as hard as it can (4 deg/s) by `turn_deg` and coming
+    down there; a report (with velocity) every 5 s."""
+    speed, turn_dps, step_s = 230.0, 4.0, 5.0
+    m_per_deg_lon = 111_320 * math.cos(math.radians(31.5))
+    lat, lon, heading = 31.53, 34.0 - 40_000 / m_per_deg_lon, 90.0
+    events, t = [], 0.0
+    straight_s = (0.6 * m_per_deg_lon + 55_000) / speed
+    while True:
+        h = math.radians(heading)
+        events.append(track("C1", t, lat, lon, kind="cruise", sigma_m=100,
+                            vel_mps=[speed * math.sin(h), speed * math.cos(h), 0.0]))
+        if t >= straight_s + turn_deg / turn_dps + back_s:
+            break
+        for _ in range(50):  # fly the next 5 s in small steps
+            dt = step_s / 50
+            if straight_s <= t < straight_s + turn_deg / turn_dps:
+                heading -= turn_dps * dt
+            h = math.radians(heading)
+            lon += speed * math.sin(h) * dt / m_per_deg_lon
+            lat += speed * math.cos(h) * dt / 110_570
+            t += dt
+    return [*events, end("C1", t + 1, "impact")]
+
+
+@pytest.mark.parametrize(("turn_deg", "back_s"), [(0, 0), (90, 0), (180, 0), (180, 30)])
+def test_a_cruise_missile_flying_past_a_row_of_small_zones_alerts_each_once(turn_deg, back_s):
+    # Past the row it turns back towards the zones it passed (and flies 7 km back): a zone it
+    # let go was beyond its reach in any direction, so neither the turn nor that much of a
+    # return takes it again (docs/engine.md, "Policy and lifecycle"). Before this rule the
+    # U-turn with 30 s back alerted 3 zones twice.
+    zones = small_zone_row()
+    engine = Engine(zones)
+    out = run(engine, cruise_past_and_turning(turn_deg, back_s)) + engine.flush()
+    alerts = Counter(d.zone for d in out if d.level == "alert")
+    assert set(alerts) == set(zones.ids)
+    assert max(alerts.values()) == 1
+    assert engine.stats.flaps == 0
+
+
+def test_a_cruise_missile_that_really_comes_back_alerts_the_zones_again(grid):
+    # Two minutes back along the row (28 km) brings the zones it let go within its reach again:
+    # they are alerted again, in time, and the engine counts each as a flap.
+    zones = small_zone_row()
+    engine = Engine(zones)
+    out = run(engine, cruise_past_and_turning(180, 120)) + engine.flush()
+    again = [z for z, n in Counter(d.zone for d in out if d.level == "alert").items() if n > 1]
+    assert len(again) == engine.stats.flaps > 0

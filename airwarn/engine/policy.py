@@ -46,8 +46,9 @@ from airwarn.engine.zones import Clearance, ZoneSet
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NONE: frozenset[int] = frozenset()
 PRE_REFRESH_S = 30
-# A corridor keeps the zones it holds while it, grown by this share of its path length, meets
-# them (hysteresis against flapping at its edge).
+# A corridor kind keeps the zones it holds while they are within its reach in any direction,
+# its path length grown by this share (hysteresis: a wavering edge, a speed estimate that grows
+# a little, or a turn back cannot take and drop them report by report).
 KEEP_MARGIN = 0.2
 
 
@@ -266,16 +267,16 @@ class SmartPolicy:
             alert_parts.append(np.array([i for i in found.tolist() if i not in held_set],
                                         dtype=np.int64))
             if len(held):
-                # Hysteresis: a zone it holds stays held while the corridor, grown by a share
-                # of its length, still meets it; it is let go once the corridor has clearly
-                # left (a wavering edge would otherwise take and drop it report by report).
-                grown = widest.grown(KEEP_MARGIN * envelope.path_m(horizon_s) * _OUTSIDE)
-                # a zone whose inner point the grown corridor covers meets it: no exact test
-                meets = grown.covers_points(self.zones.inner_x[held], self.zones.inner_y[held])
-                if not meets.all():
-                    self._keep_exactly(grown, held, meets)
-                if meets.any():
-                    alert_parts.append(held[meets])
+                # Hysteresis: a zone it holds stays held while it is within the threat's reach
+                # in any direction (the path length grown by a share of it, plus the buffer),
+                # a disc that holds the corridor grown by that share. A turn alone, however
+                # hard and whichever way, then never brings a released zone back into the
+                # corridor: only flying back towards it by that share of the path can.
+                reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) \
+                    * _OUTSIDE
+                keeps = self._within(x, y, reach_m, held)
+                if keeps.any():
+                    alert_parts.append(held[keeps])
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:
@@ -327,29 +328,24 @@ class SmartPolicy:
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
         return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
 
-    def _keep_exactly(self, grown: Outline, held: np.ndarray, meets: np.ndarray) -> None:
-        """Settle `meets` (in place) for the held zones it leaves False: a zone that holds the
-        threat's position or a vertex of the corridor meets it (prepared point-in-polygon
-        tests, cheap); the others are tested exactly."""
-        unsure = np.flatnonzero(~meets)
-        # a zone whose bounding box misses the outline's does not meet it
-        min_x, min_y, max_x, max_y = self.zones.bounds
-        zones = held[unsure]
-        xs, ys = grown.xs, grown.ys
-        boxed = (min_x[zones] <= xs.max()) & (max_x[zones] >= xs.min()) \
-            & (min_y[zones] <= ys.max()) & (max_y[zones] >= ys.min())
-        if not boxed.all():
-            unsure = unsure[boxed]
-            if not len(unsure):
-                return
-        shapes = self.zones.shapes_m[held[unsure]]
-        px = np.concatenate([[grown.x_m], grown.xs])
-        py = np.concatenate([[grown.y_m], grown.ys])
-        under = shapely.contains_xy(shapes[:, None], px[None, :], py[None, :]).any(axis=1)
-        meets[unsure[under]] = True
-        if not under.all():
-            rest = unsure[~under]
-            meets[rest] = shapely.intersects(grown.polygon(), shapes[~under])
+    def _within(self, x: float, y: float, radius_m: float, held: np.ndarray) -> np.ndarray:
+        """Which of the zones `held` come within `radius_m` of (x, y): a zone whose inner point
+        is that near does (no geometry test), one whose bounding box is farther does not; the
+        rest are tested exactly."""
+        zones = self.zones
+        near = np.hypot(zones.inner_x[held] - x, zones.inner_y[held] - y) <= radius_m
+        if near.all():
+            return near
+        unsure = np.flatnonzero(~near)
+        min_x, min_y, max_x, max_y = zones.bounds
+        z = held[unsure]
+        dx = np.maximum(np.maximum(min_x[z] - x, x - max_x[z]), 0.0)
+        dy = np.maximum(np.maximum(min_y[z] - y, y - max_y[z]), 0.0)
+        unsure = unsure[np.hypot(dx, dy) <= radius_m]
+        if len(unsure):
+            near[unsure] = shapely.dwithin(zones.shapes_m[held[unsure]], shapely.Point(x, y),
+                                           radius_m)
+        return near
 
 
 class ReachPolicy:

@@ -295,3 +295,53 @@ def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(browser,
     assert page.errors == []
     page.close()
 
+
+
+def test_an_operator_sees_held_cap_from_another_agency_and_approves_it_with_a_reason(
+        browser, console: Console) -> None:
+    from shapely.geometry import box
+
+    from airwarn.cap import CapWarning, CapZone, build_cap, to_bytes
+    from airwarn.store.trust import bind_sender
+
+    bind_sender(console.service.db, "sensor-1", "alerts@neighbour.example", 0)  # it relays them
+    area = CapZone(id="x1", name="two towns", region=None,
+                   geometry=box(34.61, 31.41, 34.69, 31.44))  # zones r0c0 and r0c1
+    warning = CapWarning(identifier="nb-1", sender="alerts@neighbour.example",
+                         sent_ms=1_772_388_000_000, status="Actual", msg_type="Alert",
+                         level="alert", kind="rocket", zones=(area,), references=(), note=None)
+    posted = httpx.post(f"{console.server.url}/v1/cap", content=to_bytes(build_cap(warning)),
+                        headers={**console.auth("sensor"),
+                                 "Content-Type": "application/cap+xml"}, timeout=10)
+    assert posted.status_code in (200, 202), posted.text
+    assert posted.json()["state"] == "held"  # unsigned: nothing reached the public
+
+    page = open_console(browser, console)
+    # the tab counts what waits and stands out
+    page.wait_for_function("document.getElementById('tab-held').dataset.held === '1'",
+                           timeout=10_000)
+    assert page.inner_text("#held-count") == "1"
+    page.click("#tab-held")
+    item = page.locator("#held li[data-identifier='nb-1']")
+    text = item.inner_text()
+    assert "alerts@neighbour.example" in text and "Actual Alert" in text
+    assert "2 zone(s): Zone 0-0, Zone 0-1" in text and "posted by sensor-1" in text
+    assert levels_on_map(page)["r0c0"][0] == "clear"
+    shoot(page, "held-cap-waiting")
+
+    # approving needs a reason, and says so
+    item.locator("button[data-verdict=approve]").click()
+    assert "Say why" in item.locator(".aw-error").inner_text()
+    item.locator("textarea").fill("confirmed by phone with the neighbour")
+    item.locator("button[data-verdict=approve]").click()
+    wait_for_level(page, ["r0c0", "r0c1"], "alert", 10_000)
+    page.wait_for_function("document.getElementById('tab-held').dataset.held === '0'",
+                           timeout=10_000)
+    assert "Nothing waits" in page.inner_text("#held")
+    shoot(page, "held-cap")
+    audit = httpx.get(f"{console.server.url}/v1/audit", headers=console.auth("admin"),
+                      timeout=10).json()
+    assert [(e["who"], e["reason"]) for e in audit if e["action"] == "cap.approve"] == [
+        ("operator-1", "confirmed by phone with the neighbour")]
+    assert page.errors == []
+    page.close()

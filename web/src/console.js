@@ -9,6 +9,7 @@ import { AlertsPanel } from "./console/alerts.js";
 import { showAudit } from "./console/audit.js";
 import { clock } from "./console/dom.js";
 import { Feed } from "./console/feed.js";
+import { HeldCap } from "./console/held.js";
 import { ZoneMap } from "./console/map.js";
 import { SendForm } from "./console/send.js";
 import { RelayPanel } from "./console/relays.js";
@@ -140,6 +141,8 @@ async function start({ name, role }) {
   });
   feed.start();
   new RelayPanel($("relays")).start();
+  new HeldCap({ list: $("held"), count: $("held-count"), tab: $("tab-held"),
+                zoneName: (id) => zones.name(id), onDecided: () => refreshSoon() }).start();
   alerts.refreshActive();
   setInterval(() => alerts.refreshActive(), ACTIVE_EVERY_MS);
 

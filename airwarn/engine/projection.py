@@ -70,7 +70,10 @@ class Outline(NamedTuple):
     ys: np.ndarray
 
     def polygon(self) -> Polygon:
-        return shapely.polygons(np.column_stack([self.xs, self.ys]))
+        coords = np.empty((len(self.xs), 2))  # faster than np.column_stack, the same polygon
+        coords[:, 0] = self.xs
+        coords[:, 1] = self.ys
+        return shapely.polygons(coords)
 
     def grown(self, by_m: float) -> Outline:
         """The outline with every vertex moved `by_m` farther from the centre."""

@@ -49,9 +49,12 @@ def _services_lock(alone: bool) -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (stable otherwise): with two processes, a three-minute
-    test started last is the suite's tail."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Files with `alone` tests first, then the slow end-to-end tests, then the rest (stable
+    otherwise): an `alone` test waits for the test beside it to end, which should not be a
+    three-minute one, and a three-minute test started last is the suite's tail."""
+    alone_files = {item.path for item in items if item.get_closest_marker("alone")}
+    items.sort(key=lambda item: 0 if item.path in alone_files
+               else 1 if item.get_closest_marker("slow") else 2)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -154,31 +154,3 @@ def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))
     assert np.array_equal(outline.ys, -2000.0 + reach * np.cos(angles))
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
-    sigma=st.floats(0, 0.5),
-    speed=st.floats(10, 300),
-    turn_dps=st.floats(0.5, 13),
-    horizon=st.floats(1, 900),
-    buffer_m=st.floats(0, 2000),
-    grow_m=st.floats(0, 5000),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_an_outline_says_a_point_is_inside_only_when_its_polygon_covers_it(
-    heading, sigma, speed, turn_dps, horizon, buffer_m, grow_m, seed
-):
-    """The cheap test that spares held zones the exact one (their inner point inside the
-    grown corridor) never says inside for a point the polygon does not cover."""
-    outline = reach_outline(500.0, -300.0, heading, sigma, speed, math.radians(turn_dps),
-                            horizon, buffer_m).grown(grow_m)
-    region = outline.polygon()
-    minx, miny, maxx, maxy = region.bounds
-    rng = np.random.default_rng(seed)
-    px = rng.uniform(minx - 100, maxx + 100, 500)
-    py = rng.uniform(miny - 100, maxy + 100, 500)
-    said = outline.covers_points(px, py)
-    assert not (said & ~shapely.covers(region, shapely.points(px, py))).any()
-    assert said.mean() >= 0.5 * shapely.contains_xy(region, px, py).mean()  # and it is useful

@@ -81,25 +81,6 @@ class Outline(NamedTuple):
         share = 1.0 + by_m / np.maximum(np.hypot(dx, dy), 1e-9)
         return Outline(self.x_m, self.y_m, self.x_m + dx * share, self.y_m + dy * share)
 
-    def covers_points(self, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-        """Which points lie inside the polygon (points on or very near its boundary may be
-        said outside: a caller tests those exactly). The vertices are at equal angles around
-        the centre, so a point's angle names the one triangle (centre, vertex k, vertex k+1)
-        that can hold it."""
-        n = len(self.xs)
-        vx, vy = self.xs - self.x_m, self.ys - self.y_m
-        dx, dy = np.asarray(px) - self.x_m, np.asarray(py) - self.y_m
-        step = 2 * math.pi / n
-        first = math.atan2(float(vx[0]), float(vy[0]))  # compass angles, as the vertices'
-        k = (np.mod(np.arctan2(dx, dy) - first, 2 * math.pi) // step).astype(np.int64) % n
-        ax, ay = vx[k], vy[k]
-        bx, by = vx[(k + 1) % n], vy[(k + 1) % n]
-        # the centre and the point on the same side of the edge k -> k+1, with a margin
-        edge = (bx - ax) * (dy - ay) - (by - ay) * (dx - ax)
-        centre = (bx - ax) * (0.0 - ay) - (by - ay) * (0.0 - ax)
-        scale = np.hypot(bx - ax, by - ay) + 1e-9
-        return (edge * np.sign(centre) / scale > 1e-6) & (np.abs(centre) / scale > 1e-6)
-
     def moved_m(self, before: Outline) -> float:
         """How far the centre or any vertex moved since `before` (the same number of vertices).
         Each point of the polygon is a weighted mean of the centre and two vertices, so it moved

@@ -69,9 +69,12 @@ class Queued(Answer):
 
     @classmethod
     def waited(cls, request_id: str, waited_s: float) -> Queued:
-        return cls(queued=True, request=request_id,
-                   note=f"stored on the bus as request {request_id}, but no engine answered "
-                        f"within {waited_s:g} s (a failover?); it will be applied once")
+        return cls(
+            queued=True,
+            request=request_id,
+            note=f"stored on the bus as request {request_id}, but no engine answered "
+            f"within {waited_s:g} s (a failover?); it will be applied once",
+        )
 
 
 # -- operators -------------------------------------------------------------------------------

@@ -33,14 +33,15 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTA
 # A sensor names its threats in up to 128 characters; a server logs them scoped by the
 # sensor's name (`<sensor>/<threat>`, see airwarn.lanes), which a log replays as they are.
 THREAT_MAX = 257
-ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=THREAT_MAX,
-                                       pattern=_PRINTABLE)]
+ThreatId = Annotated[str, msgspec.Meta(min_length=1, max_length=THREAT_MAX, pattern=_PRINTABLE)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Altitude = Annotated[float, msgspec.Meta(ge=-500.0, le=2_000_000.0)]
 Sigma = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
-Velocity = Annotated[list[Annotated[float, msgspec.Meta(ge=-20_000.0, le=20_000.0)]],
-                     msgspec.Meta(min_length=3, max_length=3)]
+Velocity = Annotated[
+    list[Annotated[float, msgspec.Meta(ge=-20_000.0, le=20_000.0)]],
+    msgspec.Meta(min_length=3, max_length=3),
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -67,8 +68,9 @@ class End(msgspec.Struct, tag="end", forbid_unknown_fields=True, kw_only=True):
     reason: EndReason
 
 
-class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=True,
-             omit_defaults=True):
+class Manual(
+    msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
     """An operator's alert or clear for named zones or a whole region.
 
     Two optional fields extend Contract v1 without breaking it: `status` (a drill or a test
@@ -84,8 +86,9 @@ class Manual(msgspec.Struct, tag="manual", forbid_unknown_fields=True, kw_only=T
     by: Name | None = None
     reason: Text | None = None
     status: Status = "actual"
-    cancels: Annotated[str, msgspec.Meta(min_length=1, max_length=256,
-                                         pattern=_PRINTABLE)] | None = None
+    cancels: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=_PRINTABLE)] | None
+    ) = None
 
 
 class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True):
@@ -94,14 +97,16 @@ class Tick(msgspec.Struct, tag="tick", forbid_unknown_fields=True, kw_only=True)
     t: datetime
 
 
-SourceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+SourceName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
+]
 SourceText = Annotated[str, msgspec.Meta(max_length=128, pattern=_PRINTABLE)]
 Category = Annotated[str, msgspec.Meta(max_length=32, pattern=_PRINTABLE)]  # the store's `kind`
 
 
-class Relay(msgspec.Struct, tag="relay", forbid_unknown_fields=True, kw_only=True,
-            omit_defaults=True):
+class Relay(
+    msgspec.Struct, tag="relay", forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
     """An official feed's alert or clear for some zones, relayed (`airwarn serve --follow`).
 
     A lane of its own per `source`: it never changes the zones' own levels, and its decisions
@@ -127,8 +132,9 @@ SourceStateName = Literal["starting", "live", "stale", "failed", "stopped"]
 SOURCE_STATES: tuple[str, ...] = ("starting", "live", "stale", "failed", "stopped")
 
 
-class Source(msgspec.Struct, tag="source", forbid_unknown_fields=True, kw_only=True,
-             omit_defaults=True):
+class Source(
+    msgspec.Struct, tag="source", forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
     """A relayed feed's health changed: `live` (answering), `stale` (silent past its limit),
     `failed` (answering with an error that waiting will not cure: a bad token, a changed
     format), `starting` (not heard from yet), `stopped` (no longer followed). Silence is never
@@ -247,26 +253,32 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
     except msgspec.DecodeError as exc:
         raise EventError(f"not valid JSON: {exc}", line=line) from None
     except RecursionError:
-        raise EventError("the JSON nests too deeply; an event is one flat object",
-                         line=line) from None
-    if event.t.tzinfo is None or (isinstance(event, Relay) and event.since is not None
-                                  and event.since.tzinfo is None):
+        raise EventError(
+            "the JSON nests too deeply; an event is one flat object", line=line
+        ) from None
+    if event.t.tzinfo is None or (
+        isinstance(event, Relay) and event.since is not None and event.since.tzinfo is None
+    ):
         raise EventError(
             "time has no zone offset; write it as UTC with a trailing Z",
-            line=line, field="$.t" if event.t.tzinfo is None else "$.since",
+            line=line,
+            field="$.t" if event.t.tzinfo is None else "$.since",
             value=_value_at(raw, "$.t" if event.t.tzinfo is None else "$.since"),
         )
     if isinstance(event, Manual) and (event.zones is None) == (event.region is None):
         raise EventError(
             "a manual action names either `zones` (a list of zone ids) or `region`, not both "
             "and not neither",
-            line=line, field="$.zones",
+            line=line,
+            field="$.zones",
         )
     return event
 
 
 def read_events(
-    lines: Iterable[bytes], *, skip_invalid: bool = False,
+    lines: Iterable[bytes],
+    *,
+    skip_invalid: bool = False,
     on_skip: Any = None,
 ) -> Iterator[tuple[int, Event]]:
     """Yield (line number, event) from JSON Lines; blank lines are passed over.

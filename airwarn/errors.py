@@ -55,8 +55,7 @@ class SettingError(AirwarnError):
     another setting must be for it (`{"clock": "wall"}`). Library code says no flag name:
     the command line prints the setting as its flag."""
 
-    def __init__(self, message: str, *, setting: str,
-                 needs: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, setting: str, needs: dict[str, str] | None = None) -> None:
         self.message = message
         self.setting = setting
         self.needs = dict(needs or {})

@@ -54,8 +54,9 @@ class LaneError(EventError):
     """A line a client may not send as it is (rejected with its line; `audited` when it is an
     attempt at what the lane forbids rather than a late or malformed report)."""
 
-    def __init__(self, message: str, *, field: str | None = None, value: object = None,
-                 audited: bool = False) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, value: object = None, audited: bool = False
+    ) -> None:
         super().__init__(message, field=field, value=value)
         self.audited = audited
 
@@ -64,8 +65,7 @@ class LaneRefusal(ForbiddenError):
     """A batch that holds what no client may send on this lane (HTTP 403; nothing of the
     batch is taken). `action` and `detail` are what the audit log keeps of the attempt."""
 
-    def __init__(self, message: str, *, line: int, action: str, detail: dict[str, Any]
-                 ) -> None:
+    def __init__(self, message: str, *, line: int, action: str, detail: dict[str, Any]) -> None:
         super().__init__(message, line=line)
         self.action = action
         self.detail = detail
@@ -112,39 +112,57 @@ class SensorLane:
                     f"line {line}: manual alerts and clears are not taken on /v1/events, "
                     "from any token; an operator sends them with POST /v1/actions (a real "
                     "alert takes a second step there, the blast-radius guard checks its "
-                    "reach and the audit log keeps who sent it)", line=line,
+                    "reach and the audit log keeps who sent it)",
+                    line=line,
                     action="events.manual.refused",
-                    detail={"line": line, "action": event.action, "status": event.status,
-                            "zones": len(event.zones or []), "region": event.region,
-                            "by": event.by})
+                    detail={
+                        "line": line,
+                        "action": event.action,
+                        "status": event.status,
+                        "zones": len(event.zones or []),
+                        "region": event.region,
+                        "by": event.by,
+                    },
+                )
             if isinstance(event, Relay | Source):
                 kind = "relay" if isinstance(event, Relay) else "source"
                 raise LaneRefusal(
                     f"line {line}: relayed feeds enter only through `airwarn serve --follow` "
                     "(and operators act on them at /v1/relays), never as posted events",
-                    line=line, action=f"events.{kind}.refused", detail={"line": line})
+                    line=line,
+                    action=f"events.{kind}.refused",
+                    detail={"line": line},
+                )
             if isinstance(event, Tick) and self.settings.clock == "wall":
                 raise LaneRefusal(
                     f"line {line}: a tick moves the engine's clock, and on this server only "
-                    "its own clock does that; sensors send tracks and ends", line=line,
-                    action="events.tick.refused", detail={"line": line, "t": _text(event.t)})
+                    "its own clock does that; sensors send tracks and ends",
+                    line=line,
+                    action="events.tick.refused",
+                    detail={"line": line, "t": _text(event.t)},
+                )
 
     def admit(self, event: Event, engine: EngineView) -> Event:
         """The event as it is logged (its threat scoped by the sender), or a LaneError."""
         if isinstance(event, Tick):
             return event  # the event clock's ticks: refuse_privileged let them through
         if not isinstance(event, Track | End):  # refuse_privileged has refused the rest
-            raise LaneError("only tracks and ends go on this lane", field="$.type",
-                            audited=True)
+            raise LaneError("only tracks and ends go on this lane", field="$.type", audited=True)
         if len(event.threat) > SENSOR_THREAT_MAX:
-            raise LaneError(f"a threat id is at most {SENSOR_THREAT_MAX} characters",
-                            field="$.threat", value=event.threat)
+            raise LaneError(
+                f"a threat id is at most {SENSOR_THREAT_MAX} characters",
+                field="$.threat",
+                value=event.threat,
+            )
         threat = self.prefix + event.threat
         if len(threat) > THREAT_MAX or not self.prefix_ok:
-            raise LaneError(f"this token's name with the threat id ({threat!r}) is over "
-                            f"{THREAT_MAX} characters or holds control characters; use a "
-                            "shorter threat id, or a token with a plainer name",
-                            field="$.threat", value=event.threat)
+            raise LaneError(
+                f"this token's name with the threat id ({threat!r}) is over "
+                f"{THREAT_MAX} characters or holds control characters; use a "
+                "shorter threat id, or a token with a plainer name",
+                field="$.threat",
+                value=event.threat,
+            )
         t_ms = to_ms(event.t)
         if self.settings.clock == "wall":
             ahead_ms = t_ms - self.received_ms
@@ -152,8 +170,11 @@ class SensorLane:
                 raise LaneError(
                     f"`t` is {ahead_ms / 1000:.1f} s ahead of the server's clock; reports "
                     f"more than {self.settings.max_skew_s:g} s in the future are refused "
-                    "(check the sensor's clock: NTP)", field="$.t", value=_text(event.t),
-                    audited=True)
+                    "(check the sensor's clock: NTP)",
+                    field="$.t",
+                    value=_text(event.t),
+                    audited=True,
+                )
         newest = engine.clock_ms
         if self.settings.clock == "wall":
             newest = self.received_ms if newest is None else max(newest, self.received_ms)
@@ -161,11 +182,18 @@ class SensorLane:
             raise LaneError(
                 f"`t` is {(newest - t_ms) / 1000:.1f} s old, older than the reorder window "
                 f"({self.settings.reorder_window_s} s): the engine could no longer use it; "
-                "send reports as they are made", field="$.t", value=_text(event.t))
+                "send reports as they are made",
+                field="$.t",
+                value=_text(event.t),
+            )
         if isinstance(event, End) and engine.threat_state(threat) is None:
-            raise LaneError(f"this sensor never reported threat {event.threat!r}: a sensor "
-                            "ends only the threats it reported (ids are scoped per sensor)",
-                            field="$.threat", value=event.threat, audited=True)
+            raise LaneError(
+                f"this sensor never reported threat {event.threat!r}: a sensor "
+                "ends only the threats it reported (ids are scoped per sensor)",
+                field="$.threat",
+                value=event.threat,
+                audited=True,
+            )
         return msgspec.structs.replace(event, threat=threat)
 
 

@@ -44,35 +44,52 @@ if TYPE_CHECKING:
 class Writer(Protocol):
     """The write side of the service: each call is one durable step (or a refusal)."""
 
-    def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
-               client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> IngestAnswer | Queued:
+    def ingest(
+        self,
+        items: list[tuple[int, Event]],
+        rejected: list[dict[str, Any]],
+        *,
+        client: Client,
+        received_ms: int,
+        batch_key: str | None = None,
+        batch_digest: str | None = None,
+    ) -> IngestAnswer | Queued:
         """A sensor's batch: parsed events by line, and the lines that did not parse."""
         ...
 
-    def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> ActionAnswer | Queued:
+    def propose(
+        self, request: dict[str, Any], client: Client, received_ms: int
+    ) -> ActionAnswer | Queued:
         """An operator's alert or clear, sent or held for confirmation."""
         ...
 
-    def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> ActionAnswer | Queued:
+    def confirm(
+        self, action_id: str, client: Client, received_ms: int, confirm_blast_radius: bool
+    ) -> ActionAnswer | Queued:
         """The second confirmation of a held action."""
         ...
 
-    def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> CancelAnswer | Queued:
+    def cancel(
+        self, identifier: str, reason: str, client: Client, received_ms: int
+    ) -> CancelAnswer | Queued:
         """Cancel a CAP message sent in error: clear its zones, send a CAP Cancel."""
         ...
 
-    def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> InboundAnswer | Queued:
+    def inbound(
+        self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
+    ) -> InboundAnswer | Queued:
         """A CAP message from another agency."""
         ...
 
-    def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
-                       client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> InboundAnswer | Queued:
+    def decide_inbound(
+        self,
+        inbound_id: int,
+        decision: Literal["approve", "reject"],
+        client: Client,
+        received_ms: int,
+        reason: str,
+        confirm_blast_radius: bool = False,
+    ) -> InboundAnswer | Queued:
         """An operator's approval or rejection of a held inbound CAP message."""
         ...
 
@@ -84,15 +101,24 @@ class DecisionLog(Protocol):
         """Decisions after a sequence number, in order: (seq, Contract v1 JSON line)."""
         ...
 
-    def history(self, *, zones: Sequence[str] | None = None, since_ms: int | None = None,
-                until_ms: int | None = None, kind: str | None = None,
-                level: str | None = None, status: str | None = None,
-                before_seq: int | None = None, limit: int = 500) -> list[str]:
+    def history(
+        self,
+        *,
+        zones: Sequence[str] | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        kind: str | None = None,
+        level: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 500,
+    ) -> list[str]:
         """Decisions matching a filter, newest first, as Contract v1 JSON lines."""
         ...
 
-    def audit(self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
-              ) -> list[dict[str, Any]]:
+    def audit(
+        self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
         """Audit entries oldest first after `after_id`, or newest first before `before_id`."""
         ...
 
@@ -143,8 +169,9 @@ class ServiceView(Protocol):
         """The id of this server's CAP Atom feed."""
         ...
 
-    def inbound_listing(self, state: str | None, before_id: int | None, limit: int
-                        ) -> list[InboundAnswer]:
+    def inbound_listing(
+        self, state: str | None, before_id: int | None, limit: int
+    ) -> list[InboundAnswer]:
         """CAP from other agencies, newest first."""
         ...
 

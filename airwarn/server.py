@@ -95,30 +95,53 @@ def build(settings: ServerSettings) -> Server:
     lifespan starts the channels, the ticker and the bus)."""
     from airwarn.web import create_app
 
-    service = build_service(settings.zones, settings.db, settings.keys, settings.clock,
-                            settings.hold_s, settings.sender, settings.inbound_cap,
-                            settings.max_skew_s)
+    service = build_service(
+        settings.zones,
+        settings.db,
+        settings.keys,
+        settings.clock,
+        settings.hold_s,
+        settings.sender,
+        settings.inbound_cap,
+        settings.max_skew_s,
+    )
     try:
         chosen = settings.channels
         channels = build_channels(
-            chosen.mqtt, chosen.mqtt_prefix, chosen.mqtt_client_id, chosen.webhooks,
-            chosen.push, settings.keys,
+            chosen.mqtt,
+            chosen.mqtt_prefix,
+            chosen.mqtt_client_id,
+            chosen.webhooks,
+            chosen.push,
+            settings.keys,
             chosen.push_subject or default_push_subject(service.settings.sender),
-            chosen.push_hosts, chosen.allow_private_targets, chosen.push_per_address_hour,
-            chosen.push_per_zone)
+            chosen.push_hosts,
+            chosen.allow_private_targets,
+            chosen.push_per_address_hour,
+            chosen.push_per_zone,
+        )
         if settings.follow is not None:
             channels.append(build_follow(service, settings.follow))
-        app = create_app(service, settings.web, channels=channels, bus=settings.bus,
-                         lifespan=lifespan(service, settings.web, channels, settings.bus))
+        app = create_app(
+            service,
+            settings.web,
+            channels=channels,
+            bus=settings.bus,
+            lifespan=lifespan(service, settings.web, channels, settings.bus),
+        )
     except BaseException:
         service.db.dispose()
         raise
     return Server(app=app, service=service, channels=tuple(channels), settings=settings)
 
 
-def lifespan(service: Service, settings: WebSettings, channels: Sequence[Channel] = (),
-             bus: BusSettings | None = None, clock: Clock = WALL_CLOCK
-             ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def lifespan(
+    service: Service,
+    settings: WebSettings,
+    channels: Sequence[Channel] = (),
+    bus: BusSettings | None = None,
+    clock: Clock = WALL_CLOCK,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What runs beside the app, started when it starts and stopped when it stops, and only
     what was built: the live hub fed each committed step; without a bus, the channels and
     (on the wall clock) the engine's ticker; on a bus, the bus runtime, which runs them in
@@ -139,10 +162,12 @@ def lifespan(service: Service, settings: WebSettings, channels: Sequence[Channel
         # the outline takes a second or more for a national zone set: start it now, off the
         # event loop, so the first map to ask for it waits the least
         app.state.outline = asyncio.ensure_future(
-            run_in_threadpool(public.outline_of, service.zones))
+            run_in_threadpool(public.outline_of, service.zones)
+        )
         beats = asyncio.create_task(hub.beat(settings.heartbeat_s))
         revocations = asyncio.create_task(
-            watch_revocations(app, lambda: live.recheck_token_streams(app)))
+            watch_revocations(app, lambda: live.recheck_token_streams(app))
+        )
         ticker = runtime = None
         wall = service.settings.clock == "wall"
         if bus is None:
@@ -154,8 +179,12 @@ def lifespan(service: Service, settings: WebSettings, channels: Sequence[Channel
         else:
             from airwarn.bus.runtime import BusRuntime
 
-            runtime = BusRuntime(service, bus, channels,
-                                 (lambda: _tick(service, settings.tick_s, clock)) if wall else None)
+            runtime = BusRuntime(
+                service,
+                bus,
+                channels,
+                (lambda: _tick(service, settings.tick_s, clock)) if wall else None,
+            )
             await runtime.start()
             app.state.runtime = runtime
             app.state.writer = runtime.writer
@@ -190,9 +219,16 @@ async def _tick(service: Service, tick_s: float, clock: Clock) -> None:
             await run_in_threadpool(service.tick, clock.now_ms())
 
 
-def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
-                  sender: str | None, inbound_cap: str = "held", max_skew_s: float = 5.0
-                  ) -> Service:
+def build_service(
+    zones: Any,
+    db: str,
+    keys: Path,
+    clock: str,
+    hold_s: int,
+    sender: str | None,
+    inbound_cap: str = "held",
+    max_skew_s: float = 5.0,
+) -> Service:
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
     shipped Israeli layer."""
@@ -207,29 +243,48 @@ def build_service(zones: Any, db: str, keys: Path, clock: str, hold_s: int,
     if clock not in ("wall", "events"):
         raise SettingError(f"the clock is wall or events, not {clock!r}", setting="clock")
     if inbound_cap not in POLICIES:
-        raise SettingError(f"the inbound CAP policy is {' or '.join(POLICIES)}, not "
-                           f"{inbound_cap!r}", setting="inbound_cap")
+        raise SettingError(
+            f"the inbound CAP policy is {' or '.join(POLICIES)}, not {inbound_cap!r}",
+            setting="inbound_cap",
+        )
     zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
     domain = sender.rpartition("@")[2] or host
-    settings = ServiceSettings(db_url=db, clock=clock, sender=sender,
-                               id_prefix=f"urn:airwarn:{domain}:",
-                               engine=EngineConfig(hold_s=hold_s), inbound_cap=inbound_cap,
-                               max_skew_s=max_skew_s)
+    settings = ServiceSettings(
+        db_url=db,
+        clock=clock,
+        sender=sender,
+        id_prefix=f"urn:airwarn:{domain}:",
+        engine=EngineConfig(hold_s=hold_s),
+        inbound_cap=inbound_cap,
+        max_skew_s=max_skew_s,
+    )
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
-    service = Service(zone_set, zones_fingerprint(zone_set), settings,
-                      load_or_create_keys(keys), store_keys=load_store_keys(keys))
+    service = Service(
+        zone_set,
+        zones_fingerprint(zone_set),
+        settings,
+        load_or_create_keys(keys),
+        store_keys=load_store_keys(keys),
+    )
     service.open()
     return service
 
 
-def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | None,
-                   webhooks: bool, push: bool, keys: Path,
-                   push_subject: str = "mailto:admin@localhost",
-                   push_hosts: tuple[str, ...] | None = None,
-                   allow_private_targets: bool = False, push_per_address_hour: int = 60,
-                   push_per_zone: int = 20_000) -> list[Any]:
+def build_channels(
+    mqtt: str | None,
+    mqtt_prefix: str,
+    mqtt_client_id: str | None,
+    webhooks: bool,
+    push: bool,
+    keys: Path,
+    push_subject: str = "mailto:admin@localhost",
+    push_hosts: tuple[str, ...] | None = None,
+    allow_private_targets: bool = False,
+    push_per_address_hour: int = 60,
+    push_per_zone: int = 20_000,
+) -> list[Any]:
     """The delivery channels asked for. Every process mounts their HTTP endpoints; only the
     process that writes the log (the leading engine, or the one process) delivers."""
     channels: list[Any] = []
@@ -245,9 +300,12 @@ def build_channels(mqtt: str | None, mqtt_prefix: str, mqtt_client_id: str | Non
         from airwarn.channels.webpush import PushChannel, PushLimits
         from airwarn.channels.webpush.subscriptions import KNOWN_PUSH_HOSTS
 
-        limits = PushLimits(endpoint_hosts=(*KNOWN_PUSH_HOSTS, *(push_hosts or ())),
-                            allow_private=allow_private_targets,
-                            per_address_hour=push_per_address_hour, per_zone=push_per_zone)
+        limits = PushLimits(
+            endpoint_hosts=(*KNOWN_PUSH_HOSTS, *(push_hosts or ())),
+            allow_private=allow_private_targets,
+            per_address_hour=push_per_address_hour,
+            per_zone=push_per_zone,
+        )
         channels.append(PushChannel(keys, subject=push_subject, limits=limits))
     return channels
 
@@ -258,8 +316,9 @@ def build_follow(service: Service, specs: tuple[FollowSpec, ...]) -> Any:
     from airwarn.follow.channel import FollowChannel
 
     if specs and service.settings.clock != "wall":
-        raise SettingError("relaying live feeds needs the wall clock", setting="follow",
-                           needs={"clock": "wall"})
+        raise SettingError(
+            "relaying live feeds needs the wall clock", setting="follow", needs={"clock": "wall"}
+        )
     return FollowChannel(list(specs), service.zones)
 
 

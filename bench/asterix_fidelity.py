@@ -45,8 +45,9 @@ RADAR = SitePosition(31.9, 34.9, 100.0)
 GEOD = pyproj.Geod(ellps="WGS84")
 
 
-def through_asterix(events: list[dict[str, Any]], category: str, folder: Path
-                    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def through_asterix(
+    events: list[dict[str, Any]], category: str, folder: Path
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The raid's events as the gateway makes them from the encoded datagrams, with the
     simulation's threat ids put back."""
     encoder: Cat062Encoder | Cat048Encoder
@@ -58,8 +59,9 @@ def through_asterix(events: list[dict[str, Any]], category: str, folder: Path
         radars[(25, 1)] = RadarSite(RADAR)
     encoded = encode_raid(events, encoder, folder)
     rules = rules_from_document(tomllib.loads((folder / "kinds.toml").read_text()))
-    mapper = Mapper(MappingSettings(rules=rules, radars=radars, day=date(2026, 3, 1),
-                                    accept_simulated=True))
+    mapper = Mapper(
+        MappingSettings(rules=rules, radars=radars, day=date(2026, 3, 1), accept_simulated=True)
+    )
     decoder = Decoder()
     back = {v: k for k, v in encoded.threats.items()}
     out = []
@@ -90,8 +92,9 @@ def moved(sent: list[dict[str, Any]], got: list[dict[str, Any]]) -> dict[str, fl
             continue  # left out (beyond the radar's range)
         other = queue.pop(0)
         worst["t_ms"] = max(worst["t_ms"], abs(parse_time(other["t"]) - parse_time(event["t"])))
-        worst["position_m"] = max(worst["position_m"], GEOD.inv(
-            event["lon"], event["lat"], other["lon"], other["lat"])[2])
+        worst["position_m"] = max(
+            worst["position_m"], GEOD.inv(event["lon"], event["lat"], other["lon"], other["lat"])[2]
+        )
         worst["alt_m"] = max(worst["alt_m"], abs(other["alt_m"] - event["alt_m"]))
     return worst
 
@@ -101,26 +104,36 @@ def decisions_of(zones: ZoneSet, events: list[dict[str, Any]]) -> list[Any]:
     return list(run(zones, parsed, EngineConfig()))
 
 
-def compare(zones: ZoneSet, truth: dict[str, Any], ours: list[Any], theirs: list[Any]
-            ) -> dict[str, Any]:
+def compare(
+    zones: ZoneSet, truth: dict[str, Any], ours: list[Any], theirs: list[Any]
+) -> dict[str, Any]:
     """Scores of `ours`; how many of its decisions pair up with `theirs` (same zone, level,
     kind and threats, in order: a longest matching subsequence), and how far apart in time."""
+
     def key(d: Any) -> tuple[Any, ...]:
         return d.zone, d.level, d.kind, tuple(d.threats)
 
-    matcher = difflib.SequenceMatcher(a=[key(d) for d in ours], b=[key(d) for d in theirs],
-                                      autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=[key(d) for d in ours], b=[key(d) for d in theirs], autojunk=False
+    )
     apart, matched = [], 0
     for block in matcher.get_matching_blocks():
         matched += block.size
-        apart += [abs(parse_time(ours[block.a + i].t) - parse_time(theirs[block.b + i].t))
-                  for i in range(block.size)]
+        apart += [
+            abs(parse_time(ours[block.a + i].t) - parse_time(theirs[block.b + i].t))
+            for i in range(block.size)
+        ]
     s_ours = score(zones, truth, ours).total
-    return {"decisions": len(ours), "matched": matched, "same": matched == len(ours) ==
-            len(theirs), "max_apart_ms": max(apart, default=0),
-            "missed": s_ours.missed, "late": s_ours.late,
-            "over_alert": None if s_ours.over_alert is None else round(s_ours.over_alert, 3),
-            "warning_median_s": s_ours.warning_s_median}
+    return {
+        "decisions": len(ours),
+        "matched": matched,
+        "same": matched == len(ours) == len(theirs),
+        "max_apart_ms": max(apart, default=0),
+        "missed": s_ours.missed,
+        "late": s_ours.late,
+        "over_alert": None if s_ours.over_alert is None else round(s_ours.over_alert, 3),
+        "warning_median_s": s_ours.warning_s_median,
+    }
 
 
 def _s(value: float | None) -> str:
@@ -134,38 +147,48 @@ def main() -> None:
     parser.add_argument("--categories", nargs="+", default=["062", "048"])
     args = parser.parse_args()
     zones = ZoneSet(import_israel(DATA / "israel" / "israel_alert_areas.geojson").zones)
-    print("| scenario | seed | via | reports | moved at most: time / position / height | "
-          "decisions | paired with the JSON replay's | their times apart | missed | late | "
-          "over-alert | median warning | left out or clipped |")
+    print(
+        "| scenario | seed | via | reports | moved at most: time / position / height | "
+        "decisions | paired with the JSON replay's | their times apart | missed | late | "
+        "over-alert | median warning | left out or clipped |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for scenario in args.scenarios:
         for seed in args.seeds:
             events, truth = simulate(zones, scenario, seed)
             reference = decisions_of(zones, events)
             base = compare(zones, truth, reference, reference)
-            print(f"| {scenario} | {seed} | JSON | {len(events):,} | | {base['decisions']:,} | | | "
-                  f"{base['missed']} | {base['late']} | {base['over_alert']}× | "
-                  f"{_s(base['warning_median_s'])} | |", flush=True)
+            print(
+                f"| {scenario} | {seed} | JSON | {len(events):,} | | {base['decisions']:,} | | | "
+                f"{base['missed']} | {base['late']} | {base['over_alert']}× | "
+                f"{_s(base['warning_median_s'])} | |",
+                flush=True,
+            )
             if "048" in args.categories:  # what CAT048 lacks, without the format's steps
                 novel = [{k: v for k, v in e.items() if k != "vel_mps"} for e in events]
                 row = compare(zones, truth, decisions_of(zones, novel), reference)
-                print(f"| {scenario} | {seed} | JSON without velocity | {len(novel):,} | | "
-                      f"{row['decisions']:,} | {row['matched']:,} | | "
-                      f"{row['missed']} | {row['late']} | {row['over_alert']}× | "
-                      f"{_s(row['warning_median_s'])} | |", flush=True)
+                print(
+                    f"| {scenario} | {seed} | JSON without velocity | {len(novel):,} | | "
+                    f"{row['decisions']:,} | {row['matched']:,} | | "
+                    f"{row['missed']} | {row['late']} | {row['over_alert']}× | "
+                    f"{_s(row['warning_median_s'])} | |",
+                    flush=True,
+                )
             for category in args.categories:
                 with tempfile.TemporaryDirectory() as folder:
                     got, notes = through_asterix(events, category, Path(folder))
                 worst = moved(events, got)
                 row = compare(zones, truth, decisions_of(zones, got), reference)
-                print(f"| {scenario} | {seed} | CAT{category} | {len(got):,} | "
-                      f"{worst['t_ms']:.0f} ms / {worst['position_m']:.2f} m / "
-                      f"{worst['alt_m']:.1f} m | {row['decisions']:,} | "
-                      f"{row['matched']:,} | ≤ {row['max_apart_ms']} ms | "
-                      f"{row['missed']} | {row['late']} | {row['over_alert']}× | "
-                      f"{_s(row['warning_median_s'])} | "
-                      f"{', '.join(f'{k} {v}' for k, v in notes.items()) or '-'} |",
-                      flush=True)
+                print(
+                    f"| {scenario} | {seed} | CAT{category} | {len(got):,} | "
+                    f"{worst['t_ms']:.0f} ms / {worst['position_m']:.2f} m / "
+                    f"{worst['alt_m']:.1f} m | {row['decisions']:,} | "
+                    f"{row['matched']:,} | ≤ {row['max_apart_ms']} ms | "
+                    f"{row['missed']} | {row['late']} | {row['over_alert']}× | "
+                    f"{_s(row['warning_median_s'])} | "
+                    f"{', '.join(f'{k} {v}' for k, v in notes.items()) or '-'} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -100,22 +100,28 @@ class Raids:
         shift_ms = 0 if self.last_ms is None else self.last_ms + 3600_000 - first_ms
         lines = []
         for event in events:
-            moved = dict(event, t=format_time(parse_time(event["t"]) + shift_ms),
-                         threat=f"w{self.raids}-{event['threat']}")
+            moved = dict(
+                event,
+                t=format_time(parse_time(event["t"]) + shift_ms),
+                threat=f"w{self.raids}-{event['threat']}",
+            )
             lines.append(encode_event(parse_event(msgspec.json.encode(moved))))
         self.last_ms = max(parse_time(e["t"]) for e in events) + shift_ms
         start = 0
         while start < len(lines):
             size = self.rng.randint(5, 20)
-            self.batches.append(Batch(f"fo-{len(self.batches)}", lines[start:start + size]))
+            self.batches.append(Batch(f"fo-{len(self.batches)}", lines[start : start + size]))
             start += size
         self.raids += 1
 
     def final_tick(self, index: int) -> Batch:
         """A tick an hour after the last event posted, so that every hold runs out."""
         assert self.last_ms is not None
-        last_ms = max(parse_time(json.loads(line)["t"]) for batch in self.batches[:index]
-                      for line in batch.lines)
+        last_ms = max(
+            parse_time(json.loads(line)["t"])
+            for batch in self.batches[:index]
+            for line in batch.lines
+        )
         tick = parse_event(json.dumps({"type": "tick", "t": format_time(last_ms + 3600_000)}))
         return Batch(f"fo-{index}", [encode_event(tick)])
 
@@ -164,8 +170,14 @@ class Sensor:
                 self.post(http, batch)
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30.0, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/x-ndjson"})
+        return httpx.Client(
+            base_url=self.url,
+            timeout=30.0,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/x-ndjson",
+            },
+        )
 
     def post(self, http: httpx.Client, batch: Batch) -> None:
         """One batch until it is answered 200: a 503, a 202 or a broken connection is retried
@@ -174,8 +186,9 @@ class Sensor:
         for _attempt in range(2000):
             sent = time.time()
             try:
-                answer = http.post("/v1/events", content=batch.body,
-                                   headers={"Idempotency-Key": batch.key})
+                answer = http.post(
+                    "/v1/events", content=batch.body, headers={"Idempotency-Key": batch.key}
+                )
                 status = answer.status_code
             except httpx.TransportError:
                 status = 0
@@ -228,8 +241,9 @@ def servers_started() -> dict[str, str]:
     admin = sa.create_engine(PG_URL)
     try:
         with admin.connect() as db:
-            marks["postgresql"] = str(db.execute(sa.text("SELECT pg_postmaster_start_time()"))
-                                      .scalar())
+            marks["postgresql"] = str(
+                db.execute(sa.text("SELECT pg_postmaster_start_time()")).scalar()
+            )
     except sa.exc.OperationalError as exc:
         marks["postgresql"] = f"unreachable ({exc.orig.__class__.__name__})"
     finally:
@@ -273,15 +287,21 @@ class Kill:
     leader_said: list[str] = field(default_factory=list)  # its log after a slow recovery
 
 
-def kill_once(cluster: Cluster, number: int, rng: random.Random, settle_s: tuple[float, float]
-              ) -> Kill:
+def kill_once(
+    cluster: Cluster, number: int, rng: random.Random, settle_s: tuple[float, float]
+) -> Kill:
     """Wait a random moment, kill the leader, time the standby's takeover, restart the killed
     one and wait until it is the standby."""
     old = cluster.wait_for_leader(GIVE_UP_S, POLL_S)
     standby = next(s for s in cluster.engines if s is not old)
     time.sleep(rng.uniform(*settle_s))
-    kill = Kill(number, name_of(old), time.time(), new_leader=name_of(standby),
-                log_offset=standby.log.stat().st_size)
+    kill = Kill(
+        number,
+        name_of(old),
+        time.time(),
+        new_leader=name_of(standby),
+        log_offset=standby.log.stat().st_size,
+    )
     old.kill()
     with httpx.Client() as http:
         deadline = time.monotonic() + GIVE_UP_S
@@ -305,11 +325,12 @@ def kill_once(cluster: Cluster, number: int, rng: random.Random, settle_s: tuple
                 raise  # it did not answer in time: not a start that failed, a hang
             # it exited while starting; the reason is the last line of its log
             kill.failed_starts.append(str(exc).strip().splitlines()[-1])
-            print(f"  kill {number:2}: restarting {kill.killed} failed: "
-                  f"{kill.failed_starts[-1]}", flush=True)
+            print(
+                f"  kill {number:2}: restarting {kill.killed} failed: {kill.failed_starts[-1]}",
+                flush=True,
+            )
     else:
-        raise RuntimeError(f"kill {number}: {kill.killed} did not start in {RESTART_TRIES} "
-                           "tries")
+        raise RuntimeError(f"kill {number}: {kill.killed} did not start in {RESTART_TRIES} tries")
     bus = bus_health(old)
     if bus is None or bus["leading"]:
         raise RuntimeError(f"kill {number}: the restarted engine is not a standby: {bus}")
@@ -338,8 +359,9 @@ def leader_said(log: Path, offset: int, lines: int = 8) -> list[str]:
     with log.open("rb") as file:
         file.seek(offset)
         text = file.read(20_000).decode(errors="replace")
-    said = [line for line in text.splitlines()
-            if line.startswith(("bus:", "error")) or "Error" in line]
+    said = [
+        line for line in text.splitlines() if line.startswith(("bus:", "error")) or "Error" in line
+    ]
     return said[:lines]
 
 
@@ -377,15 +399,22 @@ class RunResult:
     disturbed: list[str]  # PostgreSQL or NATS restarted during the run, by someone else
 
 
-def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Path,
-            zones_file: Path, raids: Raids) -> RunResult:
+def one_run(
+    args: argparse.Namespace,
+    seed: int,
+    launcher: Launcher,
+    folder: Path,
+    zones_file: Path,
+    raids: Raids,
+) -> RunResult:
     load_before = os.getloadavg()
     marks = servers_started()
     rng = random.Random(seed)
     kills: list[Kill] = []
     with fresh_schema() as db:
-        token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s", "--db", db],
-                             folder).strip()
+        token = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "s", "--db", db], folder
+        ).strip()
         cluster = Cluster(launcher, folder, zones_file, db, lease_s=args.lease_s, prefix="bf")
         sensor = Sensor("", token, raids, args.gap_ms / 1000, args.retry_ms / 1000)
         try:
@@ -399,9 +428,11 @@ def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Pat
                 kill = kill_once(cluster, number, rng, (args.settle_min_s, args.settle_max_s))
                 kills.append(kill)
                 wait_for_recovery(sensor, kill)
-                print(f"  kill {number:2}: {kill.killed} takeover {kill.takeover_s:.3f} s "
-                      f"(led_since {kill.led_since_s:.3f} s), restart {kill.restart_s:.1f} s",
-                      flush=True)
+                print(
+                    f"  kill {number:2}: {kill.killed} takeover {kill.takeover_s:.3f} s "
+                    f"(led_since {kill.led_since_s:.3f} s), restart {kill.restart_s:.1f} s",
+                    flush=True,
+                )
             time.sleep(1.0)  # the last takeover's requests answered
             sensor.stopping.set()
             thread.join(timeout=120)
@@ -417,26 +448,58 @@ def one_run(args: argparse.Namespace, seed: int, launcher: Launcher, folder: Pat
         score(kill, sensor.attempts)
         if not kill.recovery_s < SLOW_S:
             kill.leader_said = leader_said(folder / f"{kill.new_leader}.log", kill.log_offset)
-    steady = [a.answered - a.sent for a in sensor.attempts if a.status == 200 and not any(
-        k.at - 1.0 < a.answered and a.sent < k.at + k.recovery_s + 1.0 for k in kills)]
+    steady = [
+        a.answered - a.sent
+        for a in sensor.attempts
+        if a.status == 200
+        and not any(k.at - 1.0 < a.answered and a.sent < k.at + k.recovery_s + 1.0 for k in kills)
+    ]
     after = servers_started()
-    disturbed = [f"{name} restarted during the run" for name in marks
-                 if marks[name] != after[name]]
+    disturbed = [f"{name} restarted during the run" for name in marks if marks[name] != after[name]]
     differences = compare_with_reference(launcher, folder, zones_file, sensor, stored, history)
-    return RunResult(args.lease_s, seed, load_before, os.getloadavg(), kills,
-                     len(sensor.posted), len(stored["events"]), len(stored["decisions"]),
-                     not differences, differences, steady, disturbed)
+    return RunResult(
+        args.lease_s,
+        seed,
+        load_before,
+        os.getloadavg(),
+        kills,
+        len(sensor.posted),
+        len(stored["events"]),
+        len(stored["decisions"]),
+        not differences,
+        differences,
+        steady,
+        disturbed,
+    )
 
 
-def compare_with_reference(launcher: Launcher, folder: Path, zones_file: Path, sensor: Sensor,
-                           stored: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+def compare_with_reference(
+    launcher: Launcher,
+    folder: Path,
+    zones_file: Path,
+    sensor: Sensor,
+    stored: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> list[str]:
     """What differs from one uninterrupted process fed the same batches (nothing, we hope)."""
     with fresh_schema() as db:
-        token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s", "--db", db],
-                             folder).strip()
-        server = Server(launcher, ["--zones", str(zones_file), "--db", db, "--keys",
-                                   str(folder / "keys"), "--clock", "events"],
-                        folder / "reference.log")
+        token = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "s", "--db", db], folder
+        ).strip()
+        server = Server(
+            launcher,
+            [
+                "--zones",
+                str(zones_file),
+                "--db",
+                db,
+                "--keys",
+                str(folder / "keys"),
+                "--clock",
+                "events",
+            ],
+            folder / "reference.log",
+        )
         server.start()
         try:
             reference = Sensor(server.url, token, sensor.raids, 0.0, 0.1)
@@ -449,14 +512,16 @@ def compare_with_reference(launcher: Launcher, folder: Path, zones_file: Path, s
     differences = []
     for part in ("events", "event_seqs", "decisions", "cap"):
         if stored[part] != expected[part]:
-            differences.append(f"store {part}: {len(stored[part])} rows, reference "
-                               f"{len(expected[part])}")
+            differences.append(
+                f"store {part}: {len(stored[part])} rows, reference {len(expected[part])}"
+            )
     if sensor.answers != reference.answers:
         wrong = sum(a != b for a, b in zip(sensor.answers, reference.answers, strict=False))
         differences.append(f"answers: {wrong} of {len(reference.answers)} differ")
     if history != reference_history:
-        differences.append(f"edge /v1/history: {len(history)} decisions, reference "
-                           f"{len(reference_history)}")
+        differences.append(
+            f"edge /v1/history: {len(history)} decisions, reference {len(reference_history)}"
+        )
     return differences
 
 
@@ -467,34 +532,41 @@ def summary(name: str, values: list[float]) -> str:
     ok = [v for v in values if v == v]  # NaN: not measured
     if not ok:
         return f"{name}: not measured"
-    return (f"{name}: median {statistics.median(ok):.2f} s, worst {max(ok):.2f} s, best "
-            f"{min(ok):.2f} s (n={len(ok)})")
+    return (
+        f"{name}: median {statistics.median(ok):.2f} s, worst {max(ok):.2f} s, best "
+        f"{min(ok):.2f} s (n={len(ok)})"
+    )
 
 
 def report(results: list[RunResult]) -> bool:
     kills = [kill for result in results for kill in result.kills]
     print()
-    print("kill  engine    (a) takeover  led_since  (b) recovery  waited for  (c) 202/503  "
-          "restart")
+    print("kill  engine    (a) takeover  led_since  (b) recovery  waited for  (c) 202/503  restart")
     for run, result in enumerate(results, 1):
         for k in result.kills:
-            print(f"{run}.{k.number:<3} {k.killed:9} {k.takeover_s:8.3f} s  "
-                  f"{k.led_since_s:7.3f} s  {k.recovery_s:9.3f} s  "
-                  f"{'takeover' if k.answered_at_takeover else 'ack wait':10}  "
-                  f"{k.queued:5}/{k.unavailable:<5}  {k.restart_s:5.1f} s")
+            print(
+                f"{run}.{k.number:<3} {k.killed:9} {k.takeover_s:8.3f} s  "
+                f"{k.led_since_s:7.3f} s  {k.recovery_s:9.3f} s  "
+                f"{'takeover' if k.answered_at_takeover else 'ack wait':10}  "
+                f"{k.queued:5}/{k.unavailable:<5}  {k.restart_s:5.1f} s"
+            )
             for line in k.leader_said:
                 print(f"        {k.new_leader} said: {line}")
     print()
     for run, result in enumerate(results, 1):
-        print(f"run {run} (seed {result.seed}, --lease-s {result.lease_s}): "
-              f"{len(result.kills)} kills, {result.batches} batches, {result.events} events, "
-              f"{result.decisions} decisions; load {result.load_before[0]:.2f} -> "
-              f"{result.load_after[0]:.2f}; "
-              + summary("(a)", [k.takeover_s for k in result.kills]) + "; "
-              + summary("(b)", [k.recovery_s for k in result.kills]))
-        print("  store, answers and history equal to an uninterrupted run: "
-              + ("yes" if result.same_as_reference else "NO: "
-                 + "; ".join(result.differences)))
+        print(
+            f"run {run} (seed {result.seed}, --lease-s {result.lease_s}): "
+            f"{len(result.kills)} kills, {result.batches} batches, {result.events} events, "
+            f"{result.decisions} decisions; load {result.load_before[0]:.2f} -> "
+            f"{result.load_after[0]:.2f}; "
+            + summary("(a)", [k.takeover_s for k in result.kills])
+            + "; "
+            + summary("(b)", [k.recovery_s for k in result.kills])
+        )
+        print(
+            "  store, answers and history equal to an uninterrupted run: "
+            + ("yes" if result.same_as_reference else "NO: " + "; ".join(result.differences))
+        )
         for note in result.disturbed:
             print(f"  DISTURBED: {note}; its figures are not the bus's alone")
     print()
@@ -504,25 +576,39 @@ def report(results: list[RunResult]) -> bool:
     soon = [k.recovery_s for k in kills if k.answered_at_takeover]
     later = [k.recovery_s for k in kills if not k.answered_at_takeover]
     print(summary(f"    answered as the lease was taken ({len(soon)})", soon))
-    print(summary(f"    answered later: a request the dead engine had fetched, redelivered "
-                  f"after the ack wait ({len(later)})", later))
-    print(f"(c) 202/503 answers per kill: median {statistics.median(k.refused for k in kills)}"
-          f", most {max(k.refused for k in kills)} (202 {sum(k.queued for k in kills)}, 503 "
-          f"{sum(k.unavailable for k in kills)} in all)" if kills else "(c) no kills")
+    print(
+        summary(
+            f"    answered later: a request the dead engine had fetched, redelivered "
+            f"after the ack wait ({len(later)})",
+            later,
+        )
+    )
+    print(
+        f"(c) 202/503 answers per kill: median {statistics.median(k.refused for k in kills)}"
+        f", most {max(k.refused for k in kills)} (202 {sum(k.queued for k in kills)}, 503 "
+        f"{sum(k.unavailable for k in kills)} in all)"
+        if kills
+        else "(c) no kills"
+    )
     steady = sorted(s for result in results for s in result.steady_post_s)
     if steady:
-        print(f"posts no kill came near: median {statistics.median(steady) * 1000:.0f} ms, "
-              f"p90 {steady[int(0.9 * (len(steady) - 1))] * 1000:.0f} ms (n={len(steady)})")
+        print(
+            f"posts no kill came near: median {statistics.median(steady) * 1000:.0f} ms, "
+            f"p90 {steady[int(0.9 * (len(steady) - 1))] * 1000:.0f} ms (n={len(steady)})"
+        )
     failed = [reason for k in kills for reason in k.failed_starts]
-    print(f"restarts of a killed engine that exited while starting: {len(failed)}"
-          + "".join(f"\n    {reason}" for reason in sorted(set(failed))))
+    print(
+        f"restarts of a killed engine that exited while starting: {len(failed)}"
+        + "".join(f"\n    {reason}" for reason in sorted(set(failed)))
+    )
     within = sum(k.takeover_s <= TAKEOVER_LIMIT_S for k in kills)
     print(f"takeovers within {TAKEOVER_LIMIT_S:g} s: {within} of {len(kills)}")
     return all(r.same_as_reference for r in results) and within == len(kills)
 
 
-def run_undisturbed(args: argparse.Namespace, run: int, launcher: Launcher, tmp: Path,
-                    zones: ZoneSet) -> RunResult:
+def run_undisturbed(
+    args: argparse.Namespace, run: int, launcher: Launcher, tmp: Path, zones: ZoneSet
+) -> RunResult:
     """One run, done again (up to RUN_TRIES times) if PostgreSQL or NATS was restarted from
     outside while it went on: other engineers' fault tests restart them on this machine."""
     for attempt in range(1, RUN_TRIES + 1):
@@ -533,14 +619,17 @@ def run_undisturbed(args: argparse.Namespace, run: int, launcher: Launcher, tmp:
         print(f"run {run + 1}" + (f" (try {attempt})" if attempt > 1 else "") + ":", flush=True)
         marks = servers_started()
         try:
-            result = one_run(args, args.seed + run, launcher, folder, zones_file,
-                             Raids(zones, args.seed + run))
+            result = one_run(
+                args, args.seed + run, launcher, folder, zones_file, Raids(zones, args.seed + run)
+            )
         except Exception as exc:
             if servers_started() == marks:
                 raise
             why = exc.__class__.__name__
-            print(f"  disturbed: PostgreSQL or NATS restarted from outside ({why}); running "
-                  "it again", flush=True)
+            print(
+                f"  disturbed: PostgreSQL or NATS restarted from outside ({why}); running it again",
+                flush=True,
+            )
             continue
         if not result.disturbed or attempt == RUN_TRIES:
             return result
@@ -554,19 +643,31 @@ def main() -> None:
     parser.add_argument("--lease-s", type=float, default=3.0, help="the engines' --lease-s")
     parser.add_argument("--seed", type=int, default=1, help="raids and kill moments")
     parser.add_argument("--runs", type=int, default=1, help="runs, seeds SEED, SEED+1, ...")
-    parser.add_argument("--gap-ms", type=float, default=50.0,
-                        help="the sensor's pause after each answered batch")
-    parser.add_argument("--retry-ms", type=float, default=100.0,
-                        help="the sensor's pause before retrying a 202, 503 or broken post")
-    parser.add_argument("--settle-min-s", type=float, default=0.5,
-                        help="the kill comes this long at least after the standby is back")
+    parser.add_argument(
+        "--gap-ms", type=float, default=50.0, help="the sensor's pause after each answered batch"
+    )
+    parser.add_argument(
+        "--retry-ms",
+        type=float,
+        default=100.0,
+        help="the sensor's pause before retrying a 202, 503 or broken post",
+    )
+    parser.add_argument(
+        "--settle-min-s",
+        type=float,
+        default=0.5,
+        help="the kill comes this long at least after the standby is back",
+    )
     parser.add_argument("--settle-max-s", type=float, default=2.0, help="and at most this")
     parser.add_argument("--json", type=Path, help="also write every kill's figures here")
     args = parser.parse_args()
 
     zones = zones_from_geojson(grid_zones())
-    print(f"failover bench: {args.runs} run(s) of {args.kills} kills, --lease-s {args.lease_s}, "
-          f"seed {args.seed}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"failover bench: {args.runs} run(s) of {args.kills} kills, --lease-s {args.lease_s}, "
+        f"seed {args.seed}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     results: list[RunResult] = []
     tmp = Path(mkdtemp(prefix="bench-failover-"))  # the processes' logs; kept if a run fails
     launcher = Launcher()

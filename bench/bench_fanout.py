@@ -70,8 +70,9 @@ class Process:
         self.log = log
         airwarn = shutil.which("airwarn") or "airwarn"
         with log.open("wb") as out:
-            self.proc = subprocess.Popen([airwarn, "serve", *args, "--port", str(self.port)],
-                                         stdout=out, stderr=out)
+            self.proc = subprocess.Popen(
+                [airwarn, "serve", *args, "--port", str(self.port)], stdout=out, stderr=out
+            )
 
     def health(self) -> dict[str, Any] | None:
         try:
@@ -84,14 +85,17 @@ class Process:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"airwarn serve exited with {self.proc.returncode}; see "
-                                 f"{self.log}:\n{self.log.read_text(errors='replace')[-2000:]}")
+                raise SystemExit(
+                    f"airwarn serve exited with {self.proc.returncode}; see "
+                    f"{self.log}:\n{self.log.read_text(errors='replace')[-2000:]}"
+                )
             health = self.health()
             if health is not None:
                 return health
             time.sleep(0.2)
-        raise SystemExit(f"airwarn serve did not answer /healthz within {timeout_s} s; see "
-                         f"{self.log}")
+        raise SystemExit(
+            f"airwarn serve did not answer /healthz within {timeout_s} s; see {self.log}"
+        )
 
     def cpu_s(self) -> float:
         """CPU time so far (user + system, all threads), from /proc."""
@@ -138,24 +142,48 @@ class Deployment:
     def _start(self) -> None:
         _psql(f"CREATE SCHEMA {self.schema}")
         airwarn = shutil.which("airwarn") or "airwarn"
-        made = subprocess.run([airwarn, "tokens", "create", "--role", "operator", "--name",
-                               "bench", "--db", self.db], capture_output=True, text=True,
-                              check=True)
+        made = subprocess.run(
+            [airwarn, "tokens", "create", "--role", "operator", "--name", "bench", "--db", self.db],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         self.token = made.stdout.strip().splitlines()[-1]
-        common = ["--zones", "generated", "--db", self.db, "--keys", str(self.folder / "keys"),
-                  "--clock", "events", "--heartbeat-s", str(self.heartbeat_s), "--bus", NATS,
-                  "--bus-namespace", self.namespace, "--lease-s", "3"]
-        self.engine = Process([*common, "--role", "engine", "--name", "engine"],
-                              self.folder / f"{self.namespace}-engine.log")
+        common = [
+            "--zones",
+            "generated",
+            "--db",
+            self.db,
+            "--keys",
+            str(self.folder / "keys"),
+            "--clock",
+            "events",
+            "--heartbeat-s",
+            str(self.heartbeat_s),
+            "--bus",
+            NATS,
+            "--bus-namespace",
+            self.namespace,
+            "--lease-s",
+            "3",
+        ]
+        self.engine = Process(
+            [*common, "--role", "engine", "--name", "engine"],
+            self.folder / f"{self.namespace}-engine.log",
+        )
         deadline = time.monotonic() + 120
         while not (self.engine.wait_healthy().get("bus") or {}).get("leading"):
             if time.monotonic() > deadline:
                 raise SystemExit("the engine did not take the lease within 120 s")
             time.sleep(0.2)
         # the edges start together (their imports take seconds each), then are awaited
-        self.edges = [Process([*common, "--role", "edge", "--name", f"edge{i}"],
-                              self.folder / f"{self.namespace}-edge{i}.log")
-                      for i in range(self.edges_wanted)]
+        self.edges = [
+            Process(
+                [*common, "--role", "edge", "--name", f"edge{i}"],
+                self.folder / f"{self.namespace}-edge{i}.log",
+            )
+            for i in range(self.edges_wanted)
+        ]
         for edge in self.edges:
             edge.wait_healthy()
 
@@ -170,8 +198,11 @@ class Deployment:
             _psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
             asyncio.run(_drop_streams(self.namespace))
         except Exception as exc:  # noqa: BLE001 - PostgreSQL or NATS away: say what is left
-            print(f"warning: could not drop schema {self.schema} or the NATS streams of "
-                  f"namespace {self.namespace} ({exc!r}); drop them by hand", file=sys.stderr)
+            print(
+                f"warning: could not drop schema {self.schema} or the NATS streams of "
+                f"namespace {self.namespace} ({exc!r}); drop them by hand",
+                file=sys.stderr,
+            )
 
 
 async def _drop_streams(namespace: str) -> None:
@@ -209,8 +240,15 @@ def raise_open_files(needed: int) -> int:
 # -- one run ----------------------------------------------------------------------------------
 
 
-def run_once(edges: int, clients: int, client_procs: int, rounds: int, zone: str,
-             folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+def run_once(
+    edges: int,
+    clients: int,
+    client_procs: int,
+    rounds: int,
+    zone: str,
+    folder: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     with Deployment(edges, folder, args.heartbeat_s) as deployment:
         addresses = [("127.0.0.1", edge.port) for edge in deployment.edges]
@@ -222,8 +260,9 @@ def run_once(edges: int, clients: int, client_procs: int, rounds: int, zone: str
         for p in range(client_procs):
             count = clients // client_procs + (1 if p < clients % client_procs else 0)
             ours, theirs = context.Pipe()
-            worker = context.Process(target=serve_clients, args=(theirs, addresses, first,
-                                                                 count), daemon=True)
+            worker = context.Process(
+                target=serve_clients, args=(theirs, addresses, first, count), daemon=True
+            )
             worker.start()
             theirs.close()  # the child's end: a child that dies then reads as EOF here
             conns.append(ours)
@@ -245,14 +284,28 @@ def run_once(edges: int, clients: int, client_procs: int, rounds: int, zone: str
                 worker.join(timeout=30)
                 if worker.is_alive():
                     worker.kill()
-    result.update({"edges": edges, "clients": clients, "client_procs": client_procs,
-                   "connect_s": connect_s, "edge_rss_mb": rss,
-                   "load_before": load_before, "load_after": os.getloadavg()[0]})
+    result.update(
+        {
+            "edges": edges,
+            "clients": clients,
+            "client_procs": client_procs,
+            "connect_s": connect_s,
+            "edge_rss_mb": rss,
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        }
+    )
     return result
 
 
-def _measure(deployment: Deployment, conns: list[Connection], clients: int, rounds: int,
-             zone: str, args: argparse.Namespace) -> dict[str, Any]:
+def _measure(
+    deployment: Deployment,
+    conns: list[Connection],
+    clients: int,
+    rounds: int,
+    zone: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     assert deployment.engine is not None
     target = deployment.engine if args.post_to == "engine" else deployment.edges[0]
     servers = [deployment.engine, *deployment.edges]
@@ -269,8 +322,12 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
         cpu0 = [s.cpu_s() for s in servers]
         wall0 = time.monotonic()
         for i in range(rounds):
-            action = {"action": "alert" if i % 2 == 0 else "clear", "zones": [zone],
-                      "status": "exercise", "reason": "bench fan-out"}
+            action = {
+                "action": "alert" if i % 2 == 0 else "clear",
+                "zones": [zone],
+                "status": "exercise",
+                "reason": "bench fan-out",
+            }
             t0 = time.time()
             seq, tries = _act(http, action, last_seq)
             answers.append(time.time() - t0)
@@ -291,19 +348,26 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
             if kind == "report":
                 reports.append(detail)
                 break
-    latencies = sorted(t - sent[seq] for r in reports for seq, times in r["times"].items()
-                       for t in times)
-    spreads = [max(ts) - min(ts) for seq in sent
-               if (ts := [t for r in reports for t in r["times"][seq]])]
+    latencies = sorted(
+        t - sent[seq] for r in reports for seq, times in r["times"].items() for t in times
+    )
+    spreads = [
+        max(ts) - min(ts) for seq in sent if (ts := [t for r in reports for t in r["times"][seq]])
+    ]
     return {
-        "decisions": len(sent), "pairs": len(latencies), "expected_pairs": len(sent) * clients,
+        "decisions": len(sent),
+        "pairs": len(latencies),
+        "expected_pairs": len(sent) * clients,
         "complete_clients": sum(r["complete"] for r in reports),
         "duplicates": sum(r["duplicates"] for r in reports),
-        "strays": sum(r["strays"] for r in reports), "bad": sum(r["bad"] for r in reports),
+        "strays": sum(r["strays"] for r in reports),
+        "bad": sum(r["bad"] for r in reports),
         "lost_clients": sum(r["lost_count"] for r in reports),
         "lost_examples": [why for r in reports for why in r["lost"]][:5],
-        "timeouts": timeouts, "retried_posts": retried,
-        "p50_ms": 1e3 * _pct(latencies, 0.50), "p99_ms": 1e3 * _pct(latencies, 0.99),
+        "timeouts": timeouts,
+        "retried_posts": retried,
+        "p50_ms": 1e3 * _pct(latencies, 0.50),
+        "p99_ms": 1e3 * _pct(latencies, 0.99),
         "max_ms": 1e3 * latencies[-1] if latencies else float("nan"),
         "post_answer_p50_ms": 1e3 * statistics.median(answers),
         "first_to_last_p50_ms": 1e3 * statistics.median(spreads) if spreads else float("nan"),
@@ -313,7 +377,10 @@ def _measure(deployment: Deployment, conns: list[Connection], clients: int, roun
         "seconds": wall,
         "slowest_client_ms_per_decision": [
             round(1e3 * (max(t for r in reports for t in r["times"][seq]) - sent[seq]))
-            if any(r["times"][seq] for r in reports) else None for seq in sorted(sent)],
+            if any(r["times"][seq] for r in reports)
+            else None
+            for seq in sorted(sent)
+        ],
     }
 
 
@@ -342,8 +409,9 @@ def _act(http: httpx.Client, action: dict[str, Any], last_seq: int) -> tuple[int
         while time.monotonic() < deadline:  # applied after all? its decision says so
             time.sleep(0.5)
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                newest = http.get("/v1/history", params={"zone": action["zones"][0],
-                                                         "limit": 1}).json()["decisions"]
+                newest = http.get(
+                    "/v1/history", params={"zone": action["zones"][0], "limit": 1}
+                ).json()["decisions"]
                 if newest and newest[0]["seq"] > last_seq:
                     return int(newest[0]["seq"]), tries
             if answer is None or answer.status_code == 503:
@@ -388,63 +456,120 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def print_table(results: dict[int, list[dict[str, Any]]], args: argparse.Namespace) -> None:
-    print(f"clients: {args.clients:,} over E edges, in {args.client_procs} client processes; "
-          f"{args.rounds} decisions per run; medians of {args.runs} runs (ms); posts to the "
-          f"{args.post_to}")
-    print("| edges | clients per edge | p50 | p99 | max | p99 of each run | clients with every "
-          "decision | POST answered p50 | first→last client p50 | CPU / decision: engine | "
-          "edges | clients | edge RSS (MB) | load before→after |")
+    print(
+        f"clients: {args.clients:,} over E edges, in {args.client_procs} client processes; "
+        f"{args.rounds} decisions per run; medians of {args.runs} runs (ms); posts to the "
+        f"{args.post_to}"
+    )
+    print(
+        "| edges | clients per edge | p50 | p99 | max | p99 of each run | clients with every "
+        "decision | POST answered p50 | first→last client p50 | CPU / decision: engine | "
+        "edges | clients | edge RSS (MB) | load before→after |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for edges, runs in results.items():
         each = ", ".join(f"{r['p99_ms']:.0f}" for r in runs)
         complete = ", ".join(f"{r['complete_clients']:,}" for r in runs)
         rss = statistics.median(statistics.mean(r["edge_rss_mb"]) for r in runs)
         load = ", ".join(f"{r['load_before']:.1f}→{r['load_after']:.1f}" for r in runs)
-        print(f"| {edges} | {args.clients // edges:,} | {_median(runs, 'p50_ms'):.0f} "
-              f"| {_median(runs, 'p99_ms'):.0f} | {_median(runs, 'max_ms'):.0f} | {each} "
-              f"| {complete} of {args.clients:,} "
-              f"| {_median(runs, 'post_answer_p50_ms'):.0f} "
-              f"| {_median(runs, 'first_to_last_p50_ms'):.0f} "
-              f"| {_median(runs, 'engine_cpu_ms_per_decision'):.0f} "
-              f"| {_median(runs, 'edges_cpu_ms_per_decision'):.0f} "
-              f"| {_median(runs, 'clients_cpu_ms_per_decision'):.0f} | {rss:.0f} | {load} |")
-    problems = [(edges, r) for edges, runs in results.items() for r in runs
-                if r["duplicates"] or r["strays"] or r["bad"] or r["lost_clients"]
-                or r["timeouts"] or r["retried_posts"] or r["pairs"] != r["expected_pairs"]]
+        print(
+            f"| {edges} | {args.clients // edges:,} | {_median(runs, 'p50_ms'):.0f} "
+            f"| {_median(runs, 'p99_ms'):.0f} | {_median(runs, 'max_ms'):.0f} | {each} "
+            f"| {complete} of {args.clients:,} "
+            f"| {_median(runs, 'post_answer_p50_ms'):.0f} "
+            f"| {_median(runs, 'first_to_last_p50_ms'):.0f} "
+            f"| {_median(runs, 'engine_cpu_ms_per_decision'):.0f} "
+            f"| {_median(runs, 'edges_cpu_ms_per_decision'):.0f} "
+            f"| {_median(runs, 'clients_cpu_ms_per_decision'):.0f} | {rss:.0f} | {load} |"
+        )
+    problems = [
+        (edges, r)
+        for edges, runs in results.items()
+        for r in runs
+        if r["duplicates"]
+        or r["strays"]
+        or r["bad"]
+        or r["lost_clients"]
+        or r["timeouts"]
+        or r["retried_posts"]
+        or r["pairs"] != r["expected_pairs"]
+    ]
     for edges, r in problems:
-        print(f"warning (E={edges}): pairs {r['pairs']} of {r['expected_pairs']}, "
-              f"duplicates {r['duplicates']}, strays {r['strays']}, bad data {r['bad']}, "
-              f"clients lost {r['lost_clients']} {r['lost_examples']}, "
-              f"decisions that timed out {r['timeouts']}, posts retried (a 503 or 202: the "
-              f"bus or store was restarted) {r['retried_posts']}")
+        print(
+            f"warning (E={edges}): pairs {r['pairs']} of {r['expected_pairs']}, "
+            f"duplicates {r['duplicates']}, strays {r['strays']}, bad data {r['bad']}, "
+            f"clients lost {r['lost_clients']} {r['lost_examples']}, "
+            f"decisions that timed out {r['timeouts']}, posts retried (a 503 or 202: the "
+            f"bus or store was restarted) {r['retried_posts']}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--edges", default="1,2,4",
-                        help="comma-separated numbers of edge processes (default: %(default)s)")
-    parser.add_argument("--clients", type=int, default=10_000,
-                        help="live SSE clients, spread evenly over the edges (default: "
-                        "%(default)s)")
-    parser.add_argument("--client-procs", type=int, default=2,
-                        help="processes the clients run in (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=30,
-                        help="decisions per run, posted one at a time (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="runs per edge count, each on a fresh deployment; the table shows "
-                        "their medians (default: %(default)s)")
-    parser.add_argument("--gap-ms", type=float, default=200.0,
-                        help="pause after every client has a decision (default: %(default)s)")
-    parser.add_argument("--timeout-s", type=float, default=30.0,
-                        help="how long to wait for every client to have a decision before "
-                        "posting the next anyway (default: %(default)s)")
-    parser.add_argument("--heartbeat-s", type=float, default=5.0,
-                        help="the servers' heartbeat interval (default: %(default)s)")
-    parser.add_argument("--post-to", choices=["engine", "edge"], default="engine",
-                        help="where the decisions' events are posted (default: %(default)s)")
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                        help="also write every run's figures to FILE")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--edges",
+        default="1,2,4",
+        help="comma-separated numbers of edge processes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=10_000,
+        help="live SSE clients, spread evenly over the edges (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=2,
+        help="processes the clients run in (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=30,
+        help="decisions per run, posted one at a time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs per edge count, each on a fresh deployment; the table shows "
+        "their medians (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=200.0,
+        help="pause after every client has a decision (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=30.0,
+        help="how long to wait for every client to have a decision before "
+        "posting the next anyway (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--heartbeat-s",
+        type=float,
+        default=5.0,
+        help="the servers' heartbeat interval (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--post-to",
+        choices=["engine", "edge"],
+        default="engine",
+        help="where the decisions' events are posted (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write every run's figures to FILE",
+    )
     args = parser.parse_args()
     # a SIGTERM unwinds like Ctrl-C, so the servers stop and the schema is dropped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
@@ -452,8 +577,10 @@ def main() -> None:
     # each client is a socket in a client process and another in an edge; plus headroom
     limit = raise_open_files(args.clients + 4096)
     if limit < args.clients // min(edge_counts) + 1024:
-        raise SystemExit(f"the open-file limit is {limit}: too low for {args.clients} clients "
-                         "(run as root, or raise `ulimit -Hn`)")
+        raise SystemExit(
+            f"the open-file limit is {limit}: too low for {args.clients} clients "
+            "(run as root, or raise `ulimit -Hn`)"
+        )
     from airwarn.sim.demo_zones import demo_zones
 
     zone = demo_zones()[0].id
@@ -462,18 +589,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         for edges in edge_counts:
             for _ in range(args.runs):
-                run = run_once(edges, args.clients, args.client_procs, args.rounds, zone,
-                               Path(tmp), args)
+                run = run_once(
+                    edges, args.clients, args.client_procs, args.rounds, zone, Path(tmp), args
+                )
                 results.setdefault(edges, []).append(run)
-                print(f"  E={edges}: p50 {run['p50_ms']:.0f} ms, p99 {run['p99_ms']:.0f} ms, "
-                      f"max {run['max_ms']:.0f} ms; {run['complete_clients']:,} of "
-                      f"{args.clients:,} clients had every decision; connected in "
-                      f"{run['connect_s']:.0f} s; load {run['load_before']:.2f} → "
-                      f"{run['load_after']:.2f}", file=sys.stderr, flush=True)
+                print(
+                    f"  E={edges}: p50 {run['p50_ms']:.0f} ms, p99 {run['p99_ms']:.0f} ms, "
+                    f"max {run['max_ms']:.0f} ms; {run['complete_clients']:,} of "
+                    f"{args.clients:,} clients had every decision; connected in "
+                    f"{run['connect_s']:.0f} s; load {run['load_before']:.2f} → "
+                    f"{run['load_after']:.2f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(f"uptime: {_uptime()}", file=sys.stderr, flush=True)
     if args.json is not None:
-        args.json.write_text(json.dumps({"args": {**vars(args), "json": str(args.json)},
-                                         "runs": results}, indent=2))
+        args.json.write_text(
+            json.dumps({"args": {**vars(args), "json": str(args.json)}, "runs": results}, indent=2)
+        )
     print_table(results, args)
 
 

@@ -41,15 +41,19 @@ def main() -> None:
     url = args.db or f"sqlite:///{os.path.join(folder, 'history.db')}"
     engine = connect(url)
     migrate(engine)
-    print(f"# airwarn history benchmark — {platform.python_version()}, {platform.machine()}, "
-          f"store {engine.dialect.name}")
+    print(
+        f"# airwarn history benchmark — {platform.python_version()}, {platform.machine()}, "
+        f"store {engine.dialect.name}"
+    )
 
     began = time.perf_counter()
     inputs = Inputs()
     for kind, path in find_histories(args.data):
         report = import_file(engine, kind, path, inputs)
-        print(f"import {report.source:22s} {report.summary['rows_read']:>8,} rows  "
-              f"{report.seconds:6.2f} s  ({report.status})")
+        print(
+            f"import {report.source:22s} {report.summary['rows_read']:>8,} rows  "
+            f"{report.seconds:6.2f} s  ({report.status})"
+        )
     total = time.perf_counter() - began
     print(f"import all histories     {total:6.2f} s  (target < 60 s)")
     began = time.perf_counter()
@@ -59,8 +63,7 @@ def main() -> None:
 
     # wall time is what a user waits; CPU time (this process) shows the work itself, apart from
     # what other programs on a busy machine take from it
-    print(f"load average before the queries: {os.getloadavg()[0]:.2f} "
-          f"({os.cpu_count()} CPUs)")
+    print(f"load average before the queries: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     worst = worst_cpu = 0.0
     for source in sources(engine):
         for by in GROUPINGS:
@@ -72,8 +75,10 @@ def main() -> None:
                 runs.append(time.perf_counter() - began)
                 cpu.append(time.process_time() - began_cpu)
             worst, worst_cpu = max(worst, max(runs)), max(worst_cpu, max(cpu))
-            print(f"stats {source:22s} --by {by:6s} median {statistics.median(runs):6.3f} s  "
-                  f"max {max(runs):6.3f} s  (CPU median {statistics.median(cpu):6.3f} s)")
+            print(
+                f"stats {source:22s} --by {by:6s} median {statistics.median(runs):6.3f} s  "
+                f"max {max(runs):6.3f} s  (CPU median {statistics.median(cpu):6.3f} s)"
+            )
     print(f"slowest stats query      {worst:6.3f} s  (CPU {worst_cpu:6.3f} s; target < 1 s)")
     print(f"load average after the queries: {os.getloadavg()[0]:.2f}")
     began = time.perf_counter()

@@ -65,8 +65,11 @@ def raid_lines(zones: ZoneSet, at_least: int) -> tuple[list[bytes], list[bool]]:
             event = parsed[i]
             if copy:
                 shifted = msgspec.structs.replace(
-                    event, t=event.t.fromtimestamp((to_ms(event.t) + copy * span_ms) / 1e3,
-                                                   event.t.tzinfo))
+                    event,
+                    t=event.t.fromtimestamp(
+                        (to_ms(event.t) + copy * span_ms) / 1e3, event.t.tzinfo
+                    ),
+                )
                 if hasattr(shifted, "threat"):
                     shifted = msgspec.structs.replace(shifted, threat=f"{shifted.threat}.{copy}")
                 event = shifted
@@ -76,11 +79,11 @@ def raid_lines(zones: ZoneSet, at_least: int) -> tuple[list[bytes], list[bool]]:
     return lines, tracks
 
 
-def post_for(server: Server, lines: list[bytes], tracks: list[bool], batch: int,
-             seconds: float) -> dict[str, Any]:
+def post_for(
+    server: Server, lines: list[bytes], tracks: list[bool], batch: int, seconds: float
+) -> dict[str, Any]:
     """Post batches one after the other for `seconds`; what was accepted, how fast."""
-    headers = {"Authorization": f"Bearer {server.token}",
-               "Content-Type": "application/x-ndjson"}
+    headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/x-ndjson"}
     latencies: list[float] = []
     sent = reports = decisions = 0
     with httpx.Client(base_url=server.base, headers=headers, timeout=600) as http:
@@ -88,7 +91,7 @@ def post_for(server: Server, lines: list[bytes], tracks: list[bool], batch: int,
         cpu0 = server.cpu_s()
         start = time.perf_counter()
         while time.perf_counter() - start < seconds and sent < len(lines):
-            chunk = lines[sent:sent + batch]
+            chunk = lines[sent : sent + batch]
             t0 = time.perf_counter()
             answer = http.post("/v1/events", content=b"\n".join(chunk))
             latencies.append(time.perf_counter() - t0)
@@ -96,7 +99,7 @@ def post_for(server: Server, lines: list[bytes], tracks: list[bool], batch: int,
             got = answer.json()
             if got["rejected"] or got["accepted"] != len(chunk):
                 raise SystemExit(f"the server rejected part of a batch: {got['rejected'][:3]}")
-            reports += sum(tracks[sent:sent + len(chunk)])
+            reports += sum(tracks[sent : sent + len(chunk)])
             decisions += got["decisions"]
             sent += len(chunk)
         elapsed = time.perf_counter() - start
@@ -104,11 +107,18 @@ def post_for(server: Server, lines: list[bytes], tracks: list[bool], batch: int,
     if sent == len(lines):
         print("  warning: the raid ran out before the time did", file=sys.stderr)
     latencies.sort()
-    return {"events": sent, "reports": reports, "decisions": decisions, "batches":
-            len(latencies), "seconds": elapsed, "reports_per_s": reports / elapsed,
-            "batch_p50_ms": 1e3 * statistics.median(latencies),
-            "batch_p99_ms": 1e3 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-            "batch_max_ms": 1e3 * latencies[-1], "server_cpu_s": server_cpu}
+    return {
+        "events": sent,
+        "reports": reports,
+        "decisions": decisions,
+        "batches": len(latencies),
+        "seconds": elapsed,
+        "reports_per_s": reports / elapsed,
+        "batch_p50_ms": 1e3 * statistics.median(latencies),
+        "batch_p99_ms": 1e3 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "batch_max_ms": 1e3 * latencies[-1],
+        "server_cpu_s": server_cpu,
+    }
 
 
 def engine_seconds(zones: ZoneSet, lines: list[bytes], upto: int) -> list[float]:
@@ -124,23 +134,42 @@ def engine_seconds(zones: ZoneSet, lines: list[bytes], upto: int) -> list[float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stores", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql (default: %(default)s)")
-    parser.add_argument("--batches", default="100,500",
-                        help="comma-separated lines per POST (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=20.0,
-                        help="how long each run keeps posting (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="runs per store and batch size, each on a fresh server; the "
-                        "table shows their medians (default: %(default)s)")
-    parser.add_argument("--zones", type=Path, default=None,
-                        help="the hromada zone file (default: imported from "
-                        "../shared/data/ukraine/ua_hromadas.geojson into a temporary folder)")
-    parser.add_argument("--wrap", default="",
-                        help="prefix for the server command, e.g. \"py-spy record -o "
-                        "prof.txt -f raw --\"")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--stores",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite, postgresql (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batches", default="100,500", help="comma-separated lines per POST (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="how long each run keeps posting (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs per store and batch size, each on a fresh server; the "
+        "table shows their medians (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--zones",
+        type=Path,
+        default=None,
+        help="the hromada zone file (default: imported from "
+        "../shared/data/ukraine/ua_hromadas.geojson into a temporary folder)",
+    )
+    parser.add_argument(
+        "--wrap",
+        default="",
+        help='prefix for the server command, e.g. "py-spy record -o prof.txt -f raw --"',
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     stores = args.stores.split(",")
@@ -150,10 +179,23 @@ def main() -> None:
         zone_file = args.zones
         if zone_file is None:
             zone_file = Path(tmp) / "zones-ukraine-hromada.geojson"
-            subprocess.run([shutil.which("airwarn") or "airwarn", "zones", "import", "ukraine",
-                            str(DATA / "ukraine" / "ua_hromadas.geojson"), "--level",
-                            "hromada", "--shelter-s", "90", "--out", str(zone_file)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    shutil.which("airwarn") or "airwarn",
+                    "zones",
+                    "import",
+                    "ukraine",
+                    str(DATA / "ukraine" / "ua_hromadas.geojson"),
+                    "--level",
+                    "hromada",
+                    "--shelter-s",
+                    "90",
+                    "--out",
+                    str(zone_file),
+                ],
+                check=True,
+                capture_output=True,
+            )
         zones = load_zones(zone_file)
         lines, tracks = raid_lines(zones, int(args.seconds * 8000))
         for store in stores:
@@ -162,8 +204,12 @@ def main() -> None:
                     with Server(store, Path(tmp), zone_file, args.wrap.split()) as server:
                         run = post_for(server, lines, tracks, batch, args.seconds)
                     results.setdefault(f"{store}/{batch}", []).append(run)
-                    print(f"  {store}, batches of {batch}: {run['reports_per_s']:,.0f} "
-                          f"reports/s over {run['seconds']:.0f} s", file=sys.stderr, flush=True)
+                    print(
+                        f"  {store}, batches of {batch}: {run['reports_per_s']:,.0f} "
+                        f"reports/s over {run['seconds']:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         upto = max(r["events"] for runs in results.values() for r in runs)
         cumulative = engine_seconds(zones, lines, upto)
     for runs in results.values():
@@ -172,13 +218,16 @@ def main() -> None:
             r["engine_share"] = r["engine_s"] / r["seconds"]
     engine_rate = sum(tracks[:upto]) / cumulative[upto]
     if args.json:
-        print(json.dumps({"engine_only_reports_per_s": engine_rate, "runs": results},
-                         indent=2))
+        print(json.dumps({"engine_only_reports_per_s": engine_rate, "runs": results}, indent=2))
         return
-    print(f"zones: {len(zones)}; {args.seconds:.0f} s per run; medians of {args.runs} runs; "
-          f"engine alone on the same reports: {engine_rate:,.0f} reports/s")
-    print("| store | batch | reports/s | batch p50 | batch p99 | decisions | engine's share "
-          "of the time | server CPU / wall | reports/s of each run |")
+    print(
+        f"zones: {len(zones)}; {args.seconds:.0f} s per run; medians of {args.runs} runs; "
+        f"engine alone on the same reports: {engine_rate:,.0f} reports/s"
+    )
+    print(
+        "| store | batch | reports/s | batch p50 | batch p99 | decisions | engine's share "
+        "of the time | server CPU / wall | reports/s of each run |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for key, runs in results.items():
         store, batch = key.split("/")
@@ -188,10 +237,12 @@ def main() -> None:
 
         cpu = statistics.median(r["server_cpu_s"] / r["seconds"] for r in runs)
         each = ", ".join(f"{r['reports_per_s']:,.0f}" for r in runs)
-        print(f"| {store} | {int(batch):,} | {med('reports_per_s'):,.0f} | "
-              f"{med('batch_p50_ms'):,.0f} ms | {med('batch_p99_ms'):,.0f} ms | "
-              f"{med('decisions'):,.0f} | {100 * med('engine_share'):.0f} % | {cpu:.2f} | "
-              f"{each} |")
+        print(
+            f"| {store} | {int(batch):,} | {med('reports_per_s'):,.0f} | "
+            f"{med('batch_p50_ms'):,.0f} ms | {med('batch_p99_ms'):,.0f} ms | "
+            f"{med('decisions'):,.0f} | {100 * med('engine_share'):.0f} % | {cpu:.2f} | "
+            f"{each} |"
+        )
 
 
 if __name__ == "__main__":

@@ -56,38 +56,60 @@ def stack(settings: WebSettings) -> Any:
     inner = LiveLimit(answer, per_address=settings.max_live_per_address, paths=SSE_PATHS)
     # a rate no case reaches: what is measured is a request let through (the unknown-token
     # check keeps its own bounds)
-    inner = RateLimit(inner, rate_per_s=1e9, burst=10**9, presented=presented,
-                      identify=identity, max_keys=settings.max_rate_keys)
+    inner = RateLimit(
+        inner,
+        rate_per_s=1e9,
+        burst=10**9,
+        presented=presented,
+        identify=identity,
+        max_keys=settings.max_rate_keys,
+    )
     return SecurityHeaders(BodyLimit(inner, max_bytes=settings.max_body_bytes))
 
 
-async def per_request_us(target: Any, app: Any, requests: int, headers: Any,
-                         one_address: bool = False) -> float:
+async def per_request_us(
+    target: Any, app: Any, requests: int, headers: Any, one_address: bool = False
+) -> float:
     """Microseconds per request through `target`; `headers(i)` the request's headers; from
     1,000 addresses in turn, or all from one."""
     started = time.perf_counter()
     for i in range(requests):
         client = ("203.0.113.7" if one_address else f"10.0.{i % 200}.{i % 250}", 5000)
-        scope = {"type": "http", "method": "POST", "path": "/v1/events", "app": app,
-                 "headers": headers(i), "client": client, "scheme": "http", "query_string": b""}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/events",
+            "app": app,
+            "headers": headers(i),
+            "client": client,
+            "scheme": "http",
+            "query_string": b"",
+        }
         await target(scope, receive, discard)
     return 1e6 * (time.perf_counter() - started) / requests
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=100_000,
-                        help="requests per case (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--requests", type=int, default=100_000, help="requests per case (default: %(default)s)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-limits-") as tmp:
         zones = ZoneSet(demo_zones())
-        settings = ServiceSettings(db_url=f"sqlite:///{Path(tmp) / 'a.db'}", clock="events",
-                                   sender="bench@example.org",
-                                   id_prefix="urn:airwarn:example.org:", engine=EngineConfig())
-        service = Service(zones, zones_fingerprint(zones), settings,
-                          load_or_create_keys(Path(tmp) / "keys"))
+        settings = ServiceSettings(
+            db_url=f"sqlite:///{Path(tmp) / 'a.db'}",
+            clock="events",
+            sender="bench@example.org",
+            id_prefix="urn:airwarn:example.org:",
+            engine=EngineConfig(),
+        )
+        service = Service(
+            zones, zones_fingerprint(zones), settings, load_or_create_keys(Path(tmp) / "keys")
+        )
         service.open()
         token = create_token(service.db, "sensor", "bench", 0)
         web = WebSettings()
@@ -100,9 +122,11 @@ def main() -> None:
             "no token (by address)": lambda i: [],
             "session cookie": lambda i: cookie,
             "invented tokens, 1,000 addresses": lambda i: [
-                (b"authorization", f"Bearer aw_{secrets.token_urlsafe(32)}".encode())],
+                (b"authorization", f"Bearer aw_{secrets.token_urlsafe(32)}".encode())
+            ],
             "invented tokens, one address": lambda i: [
-                (b"authorization", f"Bearer aw_{secrets.token_urlsafe(32)}".encode())],
+                (b"authorization", f"Bearer aw_{secrets.token_urlsafe(32)}".encode())
+            ],
         }
         results: dict[str, float] = {}
 
@@ -112,8 +136,12 @@ def main() -> None:
             results["bare app (subtracted)"] = bare
             for name, headers in cases.items():
                 count = args.requests if "invented" not in name else args.requests // 10
-                results[name] = await per_request_us(limited, app, count, headers,
-                                                     one_address="one address" in name) - bare
+                results[name] = (
+                    await per_request_us(
+                        limited, app, count, headers, one_address="one address" in name
+                    )
+                    - bare
+                )
 
         asyncio.run(run())
         service.db.dispose()
@@ -123,8 +151,10 @@ def main() -> None:
     print(f"{'case':<34} {'µs per request':>15}")
     for name, value in results.items():
         print(f"{name:<34} {value:>15.1f}")
-    print(f"({args.requests:,} requests a case; invented tokens {args.requests // 10:,})",
-          file=sys.stderr)
+    print(
+        f"({args.requests:,} requests a case; invented tokens {args.requests // 10:,})",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

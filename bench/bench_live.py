@@ -51,9 +51,15 @@ class Server:
     """`airwarn serve` in a subprocess on a fresh store: a SQLite file, or a throwaway
     PostgreSQL schema dropped on exit. `wrap` prefixes the command (e.g. a profiler)."""
 
-    def __init__(self, store: str, workdir: Path, zones: Path | None = None,
-                 wrap: list[str] | None = None, heartbeat_s: float = 5.0,
-                 serve_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: str,
+        workdir: Path,
+        zones: Path | None = None,
+        wrap: list[str] | None = None,
+        heartbeat_s: float = 5.0,
+        serve_args: list[str] | None = None,
+    ) -> None:
         self.store, self.workdir, self.zones = store, workdir, zones
         self.wrap, self.heartbeat_s = wrap or [], heartbeat_s
         self.serve_args = serve_args or []
@@ -84,18 +90,45 @@ class Server:
         else:
             raise SystemExit(f"--store is sqlite or postgresql, not {self.store!r}")
         airwarn = shutil.which("airwarn") or "airwarn"
-        made = subprocess.run([airwarn, "tokens", "create", "--role", "sensor", "--name",
-                               "bench", "--db", self.url], capture_output=True, text=True,
-                              check=True)
+        made = subprocess.run(
+            [airwarn, "tokens", "create", "--role", "sensor", "--name", "bench", "--db", self.url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         self.token = made.stdout.strip().splitlines()[-1]
-        made = subprocess.run([airwarn, "tokens", "create", "--role", "operator", "--name",
-                               "bench-operator", "--db", self.url], capture_output=True,
-                              text=True, check=True)
+        made = subprocess.run(
+            [
+                airwarn,
+                "tokens",
+                "create",
+                "--role",
+                "operator",
+                "--name",
+                "bench-operator",
+                "--db",
+                self.url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         self.operator_token = made.stdout.strip().splitlines()[-1]
         port = _free_port()
-        command = [airwarn, "serve", "--db", self.url, "--port", str(port),
-                   "--keys", str(self.workdir / "keys"), "--clock", "events",
-                   "--heartbeat-s", str(self.heartbeat_s)]
+        command = [
+            airwarn,
+            "serve",
+            "--db",
+            self.url,
+            "--port",
+            str(port),
+            "--keys",
+            str(self.workdir / "keys"),
+            "--clock",
+            "events",
+            "--heartbeat-s",
+            str(self.heartbeat_s),
+        ]
         command += ["--zones", "generated" if self.zones is None else str(self.zones)]
         command += self.serve_args
         log = open(self.workdir / f"serve-{tag}.log", "wb")  # noqa: SIM115 - the child owns it
@@ -104,8 +137,9 @@ class Server:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"airwarn serve exited with {self.proc.returncode}; see "
-                                 f"{log.name}")
+                raise SystemExit(
+                    f"airwarn serve exited with {self.proc.returncode}; see {log.name}"
+                )
             try:
                 if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
                     break
@@ -212,7 +246,7 @@ class Feed(asyncio.Protocol):
         if end < 0:
             self.buffer = buffer
             return
-        cut = end + (4 if buffer[end:end + 4] == b"\r\n\r\n" else 2)
+        cut = end + (4 if buffer[end : end + 4] == b"\r\n\r\n" else 2)
         done, self.buffer = buffer[:cut], buffer[cut:]
         if not self.ready.done() and b"event: heartbeat" in done:
             self.ready.set_result(None)
@@ -224,18 +258,23 @@ class Feed(asyncio.Protocol):
             self.ready.set_exception(ConnectionError(f"the stream closed: {exc}"))
 
 
-async def measure(server: Server, clients: int, posts: int, zone: str, gap_s: float
-                  ) -> dict[str, Any]:
+async def measure(
+    server: Server, clients: int, posts: int, zone: str, gap_s: float
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     arrivals = Arrivals(clients)
     host, port = server.base.removeprefix("http://").split(":")
-    request = (f"GET /v1/stream HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               "Accept: text/event-stream\r\n\r\n").encode()
+    request = (
+        f"GET /v1/stream HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
     feeds: list[Feed] = []
     for start in range(0, clients, 50):  # in small waves: the listen backlog is finite
-        made = await asyncio.gather(*(loop.create_connection(
-            lambda: Feed(request, arrivals), host, int(port))
-            for _ in range(start, min(clients, start + 50))))
+        made = await asyncio.gather(
+            *(
+                loop.create_connection(lambda: Feed(request, arrivals), host, int(port))
+                for _ in range(start, min(clients, start + 50))
+            )
+        )
         feeds += [protocol for _, protocol in made]
     await asyncio.wait_for(asyncio.gather(*(f.ready for f in feeds)), timeout=120)
     headers = {"Authorization": f"Bearer {server.operator_token}"}
@@ -246,8 +285,12 @@ async def measure(server: Server, clients: int, posts: int, zone: str, gap_s: fl
         await http.get("/healthz")  # the POST connection is open before the clock starts
         cpu0, server_cpu0, wall0 = time.process_time(), server.cpu_s(), time.perf_counter()
         for i in range(posts):
-            action = {"action": "alert" if i % 2 == 0 else "clear", "zones": [zone],
-                      "status": "exercise", "reason": "bench"}  # a drill goes in one step
+            action = {
+                "action": "alert" if i % 2 == 0 else "clear",
+                "zones": [zone],
+                "status": "exercise",
+                "reason": "bench",
+            }  # a drill goes in one step
             t0 = time.perf_counter()
             answer = await http.post("/v1/actions", json=action)
             answers.append(time.perf_counter() - t0)
@@ -269,10 +312,14 @@ async def measure(server: Server, clients: int, posts: int, zone: str, gap_s: fl
     extra = sum(len(t) for t in arrivals.times.values()) - posts * clients
     latencies.sort()
     return {
-        "clients": clients, "decisions": posts, "pairs": len(latencies),
+        "clients": clients,
+        "decisions": posts,
+        "pairs": len(latencies),
         "duplicates_or_strays": extra,
-        "p50_ms": 1e3 * _pct(latencies, 0.50), "p95_ms": 1e3 * _pct(latencies, 0.95),
-        "p99_ms": 1e3 * _pct(latencies, 0.99), "max_ms": 1e3 * latencies[-1],
+        "p50_ms": 1e3 * _pct(latencies, 0.50),
+        "p95_ms": 1e3 * _pct(latencies, 0.95),
+        "p99_ms": 1e3 * _pct(latencies, 0.99),
+        "max_ms": 1e3 * latencies[-1],
         "post_answer_p50_ms": 1e3 * statistics.median(answers),
         "fanout_spread_p50_ms": 1e3 * statistics.median(spreads),
         "client_cpu_ms_per_decision": 1e3 * cpu / posts,
@@ -294,24 +341,42 @@ def _loop_factory() -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", default="1,100,1000",
-                        help="comma-separated numbers of connected SSE clients (default: "
-                        "%(default)s)")
-    parser.add_argument("--posts", type=int, default=100,
-                        help="decisions per run (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="runs per client count, each on a fresh server; the table "
-                        "shows their medians (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--clients",
+        default="1,100,1000",
+        help="comma-separated numbers of connected SSE clients (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--posts", type=int, default=100, help="decisions per run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs per client count, each on a fresh server; the table "
+        "shows their medians (default: %(default)s)",
+    )
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--zones", type=Path, default=None,
-                        help="a zone file for the server (default: the demo zone set)")
-    parser.add_argument("--gap-ms", type=float, default=20.0,
-                        help="pause after every client has a decision (default: %(default)s)")
-    parser.add_argument("--wrap", default="",
-                        help="prefix for the server command, e.g. \"py-spy record -o "
-                        "prof.txt -f raw --\"")
+    parser.add_argument(
+        "--zones",
+        type=Path,
+        default=None,
+        help="a zone file for the server (default: the demo zone set)",
+    )
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=20.0,
+        help="pause after every client has a decision (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--wrap",
+        default="",
+        help='prefix for the server command, e.g. "py-spy record -o prof.txt -f raw --"',
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     counts = [int(n) for n in args.clients.split(",")]
@@ -329,21 +394,38 @@ def main() -> None:
         for n in counts:
             for _ in range(args.runs):
                 # every client is on 127.0.0.1: lift the cap on live feeds per address
-                with Server(args.store, Path(tmp), args.zones, args.wrap.split(),
-                            serve_args=["--max-live-per-address", "0"]) as server:
+                with Server(
+                    args.store,
+                    Path(tmp),
+                    args.zones,
+                    args.wrap.split(),
+                    serve_args=["--max-live-per-address", "0"],
+                ) as server:
                     run = runner.run(measure(server, n, args.posts, zone, args.gap_ms / 1e3))
                 results.setdefault(n, []).append(run)
-                print(f"  N={n}: p99 {run['p99_ms']:.1f} ms ({run['seconds']:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  N={n}: p99 {run['p99_ms']:.1f} ms ({run['seconds']:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if args.json:
         print(json.dumps({"store": args.store, "runs": results}, indent=2))
         return
-    keys = ["p50_ms", "p95_ms", "p99_ms", "max_ms", "post_answer_p50_ms", "fanout_spread_p50_ms",
-            "client_cpu_ms_per_decision", "server_cpu_ms_per_decision"]
-    print(f"store: {args.store}; decisions per run: {args.posts}; medians of {args.runs} "
-          "runs (ms)")
-    print("| clients | p50 | p95 | p99 | max | POST answer p50 | first→last client p50 "
-          "| client CPU / decision | server CPU / decision | p99 of each run |")
+    keys = [
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "post_answer_p50_ms",
+        "fanout_spread_p50_ms",
+        "client_cpu_ms_per_decision",
+        "server_cpu_ms_per_decision",
+    ]
+    print(f"store: {args.store}; decisions per run: {args.posts}; medians of {args.runs} runs (ms)")
+    print(
+        "| clients | p50 | p95 | p99 | max | POST answer p50 | first→last client p50 "
+        "| client CPU / decision | server CPU / decision | p99 of each run |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, runs in results.items():
         cells = [f"{statistics.median(r[k] for r in runs):.1f}" for k in keys]

@@ -68,19 +68,33 @@ def main() -> None:
             if isinstance(event, Track):
                 per_report.append(time.perf_counter() - t0)
         engine.flush()
-        runs.append((time.perf_counter() - start, sorted(per_report), engine.seq,
-                     time.process_time() - cpu_start))
+        runs.append(
+            (
+                time.perf_counter() - start,
+                sorted(per_report),
+                engine.seq,
+                time.process_time() - cpu_start,
+            )
+        )
     runs.sort(key=lambda run: run[0])
     elapsed, per_report, decisions, cpu = runs[1]
     reports = len(per_report)
-    print(f"zones: {len(zones)}; events: {len(events)}; track reports: {reports}; "
-          f"threats at once, peak: {concurrent_peak(events)}; decisions: {decisions}")
-    print(f"throughput: {reports / elapsed:,.0f} reports/s (median of 3 runs: {elapsed:.2f} s; "
-          f"runs {', '.join(f'{r[0]:.2f}' for r in runs)} s)")
-    print(f"CPU time of that run: {cpu:.2f} s ({reports / cpu:,.0f} reports per CPU second); "
-          f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"time per report: median {1e3 * statistics.median(per_report):.3f} ms, "
-          f"p99 {1e3 * per_report[int(0.99 * reports)]:.3f} ms, max {1e3 * per_report[-1]:.2f} ms")
+    print(
+        f"zones: {len(zones)}; events: {len(events)}; track reports: {reports}; "
+        f"threats at once, peak: {concurrent_peak(events)}; decisions: {decisions}"
+    )
+    print(
+        f"throughput: {reports / elapsed:,.0f} reports/s (median of 3 runs: {elapsed:.2f} s; "
+        f"runs {', '.join(f'{r[0]:.2f}' for r in runs)} s)"
+    )
+    print(
+        f"CPU time of that run: {cpu:.2f} s ({reports / cpu:,.0f} reports per CPU second); "
+        f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"time per report: median {1e3 * statistics.median(per_report):.3f} ms, "
+        f"p99 {1e3 * per_report[int(0.99 * reports)]:.3f} ms, max {1e3 * per_report[-1]:.2f} ms"
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
 

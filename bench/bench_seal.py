@@ -45,11 +45,16 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def open_service(zones: ZoneSet, url: str, folder: Path) -> Service:
-    settings = ServiceSettings(db_url=url, clock="events", sender="airwarn@bench",
-                               id_prefix="urn:airwarn:bench:")
-    service = Service(zones, zones_fingerprint(zones), settings,
-                      load_or_create_keys(folder / "keys"),
-                      store_keys=load_store_keys(folder / "keys"))
+    settings = ServiceSettings(
+        db_url=url, clock="events", sender="airwarn@bench", id_prefix="urn:airwarn:bench:"
+    )
+    service = Service(
+        zones,
+        zones_fingerprint(zones),
+        settings,
+        load_or_create_keys(folder / "keys"),
+        store_keys=load_store_keys(folder / "keys"),
+    )
     service.open()
     return service
 
@@ -59,7 +64,7 @@ def run(zones: ZoneSet, lines: list[bytes], url: str, folder: Path) -> dict[str,
     client = Client("bench", "sensor")
     t0 = time.perf_counter()
     for start in range(0, len(lines), 500):
-        chunk = lines[start:start + 500]
+        chunk = lines[start : start + 500]
         items = [(i + 1, parse_event(line)) for i, line in enumerate(chunk)]
         answer = service.ingest(items, [], client=client, received_ms=0)
         if answer.rejected:
@@ -99,25 +104,32 @@ def run(zones: ZoneSet, lines: list[bytes], url: str, folder: Path) -> dict[str,
         verify_log(ServiceLog(engine_db), meta, load_store_keys(folder / "keys"), engine_db.url)
         verify_runs.append(time.perf_counter() - t0)
         engine_db.dispose()
-    return {"events": events, "ingest_s": ingest_s, "seal_us_per_event": 1e6 * seal_s / events,
-            "seal_share_of_ingest": seal_s / ingest_s,
-            "open_s": statistics.median(open_runs), "bare_replay_s": statistics.median(bare_runs),
-            "verify_s": statistics.median(verify_runs)}
+    return {
+        "events": events,
+        "ingest_s": ingest_s,
+        "seal_us_per_event": 1e6 * seal_s / events,
+        "seal_share_of_ingest": seal_s / ingest_s,
+        "open_s": statistics.median(open_runs),
+        "bare_replay_s": statistics.median(bare_runs),
+        "verify_s": statistics.median(verify_runs),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--stores", default="sqlite,postgresql")
     args = parser.parse_args()
-    zones = ZoneSet(import_ukraine(DATA / "ukraine" / "ua_hromadas.geojson", "hromada",
-                                   90).zones)
+    zones = ZoneSet(import_ukraine(DATA / "ukraine" / "ua_hromadas.geojson", "hromada", 90).zones)
     lines, _ = raid_lines(zones, args.events)
-    lines = lines[:args.events]
+    lines = lines[: args.events]
     print(f"zones: {len(zones)}; {len(lines):,} events; medians of 3")
-    print("| store | events | seal per event | seal's share of ingest | start-up (replay + "
-          "check) | replay alone, no check | verify (check alone) |")
+    print(
+        "| store | events | seal per event | seal's share of ingest | start-up (replay + "
+        "check) | replay alone, no check | verify (check alone) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for store in args.stores.split(","):
         folder = Path(tempfile.mkdtemp(prefix="bench-seal-"))
@@ -134,9 +146,12 @@ def main() -> None:
             if schema is not None:
                 _psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             shutil.rmtree(folder, ignore_errors=True)
-        print(f"| {store} | {r['events']:,} | {r['seal_us_per_event']:.1f} µs | "
-              f"{100 * r['seal_share_of_ingest']:.1f} % | {r['open_s']:.2f} s | "
-              f"{r['bare_replay_s']:.2f} s | {r['verify_s']:.2f} s |", flush=True)
+        print(
+            f"| {store} | {r['events']:,} | {r['seal_us_per_event']:.1f} µs | "
+            f"{100 * r['seal_share_of_ingest']:.1f} % | {r['open_s']:.2f} s | "
+            f"{r['bare_replay_s']:.2f} s | {r['verify_s']:.2f} s |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -40,14 +40,16 @@ from serverkit import Launcher, Server  # noqa: E402
 from airwarn.engine.zones import write_zones, zones_from_geojson  # noqa: E402
 
 
-def revocations(launcher: Launcher, folder: Path, db: str, servers: list[Server],
-                trials: int) -> list[float]:
+def revocations(
+    launcher: Launcher, folder: Path, db: str, servers: list[Server], trials: int
+) -> list[float]:
     out = []
     with httpx.Client(timeout=5.0) as http:
         for trial in range(trials):
             name = f"bench-{trial}"
-            token = launcher.run(["tokens", "create", "--role", "sensor", "--name", name,
-                                  "--db", db], folder).strip()
+            token = launcher.run(
+                ["tokens", "create", "--role", "sensor", "--name", name, "--db", db], folder
+            ).strip()
             auth = {"Authorization": f"Bearer {token}"}
             for server in servers:
                 answer = http.get(server.url + "/v1/alerts/active.json", headers=auth)
@@ -57,8 +59,7 @@ def revocations(launcher: Launcher, folder: Path, db: str, servers: list[Server]
             waiting = set(range(len(servers)))
             while waiting and time.monotonic() - revoked < 5.0:
                 for index in list(waiting):
-                    answer = http.get(servers[index].url + "/v1/alerts/active.json",
-                                      headers=auth)
+                    answer = http.get(servers[index].url + "/v1/alerts/active.json", headers=auth)
                     if answer.status_code == 401:
                         waiting.discard(index)
                 if waiting:
@@ -69,9 +70,12 @@ def revocations(launcher: Launcher, folder: Path, db: str, servers: list[Server]
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"n": len(values), "median_s": round(statistics.median(ordered), 3),
-            "p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3),
-            "max_s": round(ordered[-1], 3)}
+    return {
+        "n": len(values),
+        "median_s": round(statistics.median(ordered), 3),
+        "p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3),
+        "max_s": round(ordered[-1], 3),
+    }
 
 
 def signatures(rounds: int) -> dict[str, float]:
@@ -83,9 +87,16 @@ def signatures(rounds: int) -> dict[str, float]:
 
     keys = SigningKeys(*generate_keypair("bench"))
     zone = CapZone(id="x", name="x", region=None, geometry=box(34.61, 31.41, 34.69, 31.44))
-    warning = CapWarning(identifier="b-1", sender="bench@example", sent_ms=1_772_388_000_000,
-                      status="Actual", msg_type="Alert", level="alert", kind="rocket",
-                      zones=(zone,))
+    warning = CapWarning(
+        identifier="b-1",
+        sender="bench@example",
+        sent_ms=1_772_388_000_000,
+        status="Actual",
+        msg_type="Alert",
+        level="alert",
+        kind="rocket",
+        zones=(zone,),
+    )
     signed, unsigned = sign(build_cap(warning), keys), to_bytes(build_cap(warning))
     trusted = [("sha256:bench", keys.cert_pem)]
     out = {}
@@ -112,15 +123,26 @@ def main() -> None:
     launcher = Launcher()
     try:
         with postgres_schema() as pg:
-            for label, db in (("sqlite", f"sqlite:///{folder / 'airwarn.db'}"),
-                              ("postgresql", pg)):
-                server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
-                                           str(folder / "keys"), "--no-push", "--no-webhooks"],
-                                folder / f"{label}.log")
+            for label, db in (("sqlite", f"sqlite:///{folder / 'airwarn.db'}"), ("postgresql", pg)):
+                server = Server(
+                    launcher,
+                    [
+                        "--zones",
+                        str(zones),
+                        "--db",
+                        db,
+                        "--keys",
+                        str(folder / "keys"),
+                        "--no-push",
+                        "--no-webhooks",
+                    ],
+                    folder / f"{label}.log",
+                )
                 server.start()
                 try:
-                    results[label] = summary(revocations(launcher, folder, db, [server],
-                                                         args.trials))
+                    results[label] = summary(
+                        revocations(launcher, folder, db, [server], args.trials)
+                    )
                 finally:
                     server.stop()
                 print(label, results[label], flush=True)
@@ -134,7 +156,8 @@ def main() -> None:
                 try:
                     servers = [cluster.edge, *cluster.engines]
                     results["bus (edge, leader, standby)"] = summary(
-                        revocations(launcher, folder, pg, servers, args.trials))
+                        revocations(launcher, folder, pg, servers, args.trials)
+                    )
                 finally:
                     cluster.stop()
                 print("bus", results["bus (edge, leader, standby)"], flush=True)

@@ -76,7 +76,7 @@ class Feed(asyncio.Protocol):
             end = self.raw.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head, self.raw = self.raw[:end].lower(), self.raw[end + 4:]
+            head, self.raw = self.raw[:end].lower(), self.raw[end + 4 :]
             if not head.startswith(b"http/1.1 200") or b"transfer-encoding: chunked" not in head:
                 self._fail(f"unexpected answer: {head[:200]!r}")
                 return
@@ -88,10 +88,10 @@ class Feed(asyncio.Protocol):
         raw, out = self.raw, []
         while raw:
             if self.chunk_left:
-                piece = raw[:self.chunk_left]
+                piece = raw[: self.chunk_left]
                 out.append(piece)
                 self.chunk_left -= len(piece)
-                raw = raw[len(piece):]
+                raw = raw[len(piece) :]
                 continue
             # between chunks: the CRLF ending the last one, then "size\r\n"
             if raw.startswith(b"\r\n"):
@@ -106,7 +106,7 @@ class Feed(asyncio.Protocol):
                 raw = b""
                 break
             self.chunk_left = size
-            raw = raw[end + 2:]
+            raw = raw[end + 2 :]
         self.raw = raw
         self.text += b"".join(out)
 
@@ -115,7 +115,7 @@ class Feed(asyncio.Protocol):
         end = text.rfind(b"\n")
         if end < 0:
             return
-        self.text = text[end + 1:]
+        self.text = text[end + 1 :]
         for line in text[:end].split(b"\n"):
             line = line.rstrip(b"\r")
             if line:
@@ -148,27 +148,30 @@ class Feed(asyncio.Protocol):
             self.ready.set_exception(ConnectionError(self.lost))
 
 
-async def _run(conn: Connection, edges: list[tuple[str, int]], first: int, count: int,
-               connect_timeout_s: float) -> None:
+async def _run(
+    conn: Connection, edges: list[tuple[str, int]], first: int, count: int, connect_timeout_s: float
+) -> None:
     loop = asyncio.get_running_loop()
     tally = Tally(count, conn)
     feeds: list[Feed] = []
 
     async def open_one(client: int) -> Feed:
         host, port = edges[client % len(edges)]
-        request = (f"GET /v1/stream HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   "Accept: text/event-stream\r\n\r\n").encode()
-        _, feed = await loop.create_connection(lambda: Feed(request, tally), host, port,
-                                               local_addr=(source_address(client), 0))
+        request = (
+            f"GET /v1/stream HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        _, feed = await loop.create_connection(
+            lambda: Feed(request, tally), host, port, local_addr=(source_address(client), 0)
+        )
         return feed
 
     started = time.monotonic()
     try:
         for wave in range(first, first + count, CONNECT_WAVE):
-            feeds += await asyncio.gather(*(open_one(c) for c in range(
-                wave, min(first + count, wave + CONNECT_WAVE))))
-        await asyncio.wait_for(asyncio.gather(*(f.ready for f in feeds)),
-                               timeout=connect_timeout_s)
+            feeds += await asyncio.gather(
+                *(open_one(c) for c in range(wave, min(first + count, wave + CONNECT_WAVE)))
+            )
+        await asyncio.wait_for(asyncio.gather(*(f.ready for f in feeds)), timeout=connect_timeout_s)
     except (OSError, TimeoutError) as exc:
         conn.send(("failed", f"{len(feeds)} of {count} connected: {exc!r}"))
         return
@@ -209,8 +212,13 @@ async def _run(conn: Connection, edges: list[tuple[str, int]], first: int, count
             return
 
 
-def serve_clients(conn: Connection, edges: list[tuple[str, int]], first: int, count: int,
-                  connect_timeout_s: float = 180.0) -> None:
+def serve_clients(
+    conn: Connection,
+    edges: list[tuple[str, int]],
+    first: int,
+    count: int,
+    connect_timeout_s: float = 180.0,
+) -> None:
     """A client process: open clients `first`..`first + count - 1` spread over `edges` (client
     k on edge k mod E), say ("ready", seconds) once each has had its first heartbeat, then
     note every decision; on ("finish", posted seqs) answer ("report", {...}) and end."""

@@ -40,15 +40,20 @@ def _track_state(engine: Engine, threat_id: str) -> dict[str, float] | None:
         return None
     track = threat.view.track
     x, y, vx, vy = track.state()  # type: ignore[union-attr]
-    return {"x": x, "y": y, "speed": math.hypot(vx, vy),
-            "heading": math.degrees(math.atan2(vx, vy)),
-            "speed_sigma": track.speed_sigma_mps}  # type: ignore[union-attr]
+    return {
+        "x": x,
+        "y": y,
+        "speed": math.hypot(vx, vy),
+        "heading": math.degrees(math.atan2(vx, vy)),
+        "speed_sigma": track.speed_sigma_mps,
+    }  # type: ignore[union-attr]
 
 
 def _true_xy(engine: Engine, path: dict[str, Any], start_ms: int) -> tuple[np.ndarray, ...]:
     t_ms = start_ms + (np.asarray(path["t_s"]) * 1000.0)
     xy = engine.zones.projection._forward_array(
-        np.column_stack([np.asarray(path["lon"]), np.asarray(path["lat"])]))
+        np.column_stack([np.asarray(path["lon"]), np.asarray(path["lat"])])
+    )
     return t_ms, xy[:, 0], xy[:, 1]
 
 
@@ -60,16 +65,20 @@ def diagnose(country: str, scenario: str, cell: str, seed: int) -> list[dict[str
     engine = Engine(zones)
     profile = engine.config.profiles[KINDS[scenario]]
     start_ms = parse_time(truth["start"])
-    paths = {t["threat"]: _true_xy(engine, t["path"], start_ms) for t in truth["threats"]
-             if t.get("path")}
+    paths = {
+        t["threat"]: _true_xy(engine, t["path"], start_ms)
+        for t in truth["threats"]
+        if t.get("path")
+    }
     released: dict[tuple[int, str], tuple[int, dict[str, float] | None]] = {}
     left_alert: dict[int, tuple[int, str]] = {}
     alerted: set[tuple[int, str]] = set()
     flaps: list[dict[str, Any]] = []
     original = engine._release
 
-    def release(index: int, threat_id: str, level: int, now: int,
-                hold_s: int | None = None) -> None:
+    def release(
+        index: int, threat_id: str, level: int, now: int, hold_s: int | None = None
+    ) -> None:
         if level == ALERT and threat_id in engine._zones[index].alert_holders:
             released[(index, threat_id)] = (now, _track_state(engine, threat_id))
         original(index, threat_id, level, now, hold_s)
@@ -94,8 +103,18 @@ def diagnose(country: str, scenario: str, cell: str, seed: int) -> list[dict[str
                 if pair not in alerted:
                     alerted.add(pair)
                     continue
-                flaps.append(_flap(engine, z, threat_id, t, released.get(pair),
-                                   left_alert.get(z), paths.get(threat_id), profile.lead_s))
+                flaps.append(
+                    _flap(
+                        engine,
+                        z,
+                        threat_id,
+                        t,
+                        released.get(pair),
+                        left_alert.get(z),
+                        paths.get(threat_id),
+                        profile.lead_s,
+                    )
+                )
 
     for event in events:
         look(engine.apply(event))
@@ -103,17 +122,27 @@ def diagnose(country: str, scenario: str, cell: str, seed: int) -> list[dict[str
     return [dict(f, alerted=len(alerted)) for f in flaps] or [{"alerted": len(alerted)}]
 
 
-def _flap(engine: Engine, z: int, threat_id: str, t: int,
-          release: tuple[int, dict[str, float] | None] | None,
-          left: tuple[int, str] | None, path: tuple[np.ndarray, ...] | None,
-          lead_s: int) -> dict[str, Any]:
+def _flap(
+    engine: Engine,
+    z: int,
+    threat_id: str,
+    t: int,
+    release: tuple[int, dict[str, float] | None] | None,
+    left: tuple[int, str] | None,
+    path: tuple[np.ndarray, ...] | None,
+    lead_s: int,
+) -> dict[str, Any]:
     zones = engine.zones
     shape = zones.shapes_m[z]
     now_state = _track_state(engine, threat_id)
-    row: dict[str, Any] = {"zone": zones.ids[z], "threat": threat_id,
-                           "shelter_s": int(zones.shelter_s[z]), "t_ms": t,
-                           "between": None if left is None else left[1],
-                           "gap_s": None if left is None else (t - left[0]) / 1000.0}
+    row: dict[str, Any] = {
+        "zone": zones.ids[z],
+        "threat": threat_id,
+        "shelter_s": int(zones.shelter_s[z]),
+        "t_ms": t,
+        "between": None if left is None else left[1],
+        "gap_s": None if left is None else (t - left[0]) / 1000.0,
+    }
     if release is not None:
         row["since_release_s"] = (t - release[0]) / 1000.0
         before = release[1]
@@ -122,8 +151,7 @@ def _flap(engine: Engine, z: int, threat_id: str, t: int,
             row["d_sigma"] = now_state["speed_sigma"] - before["speed_sigma"]
             row["d_heading"] = (now_state["heading"] - before["heading"] + 180) % 360 - 180
     if now_state is not None:
-        row["dist_est_km"] = shape.distance(
-            shapely.Point(now_state["x"], now_state["y"])) / 1000.0
+        row["dist_est_km"] = shape.distance(shapely.Point(now_state["x"], now_state["y"])) / 1000.0
         row["speed"] = now_state["speed"]
         row["speed_sigma"] = now_state["speed_sigma"]
     if path is not None:
@@ -155,15 +183,30 @@ def main() -> None:
                 rows = diagnose(country, scenario, cell, args.seed)
                 real = [r for r in rows if "zone" in r]
                 alerted = rows[0]["alerted"]
-                print(f"{country} {scenario} {cell} (n={COUNTS[scenario]}): "
-                      f"{len(real)} flaps / {alerted} alerted zones")
+                print(
+                    f"{country} {scenario} {cell} (n={COUNTS[scenario]}): "
+                    f"{len(real)} flaps / {alerted} alerted zones"
+                )
                 if not real:
                     continue
-                print("  threats:", sorted(Counter(r["threat"] for r in real).items()),
-                      " between:", Counter(r["between"] for r in real),
-                      " shelter:", sorted(Counter(r["shelter_s"] for r in real).items()))
-                for key in ("since_release_s", "gap_s", "dist_est_km", "true_reach_km",
-                            "true_min_later_km", "d_heading", "d_speed", "d_sigma"):
+                print(
+                    "  threats:",
+                    sorted(Counter(r["threat"] for r in real).items()),
+                    " between:",
+                    Counter(r["between"] for r in real),
+                    " shelter:",
+                    sorted(Counter(r["shelter_s"] for r in real).items()),
+                )
+                for key in (
+                    "since_release_s",
+                    "gap_s",
+                    "dist_est_km",
+                    "true_reach_km",
+                    "true_min_later_km",
+                    "d_heading",
+                    "d_speed",
+                    "d_sigma",
+                ):
                     values = [r[key] for r in real if r.get(key) is not None]
                     if values:
                         q = np.percentile(values, [0, 25, 50, 75, 100])
@@ -172,8 +215,10 @@ def main() -> None:
                 print(f"  true path inside the zone within its horizon: {needed}")
                 if args.each:
                     for r in real:
-                        print("   ", {k: round(v, 2) if isinstance(v, float) else v
-                                     for k, v in r.items()})
+                        print(
+                            "   ",
+                            {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()},
+                        )
 
 
 if __name__ == "__main__":

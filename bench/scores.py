@@ -57,14 +57,25 @@ def one(job: tuple[str, str, int]) -> dict:
         decisions = list(run(zones, parsed, config, policy(zones)))
         scored = score(zones, truth, decisions, hold_s=config.hold_s)
         s = scored.per_kind.get(kind)
-        row[name] = None if s is None else {
-            "impacts": s.in_zones, "missed": s.missed, "late": s.late,
-            "alert_km2h": s.alert_km2h, "ideal_km2h": s.ideal_km2h,
-            "warning_median_s": s.warning_s_median,
-            "warnings_s": [t.warning_s for t in scored.threats
-                           if t.kind == kind and t.warning_s is not None],
-            "alerted_zones": s.alerted_zones, "flaps": s.flaps,
-        }
+        row[name] = (
+            None
+            if s is None
+            else {
+                "impacts": s.in_zones,
+                "missed": s.missed,
+                "late": s.late,
+                "alert_km2h": s.alert_km2h,
+                "ideal_km2h": s.ideal_km2h,
+                "warning_median_s": s.warning_s_median,
+                "warnings_s": [
+                    t.warning_s
+                    for t in scored.threats
+                    if t.kind == kind and t.warning_s is not None
+                ],
+                "alerted_zones": s.alerted_zones,
+                "flaps": s.flaps,
+            }
+        )
     return row
 
 
@@ -72,9 +83,11 @@ def summarise(rows: list[dict]) -> str:
     lines = []
     for country in sorted({r["country"] for r in rows}):
         lines.append(f"\n{country}\n")
-        lines.append("| scenario | seeds | impacts in zones | missed | late | over-alert engine | "
-                     "reach | region | engine / region | warning median s | flaps per 100 "
-                     "alerted zones |")
+        lines.append(
+            "| scenario | seeds | impacts in zones | missed | late | over-alert engine | "
+            "reach | region | engine / region | warning median s | flaps per 100 "
+            "alerted zones |"
+        )
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for scenario in KINDS:
             mine = [r for r in rows if r["country"] == country and r["scenario"] == scenario]
@@ -85,8 +98,9 @@ def summarise(rows: list[dict]) -> str:
                 return sum(r[policy][key] for r in rs if r[policy])
 
             ideal = total("engine", "ideal_km2h")
-            factor = {p: total(p, "alert_km2h") / ideal if ideal else float("nan")
-                      for p in POLICIES}
+            factor = {
+                p: total(p, "alert_km2h") / ideal if ideal else float("nan") for p in POLICIES
+            }
             impacts = int(total("engine", "impacts"))
             late = int(total("engine", "late"))
             warnings = [w for r in mine if r["engine"] for w in r["engine"]["warnings_s"]]
@@ -97,20 +111,26 @@ def summarise(rows: list[dict]) -> str:
                 f"| {scenario} | {len(mine)} | {impacts} | {int(total('engine', 'missed'))} | "
                 f"{late} ({100 * late / max(impacts, 1):.1f} %) | {factor['engine']:.1f}x | "
                 f"{factor['reach']:.1f}x | {factor['region']:.1f}x | "
-                f"{factor['engine'] / factor['region']:.2f} | {median:.1f} | {flaps:.2f} |")
+                f"{factor['engine'] / factor['region']:.2f} | {median:.1f} | {flaps:.2f} |"
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--country", choices=["israel", "ukraine"], action="append")
     parser.add_argument("--kind", choices=list(KINDS), action="append")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    jobs = [(c, k, s) for c in args.country or ["israel", "ukraine"]
-            for k in args.kind or list(KINDS) for s in range(1, args.seeds + 1)]
+    jobs = [
+        (c, k, s)
+        for c in args.country or ["israel", "ukraine"]
+        for k in args.kind or list(KINDS)
+        for s in range(1, args.seeds + 1)
+    ]
     with multiprocessing.Pool(args.jobs) as pool:
         rows = pool.map(one, jobs, chunksize=1)
     out = Path(__file__).parent / "results"

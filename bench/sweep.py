@@ -66,20 +66,45 @@ COUNTS = {"rockets": 20, "ballistic": 6, "cruise": 6, "drones": 8}
 UA_SHELTER_S = 90
 COUNTRIES = ("israel", "ukraine")
 POLICY_NAMES = ("engine", "reach", "region", "path-oracle", "impact-oracle")
-QUICK_CELLS = ("honest", "noise-300", "interval-15", "acquire-late", "shelter-180",
-               "body-sleek", "maneuver-turn")
+QUICK_CELLS = (
+    "honest",
+    "noise-300",
+    "interval-15",
+    "acquire-late",
+    "shelter-180",
+    "body-sleek",
+    "maneuver-turn",
+)
 # The simulator's source: a cached raid is reused only while none of these has changed.
-SIM_SOURCES = ("scenarios.py", "hardraid.py", "sensing.py", "conditions.py", "paths.py",
-               "truth_flight.py", "maneuvers.py")
+SIM_SOURCES = (
+    "scenarios.py",
+    "hardraid.py",
+    "sensing.py",
+    "conditions.py",
+    "paths.py",
+    "truth_flight.py",
+    "maneuvers.py",
+)
 
 
 # What a raid's scores depend on besides the raid: the engine, its policies and the scoring.
-ENGINE_SOURCES = ("engine/lifecycle.py", "engine/policy.py", "engine/tracks.py",
-                  "engine/physics.py", "engine/threat_kinds.py", "engine/zones.py",
-                  "engine/projection.py", "contract.py", "engine/predict/ballistic.py",
-                  "engine/predict/corridor.py", "engine/predict/debris.py",
-                  "sim/evaluate.py", "sim/oracles.py",
-                  "sim/paths.py", "sim/calibration.py")
+ENGINE_SOURCES = (
+    "engine/lifecycle.py",
+    "engine/policy.py",
+    "engine/tracks.py",
+    "engine/physics.py",
+    "engine/threat_kinds.py",
+    "engine/zones.py",
+    "engine/projection.py",
+    "contract.py",
+    "engine/predict/ballistic.py",
+    "engine/predict/corridor.py",
+    "engine/predict/debris.py",
+    "sim/evaluate.py",
+    "sim/oracles.py",
+    "sim/paths.py",
+    "sim/calibration.py",
+)
 
 
 def _digest(paths: list[Path]) -> str:
@@ -90,8 +115,10 @@ def _digest(paths: list[Path]) -> str:
 
 
 def _sim_version() -> str:
-    return _digest([ROOT / "airwarn" / "sim" / name for name in SIM_SOURCES]
-                   + [ROOT / "airwarn" / "engine" / "physics.py"])
+    return _digest(
+        [ROOT / "airwarn" / "sim" / name for name in SIM_SOURCES]
+        + [ROOT / "airwarn" / "engine" / "physics.py"]
+    )
 
 
 # Bump when what `_run` records changes.
@@ -114,18 +141,21 @@ def zone_set(country: str, shelter_s: int | None = None) -> ZoneSet:
     if key not in _ZONES:
         if (country, None) not in _ZONES:
             if country == "israel":
-                zones = ZoneSet(import_israel(DATA / "israel" / "israel_alert_areas.geojson")
-                                .zones)
+                zones = ZoneSet(import_israel(DATA / "israel" / "israel_alert_areas.geojson").zones)
             else:
-                zones = ZoneSet(import_ukraine(DATA / "ukraine" / "ua_hromadas.geojson",
-                                               "hromada", UA_SHELTER_S).zones)
+                zones = ZoneSet(
+                    import_ukraine(
+                        DATA / "ukraine" / "ua_hromadas.geojson", "hromada", UA_SHELTER_S
+                    ).zones
+                )
             _ZONES[(country, None)] = zones
         _ZONES[key] = with_shelter(_ZONES[(country, None)], shelter_s)
     return _ZONES[key]
 
 
-def raid(country: str, scenario: str, cell: str, seed: int, cache: Path | None,
-         version: str) -> tuple[list[bytes], dict[str, Any]]:
+def raid(
+    country: str, scenario: str, cell: str, seed: int, cache: Path | None, version: str
+) -> tuple[list[bytes], dict[str, Any]]:
     """The raid's event lines and truth, from the cache when it holds them."""
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
@@ -137,8 +167,7 @@ def raid(country: str, scenario: str, cell: str, seed: int, cache: Path | None,
     if conditions is None:
         events, truth = simulate(zones, scenario, seed, count=COUNTS[scenario], paths=True)
     else:
-        events, truth = simulate_under(zones, scenario, seed, conditions,
-                                       count=COUNTS[scenario])
+        events, truth = simulate_under(zones, scenario, seed, conditions, count=COUNTS[scenario])
     encoder = msgspec.json.Encoder()
     lines = [encoder.encode(e) for e in events]
     if folder is not None:
@@ -186,18 +215,27 @@ def _run(job: Job) -> dict[str, Any]:
     started = time.perf_counter()
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
-    lines, truth = raid(country, scenario, cell, seed, None if cache is None else Path(cache),
-                        version)
+    lines, truth = raid(
+        country, scenario, cell, seed, None if cache is None else Path(cache), version
+    )
     simulated = time.perf_counter()
     events = [parse_event(line) for line in lines]
     config = _config(engine)
     kind = KINDS[scenario]
     lost = {str(t["threat"]) for t in truth["threats"] if t["end_reason"] == "lost"}
-    tracked = dict(truth, threats=[dict(t, impact=None) if t["threat"] in lost else t
-                                   for t in truth["threats"]])
-    row: dict[str, Any] = {"country": country, "scenario": scenario, "cell": cell,
-                           "seed": seed, "reports": len(events), "policies": {},
-                           "shorter_than_shelter": _shorter_than_shelter(zones, truth)}
+    tracked = dict(
+        truth,
+        threats=[dict(t, impact=None) if t["threat"] in lost else t for t in truth["threats"]],
+    )
+    row: dict[str, Any] = {
+        "country": country,
+        "scenario": scenario,
+        "cell": cell,
+        "seed": seed,
+        "reports": len(events),
+        "policies": {},
+        "shorter_than_shelter": _shorter_than_shelter(zones, truth),
+    }
     recorder = None
     for name in policies:
         if name in ORACLES:
@@ -217,22 +255,34 @@ def _run(job: Job) -> dict[str, Any]:
         everything = score(zones, truth, decisions, hold_s=config.hold_s)
         mine = result.per_kind.get(kind)
         scored = [t for t in result.threats if t.kind == kind and t.zone is not None]
-        row["policies"][name] = None if mine is None else {
-            "impacts": mine.in_zones, "missed": mine.missed,
-            "lost_impacts": sum(1 for t in everything.threats
-                                if t.threat in lost and t.zone is not None),
-            "missed_lost": sum(1 for t in everything.threats
-                               if t.missed and t.threat in lost and t.zone is not None),
-            "late": mine.late, "alert_km2h": mine.alert_km2h, "ideal_km2h": mine.ideal_km2h,
-            "alerted_zones": mine.alerted_zones, "flaps": mine.flaps,
-            "warnings_s": [t.warning_s for t in scored if t.warning_s is not None],
-            "seconds": elapsed,
-        }
+        row["policies"][name] = (
+            None
+            if mine is None
+            else {
+                "impacts": mine.in_zones,
+                "missed": mine.missed,
+                "lost_impacts": sum(
+                    1 for t in everything.threats if t.threat in lost and t.zone is not None
+                ),
+                "missed_lost": sum(
+                    1
+                    for t in everything.threats
+                    if t.missed and t.threat in lost and t.zone is not None
+                ),
+                "late": mine.late,
+                "alert_km2h": mine.alert_km2h,
+                "ideal_km2h": mine.ideal_km2h,
+                "alerted_zones": mine.alerted_zones,
+                "flaps": mine.flaps,
+                "warnings_s": [t.warning_s for t in scored if t.warning_s is not None],
+                "seconds": elapsed,
+            }
+        )
     if recorder is not None:
         row["calibration"] = [
-            [round(c.to_impact_s, 2), round(c.d, 4), round(c.time_error_s, 2),
-             c.before_earliest]
-            for c in calibration.coverage(zones, truth, recorder.estimates)]
+            [round(c.to_impact_s, 2), round(c.d, 4), round(c.time_error_s, 2), c.before_earliest]
+            for c in calibration.coverage(zones, truth, recorder.estimates)
+        ]
     row["seconds"] = {"simulate": simulated - started, "total": time.perf_counter() - started}
     return row
 
@@ -263,8 +313,13 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault((r["scenario"], r["country"], r["cell"]), []).append(r)
     out = []
     for (scenario, country, cell), mine in groups.items():
-        summary: dict[str, Any] = {"scenario": scenario, "country": country, "cell": cell,
-                                   "seeds": len(mine), "policies": {}}
+        summary: dict[str, Any] = {
+            "scenario": scenario,
+            "country": country,
+            "cell": cell,
+            "seeds": len(mine),
+            "policies": {},
+        }
         for name in POLICY_NAMES:
             if not any(name in r["policies"] for r in mine):
                 continue
@@ -282,7 +337,8 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "late": sum(p["late"] for p in parts),
                 "over_alert": alert / ideal if ideal else None,
                 "flaps_per_100": 100.0 * flaps / alerted if alerted else None,
-                "flaps": flaps, "alerted_zones": alerted,
+                "flaps": flaps,
+                "alerted_zones": alerted,
                 "warning_median_s": float(np.median(warnings)) if warnings else None,
                 "seconds": sum(p["seconds"] for p in parts),
             }
@@ -327,9 +383,14 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "–" if a is None or not b else f"{a / b:.2f}"
 
 
-_FAILS = {"missed": "missed", "late": "late", "flaps": "flaps > 1/100",
-          "over_alert<=6": "over-alert > 6", "<=region/5": "> region/5",
-          "<=3x path-oracle": "> 3× path-oracle"}
+_FAILS = {
+    "missed": "missed",
+    "late": "late",
+    "flaps": "flaps > 1/100",
+    "over_alert<=6": "over-alert > 6",
+    "<=region/5": "> region/5",
+    "<=3x path-oracle": "> 3× path-oracle",
+}
 
 
 def _targets(kind: str, c: dict[str, bool | None]) -> str:
@@ -341,8 +402,11 @@ def _targets(kind: str, c: dict[str, bool | None]) -> str:
     return text
 
 
-def tables(summaries: list[dict[str, Any]], cell_order: list[str],
-           baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> str:
+def tables(
+    summaries: list[dict[str, Any]],
+    cell_order: list[str],
+    baseline: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+) -> str:
     """Per kind, a row per cell and country; with a baseline, the engine's figures before."""
     lines: list[str] = []
     for scenario, kind in KINDS.items():
@@ -352,8 +416,20 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str],
         mine.sort(key=lambda s: (cell_order.index(s["cell"]), s["country"]))
         ballistic = kind in ("rocket", "ballistic")
         lines.append(f"\n### {scenario}\n")
-        head = ["cell", "country", "seeds", "impacts", "missed", "late", "warning median s",
-                "over-alert: engine", "reach", "region", "path-oracle", "impact-oracle"]
+        head = [
+            "cell",
+            "country",
+            "seeds",
+            "impacts",
+            "missed",
+            "late",
+            "warning median s",
+            "over-alert: engine",
+            "reach",
+            "region",
+            "path-oracle",
+            "impact-oracle",
+        ]
         if baseline is not None:
             head[7:7] = ["baseline: missed, late, over-alert, flaps /100"]
         if not ballistic:
@@ -373,18 +449,27 @@ def tables(summaries: list[dict[str, Any]], cell_order: list[str],
             if short[1]:
                 impacts += f"; {short[1]} shorter than shelter"
             factors = [p[n]["over_alert"] if n in p else None for n in POLICY_NAMES]
-            cells = [s["cell"], s["country"], str(s["seeds"]), impacts, str(e["missed"]),
-                     str(e["late"]), _f(e["warning_median_s"])]
+            cells = [
+                s["cell"],
+                s["country"],
+                str(s["seeds"]),
+                impacts,
+                str(e["missed"]),
+                str(e["late"]),
+                _f(e["warning_median_s"]),
+            ]
             if baseline is not None:
                 before = baseline.get((s["scenario"], s["country"], s["cell"]))
                 b = None if before is None else before["policies"]["engine"]
-                cells.append("–" if b is None else
-                             f"{b['missed']}, {b['late']}, {_f(b['over_alert'], 2)}, "
-                             f"{_f(b['flaps_per_100'], 2)}")
+                cells.append(
+                    "–"
+                    if b is None
+                    else f"{b['missed']}, {b['late']}, {_f(b['over_alert'], 2)}, "
+                    f"{_f(b['flaps_per_100'], 2)}"
+                )
             cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in factors]
             if not ballistic:
-                cells += [_ratio(e["over_alert"], factors[2]),
-                          _ratio(e["over_alert"], factors[3])]
+                cells += [_ratio(e["over_alert"], factors[2]), _ratio(e["over_alert"], factors[3])]
             cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
             required = [v for k, v in c.items() if "goal" not in k]
             met += all(v is not False for v in required)
@@ -402,12 +487,23 @@ def calibration_tables(rows: list[dict[str, Any]], cell_order: list[str]) -> str
         if not mine:
             continue
         lines.append(f"\n### Calibration: {scenario} (engine's impact regions)\n")
-        lines.append("d = where the true impact falls, in units of the region's semi-axes "
-                     "(d ≤ 1: inside). Stated probability of the region scaled by s: "
-                     "1 − exp(−(3.5 s)²/2).\n")
-        head = ["time to impact", "estimates", "d median", "d p95", "inside (d ≤ 1)",
-                *[f"d ≤ {s:g} (stated {calibration.stated_probability(s):.3f})"
-                  for s in calibration.SCALES], "true impact before stated earliest"]
+        lines.append(
+            "d = where the true impact falls, in units of the region's semi-axes "
+            "(d ≤ 1: inside). Stated probability of the region scaled by s: "
+            "1 − exp(−(3.5 s)²/2).\n"
+        )
+        head = [
+            "time to impact",
+            "estimates",
+            "d median",
+            "d p95",
+            "inside (d ≤ 1)",
+            *[
+                f"d ≤ {s:g} (stated {calibration.stated_probability(s):.3f})"
+                for s in calibration.SCALES
+            ],
+            "true impact before stated earliest",
+        ]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         pooled: dict[str, list[list[Any]]] = {label: [] for label in labels}
@@ -420,14 +516,30 @@ def calibration_tables(rows: list[dict[str, Any]], cell_order: list[str]) -> str
             if not s["n"]:
                 continue
             early = sum(1 for c in entries if c[3]) / len(entries)
-            lines.append("| " + " | ".join([
-                label, str(s["n"]), _f(s["d_median"], 2), _f(s["d_p95"], 2),
-                f"{100 * s['inside']:.1f} %",
-                *[f"{100 * s['observed'][f'{x:g}']:.1f} %" for x in calibration.SCALES],
-                f"{100 * early:.1f} %"]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        label,
+                        str(s["n"]),
+                        _f(s["d_median"], 2),
+                        _f(s["d_p95"], 2),
+                        f"{100 * s['inside']:.1f} %",
+                        *[f"{100 * s['observed'][f'{x:g}']:.1f} %" for x in calibration.SCALES],
+                        f"{100 * early:.1f} %",
+                    ]
+                )
+                + " |"
+            )
         lines.append("")
-        head = ["cell", "estimates", "d median", "d p95", "inside",
-                *[f"inside, {label}" for label in labels]]
+        head = [
+            "cell",
+            "estimates",
+            "d median",
+            "d p95",
+            "inside",
+            *[f"inside, {label}" for label in labels],
+        ]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for cell in cell_order:
@@ -438,11 +550,23 @@ def calibration_tables(rows: list[dict[str, Any]], cell_order: list[str]) -> str
             per_bin = []
             for label in labels:
                 ds = [c[1] for c in entries if calibration.time_bin(c[0]) == label]
-                per_bin.append(f"{100 * np.mean(np.asarray(ds) <= 1.0):.1f} % ({len(ds)})"
-                               if ds else "–")
-            lines.append("| " + " | ".join([cell, str(s["n"]), _f(s["d_median"], 2),
-                                            _f(s["d_p95"], 2), f"{100 * s['inside']:.1f} %",
-                                            *per_bin]) + " |")
+                per_bin.append(
+                    f"{100 * np.mean(np.asarray(ds) <= 1.0):.1f} % ({len(ds)})" if ds else "–"
+                )
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        cell,
+                        str(s["n"]),
+                        _f(s["d_median"], 2),
+                        _f(s["d_p95"], 2),
+                        f"{100 * s['inside']:.1f} %",
+                        *per_bin,
+                    ]
+                )
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -450,33 +574,56 @@ def calibration_tables(rows: list[dict[str, Any]], cell_order: list[str]) -> str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"only the cells {', '.join(QUICK_CELLS)} and 1 seed (unless "
-                        "--seeds or --cell say otherwise)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"only the cells {', '.join(QUICK_CELLS)} and 1 seed (unless "
+        "--seeds or --cell say otherwise)",
+    )
     parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 5)")
     parser.add_argument("--kind", choices=list(KINDS), action="append")
     parser.add_argument("--country", choices=list(COUNTRIES), action="append")
     parser.add_argument("--cell", choices=list(CELLS), action="append")
-    parser.add_argument("--policy", choices=POLICY_NAMES[1:], action="append",
-                        help="run only these beside the engine (default: all four; the "
-                        "targets of drones and cruise missiles need region and path-oracle)")
-    parser.add_argument("--corridor-release-s", type=int, default=None,
-                        help="the lifecycle's corridor_release_s for every policy (default: "
-                        "EngineConfig's)")
+    parser.add_argument(
+        "--policy",
+        choices=POLICY_NAMES[1:],
+        action="append",
+        help="run only these beside the engine (default: all four; the "
+        "targets of drones and cruise missiles need region and path-oracle)",
+    )
+    parser.add_argument(
+        "--corridor-release-s",
+        type=int,
+        default=None,
+        help="the lifecycle's corridor_release_s for every policy (default: EngineConfig's)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--cache", type=Path, default=RESULTS / "sweep-cache",
-                        help="folder of cached raids")
+    parser.add_argument(
+        "--cache", type=Path, default=RESULTS / "sweep-cache", help="folder of cached raids"
+    )
     parser.add_argument("--no-cache", action="store_true", help="simulate every raid afresh")
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="a results JSON of an earlier run (e.g. before an engine change): "
-                        "its engine figures go beside each row")
-    parser.add_argument("--only-cached", action="store_true",
-                        help="run nothing: tables of the raids already scored (of a run cut "
-                        "short, or still running)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "sweep",
-                        help="results go to OUT.json and OUT.md (default bench/results/sweep)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a results JSON of an earlier run (e.g. before an engine change): "
+        "its engine figures go beside each row",
+    )
+    parser.add_argument(
+        "--only-cached",
+        action="store_true",
+        help="run nothing: tables of the raids already scored (of a run cut "
+        "short, or still running)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS / "sweep",
+        help="results go to OUT.json and OUT.md (default bench/results/sweep)",
+    )
     args = parser.parse_args()
     seeds = args.seeds or (1 if args.quick else 5)
     wanted = args.cell or (list(QUICK_CELLS) if args.quick else list(CELLS))
@@ -492,8 +639,7 @@ def main() -> None:
                 continue
             for country in args.country or list(COUNTRIES):
                 for seed in range(1, seeds + 1):
-                    jobs.append((country, scenario, cell, seed, cache, version, engine,
-                                 policies))
+                    jobs.append((country, scenario, cell, seed, cache, version, engine, policies))
     # Seed by seed, so that a run cut short has every cell; in a seed the longest first, so
     # that the two workers finish together.
     weight = {"drones": 0, "cruise": 1, "rockets": 2, "ballistic": 3}
@@ -505,26 +651,42 @@ def main() -> None:
     with multiprocessing.Pool(args.jobs) as pool:
         for n, row in enumerate(pool.imap_unordered(one, jobs, chunksize=1), start=1):
             rows.append(row)
-            print(f"\r{n}/{len(jobs)} raids, {time.perf_counter() - started:.0f} s",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{n}/{len(jobs)} raids, {time.perf_counter() - started:.0f} s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
     print(file=sys.stderr)
     wall = time.perf_counter() - started
-    rows.sort(key=lambda r: (r["scenario"], r["country"], list(CELLS).index(r["cell"]),
-                             r["seed"]))
+    rows.sort(key=lambda r: (r["scenario"], r["country"], list(CELLS).index(r["cell"]), r["seed"]))
     summaries = aggregate(rows)
     order = list(CELLS)
     baseline = None
     if args.baseline is not None:
         earlier = json.loads(args.baseline.read_text())["summaries"]
         baseline = {(b["scenario"], b["country"], b["cell"]): b for b in earlier}
-    text = (f"`python {' '.join(['bench/sweep.py', *sys.argv[1:]])}`: {len(jobs)} raids, "
-            f"up to {seeds} seed(s) per cell, {wall:.0f} s wall time on {args.jobs} workers.\n"
-            + tables(summaries, order, baseline) + "\n" + calibration_tables(rows, order)
-            + "\n")
+    text = (
+        f"`python {' '.join(['bench/sweep.py', *sys.argv[1:]])}`: {len(jobs)} raids, "
+        f"up to {seeds} seed(s) per cell, {wall:.0f} s wall time on {args.jobs} workers.\n"
+        + tables(summaries, order, baseline)
+        + "\n"
+        + calibration_tables(rows, order)
+        + "\n"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{args.out}.json").write_text(json.dumps(
-        {"command": " ".join(sys.argv), "wall_s": wall, "seeds": seeds,
-         "summaries": summaries, "raids": rows}, indent=1))
+    Path(f"{args.out}.json").write_text(
+        json.dumps(
+            {
+                "command": " ".join(sys.argv),
+                "wall_s": wall,
+                "seeds": seeds,
+                "summaries": summaries,
+                "raids": rows,
+            },
+            indent=1,
+        )
+    )
     Path(f"{args.out}.md").write_text(text)
     print(text)
 

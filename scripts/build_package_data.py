@@ -37,17 +37,26 @@ from airwarn.layers.ukraine import import_ukraine  # noqa: E402
 
 SOURCES = {
     "israel": ("israel/israel_alert_areas.geojson", lambda p: import_israel(p)),
-    "ukraine": ("ukraine/ua_hromadas.geojson",
-                lambda p: import_ukraine(p, "hromada", UKRAINE_SHELTER_S)),
-    "ukraine-raions": ("ukraine/ua_raions.geojson",
-                       lambda p: import_ukraine(p, "raion", UKRAINE_SHELTER_S)),
-    "ukraine-oblasts": ("ukraine/ua_oblasts.geojson",
-                        lambda p: import_ukraine(p, "oblast", UKRAINE_SHELTER_S)),
+    "ukraine": (
+        "ukraine/ua_hromadas.geojson",
+        lambda p: import_ukraine(p, "hromada", UKRAINE_SHELTER_S),
+    ),
+    "ukraine-raions": (
+        "ukraine/ua_raions.geojson",
+        lambda p: import_ukraine(p, "raion", UKRAINE_SHELTER_S),
+    ),
+    "ukraine-oblasts": (
+        "ukraine/ua_oblasts.geojson",
+        lambda p: import_ukraine(p, "oblast", UKRAINE_SHELTER_S),
+    ),
 }
 CROSSWALK = "ukraine/ua_alarm_regions_crosswalk.csv"
-LICENCES = ("amitfin+oref_alert__LICENSE.txt", "eladnava+pikud-haoref-api__LICENSE.txt",
-            "justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",
-            "Vadimkin+ukrainian-air-raid-sirens-dataset__LICENSE.txt")
+LICENCES = (
+    "amitfin+oref_alert__LICENSE.txt",
+    "eladnava+pikud-haoref-api__LICENSE.txt",
+    "justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",
+    "Vadimkin+ukrainian-air-raid-sirens-dataset__LICENSE.txt",
+)
 
 CAP_NOTICE = """\
 cap12.xsd: the XML schema of the Common Alerting Protocol version 1.2, an OASIS Standard.
@@ -96,12 +105,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--schemas", type=Path, default=ROOT.parent / "shared" / "schemas")
-    parser.add_argument("--out", type=Path, default=ROOT / "airwarn",
-                        help="the package folder to write into (default: this checkout's)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "airwarn",
+        help="the package folder to write into (default: this checkout's)",
+    )
     args = parser.parse_args()
     if not (args.data / "israel").is_dir():
-        print(f"no data set at {args.data}: give --data (the layout of ../shared/data)",
-              file=sys.stderr)
+        print(
+            f"no data set at {args.data}: give --data (the layout of ../shared/data)",
+            file=sys.stderr,
+        )
         return 2
     zones_dir = args.out / "data" / "zones"
     licenses_dir = args.out / "data" / "licenses"
@@ -125,28 +140,46 @@ def main() -> int:
         (zones_dir / layer.file).write_bytes(packed)
         counts[name] = len(result.zones)
         manifest["layers"][name] = {  # type: ignore[index]
-            "file": layer.file, "title": layer.title, "zones": len(result.zones),
-            "source": relative, "source_sha256": sha256(raw),
-            "canonical_sha256": sha256(encoded), "file_sha256": sha256(packed),
-            "attribution": layer.attribution, "licence": layer.licence,
+            "file": layer.file,
+            "title": layer.title,
+            "zones": len(result.zones),
+            "source": relative,
+            "source_sha256": sha256(raw),
+            "canonical_sha256": sha256(encoded),
+            "file_sha256": sha256(packed),
+            "attribution": layer.attribution,
+            "licence": layer.licence,
             "notes": result.notes,
         }
-        print(f"{name}: {len(result.zones):,} zones, {len(encoded):,} bytes, "
-              f"{len(packed):,} compressed -> {zones_dir / layer.file}")
+        print(
+            f"{name}: {len(result.zones):,} zones, {len(encoded):,} bytes, "
+            f"{len(packed):,} compressed -> {zones_dir / layer.file}"
+        )
     crosswalk = (args.data / CROSSWALK).read_bytes()
     packed = gzip.compress(crosswalk, compresslevel=9, mtime=0)
     (zones_dir / "ua_alarm_regions_crosswalk.csv.gz").write_bytes(packed)
-    manifest["crosswalk"] = {"file": "ua_alarm_regions_crosswalk.csv.gz", "source": CROSSWALK,
-                             "source_sha256": sha256(crosswalk), "file_sha256": sha256(packed),
-                             "rows": crosswalk.count(b"\n") - 1,
-                             "licence": "MIT (Vadimkin/ukrainian-air-raid-sirens-dataset)"}
+    manifest["crosswalk"] = {
+        "file": "ua_alarm_regions_crosswalk.csv.gz",
+        "source": CROSSWALK,
+        "source_sha256": sha256(crosswalk),
+        "file_sha256": sha256(packed),
+        "rows": crosswalk.count(b"\n") - 1,
+        "licence": "MIT (Vadimkin/ukrainian-air-raid-sirens-dataset)",
+    }
     (zones_dir / "MANIFEST.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     for licence in LICENCES:
         shutil.copyfile(args.data / "LICENSES" / licence, licenses_dir / licence)
-    (licenses_dir / "NOTICE.md").write_text(NOTICE.format(
-        israel=f"{counts['israel']:,}", ukraine=f"{counts['ukraine']:,}",
-        raions=counts["ukraine-raions"], oblasts=counts["ukraine-oblasts"]), encoding="utf-8")
+    (licenses_dir / "NOTICE.md").write_text(
+        NOTICE.format(
+            israel=f"{counts['israel']:,}",
+            ukraine=f"{counts['ukraine']:,}",
+            raions=counts["ukraine-raions"],
+            oblasts=counts["ukraine-oblasts"],
+        ),
+        encoding="utf-8",
+    )
     schema = args.schemas / "cap12.xsd"
     shutil.copyfile(schema, args.out / "cap" / "cap12.xsd")
     (args.out / "cap" / "CAP12-NOTICE.txt").write_text(CAP_NOTICE, encoding="utf-8")

@@ -33,8 +33,10 @@ _LOCKS = Path(tempfile.gettempdir())
 
 @contextmanager
 def _services_lock(alone: bool) -> Iterator[None]:
-    with open(_LOCKS / "airwarn-tests.turnstile", "a") as turnstile, \
-            open(_LOCKS / "airwarn-tests.lock", "a") as lock:
+    with (
+        open(_LOCKS / "airwarn-tests.turnstile", "a") as turnstile,
+        open(_LOCKS / "airwarn-tests.lock", "a") as lock,
+    ):
         fcntl.flock(turnstile, fcntl.LOCK_EX)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
@@ -53,8 +55,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     otherwise): an `alone` test waits for the test beside it to end, which should not be a
     three-minute one, and a three-minute test started last is the suite's tail."""
     alone_files = {item.path for item in items if item.get_closest_marker("alone")}
-    items.sort(key=lambda item: 0 if item.path in alone_files
-               else 1 if item.get_closest_marker("slow") else 2)
+    items.sort(
+        key=lambda item: (
+            0 if item.path in alone_files else 1 if item.get_closest_marker("slow") else 2
+        )
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -66,8 +71,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # What tests skip for when the project's data set is absent (a bare clone): the histories, CAP
 # samples and raw layers. The product needs none of it: its zones and schema ship with it.
-DATA_MISSING = (f"the project's data set is not beside the repository ({DATA}): a test of "
-                "raw layers, histories or CAP samples")
+DATA_MISSING = (
+    f"the project's data set is not beside the repository ({DATA}): a test of "
+    "raw layers, histories or CAP samples"
+)
 # The CAP 1.2 schema, as shipped in the package (and read from there by inbound CAP)
 SCHEMAS = Path(__file__).resolve().parents[1] / "airwarn" / "cap"
 T0 = datetime(2026, 3, 1, 18, 0, 0, tzinfo=UTC)
@@ -79,8 +86,13 @@ def at(seconds: float) -> str:
 
 
 def grid_zones(
-    rows: int = 6, cols: int = 6, lon0: float = 34.6, lat0: float = 31.4, step: float = 0.05,
-    shelter_s: int = 60, regions: int = 2,
+    rows: int = 6,
+    cols: int = 6,
+    lon0: float = 34.6,
+    lat0: float = 31.4,
+    step: float = 0.05,
+    shelter_s: int = 60,
+    regions: int = 2,
 ) -> dict[str, Any]:
     """A rows x cols grid of square zones (ids `r{row}c{col}`), split into `regions` bands."""
     features = []
@@ -88,12 +100,18 @@ def grid_zones(
         for c in range(cols):
             x0, y0 = lon0 + c * step, lat0 + r * step
             ring = [[x0, y0], [x0 + step, y0], [x0 + step, y0 + step], [x0, y0 + step], [x0, y0]]
-            features.append({
-                "type": "Feature",
-                "properties": {"id": f"r{r}c{c}", "shelter_s": shelter_s,
-                               "name": f"Zone {r}-{c}", "region": f"band{c * regions // cols}"},
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "id": f"r{r}c{c}",
+                        "shelter_s": shelter_s,
+                        "name": f"Zone {r}-{c}",
+                        "region": f"band{c * regions // cols}",
+                    },
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+            )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -112,8 +130,9 @@ def end(threat: str, t: float, reason: str = "impact"):
     return parse_event(_json({"type": "end", "threat": threat, "t": at(t), "reason": reason}))
 
 
-def manual(action: str, t: float, zones: list[str] | None = None, region: str | None = None,
-           **extra: Any):
+def manual(
+    action: str, t: float, zones: list[str] | None = None, region: str | None = None, **extra: Any
+):
     body: dict[str, Any] = {"type": "manual", "action": action, "t": at(t), "by": "op-1"}
     if zones is not None:
         body["zones"] = zones
@@ -159,8 +178,10 @@ def postgres_schema() -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     except (sa.exc.OperationalError, StoreError) as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
-                    "it with pg_ctlcluster --skip-systemctl-redirect 15 main start")
+        pytest.skip(
+            f"PostgreSQL is not reachable at {PG_URL} ({exc.__class__.__name__}); start "
+            "it with pg_ctlcluster --skip-systemctl-redirect 15 main start"
+        )
     try:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
@@ -199,15 +220,18 @@ def signing_keys(tmp_path_factory: pytest.TempPathFactory):
     return load_or_create_keys(tmp_path_factory.mktemp("keys"))
 
 
-def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events",
-                 **engine: Any):
+def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events", **engine: Any):
     """A service on a store, opened (migrated, rebuilt from its log)."""
     from airwarn.engine import EngineConfig
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
 
-    settings = ServiceSettings(db_url=url, clock=clock, sender="airwarn@test.example",
-                               id_prefix="urn:airwarn:test.example:",
-                               engine=EngineConfig(**engine))
+    settings = ServiceSettings(
+        db_url=url,
+        clock=clock,
+        sender="airwarn@test.example",
+        id_prefix="urn:airwarn:test.example:",
+        engine=EngineConfig(**engine),
+    )
     service = Service(zones, zones_fingerprint(zones), settings, keys)
     service.open()
     return service
@@ -216,10 +240,14 @@ def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events",
 # -- operators' actions, as the product takes them (manual events are not taken on
 # /v1/events: see airwarn.lanes) --------------------------------------------------------------
 
+
 def as_action(event: Any) -> dict[str, Any]:
     """A `manual` event (from `manual()`) as the request an operator sends to /v1/actions."""
-    request: dict[str, Any] = {"action": event.action, "status": event.status,
-                               "reason": event.reason or "a test of the operators' path"}
+    request: dict[str, Any] = {
+        "action": event.action,
+        "status": event.status,
+        "reason": event.reason or "a test of the operators' path",
+    }
     if event.zones is not None:
         request["zones"] = list(event.zones)
     if event.region is not None:
@@ -260,8 +288,7 @@ def operate(service: Any, *events: Any, client: Any = None) -> list[Any]:
     return answers
 
 
-def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
-         ) -> list[Any]:
+def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0) -> list[Any]:
     """Events as the product takes them, in order: each run of tracks, ends and ticks through
     the sensors' lane (`Service.ingest`, as `client`), each manual action through the
     operators' path (`operate`). The answers, one per run or action."""
@@ -272,8 +299,11 @@ def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
 
     def flush() -> None:
         if run:
-            answers.append(service.ingest(list(enumerate(run, start=1)), [], client=client,
-                                          received_ms=received_ms))
+            answers.append(
+                service.ingest(
+                    list(enumerate(run, start=1)), [], client=client, received_ms=received_ms
+                )
+            )
             run.clear()
 
     for event in events:
@@ -286,8 +316,9 @@ def feed(service: Any, events: list[Any], client: Any, received_ms: int = 0
     return answers
 
 
-def post_feed(http: Any, events: list[Any], sensor: dict[str, str],
-              operator: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def post_feed(
+    http: Any, events: list[Any], sensor: dict[str, str], operator: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """`feed` over HTTP on an event-clock server: each run of tracks, ends and ticks posted to
     /v1/events with the `sensor` headers; each manual action sent to /v1/actions with the
     `operator` headers (default: the same), after a tick that brings the raid's clock to its
@@ -317,10 +348,17 @@ def post_feed(http: Any, events: list[Any], sensor: dict[str, str],
         post([msgspec_json(tick)])
         sent = act(http, operator, as_action(event))
         seqs = sent.get("decisions", [])
-        answers.append({"accepted": 1, "rejected": [], "ignored": [], "decisions": len(seqs),
-                        "first_decision_seq": seqs[0] if seqs else None,
-                        "last_decision_seq": seqs[-1] if seqs else None,
-                        "messages": sent.get("messages", [])})
+        answers.append(
+            {
+                "accepted": 1,
+                "rejected": [],
+                "ignored": [],
+                "decisions": len(seqs),
+                "first_decision_seq": seqs[0] if seqs else None,
+                "last_decision_seq": seqs[-1] if seqs else None,
+                "messages": sent.get("messages", []),
+            }
+        )
     flush()
     return answers
 

@@ -15,12 +15,12 @@ from airwarn.engine.policy import SmartPolicy
 from airwarn.engine.zones import zones_from_geojson
 
 # ~2 km squares over ~45 x 53 km: fine enough that a wide early region covers many of them
-FINE = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02,
-                                     shelter_s=90))
+FINE = zones_from_geojson(
+    grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02, shelter_s=90)
+)
 
 
-def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=8000.0,
-                 threat="R1"):
+def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=8000.0, threat="R1"):
     """Reports of a rocket flown with the physics model, every `every_s` from `start_s`, with
     Gaussian position noise of `sigma_m` (horizontal; 1.5x vertical) and no velocity."""
     v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
@@ -53,8 +53,9 @@ def replay(engine, events):
 def test_a_wide_early_region_lets_its_far_zones_go_while_the_impact_zone_stays_alerted():
     # ~50 km, reports every second from 3 s after launch with 300 m noise: the region at the
     # first alert is many zones wide, and every zone is due at once (shelter 90 s)
-    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0,
-                                  seed=4)
+    events, impact = noisy_rocket(
+        (31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0, seed=4
+    )
     config = EngineConfig(hold_s=600, ballistic_release_s=12)
     engine = Engine(FINE, config)
     out = replay(engine, events)
@@ -94,8 +95,9 @@ def test_a_wide_early_region_lets_its_far_zones_go_while_the_impact_zone_stays_a
 
 
 def test_without_release_a_ballistic_threat_holds_every_zone_it_alerted_to_its_end():
-    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0,
-                                  seed=4)
+    events, impact = noisy_rocket(
+        (31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=1.0, seed=4
+    )
     engine = Engine(FINE, EngineConfig(hold_s=600, ballistic_release_s=12))
     released = {d.zone for d in replay(engine, events) if d.level == "clear"}
     # the same raid with a region that never lets go (margin so wide it covers everything)
@@ -105,9 +107,12 @@ def test_without_release_a_ballistic_threat_holds_every_zone_it_alerted_to_its_e
 
 
 rocket_flights = st.tuples(
-    st.floats(31.16, 31.60), st.floats(34.41, 34.87),  # where it comes down, inside the grid
-    st.floats(0, 360), st.floats(15_000, 60_000),  # from which bearing and how far
-    st.sampled_from([30.0, 100.0, 300.0]), st.sampled_from([1.0, 2.0, 5.0]),
+    st.floats(31.16, 31.60),
+    st.floats(34.41, 34.87),  # where it comes down, inside the grid
+    st.floats(0, 360),
+    st.floats(15_000, 60_000),  # from which bearing and how far
+    st.sampled_from([30.0, 100.0, 300.0]),
+    st.sampled_from([1.0, 2.0, 5.0]),
     st.integers(0, 2**16),
 )
 
@@ -117,10 +122,11 @@ rocket_flights = st.tuples(
 def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     lat, lon, bearing, range_m, sigma_m, every_s, seed = flight
     b = np.radians(bearing)
-    launch = (lat - range_m * float(np.cos(b)) / 111_320.0,
-              lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))))
-    events, impact = noisy_rocket(launch, (lat, lon), sigma_m=sigma_m, every_s=every_s,
-                                  seed=seed)
+    launch = (
+        lat - range_m * float(np.cos(b)) / 111_320.0,
+        lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))),
+    )
+    events, impact = noisy_rocket(launch, (lat, lon), sigma_m=sigma_m, every_s=every_s, seed=seed)
     zone = FINE.zone_at(impact.lon, impact.lat)
     if zone is None or len(events) < 3:
         return
@@ -135,12 +141,12 @@ def test_a_zone_with_time_to_spare_is_judged_by_the_sharper_region_of_later_repo
     # a radar of 30 m: at the second report the region spans the grid, and zones that need
     # 90 s to shelter are due at once; zones that need 20 s are not, so the engine waits for
     # the reports that follow and alerts only what the sharp region covers, still in time
-    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=30.0, every_s=1.0,
-                                  seed=4)
+    events, impact = noisy_rocket((31.12, 34.45), (31.47, 34.72), sigma_m=30.0, every_s=1.0, seed=4)
     alerted = {}
     for shelter_s in (90, 20):
-        zones = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15,
-                                              step=0.02, shelter_s=shelter_s))
+        zones = zones_from_geojson(
+            grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02, shelter_s=shelter_s)
+        )
         engine = Engine(zones, EngineConfig())
         out = replay(engine, events)
         alerts = {d.zone: parse_time(d.t) for d in out if d.level == "alert"}

@@ -57,21 +57,26 @@ class Posted:
     queued: list[int] = field(default_factory=list)  # batches answered 202
 
 
-def post_all(url: str, token: str, batches: list[Batch],
-             before: Callable[[int], None] | None = None) -> Posted:
+def post_all(
+    url: str, token: str, batches: list[Batch], before: Callable[[int], None] | None = None
+) -> Posted:
     """Post every batch until it is answered, as a careful sensor does: a 503 or a broken
     connection is retried after a moment, and a 202 (stored, not yet applied) is asked again
     with the same Idempotency-Key until the engine's answer comes."""
     posted = Posted()
-    with httpx.Client(base_url=url, timeout=30.0, headers={
-            "Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}) as http:
+    with httpx.Client(
+        base_url=url,
+        timeout=30.0,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+    ) as http:
         for index, batch in enumerate(batches):
             if before is not None:
                 before(index)
             for _attempt in range(200):
                 try:
-                    answer = http.post("/v1/events", content=batch.body,
-                                       headers={"Idempotency-Key": batch.key})
+                    answer = http.post(
+                        "/v1/events", content=batch.body, headers={"Idempotency-Key": batch.key}
+                    )
                 except httpx.TransportError:
                     time.sleep(0.2)
                     continue
@@ -106,8 +111,12 @@ class LiveFeed:
         last = 0
         while not self._stop.is_set():
             try:
-                with httpx.stream("GET", url + "/v1/stream", params={"since": last},
-                                  timeout=httpx.Timeout(5.0, read=10.0)) as stream:
+                with httpx.stream(
+                    "GET",
+                    url + "/v1/stream",
+                    params={"since": last},
+                    timeout=httpx.Timeout(5.0, read=10.0),
+                ) as stream:
                     event = None
                     for line in stream.iter_lines():
                         if self._stop.is_set():
@@ -130,13 +139,15 @@ class LiveFeed:
 
 
 @contextmanager
-def running_cluster(launcher: Launcher, folder: Path, zones: Path
-                    ) -> Iterator[tuple[Cluster, str, LiveFeed]]:
+def running_cluster(
+    launcher: Launcher, folder: Path, zones: Path
+) -> Iterator[tuple[Cluster, str, LiveFeed]]:
     """A started cluster on a fresh PostgreSQL schema, with a live client on its edge."""
     with postgres_schema() as db:
         cluster = Cluster(launcher, folder, zones, db)
-        cluster.token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s",
-                                      "--db", db], folder).strip()
+        cluster.token = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "s", "--db", db], folder
+        ).strip()
         try:
             cluster.start()
             yield cluster, db, LiveFeed(cluster.edge.url)
@@ -145,19 +156,30 @@ def running_cluster(launcher: Launcher, folder: Path, zones: Path
 
 
 @pytest.fixture(scope="module")
-def raid(tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
-         ) -> Iterator[dict[str, Any]]:
+def raid(tmp_path_factory: pytest.TempPathFactory, launcher: Launcher) -> Iterator[dict[str, Any]]:
     """The raid, its zones, and what one uninterrupted process made of it."""
     folder = tmp_path_factory.mktemp("reference")
     zones = folder / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     batches = raid_batches()
     with postgres_schema() as db:
-        token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s",
-                              "--db", db], folder).strip()
-        server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
-                                   str(folder / "keys"), "--clock", "events"],
-                        folder / "reference.log")
+        token = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "s", "--db", db], folder
+        ).strip()
+        server = Server(
+            launcher,
+            [
+                "--zones",
+                str(zones),
+                "--db",
+                db,
+                "--keys",
+                str(folder / "keys"),
+                "--clock",
+                "events",
+            ],
+            folder / "reference.log",
+        )
         server.start()
         try:
             posted = post_all(server.url, token, batches)
@@ -165,12 +187,18 @@ def raid(tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
                 history = read_history(http)
         finally:
             server.stop()
-        yield {"zones": zones, "batches": batches, "answers": posted.answers,
-               "history": history, "store": read_store(db)}
+        yield {
+            "zones": zones,
+            "batches": batches,
+            "answers": posted.answers,
+            "history": history,
+            "store": read_store(db),
+        }
 
 
-def assert_same_as_reference(raid: dict[str, Any], db: str, posted: Posted,
-                             edge: Server, feed: LiveFeed) -> None:
+def assert_same_as_reference(
+    raid: dict[str, Any], db: str, posted: Posted, edge: Server, feed: LiveFeed
+) -> None:
     stored = read_store(db)
     reference = raid["store"]
     assert stored["events"] == reference["events"]  # nothing lost, nothing twice, same order
@@ -190,7 +218,8 @@ def assert_same_as_reference(raid: dict[str, Any], db: str, posted: Posted,
 
 @pytest.mark.alone
 def test_a_killed_engine_is_replaced_by_its_standby_within_5_s_and_no_decision_is_lost(
-        raid: dict[str, Any], launcher: Launcher, tmp_path: Path) -> None:
+    raid: dict[str, Any], launcher: Launcher, tmp_path: Path
+) -> None:
     batches = raid["batches"]
     kill_at = {len(batches) // 4, len(batches) // 2, (3 * len(batches)) // 4}
     takeovers: list[float] = []
@@ -230,9 +259,24 @@ def test_a_killed_engine_is_replaced_by_its_standby_within_5_s_and_no_decision_i
 
 def _nats_server() -> list[str]:
     path = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    return ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", path, "--",
-            "-a", "127.0.0.1", "-p", "4222", "-js", "-sd", "/var/lib/nats-server",
-            "-l", "/var/log/nats-server.log"]
+    return [
+        "start-stop-daemon",
+        "--start",
+        "--oknodo",
+        "--background",
+        "--exec",
+        path,
+        "--",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        "4222",
+        "-js",
+        "-sd",
+        "/var/lib/nats-server",
+        "-l",
+        "/var/log/nats-server.log",
+    ]
 
 
 def restart_nats(down_s: float) -> None:
@@ -250,8 +294,9 @@ def restart_nats(down_s: float) -> None:
 
 
 @pytest.mark.alone
-def test_nats_restarted_mid_raid_loses_nothing(raid: dict[str, Any], launcher: Launcher,
-                                               tmp_path: Path) -> None:
+def test_nats_restarted_mid_raid_loses_nothing(
+    raid: dict[str, Any], launcher: Launcher, tmp_path: Path
+) -> None:
     if shutil.which("start-stop-daemon") is None:
         pytest.skip("start-stop-daemon is needed to start NATS again")
     batches = raid["batches"]
@@ -273,13 +318,23 @@ def test_nats_restarted_mid_raid_loses_nothing(raid: dict[str, Any], launcher: L
 
 def _pg(action: str) -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action,
-                    *(["-m", "fast"] if action == "stop" else [])], check=True)
+    subprocess.run(
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            version,
+            "main",
+            action,
+            *(["-m", "fast"] if action == "stop" else []),
+        ],
+        check=True,
+    )
 
 
 @pytest.mark.alone
 def test_postgresql_restarted_mid_raid_answers_503_meanwhile_and_loses_nothing(
-        raid: dict[str, Any], launcher: Launcher, tmp_path: Path) -> None:
+    raid: dict[str, Any], launcher: Launcher, tmp_path: Path
+) -> None:
     if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:
         pytest.skip("pg_ctlcluster is needed to restart PostgreSQL")
     batches = raid["batches"]

@@ -23,11 +23,12 @@ SAMPLES = DATA / "cap-samples"
 BROKEN = {"invalid.cap", "canada_errors.cap", "noaa_errors.cap"}
 
 pytestmark = [
-    pytest.mark.skipif(not (SCHEMAS / "cap12.xsd").is_file(),
-                       reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}"),
+    pytest.mark.skipif(
+        not (SCHEMAS / "cap12.xsd").is_file(),
+        reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}",
+    ),
 ]
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=DATA_MISSING)
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=DATA_MISSING)
 
 
 def sample(name: str) -> bytes:
@@ -94,7 +95,11 @@ def test_canada_update_has_two_languages_two_areas_each_and_its_references() -> 
     assert [len(i.areas) for i in alert.infos] == [2, 2]
     english = alert.infos[0]
     assert (english.event, english.urgency, english.severity, english.certainty) == (
-        "thunderstorm", "Past", "Minor", "Observed")
+        "thunderstorm",
+        "Past",
+        "Minor",
+        "Observed",
+    )
     assert english.response_types == ("AllClear",)
     assert english.areas[0].description == "Windsor - Leamington - Essex County"
     assert english.expires_ms == 1_336_004_400_000  # 2012-05-03T00:20:00-00:00
@@ -111,8 +116,11 @@ def test_canada_signed_reports_signed_and_lists_all_nine_references() -> None:
     assert alert.signed
     assert alert.identifier == "2.49.0.1.124.f2c83f5f.2013"
     assert len(alert.references) == 9
-    assert alert.references[0] == ("cap-pac@ec.gc.ca", "2.49.0.1.124.726d2331.2013",
-                                   1_358_976_660_000)
+    assert alert.references[0] == (
+        "cap-pac@ec.gc.ca",
+        "2.49.0.1.124.726d2331.2013",
+        1_358_976_660_000,
+    )
     assert [len(i.areas) for i in alert.infos] == [2, 2]
 
 
@@ -126,8 +134,7 @@ def test_australian_fire_circle_becomes_a_25_km_disc_on_the_ground() -> None:
     assert isinstance(disc, Polygon)
     assert disc.contains(Point(147.0598, -35.3888))
     geod = Geod(ellps="WGS84")
-    distances = [geod.inv(147.0598, -35.3888, lon, lat)[2]
-                 for lon, lat in disc.exterior.coords]
+    distances = [geod.inv(147.0598, -35.3888, lon, lat)[2] for lon, lat in disc.exterior.coords]
     assert all(abs(d - 25_000) < 1 for d in distances)
 
 
@@ -206,8 +213,10 @@ def test_noaa_errors_sample_is_refused_for_its_empty_urgency() -> None:
 
 
 def test_noaa_style_polygon_with_stray_commas_is_refused_naming_the_point() -> None:
-    body = _alert(area='<area><areaDesc>Humboldt</areaDesc><polygon>+41.12,-117.61 '
-                  '+41.06,-117.47 +40.85,-118.09, +41.12,-117.61</polygon></area>')
+    body = _alert(
+        area="<area><areaDesc>Humboldt</areaDesc><polygon>+41.12,-117.61 "
+        "+41.06,-117.47 +40.85,-118.09, +41.12,-117.61</polygon></area>"
+    )
     with pytest.raises(CapError, match=r"'\+40.85,-118.09,' is not a 'lat,lon' point") as e:
         parse_inbound(body)
     assert e.value.field == "/alert/info[1]/area[1]/polygon[1]"
@@ -217,14 +226,22 @@ def test_noaa_style_polygon_with_stray_commas_is_refused_naming_the_point() -> N
 
 
 def _alert(area: str = "", extra: str = "", info: bool = True) -> bytes:
-    info_xml = (f"<info><category>Safety</category><event>Test</event><urgency>Unknown"
-                f"</urgency><severity>Unknown</severity><certainty>Unknown</certainty>{area}"
-                "</info>") if info else ""
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x-1</identifier>'
-            f"<sender>s@example.org</sender><sent>2026-03-01T18:00:09+02:00</sent>"
-            f"<status>Actual</status><msgType>Alert</msgType><scope>Public</scope>{extra}"
-            f"{info_xml}</alert>").encode()
+    info_xml = (
+        (
+            f"<info><category>Safety</category><event>Test</event><urgency>Unknown"
+            f"</urgency><severity>Unknown</severity><certainty>Unknown</certainty>{area}"
+            "</info>"
+        )
+        if info
+        else ""
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x-1</identifier>'
+        f"<sender>s@example.org</sender><sent>2026-03-01T18:00:09+02:00</sent>"
+        f"<status>Actual</status><msgType>Alert</msgType><scope>Public</scope>{extra}"
+        f"{info_xml}</alert>"
+    ).encode()
 
 
 def test_a_minimal_hand_made_alert_parses() -> None:
@@ -233,42 +250,52 @@ def test_a_minimal_hand_made_alert_parses() -> None:
     assert alert.infos[0].areas == ()
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (b"", "body is empty"),
-    (b"   \n", "body is empty"),
-    (b"not xml at all", "not well-formed XML"),
-    (b"<alert><unclosed></alert>", "not well-formed XML"),
-    (b'<feed xmlns="http://www.w3.org/2005/Atom"/>', "root element is 'feed'"),
-    (b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.0"/>', "a CAP message is an <alert>"),
-])
-def test_input_that_is_not_cap_at_all_is_refused_with_the_reason(body: bytes,
-                                                                  reason: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "body is empty"),
+        (b"   \n", "body is empty"),
+        (b"not xml at all", "not well-formed XML"),
+        (b"<alert><unclosed></alert>", "not well-formed XML"),
+        (b'<feed xmlns="http://www.w3.org/2005/Atom"/>', "root element is 'feed'"),
+        (b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.0"/>', "a CAP message is an <alert>"),
+    ],
+)
+def test_input_that_is_not_cap_at_all_is_refused_with_the_reason(body: bytes, reason: str) -> None:
     with pytest.raises(CapError, match=reason):
         parse_inbound(body)
 
 
-@pytest.mark.parametrize(("polygon", "reason"), [
-    ("", "polygon is empty"),
-    ("1,1 2,2 1,1", "has 3 points"),
-    ("1,1 2,2 3,1 1,2", "not closed"),
-    ("91,1 2,2 3,1 91,1", "outside WGS84"),
-    ("1,1 2,2 3,3 1,1", "encloses no area"),
-    ("1;1 2,2 3,1 1;1", "not a 'lat,lon' point"),
-])
+@pytest.mark.parametrize(
+    ("polygon", "reason"),
+    [
+        ("", "polygon is empty"),
+        ("1,1 2,2 1,1", "has 3 points"),
+        ("1,1 2,2 3,1 1,2", "not closed"),
+        ("91,1 2,2 3,1 91,1", "outside WGS84"),
+        ("1,1 2,2 3,3 1,1", "encloses no area"),
+        ("1;1 2,2 3,1 1;1", "not a 'lat,lon' point"),
+    ],
+)
 def test_bad_polygons_are_refused_naming_the_area_and_line(polygon: str, reason: str) -> None:
-    body = _alert(area=f"<area><areaDesc>A</areaDesc></area><area><areaDesc>B</areaDesc>"
-                  f"<polygon>{polygon}</polygon></area>")
+    body = _alert(
+        area=f"<area><areaDesc>A</areaDesc></area><area><areaDesc>B</areaDesc>"
+        f"<polygon>{polygon}</polygon></area>"
+    )
     with pytest.raises(CapError, match=reason) as caught:
         parse_inbound(body)
     assert caught.value.field == "/alert/info[1]/area[2]/polygon[1]"
     assert caught.value.line == 2
 
 
-@pytest.mark.parametrize(("circle_text", "reason"), [
-    ("1,1", "a circle is 'lat,lon radius_km'"),
-    ("1,1 far", "not a number of kilometres"),
-    ("1,1 -5", "negative"),
-])
+@pytest.mark.parametrize(
+    ("circle_text", "reason"),
+    [
+        ("1,1", "a circle is 'lat,lon radius_km'"),
+        ("1,1 far", "not a number of kilometres"),
+        ("1,1 -5", "negative"),
+    ],
+)
 def test_bad_circles_are_refused(circle_text: str, reason: str) -> None:
     body = _alert(area=f"<area><areaDesc>A</areaDesc><circle>{circle_text}</circle></area>")
     with pytest.raises(CapError, match=reason):
@@ -285,17 +312,22 @@ def test_a_malformed_reference_is_refused() -> None:
 def test_entity_bombs_and_external_entities_are_refused_unexpanded(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    xxe = (f'<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file://{secret}">]>'
-           '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&x;</identifier>'
-           "</alert>").encode()
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&x;</identifier>'
+        "</alert>"
+    ).encode()
     with pytest.raises(CapError, match="DOCTYPE is not allowed") as caught:
         parse_inbound(xxe)
     assert "TOP-SECRET" not in str(caught.value)
     laughs = ['<!ENTITY l0 "ha">'] + [
-        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
-    bomb = ('<?xml version="1.0"?><!DOCTYPE alert [' + "".join(laughs) + "]>"
-            '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&l9;'
-            "</identifier></alert>").encode()
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
+    ]
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE alert [' + "".join(laughs) + "]>"
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&l9;'
+        "</identifier></alert>"
+    ).encode()
     with pytest.raises(CapError):
         parse_inbound(bomb)
 
@@ -325,8 +357,9 @@ def _signed_alert(keys: SigningKeys) -> bytes:
 def test_a_signature_verifies_only_with_a_certificate_trusted_for_the_sender() -> None:
     sender, other = (SigningKeys(*generate_keypair(n)) for n in ("sender", "other"))
     body = _signed_alert(sender)
-    verdict = judge(body, "s", [("sha256:other", other.cert_pem),
-                                ("sha256:sender", sender.cert_pem)])
+    verdict = judge(
+        body, "s", [("sha256:other", other.cert_pem), ("sha256:sender", sender.cert_pem)]
+    )
     assert verdict.trust == "verified" and verdict.fingerprint == "sha256:sender"
     assert parse_inbound(verdict.signed).identifier == parse_inbound(body).identifier
     assert judge(body, "s", [("sha256:other", other.cert_pem)]).trust == "untrusted"
@@ -352,16 +385,21 @@ def test_the_real_signed_samples_are_untrusted_with_the_reason() -> None:
     RSA-SHA1; USGS's is signed with a bare key. Neither verifies; each answer says why."""
     canada = judge(sample("canada_signed.cap"), "cap-pac@ec.gc.ca", [("ec", _ec_certificate())])
     assert canada.trust == "untrusted" and "xs:ID" in canada.why
-    assert "no certificate is trusted" in judge(sample("earthquake_signed.cap"),
-                                                "http://www.cisn.org/ncmc.html", []).why
+    assert (
+        "no certificate is trusted"
+        in judge(sample("earthquake_signed.cap"), "http://www.cisn.org/ncmc.html", []).why
+    )
 
 
 def _ec_certificate() -> bytes:
     dsig = "{http://www.w3.org/2000/09/xmldsig#}"
     root = etree.fromstring(sample("canada_signed.cap"))
-    (signature,) = [s for s in root.findall(f"{dsig}Signature")
-                    if s.get("Id") == "Environment Canada"]
+    (signature,) = [
+        s for s in root.findall(f"{dsig}Signature") if s.get("Id") == "Environment Canada"
+    ]
     der = "".join(signature.find(f".//{dsig}X509Certificate").text.split())
-    return ("-----BEGIN CERTIFICATE-----\n"
-            + "\n".join(der[i:i + 64] for i in range(0, len(der), 64))
-            + "\n-----END CERTIFICATE-----\n").encode()
+    return (
+        "-----BEGIN CERTIFICATE-----\n"
+        + "\n".join(der[i : i + 64] for i in range(0, len(der), 64))
+        + "\n-----END CERTIFICATE-----\n"
+    ).encode()

@@ -29,8 +29,16 @@ def test_every_help_has_examples_and_fits_80_columns(path: tuple[str, ...]) -> N
 
 
 def test_serve_refuses_a_tile_url_without_its_placeholders(tmp_path) -> None:
-    result = runner.invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'a.db'}",
-                                 "--tiles", "https://tile.example.org/map.png"])
+    result = runner.invoke(
+        app,
+        [
+            "serve",
+            "--db",
+            f"sqlite:///{tmp_path / 'a.db'}",
+            "--tiles",
+            "https://tile.example.org/map.png",
+        ],
+    )
     assert result.exit_code == 2
     assert "--tiles is a URL template with {z}, {x} and {y}" in " ".join(result.output.split())
     assert not (tmp_path / "a.db").exists()  # nothing was started or written

@@ -34,15 +34,19 @@ class Console:
 
     def post_events(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         body = "\n".join(json.dumps(e) for e in events)
-        answer = httpx.post(f"{self.server.url}/v1/events", content=body,
-                            headers={**self.auth("sensor"),
-                                     "Content-Type": "application/x-ndjson"}, timeout=30)
+        answer = httpx.post(
+            f"{self.server.url}/v1/events",
+            content=body,
+            headers={**self.auth("sensor"), "Content-Type": "application/x-ndjson"},
+            timeout=30,
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.post(f"{self.server.url}/v1/actions", json=body,
-                            headers=self.auth("operator"), timeout=10)
+        answer = httpx.post(
+            f"{self.server.url}/v1/actions", json=body, headers=self.auth("operator"), timeout=10
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -50,8 +54,10 @@ class Console:
 def serve(zones: ZoneSet, tmp_path: Any, keys: Any) -> Iterator[Console]:
     built_assets()
     service = open_service(zones, f"sqlite:///{tmp_path / 'airwarn.db'}", keys, clock="events")
-    tokens = {role: create_token(service.db, role, f"{role}-1", 0)
-              for role in ("sensor", "operator", "admin", "reader")}
+    tokens = {
+        role: create_token(service.db, role, f"{role}-1", 0)
+        for role in ("sensor", "operator", "admin", "reader")
+    }
     try:
         with Server(service, SETTINGS) as server:
             yield Console(server, service, tokens)
@@ -71,8 +77,7 @@ def browser(chromium_browser: Any) -> Iterator[Any]:
     that the server's shutdown does not wait for open streams. The tests poll the page with
     wait_for_function, whose predicate Playwright evaluates in the page: the pages' CSP forbids
     that (eval), so it is bypassed here; tests/security/ checks the pages under it."""
-    context = chromium_browser.new_context(viewport={"width": 1440, "height": 900},
-                                           bypass_csp=True)
+    context = chromium_browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
     try:
         yield context
     finally:
@@ -117,7 +122,8 @@ def levels_on_map(page: Any) -> dict[str, tuple[str, str]]:
     shown = page.eval_on_selector_all(
         "path[data-zone]",
         "paths => Object.fromEntries(paths.map(p => [p.dataset.zone, "
-        "[p.dataset.level, p.dataset.drill]]))")
+        "[p.dataset.level, p.dataset.drill]]))",
+    )
     return {zone: tuple(state) for zone, state in shown.items()}
 
 
@@ -126,12 +132,12 @@ SHOWN_AT = """([zones, level]) => zones.every(z => document.querySelector(
 
 
 def wait_for_level(page: Any, zones: Any, level: str, timeout_ms: float) -> None:
-    page.wait_for_function(SHOWN_AT, arg=[sorted(zones), level], timeout=timeout_ms,
-                           polling="raf")
+    page.wait_for_function(SHOWN_AT, arg=[sorted(zones), level], timeout=timeout_ms, polling="raf")
 
 
 def test_a_wrong_token_is_refused_and_an_operator_token_opens_the_map_of_every_zone(
-        browser, console: Console) -> None:
+    browser, console: Console
+) -> None:
     page = browser.new_page()
     page.goto(f"{console.server.url}/console")
     page.fill("#login-token", "aw_not-a-token")
@@ -140,8 +146,9 @@ def test_a_wrong_token_is_refused_and_an_operator_token_opens_the_map_of_every_z
     assert "Unknown or revoked" in page.text_content("#login-error")
     page.fill("#login-token", console.tokens["reader"])
     page.click("#login-form button[type=submit]")
-    page.wait_for_function("document.getElementById('login-error').textContent"
-                           ".includes('operator or admin')")
+    page.wait_for_function(
+        "document.getElementById('login-error').textContent.includes('operator or admin')"
+    )
     page.fill("#login-token", console.tokens["operator"])
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("body[data-ready='1'][data-feed='live']")
@@ -154,7 +161,8 @@ def test_a_wrong_token_is_refused_and_an_operator_token_opens_the_map_of_every_z
 
 @pytest.mark.alone
 def test_a_simulated_raid_turns_the_threatened_zones_red_within_a_second_of_the_decision(
-        browser, israel: Console) -> None:
+    browser, israel: Console
+) -> None:
     from airwarn.sim.scenarios import simulate
 
     events, _truth = simulate(israel.service.zones, "rockets", 3, count=3)
@@ -184,7 +192,8 @@ def test_a_simulated_raid_turns_the_threatened_zones_red_within_a_second_of_the_
     page.wait_for_function("Number(document.getElementById('count-threats').textContent) > 0")
     page.wait_for_selector("[data-threat]")
     assert int(page.text_content("#count-alert")) == sum(
-        1 for level in israel.service.engine.levels().values() if level == "alert")
+        1 for level in israel.service.engine.levels().values() if level == "alert"
+    )
     page.wait_for_selector("#timeline li[data-level='alert']")
     shoot(page, "raid")
     assert page.errors == []
@@ -192,7 +201,8 @@ def test_a_simulated_raid_turns_the_threatened_zones_red_within_a_second_of_the_
 
 
 def test_a_drill_sent_from_the_console_is_marked_as_a_drill_on_the_map_and_in_the_lists(
-        browser, console: Console) -> None:
+    browser, console: Console
+) -> None:
     page = open_console(browser, console)
     page.click("path[data-zone='r2c2']")
     page.click("path[data-zone='r2c3']", modifiers=["Shift"])
@@ -228,7 +238,8 @@ def test_a_drill_sent_from_the_console_is_marked_as_a_drill_on_the_map_and_in_th
 
 
 def test_an_actual_alert_lists_exactly_its_zones_and_sends_only_when_the_count_is_typed(
-        browser, console: Console) -> None:
+    browser, console: Console
+) -> None:
     page = open_console(browser, console)
     page.click("#tab-send")
     page.select_option("#send-region", "band0")
@@ -237,8 +248,9 @@ def test_an_actual_alert_lists_exactly_its_zones_and_sends_only_when_the_count_i
     page.click("#send-submit")
     page.wait_for_selector("#confirm[open]")
     band0 = {z.id for z in console.service.zones.zones if z.region == "band0"}
-    listed = set(page.eval_on_selector_all("#confirm-zones li",
-                                           "items => items.map(i => i.dataset.zone)"))
+    listed = set(
+        page.eval_on_selector_all("#confirm-zones li", "items => items.map(i => i.dataset.zone)")
+    )
     assert listed == band0
     assert page.text_content("#confirm-zone-count") == f"{len(band0)} zones"
     assert "ACTUAL" in page.text_content("#confirm-title")
@@ -270,10 +282,12 @@ def test_an_actual_alert_lists_exactly_its_zones_and_sends_only_when_the_count_i
     page.close()
 
 
-def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(browser,
-                                                                   console: Console) -> None:
-    console.act({"action": "alert", "zones": ["r0c0"], "reason": "drill at noon",
-                 "status": "exercise"})
+def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(
+    browser, console: Console
+) -> None:
+    console.act(
+        {"action": "alert", "zones": ["r0c0"], "reason": "drill at noon", "status": "exercise"}
+    )
     proposed = console.act({"action": "alert", "zones": ["r5c5"], "reason": "launch seen"})
     assert proposed["state"] == "pending"
     operator = open_console(browser, console)
@@ -286,7 +300,8 @@ def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(browser,
     page.click("#tab-audit")
     page.wait_for_selector("#audit tr[data-action]")
     rows = page.eval_on_selector_all(
-        "#audit tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        "#audit tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
     actions = [(row[2], row[3]) for row in rows]
     assert ("alert.request", "launch seen") in actions
     assert ("alert.send", "drill at noon") in actions
@@ -296,30 +311,44 @@ def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(browser,
     page.close()
 
 
-
 def test_an_operator_sees_held_cap_from_another_agency_and_approves_it_with_a_reason(
-        browser, console: Console) -> None:
+    browser, console: Console
+) -> None:
     from shapely.geometry import box
 
     from airwarn.cap import CapWarning, CapZone, build_cap, to_bytes
     from airwarn.store.trust import bind_sender
 
     bind_sender(console.service.db, "sensor-1", "alerts@neighbour.example", 0)  # it relays them
-    area = CapZone(id="x1", name="two towns", region=None,
-                   geometry=box(34.61, 31.41, 34.69, 31.44))  # zones r0c0 and r0c1
-    warning = CapWarning(identifier="nb-1", sender="alerts@neighbour.example",
-                         sent_ms=1_772_388_000_000, status="Actual", msg_type="Alert",
-                         level="alert", kind="rocket", zones=(area,), references=(), note=None)
-    posted = httpx.post(f"{console.server.url}/v1/cap", content=to_bytes(build_cap(warning)),
-                        headers={**console.auth("sensor"),
-                                 "Content-Type": "application/cap+xml"}, timeout=10)
+    area = CapZone(
+        id="x1", name="two towns", region=None, geometry=box(34.61, 31.41, 34.69, 31.44)
+    )  # zones r0c0 and r0c1
+    warning = CapWarning(
+        identifier="nb-1",
+        sender="alerts@neighbour.example",
+        sent_ms=1_772_388_000_000,
+        status="Actual",
+        msg_type="Alert",
+        level="alert",
+        kind="rocket",
+        zones=(area,),
+        references=(),
+        note=None,
+    )
+    posted = httpx.post(
+        f"{console.server.url}/v1/cap",
+        content=to_bytes(build_cap(warning)),
+        headers={**console.auth("sensor"), "Content-Type": "application/cap+xml"},
+        timeout=10,
+    )
     assert posted.status_code in (200, 202), posted.text
     assert posted.json()["state"] == "held"  # unsigned: nothing reached the public
 
     page = open_console(browser, console)
     # the tab counts what waits and stands out
-    page.wait_for_function("document.getElementById('tab-held').dataset.held === '1'",
-                           timeout=10_000)
+    page.wait_for_function(
+        "document.getElementById('tab-held').dataset.held === '1'", timeout=10_000
+    )
     assert page.inner_text("#held-count") == "1"
     page.click("#tab-held")
     item = page.locator("#held li[data-identifier='nb-1']")
@@ -335,13 +364,16 @@ def test_an_operator_sees_held_cap_from_another_agency_and_approves_it_with_a_re
     item.locator("textarea").fill("confirmed by phone with the neighbour")
     item.locator("button[data-verdict=approve]").click()
     wait_for_level(page, ["r0c0", "r0c1"], "alert", 10_000)
-    page.wait_for_function("document.getElementById('tab-held').dataset.held === '0'",
-                           timeout=10_000)
+    page.wait_for_function(
+        "document.getElementById('tab-held').dataset.held === '0'", timeout=10_000
+    )
     assert "Nothing waits" in page.inner_text("#held")
     shoot(page, "held-cap")
-    audit = httpx.get(f"{console.server.url}/v1/audit", headers=console.auth("admin"),
-                      timeout=10).json()
+    audit = httpx.get(
+        f"{console.server.url}/v1/audit", headers=console.auth("admin"), timeout=10
+    ).json()
     assert [(e["who"], e["reason"]) for e in audit if e["action"] == "cap.approve"] == [
-        ("operator-1", "confirmed by phone with the neighbour")]
+        ("operator-1", "confirmed by phone with the neighbour")
+    ]
     assert page.errors == []
     page.close()

@@ -20,17 +20,23 @@ from airwarn.contract import (
 )
 from airwarn.errors import EventError
 
-GOOD_TRACK = (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06.075Z",'
-              b'"lat":31.38,"lon":34.38,"alt_m":1513.6,"sigma_m":40}')
+GOOD_TRACK = (
+    b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06.075Z",'
+    b'"lat":31.38,"lon":34.38,"alt_m":1513.6,"sigma_m":40}'
+)
 
 
 def test_the_design_examples_parse():
     event = parse_event(GOOD_TRACK)
     assert isinstance(event, Track) and event.sigma_m == 40 and event.vel_mps is None
-    assert isinstance(parse_event(b'{"type":"end","threat":"T1","t":"2026-03-01T18:01:00Z",'
-                                  b'"reason":"impact"}'), End)
-    manual = parse_event(b'{"type":"manual","action":"alert","zones":["5000511"],'
-                         b'"t":"2026-03-01T18:00:00Z","category":"missiles","by":"op-7"}')
+    assert isinstance(
+        parse_event(b'{"type":"end","threat":"T1","t":"2026-03-01T18:01:00Z","reason":"impact"}'),
+        End,
+    )
+    manual = parse_event(
+        b'{"type":"manual","action":"alert","zones":["5000511"],'
+        b'"t":"2026-03-01T18:00:00Z","category":"missiles","by":"op-7"}'
+    )
     assert isinstance(manual, Manual) and manual.zones == ["5000511"]
     assert isinstance(parse_event(b'{"type":"tick","t":"2026-03-01T18:00:00Z"}'), Tick)
 
@@ -38,29 +44,69 @@ def test_the_design_examples_parse():
 @pytest.mark.parametrize(
     ("line", "field", "words"),
     [
-        (b'{"type":"track","threat":"T1","kind":"rockt","t":"2026-03-01T18:00:06Z","lat":1,'
-         b'"lon":2}', "$.kind", "rocket, ballistic, cruise, drone"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":91,'
-         b'"lon":2}', "$.lat", "<= 90"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06","lat":1,'
-         b'"lon":2}', "$.t", "trailing Z"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"noon","lat":1,"lon":2}', "$.t",
-         "RFC3339"),
-        (b'{"type":"track","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,"lon":2}',
-         "$.threat", "missing"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
-         b'"lon":2,"sigma":3}', "$.sigma", "unknown field"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
-         b'"lon":2,"sigma_m":-3}', "$.sigma_m", "> 0"),
-        (b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
-         b'"lon":2,"vel_mps":[1,2]}', "$.vel_mps", "length >= 3"),
+        (
+            b'{"type":"track","threat":"T1","kind":"rockt","t":"2026-03-01T18:00:06Z","lat":1,'
+            b'"lon":2}',
+            "$.kind",
+            "rocket, ballistic, cruise, drone",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":91,'
+            b'"lon":2}',
+            "$.lat",
+            "<= 90",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06","lat":1,'
+            b'"lon":2}',
+            "$.t",
+            "trailing Z",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"noon","lat":1,"lon":2}',
+            "$.t",
+            "RFC3339",
+        ),
+        (
+            b'{"type":"track","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,"lon":2}',
+            "$.threat",
+            "missing",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
+            b'"lon":2,"sigma":3}',
+            "$.sigma",
+            "unknown field",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
+            b'"lon":2,"sigma_m":-3}',
+            "$.sigma_m",
+            "> 0",
+        ),
+        (
+            b'{"type":"track","threat":"T1","kind":"rocket","t":"2026-03-01T18:00:06Z","lat":1,'
+            b'"lon":2,"vel_mps":[1,2]}',
+            "$.vel_mps",
+            "length >= 3",
+        ),
         (b'{"type":"alarm","t":"2026-03-01T18:00:06Z"}', "$.type", "track, end, manual, tick"),
-        (b'{"type":"end","threat":"T1","t":"2026-03-01T18:00:06Z","reason":"bored"}',
-         "$.reason", "Invalid enum"),
-        (b'{"type":"manual","action":"alert","t":"2026-03-01T18:00:06Z"}', "$.zones",
-         "either `zones`"),
-        (b'{"type":"manual","action":"alert","t":"2026-03-01T18:00:06Z","zones":["a"],'
-         b'"region":"b"}', "$.zones", "not both"),
+        (
+            b'{"type":"end","threat":"T1","t":"2026-03-01T18:00:06Z","reason":"bored"}',
+            "$.reason",
+            "Invalid enum",
+        ),
+        (
+            b'{"type":"manual","action":"alert","t":"2026-03-01T18:00:06Z"}',
+            "$.zones",
+            "either `zones`",
+        ),
+        (
+            b'{"type":"manual","action":"alert","t":"2026-03-01T18:00:06Z","zones":["a"],'
+            b'"region":"b"}',
+            "$.zones",
+            "not both",
+        ),
     ],
 )
 def test_an_invalid_line_names_its_line_field_and_what_to_do(line, field, words):
@@ -91,11 +137,19 @@ def test_decision_times_round_trip_to_the_millisecond(t_ms):
 
 
 def test_decisions_are_one_line_with_fields_in_contract_order():
-    decision = Decision(seq=17, t="2026-03-01T18:00:09.120Z", zone="5000511", level="alert",
-                        threats=["T1"], kind="rocket")
+    decision = Decision(
+        seq=17,
+        t="2026-03-01T18:00:09.120Z",
+        zone="5000511",
+        level="alert",
+        threats=["T1"],
+        kind="rocket",
+    )
     line = encode_decision(decision)
-    assert line == (b'{"seq":17,"t":"2026-03-01T18:00:09.120Z","zone":"5000511","level":"alert",'
-                    b'"threats":["T1"],"kind":"rocket"}')
+    assert line == (
+        b'{"seq":17,"t":"2026-03-01T18:00:09.120Z","zone":"5000511","level":"alert",'
+        b'"threats":["T1"],"kind":"rocket"}'
+    )
     assert decode_decision(line) == decision
 
 

@@ -107,8 +107,17 @@ control = st.tuples(st.floats(0.5, 200), st.floats(-1, 1), st.floats(-1, 1))
     controls=st.lists(control, min_size=1, max_size=8),
 )
 def test_every_flight_within_the_speed_and_turn_limits_stays_inside_the_corridor(
-    heading, heading_error, heading_sigma, seen, speed_sigma, speed_share, turn_dps, accel,
-    dash, horizon, controls
+    heading,
+    heading_error,
+    heading_sigma,
+    seen,
+    speed_sigma,
+    speed_share,
+    turn_dps,
+    accel,
+    dash,
+    horizon,
+    controls,
 ):
     """Any flight at all (loops, S-turns, reversals, slowing down, a dash) that keeps within
     the envelope: a heading within 3 sigma of the one estimated, a speed within 3 sigma of the
@@ -116,8 +125,9 @@ def test_every_flight_within_the_speed_and_turn_limits_stays_inside_the_corridor
     no faster than the dash, a turn rate within the kind's."""
     turn = math.radians(turn_dps)
     envelope = measured_envelope(seen, speed_sigma, 0.5 * seen, 1.5 * seen, accel, dash)
-    region = reach_region(0.0, 0.0, heading, heading_sigma, envelope.high_mps, turn, horizon,
-                          1.0, envelope=envelope)
+    region = reach_region(
+        0.0, 0.0, heading, heading_sigma, envelope.high_mps, turn, horizon, 1.0, envelope=envelope
+    )
     true_heading = heading + 3 * heading_sigma * heading_error
     speed = envelope.low_mps + speed_share * (envelope.high_mps - envelope.low_mps)
     cap = envelope.cap_mps
@@ -140,8 +150,9 @@ def test_every_flight_within_the_speed_and_turn_limits_stays_inside_the_corridor
         left -= seconds
     if left > 0:
         plan.append((left, 0.0, 0.0))
-    points = fly(true_heading, envelope.low_mps + speed_share
-                 * (envelope.high_mps - envelope.low_mps), plan)
+    points = fly(
+        true_heading, envelope.low_mps + speed_share * (envelope.high_mps - envelope.low_mps), plan
+    )
     inside = shapely.covers(region, shapely.points(points))
     assert inside.all(), points[int(np.argmin(inside))]
 
@@ -164,8 +175,9 @@ def test_a_slower_turner_never_has_a_larger_corridor(
     fast = math.radians(turn_dps)
 
     def outline(turn):
-        return reach_outline(0.0, 0.0, heading, heading_sigma, seen, turn, horizon, buffer_m,
-                             envelope=envelope)
+        return reach_outline(
+            0.0, 0.0, heading, heading_sigma, seen, turn, horizon, buffer_m, envelope=envelope
+        )
 
     quick, slow = outline(fast), outline(fast * slower)
     # the same rays: the slower turner's reach is no longer on any of them, so its polygon
@@ -200,7 +212,8 @@ def test_the_speed_bound_follows_the_measured_speed_and_allows_a_dash():
     assert envelope.path_m(100.0) < 60.0 * 100.0 * 1.2
     # a body whose speed is not known yet may fly anything the kind can
     assert unknown_envelope(25.0, 60.0, 0.5, 1.2).path_m(10.0) == pytest.approx(
-        60 * 10 + 0.25 * 100)
+        60 * 10 + 0.25 * 100
+    )
 
 
 # -- against the simulator's manoeuvres -------------------------------------------------------
@@ -216,12 +229,26 @@ def manoeuvre_flight(kind, what, speed, side=1.0):
     bearing = {"turn": side * math.pi / 2, "reverse": math.pi}.get(what, 0.0)
     target = _offset(lat0, lon0, 30_000 * math.sin(bearing), 30_000 * math.cos(bearing))
     top = speed * frame.top_speed_factor if what == "speedup" else speed
-    turn = math.radians(maneuvers.hard_turn_rate_dps(kind, speed) if what in ("turn", "reverse")
-                        else style.turn_rate_dps)
+    turn = math.radians(
+        maneuvers.hard_turn_rate_dps(kind, speed)
+        if what in ("turn", "reverse")
+        else style.turn_rate_dps
+    )
     legs = [("loiter", 240.0)] if what == "loiter" else []
     path = RoutePath(t0_s=0.0, dt_s=style.dt_s)
-    assert maneuvers._fly(path, (lat0, lon0, 1000.0), 0.0, speed, top, frame.accel_mps2, turn,
-                          side, legs, target, style.dive_deg[0])
+    assert maneuvers._fly(
+        path,
+        (lat0, lon0, 1000.0),
+        0.0,
+        speed,
+        top,
+        frame.accel_mps2,
+        turn,
+        side,
+        legs,
+        target,
+        style.dive_deg[0],
+    )
     projection = LocalProjection(lon0, lat0)
     rows = []
     for i in range(len(path.lat)):
@@ -246,11 +273,25 @@ def test_a_threat_that_turns_hard_reverses_loiters_or_dashes_stays_inside_its_co
     checked = 0
     for i in range(0, len(flight) - 1, 5):
         t, x, y, ve, vn = flight[i]
-        envelope = measured_envelope(math.hypot(ve, vn), 0.0, profile.speed_min_mps,
-                                     profile.speed_max_mps, profile.accel_mps2,
-                                     profile.dash_factor)
-        region = reach_region(x, y, math.atan2(ve, vn), 0.0, envelope.high_mps, turn,
-                              horizon_s, 100.0, envelope=envelope)
+        envelope = measured_envelope(
+            math.hypot(ve, vn),
+            0.0,
+            profile.speed_min_mps,
+            profile.speed_max_mps,
+            profile.accel_mps2,
+            profile.dash_factor,
+        )
+        region = reach_region(
+            x,
+            y,
+            math.atan2(ve, vn),
+            0.0,
+            envelope.high_mps,
+            turn,
+            horizon_s,
+            100.0,
+            envelope=envelope,
+        )
         ahead = flight[(flight[:, 0] >= t) & (flight[:, 0] <= t + horizon_s)]
         inside = shapely.covers(region, shapely.points(ahead[:, 1:3]))
         assert inside.all(), (t, ahead[int(np.argmin(inside))])

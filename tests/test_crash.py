@@ -90,7 +90,7 @@ def raid_batches() -> list[Batch]:
     batches, start = [], 0
     while start < len(lines):
         size = rng.randint(5, 20)
-        batches.append(Batch(f"raid-{len(batches)}", lines[start:start + size]))
+        batches.append(Batch(f"raid-{len(batches)}", lines[start : start + size]))
         start += size
     tick = parse_event(json.dumps({"type": "tick", "t": format_time(last_ms + 3600_000)}))
     batches.append(Batch(f"raid-{len(batches)}", [encode_event(tick)]))
@@ -105,23 +105,32 @@ def kill_plan(batches: int, seed: str) -> dict[int, list[tuple[str, float]]]:
     rng = random.Random(seed)
     plan: dict[int, list[tuple[str, float]]] = {}
     for batch in rng.sample(range(1, batches - 1), KILLED_BATCHES):
-        plan[batch] = [rng.choices([("during", rng.random()), ("before", 0.0),
-                                    ("answered", 0.0)], weights=[6, 2, 2])[0]]
+        plan[batch] = [
+            rng.choices(
+                [("during", rng.random()), ("before", 0.0), ("answered", 0.0)], weights=[6, 2, 2]
+            )[0]
+        ]
     for batch in rng.sample(sorted(plan), KILLED_TWICE):
         plan[batch].append(("during", rng.random()))
     return plan
 
 
-def post_raid(server: Server, token: str, batches: list[Batch],
-              plan: dict[int, list[tuple[str, float]]] | None = None,
-              reference: Run | None = None) -> Run:
+def post_raid(
+    server: Server,
+    token: str,
+    batches: list[Batch],
+    plan: dict[int, list[tuple[str, float]]] | None = None,
+    reference: Run | None = None,
+) -> Run:
     """Post every batch until it is acknowledged, killing the server as `plan` says and
     starting it again on the same store after each kill."""
     run = Run()
     carried: list[tuple[str, float]] = []  # kills a batch acknowledged early did not use
-    with httpx.Client(base_url=server.url, timeout=60.0,
-                      headers={"Authorization": f"Bearer {token}",
-                               "Content-Type": "application/x-ndjson"}) as http:
+    with httpx.Client(
+        base_url=server.url,
+        timeout=60.0,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+    ) as http:
         for index, batch in enumerate(batches):
             kills = carried + (plan or {}).get(index, [])
             for attempt in range(20):
@@ -139,14 +148,19 @@ def post_raid(server: Server, token: str, batches: list[Batch],
                 answer: httpx.Response | None = None
                 try:
                     if when == "answered":
-                        with http.stream("POST", "/v1/events", content=batch.body,
-                                         headers={"Idempotency-Key": batch.key}) as started_answer:
+                        with http.stream(
+                            "POST",
+                            "/v1/events",
+                            content=batch.body,
+                            headers={"Idempotency-Key": batch.key},
+                        ) as started_answer:
                             server.kill()  # the answer is on its way: the batch is committed
                             assert kill is not None
                             kill.committed = started_answer.status_code == 200
                     else:
-                        answer = http.post("/v1/events", content=batch.body,
-                                           headers={"Idempotency-Key": batch.key})
+                        answer = http.post(
+                            "/v1/events", content=batch.body, headers={"Idempotency-Key": batch.key}
+                        )
                 except httpx.TransportError:
                     answer = None
                 elapsed_s = time.monotonic() - started
@@ -160,8 +174,10 @@ def post_raid(server: Server, token: str, batches: list[Batch],
                     server.start()
                 elif answer is None:
                     status = server.exited()
-                    assert status is None, (f"the server died by itself (exit {status}) on "
-                                            f"batch {index}: see {server.log}")
+                    assert status is None, (
+                        f"the server died by itself (exit {status}) on "
+                        f"batch {index}: see {server.log}"
+                    )
                     continue  # a connection the kill had broken; the server is up again
                 if answer is None or answer.status_code == 503:
                     continue
@@ -171,7 +187,7 @@ def post_raid(server: Server, token: str, batches: list[Batch],
                     run.replayed.append(index)
                 run.answers.append(body)
                 run.durations_s.append(elapsed_s)
-                carried = kills[attempt + 1:]
+                carried = kills[attempt + 1 :]
                 break
             else:
                 raise AssertionError(f"batch {index} was never acknowledged")
@@ -198,19 +214,39 @@ def read_store(url: str) -> dict[str, Any]:
     engine = connect(url)
     try:
         with engine.connect() as db:
-            events = [json.loads(body) for (body,) in db.execute(
-                sa.text("SELECT body FROM event_log ORDER BY seq"))]
-            event_seqs = [int(seq) for (seq,) in db.execute(
-                sa.text("SELECT seq FROM event_log ORDER BY seq"))]
-            decisions = [(int(seq), int(event_seq), json.loads(body)) for seq, event_seq, body
-                         in db.execute(sa.text("SELECT seq, event_seq, body FROM decision_log "
-                                               "ORDER BY seq"))]
-            cap = [(int(row.seq), row.identifier, int(row.event_seq), int(row.sent_ms),
-                    row.status, row.msg_type, row.level, row.kind, json.loads(row.zones),
-                    json.loads(row.refs))
-                   for row in db.execute(sa.text(
-                       "SELECT seq, identifier, event_seq, sent_ms, status, msg_type, level, "
-                       "kind, zones, refs, warning FROM cap_message ORDER BY seq"))]
+            events = [
+                json.loads(body)
+                for (body,) in db.execute(sa.text("SELECT body FROM event_log ORDER BY seq"))
+            ]
+            event_seqs = [
+                int(seq) for (seq,) in db.execute(sa.text("SELECT seq FROM event_log ORDER BY seq"))
+            ]
+            decisions = [
+                (int(seq), int(event_seq), json.loads(body))
+                for seq, event_seq, body in db.execute(
+                    sa.text("SELECT seq, event_seq, body FROM decision_log ORDER BY seq")
+                )
+            ]
+            cap = [
+                (
+                    int(row.seq),
+                    row.identifier,
+                    int(row.event_seq),
+                    int(row.sent_ms),
+                    row.status,
+                    row.msg_type,
+                    row.level,
+                    row.kind,
+                    json.loads(row.zones),
+                    json.loads(row.refs),
+                )
+                for row in db.execute(
+                    sa.text(
+                        "SELECT seq, identifier, event_seq, sent_ms, status, msg_type, level, "
+                        "kind, zones, refs, warning FROM cap_message ORDER BY seq"
+                    )
+                )
+            ]
     finally:
         engine.dispose()
     return {"events": events, "event_seqs": event_seqs, "decisions": decisions, "cap": cap}
@@ -232,7 +268,8 @@ def line_key(event: dict[str, Any]) -> tuple[str, str | None, str]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrupted_run(
-        kind: str, tmp_path: Path, launcher: Launcher) -> None:
+    kind: str, tmp_path: Path, launcher: Launcher
+) -> None:
     zones = tmp_path / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     batches = raid_batches()
@@ -241,11 +278,25 @@ def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrup
         try:
             runs = {}
             for name, url in (("reference", reference_url), ("killed", killed_url)):
-                token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "s",
-                                      "--db", url], tmp_path).strip()
-                server = Server(launcher, ["--zones", str(zones), "--db", url, "--keys",
-                                           str(tmp_path / "keys"), "--clock", "events",
-                                           "--heartbeat-s", "1"], tmp_path / f"{name}.log")
+                token = launcher.run(
+                    ["tokens", "create", "--role", "sensor", "--name", "s", "--db", url], tmp_path
+                ).strip()
+                server = Server(
+                    launcher,
+                    [
+                        "--zones",
+                        str(zones),
+                        "--db",
+                        url,
+                        "--keys",
+                        str(tmp_path / "keys"),
+                        "--clock",
+                        "events",
+                        "--heartbeat-s",
+                        "1",
+                    ],
+                    tmp_path / f"{name}.log",
+                )
                 servers.append(server)
                 server.start()
                 if name == "reference":
@@ -254,8 +305,10 @@ def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrup
                     plan = kill_plan(len(batches), f"airwarn-crash-{kind}")
                     runs[name] = post_raid(server, token, batches, plan, runs["reference"])
                 server.stop()
-            stored = {name: read_store(url) for name, url in
-                      (("reference", reference_url), ("killed", killed_url))}
+            stored = {
+                name: read_store(url)
+                for name, url in (("reference", reference_url), ("killed", killed_url))
+            }
         finally:
             for server in servers:
                 server.stop()
@@ -271,9 +324,11 @@ def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrup
     # a batch committed but never acknowledged was applied once, by its first post
     answered = [k.batch for k in killed.kills if k.committed]
     assert answered and set(answered) <= set(killed.replayed), (answered, killed.replayed)
-    print(f"{kind}: {len(killed.kills)} kills, {len(in_flight)} with a post in flight, "
-          f"{len(answered)} as the answer left, {len(killed.replayed)} retried batches had "
-          "been committed already")
+    print(
+        f"{kind}: {len(killed.kills)} kills, {len(in_flight)} with a post in flight, "
+        f"{len(answered)} as the answer left, {len(killed.replayed)} retried batches had "
+        "been committed already"
+    )
     assert servers[1].starts == len(killed.kills) + 1
 
     # every batch got the answer it got without kills, a retried one included
@@ -292,15 +347,29 @@ def test_a_raid_killed_at_random_points_ends_with_the_decisions_of_an_uninterrup
         assert stored[run]["event_seqs"] == list(range(1, len(sent) + 1))
 
     # the same decisions, numbered 1..N without a gap or a twin, in the store and the API
-    decisions, expected = ([(seq, event_seq, d["seq"], d["t"], d["zone"], d["level"],
-                             d["threats"], d["kind"], d.get("status"))
-                            for seq, event_seq, d in stored[run]["decisions"]]
-                           for run in ("killed", "reference"))
+    decisions, expected = (
+        [
+            (
+                seq,
+                event_seq,
+                d["seq"],
+                d["t"],
+                d["zone"],
+                d["level"],
+                d["threats"],
+                d["kind"],
+                d.get("status"),
+            )
+            for seq, event_seq, d in stored[run]["decisions"]
+        ]
+        for run in ("killed", "reference")
+    )
     assert len(expected) > 50
     assert [d[0] for d in decisions] == list(range(1, len(decisions) + 1))
     assert decisions == expected
-    assert killed.history == reference.history == [d for _, _, d in
-                                                   stored["reference"]["decisions"]]
+    assert (
+        killed.history == reference.history == [d for _, _, d in stored["reference"]["decisions"]]
+    )
 
     # the same CAP messages: identifiers, types, zones, references
     assert len(stored["reference"]["cap"]) >= 5

@@ -43,14 +43,25 @@ def _poll(url: str, stop: threading.Event, seen: dict[str, list[Any]]) -> None:
 
 def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path) -> None:
     port = free_port()
-    settings = LiveDemoSettings(out=tmp_path / "demo", port=port, scenario="rockets", seed=1,
-                                count=3, speed=8.0, hold_s=10, lead_s=1.0, duration_s=22.0)
+    settings = LiveDemoSettings(
+        out=tmp_path / "demo",
+        port=port,
+        scenario="rockets",
+        seed=1,
+        count=3,
+        speed=8.0,
+        hold_s=10,
+        lead_s=1.0,
+        duration_s=22.0,
+    )
     text = io.StringIO()
     console = Console(file=text, width=200, color_system=None)
     started, stop = threading.Event(), threading.Event()
     seen: dict[str, list[Any]] = {"healthz": [], "active": []}
-    poller = threading.Thread(target=lambda: started.wait(20) and _poll(
-        f"http://127.0.0.1:{port}", stop, seen), daemon=True)
+    poller = threading.Thread(
+        target=lambda: started.wait(20) and _poll(f"http://127.0.0.1:{port}", stop, seen),
+        daemon=True,
+    )
     poller.start()
     try:
         report = run_live_demo(GENERATED, settings, console, console, started=started)
@@ -79,9 +90,12 @@ def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path)
 
     db = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'generated' / 'fast.db'}")
     with db.connect() as conn:
-        sensor_events = conn.execute(sa.text(
-            "select count(*) from event_log where source like 'demo-sensor-%' "
-            "and body not like '%\"tick\"%'")).scalar()  # the demo's clock ticks aside
+        sensor_events = conn.execute(
+            sa.text(
+                "select count(*) from event_log where source like 'demo-sensor-%' "
+                "and body not like '%\"tick\"%'"
+            )
+        ).scalar()  # the demo's clock ticks aside
         decisions = conn.execute(sa.text("select count(*) from decision_log")).scalar()
     db.dispose()
     assert sensor_events == report.events_accepted
@@ -91,8 +105,9 @@ def test_live_demo_serves_posts_the_raid_and_prints_each_warning(tmp_path: Path)
 
 
 def test_the_store_is_kept_between_runs_and_fresh_starts_it_anew(tmp_path: Path) -> None:
-    settings = LiveDemoSettings(out=tmp_path, port=free_port(), count=1, speed=20.0,
-                                hold_s=0, lead_s=0.5, duration_s=6.0)
+    settings = LiveDemoSettings(
+        out=tmp_path, port=free_port(), count=1, speed=20.0, hold_s=0, lead_s=0.5, duration_s=6.0
+    )
     quiet = Console(file=io.StringIO())
     first = run_live_demo(GENERATED, settings, quiet, quiet)
     second = run_live_demo(GENERATED, settings, quiet, quiet)
@@ -103,8 +118,9 @@ def test_the_store_is_kept_between_runs_and_fresh_starts_it_anew(tmp_path: Path)
     def sensor_events() -> int:
         db = sa.create_engine(f"sqlite:///{db_path}")
         with db.connect() as conn:
-            count = conn.execute(sa.text("select count(*) from event_log where source like "
-                                         "'demo-sensor-%'")).scalar()
+            count = conn.execute(
+                sa.text("select count(*) from event_log where source like 'demo-sensor-%'")
+            ).scalar()
         db.dispose()
         return int(count or 0)
 
@@ -115,8 +131,9 @@ def test_the_store_is_kept_between_runs_and_fresh_starts_it_anew(tmp_path: Path)
 
 def test_the_printed_operator_token_signs_in_to_the_console_api(tmp_path: Path) -> None:
     port = free_port()
-    settings = LiveDemoSettings(out=tmp_path, port=port, count=1, speed=20.0, hold_s=0,
-                                lead_s=0.5, duration_s=8.0)
+    settings = LiveDemoSettings(
+        out=tmp_path, port=port, count=1, speed=20.0, hold_s=0, lead_s=0.5, duration_s=8.0
+    )
     text = io.StringIO()
     started = threading.Event()
     seen: dict[str, Any] = {}
@@ -128,17 +145,22 @@ def test_the_printed_operator_token_signs_in_to_the_console_api(tmp_path: Path) 
             if found:
                 auth = {"Authorization": f"Bearer {found[1]}"}
                 base = f"http://127.0.0.1:{port}"
-                seen["threats"] = httpx.get(f"{base}/v1/threats", headers=auth,
-                                            timeout=5).status_code
-                seen["audit"] = httpx.get(f"{base}/v1/audit", headers=auth,
-                                          timeout=5).status_code
+                seen["threats"] = httpx.get(
+                    f"{base}/v1/threats", headers=auth, timeout=5
+                ).status_code
+                seen["audit"] = httpx.get(f"{base}/v1/audit", headers=auth, timeout=5).status_code
                 return
             time.sleep(0.1)
 
     checker = threading.Thread(target=sign_in, daemon=True)
     checker.start()
-    run_live_demo(GENERATED, settings, Console(file=text, width=300, color_system=None),
-                  Console(file=io.StringIO()), started=started)
+    run_live_demo(
+        GENERATED,
+        settings,
+        Console(file=text, width=300, color_system=None),
+        Console(file=io.StringIO()),
+        started=started,
+    )
     checker.join(10)
     assert seen == {"threats": 200, "audit": 403}  # an operator's, not an admin's
 
@@ -157,24 +179,44 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_raid_keeps_its_spacing_and_starts_when_asked() -> None:
-    events = [{"type": "track", "t": "2026-03-01T18:00:10.000Z"},
-              {"type": "track", "t": "2026-03-01T18:00:12.000Z"},
-              {"type": "track", "t": "2026-03-01T18:00:11.000Z"},  # a late report
-              {"type": "end", "t": "2026-03-01T18:00:20.000Z"}]
+    events = [
+        {"type": "track", "t": "2026-03-01T18:00:10.000Z"},
+        {"type": "track", "t": "2026-03-01T18:00:12.000Z"},
+        {"type": "track", "t": "2026-03-01T18:00:11.000Z"},  # a late report
+        {"type": "end", "t": "2026-03-01T18:00:20.000Z"},
+    ]
     planned = schedule(events, 1_000_000, speed=2.0)
     assert [e["t"][17:23] for _, e in planned] == ["40.000", "42.000", "41.000", "50.000"]
     assert [due for due, _ in planned] == [1_000_000, 1_001_000, 1_001_000, 1_005_000]
 
 
-def test_airwarn_demo_command_shows_israels_real_areas_and_runs_bounded(tmp_path: Path
-                                                                        ) -> None:
+def test_airwarn_demo_command_shows_israels_real_areas_and_runs_bounded(tmp_path: Path) -> None:
     port = free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "airwarn.cli", "demo", "--port", str(port), "--count", "2",
-         "--speed", "12", "--hold-s", "3", "--duration-s", "14",
-         "--out", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "COLUMNS": "200"})
+        [
+            sys.executable,
+            "-m",
+            "airwarn.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--count",
+            "2",
+            "--speed",
+            "12",
+            "--hold-s",
+            "3",
+            "--duration-s",
+            "14",
+            "--out",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stderr
     assert f"on Israel's {ISRAEL_ZONES:,} Home Front Command alert areas" in result.stdout
     assert f"http://127.0.0.1:{port}/" in result.stdout
@@ -188,7 +230,11 @@ def test_airwarn_demo_command_shows_israels_real_areas_and_runs_bounded(tmp_path
 def test_airwarn_demo_refuses_an_unknown_layer_with_the_choices(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "airwarn.cli", "demo", "--layer", "mars", "--duration-s", "1"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "israel, ukraine, ukraine-raions, ukraine-oblasts" in " ".join(result.stderr.split())
     assert list(tmp_path.iterdir()) == []

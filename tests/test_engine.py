@@ -45,32 +45,49 @@ def test_manual_alert_of_a_region_alerts_every_zone_in_it(grid):
 
 def test_a_drill_never_touches_the_real_levels_and_says_it_is_a_drill(grid):
     engine = Engine(grid)
-    out = run(engine, [manual("alert", 0, zones=["r0c0", "r0c1"], status="exercise",
-                              category="missiles")])
+    out = run(
+        engine, [manual("alert", 0, zones=["r0c0", "r0c1"], status="exercise", category="missiles")]
+    )
     assert [(d.zone, d.level, d.status) for d in out] == [
-        ("r0c0", "alert", "exercise"), ("r0c1", "alert", "exercise")]
+        ("r0c0", "alert", "exercise"),
+        ("r0c1", "alert", "exercise"),
+    ]
     assert engine.levels() == {}
-    assert engine.drills() == {"r0c0": ("exercise", "missiles", "alert"),
-                               "r0c1": ("exercise", "missiles", "alert")}
+    assert engine.drills() == {
+        "r0c0": ("exercise", "missiles", "alert"),
+        "r0c1": ("exercise", "missiles", "alert"),
+    }
     # a real clear does not end a drill, and a real alert beside it stays real
     out = run(engine, [manual("alert", 5, zones=["r0c0"]), manual("clear", 6, zones=["r0c1"])])
     assert [(d.zone, d.level, d.status) for d in out] == [("r0c0", "alert", msgspec.UNSET)]
     out = run(engine, [manual("clear", 10, zones=["r0c0", "r0c1"], status="exercise")])
     assert [(d.zone, d.level, d.status) for d in out] == [
-        ("r0c0", "clear", "exercise"), ("r0c1", "clear", "exercise")]
+        ("r0c0", "clear", "exercise"),
+        ("r0c1", "clear", "exercise"),
+    ]
     assert engine.levels() == {"r0c0": "alert"} and engine.drills() == {}
     assert b'"status":"exercise"' in encode_decision(out[0])
-    assert b"status" not in encode_decision(Decision(seq=1, t="x", zone="z", level="alert",
-                                                     threats=[], kind=None))
+    assert b"status" not in encode_decision(
+        Decision(seq=1, t="x", zone="z", level="alert", threats=[], kind=None)
+    )
 
 
 def test_an_operator_pre_alert_warns_ahead_and_steps_up_to_alert_then_clears(grid):
     engine = Engine(grid)
-    out = run(engine, [manual("pre_alert", 0, zones=["r0c0"], category="missiles"),
-                       tick(300), manual("alert", 310, zones=["r0c0"], category="missiles"),
-                       manual("clear", 400, zones=["r0c0"])])
+    out = run(
+        engine,
+        [
+            manual("pre_alert", 0, zones=["r0c0"], category="missiles"),
+            tick(300),
+            manual("alert", 310, zones=["r0c0"], category="missiles"),
+            manual("clear", 400, zones=["r0c0"]),
+        ],
+    )
     assert [(d.level, d.kind, d.threats) for d in out] == [
-        ("pre_alert", "missiles", []), ("alert", "missiles", []), ("clear", "missiles", [])]
+        ("pre_alert", "missiles", []),
+        ("alert", "missiles", []),
+        ("clear", "missiles", []),
+    ]
     drill = run(engine, [manual("pre_alert", 500, zones=["r1c1"], status="exercise")])
     assert [(d.level, d.status) for d in drill] == [("pre_alert", "exercise")]
     assert engine.drills() == {"r1c1": ("exercise", "manual", "pre_alert")}
@@ -94,8 +111,9 @@ def drone_pass(threat: str = "D1", t0: float = 0.0, lat: float = 31.55):
     for i in range(0, 150):
         t = t0 + 10 * i
         lon = 34.50 + (50 * 10 * i) / 95_000
-        events.append(track(threat, t, lat, lon, kind="drone", sigma_m=100,
-                            vel_mps=[50.0, 0.0, 0.0]))
+        events.append(
+            track(threat, t, lat, lon, kind="drone", sigma_m=100, vel_mps=[50.0, 0.0, 0.0])
+        )
     return events
 
 
@@ -121,8 +139,10 @@ def test_drone_alerts_zones_ahead_of_it_and_releases_them_after_it_passes(grid):
 
 def test_zone_stays_alerted_for_the_hold_time_after_the_threat_ends(grid):
     engine = Engine(grid, EngineConfig(hold_s=600))
-    events = [track("D1", 0, 31.575, 34.725, sigma_m=50), track("D1", 10, 31.575, 34.726,
-                                                                  sigma_m=50)]
+    events = [
+        track("D1", 0, 31.575, 34.725, sigma_m=50),
+        track("D1", 10, 31.575, 34.726, sigma_m=50),
+    ]
     out = run(engine, events)
     assert ("2026-03-01T18:00:00.000Z", "alert") in levels(out, "r3c2")
     out = run(engine, [end("D1", 100), tick(699)])
@@ -187,8 +207,14 @@ def test_duplicate_reports_change_nothing(grid):
 
 def test_out_of_order_reports_within_the_window_are_used_and_older_ones_ignored(grid):
     engine = Engine(grid, EngineConfig(reorder_window_s=30))
-    run(engine, [track("D1", 0, 31.575, 34.60), track("D1", 20, 31.575, 34.61),
-                 track("D1", 10, 31.575, 34.605)])
+    run(
+        engine,
+        [
+            track("D1", 0, 31.575, 34.60),
+            track("D1", 20, 31.575, 34.61),
+            track("D1", 10, 31.575, 34.605),
+        ],
+    )
     assert engine.stats.reordered == 1
     run(engine, [track("D1", 100, 31.575, 34.65), track("D1", 40, 31.575, 34.62)])
     assert engine.stats.stale == 1
@@ -208,8 +234,14 @@ def test_a_silent_track_times_out_and_its_zones_clear_after_the_hold(grid):
 
 def test_reports_after_a_threat_ended_are_ignored(grid):
     engine = Engine(grid)
-    run(engine, [track("D1", 0, 31.575, 34.725), end("D1", 5, "intercepted"),
-                 track("D1", 6, 31.575, 34.725)])
+    run(
+        engine,
+        [
+            track("D1", 0, 31.575, 34.725),
+            end("D1", 5, "intercepted"),
+            track("D1", 6, 31.575, 34.725),
+        ],
+    )
     assert engine.stats.after_end == 1
     assert engine.active_threats == []
 
@@ -221,15 +253,28 @@ def rocket_reports(launch, target, t_launch=0.0, every_s=1.0, start_s=3.0, threa
     flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
     assert flight.impact is not None
     events = []
-    for (ts, (r, v)) in zip(flight.times_s, flight.states, strict=True):
+    for ts, (r, v) in zip(flight.times_s, flight.states, strict=True):
         if ts < start_s:
             continue
         if events and ts - events[-1][0] < every_s:
             continue
         lat, lon, h = physics.ecef_to_geodetic(*r)
         east, north, up = physics.ecef_to_enu_vector(lat, lon, v)
-        events.append((ts, track(threat, t_launch + ts, lat, lon, kind="rocket", alt_m=h,
-                                 sigma_m=30, vel_mps=[east, north, up])))
+        events.append(
+            (
+                ts,
+                track(
+                    threat,
+                    t_launch + ts,
+                    lat,
+                    lon,
+                    kind="rocket",
+                    alt_m=h,
+                    sigma_m=30,
+                    vel_mps=[east, north, up],
+                ),
+            )
+        )
     return [e for _, e in events], flight.impact
 
 
@@ -268,8 +313,9 @@ def test_ballistic_impact_zone_is_not_cleared_while_the_missile_still_flies(grid
 
 def small_zone_row(count: int = 30, shelter_s: int = 90) -> ZoneSet:
     """A row of small zones (2 x 2 km) along 31.5 N from 34.0 E, as Israel's alert areas are."""
-    return zones_from_geojson(grid_zones(rows=1, cols=count, lon0=34.0, lat0=31.49,
-                                         step=0.02, shelter_s=shelter_s))
+    return zones_from_geojson(
+        grid_zones(rows=1, cols=count, lon0=34.0, lat0=31.49, step=0.02, shelter_s=shelter_s)
+    )
 
 
 def cruise_past_and_turning(turn_deg: float, back_s: float = 0.0) -> list:
@@ -283,8 +329,17 @@ def cruise_past_and_turning(turn_deg: float, back_s: float = 0.0) -> list:
     straight_s = (0.6 * m_per_deg_lon + 55_000) / speed
     while True:
         h = math.radians(heading)
-        events.append(track("C1", t, lat, lon, kind="cruise", sigma_m=100,
-                            vel_mps=[speed * math.sin(h), speed * math.cos(h), 0.0]))
+        events.append(
+            track(
+                "C1",
+                t,
+                lat,
+                lon,
+                kind="cruise",
+                sigma_m=100,
+                vel_mps=[speed * math.sin(h), speed * math.cos(h), 0.0],
+            )
+        )
         if t >= straight_s + turn_deg / turn_dps + back_s:
             break
         for _ in range(50):  # fly the next 5 s in small steps

@@ -30,13 +30,15 @@ SOURCE = "alerts.in.ua"
 
 @pytest.fixture
 def app(grid, tmp_path, signing_keys) -> Iterator[tuple[TestClient, Service, dict[str, str]]]:
-    service = open_service(grid, f"sqlite:///{tmp_path / 'relay.db'}", signing_keys,
-                           clock="wall")
-    tokens = {role: create_token(service.db, role, f"{role}-1", 0)
-              for role in ("operator", "sensor", "admin")}
+    service = open_service(grid, f"sqlite:///{tmp_path / 'relay.db'}", signing_keys, clock="wall")
+    tokens = {
+        role: create_token(service.db, role, f"{role}-1", 0)
+        for role in ("operator", "sensor", "admin")
+    }
     # `airwarn serve` always runs the follow channel (it mounts /v1/relays); none followed here
-    with TestClient(create_app(service, WebSettings(heartbeat_s=0.5),
-                               channels=[FollowChannel([], grid)])) as http:
+    with TestClient(
+        create_app(service, WebSettings(heartbeat_s=0.5), channels=[FollowChannel([], grid)])
+    ) as http:
         yield http, service, {role: f"Bearer {token}" for role, token in tokens.items()}
     service.db.dispose()
 
@@ -46,9 +48,20 @@ def relay(service: Service, *events: Any) -> None:
 
 
 def relayed_alert(zones: list[str]) -> Relay:
-    return parse_event(json.dumps({"type": "relay", "source": SOURCE, "action": "alert",
-                                   "t": at(0), "zones": zones, "category": "air_raid",
-                                   "id": "8757", "since": at(-5)}))  # type: ignore[return-value]
+    return parse_event(
+        json.dumps(
+            {
+                "type": "relay",
+                "source": SOURCE,
+                "action": "alert",
+                "t": at(0),
+                "zones": zones,
+                "category": "air_raid",
+                "id": "8757",
+                "since": at(-5),
+            }
+        )
+    )  # type: ignore[return-value]
 
 
 def source_state(state: str, why: str | None = None) -> Source:
@@ -64,8 +77,7 @@ def test_a_relayed_alert_is_shown_beside_the_zones_own_level_marked_with_its_sou
     zone = http.get("/v1/zones/r0c0").json()
     assert zone["level"] == "clear" and zone["relayed"] == {SOURCE: "alert"}
     decision = http.get("/v1/history?zone=r0c0").json()["decisions"][0]
-    assert decision["source"] == {"name": SOURCE, "id": "8757", "t": at(-5).replace(
-        "Z", ".000Z")}
+    assert decision["source"] == {"name": SOURCE, "id": "8757", "t": at(-5).replace("Z", ".000Z")}
     active = http.get("/v1/alerts/active").json()
     assert [(a["source"], sorted(a["zones"])) for a in active] == [(SOURCE, ["r0c0", "r0c1"])]
     cap = http.get(f"/v1/cap/{active[0]['identifier']}").text
@@ -74,8 +86,9 @@ def test_a_relayed_alert_is_shown_beside_the_zones_own_level_marked_with_its_sou
     assert http.get("/healthz").json()["sources"] == {SOURCE: "live"}
     # the compatibility feeds show it as the level in force
     reader = create_token(service.db, "reader", "app-1", 0)
-    records = http.get("/v1/alerts/active.json",
-                       headers={"Authorization": f"Bearer {reader}"}).json()["alerts"]
+    records = http.get(
+        "/v1/alerts/active.json", headers={"Authorization": f"Bearer {reader}"}
+    ).json()["alerts"]
     assert {r["location_title"] for r in records} == {"Zone 0-0", "Zone 0-1"}
 
 
@@ -83,11 +96,13 @@ def test_an_operator_clears_a_relayed_alert_here_audited_and_a_sensor_may_not(ap
     http, service, tokens = app
     relay(service, relayed_alert(["r0c0", "r0c1"]))
     body = {"action": "clear", "zones": ["r0c0"], "reason": "stuck upstream, checked"}
-    refused = http.post(f"/v1/relays/{SOURCE}/override", json=body,
-                        headers={"Authorization": tokens["sensor"]})
+    refused = http.post(
+        f"/v1/relays/{SOURCE}/override", json=body, headers={"Authorization": tokens["sensor"]}
+    )
     assert refused.status_code == 403
-    answer = http.post(f"/v1/relays/{SOURCE}/override", json=body,
-                       headers={"Authorization": tokens["operator"]})
+    answer = http.post(
+        f"/v1/relays/{SOURCE}/override", json=body, headers={"Authorization": tokens["operator"]}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["zones"] == ["r0c0"]
     assert http.get("/v1/relays").json()["zones"]["r0c0"] == {SOURCE: "clear"}
@@ -95,12 +110,17 @@ def test_an_operator_clears_a_relayed_alert_here_audited_and_a_sensor_may_not(ap
     audit = http.get("/v1/audit", headers={"Authorization": tokens["admin"]}).json()
     assert [(a["who"], a["action"], a["reason"]) for a in audit] == [
         ("sensor-1", "access.refused", None),  # the sensor's try, above
-        ("operator-1", "relay.clear", "stuck upstream, checked")]
-    missing = http.post("/v1/relays/nowhere/override", json=body,
-                        headers={"Authorization": tokens["operator"]})
+        ("operator-1", "relay.clear", "stuck upstream, checked"),
+    ]
+    missing = http.post(
+        "/v1/relays/nowhere/override", json=body, headers={"Authorization": tokens["operator"]}
+    )
     assert missing.status_code == 404 and "GET /v1/relays" in missing.json()["error"]
-    no_reason = http.post(f"/v1/relays/{SOURCE}/override", json={"action": "clear"},
-                          headers={"Authorization": tokens["operator"]})
+    no_reason = http.post(
+        f"/v1/relays/{SOURCE}/override",
+        json={"action": "clear"},
+        headers={"Authorization": tokens["operator"]},
+    )
     assert no_reason.status_code == 422
 
 
@@ -108,8 +128,11 @@ def test_a_relayed_alert_cancelled_by_its_identifier_is_overridden_not_forgotten
     http, service, tokens = app
     relay(service, relayed_alert(["r2c2"]))
     identifier = http.get("/v1/alerts/active").json()[0]["identifier"]
-    answer = http.post(f"/v1/alerts/{identifier}/cancel", json={"reason": "sent in error"},
-                       headers={"Authorization": tokens["operator"]})
+    answer = http.post(
+        f"/v1/alerts/{identifier}/cancel",
+        json={"reason": "sent in error"},
+        headers={"Authorization": tokens["operator"]},
+    )
     assert answer.status_code == 200, answer.text
     (message,) = answer.json()["messages"]
     assert (message["msg_type"], message["source"]) == ("Cancel", SOURCE)
@@ -121,11 +144,15 @@ def test_a_relayed_alert_cancelled_by_its_identifier_is_overridden_not_forgotten
 
 def test_a_sensor_cannot_post_relayed_events(app):
     http, service, tokens = app
-    lines = [json.dumps({"type": "relay", "source": SOURCE, "action": "alert", "t": at(0),
-                         "zones": ["r0c0"]}),
-             json.dumps({"type": "source", "name": SOURCE, "state": "live", "t": at(0)})]
-    answer = http.post("/v1/events", content="\n".join(lines).encode(),
-                       headers={"Authorization": tokens["sensor"]})
+    lines = [
+        json.dumps(
+            {"type": "relay", "source": SOURCE, "action": "alert", "t": at(0), "zones": ["r0c0"]}
+        ),
+        json.dumps({"type": "source", "name": SOURCE, "state": "live", "t": at(0)}),
+    ]
+    answer = http.post(
+        "/v1/events", content="\n".join(lines).encode(), headers={"Authorization": tokens["sensor"]}
+    )
     assert answer.status_code == 403  # a lane no client may write on, refused whole
     assert answer.json()["line"] == 1
     assert "airwarn serve --follow" in answer.json()["error"]
@@ -153,15 +180,22 @@ def test_a_source_going_stale_is_a_source_event_on_the_live_stream(app):
 
 
 def test_after_a_restart_the_relayed_lanes_and_the_siren_topics_are_what_they_were(
-        grid, tmp_path, signing_keys):
+    grid, tmp_path, signing_keys
+):
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     service = open_service(grid, url, signing_keys, clock="wall")
-    own = parse_event(json.dumps({"type": "manual", "action": "alert", "t": at(0),
-                                  "zones": ["r3c3"], "by": "op-1"}))
+    own = parse_event(
+        json.dumps(
+            {"type": "manual", "action": "alert", "t": at(0), "zones": ["r3c3"], "by": "op-1"}
+        )
+    )
     service._step([(own, "op-1", Cause())], int(time.time() * 1000), Write())
     relay(service, source_state("live"), relayed_alert(["r3c3", "r4c4"]))
-    cleared = parse_event(json.dumps({"type": "relay", "source": SOURCE, "action": "clear",
-                                      "t": at(1), "zones": ["r3c3"]}))
+    cleared = parse_event(
+        json.dumps(
+            {"type": "relay", "source": SOURCE, "action": "clear", "t": at(1), "zones": ["r3c3"]}
+        )
+    )
     relay(service, cleared)  # the feed clears r3c3: this server's own alert still holds it
     before = (service.engine.seq, service.engine.relayed(), service.engine.levels())
     service.db.dispose()

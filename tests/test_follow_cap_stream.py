@@ -40,12 +40,27 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server,
     zones.write_text(json.dumps(grid_zones()))
     launcher = Launcher()
     db = f"sqlite:///{folder / 'up.db'}"
-    token = launcher.run(["tokens", "create", "--role", "operator", "--name", "op-up",
-                          "--db", db], folder).strip()
-    server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys", str(folder / "k"),
-                               "--sender", SENDER, "--no-push", "--no-webhooks",
-                               "--heartbeat-s", "1"],
-                    folder / "serve.log")
+    token = launcher.run(
+        ["tokens", "create", "--role", "operator", "--name", "op-up", "--db", db], folder
+    ).strip()
+    server = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            db,
+            "--keys",
+            str(folder / "k"),
+            "--sender",
+            SENDER,
+            "--no-push",
+            "--no-webhooks",
+            "--heartbeat-s",
+            "1",
+        ],
+        folder / "serve.log",
+    )
     server.start()
     yield server, {"Authorization": f"Bearer {token}"}
     server.stop()
@@ -54,12 +69,20 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server,
 
 def act(server: Server, operator: dict[str, str], action: str, zones: list[str]) -> None:
     with httpx.Client(timeout=10) as http:
-        answer = http.post(server.url + "/v1/actions", headers=operator, json={
-            "action": action, "zones": zones, "reason": "upstream relay test",
-            "category": "drone"}).json()
+        answer = http.post(
+            server.url + "/v1/actions",
+            headers=operator,
+            json={
+                "action": action,
+                "zones": zones,
+                "reason": "upstream relay test",
+                "category": "drone",
+            },
+        ).json()
         if answer["state"] == "pending":
-            answer = http.post(server.url + f"/v1/actions/{answer['id']}/confirm",
-                               headers=operator).json()
+            answer = http.post(
+                server.url + f"/v1/actions/{answer['id']}/confirm", headers=operator
+            ).json()
         assert answer["state"] == "sent", answer
 
 
@@ -99,27 +122,31 @@ def eventually(check: Any, timeout: float = 10.0) -> Any:
 def relayed(service: Any, source: str) -> dict[str, str]:
     with service._lock:
         zones = service.engine.relayed()
-    return {z: lanes[source] for z, lanes in zones.items()
-            if lanes.get(source, "clear") != "clear"}
+    return {z: lanes[source] for z, lanes in zones.items() if lanes.get(source, "clear") != "clear"}
 
 
 def test_signed_cap_is_relayed_once_its_sender_is_trusted_and_cleared_zone_by_zone(
-        upstream, grid, tmp_path: Path, signing_keys) -> None:
+    upstream, grid, tmp_path: Path, signing_keys
+) -> None:
     server, operator = upstream
     spec = parse_spec(f"cap:{server.url}/v1/cap/feed.atom", every_s=0.3, stale_s=5)
     act(server, operator, "alert", ["r5c0", "r5c1"])
     untrusted = open_service(grid, f"sqlite:///{tmp_path / 'u.db'}", signing_keys, clock="wall")
     with following(spec, untrusted) as follower:
-        eventually(lambda: _assert(follower.health.note is not None
-                                   and "untrusted" in follower.health.note))
+        eventually(
+            lambda: _assert(
+                follower.health.note is not None and "untrusted" in follower.health.note
+            )
+        )
         assert relayed(untrusted, spec.name) == {}  # not verified: nothing relayed
         assert untrusted.engine.relays.states()[spec.name].state == "live"
     service = open_service(grid, f"sqlite:///{tmp_path / 'd.db'}", signing_keys, clock="wall")
     pem = httpx.get(server.url + "/v1/cap/key.pem").content
     add_trusted(service.db, SENDER, pem, int(time.time() * 1000))
     with following(spec, service):
-        eventually(lambda: _assert(relayed(service, spec.name) == {"r5c0": "alert",
-                                                                   "r5c1": "alert"}))
+        eventually(
+            lambda: _assert(relayed(service, spec.name) == {"r5c0": "alert", "r5c1": "alert"})
+        )
         act(server, operator, "clear", ["r5c0"])  # a clear that references the whole alert
         eventually(lambda: _assert(relayed(service, spec.name) == {"r5c1": "alert"}))
         act(server, operator, "clear", ["r5c1"])
@@ -131,7 +158,8 @@ def test_signed_cap_is_relayed_once_its_sender_is_trusted_and_cleared_zone_by_zo
 
 
 def test_another_airwarns_stream_is_mirrored_onto_zones_of_another_shape_and_goes_stale(
-        upstream, tmp_path: Path, signing_keys) -> None:
+    upstream, tmp_path: Path, signing_keys
+) -> None:
     server, operator = upstream
     big = grid_zones(rows=3, cols=3, step=0.1)
     for feature in big["features"]:
@@ -144,8 +172,11 @@ def test_another_airwarns_stream_is_mirrored_onto_zones_of_another_shape_and_goe
         act(server, operator, "alert", ["r0c0", "r1c1"])  # both inside big-r0c0
         eventually(lambda: _assert(relayed(service, spec.name) == {"big-r0c0": "alert"}))
         act(server, operator, "alert", ["r5c5"])
-        eventually(lambda: _assert(relayed(service, spec.name) == {"big-r0c0": "alert",
-                                                                   "big-r2c2": "alert"}))
+        eventually(
+            lambda: _assert(
+                relayed(service, spec.name) == {"big-r0c0": "alert", "big-r2c2": "alert"}
+            )
+        )
         act(server, operator, "clear", ["r0c0"])  # r1c1 still holds big-r0c0
         # a later change, in big-r1c1: once it is relayed, the clear before it has been read
         act(server, operator, "alert", ["r3c3"])

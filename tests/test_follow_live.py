@@ -48,8 +48,9 @@ class TimedSubscriber(Subscriber):
             self.arrived.append((time.monotonic(), message.topic, payload))
         super()._on_message(client, userdata, message)
 
-    def first(self, topic: str, after: float, level: str, timeout: float = 10.0,
-              key: str = "level") -> tuple[float, dict[str, Any]]:
+    def first(
+        self, topic: str, after: float, level: str, timeout: float = 10.0, key: str = "level"
+    ) -> tuple[float, dict[str, Any]]:
         """The first message on `topic` since `after` whose `key` says `level`."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -60,8 +61,9 @@ class TimedSubscriber(Subscriber):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     seen = [(t, p) for _, t, p in self.arrived[-8:]]
-                    raise AssertionError(f"{topic} did not say {level} within {timeout} s; "
-                                         f"last: {seen}")
+                    raise AssertionError(
+                        f"{topic} did not say {level} within {timeout} s; last: {seen}"
+                    )
                 self._changed.wait(left)
 
     def __enter__(self) -> TimedSubscriber:
@@ -91,30 +93,68 @@ def launcher() -> Iterator[Launcher]:
 
 
 @contextmanager
-def servers(launcher: Launcher, tmp: Path, zones: Path, follow: list[str]
-            ) -> Iterator[tuple[Server, Server, str, dict[str, str]]]:
+def servers(
+    launcher: Launcher, tmp: Path, zones: Path, follow: list[str]
+) -> Iterator[tuple[Server, Server, str, dict[str, str]]]:
     """The upstream airwarn (A) and the follower (B, with MQTT and Web Push)."""
     for folder in ("a", "b"):
         (tmp / folder).mkdir()
     a_db, b_db = f"sqlite:///{tmp / 'a' / 'a.db'}", f"sqlite:///{tmp / 'b' / 'b.db'}"
-    operator = launcher.run(["tokens", "create", "--role", "operator", "--name", "op-a",
-                             "--db", a_db], tmp / "a").strip()
-    reader = launcher.run(["tokens", "create", "--role", "reader", "--name", "relay-b",
-                           "--db", a_db], tmp / "a").strip()
+    operator = launcher.run(
+        ["tokens", "create", "--role", "operator", "--name", "op-a", "--db", a_db], tmp / "a"
+    ).strip()
+    reader = launcher.run(
+        ["tokens", "create", "--role", "reader", "--name", "relay-b", "--db", a_db], tmp / "a"
+    ).strip()
     (tmp / "b" / "token").write_text(reader + "\n")
-    upstream = Server(launcher, ["--zones", str(zones), "--db", a_db, "--keys",
-                                 str(tmp / "a" / "keys"), "--no-webhooks", "--no-push"],
-                      tmp / "a" / "serve.log")
+    upstream = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            a_db,
+            "--keys",
+            str(tmp / "a" / "keys"),
+            "--no-webhooks",
+            "--no-push",
+        ],
+        tmp / "a" / "serve.log",
+    )
     upstream.start()
     prefix = f"airwarn-test/{uuid.uuid4().hex[:12]}"
     follow_args = [arg for spec in follow for arg in ("--follow", spec.format(a=upstream.url))]
-    follower = Server(launcher, [
-        "--zones", str(zones), "--db", b_db, "--keys", str(tmp / "b" / "keys"),
-        "--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", prefix, "--no-webhooks",
-        "--push-subject", "mailto:ops@airwarn.test", "--allow-private-targets",  # local push
-        *follow_args, "--alerts-in-ua-token-file", str(tmp / "b" / "token"),
-        "--follow-every-s", str(EVERY_S), "--follow-stale-s", str(STALE_S),
-        "--follow-hold-s", "0", "--heartbeat-s", "1"], tmp / "b" / "serve.log")
+    follower = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            b_db,
+            "--keys",
+            str(tmp / "b" / "keys"),
+            "--mqtt",
+            "mqtt://127.0.0.1:1883",
+            "--mqtt-prefix",
+            prefix,
+            "--no-webhooks",
+            "--push-subject",
+            "mailto:ops@airwarn.test",
+            "--allow-private-targets",  # local push
+            *follow_args,
+            "--alerts-in-ua-token-file",
+            str(tmp / "b" / "token"),
+            "--follow-every-s",
+            str(EVERY_S),
+            "--follow-stale-s",
+            str(STALE_S),
+            "--follow-hold-s",
+            "0",
+            "--heartbeat-s",
+            "1",
+        ],
+        tmp / "b" / "serve.log",
+    )
     follower.start()
     try:
         yield upstream, follower, prefix, {"Authorization": f"Bearer {operator}"}
@@ -125,44 +165,63 @@ def servers(launcher: Launcher, tmp: Path, zones: Path, follow: list[str]
 
 def act(http: httpx.Client, server: Server, operator: dict[str, str], **request: Any) -> float:
     """An operator's action on the upstream server, confirmed; when it was committed."""
-    answer = http.post(server.url + "/v1/actions", headers=operator,
-                       json={"reason": "upstream drill of the relay", **request})
+    answer = http.post(
+        server.url + "/v1/actions",
+        headers=operator,
+        json={"reason": "upstream drill of the relay", **request},
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     if body["state"] == "pending":
-        answer = http.post(server.url + f"/v1/actions/{body['id']}/confirm", headers=operator,
-                           json={"confirm_blast_radius": True})
+        answer = http.post(
+            server.url + f"/v1/actions/{body['id']}/confirm",
+            headers=operator,
+            json={"confirm_blast_radius": True},
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["state"] == "sent", answer.text
     return time.monotonic()
 
 
 def upstream_levels(http: httpx.Client, server: Server) -> dict[str, str]:
-    return {z["id"]: z["level"] for z in http.get(server.url + "/v1/zones").json()
-            if z["level"] != "clear"}
+    return {
+        z["id"]: z["level"]
+        for z in http.get(server.url + "/v1/zones").json()
+        if z["level"] != "clear"
+    }
 
 
 def relayed_levels(http: httpx.Client, server: Server, source: str) -> dict[str, str]:
     zones = http.get(server.url + "/v1/relays").json()["zones"]
-    return {zone: lanes[source] for zone, lanes in zones.items()
-            if lanes.get(source, "clear") != "clear"}
+    return {
+        zone: lanes[source]
+        for zone, lanes in zones.items()
+        if lanes.get(source, "clear") != "clear"
+    }
 
 
-def wait_mirrored(http: httpx.Client, upstream: Server, follower: Server, source: str,
-                  timeout: float = 10.0) -> dict[str, str]:
+def wait_mirrored(
+    http: httpx.Client, upstream: Server, follower: Server, source: str, timeout: float = 10.0
+) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     while True:
         want, got = upstream_levels(http, upstream), relayed_levels(http, follower, source)
         if want == got:
             return got
         if time.monotonic() > deadline:
-            raise AssertionError(f"not mirrored within {timeout} s: upstream {want}, "
-                                 f"relayed {got}")
+            raise AssertionError(f"not mirrored within {timeout} s: upstream {want}, relayed {got}")
         time.sleep(0.05)
 
 
-def check_stale(http: httpx.Client, upstream: Server, follower: Server, sub: TimedSubscriber,
-                prefix: str, source: str, still_alerted: str) -> float:
+def check_stale(
+    http: httpx.Client,
+    upstream: Server,
+    follower: Server,
+    sub: TimedSubscriber,
+    prefix: str,
+    source: str,
+    still_alerted: str,
+) -> float:
     """Stop the upstream; the source is stale on every channel within STALE_S (plus a
     poll's timeout), and what it said stands. How long it took."""
     held_before = sub.latest(f"{prefix}/zones/{still_alerted}")
@@ -223,26 +282,37 @@ class LiveStream:
 
 @pytest.mark.alone
 def test_alerts_in_ua_relayed_to_sirens_and_phones_within_2_s_and_stale_when_it_stops(
-        launcher: Launcher, tmp_path: Path, push_service: PushService) -> None:  # noqa: F811
+    launcher: Launcher,
+    tmp_path: Path,
+    push_service: PushService,  # noqa: F811
+) -> None:
     if not reachable("127.0.0.1", 1883):
         pytest.skip("no MQTT broker at 127.0.0.1:1883")
-    zones = subset("ukraine", lambda p: p["oblast_id"] in ("UA05", "UA80"),
-                   tmp_path / "ua.geojson")
+    zones = subset("ukraine", lambda p: p["oblast_id"] in ("UA05", "UA80"), tmp_path / "ua.geojson")
     hromada = "UA05040010000022470"  # one hromada, alone: a record numbered by the crosswalk
     raion = "UA0502"  # Vinnytskyi raion whole: one raion record (number 36)
     kyiv = "UA80000000000093317"  # Kyiv: a city that is an oblast (number 31)
-    with servers(launcher, tmp_path, zones, ["alerts.in.ua:{a}"]) as (
-            upstream, follower, prefix, operator), TimedSubscriber(
-            [f"{prefix}/zones/+", f"{prefix}/status", f"{prefix}/sources/+"]) as sub, \
-            httpx.Client(timeout=10) as http:
+    with (
+        servers(launcher, tmp_path, zones, ["alerts.in.ua:{a}"]) as (
+            upstream,
+            follower,
+            prefix,
+            operator,
+        ),
+        TimedSubscriber([f"{prefix}/zones/+", f"{prefix}/status", f"{prefix}/sources/+"]) as sub,
+        httpx.Client(timeout=10) as http,
+    ):
         browser = Browser(push_service.endpoint("phone"))
-        answer = http.post(follower.url + "/v1/push/subscriptions",
-                           json=browser.subscription(zones=[hromada]))
+        answer = http.post(
+            follower.url + "/v1/push/subscriptions", json=browser.subscription(zones=[hromada])
+        )
         assert answer.status_code == 201, answer.text
-        sub.wait_for(lambda m: m.topic == f"{prefix}/status"
-                     and json.loads(m.payload).get("state") == "online")
-        raion_zones = sorted(z for z in upstream_levels_all(http, upstream)
-                             if z.startswith(raion))
+        sub.wait_for(
+            lambda m: (
+                m.topic == f"{prefix}/status" and json.loads(m.payload).get("state") == "online"
+            )
+        )
+        raion_zones = sorted(z for z in upstream_levels_all(http, upstream) if z.startswith(raion))
         delays = []
         # alerts: a hromada, a whole raion at pre-alert, Kyiv
         at = act(http, upstream, operator, action="alert", zones=[hromada], category="air_raid")
@@ -282,25 +352,38 @@ def upstream_levels_all(http: httpx.Client, server: Server) -> list[str]:
 
 
 def test_home_front_command_feed_relayed_in_turn_by_category_and_stale_when_it_stops(
-        launcher: Launcher, tmp_path: Path, push_service: PushService) -> None:  # noqa: F811
+    launcher: Launcher,
+    tmp_path: Path,
+    push_service: PushService,  # noqa: F811
+) -> None:
     if not reachable("127.0.0.1", 1883):
         pytest.skip("no MQTT broker at 127.0.0.1:1883")
     regions = {"ים המלח", "חיפה", "ירושלים", "אילת"}
     zones = subset("israel", lambda p: p["region"] in regions, tmp_path / "il.geojson")
-    with servers(launcher, tmp_path, zones, ["oref:{a}"]) as (
-            upstream, follower, prefix, operator), TimedSubscriber(
-            [f"{prefix}/zones/+", f"{prefix}/status", f"{prefix}/sources/+"]) as sub, \
-            httpx.Client(timeout=10) as http:
+    with (
+        servers(launcher, tmp_path, zones, ["oref:{a}"]) as (upstream, follower, prefix, operator),
+        TimedSubscriber([f"{prefix}/zones/+", f"{prefix}/status", f"{prefix}/sources/+"]) as sub,
+        httpx.Client(timeout=10) as http,
+    ):
         ids = upstream_levels_all(http, upstream)
-        haifa = [z["id"] for z in http.get(upstream.url + "/v1/zones").json()
-                 if z["region"] == "חיפה"]
-        eilat = [z["id"] for z in http.get(upstream.url + "/v1/zones").json()
-                 if z["region"] == "אילת"]
+        haifa = [
+            z["id"] for z in http.get(upstream.url + "/v1/zones").json() if z["region"] == "חיפה"
+        ]
+        eilat = [
+            z["id"] for z in http.get(upstream.url + "/v1/zones").json() if z["region"] == "אילת"
+        ]
         browser = Browser(push_service.endpoint("phone"))
-        assert http.post(follower.url + "/v1/push/subscriptions", json=browser.subscription(
-            zones=[eilat[0]])).status_code == 201
-        sub.wait_for(lambda m: m.topic == f"{prefix}/status"
-                     and json.loads(m.payload).get("state") == "online")
+        assert (
+            http.post(
+                follower.url + "/v1/push/subscriptions", json=browser.subscription(zones=[eilat[0]])
+            ).status_code
+            == 201
+        )
+        sub.wait_for(
+            lambda m: (
+                m.topic == f"{prefix}/status" and json.loads(m.payload).get("state") == "online"
+            )
+        )
         delays = []
         # rockets on Haifa, a hostile aircraft over Eilat: two categories the feed shows in
         # turn; a pre-alert beside them is a third
@@ -315,7 +398,8 @@ def test_home_front_command_feed_relayed_in_turn_by_category_and_stale_when_it_s
         at = act(http, upstream, operator, action="pre_alert", zones=jerusalem)
         delays.append(sub.first(f"{prefix}/zones/{jerusalem[0]}", at, "pre_alert")[0] - at)
         assert wait_mirrored(http, upstream, follower, "oref.org.il") == upstream_levels(
-            http, upstream)
+            http, upstream
+        )
         # several categories shown in turn never flap a zone: each zone said alert once
         time.sleep(3.0)
         haifa_messages = [p for _, t, p in sub.arrived if t == f"{prefix}/zones/{haifa[0]}"]
@@ -325,8 +409,7 @@ def test_home_front_command_feed_relayed_in_turn_by_category_and_stale_when_it_s
         delays.append(sub.first(f"{prefix}/zones/{haifa[0]}", at, "clear")[0] - at)
         at = act(http, upstream, operator, action="clear", zones=jerusalem)
         delays.append(sub.first(f"{prefix}/zones/{jerusalem[0]}", at, "clear")[0] - at)
-        assert wait_mirrored(http, upstream, follower, "oref.org.il") == {
-            z: "alert" for z in eilat}
+        assert wait_mirrored(http, upstream, follower, "oref.org.il") == {z: "alert" for z in eilat}
         assert max(delays) <= WITHIN_S, delays
         print(f"\nHome Front Command relay delays (s): {[round(d, 2) for d in delays]}")
         took = check_stale(http, upstream, follower, sub, prefix, "oref.org.il", eilat[0])

@@ -35,34 +35,79 @@ from airwarn.layers.packaged import load_layer
 
 ACTIVE = {
     "alerts": [
-        {"id": 8757, "location_title": "Луганська область", "location_type": "oblast",
-         "started_at": "2022-04-04T16:45:39.000Z", "finished_at": None,
-         "updated_at": "2023-10-29T18:22:37.357Z", "alert_type": "air_raid",
-         "location_uid": "16", "location_oblast": "Луганська область",
-         "location_oblast_uid": 16, "location_raion": None, "notes": None,
-         "calculated": None},
-        {"id": 9001, "location_title": "Агрономічна територіальна громада",
-         "location_type": "hromada", "started_at": "2026-03-01T18:00:00.000Z",
-         "finished_at": None, "updated_at": "2026-03-01T18:00:00.000Z",
-         "alert_type": "air_raid", "location_uid": "154", "location_oblast": "Вінницька область",
-         "location_oblast_uid": 4, "location_raion": "Вінницький район", "notes": None,
-         "calculated": False, "alert_level": "yellow"},
-        {"id": 9002, "location_title": "м. Київ", "location_type": "city",
-         "started_at": "2026-03-01T17:00:00.000Z", "finished_at": "2026-03-01T17:30:00.000Z",
-         "updated_at": "2026-03-01T17:30:00.000Z", "alert_type": "air_raid",
-         "location_uid": "31", "location_oblast": "м. Київ", "location_oblast_uid": 31,
-         "location_raion": None, "notes": None, "calculated": False, "alert_level": "red"},
-        {"id": 9003, "location_title": "Somewhere new", "location_type": "hromada",
-         "started_at": "2026-03-01T18:01:00.000Z", "finished_at": None,
-         "updated_at": "2026-03-01T18:01:00.000Z", "alert_type": "artillery_shelling",
-         "location_uid": 99999, "location_oblast": None, "location_oblast_uid": None,
-         "location_raion": None, "notes": None, "calculated": False},
+        {
+            "id": 8757,
+            "location_title": "Луганська область",
+            "location_type": "oblast",
+            "started_at": "2022-04-04T16:45:39.000Z",
+            "finished_at": None,
+            "updated_at": "2023-10-29T18:22:37.357Z",
+            "alert_type": "air_raid",
+            "location_uid": "16",
+            "location_oblast": "Луганська область",
+            "location_oblast_uid": 16,
+            "location_raion": None,
+            "notes": None,
+            "calculated": None,
+        },
+        {
+            "id": 9001,
+            "location_title": "Агрономічна територіальна громада",
+            "location_type": "hromada",
+            "started_at": "2026-03-01T18:00:00.000Z",
+            "finished_at": None,
+            "updated_at": "2026-03-01T18:00:00.000Z",
+            "alert_type": "air_raid",
+            "location_uid": "154",
+            "location_oblast": "Вінницька область",
+            "location_oblast_uid": 4,
+            "location_raion": "Вінницький район",
+            "notes": None,
+            "calculated": False,
+            "alert_level": "yellow",
+        },
+        {
+            "id": 9002,
+            "location_title": "м. Київ",
+            "location_type": "city",
+            "started_at": "2026-03-01T17:00:00.000Z",
+            "finished_at": "2026-03-01T17:30:00.000Z",
+            "updated_at": "2026-03-01T17:30:00.000Z",
+            "alert_type": "air_raid",
+            "location_uid": "31",
+            "location_oblast": "м. Київ",
+            "location_oblast_uid": 31,
+            "location_raion": None,
+            "notes": None,
+            "calculated": False,
+            "alert_level": "red",
+        },
+        {
+            "id": 9003,
+            "location_title": "Somewhere new",
+            "location_type": "hromada",
+            "started_at": "2026-03-01T18:01:00.000Z",
+            "finished_at": None,
+            "updated_at": "2026-03-01T18:01:00.000Z",
+            "alert_type": "artillery_shelling",
+            "location_uid": 99999,
+            "location_oblast": None,
+            "location_oblast_uid": None,
+            "location_raion": None,
+            "notes": None,
+            "calculated": False,
+        },
     ],
     "meta": {"last_updated_at": "2026/03/01 18:01:05 +0000", "type": "full"},
     "disclaimer": "...",
 }
-HFC_LIVE = {"id": "133872012345670001", "cat": "1", "title": "ירי רקטות וטילים",
-            "data": ["אבו גוש", "שדה אברהם", "Абу Снан"], "desc": "היכנסו למרחב המוגן"}
+HFC_LIVE = {
+    "id": "133872012345670001",
+    "cat": "1",
+    "title": "ירי רקטות וטילים",
+    "data": ["אבו גוש", "שדה אברהם", "Абу Снан"],
+    "desc": "היכנסו למרחב המוגן",
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +132,16 @@ def test_alerts_in_ua_records_become_zones_through_the_crosswalk(ukraine):
     assert unknown == ["Somewhere new (99999)"]
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    (b"<html>login</html>", "not JSON"),
-    (b'{"data": []}', "no `alerts` list"),
-    (b'{"alerts": [{"location_uid": "x1"}]}', "location_uid"),
-    (b'{"alerts": [{"location_uid": 4, "alert_level": "purple"}]}', "alert_level"),
-    (b'{"alerts": [{"location_uid": 4, "started_at": "yesterday"}]}', "started_at"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"<html>login</html>", "not JSON"),
+        (b'{"data": []}', "no `alerts` list"),
+        (b'{"alerts": [{"location_uid": "x1"}]}', "location_uid"),
+        (b'{"alerts": [{"location_uid": 4, "alert_level": "purple"}]}', "alert_level"),
+        (b'{"alerts": [{"location_uid": 4, "started_at": "yesterday"}]}', "started_at"),
+    ],
+)
 def test_a_changed_alerts_in_ua_format_fails_naming_the_field(body, says):
     with pytest.raises(Failed, match=says):
         parse_active(body)
@@ -108,11 +156,14 @@ def test_home_front_command_names_match_in_four_languages_and_the_aliases(israel
     assert names.zones_of("no such place") == ()
 
 
-@pytest.mark.parametrize("encode", [
-    lambda text: text.encode("utf-8"),
-    lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),  # with a byte-order mark
-    lambda text: text.encode("utf-16"),  # UTF-16 with its mark
-])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-8"),
+        lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),  # with a byte-order mark
+        lambda text: text.encode("utf-16"),  # UTF-16 with its mark
+    ],
+)
 def test_the_live_feed_is_read_in_every_encoding_the_hfc_has_sent(encode):
     alert = parse_live(encode(json.dumps(HFC_LIVE, ensure_ascii=False)))
     assert alert is not None and alert.cat == 1 and alert.areas[0] == "אבו גוש"
@@ -127,12 +178,15 @@ def test_the_live_feed_id_gives_the_official_time():
     assert alert.since_ms(now_ms + 3 * 86_400_000) is None  # implausible: not used
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    (b"<!DOCTYPE html><html></html>", "not JSON"),
-    (b'{"cat": "1", "title": "x"}', "no `data` list"),
-    (b'{"cat": "x", "data": []}', "`cat`"),
-    (b"[1, 2]", "not one alert object"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"<!DOCTYPE html><html></html>", "not JSON"),
+        (b'{"cat": "1", "title": "x"}', "no `data` list"),
+        (b'{"cat": "x", "data": []}', "`cat`"),
+        (b"[1, 2]", "not one alert object"),
+    ],
+)
 def test_a_changed_live_feed_fails_naming_what_changed(body, says):
     with pytest.raises(Failed, match=says):
         parse_live(body)
@@ -152,8 +206,11 @@ def test_categories_shown_in_turn_hold_and_an_ended_clears_at_once(israel):
     for t in range(3, 6):  # rockets only, three answers in a row: the aircraft is over
         state.take(rockets, names, t)
     assert {w.category for w in state.wants(6).values()} == {"missiles"}
-    ended = parse_live(json.dumps({**HFC_LIVE, "cat": "10", "title": "האירוע הסתיים",
-                                   "data": ["אבו גוש"]}).encode())
+    ended = parse_live(
+        json.dumps(
+            {**HFC_LIVE, "cat": "10", "title": "האירוע הסתיים", "data": ["אבו גוש"]}
+        ).encode()
+    )
     state.take(ended, names, 7)
     assert "5000511" not in state.wants(7)
     state.take(None, names, 8)  # an empty body: nothing on
@@ -183,7 +240,8 @@ def test_an_atom_feed_gives_its_entries_and_their_links():
     entries = parse_feed(ATOM, "http://127.0.0.1:9/v1/cap/feed.atom")
     assert [(e.id, e.link) for e in entries] == [
         ("urn:x:2", "http://127.0.0.1:9/v1/cap/urn:x:2"),
-        ("urn:x:1", "https://elsewhere.example/1.xml")]
+        ("urn:x:1", "https://elsewhere.example/1.xml"),
+    ]
     with pytest.raises(Failed, match="not an Atom"):
         parse_feed(b"<rss/>", "http://x/")
     with pytest.raises(Failed, match="not XML"):
@@ -194,26 +252,31 @@ def test_what_a_cap_message_asks_of_people():
     from airwarn.cap.inbound import parse_inbound
 
     def cap(urgency: str, response: str) -> Any:
-        return parse_inbound(f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+        return parse_inbound(
+            f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
 <identifier>x</identifier><sender>s@x</sender><sent>2026-03-01T18:00:00-00:00</sent>
 <status>Actual</status><msgType>Alert</msgType><scope>Public</scope><info>
 <category>Safety</category><event>Air threat</event><responseType>{response}</responseType>
 <urgency>{urgency}</urgency><severity>Extreme</severity><certainty>Observed</certainty>
-</info></alert>""".encode())
+</info></alert>""".encode()
+        )
 
     assert level_of(cap("Immediate", "Shelter")) == 2
     assert level_of(cap("Expected", "Prepare")) == 1
     assert level_of(cap("Past", "AllClear")) == 0
 
 
-@pytest.mark.parametrize(("spec", "says"), [
-    ("oref:file:///etc/passwd", "only http:// and https://"),
-    ("cap:gopher://x/feed", "only http:// and https://"),
-    ("airwarn:http://user:pw@x.example", "user name or password"),
-    ("cap", "needs the source's URL"),
-    ("rss:http://x", "one of alerts.in.ua, oref, cap, airwarn"),
-    ("alerts.in.ua", "API token"),
-])
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("oref:file:///etc/passwd", "only http:// and https://"),
+        ("cap:gopher://x/feed", "only http:// and https://"),
+        ("airwarn:http://user:pw@x.example", "user name or password"),
+        ("cap", "needs the source's URL"),
+        ("rss:http://x", "one of alerts.in.ua, oref, cap, airwarn"),
+        ("alerts.in.ua", "API token"),
+    ],
+)
 def test_a_source_that_cannot_be_followed_is_refused_at_start_saying_why(spec, says):
     with pytest.raises(FollowError, match=says):
         parse_spec(spec)
@@ -230,15 +293,21 @@ def test_sources_are_named_and_timed_by_kind():
 
 
 def test_only_what_changed_is_relayed_and_unsaid_categories_are_kept():
-    lanes = {"a": Lane(2, "air_raid", "1", None), "b": Lane(2, "air_raid", "1", None),
-             "c": Lane(1, None, None, None)}
+    lanes = {
+        "a": Lane(2, "air_raid", "1", None),
+        "b": Lane(2, "air_raid", "1", None),
+        "c": Lane(1, None, None, None),
+    }
     wants = {"a": Want(2, "air_raid", "1"), "b": Want(2), "d": Want(2, "air_raid", "7", 5)}
     events = changes("s", wants, lanes, 10_000)
     assert [(e.action, e.zones, e.category, e.id) for e in events] == [
-        ("clear", ["c"], None, None), ("alert", ["d"], "air_raid", "7")]
+        ("clear", ["c"], None, None),
+        ("alert", ["d"], "air_raid", "7"),
+    ]
 
 
 # -- a follower against a local server --------------------------------------------------------
+
 
 @dataclass
 class Upstream:
@@ -268,8 +337,11 @@ def upstream() -> Iterator[Upstream]:
             up.requests.append((self.path, dict(self.headers.items())))
             queue = up.script.get(self.path) or [(404, {}, b"")]
             status, headers, body = queue.pop(0) if len(queue) > 1 else queue[0]
-            if status == 200 and headers.get("ETag") and \
-                    self.headers.get("If-None-Match") == headers["ETag"]:
+            if (
+                status == 200
+                and headers.get("ETag")
+                and self.headers.get("If-None-Match") == headers["ETag"]
+            ):
                 status, body = 304, b""
             self.send_response(status)
             for name, value in headers.items():
@@ -315,12 +387,10 @@ def states(sink: MemorySink, name: str) -> Any:
     return sink.engine.relays.states()[name]
 
 
-def test_a_follower_asks_conditionally_and_relays_what_the_source_holds(upstream, ukraine,
-                                                                          capsys):
+def test_a_follower_asks_conditionally_and_relays_what_the_source_holds(upstream, ukraine, capsys):
     body = json.dumps(ACTIVE).encode()
     upstream.answer("/v1/alerts/active.json", (200, {"ETag": '"7"'}, body))
-    spec = parse_spec(f"alerts.in.ua:{upstream.url}", token="secret", every_s=0.2,
-                      stale_s=2.0)
+    spec = parse_spec(f"alerts.in.ua:{upstream.url}", token="secret", every_s=0.2, stale_s=2.0)
     sink = follow_for(spec, ukraine, 1.5)
     assert states(sink, "alerts.in.ua").state == "live"
     assert "1 places lie in no zone here" in (states(sink, "alerts.in.ua").why or "")
@@ -334,10 +404,10 @@ def test_a_follower_asks_conditionally_and_relays_what_the_source_holds(upstream
 
 
 def test_a_refused_token_fails_at_once_saying_so_and_a_later_answer_makes_it_live(
-        upstream, ukraine):
+    upstream, ukraine
+):
     upstream.answer("/v1/alerts/active.json", (401, {}, b'{"message":"bad token"}'))
-    spec = parse_spec(f"alerts.in.ua:{upstream.url}", token="wrong", every_s=0.2,
-                      stale_s=5.0)
+    spec = parse_spec(f"alerts.in.ua:{upstream.url}", token="wrong", every_s=0.2, stale_s=5.0)
     sink = follow_for(spec, ukraine, 1.0)
     state = states(sink, "alerts.in.ua")
     assert state.state == "failed" and "token is wrong or revoked" in (state.why or "")
@@ -350,8 +420,10 @@ def test_a_changed_format_fails_and_a_silent_source_turns_stale_in_its_time(upst
     state = states(sink, "oref.org.il")
     assert state.state == "failed" and "the format changed" in (state.why or "")
     # a source that answers 503 for longer than stale_s: stale, with the last error
-    upstream.answer("/WarningMessages/alert/alerts.json",
-                    (200, {}, json.dumps(HFC_LIVE, ensure_ascii=False).encode()))
+    upstream.answer(
+        "/WarningMessages/alert/alerts.json",
+        (200, {}, json.dumps(HFC_LIVE, ensure_ascii=False).encode()),
+    )
     started = time.monotonic()
 
     def outage(_sink: MemorySink) -> None:

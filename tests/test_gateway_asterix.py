@@ -39,8 +39,16 @@ T_MS = parse_time("2026-03-01T18:00:06.075Z")
 
 
 def track(**extra: Any) -> dict[str, Any]:
-    event = {"type": "track", "threat": "T1", "kind": "rocket", "t": "2026-03-01T18:00:06.075Z",
-             "lat": 31.38, "lon": 34.38, "alt_m": 1513.6, "sigma_m": 40.0}
+    event = {
+        "type": "track",
+        "threat": "T1",
+        "kind": "rocket",
+        "t": "2026-03-01T18:00:06.075Z",
+        "lat": 31.38,
+        "lon": 34.38,
+        "alt_m": 1513.6,
+        "sigma_m": 40.0,
+    }
     event.update(extra)
     return event
 
@@ -50,8 +58,9 @@ def cat062(*records: tuple[dict[str, Any], int, float]) -> bytes:
     return encoder.datablock([encoder.record(e, tn, tod) for e, tn, tod in records])
 
 
-def mapped(datagram: bytes, settings: MappingSettings | None = None,
-           now_ms: int = T_MS) -> tuple[list[dict[str, Any]], Mapper, Decoder]:
+def mapped(
+    datagram: bytes, settings: MappingSettings | None = None, now_ms: int = T_MS
+) -> tuple[list[dict[str, Any]], Mapper, Decoder]:
     decoder, mapper = Decoder(), Mapper(settings or MappingSettings(day=date(2026, 3, 1)))
     events = [e for r in decoder.datagram(datagram) for e in mapper.events(r, now_ms)]
     for event in events:  # every event the gateway makes is valid Contract v1
@@ -67,13 +76,26 @@ def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @settings(max_examples=60, deadline=None)
-@given(lat=st.floats(-89.0, 89.0), lon=st.floats(-179.9, 179.9),
-       alt=st.floats(-400.0, 62_000.0), east=st.floats(-8000.0, 8000.0),
-       north=st.floats(-8000.0, 8000.0), up=st.floats(-1000.0, 1000.0),
-       sigma=st.floats(1.0, 30_000.0), t_ms=st.integers(1_700_000_000_000, 1_900_000_000_000))
+@given(
+    lat=st.floats(-89.0, 89.0),
+    lon=st.floats(-179.9, 179.9),
+    alt=st.floats(-400.0, 62_000.0),
+    east=st.floats(-8000.0, 8000.0),
+    north=st.floats(-8000.0, 8000.0),
+    up=st.floats(-1000.0, 1000.0),
+    sigma=st.floats(1.0, 30_000.0),
+    t_ms=st.integers(1_700_000_000_000, 1_900_000_000_000),
+)
 def test_a_cat062_track_comes_back_as_the_report_it_was_within_the_formats_steps(
-        lat: float, lon: float, alt: float, east: float, north: float, up: float, sigma: float,
-        t_ms: int) -> None:
+    lat: float,
+    lon: float,
+    alt: float,
+    east: float,
+    north: float,
+    up: float,
+    sigma: float,
+    t_ms: int,
+) -> None:
     day = date.fromtimestamp(t_ms // 1000 - (t_ms // 1000) % 86_400)
     event = track(lat=lat, lon=lon, alt_m=alt, vel_mps=[east, north, up], sigma_m=sigma)
     datagram = cat062((event, 4242, time_of_day_s(t_ms)))
@@ -89,19 +111,25 @@ def test_a_cat062_track_comes_back_as_the_report_it_was_within_the_formats_steps
 
 
 def test_end_of_track_becomes_an_end_event_lost_and_the_number_a_new_threat_after() -> None:
-    datagram = cat062((track(), 7, 100.0), ({"type": "end"}, 7, 101.0), (track(), 7, 300.0),
-                      (track(vel_mps=[1.0, 2.0, 3.0]), 7, 301.0))
+    datagram = cat062(
+        (track(), 7, 100.0),
+        ({"type": "end"}, 7, 101.0),
+        (track(), 7, 300.0),
+        (track(vel_mps=[1.0, 2.0, 3.0]), 7, 301.0),
+    )
     events, mapper, _ = mapped(datagram)
     assert [(e["type"], e["threat"]) for e in events] == [
-        ("track", "062-25-10-7"), ("end", "062-25-10-7"), ("track", "062-25-10-7.2"),
-        ("track", "062-25-10-7.2")]
+        ("track", "062-25-10-7"),
+        ("end", "062-25-10-7"),
+        ("track", "062-25-10-7.2"),
+        ("track", "062-25-10-7.2"),
+    ]
     assert events[1]["reason"] == "lost" and events[1]["t"] == "2026-03-01T00:01:41.000Z"
     assert mapper.counts.ends == 1 and mapper.counts.skipped == 0
 
 
 def test_a_restarted_gateway_names_a_reused_track_number_as_before(tmp_path: Path) -> None:
-    settings = MappingSettings(day=date(2026, 3, 1),
-                               generations_file=tmp_path / "generations.json")
+    settings = MappingSettings(day=date(2026, 3, 1), generations_file=tmp_path / "generations.json")
     first, _, _ = mapped(cat062((track(), 9, 10.0), ({"type": "end"}, 9, 11.0)), settings)
     later, _, _ = mapped(cat062((track(), 9, 20.0)), settings)
     assert first[0]["threat"] == "062-25-10-9" and later[0]["threat"] == "062-25-10-9.2"
@@ -119,8 +147,10 @@ def test_times_of_day_run_on_past_midnight_and_follow_the_wall_clock_live() -> N
 
 
 def test_a_ballistic_missile_above_the_formats_ceiling_is_forwarded_and_counted() -> None:
-    datagram = cat062((track(alt_m=150_000.0, vel_mps=[0.0, 2000.0, 1500.0]), 1, 5.0),
-                      (track(alt_m=40_000.0), 2, 5.0))
+    datagram = cat062(
+        (track(alt_m=150_000.0, vel_mps=[0.0, 2000.0, 1500.0]), 1, 5.0),
+        (track(alt_m=40_000.0), 2, 5.0),
+    )
     events, mapper, _ = mapped(datagram)
     assert [round(e["alt_m"]) for e in events] == [62421, 39999]  # steps of 1.905 m
     assert mapper.counts.at_ceiling == 1
@@ -131,18 +161,17 @@ def test_simulated_tracks_are_dropped_unless_the_gateway_is_told_to_take_them() 
     datagram = encoder.datablock([encoder.record(track(), 1, 5.0)])
     events, mapper, _ = mapped(datagram)
     assert events == [] and mapper.counts.simulated == 1
-    events, _, _ = mapped(datagram, MappingSettings(day=date(2026, 3, 1),
-                                                    accept_simulated=True))
+    events, _, _ = mapped(datagram, MappingSettings(day=date(2026, 3, 1), accept_simulated=True))
     assert len(events) == 1
 
 
-def test_a_velocity_without_climb_rate_is_left_out_and_accuracy_falls_back_to_the_default(
-        ) -> None:
+def test_a_velocity_without_climb_rate_is_left_out_and_accuracy_falls_back_to_the_default() -> None:
     encoder = Cat062Encoder(TRACKER)
     record = encoder.record(track(vel_mps=[10.0, 20.0, 0.0]), 3, 5.0)
     record = record.del_item("220").del_item("500")
-    (event,), _, _ = mapped(encoder.datablock([record]),
-                            MappingSettings(day=date(2026, 3, 1), default_sigma_m=150.0))
+    (event,), _, _ = mapped(
+        encoder.datablock([record]), MappingSettings(day=date(2026, 3, 1), default_sigma_m=150.0)
+    )
     assert "vel_mps" not in event and event["sigma_m"] == 150.0
 
 
@@ -152,7 +181,8 @@ def test_a_velocity_without_climb_rate_is_left_out_and_accuracy_falls_back_to_th
 @settings(max_examples=40, deadline=None)
 @given(bearing=st.floats(0.0, 359.99), km=st.floats(1.0, 400.0), alt=st.floats(0.0, 60_000.0))
 def test_a_cat048_plot_lands_where_the_target_was_given_the_radars_site(
-        bearing: float, km: float, alt: float) -> None:
+    bearing: float, km: float, alt: float
+) -> None:
     lon, lat, _ = GEOD.fwd(SITE.lon, SITE.lat, bearing, km * 1000.0)
     encoder = Cat048Encoder(TRACKER, RadarSite(SITE))
     datagram = encoder.datablock([encoder.record(track(lat=lat, lon=lon, alt_m=alt), 77, 5.0)])
@@ -162,8 +192,12 @@ def test_a_cat048_plot_lands_where_the_target_was_given_the_radars_site(
     # the radar a steep line of sight turns range and height errors into ground errors
     east, north, up = RadarSite(SITE).to_enu(lat, lon, alt)
     ground, rho = math.hypot(east, north), math.dist((0, 0, 0), (east, north, up))
-    allowed = (rho / ground * 1852 / 512 + abs(up) / ground * 25 * 0.3048 / 2
-               + ground * math.radians(360 / 2**17) + 0.2)
+    allowed = (
+        rho / ground * 1852 / 512
+        + abs(up) / ground * 25 * 0.3048 / 2
+        + ground * math.radians(360 / 2**17)
+        + 0.2
+    )
     assert metres(lat, lon, event["lat"], event["lon"]) < allowed
     assert event["threat"] == "048-25-10-77" and "vel_mps" not in event
 
@@ -203,8 +237,7 @@ def test_a_radar_site_is_written_sac_sic_equals_lat_lon_alt() -> None:
 # -- bad input ----------------------------------------------------------------------------
 
 
-def test_malformed_datagrams_and_other_categories_are_counted_and_the_good_records_kept(
-        ) -> None:
+def test_malformed_datagrams_and_other_categories_are_counted_and_the_good_records_kept() -> None:
     good = cat062((track(), 1, 5.0))
     cat034 = bytes([34, 0, 6, 0x80, 0, 0])  # a category we do not take
     truncated_062 = bytes([62, 0, 9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
@@ -259,8 +292,9 @@ def kind_of(rules_text: str, event: dict[str, Any], tn: int = 1, **record: Any) 
     rec = encoder.record(event, tn, 5.0)
     for item, value in record.items():
         rec = rec.set_item(item, value)
-    (out,), _, _ = mapped(encoder.datablock([rec]), MappingSettings(day=date(2026, 3, 1),
-                                                                    rules=rules))
+    (out,), _, _ = mapped(
+        encoder.datablock([rec]), MappingSettings(day=date(2026, 3, 1), rules=rules)
+    )
     return str(out["kind"])
 
 
@@ -273,10 +307,18 @@ def load_rules_text(text: str):  # type: ignore[no-untyped-def]
 def test_the_first_matching_rule_gives_the_kind_and_unknown_is_the_default() -> None:
     assert kind_of(RULES, track(), tn=1500) == "rocket"
     assert kind_of(RULES, track(vel_mps=[300.0, 0.0, 200.0]), tn=7) == "rocket"
-    assert kind_of(RULES, track(vel_mps=[40.0, 0.0, 0.0], alt_m=300.0), tn=7,
-                   **{"080": (0, 0, 0b0100000)}) == "drone"  # Mode 4: unknown
-    assert kind_of(RULES, track(vel_mps=[40.0, 0.0, 0.0], alt_m=300.0), tn=7,
-                   **{"080": (0, 0, 0b0010000)}) == "unknown"  # Mode 4: friendly
+    assert (
+        kind_of(
+            RULES, track(vel_mps=[40.0, 0.0, 0.0], alt_m=300.0), tn=7, **{"080": (0, 0, 0b0100000)}
+        )
+        == "drone"
+    )  # Mode 4: unknown
+    assert (
+        kind_of(
+            RULES, track(vel_mps=[40.0, 0.0, 0.0], alt_m=300.0), tn=7, **{"080": (0, 0, 0b0010000)}
+        )
+        == "unknown"
+    )  # Mode 4: friendly
     assert kind_of(RULES, track(), tn=7, **{"245": (0, 0, "ELY001")}) == "aircraft"
     # a condition on something the record does not carry does not hold
     assert kind_of(RULES, track(), tn=7) == "unknown"
@@ -285,23 +327,30 @@ def test_the_first_matching_rule_gives_the_kind_and_unknown_is_the_default() -> 
 def test_a_track_keeps_the_kind_of_its_first_record() -> None:
     rules = load_rules_text(RULES)
     encoder = Cat062Encoder(TRACKER)
-    datagram = encoder.datablock([
-        encoder.record(track(vel_mps=[300.0, 0.0, 200.0]), 7, 5.0),
-        encoder.record(track(vel_mps=[40.0, 0.0, 0.0]), 7, 6.0)])
+    datagram = encoder.datablock(
+        [
+            encoder.record(track(vel_mps=[300.0, 0.0, 200.0]), 7, 5.0),
+            encoder.record(track(vel_mps=[40.0, 0.0, 0.0]), 7, 6.0),
+        ]
+    )
     events, _, _ = mapped(datagram, MappingSettings(day=date(2026, 3, 1), rules=rules))
     assert [e["kind"] for e in events] == ["rocket", "rocket"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[[rule]]\nkind = "rockt"', "rule 1: `kind` must be one of"),
-    ('[[rule]]\nkind = "drone"\nspeeed = [1, 2]', "rule 1: unknown condition 'speeed'"),
-    ('[[rule]]\nkind = "drone"\nspeed_mps = [70, 20]', "rule 1, speed_mps: write a range"),
-    ('[[rule]]\nkind = "drone"\nidentity = "foe"', "`identity` takes"),
-    ('default = "bird"', "default must be one of"),
-    ('[[rule]]\nkind = "drone"\n[[rule]]\nkind = "x"', "rule 2"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[rule]]\nkind = "rockt"', "rule 1: `kind` must be one of"),
+        ('[[rule]]\nkind = "drone"\nspeeed = [1, 2]', "rule 1: unknown condition 'speeed'"),
+        ('[[rule]]\nkind = "drone"\nspeed_mps = [70, 20]', "rule 1, speed_mps: write a range"),
+        ('[[rule]]\nkind = "drone"\nidentity = "foe"', "`identity` takes"),
+        ('default = "bird"', "default must be one of"),
+        ('[[rule]]\nkind = "drone"\n[[rule]]\nkind = "x"', "rule 2"),
+    ],
+)
 def test_a_bad_rules_file_is_refused_naming_the_rule_and_the_key(
-        tmp_path: Path, text: str, message: str) -> None:
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "kinds.toml"
     path.write_text(text)
     with pytest.raises(AirwarnError, match=message.replace("[", r"\[")) as caught:
@@ -313,7 +362,8 @@ def test_a_bad_rules_file_is_refused_naming_the_rule_and_the_key(
 
 
 def test_the_buffer_keeps_batches_in_order_across_a_restart_with_the_same_keys(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     spool = Spool(tmp_path, max_bytes=10_000)
     first = spool.put([b'{"a":1}', b'{"a":2}'])
     second = spool.put([b'{"a":3}'])
@@ -321,17 +371,16 @@ def test_the_buffer_keeps_batches_in_order_across_a_restart_with_the_same_keys(
     again = Spool(tmp_path, max_bytes=10_000)
     assert again.recovered == 2 and again.events == 3
     oldest = again.oldest(0)
-    assert oldest is not None and oldest.key == first.key and oldest.body() == \
-        b'{"a":1}\n{"a":2}\n'
+    assert oldest is not None and oldest.key == first.key and oldest.body() == b'{"a":1}\n{"a":2}\n'
     again.done(oldest)
     third = again.put([b'{"a":4}'])
     assert third is not None and third.seq > second.seq and third.key != second.key
-    assert [p.name for p in sorted(tmp_path.glob("*.jsonl"))] == [second.path.name,
-                                                                   third.path.name]
+    assert [p.name for p in sorted(tmp_path.glob("*.jsonl"))] == [second.path.name, third.path.name]
 
 
 def test_batches_waiting_for_the_server_go_together_and_again_so_after_a_restart(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     spool = Spool(tmp_path, max_bytes=10_000)
     batches = [spool.put([b'{"a":%d}' % n, b'{"b":%d}' % n]) for n in range(4)]
     assert all(b is not None for b in batches)
@@ -349,8 +398,7 @@ def test_batches_waiting_for_the_server_go_together_and_again_so_after_a_restart
     assert again.next_post(0, max_events=1) is not None  # one batch at least, always
 
 
-def test_a_post_answered_just_before_the_gateway_died_is_not_posted_again(
-        tmp_path: Path) -> None:
+def test_a_post_answered_just_before_the_gateway_died_is_not_posted_again(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=10_000)
     for n in range(3):
         spool.put([b'{"a":%d}' % n])
@@ -401,8 +449,11 @@ def free_udp_port(family: socket.AddressFamily = socket.AF_INET) -> int:
 @pytest.mark.parametrize("where", ["127.0.0.1", "::1", "239.255.62.7"])
 def test_the_listener_takes_unicast_ipv4_ipv6_and_multicast(where: str) -> None:
     family = socket.AF_INET6 if ":" in where else socket.AF_INET
-    text = f"[{where}]:{free_udp_port(family)}" if family == socket.AF_INET6 else \
-        f"{where}:{free_udp_port(family)}"
+    text = (
+        f"[{where}]:{free_udp_port(family)}"
+        if family == socket.AF_INET6
+        else f"{where}:{free_udp_port(family)}"
+    )
     endpoint = parse_endpoint(text)
     interface = "127.0.0.1" if endpoint.ip.is_multicast else None
     listener = Listener(endpoint, interface, timeout_s=2.0)
@@ -422,8 +473,9 @@ def test_the_listener_joins_an_ipv6_multicast_group_on_the_named_interface() -> 
     listener = Listener(endpoint, "lo")
     try:
         joined = Path("/proc/net/igmp6").read_text().split("\n")
-        assert any(" lo " in f" {line} " and "ff150000000000000000000000000062" in line
-                   for line in joined)
+        assert any(
+            " lo " in f" {line} " and "ff150000000000000000000000000062" in line for line in joined
+        )
     finally:
         listener.close()
     with pytest.raises(AirwarnError, match="no network interface named 'nope0'"):
@@ -465,51 +517,65 @@ def test_the_listener_says_what_is_wrong_with_an_address() -> None:
 
 
 def raid_events() -> list[dict[str, Any]]:
-    return [track(threat="R1", t="2026-03-01T18:00:00.000Z"),
-            track(threat="D1", kind="drone", t="2026-03-01T18:00:00.500Z"),
-            track(threat="R1", t="2026-03-01T18:00:01.000Z", lat=31.381),
-            {"type": "end", "threat": "R1", "t": "2026-03-01T18:00:02.000Z", "reason": "impact"},
-            {"type": "tick", "t": "2026-03-01T18:00:03.000Z"},
-            track(threat="D1", kind="drone", t="2026-03-01T18:00:09.000Z")]
+    return [
+        track(threat="R1", t="2026-03-01T18:00:00.000Z"),
+        track(threat="D1", kind="drone", t="2026-03-01T18:00:00.500Z"),
+        track(threat="R1", t="2026-03-01T18:00:01.000Z", lat=31.381),
+        {"type": "end", "threat": "R1", "t": "2026-03-01T18:00:02.000Z", "reason": "impact"},
+        {"type": "tick", "t": "2026-03-01T18:00:03.000Z"},
+        track(threat="D1", kind="drone", t="2026-03-01T18:00:09.000Z"),
+    ]
 
 
 def test_a_raid_encoded_and_decoded_gives_its_events_back_with_kinds_from_the_rules(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     result = encode_raid(raid_events(), Cat062Encoder(Source(25, 10)), tmp_path, period_s=1.0)
     assert result.records == 5 and result.skipped == {"tick events": 1}
     assert result.threats == {"R1": "062-25-10-1000", "D1": "062-25-10-4000"}
     lines = (tmp_path / "datagrams.jsonl").read_text().splitlines()
     sent = [msgspec.json.decode(line)["t"] for line in lines]
-    assert sent == ["2026-03-01T18:00:00.500Z", "2026-03-01T18:00:01.000Z",
-                    "2026-03-01T18:00:02.000Z", "2026-03-01T18:00:09.000Z"]
-    settings = MappingSettings(day=date(2026, 3, 1), accept_simulated=True,
-                               rules=load_rules(tmp_path / "kinds.toml"))
+    assert sent == [
+        "2026-03-01T18:00:00.500Z",
+        "2026-03-01T18:00:01.000Z",
+        "2026-03-01T18:00:02.000Z",
+        "2026-03-01T18:00:09.000Z",
+    ]
+    settings = MappingSettings(
+        day=date(2026, 3, 1), accept_simulated=True, rules=load_rules(tmp_path / "kinds.toml")
+    )
     decoder, mapper = Decoder(), Mapper(settings)
-    events = [e for line in lines
-              for r in decoder.datagram(bytes.fromhex(msgspec.json.decode(line)["hex"]))
-              for e in mapper.events(r, T_MS)]
+    events = [
+        e
+        for line in lines
+        for r in decoder.datagram(bytes.fromhex(msgspec.json.decode(line)["hex"]))
+        for e in mapper.events(r, T_MS)
+    ]
     assert [(e["type"], e["threat"], e.get("kind"), e["t"]) for e in events] == [
         ("track", "062-25-10-1000", "rocket", "2026-03-01T18:00:00.000Z"),
         ("track", "062-25-10-4000", "drone", "2026-03-01T18:00:00.500Z"),
         ("track", "062-25-10-1000", "rocket", "2026-03-01T18:00:01.000Z"),
         ("end", "062-25-10-1000", None, "2026-03-01T18:00:02.000Z"),
-        ("track", "062-25-10-4000", "drone", "2026-03-01T18:00:09.000Z")]
+        ("track", "062-25-10-4000", "drone", "2026-03-01T18:00:09.000Z"),
+    ]
 
 
 def test_cli_encode_then_play_reaches_a_listener(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"".join(msgspec.json.encode(e) + b"\n" for e in raid_events()))
     runner = CliRunner()
-    done = runner.invoke(app, ["asterix", "encode", "--events", str(events), "--out",
-                               str(tmp_path / "ast")])
+    done = runner.invoke(
+        app, ["asterix", "encode", "--events", str(events), "--out", str(tmp_path / "ast")]
+    )
     assert done.exit_code == 0, done.output
     assert "5 CAT062 records of 2 threats in 4 datagrams" in done.output
     endpoint = parse_endpoint(f"127.0.0.1:{free_udp_port()}")
     listener = Listener(endpoint, timeout_s=2.0)
     try:
         started = time.monotonic()
-        done = runner.invoke(app, ["asterix", "play", str(tmp_path / "ast"), "--to",
-                                   str(endpoint), "--speed", "9"])
+        done = runner.invoke(
+            app, ["asterix", "play", str(tmp_path / "ast"), "--to", str(endpoint), "--speed", "9"]
+        )
         assert done.exit_code == 0, done.output
         assert 0.9 < time.monotonic() - started < 5  # 9 s of raid at 9 times
         assert all(listener.receive() for _ in range(4))
@@ -529,30 +595,37 @@ def test_a_retimed_datagram_says_the_same_but_later() -> None:
     assert [dict(b, t=None) for b in before] == [dict(a, t=None) for a in after]
 
 
-def test_cli_gateway_help_has_examples_and_bad_options_say_how_to_fix_them(
-        tmp_path: Path) -> None:
+def test_cli_gateway_help_has_examples_and_bad_options_say_how_to_fix_them(tmp_path: Path) -> None:
     runner = CliRunner()
     shown = runner.invoke(app, ["gateway", "asterix", "--help"], terminal_width=200)
     assert shown.exit_code == 0 and "Examples" in shown.output and "--kinds" in shown.output
-    refused = runner.invoke(app, ["gateway", "asterix", "--listen", "127.0.0.1:9",
-                                  "--token", "t", "--radar", "25/1=north"])
+    refused = runner.invoke(
+        app,
+        ["gateway", "asterix", "--listen", "127.0.0.1:9", "--token", "t", "--radar", "25/1=north"],
+    )
     assert refused.exit_code == 2 and "SAC/SIC=LAT,LON" in refused.output
-    no_token = runner.invoke(app, ["gateway", "asterix", "--listen", "127.0.0.1:9"],
-                             env={"AIRWARN_TOKEN": ""})
+    no_token = runner.invoke(
+        app, ["gateway", "asterix", "--listen", "127.0.0.1:9"], env={"AIRWARN_TOKEN": ""}
+    )
     assert no_token.exit_code == 2 and "tokens create --role sensor" in no_token.output
 
 
 def test_a_stopped_gateway_decodes_what_its_socket_holds_and_keeps_it_for_the_next_run(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     import threading
 
     from airwarn.gateway.run import Gateway, GatewaySettings
 
     endpoint = parse_endpoint(f"127.0.0.1:{free_udp_port()}")
     settings = GatewaySettings(
-        listen=endpoint, url=f"http://127.0.0.1:{free_udp_port()}", token="t",
-        buffer_dir=tmp_path / "buffer", drain_s=0.5,
-        mapping=MappingSettings(day=date(2026, 3, 1)))
+        listen=endpoint,
+        url=f"http://127.0.0.1:{free_udp_port()}",
+        token="t",
+        buffer_dir=tmp_path / "buffer",
+        drain_s=0.5,
+        mapping=MappingSettings(day=date(2026, 3, 1)),
+    )
     said: list[str] = []
     gateway = Gateway(settings, said.append)
     stop = threading.Event()

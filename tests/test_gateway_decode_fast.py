@@ -34,8 +34,9 @@ EDITIONS = [(62, e) for e in CAT062_EDITIONS] + [(48, e) for e in CAT048_EDITION
 
 def _bits(n: int, rng: random.Random) -> int:
     """A random n-bit value, often at an edge (zero, all ones, the sign's boundary)."""
-    return rng.choice((0, 2**n - 1, 2 ** (n - 1), 2 ** (n - 1) - 1, rng.getrandbits(n),
-                       rng.getrandbits(n)))
+    return rng.choice(
+        (0, 2**n - 1, 2 ** (n - 1), 2 ** (n - 1) - 1, rng.getrandbits(n), rng.getrandbits(n))
+    )
 
 
 def _value(variation: Any, rng: random.Random) -> Any:
@@ -43,9 +44,8 @@ def _value(variation: Any, rng: random.Random) -> Any:
     if issubclass(variation, (Element, Group)):
         return _bits(variation.cv_bit_size, rng)
     if issubclass(variation, Extended):
-        groups = variation.cv_items_list[:rng.randint(1, len(variation.cv_items_list))]
-        return tuple(_bits(sum(size for _, size in filter(None, group)), rng)
-                     for group in groups)
+        groups = variation.cv_items_list[: rng.randint(1, len(variation.cv_items_list))]
+        return tuple(_bits(sum(size for _, size in filter(None, group)), rng) for group in groups)
     if issubclass(variation, Repetitive):
         return [_value(variation.cv_variation, rng) for _ in range(rng.randint(1, 3))]
     if issubclass(variation, Explicit):
@@ -59,19 +59,22 @@ def _value(variation: Any, rng: random.Random) -> Any:
 
 def _structure(nsp: Any) -> Any:
     rule = nsp.cv_rule
-    return rule.cv_variation if issubclass(rule, RuleVariationContextFree) \
+    return (
+        rule.cv_variation
+        if issubclass(rule, RuleVariationContextFree)
         else rule.cv_default_variation
+    )
 
 
 def random_datablock(category: int, edition: str, rng: random.Random, records: int) -> bytes:
     spec = (CAT062_EDITIONS if category == 62 else CAT048_EDITIONS)[edition]
-    items = [i.cv_non_spare for i in spec.cv_uap.cv_record.cv_items_list
-             if issubclass(i, UapItem)]
+    items = [i.cv_non_spare for i in spec.cv_uap.cv_record.cv_items_list if issubclass(i, UapItem)]
     made = []
     for _ in range(records):
         chosen = rng.sample(items, rng.randint(1, len(items)))
-        made.append(spec.cv_record.create(
-            {nsp.cv_name: _value(_structure(nsp), rng) for nsp in chosen}))
+        made.append(
+            spec.cv_record.create({nsp.cv_name: _value(_structure(nsp), rng) for nsp in chosen})
+        )
     return bytes(spec.create(made).unparse().to_bytes())
 
 
@@ -82,7 +85,8 @@ def both(category: int, edition: str) -> tuple[Decoder, Decoder]:
 
 @pytest.mark.parametrize(("category", "edition"), EDITIONS)
 def test_every_item_of_every_edition_decodes_as_libasterix_decodes_it(
-        category: int, edition: str) -> None:
+    category: int, edition: str
+) -> None:
     fast, reference = both(category, edition)
     assert category in fast.readers  # the fast path knows this edition
     rng = random.Random(f"{category}-{edition}")
@@ -95,19 +99,27 @@ def test_every_item_of_every_edition_decodes_as_libasterix_decodes_it(
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 2**32), edits=st.lists(
-    st.tuples(st.floats(0.0, 1.0, exclude_max=True),
-              st.sampled_from([0x01, 0x80, 0xFF]) | st.integers(1, 255)), max_size=4),
-    cut=st.floats(0.0, 1.0), which=st.sampled_from(EDITIONS))
+@given(
+    seed=st.integers(0, 2**32),
+    edits=st.lists(
+        st.tuples(
+            st.floats(0.0, 1.0, exclude_max=True),
+            st.sampled_from([0x01, 0x80, 0xFF]) | st.integers(1, 255),
+        ),
+        max_size=4,
+    ),
+    cut=st.floats(0.0, 1.0),
+    which=st.sampled_from(EDITIONS),
+)
 def test_a_damaged_datagram_keeps_and_counts_what_libasterix_keeps_and_counts(
-        seed: int, edits: list[tuple[float, int]], cut: float,
-        which: tuple[int, str]) -> None:
+    seed: int, edits: list[tuple[float, int]], cut: float, which: tuple[int, str]
+) -> None:
     category, edition = which
     rng = random.Random(seed)
     datagram = bytearray(random_datablock(category, edition, rng, rng.randint(1, 4)))
     for where, flips in edits:  # an FX bit (0x01), a first bit, a whole octet, any bits
         datagram[int(where * len(datagram))] ^= flips
-    damaged = bytes(datagram[:max(1, round(cut * len(datagram) * 1.2))])
+    damaged = bytes(datagram[: max(1, round(cut * len(datagram) * 1.2))])
     fast, reference = both(category, edition)
     assert fast.datagram(damaged) == reference.datagram(damaged)
     assert fast.counts == reference.counts
@@ -115,8 +127,14 @@ def test_a_damaged_datagram_keeps_and_counts_what_libasterix_keeps_and_counts(
 
 def test_the_gateways_own_cat062_records_take_the_fast_path() -> None:
     encoder = Cat062Encoder(Source(25, 10, simulated=False))
-    event = {"type": "track", "lat": 31.38, "lon": 34.38, "alt_m": 1513.6, "sigma_m": 40.0,
-             "vel_mps": [100.0, -50.0, 12.5]}
+    event = {
+        "type": "track",
+        "lat": 31.38,
+        "lon": 34.38,
+        "alt_m": 1513.6,
+        "sigma_m": 40.0,
+        "vel_mps": [100.0, -50.0, 12.5],
+    }
     datagram = encoder.datablock([encoder.record(event, 1000 + n, 5.0) for n in range(30)])
     fast, reference = both(62, "1.21")
     records = fast.datagram(datagram)
@@ -127,8 +145,9 @@ def test_the_gateways_own_cat062_records_take_the_fast_path() -> None:
 
 def test_an_extended_item_whose_last_fx_bit_is_set_is_malformed_as_libasterix_says() -> None:
     spec = CAT062_EDITIONS["1.21"]
-    record = spec.cv_record.create({"010": 0x190A, "040": 7, "070": 640,
-                                    "080": (0, 0, 0, 0, 0, 0, 0)})  # all seven octets
+    record = spec.cv_record.create(
+        {"010": 0x190A, "040": 7, "070": 640, "080": (0, 0, 0, 0, 0, 0, 0)}
+    )  # all seven octets
     good = bytes(spec.create([record, record]).unparse().to_bytes())
     # the first I062/080: six octets whose FX bit says "another follows", then the last
     status_end = good.index(b"\x01" * 6 + b"\x00") + 6

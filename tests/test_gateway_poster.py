@@ -30,9 +30,19 @@ def launcher() -> Iterator[Launcher]:
 
 
 def lines(*threats: str) -> list[bytes]:
-    return [msgspec.json.encode({"type": "track", "threat": t, "kind": "drone",
-                                 "t": "2026-03-01T18:00:00.000Z", "lat": 31.5, "lon": 34.7})
-            for t in threats]
+    return [
+        msgspec.json.encode(
+            {
+                "type": "track",
+                "threat": t,
+                "kind": "drone",
+                "t": "2026-03-01T18:00:00.000Z",
+                "lat": 31.5,
+                "lon": 34.7,
+            }
+        )
+        for t in threats
+    ]
 
 
 def wait_until(condition, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -43,15 +53,19 @@ def wait_until(condition, timeout_s: float = 20.0) -> None:  # type: ignore[no-u
 
 
 def test_the_poster_waits_out_a_wrong_token_and_a_missing_server_and_posts_each_batch_once(
-        tmp_path: Path, launcher: Launcher) -> None:
+    tmp_path: Path, launcher: Launcher
+) -> None:
     zones = tmp_path / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     db = f"sqlite:///{tmp_path / 'airwarn.db'}"
-    token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "radar", "--db",
-                          db], tmp_path).strip()
-    server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
-                               str(tmp_path / "keys"), "--clock", "events"],
-                    tmp_path / "server.log")
+    token = launcher.run(
+        ["tokens", "create", "--role", "sensor", "--name", "radar", "--db", db], tmp_path
+    ).strip()
+    server = Server(
+        launcher,
+        ["--zones", str(zones), "--db", db, "--keys", str(tmp_path / "keys"), "--clock", "events"],
+        tmp_path / "server.log",
+    )
     spool = Spool(tmp_path / "buffer", max_bytes=1_000_000)
     first = spool.put(lines("a", "b"))
     assert first is not None
@@ -105,15 +119,19 @@ def test_the_poster_waits_out_a_wrong_token_and_a_missing_server_and_posts_each_
 
 
 def test_batches_waiting_together_go_in_one_request_and_refused_together_go_one_by_one(
-        tmp_path: Path, launcher: Launcher) -> None:
+    tmp_path: Path, launcher: Launcher
+) -> None:
     zones = tmp_path / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     db = f"sqlite:///{tmp_path / 'airwarn.db'}"
-    token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "radar", "--db",
-                          db], tmp_path).strip()
-    server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
-                               str(tmp_path / "keys"), "--clock", "events"],
-                    tmp_path / "server.log")
+    token = launcher.run(
+        ["tokens", "create", "--role", "sensor", "--name", "radar", "--db", db], tmp_path
+    ).strip()
+    server = Server(
+        launcher,
+        ["--zones", str(zones), "--db", db, "--keys", str(tmp_path / "keys"), "--clock", "events"],
+        tmp_path / "server.log",
+    )
     server.start()
     spool = Spool(tmp_path / "buffer", max_bytes=1_000_000)
     for threat in "abc":  # three batches waiting when the poster starts

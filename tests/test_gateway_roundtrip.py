@@ -69,8 +69,9 @@ def threat_of(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def wait_for_line(path: Path, text: str, pid: int, launcher: Launcher,
-                  timeout_s: float = 60.0) -> None:
+def wait_for_line(
+    path: Path, text: str, pid: int, launcher: Launcher, timeout_s: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if path.exists() and text in path.read_text(errors="replace"):
@@ -97,14 +98,17 @@ def logged_events(db_url: str) -> list[dict[str, Any]]:
     engine = connect(db_url)
     try:
         with engine.connect() as db:
-            return [json.loads(body) for (body,) in db.execute(
-                sa.text("SELECT body FROM event_log ORDER BY seq"))]
+            return [
+                json.loads(body)
+                for (body,) in db.execute(sa.text("SELECT body FROM event_log ORDER BY seq"))
+            ]
     finally:
         engine.dispose()
 
 
 def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_through_two_kills(
-        tmp_path: Path, launcher: Launcher) -> None:
+    tmp_path: Path, launcher: Launcher
+) -> None:
     zone_set = zones_from_geojson(grid_zones())
     zones = tmp_path / "zones.geojson"
     write_zones(zone_set.zones, zones)
@@ -120,12 +124,25 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
     threats = encoded.threats
 
     db_url = f"sqlite:///{tmp_path / 'airwarn.db'}"
-    token = launcher.run(["tokens", "create", "--role", "sensor", "--name", "radar",
-                          "--db", db_url], tmp_path).strip()
-    server = Server(launcher, ["--zones", str(zones), "--db", db_url, "--keys",
-                               str(tmp_path / "keys"), "--clock", "events",
-                               "--hold-s", str(HOLD_S)],
-                    tmp_path / "server.log")
+    token = launcher.run(
+        ["tokens", "create", "--role", "sensor", "--name", "radar", "--db", db_url], tmp_path
+    ).strip()
+    server = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            db_url,
+            "--keys",
+            str(tmp_path / "keys"),
+            "--clock",
+            "events",
+            "--hold-s",
+            str(HOLD_S),
+        ],
+        tmp_path / "server.log",
+    )
     server.start()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -133,16 +150,39 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
     group = f"239.255.62.{random.randint(2, 250)}:{port}"
     gateway_log = tmp_path / "gateway.log"
     gateway = launcher.spawn(
-        ["gateway", "asterix", "--listen", group, "--interface", "127.0.0.1", "--server",
-         server.url, "--token", token, "--kinds", str(tmp_path / "ast" / "kinds.toml"),
-         "--date", "2026-03-01", "--accept-simulated", "--buffer", str(tmp_path / "buffer"),
-         "--status-s", "1"], gateway_log, gateway_log)
+        [
+            "gateway",
+            "asterix",
+            "--listen",
+            group,
+            "--interface",
+            "127.0.0.1",
+            "--server",
+            server.url,
+            "--token",
+            token,
+            "--kinds",
+            str(tmp_path / "ast" / "kinds.toml"),
+            "--date",
+            "2026-03-01",
+            "--accept-simulated",
+            "--buffer",
+            str(tmp_path / "buffer"),
+            "--status-s",
+            "1",
+        ],
+        gateway_log,
+        gateway_log,
+    )
     try:
         wait_for_line(gateway_log, "listening on", gateway, launcher)
         sender = Sender(parse_endpoint(group), "127.0.0.1")
         result: dict[str, Any] = {}
-        player = threading.Thread(target=lambda: result.update(
-            played=play(tmp_path / "ast" / "datagrams.jsonl", sender, SPEED)))
+        player = threading.Thread(
+            target=lambda: result.update(
+                played=play(tmp_path / "ast" / "datagrams.jsonl", sender, SPEED)
+            )
+        )
         started = time.monotonic()
         player.start()
         raid_s = (parse_time(events[-1]["t"]) - parse_time(events[0]["t"])) / 1000 / SPEED
@@ -176,8 +216,14 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
     # every report is in the log once, in the order sent, within the format's steps
     logged = logged_events(db_url)
     assert len(logged) == len(events)
-    shifts: dict[str, float] = {"t_ms": 0, "position_m": 0, "alt_m": 0, "vel_mps": 0,
-                                "climb_mps": 0, "sigma_m": 0}
+    shifts: dict[str, float] = {
+        "t_ms": 0,
+        "position_m": 0,
+        "alt_m": 0,
+        "vel_mps": 0,
+        "climb_mps": 0,
+        "sigma_m": 0,
+    }
     for sent, got in zip(events, logged, strict=True):
         assert (got["type"], threat_of(got["threat"])) == (sent["type"], threats[sent["threat"]])
         shifts["t_ms"] = max(shifts["t_ms"], abs(parse_time(got["t"]) - parse_time(sent["t"])))
@@ -191,10 +237,13 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
         shifts["sigma_m"] = max(shifts["sigma_m"], abs(got["sigma_m"] - sent["sigma_m"]))
         assert ("vel_mps" in got) == ("vel_mps" in sent)
         if "vel_mps" in sent:
-            shifts["vel_mps"] = max(shifts["vel_mps"], *(abs(a - b) for a, b in zip(
-                got["vel_mps"][:2], sent["vel_mps"][:2], strict=True)))
-            shifts["climb_mps"] = max(shifts["climb_mps"],
-                                      abs(got["vel_mps"][2] - sent["vel_mps"][2]))
+            shifts["vel_mps"] = max(
+                shifts["vel_mps"],
+                *(abs(a - b) for a, b in zip(got["vel_mps"][:2], sent["vel_mps"][:2], strict=True)),
+            )
+            shifts["climb_mps"] = max(
+                shifts["climb_mps"], abs(got["vel_mps"][2] - sent["vel_mps"][2])
+            )
     print("largest change by the format:", {k: round(v, 3) for k, v in shifts.items()})
     assert shifts["t_ms"] <= 4 and shifts["position_m"] < 0.4 and shifts["alt_m"] <= 1.01
     assert shifts["vel_mps"] <= 0.13 and shifts["climb_mps"] <= 0.025
@@ -203,19 +252,28 @@ def test_a_raid_over_asterix_multicast_gives_the_alerts_of_its_json_replay_throu
     # when its input ends (a live server lets them fall due with later events)
     last_event_ms = max(parse_time(e["t"]) for e in events)
     assert len(history) > 30
-    tail = expected[len(history):]
+    tail = expected[len(history) :]
     assert all(parse_time(d["t"]) > last_event_ms for d in tail), tail[:3]
     apart_ms = []
     for ours, theirs in zip(history, expected, strict=False):
-        assert (ours["zone"], ours["level"], ours["kind"],
-                sorted(threat_of(t) for t in ours["threats"])) == \
-            (theirs["zone"], theirs["level"], theirs["kind"],
-             sorted(threats[t] for t in theirs["threats"])), (ours, theirs)
+        assert (
+            ours["zone"],
+            ours["level"],
+            ours["kind"],
+            sorted(threat_of(t) for t in ours["threats"]),
+        ) == (
+            theirs["zone"],
+            theirs["level"],
+            theirs["kind"],
+            sorted(threats[t] for t in theirs["threats"]),
+        ), (ours, theirs)
         apart_ms.append(abs(parse_time(ours["t"]) - parse_time(theirs["t"])))
-    print(f"{len(history)} decisions as the JSON replay's (which adds {len(tail)} end-of-input "
-          f"flushes); times apart: {sum(a == 0 for a in apart_ms)} 0 ms, "
-          f"{sum(0 < a <= 4 for a in apart_ms)} 1-4 ms, {sum(a > 4 for a in apart_ms)} more, "
-          f"at most {max(apart_ms)} ms")
+    print(
+        f"{len(history)} decisions as the JSON replay's (which adds {len(tail)} end-of-input "
+        f"flushes); times apart: {sum(a == 0 for a in apart_ms)} 0 ms, "
+        f"{sum(0 < a <= 4 for a in apart_ms)} 1-4 ms, {sum(a > 4 for a in apart_ms)} more, "
+        f"at most {max(apart_ms)} ms"
+    )
     # a decision stamped with its event's time moves with it (4 ms at most); one that falls
     # due at a predicted time (an alert due before a missile can arrive) moves with the
     # prediction, which the positions' steps move a little more

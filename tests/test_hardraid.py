@@ -88,8 +88,7 @@ def test_every_report_declares_the_cells_noise_and_the_true_error_is_no_smaller(
     # Scale 0.9-1.25 and a bias of 0.3 sigma: the spread about the truth exceeds the declared.
     assert 90.0 < math.sqrt(statistics.fmean(e * e for e in pooled)) < 150.0
     # Errors of reports a second apart are correlated (a 5 s Gauss-Markov process).
-    lagged = [(a, b) for errors in east.values() for a, b in zip(errors, errors[1:],
-                                                                 strict=False)]
+    lagged = [(a, b) for errors in east.values() for a, b in zip(errors, errors[1:], strict=False)]
     assert np.corrcoef(np.array(lagged).T)[0, 1] > 0.5
 
 
@@ -102,8 +101,9 @@ def test_reports_are_dropped_doubled_and_late(ukraine):
     assert 0.01 * len(tracks) < doubled < 0.04 * len(tracks)
     slots = 0
     for row in truth["threats"]:
-        last = seconds(row["end_t"]) if row["end_reason"] != "impact" else seconds(
-            row["impact"]["t"])
+        last = (
+            seconds(row["end_t"]) if row["end_reason"] != "impact" else seconds(row["impact"]["t"])
+        )
         slots += math.ceil(last - seconds(row["first_report_t"]))
     dropped = 1.0 - len(keys) / slots
     assert 0.02 < dropped < 0.08
@@ -155,8 +155,9 @@ def test_the_truth_is_not_flown_with_the_engines_physics(ukraine):
         r0, v0 = path.flight.positions[0], path.flight.velocities[0]
         engine = physics.fly(r0, v0, path.flight.times_s[0], threat.beta_kg_m2, max_s=3600.0)
         assert engine.impact is not None
-        _, _, miss = GEOD.inv(engine.impact.lon, engine.impact.lat, threat.impact[1],
-                              threat.impact[0])
+        _, _, miss = GEOD.inv(
+            engine.impact.lon, engine.impact.lat, threat.impact[1], threat.impact[0]
+        )
         assert miss > 100.0  # Mach-dependent drag, wind and the day's air move the impact
     # The drag law: a transonic peak, less drag subsonic and at high Mach than at Mach 2.
     assert drag_ratio(2.0) == pytest.approx(1.0)
@@ -282,27 +283,66 @@ def test_simulate_with_knobs_writes_the_zones_with_their_shelter_time(tmp_path):
     write_zones(zones_from_geojson(grid_zones()).zones, zones_path)
     runner = CliRunner()
     out = tmp_path / "sim"
-    result = runner.invoke(app, ["simulate", "--zones", str(zones_path), "--scenario",
-                                 "rockets", "--count", "4", "--noise-m", "150", "--interval-s",
-                                 "2", "--shelter-s", "180", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--zones",
+            str(zones_path),
+            "--scenario",
+            "rockets",
+            "--count",
+            "4",
+            "--noise-m",
+            "150",
+            "--interval-s",
+            "2",
+            "--shelter-s",
+            "180",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "zones.geojson" in result.output
     assert set(load_zones(out / "zones.geojson").shelter_s.tolist()) == {180}
     truth = json.loads((out / "truth.json").read_text())
     assert truth["conditions"]["noise_m"] == 150.0 and truth["shelter_s"] == 180
     assert all("path" in row for row in truth["threats"])
-    result = runner.invoke(app, ["evaluate", "--zones", str(out / "zones.geojson"), "--truth",
-                                 str(out / "truth.json"), "--decisions",
-                                 str(out / "events.jsonl"), "--policy", "path-oracle"])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--zones",
+            str(out / "zones.geojson"),
+            "--truth",
+            str(out / "truth.json"),
+            "--decisions",
+            str(out / "events.jsonl"),
+            "--policy",
+            "path-oracle",
+        ],
+    )
     # events are not decisions: the point is that a bad input is a clear error, not a crash
     assert result.exit_code == 2
-    result = runner.invoke(app, ["simulate", "--zones", str(zones_path), "--scenario",
-                                 "rockets", "--noise-m", "5", "--out", str(tmp_path / "x")])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--zones",
+            str(zones_path),
+            "--scenario",
+            "rockets",
+            "--noise-m",
+            "5",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
     assert result.exit_code == 2 and "--noise-m must be between 10 and 2000" in result.output
     assert not (tmp_path / "x").exists()
 
 
 def test_without_knobs_the_default_raid_is_made(israel):
-    assert simulate(israel, "rockets", 1, count=3)[0] == simulate(israel, "rockets", 1,
-                                                                   count=3)[0]
+    assert simulate(israel, "rockets", 1, count=3)[0] == simulate(israel, "rockets", 1, count=3)[0]
     assert CELLS["nominal"] is None

@@ -45,9 +45,13 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("data")
     for path in sorted(DATA.glob("*/alerts/*")):
         head(path, root / path.relative_to(DATA), 1500)
-    for layer in ("ukraine/ua_oblasts.geojson", "ukraine/ua_raions.geojson",
-                  "ukraine/ua_hromadas.geojson", "ukraine/ua_alarm_regions_crosswalk.csv",
-                  "israel/israel_alert_areas.geojson"):
+    for layer in (
+        "ukraine/ua_oblasts.geojson",
+        "ukraine/ua_raions.geojson",
+        "ukraine/ua_hromadas.geojson",
+        "ukraine/ua_alarm_regions_crosswalk.csv",
+        "israel/israel_alert_areas.geojson",
+    ):
         (root / layer).symlink_to(DATA / layer)
     db = str(root / "airwarn.db")
     code, _, err = run("import", "all", str(root), "--db", db)
@@ -74,12 +78,14 @@ def test_sources_list_match_rates(small) -> None:
 @needs_data
 def test_stats_print_figures_with_method_and_limits(small) -> None:
     _, db = small
-    code, out, _ = run("stats", "--db", db, "--source", "ukraine-official", "--by", "region",
-                       "--format", "json")
+    code, out, _ = run(
+        "stats", "--db", db, "--source", "ukraine-official", "--by", "region", "--format", "json"
+    )
     assert code == 0
     document = json.loads(out)
     assert document["rows"] and {"alerts", "hours", "night", "quiet_days"} <= set(
-        document["rows"][0])
+        document["rows"][0]
+    )
     assert any("Night" in line for line in document["method"])
     code, out, _ = run("stats", "--db", db, "--source", "israel-eranyariv", "--by", "month")
     assert code == 0 and "ASSUME 10 minutes" in out
@@ -115,8 +121,9 @@ def test_help_teaches_with_the_real_paths() -> None:
 
 
 def test_a_missing_file_is_a_user_error(tmp_path: Path) -> None:
-    code, _, err = run("import", "ukraine-official", str(tmp_path / "nope.csv"), "--db",
-                       str(tmp_path / "a.db"))
+    code, _, err = run(
+        "import", "ukraine-official", str(tmp_path / "nope.csv"), "--db", str(tmp_path / "a.db")
+    )
     assert code == 2 and "nope.csv" in err and "Traceback" not in err
 
 
@@ -125,9 +132,17 @@ def test_a_wrong_file_names_line_and_field(tmp_path: Path) -> None:
     wrong = tmp_path / "ukraine" / "alerts" / "x.csv"
     wrong.parent.mkdir(parents=True)
     wrong.write_text("region,started_at,finished_at,naive\n", encoding="utf-8")
-    code, _, err = run("import", "ukraine-official", str(wrong), "--db", str(tmp_path / "a.db"),
-                       "--layers", str(DATA / "ukraine"), "--crosswalk",
-                       str(DATA / "ukraine/ua_alarm_regions_crosswalk.csv"))
+    code, _, err = run(
+        "import",
+        "ukraine-official",
+        str(wrong),
+        "--db",
+        str(tmp_path / "a.db"),
+        "--layers",
+        str(DATA / "ukraine"),
+        "--crosswalk",
+        str(DATA / "ukraine/ua_alarm_regions_crosswalk.csv"),
+    )
     assert code == 2
     assert "x.csv, line 1, field oblast" in " ".join(err.split())
 
@@ -136,12 +151,23 @@ def test_a_wrong_file_names_line_and_field(tmp_path: Path) -> None:
 def test_a_bad_time_names_the_line_and_the_fix(tmp_path: Path) -> None:
     bad = tmp_path / "ukraine" / "alerts" / "v.csv"
     bad.parent.mkdir(parents=True)
-    bad.write_text("region,started_at,finished_at,naive\n"
-                   "Kyiv City,2022-02-25 16:36:22+00:00,2022-02-25 17:06:22+00:00,True\n"
-                   "Kyiv City,yesterday,2022-02-25 17:06:22+00:00,False\n", encoding="utf-8")
-    code, _, err = run("import", "ukraine-volunteer", str(bad), "--db", str(tmp_path / "a.db"),
-                       "--layers", str(DATA / "ukraine"), "--crosswalk",
-                       str(DATA / "ukraine/ua_alarm_regions_crosswalk.csv"))
+    bad.write_text(
+        "region,started_at,finished_at,naive\n"
+        "Kyiv City,2022-02-25 16:36:22+00:00,2022-02-25 17:06:22+00:00,True\n"
+        "Kyiv City,yesterday,2022-02-25 17:06:22+00:00,False\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(
+        "import",
+        "ukraine-volunteer",
+        str(bad),
+        "--db",
+        str(tmp_path / "a.db"),
+        "--layers",
+        str(DATA / "ukraine"),
+        "--crosswalk",
+        str(DATA / "ukraine/ua_alarm_regions_crosswalk.csv"),
+    )
     text = " ".join(err.split())
     assert code == 2 and "v.csv, line 3, field started_at" in text and "'yesterday'" in text
 

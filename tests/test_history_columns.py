@@ -13,8 +13,11 @@ import sqlalchemy as sa
 from airwarn.history.columns import INTEGER, TEXT, arrow_available, read_columns
 from airwarn.store import connect
 
-pytest.importorskip("adbc_driver_sqlite", reason="the Arrow reader (adbc-driver-sqlite) is not "
-                    "installed; the DB-API reader is tested through the statistics tests")
+pytest.importorskip(
+    "adbc_driver_sqlite",
+    reason="the Arrow reader (adbc-driver-sqlite) is not "
+    "installed; the DB-API reader is tested through the statistics tests",
+)
 
 
 def test_both_readers_give_the_same_columns_with_empty_text_first(tmp_path: Path) -> None:
@@ -23,9 +26,11 @@ def test_both_readers_give_the_same_columns_with_empty_text_first(tmp_path: Path
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (zone TEXT, start INTEGER)")
         # 5,000 rows with no zone, then zones: an Arrow batch of NULLs would be an integer column
-        connection.execute(sa.insert(table), [{"zone": None, "start": i} for i in range(5000)]
-                           + [{"zone": f"z{i % 7}", "start": 1_700_000_000 + i}
-                              for i in range(3000)])
+        connection.execute(
+            sa.insert(table),
+            [{"zone": None, "start": i} for i in range(5000)]
+            + [{"zone": f"z{i % 7}", "start": 1_700_000_000 + i} for i in range(3000)],
+        )
     query = sa.select(sa.func.coalesce(table.c.zone, ""), table.c.start)
     assert arrow_available(engine)
     arrow = read_columns(engine, query, (TEXT, INTEGER), via_arrow=True)

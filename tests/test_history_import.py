@@ -40,8 +40,9 @@ def utc(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Engine, dict[str, ImportReport]]]:
+def store(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Engine, dict[str, ImportReport]]]:
     path = tmp_path_factory.mktemp("history") / "airwarn.db"
     engine = connect(f"sqlite:///{path}")
     migrate(engine)
@@ -62,20 +63,30 @@ def rows(engine: Engine, sql: str, **params: object) -> list[sa.Row]:
 def content_hash(engine: Engine, source: str = "%") -> str:
     """A digest of the alert rows (without ids), to tell whether an import changed anything."""
     digest = hashlib.sha256()
-    for row in rows(engine, "SELECT source, line, event_key, place, level, match, zone_id, "
-                    "region, category, started_s, ended_s, utc_offset_s, flags FROM "
-                    "history_alert WHERE source LIKE :source ORDER BY source, line, "
-                    "event_key, place, zone_id", source=source):
+    for row in rows(
+        engine,
+        "SELECT source, line, event_key, place, level, match, zone_id, "
+        "region, category, started_s, ended_s, utc_offset_s, flags FROM "
+        "history_alert WHERE source LIKE :source ORDER BY source, line, "
+        "event_key, place, zone_id",
+        source=source,
+    ):
         digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()
 
 
 # ---- every format imports, with the match rates the issue asks for --------------------------
 
+
 def test_all_five_histories_import_with_their_match_rates(store) -> None:
     _, reports = store
-    assert set(reports) == {"ukraine-official", "ukraine-volunteer", "ukraine-consolidated",
-                            "israel-dleshem", "israel-eranyariv"}
+    assert set(reports) == {
+        "ukraine-official",
+        "ukraine-volunteer",
+        "ukraine-consolidated",
+        "israel-dleshem",
+        "israel-eranyariv",
+    }
     s = {name: r.summary for name, r in reports.items()}
     assert s["ukraine-official"]["rows_read"] == 43_031
     assert s["ukraine-volunteer"]["rows_read"] == 54_514
@@ -93,35 +104,51 @@ def test_all_five_histories_import_with_their_match_rates(store) -> None:
 def test_unmatched_names_are_kept_counted_and_given_candidates(store) -> None:
     engine, reports = store
     # Pershotravensk hromada has no polygon in the layer (data README): its 17 rows stay
-    kept = rows(engine, "SELECT count(*) AS n FROM history_alert WHERE source = "
-                "'ukraine-official' AND zone_id IS NULL")
+    kept = rows(
+        engine,
+        "SELECT count(*) AS n FROM history_alert WHERE source = "
+        "'ukraine-official' AND zone_id IS NULL",
+    )
     assert kept[0].n == 17 == reports["ukraine-official"].summary["unmatched_mentions"]
-    [entry] = rows(engine, "SELECT u.name, u.mentions, u.candidates FROM history_unmatched u "
-                   "JOIN history_import i ON i.id = u.import_id WHERE i.source = "
-                   "'ukraine-official'")
+    [entry] = rows(
+        engine,
+        "SELECT u.name, u.mentions, u.candidates FROM history_unmatched u "
+        "JOIN history_import i ON i.id = u.import_id WHERE i.source = "
+        "'ukraine-official'",
+    )
     assert entry.name.startswith("m. Pershotravensk") and entry.mentions == 17
     assert "Pershotravenska" in entry.candidates
-    israeli = rows(engine, "SELECT u.candidates FROM history_unmatched u JOIN history_import i "
-                   "ON i.id = u.import_id WHERE i.source = 'israel-eranyariv' AND "
-                   "u.name = 'תעשיון חצב'")
+    israeli = rows(
+        engine,
+        "SELECT u.candidates FROM history_unmatched u JOIN history_import i "
+        "ON i.id = u.import_id WHERE i.source = 'israel-eranyariv' AND "
+        "u.name = 'תעשיון חצב'",
+    )
     assert "alerted with it in" in israeli[0].candidates  # co-occurrence evidence
 
 
 # ---- known problems, pinned ----------------------------------------------------------------
 
+
 def test_official_row_with_oblast_and_raion_swapped_is_read_the_right_way_round(store) -> None:
     engine, _ = store
     # line 18 of the raw file: "Lubenskyi raion,Poltavska oblast,Hrebinkivska ..."
-    [row] = rows(engine, "SELECT place, zone_id, region, flags FROM history_alert WHERE "
-                 "source = 'ukraine-official' AND line = 18")
+    [row] = rows(
+        engine,
+        "SELECT place, zone_id, region, flags FROM history_alert WHERE "
+        "source = 'ukraine-official' AND line = 18",
+    )
     assert row.zone_id == "UA53040010000091190" and row.region == "Poltavska oblast"
     assert "swapped_columns" in row.flags
 
 
 def test_the_600_day_consolidated_event_is_flagged_and_kept_out_of_hours(store) -> None:
     engine, reports = store
-    [row] = rows(engine, "SELECT zone_id, started_s, ended_s, flags FROM history_alert WHERE "
-                 "source = 'ukraine-consolidated' AND line = 37912")
+    [row] = rows(
+        engine,
+        "SELECT zone_id, started_s, ended_s, flags FROM history_alert WHERE "
+        "source = 'ukraine-consolidated' AND line = 37912",
+    )
     assert row.zone_id == "UA63" and (row.ended_s - row.started_s) / 86400 > 600
     assert "absurd" in row.flags and "anomaly_upstream" in row.flags
     assert reports["ukraine-consolidated"].summary["counts"]["absurd"] == 51
@@ -133,9 +160,12 @@ def test_the_600_day_consolidated_event_is_flagged_and_kept_out_of_hours(store) 
 
 def test_volunteer_imputed_ends_are_flagged_and_thirty_minutes(store) -> None:
     engine, _ = store
-    [row] = rows(engine, "SELECT count(*) AS n, min(ended_s - started_s) AS lo, "
-                 "max(ended_s - started_s) AS hi FROM history_alert WHERE source = "
-                 "'ukraine-volunteer' AND flags LIKE '%end_imputed%'")
+    [row] = rows(
+        engine,
+        "SELECT count(*) AS n, min(ended_s - started_s) AS lo, "
+        "max(ended_s - started_s) AS hi FROM history_alert WHERE source = "
+        "'ukraine-volunteer' AND flags LIKE '%end_imputed%'",
+    )
     assert (row.n, row.lo, row.hi) == (2_395, 1_800, 1_800)
 
 
@@ -143,18 +173,29 @@ def test_israeli_local_times_become_utc_with_daylight_saving(store) -> None:
     engine, _ = store
     # summer: both files give 20:00 local on 2021-05-11 for Nir Yitzhak (IDT, UTC+3); the
     # flat file labels it +02:00, which would be an hour off
-    found = {r.source: r.started_s for r in rows(
-        engine, "SELECT source, started_s FROM history_alert WHERE place = 'ניר יצחק' AND "
-        "event_key LIKE '2021-05-11T20:00%'")}
+    found = {
+        r.source: r.started_s
+        for r in rows(
+            engine,
+            "SELECT source, started_s FROM history_alert WHERE place = 'ניר יצחק' AND "
+            "event_key LIKE '2021-05-11T20:00%'",
+        )
+    }
     assert found["israel-eranyariv"] == utc("2021-05-11T17:00:00")
     assert found["israel-dleshem"] == utc("2021-05-11T17:00:05")
     # winter: 2020-01-15 15:24 local (IST, UTC+2)
-    [winter] = rows(engine, "SELECT started_s FROM history_alert WHERE source = "
-                    "'israel-dleshem' AND place = 'סעד' AND event_key LIKE '2020-01-15T15:24%'")
+    [winter] = rows(
+        engine,
+        "SELECT started_s FROM history_alert WHERE source = "
+        "'israel-dleshem' AND place = 'סעד' AND event_key LIKE '2020-01-15T15:24%'",
+    )
     assert winter.started_s == utc("2020-01-15T13:24:22")
     # the hour the clocks went back (2024-10-27 01:00-02:00 happened twice): first, flagged
-    [twice] = rows(engine, "SELECT started_s, utc_offset_s, flags FROM history_alert WHERE "
-                   "source = 'israel-eranyariv' AND line = 71964")
+    [twice] = rows(
+        engine,
+        "SELECT started_s, utc_offset_s, flags FROM history_alert WHERE "
+        "source = 'israel-eranyariv' AND line = 71964",
+    )
     assert twice.started_s == utc("2024-10-26T22:17:35") and twice.utc_offset_s == 10_800
     assert "dst_ambiguous" in twice.flags
 
@@ -162,21 +203,31 @@ def test_israeli_local_times_become_utc_with_daylight_saving(store) -> None:
 def test_israeli_names_with_commas_truncation_and_legacy_codes(store) -> None:
     engine, _ = store
     # "שדרות, איבים" is one area (5000248); the archive splits it at the comma: one alert
-    sderot = rows(engine, "SELECT place, match, zone_id FROM history_alert WHERE source = "
-                  "'israel-dleshem' AND event_key = '2019-06-13T20:56|rockets' AND "
-                  "zone_id = '5000248'")
+    sderot = rows(
+        engine,
+        "SELECT place, match, zone_id FROM history_alert WHERE source = "
+        "'israel-dleshem' AND event_key = '2019-06-13T20:56|rockets' AND "
+        "zone_id = '5000248'",
+    )
     assert len(sderot) == 1 and sderot[0].match == "part"
     # a joint Ashdod name cut at 30 characters ("...מרינה,סיט") is still area 5000432
-    cut = rows(engine, "SELECT DISTINCT match, zone_id FROM history_alert WHERE source = "
-               "'israel-eranyariv' AND place = 'אשדוד -יא,יב,טו,יז,מרינה,סיט'")
+    cut = rows(
+        engine,
+        "SELECT DISTINCT match, zone_id FROM history_alert WHERE source = "
+        "'israel-eranyariv' AND place = 'אשדוד -יא,יב,טו,יז,מרינה,סיט'",
+    )
     assert [tuple(r) for r in cut] == [("truncated", "5000432")]
     # 2014 legacy code "באר שבע 288" (line 2) names the Beersheba district only
-    legacy = rows(engine, "SELECT match, zone_id, region FROM history_alert WHERE source = "
-                  "'israel-dleshem' AND line = 2 AND place = 'באר שבע 288'")
+    legacy = rows(
+        engine,
+        "SELECT match, zone_id, region FROM history_alert WHERE source = "
+        "'israel-dleshem' AND line = 2 AND place = 'באר שבע 288'",
+    )
     assert [tuple(r) for r in legacy] == [("legacy_code", None, "מרכז הנגב")]
     # an alias from the project's table: "שדה אברהם" is the layer's "שדי אברהם"
-    alias = rows(engine, "SELECT DISTINCT match, zone_id FROM history_alert WHERE place = "
-                 "'שדה אברהם'")
+    alias = rows(
+        engine, "SELECT DISTINCT match, zone_id FROM history_alert WHERE place = 'שדה אברהם'"
+    )
     assert {r.match for r in alias} == {"alias"}
 
 
@@ -190,29 +241,39 @@ def test_labelled_legacy_codes_and_renames_reach_the_layer_areas(store) -> None:
     engine, _ = store
     ids = area_ids()
     # from 2016 the archive writes four Tel Aviv codes with their part of the city
-    expected = {"דן 157 מרכז תל אביב": "תל אביב - מרכז העיר",
-                "דן 158 דרום תל אביב": "תל אביב - דרום העיר ויפו",
-                "דן 159 מזרח תל אביב": "תל אביב - מזרח",
-                "דן 156 צפון תל אביב": "תל אביב - עבר הירקון",
-                # renamed: "קלע" until 2024-08, "קלע אלון" from 2026-02, never together
-                "קלע": "קלע אלון", "מכמנים": "מכמנים - כמאנה מערבית",
-                "אזור תעשייה חבל מודיעין": "אזור תעשייה חבל מודיעין שוהם",
-                # a site named for its place, alerted with it in 22 of its 27 alerts
-                "צומת בנימינה": "בנימינה"}
+    expected = {
+        "דן 157 מרכז תל אביב": "תל אביב - מרכז העיר",
+        "דן 158 דרום תל אביב": "תל אביב - דרום העיר ויפו",
+        "דן 159 מזרח תל אביב": "תל אביב - מזרח",
+        "דן 156 צפון תל אביב": "תל אביב - עבר הירקון",
+        # renamed: "קלע" until 2024-08, "קלע אלון" from 2026-02, never together
+        "קלע": "קלע אלון",
+        "מכמנים": "מכמנים - כמאנה מערבית",
+        "אזור תעשייה חבל מודיעין": "אזור תעשייה חבל מודיעין שוהם",
+        # a site named for its place, alerted with it in 22 of its 27 alerts
+        "צומת בנימינה": "בנימינה",
+    }
     for place, area in expected.items():
-        found = rows(engine, "SELECT DISTINCT match, zone_id FROM history_alert WHERE place = "
-                     ":place", place=place)
+        found = rows(
+            engine,
+            "SELECT DISTINCT match, zone_id FROM history_alert WHERE place = :place",
+            place=place,
+        )
         assert [tuple(r) for r in found] == [("alias", ids[area])], place
     # unlabelled codes stay district-only, even "דן 157" of 2014: code numbers were given
     # again in the 2015 reform (253-257 are Ashkelon's in 2014, the central Negev's after), so
     # a 2014 number does not say which place the 2016 label names
     for place in ("דן 157", "דן 160"):
-        other = rows(engine, "SELECT DISTINCT match, zone_id, region FROM history_alert WHERE "
-                     "place = :place", place=place)
+        other = rows(
+            engine,
+            "SELECT DISTINCT match, zone_id, region FROM history_alert WHERE place = :place",
+            place=place,
+        )
         assert [tuple(r) for r in other] == [("legacy_code", None, "דן")], place
 
 
 # ---- statistics checked by hand against the raw files --------------------------------------
+
 
 def zone_stats(engine: Engine, source: str, zone: str):
     alerts = load_alerts(engine, source)
@@ -226,8 +287,9 @@ def test_statistics_match_hand_counts_on_the_raw_files(store) -> None:
     assert zone_stats(engine, "ukraine-official", "UA63").alerts == 3_923
     # longest oblast-level alert of Zakarpatska: awk over the rows' `date -d` differences →
     # 2022-10-10 04:26:49 → 09:20:57 = 17,648 s = 294.1 min
-    assert zone_stats(engine, "ukraine-official", "UA21").longest_min == pytest.approx(294.13,
-                                                                                       abs=0.01)
+    assert zone_stats(engine, "ukraine-official", "UA21").longest_min == pytest.approx(
+        294.13, abs=0.01
+    )
     # Kyiv City in the volunteer file: 1,275 rows, no two overlap, durations sum to 1,297.28 h
     # and 419 start between 22:00 and 06:00 by `TZ=Europe/Kyiv date -d START +%H`
     kyiv = zone_stats(engine, "ukraine-volunteer", "Kyiv City")
@@ -241,8 +303,11 @@ def test_statistics_match_hand_counts_on_the_raw_files(store) -> None:
     # pairs of the rows whose time_local starts "2023-10" (the clock is local) = 850, and 84 of
     # them start at 22:00-05:59 by the clock's hour
     alerts = load_alerts(engine, "israel-eranyariv")
-    [october] = [r for r in compute(alerts, "month", zone_labels(engine, "israel")).rows
-                 if r.key == "2023-10"]
+    [october] = [
+        r
+        for r in compute(alerts, "month", zone_labels(engine, "israel")).rows
+        if r.key == "2023-10"
+    ]
     assert (october.alerts, october.night) == (850, 84)
 
 
@@ -258,6 +323,7 @@ def test_both_ways_of_reading_rows_give_the_same_statistics(store) -> None:
 
 # ---- re-import --------------------------------------------------------------------------------
 
+
 def test_reimporting_the_same_files_changes_nothing(store) -> None:
     engine, _ = store
     before = content_hash(engine)
@@ -272,8 +338,11 @@ def test_a_changed_alias_table_reimports_and_the_shipped_one_restores(store, tmp
     before = content_hash(engine, "israel-dleshem")
     shipped = Path(__file__).resolve().parents[1] / "airwarn" / "data" / "history_aliases.csv"
     fewer = tmp_path / "aliases.csv"
-    fewer.write_text("\n".join(line for line in shipped.read_text().splitlines()
-                               if "שדה אברהם" not in line) + "\n", encoding="utf-8")
+    fewer.write_text(
+        "\n".join(line for line in shipped.read_text().splitlines() if "שדה אברהם" not in line)
+        + "\n",
+        encoding="utf-8",
+    )
     report = import_file(engine, "israel", DLESHEM, Inputs(aliases=fewer))
     assert report.status == "replaced"
     assert report.summary["zone_rate"] < reports["israel-dleshem"].summary["zone_rate"]
@@ -282,6 +351,7 @@ def test_a_changed_alias_table_reimports_and_the_shipped_one_restores(store, tmp
 
 
 # ---- both stores ---------------------------------------------------------------------------------
+
 
 def slice_of(source: Path, target: Path, keep: list[tuple[int, int]]) -> Path:
     """Header plus the given 1-based line ranges (inclusive) of a text or gzip CSV."""
@@ -300,23 +370,38 @@ def slice_of(source: Path, target: Path, keep: list[tuple[int, int]]) -> Path:
 @pytest.fixture(scope="module")
 def slices(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("slices")
-    for name in ("ua_oblasts.geojson", "ua_raions.geojson", "ua_hromadas.geojson",
-                 "ua_alarm_regions_crosswalk.csv"):
+    for name in (
+        "ua_oblasts.geojson",
+        "ua_raions.geojson",
+        "ua_hromadas.geojson",
+        "ua_alarm_regions_crosswalk.csv",
+    ):
         (root / "ukraine").mkdir(exist_ok=True)
         shutil.copy(DATA / "ukraine" / name, root / "ukraine" / name)
     (root / "israel").mkdir(exist_ok=True)
     shutil.copy(DATA / "israel/israel_alert_areas.geojson", root / "israel")
     return [
-        ("ukraine-official", slice_of(OFFICIAL, root / "ukraine/alerts" / OFFICIAL.name,
-                                      [(2, 3000)])),
-        ("ukraine-volunteer", slice_of(VOLUNTEER, root / "ukraine/alerts" / VOLUNTEER.name,
-                                       [(2, 3000)])),
-        ("ukraine-consolidated", slice_of(CONSOLIDATED,
-                                          root / "ukraine/alerts" / CONSOLIDATED.name,
-                                          [(2, 2000), (37_900, 37_920)])),
+        (
+            "ukraine-official",
+            slice_of(OFFICIAL, root / "ukraine/alerts" / OFFICIAL.name, [(2, 3000)]),
+        ),
+        (
+            "ukraine-volunteer",
+            slice_of(VOLUNTEER, root / "ukraine/alerts" / VOLUNTEER.name, [(2, 3000)]),
+        ),
+        (
+            "ukraine-consolidated",
+            slice_of(
+                CONSOLIDATED,
+                root / "ukraine/alerts" / CONSOLIDATED.name,
+                [(2, 2000), (37_900, 37_920)],
+            ),
+        ),
         ("israel", slice_of(DLESHEM, root / "israel/alerts" / DLESHEM.name, [(2, 3000)])),
-        ("israel", slice_of(ERANYARIV, root / "israel/alerts" / ERANYARIV.name,
-                            [(71_900, 75_000)])),
+        (
+            "israel",
+            slice_of(ERANYARIV, root / "israel/alerts" / ERANYARIV.name, [(71_900, 75_000)]),
+        ),
     ]
 
 
@@ -337,13 +422,26 @@ def _import_and_measure(engine: Engine, slices: list[tuple[str, Path]]) -> tuple
     for kind, file in slices:  # idempotent on PostgreSQL too
         assert import_file(engine, kind, file, inputs).status == "unchanged"
     result = {}
-    for source in ("ukraine-official", "ukraine-volunteer", "ukraine-consolidated",
-                   "israel-dleshem", "israel-eranyariv"):
+    for source in (
+        "ukraine-official",
+        "ukraine-volunteer",
+        "ukraine-consolidated",
+        "israel-dleshem",
+        "israel-eranyariv",
+    ):
         alerts = load_alerts(engine, source)
         labels = zone_labels(engine, alerts.zone_set)
         for by in ("zone", "region", "month"):
             result[(source, by)] = [
-                (r.key, r.alerts, round(r.hours, 6), r.median_min, r.longest_min, r.night,
-                 None if r.quiet_days is None else round(r.quiet_days, 6))
-                for r in compute(alerts, by, labels).rows]
+                (
+                    r.key,
+                    r.alerts,
+                    round(r.hours, 6),
+                    r.median_min,
+                    r.longest_min,
+                    r.night,
+                    None if r.quiet_days is None else round(r.quiet_days, 6),
+                )
+                for r in compute(alerts, by, labels).rows
+            ]
     return result, content_hash(engine)

@@ -25,27 +25,45 @@ def alerts(rows: list[tuple[str, str, int, int]], *, excluded: set[int] = frozen
     start = np.array([r[2] for r in rows], dtype=np.int64)
     span_end = np.array([r[3] for r in rows], dtype=np.int64)
     bad = np.array([i in excluded for i in range(n)], dtype=bool)
-    return Alerts("test", "ukraine", np.array([r[0] for r in rows], dtype=object),
-                  np.array(["R"] * n, dtype=object), np.array([r[1] for r in rows], dtype=object),
-                  start, np.where(bad, -1, span_end),
-                  np.array([offset_at(int(s), KYIV) for s in start], dtype=np.int64),
-                  np.zeros(n, dtype=bool), bad, span_end, False, np.array([None] * n))
+    return Alerts(
+        "test",
+        "ukraine",
+        np.array([r[0] for r in rows], dtype=object),
+        np.array(["R"] * n, dtype=object),
+        np.array([r[1] for r in rows], dtype=object),
+        start,
+        np.where(bad, -1, span_end),
+        np.array([offset_at(int(s), KYIV) for s in start], dtype=np.int64),
+        np.zeros(n, dtype=bool),
+        bad,
+        span_end,
+        False,
+        np.array([None] * n),
+    )
 
 
 def test_overlapping_alerts_count_their_time_once() -> None:
-    merged = merge_intervals(np.array([0, 0, 0, 1]), np.array([0, 5, 20, 0]),
-                             np.array([10, 12, 30, 4]))
+    merged = merge_intervals(
+        np.array([0, 0, 0, 1]), np.array([0, 5, 20, 0]), np.array([10, 12, 30, 4])
+    )
     assert merged.group.tolist() == [0, 0, 1]
     assert list(zip(merged.start.tolist(), merged.end.tolist(), strict=True)) == [
-        (0, 12), (20, 30), (0, 4)]
+        (0, 12),
+        (20, 30),
+        (0, 4),
+    ]
 
 
 def test_zone_figures_from_a_small_history() -> None:
     day = t("2024-01-10T00:00:00")
-    history = alerts([("A", "1", day + 8 * H, day + 9 * H),  # 10:00 Kyiv (UTC+2): day
-                      ("A", "2", day + int(8.5 * H), day + 10 * H),  # overlaps the first
-                      ("A", "3", day + 21 * H, day + 22 * H),  # 23:00 Kyiv: night
-                      ("B", "1", day + 8 * H, day + 9 * H)])
+    history = alerts(
+        [
+            ("A", "1", day + 8 * H, day + 9 * H),  # 10:00 Kyiv (UTC+2): day
+            ("A", "2", day + int(8.5 * H), day + 10 * H),  # overlaps the first
+            ("A", "3", day + 21 * H, day + 22 * H),  # 23:00 Kyiv: night
+            ("B", "1", day + 8 * H, day + 9 * H),
+        ]
+    )
     rows = {r.key: r for r in compute(history, "zone", {}).rows}
     a = rows["A"]
     assert (a.alerts, a.hours, a.night) == (3, 3.0, 1)
@@ -60,19 +78,27 @@ def test_zone_figures_from_a_small_history() -> None:
 def test_night_follows_local_time_across_daylight_saving() -> None:
     # 21:30 UTC is 23:30 in Kyiv in winter (UTC+2) but 00:30 in summer (UTC+3): night both;
     # 19:30 UTC is 21:30 in winter (day) and 22:30 in summer (night)
-    history = alerts([("A", "1", t("2023-01-10T21:30:00"), t("2023-01-10T22:00:00")),
-                      ("A", "2", t("2023-07-10T21:30:00"), t("2023-07-10T22:00:00")),
-                      ("A", "3", t("2023-01-11T19:30:00"), t("2023-01-11T20:00:00")),
-                      ("A", "4", t("2023-07-11T19:30:00"), t("2023-07-11T20:00:00"))])
+    history = alerts(
+        [
+            ("A", "1", t("2023-01-10T21:30:00"), t("2023-01-10T22:00:00")),
+            ("A", "2", t("2023-07-10T21:30:00"), t("2023-07-10T22:00:00")),
+            ("A", "3", t("2023-01-11T19:30:00"), t("2023-01-11T20:00:00")),
+            ("A", "4", t("2023-07-11T19:30:00"), t("2023-07-11T20:00:00")),
+        ]
+    )
     assert compute(history, "zone", {}).rows[0].night == 3
 
 
 def test_an_absurd_alert_is_neither_hours_nor_quiet_time() -> None:
     day = t("2024-01-01T00:00:00")
-    history = alerts([("A", "1", day, day + H),
-                      ("A", "2", day + 2 * H, day + 600 * 24 * H),  # the 600-day kind
-                      ("A", "3", day + 601 * 24 * H, day + 601 * 24 * H + H)],
-                     excluded={1})
+    history = alerts(
+        [
+            ("A", "1", day, day + H),
+            ("A", "2", day + 2 * H, day + 600 * 24 * H),  # the 600-day kind
+            ("A", "3", day + 601 * 24 * H, day + 601 * 24 * H + H),
+        ],
+        excluded={1},
+    )
     row = compute(history, "zone", {}).rows[0]
     assert row.alerts == 3 and row.hours == 2.0
     assert row.quiet_days < 2  # the 600 days are not a quiet spell
@@ -81,9 +107,13 @@ def test_an_absurd_alert_is_neither_hours_nor_quiet_time() -> None:
 
 def test_months_are_local_and_count_events_and_zones() -> None:
     # 22:30 UTC on 31 January is 00:30 on 1 February in Kyiv
-    history = alerts([("A", "1", t("2024-01-31T22:30:00"), t("2024-01-31T23:00:00")),
-                      ("B", "1", t("2024-01-31T22:30:00"), t("2024-01-31T23:00:00")),
-                      ("A", "2", t("2024-01-15T10:00:00"), t("2024-01-15T11:00:00"))])
+    history = alerts(
+        [
+            ("A", "1", t("2024-01-31T22:30:00"), t("2024-01-31T23:00:00")),
+            ("B", "1", t("2024-01-31T22:30:00"), t("2024-01-31T23:00:00")),
+            ("A", "2", t("2024-01-15T10:00:00"), t("2024-01-15T11:00:00")),
+        ]
+    )
     months = {r.key: r for r in compute(history, "month", {}).rows}
     assert months["2024-02"].alerts == 1 and months["2024-02"].extra["zones"] == 2
     assert months["2024-02"].hours == 1.0 and months["2024-01"].hours == 1.0

@@ -31,7 +31,8 @@ def test_migrate_creates_the_schema_and_is_idempotent(store: Engine) -> None:
     # the newest revision, whichever it is (later concepts add 0002_... on top of 0001_history)
     assert current_revision(store) == head_revision() is not None
     assert {"history_import", "history_alert", "history_zone", "history_unmatched"} <= set(
-        sa.inspect(store).get_table_names())
+        sa.inspect(store).get_table_names()
+    )
 
 
 def test_core_tables_mirror_the_migrated_schema(store: Engine) -> None:

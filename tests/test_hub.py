@@ -27,7 +27,8 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def test_heartbeats_go_a_slice_at_a_time_and_every_feed_keeps_its_pace(
-        loop: asyncio.AbstractEventLoop) -> None:
+    loop: asyncio.AbstractEventLoop,
+) -> None:
     every_s, slices, feeds = 0.4, 4, 200
 
     async def run() -> dict[int, list[float]]:

@@ -16,8 +16,9 @@ from airwarn.engine.predict.debris import FRAGMENT_DRAG_FACTOR, debris_footprint
 from airwarn.engine.zones import zones_from_geojson
 
 # ~2 km squares over ~45 x 53 km
-FINE = zones_from_geojson(grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02,
-                                     shelter_s=90))
+FINE = zones_from_geojson(
+    grid_zones(rows=24, cols=24, lon0=34.4, lat0=31.15, step=0.02, shelter_s=90)
+)
 CONFIG = EngineConfig(hold_s=600, ballistic_release_s=30, debris_margin_s=60)
 ROCKET = CONFIG.profiles["rocket"]
 
@@ -59,15 +60,17 @@ def flown_until(end_share, *, sigma_m=30.0, seed=4):
 
 
 def clears_after(engine, event):
-    return {d.zone: parse_time(d.t)
-            for d in engine.apply(event) + engine.flush() if d.level == "clear"}
+    return {
+        d.zone: parse_time(d.t) for d in engine.apply(event) + engine.flush() if d.level == "clear"
+    }
 
 
 def test_an_intercepted_rocket_keeps_only_the_zones_under_its_debris_at_alert_until_it_is_down():
     engine, held, end_s = flown_until(0.75)
     end_ms = parse_time(at(end_s))
-    footprint = debris_footprint(engine._threats["R1"].view.track, FINE.projection, end_ms,
-                                 ROCKET.debris_radius_m)
+    footprint = debris_footprint(
+        engine._threats["R1"].view.track, FINE.projection, end_ms, ROCKET.debris_radius_m
+    )
     assert footprint is not None
     clears = clears_after(engine, end("R1", end_s, "intercepted"))
     assert held <= set(clears)
@@ -77,7 +80,8 @@ def test_an_intercepted_rocket_keeps_only_the_zones_under_its_debris_at_alert_un
         if falls:  # under the debris: at alert until the last part that can land there is down
             assert clears[zone] >= end_ms + 1000 * max(falls)
             assert clears[zone] == end_ms + 1000 * min(
-                CONFIG.hold_s, math.ceil(max(falls)) + CONFIG.debris_margin_s)
+                CONFIG.hold_s, math.ceil(max(falls)) + CONFIG.debris_margin_s
+            )
         else:  # the threat is down elsewhere
             assert clears[zone] == end_ms + 1000 * CONFIG.ballistic_release_s
     # a rocket broken up some 8 km up: even its draggiest parts are down in about five
@@ -101,10 +105,13 @@ def test_a_rocket_that_comes_down_keeps_its_zones_for_the_full_hold():
 
 
 interceptions = st.tuples(
-    st.floats(31.22, 31.55), st.floats(34.50, 34.80),  # where it would come down
-    st.floats(0, 360), st.floats(20_000, 60_000),  # from which bearing and how far
+    st.floats(31.22, 31.55),
+    st.floats(34.50, 34.80),  # where it would come down
+    st.floats(0, 360),
+    st.floats(20_000, 60_000),  # from which bearing and how far
     st.floats(0.55, 0.95),  # when it is intercepted, as a share of its flight
-    st.sampled_from([30.0, 100.0]), st.integers(0, 2**16),
+    st.sampled_from([30.0, 100.0]),
+    st.integers(0, 2**16),
 )
 
 
@@ -116,8 +123,10 @@ def test_no_zone_under_an_intercepted_rockets_falling_parts_clears_before_they_a
     still at alert."""
     lat, lon, bearing, range_m, share, sigma_m, seed = plan
     b = math.radians(bearing)
-    launch = (lat - range_m * math.cos(b) / 111_320.0,
-              lon - range_m * math.sin(b) / (111_320.0 * math.cos(math.radians(lat))))
+    launch = (
+        lat - range_m * math.cos(b) / 111_320.0,
+        lon - range_m * math.sin(b) / (111_320.0 * math.cos(math.radians(lat))),
+    )
     flight = rocket_flight(launch, (lat, lon))
     end_s = round(share * flight.impact.t_s, 3)
     events = reports(flight, end_s - 0.5, sigma_m=sigma_m, every_s=1.0, seed=seed)

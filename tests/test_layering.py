@@ -17,11 +17,46 @@ PACKAGE = Path(__file__).resolve().parents[1] / "airwarn"
 # the pure core: no clock, no I/O, no randomness (DESIGN.md, "Inside the engine"): the
 # `engine/` package whole, and the contract it speaks
 CORE = ("engine", "contract")
-EDGES = ("store", "web", "bus", "channels", "cap", "cli", "cli_gateway", "server", "service",
-         "follow", "history", "layers", "sim", "gateway", "ports")
-IO_PACKAGES = ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn", "httpx",
-               "aiohttp", "asyncio", "socket", "nats", "aiomqtt", "typer", "rich", "time",
-               "random", "secrets", "uuid", "threading", "subprocess", "urllib")
+EDGES = (
+    "store",
+    "web",
+    "bus",
+    "channels",
+    "cap",
+    "cli",
+    "cli_gateway",
+    "server",
+    "service",
+    "follow",
+    "history",
+    "layers",
+    "sim",
+    "gateway",
+    "ports",
+)
+IO_PACKAGES = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "aiohttp",
+    "asyncio",
+    "socket",
+    "nats",
+    "aiomqtt",
+    "typer",
+    "rich",
+    "time",
+    "random",
+    "secrets",
+    "uuid",
+    "threading",
+    "subprocess",
+    "urllib",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -94,9 +129,13 @@ def test_no_two_top_level_packages_import_each_other_at_load_time() -> None:
             unit, path = stack.pop()
             for nxt in sorted(edges.get(unit, {})):
                 if nxt == start:
-                    cycles.append(" -> ".join(
-                        f"{a} ({edges[a][b]})" for a, b in zip(path, [*path[1:], start],
-                                                               strict=True)) + f" -> {start}")
+                    cycles.append(
+                        " -> ".join(
+                            f"{a} ({edges[a][b]})"
+                            for a, b in zip(path, [*path[1:], start], strict=True)
+                        )
+                        + f" -> {start}"
+                    )
                 elif nxt not in path and nxt > start:  # each cycle once, from its least unit
                     stack.append((nxt, [*path, nxt]))
     assert not cycles, "import cycles between packages:\n" + "\n".join(cycles)

@@ -91,13 +91,22 @@ def upstream_mirror(folder: Path, zones: ZoneSet) -> dict[str, SourceFile]:
         info[area] = {"lat": props["lat"], "lon": props["lon"], "segment": segment}
         shelter[area] = zone.shelter_s
         district[area] = zone.region
-        ring = zone.geometry.geoms[0] if zone.geometry.geom_type == "MultiPolygon" \
-            else zone.geometry
+        ring = (
+            zone.geometry.geoms[0] if zone.geometry.geom_type == "MultiPolygon" else zone.geometry
+        )
         polygons[area] = [[lat, lon] for lon, lat in ring.exterior.coords[:-1]]
-        cities.append({"id": segment - 5_000_000, "name": area, "name_en": zone.name,
-                       "name_ru": props.get("area_ru"), "name_ar": props.get("area_ar"),
-                       "zone": props.get("zone_he"), "zone_en": props.get("zone_en"),
-                       "countdown": props.get("countdown_s_pikud_haoref_api")})
+        cities.append(
+            {
+                "id": segment - 5_000_000,
+                "name": area,
+                "name_en": zone.name,
+                "name_ru": props.get("area_ru"),
+                "name_ar": props.get("area_ar"),
+                "zone": props.get("zone_he"),
+                "zone_en": props.get("zone_en"),
+                "countdown": props.get("countdown_s_pikud_haoref_api"),
+            }
+        )
     made = {
         "info": f'"""GENERATED FILE."""\n\nAREA_INFO: dict[str, dict] = {info!r}\n',
         "shelter": f"AREA_TO_MIGUN_TIME: dict[str, int] = {shelter!r}\n",
@@ -140,9 +149,21 @@ def test_the_demo_on_ukraine_shows_its_hromadas() -> None:
 def test_the_demo_takes_the_generated_grid_or_a_zone_file(tmp_path: Path) -> None:
     assert demo_zone_set("generated").layer == "generated"
     exported = tmp_path / "mine.geojson"
-    result = subprocess.run([sys.executable, "-m", "airwarn.cli", "zones", "export",
-                             "ukraine-oblasts", "--out", str(exported)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airwarn.cli",
+            "zones",
+            "export",
+            "ukraine-oblasts",
+            "--out",
+            str(exported),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     chosen = demo_zone_set(str(exported))
     assert len(chosen.zones) == 27 and chosen.layer == "mine"
@@ -154,21 +175,29 @@ def test_an_unknown_layer_is_refused_with_the_choices() -> None:
 
 
 def test_update_rebuilds_israel_from_its_sources_over_http_checking_each_checksum(
-        tmp_path: Path, israel: ZoneSet) -> None:
+    tmp_path: Path, israel: ZoneSet
+) -> None:
     sources = upstream_mirror(tmp_path / "mirror", israel)
     said: list[str] = []
     with data_server(tmp_path / "mirror") as url:
         result = update_israel(url, sources=sources, say=said.append)
     assert [line.split("/")[-1] for line in said] == [
-        "area_to_polygon.json.zip", "area_info.py", "area_to_migun_time.py",
-        "area_to_district.py", "cities.json"]
+        "area_to_polygon.json.zip",
+        "area_info.py",
+        "area_to_migun_time.py",
+        "area_to_district.py",
+        "cities.json",
+    ]
     assert all(line.startswith(f"fetching {url}/") for line in said)
     rebuilt = {z.id: z for z in result.zones}
     assert set(rebuilt) == set(israel.ids)
     for zone in israel.zones:
         again = rebuilt[zone.id]
-        assert (again.name, again.region, again.shelter_s) == \
-            (zone.name, zone.region, zone.shelter_s)
+        assert (again.name, again.region, again.shelter_s) == (
+            zone.name,
+            zone.region,
+            zone.shelter_s,
+        )
 
 
 def test_update_reads_a_file_url_or_a_folder_as_well(tmp_path: Path, israel: ZoneSet) -> None:
@@ -179,15 +208,20 @@ def test_update_reads_a_file_url_or_a_folder_as_well(tmp_path: Path, israel: Zon
 
 
 def test_a_file_whose_checksum_differs_is_refused_and_nothing_is_kept(
-        tmp_path: Path, israel: ZoneSet) -> None:
+    tmp_path: Path, israel: ZoneSet
+) -> None:
     sources = upstream_mirror(tmp_path / "mirror", israel)
     names = sources["names"]
     tampered = tmp_path / "mirror" / names.repo / names.commit / names.path
-    tampered.write_text(tampered.read_text(encoding="utf-8").replace("Abu Gosh", "Abu G0sh"),
-                        encoding="utf-8")
-    with data_server(tmp_path / "mirror") as url, \
-            pytest.raises(DownloadError, match=f"cities.json has SHA-256 .*not the expected "
-                          f"{names.sha256}"):
+    tampered.write_text(
+        tampered.read_text(encoding="utf-8").replace("Abu Gosh", "Abu G0sh"), encoding="utf-8"
+    )
+    with (
+        data_server(tmp_path / "mirror") as url,
+        pytest.raises(
+            DownloadError, match=f"cities.json has SHA-256 .*not the expected {names.sha256}"
+        ),
+    ):
         update_israel(url, sources=sources, say=lambda _: None)
 
 
@@ -196,7 +230,8 @@ def test_the_real_sources_are_pinned_to_a_commit_with_their_checksums() -> None:
         assert len(source.commit) == 40 and len(source.sha256) == 64
         assert source.repo in ("amitfin/oref_alert", "eladnava/pikud-haoref-api")
         assert source.location("https://raw.githubusercontent.com").startswith(
-            f"https://raw.githubusercontent.com/{source.repo}/{source.commit}/")
+            f"https://raw.githubusercontent.com/{source.repo}/{source.commit}/"
+        )
 
 
 def test_a_missing_file_says_which_and_leaves_nothing(tmp_path: Path) -> None:
@@ -232,15 +267,14 @@ def test_a_download_larger_than_a_source_may_be_is_cut_off(tmp_path: Path) -> No
     (tmp_path / "served").mkdir()
     (tmp_path / "served" / "big.bin").write_bytes(b"x" * 300_000)
     (tmp_path / "out").mkdir()
-    with data_server(tmp_path / "served") as url, pytest.raises(DownloadError,
-                                                                match="more than"):
-        fetch(f"{url}/big.bin", tmp_path / "out" / "big.bin", say=lambda _: None,
-              max_bytes=100_000)
+    with data_server(tmp_path / "served") as url, pytest.raises(DownloadError, match="more than"):
+        fetch(f"{url}/big.bin", tmp_path / "out" / "big.bin", say=lambda _: None, max_bytes=100_000)
     assert files_in(tmp_path / "out") == []
 
 
 def test_zones_update_command_writes_a_zone_file_and_compares_it_to_the_shipped_one(
-        tmp_path: Path, israel: ZoneSet) -> None:
+    tmp_path: Path, israel: ZoneSet
+) -> None:
     sources = upstream_mirror(tmp_path / "mirror", israel)
     # files made here cannot match the pinned checksums: fetch them as another --ref (one
     # ref names the commit in both repositories)
@@ -248,27 +282,58 @@ def test_zones_update_command_writes_a_zone_file_and_compares_it_to_the_shipped_
     for source in sources.values():
         moved = tmp_path / "mirror" / source.repo / ref / source.path
         moved.parent.mkdir(parents=True, exist_ok=True)
-        moved.write_bytes((tmp_path / "mirror" / source.repo / source.commit /
-                           source.path).read_bytes())
+        moved.write_bytes(
+            (tmp_path / "mirror" / source.repo / source.commit / source.path).read_bytes()
+        )
     out = tmp_path / "zones-il.geojson"
     with data_server(tmp_path / "mirror") as url:
         result = subprocess.run(
-            [sys.executable, "-m", "airwarn.cli", "zones", "update", "israel", "--from", url,
-             "--ref", ref, "--out", str(out)],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+            [
+                sys.executable,
+                "-m",
+                "airwarn.cli",
+                "zones",
+                "update",
+                "israel",
+                "--from",
+                url,
+                "--ref",
+                ref,
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
     assert result.returncode == 0, result.stderr
     assert f"fetching {url}/amitfin/oref_alert/{ref}/" in result.stderr
     assert "(not checked: --ref test-ref)" in result.stderr
-    assert "Against the shipped layer: 0 areas new, 0 gone, 0 with another time to shelter" \
+    assert (
+        "Against the shipped layer: 0 areas new, 0 gone, 0 with another time to shelter"
         in result.stderr
+    )
     assert len(load_zones(out)) == ISRAEL_ZONES
     assert not [p for p in files_in(tmp_path) if "partial" in p.name]
 
 
 def test_zones_update_refuses_a_layer_it_cannot_rebuild(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "airwarn.cli", "zones", "update",
-                             "ukraine", "--out", str(tmp_path / "x.geojson")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airwarn.cli",
+            "zones",
+            "update",
+            "ukraine",
+            "--out",
+            str(tmp_path / "x.geojson"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "only israel" in result.stderr
     assert files_in(tmp_path) == []

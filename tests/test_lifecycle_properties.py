@@ -14,28 +14,40 @@ ZONES = zones_from_geojson(grid_zones(rows=5, cols=5))
 HOLD_S = 120
 PASS_HOLD_S = 45
 BALLISTIC_RELEASE_S = 10
-CONFIG = EngineConfig(hold_s=HOLD_S, pass_hold_s=PASS_HOLD_S, pre_hold_s=30, release_s=20,
-                      ballistic_release_s=BALLISTIC_RELEASE_S)
+CONFIG = EngineConfig(
+    hold_s=HOLD_S,
+    pass_hold_s=PASS_HOLD_S,
+    pre_hold_s=30,
+    release_s=20,
+    ballistic_release_s=BALLISTIC_RELEASE_S,
+)
 
 drone_step = st.tuples(
-    st.just("drone"), st.sampled_from(["D1", "D2", "D3"]),
-    st.floats(31.3, 31.75), st.floats(34.5, 34.95),
+    st.just("drone"),
+    st.sampled_from(["D1", "D2", "D3"]),
+    st.floats(31.3, 31.75),
+    st.floats(34.5, 34.95),
     st.one_of(st.none(), st.tuples(st.floats(-60, 60), st.floats(-60, 60))),
 )
 rocket_step = st.tuples(
-    st.just("rocket"), st.sampled_from(["R1", "R2"]),
-    st.floats(31.3, 31.75), st.floats(34.5, 34.95),
-    st.tuples(st.floats(1_000, 20_000), st.floats(-500, 500), st.floats(-500, 500),
-              st.floats(-600, 300)),
+    st.just("rocket"),
+    st.sampled_from(["R1", "R2"]),
+    st.floats(31.3, 31.75),
+    st.floats(34.5, 34.95),
+    st.tuples(
+        st.floats(1_000, 20_000), st.floats(-500, 500), st.floats(-500, 500), st.floats(-600, 300)
+    ),
 )
 end_step = st.tuples(st.just("end"), st.sampled_from(["D1", "D2", "D3", "R1", "R2"]))
 zone_ids = st.lists(st.sampled_from(list(ZONES.ids)), min_size=1, max_size=3, unique=True)
 manual_step = st.tuples(st.just("manual"), st.sampled_from(["alert", "clear"]), zone_ids)
 tick_step = st.tuples(st.just("tick"))
 steps = st.lists(
-    st.tuples(st.floats(0, 40), st.one_of(drone_step, rocket_step, end_step, manual_step,
-                                           tick_step)),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.floats(0, 40), st.one_of(drone_step, rocket_step, end_step, manual_step, tick_step)
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -50,8 +62,11 @@ def build(plan):
             events.append(track(threat, t, lat, lon, kind="drone", sigma_m=200, **extra))
         elif what == "rocket":
             _, threat, lat, lon, (alt, ve, vn, vu) = step
-            events.append(track(threat, t, lat, lon, kind="rocket", alt_m=alt, sigma_m=50,
-                                vel_mps=[ve, vn, vu]))
+            events.append(
+                track(
+                    threat, t, lat, lon, kind="rocket", alt_m=alt, sigma_m=50, vel_mps=[ve, vn, vu]
+                )
+            )
         elif what == "end":
             events.append(end(step[1], t))
         elif what == "manual":
@@ -71,8 +86,16 @@ def replay(events):
 
 
 def manual_clears(events) -> set[tuple[str, int]]:
-    return {(z, to_ms(e.t)) for e in events if isinstance(e, Manual) and e.action == "clear"
-            for z in e.zones} if events else set()
+    return (
+        {
+            (z, to_ms(e.t))
+            for e in events
+            if isinstance(e, Manual) and e.action == "clear"
+            for z in e.zones
+        }
+        if events
+        else set()
+    )
 
 
 def rocket_flying_until(events) -> dict[str, int]:
@@ -98,8 +121,7 @@ def rocket_flying_until(events) -> dict[str, int]:
     return ended
 
 
-for_engine = settings(max_examples=150, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
+for_engine = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @for_engine
@@ -144,9 +166,11 @@ def test_an_automatic_alert_lasts_at_least_the_shorter_hold_time(plan):
 
 # rockets only, reporting often: their regions jump about, so zones are let go and taken back
 rocket_steps = st.lists(
-    st.tuples(st.floats(0, 6), st.one_of(rocket_step, rocket_step, rocket_step, tick_step,
-                                          end_step)),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.floats(0, 6), st.one_of(rocket_step, rocket_step, rocket_step, tick_step, end_step)
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 

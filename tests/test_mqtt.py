@@ -47,8 +47,10 @@ def reachable(host: str, port: int) -> bool:
 @pytest.fixture
 def broker() -> str:
     if not reachable(HOST, PORT):
-        pytest.skip(f"no MQTT broker at {HOST}:{PORT}; start it with "
-                    "`mosquitto -d -c /etc/mosquitto/mosquitto.conf`")
+        pytest.skip(
+            f"no MQTT broker at {HOST}:{PORT}; start it with "
+            "`mosquitto -d -c /etc/mosquitto/mosquitto.conf`"
+        )
     return URL
 
 
@@ -60,19 +62,22 @@ def prefix() -> str:
 class Subscriber:
     """A siren's view: a paho client on its own thread, keeping every message it gets."""
 
-    def __init__(self, topics: list[str], port: int = PORT, *, tls: ssl.SSLContext | None = None
-                 ) -> None:
+    def __init__(
+        self, topics: list[str], port: int = PORT, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
         self._changed = threading.Condition()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"siren-{uuid.uuid4().hex[:8]}")
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"siren-{uuid.uuid4().hex[:8]}"
+        )
         if tls is not None:
             self._client.tls_set_context(tls)
         subscribed = threading.Event()
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *_: subscribed.set()
         self._client.on_connect = lambda client, *_: client.subscribe(
-            [(topic, 1) for topic in topics])
+            [(topic, 1) for topic in topics]
+        )
         self._client.connect("localhost" if tls else HOST, port, keepalive=10)
         self._client.loop_start()
         if not subscribed.wait(10):
@@ -83,8 +88,9 @@ class Subscriber:
             self.messages.append(message)
             self._changed.notify_all()
 
-    def wait_for(self, found: Callable[[mqtt.MQTTMessage], bool], timeout: float = 10.0
-                 ) -> mqtt.MQTTMessage:
+    def wait_for(
+        self, found: Callable[[mqtt.MQTTMessage], bool], timeout: float = 10.0
+    ) -> mqtt.MQTTMessage:
         """The first message (from the start) for which `found` is true."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -150,10 +156,11 @@ def ingest(service: Service, events: list[Any]) -> Any:
 def raid() -> list[Any]:
     """A drone flying at the grid from the west, intercepted, then the clock moving past the
     hold: pre-alerts ahead of it, alerts, then all-clears."""
-    events = [track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
-              for s in range(0, 400, 4)]
-    return [*events, end("D1", 400, "intercepted"), track("X9", 1100, 29.0, 30.0,
-                                                          kind="unknown")]
+    events = [
+        track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
+        for s in range(0, 400, 4)
+    ]
+    return [*events, end("D1", 400, "intercepted"), track("X9", 1100, 29.0, 30.0, kind="unknown")]
 
 
 def logged(service: Service) -> list[dict[str, Any]]:
@@ -164,7 +171,8 @@ def logged(service: Service) -> list[dict[str, Any]]:
 
 
 def test_a_raid_reaches_each_zone_topic_in_order_as_retained_qos1_levels(
-        broker, prefix, grid, store_url, signing_keys) -> None:
+    broker, prefix, grid, store_url, signing_keys
+) -> None:
     service = open_service(grid, store_url, signing_keys)
     channel = MqttChannel(broker, prefix=prefix)
     with subscriber([f"{prefix}/#"]) as siren, running(channel, service):
@@ -174,8 +182,7 @@ def test_a_raid_reaches_each_zone_topic_in_order_as_retained_qos1_levels(
         assert answer.decisions == len(decisions) > 0
         assert {d["level"] for d in decisions} == {"pre_alert", "alert", "clear"}
         last = decisions[-1]["seq"]
-        siren.wait_for(lambda m: m.topic.startswith(f"{prefix}/zones/")
-                       and state(m)["seq"] == last)
+        siren.wait_for(lambda m: m.topic.startswith(f"{prefix}/zones/") and state(m)["seq"] == last)
         live = [m for m in siren.messages if m.topic.startswith(f"{prefix}/zones/")]
         # every decision once, in seq order, at QoS 1, on its zone's topic, saying what it said
         assert [state(m)["seq"] for m in live] == [d["seq"] for d in decisions]
@@ -184,21 +191,22 @@ def test_a_raid_reaches_each_zone_topic_in_order_as_retained_qos1_levels(
             body = state(message)
             assert message.topic == f"{prefix}/zones/{decision['zone']}"
             assert {k: body[k] for k in ("zone", "level", "t", "kind", "threats")} == {
-                k: decision[k] for k in ("zone", "level", "t", "kind", "threats")}
+                k: decision[k] for k in ("zone", "level", "t", "kind", "threats")
+            }
             assert body["status"] == "actual"
         # a siren that connects now gets each zone's last word, retained
         final = {d["zone"]: d for d in decisions}
         with subscriber([f"{prefix}/zones/+"]) as late:
             late.wait_for(lambda m: len({x.topic for x in late.messages}) >= len(final))
             assert all(m.retain for m in late.messages)
-            got = {state(m)["zone"]: (state(m)["level"], state(m)["seq"])
-                   for m in late.messages}
+            got = {state(m)["zone"]: (state(m)["level"], state(m)["seq"]) for m in late.messages}
         assert got == {z: (d["level"], d["seq"]) for z, d in final.items()}
     service.db.dispose()
 
 
 def test_a_siren_connecting_during_an_alert_gets_the_level_at_once(
-        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     channel = MqttChannel(broker, prefix=prefix)
     topic = f"{prefix}/zones/{zone_topic_level('r2c3')}"
@@ -215,7 +223,8 @@ def test_a_siren_connecting_during_an_alert_gets_the_level_at_once(
 
 
 def test_a_drill_goes_to_the_drill_topic_and_never_to_the_siren_topic(
-        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     channel = MqttChannel(broker, prefix=prefix)
     with subscriber([f"{prefix}/#"]) as siren, running(channel, service):
@@ -231,7 +240,8 @@ def test_a_drill_goes_to_the_drill_topic_and_never_to_the_siren_topic(
     assert {t: (d["level"], d["status"]) for t, d in drills.items()} == {
         f"{prefix}/drills/r0c0": ("alert", "exercise"),
         f"{prefix}/drills/r0c1": ("clear", "exercise"),
-        f"{prefix}/drills/r5c5": ("alert", "test")}
+        f"{prefix}/drills/r5c5": ("alert", "test"),
+    }
     with subscriber([f"{prefix}/drills/+"]) as late:
         late.wait_for(lambda m: len(late.messages) == 3)
         assert all(m.retain for m in late.messages)
@@ -260,9 +270,15 @@ FEED = textwrap.dedent("""
 
 
 def test_the_broker_says_offline_when_the_feed_dies_and_heartbeats_stop(
-        broker, prefix, tmp_path) -> None:
-    script = FEED.format(tests=str(TESTS), db=f"sqlite:///{tmp_path / 'a.db'}",
-                         keys=str(tmp_path / "keys"), url=broker, prefix=prefix)
+    broker, prefix, tmp_path
+) -> None:
+    script = FEED.format(
+        tests=str(TESTS),
+        db=f"sqlite:///{tmp_path / 'a.db'}",
+        keys=str(tmp_path / "keys"),
+        url=broker,
+        prefix=prefix,
+    )
     with subscriber([f"{prefix}/status", f"{prefix}/heartbeat"]) as siren:
         feed = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
         try:
@@ -271,8 +287,9 @@ def test_the_broker_says_offline_when_the_feed_dies_and_heartbeats_stop(
         finally:
             feed.send_signal(signal.SIGKILL)  # no clean disconnect: the broker sends the will
             _, errors = feed.communicate(timeout=10)
-        will = siren.wait_for(lambda m: m.topic == f"{prefix}/status"
-                              and state(m)["state"] == "offline")
+        will = siren.wait_for(
+            lambda m: m.topic == f"{prefix}/status" and state(m)["state"] == "offline"
+        )
         assert state(will)["reason"] == "connection lost", errors.decode()[-2000:]
         beats = len(siren.on(f"{prefix}/heartbeat"))
         assert not will.retain  # live delivery; a siren that connects later gets it retained
@@ -283,8 +300,9 @@ def test_the_broker_says_offline_when_the_feed_dies_and_heartbeats_stop(
     assert retained.retain and state(retained)["state"] == "offline"
 
 
-def test_a_clean_stop_says_offline_with_the_last_seq(broker, prefix, grid, tmp_path,
-                                                     signing_keys) -> None:
+def test_a_clean_stop_says_offline_with_the_last_seq(
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     with subscriber([f"{prefix}/status"]) as watcher:
         with running(MqttChannel(broker, prefix=prefix), service):
@@ -296,14 +314,16 @@ def test_a_clean_stop_says_offline_with_the_last_seq(broker, prefix, grid, tmp_p
 
 
 def test_a_late_will_of_an_earlier_feed_does_not_leave_a_live_feed_marked_offline(
-        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
-    with subscriber([f"{prefix}/status"]) as watcher, \
-            running(MqttChannel(broker, prefix=prefix), service):
+    with (
+        subscriber([f"{prefix}/status"]) as watcher,
+        running(MqttChannel(broker, prefix=prefix), service),
+    ):
         first = watcher.wait_for(online(prefix))
         # the broker notices a dead predecessor only now and sends its will
-        publish(f"{prefix}/status", b'{"state":"offline","reason":"connection lost"}',
-                retain=True)
+        publish(f"{prefix}/status", b'{"state":"offline","reason":"connection lost"}', retain=True)
         again = watcher.wait_for(lambda m: m is not first and state(m)["state"] == "online")
         assert state(again) == state(first)
         with subscriber([f"{prefix}/status"]) as late:
@@ -312,7 +332,8 @@ def test_a_late_will_of_an_earlier_feed_does_not_leave_a_live_feed_marked_offlin
 
 
 def test_the_app_starts_the_channel_and_feeds_it_what_sensors_post(
-        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     from fastapi.testclient import TestClient
 
     from airwarn.contract import encode_event
@@ -321,18 +342,19 @@ def test_the_app_starts_the_channel_and_feeds_it_what_sensors_post(
 
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     token = create_token(service.db, "admin", "admin-1", 0)
-    app = create_app(service, WebSettings(rate_burst=10_000),
-                     channels=[MqttChannel(broker, prefix=prefix)])
+    app = create_app(
+        service, WebSettings(rate_burst=10_000), channels=[MqttChannel(broker, prefix=prefix)]
+    )
     with subscriber([f"{prefix}/#"]) as siren, TestClient(app) as http:
         siren.wait_for(online(prefix))
         body = b"\n".join(encode_event(e) for e in raid())
-        answer = http.post("/v1/events", content=body,
-                           headers={"Authorization": f"Bearer {token}"})
+        answer = http.post("/v1/events", content=body, headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.text
         last = answer.json()["last_decision_seq"]
         siren.wait_for(lambda m: "/zones/" in m.topic and state(m)["seq"] == last)
-    stopped = siren.wait_for(lambda m: m.topic.endswith("/status")
-                             and state(m)["state"] == "offline")
+    stopped = siren.wait_for(
+        lambda m: m.topic.endswith("/status") and state(m)["state"] == "offline"
+    )
     assert state(stopped) == {**state(stopped), "reason": "stopped", "seq": last}
     service.db.dispose()
 
@@ -341,7 +363,8 @@ def test_the_app_starts_the_channel_and_feeds_it_what_sensors_post(
 
 
 def test_a_restart_republishes_the_log_state_and_clears_what_an_earlier_run_left(
-        broker, prefix, grid, store_url, signing_keys) -> None:
+    broker, prefix, grid, store_url, signing_keys
+) -> None:
     service = open_service(grid, store_url, signing_keys)
     with subscriber([f"{prefix}/#"]) as siren:
         with running(MqttChannel(broker, prefix=prefix), service):
@@ -351,15 +374,19 @@ def test_a_restart_republishes_the_log_state_and_clears_what_an_earlier_run_left
         # while no feed runs: the broker loses one topic, an older deployment left another
         # alerted, and the writer (with no channel listening) clears a zone
         publish(f"{prefix}/zones/r0c1", b"", retain=True)
-        publish(f"{prefix}/zones/r5c5", json.dumps(
-            {"zone": "r5c5", "level": "alert", "seq": 999, "status": "actual"}).encode(),
-            retain=True)
+        publish(
+            f"{prefix}/zones/r5c5",
+            json.dumps({"zone": "r5c5", "level": "alert", "seq": 999, "status": "actual"}).encode(),
+            retain=True,
+        )
         ingest(service, [manual("clear", 10, zones=["r0c0"])])
     service.db.dispose()
 
     again = open_service(grid, store_url, signing_keys)  # a new process on the same store
-    with running(MqttChannel(broker, prefix=prefix), again), \
-            subscriber([f"{prefix}/status"]) as watcher:
+    with (
+        running(MqttChannel(broker, prefix=prefix), again),
+        subscriber([f"{prefix}/status"]) as watcher,
+    ):
         watcher.wait_for(lambda m: state(m)["state"] == "online")
         with subscriber([f"{prefix}/zones/+"]) as late:
             late.wait_for(lambda m: len({x.topic for x in late.messages}) >= 4)
@@ -369,7 +396,8 @@ def test_a_restart_republishes_the_log_state_and_clears_what_an_earlier_run_left
 
 
 def test_a_restart_over_a_national_zone_set_reads_what_the_broker_holds_and_resends_none(
-        broker, prefix, tmp_path, signing_keys) -> None:
+    broker, prefix, tmp_path, signing_keys
+) -> None:
     from conftest import grid_zones
 
     from airwarn.engine.zones import zones_from_geojson
@@ -385,7 +413,8 @@ def test_a_restart_over_a_national_zone_set_reads_what_the_broker_holds_and_rese
             ingest(service, [manual("alert", 0, zones=list(zones.ids))])
         # a clean stop goes out after every decision handed over before it
         assert state(watcher.wait_for(lambda m: state(m)["state"] == "offline"))["seq"] == len(
-            zones)
+            zones
+        )
     again = open_service(zones, url, signing_keys)
     channel = MqttChannel(broker, prefix=prefix)
     started = time.monotonic()
@@ -399,7 +428,8 @@ def test_a_restart_over_a_national_zone_set_reads_what_the_broker_holds_and_rese
 
 
 def test_decisions_committed_before_the_channel_listened_are_sent_from_the_log(
-        broker, prefix, grid, tmp_path, signing_keys) -> None:
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     channel = MqttChannel(broker, prefix=prefix, heartbeat_s=0.2)
     with subscriber([f"{prefix}/zones/+"]) as siren, running(channel, service):
@@ -419,8 +449,9 @@ def test_decisions_committed_before_the_channel_listened_are_sent_from_the_log(
 
 
 @contextmanager
-def own_broker(tmp_path: Path, port: int, tls: tuple[Path, Path] | None = None
-               ) -> Iterator[subprocess.Popen[bytes]]:
+def own_broker(
+    tmp_path: Path, port: int, tls: tuple[Path, Path] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A Mosquitto of this test's own on a free port, keeping nothing on disk."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(binary):
@@ -428,13 +459,18 @@ def own_broker(tmp_path: Path, port: int, tls: tuple[Path, Path] | None = None
     conf = tmp_path / f"mosquitto-{port}.conf"
     # run as whoever runs the tests (root would otherwise drop to a user who cannot read
     # the test's own files)
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
-             f"user {os.environ.get('USER') or 'root'}"]
+    lines = [
+        f"listener {port} 127.0.0.1",
+        "allow_anonymous true",
+        "persistence false",
+        f"user {os.environ.get('USER') or 'root'}",
+    ]
     if tls is not None:
         lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
     conf.write_text("\n".join(lines) + "\n")
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 10
         while not reachable(HOST, port):
@@ -454,7 +490,8 @@ def free_port() -> int:
 
 
 def test_after_a_broker_restart_the_current_state_is_published_again(
-        prefix, grid, tmp_path, signing_keys) -> None:
+    prefix, grid, tmp_path, signing_keys
+) -> None:
     port = free_port()
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     channel = MqttChannel(f"mqtt://{HOST}:{port}", prefix=prefix)
@@ -471,14 +508,15 @@ def test_after_a_broker_restart_the_current_state_is_published_again(
                 watcher.wait_for(online(prefix), timeout=15)
             with subscriber([f"{prefix}/zones/+"], port) as late:
                 late.wait_for(lambda m: len(late.messages) >= 2)
-                got = {m.topic.rsplit("/", 1)[1]: (state(m)["level"], state(m)["seq"])
-                       for m in late.messages}
+                got = {
+                    m.topic.rsplit("/", 1)[1]: (state(m)["level"], state(m)["seq"])
+                    for m in late.messages
+                }
     assert got == {"r3c3": ("clear", 2), "r3c4": ("alert", 3)}
     service.db.dispose()
 
 
-def test_mqtts_connects_with_the_ca_the_url_names(prefix, grid, tmp_path, signing_keys
-                                                  ) -> None:
+def test_mqtts_connects_with_the_ca_the_url_names(prefix, grid, tmp_path, signing_keys) -> None:
     import trustme
 
     ca = trustme.CA()
@@ -488,12 +526,13 @@ def test_mqtts_connects_with_the_ca_the_url_names(prefix, grid, tmp_path, signin
     cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
     port = free_port()
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
-    channel = MqttChannel(f"mqtts://localhost:{port}?cafile={tmp_path / 'ca.pem'}",
-                          prefix=prefix)
+    channel = MqttChannel(f"mqtts://localhost:{port}?cafile={tmp_path / 'ca.pem'}", prefix=prefix)
     trusting = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    with own_broker(tmp_path, port, tls=(tmp_path / "cert.pem", tmp_path / "key.pem")), \
-            running(channel, service), \
-            subscriber([f"{prefix}/#"], port, tls=trusting) as siren:
+    with (
+        own_broker(tmp_path, port, tls=(tmp_path / "cert.pem", tmp_path / "key.pem")),
+        running(channel, service),
+        subscriber([f"{prefix}/#"], port, tls=trusting) as siren,
+    ):
         siren.wait_for(online(prefix))
         ingest(service, [manual("alert", 0, zones=["r0c0"])])
         assert state(siren.wait_for(lambda m: "/zones/" in m.topic))["level"] == "alert"
@@ -506,21 +545,29 @@ def test_mqtts_connects_with_the_ca_the_url_names(prefix, grid, tmp_path, signin
 def test_the_broker_url_carries_credentials_and_tls() -> None:
     plain = parse_url("mqtt://siren%40feed:p%3Ass@broker.example")
     assert (plain.host, plain.port, plain.username, plain.password, plain.tls) == (
-        "broker.example", 1883, "siren@feed", "p:ss", False)
+        "broker.example",
+        1883,
+        "siren@feed",
+        "p:ss",
+        False,
+    )
     secure = parse_url("mqtts://broker.example?cafile=/etc/ca.pem")
     assert (secure.port, secure.tls, secure.cafile) == (8883, True, "/etc/ca.pem")
     assert parse_url("mqtt://127.0.0.1:1884").port == 1884
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("http://broker:1883", "mqtt:// or mqtts://"),
-    ("mqtt://:1883", "names no host"),
-    ("mqtt://broker:99999", "port"),
-    ("mqtt://broker/airwarn", "prefix"),
-    ("mqtt://broker?cafile=/ca.pem", "needs mqtts://"),
-    ("mqtts://broker?ca=/ca.pem", "unknown option"),
-    ("mqtts://broker?cafile=/nowhere/ca.pem", "cannot be used"),
-])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://broker:1883", "mqtt:// or mqtts://"),
+        ("mqtt://:1883", "names no host"),
+        ("mqtt://broker:99999", "port"),
+        ("mqtt://broker/airwarn", "prefix"),
+        ("mqtt://broker?cafile=/ca.pem", "needs mqtts://"),
+        ("mqtts://broker?ca=/ca.pem", "unknown option"),
+        ("mqtts://broker?cafile=/nowhere/ca.pem", "cannot be used"),
+    ],
+)
 def test_a_bad_broker_url_is_refused_with_what_to_write(url: str, says: str) -> None:
     with pytest.raises(AirwarnError, match=says):
         MqttChannel(url)

@@ -15,10 +15,16 @@ from airwarn.server import ChannelSettings, ServerSettings, build
 @pytest.fixture(scope="module")
 def document(grid, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp: Path = tmp_path_factory.mktemp("openapi")
-    server = build(ServerSettings(zones=grid, db=f"sqlite:///{tmp / 'a.db'}", keys=tmp / "keys",
-                                  clock="events",
-                                  channels=ChannelSettings(webhooks=True, push=True),
-                                  follow=()))
+    server = build(
+        ServerSettings(
+            zones=grid,
+            db=f"sqlite:///{tmp / 'a.db'}",
+            keys=tmp / "keys",
+            clock="events",
+            channels=ChannelSettings(webhooks=True, push=True),
+            follow=(),
+        )
+    )
     try:
         with TestClient(server.app) as http:
             answer = http.get("/openapi.json")
@@ -59,8 +65,9 @@ def test_every_v1_endpoint_that_answers_json_names_its_answer(document) -> None:
 
 def test_the_answers_of_the_main_endpoints_are_their_structs(document) -> None:
     def answer(method: str, path: str, code: str = "200") -> dict[str, Any]:
-        schema: dict[str, Any] = (document["paths"][path][method]["responses"][code]
-                                  ["content"]["application/json"]["schema"])
+        schema: dict[str, Any] = document["paths"][path][method]["responses"][code]["content"][
+            "application/json"
+        ]["schema"]
         return schema
 
     assert answer("post", "/v1/events")["$ref"].endswith("/IngestAnswer")

@@ -59,16 +59,24 @@ def test_the_impact_oracle_scores_an_over_alert_factor_of_one(israel):
     assert mine.missed == 0 and mine.late == 0
     assert mine.over_alert is not None and 1.0 <= mine.over_alert <= 1.003
     assert mine.warning_s_min is not None and mine.warning_s_min == pytest.approx(
-        min(israel.shelter_s[israel.zone_at(t["impact"]["lon"], t["impact"]["lat"])]
-            for t in truth["threats"] if t["impact"]
-            and israel.zone_at(t["impact"]["lon"], t["impact"]["lat"]) is not None))
+        min(
+            israel.shelter_s[israel.zone_at(t["impact"]["lon"], t["impact"]["lat"])]
+            for t in truth["threats"]
+            if t["impact"] and israel.zone_at(t["impact"]["lon"], t["impact"]["lat"]) is not None
+        )
+    )
     assert mine.flaps == 0
 
 
-@pytest.mark.parametrize(("country", "scenario", "count"), [
-    ("israel", "rockets", 12), ("ukraine", "drones", 4), ("ukraine", "cruise", 5),
-    ("ukraine", "ballistic", 5),
-])
+@pytest.mark.parametrize(
+    ("country", "scenario", "count"),
+    [
+        ("israel", "rockets", 12),
+        ("ukraine", "drones", 4),
+        ("ukraine", "cruise", 5),
+        ("ukraine", "ballistic", 5),
+    ],
+)
 def test_the_path_oracle_never_misses_nor_is_late(request, country, scenario, count):
     zones = request.getfixturevalue(country)
     events, truth = simulate(zones, scenario, 5, count=count, paths=True)
@@ -89,10 +97,22 @@ def test_a_straight_path_visits_the_zones_it_crosses_in_order(grid):
     # The grid's squares are 0.05 degrees; a path along the middle of row 2, west to east.
     lat = 31.4 + 2.5 * 0.05
     lons = [34.6 + 0.01 * i for i in range(31)]
-    truth = {"start": "2026-03-01T18:00:00.000Z", "threats": [{
-        "threat": "D1", "kind": "drone", "impact": None,
-        "path": {"t_s": [10.0 * i for i in range(31)], "lat": [lat] * 31, "lon": lons,
-                 "alt_m": [500.0] * 31}}]}
+    truth = {
+        "start": "2026-03-01T18:00:00.000Z",
+        "threats": [
+            {
+                "threat": "D1",
+                "kind": "drone",
+                "impact": None,
+                "path": {
+                    "t_s": [10.0 * i for i in range(31)],
+                    "lat": [lat] * 31,
+                    "lon": lons,
+                    "alt_m": [500.0] * 31,
+                },
+            }
+        ],
+    }
     path = read_path(grid, truth, truth["threats"][0])
     assert path is not None
     visits = zone_visits(grid, path)
@@ -115,10 +135,15 @@ def test_the_path_oracle_says_how_to_get_paths_when_the_truth_has_none(israel):
     ImpactOracle(israel, truth)  # needs only the impacts
 
 
-def _decision(seq: int, t_s: float, zone: str, level: str, threats: list[str]
-              ) -> dict[str, Any]:
-    return {"seq": seq, "t": format_time(parse_time("2026-03-01T18:00:00.000Z") + 1000 * t_s),
-            "zone": zone, "level": level, "threats": threats, "kind": "drone"}
+def _decision(seq: int, t_s: float, zone: str, level: str, threats: list[str]) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "t": format_time(parse_time("2026-03-01T18:00:00.000Z") + 1000 * t_s),
+        "zone": zone,
+        "level": level,
+        "threats": threats,
+        "kind": "drone",
+    }
 
 
 def test_a_zone_alerted_again_by_the_same_threat_is_a_flap_and_by_another_is_not(grid):
@@ -151,19 +176,43 @@ def test_evaluate_scores_the_oracles_beside_the_references(tmp_path):
     write_simulation(events, truth, tmp_path / "sim")
     decisions = tmp_path / "d.jsonl"
     runner = CliRunner()
-    result = runner.invoke(app, ["replay", "--zones", str(zones_path), "--events",
-                                 str(tmp_path / "sim" / "events.jsonl"), "--out", str(decisions)])
+    result = runner.invoke(
+        app,
+        [
+            "replay",
+            "--zones",
+            str(zones_path),
+            "--events",
+            str(tmp_path / "sim" / "events.jsonl"),
+            "--out",
+            str(decisions),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    args = ["evaluate", "--zones", str(zones_path), "--truth", str(tmp_path / "sim" / "truth.json"),
-            "--decisions", str(decisions), "--policy", "reach", "--policy", "path-oracle",
-            "--policy", "impact-oracle", "--json"]
+    args = [
+        "evaluate",
+        "--zones",
+        str(zones_path),
+        "--truth",
+        str(tmp_path / "sim" / "truth.json"),
+        "--decisions",
+        str(decisions),
+        "--policy",
+        "reach",
+        "--policy",
+        "path-oracle",
+        "--policy",
+        "impact-oracle",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert list(document) == ["engine", "reach", "path-oracle", "impact-oracle"]
     for policy in document.values():
         assert {"flaps", "flaps_per_100", "alerted_zones", "warning_s_median"} <= set(
-            policy["total"])
+            policy["total"]
+        )
     assert document["impact-oracle"]["total"]["missed"] == 0
     result = runner.invoke(app, [*args[:-1], "--policy", "oracle"])
     assert result.exit_code == 2
@@ -177,19 +226,35 @@ def test_simulate_writes_true_paths_only_when_asked(tmp_path):
     write_zones(zones_from_geojson(grid_zones()).zones, zones_path)
     runner = CliRunner()
     for folder, extra in (("plain", []), ("paths", ["--truth-paths"])):
-        result = runner.invoke(app, ["simulate", "--zones", str(zones_path), "--scenario",
-                                     "rockets", "--count", "3", "--out", str(tmp_path / folder),
-                                     *extra])
+        result = runner.invoke(
+            app,
+            [
+                "simulate",
+                "--zones",
+                str(zones_path),
+                "--scenario",
+                "rockets",
+                "--count",
+                "3",
+                "--out",
+                str(tmp_path / folder),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
     plain = json.loads((tmp_path / "plain" / "truth.json").read_text())
     with_paths = json.loads((tmp_path / "paths" / "truth.json").read_text())
     assert all("path" not in t for t in plain["threats"])
     assert (tmp_path / "plain" / "events.jsonl").read_bytes() == (
-        tmp_path / "paths" / "events.jsonl").read_bytes()
+        tmp_path / "paths" / "events.jsonl"
+    ).read_bytes()
     for row, bare in zip(with_paths["threats"], plain["threats"], strict=True):
         path = row.pop("path")
         assert row == bare
         times = path["t_s"]
         assert times == sorted(times) and len(times) == len(path["lat"]) == len(path["lon"])
-        assert path["lat"][-1] == pytest.approx(bare["impact"]["lat"], abs=1e-5) \
-            if bare["impact"] else True
+        assert (
+            path["lat"][-1] == pytest.approx(bare["impact"]["lat"], abs=1e-5)
+            if bare["impact"]
+            else True
+        )

@@ -49,12 +49,14 @@ def test_no_two_shipped_zones_overlap_beyond_rounding(name: str) -> None:
     zones = load_layer(name)
     left, right = zones.tree.query(zones.shapes_m, predicate="intersects")
     pairs = left < right
-    overlap_m2 = shapely.area(shapely.intersection(zones.shapes_m[left[pairs]],
-                                                   zones.shapes_m[right[pairs]]))
+    overlap_m2 = shapely.area(
+        shapely.intersection(zones.shapes_m[left[pairs]], zones.shapes_m[right[pairs]])
+    )
     worst = int(overlap_m2.argmax())
     assert overlap_m2.max() < MAX_OVERLAP_M2, (
         f"{zones.ids[left[pairs][worst]]} and {zones.ids[right[pairs][worst]]} overlap by "
-        f"{overlap_m2.max():.0f} m²")
+        f"{overlap_m2.max():.0f} m²"
+    )
 
 
 def test_ukraine_levels_nest_hromadas_into_raions_into_oblasts() -> None:
@@ -87,7 +89,8 @@ def test_licences_and_attribution_ship_beside_the_data() -> None:
     assert "`israel.geojson.gz`" in notice
     assert "CC BY-SA" in notice and "© Мінрегіон" in notice and "MIT" in notice
     assert "Permission is hereby granted" in (
-        LICENSES_DIR / "amitfin+oref_alert__LICENSE.txt").read_text(encoding="utf-8")
+        LICENSES_DIR / "amitfin+oref_alert__LICENSE.txt"
+    ).read_text(encoding="utf-8")
 
 
 def test_the_crosswalk_of_alert_regions_ships_compressed() -> None:
@@ -117,23 +120,36 @@ def test_the_manifest_records_the_checksum_of_every_shipped_file() -> None:
         assert msgspec.json.decode(canonical)["attribution"] == layer.attribution
 
 
-@pytest.mark.skipif(not (DATA / "israel").is_dir(),
-                    reason=DATA_MISSING)
+@pytest.mark.skipif(not (DATA / "israel").is_dir(), reason=DATA_MISSING)
 def test_the_shipped_layers_are_what_the_build_script_makes_from_the_data_set(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     recorded = manifest()
     for entry in recorded["layers"].values():
         source = (DATA / entry["source"]).read_bytes()
         assert hashlib.sha256(source).hexdigest() == entry["source_sha256"], (
             f"{entry['source']} changed since the package data was built: run "
-            "python scripts/build_package_data.py")
+            "python scripts/build_package_data.py"
+        )
     # and the script, run again into another folder, makes the same bytes
     out = tmp_path / "airwarn"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_package_data.py"), "--data", str(DATA),
-         "--schemas", str(DATA.parent / "schemas"), "--out", str(out)],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_package_data.py"),
+            "--data",
+            str(DATA),
+            "--schemas",
+            str(DATA.parent / "schemas"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     for layer in LAYERS.values():
-        assert (out / "data" / "zones" / layer.file).read_bytes() == layer.path.read_bytes(), \
+        assert (out / "data" / "zones" / layer.file).read_bytes() == layer.path.read_bytes(), (
             layer.file
+        )

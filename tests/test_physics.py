@@ -36,12 +36,18 @@ def surface_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> fl
     return math.dist(geodetic_to_ecef(lat1, lon1, 0.0), geodetic_to_ecef(lat2, lon2, 0.0))
 
 
-def launch(lat: float, lon: float, speed: float, elevation_deg: float, azimuth_deg: float,
-           h_m: float = 0.0) -> tuple[physics.Vec, physics.Vec]:
+def launch(
+    lat: float, lon: float, speed: float, elevation_deg: float, azimuth_deg: float, h_m: float = 0.0
+) -> tuple[physics.Vec, physics.Vec]:
     """Position and Earth-fixed velocity of a shot at a speed, elevation and compass azimuth."""
     el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
-    v = enu_to_ecef_vector(lat, lon, speed * math.cos(el) * math.sin(az),
-                           speed * math.cos(el) * math.cos(az), speed * math.sin(el))
+    v = enu_to_ecef_vector(
+        lat,
+        lon,
+        speed * math.cos(el) * math.sin(az),
+        speed * math.cos(el) * math.cos(az),
+        speed * math.sin(el),
+    )
     return geodetic_to_ecef(lat, lon, h_m), v
 
 
@@ -130,8 +136,7 @@ def test_short_vacuum_shot_matches_the_flat_earth_range():
     assert impact is not None
     g = effective_gravity(32.0, 34.8)
     flat_m = 150.0**2 * math.sin(math.radians(80.0)) / g
-    assert surface_distance_m(32.0, 34.8, impact.lat, impact.lon) == pytest.approx(flat_m,
-                                                                                rel=4e-4)
+    assert surface_distance_m(32.0, 34.8, impact.lat, impact.lon) == pytest.approx(flat_m, rel=4e-4)
     assert impact.t_s == pytest.approx(2 * 150.0 * math.sin(math.radians(40.0)) / g, rel=4e-4)
 
 
@@ -142,8 +147,10 @@ def test_a_shot_straight_up_lands_west_by_the_coriolis_drift():
     impact = fly(r, v, 0.0, None).impact
     assert impact is not None
     east, north, _ = ecef_to_enu_vector(
-        0.0, 30.0, [a - b for a, b in zip(geodetic_to_ecef(impact.lat, impact.lon, 0.0), r,
-                                          strict=True)])
+        0.0,
+        30.0,
+        [a - b for a, b in zip(geodetic_to_ecef(impact.lat, impact.lon, 0.0), r, strict=True)],
+    )
     expected = 4.0 / 3.0 * OMEGA * v0**3 / effective_gravity(0.0, 30.0) ** 2
     assert -east == pytest.approx(expected, rel=0.02)
     assert abs(north) < 0.05
@@ -175,8 +182,9 @@ def test_earth_curvature_lengthens_a_1000_km_shot():
     # The spherical Keplerian range (no rotation, no J2) is within 2 %.
     gamma = math.radians(elevation)
     nu = speed**2 * math.dist(r, (0.0, 0.0, 0.0)) / GM
-    psi = 2.0 * math.atan(nu * math.sin(gamma) * math.cos(gamma)
-                          / (1.0 - nu * math.cos(gamma) ** 2))
+    psi = 2.0 * math.atan(
+        nu * math.sin(gamma) * math.cos(gamma) / (1.0 - nu * math.cos(gamma) ** 2)
+    )
     assert ground_m == pytest.approx(psi * 6_371_000.0, rel=0.02)
 
 
@@ -219,9 +227,9 @@ def test_fly_rejects_a_nonpositive_ballistic_coefficient():
 @pytest.mark.parametrize(
     ("launch_point", "target", "beta", "loft", "alt_m"),
     [
-        ((31.45, 34.45), (31.62, 34.57), 10_000.0, 45.0, 0.0),     # 20 km, a Grad from Gaza
+        ((31.45, 34.45), (31.62, 34.57), 10_000.0, 45.0, 0.0),  # 20 km, a Grad from Gaza
         ((51.2, 36.3), (49.99, 36.23), 30_000.0, 35.0, 25_000.0),  # 300 km, an Iskander
-        ((32.3, 48.0), (31.9, 34.9), 20_000.0, 45.0, 80_000.0),    # 1,500 km, from Iran
+        ((32.3, 48.0), (31.9, 34.9), 20_000.0, 45.0, 80_000.0),  # 1,500 km, from Iran
     ],
 )
 def test_aim_lands_on_the_target(launch_point, target, beta, loft, alt_m):
@@ -235,8 +243,13 @@ def test_aim_lands_on_the_target(launch_point, target, beta, loft, alt_m):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.floats(31.0, 33.0), st.floats(34.3, 35.6), st.floats(0.0, 360.0),
-       st.floats(3_000.0, 60_000.0), st.floats(25.0, 65.0))
+@given(
+    st.floats(31.0, 33.0),
+    st.floats(34.3, 35.6),
+    st.floats(0.0, 360.0),
+    st.floats(3_000.0, 60_000.0),
+    st.floats(25.0, 65.0),
+)
 def test_aim_reaches_rocket_targets_at_any_bearing(lat, lon, bearing, range_m, loft):
     b = math.radians(bearing)
     target_lat = lat + range_m * math.cos(b) / 111_000.0

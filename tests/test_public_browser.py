@@ -52,35 +52,49 @@ class Live:
         answer: dict[str, Any] = {}
         sensed = [e for e in events if e["type"] != "manual"]
         if sensed:
-            posted = httpx.post(f"{self.server.url}/v1/events", timeout=10,
-                                content="\n".join(json.dumps(e) for e in sensed),
-                                headers={"Authorization": f"Bearer {self.token}"})
+            posted = httpx.post(
+                f"{self.server.url}/v1/events",
+                timeout=10,
+                content="\n".join(json.dumps(e) for e in sensed),
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
             assert posted.status_code == 200, posted.text
             assert not posted.json()["rejected"], posted.text
             answer = dict(posted.json())
         for event in (e for e in events if e["type"] == "manual"):
-            request = {k: v for k, v in event.items() if k in (
-                "action", "zones", "region", "status", "category")}
+            request = {
+                k: v
+                for k, v in event.items()
+                if k in ("action", "zones", "region", "status", "category")
+            }
             answer = self.act({**request, "reason": "a test of the public page"})
             if answer["state"] == "pending":
-                confirmed = httpx.post(f"{self.server.url}{answer['confirm']}", timeout=10,
-                                       json={"confirm_blast_radius": True},
-                                       headers={"Authorization": f"Bearer {self.token}"})
+                confirmed = httpx.post(
+                    f"{self.server.url}{answer['confirm']}",
+                    timeout=10,
+                    json={"confirm_blast_radius": True},
+                    headers={"Authorization": f"Bearer {self.token}"},
+                )
                 assert confirmed.status_code == 200, confirmed.text
                 answer = dict(confirmed.json())
         return answer
 
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.post(f"{self.server.url}/v1/actions", json=body, timeout=10,
-                            headers={"Authorization": f"Bearer {self.token}"})
+        answer = httpx.post(
+            f"{self.server.url}/v1/actions",
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
 
 @pytest.fixture
 def live(israel, tmp_path, signing_keys) -> Iterator[Live]:
-    service = open_service(israel, f"sqlite:///{tmp_path / 'public.db'}", signing_keys,
-                           clock="wall")
+    service = open_service(
+        israel, f"sqlite:///{tmp_path / 'public.db'}", signing_keys, clock="wall"
+    )
     token = create_token(service.db, "admin", "chief", 0)
     try:
         with Server(service, WebSettings(heartbeat_s=1.0)) as server:
@@ -96,17 +110,28 @@ def now() -> str:
 
 
 def manual(action: str, zones: list[str], **extra: Any) -> dict[str, Any]:
-    return {"type": "manual", "action": action, "zones": zones, "t": now(), "by": "op-test",
-            **extra}
+    return {
+        "type": "manual",
+        "action": action,
+        "zones": zones,
+        "t": now(),
+        "by": "op-test",
+        **extra,
+    }
 
 
-def open_page(browser: Any, url: str, viewport: dict[str, int] = PHONE,
-              places: list[dict[str, str]] | None = None) -> Any:
+def open_page(
+    browser: Any,
+    url: str,
+    viewport: dict[str, int] = PHONE,
+    places: list[dict[str, str]] | None = None,
+) -> Any:
     page = browser.new_page(viewport=viewport, locale="en-US")
     if places is not None:
         page.add_init_script(  # the places a person saved before, on the first load only
             "if (!localStorage.getItem('airwarn.places')) "
-            f"localStorage.setItem('airwarn.places', {json.dumps(json.dumps(places))})")
+            f"localStorage.setItem('airwarn.places', {json.dumps(json.dumps(places))})"
+        )
     page.goto(url)
     page.wait_for_selector("#feed[data-state=live]", timeout=10_000)
     return page
@@ -118,11 +143,13 @@ def card(page: Any, zone: str) -> Any:
 
 def wait_state(page: Any, zone: str, state: str, timeout_ms: int = 10_000) -> None:
     try:
-        page.wait_for_selector(f"#cards [data-zone='{zone}'][data-state='{state}']",
-                               timeout=timeout_ms)
+        page.wait_for_selector(
+            f"#cards [data-zone='{zone}'][data-state='{state}']", timeout=timeout_ms
+        )
     except Exception:
         cards = page.eval_on_selector_all(
-            "#cards .card", "cs => cs.map(c => [c.dataset.zone, c.dataset.state])")
+            "#cards .card", "cs => cs.map(c => [c.dataset.zone, c.dataset.state])"
+        )
         raise AssertionError(f"zone {zone} never showed {state}; the cards: {cards}") from None
 
 
@@ -136,7 +163,8 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_a_place_in_an_alerted_zone_counts_down_its_shelter_time_then_says_the_event_ended(
-        live: Live, browser: Any) -> None:
+    live: Live, browser: Any
+) -> None:
     zone, lat, lon = ABU_GOSH
     page = open_page(browser, f"{live.server.url}/?lat={lat}&lon={lon}")
     wait_state(page, zone, "clear")
@@ -150,7 +178,8 @@ def test_a_place_in_an_alerted_zone_counts_down_its_shelter_time_then_says_the_e
     assert "ALERT" in text and "Go to the protected space now." in text
     assert "rockets and missiles" in text
     page.wait_for_function(
-        "() => document.getElementById('announcer').textContent.includes('Go to the protected')")
+        "() => document.getElementById('announcer').textContent.includes('Go to the protected')"
+    )
     time.sleep(2.2)
     later = remaining(page, zone)
     assert first - 4 <= later <= first - 2, (first, later)
@@ -172,7 +201,8 @@ def test_a_place_in_an_alerted_zone_counts_down_its_shelter_time_then_says_the_e
 
 
 def test_hebrew_lays_the_page_out_right_to_left_and_names_the_zone_in_hebrew(
-        live: Live, browser: Any) -> None:
+    live: Live, browser: Any
+) -> None:
     zone, lat, lon = ABU_GOSH
     live.post(manual("alert", [zone], category="missiles"))
     page = open_page(browser, f"{live.server.url}/?lat={lat}&lon={lon}", viewport=DESKTOP)
@@ -203,10 +233,13 @@ def test_hebrew_lays_the_page_out_right_to_left_and_names_the_zone_in_hebrew(
 
 
 def test_pre_alert_drill_and_places_found_by_name_are_each_told_apart(
-        live: Live, browser: Any) -> None:
+    live: Live, browser: Any
+) -> None:
     zone, lat, lon = ABU_GOSH
-    places = [{"key": "home", "zone": zone, "label": "home"},
-              {"key": "family", "zone": KIRYAT_SHMONA, "label": "family"}]
+    places = [
+        {"key": "home", "zone": zone, "label": "home"},
+        {"key": "family", "zone": KIRYAT_SHMONA, "label": "family"},
+    ]
     page = open_page(browser, f"{live.server.url}/", places=places)
     wait_state(page, zone, "clear")
     wait_state(page, KIRYAT_SHMONA, "clear")
@@ -215,11 +248,23 @@ def test_pre_alert_drill_and_places_found_by_name_are_each_told_apart(
     t0 = datetime.now(UTC).timestamp()
     reports = []
     for i in range(3):
-        stamp = datetime.fromtimestamp(t0 - 4 + 2 * i, UTC).isoformat(
-            timespec="milliseconds").replace("+00:00", "Z")
-        reports.append({"type": "track", "threat": "D1", "kind": "drone", "t": stamp,
-                        "lat": lat, "lon": lon - 45 / 95 + i * 100 / 95_000, "alt_m": 300,
-                        "vel_mps": [50, 0, 0]})
+        stamp = (
+            datetime.fromtimestamp(t0 - 4 + 2 * i, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        reports.append(
+            {
+                "type": "track",
+                "threat": "D1",
+                "kind": "drone",
+                "t": stamp,
+                "lat": lat,
+                "lon": lon - 45 / 95 + i * 100 / 95_000,
+                "alt_m": 300,
+                "vel_mps": [50, 0, 0],
+            }
+        )
     live.post(*reports)
     wait_state(page, zone, "pre_alert")
     pre = card(page, zone).inner_text()
@@ -227,8 +272,15 @@ def test_pre_alert_drill_and_places_found_by_name_are_each_told_apart(
     assert card(page, zone).locator(".count-n").count() == 0
 
     # an exercise alert in Kiryat Shmona is a drill, never an alert
-    live.act({"action": "alert", "zones": [KIRYAT_SHMONA], "reason": "school drill",
-              "status": "exercise", "category": "missiles"})
+    live.act(
+        {
+            "action": "alert",
+            "zones": [KIRYAT_SHMONA],
+            "reason": "school drill",
+            "status": "exercise",
+            "category": "missiles",
+        }
+    )
     wait_state(page, KIRYAT_SHMONA, "exercise")
     drill = card(page, KIRYAT_SHMONA).inner_text()
     assert "EXERCISE — NOT A REAL ALERT" in drill and "This is a drill." in drill
@@ -251,7 +303,8 @@ def test_pre_alert_drill_and_places_found_by_name_are_each_told_apart(
 
 
 def test_the_self_test_shows_a_sample_alert_marked_test_and_sounds_it(
-        live: Live, browser: Any) -> None:
+    live: Live, browser: Any
+) -> None:
     page = open_page(browser, f"{live.server.url}/?lang=en")
     page.click("#selftest")
     dialog = page.locator("#selftest-dialog")
@@ -262,15 +315,15 @@ def test_the_self_test_shows_a_sample_alert_marked_test_and_sounds_it(
     page.wait_for_selector("#selftest-dialog[data-tone]")
     assert dialog.get_attribute("data-tone") == "played"
     page.wait_for_function(
-        "() => document.getElementById('announcer').textContent.includes('not a real alert')")
+        "() => document.getElementById('announcer').textContent.includes('not a real alert')"
+    )
     shot(page, "selftest-phone")
     page.click("#selftest-close")
     dialog.wait_for(state="hidden")
     page.close()
 
 
-def test_a_silent_feed_says_no_connection_instead_of_looking_safe(
-        live: Live, browser: Any) -> None:
+def test_a_silent_feed_says_no_connection_instead_of_looking_safe(live: Live, browser: Any) -> None:
     zone, lat, lon = ABU_GOSH
     page = open_page(browser, f"{live.server.url}/?lat={lat}&lon={lon}")
     wait_state(page, zone, "clear")
@@ -280,12 +333,14 @@ def test_a_silent_feed_says_no_connection_instead_of_looking_safe(
     page.wait_for_selector("#feed[data-state=stale]", timeout=10_000)
     assert page.locator("#stale").is_visible()
     assert "NO CONNECTION — do not rely on this page; listen for sirens." in (
-        page.locator("#stale").inner_text())
+        page.locator("#stale").inner_text()
+    )
     wait_state(page, zone, "unknown")
     assert "STATUS UNKNOWN" in card(page, zone).inner_text()
     # the announcer is emptied and refilled 60 ms later (so screen readers read it again)
     page.wait_for_function(
         "document.getElementById('announcer').textContent.includes('listen for sirens')",
-        timeout=5_000)
+        timeout=5_000,
+    )
     shot(page, "no-connection-phone")
     page.close()

@@ -52,15 +52,29 @@ def missing_for(block: str) -> str | None:
     """Why this block cannot run on this machine, or None."""
     if "../shared/data" in block and not SHARED_DATA.is_dir():
         return f"the data set is not beside the repository ({SHARED_DATA})"
-    needs = [(":5432", 5432, "PostgreSQL"), ("nats://", 4222, "NATS"),
-             ("mqtt://", 1883, "an MQTT broker")]
+    needs = [
+        (":5432", 5432, "PostgreSQL"),
+        ("nats://", 4222, "NATS"),
+        ("mqtt://", 1883, "an MQTT broker"),
+    ]
     for marker, port, what in needs:
         if marker in block and not port_open(port):
             return f"{what} is not running on 127.0.0.1:{port}"
     if "createdb" in block:
-        listed = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-                                 "SELECT 1 FROM pg_database WHERE datname = 'airwarn'"],
-                                capture_output=True, text=True, timeout=30)
+        listed = subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-Atc",
+                "SELECT 1 FROM pg_database WHERE datname = 'airwarn'",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if listed.returncode != 0 or listed.stdout.strip():
             return "the database airwarn exists already (the README creates it)"
     return None
@@ -83,8 +97,11 @@ def test_every_readme_command_runs_as_written_in_order(tmp_path: Path) -> None:
     blocks = shell_blocks(README.read_text(encoding="utf-8"))
     assert blocks[0][0] == "Two commands"
     # servers a block leaves running (`&`) are stopped however the script ends
-    script = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
-              "set -x"]
+    script = [
+        "set -euo pipefail",
+        "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
+        "set -x",
+    ]
     skipped = []
     created_db = False
     for section, block in blocks[1:]:
@@ -100,11 +117,21 @@ def test_every_readme_command_runs_as_written_in_order(tmp_path: Path) -> None:
     if SHARED_DATA.is_dir():
         (tmp_path / "here" / "shared").symlink_to(SHARED_DATA.parent)
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COLUMNS": "100", "HOME": str(folder)}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COLUMNS": "100",
+        "HOME": str(folder),
+    }
     try:
-        result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, env=env,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            ["bash", "-c", "\n".join(script)],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         log = result.stdout[-4000:] + "\n--- stderr ---\n" + result.stderr[-8000:]
         assert result.returncode == 0, log
         # what the blocks were for
@@ -114,8 +141,11 @@ def test_every_readme_command_runs_as_written_in_order(tmp_path: Path) -> None:
         assert active, "the service answered /v1/alerts/active with no alert in force"
     finally:
         if created_db:
-            subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres",
-                            "airwarn"], capture_output=True, timeout=60)
+            subprocess.run(
+                ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", "airwarn"],
+                capture_output=True,
+                timeout=60,
+            )
             from kits.buskit import drop_namespace
 
             drop_namespace("airwarn")

@@ -15,17 +15,20 @@ from airwarn.engine import Engine, run
 from airwarn.errors import EventError
 
 
-def relay(action: str, t: float, zones: list[str], source: str = "alerts.in.ua",
-          **extra: Any):
-    body: dict[str, Any] = {"type": "relay", "source": source, "action": action, "t": at(t),
-                            "zones": zones}
+def relay(action: str, t: float, zones: list[str], source: str = "alerts.in.ua", **extra: Any):
+    body: dict[str, Any] = {
+        "type": "relay",
+        "source": source,
+        "action": action,
+        "t": at(t),
+        "zones": zones,
+    }
     body.update(extra)
     return parse_event(_json(body))
 
 
 def source(name: str, state: str, t: float, **extra: Any):
-    return parse_event(_json({"type": "source", "name": name, "state": state, "t": at(t),
-                              **extra}))
+    return parse_event(_json({"type": "source", "name": name, "state": state, "t": at(t), **extra}))
 
 
 def apply(engine: Engine, *events: Any) -> list[Any]:
@@ -34,16 +37,21 @@ def apply(engine: Engine, *events: Any) -> list[Any]:
 
 def test_a_relayed_alert_is_marked_with_its_source_and_official_time(grid):
     engine = Engine(grid)
-    out = apply(engine, relay("alert", 5, ["r0c0", "r0c1"], category="air_raid", id="8812",
-                              since=at(2)))
-    assert [(d.zone, d.level, d.kind) for d in out] == [("r0c0", "alert", "air_raid"),
-                                                         ("r0c1", "alert", "air_raid")]
+    out = apply(
+        engine, relay("alert", 5, ["r0c0", "r0c1"], category="air_raid", id="8812", since=at(2))
+    )
+    assert [(d.zone, d.level, d.kind) for d in out] == [
+        ("r0c0", "alert", "air_raid"),
+        ("r0c1", "alert", "air_raid"),
+    ]
     line = encode_decision(out[0]).decode()
     assert '"source":{"name":"alerts.in.ua","id":"8812","t":"2026-03-01T18:00:02.000Z"}' in line
     assert out[0].t == at(5).replace("Z", ".000Z")  # when this server learned it
     assert engine.levels() == {}  # the zones' own levels are untouched
-    assert engine.relayed() == {"r0c0": {"alerts.in.ua": "alert"},
-                                "r0c1": {"alerts.in.ua": "alert"}}
+    assert engine.relayed() == {
+        "r0c0": {"alerts.in.ua": "alert"},
+        "r0c1": {"alerts.in.ua": "alert"},
+    }
 
 
 def test_a_relayed_clear_ends_only_its_own_lane(grid):
@@ -59,8 +67,11 @@ def test_a_relayed_clear_ends_only_its_own_lane(grid):
 
 def test_own_clear_while_a_source_alerts_is_no_all_clear_and_says_so(grid):
     engine = Engine(grid)
-    apply(engine, manual("alert", 0, zones=["r0c0"], category="missiles"),
-          relay("alert", 1, ["r0c0"], category="air_raid"))
+    apply(
+        engine,
+        manual("alert", 0, zones=["r0c0"], category="missiles"),
+        relay("alert", 1, ["r0c0"], category="air_raid"),
+    )
     out = apply(engine, manual("clear", 30, zones=["r0c0"]))
     assert [(d.level, d.in_force) for d in out] == [("clear", "alert")]
     assert d_source(out[0]) is None
@@ -74,15 +85,15 @@ def test_a_relayed_clear_while_this_server_alerts_says_the_zone_stays_alerted(gr
     engine = Engine(grid)
     apply(engine, relay("alert", 0, ["r0c0"]), manual("alert", 1, zones=["r0c0"]))
     out = apply(engine, relay("clear", 5, ["r0c0"]))
-    assert [(d.level, d.in_force, d_source(d)) for d in out] == [
-        ("clear", "alert", "alerts.in.ua")]
+    assert [(d.level, d.in_force, d_source(d)) for d in out] == [("clear", "alert", "alerts.in.ua")]
     assert engine.levels() == {"r0c0": "alert"}
 
 
 def test_two_sources_keep_two_lanes(grid):
     engine = Engine(grid)
-    apply(engine, relay("alert", 0, ["r0c0"]),
-          relay("pre_alert", 0, ["r0c0"], source="oref.org.il"))
+    apply(
+        engine, relay("alert", 0, ["r0c0"]), relay("pre_alert", 0, ["r0c0"], source="oref.org.il")
+    )
     out = apply(engine, relay("clear", 10, ["r0c0"]))
     assert [(d.level, d.in_force) for d in out] == [("clear", "pre_alert")]
     assert engine.relayed() == {"r0c0": {"oref.org.il": "pre_alert"}}
@@ -91,8 +102,9 @@ def test_two_sources_keep_two_lanes(grid):
 def test_an_operator_overrides_a_relayed_alert_until_the_source_clears_it(grid):
     engine = Engine(grid)
     apply(engine, relay("alert", 0, ["r0c0", "r0c1"], id="7"))
-    out = apply(engine, relay("clear", 10, ["r0c0"], override=True, by="op-7",
-                              reason="stuck upstream"))
+    out = apply(
+        engine, relay("clear", 10, ["r0c0"], override=True, by="op-7", reason="stuck upstream")
+    )
     assert [(d.zone, d.level, d.source.by) for d in out] == [("r0c0", "clear", "op-7")]
     assert engine.relayed()["r0c0"] == {"alerts.in.ua": "clear"}
     # the source still says alert: nothing new; a level the source changes stays overruled
@@ -116,7 +128,8 @@ def test_a_source_no_longer_followed_clears_its_lanes_and_a_stale_one_keeps_them
     assert (state.state, state.why) == ("stale", "no answer for 30 s")
     out = apply(engine, source("alerts.in.ua", "stopped", 50))
     assert [(d.zone, d.level, d.source.by) for d in out] == [
-        ("r0c0", "clear", "no longer followed")]
+        ("r0c0", "clear", "no longer followed")
+    ]
 
 
 def test_a_category_change_is_a_decision_an_id_change_alone_is_not(grid):
@@ -136,11 +149,30 @@ def test_a_relay_naming_an_unknown_zone_changes_nothing(grid):
 
 def test_a_relay_event_is_checked_like_every_event():
     with pytest.raises(EventError, match="source"):
-        parse_event(_json({"type": "relay", "source": "bad name", "action": "alert",
-                           "t": at(0), "zones": ["r0c0"]}))
+        parse_event(
+            _json(
+                {
+                    "type": "relay",
+                    "source": "bad name",
+                    "action": "alert",
+                    "t": at(0),
+                    "zones": ["r0c0"],
+                }
+            )
+        )
     with pytest.raises(EventError, match="zone offset"):
-        parse_event(_json({"type": "relay", "source": "x", "action": "alert", "t": at(0),
-                           "zones": ["r0c0"], "since": "2026-03-01T18:00:00"}))
+        parse_event(
+            _json(
+                {
+                    "type": "relay",
+                    "source": "x",
+                    "action": "alert",
+                    "t": at(0),
+                    "zones": ["r0c0"],
+                    "since": "2026-03-01T18:00:00",
+                }
+            )
+        )
     with pytest.raises(EventError, match="state"):
         parse_event(_json({"type": "source", "name": "x", "state": "fine", "t": at(0)}))
 
@@ -152,11 +184,15 @@ def d_source(decision: Any) -> str | None:
 # -- invariants -----------------------------------------------------------------------------
 
 ZONES = ["r0c0", "r0c1", "r1c1"]
-steps = st.lists(st.tuples(
-    st.sampled_from(["relay", "override", "manual", "source"]),
-    st.sampled_from(["alerts.in.ua", "oref.org.il"]),
-    st.sampled_from(["alert", "pre_alert", "clear"]),
-    st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True)), max_size=25)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["relay", "override", "manual", "source"]),
+        st.sampled_from(["alerts.in.ua", "oref.org.il"]),
+        st.sampled_from(["alert", "pre_alert", "clear"]),
+        st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True),
+    ),
+    max_size=25,
+)
 
 
 def _events(plan: list[Any]) -> list[Any]:
@@ -165,8 +201,16 @@ def _events(plan: list[Any]) -> list[Any]:
         if what == "relay":
             events.append(relay(action, i, zones, source=name, category="air_raid"))
         elif what == "override":
-            events.append(relay("clear" if action == "clear" else "alert", i, zones,
-                                source=name, override=True, by="op"))
+            events.append(
+                relay(
+                    "clear" if action == "clear" else "alert",
+                    i,
+                    zones,
+                    source=name,
+                    override=True,
+                    by="op",
+                )
+            )
         elif what == "manual":
             events.append(manual(action, i, zones=zones))
         else:
@@ -200,8 +244,7 @@ def test_in_force_is_the_highest_other_lane(grid, plan):
         for d in engine.apply(event):
             lane = d_source(d) or "own"
             lanes[(d.zone, lane)] = d.level
-            others = [lvl for (zone, name), lvl in lanes.items()
-                      if zone == d.zone and name != lane]
+            others = [lvl for (zone, name), lvl in lanes.items() if zone == d.zone and name != lane]
             highest = max(others, key=rank.__getitem__, default="clear")
             expected = highest if rank[highest] > rank[d.level] else msgspec.UNSET
             assert d.in_force == expected

@@ -26,8 +26,17 @@ def zone_file(tmp_path: Path) -> Path:
 
 def drone_lines(n: int = 40) -> list[str]:
     return [
-        json.dumps({"type": "track", "threat": "D1", "kind": "drone", "t": at(10 * i),
-                    "lat": 31.575, "lon": 34.55 + 0.005 * i, "sigma_m": 100})
+        json.dumps(
+            {
+                "type": "track",
+                "threat": "D1",
+                "kind": "drone",
+                "t": at(10 * i),
+                "lat": 31.575,
+                "lon": 34.55 + 0.005 * i,
+                "sigma_m": 100,
+            }
+        )
         for i in range(n)
     ] + [json.dumps({"type": "end", "threat": "D1", "t": at(10 * n), "reason": "intercepted"})]
 
@@ -36,8 +45,9 @@ def test_replay_writes_decisions_that_end_with_every_zone_clear(tmp_path, zone_f
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(drone_lines()) + "\n")
     out = tmp_path / "decisions.jsonl"
-    result = runner.invoke(app, ["replay", "--zones", str(zone_file), "--events", str(events),
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["replay", "--zones", str(zone_file), "--events", str(events), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     decisions = [json.loads(line) for line in out.read_text().splitlines()]
     assert decisions and decisions[0]["level"] in ("alert", "pre_alert")
@@ -50,12 +60,16 @@ def test_replay_writes_decisions_that_end_with_every_zone_clear(tmp_path, zone_f
 
 def test_replay_stops_at_the_first_invalid_line_and_names_it(tmp_path, zone_file):
     lines = drone_lines(5)
-    lines.insert(3, '{"type":"track","threat":"D1","kind":"drone","t":"2026-03-01T18:00:35Z",'
-                    '"lat":"north","lon":34.6}')
+    lines.insert(
+        3,
+        '{"type":"track","threat":"D1","kind":"drone","t":"2026-03-01T18:00:35Z",'
+        '"lat":"north","lon":34.6}',
+    )
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(lines) + "\n")
-    result = runner.invoke(app, ["replay", "-z", str(zone_file), "-e", str(events),
-                                 "-o", str(tmp_path / "d.jsonl")])
+    result = runner.invoke(
+        app, ["replay", "-z", str(zone_file), "-e", str(events), "-o", str(tmp_path / "d.jsonl")]
+    )
     assert result.exit_code == 1
     assert "line 4, field $.lat" in result.output
     assert "'north'" in result.output
@@ -65,30 +79,55 @@ def test_replay_stops_at_the_first_invalid_line_and_names_it(tmp_path, zone_file
 def test_skip_invalid_reports_every_skipped_line_and_counts_them(tmp_path, zone_file):
     lines = drone_lines(5)
     lines.insert(1, "not json")
-    lines.insert(4, '{"type":"manual","action":"alert","zones":["nowhere"],'
-                    '"t":"2026-03-01T18:00:30Z"}')
+    lines.insert(
+        4, '{"type":"manual","action":"alert","zones":["nowhere"],"t":"2026-03-01T18:00:30Z"}'
+    )
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(lines) + "\n")
-    result = runner.invoke(app, ["replay", "-z", str(zone_file), "-e", str(events),
-                                 "-o", str(tmp_path / "d.jsonl"), "--skip-invalid"])
+    result = runner.invoke(
+        app,
+        [
+            "replay",
+            "-z",
+            str(zone_file),
+            "-e",
+            str(events),
+            "-o",
+            str(tmp_path / "d.jsonl"),
+            "--skip-invalid",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "skipped: line 2" in result.output
-    assert ("skipped: line 5, field $.zones: no zone with that id in the zone set "
-            "(got 'nowhere')") in result.output
+    assert (
+        "skipped: line 5, field $.zones: no zone with that id in the zone set (got 'nowhere')"
+    ) in result.output
     assert "2 invalid lines skipped" in result.output
 
 
 def test_a_missing_zone_file_is_a_usage_error(tmp_path):
-    result = runner.invoke(app, ["replay", "-z", str(tmp_path / "none.geojson"), "-e", "x",
-                                 "-o", "y"])
+    result = runner.invoke(
+        app, ["replay", "-z", str(tmp_path / "none.geojson"), "-e", "x", "-o", "y"]
+    )
     assert result.exit_code == 2
     assert "airwarn zones import" in result.output
 
 
 def test_replay_is_byte_identical_across_runs_and_hash_seeds(tmp_path, zone_file):
     lines = drone_lines(30)
-    lines += [json.dumps({"type": "track", "threat": f"X{i}", "kind": "unknown", "t": at(5 + i),
-                          "lat": 31.45 + 0.02 * i, "lon": 34.7}) for i in range(8)]
+    lines += [
+        json.dumps(
+            {
+                "type": "track",
+                "threat": f"X{i}",
+                "kind": "unknown",
+                "t": at(5 + i),
+                "lat": 31.45 + 0.02 * i,
+                "lon": 34.7,
+            }
+        )
+        for i in range(8)
+    ]
     lines.sort(key=lambda line: json.loads(line)["t"])
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(lines) + "\n")
@@ -96,9 +135,23 @@ def test_replay_is_byte_identical_across_runs_and_hash_seeds(tmp_path, zone_file
     for seed in ("1", "2", "3"):
         out = tmp_path / f"d{seed}.jsonl"
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        subprocess.run([sys.executable, "-m", "airwarn.cli", "replay", "-z", str(zone_file),
-                        "-e", str(events), "-o", str(out)], check=True, env=env,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "airwarn.cli",
+                "replay",
+                "-z",
+                str(zone_file),
+                "-e",
+                str(events),
+                "-o",
+                str(out),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
 
@@ -107,20 +160,44 @@ def test_replay_takes_a_shipped_layer_by_name_as_serve_does(tmp_path):
     """`--zones israel` is the shipped layer, with the decisions its exported file gives."""
     events = tmp_path / "events.jsonl"
     # a drone over Sderot, at the edge of the Gaza envelope
-    events.write_text("\n".join(
-        json.dumps({"type": "track", "threat": "D1", "kind": "drone", "t": at(10 * i),
-                    "lat": 31.45, "lon": 34.45 + 0.004 * i, "sigma_m": 100})
-        for i in range(12)) + "\n")
+    events.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "type": "track",
+                    "threat": "D1",
+                    "kind": "drone",
+                    "t": at(10 * i),
+                    "lat": 31.45,
+                    "lon": 34.45 + 0.004 * i,
+                    "sigma_m": 100,
+                }
+            )
+            for i in range(12)
+        )
+        + "\n"
+    )
     exported = tmp_path / "il.geojson"
     assert runner.invoke(app, ["zones", "export", "israel", "--out", str(exported)]).exit_code == 0
     outs = []
     for zones in ("israel", str(exported)):
         out = tmp_path / f"d-{len(outs)}.jsonl"
-        result = runner.invoke(app, ["replay", "--zones", zones, "--events", str(events),
-                                     "--out", str(out)])
+        result = runner.invoke(
+            app, ["replay", "--zones", zones, "--events", str(events), "--out", str(out)]
+        )
         assert result.exit_code == 0, result.output
         outs.append(out.read_bytes())
     assert outs[0] and outs[0] == outs[1]
-    missing = runner.invoke(app, ["replay", "--zones", "atlantis", "--events", str(events),
-                                  "--out", str(tmp_path / "x.jsonl")])
+    missing = runner.invoke(
+        app,
+        [
+            "replay",
+            "--zones",
+            "atlantis",
+            "--events",
+            str(events),
+            "--out",
+            str(tmp_path / "x.jsonl"),
+        ],
+    )
     assert missing.exit_code == 2 and "shipped layer" in missing.output

@@ -34,8 +34,14 @@ def ukraine() -> ZoneSet:
 
 @pytest.mark.parametrize(
     ("country", "scenario", "count"),
-    [("israel", "rockets", 20), ("israel", "ballistic", 4), ("ukraine", "ballistic", 4),
-     ("ukraine", "drones", 8), ("ukraine", "cruise", 5), ("israel", "cruise", 4)],
+    [
+        ("israel", "rockets", 20),
+        ("israel", "ballistic", 4),
+        ("ukraine", "ballistic", 4),
+        ("ukraine", "drones", 8),
+        ("ukraine", "cruise", 5),
+        ("israel", "cruise", 4),
+    ],
 )
 def test_no_impact_is_missed_and_the_alerted_area_is_a_fraction_of_whole_regions(
     request, country, scenario, count
@@ -45,8 +51,9 @@ def test_no_impact_is_missed_and_the_alerted_area_is_a_fraction_of_whole_regions
     parsed = [parse_event(msgspec.json.encode(e)) for e in events]
     config = EngineConfig()
     ours = score(zones, truth, list(run(zones, parsed, config)), hold_s=config.hold_s)
-    theirs = score(zones, truth, list(run(zones, parsed, config, RegionPolicy(zones))),
-                   hold_s=config.hold_s)
+    theirs = score(
+        zones, truth, list(run(zones, parsed, config, RegionPolicy(zones))), hold_s=config.hold_s
+    )
     mine = ours.per_kind[KIND[scenario]]
     assert mine.missed == 0
     assert mine.late <= max(1, 0.05 * mine.in_zones)

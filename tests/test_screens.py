@@ -35,19 +35,28 @@ def raid(tmp_path_factory: pytest.TempPathFactory, signing_keys) -> Iterator[dic
     zones = load_layer("israel")
     folder = tmp_path_factory.mktemp("screens")
     service = open_service(zones, f"sqlite:///{folder / 'airwarn.db'}", signing_keys)
-    tokens = {role: create_token(service.db, role, f"{role}-1", 0)
-              for role in ("sensor", "operator")}
+    tokens = {
+        role: create_token(service.db, role, f"{role}-1", 0) for role in ("sensor", "operator")
+    }
     events, _truth = simulate(zones, "rockets", 5, count=6)
     try:
         with Server(service, WebSettings(heartbeat_s=1.0, rate_burst=10_000)) as server:
             httpx.get(f"{server.url}/v1/outline.geojson", timeout=60).raise_for_status()
             sent = 0
-            while sent < len(events) and len([lv for lv in service.engine.levels().values()
-                                              if lv == "alert"]) < 12:
-                body = "\n".join(json.dumps(e) for e in events[sent:sent + 40])
-                answer = httpx.post(f"{server.url}/v1/events", content=body, timeout=30,
-                                    headers={"Authorization": f"Bearer {tokens['sensor']}",
-                                             "Content-Type": "application/x-ndjson"})
+            while (
+                sent < len(events)
+                and len([lv for lv in service.engine.levels().values() if lv == "alert"]) < 12
+            ):
+                body = "\n".join(json.dumps(e) for e in events[sent : sent + 40])
+                answer = httpx.post(
+                    f"{server.url}/v1/events",
+                    content=body,
+                    timeout=30,
+                    headers={
+                        "Authorization": f"Bearer {tokens['sensor']}",
+                        "Content-Type": "application/x-ndjson",
+                    },
+                )
                 assert answer.status_code == 200, answer.text
                 sent += 40
             alerted = sorted(z for z, lv in service.engine.levels().items() if lv == "alert")
@@ -65,8 +74,12 @@ def browser() -> Iterator[Any]:
 
 def watched_page(browser: Any, size: str) -> Any:
     """A page at the size, recording every request it makes and every script error."""
-    context = browser.new_context(viewport=SIZES[size], device_scale_factor=1,
-                                  is_mobile=size == "phone", has_touch=size == "phone")
+    context = browser.new_context(
+        viewport=SIZES[size],
+        device_scale_factor=1,
+        is_mobile=size == "phone",
+        has_touch=size == "phone",
+    )
     page = context.new_page()
     page.requests, page.errors = [], []
     page.on("request", lambda request: page.requests.append(request.url))
@@ -75,8 +88,12 @@ def watched_page(browser: Any, size: str) -> Any:
 
 
 def outside(urls: list[str]) -> list[str]:
-    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
-            and urlparse(u).hostname not in LOCAL_HOSTS]
+    return [
+        u
+        for u in urls
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        and urlparse(u).hostname not in LOCAL_HOSTS
+    ]
 
 
 def no_sideways_scroll(page: Any) -> None:
@@ -104,7 +121,8 @@ def visible_labels_overlap(page: Any) -> list[tuple[str, str]]:
 def zones_seen(page: Any, ids: list[str]) -> dict[str, str]:
     """For each zone: 'shape' when its polygon is at least SPECK_PX on screen inside the
     map, 'marker' when a marker stands for it, else 'hidden'."""
-    return page.evaluate("""([ids, speck]) => {
+    return page.evaluate(
+        """([ids, speck]) => {
         const map = document.getElementById('map').getBoundingClientRect();
         const inside = r => r.right > map.left && r.left < map.right && r.bottom > map.top
             && r.top < map.bottom;
@@ -118,7 +136,9 @@ def zones_seen(page: Any, ids: list[str]) -> dict[str, str]:
             else out[id] = 'hidden';
         }
         return out;
-    }""", [ids, SPECK_PX])
+    }""",
+        [ids, SPECK_PX],
+    )
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -129,8 +149,9 @@ def test_the_console_works_on_a_phone_and_a_desktop_during_a_raid(browser, raid,
     page.wait_for_selector("body[data-ready='1'][data-feed='live']", timeout=20_000)
     assert "#token" not in page.url  # the sign-in link's token is wiped from the address
     alerted = raid["alerted"]
-    page.wait_for_function(f"Number(document.getElementById('count-alert').textContent) "
-                           f"=== {len(alerted)}")
+    page.wait_for_function(
+        f"Number(document.getElementById('count-alert').textContent) === {len(alerted)}"
+    )
     page.wait_for_timeout(800)  # the base map, markers and labels settle
     no_sideways_scroll(page)
     box = page.locator("#map").bounding_box()
@@ -148,8 +169,9 @@ def test_the_console_works_on_a_phone_and_a_desktop_during_a_raid(browser, raid,
     if size == "phone":
         page.tap("#view-alerts")
         assert page.locator("#map").is_hidden()
-    listed = page.eval_on_selector_all("#alerted li[data-level='alert']",
-                                       "items => items.map(i => i.dataset.zone)")
+    listed = page.eval_on_selector_all(
+        "#alerted li[data-level='alert']", "items => items.map(i => i.dataset.zone)"
+    )
     assert sorted(listed) == alerted
     no_sideways_scroll(page)
     if size == "phone":
@@ -202,25 +224,31 @@ def test_every_page_has_a_favicon_and_no_inline_script(raid) -> None:
         html = httpx.get(url + path, timeout=10).text
         assert 'rel="icon"' in html, path
         scripts = html.split("<script")[1:]
-        assert scripts and all(s.split(">", 1)[0].strip().startswith("src=")
-                               or " src=" in s.split(">", 1)[0] for s in scripts), path
+        assert scripts and all(
+            s.split(">", 1)[0].strip().startswith("src=") or " src=" in s.split(">", 1)[0]
+            for s in scripts
+        ), path
         assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
 
 
-def test_online_tiles_are_an_option_the_operator_turns_on(browser, grid, tmp_path,
-                                                          signing_keys) -> None:
+def test_online_tiles_are_an_option_the_operator_turns_on(
+    browser, grid, tmp_path, signing_keys
+) -> None:
     """With `serve --tiles`, the console offers the tile service beside the offline map; it
     stays offline until chosen. The tile host here is intercepted in the browser: nothing is
     fetched from outside, and the requests show the template was followed."""
     built_assets()
     service = open_service(grid, f"sqlite:///{tmp_path / 'tiles.db'}", signing_keys)
     token = create_token(service.db, "operator", "op-tiles", 0)
-    settings = WebSettings(tiles_url="https://tiles.example.invalid/{z}/{x}/{y}.png",
-                           tiles_attribution="© Example tiles")
+    settings = WebSettings(
+        tiles_url="https://tiles.example.invalid/{z}/{x}/{y}.png",
+        tiles_attribution="© Example tiles",
+    )
     try:
         with Server(service, settings) as server:
-            assert httpx.get(f"{server.url}/v1/map", timeout=10).json()["tiles"] == \
-                settings.tiles_url
+            assert (
+                httpx.get(f"{server.url}/v1/map", timeout=10).json()["tiles"] == settings.tiles_url
+            )
             page = watched_page(browser, "desktop")
             asked: list[str] = []
 

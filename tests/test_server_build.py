@@ -16,11 +16,18 @@ from airwarn.web import WebSettings
 
 
 def test_a_built_server_serves_its_opened_service_with_the_channels_asked_for(
-        grid, tmp_path: Path) -> None:
-    settings = ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'a.db'}",
-                              keys=tmp_path / "keys", clock="events", hold_s=120,
-                              web=WebSettings(heartbeat_s=0.5),
-                              channels=ChannelSettings(webhooks=True), follow=())
+    grid, tmp_path: Path
+) -> None:
+    settings = ServerSettings(
+        zones=grid,
+        db=f"sqlite:///{tmp_path / 'a.db'}",
+        keys=tmp_path / "keys",
+        clock="events",
+        hold_s=120,
+        web=WebSettings(heartbeat_s=0.5),
+        channels=ChannelSettings(webhooks=True),
+        follow=(),
+    )
     server = build(settings)
     try:
         assert [c.name for c in server.channels] == ["webhooks", "follow"]
@@ -38,8 +45,11 @@ def test_a_built_server_serves_its_opened_service_with_the_channels_asked_for(
 
 
 def test_the_demo_shape_has_no_channel_and_no_follower(grid, tmp_path: Path) -> None:
-    server = build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'b.db'}",
-                                  keys=tmp_path / "keys", clock="events"))
+    server = build(
+        ServerSettings(
+            zones=grid, db=f"sqlite:///{tmp_path / 'b.db'}", keys=tmp_path / "keys", clock="events"
+        )
+    )
     try:
         assert server.channels == ()
     finally:
@@ -49,18 +59,34 @@ def test_the_demo_shape_has_no_channel_and_no_follower(grid, tmp_path: Path) -> 
 def test_following_a_live_feed_on_the_event_clock_is_refused(grid, tmp_path: Path) -> None:
     spec = parse_spec("oref", token=None, every_s=None, stale_s=None, hold_s=None)
     with pytest.raises(SettingError, match="needs the wall clock") as refused:
-        build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'c.db'}",
-                             keys=tmp_path / "keys", clock="events", follow=(spec,)))
+        build(
+            ServerSettings(
+                zones=grid,
+                db=f"sqlite:///{tmp_path / 'c.db'}",
+                keys=tmp_path / "keys",
+                clock="events",
+                follow=(spec,),
+            )
+        )
     assert "--" not in str(refused.value)  # the library names settings, the CLI flags
-    assert describe(refused.value) == ("--follow: relaying live feeds needs the wall clock "
-                                       "(give --clock wall)")
+    assert describe(refused.value) == (
+        "--follow: relaying live feeds needs the wall clock (give --clock wall)"
+    )
 
 
 def test_a_setting_out_of_range_is_named_as_its_flag_by_the_command_line(
-        grid, tmp_path: Path) -> None:
+    grid, tmp_path: Path
+) -> None:
     with pytest.raises(SettingError) as refused:
-        build(ServerSettings(zones=grid, db=f"sqlite:///{tmp_path / 'd.db'}",
-                             keys=tmp_path / "keys", clock="events", inbound_cap="maybe"))
+        build(
+            ServerSettings(
+                zones=grid,
+                db=f"sqlite:///{tmp_path / 'd.db'}",
+                keys=tmp_path / "keys",
+                clock="events",
+                inbound_cap="maybe",
+            )
+        )
     assert refused.value.setting == "inbound_cap" and "--" not in str(refused.value)
     assert describe(refused.value).startswith("--inbound-cap: the inbound CAP policy is ")
 

@@ -29,9 +29,11 @@ class Api:
 
     def post_events(self, events: list[Any], role: str = "sensor", **headers: str) -> Any:
         body = b"\n".join(encode_event(e) for e in events)
-        return self.http.post("/v1/events", content=body,
-                              headers={**self.auth(role), **headers,
-                                       "Content-Type": "application/x-ndjson"})
+        return self.http.post(
+            "/v1/events",
+            content=body,
+            headers={**self.auth(role), **headers, "Content-Type": "application/x-ndjson"},
+        )
 
     def act(self, body: dict[str, Any], role: str = "operator") -> Any:
         return self.http.post("/v1/actions", json=body, headers=self.auth(role))
@@ -55,13 +57,15 @@ def logged_events(service: Service) -> list[dict[str, Any]]:
 
 def test_ingest_accepts_good_lines_and_says_why_each_bad_line_was_rejected(api: Api) -> None:
     good = track("T1", 0, 31.45, 34.7, kind="drone")
-    body = b"\n".join([
-        encode_event(good),
-        b'{"type":"track","threat":"T2","kind":"zeppelin","t":"2026-03-01T18:00:01Z",'
-        b'"lat":31.4,"lon":34.6}',
-        b"not json",
-        encode_event(track("T1", 2, 31.45, 34.71, kind="drone")),
-    ])
+    body = b"\n".join(
+        [
+            encode_event(good),
+            b'{"type":"track","threat":"T2","kind":"zeppelin","t":"2026-03-01T18:00:01Z",'
+            b'"lat":31.4,"lon":34.6}',
+            b"not json",
+            encode_event(track("T1", 2, 31.45, 34.71, kind="drone")),
+        ]
+    )
     answer = api.http.post("/v1/events", content=body, headers=api.auth("sensor"))
     assert answer.status_code == 200, answer.text
     result = answer.json()
@@ -74,10 +78,10 @@ def test_ingest_accepts_good_lines_and_says_why_each_bad_line_was_rejected(api: 
     assert [e["threat"] for e in logged_events(api.service)] == ["sensor-1/T1", "sensor-1/T1"]
 
 
-def test_a_manual_action_naming_an_unknown_zone_is_rejected_and_changes_nothing(api: Api
-                                                                                 ) -> None:
-    answer = api.act({**as_action(manual("alert", 0, zones=["r0c0", "atlantis"])),
-                      "status": "exercise"})
+def test_a_manual_action_naming_an_unknown_zone_is_rejected_and_changes_nothing(api: Api) -> None:
+    answer = api.act(
+        {**as_action(manual("alert", 0, zones=["r0c0", "atlantis"])), "status": "exercise"}
+    )
     assert answer.status_code == 422
     assert answer.json()["value"] == "atlantis"
     assert api.service.engine.levels() == {} and api.service.engine.drills() == {}
@@ -109,8 +113,7 @@ def test_nothing_changes_without_a_token_or_with_the_wrong_role(api: Api) -> Non
         answer = api.http.post("/v1/events", content=event, headers=api.auth(role))
         assert answer.status_code == 403, role
         assert "sensor" in answer.json()["error"]
-    alert = {"action": "alert", "zones": ["r0c0"], "reason": "test of roles",
-             "status": "exercise"}
+    alert = {"action": "alert", "zones": ["r0c0"], "reason": "test of roles", "status": "exercise"}
     assert api.act(alert, role="sensor").status_code == 403
     assert api.act(alert, role="reader").status_code == 403
     assert api.http.get("/v1/audit", headers=api.auth("operator")).status_code == 403
@@ -118,8 +121,14 @@ def test_nothing_changes_without_a_token_or_with_the_wrong_role(api: Api) -> Non
 
 
 def test_an_actual_alert_takes_two_steps_and_says_exactly_where_it_goes(api: Api) -> None:
-    proposed = api.act({"action": "alert", "zones": ["r0c0", "r0c1"], "reason": "rocket fire",
-                        "category": "missiles"})
+    proposed = api.act(
+        {
+            "action": "alert",
+            "zones": ["r0c0", "r0c1"],
+            "reason": "rocket fire",
+            "category": "missiles",
+        }
+    )
     assert proposed.status_code == 200, proposed.text
     body = proposed.json()
     assert body["state"] == "pending"
@@ -136,8 +145,14 @@ def test_an_actual_alert_takes_two_steps_and_says_exactly_where_it_goes(api: Api
 
 
 def test_an_operator_pre_alert_is_a_message_of_its_own_and_takes_two_steps(api: Api) -> None:
-    proposed = api.act({"action": "pre_alert", "zones": ["r4c4", "r4c5"],
-                        "reason": "launches expected", "category": "missiles"}).json()
+    proposed = api.act(
+        {
+            "action": "pre_alert",
+            "zones": ["r4c4", "r4c5"],
+            "reason": "launches expected",
+            "category": "missiles",
+        }
+    ).json()
     assert proposed["state"] == "pending"
     sent = api.http.post(proposed["confirm"], headers=api.auth("operator")).json()
     assert sent["state"] == "sent"
@@ -149,13 +164,17 @@ def test_an_operator_pre_alert_is_a_message_of_its_own_and_takes_two_steps(api: 
 
 
 def test_a_drill_goes_at_once_and_is_marked_a_drill_everywhere(api: Api) -> None:
-    sent = api.act({"action": "alert", "zones": ["r2c2"], "reason": "monthly drill",
-                    "status": "exercise"})
+    sent = api.act(
+        {"action": "alert", "zones": ["r2c2"], "reason": "monthly drill", "status": "exercise"}
+    )
     assert sent.json()["state"] == "sent"
     assert api.service.engine.levels() == {}
     zone = api.http.get("/v1/zones/r2c2").json()
-    assert zone["level"] == "clear" and zone["drill"] == {"status": "exercise",
-                                                          "kind": "manual", "level": "alert"}
+    assert zone["level"] == "clear" and zone["drill"] == {
+        "status": "exercise",
+        "kind": "manual",
+        "level": "alert",
+    }
     history = api.http.get("/v1/history", params={"zone": "r2c2"}).json()["decisions"]
     assert history[0]["status"] == "exercise"
     (message,) = sent.json()["messages"]
@@ -167,26 +186,43 @@ def test_a_drill_goes_at_once_and_is_marked_a_drill_everywhere(api: Api) -> None
 
 def test_the_blast_radius_guard_holds_an_alert_far_larger_than_its_request(api: Api) -> None:
     # a small drawn area whose zones are many times larger: held even for a drill
-    small = {"type": "Polygon", "coordinates": [[[34.601, 31.401], [34.603, 31.401],
-                                                  [34.603, 31.403], [34.601, 31.403],
-                                                  [34.601, 31.401]]]}
-    held = api.act({"action": "alert", "area": small, "reason": "two towns",
-                    "status": "exercise"}).json()
+    small = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [34.601, 31.401],
+                [34.603, 31.401],
+                [34.603, 31.403],
+                [34.601, 31.403],
+                [34.601, 31.401],
+            ]
+        ],
+    }
+    held = api.act(
+        {"action": "alert", "area": small, "reason": "two towns", "status": "exercise"}
+    ).json()
     assert held["state"] == "pending"
     assert "times the" in held["why"]
     refused = api.http.post(held["confirm"], headers=api.auth("operator"))
     assert refused.status_code == 409 and "confirm_blast_radius" in refused.json()["error"]
     assert api.service.engine.drills() == {}
-    ok = api.http.post(held["confirm"], json={"confirm_blast_radius": True},
-                       headers=api.auth("operator"))
+    ok = api.http.post(
+        held["confirm"], json={"confirm_blast_radius": True}, headers=api.auth("operator")
+    )
     assert ok.status_code == 200 and ok.json()["state"] == "sent"
     # an empty area is an error, never "everywhere"
-    empty = api.act({"action": "alert", "area": {"type": "Polygon", "coordinates": []},
-                     "reason": "missing polygon"})
+    empty = api.act(
+        {
+            "action": "alert",
+            "area": {"type": "Polygon", "coordinates": []},
+            "reason": "missing polygon",
+        }
+    )
     assert empty.status_code == 422 and empty.json()["field"] == "$.area"
     # more zones than the operator expected is held too
-    region = api.act({"action": "alert", "region": "band0", "reason": "north",
-                      "expect_zones": 2}).json()
+    region = api.act(
+        {"action": "alert", "region": "band0", "reason": "north", "expect_zones": 2}
+    ).json()
     assert region["state"] == "pending" and "more than the 2 expected" in region["why"]
 
 
@@ -196,9 +232,11 @@ def test_an_alert_sent_in_error_is_cancelled_with_one_call_on_every_channel(api:
     identifier = sent["messages"][0]["identifier"]
     with api.http.websocket_connect("/v1/ws") as socket:
         assert socket.receive_json()["event"] == "heartbeat"
-        cancelled = api.http.post(f"/v1/alerts/{identifier}/cancel",
-                                  json={"reason": "sent in error"},
-                                  headers=api.auth("operator"))
+        cancelled = api.http.post(
+            f"/v1/alerts/{identifier}/cancel",
+            json={"reason": "sent in error"},
+            headers=api.auth("operator"),
+        )
         assert cancelled.status_code == 200, cancelled.text
         seen = [socket.receive_json() for _ in range(3)]
     decisions = [m["data"] for m in seen if m["event"] == "decision"]
@@ -215,13 +253,12 @@ def test_an_alert_sent_in_error_is_cancelled_with_one_call_on_every_channel(api:
 
 
 def test_every_manual_action_is_in_the_audit_log_with_who_when_what_and_why(api: Api) -> None:
-    api.act({"action": "alert", "zones": ["r0c0"], "reason": "drill at noon",
-             "status": "exercise"})
-    api.act({"action": "clear", "zones": ["r0c0"], "reason": "drill over",
-             "status": "exercise"})
+    api.act({"action": "alert", "zones": ["r0c0"], "reason": "drill at noon", "status": "exercise"})
+    api.act({"action": "clear", "zones": ["r0c0"], "reason": "drill over", "status": "exercise"})
     audit = api.http.get("/v1/audit", headers=api.auth("admin")).json()
-    newest = api.http.get("/v1/audit", params={"before_id": 10**9, "limit": 2},
-                          headers=api.auth("admin")).json()
+    newest = api.http.get(
+        "/v1/audit", params={"before_id": 10**9, "limit": 2}, headers=api.auth("admin")
+    ).json()
     assert [a["id"] for a in newest] == [audit[-1]["id"], audit[-2]["id"]]
     assert [(a["action"], a["who"], a["reason"]) for a in audit] == [
         ("alert.request", "operator-1", "drill at noon"),
@@ -235,8 +272,10 @@ def test_every_manual_action_is_in_the_audit_log_with_who_when_what_and_why(api:
 
 def test_pre_alert_alert_and_all_clear_are_distinct_messages(api: Api) -> None:
     # a drone flying at the grid from the west: pre-alert ahead of it, then alert, then clear
-    events = [track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
-              for s in range(0, 400, 4)]
+    events = [
+        track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
+        for s in range(0, 400, 4)
+    ]
     events.append(end("D1", 400, "intercepted"))
     answer = api.post_events(events)
     assert answer.json()["accepted"] == len(events)
@@ -253,8 +292,12 @@ def test_pre_alert_alert_and_all_clear_are_distinct_messages(api: Api) -> None:
 
 
 def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api) -> None:
-    api.post_events([track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone",
-                           vel_mps=[140.0, 0.0, 0.0]) for s in range(0, 60, 4)])
+    api.post_events(
+        [
+            track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
+            for s in range(0, 60, 4)
+        ]
+    )
     assert api.http.get("/v1/threats").status_code == 401
     assert api.http.get("/v1/threats", headers=api.auth("reader")).status_code == 403
     (threat,) = api.http.get("/v1/threats", headers=api.auth("operator")).json()
@@ -262,8 +305,11 @@ def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api)
     assert threat["sensor"] == "sensor-1" and threat["threat"] == "D1"
     assert threat["lon"] == pytest.approx(34.2 + 0.0015 * 56)
     assert threat["region"]["type"] in ("Polygon", "MultiPolygon")
-    lon, lat = threat["region"]["coordinates"][0][0] if threat["region"]["type"] == "Polygon" \
+    lon, lat = (
+        threat["region"]["coordinates"][0][0]
+        if threat["region"]["type"] == "Polygon"
         else threat["region"]["coordinates"][0][0][0]
+    )
     assert 33.5 < lon < 36.0 and 30.5 < lat < 32.5  # in degrees, near the track, not metres
     api.post_events([end("D1", 60, "intercepted")])
     assert api.http.get("/v1/threats", headers=api.auth("operator")).json() == []
@@ -271,8 +317,11 @@ def test_operators_see_each_threat_in_flight_with_its_predicted_region(api: Api)
 
 def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api) -> None:
     api.post_events([tick(0)])  # the event clock's time, at which the operator acts
-    act(api.http, api.auth("operator"), as_action(manual("alert", 0, zones=["r0c0"],
-                                                          category="missiles")))
+    act(
+        api.http,
+        api.auth("operator"),
+        as_action(manual("alert", 0, zones=["r0c0"], category="missiles")),
+    )
     zone = api.http.get("/v1/zones/at", params={"lat": 31.425, "lon": 34.625}).json()
     assert zone["id"] == "r0c0" and zone["level"] == "alert" and zone["shelter_s"] == 60
     assert api.http.get("/v1/zones/at", params={"lat": 0, "lon": 0}).status_code == 404
@@ -281,8 +330,10 @@ def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api
     assert listing.headers["X-Last-Seq"] == "1"
     levels = {z["id"]: z["level"] for z in listing.json()}
     assert levels["r0c0"] == "alert" and levels["r5c5"] == "clear"
-    history = api.http.get("/v1/history", params={
-        "region": "band0", "since": at(-10), "until": at(10), "kind": "missiles"}).json()
+    history = api.http.get(
+        "/v1/history",
+        params={"region": "band0", "since": at(-10), "until": at(10), "kind": "missiles"},
+    ).json()
     assert [(d["zone"], d["level"]) for d in history["decisions"]] == [("r0c0", "alert")]
     assert api.http.get("/v1/history", params={"since": at(10)}).json()["decisions"] == []
     bad = api.http.get("/v1/history", params={"zone": "nowhere"})
@@ -291,16 +342,18 @@ def test_the_public_reads_zones_levels_history_and_the_zone_for_a_point(api: Api
     assert [a["zones"] for a in active] == [["r0c0"]]
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(grid, tmp_path, signing_keys
-                                                            ) -> None:
+def test_a_body_over_the_limit_is_refused_before_it_is_read(grid, tmp_path, signing_keys) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
     token = create_token(service.db, "sensor", "s", 0)
     app = create_app(service, WebSettings(max_body_bytes=1000, rate_per_s=1, rate_burst=3))
     with TestClient(app) as http:
-        big = http.post("/v1/events", content=b" " * 5000,
-                        headers={"Authorization": f"Bearer {token}"})
+        big = http.post(
+            "/v1/events", content=b" " * 5000, headers={"Authorization": f"Bearer {token}"}
+        )
         assert big.status_code == 413
-        codes = [http.get("/v1/zones/r0c0", headers={"Authorization": f"Bearer {token}"}
-                          ).status_code for _ in range(6)]
+        codes = [
+            http.get("/v1/zones/r0c0", headers={"Authorization": f"Bearer {token}"}).status_code
+            for _ in range(6)
+        ]
     assert codes[:2] == [200, 200] and 429 in codes
     assert logged_events(service) == []

@@ -42,36 +42,46 @@ def xsd() -> etree.XMLSchema:
 @pytest.fixture
 def api(grid, store_url, signing_keys) -> Iterator[tuple[TestClient, dict[str, str]]]:
     service = open_service(grid, store_url, signing_keys)
-    auth = {role: {"Authorization": f"Bearer {create_token(service.db, role, role, 0)}"}
-            for role in ("sensor", "operator", "admin")}
+    auth = {
+        role: {"Authorization": f"Bearer {create_token(service.db, role, role, 0)}"}
+        for role in ("sensor", "operator", "admin")
+    }
     with TestClient(create_app(service, WebSettings(rate_burst=10_000))) as http:
         yield http, auth
     service.db.dispose()
 
 
 def _raid(http: TestClient, auth: dict[str, dict[str, str]]) -> None:
-    events = [track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
-              for s in range(0, 400, 4)]
+    events = [
+        track("D1", s, 31.5, 34.2 + 0.0015 * s, kind="drone", vel_mps=[140.0, 0.0, 0.0])
+        for s in range(0, 400, 4)
+    ]
     events.append(end("D1", 400, "intercepted"))
     body = b"\n".join(encode_event(e) for e in events)
     answer = http.post("/v1/events", content=body, headers=auth["sensor"])
     assert answer.json()["accepted"] == len(events)
-    act(http, auth["operator"], as_action(manual("alert", 401, zones=["r5c5"],
-                                                 status="exercise")))
-    late = http.post("/v1/events", headers=auth["sensor"],
-                     content=encode_event(track("X9", 1200, 29.0, 30.0, kind="unknown")))
+    act(http, auth["operator"], as_action(manual("alert", 401, zones=["r5c5"], status="exercise")))
+    late = http.post(
+        "/v1/events",
+        headers=auth["sensor"],
+        content=encode_event(track("X9", 1200, 29.0, 30.0, kind="unknown")),
+    )
     assert late.json()["accepted"] == 1
 
 
 def test_every_served_message_is_valid_signed_cap_that_an_independent_parser_reads(
-        api, xsd) -> None:
+    api, xsd
+) -> None:
     http, auth = api
     _raid(http, auth)
     cert = http.get("/v1/cap/key.pem").content
     assert cert.startswith(b"-----BEGIN CERTIFICATE-----")
     feed = etree.fromstring(http.get("/v1/cap/feed.atom").content)
-    links = [e.get("href") for e in feed.iter("{http://www.w3.org/2005/Atom}link")
-             if e.get("type") == "application/cap+xml"]
+    links = [
+        e.get("href")
+        for e in feed.iter("{http://www.w3.org/2005/Atom}link")
+        if e.get("type") == "application/cap+xml"
+    ]
     assert len(links) >= 4
     seen = set()
     for link in links:
@@ -80,8 +90,13 @@ def test_every_served_message_is_valid_signed_cap_that_an_independent_parser_rea
         assert xsd.validate(document), xsd.error_log
         verify(body, cert)
         (parsed,) = CAPParser(body.decode()).as_dict()
-        seen.add((str(parsed["cap_message_type"]), str(parsed["cap_status"]),
-                  document.findtext("cap:info/cap:responseType", namespaces=NS)))
+        seen.add(
+            (
+                str(parsed["cap_message_type"]),
+                str(parsed["cap_status"]),
+                document.findtext("cap:info/cap:responseType", namespaces=NS),
+            )
+        )
     # the three stages and the drill, each a message of its own
     assert ("Alert", "Actual", "Shelter") in seen or ("Update", "Actual", "Shelter") in seen
     assert any(status == "Actual" and response == "AllClear" for _, status, response in seen)
@@ -93,12 +108,17 @@ def test_a_tampered_message_fails_verification(api) -> None:
     http, auth = api
     _raid(http, auth)
     cert = http.get("/v1/cap/key.pem").content
-    link = etree.fromstring(http.get("/v1/cap/feed.atom").content).find(
-        "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id").text
+    link = (
+        etree.fromstring(http.get("/v1/cap/feed.atom").content)
+        .find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id")
+        .text
+    )
     body = http.get(f"/v1/cap/{link}").content
     verify(body, cert)
-    for old, new in ((b"<status>Actual</status>", b"<status>Exercise</status>"),
-                     (b"<status>Exercise</status>", b"<status>Actual</status>")):
+    for old, new in (
+        (b"<status>Actual</status>", b"<status>Exercise</status>"),
+        (b"<status>Exercise</status>", b"<status>Actual</status>"),
+    ):
         if old in body:
             with pytest.raises(CapSignatureError):
                 verify(body.replace(old, new), cert)
@@ -116,21 +136,35 @@ def neighbour_keys() -> SigningKeys:
     return SigningKeys(*generate_keypair(NEIGHBOUR))
 
 
-def _foreign(identifier: str, msg_type: str = "Alert", status: str = "Actual",
-             refs: tuple[tuple[str, int], ...] = (), keys: SigningKeys | None = None) -> bytes:
-    zone = CapZone(id="x1", name="two towns", region=None,
-                   geometry=box(34.61, 31.41, 34.69, 31.44))  # inside r0c0 and r0c1
-    warning = CapWarning(identifier=identifier, sender=NEIGHBOUR,
-                      sent_ms=1_772_388_000_000, status=status, msg_type=msg_type,
-                      level="clear" if msg_type == "Cancel" else "alert", kind="rocket",
-                      zones=(zone,), references=refs,
-                      note="sent in error" if msg_type == "Cancel" else None)
+def _foreign(
+    identifier: str,
+    msg_type: str = "Alert",
+    status: str = "Actual",
+    refs: tuple[tuple[str, int], ...] = (),
+    keys: SigningKeys | None = None,
+) -> bytes:
+    zone = CapZone(
+        id="x1", name="two towns", region=None, geometry=box(34.61, 31.41, 34.69, 31.44)
+    )  # inside r0c0 and r0c1
+    warning = CapWarning(
+        identifier=identifier,
+        sender=NEIGHBOUR,
+        sent_ms=1_772_388_000_000,
+        status=status,
+        msg_type=msg_type,
+        level="clear" if msg_type == "Cancel" else "alert",
+        kind="rocket",
+        zones=(zone,),
+        references=refs,
+        note="sent in error" if msg_type == "Cancel" else None,
+    )
     element = build_cap(warning)
     return to_bytes(element) if keys is None else sign(element, keys)
 
 
 def test_a_signed_cap_alert_from_a_trusted_agency_warns_the_zones_its_area_covers(
-        api, neighbour_keys: SigningKeys) -> None:
+    api, neighbour_keys: SigningKeys
+) -> None:
     http, auth = api
     db = http.app.state.service.db
     bind_sender(db, "sensor", NEIGHBOUR, 0)
@@ -144,10 +178,11 @@ def test_a_signed_cap_alert_from_a_trusted_agency_warns_the_zones_its_area_cover
     assert levels == {"r0c0": "alert", "r0c1": "alert"}
     again = http.post("/v1/cap", content=_foreign("n-1", keys=neighbour_keys), headers=headers)
     assert again.json()["duplicate"] is True
-    cancel = http.post("/v1/cap", content=_foreign("n-2", "Cancel",
-                                                   refs=(("n-1", 1_772_388_000_000),),
-                                                   keys=neighbour_keys),
-                       headers=headers)
+    cancel = http.post(
+        "/v1/cap",
+        content=_foreign("n-2", "Cancel", refs=(("n-1", 1_772_388_000_000),), keys=neighbour_keys),
+        headers=headers,
+    )
     assert cancel.json()["applied"] is True
     assert [m["msg_type"] for m in cancel.json()["messages"]] == ["Cancel"]
     assert all(z["level"] == "clear" for z in http.get("/v1/zones").json())
@@ -183,6 +218,9 @@ def test_the_cap_samples_of_other_agencies_are_taken_or_refused_with_a_reason(ap
             # abroad: kept, but no zone of this zone set is touched
             assert answer.json()["applied"] is False and answer.json()["zones"] == []
     assert {name for name, code in outcome.items() if code == 422} >= {
-        "invalid.cap", "canada_errors.cap", "noaa_errors.cap"}
+        "invalid.cap",
+        "canada_errors.cap",
+        "noaa_errors.cap",
+    }
     assert sum(code == 200 for code in outcome.values()) >= 6
     assert all(z["level"] == "clear" for z in http.get("/v1/zones").json())

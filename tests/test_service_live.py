@@ -37,8 +37,7 @@ class Feed:
         self.lines = stream.iter_lines()
 
 
-def _events(feed: Feed, count: int, timeout_s: float = 10.0
-            ) -> list[tuple[str, str | None, str]]:
+def _events(feed: Feed, count: int, timeout_s: float = 10.0) -> list[tuple[str, str | None, str]]:
     """The next `count` SSE events as (event, id, data)."""
     out: list[tuple[str, str | None, str]] = []
     event, ident, data = "message", None, ""
@@ -75,25 +74,29 @@ def test_the_feed_beats_when_the_sky_is_quiet(live) -> None:
 
 
 def test_a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_nothing_twice(
-        live) -> None:
+    live,
+) -> None:
     server, auth = live
     _post(server, auth, manual("alert", 0, zones=["r0c0"]), manual("alert", 1, zones=["r0c1"]))
-    with httpx.stream("GET", f"{server.url}/v1/stream", params={"since": 0},
-                      timeout=10) as response:
+    with httpx.stream(
+        "GET", f"{server.url}/v1/stream", params={"since": 0}, timeout=10
+    ) as response:
         stream = Feed(response)
         first = [e for e in _events(stream, 3) if e[0] == "decision"]
     assert [ident for _, ident, _ in first] == ["1", "2"]
     # while it was away
     _post(server, auth, manual("clear", 2, zones=["r0c0"]), manual("alert", 3, zones=["r1c1"]))
-    with httpx.stream("GET", f"{server.url}/v1/stream", headers={"Last-Event-ID": "2"},
-                      timeout=10) as response:
+    with httpx.stream(
+        "GET", f"{server.url}/v1/stream", headers={"Last-Event-ID": "2"}, timeout=10
+    ) as response:
         stream = Feed(response)
         got = _events(stream, 1)  # the heartbeat that opens the feed
         got += _events(stream, 2)
         _post(server, auth, manual("alert", 4, zones=["r2c2"]))
         got += [e for e in _events(stream, 3) if e[0] == "decision"][:1]
-    decisions = [(ident, json.loads(data)["zone"]) for event, ident, data in got
-                 if event == "decision"]
+    decisions = [
+        (ident, json.loads(data)["zone"]) for event, ident, data in got if event == "decision"
+    ]
     assert decisions == [("3", "r0c0"), ("4", "r1c1"), ("5", "r2c2")]
 
 
@@ -130,7 +133,8 @@ def test_a_slow_client_is_cut_off_instead_of_holding_up_the_others() -> None:
 
 
 def test_stalled_and_dead_clients_of_a_real_server_do_not_hold_up_a_live_one(
-        grid, tmp_path, signing_keys) -> None:
+    grid, tmp_path, signing_keys
+) -> None:
     """Clients that stop reading (a full socket) and one that vanished (reset) hold up no
     one: the reading client gets every decision, in order, while they hang. (That a stalled
     client is cut off once it falls `max_backlog` steps behind is pinned above, on the hub.)"""
@@ -179,8 +183,11 @@ def test_stalled_and_dead_clients_of_a_real_server_do_not_hold_up_a_live_one(
         reader.start()
         assert opened.wait(10)
         for step in range(steps):
-            _post(server, auth, manual("alert" if step % 2 == 0 else "clear", step,
-                                       zones=zones, status="exercise"))
+            _post(
+                server,
+                auth,
+                manual("alert" if step % 2 == 0 else "clear", step, zones=zones, status="exercise"),
+            )
         reader.join(60)
         after = httpx.get(f"{server.url}/healthz", timeout=5).json()
         for sock in stalled:
@@ -192,14 +199,19 @@ def test_stalled_and_dead_clients_of_a_real_server_do_not_hold_up_a_live_one(
     assert after["live_clients"] <= 3, after
 
 
-def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(grid, store_url,
-                                                                     signing_keys) -> None:
+def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(
+    grid, store_url, signing_keys
+) -> None:
     from airwarn.store.tokens import Client
 
     service = open_service(grid, store_url, signing_keys)
     client = Client("op", "admin")
-    events = [manual("alert", 0, zones=["r0c0", "r0c1"]), manual("clear", 5, zones=["r0c1"]),
-              manual("alert", 6, region="band1", status="exercise"), track("D1", 7, 31.5, 34.7)]
+    events = [
+        manual("alert", 0, zones=["r0c0", "r0c1"]),
+        manual("clear", 5, zones=["r0c1"]),
+        manual("alert", 6, region="band1", status="exercise"),
+        track("D1", 7, 31.5, 34.7),
+    ]
     answers = feed(service, events, client)
     levels, drills, seq = service.engine.levels(), service.engine.drills(), service.engine.seq
     open_messages = dict(service.chain.open)
@@ -214,8 +226,9 @@ def test_a_restart_rebuilds_the_same_levels_and_numbers_from_the_log(grid, store
     again.db.dispose()
 
 
-def test_a_store_written_with_other_zones_is_refused_with_what_to_do(grid, tmp_path,
-                                                                     signing_keys) -> None:
+def test_a_store_written_with_other_zones_is_refused_with_what_to_do(
+    grid, tmp_path, signing_keys
+) -> None:
     from conftest import grid_zones
 
     from airwarn.engine.zones import zones_from_geojson

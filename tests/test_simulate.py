@@ -107,8 +107,12 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(israel, tmp_pa
     for folder, seed in (("a", 7), ("b", 7), ("c", 8)):
         events, truth = simulate(israel, "mixed", seed, count=8)
         write_simulation(events, truth, tmp_path / folder)
-        outputs.append(((tmp_path / folder / "events.jsonl").read_bytes(),
-                        (tmp_path / folder / "truth.json").read_bytes()))
+        outputs.append(
+            (
+                (tmp_path / folder / "events.jsonl").read_bytes(),
+                (tmp_path / folder / "truth.json").read_bytes(),
+            )
+        )
     assert outputs[0] == outputs[1]
     assert outputs[0][0] != outputs[2][0] and outputs[0][1] != outputs[2][1]
 
@@ -148,16 +152,23 @@ def test_truth_agrees_with_the_events(request, country):
     threats = truth["threats"]
     assert len(threats) == 24
     assert len({t["threat"] for t in threats}) == 24
-    assert Counter(t["kind"] for t in threats) == {"rocket": 8, "drone": 8, "cruise": 4,
-                                                    "ballistic": 4}
+    assert Counter(t["kind"] for t in threats) == {
+        "rocket": 8,
+        "drone": 8,
+        "cruise": 4,
+        "ballistic": 4,
+    }
     reports = reports_by_threat(events)
     ends = {e["threat"]: e for e in events if e["type"] == "end"}
     delivered = {id(e): i for i, e in enumerate(events)}
     impacting = inside = 0
     for threat in threats:
         name = threat["threat"]
-        launch_s, first_s, end_s = (seconds(threat["launch"]["t"]),
-                                    seconds(threat["first_report_t"]), seconds(threat["end_t"]))
+        launch_s, first_s, end_s = (
+            seconds(threat["launch"]["t"]),
+            seconds(threat["first_report_t"]),
+            seconds(threat["end_t"]),
+        )
         assert 0.0 <= launch_s < first_s < end_s, threat
         mine = reports[name]
         assert mine and min(seconds(r["t"]) for r in mine) == pytest.approx(first_s, abs=1e-3)
@@ -197,11 +208,14 @@ def test_zone_sets_elsewhere_are_attacked_from_just_outside_them(elsewhere):
     assert theater_for((minx, miny, maxx, maxy)).name == "generic"
     for threat in threats:
         assert not (minx <= threat.launch_lon <= maxx and miny <= threat.launch_lat <= maxy)
-        assert elsewhere.zone_at(threat.impact[1], threat.impact[0]) is not None or \
-            threat.kind == "rocket"
+        assert (
+            elsewhere.zone_at(threat.impact[1], threat.impact[0]) is not None
+            or threat.kind == "rocket"
+        )
     rockets = [t for t in threats if t.kind == "rocket"]
     assert rockets and all(
-        surface_m(t.launch_lat, t.launch_lon, *t.impact[:2]) < 100_000.0 for t in rockets)
+        surface_m(t.launch_lat, t.launch_lon, *t.impact[:2]) < 100_000.0 for t in rockets
+    )
 
 
 def test_theaters_are_told_apart_by_the_zone_sets_bounds():
@@ -259,12 +273,16 @@ def _route_kinematics(path: RoutePath) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return speed, turn, alt
 
 
-@pytest.mark.parametrize(("scenario", "speeds", "turn_dps", "ceiling_m"), [
-    ("drones", (45.0, 55.0), 3.0, 2_000.0),
-    ("cruise", (220.0, 250.0), 2.0, 200.0),
-])
+@pytest.mark.parametrize(
+    ("scenario", "speeds", "turn_dps", "ceiling_m"),
+    [
+        ("drones", (45.0, 55.0), 3.0, 2_000.0),
+        ("cruise", (220.0, 250.0), 2.0, 200.0),
+    ],
+)
 def test_drones_and_cruise_missiles_keep_their_speed_and_turn_rate(
-        israel, ukraine, scenario, speeds, turn_dps, ceiling_m):
+    israel, ukraine, scenario, speeds, turn_dps, ceiling_m
+):
     for zones in (israel, ukraine):
         _, threats = plan(zones, scenario, 9, count=4)
         for threat in threats:
@@ -286,8 +304,7 @@ def test_drone_waves_last_hours_and_some_go_deep(ukraine):
     _, drones = plan(ukraine, "drones", 12, count=12)
     flights = [(t.impact[2] - t.launch_s) / 3600 for t in drones]
     assert max(flights) > 3.0
-    deep = [t for t in drones
-            if surface_m(t.launch_lat, t.launch_lon, *t.impact[:2]) > 500_000.0]
+    deep = [t for t in drones if surface_m(t.launch_lat, t.launch_lon, *t.impact[:2]) > 500_000.0]
     assert deep
 
 
@@ -317,9 +334,14 @@ def _errors(zones: ZoneSet, scenario: str, seed: int, count: int):
     return east, north, up, vel
 
 
-@pytest.mark.parametrize(("scenario", "sigma_range", "vel_sigma"), [
-    ("rockets", (30, 80), 10.0), ("ballistic", (100, 300), 30.0), ("drones", (200, 800), 5.0),
-])
+@pytest.mark.parametrize(
+    ("scenario", "sigma_range", "vel_sigma"),
+    [
+        ("rockets", (30, 80), 10.0),
+        ("ballistic", (100, 300), 30.0),
+        ("drones", (200, 800), 5.0),
+    ],
+)
 def test_report_errors_match_their_declared_sigma(israel, scenario, sigma_range, vel_sigma):
     count = {"rockets": 10, "ballistic": 4, "drones": 6}[scenario]
     east, north, up, vel = _errors(israel, scenario, 2, count)
@@ -335,10 +357,15 @@ def test_report_errors_match_their_declared_sigma(israel, scenario, sigma_range,
     assert sigma_range[0] <= min(sigmas) and max(sigmas) <= sigma_range[1]
 
 
-@pytest.mark.parametrize(("scenario", "interval", "with_velocity"), [
-    ("rockets", (1.0, 1.0), (1.0, 1.0)), ("ballistic", (2.0, 5.0), (1.0, 1.0)),
-    ("cruise", (5.0, 10.0), (1.0, 1.0)), ("drones", (10.0, 20.0), (0.35, 0.65)),
-])
+@pytest.mark.parametrize(
+    ("scenario", "interval", "with_velocity"),
+    [
+        ("rockets", (1.0, 1.0), (1.0, 1.0)),
+        ("ballistic", (2.0, 5.0), (1.0, 1.0)),
+        ("cruise", (5.0, 10.0), (1.0, 1.0)),
+        ("drones", (10.0, 20.0), (0.35, 0.65)),
+    ],
+)
 def test_report_cadence_by_kind(ukraine, scenario, interval, with_velocity):
     events, _ = simulate(ukraine, scenario, 4, count=4)
     for reports in reports_by_threat(events).values():
@@ -375,8 +402,11 @@ def test_interception_shares_by_kind(israel):
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for threat in truth["threats"]:
         by_kind[threat["kind"]][threat["end_reason"]] += 1
-    for kind, (low, high) in {"drone": (0.35, 0.95), "ballistic": (0.1, 0.9),
-                              "cruise": (0.15, 0.95)}.items():
+    for kind, (low, high) in {
+        "drone": (0.35, 0.95),
+        "ballistic": (0.1, 0.9),
+        "cruise": (0.15, 0.95),
+    }.items():
         counts = by_kind[kind]
         assert low <= counts["intercepted"] / sum(counts.values()) <= high, (kind, counts)
     rockets = by_kind["rocket"]
@@ -388,9 +418,22 @@ def test_cli_writes_a_simulation(tmp_path):
 
     zones_path = tmp_path / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones_path)
-    result = CliRunner().invoke(app, ["simulate", "--zones", str(zones_path), "--scenario",
-                                      "rockets", "--seed", "2", "--count", "5",
-                                      "--out", str(tmp_path / "sim")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--zones",
+            str(zones_path),
+            "--scenario",
+            "rockets",
+            "--seed",
+            "2",
+            "--count",
+            "5",
+            "--out",
+            str(tmp_path / "sim"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     truth = (tmp_path / "sim" / "truth.json").read_text()
     assert '"scenario": "rockets"' in truth and '"country": "israel"' in truth

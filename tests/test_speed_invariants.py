@@ -57,8 +57,16 @@ def test_a_remembered_clearance_finds_exactly_the_zones_the_polygon_meets(
     for dx, dy, turn, speed_factor, heading_sigma, buffer_m in steps:
         x, y = x + dx, y + dy
         heading += turn
-        outline = reach_outline(x, y, heading if known_heading else None, heading_sigma,
-                                speed * speed_factor, math.radians(4), 105.0, buffer_m)
+        outline = reach_outline(
+            x,
+            y,
+            heading if known_heading else None,
+            heading_sigma,
+            speed * speed_factor,
+            math.radians(4),
+            105.0,
+            buffer_m,
+        )
         found = FINE.query_class_known(SHELTER_S, outline, {}, clearance)
         assert found.tolist() == exact_zones(FINE, outline)
 
@@ -76,8 +84,9 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
     clearance = Clearance()
     for dx, dy, turn, speed_factor, heading_sigma, buffer_m in steps:
         x, y, heading = x + dx, y + dy, heading + turn
-        outline = reach_outline(x, y, heading, heading_sigma, 60.0 * speed_factor,
-                                math.radians(4), 105.0, buffer_m)
+        outline = reach_outline(
+            x, y, heading, heading_sigma, 60.0 * speed_factor, math.radians(4), 105.0, buffer_m
+        )
         found = set(FINE.query_class_known(SHELTER_S, outline, held, clearance).tolist())
         exact = set(exact_zones(FINE, outline))
         boxes = set(sorted(FINE.tree.query(outline.polygon()).tolist()))
@@ -87,10 +96,12 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
 
 @settings(max_examples=200, deadline=None)
 @given(
-    before=st.tuples(st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4),
-                     st.floats(0, 1000)),
-    after=st.tuples(st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4),
-                    st.floats(0, 1000)),
+    before=st.tuples(
+        st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4), st.floats(0, 1000)
+    ),
+    after=st.tuples(
+        st.floats(-math.pi, math.pi), st.floats(10, 300), st.floats(0, 0.4), st.floats(0, 1000)
+    ),
     dx=st.floats(-5000, 5000),
     dy=st.floats(-5000, 5000),
 )
@@ -111,8 +122,7 @@ def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
     the farthest of the rays from the previous vertex to the next, widened by the slack."""
     rays = len(_OFFSETS)
     path = speed * max(horizon, 0.0)
-    if (heading is None or turn <= 0 or speed <= 0 or path <= 0
-            or not math.isfinite(speed / turn)):
+    if heading is None or turn <= 0 or speed <= 0 or path <= 0 or not math.isfinite(speed / turn):
         reach = np.full(rays, path)
     else:
         tau = path / (speed / turn)
@@ -140,16 +150,22 @@ def reference_reach(heading, sigma, speed, turn, horizon, buffer_m):
     horizon=st.floats(0, 1500),
     buffer_m=st.floats(0, 3000),
 )
-@example(heading=0.5, sigma=0.0, speed=10.0, turn_dps=math.degrees(5e-324), horizon=0.0,
-         buffer_m=0.0)  # a turn so slow its radius overflows: once NaN rays
+@example(
+    heading=0.5, sigma=0.0, speed=10.0, turn_dps=math.degrees(5e-324), horizon=0.0, buffer_m=0.0
+)  # a turn so slow its radius overflows: once NaN rays
 def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     heading, sigma, speed, turn_dps, horizon, buffer_m
 ):
     turn = math.radians(turn_dps)
     outline = reach_outline(1000.0, -2000.0, heading, sigma, speed, turn, horizon, buffer_m)
     reach = reference_reach(heading, sigma, speed, turn, horizon, buffer_m)
-    disc = (heading is None or turn <= 0 or speed <= 0 or speed * horizon <= 0
-            or not math.isfinite(speed / turn))
+    disc = (
+        heading is None
+        or turn <= 0
+        or speed <= 0
+        or speed * horizon <= 0
+        or not math.isfinite(speed / turn)
+    )
     assert np.isfinite(outline.xs).all() and np.isfinite(outline.ys).all()
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))

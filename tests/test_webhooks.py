@@ -33,6 +33,7 @@ LAUNCH, TARGET = (31.20, 34.50), (31.575, 34.725)  # a rocket that lands in zone
 
 # -- a receiver ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Received:
     path: str
@@ -78,8 +79,13 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status, headers, delay_s = receiver.answer(self.path, dict(self.headers), body)
-                record = Received(self.path, dict(self.headers), body, time.monotonic(),
-                                  status if delay_s == 0 else "timeout")
+                record = Received(
+                    self.path,
+                    dict(self.headers),
+                    body,
+                    time.monotonic(),
+                    status if delay_s == 0 else "timeout",
+                )
                 with receiver.lock:
                     receiver.requests.append(record)
                 if delay_s:
@@ -99,8 +105,9 @@ class Receiver:
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def answer(self, path: str, headers: dict[str, str], body: bytes
-               ) -> tuple[int, dict[str, str], float]:
+    def answer(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], float]:
         secret = self.secrets.get(path)
         if secret is None or not signature_ok(secret, headers["Airwarn-Signature"], body):
             return 401, {}, 0.0
@@ -134,6 +141,7 @@ def receiver() -> Iterator[Receiver]:
 
 # -- airwarn with the channel ----------------------------------------------------------------
 
+
 @dataclass
 class Hooks:
     http: TestClient
@@ -143,38 +151,54 @@ class Hooks:
     sensor: dict[str, str]
 
     def subscribe(self, receiver: Receiver, path: str, **body: Any) -> dict[str, Any]:
-        answer = self.http.post("/v1/webhooks", json={"name": path.strip("/"),
-                                                      "url": receiver.url(path), **body},
-                                headers=self.admin)
+        answer = self.http.post(
+            "/v1/webhooks",
+            json={"name": path.strip("/"), "url": receiver.url(path), **body},
+            headers=self.admin,
+        )
         assert answer.status_code == 201, answer.text
         receiver.secrets[path] = answer.json()["secret"]
         return dict(answer.json())
 
     def post(self, *events: Any, role: str = "sensor") -> dict[str, Any]:
         """Sensor events on /v1/events, manual actions through /v1/actions (by the admin)."""
-        answers = post_feed(self.http, list(events),
-                            self.admin if role == "admin" else self.sensor, self.admin)
+        answers = post_feed(
+            self.http, list(events), self.admin if role == "admin" else self.sensor, self.admin
+        )
         assert all(not answer["rejected"] for answer in answers), answers
         return answers[-1]
 
 
 def make_channel(**options: Any) -> WebhookChannel:
     # the receivers are on this machine: a closed network's settings
-    settings = {"timeout_s": 2.0, "max_attempts": 4, "backoff_s": 0.05, "max_backoff_s": 0.5,
-                "poll_s": 0.1, "allow_private_targets": True, **options}
+    settings = {
+        "timeout_s": 2.0,
+        "max_attempts": 4,
+        "backoff_s": 0.05,
+        "max_backoff_s": 0.5,
+        "poll_s": 0.1,
+        "allow_private_targets": True,
+        **options,
+    }
     return WebhookChannel(**settings)
 
 
 @contextmanager
 def running(service: Service, channel: WebhookChannel) -> Iterator[Hooks]:
     # fresh names: a restarted service keeps the tokens of the one before it
-    tokens = {role: create_token(service.db, role, f"{role}-{uuid.uuid4().hex[:8]}", 0)
-              for role in ("admin", "sensor")}
+    tokens = {
+        role: create_token(service.db, role, f"{role}-{uuid.uuid4().hex[:8]}", 0)
+        for role in ("admin", "sensor")
+    }
     app = create_app(service, WebSettings(heartbeat_s=5, rate_burst=10_000), channels=[channel])
     with TestClient(app) as http:
-        yield Hooks(http, service, channel,
-                    {"Authorization": f"Bearer {tokens['admin']}"},
-                    {"Authorization": f"Bearer {tokens['sensor']}"})
+        yield Hooks(
+            http,
+            service,
+            channel,
+            {"Authorization": f"Bearer {tokens['admin']}"},
+            {"Authorization": f"Bearer {tokens['sensor']}"},
+        )
 
 
 @pytest.fixture
@@ -206,9 +230,15 @@ def settled(hooks: Any, last_seq: int) -> bool:
 
 def outbox(service: Service) -> list[dict[str, Any]]:
     with service.db.connect() as db:
-        return [dict(row) for row in db.execute(sa.text(
-            "SELECT subscriber_id, key, attempts, state, last_error FROM webhook_delivery "
-            "ORDER BY id")).mappings()]
+        return [
+            dict(row)
+            for row in db.execute(
+                sa.text(
+                    "SELECT subscriber_id, key, attempts, state, last_error FROM webhook_delivery "
+                    "ORDER BY id"
+                )
+            ).mappings()
+        ]
 
 
 def raid() -> tuple[list[Any], Any]:
@@ -218,8 +248,10 @@ def raid() -> tuple[list[Any], Any]:
 
 # -- what a receiver gets --------------------------------------------------------------------
 
+
 def test_a_raid_reaches_each_subscriber_for_its_zones_and_lanes_and_no_others(
-        service, receiver) -> None:
+    service, receiver
+) -> None:
     with running(service, make_channel()) as hooks:
         hooks.subscribe(receiver, "/impact", zones=["r3c2", "r0c0"])
         far = hooks.subscribe(receiver, "/far", zones=["r0c0", "r5c5"])
@@ -245,8 +277,7 @@ def test_a_raid_reaches_each_subscriber_for_its_zones_and_lanes_and_no_others(
             assert receiver.decisions(path) == want, path
         # the far subscriber's zones saw nothing: nothing was queued for it, nothing sent
         assert receiver.got("/far") == []
-        listed = {s["name"]: s for s in hooks.http.get("/v1/webhooks",
-                                                        headers=hooks.admin).json()}
+        listed = {s["name"]: s for s in hooks.http.get("/v1/webhooks", headers=hooks.admin).json()}
         assert listed["far"]["id"] == far["id"]
         assert listed["far"]["deliveries"] == {"pending": 0, "delivered": 0, "dead": 0}
         assert listed["impact"]["deliveries"]["delivered"] == 2  # the alert step, the clear
@@ -265,7 +296,8 @@ def test_a_raid_reaches_each_subscriber_for_its_zones_and_lanes_and_no_others(
 
 
 def test_the_signature_verifies_and_a_tampered_stale_or_foreign_one_does_not(
-        grid, tmp_path, signing_keys, receiver) -> None:
+    grid, tmp_path, signing_keys, receiver
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'sig.db'}", signing_keys)
     with running(service, make_channel()) as hooks:
         mine = hooks.subscribe(receiver, "/mine")
@@ -295,7 +327,8 @@ def test_the_signature_verifies_and_a_tampered_stale_or_foreign_one_does_not(
 
 
 def test_a_receiver_that_fails_twice_gets_it_on_the_third_attempt_and_later_steps_wait(
-        service, receiver) -> None:
+    service, receiver
+) -> None:
     with running(service, make_channel(timeout_s=0.5)) as hooks:
         hooks.subscribe(receiver, "/flaky")
         # a server error, then no answer in time, then it works
@@ -314,7 +347,10 @@ def test_a_receiver_that_fails_twice_gets_it_on_the_third_attempt_and_later_step
     assert seqs == sorted(seqs)
     assert got[1].at - got[0].at >= 0.02  # backed off (0.05 s less jitter) before the retry
     assert [(d["attempts"], d["state"]) for d in outbox(service)] == [
-        (3, "delivered"), (1, "delivered"), (1, "delivered")]
+        (3, "delivered"),
+        (1, "delivered"),
+        (1, "delivered"),
+    ]
 
 
 def test_retry_after_is_honoured(grid, tmp_path, signing_keys, receiver) -> None:
@@ -331,7 +367,8 @@ def test_retry_after_is_honoured(grid, tmp_path, signing_keys, receiver) -> None
 
 
 def test_a_receiver_that_always_fails_ends_in_the_dead_letters_and_replay_redelivers_it(
-        service, receiver) -> None:
+    service, receiver
+) -> None:
     with running(service, make_channel(max_attempts=3)) as hooks:
         sub = hooks.subscribe(receiver, "/down")
         receiver.failing.add("/down")
@@ -346,8 +383,9 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letters_and_replay_redeli
         assert len(receiver.got("/down")) == 3
 
         receiver.failing.discard("/down")  # the receiver is fixed
-        replay = hooks.http.post(f"/v1/webhooks/{sub['id']}/replay", json={"dead": True},
-                                 headers=hooks.admin)
+        replay = hooks.http.post(
+            f"/v1/webhooks/{sub['id']}/replay", json={"dead": True}, headers=hooks.admin
+        )
         assert replay.status_code == 200, replay.text
         assert replay.json()["queued"] == 1
         wait_until(lambda: receiver.delivered("/down") != [])
@@ -356,23 +394,27 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letters_and_replay_redeli
 
         # from a seq: the same decisions again, under new ids
         first_seq = dead[0]["first_seq"]
-        again = hooks.http.post(f"/v1/webhooks/{sub['id']}/replay",
-                                json={"from_seq": first_seq}, headers=hooks.admin)
+        again = hooks.http.post(
+            f"/v1/webhooks/{sub['id']}/replay", json={"from_seq": first_seq}, headers=hooks.admin
+        )
         assert again.json()["queued"] == 1
         wait_until(lambda: len(receiver.delivered("/down")) == 2)
         once, twice = receiver.delivered("/down")
         assert once.json["decisions"] == twice.json["decisions"]
         assert once.headers["Webhook-Id"] != twice.headers["Webhook-Id"]
-        neither = hooks.http.post(f"/v1/webhooks/{sub['id']}/replay", json={},
-                                  headers=hooks.admin)
+        neither = hooks.http.post(f"/v1/webhooks/{sub['id']}/replay", json={}, headers=hooks.admin)
         assert neither.status_code == 422 and "from_seq" in neither.json()["error"]
         audit = hooks.http.get("/v1/audit", headers=hooks.admin).json()
         assert [a["action"] for a in audit if a["action"].startswith("webhook.")] == [
-            "webhook.create", "webhook.replay", "webhook.replay"]
+            "webhook.create",
+            "webhook.replay",
+            "webhook.replay",
+        ]
 
 
 def test_a_restart_delivers_what_was_owed_even_steps_the_channel_never_heard_of(
-        grid, store_url, signing_keys, receiver) -> None:
+    grid, store_url, signing_keys, receiver
+) -> None:
     first = open_service(grid, store_url, signing_keys, hold_s=0)
     with running(first, make_channel(backoff_s=1, max_backoff_s=1)) as hooks:
         hooks.subscribe(receiver, "/owed", zones=["r0c0", "r0c1", "r5c5"])
@@ -385,8 +427,11 @@ def test_a_restart_delivers_what_was_owed_even_steps_the_channel_never_heard_of(
     assert [d["attempts"] for d in outbox(first)] == [failed]
     # the engine goes on committing with no channel listening (as if it died between its
     # commit and the outbox write): these decisions are in the log and nowhere else
-    operate(first, manual("alert", 5, zones=["r0c1", "r3c3"]),
-            manual("clear", 9, zones=["r0c0", "r0c1", "r2c2", "r3c3"]))
+    operate(
+        first,
+        manual("alert", 5, zones=["r0c1", "r3c3"]),
+        manual("clear", 9, zones=["r0c0", "r0c1", "r2c2", "r3c3"]),
+    )
     first.db.dispose()
 
     second = open_service(grid, store_url, signing_keys, hold_s=0)
@@ -401,13 +446,17 @@ def test_a_restart_delivers_what_was_owed_even_steps_the_channel_never_heard_of(
         assert receiver.decisions("/owed") == want  # each once, in order
         assert [r.answer for r in receiver.got("/owed")] == [500] * failed + [200] * 3
         assert [(d["attempts"], d["state"]) for d in outbox(second)] == [
-            (failed + 1, "delivered"), (1, "delivered"), (1, "delivered")]
+            (failed + 1, "delivered"),
+            (1, "delivered"),
+            (1, "delivered"),
+        ]
     finally:
         second.db.dispose()
 
 
 def test_a_channel_stopped_and_started_again_goes_on_where_it_left_off(
-        grid, tmp_path, signing_keys, receiver) -> None:
+    grid, tmp_path, signing_keys, receiver
+) -> None:
     # on a bus, the same process may lose the lead and win it back: one channel, two runs
     service = open_service(grid, f"sqlite:///{tmp_path / 'again.db'}", signing_keys)
     channel = make_channel()
@@ -420,12 +469,14 @@ def test_a_channel_stopped_and_started_again_goes_on_where_it_left_off(
         hooks.post(manual("alert", 9, zones=["r1c2"]), role="admin")
         wait_until(lambda: len(receiver.delivered("/again")) == 3)
     assert [(d["zone"], d["level"]) for d in receiver.decisions("/again")] == [
-        ("r1c1", "alert"), ("r1c1", "clear"), ("r1c2", "alert")]
+        ("r1c1", "alert"),
+        ("r1c1", "clear"),
+        ("r1c2", "alert"),
+    ]
     service.db.dispose()
 
 
-def test_an_unsubscribed_receiver_gets_nothing_more(grid, tmp_path, signing_keys,
-                                                     receiver) -> None:
+def test_an_unsubscribed_receiver_gets_nothing_more(grid, tmp_path, signing_keys, receiver) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'gone.db'}", signing_keys)
     with running(service, make_channel()) as hooks:
         sub = hooks.subscribe(receiver, "/gone")
@@ -439,24 +490,28 @@ def test_an_unsubscribed_receiver_gets_nothing_more(grid, tmp_path, signing_keys
         wait_until(lambda: receiver.delivered("/witness") != [])
         wait_until(lambda: settled(hooks, logged(service)[-1]["seq"]))
         assert len(receiver.got("/gone")) == 1
-        assert [s["name"] for s in hooks.http.get("/v1/webhooks",
-                                                   headers=hooks.admin).json()] == ["witness"]
+        assert [s["name"] for s in hooks.http.get("/v1/webhooks", headers=hooks.admin).json()] == [
+            "witness"
+        ]
         again = hooks.http.delete(f"/v1/webhooks/{sub['id']}", headers=hooks.admin)
         assert again.status_code == 404
-        assert hooks.http.get(f"/v1/webhooks/{sub['id']}/dead",
-                              headers=hooks.admin).status_code == 404
+        assert (
+            hooks.http.get(f"/v1/webhooks/{sub['id']}/dead", headers=hooks.admin).status_code == 404
+        )
     service.db.dispose()
 
 
 # -- what an administrator may ask ---------------------------------------------------------
 
-def test_bad_subscriptions_get_a_clear_422_and_store_nothing(grid, tmp_path, signing_keys
-                                                             ) -> None:
+
+def test_bad_subscriptions_get_a_clear_422_and_store_nothing(grid, tmp_path, signing_keys) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'bad.db'}", signing_keys)
     with running(service, make_channel()) as hooks:
+
         def refused(body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
-            answer = hooks.http.post("/v1/webhooks", json=body,
-                                     headers=hooks.admin if headers is None else headers)
+            answer = hooks.http.post(
+                "/v1/webhooks", json=body, headers=hooks.admin if headers is None else headers
+            )
             assert answer.status_code != 201, answer.text
             return answer
 
@@ -484,12 +539,12 @@ def test_bad_subscriptions_get_a_clear_422_and_store_nothing(grid, tmp_path, sig
     with service.db.connect() as db:
         # deactivated ones too, which no API lists
         assert db.execute(sa.text("SELECT count(*) FROM webhook_subscriber")).scalar() == 0
-    assert [e for e in service.log.audit(limit=5000) if e["action"].startswith("webhook.")
-            ] == []
+    assert [e for e in service.log.audit(limit=5000) if e["action"].startswith("webhook.")] == []
     service.db.dispose()
 
 
 # -- the retry policy ------------------------------------------------------------------------
+
 
 def test_backoff_doubles_with_jitter_up_to_its_cap_and_waits_for_retry_after() -> None:
     import random
@@ -537,18 +592,29 @@ def test_the_webhook_tables_come_and_go_with_their_migration(store_url) -> None:
 
 
 def test_a_long_backlog_is_queued_page_by_page_each_decision_once_in_order(
-        grid, tmp_path, signing_keys) -> None:
+    grid, tmp_path, signing_keys
+) -> None:
     from airwarn.channels import webhook_store
     from airwarn.channels.webhook_outbox import fill, step_of
 
     service = open_service(grid, f"sqlite:///{tmp_path / 'backlog.db'}", signing_keys)
     audit = webhook_store.audit_entry("admin-1", "admin", 0, "webhook.create", {})
     for sub in ("odd", "all"):
-        webhook_store.create_subscriber(service.db, {
-            "name": sub, "url": "http://127.0.0.1:9/", "secret": "s", "created_ms": 0,
-            "created_by": "admin-1", "seen_seq": 0, "statuses": ["actual"],
-            "zones": ["r0c1", "r0c3", "r0c5"] if sub == "odd" else None}, audit,
-            service.secrets)
+        webhook_store.create_subscriber(
+            service.db,
+            {
+                "name": sub,
+                "url": "http://127.0.0.1:9/",
+                "secret": "s",
+                "created_ms": 0,
+                "created_by": "admin-1",
+                "seen_seq": 0,
+                "statuses": ["actual"],
+                "zones": ["r0c1", "r0c3", "r0c5"] if sub == "odd" else None,
+            },
+            audit,
+            service.secrets,
+        )
     told = []
     service.listeners.append(told.append)
     for t in range(12):  # alert and clear the first row's zones one after another
@@ -561,8 +627,9 @@ def test_a_long_backlog_is_queued_page_by_page_each_decision_once_in_order(
         _, _, more = fill(service.db, steps if rounds == 0 else [], 0, to_log_end=True, page=4)
         rounds += 1
     with service.db.connect() as db:
-        rows = db.execute(sa.text("SELECT subscriber_id, first_seq, payload FROM "
-                                  "webhook_delivery ORDER BY id")).all()
+        rows = db.execute(
+            sa.text("SELECT subscriber_id, first_seq, payload FROM webhook_delivery ORDER BY id")
+        ).all()
     sent = {1: [], 2: []}
     for sub_id, _, payload in rows:
         sent[sub_id] += [(d["seq"], d["zone"]) for d in json.loads(payload)["decisions"]]

@@ -49,6 +49,7 @@ def unb64url(text: str) -> bytes:
 
 # -- the stand-in push service ----------------------------------------------------------------
 
+
 @dataclass
 class Received:
     path: str
@@ -130,29 +131,38 @@ def push_service() -> Iterator[PushService]:
 
 # -- a browser's side ---------------------------------------------------------------------------
 
+
 @dataclass
 class Browser:
     """A subscriber's keys, made as a browser makes them: a P-256 pair and 16 random bytes."""
 
     endpoint: str
     key: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     auth: bytes = field(default_factory=lambda: os.urandom(16))
 
     def subscription(self, **wants: Any) -> dict[str, Any]:
         point = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-        return {"endpoint": self.endpoint, "expirationTime": None,
-                "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}, **wants}
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {
+            "endpoint": self.endpoint,
+            "expirationTime": None,
+            "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)},
+            **wants,
+        }
 
     def read(self, push: Received) -> dict[str, Any]:
         assert push.headers["Content-Encoding"] == "aes128gcm"
-        plain = http_ece.decrypt(push.body, private_key=self.key, auth_secret=self.auth,
-                                 version="aes128gcm")
+        plain = http_ece.decrypt(
+            push.body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"
+        )
         return dict(json.loads(plain))
 
 
 # -- the app with the channel -------------------------------------------------------------------
+
 
 @dataclass
 class App:
@@ -173,8 +183,9 @@ class App:
 
 
 def running(service: Service, channels: list[PushChannel]) -> TestClient:
-    return TestClient(create_app(service, WebSettings(heartbeat_s=0.5, rate_burst=10_000),
-                                 channels=channels))
+    return TestClient(
+        create_app(service, WebSettings(heartbeat_s=0.5, rate_burst=10_000), channels=channels)
+    )
 
 
 @pytest.fixture
@@ -183,13 +194,18 @@ def keys_dir(tmp_path: Path) -> Path:
 
 
 # the stand-in push service is on this machine: a closed network's settings
-LOCAL_PUSH = PushLimits(endpoint_hosts=("127.0.0.1", "localhost"), allow_private=True,
-                        per_address_hour=10_000)
+LOCAL_PUSH = PushLimits(
+    endpoint_hosts=("127.0.0.1", "localhost"), allow_private=True, per_address_hour=10_000
+)
 
 
 def channel(keys_dir: Path, **options: Any) -> PushChannel:
-    return PushChannel(keys_dir, subject=SUBJECT, timeout_s=2.0,
-                       **{"retry_s": 0.05, "limits": LOCAL_PUSH, **options})
+    return PushChannel(
+        keys_dir,
+        subject=SUBJECT,
+        timeout_s=2.0,
+        **{"retry_s": 0.05, "limits": LOCAL_PUSH, **options},
+    )
 
 
 @pytest.fixture
@@ -203,8 +219,9 @@ def app(grid, tmp_path, signing_keys, keys_dir) -> Iterator[App]:
 
 def rows(service: Service, table: str) -> list[dict[str, Any]]:
     with service.db.connect() as db:
-        return [dict(r) for r in db.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1"))
-                .mappings()]
+        return [
+            dict(r) for r in db.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1")).mappings()
+        ]
 
 
 def settled(service: Service, timeout_s: float = 10.0) -> None:
@@ -229,8 +246,11 @@ def check_vapid(push: Received, served_key: str, audience: str) -> dict[str, Any
     raw = unb64url(signature)
     assert len(raw) == 64
     public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(served_key))
-    public.verify(encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:])),
-                  f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+    public.verify(
+        encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:])),
+        f"{header}.{claims}".encode(),
+        ec.ECDSA(hashes.SHA256()),
+    )
     decoded = dict(json.loads(unb64url(claims)))
     assert decoded["aud"] == audience
     assert time.time() < decoded["exp"] <= time.time() + 24 * 3600
@@ -239,8 +259,10 @@ def check_vapid(push: Received, served_key: str, audience: str) -> dict[str, Any
 
 # -- the tests ----------------------------------------------------------------------------------
 
+
 def test_a_browser_in_a_raided_zone_gets_a_push_only_it_can_read_signed_with_the_served_key(
-        grid, store_url, signing_keys, keys_dir, push_service) -> None:
+    grid, store_url, signing_keys, keys_dir, push_service
+) -> None:
     service = open_service(grid, store_url, signing_keys)
     token = create_token(service.db, "admin", "admin-1", 0)
     with running(service, [channel(keys_dir)]) as http:
@@ -272,7 +294,8 @@ def test_a_browser_in_a_raided_zone_gets_a_push_only_it_can_read_signed_with_the
 
 
 def test_a_subscription_by_point_reaches_the_zone_holding_the_point_and_not_a_far_one(
-        app: App, push_service: PushService) -> None:
+    app: App, push_service: PushService
+) -> None:
     here, far = Browser(push_service.endpoint("here")), Browser(push_service.endpoint("far"))
     answer = app.subscribe(here, point={"lat": 31.42, "lon": 34.63}, lang="he")
     assert answer["zones"] == ["r0c0"] and answer["point"] == {"lat": 31.42, "lon": 34.63}
@@ -286,12 +309,13 @@ def test_a_subscription_by_point_reaches_the_zone_holding_the_point_and_not_a_fa
     settled(app.service)
     assert len(push_service.to("here")) == 1 and len(push_service.to("far")) == 1
     stored = rows(app.service, "push_subscription")
-    assert [(s["lat"], s["lon"], s["zones"]) for s in stored] == [(31.42, 34.63, None),
-                                                                  (None, None, '["r5c5"]')]
+    assert [(s["lat"], s["lon"], s["zones"]) for s in stored] == [
+        (31.42, 34.63, None),
+        (None, None, '["r5c5"]'),
+    ]
 
 
-def test_drills_reach_only_those_who_asked_and_say_they_are_drills(app: App,
-                                                                   push_service) -> None:
+def test_drills_reach_only_those_who_asked_and_say_they_are_drills(app: App, push_service) -> None:
     keen, plain = Browser(push_service.endpoint("keen")), Browser(push_service.endpoint("plain"))
     app.subscribe(keen, zones=["r2c2"], drills=True)
     app.subscribe(plain, zones=["r2c2"])
@@ -301,13 +325,13 @@ def test_drills_reach_only_those_who_asked_and_say_they_are_drills(app: App,
     assert drill["title"].startswith("DRILL: ")
     app.post(manual("alert", 1, zones=["r2c2"]))  # a real one reaches both
     assert plain.read(push_service.wait("plain", 1)[0])["status"] == "actual"
-    assert [keen.read(p)["status"] for p in push_service.wait("keen", 2)] == [
-        "exercise", "actual"]
+    assert [keen.read(p)["status"] for p in push_service.wait("keen", 2)] == ["exercise", "actual"]
     assert push_service.to("keen")[0].headers["Urgency"] == "normal"
 
 
 def test_a_push_service_that_says_gone_removes_the_subscription(
-        grid, store_url, signing_keys, keys_dir, push_service) -> None:
+    grid, store_url, signing_keys, keys_dir, push_service
+) -> None:
     service = open_service(grid, store_url, signing_keys)
     token = create_token(service.db, "admin", "admin-1", 0)
     with running(service, [channel(keys_dir)]) as http:
@@ -324,7 +348,8 @@ def test_a_push_service_that_says_gone_removes_the_subscription(
             time.sleep(0.05)
         assert [s["endpoint"] for s in rows(service, "push_subscription")] == [kept.endpoint]
         assert {r["subscription_id"] for r in rows(service, "push_outbox")} == {
-            rows(service, "push_subscription")[0]["id"]}
+            rows(service, "push_subscription")[0]["id"]
+        }
         app.post(manual("clear", 1, zones=["r1c1"]))
         push_service.wait("ok", 2)
         settled(service)
@@ -332,8 +357,7 @@ def test_a_push_service_that_says_gone_removes_the_subscription(
     service.db.dispose()
 
 
-def test_a_push_service_error_is_retried_until_the_push_is_taken(app: App,
-                                                                 push_service) -> None:
+def test_a_push_service_error_is_retried_until_the_push_is_taken(app: App, push_service) -> None:
     browser = Browser(push_service.endpoint("flaky"))
     push_service.answer("flaky", 503, 500, 429, 201)
     app.subscribe(browser, zones=["r3c3"])
@@ -350,8 +374,7 @@ def test_a_push_service_error_is_retried_until_the_push_is_taken(app: App,
     assert row["attempts"] == 4 and row["last_error"] is None
 
 
-def test_pushes_to_one_browser_keep_their_order_when_one_is_retried(app: App,
-                                                                    push_service) -> None:
+def test_pushes_to_one_browser_keep_their_order_when_one_is_retried(app: App, push_service) -> None:
     browser = Browser(push_service.endpoint("ordered"))
     push_service.answer("ordered", 503, 201)
     push_service.script["/push/ordered"][0] = (503, {"Retry-After": "1"})
@@ -364,7 +387,8 @@ def test_pushes_to_one_browser_keep_their_order_when_one_is_retried(app: App,
 
 
 def test_a_warning_the_push_service_cannot_take_within_the_ttl_is_given_up(
-        grid, tmp_path, signing_keys, keys_dir, push_service) -> None:
+    grid, tmp_path, signing_keys, keys_dir, push_service
+) -> None:
     service = open_service(grid, f"sqlite:///{tmp_path / 'ttl.db'}", signing_keys)
     token = {"Authorization": f"Bearer {create_token(service.db, 'admin', 'admin-1', 0)}"}
     push_service.answer("down", 503)
@@ -385,7 +409,8 @@ def test_a_warning_the_push_service_cannot_take_within_the_ttl_is_given_up(
 
 
 def test_a_restart_sends_what_was_owed_and_what_was_never_queued(
-        grid, store_url, signing_keys, keys_dir, push_service) -> None:
+    grid, store_url, signing_keys, keys_dir, push_service
+) -> None:
     browser = Browser(push_service.endpoint("waiting"))
     push_service.answer("waiting", 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 201)
     service = open_service(grid, store_url, signing_keys)
@@ -399,8 +424,9 @@ def test_a_restart_sends_what_was_owed_and_what_was_never_queued(
     assert [r["state"] for r in rows(service, "push_outbox")] == ["owed"]
     # a decision committed while no push channel runs at all
     with running(service, []) as http:
-        second = App(http, service, token).post(
-            manual("clear", 1, zones=["r4c4"]))["first_decision_seq"]
+        second = App(http, service, token).post(manual("clear", 1, zones=["r4c4"]))[
+            "first_decision_seq"
+        ]
     assert second == first + 1
     service.db.dispose()
     # a new writer on the same store sends both, in order
@@ -419,10 +445,16 @@ GOOD = Browser("http://127.0.0.1:9/push/x").subscription()
 
 
 BAD = [  # (what is changed in a good subscription, the field named, words in the answer)
-    ({"keys": {**GOOD["keys"], "p256dh": GOOD["keys"]["p256dh"][:40]}}, "$.keys.p256dh",
-     "65 bytes"),
-    ({"keys": {**GOOD["keys"], "p256dh": b64url(b"\x04" + b"\x01" * 64)}}, "$.keys.p256dh",
-     "not a point"),
+    (
+        {"keys": {**GOOD["keys"], "p256dh": GOOD["keys"]["p256dh"][:40]}},
+        "$.keys.p256dh",
+        "65 bytes",
+    ),
+    (
+        {"keys": {**GOOD["keys"], "p256dh": b64url(b"\x04" + b"\x01" * 64)}},
+        "$.keys.p256dh",
+        "not a point",
+    ),
     ({"keys": {**GOOD["keys"], "auth": b64url(os.urandom(15))}}, "$.keys.auth", "16 bytes"),
     ({"zones": ["r0c0", "atlantis"]}, "$.zones[1]", "no zone with that id"),
     ({"zones": None, "point": {"lat": 40.0, "lon": 30.0}}, "$.point", "no zone covers"),
@@ -436,23 +468,25 @@ BAD = [  # (what is changed in a good subscription, the field named, words in th
 ]
 
 
-def test_a_bad_subscription_is_refused_naming_the_field_and_nothing_is_stored(app: App
-                                                                              ) -> None:
+def test_a_bad_subscription_is_refused_naming_the_field_and_nothing_is_stored(app: App) -> None:
     for change, field_name, words in BAD:
         body = {**GOOD, "zones": ["r0c0"], **change}
         body = {k: v for k, v in body.items() if v is not None or k == "expirationTime"}
         answer = app.http.post("/v1/push/subscriptions", json=body)
         assert answer.status_code == 422, (change, answer.text)
         error = answer.json()
-        assert error.get("field") == field_name or error["error"].startswith(
-            field_name + ":"), (change, error)
+        assert error.get("field") == field_name or error["error"].startswith(field_name + ":"), (
+            change,
+            error,
+        )
         assert words in json.dumps(error), (change, error)
         assert GOOD["keys"]["auth"] not in answer.text  # the secret is never echoed
     assert rows(app.service, "push_subscription") == []
     assert rows(app.service, "push_subscription_zone") == []
     # the same body, put right, is taken
-    assert app.http.post("/v1/push/subscriptions",
-                         json={**GOOD, "zones": ["r0c0"]}).status_code == 201
+    assert (
+        app.http.post("/v1/push/subscriptions", json={**GOOD, "zones": ["r0c0"]}).status_code == 201
+    )
 
 
 def test_a_browser_unsubscribes_with_its_auth_secret_and_no_one_else_can(app: App) -> None:
@@ -475,8 +509,9 @@ def test_a_browser_unsubscribes_with_its_auth_secret_and_no_one_else_can(app: Ap
     assert rows(app.service, "push_subscription_zone") == []
 
 
-def test_the_vapid_key_is_made_once_readable_by_its_owner_only_and_served(app: App,
-                                                                          keys_dir) -> None:
+def test_the_vapid_key_is_made_once_readable_by_its_owner_only_and_served(
+    app: App, keys_dir
+) -> None:
     path = keys_dir / KEY_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     served = app.http.get("/v1/push/key").json()["key"]

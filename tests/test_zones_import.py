@@ -132,11 +132,13 @@ def test_abu_gosh_shelters_in_90_s_in_its_district(israel: ImportResult) -> None
 
 @needs_data
 def test_israel_uses_migun_time_where_the_sources_disagree(israel: ImportResult) -> None:
-    disagree = [z for z in israel.zones
-                if z.properties["countdown_s_pikud_haoref_api"] != z.shelter_s]
+    disagree = [
+        z for z in israel.zones if z.properties["countdown_s_pikud_haoref_api"] != z.shelter_s
+    ]
     assert len(disagree) == 172
     assert {(z.shelter_s, z.properties["countdown_s_pikud_haoref_api"]) for z in disagree} == {
-        (90, 60)}
+        (90, 60)
+    }
     note = next(n for n in israel.notes if "disagree" in n)
     assert note.startswith("172 areas") and "used migun_time_s" in note
 
@@ -184,7 +186,8 @@ def test_ukraine_hromadas_without_id_get_documented_ids(hromadas: ImportResult) 
     assert "kept, none dropped" in note
     # the "6 duplicate ids" are the 7 empty ones; no real id repeats
     assert "The only repeated value is the empty one (7 features, i.e. 6 repeats" in (
-        _notes(hromadas))
+        _notes(hromadas)
+    )
 
 
 @needs_data
@@ -198,8 +201,7 @@ def test_ukraine_hromada_region_is_its_oblast(hromadas: ImportResult) -> None:
 
 
 @needs_data
-def test_ukraine_hromada_notes_report_crimea_sevastopol_and_gaps(
-        hromadas: ImportResult) -> None:
+def test_ukraine_hromada_notes_report_crimea_sevastopol_and_gaps(hromadas: ImportResult) -> None:
     notes = _notes(hromadas)
     crimea = [z for z in hromadas.zones if z.properties.get("is_crimea_legacy_council")]
     assert len(crimea) == 296
@@ -222,7 +224,8 @@ def test_raion_level_from_the_raion_file(raions_from_file: ImportResult) -> None
 
 @needs_data
 def test_raion_level_by_dissolving_hromadas_matches_the_raion_file(
-        raions_dissolved: ImportResult, raions_from_file: ImportResult) -> None:
+    raions_dissolved: ImportResult, raions_from_file: ImportResult
+) -> None:
     dissolved = {z.id: z for z in raions_dissolved.zones}
     official = {z.id: z for z in raions_from_file.zones}
     # The hromada file has no Sevastopol City (UA8500): see its note.
@@ -251,7 +254,8 @@ def test_oblast_level_from_the_oblast_file(oblasts_from_file: ImportResult) -> N
 
 @needs_data
 def test_oblast_level_by_dissolving_hromadas_matches_the_oblast_file(
-        oblasts_dissolved: ImportResult, oblasts_from_file: ImportResult) -> None:
+    oblasts_dissolved: ImportResult, oblasts_from_file: ImportResult
+) -> None:
     dissolved = {z.id: z for z in oblasts_dissolved.zones}
     official = {z.id: z for z in oblasts_from_file.zones}
     assert set(official) - set(dissolved) == {"UA85"}
@@ -272,8 +276,9 @@ def test_oblast_level_by_dissolving_raions() -> None:
 
 
 @needs_data
-@pytest.mark.parametrize(("path", "level"), [(OBLASTS, "raion"), (OBLASTS, "hromada"),
-                                             (RAIONS, "hromada")])
+@pytest.mark.parametrize(
+    ("path", "level"), [(OBLASTS, "raion"), (OBLASTS, "hromada"), (RAIONS, "hromada")]
+)
 def test_a_coarser_file_cannot_serve_a_finer_level(path: Path, level: str) -> None:
     with pytest.raises(ZoneError, match="cannot be split"):
         import_ukraine(_need(path), level, 90)
@@ -301,7 +306,8 @@ def test_each_adapter_refuses_the_other_countrys_layer() -> None:
 @needs_data
 @pytest.mark.parametrize("which", ["israel", "hromadas"])
 def test_zones_survive_a_round_trip_through_the_canonical_file(
-        which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     result: ImportResult = request.getfixturevalue(which)
     path = tmp_path / "zones.geojson"
     write_zones(result.zones, path)
@@ -309,7 +315,10 @@ def test_zones_survive_a_round_trip_through_the_canonical_file(
     assert loaded.ids == tuple(z.id for z in result.zones)
     for before, after in zip(result.zones, loaded.zones, strict=True):
         assert (after.name, after.region, after.shelter_s) == (
-            before.name, before.region, before.shelter_s)
+            before.name,
+            before.region,
+            before.shelter_s,
+        )
         assert after.properties == before.properties
         assert shapely.equals_exact(after.geometry, before.geometry, tolerance=0)
 
@@ -319,17 +328,33 @@ def test_zones_survive_a_round_trip_through_the_canonical_file(
 
 def _israel_layer(tmp_path: Path, features: list[dict[str, Any]]) -> Path:
     path = tmp_path / "areas.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
     return path
 
 
-def _area(segment_id: int | None, name: str, ring: list[tuple[float, float]],
-          shelter_s: int = 90, **extra: Any) -> dict[str, Any]:
-    props = {"segment_id": segment_id, "area_en": name, "area_he": name, "migun_time_s": shelter_s,
-             "countdown_s_pikud_haoref_api": shelter_s, "district_he": "דן", **extra}
-    return {"type": "Feature", "properties": props,
-            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}}
+def _area(
+    segment_id: int | None,
+    name: str,
+    ring: list[tuple[float, float]],
+    shelter_s: int = 90,
+    **extra: Any,
+) -> dict[str, Any]:
+    props = {
+        "segment_id": segment_id,
+        "area_en": name,
+        "area_he": name,
+        "migun_time_s": shelter_s,
+        "countdown_s_pikud_haoref_api": shelter_s,
+        "district_he": "דן",
+        **extra,
+    }
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
+    }
 
 
 def _square(x: float, y: float, size: float = 0.01) -> list[tuple[float, float]]:
@@ -350,8 +375,9 @@ def test_a_bow_tie_ring_is_repaired_into_its_two_triangles() -> None:
 
 
 def test_an_import_repairs_a_bow_tie_and_says_so(tmp_path: Path) -> None:
-    path = _israel_layer(tmp_path, [_area(5000001, "Bow", BOW_TIE),
-                                    _area(5000002, "Square", _square(34.82, 32.0))])
+    path = _israel_layer(
+        tmp_path, [_area(5000001, "Bow", BOW_TIE), _area(5000002, "Square", _square(34.82, 32.0))]
+    )
     result = import_israel(path)
     zone = next(z for z in result.zones if z.id == "5000001")
     assert zone.geometry.is_valid and zone.geometry.geom_type == "MultiPolygon"
@@ -363,16 +389,23 @@ def test_an_import_repairs_a_bow_tie_and_says_so(tmp_path: Path) -> None:
 
 
 def test_duplicate_ids_merge_pieces_of_one_place_and_rename_different_places(
-        tmp_path: Path) -> None:
-    path = _israel_layer(tmp_path, [
-        _area(5000010, "Split", _square(34.80, 32.0)),
-        _area(5000010, "Split", _square(34.90, 32.0)),      # another piece of the same place
-        _area(5000020, "First", _square(35.00, 32.0)),
-        _area(5000020, "Second", _square(35.10, 32.0)),     # a different place, same id
-        _area(None, "No segment", _square(35.20, 32.0), pikud_haoref_api_id=77),
-        {"type": "Feature", "properties": {"segment_id": 5000030, "migun_time_s": 15},
-         "geometry": {"type": "Point", "coordinates": [35.3, 32.0]}},
-    ])
+    tmp_path: Path,
+) -> None:
+    path = _israel_layer(
+        tmp_path,
+        [
+            _area(5000010, "Split", _square(34.80, 32.0)),
+            _area(5000010, "Split", _square(34.90, 32.0)),  # another piece of the same place
+            _area(5000020, "First", _square(35.00, 32.0)),
+            _area(5000020, "Second", _square(35.10, 32.0)),  # a different place, same id
+            _area(None, "No segment", _square(35.20, 32.0), pikud_haoref_api_id=77),
+            {
+                "type": "Feature",
+                "properties": {"segment_id": 5000030, "migun_time_s": 15},
+                "geometry": {"type": "Point", "coordinates": [35.3, 32.0]},
+            },
+        ],
+    )
     result = import_israel(path)
     by_id = {z.id: z for z in result.zones}
     assert set(by_id) == {"5000010", "5000020", "5000020-2", "5000077"}
@@ -412,11 +445,13 @@ def test_cli_imports_israel_into_a_file_that_loads(tmp_path: Path) -> None:
 
 
 @needs_data
-def test_cli_imports_ukraine_to_the_default_file(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_imports_ukraine_to_the_default_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["import", "ukraine", str(_need(OBLASTS)), "--level", "oblast",
-                                 "--shelter-s", "120"])
+    result = runner.invoke(
+        app, ["import", "ukraine", str(_need(OBLASTS)), "--level", "oblast", "--shelter-s", "120"]
+    )
     assert result.exit_code == 0, result.output
     zones = load_zones(tmp_path / "zones-ukraine-oblast.geojson")
     assert len(zones) == 27 and set(zones.shelter_s.tolist()) == {120}
@@ -434,8 +469,9 @@ def test_cli_missing_file_exits_2_naming_file_and_fix(tmp_path: Path) -> None:
 
 @needs_data
 def test_cli_unknown_level_exits_2_listing_the_levels() -> None:
-    result = runner.invoke(app, ["import", "ukraine", str(_need(HROMADAS)), "--level", "county",
-                                 "--shelter-s", "90"])
+    result = runner.invoke(
+        app, ["import", "ukraine", str(_need(HROMADAS)), "--level", "county", "--shelter-s", "90"]
+    )
     assert result.exit_code == 2
     message = _flat(result.stderr)
     assert "county" in message and "hromada" in message and "oblast" in message
@@ -444,8 +480,9 @@ def test_cli_unknown_level_exits_2_listing_the_levels() -> None:
 
 @needs_data
 def test_cli_wrong_layer_exits_2_pointing_to_the_right_command(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["import", "israel", str(_need(HROMADAS)),
-                                 "--out", str(tmp_path / "z.geojson")])
+    result = runner.invoke(
+        app, ["import", "israel", str(_need(HROMADAS)), "--out", str(tmp_path / "z.geojson")]
+    )
     assert result.exit_code == 2
     assert "airwarn zones import ukraine" in _flat(result.stderr)
     assert not (tmp_path / "z.geojson").exists()
@@ -457,4 +494,3 @@ def test_cli_help_teaches_with_real_paths() -> None:
     text = _flat(result.output)
     assert "../shared/data/ukraine/ua_hromadas.geojson" in text
     assert "--shelter-s" in text
-

@@ -54,14 +54,23 @@ class Link:
 
         try:
             self.nc = await nats.connect(
-                servers=[self.settings.url], name=self.settings.name or None,
-                max_reconnect_attempts=-1, reconnect_time_wait=0.25, connect_timeout=3,
-                ping_interval=2, max_outstanding_pings=2, allow_reconnect=True,
-                reconnected_cb=reconnected, disconnected_cb=disconnected, error_cb=error)
+                servers=[self.settings.url],
+                name=self.settings.name or None,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+                connect_timeout=3,
+                ping_interval=2,
+                max_outstanding_pings=2,
+                allow_reconnect=True,
+                reconnected_cb=reconnected,
+                disconnected_cb=disconnected,
+                error_cb=error,
+            )
         except Exception as exc:  # noqa: BLE001 - nats raises many kinds; all mean "not there"
             raise UnavailableError(
                 f"cannot reach NATS at {self.settings.url} ({exc.__class__.__name__}): start "
-                "nats-server with JetStream (-js), or give the right bus URL") from None
+                "nats-server with JetStream (-js), or give the right bus URL"
+            ) from None
         self.js = self.nc.jetstream(timeout=5)
         await self._ensure()
 
@@ -71,32 +80,49 @@ class Link:
         s = self.settings
         replicas = s.replicas
         configs = [
-            StreamConfig(name=s.requests_stream, subjects=[s.subject("requests")],
-                         storage=StorageType.FILE,
-                         retention=RetentionPolicy.WORK_QUEUE, num_replicas=replicas,
-                         duplicate_window=120.0, max_age=24 * 3600.0),
-            StreamConfig(name=s.steps_stream, subjects=[s.subject("steps")],
-                         storage=StorageType.FILE,
-                         retention=RetentionPolicy.LIMITS, num_replicas=replicas,
-                         duplicate_window=120.0, max_age=7 * 24 * 3600.0,
-                         max_bytes=2 * 1024**3),
+            StreamConfig(
+                name=s.requests_stream,
+                subjects=[s.subject("requests")],
+                storage=StorageType.FILE,
+                retention=RetentionPolicy.WORK_QUEUE,
+                num_replicas=replicas,
+                duplicate_window=120.0,
+                max_age=24 * 3600.0,
+            ),
+            StreamConfig(
+                name=s.steps_stream,
+                subjects=[s.subject("steps")],
+                storage=StorageType.FILE,
+                retention=RetentionPolicy.LIMITS,
+                num_replicas=replicas,
+                duplicate_window=120.0,
+                max_age=7 * 24 * 3600.0,
+                max_bytes=2 * 1024**3,
+            ),
         ]
         for config in configs:
             try:
                 await self.js.add_stream(config)
             except nats.js.errors.BadRequestError:
                 await self.js.update_stream(config)
-        kv_config = KeyValueConfig(bucket=s.lease_bucket, ttl=self.settings.lease_s, history=1,
-                                   storage=StorageType.FILE, replicas=replicas)
+        kv_config = KeyValueConfig(
+            bucket=s.lease_bucket,
+            ttl=self.settings.lease_s,
+            history=1,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        )
         try:
             self.kv = await self.js.create_key_value(kv_config)
         except nats.js.errors.BadRequestError as exc:
             raise UnavailableError(
                 f"the NATS bucket {s.lease_bucket} exists with another lease time ({exc}); "
-                "run every engine with the same lease time, or delete the bucket") from None
+                "run every engine with the same lease time, or delete the bucket"
+            ) from None
 
-    async def publish(self, subject: str, data: bytes, headers: dict[str, str] | None = None
-                      ) -> Any:
+    async def publish(
+        self, subject: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> Any:
         """Publish to a stream and wait for it to be stored."""
         assert self.js is not None
         return await self.js.publish(subject, data, headers=headers)

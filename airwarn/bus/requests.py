@@ -31,14 +31,18 @@ def _run(service: Service, request: dict[str, Any]) -> Answer | dict[str, Any]:
     client = Client(*request["client"])
     received_ms = int(request["received_ms"])
     if op == "ingest":
-        return service.ingest(ingest_items(request), request["rejected"], client=client,
-                              received_ms=received_ms, batch_key=request["batch_key"],
-                              batch_digest=request.get("digest"))
+        return service.ingest(
+            ingest_items(request),
+            request["rejected"],
+            client=client,
+            received_ms=received_ms,
+            batch_key=request["batch_key"],
+            batch_digest=request.get("digest"),
+        )
     if op == "propose":
         return service.propose(request["request"], client, received_ms)
     if op == "confirm":
-        return service.confirm(request["action_id"], client, received_ms,
-                               bool(request["blast"]))
+        return service.confirm(request["action_id"], client, received_ms, bool(request["blast"]))
     if op == "cancel":
         return service.cancel(request["identifier"], request["reason"], client, received_ms)
     if op == "inbound":
@@ -47,11 +51,24 @@ def _run(service: Service, request: dict[str, Any]) -> Answer | dict[str, Any]:
         body = unblob(request["body"])
         return service.inbound(parse_inbound(body), body, client, received_ms)
     if op == "inbound_decide":
-        return service.decide_inbound(int(request["inbound_id"]), request["decision"], client,
-                                      received_ms, request["reason"], bool(request["blast"]))
+        return service.decide_inbound(
+            int(request["inbound_id"]),
+            request["decision"],
+            client,
+            received_ms,
+            request["reason"],
+            bool(request["blast"]),
+        )
     if op == "relay_override":  # an operator acts on a relayed feed's alert (airwarn.follow)
         from airwarn.follow.override import override
 
-        return override(service, request["source"], request["action"], request["zones"],
-                        request["reason"], client, received_ms)
+        return override(
+            service,
+            request["source"],
+            request["action"],
+            request["zones"],
+            request["reason"],
+            client,
+            received_ms,
+        )
     raise AirwarnError(f"unknown request {op!r}")

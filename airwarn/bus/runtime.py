@@ -59,9 +59,13 @@ def process_name(settings: BusSettings) -> str:
 class BusRuntime:
     """What a process does on the bus; `writer` is what its HTTP routes write through."""
 
-    def __init__(self, service: Service, settings: BusSettings,
-                 channels: Sequence[Channel] = (), tick: Callable[[], Any] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        service: Service,
+        settings: BusSettings,
+        channels: Sequence[Channel] = (),
+        tick: Callable[[], Any] | None = None,
+    ) -> None:
         self.service = service
         self.settings = settings
         self.channels = list(channels)
@@ -109,8 +113,12 @@ class BusRuntime:
         await self.link.close()
 
     def status(self) -> dict[str, Any]:
-        return {"role": self.settings.role, "name": self.name, "leading": self.leading,
-                "led_since": self.led_since}
+        return {
+            "role": self.settings.role,
+            "name": self.name,
+            "leading": self.leading,
+            "led_since": self.led_since,
+        }
 
     # -- following ------------------------------------------------------------------------
 
@@ -156,8 +164,11 @@ class BusRuntime:
                     revision = await kv.update(LEADER_KEY, me, last=revision)
                     renewed = time.monotonic()
                     await self._beat()
-            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError,
-                    nats.js.errors.KeyDeletedError):
+            except (
+                nats.js.errors.KeyWrongLastSequenceError,
+                nats.js.errors.KeyNotFoundError,
+                nats.js.errors.KeyDeletedError,
+            ):
                 revision = None
                 await self._step_down()
             except (TimeoutError, nats.errors.Error, OSError) as exc:
@@ -178,8 +189,11 @@ class BusRuntime:
         self.led_since = time.time()
         log.warning("bus: %s leads from event %d", self.name, self.service.event_seq)
         with contextlib.suppress(Exception):
-            await self.link.publish(self.settings.subject("steps"), encode_step(Published([], [])),
-                                    {"Nats-Msg-Id": f"lead-{uuid.uuid4().hex}"})
+            await self.link.publish(
+                self.settings.subject("steps"),
+                encode_step(Published([], [])),
+                {"Nats-Msg-Id": f"lead-{uuid.uuid4().hex}"},
+            )
         for channel in self.channels:
             await channel.start(self.service)
             self.service.listeners.append(channel.publish)
@@ -210,8 +224,10 @@ class BusRuntime:
     async def _beat(self) -> None:
         nc = self.link.nc
         if nc is not None and nc.is_connected:
-            await nc.publish(self.settings.subject("beat"), json.dumps(
-                {"leader": self.name, "event_seq": self.service.event_seq}).encode())
+            await nc.publish(
+                self.settings.subject("beat"),
+                json.dumps({"leader": self.name, "event_seq": self.service.event_seq}).encode(),
+            )
 
     def _committed(self, published: Published) -> None:
         """A step this process committed (from the writer's thread): queue it for the bus."""
@@ -238,10 +254,12 @@ class BusRuntime:
         config = ConsumerConfig(ack_wait=ACK_WAIT_S, max_deliver=-1, max_ack_pending=256)
         while True:
             try:
-                sub = await js.pull_subscribe(self.settings.subject("requests"),
-                                              durable="engine",
-                                              stream=self.settings.requests_stream,
-                                              config=config)
+                sub = await js.pull_subscribe(
+                    self.settings.subject("requests"),
+                    durable="engine",
+                    stream=self.settings.requests_stream,
+                    config=config,
+                )
                 while True:
                     try:
                         msgs = await sub.fetch(16, timeout=1)
@@ -297,13 +315,16 @@ class BusRuntime:
         self._waiting[request_id] = future
         try:
             try:
-                await self.link.publish(self.settings.subject("requests"),
-                                        json.dumps(request).encode(),
-                                        {"Nats-Msg-Id": request_id, "Airwarn-Reply": reply})
+                await self.link.publish(
+                    self.settings.subject("requests"),
+                    json.dumps(request).encode(),
+                    {"Nats-Msg-Id": request_id, "Airwarn-Reply": reply},
+                )
             except (TimeoutError, nats.errors.Error, OSError) as exc:
                 raise UnavailableError(
                     f"the bus did not take the request ({exc.__class__.__name__}); nothing "
-                    "was accepted: retry") from None
+                    "was accepted: retry"
+                ) from None
             try:
                 answer = await asyncio.wait_for(future, timeout)
             except TimeoutError:
@@ -349,57 +370,132 @@ class RemoteWriter:
             raise UnavailableError("this process has not joined the bus yet; retry")
         return asyncio.run_coroutine_threadsafe(self.runtime.request(request), loop).result()
 
-    def ingest(self, items: list[tuple[int, Any]], rejected: list[dict[str, Any]], *,
-               client: Any, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> IngestAnswer | Queued:
+    def ingest(
+        self,
+        items: list[tuple[int, Any]],
+        rejected: list[dict[str, Any]],
+        *,
+        client: Any,
+        received_ms: int,
+        batch_key: str | None = None,
+        batch_digest: str | None = None,
+    ) -> IngestAnswer | Queued:
         from airwarn.bus.codec import ingest_request
 
         key = batch_key if batch_key is not None else f"bus:{uuid.uuid4().hex}"
-        answer = self._call(ingest_request(items, rejected, client, received_ms, key,
-                                           batch_digest))
+        answer = self._call(ingest_request(items, rejected, client, received_ms, key, batch_digest))
         if batch_key is None and not isinstance(answer, Queued):
             answer.pop("replayed", None)
         return _typed(IngestAnswer, answer)
 
-    def propose(self, request: dict[str, Any], client: Any, received_ms: int
-                ) -> ActionAnswer | Queued:
-        return _typed(ActionAnswer, self._call({
-            "op": "propose", "request": request, "client": _who(client),
-            "received_ms": received_ms}))
+    def propose(
+        self, request: dict[str, Any], client: Any, received_ms: int
+    ) -> ActionAnswer | Queued:
+        return _typed(
+            ActionAnswer,
+            self._call(
+                {
+                    "op": "propose",
+                    "request": request,
+                    "client": _who(client),
+                    "received_ms": received_ms,
+                }
+            ),
+        )
 
-    def confirm(self, action_id: str, client: Any, received_ms: int,
-                confirm_blast_radius: bool) -> ActionAnswer | Queued:
-        return _typed(ActionAnswer, self._call({
-            "op": "confirm", "action_id": action_id, "client": _who(client),
-            "received_ms": received_ms, "blast": confirm_blast_radius}))
+    def confirm(
+        self, action_id: str, client: Any, received_ms: int, confirm_blast_radius: bool
+    ) -> ActionAnswer | Queued:
+        return _typed(
+            ActionAnswer,
+            self._call(
+                {
+                    "op": "confirm",
+                    "action_id": action_id,
+                    "client": _who(client),
+                    "received_ms": received_ms,
+                    "blast": confirm_blast_radius,
+                }
+            ),
+        )
 
-    def cancel(self, identifier: str, reason: str, client: Any, received_ms: int
-               ) -> CancelAnswer | Queued:
-        return _typed(CancelAnswer, self._call({
-            "op": "cancel", "identifier": identifier, "reason": reason,
-            "client": _who(client), "received_ms": received_ms}))
+    def cancel(
+        self, identifier: str, reason: str, client: Any, received_ms: int
+    ) -> CancelAnswer | Queued:
+        return _typed(
+            CancelAnswer,
+            self._call(
+                {
+                    "op": "cancel",
+                    "identifier": identifier,
+                    "reason": reason,
+                    "client": _who(client),
+                    "received_ms": received_ms,
+                }
+            ),
+        )
 
-    def inbound(self, alert: Any, body: bytes, client: Any, received_ms: int
-                ) -> InboundAnswer | Queued:
+    def inbound(
+        self, alert: Any, body: bytes, client: Any, received_ms: int
+    ) -> InboundAnswer | Queued:
         from airwarn.bus.codec import blob
 
-        return _typed(InboundAnswer, self._call({
-            "op": "inbound", "body": blob(body), "client": _who(client),
-            "received_ms": received_ms}))
+        return _typed(
+            InboundAnswer,
+            self._call(
+                {
+                    "op": "inbound",
+                    "body": blob(body),
+                    "client": _who(client),
+                    "received_ms": received_ms,
+                }
+            ),
+        )
 
-    def decide_inbound(self, inbound_id: int, decision: str, client: Any, received_ms: int,
-                       reason: str, confirm_blast_radius: bool = False
-                       ) -> InboundAnswer | Queued:
-        return _typed(InboundAnswer, self._call({
-            "op": "inbound_decide", "inbound_id": inbound_id, "decision": decision,
-            "reason": reason, "client": _who(client), "received_ms": received_ms,
-            "blast": confirm_blast_radius}))
+    def decide_inbound(
+        self,
+        inbound_id: int,
+        decision: str,
+        client: Any,
+        received_ms: int,
+        reason: str,
+        confirm_blast_radius: bool = False,
+    ) -> InboundAnswer | Queued:
+        return _typed(
+            InboundAnswer,
+            self._call(
+                {
+                    "op": "inbound_decide",
+                    "inbound_id": inbound_id,
+                    "decision": decision,
+                    "reason": reason,
+                    "client": _who(client),
+                    "received_ms": received_ms,
+                    "blast": confirm_blast_radius,
+                }
+            ),
+        )
 
-    def relay_override(self, source: str, action: str, zones: list[str] | None, reason: str,
-                       client: Any, received_ms: int) -> dict[str, Any] | Queued:
-        return self._call({"op": "relay_override", "source": source, "action": action,
-                           "zones": zones, "reason": reason, "client": _who(client),
-                           "received_ms": received_ms})
+    def relay_override(
+        self,
+        source: str,
+        action: str,
+        zones: list[str] | None,
+        reason: str,
+        client: Any,
+        received_ms: int,
+    ) -> dict[str, Any] | Queued:
+        return self._call(
+            {
+                "op": "relay_override",
+                "source": source,
+                "action": action,
+                "zones": zones,
+                "reason": reason,
+                "client": _who(client),
+                "received_ms": received_ms,
+            }
+        )
 
 
 __all__ = ["BusRuntime", "RemoteWriter", "error_answer"]

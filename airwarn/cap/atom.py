@@ -19,8 +19,13 @@ def atom_time(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def atom_feed(entries: Iterable[tuple[CapWarning, str]], feed_id: str, title: str,
-              updated_ms: int, self_url: str) -> bytes:
+def atom_feed(
+    entries: Iterable[tuple[CapWarning, str]],
+    feed_id: str,
+    title: str,
+    updated_ms: int,
+    self_url: str,
+) -> bytes:
     """The feed of `entries` (each a warning and the URL of its signed CAP message).
 
     One entry per message, newest first: its id is the CAP identifier, its title the
@@ -33,8 +38,7 @@ def atom_feed(entries: Iterable[tuple[CapWarning, str]], feed_id: str, title: st
     author = _sub(feed, "author")
     _sub(author, "name", "airwarn")
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
-    ordered = sorted(entries, key=lambda item: (item[0].sent_ms, item[0].identifier),
-                     reverse=True)
+    ordered = sorted(entries, key=lambda item: (item[0].sent_ms, item[0].identifier), reverse=True)
     for warning, url in ordered:
         entry = _sub(feed, "entry")
         _sub(entry, "id", warning.identifier)
@@ -51,12 +55,12 @@ def _summary(warning: CapWarning) -> str:
     stage = {"alert": "alert", "pre_alert": "pre-alert", "clear": "all clear"}[warning.level]
     if warning.msg_type == "Cancel":
         stage = "cancellation"
-    return (f"{warning.status} {stage}, {event_text(warning.kind)}: "
-            f"{shown or 'no named area'}")
+    return f"{warning.status} {stage}, {event_text(warning.kind)}: {shown or 'no named area'}"
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None,
-         **attributes: str) -> etree._Element:
+def _sub(
+    parent: etree._Element, tag: str, text: str | None = None, **attributes: str
+) -> etree._Element:
     element = etree.SubElement(parent, _A + tag, attributes)
     if text is not None:
         element.text = text

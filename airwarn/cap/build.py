@@ -96,26 +96,37 @@ class _Stage:
 # - Cancel: the earlier message was sent in error; nothing is expected (Unlikely): AllClear.
 _STAGES = {
     "alert": _Stage(
-        response=("Shelter",), urgency="Immediate", severity="Extreme", certainty="Observed",
+        response=("Shelter",),
+        urgency="Immediate",
+        severity="Extreme",
+        certainty="Observed",
         headline="{event}: take shelter now",
         description="{event} threatens {areas}.",
         instruction="Enter the protected space now and stay 10 minutes.",
     ),
     "pre_alert": _Stage(
-        response=("Prepare", "Monitor"), urgency="Expected", severity="Severe",
+        response=("Prepare", "Monitor"),
+        urgency="Expected",
+        severity="Severe",
         certainty="Possible",
         headline="{event}: alerts expected soon",
         description="Alerts are expected in your area in the coming minutes: {areas}.",
         instruction="Stay near a protected space and follow the instructions that follow.",
     ),
     "clear": _Stage(
-        response=("AllClear",), urgency="Past", severity="Minor", certainty="Observed",
+        response=("AllClear",),
+        urgency="Past",
+        severity="Minor",
+        certainty="Observed",
         headline="{event}: the event has ended",
         description="The event has ended in {areas}.",
         instruction="The event has ended. You may leave the protected space.",
     ),
     "cancel": _Stage(
-        response=("AllClear",), urgency="Past", severity="Minor", certainty="Unlikely",
+        response=("AllClear",),
+        urgency="Past",
+        severity="Minor",
+        certainty="Unlikely",
         headline="{event}: earlier message cancelled",
         description="The earlier message for {areas} is cancelled: {note}",
         instruction="The earlier message was cancelled. You may leave the protected space.",
@@ -157,9 +168,14 @@ def build_cap(warning: CapWarning) -> etree._Element:
         _sub(alert, "note", note)
     if warning.references:
         # CAP 1.2 3.2.1: space-separated "sender,identifier,sent" triples.
-        _sub(alert, "references", " ".join(
-            f"{warning.sender},{identifier},{cap_time(sent_ms)}"
-            for identifier, sent_ms in warning.references))
+        _sub(
+            alert,
+            "references",
+            " ".join(
+                f"{warning.sender},{identifier},{cap_time(sent_ms)}"
+                for identifier, sent_ms in warning.references
+            ),
+        )
     _info(alert, warning)
     return alert
 
@@ -241,17 +257,22 @@ def cap_polygon(ring: Iterable[tuple[float, float]]) -> str:
 
 
 def _check(warning: CapWarning) -> None:
-    for name, value, allowed in (("status", warning.status, STATUSES),
-                                 ("msg_type", warning.msg_type, MSG_TYPES),
-                                 ("level", warning.level, LEVELS)):
+    for name, value, allowed in (
+        ("status", warning.status, STATUSES),
+        ("msg_type", warning.msg_type, MSG_TYPES),
+        ("level", warning.level, LEVELS),
+    ):
         if value not in allowed:
-            raise ValueError(f"CapWarning.{name} must be one of {', '.join(allowed)}, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"CapWarning.{name} must be one of {', '.join(allowed)}, got {value!r}"
+            )
     for field, text in (("identifier", warning.identifier), ("sender", warning.sender)):
         # CAP 1.2 3.2.1: no spaces, commas or restricted characters (< and &).
         if not text or any(c in text for c in " ,<&") or any(c.isspace() for c in text):
-            raise ValueError(f"CapWarning.{field} must be non-empty without spaces, commas, "
-                             f"'<' or '&', got {text!r}")
+            raise ValueError(
+                f"CapWarning.{field} must be non-empty without spaces, commas, "
+                f"'<' or '&', got {text!r}"
+            )
 
 
 def _stage(warning: CapWarning) -> _Stage:
@@ -272,8 +293,11 @@ def _info(alert: etree._Element, warning: CapWarning) -> None:
     _sub(info, "urgency", stage.urgency)
     _sub(info, "severity", stage.severity)
     _sub(info, "certainty", stage.certainty)
-    _sub(info, "eventCode", children=(("valueName", "airwarn:kind"),
-                                      ("value", warning.kind or "manual")))
+    _sub(
+        info,
+        "eventCode",
+        children=(("valueName", "airwarn:kind"), ("value", warning.kind or "manual")),
+    )
     if warning.source_t_ms is not None:
         _sub(info, "onset", cap_time(warning.source_t_ms))
     if warning.expires_ms is not None:
@@ -281,20 +305,26 @@ def _info(alert: etree._Element, warning: CapWarning) -> None:
     _sub(info, "senderName", "airwarn")
     _sub(info, "headline", headline(warning))
     reason = (warning.note or "").strip() or "no reason was given."
-    description = stage.description.format(event=event, areas=_area_names(warning.zones),
-                                           note=reason)
+    description = stage.description.format(
+        event=event, areas=_area_names(warning.zones), note=reason
+    )
     if warning.status in _DRILL_WORDS:
         description = f"{_DRILL_WORDS[warning.status][1]} {description}"
     _sub(info, "description", description)
     _sub(info, "instruction", stage.instruction)
-    _sub(info, "parameter", children=(("valueName", "airwarn:level"),
-                                      ("value", warning.level)))
+    _sub(info, "parameter", children=(("valueName", "airwarn:level"), ("value", warning.level)))
     if warning.threats:
-        _sub(info, "parameter", children=(("valueName", "airwarn:threats"),
-                                          ("value", " ".join(warning.threats))))
+        _sub(
+            info,
+            "parameter",
+            children=(("valueName", "airwarn:threats"), ("value", " ".join(warning.threats))),
+        )
     if warning.source is not None:
-        _sub(info, "parameter", children=(("valueName", "airwarn:relayed-from"),
-                                          ("value", warning.source)))
+        _sub(
+            info,
+            "parameter",
+            children=(("valueName", "airwarn:relayed-from"), ("value", warning.source)),
+        )
     for zone in warning.zones:
         area = _sub(info, "area")
         _sub(area, "areaDesc", zone.name or zone.id)
@@ -302,8 +332,9 @@ def _info(alert: etree._Element, warning: CapWarning) -> None:
             _sub(area, "polygon", polygon)
         _sub(area, "geocode", children=(("valueName", "airwarn:zone"), ("value", zone.id)))
         if zone.region:
-            _sub(area, "geocode", children=(("valueName", "airwarn:region"),
-                                            ("value", zone.region)))
+            _sub(
+                area, "geocode", children=(("valueName", "airwarn:region"), ("value", zone.region))
+            )
 
 
 def _area_names(zones: tuple[CapZone, ...]) -> str:
@@ -316,8 +347,12 @@ def _area_names(zones: tuple[CapZone, ...]) -> str:
     return ", ".join(names)
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None,
-         children: Iterable[tuple[str, str]] = ()) -> etree._Element:
+def _sub(
+    parent: etree._Element,
+    tag: str,
+    text: str | None = None,
+    children: Iterable[tuple[str, str]] = (),
+) -> etree._Element:
     element = etree.SubElement(parent, _C + tag)
     if text is not None:
         element.text = text

@@ -105,14 +105,16 @@ class InboundAlert:
     cap_version: str  # "1.2", or "1.1" read as 1.2
 
 
-def parse_inbound(data: bytes, *, source: str | None = None,
-                  max_bytes: int = MAX_BYTES) -> InboundAlert:
+def parse_inbound(
+    data: bytes, *, source: str | None = None, max_bytes: int = MAX_BYTES
+) -> InboundAlert:
     """The CAP message in `data`, or CapError naming what is wrong and where."""
     if not data or not data.strip():
         raise CapError("the body is empty; send one CAP <alert> document", source=source)
     if len(data) > max_bytes:
-        raise CapError(f"the document is {len(data)} bytes, more than the {max_bytes} "
-                       "accepted", source=source)
+        raise CapError(
+            f"the document is {len(data)} bytes, more than the {max_bytes} accepted", source=source
+        )
     root = _parse_xml(data, source)
     version = _cap_version(root, source)
     if version == "1.1":
@@ -131,9 +133,11 @@ def schema_path() -> Path:
     for path in SCHEMA_PATHS:
         if path.is_file():
             return path
-    raise UnavailableError("taking CAP in needs the OASIS CAP 1.2 schema, found in none of "
-                           + ", ".join(str(p) for p in SCHEMA_PATHS)
-                           + f"; save {SCHEMA_URL} as {SCHEMA_PATHS[1]}")
+    raise UnavailableError(
+        "taking CAP in needs the OASIS CAP 1.2 schema, found in none of "
+        + ", ".join(str(p) for p in SCHEMA_PATHS)
+        + f"; save {SCHEMA_URL} as {SCHEMA_PATHS[1]}"
+    )
 
 
 @cache
@@ -153,8 +157,14 @@ def _validate(root: etree._Element, source: str | None) -> None:
 
 
 def _parse_xml(data: bytes, source: str | None) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -172,13 +182,17 @@ def _cap_version(root: etree._Element, source: str | None) -> str:
     if qname.localname != "alert" or qname.namespace not in (CAP12_NS, CAP11_NS):
         raise CapError(
             f"the root element is {qname.localname!r} in namespace {qname.namespace!r}; "
-            f"a CAP message is an <alert> in {CAP12_NS!r}", line=root.sourceline,
-            field="/" + qname.localname, source=source)
+            f"a CAP message is an <alert> in {CAP12_NS!r}",
+            line=root.sourceline,
+            field="/" + qname.localname,
+            source=source,
+        )
     return "1.2" if qname.namespace == CAP12_NS else "1.1"
 
 
-def _schema_error(root: etree._Element, errors: list[etree._LogEntry],
-                  source: str | None) -> CapError:
+def _schema_error(
+    root: etree._Element, errors: list[etree._LogEntry], source: str | None
+) -> CapError:
     first = errors[0]
     message = _NS_IN_TEXT.sub("", first.message)
     if len(errors) > 1:
@@ -191,8 +205,9 @@ def _schema_error(root: etree._Element, errors: list[etree._LogEntry],
         found = []
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
         path = _path(found[0])
-    return CapError(f"not valid CAP 1.2: {message}", line=first.line or None, field=path,
-                    source=source)
+    return CapError(
+        f"not valid CAP 1.2: {message}", line=first.line or None, field=path, source=source
+    )
 
 
 class _Reader:
@@ -235,8 +250,10 @@ class _Reader:
         )
 
     def _area(self, area: etree._Element) -> InboundArea:
-        geocodes = tuple((self._text(code, "valueName") or "", self._text(code, "value") or "")
-                         for code in area.findall(_C + "geocode"))
+        geocodes = tuple(
+            (self._text(code, "valueName") or "", self._text(code, "value") or "")
+            for code in area.findall(_C + "geocode")
+        )
         return InboundArea(
             description=self._text(area, "areaDesc") or "",
             polygons=tuple(self._polygon(p) for p in area.findall(_C + "polygon")),
@@ -249,16 +266,26 @@ class _Reader:
         # the first and last the same.
         text = (element.text or "").strip()
         if not text:
-            raise self._error(element, "the polygon is empty; CAP wants at least four "
-                              "'lat,lon' points, the first and last the same")
+            raise self._error(
+                element,
+                "the polygon is empty; CAP wants at least four "
+                "'lat,lon' points, the first and last the same",
+            )
         points = [self._point(element, pair) for pair in text.split()]
         if len(points) < 4:
-            raise self._error(element, f"the polygon has {len(points)} points; CAP wants at "
-                              "least four, the first and last the same", text)
+            raise self._error(
+                element,
+                f"the polygon has {len(points)} points; CAP wants at "
+                "least four, the first and last the same",
+                text,
+            )
         if points[0] != points[-1]:
-            raise self._error(element, "the polygon is not closed: its first point "
-                              f"{text.split()[0]} differs from its last {text.split()[-1]}",
-                              text)
+            raise self._error(
+                element,
+                "the polygon is not closed: its first point "
+                f"{text.split()[0]} differs from its last {text.split()[-1]}",
+                text,
+            )
         polygon = Polygon([(lon, lat) for lat, lon in points])
         if polygon.area <= 0:
             raise self._error(element, "the polygon encloses no area", text)
@@ -274,8 +301,9 @@ class _Reader:
         try:
             radius_km = float(parts[1])
         except ValueError:
-            raise self._error(element, f"the circle's radius {parts[1]!r} is not a number "
-                              "of kilometres", text) from None
+            raise self._error(
+                element, f"the circle's radius {parts[1]!r} is not a number of kilometres", text
+            ) from None
         if not radius_km >= 0:
             raise self._error(element, "the circle's radius is negative", text)
         return circle(lon, lat, radius_km * 1000.0)
@@ -285,11 +313,18 @@ class _Reader:
         try:
             lat, lon = (float(part) for part in parts)
         except ValueError:
-            raise self._error(element, f"{pair!r} is not a 'lat,lon' point (a stray comma "
-                              "or space?)", element.text) from None
+            raise self._error(
+                element,
+                f"{pair!r} is not a 'lat,lon' point (a stray comma or space?)",
+                element.text,
+            ) from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise self._error(element, f"the point {pair!r} is outside WGS84 (lat -90..90, "
-                              "lon -180..180; lat comes first)", element.text)
+            raise self._error(
+                element,
+                f"the point {pair!r} is outside WGS84 (lat -90..90, "
+                "lon -180..180; lat comes first)",
+                element.text,
+            )
         return lat, lon
 
     def _references(self, element: etree._Element | None) -> tuple[tuple[str, str, int], ...]:
@@ -297,15 +332,19 @@ class _Reader:
             return ()
         text = (element.text or "").strip()
         if not text:
-            raise self._error(element, "the references element is empty; leave it out, or "
-                              "list the earlier messages as 'sender,identifier,sent' "
-                              "separated by spaces")
+            raise self._error(
+                element,
+                "the references element is empty; leave it out, or "
+                "list the earlier messages as 'sender,identifier,sent' "
+                "separated by spaces",
+            )
         out = []
         for triple in text.split():
             parts = triple.split(",")
             if len(parts) != 3 or not all(parts):
-                raise self._error(element, f"the reference {triple!r} is not "
-                                  "'sender,identifier,sent'", text)
+                raise self._error(
+                    element, f"the reference {triple!r} is not 'sender,identifier,sent'", text
+                )
             out.append((parts[0], parts[1], self._parse_time(element, parts[2])))
         return tuple(out)
 
@@ -318,8 +357,9 @@ class _Reader:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise self._error(element, f"{text!r} is not a CAP time such as "
-                              "2002-05-24T16:49:00-07:00", text) from None
+            raise self._error(
+                element, f"{text!r} is not a CAP time such as 2002-05-24T16:49:00-07:00", text
+            ) from None
         if moment.tzinfo is None:
             raise self._error(element, f"the time {text!r} has no offset", text)
         return int(moment.timestamp() * 1000)
@@ -333,10 +373,10 @@ class _Reader:
     def _texts(self, parent: etree._Element, tag: str) -> list[str]:
         return [(child.text or "").strip() for child in parent.findall(_C + tag)]
 
-    def _error(self, element: etree._Element, message: str,
-               value: object = None) -> CapError:
-        return CapError(message, line=element.sourceline, field=_path(element), value=value,
-                        source=self.source)
+    def _error(self, element: etree._Element, message: str, value: object = None) -> CapError:
+        return CapError(
+            message, line=element.sourceline, field=_path(element), value=value, source=self.source
+        )
 
 
 def _path(element: etree._Element) -> str:
@@ -350,8 +390,11 @@ def _path(element: etree._Element) -> str:
             steps.append(name)
         else:
             same = [sibling for sibling in parent if sibling.tag == node.tag]
-            steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 or name in
-                         ("info", "area", "polygon", "circle") else name)
+            steps.append(
+                f"{name}[{same.index(node) + 1}]"
+                if len(same) > 1 or name in ("info", "area", "polygon", "circle")
+                else name
+            )
         node = parent
     return "/" + "/".join(reversed(steps))
 

@@ -64,16 +64,24 @@ def generate_keypair(common_name: str) -> tuple[bytes, bytes]:
         .not_valid_after(now + dt.timedelta(days=CERT_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=True,
-                          key_encipherment=False, data_encipherment=False,
-                          key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False),
-            critical=True)
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -82,8 +90,9 @@ def load_or_create_keys(folder: Path, common_name: str = "airwarn CAP signing") 
     folder = Path(folder)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     # processes started together (an engine, its standby, edges) must not both make a pair
-    with os.fdopen(os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-                   "a") as lock:
+    with os.fdopen(
+        os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a"
+    ) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return _load_or_create(folder, common_name)
 
@@ -94,7 +103,8 @@ def _load_or_create(folder: Path, common_name: str) -> SigningKeys:
         present, missing = (key_path, cert_path) if key_path.exists() else (cert_path, key_path)
         raise CapSignatureError(
             f"{present} exists but {missing} does not; restore the missing file, or remove "
-            "both to make a new pair (receivers must then fetch the new certificate)")
+            "both to make a new pair (receivers must then fetch the new certificate)"
+        )
     if not key_path.exists():
         key_pem, cert_pem = generate_keypair(common_name)
         # Create the key file with mode 0600 from the start: no moment where others may read.
@@ -118,8 +128,9 @@ def sign(element: etree._Element, keys: SigningKeys) -> bytes:
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
-    signed = signer.sign(_copy(element), key=_private_key(keys.key_pem),
-                         cert=keys.cert_pem.decode())
+    signed = signer.sign(
+        _copy(element), key=_private_key(keys.key_pem), cert=keys.cert_pem.decode()
+    )
     return to_bytes(signed)
 
 
@@ -140,27 +151,33 @@ def verify(data: bytes, cert_pem: bytes) -> etree._Element:
     another key made it. Only what the signature covers is returned.
     """
     if len(data) > MAX_BYTES:
-        raise CapSignatureError(f"the message is {len(data)} bytes, more than the "
-                                f"{MAX_BYTES} this verifier reads")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                             load_dtd=False)
+        raise CapSignatureError(
+            f"the message is {len(data)} bytes, more than the {MAX_BYTES} this verifier reads"
+        )
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise CapSignatureError(f"the message is not well-formed XML: {exc}") from None
     signatures = root.findall(f"{{{DSIG_NS}}}Signature")
     if not signatures:
-        raise CapSignatureError("the message carries no XML signature (no ds:Signature "
-                                "element in the alert)")
+        raise CapSignatureError(
+            "the message carries no XML signature (no ds:Signature element in the alert)"
+        )
     if len(signatures) > 1:
-        raise CapSignatureError(f"the message carries {len(signatures)} signatures; "
-                                "airwarn signs once")
+        raise CapSignatureError(
+            f"the message carries {len(signatures)} signatures; airwarn signs once"
+        )
     try:
-        result = XMLVerifier().verify(root, x509_cert=cert_pem.decode(), parser=parser,
-                                      expect_config=_EXPECT)
+        result = XMLVerifier().verify(
+            root, x509_cert=cert_pem.decode(), parser=parser, expect_config=_EXPECT
+        )
     except InvalidSignature as exc:
-        raise CapSignatureError(f"the signature does not verify with the published "
-                                f"certificate: {exc}") from None
+        raise CapSignatureError(
+            f"the signature does not verify with the published certificate: {exc}"
+        ) from None
     except InvalidInput as exc:
         raise CapSignatureError(f"the signature cannot be checked: {exc}") from None
     signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
@@ -182,14 +199,17 @@ def _check_pair(keys: SigningKeys, key_path: Path, cert_path: Path) -> None:
         key = serialization.load_pem_private_key(keys.key_pem, password=None)
         cert = x509.load_pem_x509_certificate(keys.cert_pem)
     except ValueError as exc:
-        raise CapSignatureError(f"{key_path} or {cert_path} is not a PEM key and "
-                                f"certificate: {exc}") from None
+        raise CapSignatureError(
+            f"{key_path} or {cert_path} is not a PEM key and certificate: {exc}"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise CapSignatureError(f"{key_path} holds a {type(key).__name__}; airwarn signs CAP "
-                                "with RSA (RSA-SHA256)")
+        raise CapSignatureError(
+            f"{key_path} holds a {type(key).__name__}; airwarn signs CAP with RSA (RSA-SHA256)"
+        )
     cert_key = cert.public_key()
     if not isinstance(cert_key, rsa.RSAPublicKey) or (
-            cert_key.public_numbers() != key.public_key().public_numbers()):
+        cert_key.public_numbers() != key.public_key().public_numbers()
+    ):
         raise CapSignatureError(f"the certificate {cert_path} is not for the key {key_path}")
 
 

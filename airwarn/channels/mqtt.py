@@ -76,31 +76,40 @@ def parse_url(url: str) -> Broker:
     trusted CAs unless `?cafile=/path/ca.pem` names the CA to trust)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise AirwarnError(f"MQTT URL {url!r}: the scheme must be mqtt:// or mqtts:// "
-                           "(for example mqtt://127.0.0.1:1883)")
+        raise AirwarnError(
+            f"MQTT URL {url!r}: the scheme must be mqtt:// or mqtts:// "
+            "(for example mqtt://127.0.0.1:1883)"
+        )
     if not parts.hostname:
         raise AirwarnError(f"MQTT URL {url!r} names no host; write mqtt://HOST[:PORT]")
     if parts.path not in ("", "/"):
-        raise AirwarnError(f"MQTT URL {url!r} has a path ({parts.path}); the topic prefix is "
-                           "set apart (prefix=...), the URL only says where the broker is")
+        raise AirwarnError(
+            f"MQTT URL {url!r} has a path ({parts.path}); the topic prefix is "
+            "set apart (prefix=...), the URL only says where the broker is"
+        )
     try:
         port = parts.port
     except ValueError:
-        raise AirwarnError(f"MQTT URL {url!r}: the port is not a number from 1 to 65535"
-                           ) from None
+        raise AirwarnError(f"MQTT URL {url!r}: the port is not a number from 1 to 65535") from None
     query = parse_qs(parts.query)
     unknown = sorted(set(query) - {"cafile"})
     if unknown:
-        raise AirwarnError(f"MQTT URL {url!r}: unknown option {unknown[0]!r}; the only one is "
-                           "cafile (mqtts:// only)")
+        raise AirwarnError(
+            f"MQTT URL {url!r}: unknown option {unknown[0]!r}; the only one is "
+            "cafile (mqtts:// only)"
+        )
     cafile = query["cafile"][-1] if "cafile" in query else None
     tls = parts.scheme == "mqtts"
     if cafile is not None and not tls:
         raise AirwarnError(f"MQTT URL {url!r}: cafile needs mqtts://")
-    return Broker(host=parts.hostname, port=port or (8883 if tls else 1883),
-                  username=unquote(parts.username) if parts.username is not None else None,
-                  password=unquote(parts.password) if parts.password is not None else None,
-                  tls=tls, cafile=cafile)
+    return Broker(
+        host=parts.hostname,
+        port=port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        tls=tls,
+        cafile=cafile,
+    )
 
 
 def zone_topic_level(zone: str) -> str:
@@ -121,9 +130,15 @@ def zone_body(decision_line: str | bytes) -> tuple[int, str, str, dict[str, Any]
     decision = decode_decision(decision_line)
     status = decision.status if isinstance(decision.status, str) else "actual"
     lane = "zones" if status == "actual" else "drills"
-    body: dict[str, Any] = {"zone": decision.zone, "level": decision.level,
-                            "seq": decision.seq, "t": decision.t, "kind": decision.kind,
-                            "status": status, "threats": decision.threats}
+    body: dict[str, Any] = {
+        "zone": decision.zone,
+        "level": decision.level,
+        "seq": decision.seq,
+        "t": decision.t,
+        "kind": decision.kind,
+        "status": status,
+        "threats": decision.threats,
+    }
     if isinstance(decision.source, RelayedFrom):
         body["source"] = decision.source.name
         if decision.source.t is not None:
@@ -156,14 +171,23 @@ class MqttChannel:
     name = "mqtt"
     router: APIRouter | None = None
 
-    def __init__(self, url: str, *, prefix: str = "airwarn", client_id: str | None = None,
-                 heartbeat_s: float = 5.0, keepalive_s: int = 10,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "airwarn",
+        client_id: str | None = None,
+        heartbeat_s: float = 5.0,
+        keepalive_s: int = 10,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.broker = parse_url(url)  # a bad URL fails at startup, not on the first alert
         prefix = prefix.strip("/")
         if not prefix or any(c in prefix for c in "+#\x00"):
-            raise AirwarnError(f"MQTT prefix {prefix!r}: give a topic such as airwarn or "
-                               "site/airwarn, without + or #")
+            raise AirwarnError(
+                f"MQTT prefix {prefix!r}: give a topic such as airwarn or "
+                "site/airwarn, without + or #"
+            )
         if heartbeat_s <= 0 or keepalive_s < 1:
             raise AirwarnError("MQTT heartbeat_s and keepalive_s must be positive")
         self.prefix = prefix
@@ -174,9 +198,10 @@ class MqttChannel:
             try:
                 tls_context = ssl.create_default_context(cafile=self.broker.cafile)
             except (OSError, ssl.SSLError) as exc:
-                raise AirwarnError(f"MQTT cafile {self.broker.cafile!r} cannot be used "
-                                   f"({exc}); give the broker's CA certificate as a PEM file"
-                                   ) from None
+                raise AirwarnError(
+                    f"MQTT cafile {self.broker.cafile!r} cannot be used "
+                    f"({exc}); give the broker's CA certificate as a PEM file"
+                ) from None
         self._tls_context = tls_context
         self.status_topic = f"{prefix}/status"
         self.heartbeat_topic = f"{prefix}/heartbeat"
@@ -261,9 +286,14 @@ class MqttChannel:
                         return
             except aiomqtt.MqttError as exc:
                 if not outage_logged:
-                    log.warning("MQTT broker %s:%d: %s; retrying with backoff up to %.0f s, "
-                                "levels are kept and sent on reconnect", self.broker.host,
-                                self.broker.port, exc, BACKOFF_S[1])
+                    log.warning(
+                        "MQTT broker %s:%d: %s; retrying with backoff up to %.0f s, "
+                        "levels are kept and sent on reconnect",
+                        self.broker.host,
+                        self.broker.port,
+                        exc,
+                        BACKOFF_S[1],
+                    )
                     outage_logged = True
             finally:
                 self.connected = False
@@ -281,8 +311,9 @@ class MqttChannel:
                 last, bodies = await asyncio.to_thread(self._service.log.latest_per_zone)
                 break
             except sa.exc.SQLAlchemyError as exc:
-                log.warning("MQTT: the decision log cannot be read (%s); retrying",
-                            exc.__class__.__name__)
+                log.warning(
+                    "MQTT: the decision log cannot be read (%s); retrying", exc.__class__.__name__
+                )
             if await self._wait_stop(wait):
                 return False
             wait = min(wait * 2, BACKOFF_S[1])
@@ -301,8 +332,10 @@ class MqttChannel:
             return {}
         with service._lock:
             states = service.engine.relays.states()
-        return {name: {"source": name, "state": s.state, "since": format_time(s.since_ms),
-                       "why": s.why} for name, s in states.items()}
+        return {
+            name: {"source": name, "state": s.state, "since": format_time(s.since_ms), "why": s.why}
+            for name, s in states.items()
+        }
 
     def _take_sources(self, states: dict[str, dict[str, Any]]) -> list[tuple[str, bytes]]:
         """New source health into the state: (topic, payload) to send, status last."""
@@ -318,10 +351,17 @@ class MqttChannel:
 
     def _status(self, since: str | None = None) -> bytes:
         """`online`, or `stale` naming the relayed sources that are not live."""
-        stale = sorted(n for n, body in self.sources.items()
-                       if body["state"] in ("starting", "stale", "failed"))
-        body: dict[str, Any] = {"state": "stale" if stale else "online", "seq": self.last_seq,
-                                "since": since or _now(), "client_id": self.client_id}
+        stale = sorted(
+            n
+            for n, body in self.sources.items()
+            if body["state"] in ("starting", "stale", "failed")
+        )
+        body: dict[str, Any] = {
+            "state": "stale" if stale else "online",
+            "seq": self.last_seq,
+            "since": since or _now(),
+            "client_id": self.client_id,
+        }
         if stale:
             body["stale"] = stale
         if self.sources:
@@ -329,14 +369,21 @@ class MqttChannel:
         return _compact(body)
 
     def _client(self) -> aiomqtt.Client:
-        offline = _compact({"state": "offline", "reason": "connection lost",
-                            "client_id": self.client_id})
+        offline = _compact(
+            {"state": "offline", "reason": "connection lost", "client_id": self.client_id}
+        )
         client = aiomqtt.Client(
-            self.broker.host, self.broker.port, username=self.broker.username,
-            password=self.broker.password, identifier=self.client_id,
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=self.client_id,
             will=aiomqtt.Will(self.status_topic, offline, qos=QOS, retain=True),
-            keepalive=self.keepalive_s, tls_context=self._tls_context, timeout=10,
-            clean_session=True)
+            keepalive=self.keepalive_s,
+            tls_context=self._tls_context,
+            timeout=10,
+            clean_session=True,
+        )
         client.pending_calls_threshold = 2 * SEND_WINDOW  # a window in flight is expected
         return client
 
@@ -345,27 +392,41 @@ class MqttChannel:
         retained = await self._retained(client)
         await self._absorb_now()
         sources = f"{self.prefix}/sources/"
-        stale = [(topic, b"" if topic.startswith(sources) else self._reset(topic, payload))
-                 for topic, payload in retained.items()
-                 if topic not in self._state and payload and not _is_clear(payload)]
-        changed = sorted((seq, topic, payload) for topic, (seq, payload) in self._state.items()
-                         if retained.get(topic) != payload)
+        stale = [
+            (topic, b"" if topic.startswith(sources) else self._reset(topic, payload))
+            for topic, payload in retained.items()
+            if topic not in self._state and payload and not _is_clear(payload)
+        ]
+        changed = sorted(
+            (seq, topic, payload)
+            for topic, (seq, payload) in self._state.items()
+            if retained.get(topic) != payload
+        )
         owed = stale + [(topic, payload) for _, topic, payload in changed]
         await self._send(client, owed)
         self.last_sync = {"sent": len(changed), "reset": len(stale), "retained": len(retained)}
         self._online = self._status()
         await client.publish(self.status_topic, self._online, qos=QOS, retain=True)
         self.connected = True
-        log.info("MQTT: online at %s:%d, %d retained topics sent, %d reset", self.broker.host,
-                 self.broker.port, len(changed), len(stale))
+        log.info(
+            "MQTT: online at %s:%d, %d retained topics sent, %d reset",
+            self.broker.host,
+            self.broker.port,
+            len(changed),
+            len(stale),
+        )
 
     async def _retained(self, client: aiomqtt.Client) -> dict[str, bytes]:
         """What the broker retains under the zone and drill topics: subscribe, then read until
         a marker published after the subscription comes back (the broker sends retained
         messages first)."""
         marker = f"{self.prefix}/sync/{self.client_id}/{uuid.uuid4().hex}"
-        topics = [f"{self.prefix}/zones/+", f"{self.prefix}/drills/+",
-                  f"{self.prefix}/sources/+", marker]
+        topics = [
+            f"{self.prefix}/zones/+",
+            f"{self.prefix}/drills/+",
+            f"{self.prefix}/sources/+",
+            marker,
+        ]
         # QoS 0 here: a broker queues at most so many QoS 1 messages for a client (Mosquitto:
         # max_queued_messages 1000) and drops the rest, which a national zone set exceeds
         await client.subscribe([(topic, 0) for topic in topics])
@@ -389,8 +450,9 @@ class MqttChannel:
         try:
             while True:
                 getter = asyncio.ensure_future(self._inbox.get())
-                done, _ = await asyncio.wait({getter, watch}, timeout=self.heartbeat_s,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {getter, watch}, timeout=self.heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                )
                 if watch in done:
                     getter.cancel()
                     watch.result()  # the connection died: raises MqttError
@@ -409,16 +471,29 @@ class MqttChannel:
                     owed = self._take_sources(item.states)
                     await self._send(client, self._drain_owed(owed))
                     status = self._status()
-                    if json.loads(status).get("state") != json.loads(self._online).get(
-                            "state") or owed:
+                    if (
+                        json.loads(status).get("state") != json.loads(self._online).get("state")
+                        or owed
+                    ):
                         self._online = status
                         await client.publish(self.status_topic, status, qos=QOS, retain=True)
                     continue
                 if item is _STOP:
                     watch.cancel()  # or it would answer our own `offline` with `online`
-                    await client.publish(self.status_topic, _compact(
-                        {"state": "offline", "reason": "stopped", "seq": self.last_seq,
-                         "t": _now(), "client_id": self.client_id}), qos=QOS, retain=True)
+                    await client.publish(
+                        self.status_topic,
+                        _compact(
+                            {
+                                "state": "offline",
+                                "reason": "stopped",
+                                "seq": self.last_seq,
+                                "t": _now(),
+                                "client_id": self.client_id,
+                            }
+                        ),
+                        qos=QOS,
+                        retain=True,
+                    )
                     return True
                 owed = await self._accept(item)
                 await self._send(client, self._drain_owed(owed))
@@ -545,8 +620,17 @@ class MqttChannel:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             said = json.loads(retained)
             zone, status = str(said.get("zone", zone)), str(said.get("status", status))
-        return _compact({"zone": zone, "level": "clear", "seq": self.last_seq, "t": _now(),
-                         "kind": None, "status": status, "threats": []})
+        return _compact(
+            {
+                "zone": zone,
+                "level": "clear",
+                "seq": self.last_seq,
+                "t": _now(),
+                "kind": None,
+                "status": status,
+                "threats": [],
+            }
+        )
 
     # -- sending --------------------------------------------------------------------------
 
@@ -554,10 +638,14 @@ class MqttChannel:
         """Publish retained at QoS 1, in order, a window at a time: each publish goes out in
         the order it is called and the broker keeps a client's order per topic."""
         for start in range(0, len(owed), SEND_WINDOW):
-            window = owed[start:start + SEND_WINDOW]
+            window = owed[start : start + SEND_WINDOW]
             results = await asyncio.gather(
-                *(client.publish(topic, payload, qos=QOS, retain=True)
-                  for topic, payload in window), return_exceptions=True)
+                *(
+                    client.publish(topic, payload, qos=QOS, retain=True)
+                    for topic, payload in window
+                ),
+                return_exceptions=True,
+            )
             for result in results:
                 if isinstance(result, BaseException):
                     raise result  # the rest is sent again by the sync after the reconnect

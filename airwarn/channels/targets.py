@@ -36,13 +36,17 @@ if TYPE_CHECKING:
     IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 LOOKUP_TIMEOUT_S = 2.0  # a subscription waits this long for DNS, then lets delivery decide
-PRIVATE_HINT = ("; a receiver on a private network needs `airwarn serve "
-                "--allow-private-targets`")
+PRIVATE_HINT = "; a receiver on a private network needs `airwarn serve --allow-private-targets`"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1 (deprecated)
-_KINDS = (("is_unspecified", "the unspecified address"), ("is_loopback", "a loopback address"),
-          ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
-          ("is_private", "a private address"), ("is_reserved", "a reserved address"))
+_KINDS = (
+    ("is_unspecified", "the unspecified address"),
+    ("is_loopback", "a loopback address"),
+    ("is_link_local", "a link-local address"),
+    ("is_multicast", "a multicast address"),
+    ("is_private", "a private address"),
+    ("is_reserved", "a reserved address"),
+)
 
 
 class TargetRefused(AirwarnError, OSError):
@@ -110,16 +114,24 @@ def check_url(url: str, field: str, *, allow_private: bool) -> None:
         return
     host = (urlsplit(url).hostname or "").rstrip(".")
     address = literal_address(host)
-    why = refusal(address) if address is not None else (
-        f"{host} is localhost" if host == "localhost" or host.endswith(".localhost")
-        else None)
+    why = (
+        refusal(address)
+        if address is not None
+        else (
+            f"{host} is localhost" if host == "localhost" or host.endswith(".localhost") else None
+        )
+    )
     if why is not None:
-        raise RequestError(f"airwarn does not send there: {why}; give a public host"
-                           + PRIVATE_HINT, field=field, value=url)
+        raise RequestError(
+            f"airwarn does not send there: {why}; give a public host" + PRIVATE_HINT,
+            field=field,
+            value=url,
+        )
 
 
-async def check_resolved(url: str, field: str, *, allow_private: bool,
-                         timeout_s: float = LOOKUP_TIMEOUT_S) -> None:
+async def check_resolved(
+    url: str, field: str, *, allow_private: bool, timeout_s: float = LOOKUP_TIMEOUT_S
+) -> None:
     """`check_url`, then the addresses the URL's host name resolves to now. A name that does
     not resolve (or not within `timeout_s`) is let through: every delivery checks again."""
     check_url(url, field, allow_private=allow_private)
@@ -129,14 +141,16 @@ async def check_resolved(url: str, field: str, *, allow_private: bool,
     try:
         async with asyncio.timeout(timeout_s):
             infos = await asyncio.get_running_loop().getaddrinfo(
-                host, None, proto=socket.IPPROTO_TCP)
+                host, None, proto=socket.IPPROTO_TCP
+            )
     except (OSError, UnicodeError, TimeoutError):
         return
     try:
         check_addresses(host, sorted({str(info[4][0]) for info in infos}), allow_private)
     except TargetRefused as refused:
-        raise RequestError(f"airwarn does not send there: {refused}" + PRIVATE_HINT,
-                           field=field, value=url) from None
+        raise RequestError(
+            f"airwarn does not send there: {refused}" + PRIVATE_HINT, field=field, value=url
+        ) from None
 
 
 def delivery_refusal(url: str, allow_private: bool) -> str | None:
@@ -157,8 +171,11 @@ def refused_cause(exc: BaseException) -> TargetRefused | None:
         if seen is None or isinstance(seen, TargetRefused):
             return seen
         inner = getattr(seen, "os_error", None)
-        seen = inner if isinstance(inner, BaseException) and inner is not seen else (
-            seen.__cause__ or seen.__context__)
+        seen = (
+            inner
+            if isinstance(inner, BaseException) and inner is not seen
+            else (seen.__cause__ or seen.__context__)
+        )
     return None
 
 
@@ -170,8 +187,9 @@ class GuardedResolver(AbstractResolver):
         self.allow_private = allow_private
         self.inner = inner or aiohttp.ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         found = await self.inner.resolve(host, port, family)
         check_addresses(host, [entry["host"] for entry in found], self.allow_private)
         return found

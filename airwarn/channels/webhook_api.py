@@ -47,16 +47,28 @@ class Subscription(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128, pattern=PRINTABLE,
-                      description="who receives it, for the list and the audit log")
-    url: str = Field(min_length=1, max_length=2048,
-                     description="where deliveries are POSTed: http:// or https://")
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=PRINTABLE,
+        description="who receives it, for the list and the audit log",
+    )
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="where deliveries are POSTed: http:// or https://",
+    )
     zones: list[str] | None = Field(
-        None, min_length=1, max_length=100_000,
-        description="the zone ids it wants decisions for; omit for every zone")
+        None,
+        min_length=1,
+        max_length=100_000,
+        description="the zone ids it wants decisions for; omit for every zone",
+    )
     statuses: list[Status] = Field(
-        default_factory=lambda: _ACTUAL_ONLY.copy(), min_length=1,
-        description="which lanes it wants: real warnings (actual), drills (exercise), tests")
+        default_factory=lambda: _ACTUAL_ONLY.copy(),
+        min_length=1,
+        description="which lanes it wants: real warnings (actual), drills (exercise), tests",
+    )
 
 
 class Replay(BaseModel):
@@ -64,11 +76,15 @@ class Replay(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    from_seq: int | None = Field(None, ge=1, le=MAX_SEQ,
-                                 description="resend this subscriber's decisions from this seq")
-    until_seq: int | None = Field(None, ge=1, le=MAX_SEQ,
-                                  description="with from_seq: up to this seq (default: the "
-                                  "newest already queued for it)")
+    from_seq: int | None = Field(
+        None, ge=1, le=MAX_SEQ, description="resend this subscriber's decisions from this seq"
+    )
+    until_seq: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SEQ,
+        description="with from_seq: up to this seq (default: the newest already queued for it)",
+    )
     dead: bool | None = Field(None, description="true: retry every dead letter")
 
 
@@ -86,20 +102,32 @@ def _check(body: Subscription, zone_ids: dict[str, int], allow_private: bool) ->
         httpx.URL(body.url)
         yarl.URL(body.url)  # what the sender (aiohttp) will make of it
     except (ValueError, TypeError, httpx.InvalidURL) as exc:
-        raise RequestError(f"the url cannot be read ({exc}); give e.g. "
-                           "https://example.org/airwarn-hook", field="$.url",
-                           value=body.url) from None
+        raise RequestError(
+            f"the url cannot be read ({exc}); give e.g. https://example.org/airwarn-hook",
+            field="$.url",
+            value=body.url,
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RequestError("the url must be http:// or https:// with a host, e.g. "
-                           "https://example.org/airwarn-hook", field="$.url", value=body.url)
+        raise RequestError(
+            "the url must be http:// or https:// with a host, e.g. "
+            "https://example.org/airwarn-hook",
+            field="$.url",
+            value=body.url,
+        )
     if parts.fragment:
-        raise RequestError("the url must not have a #fragment (it is never sent); drop it",
-                           field="$.url", value=body.url)
+        raise RequestError(
+            "the url must not have a #fragment (it is never sent); drop it",
+            field="$.url",
+            value=body.url,
+        )
     for index, zone in enumerate(body.zones or []):
         if zone not in zone_ids:
-            raise RequestError(f"zone {zone!r} is not in this zone set; GET /v1/zones lists "
-                               "the ids, or omit `zones` for every zone",
-                               field=f"$.zones[{index}]", value=zone)
+            raise RequestError(
+                f"zone {zone!r} is not in this zone set; GET /v1/zones lists "
+                "the ids, or omit `zones` for every zone",
+                field=f"$.zones[{index}]",
+                value=zone,
+            )
 
 
 # ids are 64-bit in both stores: a larger one is refused as input (422), not sent to SQLite
@@ -109,22 +137,25 @@ SubscriberId = Annotated[int, Path(ge=1, le=MAX_SEQ, description="the subscriber
 def _subscriber_or_404(request: Request, subscriber_id: int) -> store.Subscriber:
     found = store.subscriber(request.app.state.service.db, subscriber_id)
     if found is None:
-        raise NotFoundError(f"no webhook subscriber {subscriber_id}; GET /v1/webhooks lists "
-                            "them")
+        raise NotFoundError(f"no webhook subscriber {subscriber_id}; GET /v1/webhooks lists them")
     return found
 
 
-def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = False
-                   ) -> APIRouter:
+def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = False) -> APIRouter:
     """The endpoints; `nudge` tells the channel (when it runs here) to look at once. A url
     whose host is or resolves to an address that is not public is refused unless
     `allow_private_targets` (see `airwarn.channels.targets`)."""
     router = APIRouter(tags=["webhooks"], responses=ERRORS)
 
-    @router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated,
-                 summary="Subscribe a URL to decisions (role: admin); the secret is shown once")
-    async def subscribe(body: Subscription, request: Request,
-                        client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
+    @router.post(
+        "/v1/webhooks",
+        status_code=201,
+        response_model=WebhookCreated,
+        summary="Subscribe a URL to decisions (role: admin); the secret is shown once",
+    )
+    async def subscribe(
+        body: Subscription, request: Request, client: Client = Depends(require(MANAGE))
+    ) -> dict[str, Any]:
         service = request.app.state.service
         _check(body, service.zones.index_of, allow_private_targets)
         # the name is looked up (off the event loop): one that points inside is refused now,
@@ -140,73 +171,123 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
                 # deliveries begin after the newest decision stored now: a subscriber gets
                 # what happens from here on (and can replay the past with from_seq)
                 after = store.last_decision_seq(conn)
-            row = {"name": body.name, "url": body.url, "zones": zones, "statuses": statuses,
-                   "secret": secret, "created_ms": now_ms, "created_by": client.name,
-                   "seen_seq": after}
-            audit = store.audit_entry(client.name, client.role, now_ms, "webhook.create", {
-                "name": body.name, "url": body.url, "statuses": statuses,
-                "zones": None if zones is None else len(zones)})
+            row = {
+                "name": body.name,
+                "url": body.url,
+                "zones": zones,
+                "statuses": statuses,
+                "secret": secret,
+                "created_ms": now_ms,
+                "created_by": client.name,
+                "seen_seq": after,
+            }
+            audit = store.audit_entry(
+                client.name,
+                client.role,
+                now_ms,
+                "webhook.create",
+                {
+                    "name": body.name,
+                    "url": body.url,
+                    "statuses": statuses,
+                    "zones": None if zones is None else len(zones),
+                },
+            )
             return store.create_subscriber(service.db, row, audit, service.secrets), after
 
         new_id, after = await run_in_threadpool(create)
         nudge()
-        return {"id": new_id, "name": body.name, "url": body.url, "zones": zones,
-                "statuses": statuses, "after_seq": after, "secret": secret,
-                "signature": "Airwarn-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "
-                             "f'{t}.{body}')>; see docs/webhooks.md"}
+        return {
+            "id": new_id,
+            "name": body.name,
+            "url": body.url,
+            "zones": zones,
+            "statuses": statuses,
+            "after_seq": after,
+            "secret": secret,
+            "signature": "Airwarn-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "
+            "f'{t}.{body}')>; see docs/webhooks.md",
+        }
 
-    @router.get("/v1/webhooks", summary="The webhook subscribers and their deliveries "
-                "(role: admin)", response_model=list[WebhookSubscriber])
-    async def subscribers(request: Request, client: Client = Depends(require(MANAGE))
-                          ) -> list[dict[str, Any]]:
+    @router.get(
+        "/v1/webhooks",
+        summary="The webhook subscribers and their deliveries (role: admin)",
+        response_model=list[WebhookSubscriber],
+    )
+    async def subscribers(
+        request: Request, client: Client = Depends(require(MANAGE))
+    ) -> list[dict[str, Any]]:
         return await run_in_threadpool(store.list_subscribers, request.app.state.service.db)
 
-    @router.delete("/v1/webhooks/{subscriber_id}", summary="Unsubscribe (role: admin)",
-                   response_model=WebhookDeleted)
-    async def unsubscribe(subscriber_id: SubscriberId, request: Request,
-                          client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
+    @router.delete(
+        "/v1/webhooks/{subscriber_id}",
+        summary="Unsubscribe (role: admin)",
+        response_model=WebhookDeleted,
+    )
+    async def unsubscribe(
+        subscriber_id: SubscriberId, request: Request, client: Client = Depends(require(MANAGE))
+    ) -> dict[str, Any]:
         now_ms = _now_ms()
-        audit = store.audit_entry(client.name, client.role, now_ms, "webhook.delete",
-                                  {"id": subscriber_id})
-        done = await run_in_threadpool(store.deactivate, request.app.state.service.db,
-                                       subscriber_id, now_ms, audit)
+        audit = store.audit_entry(
+            client.name, client.role, now_ms, "webhook.delete", {"id": subscriber_id}
+        )
+        done = await run_in_threadpool(
+            store.deactivate, request.app.state.service.db, subscriber_id, now_ms, audit
+        )
         if not done:
-            raise NotFoundError(f"no webhook subscriber {subscriber_id}; GET /v1/webhooks "
-                                "lists them")
+            raise NotFoundError(
+                f"no webhook subscriber {subscriber_id}; GET /v1/webhooks lists them"
+            )
         nudge()
         return {"id": subscriber_id, "deleted": True}
 
-    @router.get("/v1/webhooks/{subscriber_id}/dead",
-                summary="The dead letters: deliveries given up on, oldest first (role: admin)",
-                response_model=list[DeadLetter])
-    async def dead(subscriber_id: SubscriberId, request: Request,
-                   client: Client = Depends(require(MANAGE)),
-                   limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
+    @router.get(
+        "/v1/webhooks/{subscriber_id}/dead",
+        summary="The dead letters: deliveries given up on, oldest first (role: admin)",
+        response_model=list[DeadLetter],
+    )
+    async def dead(
+        subscriber_id: SubscriberId,
+        request: Request,
+        client: Client = Depends(require(MANAGE)),
+        limit: int = Query(500, ge=1, le=5000),
+    ) -> list[dict[str, Any]]:
         await run_in_threadpool(_subscriber_or_404, request, subscriber_id)
-        return await run_in_threadpool(store.dead_letters, request.app.state.service.db,
-                                       subscriber_id, limit)
+        return await run_in_threadpool(
+            store.dead_letters, request.app.state.service.db, subscriber_id, limit
+        )
 
-    @router.post("/v1/webhooks/{subscriber_id}/replay",
-                 summary="Send again: decisions from a seq, or the dead letters (role: admin)",
-                 response_model=WebhookReplay)
-    async def replay(subscriber_id: SubscriberId, body: Replay, request: Request,
-                     client: Client = Depends(require(MANAGE))) -> dict[str, Any]:
+    @router.post(
+        "/v1/webhooks/{subscriber_id}/replay",
+        summary="Send again: decisions from a seq, or the dead letters (role: admin)",
+        response_model=WebhookReplay,
+    )
+    async def replay(
+        subscriber_id: SubscriberId,
+        body: Replay,
+        request: Request,
+        client: Client = Depends(require(MANAGE)),
+    ) -> dict[str, Any]:
         if (body.from_seq is None) == (not body.dead):
-            raise RequestError("give either `from_seq` (resend decisions from that seq) or "
-                               "`dead: true` (retry the dead letters), not both or neither",
-                               field="$", value=body.model_dump(exclude_none=True))
-        if body.until_seq is not None and (body.from_seq is None
-                                           or body.until_seq < body.from_seq):
-            raise RequestError("`until_seq` goes with `from_seq` and is not before it",
-                               field="$.until_seq", value=body.until_seq)
+            raise RequestError(
+                "give either `from_seq` (resend decisions from that seq) or "
+                "`dead: true` (retry the dead letters), not both or neither",
+                field="$",
+                value=body.model_dump(exclude_none=True),
+            )
+        if body.until_seq is not None and (body.from_seq is None or body.until_seq < body.from_seq):
+            raise RequestError(
+                "`until_seq` goes with `from_seq` and is not before it",
+                field="$.until_seq",
+                value=body.until_seq,
+            )
         db = request.app.state.service.db
         sub = await run_in_threadpool(_subscriber_or_404, request, subscriber_id)
         now_ms = _now_ms()
         what = {"id": subscriber_id, **body.model_dump(exclude_none=True)}
         audit = store.audit_entry(client.name, client.role, now_ms, "webhook.replay", what)
         if body.dead:
-            queued = await run_in_threadpool(store.requeue_dead, db, subscriber_id, now_ms,
-                                             audit)
+            queued = await run_in_threadpool(store.requeue_dead, db, subscriber_id, now_ms, audit)
         else:
             assert body.from_seq is not None
             # later decisions are queued for it already (or will be): never beyond its mark
@@ -215,10 +296,12 @@ def webhook_router(nudge: Callable[[], None], allow_private_targets: bool = Fals
                 raise RequestError(
                     f"that would resend {until - body.from_seq + 1} decisions; replay at most "
                     f"{MAX_REPLAY} at a time: give until_seq ≤ {body.from_seq + MAX_REPLAY - 1}"
-                    ", then the next range", field="$.from_seq", value=body.from_seq)
+                    ", then the next range",
+                    field="$.from_seq",
+                    value=body.from_seq,
+                )
             tag = "-replay-" + secrets.token_hex(4)
-            rows = await run_in_threadpool(replay_rows, db, sub, body.from_seq, until, now_ms,
-                                           tag)
+            rows = await run_in_threadpool(replay_rows, db, sub, body.from_seq, until, now_ms, tag)
             queued = await run_in_threadpool(store.queue_replay, db, rows, audit)
         nudge()
         return {"id": subscriber_id, "queued": queued}

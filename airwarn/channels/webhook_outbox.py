@@ -52,19 +52,34 @@ def step_of(decisions: list[tuple[int, str]], messages: list[dict[str, Any]]) ->
 def delivery(sub: Subscriber, step: Step, now_ms: int, tag: str = "") -> dict[str, Any] | None:
     """The row a step queues for a subscriber: its decisions for the subscriber's zones and
     statuses and the CAP messages about them; None when none of it concerns the subscriber."""
-    mine = [(seq, line) for seq, zone, status, line in step.decisions
-            if sub.wants(zone, status)]
+    mine = [(seq, line) for seq, zone, status, line in step.decisions if sub.wants(zone, status)]
     if not mine:
         return None
     key = f"seq-{mine[0][0]}{tag}"
     messages = [m for m in step.messages if sub.wants_message(m)]
     # the decision lines go in as they are: byte for byte what the other feeds carry
-    body = ('{"id":' + json.dumps(f"{sub.id}-{key}") + ',"decisions":['
-            + ",".join(line for _, line in mine) + '],"messages":'
-            + json.dumps(messages, separators=(",", ":")) + "}")
-    return {"subscriber_id": sub.id, "key": key, "first_seq": mine[0][0],
-            "last_seq": mine[-1][0], "payload": body, "attempts": 0, "next_ms": now_ms,
-            "state": "pending", "last_error": None, "created_ms": now_ms, "done_ms": None}
+    body = (
+        '{"id":'
+        + json.dumps(f"{sub.id}-{key}")
+        + ',"decisions":['
+        + ",".join(line for _, line in mine)
+        + '],"messages":'
+        + json.dumps(messages, separators=(",", ":"))
+        + "}"
+    )
+    return {
+        "subscriber_id": sub.id,
+        "key": key,
+        "first_seq": mine[0][0],
+        "last_seq": mine[-1][0],
+        "payload": body,
+        "attempts": 0,
+        "next_ms": now_ms,
+        "state": "pending",
+        "last_error": None,
+        "created_ms": now_ms,
+        "done_ms": None,
+    }
 
 
 def logged_steps(conn: Connection, after: int, until: int) -> list[Step]:
@@ -77,8 +92,12 @@ def logged_steps(conn: Connection, after: int, until: int) -> list[Step]:
     group: list[store.LoggedDecision] = []
     for decision in [*decisions, None]:
         if group and (decision is None or decision.event_seq != group[0].event_seq):
-            steps.append(Step([(d.seq, d.zone, d.status, d.line) for d in group],
-                              messages.get(group[0].event_seq, [])))
+            steps.append(
+                Step(
+                    [(d.seq, d.zone, d.status, d.line) for d in group],
+                    messages.get(group[0].event_seq, []),
+                )
+            )
             group = []
         if decision is not None:
             group.append(decision)
@@ -101,8 +120,9 @@ class _LogReader:
         return self.cache[(after, until)]
 
 
-def _owed(sub: Subscriber, steps: list[Step], target: int, log: _LogReader
-          ) -> tuple[list[Step], int]:
+def _owed(
+    sub: Subscriber, steps: list[Step], target: int, log: _LogReader
+) -> tuple[list[Step], int]:
     """The steps after the subscriber's watermark up to `target`, from those in hand where
     they follow on, from the log where they do not; and how far that got."""
     out: list[Step] = []
@@ -126,8 +146,9 @@ def _owed(sub: Subscriber, steps: list[Step], target: int, log: _LogReader
     return out, cursor
 
 
-def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: int = 5000
-         ) -> tuple[list[Subscriber], set[int], bool]:
+def fill(
+    db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: int = 5000
+) -> tuple[list[Subscriber], set[int], bool]:
     """Queue what the active subscribers are owed, up to the last step in hand (and to the end
     of the log when `to_log_end`). Returns the subscribers, the ids with deliveries to send
     (new ones; when `to_log_end`, any due), and whether more than a page is still owed."""
@@ -163,8 +184,9 @@ def fill(db: Engine, steps: list[Step], now_ms: int, *, to_log_end: bool, page: 
     return subscribers, fresh, more
 
 
-def replay_rows(db: Engine, sub: Subscriber, from_seq: int, until: int, now_ms: int, tag: str
-                ) -> list[dict[str, Any]]:
+def replay_rows(
+    db: Engine, sub: Subscriber, from_seq: int, until: int, now_ms: int, tag: str
+) -> list[dict[str, Any]]:
     """Deliveries that resend the subscriber's decisions `from_seq..until`, as new deliveries
     with ids of their own (`tag` makes them unique)."""
     rows: list[dict[str, Any]] = []

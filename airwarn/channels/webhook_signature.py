@@ -28,8 +28,14 @@ def signature_header(secret: str, body: bytes, t: int | None = None) -> str:
     return f"t={t},v1={signature(secret, t, body)}"
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANCE_S,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    tolerance_s: int = TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
     """Whether `header` signs `body` with `secret`, at a time within `tolerance_s` of now."""
     parts: dict[str, list[str]] = {}
     for item in header.split(","):

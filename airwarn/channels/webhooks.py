@@ -62,8 +62,12 @@ def judge(status: int, retry_after: str | None) -> Outcome:
         return Outcome(False, True, f"HTTP {status}", parse_retry_after(retry_after))
     # anything else (a 404, a 401 from a receiver with another secret, a redirect) will not
     # change by asking again: the dead-letter list shows it, and a replay sends it once fixed
-    return Outcome(False, False, f"HTTP {status}: the receiver refused it; fix the receiver "
-                                 "or the subscription's url, then replay the dead letters")
+    return Outcome(
+        False,
+        False,
+        f"HTTP {status}: the receiver refused it; fix the receiver "
+        "or the subscription's url, then replay the dead letters",
+    )
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -80,8 +84,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def backoff_s(attempts: int, base_s: float, cap_s: float, retry_after_s: float | None = None,
-              rng: random.Random | None = None) -> float:
+def backoff_s(
+    attempts: int,
+    base_s: float,
+    cap_s: float,
+    retry_after_s: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """The wait after the `attempts`-th failed attempt: base·2^(n-1), capped, with jitter (a
     random half of it, so that receivers coming back are not hit by every sender at once),
     never less than the receiver's Retry-After, and never more than the cap."""
@@ -97,9 +106,16 @@ class WebhookChannel:
 
     name = "webhooks"
 
-    def __init__(self, *, timeout_s: float = 5.0, max_attempts: int = 8,
-                 backoff_s: float = 1.0, max_backoff_s: float = 300.0,
-                 poll_s: float = 1.0, allow_private_targets: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 5.0,
+        max_attempts: int = 8,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+        poll_s: float = 1.0,
+        allow_private_targets: bool = False,
+    ) -> None:
         # poll_s: how often an idle channel looks at the store for what other processes did
         # (a subscription or a replay asked of an edge server) and for steps it was not told of
         # allow_private_targets: deliver to loopback and private addresses too (closed
@@ -136,7 +152,8 @@ class WebhookChannel:
         self._client = aiohttp.ClientSession(
             connector=targets.connector(self.allow_private_targets, limit=0),
             headers={"User-Agent": USER_AGENT},
-            timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+        )
         self._sending = asyncio.Semaphore(MAX_SENDING)
         # catch up first: steps committed while no channel listened (a crash between a commit
         # and the outbox, a failover) are queued before anything new
@@ -190,16 +207,20 @@ class WebhookChannel:
         if self._wake is not None:
             self._wake.set()
 
-    async def _fill(self, *, to_log_end: bool, steps: list[Step] | None = None
-                    ) -> tuple[list[store.Subscriber] | None, set[int]]:
+    async def _fill(
+        self, *, to_log_end: bool, steps: list[Step] | None = None
+    ) -> tuple[list[store.Subscriber] | None, set[int]]:
         assert self._db is not None
         try:
             subscribers, fresh, more = await asyncio.to_thread(
-                fill, self._db, steps or [], _now_ms(), to_log_end=to_log_end)
+                fill, self._db, steps or [], _now_ms(), to_log_end=to_log_end
+            )
         except sa.exc.SQLAlchemyError as exc:
             # nothing was queued and no watermark moved: the next look reads it from the log
-            log.warning("webhooks: the outbox could not be written (%s); retrying from the "
-                        "log", exc.__class__.__name__)
+            log.warning(
+                "webhooks: the outbox could not be written (%s); retrying from the log",
+                exc.__class__.__name__,
+            )
             return None, set()
         if more:
             self._set_wake()
@@ -230,8 +251,7 @@ class WebhookChannel:
                 continue
             self._sync_senders(subscribers, fresh)
 
-    def _sync_senders(self, subscribers: list[store.Subscriber] | None,
-                      fresh: set[int]) -> None:
+    def _sync_senders(self, subscribers: list[store.Subscriber] | None, fresh: set[int]) -> None:
         """One sender per active subscriber; wake those with new deliveries."""
         if subscribers is None:
             return
@@ -243,8 +263,7 @@ class WebhookChannel:
         for sub_id in active:
             if sub_id not in self._senders or self._senders[sub_id][0].done():
                 wake = asyncio.Event()
-                task = asyncio.create_task(self._send_all(sub_id, wake),
-                                           name=f"webhooks-{sub_id}")
+                task = asyncio.create_task(self._send_all(sub_id, wake), name=f"webhooks-{sub_id}")
                 self._senders[sub_id] = (task, wake)
             if sub_id in fresh:
                 self._senders[sub_id][1].set()
@@ -256,8 +275,7 @@ class WebhookChannel:
         assert self._db is not None
         while not self._stopping:
             try:
-                batch = await asyncio.to_thread(store.pending, self._db, sub_id,
-                                                self._secrets)
+                batch = await asyncio.to_thread(store.pending, self._db, sub_id, self._secrets)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("webhooks: cannot read the outbox (%s)", exc.__class__.__name__)
                 await _wait(wake, self.poll_s)
@@ -287,15 +305,19 @@ class WebhookChannel:
     async def _attempt(self, sub_id: int, due: store.Due) -> Outcome:
         assert self._client is not None
         body = due.payload.encode()
-        headers = {"Content-Type": "application/json", "Webhook-Id": f"{sub_id}-{due.key}",
-                   "Webhook-Attempt": str(due.attempts + 1),
-                   HEADER: signature_header(due.secret, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "Webhook-Id": f"{sub_id}-{due.key}",
+            "Webhook-Attempt": str(due.attempts + 1),
+            HEADER: signature_header(due.secret, body),
+        }
         refused = targets.delivery_refusal(due.url, self.allow_private_targets)
         if refused is not None:
             return Outcome(False, False, refused)
         try:
-            async with self._client.post(due.url, data=body, headers=headers,
-                                         allow_redirects=False) as response:
+            async with self._client.post(
+                due.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 return judge(response.status, response.headers.get("Retry-After"))
         except TimeoutError:
             return Outcome(False, True, f"no answer within {self.timeout_s:g} s")
@@ -315,19 +337,32 @@ class WebhookChannel:
         if outcome.delivered:
             state, next_ms, error, done = "delivered", now_ms, None, now_ms
         elif outcome.retry and attempts < self.max_attempts:
-            wait_s = backoff_s(attempts, self.backoff_s, self.max_backoff_s,
-                               outcome.retry_after_s)
-            state, next_ms, error, done = "pending", now_ms + int(wait_s * 1000), \
-                outcome.error, None
+            wait_s = backoff_s(attempts, self.backoff_s, self.max_backoff_s, outcome.retry_after_s)
+            state, next_ms, error, done = (
+                "pending",
+                now_ms + int(wait_s * 1000),
+                outcome.error,
+                None,
+            )
         else:
-            error = outcome.error if not outcome.retry else (
-                f"gave up after {attempts} attempts; the last: {outcome.error}")
+            error = (
+                outcome.error
+                if not outcome.retry
+                else (f"gave up after {attempts} attempts; the last: {outcome.error}")
+            )
             state, next_ms, done = "dead", now_ms, now_ms
         while True:
             try:
-                await asyncio.to_thread(store.record_attempt, self._db, due.id, state=state,
-                                        attempts=attempts, next_ms=next_ms, error=error,
-                                        done_ms=done)
+                await asyncio.to_thread(
+                    store.record_attempt,
+                    self._db,
+                    due.id,
+                    state=state,
+                    attempts=attempts,
+                    next_ms=next_ms,
+                    error=error,
+                    done_ms=done,
+                )
                 return state
             except sa.exc.SQLAlchemyError as exc:
                 # unrecorded, a delivered one would be sent again: keep trying to record it

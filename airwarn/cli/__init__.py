@@ -46,4 +46,3 @@ def _main() -> None:
 
 def main() -> None:
     app()
-

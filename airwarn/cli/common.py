@@ -23,10 +23,15 @@ INTERRUPTED = 130
 
 err = Console(stderr=True)
 
-DbOption = Annotated[str, typer.Option(
-    "--db", envvar="AIRWARN_DB",
-    help="The store: sqlite:///FILE (default sqlite:///airwarn.db) or "
-    "postgresql://user@host:5432/db. Also read from AIRWARN_DB.")]
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="AIRWARN_DB",
+        help="The store: sqlite:///FILE (default sqlite:///airwarn.db) or "
+        "postgresql://user@host:5432/db. Also read from AIRWARN_DB.",
+    ),
+]
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -51,16 +56,18 @@ def describe(error: object) -> str:
     if isinstance(error, SettingError):
         text = f"{flag(error.setting)}: {error.message}"
         if error.needs:
-            text += " (give " + ", ".join(f"{flag(name)} {value}"
-                                          for name, value in error.needs.items()) + ")"
+            text += (
+                " (give "
+                + ", ".join(f"{flag(name)} {value}" for name, value in error.needs.items())
+                + ")"
+            )
         return text
     return str(error)
 
 
 def say_error(error: object) -> None:
     """Print `error: ...` on stderr, the one way every command reports one."""
-    err.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False,
-              soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False, soft_wrap=True)
 
 
 def fail(error: object, code: int = USAGE) -> typer.Exit:

@@ -19,22 +19,50 @@ from airwarn.ports import WALL_CLOCK
 
 TOKEN_ENV = "ALERTS_IN_UA_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
-FollowOption = Annotated[list[str] | None, typer.Option(
-    "--follow", help="Relay an official feed into these zones (repeat for more): "
-    "alerts.in.ua, oref, cap:URL or airwarn:URL; KIND:URL for a mirror (see docs/follow.md).")]
-TokenFileOption = Annotated[Path | None, typer.Option(
-    "--alerts-in-ua-token-file", help=f"A file holding the alerts.in.ua API token (or set "
-    f"{TOKEN_ENV}); never give the token on the command line.")]
-EveryOption = Annotated[float | None, typer.Option(
-    "--follow-every-s", min=0.2, help="Seconds between polls (default: the source's own: 15 "
-    "for alerts.in.ua, 2 for oref, 30 for cap).")]
-StaleOption = Annotated[float | None, typer.Option(
-    "--follow-stale-s", min=1.0, help="Seconds of silence after which a source is shown as "
-    "stale on every channel (default: 4 polls, at least 30).")]
-HoldOption = Annotated[float | None, typer.Option(
-    "--follow-hold-s", min=0.0, help="Seconds an area stays alerted after it leaves the Home "
-    "Front Command's live feed without an 'event ended' (default 600; 0 when the source is "
-    "another airwarn, which holds its zones itself).")]
+FollowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--follow",
+        help="Relay an official feed into these zones (repeat for more): "
+        "alerts.in.ua, oref, cap:URL or airwarn:URL; KIND:URL for a mirror (see docs/follow.md).",
+    ),
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--alerts-in-ua-token-file",
+        help=f"A file holding the alerts.in.ua API token (or set "
+        f"{TOKEN_ENV}); never give the token on the command line.",
+    ),
+]
+EveryOption = Annotated[
+    float | None,
+    typer.Option(
+        "--follow-every-s",
+        min=0.2,
+        help="Seconds between polls (default: the source's own: 15 "
+        "for alerts.in.ua, 2 for oref, 30 for cap).",
+    ),
+]
+StaleOption = Annotated[
+    float | None,
+    typer.Option(
+        "--follow-stale-s",
+        min=1.0,
+        help="Seconds of silence after which a source is shown as "
+        "stale on every channel (default: 4 polls, at least 30).",
+    ),
+]
+HoldOption = Annotated[
+    float | None,
+    typer.Option(
+        "--follow-hold-s",
+        min=0.0,
+        help="Seconds an area stays alerted after it leaves the Home "
+        "Front Command's live feed without an 'event ended' (default 600; 0 when the source is "
+        "another airwarn, which holds its zones itself).",
+    ),
+]
 
 
 def read_token(token_file: Path | None) -> str | None:
@@ -43,16 +71,20 @@ def read_token(token_file: Path | None) -> str | None:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise AirwarnError(f"--alerts-in-ua-token-file {token_file}: {exc.strerror}"
-                               ) from None
+            raise AirwarnError(f"--alerts-in-ua-token-file {token_file}: {exc.strerror}") from None
         if not token:
             raise AirwarnError(f"--alerts-in-ua-token-file {token_file} is empty")
         return token
     return os.environ.get(TOKEN_ENV, "").strip() or None
 
 
-def follow_specs(sources: list[str] | None, token_file: Path | None, every_s: float | None,
-                 stale_s: float | None, hold_s: float | None) -> list[Any]:
+def follow_specs(
+    sources: list[str] | None,
+    token_file: Path | None,
+    every_s: float | None,
+    stale_s: float | None,
+    hold_s: float | None,
+) -> list[Any]:
     """The specs the options ask for (none without --follow)."""
     from airwarn.follow.spec import parse_spec
 
@@ -60,19 +92,33 @@ def follow_specs(sources: list[str] | None, token_file: Path | None, every_s: fl
         return []
     needs_token = any(s.strip().split(":", 1)[0] == "alerts.in.ua" for s in sources)
     token = read_token(token_file) if needs_token else None
-    return [parse_spec(s, token=token, every_s=every_s, stale_s=stale_s, hold_s=hold_s)
-            for s in sources]
+    return [
+        parse_spec(s, token=token, every_s=every_s, stale_s=stale_s, hold_s=hold_s) for s in sources
+    ]
 
 
 def follow(
-    source: Annotated[str, typer.Argument(
-        help="alerts.in.ua, oref, cap:URL or airwarn:URL (KIND:URL for a mirror).")],
-    zones: Annotated[str, typer.Option(
-        "--zones", "-z", help="A zone file, or a shipped layer: israel, ukraine, "
-        "ukraine-raions, ukraine-oblasts.")],
-    once: Annotated[bool, typer.Option(
-        "--once", help="Ask once, print what the source holds per zone, and exit (1 if it "
-        "cannot be read).")] = False,
+    source: Annotated[
+        str,
+        typer.Argument(help="alerts.in.ua, oref, cap:URL or airwarn:URL (KIND:URL for a mirror)."),
+    ],
+    zones: Annotated[
+        str,
+        typer.Option(
+            "--zones",
+            "-z",
+            help="A zone file, or a shipped layer: israel, ukraine, "
+            "ukraine-raions, ukraine-oblasts.",
+        ),
+    ],
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Ask once, print what the source holds per zone, and exit (1 if it "
+            "cannot be read).",
+        ),
+    ] = False,
     token_file: TokenFileOption = None,
     every_s: EveryOption = None,
     stale_s: StaleOption = None,
@@ -127,12 +173,16 @@ async def _watch(spec: Any, feed: Any, zone_set: Any, once: bool) -> int:
             sink.write(spec.name, list(changes(spec.name, wants, {}, _now_ms())), _now_ms())
             levels: dict[str, int] = {}
             for want in wants.values():
-                levels[{1: "pre_alert", 2: "alert"}[want.level]] = levels.get(
-                    {1: "pre_alert", 2: "alert"}[want.level], 0) + 1
-            err.print(f"{spec.name}: {len(wants)} of {len(zone_set)} zones held "
-                      f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items())) or 'none'})"
-                      + (f"; {observation.note}" if observation.note else ""),
-                      highlight=False, soft_wrap=True)
+                levels[{1: "pre_alert", 2: "alert"}[want.level]] = (
+                    levels.get({1: "pre_alert", 2: "alert"}[want.level], 0) + 1
+                )
+            err.print(
+                f"{spec.name}: {len(wants)} of {len(zone_set)} zones held "
+                f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items())) or 'none'})"
+                + (f"; {observation.note}" if observation.note else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
             return 0
         follower = Follower(spec, feed, sink)
         with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
@@ -147,8 +197,10 @@ class MemorySink:
         self.engine = engine
 
     def lanes(self, source: str) -> dict[str, Any]:
-        return {self.engine.zones.ids[i]: lane
-                for i, lane in self.engine.relays.lanes_of(source).items()}
+        return {
+            self.engine.zones.ids[i]: lane
+            for i, lane in self.engine.relays.lanes_of(source).items()
+        }
 
     def state(self, source: str) -> Any:
         return self.engine.relays.states().get(source)
@@ -163,8 +215,12 @@ class MemorySink:
         for event in events:
             event = msgspec.structs.replace(event, t=_datetime(clock))
             if isinstance(event, Source):
-                err.print(f"{source}: {event.state}" + (f" ({event.why})" if event.why else ""),
-                          highlight=False, markup=False, soft_wrap=True)
+                err.print(
+                    f"{source}: {event.state}" + (f" ({event.why})" if event.why else ""),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
             for decision in self.engine.apply(event):
                 sys.stdout.buffer.write(encode_decision(decision) + b"\n")
         sys.stdout.buffer.flush()

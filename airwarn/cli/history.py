@@ -79,23 +79,44 @@ def _db_url(db: str) -> str:
     return db if "://" in db else f"sqlite:///{db}"
 
 
-LayersOption = Annotated[Path | None, typer.Option(
-    "--layers", show_default=False,
-    help="The zone layers: for Ukraine the folder with ua_oblasts/ua_raions/ua_hromadas"
-    ".geojson, for Israel israel_alert_areas.geojson. Default: found beside the history "
-    "file's folder, as in ../shared/data.")]
-CrosswalkOption = Annotated[Path | None, typer.Option(
-    "--crosswalk", show_default=False,
-    help="Ukraine's alarm-region crosswalk (ua_alarm_regions_crosswalk.csv). Default: beside "
-    "the layers.")]
-AliasOption = Annotated[Path | None, typer.Option(
-    "--aliases", show_default=False,
-    help="An alias table to use instead of the one shipped (airwarn/data/"
-    "history_aliases.csv), e.g. a copy you extended.")]
-SourceOption = Annotated[str, typer.Option(
-    "--source", "-s", show_default=False,
-    help="Which imported history: ukraine-official, ukraine-volunteer, ukraine-consolidated, "
-    "israel-dleshem or israel-eranyariv (see `airwarn history sources`).")]
+LayersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--layers",
+        show_default=False,
+        help="The zone layers: for Ukraine the folder with ua_oblasts/ua_raions/ua_hromadas"
+        ".geojson, for Israel israel_alert_areas.geojson. Default: found beside the history "
+        "file's folder, as in ../shared/data.",
+    ),
+]
+CrosswalkOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--crosswalk",
+        show_default=False,
+        help="Ukraine's alarm-region crosswalk (ua_alarm_regions_crosswalk.csv). Default: beside "
+        "the layers.",
+    ),
+]
+AliasOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--aliases",
+        show_default=False,
+        help="An alias table to use instead of the one shipped (airwarn/data/"
+        "history_aliases.csv), e.g. a copy you extended.",
+    ),
+]
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        "-s",
+        show_default=False,
+        help="Which imported history: ukraine-official, ukraine-volunteer, ukraine-consolidated, "
+        "israel-dleshem or israel-eranyariv (see `airwarn history sources`).",
+    ),
+]
 
 
 @contextmanager
@@ -111,8 +132,11 @@ def _errors() -> Iterator[None]:
         err.print("interrupted; nothing was half-written (each import is one transaction)")
         raise typer.Exit(INTERRUPTED) from None
     except Exception as error:  # the edge of the program: report, never a traceback
-        raise fail(f"unexpected {type(error).__name__}: {error}. This is a bug; please report "
-                   "it with the command you ran.", FAILURE) from None
+        raise fail(
+            f"unexpected {type(error).__name__}: {error}. This is a bug; please report "
+            "it with the command you ran.",
+            FAILURE,
+        ) from None
 
 
 def _engine(db: str, *, create: bool) -> Engine:
@@ -120,9 +144,11 @@ def _engine(db: str, *, create: bool) -> Engine:
     if not create and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
-            raise HistoryError(f"no store at {path}; import histories first, e.g. "
-                               f"`airwarn history import all {DATA}`, or give --db",
-                               field="--db")
+            raise HistoryError(
+                f"no store at {path}; import histories first, e.g. "
+                f"`airwarn history import all {DATA}`, or give --db",
+                field="--db",
+            )
     engine = connect(url)
     migrate(engine)
     return engine
@@ -136,21 +162,30 @@ def history() -> None:
 def _count_lines(path: Path) -> int:
     opener: Callable[..., Any] = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
     with opener(path, "rb") as handle:
-        return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20),
-                                                               b"")) - 1)
+        return max(
+            0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1
+        )
 
 
 def _run_imports(db: str, files: list[tuple[str, Path]], inputs: Inputs) -> None:
     with _errors():
         engine = _engine(db, create=True)
-        progress = Progress("[progress.description]{task.description}", BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                            transient=True, disable=not err.is_terminal)
+        progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
         reports: list[ImportReport] = []
         with progress:
             for kind, path in files:
-                task = progress.add_task(f"{kind} {path.name}",
-                                         total=_count_lines(path) if path.is_file() else None)
+                task = progress.add_task(
+                    f"{kind} {path.name}", total=_count_lines(path) if path.is_file() else None
+                )
+
                 def advance(n: int, task: TaskID = task) -> None:
                     progress.advance(task, n)
 
@@ -163,17 +198,30 @@ def _run_imports(db: str, files: list[tuple[str, Path]], inputs: Inputs) -> None
 def _print_report(report: ImportReport) -> None:
     s = report.summary
     if report.status == "unchanged":
-        err.print(f"[bold]{report.source}[/]: {report.file_name} is already imported with the "
-                  "same alias table and layers; nothing changed.", highlight=False)
+        err.print(
+            f"[bold]{report.source}[/]: {report.file_name} is already imported with the "
+            "same alias table and layers; nothing changed.",
+            highlight=False,
+        )
         return
-    verb = "Imported" if report.status == "imported" else (
-        f"Replaced the import of {report.replaced_file} with")
+    verb = (
+        "Imported"
+        if report.status == "imported"
+        else (f"Replaced the import of {report.replaced_file} with")
+    )
     rate = f"{s['zone_rate']:.2%} of {'rows' if s['zone_set'] == 'ukraine' else 'area mentions'}"
-    err.print(f"[bold green]{verb}[/] {report.file_name} as [bold]{report.source}[/]: "
-              f"{s['rows_read']:,} rows → {s['alerts']:,} alert rows in {report.seconds:.1f} s; "
-              f"matched to a zone: {rate}"
-              + (f" ({s['place_rate']:.2%} to a zone or district)"
-                 if s["place_rate"] != s["zone_rate"] else "") + ".", highlight=False)
+    err.print(
+        f"[bold green]{verb}[/] {report.file_name} as [bold]{report.source}[/]: "
+        f"{s['rows_read']:,} rows → {s['alerts']:,} alert rows in {report.seconds:.1f} s; "
+        f"matched to a zone: {rate}"
+        + (
+            f" ({s['place_rate']:.2%} to a zone or district)"
+            if s["place_rate"] != s["zone_rate"]
+            else ""
+        )
+        + ".",
+        highlight=False,
+    )
     for note in s["notes"]:
         err.print(f"  • {note}", highlight=False, markup=False, soft_wrap=True)
 
@@ -181,7 +229,8 @@ def _print_report(report: ImportReport) -> None:
 def _import_command(kind: str, example: str) -> Callable[..., None]:
     def command(
         path: Path = typer.Argument(  # noqa: B008 (typer's way; the help names the example)
-            ..., metavar="FILE", show_default=False, help=f"The history file, e.g. {example}"),
+            ..., metavar="FILE", show_default=False, help=f"The history file, e.g. {example}"
+        ),
         db: DbOption = DEFAULT_URL,
         layers: LayersOption = None,
         crosswalk: CrosswalkOption = None,
@@ -193,31 +242,43 @@ def _import_command(kind: str, example: str) -> Callable[..., None]:
 
 
 _IMPORTS = {
-    "ukraine-official": (f"{DATA}/ukraine/alerts/official_data_en_upto_2024-04-23.csv",
-                         "Ukraine's official alert export (UTC): oblast, raion and hromada "
-                         "alerts. Fixes the row with oblast and raion swapped."),
-    "ukraine-volunteer": (f"{DATA}/ukraine/alerts/volunteer_data_en_upto_2024-10-10.csv",
-                          "The volunteer channel's oblast alerts (UTC); `naive` ends are "
-                          "imputed and flagged."),
-    "ukraine-consolidated": (f"{DATA}/ukraine/alerts/oblast_events_consolidated_"
-                             "2022-03-15_to_2026-06-19.csv",
-                             "The consolidated oblast series (UTC); flags its ~600-day event "
-                             "and the other absurd lengths."),
-    "israel": (f"{DATA}/israel/alerts/alertHistory_eranyariv_flat.csv.gz",
-               "An Israeli history (local time, DST handled), either format: the message "
-               "archive (israel-alerts_dleshem_*.csv) or the flat one "
-               "(alertHistory_eranyariv_flat.csv.gz, gzip or not)."),
+    "ukraine-official": (
+        f"{DATA}/ukraine/alerts/official_data_en_upto_2024-04-23.csv",
+        "Ukraine's official alert export (UTC): oblast, raion and hromada "
+        "alerts. Fixes the row with oblast and raion swapped.",
+    ),
+    "ukraine-volunteer": (
+        f"{DATA}/ukraine/alerts/volunteer_data_en_upto_2024-10-10.csv",
+        "The volunteer channel's oblast alerts (UTC); `naive` ends are imputed and flagged.",
+    ),
+    "ukraine-consolidated": (
+        f"{DATA}/ukraine/alerts/oblast_events_consolidated_2022-03-15_to_2026-06-19.csv",
+        "The consolidated oblast series (UTC); flags its ~600-day event "
+        "and the other absurd lengths.",
+    ),
+    "israel": (
+        f"{DATA}/israel/alerts/alertHistory_eranyariv_flat.csv.gz",
+        "An Israeli history (local time, DST handled), either format: the message "
+        "archive (israel-alerts_dleshem_*.csv) or the flat one "
+        "(alertHistory_eranyariv_flat.csv.gz, gzip or not).",
+    ),
 }
 for _kind, (_example, _help) in _IMPORTS.items():
-    import_app.command(_kind, help=f"{_help}\n\nExample:\n\nairwarn history import {_kind} "
-                       f"{_example}")(_import_command(_kind, _example))
+    import_app.command(
+        _kind, help=f"{_help}\n\nExample:\n\nairwarn history import {_kind} {_example}"
+    )(_import_command(_kind, _example))
 
 
 @import_app.command("all")
 def import_all(
-    folder: Annotated[Path, typer.Argument(metavar="FOLDER", show_default=False,
-                                           help=f"A data folder laid out as {DATA} "
-                                           "(ukraine/alerts, israel/alerts).")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FOLDER",
+            show_default=False,
+            help=f"A data folder laid out as {DATA} (ukraine/alerts, israel/alerts).",
+        ),
+    ],
     db: DbOption = DEFAULT_URL,
     aliases: AliasOption = None,
 ) -> None:
@@ -244,16 +305,32 @@ def sources_command(
     with _errors():
         known = sources(_engine(db, create=False))
     # narrow enough for 80 columns: the file and the import time go under the table
-    table = Table("source", "rows", "alert rows", "to a zone", "zone or district",
-                  "unmatched names", box=None, padding=(0, 1))
+    table = Table(
+        "source",
+        "rows",
+        "alert rows",
+        "to a zone",
+        "zone or district",
+        "unmatched names",
+        box=None,
+        padding=(0, 1),
+    )
     for name, s in known.items():
-        table.add_row(name, f"{s['rows_read']:,}", f"{s['alerts']:,}", f"{s['zone_rate']:.2%}",
-                      f"{s['place_rate']:.2%}",
-                      f"{s['unmatched_names']:,} ({s['unmatched_mentions']:,}×)")
+        table.add_row(
+            name,
+            f"{s['rows_read']:,}",
+            f"{s['alerts']:,}",
+            f"{s['zone_rate']:.2%}",
+            f"{s['place_rate']:.2%}",
+            f"{s['unmatched_names']:,} ({s['unmatched_mentions']:,}×)",
+        )
     out.print(table)
     for name, s in known.items():
-        out.print(f"  {name}: {s['file_name']}, imported {s['imported_at']} UTC",
-                  highlight=False, markup=False)
+        out.print(
+            f"  {name}: {s['file_name']}, imported {s['imported_at']} UTC",
+            highlight=False,
+            markup=False,
+        )
     if notes:
         for name, s in known.items():
             out.print(f"[bold]{name}[/]")
@@ -280,19 +357,26 @@ def unmatched_command(
         engine = _engine(db, create=False)
         with engine.connect() as connection:
             rows = connection.execute(
-                sa.select(history_unmatched).join(history_import).where(
-                    history_import.c.source == source).order_by(
-                    history_unmatched.c.mentions.desc(), history_unmatched.c.name)).all()
+                sa.select(history_unmatched)
+                .join(history_import)
+                .where(history_import.c.source == source)
+                .order_by(history_unmatched.c.mentions.desc(), history_unmatched.c.name)
+            ).all()
         if not rows and source not in sources(engine):
-            raise HistoryError(f"source {source!r} is not imported; see `airwarn history "
-                               "sources`", field="--source")
+            raise HistoryError(
+                f"source {source!r} is not imported; see `airwarn history sources`",
+                field="--source",
+            )
     table = Table("name", "mentions", "first line", "closest candidates")
     for row in rows[:limit]:
-        table.add_row(row.name, f"{row.mentions:,}", str(row.first_line),
-                      "; ".join(json.loads(row.candidates)))
+        table.add_row(
+            row.name,
+            f"{row.mentions:,}",
+            str(row.first_line),
+            "; ".join(json.loads(row.candidates)),
+        )
     out.print(table)
-    out.print(f"{len(rows):,} unmatched names in all ({sum(r.mentions for r in rows):,} "
-              "mentions).")
+    out.print(f"{len(rows):,} unmatched names in all ({sum(r.mentions for r in rows):,} mentions).")
 
 
 class Format(StrEnum):
@@ -305,19 +389,32 @@ class Format(StrEnum):
 def stats_command(
     source: SourceOption,
     by: Annotated[str, typer.Option(help=f"Group by {', '.join(GROUPINGS)}.")] = "zone",
-    zone: Annotated[str | None, typer.Option(help="Only this zone (id or name), e.g. UA63 or "
-                                             "Kiryat Shmona.")] = None,
-    region: Annotated[str | None, typer.Option(help="Only this region (oblast or district), "
-                                               "e.g. 'Kharkivska oblast'.")] = None,
-    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"],
-                                                   help="From this UTC date.")] = None,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"],
-                                                   help="To this UTC date, inclusive.")] = None,
-    category: Annotated[str | None, typer.Option(help="Israel only: rockets, hostile_aircraft, "
-                                                 "infiltration, earthquake, drill.")] = None,
-    exact_ends: Annotated[bool, typer.Option("--exact-ends", help="Leave alerts whose end the "
-                                             "source imputed out of hours and durations.")]
-    = False,
+    zone: Annotated[
+        str | None, typer.Option(help="Only this zone (id or name), e.g. UA63 or Kiryat Shmona.")
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(help="Only this region (oblast or district), e.g. 'Kharkivska oblast'."),
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="From this UTC date.")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="To this UTC date, inclusive.")
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            help="Israel only: rockets, hostile_aircraft, infiltration, earthquake, drill."
+        ),
+    ] = None,
+    exact_ends: Annotated[
+        bool,
+        typer.Option(
+            "--exact-ends",
+            help="Leave alerts whose end the source imputed out of hours and durations.",
+        ),
+    ] = False,
     sort: Annotated[str, typer.Option(help="hours, alerts or key.")] = "hours",
     limit: Annotated[int, typer.Option(min=0, help="Rows to show (0: all).")] = 25,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
@@ -337,16 +434,29 @@ def stats_command(
     """
     with _errors():
         engine = _engine(db, create=False)
-        alerts = load_alerts(engine, source, exact_ends=exact_ends, category=category,
-                             fields=needed_fields(by, region))
-        result = compute(alerts, by, zone_labels(engine, alerts.zone_set), zone=zone,
-                         region=region, since=_date(since), until=_date(until))
+        alerts = load_alerts(
+            engine,
+            source,
+            exact_ends=exact_ends,
+            category=category,
+            fields=needed_fields(by, region),
+        )
+        result = compute(
+            alerts,
+            by,
+            zone_labels(engine, alerts.zone_set),
+            zone=zone,
+            region=region,
+            since=_date(since),
+            until=_date(until),
+        )
         if sort not in ("hours", "alerts", "key"):
             raise HistoryError("--sort is hours, alerts or key", field="--sort")
     rows = result.rows
     if sort == "key" or by in ("month", "year"):
-        rows = sorted(rows, key=lambda r: r.key) if sort == "key" or by in ("month", "year") \
-            else rows
+        rows = (
+            sorted(rows, key=lambda r: r.key) if sort == "key" or by in ("month", "year") else rows
+        )
     if sort == "hours" and by in ("zone", "region"):
         rows = sorted(rows, key=lambda r: -r.hours)
     elif sort == "alerts":
@@ -354,20 +464,31 @@ def stats_command(
     shown = rows[:limit] if limit else rows
     records = [_record(r, by) for r in shown]
     if fmt is Format.json:
-        sys.stdout.write(json.dumps({"source": source, "by": by, "rows": records,
-                                     "method": result.method}, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {"source": source, "by": by, "rows": records, "method": result.method},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
         return
     if fmt is Format.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else ["key"])
         writer.writeheader()
         writer.writerows(records)
         return
-    table = Table(*(records[0].keys() if records else ["key"]),
-                  title=f"{source} by {by}" + (f" ({len(shown)} of {len(rows)})"
-                                               if len(shown) < len(rows) else ""))
+    table = Table(
+        *(records[0].keys() if records else ["key"]),
+        title=f"{source} by {by}"
+        + (f" ({len(shown)} of {len(rows)})" if len(shown) < len(rows) else ""),
+    )
     for record in records:
-        table.add_row(*("–" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
-                        for v in record.values()))
+        table.add_row(
+            *(
+                "–" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
+                for v in record.values()
+            )
+        )
     out.print(table)
     for line in result.method:
         out.print(f"• {line}", markup=False, highlight=False)
@@ -381,10 +502,13 @@ def _record(row: Any, by: str) -> dict[str, Any]:
     record: dict[str, Any] = {by: row.key}
     if by == "zone":
         record.update(name=row.label, region=row.region)
-    record.update(alerts=row.alerts, hours=round(row.hours, 1),
-                  median_min=None if row.median_min is None else round(row.median_min, 1),
-                  longest_min=None if row.longest_min is None else round(row.longest_min, 1),
-                  night=row.night)
+    record.update(
+        alerts=row.alerts,
+        hours=round(row.hours, 1),
+        median_min=None if row.median_min is None else round(row.median_min, 1),
+        longest_min=None if row.longest_min is None else round(row.longest_min, 1),
+        night=row.night,
+    )
     if by in ("zone", "region"):
         record["quiet_days"] = round(row.quiet_days, 1)
     else:
@@ -409,8 +533,10 @@ def compare_command(db: DbOption = DEFAULT_URL) -> None:
         if israeli:
             comparisons.append(fatigue.israel_areas_per_alert(engine, israeli))
         if not comparisons:
-            raise HistoryError("nothing to compare: import ukraine-official or an Israeli "
-                               f"history first (`airwarn history import all {DATA}`)")
+            raise HistoryError(
+                "nothing to compare: import ukraine-official or an Israeli "
+                f"history first (`airwarn history import all {DATA}`)"
+            )
     for comparison in comparisons:
         table = Table(*comparison.columns, title=comparison.title)
         for row in comparison.rows:
@@ -427,8 +553,12 @@ def compare_command(db: DbOption = DEFAULT_URL) -> None:
 
 @app.command("report")
 def report_command(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", show_default=False,
-                                          help="Folder for index.html (made if missing).")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", show_default=False, help="Folder for index.html (made if missing)."
+        ),
+    ],
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Write a self-contained HTML report (index.html, readable offline, no tile server): maps
@@ -442,8 +572,11 @@ def report_command(
     with _errors():
         engine = _engine(db, create=False)
         path = write_report(engine, out_dir)
-    err.print(f"[bold green]Wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a "
-              "browser, no network needed.", highlight=False)
+    err.print(
+        f"[bold green]Wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a "
+        "browser, no network needed.",
+        highlight=False,
+    )
 
 
 class ExportFormat(StrEnum):
@@ -454,10 +587,15 @@ class ExportFormat(StrEnum):
 
 @app.command("export")
 def export_command(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", show_default=False,
-                                          help="Folder for the files (made if missing).")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet or both.")]
-    = ExportFormat.both,
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", show_default=False, help="Folder for the files (made if missing)."
+        ),
+    ],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="csv, parquet or both.")
+    ] = ExportFormat.both,
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Export the alerts (ISO times, zones, flags), the zones, per-zone statistics and the
@@ -472,4 +610,3 @@ def export_command(
         written = export_all(engine, out_dir, fmt.value)
     for path in written:
         err.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
-

@@ -19,12 +19,22 @@ from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError, EventError
 
 ZonesOption = Annotated[
-    Path, typer.Option("--zones", "-z", help="A shipped layer (israel, ukraine) or a canonical "
-                       "zone GeoJSON (see `airwarn zones import`).")
+    Path,
+    typer.Option(
+        "--zones",
+        "-z",
+        help="A shipped layer (israel, ukraine) or a canonical "
+        "zone GeoJSON (see `airwarn zones import`).",
+    ),
 ]
 HoldOption = Annotated[
-    int, typer.Option("--hold-s", min=0, help="Seconds a zone stays alerted after its last threat "
-                      "ends or moves away (the 'stay in shelter' time).")
+    int,
+    typer.Option(
+        "--hold-s",
+        min=0,
+        help="Seconds a zone stays alerted after its last threat "
+        "ends or moves away (the 'stay in shelter' time).",
+    ),
 ]
 
 
@@ -40,24 +50,40 @@ def _load_zones(path: Path) -> ZoneSet:
 
 def replay(
     zones: ZonesOption,
-    events: Annotated[Path, typer.Option("--events", "-e", help="Events, JSON Lines (Contract v1); "
-                                         "`-` reads standard input.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the decisions (JSON "
-                                      "Lines); `-` writes standard output.")],
+    events: Annotated[
+        Path,
+        typer.Option(
+            "--events", "-e", help="Events, JSON Lines (Contract v1); `-` reads standard input."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write the decisions (JSON Lines); `-` writes standard output.",
+        ),
+    ],
     hold_s: HoldOption = 600,
-    policy: Annotated[str, typer.Option(help="engine (the smart policy), or a reference: reach, "
-                                        "region.")] = "engine",
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Report invalid lines on "
-                                               "stderr and go on, instead of stopping at the "
-                                               "first.")] = False,
+    policy: Annotated[
+        str, typer.Option(help="engine (the smart policy), or a reference: reach, region.")
+    ] = "engine",
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Report invalid lines on stderr and go on, instead of stopping at the first.",
+        ),
+    ] = False,
 ) -> None:
     """Run the engine offline over an event file: deterministic, byte for byte.
 
     Example: airwarn replay --zones zones-israel.geojson --events sim/events.jsonl --out d.jsonl
     """
     if policy not in POLICIES:
-        raise fail(AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"),
-                   USAGE)
+        raise fail(
+            AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"), USAGE
+        )
     zone_set = _load_zones(zones)
     config = EngineConfig(hold_s=hold_s)
     chosen = POLICIES[policy](zone_set)
@@ -75,15 +101,25 @@ def replay(
         raise fail(error, USAGE) from None
     total = events.stat().st_size if str(events) != "-" else None
     progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
     try:
         with progress, source, sink:
             task = progress.add_task("replay", total=total)
             result = replay_lines(
-                zone_set, source, sink, config=config, policy=chosen,
-                skip_invalid=skip_invalid, on_skip=report_skip,
+                zone_set,
+                source,
+                sink,
+                config=config,
+                policy=chosen,
+                skip_invalid=skip_invalid,
+                on_skip=report_skip,
                 on_line=lambda n: progress.advance(task, n),
             )
     except EventError as error:
@@ -91,8 +127,10 @@ def replay(
         err.print("Fix the line, or pass --skip-invalid to report and skip invalid lines.")
         raise typer.Exit(FAILURE) from None
     stats = result.stats
-    summary = (f"{stats.events} events, {result.decisions} decisions; {stats.duplicates} "
-               f"duplicates and {stats.stale} stale reports ignored, {stats.reordered} reordered")
+    summary = (
+        f"{stats.events} events, {result.decisions} decisions; {stats.duplicates} "
+        f"duplicates and {stats.stale} stale reports ignored, {stats.reordered} reordered"
+    )
     if result.skipped:
         summary += f"; {result.skipped} invalid lines skipped"
     err.print(summary, highlight=False, soft_wrap=True)
@@ -101,38 +139,81 @@ def replay(
 def simulate(
     zones: ZonesOption,
     scenario: Annotated[str, typer.Option(help="rockets, ballistic, drones, cruise or mixed.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for events.jsonl and "
-                                      "truth.json (made if missing).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for events.jsonl and truth.json (made if missing)."
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Same zones, scenario and seed: same bytes.")] = 1,
-    count: Annotated[int | None, typer.Option(min=1, help="Threats in the raid (default: the "
-                                              "scenario's own).")] = None,
-    truth_paths: Annotated[bool, typer.Option(
-        "--truth-paths", help="Also write each threat's true path in truth.json (for "
-        "`airwarn evaluate --policy path-oracle`; always there with the flags below).")
+    count: Annotated[
+        int | None, typer.Option(min=1, help="Threats in the raid (default: the scenario's own).")
+    ] = None,
+    truth_paths: Annotated[
+        bool,
+        typer.Option(
+            "--truth-paths",
+            help="Also write each threat's true path in truth.json (for "
+            "`airwarn evaluate --policy path-oracle`; always there with the flags below).",
+        ),
     ] = False,
-    sensor: Annotated[str | None, typer.Option(
-        help="A named cell of the sensor sweep, e.g. honest, noise-300, interval-15, "
-        "acquire-late, shelter-180 (the list: airwarn/sim/conditions.py). The flags below "
-        "set single knobs, on top of it if given.", show_default=False)] = None,
-    noise_m: Annotated[float | None, typer.Option(
-        "--noise-m", help="Declared 1-sigma position error of every report, 10-2000 m.",
-        show_default=False)] = None,
-    interval_s: Annotated[float | None, typer.Option(
-        "--interval-s", help="Seconds between two reports of a threat, 0.5-60.",
-        show_default=False)] = None,
-    acquire: Annotated[str | None, typer.Option(
-        help="When threats are first seen: launch, default (the kind's own), mid (halfway), "
-        "late (the last fifth of the flight, at most 120 s).", show_default=False)] = None,
-    body: Annotated[str | None, typer.Option(
-        help="Rockets and ballistic missiles: sleek or draggy bodies (the ends of the kind's "
-        "plausible range), or default.", show_default=False)] = None,
-    shelter_s: Annotated[int | None, typer.Option(
-        "--shelter-s", help="One time to shelter for every zone, 15-900 s; the zone file "
-        "with it is written beside the raid (zones.geojson): replay and evaluate with it.",
-        show_default=False)] = None,
-    maneuver: Annotated[str | None, typer.Option(
-        help="Drones and cruise missiles: turn, reverse, loiter, speedup, mixed or none.",
-        show_default=False)] = None,
+    sensor: Annotated[
+        str | None,
+        typer.Option(
+            help="A named cell of the sensor sweep, e.g. honest, noise-300, interval-15, "
+            "acquire-late, shelter-180 (the list: airwarn/sim/conditions.py). The flags below "
+            "set single knobs, on top of it if given.",
+            show_default=False,
+        ),
+    ] = None,
+    noise_m: Annotated[
+        float | None,
+        typer.Option(
+            "--noise-m",
+            help="Declared 1-sigma position error of every report, 10-2000 m.",
+            show_default=False,
+        ),
+    ] = None,
+    interval_s: Annotated[
+        float | None,
+        typer.Option(
+            "--interval-s",
+            help="Seconds between two reports of a threat, 0.5-60.",
+            show_default=False,
+        ),
+    ] = None,
+    acquire: Annotated[
+        str | None,
+        typer.Option(
+            help="When threats are first seen: launch, default (the kind's own), mid (halfway), "
+            "late (the last fifth of the flight, at most 120 s).",
+            show_default=False,
+        ),
+    ] = None,
+    body: Annotated[
+        str | None,
+        typer.Option(
+            help="Rockets and ballistic missiles: sleek or draggy bodies (the ends of the kind's "
+            "plausible range), or default.",
+            show_default=False,
+        ),
+    ] = None,
+    shelter_s: Annotated[
+        int | None,
+        typer.Option(
+            "--shelter-s",
+            help="One time to shelter for every zone, 15-900 s; the zone file "
+            "with it is written beside the raid (zones.geojson): replay and evaluate with it.",
+            show_default=False,
+        ),
+    ] = None,
+    maneuver: Annotated[
+        str | None,
+        typer.Option(
+            help="Drones and cruise missiles: turn, reverse, loiter, speedup, mixed or none.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make a raid with ground truth on a zone set: noisy sensor reports and where each threat
     really came down.
@@ -159,12 +240,20 @@ def simulate(
     from airwarn.sim.scenarios import simulate as make_raid
 
     if scenario not in SCENARIOS:
-        raise fail(AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not "
-                                 f"{scenario!r}"), USAGE)
+        raise fail(
+            AirwarnError(f"--scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}"),
+            USAGE,
+        )
     try:
-        conditions = merge(None if sensor is None else cell(sensor), noise_m=noise_m,
-                           interval_s=interval_s, acquire=acquire, body=body,
-                           shelter_s=shelter_s, maneuver=maneuver)
+        conditions = merge(
+            None if sensor is None else cell(sensor),
+            noise_m=noise_m,
+            interval_s=interval_s,
+            acquire=acquire,
+            body=body,
+            shelter_s=shelter_s,
+            maneuver=maneuver,
+        )
     except AirwarnError as error:
         raise fail(error, USAGE) from None
     zone_set = _load_zones(zones)
@@ -183,27 +272,45 @@ def simulate(
     except (AirwarnError, OSError) as error:
         raise fail(error, USAGE) from None
     impacts = sum(1 for t in truth["threats"] if t["impact"])
-    err.print(f"{len(truth['threats'])} threats ({impacts} impacting), {len(events)} events: "
-              f"{out / 'events.jsonl'}, {out / 'truth.json'}", highlight=False, soft_wrap=True)
+    err.print(
+        f"{len(truth['threats'])} threats ({impacts} impacting), {len(events)} events: "
+        f"{out / 'events.jsonl'}, {out / 'truth.json'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if conditions is not None and conditions.shelter_s is not None:
-        err.print(f"every zone at {conditions.shelter_s} s to shelter: replay and evaluate "
-                  f"with --zones {out / 'zones.geojson'}", highlight=False, soft_wrap=True)
+        err.print(
+            f"every zone at {conditions.shelter_s} s to shelter: replay and evaluate "
+            f"with --zones {out / 'zones.geojson'}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def evaluate(
     zones: ZonesOption,
     truth: Annotated[Path, typer.Option(help="truth.json from `airwarn simulate`.")],
-    decisions: Annotated[Path, typer.Option(help="Decisions (JSON Lines) to score, e.g. from "
-                                            "`airwarn replay`.")],
-    policy: Annotated[list[str] | None, typer.Option(
-        help="Also run a reference policy on the same events and score it alongside: reach "
-        "(every zone within reach of the latest report), region (whole regions), or an oracle "
-        "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
-        "truth made with --truth-paths), impact-oracle (knows the impact point and time). "
-        "Repeat for several.")] = None,
-    events: Annotated[Path | None, typer.Option(help="The events behind the decisions, for "
-                                                "--policy (default: events.jsonl beside the "
-                                                "truth).")] = None,
+    decisions: Annotated[
+        Path, typer.Option(help="Decisions (JSON Lines) to score, e.g. from `airwarn replay`.")
+    ],
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also run a reference policy on the same events and score it alongside: reach "
+            "(every zone within reach of the latest report), region (whole regions), or an oracle "
+            "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
+            "truth made with --truth-paths), impact-oracle (knows the impact point and time). "
+            "Repeat for several."
+        ),
+    ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            help="The events behind the decisions, for "
+            "--policy (default: events.jsonl beside the "
+            "truth)."
+        ),
+    ] = None,
     hold_s: HoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
@@ -233,18 +340,22 @@ def evaluate(
         references = [*(n for n in POLICIES if n != "engine"), *ORACLES]
         for name in policy or []:
             if name not in references:
-                raise AirwarnError(f"--policy must be one of {', '.join(references)}, not "
-                                   f"{name!r}")
+                raise AirwarnError(f"--policy must be one of {', '.join(references)}, not {name!r}")
             source = events or truth.parent / "events.jsonl"
             if name in ORACLES:
-                theirs = run_oracle(zone_set, truth_doc, iter_events(source), name,
-                                    EngineConfig(hold_s=hold_s))
+                theirs = run_oracle(
+                    zone_set, truth_doc, iter_events(source), name, EngineConfig(hold_s=hold_s)
+                )
             else:
                 theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
     except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
-        raise fail(error if isinstance(error, AirwarnError | OSError)
-                    else AirwarnError(f"{decisions}: {error}"), USAGE) from None
+        raise fail(
+            error
+            if isinstance(error, AirwarnError | OSError)
+            else AirwarnError(f"{decisions}: {error}"),
+            USAGE,
+        ) from None
     if as_json:
         typer.echo(msgspec.json.encode({k: score_to_dict(v) for k, v in scores.items()}))
     else:

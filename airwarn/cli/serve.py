@@ -25,113 +25,237 @@ if TYPE_CHECKING:
 
 
 def serve(
-    zones: Annotated[str | None, typer.Option(
-        "--zones", "-z", show_default=False,
-        help="The zones: a zone file (`airwarn zones import` or `export`), or a shipped layer: "
-        "israel, ukraine (hromadas), ukraine-raions, ukraine-oblasts; generated is made-up "
-        "hexagons for load tests. Default: israel, Israel's 1,449 Home Front Command areas, "
-        "shipped in the package.")] = None,
+    zones: Annotated[
+        str | None,
+        typer.Option(
+            "--zones",
+            "-z",
+            show_default=False,
+            help="The zones: a zone file (`airwarn zones import` or `export`), or a shipped layer: "
+            "israel, ukraine (hromadas), ukraine-raions, ukraine-oblasts; generated is made-up "
+            "hexagons for load tests. Default: israel, Israel's 1,449 Home Front Command areas, "
+            "shipped in the package.",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_URL,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    keys: Annotated[Path, typer.Option(
-        "--keys", help="Folder of the CAP signing key and certificate (made on first run).")
+    keys: Annotated[
+        Path,
+        typer.Option(
+            "--keys", help="Folder of the CAP signing key and certificate (made on first run)."
+        ),
     ] = Path("airwarn-keys"),
-    clock: Annotated[str, typer.Option(
-        help="wall: the server's clock moves the engine (production); events: event times "
-        "do, and the replaying client may tick (a lab mode for recorded raids and demos, "
-        "never for production: see docs/security.md).")] = "wall",
-    max_skew_s: Annotated[float, typer.Option(
-        "--max-skew-s", min=0.0, max=300.0, help="Wall clock: how many seconds ahead of the "
-        "server's clock a sensor's report may be; later ones are refused.")] = 5.0,
-    hold_s: Annotated[int, typer.Option("--hold-s", min=0, help="Seconds a zone stays "
-                                        "alerted after its last threat ends.")] = 600,
-    sender: Annotated[str | None, typer.Option(
-        help="CAP sender; default airwarn@HOSTNAME.")] = None,
-    heartbeat_s: Annotated[float, typer.Option(
-        "--heartbeat-s", min=0.5, help="Seconds between live-feed heartbeats.")] = 5.0,
-    bus: Annotated[str | None, typer.Option(
-        help="NATS JetStream URL (nats://host:4222) to run as one of several processes "
-        "sharing a PostgreSQL --db; without it this one process does everything.")] = None,
-    role: Annotated[str, typer.Option(
-        help="With --bus: engine (competes for the lease; the holder writes, the others "
-        "stand by) or edge (serves HTTP, SSE, WebSocket and CAP; never writes the log). "
-        "all: one process, no bus.")] = "all",
-    name: Annotated[str | None, typer.Option(
-        help="This process's name on the bus (default HOSTNAME-PID).")] = None,
-    lease_s: Annotated[float, typer.Option(
-        "--lease-s", min=1.0, help="With --bus: seconds after which a silent leader loses "
-        "the lease to a standby; the same on every engine.")] = 3.0,
-    answer_timeout_s: Annotated[float, typer.Option(
-        "--answer-timeout-s", min=2.0, help="With --bus: seconds an edge waits for the "
-        "engine's answer before saying 202 queued.")] = 10.0,
-    namespace: Annotated[str, typer.Option(
-        "--bus-namespace", help="With --bus: the prefix of this deployment's subjects, "
-        "streams and lease, so that several can share one NATS.")] = "airwarn",
-    replicas: Annotated[int, typer.Option(
-        "--bus-replicas", min=1, max=5, help="With --bus: copies JetStream keeps of each "
-        "stream and of the lease (1 on one NATS server; 3 on a cluster of 3).")] = 1,
-    mqtt: Annotated[str | None, typer.Option(
-        help="MQTT broker for sirens and displays (mqtt://host:1883, mqtts://user:pw@host); "
-        "one retained topic per zone, see docs/mqtt.md.")] = None,
-    mqtt_prefix: Annotated[str, typer.Option(
-        "--mqtt-prefix", help="The topics' prefix: PREFIX/zones/ZONE.")] = "airwarn",
-    mqtt_client_id: Annotated[str | None, typer.Option(
-        "--mqtt-client-id", help="MQTT client id (default: one per process).")] = None,
-    webhooks: Annotated[bool, typer.Option(
-        help="Deliver decisions to subscribed webhooks (HMAC-signed; docs/webhooks.md).")
-    ] = True,
-    push: Annotated[bool, typer.Option(
-        help="Web Push to subscribed browsers (VAPID key in --keys; docs/webpush.md).")
-    ] = True,
-    push_subject: Annotated[str | None, typer.Option(
-        "--push-subject", help="How push services reach you (mailto: or https:); default "
-        "mailto: the CAP sender.")] = None,
-    tiles: Annotated[str | None, typer.Option(
-        "--tiles", show_default=False,
-        help="An online tile service the console may switch to beside its offline base map, "
-        "as a URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the "
-        "service's usage policy). Default: none; the pages fetch nothing from outside.")] = None,
-    tiles_attribution: Annotated[str, typer.Option(
-        "--tiles-attribution", help="The credit the tile service asks for.")
-    ] = "© OpenStreetMap contributors",
-    push_hosts: Annotated[str | None, typer.Option(
-        "--push-hosts", help="Comma-separated push service hosts that subscriptions may name "
-        "besides the browsers' own (fcm.googleapis.com, push.services.mozilla.com, "
-        "push.apple.com, notify.windows.com; each with its subdomains); * for any host.")
+    clock: Annotated[
+        str,
+        typer.Option(
+            help="wall: the server's clock moves the engine (production); events: event times "
+            "do, and the replaying client may tick (a lab mode for recorded raids and demos, "
+            "never for production: see docs/security.md)."
+        ),
+    ] = "wall",
+    max_skew_s: Annotated[
+        float,
+        typer.Option(
+            "--max-skew-s",
+            min=0.0,
+            max=300.0,
+            help="Wall clock: how many seconds ahead of the "
+            "server's clock a sensor's report may be; later ones are refused.",
+        ),
+    ] = 5.0,
+    hold_s: Annotated[
+        int,
+        typer.Option(
+            "--hold-s", min=0, help="Seconds a zone stays alerted after its last threat ends."
+        ),
+    ] = 600,
+    sender: Annotated[
+        str | None, typer.Option(help="CAP sender; default airwarn@HOSTNAME.")
     ] = None,
-    push_per_address_hour: Annotated[int, typer.Option(
-        "--push-per-address-hour", min=1, help="Push subscribe requests one client address "
-        "may make per hour (429 beyond).")] = 60,
-    push_per_zone: Annotated[int, typer.Option(
-        "--push-per-zone", min=1, help="Push subscriptions one zone may have (422 beyond): "
-        "each costs ~2 ms of CPU per warning there.")] = 20_000,
-    allow_private_targets: Annotated[bool, typer.Option(
-        "--allow-private-targets", help="Let webhooks and push endpoints be on loopback, "
-        "private and link-local addresses (closed networks only: on a public server anyone "
-        "could make this one reach inside).")] = False,
-    rate_per_s: Annotated[float, typer.Option(
-        "--rate-per-s", min=0.001, help="Requests a second each token (or, without one, each "
-        "address) may make on average (429 beyond).")] = 200.0,
-    rate_burst: Annotated[int, typer.Option(
-        "--rate-burst", min=1, help="Requests each token or address may make at once.")
+    heartbeat_s: Annotated[
+        float, typer.Option("--heartbeat-s", min=0.5, help="Seconds between live-feed heartbeats.")
+    ] = 5.0,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            help="NATS JetStream URL (nats://host:4222) to run as one of several processes "
+            "sharing a PostgreSQL --db; without it this one process does everything."
+        ),
+    ] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="With --bus: engine (competes for the lease; the holder writes, the others "
+            "stand by) or edge (serves HTTP, SSE, WebSocket and CAP; never writes the log). "
+            "all: one process, no bus."
+        ),
+    ] = "all",
+    name: Annotated[
+        str | None, typer.Option(help="This process's name on the bus (default HOSTNAME-PID).")
+    ] = None,
+    lease_s: Annotated[
+        float,
+        typer.Option(
+            "--lease-s",
+            min=1.0,
+            help="With --bus: seconds after which a silent leader loses "
+            "the lease to a standby; the same on every engine.",
+        ),
+    ] = 3.0,
+    answer_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--answer-timeout-s",
+            min=2.0,
+            help="With --bus: seconds an edge waits for the "
+            "engine's answer before saying 202 queued.",
+        ),
+    ] = 10.0,
+    namespace: Annotated[
+        str,
+        typer.Option(
+            "--bus-namespace",
+            help="With --bus: the prefix of this deployment's subjects, "
+            "streams and lease, so that several can share one NATS.",
+        ),
+    ] = "airwarn",
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--bus-replicas",
+            min=1,
+            max=5,
+            help="With --bus: copies JetStream keeps of each "
+            "stream and of the lease (1 on one NATS server; 3 on a cluster of 3).",
+        ),
+    ] = 1,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            help="MQTT broker for sirens and displays (mqtt://host:1883, mqtts://user:pw@host); "
+            "one retained topic per zone, see docs/mqtt.md."
+        ),
+    ] = None,
+    mqtt_prefix: Annotated[
+        str, typer.Option("--mqtt-prefix", help="The topics' prefix: PREFIX/zones/ZONE.")
+    ] = "airwarn",
+    mqtt_client_id: Annotated[
+        str | None,
+        typer.Option("--mqtt-client-id", help="MQTT client id (default: one per process)."),
+    ] = None,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            help="Deliver decisions to subscribed webhooks (HMAC-signed; docs/webhooks.md)."
+        ),
+    ] = True,
+    push: Annotated[
+        bool,
+        typer.Option(
+            help="Web Push to subscribed browsers (VAPID key in --keys; docs/webpush.md)."
+        ),
+    ] = True,
+    push_subject: Annotated[
+        str | None,
+        typer.Option(
+            "--push-subject",
+            help="How push services reach you (mailto: or https:); default mailto: the CAP sender.",
+        ),
+    ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            show_default=False,
+            help="An online tile service the console may switch to beside its offline base map, "
+            "as a URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the "
+            "service's usage policy). Default: none; the pages fetch nothing from outside.",
+        ),
+    ] = None,
+    tiles_attribution: Annotated[
+        str, typer.Option("--tiles-attribution", help="The credit the tile service asks for.")
+    ] = "© OpenStreetMap contributors",
+    push_hosts: Annotated[
+        str | None,
+        typer.Option(
+            "--push-hosts",
+            help="Comma-separated push service hosts that subscriptions may name "
+            "besides the browsers' own (fcm.googleapis.com, push.services.mozilla.com, "
+            "push.apple.com, notify.windows.com; each with its subdomains); * for any host.",
+        ),
+    ] = None,
+    push_per_address_hour: Annotated[
+        int,
+        typer.Option(
+            "--push-per-address-hour",
+            min=1,
+            help="Push subscribe requests one client address may make per hour (429 beyond).",
+        ),
+    ] = 60,
+    push_per_zone: Annotated[
+        int,
+        typer.Option(
+            "--push-per-zone",
+            min=1,
+            help="Push subscriptions one zone may have (422 beyond): "
+            "each costs ~2 ms of CPU per warning there.",
+        ),
+    ] = 20_000,
+    allow_private_targets: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-targets",
+            help="Let webhooks and push endpoints be on loopback, "
+            "private and link-local addresses (closed networks only: on a public server anyone "
+            "could make this one reach inside).",
+        ),
+    ] = False,
+    rate_per_s: Annotated[
+        float,
+        typer.Option(
+            "--rate-per-s",
+            min=0.001,
+            help="Requests a second each token (or, without one, each "
+            "address) may make on average (429 beyond).",
+        ),
+    ] = 200.0,
+    rate_burst: Annotated[
+        int,
+        typer.Option(
+            "--rate-burst", min=1, help="Requests each token or address may make at once."
+        ),
     ] = 5000,
-    max_live_per_address: Annotated[int, typer.Option(
-        "--max-live-per-address", min=0, help="Live feeds (SSE and WebSocket) one address may "
-        "hold open at once (429 beyond); 0: no cap. Behind a proxy, let it pass the client's "
-        "address (uvicorn trusts X-Forwarded-For from 127.0.0.1).")] = 100,
-    inbound_cap: Annotated[str, typer.Option(
-        "--inbound-cap", help="CAP posted to /v1/cap that no certificate trusted for its "
-        "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
-        "refuse (403, nothing kept). On a bus, the leading engine's setting applies: give "
-        "every engine the same.")] = "held",
+    max_live_per_address: Annotated[
+        int,
+        typer.Option(
+            "--max-live-per-address",
+            min=0,
+            help="Live feeds (SSE and WebSocket) one address may "
+            "hold open at once (429 beyond); 0: no cap. Behind a proxy, let it pass the client's "
+            "address (uvicorn trusts X-Forwarded-For from 127.0.0.1).",
+        ),
+    ] = 100,
+    inbound_cap: Annotated[
+        str,
+        typer.Option(
+            "--inbound-cap",
+            help="CAP posted to /v1/cap that no certificate trusted for its "
+            "sender verifies (`airwarn trust`): held (for an operator to approve or reject) or "
+            "refuse (403, nothing kept). On a bus, the leading engine's setting applies: give "
+            "every engine the same.",
+        ),
+    ] = "held",
     follow: FollowOption = None,
     alerts_in_ua_token_file: TokenFileOption = None,
     follow_every_s: EveryOption = None,
     follow_stale_s: StaleOption = None,
     follow_hold_s: HoldOption = None,
-    log_level: Annotated[str, typer.Option(
-        "--log-level", help=f"What the service logs on stderr: {', '.join(LOG_LEVELS)}.")
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level", help=f"What the service logs on stderr: {', '.join(LOG_LEVELS)}."
+        ),
     ] = "warning",
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
@@ -165,9 +289,13 @@ def serve(
         raise fail(f"--log-level is one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
     configure_logging(log_level)
     if tiles is not None and not _tile_template(tiles):
-        raise fail(AirwarnError(f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
-                                 f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
-                                 f"{tiles!r}"))
+        raise fail(
+            AirwarnError(
+                f"--tiles is a URL template with {{z}}, {{x}} and {{y}}, e.g. "
+                f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, not "
+                f"{tiles!r}"
+            )
+        )
     from airwarn.server import (
         PLACEHOLDER_PUSH_SUBJECT,
         ChannelSettings,
@@ -178,69 +306,126 @@ def serve(
     from airwarn.web import WebSettings
 
     try:
-        bus_settings = _bus_settings(bus, role, name, lease_s, answer_timeout_s, db,
-                                     namespace, replicas)
-        specs = follow_specs(follow, alerts_in_ua_token_file, follow_every_s, follow_stale_s,
-                             follow_hold_s)
-        hosts = tuple(h.strip().lower().removeprefix("*.").rstrip(".")
-                      for h in (push_hosts or "").split(",") if h.strip())
-        web = WebSettings(heartbeat_s=heartbeat_s, rate_per_s=rate_per_s,
-                          rate_burst=rate_burst, max_live_per_address=max_live_per_address,
-                          tiles_url=tiles,
-                          tiles_attribution=tiles_attribution if tiles else None)
-        server = build(ServerSettings(
-            zones=zones, db=db, keys=keys, clock=clock, hold_s=hold_s, sender=sender,
-            inbound_cap=inbound_cap, max_skew_s=max_skew_s, web=web,
-            channels=ChannelSettings(
-                mqtt=mqtt, mqtt_prefix=mqtt_prefix, mqtt_client_id=mqtt_client_id,
-                webhooks=webhooks, push=push, push_subject=push_subject, push_hosts=hosts,
-                allow_private_targets=allow_private_targets,
-                push_per_address_hour=push_per_address_hour, push_per_zone=push_per_zone),
-            follow=tuple(specs), bus=bus_settings))
+        bus_settings = _bus_settings(
+            bus, role, name, lease_s, answer_timeout_s, db, namespace, replicas
+        )
+        specs = follow_specs(
+            follow, alerts_in_ua_token_file, follow_every_s, follow_stale_s, follow_hold_s
+        )
+        hosts = tuple(
+            h.strip().lower().removeprefix("*.").rstrip(".")
+            for h in (push_hosts or "").split(",")
+            if h.strip()
+        )
+        web = WebSettings(
+            heartbeat_s=heartbeat_s,
+            rate_per_s=rate_per_s,
+            rate_burst=rate_burst,
+            max_live_per_address=max_live_per_address,
+            tiles_url=tiles,
+            tiles_attribution=tiles_attribution if tiles else None,
+        )
+        server = build(
+            ServerSettings(
+                zones=zones,
+                db=db,
+                keys=keys,
+                clock=clock,
+                hold_s=hold_s,
+                sender=sender,
+                inbound_cap=inbound_cap,
+                max_skew_s=max_skew_s,
+                web=web,
+                channels=ChannelSettings(
+                    mqtt=mqtt,
+                    mqtt_prefix=mqtt_prefix,
+                    mqtt_client_id=mqtt_client_id,
+                    webhooks=webhooks,
+                    push=push,
+                    push_subject=push_subject,
+                    push_hosts=hosts,
+                    allow_private_targets=allow_private_targets,
+                    push_per_address_hour=push_per_address_hour,
+                    push_per_zone=push_per_zone,
+                ),
+                follow=tuple(specs),
+                bus=bus_settings,
+            )
+        )
     except AirwarnError as error:
         raise fail(error) from None
     service = server.service
-    if push_subject is None and default_push_subject(service.settings.sender) == \
-            PLACEHOLDER_PUSH_SUBJECT:
-        typer.echo(f"note: the CAP sender {service.settings.sender!r} is no address a push "
-                   f"service accepts as a contact; Web Push names {PLACEHOLDER_PUSH_SUBJECT} "
-                   "instead. Give --push-subject mailto:you@your.domain (or --sender) on a "
-                   "public server.", err=True)
+    if (
+        push_subject is None
+        and default_push_subject(service.settings.sender) == PLACEHOLDER_PUSH_SUBJECT
+    ):
+        typer.echo(
+            f"note: the CAP sender {service.settings.sender!r} is no address a push "
+            f"service accepts as a contact; Web Push names {PLACEHOLDER_PUSH_SUBJECT} "
+            "instead. Give --push-subject mailto:you@your.domain (or --sender) on a "
+            "public server.",
+            err=True,
+        )
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
-    err.print(f"airwarn serving {len(service.zones)} zones from {db}{what} on "
-              f"http://{host}:{port}/ (API docs: /docs)")
+    err.print(
+        f"airwarn serving {len(service.zones)} zones from {db}{what} on "
+        f"http://{host}:{port}/ (API docs: /docs)"
+    )
     if clock == "events":
-        err.print("[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
-                  "production: event times drive the clock, and a sensor token may tick it "
-                  "(docs/security.md)", highlight=False, soft_wrap=True)
+        err.print(
+            "[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
+            "production: event times drive the clock, and a sensor token may tick it "
+            "(docs/security.md)",
+            highlight=False,
+            soft_wrap=True,
+        )
     uvicorn.run(server.app, host=host, port=port, log_level="warning")
 
 
 def _tile_template(url: str) -> bool:
     return url.startswith(("https://", "http://")) and all(
-        part in url for part in ("{z}", "{x}", "{y}"))
+        part in url for part in ("{z}", "{x}", "{y}")
+    )
 
 
-def _bus_settings(bus: str | None, role: str, name: str | None, lease_s: float,
-                  answer_timeout_s: float, db: str,
-                  namespace: str, replicas: int = 1) -> BusSettings | None:
+def _bus_settings(
+    bus: str | None,
+    role: str,
+    name: str | None,
+    lease_s: float,
+    answer_timeout_s: float,
+    db: str,
+    namespace: str,
+    replicas: int = 1,
+) -> BusSettings | None:
     from airwarn.bus import BusSettings
 
     if role not in ("all", "engine", "edge"):
         raise AirwarnError(f"--role is engine, edge or all, not {role!r}")
     if bus is None:
         if role != "all":
-            raise AirwarnError(f"--role {role} needs a --bus (nats://127.0.0.1:4222) shared "
-                               "by the engine and edge processes")
+            raise AirwarnError(
+                f"--role {role} needs a --bus (nats://127.0.0.1:4222) shared "
+                "by the engine and edge processes"
+            )
         return None
     if not bus.startswith(("nats://", "tls://")):
         raise AirwarnError(f"--bus is a NATS URL such as nats://127.0.0.1:4222, not {bus!r}")
     if db.startswith("sqlite"):
-        raise AirwarnError("processes on a bus share their store: give a PostgreSQL --db "
-                           "(postgresql://host/db) that every process can reach")
+        raise AirwarnError(
+            "processes on a bus share their store: give a PostgreSQL --db "
+            "(postgresql://host/db) that every process can reach"
+        )
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", namespace):
-        raise AirwarnError(f"--bus-namespace is a letter then up to 31 letters, digits, _ "
-                           f"or -, not {namespace!r}")
-    return BusSettings(url=bus, role="engine" if role == "all" else role, name=name or "",
-                       lease_s=lease_s, answer_timeout_s=answer_timeout_s,
-                       namespace=namespace, replicas=replicas)
+        raise AirwarnError(
+            f"--bus-namespace is a letter then up to 31 letters, digits, _ or -, not {namespace!r}"
+        )
+    return BusSettings(
+        url=bus,
+        role="engine" if role == "all" else role,
+        name=name or "",
+        lease_s=lease_s,
+        answer_timeout_s=answer_timeout_s,
+        namespace=namespace,
+        replicas=replicas,
+    )

@@ -28,21 +28,30 @@ app = typer.Typer(
     "Examples:\n\n"
     "airwarn store verify\n\n"
     "airwarn store verify --db postgresql://airwarn@db:5432/airwarn --keys /etc/airwarn/keys",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 
 
 @app.command("verify")
 def verify(
     db: DbOption = DEFAULT_URL,
-    keys: Annotated[Path, typer.Option(
-        "--keys", help="The keys folder the store was written with (its store.key).")
+    keys: Annotated[
+        Path,
+        typer.Option("--keys", help="The keys folder the store was written with (its store.key)."),
     ] = Path("airwarn-keys"),
     first: Annotated[int, typer.Option("--from", min=1, help="First event to check.")] = 1,
-    last: Annotated[int | None, typer.Option("--to", min=1, help="Last event to check "
-                                             "(default: the end of the log).")] = None,
-    accept_end: Annotated[bool, typer.Option(
-        "--accept-end", help="After checking the whole log, take its end as this server's "
-        "record of it (once, after restoring a backup on purpose).")] = False,
+    last: Annotated[
+        int | None,
+        typer.Option("--to", min=1, help="Last event to check (default: the end of the log)."),
+    ] = None,
+    accept_end: Annotated[
+        bool,
+        typer.Option(
+            "--accept-end",
+            help="After checking the whole log, take its end as this server's "
+            "record of it (once, after restoring a backup on purpose).",
+        ),
+    ] = False,
 ) -> None:
     """Check that every event from --from to --to holds its seal (it, the decisions and the
     CAP messages it caused are as written, none dropped) and, to the end of the log, that
@@ -62,11 +71,16 @@ def verify(
         raise fail("--accept-end checks the whole log: leave out --from and --to", USAGE)
     try:
         if not keys.is_dir() or not (keys / "store.key").exists():
-            raise AirwarnError(f"{keys} holds no store.key; give the --keys folder the store "
-                               "was written with")
+            raise AirwarnError(
+                f"{keys} holds no store.key; give the --keys folder the store was written with"
+            )
         parsed = make_url(db) if "://" in db else None
-        if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database \
-                and not Path(parsed.database).exists():
+        if (
+            parsed is not None
+            and parsed.get_backend_name() == "sqlite"
+            and parsed.database
+            and not Path(parsed.database).exists()
+        ):
             raise AirwarnError(f"there is no SQLite store at {parsed.database}")
         engine = connect(db)
         url = engine.url
@@ -75,20 +89,32 @@ def verify(
             revision = current_revision(engine)
             meta: dict[str, str] = {}
             if revision != head_revision() and not (accept_end and revision is None):
-                raise AirwarnError("this store's schema is not the newest (or it is empty): "
-                                   "start `airwarn serve` on it once, which upgrades it")
+                raise AirwarnError(
+                    "this store's schema is not the newest (or it is empty): "
+                    "start `airwarn serve` on it once, which upgrades it"
+                )
             if revision is not None:
                 with engine.connect() as conn:
-                    meta = dict(conn.execute(sa.select(SERVICE_META.c.key,
-                                                       SERVICE_META.c.value)).all())
+                    meta = dict(
+                        conn.execute(sa.select(SERVICE_META.c.key, SERVICE_META.c.value)).all()
+                    )
             store_keys = load_store_keys(keys)
             if accept_end and "store_id" not in meta:
                 Anchor(keys, url).clear()
-                err.print("this store holds no service log: the record of the log's end is "
-                          "forgotten, and the next start begins a new one")
+                err.print(
+                    "this store holds no service log: the record of the log's end is "
+                    "forgotten, and the next start begins a new one"
+                )
                 return
-            done = verify_log(ServiceLog(engine), meta, store_keys, engine.url, first, last,
-                              check_recorded_end=not accept_end)
+            done = verify_log(
+                ServiceLog(engine),
+                meta,
+                store_keys,
+                engine.url,
+                first,
+                last,
+                check_recorded_end=not accept_end,
+            )
         except sa.exc.SQLAlchemyError as exc:
             raise store_failure(exc, engine.url) from None
         finally:
@@ -98,8 +124,9 @@ def verify(
     if done.count == 0:
         err.print(f"no events from {first} on: nothing to check")
     else:
-        err.print(f"verified {done.count} events ({done.first} to {done.last}): each holds "
-                  "its seal")
+        err.print(
+            f"verified {done.count} events ({done.first} to {done.last}): each holds its seal"
+        )
     if done.end is not None:
         err.print(f"the log reaches the end this server recorded (event {done.end})")
     if accept_end:

@@ -15,23 +15,31 @@ from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.audit import cli_client, record_audit
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
 
-app = typer.Typer(help="API tokens: one per client, each with one role "
-                  f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
-                  "Examples:\n\n"
-                  "SENSOR=$(airwarn tokens create --role sensor --name radar-1)\n\n"
-                  "airwarn tokens list\n\n"
-                  "airwarn tokens revoke radar-1",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="API tokens: one per client, each with one role "
+    f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
+    "Examples:\n\n"
+    "SENSOR=$(airwarn tokens create --role sensor --name radar-1)\n\n"
+    "airwarn tokens list\n\n"
+    "airwarn tokens revoke radar-1",
+    no_args_is_help=True,
+)
 
 
 @app.command("create")
 def tokens_create(
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
-    name: Annotated[str | None, typer.Option(
-        "--name", help="Who or what uses it (unique); default: ROLE-N.")] = None,
-    cap_sender: Annotated[list[str] | None, typer.Option(
-        "--cap-sender", help="A CAP <sender> this token may post CAP as (repeat for more); "
-        "see `airwarn trust`.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Who or what uses it (unique); default: ROLE-N.")
+    ] = None,
+    cap_sender: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cap-sender",
+            help="A CAP <sender> this token may post CAP as (repeat for more); "
+            "see `airwarn trust`.",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Make a token and print it on standard output (only now: the store keeps its hash).
@@ -58,8 +66,7 @@ def tokens_create(
         token = create_token(engine, role, name, now_ms)
         for sender in cap_sender or []:
             bind_sender(engine, name, sender, now_ms)
-        record_audit(engine, cli_client(), now_ms, "token.create", {"name": name,
-                                                                    "role": role})
+        record_audit(engine, cli_client(), now_ms, "token.create", {"name": name, "role": role})
     except AirwarnError as error:
         raise fail(error) from None
     err.print(f"token for [bold]{name}[/] (role {role}); keep it, it is not shown again:")
@@ -80,14 +87,19 @@ def tokens_list(db: DbOption = DEFAULT_URL) -> None:
         raise fail(error) from None
     table = Table("name", "role", "created (UTC)", "revoked")
     for row in rows:
-        table.add_row(str(row["name"]), str(row["role"]), _when(row["created_ms"]),
-                      _when(row["revoked_ms"]) if row["revoked_ms"] else "")
+        table.add_row(
+            str(row["name"]),
+            str(row["role"]),
+            _when(row["created_ms"]),
+            _when(row["revoked_ms"]) if row["revoked_ms"] else "",
+        )
     Console().print(table)
 
 
 @app.command("revoke")
-def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")],
-                  db: DbOption = DEFAULT_URL) -> None:
+def tokens_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")], db: DbOption = DEFAULT_URL
+) -> None:
     """Revoke a token: every running process refuses it within a second (requests get 401,
     live streams opened with it close), with no restart and no bus needed.
 

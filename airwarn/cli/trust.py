@@ -25,12 +25,15 @@ app = typer.Typer(
     "Example:\n\n"
     "airwarn trust add alerts@neighbour.example --key neighbour-cap.pem\n\n"
     "airwarn tokens create --role sensor --name relay-1 --cap-sender alerts@neighbour.example",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 
-Sender = Annotated[str, typer.Argument(help="The CAP <sender>, exactly as its messages "
-                                       "write it, e.g. alerts@neighbour.example.")]
-
-
+Sender = Annotated[
+    str,
+    typer.Argument(
+        help="The CAP <sender>, exactly as its messages write it, e.g. alerts@neighbour.example."
+    ),
+]
 
 
 def _store(db: str):  # type: ignore[no-untyped-def]
@@ -40,11 +43,18 @@ def _store(db: str):  # type: ignore[no-untyped-def]
 
 
 @app.command("add")
-def add(sender: Sender,
-        key: Annotated[Path, typer.Option(
-            "--key", help="The sender's X.509 certificate, PEM (-----BEGIN CERTIFICATE-----), "
-            "as it publishes it, fetched over a channel you trust.")],
-        db: DbOption = DEFAULT_URL) -> None:
+def add(
+    sender: Sender,
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key",
+            help="The sender's X.509 certificate, PEM (-----BEGIN CERTIFICATE-----), "
+            "as it publishes it, fetched over a channel you trust.",
+        ),
+    ],
+    db: DbOption = DEFAULT_URL,
+) -> None:
     """Trust a certificate for a sender's CAP: its signed messages are applied at once.
 
     A sender may have several certificates: add the new one before it rolls its key over,
@@ -59,16 +69,27 @@ def add(sender: Sender,
         trusted = add_trusted(_store(db), sender, pem, WALL_CLOCK.now_ms(), str(key))
     except (AirwarnError, OSError) as error:
         raise fail(error) from None
-    err.print(f"trusted for {sender}: {trusted.subject} ({trusted.fingerprint}), valid until "
-              f"{_when(trusted.not_after_ms)}", highlight=False, markup=False)
+    err.print(
+        f"trusted for {sender}: {trusted.subject} ({trusted.fingerprint}), valid until "
+        f"{_when(trusted.not_after_ms)}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @app.command("remove")
-def remove(sender: Sender,
-           fingerprint: Annotated[str | None, typer.Option(
-               "--fingerprint", help="Only this certificate (sha256:..., see `airwarn trust "
-               "list`); default: every certificate of the sender.")] = None,
-           db: DbOption = DEFAULT_URL) -> None:
+def remove(
+    sender: Sender,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            help="Only this certificate (sha256:..., see `airwarn trust "
+            "list`); default: every certificate of the sender.",
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
     """Stop trusting a sender's certificates; its next messages are held (or refused).
 
     Example: airwarn trust remove alerts@neighbour.example
@@ -79,8 +100,11 @@ def remove(sender: Sender,
         removed = remove_trusted(_store(db), sender, fingerprint)
     except AirwarnError as error:
         raise fail(error) from None
-    err.print(f"{removed} certificate{'s' if removed > 1 else ''} of {sender} no longer trusted",
-              highlight=False, markup=False)
+    err.print(
+        f"{removed} certificate{'s' if removed > 1 else ''} of {sender} no longer trusted",
+        highlight=False,
+        markup=False,
+    )
 
 
 @app.command("list")
@@ -101,16 +125,24 @@ def listing(db: DbOption = DEFAULT_URL) -> None:
         tokens.setdefault(sender, []).append(token)
     table = Table("sender", "certificate", "subject", "valid until (UTC)", "tokens")
     for key in keys:
-        table.add_row(key.sender, key.fingerprint, key.subject, _when(key.not_after_ms),
-                      ", ".join(tokens.pop(key.sender, [])))
+        table.add_row(
+            key.sender,
+            key.fingerprint,
+            key.subject,
+            _when(key.not_after_ms),
+            ", ".join(tokens.pop(key.sender, [])),
+        )
     for sender, names in sorted(tokens.items()):
         table.add_row(sender, "(none: its messages are held)", "", "", ", ".join(names))
     Console(width=200).print(table)
 
 
 @app.command("bind")
-def bind(token: Annotated[str, typer.Argument(help="The token's name (`airwarn tokens list`).")],
-         sender: Sender, db: DbOption = DEFAULT_URL) -> None:
+def bind(
+    token: Annotated[str, typer.Argument(help="The token's name (`airwarn tokens list`).")],
+    sender: Sender,
+    db: DbOption = DEFAULT_URL,
+) -> None:
     """Let a token post CAP as a sender (a token posts as no sender it is not bound to).
 
     Example: airwarn trust bind relay-1 alerts@neighbour.example
@@ -125,8 +157,11 @@ def bind(token: Annotated[str, typer.Argument(help="The token's name (`airwarn t
 
 
 @app.command("unbind")
-def unbind(token: Annotated[str, typer.Argument(help="The token's name.")], sender: Sender,
-           db: DbOption = DEFAULT_URL) -> None:
+def unbind(
+    token: Annotated[str, typer.Argument(help="The token's name.")],
+    sender: Sender,
+    db: DbOption = DEFAULT_URL,
+) -> None:
     """Stop a token posting CAP as a sender.
 
     Example: airwarn trust unbind relay-1 alerts@neighbour.example

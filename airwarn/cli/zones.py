@@ -61,9 +61,13 @@ class Level(StrEnum):
 
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", "-o", show_default=False,
-                 help="Where to write the zone file. Default: zones-israel.geojson, or "
-                 "zones-ukraine-<level>.geojson, in the current folder."),
+    typer.Option(
+        "--out",
+        "-o",
+        show_default=False,
+        help="Where to write the zone file. Default: zones-israel.geojson, or "
+        "zones-ukraine-<level>.geojson, in the current folder.",
+    ),
 ]
 
 
@@ -88,26 +92,44 @@ def list_layers() -> None:
     table = Table("name", "zones", "shelter", "what", "licence", box=None, padding=(0, 1))
     for name, layer in LAYERS.items():
         count = recorded.get(name, {}).get("zones")
-        table.add_row(name, f"{count:,}" if isinstance(count, int) else "?",
-                      "per area" if layer.shelter_s is None else f"{layer.shelter_s} s",
-                      layer.title, layer.licence_short)
+        table.add_row(
+            name,
+            f"{count:,}" if isinstance(count, int) else "?",
+            "per area" if layer.shelter_s is None else f"{layer.shelter_s} s",
+            layer.title,
+            layer.licence_short,
+        )
     out = Console()
     out.print(table)
-    out.print(f"Use one: airwarn serve --zones NAME; write one out: airwarn zones export NAME. "
-              f"Sources and licences: {LICENSES_DIR / 'NOTICE.md'}", highlight=False,
-              soft_wrap=True)
+    out.print(
+        f"Use one: airwarn serve --zones NAME; write one out: airwarn zones export NAME. "
+        f"Sources and licences: {LICENSES_DIR / 'NOTICE.md'}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("export")
 def export_layer(
-    name: Annotated[str, typer.Argument(
-        show_default=False, metavar="NAME",
-        help="A shipped layer: israel, ukraine, ukraine-raions or ukraine-oblasts.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            show_default=False,
+            metavar="NAME",
+            help="A shipped layer: israel, ukraine, ukraine-raions or ukraine-oblasts.",
+        ),
+    ],
     out: OutOption = None,
-    shelter_s: Annotated[int | None, typer.Option(
-        "--shelter-s", min=0, show_default=False,
-        help="Give every zone this time to shelter (Ukraine's layers carry none and ship "
-        "with 90 s).")] = None,
+    shelter_s: Annotated[
+        int | None,
+        typer.Option(
+            "--shelter-s",
+            min=0,
+            show_default=False,
+            help="Give every zone this time to shelter (Ukraine's layers carry none and ship "
+            "with 90 s).",
+        ),
+    ] = None,
 ) -> None:
     """Write a shipped layer out as a zone file (GeoJSON, Contract v1), to read, edit or
     serve.
@@ -131,24 +153,37 @@ def export_layer(
         raise fail(error) from None
     except OSError as error:
         raise fail(f"cannot write {target}: {error.strerror}; choose another --out") from None
-    err.print(f"[bold green]Wrote {len(document['features']):,} zones[/] of {name} to {target}",
-              highlight=False)
+    err.print(
+        f"[bold green]Wrote {len(document['features']):,} zones[/] of {name} to {target}",
+        highlight=False,
+    )
 
 
 @app.command("update")
 def update_layer(
-    name: Annotated[str, typer.Argument(
-        show_default=False, metavar="NAME", help="The layer to rebuild: israel.")],
+    name: Annotated[
+        str,
+        typer.Argument(show_default=False, metavar="NAME", help="The layer to rebuild: israel."),
+    ],
     out: OutOption = None,
-    source: Annotated[str | None, typer.Option(
-        "--from", show_default=False,
-        help="Where the source files are: a URL, a file:// URL or a folder laid out as "
-        "OWNER/REPO/COMMIT/PATH (a mirror). Default: the repositories' raw files on GitHub.")
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            show_default=False,
+            help="Where the source files are: a URL, a file:// URL or a folder laid out as "
+            "OWNER/REPO/COMMIT/PATH (a mirror). Default: the repositories' raw files on GitHub.",
+        ),
     ] = None,
-    ref: Annotated[str | None, typer.Option(
-        "--ref", show_default=False,
-        help="Fetch this commit or branch instead of the pinned one (e.g. main): the newest "
-        "areas, whose checksums are printed instead of checked.")] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref",
+            show_default=False,
+            help="Fetch this commit or branch instead of the pinned one (e.g. main): the newest "
+            "areas, whose checksums are printed instead of checked.",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild Israel's alert areas from their public sources, checked against pinned
     SHA-256 checksums, into a zone file.
@@ -172,27 +207,38 @@ def update_layer(
     from airwarn.layers.upstream import RAW, update_israel
 
     if name != "israel":
-        raise fail(f"only israel can be updated from its public sources, not {name!r} "
-                   "(Ukraine's layers ship as built: `airwarn zones list`)")
+        raise fail(
+            f"only israel can be updated from its public sources, not {name!r} "
+            "(Ukraine's layers ship as built: `airwarn zones list`)"
+        )
     target = out or Path("zones-israel.geojson")
-    result = _imported(lambda: update_israel(source or RAW, ref=ref,
-                                             say=lambda line: err.print(line, highlight=False,
-                                                                        markup=False)))
+    result = _imported(
+        lambda: update_israel(
+            source or RAW, ref=ref, say=lambda line: err.print(line, highlight=False, markup=False)
+        )
+    )
     zone_set = _write_result(result, target)
     shipped = load_layer("israel")
     new, old = {z.id: z for z in zone_set.zones}, {z.id: z for z in shipped.zones}
     changed = sum(1 for k in new.keys() & old.keys() if new[k].shelter_s != old[k].shelter_s)
-    err.print(f"Against the shipped layer: {len(new.keys() - old.keys())} areas new, "
-              f"{len(old.keys() - new.keys())} gone, {changed} with another time to shelter.",
-              highlight=False)
+    err.print(
+        f"Against the shipped layer: {len(new.keys() - old.keys())} areas new, "
+        f"{len(old.keys() - new.keys())} gone, {changed} with another time to shelter.",
+        highlight=False,
+    )
 
 
 @import_app.command("israel")
 def import_israel_command(
-    path: Annotated[Path, typer.Argument(
-        show_default=False, metavar="PATH",
-        help="The Home Front Command alert areas (GeoJSON with segment_id, migun_time_s, "
-        "district_he), e.g. ../shared/data/israel/israel_alert_areas.geojson.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            show_default=False,
+            metavar="PATH",
+            help="The Home Front Command alert areas (GeoJSON with segment_id, migun_time_s, "
+            "district_he), e.g. ../shared/data/israel/israel_alert_areas.geojson.",
+        ),
+    ],
     out: OutOption = None,
 ) -> None:
     """Import Israel's Home Front Command alert areas: one zone per area (about 1,450).
@@ -210,18 +256,35 @@ def import_israel_command(
 
 @import_app.command("ukraine")
 def import_ukraine_command(
-    path: Annotated[Path, typer.Argument(
-        show_default=False, metavar="PATH",
-        help="A Ukrainian layer: ../shared/data/ukraine/ua_hromadas.geojson (serves every "
-        "level), ua_raions.geojson (raion, oblast) or ua_oblasts.geojson (oblast).")],
-    level: Annotated[Level, typer.Option(
-        "--level", case_sensitive=False, show_default=False,
-        help="One zone per hromada (~1,770 communities), raion (138 districts) or oblast "
-        "(27 regions). A finer file is dissolved into the coarser units.")],
-    shelter_s: Annotated[int, typer.Option(
-        "--shelter-s", min=0, show_default=False,
-        help="Seconds people need to reach shelter, for every zone (the layers carry none), "
-        "e.g. 90.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            show_default=False,
+            metavar="PATH",
+            help="A Ukrainian layer: ../shared/data/ukraine/ua_hromadas.geojson (serves every "
+            "level), ua_raions.geojson (raion, oblast) or ua_oblasts.geojson (oblast).",
+        ),
+    ],
+    level: Annotated[
+        Level,
+        typer.Option(
+            "--level",
+            case_sensitive=False,
+            show_default=False,
+            help="One zone per hromada (~1,770 communities), raion (138 districts) or oblast "
+            "(27 regions). A finer file is dissolved into the coarser units.",
+        ),
+    ],
+    shelter_s: Annotated[
+        int,
+        typer.Option(
+            "--shelter-s",
+            min=0,
+            show_default=False,
+            help="Seconds people need to reach shelter, for every zone (the layers carry none), "
+            "e.g. 90.",
+        ),
+    ],
     out: OutOption = None,
 ) -> None:
     """Import Ukraine's administrative units as zones: hromadas, raions or oblasts.
@@ -235,8 +298,10 @@ def import_ukraine_command(
     airwarn zones import ukraine ../shared/data/ukraine/ua_hromadas.geojson --level oblast --shelter-s 120
     """  # noqa: E501
     chosen = level.value
-    _run(lambda: import_ukraine(path, chosen, shelter_s),
-         out or Path(f"zones-ukraine-{chosen}.geojson"))
+    _run(
+        lambda: import_ukraine(path, chosen, shelter_s),
+        out or Path(f"zones-ukraine-{chosen}.geojson"),
+    )
 
 
 def _run(make: Callable[[], ImportResult], out: Path) -> None:
@@ -268,22 +333,30 @@ def _write_result(result: ImportResult, out: Path) -> ZoneSet:
     try:
         write_zones(result.zones, partial)
     except OSError as error:
-        raise fail(f"cannot write {out}: {error.strerror}; choose another --out (its folder "
-                   "must exist and be writable)") from None
+        raise fail(
+            f"cannot write {out}: {error.strerror}; choose another --out (its folder "
+            "must exist and be writable)"
+        ) from None
     try:
         zone_set = load_zones(partial)
     except AirwarnError as error:
         partial.unlink(missing_ok=True)
-        raise fail(f"the imported zones do not load back ({error}); this is a bug in the "
-                   "adapter, please report it with the layer file", FAILURE) from None
+        raise fail(
+            f"the imported zones do not load back ({error}); this is a bug in the "
+            "adapter, please report it with the layer file",
+            FAILURE,
+        ) from None
     os.replace(partial, out)
     _summary(result, zone_set, out)
     return zone_set
 
 
 def _summary(result: ImportResult, zone_set: ZoneSet, out: Path) -> None:
-    err.print(f"[bold green]Wrote {plural(len(zone_set), 'zone')}[/] to {out} (read back: "
-              "a valid zone set).", highlight=False)
+    err.print(
+        f"[bold green]Wrote {plural(len(zone_set), 'zone')}[/] to {out} (read back: "
+        "a valid zone set).",
+        highlight=False,
+    )
     per_region = Counter(z.region for z in result.zones if z.region is not None)
     if per_region:
         shown = examples((f"{r} {n}" for r, n in per_region.most_common()), 8)
@@ -293,7 +366,9 @@ def _summary(result: ImportResult, zone_set: ZoneSet, out: Path) -> None:
         err.print(f"  {plural(unassigned, 'zone')} without a region", highlight=False)
     shelter = ", ".join(f"{s} s ×{n:,}" for s, n in result.shelter_counts.items())
     err.print(f"[bold]Time to shelter:[/] {shelter}", highlight=False)
-    err.print(f"[bold]Notes[/] ({len(result.notes)}): what the layer held and what was done",
-              highlight=False)
+    err.print(
+        f"[bold]Notes[/] ({len(result.notes)}): what the layer held and what was done",
+        highlight=False,
+    )
     for note in result.notes:
         err.print(f"  • {note}", highlight=False, markup=False)

@@ -180,8 +180,11 @@ class Engine:
         self._out = []
         self.ignored = None
         # Validate against the zone set first: a rejected event must change nothing.
-        targets = self._manual_targets(event) if isinstance(event, Manual) else (
-            self._relay_targets(event) if isinstance(event, Relay) else [])
+        targets = (
+            self._manual_targets(event)
+            if isinstance(event, Manual)
+            else (self._relay_targets(event) if isinstance(event, Relay) else [])
+        )
         self.stats.events += 1
         t_ms = to_ms(event.t)
         if self.clock_ms is None or t_ms > self.clock_ms:
@@ -199,8 +202,11 @@ class Engine:
         elif isinstance(event, Relay):
             self._on_relay(event, targets, now)
         elif isinstance(event, Source):
-            self._emit_relayed(event.name, self.relays.set_state(
-                event.name, event.state, now, event.why, event.url), now)
+            self._emit_relayed(
+                event.name,
+                self.relays.set_state(event.name, event.state, now, event.why, event.url),
+                now,
+            )
         elif not isinstance(event, Tick):  # pragma: no cover - the contract has no other type
             raise EventError(f"unknown event {event!r}")
         return self._out
@@ -223,15 +229,20 @@ class Engine:
 
     def drills(self) -> dict[str, tuple[str, str, str]]:
         """Every zone under a drill or test, by id: (status, kind, level)."""
-        return {self.zones.ids[i]: (status, kind, LEVEL_NAMES[level])
-                for i, (status, kind, level) in sorted(self._drills.items())}
+        return {
+            self.zones.ids[i]: (status, kind, LEVEL_NAMES[level])
+            for i, (status, kind, level) in sorted(self._drills.items())
+        }
 
     def relayed(self) -> dict[str, dict[str, str]]:
         """Every zone with a relayed lane, by id: each source's level there (`clear` for a
         lane an operator overrode)."""
-        return {self.zones.ids[i]: {name: LEVEL_NAMES[lane.effective]
-                                    for name, lane in sorted(lanes.items())}
-                for i, lanes in self.relays.by_zone().items()}
+        return {
+            self.zones.ids[i]: {
+                name: LEVEL_NAMES[lane.effective] for name, lane in sorted(lanes.items())
+            }
+            for i, lanes in self.relays.by_zone().items()
+        }
 
     def holders(self, zone_id: str) -> set[str]:
         z = self._zones[self.zones.index_of[zone_id]]
@@ -253,9 +264,16 @@ class Engine:
         for threat_id in sorted(self._threats):
             threat = self._threats[threat_id]
             found = threat.assessment
-            out.append(ThreatState(threat_id, threat.view.kind, threat.last_report,
-                                   None if found is None else found.region_m,
-                                   len(threat.alert_seen_ms), len(threat.pre_seen_ms)))
+            out.append(
+                ThreatState(
+                    threat_id,
+                    threat.view.kind,
+                    threat.last_report,
+                    None if found is None else found.region_m,
+                    len(threat.alert_seen_ms),
+                    len(threat.pre_seen_ms),
+                )
+            )
         return out
 
     # -- time -----------------------------------------------------------------------------
@@ -289,27 +307,33 @@ class Engine:
         self.stats.reports += 1
         if event.threat in self._ended:
             self.stats.after_end += 1
-            self.ignored = (f"threat {event.threat} ended already; a report after its end "
-                            "changes nothing")
+            self.ignored = (
+                f"threat {event.threat} ended already; a report after its end changes nothing"
+            )
             return
         if now - t_ms > 1000 * self.config.reorder_window_s:
             self.stats.stale += 1
-            self.ignored = (f"older than the reorder window ({self.config.reorder_window_s} "
-                            "s) behind the newest event; too late to use")
+            self.ignored = (
+                f"older than the reorder window ({self.config.reorder_window_s} "
+                "s) behind the newest event; too late to use"
+            )
             return
         threat = self._threats.get(event.threat)
         if threat is None:
             threat = self._new_threat(event.threat, event.kind)
         profile = threat.view.profile
-        vel = None if event.vel_mps is None else (
-            event.vel_mps[0], event.vel_mps[1], event.vel_mps[2])
-        report = Report(t_ms, event.lat, event.lon, event.alt_m,
-                        event.sigma_m or profile.default_sigma_m, vel)
+        vel = (
+            None
+            if event.vel_mps is None
+            else (event.vel_mps[0], event.vel_mps[1], event.vel_mps[2])
+        )
+        report = Report(
+            t_ms, event.lat, event.lon, event.alt_m, event.sigma_m or profile.default_sigma_m, vel
+        )
         outcome = threat.view.track.add(report)
         if outcome == "duplicate":
             self.stats.duplicates += 1
-            self.ignored = (f"a duplicate: threat {event.threat} has a report at this time "
-                            "already")
+            self.ignored = f"a duplicate: threat {event.threat} has a report at this time already"
             return
         if outcome == "insert":
             self.stats.reordered += 1
@@ -346,8 +370,11 @@ class Engine:
         ending = getattr(self.policy, "ending", None)
         found = None if ending is None or reason == "lost" else ending(threat.view, now, reason)
         config = self.config
-        passed_s = config.ballistic_release_s if threat.view.profile.model == "ballistic" \
+        passed_s = (
+            config.ballistic_release_s
+            if threat.view.profile.model == "ballistic"
             else config.pass_hold_s
+        )
         for zone in sorted(threat.alert_seen_ms):
             if found is None:
                 self._release(zone, threat_id, ALERT, now)
@@ -355,22 +382,31 @@ class Engine:
                 self._release(zone, threat_id, ALERT, now, passed_s)
             else:  # in danger until the last part that can land on it is down, or the full hold
                 danger_s = found.danger_s[zone]
-                self._release(zone, threat_id, ALERT, now, None if danger_s is None else min(
-                    config.hold_s, math.ceil(danger_s) + config.debris_margin_s))
+                self._release(
+                    zone,
+                    threat_id,
+                    ALERT,
+                    now,
+                    None
+                    if danger_s is None
+                    else min(config.hold_s, math.ceil(danger_s) + config.debris_margin_s),
+                )
         for zone in sorted(threat.pre_seen_ms):
             self._release(zone, threat_id, PRE_ALERT, now)
 
     def _manual_targets(self, event: Manual) -> list[int]:
         if event.region is not None:
             if event.region not in self.zones.regions:
-                raise EventError("no region of that name in the zone set",
-                                 field="$.region", value=event.region)
+                raise EventError(
+                    "no region of that name in the zone set", field="$.region", value=event.region
+                )
             targets = list(self.zones.regions[event.region])
         else:
             unknown = [z for z in event.zones or [] if z not in self.zones.index_of]
             if unknown:
-                raise EventError("no zone with that id in the zone set",
-                                 field="$.zones", value=unknown[0])
+                raise EventError(
+                    "no zone with that id in the zone set", field="$.zones", value=unknown[0]
+                )
             targets = sorted({self.zones.index_of[z] for z in event.zones or []})
         return targets
 
@@ -402,22 +438,39 @@ class Engine:
     def _relay_targets(self, event: Relay) -> list[int]:
         unknown = [z for z in event.zones if z not in self.zones.index_of]
         if unknown:
-            raise EventError("no zone with that id in the zone set", field="$.zones",
-                             value=unknown[0])
+            raise EventError(
+                "no zone with that id in the zone set", field="$.zones", value=unknown[0]
+            )
         return sorted({self.zones.index_of[z] for z in event.zones})
 
     def _on_relay(self, event: Relay, targets: list[int], now: int) -> None:
         level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
         since = None if event.since is None else format_time(to_ms(event.since))
-        self._emit_relayed(event.source, self.relays.apply(
-            event.source, level, targets, category=event.category, alert_id=event.id,
-            since=since, override=event.override, by=event.by), now)
+        self._emit_relayed(
+            event.source,
+            self.relays.apply(
+                event.source,
+                level,
+                targets,
+                category=event.category,
+                alert_id=event.id,
+                since=since,
+                override=event.override,
+                by=event.by,
+            ),
+            now,
+        )
 
     def _emit_relayed(self, source: str, changes: list[Change], now: int) -> None:
         for change in changes:
-            self._emit(change.zone, change.level, [], change.category, now,
-                       source=RelayedFrom(name=source, id=change.alert_id, t=change.since,
-                                          by=change.by))
+            self._emit(
+                change.zone,
+                change.level,
+                [],
+                change.category,
+                now,
+                source=RelayedFrom(name=source, id=change.alert_id, t=change.since, by=change.by),
+            )
 
     def _on_drill(self, event: Manual, targets: list[int], now: int) -> None:
         kind = event.category or "manual"
@@ -447,9 +500,14 @@ class Engine:
         if threat.released and found.covered is not None:
             # A zone let go and still at alert (its release hold) is taken back as soon as the
             # region covers it again, due or not: a zone never leaves alert while covered.
-            back = [i for i in found.covered.tolist() if i in threat.released
-                    and i not in threat.alert_seen_ms and self._zones[i].level == ALERT
-                    and threat_id not in self._zones[i].overruled]
+            back = [
+                i
+                for i in found.covered.tolist()
+                if i in threat.released
+                and i not in threat.alert_seen_ms
+                and self._zones[i].level == ALERT
+                and threat_id not in self._zones[i].overruled
+            ]
             if back:
                 alert = sorted(set(alert).union(back))
         # the zones a threat holds are the keys of its *_seen_ms: only new ones need work
@@ -482,8 +540,9 @@ class Engine:
         release_ms = 1000 * self.config.release_s
         if view.profile.model == "corridor":
             corridor_release_s = self.config.corridor_release_s
-            corridor_release_ms = release_ms if corridor_release_s is None \
-                else 1000 * corridor_release_s
+            corridor_release_ms = (
+                release_ms if corridor_release_s is None else 1000 * corridor_release_s
+            )
             for index, seen in list(threat.alert_seen_ms.items()):
                 if seen < now and now - seen >= corridor_release_ms:  # not in danger now
                     del threat.alert_seen_ms[index]
@@ -496,8 +555,9 @@ class Engine:
         if found.recheck_ms is not None and found.recheck_ms > now:
             self._schedule(found.recheck_ms, "assess", threat_id, threat.version)
 
-    def _release(self, index: int, threat_id: str, level: int, now: int,
-                 hold_s: int | None = None) -> None:
+    def _release(
+        self, index: int, threat_id: str, level: int, now: int, hold_s: int | None = None
+    ) -> None:
         z = self._zones[index]
         holders = z.alert_holders if level == ALERT else z.pre_holders
         if threat_id not in holders:
@@ -551,13 +611,26 @@ class Engine:
             z.alert_until_ms = z.pre_until_ms = None
         self._emit(index, target, z.threats, z.kind, now)
 
-    def _emit(self, index: int, level: int, threats: list[str], kind: str | None,
-              now: int, status: str = "actual", source: RelayedFrom | None = None) -> None:
+    def _emit(
+        self,
+        index: int,
+        level: int,
+        threats: list[str],
+        kind: str | None,
+        now: int,
+        status: str = "actual",
+        source: RelayedFrom | None = None,
+    ) -> None:
         self.seq += 1
         self.stats.decisions += 1
-        decision = Decision(seq=self.seq, t=format_time(now), zone=self.zones.ids[index],
-                            level=LEVEL_NAMES[level],  # type: ignore[arg-type]
-                            threats=list(threats), kind=kind)
+        decision = Decision(
+            seq=self.seq,
+            t=format_time(now),
+            zone=self.zones.ids[index],
+            level=LEVEL_NAMES[level],  # type: ignore[arg-type]
+            threats=list(threats),
+            kind=kind,
+        )
         if status != "actual":
             decision.status = status  # type: ignore[assignment]
         elif self.relays.any or source is not None:
@@ -572,8 +645,12 @@ class Engine:
         self._out.append(decision)
 
 
-def run(zones: ZoneSet, events: Iterable[Event], config: EngineConfig | None = None,
-        policy: Policy | None = None) -> Iterator[Decision]:
+def run(
+    zones: ZoneSet,
+    events: Iterable[Event],
+    config: EngineConfig | None = None,
+    policy: Policy | None = None,
+) -> Iterator[Decision]:
     """Replay events through a fresh engine and yield every decision, flushing at the end."""
     engine = Engine(zones, config, policy)
     for event in events:

@@ -83,8 +83,11 @@ def geodetic_to_ecef(lat_deg: float, lon_deg: float, h_m: float) -> Vec:
     s = math.sin(lat)
     c = math.cos(lat)
     n = A_M / math.sqrt(1.0 - E2 * s * s)
-    return ((n + h_m) * c * math.cos(lon), (n + h_m) * c * math.sin(lon),
-            (n * (1.0 - E2) + h_m) * s)
+    return (
+        (n + h_m) * c * math.cos(lon),
+        (n + h_m) * c * math.sin(lon),
+        (n * (1.0 - E2) + h_m) * s,
+    )
 
 
 def ecef_to_geodetic(x: float, y: float, z: float) -> tuple[float, float, float]:
@@ -121,21 +124,25 @@ def enu_axes(lat_deg: float, lon_deg: float) -> tuple[Vec, Vec, Vec]:
     return (-so, co, 0.0), (-sl * co, -sl * so, cl), (cl * co, cl * so, sl)
 
 
-def enu_to_ecef_vector(lat_deg: float, lon_deg: float, east: float, north: float,
-                       up: float) -> Vec:
+def enu_to_ecef_vector(lat_deg: float, lon_deg: float, east: float, north: float, up: float) -> Vec:
     """Rotate a vector (a velocity, an offset) from local East-North-Up to ECEF axes."""
     e, n, u = enu_axes(lat_deg, lon_deg)
-    return (east * e[0] + north * n[0] + up * u[0],
-            east * e[1] + north * n[1] + up * u[1],
-            east * e[2] + north * n[2] + up * u[2])
+    return (
+        east * e[0] + north * n[0] + up * u[0],
+        east * e[1] + north * n[1] + up * u[1],
+        east * e[2] + north * n[2] + up * u[2],
+    )
 
 
 def ecef_to_enu_vector(lat_deg: float, lon_deg: float, vec: Vec) -> Vec:
     """Rotate an ECEF vector into local East-North-Up components."""
     e, n, u = enu_axes(lat_deg, lon_deg)
     x, y, z = vec
-    return (x * e[0] + y * e[1] + z * e[2], x * n[0] + y * n[1] + z * n[2],
-            x * u[0] + y * u[1] + z * u[2])
+    return (
+        x * e[0] + y * e[1] + z * e[2],
+        x * n[0] + y * n[1] + z * n[2],
+        x * u[0] + y * u[1] + z * u[2],
+    )
 
 
 def _us76_density(h_m: float) -> float:
@@ -146,9 +153,16 @@ def _us76_density(h_m: float) -> float:
     r0 = 6356766.0
     g0, molar, gas = 9.80665, 0.0289644, 8.31432
     geopotential_km = r0 * h_m / (r0 + h_m) / 1000.0
-    layers = ((0.0, 288.15, -6.5), (11.0, 216.65, 0.0), (20.0, 216.65, 1.0),
-              (32.0, 228.65, 2.8), (47.0, 270.65, 0.0), (51.0, 270.65, -2.8),
-              (71.0, 214.65, -2.0), (84.852, 186.946, 0.0))
+    layers = (
+        (0.0, 288.15, -6.5),
+        (11.0, 216.65, 0.0),
+        (20.0, 216.65, 1.0),
+        (32.0, 228.65, 2.8),
+        (47.0, 270.65, 0.0),
+        (51.0, 270.65, -2.8),
+        (71.0, 214.65, -2.0),
+        (84.852, 186.946, 0.0),
+    )
     pressure = 101325.0
     k = g0 * molar / gas
     for i, (base, temp, lapse) in enumerate(layers):
@@ -244,8 +258,7 @@ def _drag_factor(beta_kg_m2: float | None) -> float:
     return 0.5 / beta_kg_m2
 
 
-def _accel(x: float, y: float, z: float, vx: float, vy: float, vz: float,
-           k: float) -> Vec:
+def _accel(x: float, y: float, z: float, vx: float, vy: float, vz: float, k: float) -> Vec:
     """The acceleration with the drag factor k = 1/(2 beta) (0 in vacuum), on bare floats."""
     p2 = x * x + y * y
     z2 = z * z
@@ -333,17 +346,22 @@ def _hermite(p0: Vec, v0: Vec, p1: Vec, v1: Vec, dt: float, s: float) -> tuple[V
     d00 = (6.0 * s2 - 6.0 * s) / dt
     d10 = 3.0 * s2 - 4.0 * s + 1.0
     d11 = 3.0 * s2 - 2.0 * s
-    pos = (h00 * p0[0] + h10 * v0[0] + h01 * p1[0] + h11 * v1[0],
-           h00 * p0[1] + h10 * v0[1] + h01 * p1[1] + h11 * v1[1],
-           h00 * p0[2] + h10 * v0[2] + h01 * p1[2] + h11 * v1[2])
-    vel = (d00 * (p0[0] - p1[0]) + d10 * v0[0] + d11 * v1[0],
-           d00 * (p0[1] - p1[1]) + d10 * v0[1] + d11 * v1[1],
-           d00 * (p0[2] - p1[2]) + d10 * v0[2] + d11 * v1[2])
+    pos = (
+        h00 * p0[0] + h10 * v0[0] + h01 * p1[0] + h11 * v1[0],
+        h00 * p0[1] + h10 * v0[1] + h01 * p1[1] + h11 * v1[1],
+        h00 * p0[2] + h10 * v0[2] + h01 * p1[2] + h11 * v1[2],
+    )
+    vel = (
+        d00 * (p0[0] - p1[0]) + d10 * v0[0] + d11 * v1[0],
+        d00 * (p0[1] - p1[1]) + d10 * v0[1] + d11 * v1[1],
+        d00 * (p0[2] - p1[2]) + d10 * v0[2] + d11 * v1[2],
+    )
     return pos, vel
 
 
-def _crossing(p0: Vec, v0: Vec, p1: Vec, v1: Vec, dt: float, h0: float,
-              h1: float) -> tuple[float, Vec, Vec]:
+def _crossing(
+    p0: Vec, v0: Vec, p1: Vec, v1: Vec, dt: float, h0: float, h1: float
+) -> tuple[float, Vec, Vec]:
     """Fraction of the step, position and velocity where the height passes 0.
 
     Newton's method on the Hermite curve, with the radial rate of climb as the derivative
@@ -368,8 +386,15 @@ def _crossing(p0: Vec, v0: Vec, p1: Vec, v1: Vec, dt: float, h0: float,
     return s, pos, vel
 
 
-def fly(r: Vec, v: Vec, t0_s: float, beta_kg_m2: float | None, *, max_s: float = 3600.0,
-        record: bool = False) -> Flight:
+def fly(
+    r: Vec,
+    v: Vec,
+    t0_s: float,
+    beta_kg_m2: float | None,
+    *,
+    max_s: float = 3600.0,
+    record: bool = False,
+) -> Flight:
     """Integrate a free flight from (r, v) at time t0_s until it meets the ellipsoid.
 
     Returns the impact (interpolated on the last step) or None if the flight is still up
@@ -404,9 +429,19 @@ def fly(r: Vec, v: Vec, t0_s: float, beta_kg_m2: float | None, *, max_s: float =
         h = r_len - _AB * r_len / sqrt(_B2 * p2 + _A2 * z2)
         if h <= 0.0 and h < h_prev:
             if t > 0.0 and h_prev > 0.0:
-                return _landed(times, states, record, t0_s + t - dt, dt,
-                               (px, py, pz), (pvx, pvy, pvz), (x, y, z), (vx, vy, vz),
-                               h_prev, h)
+                return _landed(
+                    times,
+                    states,
+                    record,
+                    t0_s + t - dt,
+                    dt,
+                    (px, py, pz),
+                    (pvx, pvy, pvz),
+                    (x, y, z),
+                    (vx, vy, vz),
+                    h_prev,
+                    h,
+                )
             if t > 0.0 or x * vx + y * vy + z * vz <= 0.0:
                 # On or below the ground and not climbing (from the start, or it never rose
                 # above it): it lands where it is.
@@ -484,8 +519,19 @@ def fly(r: Vec, v: Vec, t0_s: float, beta_kg_m2: float | None, *, max_s: float =
     return Flight(times, states, None)
 
 
-def _landed(times: list[float], states: list[tuple[Vec, Vec]], record: bool, t_start: float,
-            dt: float, p0: Vec, v0: Vec, p1: Vec, v1: Vec, h0: float, h1: float) -> Flight:
+def _landed(
+    times: list[float],
+    states: list[tuple[Vec, Vec]],
+    record: bool,
+    t_start: float,
+    dt: float,
+    p0: Vec,
+    v0: Vec,
+    p1: Vec,
+    v1: Vec,
+    h0: float,
+    h1: float,
+) -> Flight:
     """The flight that crossed the ground during the step from (p0, v0) to (p1, v1)."""
     s, pos, vel = _crossing(p0, v0, p1, v1, dt, h0, h1)
     t_hit = t_start + s * dt
@@ -499,8 +545,16 @@ def _landed(times: list[float], states: list[tuple[Vec, Vec]], record: bool, t_s
     return Flight(times, states, impact)
 
 
-def aim(launch_lat: float, launch_lon: float, target_lat: float, target_lon: float, *,
-        beta_kg_m2: float | None, loft_deg: float, launch_alt_m: float = 0.0) -> Vec:
+def aim(
+    launch_lat: float,
+    launch_lon: float,
+    target_lat: float,
+    target_lon: float,
+    *,
+    beta_kg_m2: float | None,
+    loft_deg: float,
+    launch_alt_m: float = 0.0,
+) -> Vec:
     """The ECEF launch velocity, at `loft_deg` above the local horizon, that `fly` lands on target.
 
     A shooting method: the speed follows a secant on the along-track miss (starting from the
@@ -537,17 +591,22 @@ def aim(launch_lat: float, launch_lon: float, target_lat: float, target_lon: flo
     previous: tuple[float, float] | None = None
     best: tuple[float, Vec] | None = None
     for _ in range(60):
-        velocity = enu_to_ecef_vector(launch_lat, launch_lon, speed * flat * math.sin(azimuth),
-                                      speed * flat * math.cos(azimuth), speed * up)
+        velocity = enu_to_ecef_vector(
+            launch_lat,
+            launch_lon,
+            speed * flat * math.sin(azimuth),
+            speed * flat * math.cos(azimuth),
+            speed * up,
+        )
         flight = fly(r0, velocity, 0.0, beta_kg_m2, max_s=7200.0)
         if flight.impact is None:
             speed *= 0.8
             previous = None
             continue
         hit = geodetic_to_ecef(flight.impact.lat, flight.impact.lon, 0.0)
-        me, mn, _ = ecef_to_enu_vector(target_lat, target_lon,
-                                       (hit[0] - target[0], hit[1] - target[1],
-                                        hit[2] - target[2]))
+        me, mn, _ = ecef_to_enu_vector(
+            target_lat, target_lon, (hit[0] - target[0], hit[1] - target[1], hit[2] - target[2])
+        )
         along = me * along_e + mn * along_n
         cross = me * along_n - mn * along_e  # positive: landed right of the track
         miss = math.hypot(along, cross)
@@ -591,12 +650,16 @@ def _reference(r: Vec, v: Vec, beta_kg_m2: float | None, dt: float) -> Impact:
         a3 = _accel(x + half * b2[0], y + half * b2[1], z + half * b2[2], *b3, k)
         b4 = (vx + dt * a3[0], vy + dt * a3[1], vz + dt * a3[2])
         a4 = _accel(x + dt * b3[0], y + dt * b3[1], z + dt * b3[2], *b4, k)
-        n = (x + dt / 6 * (vx + 2 * b2[0] + 2 * b3[0] + b4[0]),
-             y + dt / 6 * (vy + 2 * b2[1] + 2 * b3[1] + b4[1]),
-             z + dt / 6 * (vz + 2 * b2[2] + 2 * b3[2] + b4[2]))
-        nv = (vx + dt / 6 * (a1[0] + 2 * a2[0] + 2 * a3[0] + a4[0]),
-              vy + dt / 6 * (a1[1] + 2 * a2[1] + 2 * a3[1] + a4[1]),
-              vz + dt / 6 * (a1[2] + 2 * a2[2] + 2 * a3[2] + a4[2]))
+        n = (
+            x + dt / 6 * (vx + 2 * b2[0] + 2 * b3[0] + b4[0]),
+            y + dt / 6 * (vy + 2 * b2[1] + 2 * b3[1] + b4[1]),
+            z + dt / 6 * (vz + 2 * b2[2] + 2 * b3[2] + b4[2]),
+        )
+        nv = (
+            vx + dt / 6 * (a1[0] + 2 * a2[0] + 2 * a3[0] + a4[0]),
+            vy + dt / 6 * (a1[1] + 2 * a2[1] + 2 * a3[1] + a4[1]),
+            vz + dt / 6 * (a1[2] + 2 * a2[2] + 2 * a3[2] + a4[2]),
+        )
         nh = _height(*n)
         if nh <= 0.0 and nh < h:
             s, pos, vel = _crossing((x, y, z), (vx, vy, vz), n, nv, dt, h, nh)
@@ -611,18 +674,48 @@ def _measure() -> None:
     import timeit
 
     cases = [
-        ("rocket, 10 km at 45 deg, beta 3 t/m2", (31.45, 34.45, 0.0), (31.54, 34.50), 45.0,
-         3_000.0),
-        ("rocket, 15 km at 40 deg, beta 8 t/m2", (31.45, 34.45, 0.0), (31.58, 34.51), 40.0,
-         8_000.0),
-        ("rocket, 75 km at 45 deg, beta 15 t/m2", (31.45, 34.45, 0.0), (32.08, 34.79), 45.0,
-         15_000.0),
-        ("rocket, 57 km at 35 deg, beta 6 t/m2 (stiff: 2.8 km/s at sea level)",
-         (33.2, 35.4, 0.0), (32.8, 35.0), 35.0, 6_000.0),
-        ("Iskander-like, 400 km from burnout at 25 km, beta 30 t/m2", (51.5, 36.5, 25_000.0),
-         (50.45, 30.52), 40.0, 30_000.0),
-        ("ballistic, 1,500 km from burnout at 80 km, 45 deg, beta 20 t/m2",
-         (32.5, 51.0, 80_000.0), (32.0, 35.0), 45.0, 20_000.0),
+        (
+            "rocket, 10 km at 45 deg, beta 3 t/m2",
+            (31.45, 34.45, 0.0),
+            (31.54, 34.50),
+            45.0,
+            3_000.0,
+        ),
+        (
+            "rocket, 15 km at 40 deg, beta 8 t/m2",
+            (31.45, 34.45, 0.0),
+            (31.58, 34.51),
+            40.0,
+            8_000.0,
+        ),
+        (
+            "rocket, 75 km at 45 deg, beta 15 t/m2",
+            (31.45, 34.45, 0.0),
+            (32.08, 34.79),
+            45.0,
+            15_000.0,
+        ),
+        (
+            "rocket, 57 km at 35 deg, beta 6 t/m2 (stiff: 2.8 km/s at sea level)",
+            (33.2, 35.4, 0.0),
+            (32.8, 35.0),
+            35.0,
+            6_000.0,
+        ),
+        (
+            "Iskander-like, 400 km from burnout at 25 km, beta 30 t/m2",
+            (51.5, 36.5, 25_000.0),
+            (50.45, 30.52),
+            40.0,
+            30_000.0,
+        ),
+        (
+            "ballistic, 1,500 km from burnout at 80 km, 45 deg, beta 20 t/m2",
+            (32.5, 51.0, 80_000.0),
+            (32.0, 35.0),
+            45.0,
+            20_000.0,
+        ),
     ]
     flights: list[tuple[str, Vec, Vec, float | None]] = []
     for name, (lat, lon, alt), (tlat, tlon), loft, beta in cases:
@@ -630,8 +723,14 @@ def _measure() -> None:
         flights.append((name, geodetic_to_ecef(lat, lon, alt), v, beta))
     # In vacuum from 100 km, climbing: about 600 s to the ground.
     r = geodetic_to_ecef(31.0, 45.0, 100_000.0)
-    flights.append(("vacuum, from 100 km climbing at 45 deg, 2.8 km/s",
-                    r, enu_to_ecef_vector(31.0, 45.0, -2000.0, 0.0, 2000.0), None))
+    flights.append(
+        (
+            "vacuum, from 100 km climbing at 45 deg, 2.8 km/s",
+            r,
+            enu_to_ecef_vector(31.0, 45.0, -2000.0, 0.0, 2000.0),
+            None,
+        )
+    )
     for name, r0, v0, drag in flights:
         runs = 200
 
@@ -646,9 +745,11 @@ def _measure() -> None:
         a = geodetic_to_ecef(hit.lat, hit.lon, 0.0)
         b = geodetic_to_ecef(ref.lat, ref.lon, 0.0)
         miss = math.dist(a, b)
-        print(f"{name}: {seconds * 1e3:.3f} ms/flight, {len(recorded.times_s) - 1} steps, "
-              f"flight {hit.t_s:.1f} s, {miss:.2f} m and {hit.t_s - ref.t_s:+.3f} s "
-              "from the reference")
+        print(
+            f"{name}: {seconds * 1e3:.3f} ms/flight, {len(recorded.times_s) - 1} steps, "
+            f"flight {hit.t_s:.1f} s, {miss:.2f} m and {hit.t_s - ref.t_s:+.3f} s "
+            "from the reference"
+        )
 
 
 if __name__ == "__main__":

@@ -177,7 +177,8 @@ class SmartPolicy:
         estimate = threat.prediction
         fresh = False
         if threat.predicted_count != track.count and (
-            estimate is None or _young(track)
+            estimate is None
+            or _young(track)
             or now_ms - estimate.made_ms >= _repredict_ms(estimate, now_ms)
         ):
             estimate = predict_impact(track, self.zones.projection, threat.profile.min_radius_m)
@@ -204,8 +205,9 @@ class SmartPolicy:
                 self._taken[far] = False
                 for z, at_edge in zip(uncovered.tolist(), edge.tolist(), strict=True):
                     missed[z] = threat.missed.get(z, 0) + 1 if at_edge else RELEASE_ESTIMATES
-                let_go = np.array(sorted(z for z, n in missed.items()
-                                         if n >= RELEASE_ESTIMATES), dtype=np.int64)
+                let_go = np.array(
+                    sorted(z for z, n in missed.items() if n >= RELEASE_ESTIMATES), dtype=np.int64
+                )
             threat.missed = missed
         region = estimate.region()
         candidates = self.zones.query(region)
@@ -222,8 +224,9 @@ class SmartPolicy:
         if len(later) and estimate.t_earliest_ms - now_ms <= 1000 * threat.profile.pre_alert_s:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
-        return Assessment(alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go,
-                          covered=candidates)
+        return Assessment(
+            alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go, covered=candidates
+        )
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
@@ -238,42 +241,61 @@ class SmartPolicy:
             heading = math.atan2(vx, vy)
             heading_sigma = speed_sigma / speed
             # as fast as seen (3 sigma), and free to dash faster from there
-            envelope = measured_envelope(speed, speed_sigma, profile.speed_min_mps,
-                                         profile.speed_max_mps, profile.accel_mps2,
-                                         profile.dash_factor)
+            envelope = measured_envelope(
+                speed,
+                speed_sigma,
+                profile.speed_min_mps,
+                profile.speed_max_mps,
+                profile.accel_mps2,
+                profile.dash_factor,
+            )
         else:
-            envelope = unknown_envelope(profile.speed_min_mps, profile.speed_max_mps,
-                                        profile.accel_mps2, profile.dash_factor)
+            envelope = unknown_envelope(
+                profile.speed_min_mps,
+                profile.speed_max_mps,
+                profile.accel_mps2,
+                profile.dash_factor,
+            )
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
         alert_parts = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
             horizon_s = shelter_s + profile.lead_s
-            widest = reach_outline(x, y, heading, heading_sigma, envelope.high_mps, turn,
-                                   horizon_s, buffer_m, envelope=envelope)
+            widest = reach_outline(
+                x,
+                y,
+                heading,
+                heading_sigma,
+                envelope.high_mps,
+                turn,
+                horizon_s,
+                buffer_m,
+                envelope=envelope,
+            )
             clearance = threat.clearances.get(shelter_s)
             if clearance is None:
                 clearance = threat.clearances[shelter_s] = Clearance()
             if not threat.held:
                 alert_parts.append(
-                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance))
+                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance)
+                )
                 continue
             held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
             held = held[self.zones.shelter_s[held] == shelter_s]
             held_set = set(held.tolist())
             # zones it does not hold yet: taken where the corridor meets them
             found = self.zones.query_class_known(shelter_s, widest, held_set, clearance)
-            alert_parts.append(np.array([i for i in found.tolist() if i not in held_set],
-                                        dtype=np.int64))
+            alert_parts.append(
+                np.array([i for i in found.tolist() if i not in held_set], dtype=np.int64)
+            )
             if len(held):
                 # Hysteresis: a zone it holds stays held while it is within the threat's reach
                 # in any direction (the path length grown by a share of it, plus the buffer),
                 # a disc that holds the corridor grown by that share. A turn alone, however
                 # hard and whichever way, then never brings a released zone back into the
                 # corridor: only flying back towards it by that share of the path can.
-                reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) \
-                    * _OUTSIDE
+                reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) * _OUTSIDE
                 keeps = self._within(x, y, reach_m, held)
                 if keeps.any():
                     alert_parts.append(held[keeps])
@@ -283,9 +305,17 @@ class SmartPolicy:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
             # over a horizon longer by as much, so that it stays a superset in between.
             if threat.pre_zones is None or now_ms - threat.pre_made_ms >= 1000 * PRE_REFRESH_S:
-                region = reach_region(x, y, heading, heading_sigma, envelope.high_mps, turn,
-                                      profile.pre_alert_s + PRE_REFRESH_S, buffer_m,
-                                      envelope=envelope)
+                region = reach_region(
+                    x,
+                    y,
+                    heading,
+                    heading_sigma,
+                    envelope.high_mps,
+                    turn,
+                    profile.pre_alert_s + PRE_REFRESH_S,
+                    buffer_m,
+                    envelope=envelope,
+                )
                 threat.pre_zones = self.zones.query(region)
                 threat.pre_made_ms = now_ms
             pre = threat.pre_zones
@@ -294,7 +324,6 @@ class SmartPolicy:
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
         return Assessment(alert, pre, shape_m=widest)
-
 
     def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
         """What a threat that came down (impact) or was brought down (interception) still
@@ -313,8 +342,9 @@ class SmartPolicy:
         if isinstance(track, BallisticTrack):
             if reason != "intercepted":
                 return None
-            footprint = debris_footprint(track, self.zones.projection, now_ms,
-                                         profile.debris_radius_m)
+            footprint = debris_footprint(
+                track, self.zones.projection, now_ms, profile.debris_radius_m
+            )
             if footprint is None:
                 return None
             danger: dict[int, float | None] = {}
@@ -343,8 +373,9 @@ class SmartPolicy:
         dy = np.maximum(np.maximum(min_y[z] - y, y - max_y[z]), 0.0)
         unsure = unsure[np.hypot(dx, dy) <= radius_m]
         if len(unsure):
-            near[unsure] = shapely.dwithin(zones.shapes_m[held[unsure]], shapely.Point(x, y),
-                                           radius_m)
+            near[unsure] = shapely.dwithin(
+                zones.shapes_m[held[unsure]], shapely.Point(x, y), radius_m
+            )
         return near
 
 
@@ -396,5 +427,7 @@ class RegionPolicy:
 
 
 POLICIES: dict[str, Callable[[ZoneSet], Policy]] = {
-    "engine": SmartPolicy, "reach": ReachPolicy, "region": RegionPolicy,
+    "engine": SmartPolicy,
+    "reach": ReachPolicy,
+    "region": RegionPolicy,
 }

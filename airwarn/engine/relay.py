@@ -73,9 +73,18 @@ class RelayLanes:
         """Whether any zone has a relayed lane (else no decision needs `in_force`)."""
         return bool(self._lanes)
 
-    def apply(self, source: str, level: int, zones: list[int], *, category: str | None,
-              alert_id: str | None, since: str | None, override: bool = False,
-              by: str | None = None) -> list[Change]:
+    def apply(
+        self,
+        source: str,
+        level: int,
+        zones: list[int],
+        *,
+        category: str | None,
+        alert_id: str | None,
+        since: str | None,
+        override: bool = False,
+        by: str | None = None,
+    ) -> list[Change]:
         if override:
             return self._override(source, level, zones, by or "operator")
         changes: list[Change] = []
@@ -89,8 +98,9 @@ class RelayLanes:
                 if not lanes:
                     del self._lanes[zone]
                 if lane.overruled_by is None:
-                    changes.append(Change(zone, CLEAR, lane.category,
-                                          alert_id or lane.alert_id, since, None))
+                    changes.append(
+                        Change(zone, CLEAR, lane.category, alert_id or lane.alert_id, since, None)
+                    )
                 continue
             if lane is None:
                 lane = Lane(level, category, alert_id, since)
@@ -98,8 +108,13 @@ class RelayLanes:
                 changes.append(Change(zone, level, category, alert_id, since, None))
                 continue
             moved = (lane.level, lane.category) != (level, category)
-            new = replace(lane, level=level, category=category, alert_id=alert_id,
-                          since=since if moved else lane.since)
+            new = replace(
+                lane,
+                level=level,
+                category=category,
+                alert_id=alert_id,
+                since=since if moved else lane.since,
+            )
             self._lanes[zone][source] = new
             if moved and new.overruled_by is None:
                 changes.append(Change(zone, level, category, alert_id, new.since, None))
@@ -113,24 +128,24 @@ class RelayLanes:
                 continue
             if level == CLEAR and lane.overruled_by is None:
                 self._lanes[zone][source] = replace(lane, overruled_by=by)
-                changes.append(Change(zone, CLEAR, lane.category, lane.alert_id, lane.since,
-                                      by))
+                changes.append(Change(zone, CLEAR, lane.category, lane.alert_id, lane.since, by))
             elif level != CLEAR and lane.overruled_by is not None:
                 self._lanes[zone][source] = replace(lane, overruled_by=None)
-                changes.append(Change(zone, lane.level, lane.category, lane.alert_id,
-                                      lane.since, by))
+                changes.append(
+                    Change(zone, lane.level, lane.category, lane.alert_id, lane.since, by)
+                )
         return changes
 
-    def set_state(self, source: str, state: str, t_ms: int, why: str | None,
-                  url: str | None) -> list[Change]:
+    def set_state(
+        self, source: str, state: str, t_ms: int, why: str | None, url: str | None
+    ) -> list[Change]:
         """Record a source's health; a source no longer followed clears its lanes."""
         self._states[source] = SourceStatus(state, t_ms, why, url)
         if state != "stopped":
             return []
         zones = sorted(zone for zone, lanes in self._lanes.items() if source in lanes)
         out = []
-        for change in self.apply(source, CLEAR, zones, category=None, alert_id=None,
-                                 since=None):
+        for change in self.apply(source, CLEAR, zones, category=None, alert_id=None, since=None):
             out.append(replace(change, by="no longer followed"))
         return out
 
@@ -139,8 +154,9 @@ class RelayLanes:
         lanes = self._lanes.get(zone)
         if not lanes:
             return CLEAR
-        return max((lane.effective for name, lane in lanes.items() if name != besides),
-                   default=CLEAR)
+        return max(
+            (lane.effective for name, lane in lanes.items() if name != besides), default=CLEAR
+        )
 
     def lanes_of(self, source: str) -> dict[int, Lane]:
         """What `source` last said, per zone (overruled lanes included): what a follower

@@ -67,8 +67,9 @@ def replay_lines(
     return ReplayResult(lines=count, skipped=skipped, decisions=engine.seq, stats=engine.stats)
 
 
-def run_policy(zones: ZoneSet, events: Path, policy_name: str,
-               config: EngineConfig | None = None) -> list[Decision]:
+def run_policy(
+    zones: ZoneSet, events: Path, policy_name: str, config: EngineConfig | None = None
+) -> list[Decision]:
     """All decisions of one policy over an event file (for comparisons between policies)."""
     from airwarn.engine import run
     from airwarn.engine.policy import POLICIES

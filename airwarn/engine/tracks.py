@@ -173,8 +173,9 @@ class BallisticTrack(_Track):
             a = np.array(physics.acceleration(r, v, 1.0 / kappa))
             # d(acceleration)/d(kappa): the drag per unit kappa, -rho |v| v / 2
             _, _, h = physics.ecef_to_geodetic(*r)
-            drag_per_kappa = -0.5 * physics.air_density(h) * np.linalg.norm(self.x[3:6]) \
-                * self.x[3:6]
+            drag_per_kappa = (
+                -0.5 * physics.air_density(h) * np.linalg.norm(self.x[3:6]) * self.x[3:6]
+            )
             self.x[:3] += self.x[3:6] * dt + 0.5 * a * dt * dt
             self.x[3:6] += a * dt
             F = np.eye(7)

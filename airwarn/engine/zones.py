@@ -67,16 +67,17 @@ class ZoneSet:
         self.index_of: dict[str, int] = {}
         for i, zone_id in enumerate(self.ids):
             if zone_id in self.index_of:
-                raise ZoneError(f"zone id {zone_id!r} appears twice; ids must be unique",
-                                field="$.features[].properties.id", value=zone_id)
+                raise ZoneError(
+                    f"zone id {zone_id!r} appears twice; ids must be unique",
+                    field="$.features[].properties.id",
+                    value=zone_id,
+                )
             self.index_of[zone_id] = i
         self.shelter_s = np.array([z.shelter_s for z in self.zones], dtype=np.int64)
         lonlat = np.array([z.geometry for z in self.zones], dtype=object)
         minx, miny, maxx, maxy = shapely.total_bounds(lonlat)
         self.projection = LocalProjection((minx + maxx) / 2.0, (miny + maxy) / 2.0)
-        self.shapes_m = np.array(
-            [self.projection.geometry_to_xy(g) for g in lonlat], dtype=object
-        )
+        self.shapes_m = np.array([self.projection.geometry_to_xy(g) for g in lonlat], dtype=object)
         shapely.prepare(self.shapes_m)
         self.area_km2 = shapely.area(self.shapes_m) / 1e6
         self.tree = shapely.STRtree(self.shapes_m)
@@ -136,8 +137,9 @@ class ZoneSet:
         min_x, min_y, max_x, max_y = self._class_bounds[shelter_s]
         xs, ys = outline.xs, outline.ys
         # the same inclusive envelope test as an STRtree query
-        meets = (min_x <= xs.max()) & (max_x >= xs.min()) & (min_y <= ys.max()) \
-            & (max_y >= ys.min())
+        meets = (
+            (min_x <= xs.max()) & (max_x >= xs.min()) & (min_y <= ys.max()) & (max_y >= ys.min())
+        )
         hits = self.members_of_class[shelter_s][meets]
         if not len(hits):
             return hits
@@ -155,8 +157,9 @@ class ZoneSet:
         if unsure:
             region_m = outline.polygon()
             exact = shapely.intersects(region_m, self.shapes_m[unsure])
-            missed.difference_update(i for i, hit in zip(unsure, exact.tolist(), strict=True)
-                                     if hit)
+            missed.difference_update(
+                i for i, hit in zip(unsure, exact.tolist(), strict=True) if hit
+            )
             if clearance is not None:
                 # start again from this outline: the zones not tested keep what is left of
                 # their clearance, the others get their distance to it
@@ -192,52 +195,82 @@ class ZoneSet:
 
 def _property(props: dict[str, Any], name: str, number: int) -> Any:
     if name not in props or props[name] is None:
-        raise ZoneError(f"feature {number} has no `{name}`; every zone needs one",
-                        field=f"$.features[{number}].properties.{name}")
+        raise ZoneError(
+            f"feature {number} has no `{name}`; every zone needs one",
+            field=f"$.features[{number}].properties.{name}",
+        )
     return props[name]
 
 
 def zones_from_geojson(document: dict[str, Any], source: str | None = None) -> ZoneSet:
     """Build a zone set from a canonical GeoJSON FeatureCollection (already parsed)."""
     if document.get("type") != "FeatureCollection":
-        raise ZoneError("a zone file is a GeoJSON FeatureCollection", field="$.type",
-                        value=document.get("type"), source=source)
+        raise ZoneError(
+            "a zone file is a GeoJSON FeatureCollection",
+            field="$.type",
+            value=document.get("type"),
+            source=source,
+        )
     zones = []
     for number, feature in enumerate(document.get("features") or []):
         props = dict(feature.get("properties") or {})
         zone_id = _property(props, "id", number)
         if not isinstance(zone_id, str) or not zone_id:
-            raise ZoneError("zone ids are non-empty strings",
-                            field=f"$.features[{number}].properties.id", value=zone_id,
-                            source=source)
+            raise ZoneError(
+                "zone ids are non-empty strings",
+                field=f"$.features[{number}].properties.id",
+                value=zone_id,
+                source=source,
+            )
         shelter_s = _property(props, "shelter_s", number)
         if isinstance(shelter_s, bool) or not isinstance(shelter_s, int) or shelter_s < 0:
-            raise ZoneError("shelter_s is a whole number of seconds, 0 or more",
-                            field=f"$.features[{number}].properties.shelter_s",
-                            value=shelter_s, source=source)
+            raise ZoneError(
+                "shelter_s is a whole number of seconds, 0 or more",
+                field=f"$.features[{number}].properties.shelter_s",
+                value=shelter_s,
+                source=source,
+            )
         if not feature.get("geometry"):
-            raise ZoneError(f"zone {zone_id!r} has no geometry",
-                            field=f"$.features[{number}].geometry", source=source)
+            raise ZoneError(
+                f"zone {zone_id!r} has no geometry",
+                field=f"$.features[{number}].geometry",
+                source=source,
+            )
         try:
             geometry = shape(feature["geometry"])
         except Exception as exc:  # shapely raises several types for broken GeoJSON
-            raise ZoneError(f"zone {zone_id!r} has an unreadable geometry: {exc}",
-                            field=f"$.features[{number}].geometry", source=source) from None
+            raise ZoneError(
+                f"zone {zone_id!r} has an unreadable geometry: {exc}",
+                field=f"$.features[{number}].geometry",
+                source=source,
+            ) from None
         if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise ZoneError(f"zone {zone_id!r} is a {geometry.geom_type}; zones are polygons",
-                            field=f"$.features[{number}].geometry.type", source=source)
+            raise ZoneError(
+                f"zone {zone_id!r} is a {geometry.geom_type}; zones are polygons",
+                field=f"$.features[{number}].geometry.type",
+                source=source,
+            )
         if not geometry.is_valid:
             raise ZoneError(
                 f"zone {zone_id!r} has an invalid polygon ({shapely.is_valid_reason(geometry)}); "
                 "repair it, or import the layer with `airwarn zones import`, which does",
-                field=f"$.features[{number}].geometry", source=source)
+                field=f"$.features[{number}].geometry",
+                source=source,
+            )
         name = props.pop("name", None)
         region = props.pop("region", None)
         props.pop("id")
         props.pop("shelter_s")
-        zones.append(Zone(id=zone_id, shelter_s=shelter_s, geometry=geometry,
-                          name=None if name is None else str(name),
-                          region=None if region is None else str(region), properties=props))
+        zones.append(
+            Zone(
+                id=zone_id,
+                shelter_s=shelter_s,
+                geometry=geometry,
+                name=None if name is None else str(name),
+                region=None if region is None else str(region),
+                properties=props,
+            )
+        )
     attribution = document.get("attribution")
     return ZoneSet(zones, attribution if isinstance(attribution, str) else None)
 
@@ -270,8 +303,13 @@ def zones_to_geojson(zones: Sequence[Zone], attribution: str | None = None) -> d
         if zone.region is not None:
             props["region"] = zone.region
         props.update(zone.properties)
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": shapely.geometry.mapping(zone.geometry)})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": shapely.geometry.mapping(zone.geometry),
+            }
+        )
     document: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if attribution:
         document["attribution"] = attribution

@@ -59,15 +59,20 @@ def parse_active(body: bytes) -> tuple[list[Record], int | None]:
     try:
         document = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise Failed(f"alerts.in.ua: the answer is not JSON ({exc}); the format changed, or "
-                     "the URL is not an alerts.in.ua-style API") from None
+        raise Failed(
+            f"alerts.in.ua: the answer is not JSON ({exc}); the format changed, or "
+            "the URL is not an alerts.in.ua-style API"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("alerts"), list):
-        raise Failed("alerts.in.ua: the answer has no `alerts` list (got "
-                     f"{_shape(document)}); the format changed, or the URL is not an "
-                     "alerts.in.ua-style API")
+        raise Failed(
+            "alerts.in.ua: the answer has no `alerts` list (got "
+            f"{_shape(document)}); the format changed, or the URL is not an "
+            "alerts.in.ua-style API"
+        )
     if len(document["alerts"]) > MAX_RECORDS:
-        raise Failed(f"alerts.in.ua: {len(document['alerts'])} records, more than "
-                     f"{MAX_RECORDS:,}; refused")
+        raise Failed(
+            f"alerts.in.ua: {len(document['alerts'])} records, more than {MAX_RECORDS:,}; refused"
+        )
     records = []
     for index, raw in enumerate(document["alerts"]):
         if not isinstance(raw, dict):
@@ -79,19 +84,23 @@ def parse_active(body: bytes) -> tuple[list[Record], int | None]:
             uid = int(uid.strip())
         elif not isinstance(uid, int) or isinstance(uid, bool):
             if uid is not None:
-                raise Failed(f"alerts.in.ua: alerts[{index}].location_uid is {uid!r}, not a "
-                             "number")
+                raise Failed(f"alerts.in.ua: alerts[{index}].location_uid is {uid!r}, not a number")
             uid = None
         level = raw.get("alert_level")
         if level not in (None, "red", "yellow"):
-            raise Failed(f"alerts.in.ua: alerts[{index}].alert_level is {level!r}; expected "
-                         "red or yellow")
-        records.append(Record(
-            uid=uid, level=1 if level == "yellow" else 2,
-            alert_type=_str(raw.get("alert_type")),
-            alert_id=None if raw.get("id") is None else str(raw.get("id")),
-            started_ms=_time(raw.get("started_at"), f"alerts[{index}].started_at"),
-            title=_str(raw.get("location_title"))))
+            raise Failed(
+                f"alerts.in.ua: alerts[{index}].alert_level is {level!r}; expected red or yellow"
+            )
+        records.append(
+            Record(
+                uid=uid,
+                level=1 if level == "yellow" else 2,
+                alert_type=_str(raw.get("alert_type")),
+                alert_id=None if raw.get("id") is None else str(raw.get("id")),
+                started_ms=_time(raw.get("started_at"), f"alerts[{index}].started_at"),
+                title=_str(raw.get("location_title")),
+            )
+        )
     return records, _meta_time(document.get("meta"))
 
 
@@ -117,32 +126,37 @@ class AlertsInUaFeed:
         self.spec = spec
         self.map = UkraineMap(zones)
         if not self.map.usable:
-            raise Failed("alerts.in.ua: no zone of this zone set carries a KATOTTG code or an "
-                         "`alerts_in_ua_uid`, so none of its places can be found here; serve "
-                         "a Ukrainian layer (--zones ukraine, ukraine-raions or "
-                         "ukraine-oblasts)")
+            raise Failed(
+                "alerts.in.ua: no zone of this zone set carries a KATOTTG code or an "
+                "`alerts_in_ua_uid`, so none of its places can be found here; serve "
+                "a Ukrainian layer (--zones ukraine, ukraine-raions or "
+                "ukraine-oblasts)"
+            )
         self.validators = Validators()
 
     async def watch(self, http: httpx.AsyncClient) -> AsyncIterator[Observation]:
         headers = {"Authorization": f"Bearer {self.spec.token}", "Accept": "application/json"}
         while True:
-            got = await fetch(http, self.spec.url + PATH, what="alerts.in.ua",
-                              validators=self.validators, headers=headers)
+            got = await fetch(
+                http,
+                self.spec.url + PATH,
+                what="alerts.in.ua",
+                validators=self.validators,
+                headers=headers,
+            )
             if got.body is None:
                 yield Observation(None)
             else:
                 records, updated_ms = parse_active(got.body)
                 wants, unknown = wants_of(records, self.map)
-                yield Observation(wants, clear_since_ms=updated_ms,
-                                  note=_unknown_note(unknown))
+                yield Observation(wants, clear_since_ms=updated_ms, note=_unknown_note(unknown))
             await every(self.spec.every_s)
 
 
 def _unknown_note(unknown: list[str]) -> str | None:
     if not unknown:
         return None
-    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5
-                                      else "")
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
     return f"{len(unknown)} places lie in no zone here: {shown}"
 
 
@@ -176,5 +190,8 @@ def _str(value: Any) -> str | None:
 
 
 def _shape(value: Any) -> str:
-    return type(value).__name__ if not isinstance(value, dict) else \
-        "an object with " + ", ".join(sorted(map(str, value))[:6])
+    return (
+        type(value).__name__
+        if not isinstance(value, dict)
+        else "an object with " + ", ".join(sorted(map(str, value))[:6])
+    )

@@ -51,8 +51,7 @@ MAX_ENTRIES = 200  # entries read per answer, newest first
 MAX_MESSAGES = 10_000  # messages remembered (in force, or seen)
 MAX_CAP_BYTES = 1024 * 1024
 OVERLAP = 0.1  # the share of a zone a CAP area must cover to alert it (by shape)
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,9 @@ def parse_feed(body: bytes, base: str) -> list[Entry]:
     except etree.XMLSyntaxError as exc:
         raise Failed(f"CAP feed: not XML ({exc}); the URL is not an Atom feed") from None
     if root.tag != f"{ATOM}feed":
-        raise Failed(f"CAP feed: the document is <{etree.QName(root).localname}>, not an Atom "
-                     "<feed>")
+        raise Failed(
+            f"CAP feed: the document is <{etree.QName(root).localname}>, not an Atom <feed>"
+        )
     entries = []
     for element in root.findall(f"{ATOM}entry")[:MAX_ENTRIES]:
         ident = (element.findtext(f"{ATOM}id") or "").strip()
@@ -107,8 +107,11 @@ def zones_in(zones: ZoneSet, alert: InboundAlert) -> list[str]:
     found: set[int] = set()
     for info in alert.infos:
         for area in info.areas:
-            named = {zones.index_of[value] for name, value in area.geocodes
-                     if name == "airwarn:zone" and value in zones.index_of}
+            named = {
+                zones.index_of[value]
+                for name, value in area.geocodes
+                if name == "airwarn:zone" and value in zones.index_of
+            }
             if named:
                 found |= named
                 continue
@@ -134,8 +137,9 @@ class InForce:
 class CapFeed:
     """Polls an Atom feed of CAP messages; relays those whose signature is trusted."""
 
-    def __init__(self, spec: FollowSpec, zones: ZoneSet, db: Any,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, spec: FollowSpec, zones: ZoneSet, db: Any, clock: Callable[[], float] = time.time
+    ) -> None:
         self.spec = spec
         self.zones = zones
         self.db = db  # the trust store; None: nothing can be verified (`airwarn follow`)
@@ -148,8 +152,13 @@ class CapFeed:
 
     async def watch(self, http: httpx.AsyncClient) -> AsyncIterator[Observation]:
         while True:
-            got = await fetch(http, self.spec.url, what="CAP feed", validators=self.validators,
-                              headers={"Accept": "application/atom+xml, application/xml"})
+            got = await fetch(
+                http,
+                self.spec.url,
+                what="CAP feed",
+                validators=self.validators,
+                headers={"Accept": "application/atom+xml, application/xml"},
+            )
             if got.body is not None:
                 entries = parse_feed(got.body, self.spec.url)
                 for entry in reversed(entries):  # oldest first: an Update after its Alert
@@ -166,13 +175,17 @@ class CapFeed:
             self._remember(entry)
             return
         if urlsplit(entry.link).netloc != self.host:
-            self._refuse(entry.id, f"its link leaves the feed's host ({entry.link}); not "
-                         "fetched")
+            self._refuse(entry.id, f"its link leaves the feed's host ({entry.link}); not fetched")
             self._remember(entry)
             return
         try:
-            got = await fetch(http, entry.link, what="CAP message", max_bytes=MAX_CAP_BYTES,
-                              headers={"Accept": CAP_TYPE + ", application/xml"})
+            got = await fetch(
+                http,
+                entry.link,
+                what="CAP message",
+                max_bytes=MAX_CAP_BYTES,
+                headers={"Accept": CAP_TYPE + ", application/xml"},
+            )
         except Failed as failed:
             self._refuse(entry.id, failed.message)
             self._remember(entry)
@@ -221,8 +234,9 @@ class CapFeed:
         info = alert.infos[0] if alert.infos else None
         since = None if info is None else (info.onset_ms or info.effective_ms)
         expires = min((i.expires_ms for i in alert.infos if i.expires_ms), default=None)
-        want = Want(level, None if info is None else info.event, alert.identifier,
-                    since or alert.sent_ms)
+        want = Want(
+            level, None if info is None else info.event, alert.identifier, since or alert.sent_ms
+        )
         self.in_force[(alert.sender, alert.identifier)] = InForce(zones, want, expires)
         while len(self.in_force) > MAX_MESSAGES:
             self.in_force.popitem(last=False)
@@ -252,5 +266,4 @@ class CapFeed:
         if not self.refused:
             return None
         last = next(reversed(self.refused.items()))
-        return (f"{len(self.refused)} messages not relayed; the latest, {last[0]}: "
-                f"{last[1]}")[:500]
+        return (f"{len(self.refused)} messages not relayed; the latest, {last[0]}: {last[1]}")[:500]

@@ -82,11 +82,13 @@ class FollowChannel:
         await asyncio.to_thread(self._stop_unfollowed, service, sink)
         timeout = min([5.0, *(spec.stale_s / 3 for spec in self.specs)])
         self._http = client(timeout)
-        self.followers = [Follower(spec, make_feed(spec, service.zones, service), sink)
-                          for spec in self.specs]
+        self.followers = [
+            Follower(spec, make_feed(spec, service.zones, service), sink) for spec in self.specs
+        ]
         service.relay_health = {f.spec.name: f for f in self.followers}
-        self._tasks = [asyncio.create_task(self._run(f), name=f"follow {f.spec.name}")
-                       for f in self.followers]
+        self._tasks = [
+            asyncio.create_task(self._run(f), name=f"follow {f.spec.name}") for f in self.followers
+        ]
 
     async def _run(self, follower: Follower) -> None:
         while True:
@@ -103,11 +105,18 @@ class FollowChannel:
         followed = {spec.name for spec in self.specs}
         for name, status in service.engine.relays.states().items():
             if name not in followed and status.state != "stopped":
-
-                sink.write(name, [Source(name=name, state="stopped",
-                                         t=_time(WALL_CLOCK.now_ms()),
-                                         why="no longer followed (not in --follow)")],
-                           WALL_CLOCK.now_ms())
+                sink.write(
+                    name,
+                    [
+                        Source(
+                            name=name,
+                            state="stopped",
+                            t=_time(WALL_CLOCK.now_ms()),
+                            why="no longer followed (not in --follow)",
+                        )
+                    ],
+                    WALL_CLOCK.now_ms(),
+                )
 
     def publish(self, published: Published) -> None:
         """Followers deliver nothing."""

@@ -65,9 +65,15 @@ class Fetched:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-async def fetch(http: httpx.AsyncClient, url: str, *, what: str,
-                validators: Validators | None = None, headers: dict[str, str] | None = None,
-                max_bytes: int = MAX_BYTES) -> Fetched:
+async def fetch(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    what: str,
+    validators: Validators | None = None,
+    headers: dict[str, str] | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> Fetched:
     """GET `url` (conditionally when `validators` are given) and classify the outcome."""
     sent = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
     if validators is not None:
@@ -78,17 +84,25 @@ async def fetch(http: httpx.AsyncClient, url: str, *, what: str,
             if status == 304:
                 return Fetched(None, 304, dict(response.headers))
             if status in (401, 403):
-                raise Failed(f"{what} refused the request ({status}): "
-                             + ("the token is wrong or revoked; check it" if status == 401
-                                else "the token may not read this, or the source refuses this "
-                                "address; check the token and where you connect from"))
+                raise Failed(
+                    f"{what} refused the request ({status}): "
+                    + (
+                        "the token is wrong or revoked; check it"
+                        if status == 401
+                        else "the token may not read this, or the source refuses this "
+                        "address; check the token and where you connect from"
+                    )
+                )
             if status == 429 or status >= 500:
-                raise Trouble(f"{what} answered {status}"
-                              + (" (too many requests)" if status == 429 else ""),
-                              _retry_after(response.headers.get("retry-after")))
+                raise Trouble(
+                    f"{what} answered {status}" + (" (too many requests)" if status == 429 else ""),
+                    _retry_after(response.headers.get("retry-after")),
+                )
             if status == 404:
-                raise Failed(f"{what}: no such path ({url} answered 404); is the URL the "
-                             "source's base address?")
+                raise Failed(
+                    f"{what}: no such path ({url} answered 404); is the URL the "
+                    "source's base address?"
+                )
             if status >= 300:
                 raise Failed(f"{what} answered {status} for {url}; expected 200")
             chunks: list[bytes] = []
@@ -96,14 +110,20 @@ async def fetch(http: httpx.AsyncClient, url: str, *, what: str,
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise Failed(f"{what}: the answer is larger than {max_bytes:,} bytes; "
-                                 "not the source's usual answer, refused")
+                    raise Failed(
+                        f"{what}: the answer is larger than {max_bytes:,} bytes; "
+                        "not the source's usual answer, refused"
+                    )
                 chunks.append(chunk)
-            kept = {k.lower(): v for k, v in response.headers.items()
-                    if k.lower() in ("etag", "last-modified", "content-type", "x-last-seq")}
+            kept = {
+                k.lower(): v
+                for k, v in response.headers.items()
+                if k.lower() in ("etag", "last-modified", "content-type", "x-last-seq")
+            }
     except httpx.HTTPError as exc:
-        raise Trouble(f"{what} cannot be reached: {exc.__class__.__name__}"
-                      + (f": {exc}" if str(exc) else "")) from None
+        raise Trouble(
+            f"{what} cannot be reached: {exc.__class__.__name__}" + (f": {exc}" if str(exc) else "")
+        ) from None
     if validators is not None:
         validators.etag = kept.get("etag")
         validators.last_modified = kept.get("last-modified")
@@ -128,7 +148,9 @@ def _retry_after(value: str | None) -> float | None:
 def client(timeout_s: float) -> httpx.AsyncClient:
     """The HTTP client followers share: bounded connections, a timeout on every step, at
     most three redirects (httpx follows only http and https)."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout_s),
-                             limits=httpx.Limits(max_connections=8,
-                                                 max_keepalive_connections=4),
-                             follow_redirects=True, max_redirects=3)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        follow_redirects=True,
+        max_redirects=3,
+    )

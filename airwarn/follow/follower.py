@@ -69,8 +69,9 @@ class Health:
 class Follower:
     """Follows one source until cancelled."""
 
-    def __init__(self, spec: FollowSpec, feed: Feed, sink: Sink,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, spec: FollowSpec, feed: Feed, sink: Sink, clock: Callable[[], float] = time.time
+    ) -> None:
         self.spec = spec
         self.feed = feed
         self.sink = sink
@@ -94,13 +95,16 @@ class Follower:
                     self._failures += 1
                     self.health.errors += 1
                     self.health.last_error = trouble.message
-                    delay = min(TROUBLE_MAX_S, max(self.spec.every_s, 0.25)
-                                * 2 ** min(self._failures - 1, 8))
+                    delay = min(
+                        TROUBLE_MAX_S,
+                        max(self.spec.every_s, 0.25) * 2 ** min(self._failures - 1, 8),
+                    )
                     delay *= 0.5 + random.random() / 2  # noqa: S311 (jitter, no secret)
                     if trouble.retry_after_s is not None:
                         delay = max(delay, trouble.retry_after_s)
-                    log.warning("%s: %s; asking again in %.1f s", self.spec.name,
-                                trouble.message, delay)
+                    log.warning(
+                        "%s: %s; asking again in %.1f s", self.spec.name, trouble.message, delay
+                    )
                     await self._wait(delay)
                     continue
                 except Failed as failed:
@@ -129,8 +133,13 @@ class Follower:
         else:
             self.health.note = observation.note
             lanes = await asyncio.to_thread(self.sink.lanes, self.spec.name)
-            events = changes(self.spec.name, observation.wants, lanes, int(now_s * 1000),
-                             clear_since_ms=observation.clear_since_ms)
+            events = changes(
+                self.spec.name,
+                observation.wants,
+                lanes,
+                int(now_s * 1000),
+                clear_since_ms=observation.clear_since_ms,
+            )
             if events:
                 await self._write(list(events))
         await self._state("live", self.health.note)
@@ -141,8 +150,14 @@ class Follower:
         try:
             while True:
                 left = self._last_ok_s + self.spec.stale_s - self.clock()
-                done, _ = await asyncio.wait({task}, timeout=max(left, 0.0) if left > 0 else
-                                             None if self._is("stale", "failed") else 0.0)
+                done, _ = await asyncio.wait(
+                    {task},
+                    timeout=max(left, 0.0)
+                    if left > 0
+                    else None
+                    if self._is("stale", "failed")
+                    else 0.0,
+                )
                 if done:
                     try:
                         return task.result()
@@ -180,23 +195,28 @@ class Follower:
 
     async def _state(self, state: str, why: str | None) -> None:
         known = self.sink.state(self.spec.name)
-        if known is not None and (known.state, known.why, known.url) == (state, why,
-                                                                          self.spec.url):
+        if known is not None and (known.state, known.why, known.url) == (state, why, self.spec.url):
             return
-        event = Source(name=self.spec.name, state=state,  # type: ignore[arg-type]
-                       t=_time(int(self.clock() * 1000)),
-                       why=None if why is None else why[:500], url=self.spec.url[:500])
+        event = Source(
+            name=self.spec.name,
+            state=state,  # type: ignore[arg-type]
+            t=_time(int(self.clock() * 1000)),
+            why=None if why is None else why[:500],
+            url=self.spec.url[:500],
+        )
         if state != "live":
             log.warning("%s is %s%s", self.spec.name, state, f": {why}" if why else "")
         await self._write([event])
 
     async def _write(self, events: list[Event]) -> None:
         try:
-            await asyncio.to_thread(self.sink.write, self.spec.name, events,
-                                    int(self.clock() * 1000))
+            await asyncio.to_thread(
+                self.sink.write, self.spec.name, events, int(self.clock() * 1000)
+            )
         except AirwarnError as error:  # the store is away: the next answer writes it again
-            log.error("%s: cannot write what the source said (%s); will try again",
-                      self.spec.name, error)
+            log.error(
+                "%s: cannot write what the source said (%s); will try again", self.spec.name, error
+            )
 
 
 async def _closed(iterator: AsyncIterator[Observation] | None) -> None:

@@ -40,7 +40,8 @@ class IsraelNames:
         self.by_key = {key: tuple(sorted(ids)) for key, ids in by_key.items()}
         self.regions: dict[str, tuple[str, ...]] = {
             region: tuple(zones.ids[i] for i in members)
-            for region, members in zones.regions.items()}
+            for region, members in zones.regions.items()
+        }
         self._matcher: IsraelMatcher | None = None
         if any("area_he" in z.properties for z in zones.zones):
             try:
@@ -76,6 +77,12 @@ class IsraelNames:
 
 def _places(zones: ZoneSet) -> PlaceSet:
     """The zone set as the history matcher reads it (areas and outlines are not needed)."""
-    return PlaceSet("israel", {
-        z.id: Place(z.id, "area", z.name, z.region, 0.0, z.shelter_s, z.geometry,
-                    dict(z.properties)) for z in zones.zones})
+    return PlaceSet(
+        "israel",
+        {
+            z.id: Place(
+                z.id, "area", z.name, z.region, 0.0, z.shelter_s, z.geometry, dict(z.properties)
+            )
+            for z in zones.zones
+        },
+    )

@@ -46,9 +46,17 @@ MAX_AREAS = 5000
 NEWS = 10  # the category of pre-alerts and of "the event has ended"
 ENDED_WORDS = ("הסתיים", "ended", "закончилось", "انتهى")
 # the live feed's categories, by the words clients and the HFC's own translations use
-CATEGORIES = {1: "missiles", 2: "general", 3: "earthQuake", 4: "radiologicalEvent",
-              5: "tsunami", 6: "hostileAircraftIntrusion", 7: "hazardousMaterials",
-              10: "newsFlash", 13: "terroristInfiltration"}
+CATEGORIES = {
+    1: "missiles",
+    2: "general",
+    3: "earthQuake",
+    4: "radiologicalEvent",
+    5: "tsunami",
+    6: "hostileAircraftIntrusion",
+    7: "hazardousMaterials",
+    10: "newsFlash",
+    13: "terroristInfiltration",
+}
 _FILETIME_EPOCH_MS = 11_644_473_600_000
 
 
@@ -86,26 +94,37 @@ def parse_live(body: bytes) -> LiveAlert | None:
     try:
         document = msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
-        raise Failed(f"Home Front Command: the live feed is not JSON ({exc}); the format "
-                     "changed, or the URL is not the HFC's (a web page?)") from None
+        raise Failed(
+            f"Home Front Command: the live feed is not JSON ({exc}); the format "
+            "changed, or the URL is not the HFC's (a web page?)"
+        ) from None
     if not isinstance(document, dict):
-        raise Failed(f"Home Front Command: the live feed is {type(document).__name__}, not "
-                     "one alert object")
+        raise Failed(
+            f"Home Front Command: the live feed is {type(document).__name__}, not one alert object"
+        )
     data = document.get("data")
     if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
-        raise Failed("Home Front Command: the live alert has no `data` list of area names; "
-                     "the format changed")
+        raise Failed(
+            "Home Front Command: the live alert has no `data` list of area names; "
+            "the format changed"
+        )
     if len(data) > MAX_AREAS:
-        raise Failed(f"Home Front Command: {len(data)} areas in one alert, more than "
-                     f"{MAX_AREAS}; refused")
+        raise Failed(
+            f"Home Front Command: {len(data)} areas in one alert, more than {MAX_AREAS}; refused"
+        )
     try:
         cat = int(str(document.get("cat", "1")).strip() or "1")
     except ValueError:
-        raise Failed(f"Home Front Command: `cat` is {document.get('cat')!r}, not a number"
-                     ) from None
+        raise Failed(
+            f"Home Front Command: `cat` is {document.get('cat')!r}, not a number"
+        ) from None
     alert_id = document.get("id")
-    return LiveAlert(None if alert_id is None else str(alert_id).strip(), cat,
-                     str(document.get("title") or ""), tuple(a.strip() for a in data))
+    return LiveAlert(
+        None if alert_id is None else str(alert_id).strip(),
+        cat,
+        str(document.get("title") or ""),
+        tuple(a.strip() for a in data),
+    )
 
 
 def _text(body: bytes) -> str:
@@ -157,8 +176,9 @@ class LiveState:
                         del self.shown[cat]
             zones: dict[str, Want] = {}
             since = alert.since_ms(int(now_s * 1000))
-            want = Want(alert.level, CATEGORIES.get(alert.cat, f"cat{alert.cat}"),
-                        alert.alert_id, since)
+            want = Want(
+                alert.level, CATEGORIES.get(alert.cat, f"cat{alert.cat}"), alert.alert_id, since
+            )
             for area in alert.areas:
                 for zone in self._zones(area, names):
                     merge(zones, zone, want)
@@ -203,11 +223,19 @@ class OrefFeed:
         self._last: LiveAlert | None = None
 
     async def watch(self, http: httpx.AsyncClient) -> AsyncIterator[Observation]:
-        headers = {"Referer": "https://www.oref.org.il/", "X-Requested-With": "XMLHttpRequest",
-                   "Accept": "application/json"}
+        headers = {
+            "Referer": "https://www.oref.org.il/",
+            "X-Requested-With": "XMLHttpRequest",
+            "Accept": "application/json",
+        }
         while True:
-            got = await fetch(http, self.spec.url + PATH, what="Home Front Command",
-                              validators=self.validators, headers=headers)
+            got = await fetch(
+                http,
+                self.spec.url + PATH,
+                what="Home Front Command",
+                validators=self.validators,
+                headers=headers,
+            )
             if got.body is not None:
                 self._last = parse_live(got.body)
             # a 304 is the last answer again: it too shows only its category
@@ -219,5 +247,8 @@ class OrefFeed:
         unknown = sorted(self.state.unknown)
         if not unknown:
             return None
-        return (f"{len(unknown)} area names match no zone here: " + ", ".join(unknown[:5])
-                + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        return (
+            f"{len(unknown)} area names match no zone here: "
+            + ", ".join(unknown[:5])
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        )

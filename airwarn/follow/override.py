@@ -15,9 +15,15 @@ from airwarn.store.log import Write
 from airwarn.store.tokens import Client
 
 
-def override(service: Service, source: str, action: Literal["clear", "follow"],
-             zones: list[str] | None, reason: str, client: Client, received_ms: int
-             ) -> dict[str, Any]:
+def override(
+    service: Service,
+    source: str,
+    action: Literal["clear", "follow"],
+    zones: list[str] | None,
+    reason: str,
+    client: Client,
+    received_ms: int,
+) -> dict[str, Any]:
     """Clear (or follow again) the source's lane for `zones` (None: every zone it holds)."""
     with service._lock:
         service._ensure_healthy()
@@ -30,22 +36,42 @@ def override(service: Service, source: str, action: Literal["clear", "follow"],
         else:
             unknown = [z for z in zones if z not in engine.zones.index_of]
             if unknown:
-                raise RequestError("no zone with that id in the zone set", field="$.zones",
-                                   value=unknown[0])
+                raise RequestError(
+                    "no zone with that id in the zone set", field="$.zones", value=unknown[0]
+                )
             targets = sorted(set(zones))
-        acted = sorted(z for z in targets if z in held and (
-            (held[z].overruled_by is None) == (action == "clear")))
+        acted = sorted(
+            z
+            for z in targets
+            if z in held and ((held[z].overruled_by is None) == (action == "clear"))
+        )
         write = Write()
-        write.audit.append(_audit(client, received_ms, f"relay.{action}", reason,
-                                  {"source": source, "zones": len(acted)}))
+        write.audit.append(
+            _audit(
+                client,
+                received_ms,
+                f"relay.{action}",
+                reason,
+                {"source": source, "zones": len(acted)},
+            )
+        )
         if not acted:
             service._commit_or_503(write)
             return {"source": source, "action": action, "zones": [], "decisions": []}
-        event = Relay(source=source, action="clear" if action == "clear" else "alert",
-                      t=_datetime(service.event_time_ms(received_ms)), zones=acted,
-                      by=client.name, override=True, reason=reason)
-        published = service._step([(event, client.name, Cause(note=reason))], received_ms,
-                                  write)
-        return {"source": source, "action": action, "zones": acted,
-                "decisions": [seq for seq, _ in published.decisions],
-                "messages": published.messages}
+        event = Relay(
+            source=source,
+            action="clear" if action == "clear" else "alert",
+            t=_datetime(service.event_time_ms(received_ms)),
+            zones=acted,
+            by=client.name,
+            override=True,
+            reason=reason,
+        )
+        published = service._step([(event, client.name, Cause(note=reason))], received_ms, write)
+        return {
+            "source": source,
+            "action": action,
+            "zones": acted,
+            "decisions": [seq for seq, _ in published.decisions],
+            "messages": published.messages,
+        }

@@ -21,8 +21,7 @@ class ServiceSink:
     def lanes(self, source: str) -> dict[str, Lane]:
         with self.service._lock:
             engine = self.service.engine
-            return {engine.zones.ids[i]: lane
-                    for i, lane in engine.relays.lanes_of(source).items()}
+            return {engine.zones.ids[i]: lane for i, lane in engine.relays.lanes_of(source).items()}
 
     def state(self, source: str) -> SourceStatus | None:
         return self.service.engine.relays.states().get(source)
@@ -37,6 +36,11 @@ class ServiceSink:
                 note = f"relayed from {source}"
                 if isinstance(event, Relay) and event.category:
                     note += f" ({event.category})"
-                items.append((msgspec.structs.replace(event, t=t), f"follow:{source}"[:128],
-                              Cause(note=note)))
+                items.append(
+                    (
+                        msgspec.structs.replace(event, t=t),
+                        f"follow:{source}"[:128],
+                        Cause(note=note),
+                    )
+                )
             service._step(items, received_ms, Write())

@@ -54,36 +54,55 @@ class FollowSpec:
 
     def __post_init__(self) -> None:
         if self.every_s <= 0 or self.stale_s <= self.every_s:
-            raise FollowError(f"following {self.name}: --follow-stale-s ({self.stale_s:g}) "
-                              f"must be longer than the polling interval ({self.every_s:g} s)")
+            raise FollowError(
+                f"following {self.name}: --follow-stale-s ({self.stale_s:g}) "
+                f"must be longer than the polling interval ({self.every_s:g} s)"
+            )
 
 
-def parse_spec(text: str, *, token: str | None = None, every_s: float | None = None,
-               stale_s: float | None = None, hold_s: float | None = None) -> FollowSpec:
+def parse_spec(
+    text: str,
+    *,
+    token: str | None = None,
+    every_s: float | None = None,
+    stale_s: float | None = None,
+    hold_s: float | None = None,
+) -> FollowSpec:
     """`KIND` or `KIND:URL` (see the module's docstring), with the settings' overrides."""
     kind, sep, url = text.strip().partition(":")
     if kind not in KINDS:
-        raise FollowError(f"--follow {text!r}: the source is one of {', '.join(KINDS)}, "
-                          "optionally followed by :URL (e.g. alerts.in.ua, "
-                          "oref:http://127.0.0.1:8001, cap:https://agency.example/alerts.atom,"
-                          " airwarn:https://warn.example.org)")
+        raise FollowError(
+            f"--follow {text!r}: the source is one of {', '.join(KINDS)}, "
+            "optionally followed by :URL (e.g. alerts.in.ua, "
+            "oref:http://127.0.0.1:8001, cap:https://agency.example/alerts.atom,"
+            " airwarn:https://warn.example.org)"
+        )
     if not sep:
         url = DEFAULT_URLS.get(kind, "")
         if not url:
             raise FollowError(f"--follow {kind} needs the source's URL: --follow {kind}:URL")
     host = check_url(url, f"--follow {kind}")
     if kind == "alerts.in.ua" and not token:
-        raise FollowError("alerts.in.ua answers only with an API token: give it with "
-                          "--alerts-in-ua-token-file FILE or the ALERTS_IN_UA_TOKEN "
-                          "environment variable (ask api@alerts.in.ua for one)")
+        raise FollowError(
+            "alerts.in.ua answers only with an API token: give it with "
+            "--alerts-in-ua-token-file FILE or the ALERTS_IN_UA_TOKEN "
+            "environment variable (ask api@alerts.in.ua for one)"
+        )
     name = {"alerts.in.ua": "alerts.in.ua", "oref": "oref.org.il"}.get(kind, f"{kind}:{host}")
     every = EVERY_S[kind] if every_s is None else every_s
     stale = stale_s if stale_s is not None else max(30.0, 4 * every)
     hold = HOLD_S[kind] if hold_s is None else hold_s
     if hold < 0:
         raise FollowError("--follow-hold-s is 0 or more seconds")
-    return FollowSpec(kind, url.rstrip("/"), name[:64], every, stale, hold,
-                      token if kind == "alerts.in.ua" else None)
+    return FollowSpec(
+        kind,
+        url.rstrip("/"),
+        name[:64],
+        every,
+        stale,
+        hold,
+        token if kind == "alerts.in.ua" else None,
+    )
 
 
 def check_url(url: str, what: str) -> str:
@@ -92,14 +111,17 @@ def check_url(url: str, what: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise FollowError(f"{what}: {url!r} is not a URL (a port that is not a number?)"
-                          ) from None
+        raise FollowError(f"{what}: {url!r} is not a URL (a port that is not a number?)") from None
     if parts.scheme not in ("http", "https"):
-        raise FollowError(f"{what}: {url!r} is not followed: only http:// and https:// URLs "
-                          f"are (not {parts.scheme or 'a URL without a scheme'}:)")
+        raise FollowError(
+            f"{what}: {url!r} is not followed: only http:// and https:// URLs "
+            f"are (not {parts.scheme or 'a URL without a scheme'}:)"
+        )
     if not parts.hostname:
         raise FollowError(f"{what}: {url!r} names no host; write {parts.scheme}://HOST/...")
     if parts.username is not None or parts.password is not None:
-        raise FollowError(f"{what}: {url!r} carries a user name or password; give a token "
-                          "in its own option, never in the URL (URLs end up in logs)")
+        raise FollowError(
+            f"{what}: {url!r} carries a user name or password; give a token "
+            "in its own option, never in the URL (URLs end up in logs)"
+        )
     return parts.hostname + (f":{port}" if port else "")

@@ -42,14 +42,20 @@ class StreamFeed:
         self.unmatched: set[str] = set()
 
     async def watch(self, http: httpx.AsyncClient) -> AsyncIterator[Observation]:
-        got = await fetch(http, self.spec.url + "/v1/zones", what="airwarn",
-                          headers={"Accept": "application/json"})
+        got = await fetch(
+            http,
+            self.spec.url + "/v1/zones",
+            what="airwarn",
+            headers={"Accept": "application/json"},
+        )
         try:
             listing = msgspec.json.decode(got.body or b"")
             after = int(got.headers.get("x-last-seq", ""))
         except (msgspec.DecodeError, ValueError):
-            raise Failed("airwarn: /v1/zones is not a list of zones with X-Last-Seq; is the "
-                         "URL another airwarn's?") from None
+            raise Failed(
+                "airwarn: /v1/zones is not a list of zones with X-Last-Seq; is the "
+                "URL another airwarn's?"
+            ) from None
         if not isinstance(listing, list):
             raise Failed("airwarn: /v1/zones is not a list; is the URL another airwarn's?")
         if self.mapping is None:
@@ -61,14 +67,18 @@ class StreamFeed:
             if level:
                 was = before.get(str(zone["id"]))
                 # what the listing does not say (its kind, its alert's id) is kept, or unknown
-                self.upstream[str(zone["id"])] = was if was is not None and \
-                    was.level == level else Want(level)
+                self.upstream[str(zone["id"])] = (
+                    was if was is not None and was.level == level else Want(level)
+                )
         yield Observation(self._wants(), note=self._note())
         timeout = httpx.Timeout(10.0, read=max(self.spec.stale_s, 10.0))
         try:
-            async with http.stream("GET", f"{self.spec.url}/v1/stream?since={after}",
-                                   headers={"Accept": "text/event-stream"},
-                                   timeout=timeout) as reply:
+            async with http.stream(
+                "GET",
+                f"{self.spec.url}/v1/stream?since={after}",
+                headers={"Accept": "text/event-stream"},
+                timeout=timeout,
+            ) as reply:
                 if reply.status_code != 200:
                     raise Trouble(f"airwarn: the live stream answered {reply.status_code}")
                 async for event, data in _events(reply):
@@ -77,8 +87,9 @@ class StreamFeed:
                     elif event == "decision" and self._take(data):
                         yield Observation(self._wants(), note=self._note())
         except httpx.HTTPError as exc:
-            raise Trouble(f"airwarn: the live stream broke off ({exc.__class__.__name__})"
-                          ) from None
+            raise Trouble(
+                f"airwarn: the live stream broke off ({exc.__class__.__name__})"
+            ) from None
         raise Trouble("airwarn: the live stream ended")
 
     def _take(self, data: str) -> bool:
@@ -96,9 +107,12 @@ class StreamFeed:
             return self.upstream.pop(zone, None) is not None
         was = self.upstream.get(zone)
         same = was is not None and was.level == LEVELS.get(level)
-        self.upstream[zone] = Want(LEVELS.get(level, 2), decision.get("kind"),
-                                   was.alert_id if same and was else str(decision["seq"]),
-                                   was.since_ms if same and was else since)
+        self.upstream[zone] = Want(
+            LEVELS.get(level, 2),
+            decision.get("kind"),
+            was.alert_id if same and was else str(decision["seq"]),
+            was.since_ms if same and was else since,
+        )
         return True
 
     def _wants(self) -> dict[str, Want]:
@@ -110,23 +124,27 @@ class StreamFeed:
         return wants
 
     async def _match(self, http: httpx.AsyncClient, theirs: list[str]) -> None:
-        mapping: dict[str, tuple[str, ...]] = {z: (z,) for z in theirs
-                                               if z in self.zones.index_of}
+        mapping: dict[str, tuple[str, ...]] = {z: (z,) for z in theirs if z in self.zones.index_of}
         missing = [z for z in theirs if z not in mapping]
         if missing:
-            got = await fetch(http, self.spec.url + "/v1/zones.geojson", what="airwarn",
-                              max_bytes=MAX_ZONES_BYTES)
+            got = await fetch(
+                http, self.spec.url + "/v1/zones.geojson", what="airwarn", max_bytes=MAX_ZONES_BYTES
+            )
             try:
-                other = zones_from_geojson(msgspec.json.decode(got.body or b""),
-                                           source=self.spec.url)
+                other = zones_from_geojson(
+                    msgspec.json.decode(got.body or b""), source=self.spec.url
+                )
             except Exception as exc:  # noqa: BLE001 - any failure here is a format problem
                 raise Failed(f"airwarn: its zones cannot be read ({exc})") from None
             for zone in other.zones:
                 if zone.id in mapping:
                     continue
                 shape = self.zones.projection.geometry_to_xy(zone.geometry)
-                hits = [self.zones.ids[int(i)] for i in self.zones.query(shape)
-                        if _overlaps(self.zones, int(i), shape)]
+                hits = [
+                    self.zones.ids[int(i)]
+                    for i in self.zones.query(shape)
+                    if _overlaps(self.zones, int(i), shape)
+                ]
                 mapping[zone.id] = tuple(sorted(hits))
                 if not hits:
                     self.unmatched.add(zone.id)

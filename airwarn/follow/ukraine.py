@@ -36,9 +36,11 @@ def crosswalk() -> dict[int, tuple[str, str, int | None]]:
     out: dict[int, tuple[str, str, int | None]] = {}
     for row in csv.DictReader(io.StringIO(text)):
         parent = (row.get("parent_alarm_id") or "").strip()
-        out[int(row["alarm_region_id"])] = (row["level"].strip(),
-                                            (row.get("katottg_id") or "").strip(),
-                                            int(parent) if parent.isdigit() else None)
+        out[int(row["alarm_region_id"])] = (
+            row["level"].strip(),
+            (row.get("katottg_id") or "").strip(),
+            int(parent) if parent.isdigit() else None,
+        )
     return out
 
 

@@ -37,20 +37,38 @@ def merge(wants: Mapping[str, Want], zone: str, want: Want) -> None:
     """Put `want` on `zone` unless the zone already has a higher level (several of a source's
     alerts may cover one zone: an oblast's and a hromada's, a rocket's and a drone's)."""
     have = wants.get(zone)
-    if have is None or want.level > have.level or (
-            want.level == have.level and (want.since_ms or 0) > (have.since_ms or 0)):
+    if (
+        have is None
+        or want.level > have.level
+        or (want.level == have.level and (want.since_ms or 0) > (have.since_ms or 0))
+    ):
         wants[zone] = want  # type: ignore[index]
 
 
-def changes(source: str, wants: Mapping[str, Want], lanes: Mapping[str, Lane], t_ms: int,
-            *, by: str | None = None, clear_since_ms: int | None = None) -> list[Relay]:
+def changes(
+    source: str,
+    wants: Mapping[str, Want],
+    lanes: Mapping[str, Lane],
+    t_ms: int,
+    *,
+    by: str | None = None,
+    clear_since_ms: int | None = None,
+) -> list[Relay]:
     """The relay events that take the lanes (zone id -> lane) to the wants."""
     t = _time(t_ms)
     cleared = sorted(zone for zone in lanes if zone not in wants)
     out: list[Relay] = []
     if cleared:
-        out.append(Relay(source=source, action="clear", t=t, zones=cleared, by=by,
-                         since=None if clear_since_ms is None else _time(clear_since_ms)))
+        out.append(
+            Relay(
+                source=source,
+                action="clear",
+                t=t,
+                zones=cleared,
+                by=by,
+                since=None if clear_since_ms is None else _time(clear_since_ms),
+            )
+        )
     groups: dict[tuple[int, str | None, str | None, int | None], list[str]] = {}
     for zone, want in wants.items():
         lane = lanes.get(zone)
@@ -60,17 +78,29 @@ def changes(source: str, wants: Mapping[str, Want], lanes: Mapping[str, Lane], t
             if category is None and alert_id is None:
                 continue
             if (category or lane.category, alert_id or lane.alert_id) == (
-                    lane.category, lane.alert_id):
+                lane.category,
+                lane.alert_id,
+            ):
                 continue
             category, alert_id = category or lane.category, alert_id or lane.alert_id
         key = (want.level, category, alert_id, want.since_ms)
         groups.setdefault(key, []).append(zone)
     for (level, category, alert_id, since_ms), zones in sorted(
-            groups.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2] or "",
-                                              item[0][3] or 0)):
-        out.append(Relay(source=source, action=ACTIONS[level],  # type: ignore[arg-type]
-                         t=t, zones=sorted(zones), category=category, id=alert_id,
-                         since=None if since_ms is None else _time(since_ms), by=by))
+        groups.items(),
+        key=lambda item: (item[0][0], item[0][1] or "", item[0][2] or "", item[0][3] or 0),
+    ):
+        out.append(
+            Relay(
+                source=source,
+                action=ACTIONS[level],  # type: ignore[arg-type]
+                t=t,
+                zones=sorted(zones),
+                category=category,
+                id=alert_id,
+                since=None if since_ms is None else _time(since_ms),
+                by=by,
+            )
+        )
     return out
 
 

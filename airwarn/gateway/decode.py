@@ -28,12 +28,22 @@ from airwarn.gateway.layout import LayoutError, RecordLayout, Unsupported
 # The editions we parse with. Newer editions only add items (or extension octets) to the
 # items used here, so a record written to an older edition parses the same; the CLI can name
 # another edition if a source needs it.
-CAT048_EDITIONS: dict[str, Any] = {"1.27": gen.Cat_048_1_27, "1.28": gen.Cat_048_1_28,
-                                   "1.29": gen.Cat_048_1_29, "1.30": gen.Cat_048_1_30,
-                                   "1.31": gen.Cat_048_1_31, "1.32": gen.Cat_048_1_32}
-CAT062_EDITIONS: dict[str, Any] = {"1.16": gen.Cat_062_1_16, "1.17": gen.Cat_062_1_17,
-                                   "1.18": gen.Cat_062_1_18, "1.19": gen.Cat_062_1_19,
-                                   "1.20": gen.Cat_062_1_20, "1.21": gen.Cat_062_1_21}
+CAT048_EDITIONS: dict[str, Any] = {
+    "1.27": gen.Cat_048_1_27,
+    "1.28": gen.Cat_048_1_28,
+    "1.29": gen.Cat_048_1_29,
+    "1.30": gen.Cat_048_1_30,
+    "1.31": gen.Cat_048_1_31,
+    "1.32": gen.Cat_048_1_32,
+}
+CAT062_EDITIONS: dict[str, Any] = {
+    "1.16": gen.Cat_062_1_16,
+    "1.17": gen.Cat_062_1_17,
+    "1.18": gen.Cat_062_1_18,
+    "1.19": gen.Cat_062_1_19,
+    "1.20": gen.Cat_062_1_20,
+    "1.21": gen.Cat_062_1_21,
+}
 DEFAULT_CAT048, DEFAULT_CAT062 = "1.32", "1.21"
 
 FT = 0.3048
@@ -42,8 +52,12 @@ NM = 1852.0
 IDENTITY = {1: "friendly", 2: "unknown", 3: "no_reply"}  # Mode 4 / Mode 5 answers
 VERTICAL = {0: "level", 1: "climb", 2: "descent", 3: "undetermined"}
 TRANSVERSAL = {0: "constant_course", 1: "right_turn", 2: "left_turn", 3: "undetermined"}
-LONGITUDINAL = {0: "constant_speed", 1: "increasing_speed", 2: "decreasing_speed",
-                3: "undetermined"}
+LONGITUDINAL = {
+    0: "constant_speed",
+    1: "increasing_speed",
+    2: "decreasing_speed",
+    3: "undetermined",
+}
 
 
 @dataclass(slots=True)
@@ -109,8 +123,9 @@ class Decoder:
     """Turns datagrams into RadarRecords, with the editions chosen once. `fast=False` parses
     every datablock with libasterix (the reference the fast path is tested against)."""
 
-    def __init__(self, cat048: str = DEFAULT_CAT048, cat062: str = DEFAULT_CAT062,
-                 fast: bool = True) -> None:
+    def __init__(
+        self, cat048: str = DEFAULT_CAT048, cat062: str = DEFAULT_CAT062, fast: bool = True
+    ) -> None:
         self.specs = {48: CAT048_EDITIONS[cat048], 62: CAT062_EDITIONS[cat062]}
         self.counts = DecodeCounts()
         self.readers: dict[int, _Cat062Reader | _Cat048Reader] = {}
@@ -153,8 +168,9 @@ class Decoder:
             records = spec.cv_uap.parse(raw)
             if isinstance(records, ValueError):
                 counts.malformed_blocks += 1
-                counts.error(f"CAT{category:03d} datablock of {block.get_length()} bytes: "
-                             f"{records}")
+                counts.error(
+                    f"CAT{category:03d} datablock of {block.get_length()} bytes: {records}"
+                )
                 continue
             convert = _cat062 if category == 62 else _cat048
             for record in records:
@@ -179,8 +195,10 @@ def _source(record: Any) -> tuple[int, int]:
     i010 = record.get_item("010")
     if i010 is None:
         return -1, -1
-    return (i010.variation.get_item("SAC").variation.content.as_uint(),
-            i010.variation.get_item("SIC").variation.content.as_uint())
+    return (
+        i010.variation.get_item("SAC").variation.content.as_uint(),
+        i010.variation.get_item("SIC").variation.content.as_uint(),
+    )
 
 
 def _cat062(record: Any) -> RadarRecord:
@@ -298,16 +316,34 @@ class _Cat062Reader(_Reader):
     """CAT062 datablocks to RadarRecords as `_cat062` makes them, from the bytes."""
 
     def __init__(self, spec: Any) -> None:
-        layout = self.layout = RecordLayout(spec, frozenset(
-            {"010", "040", "070", "105", "100", "130", "135", "136", "185", "220", "500",
-             "080", "200", "245", "060"}))
+        layout = self.layout = RecordLayout(
+            spec,
+            frozenset(
+                {
+                    "010",
+                    "040",
+                    "070",
+                    "105",
+                    "100",
+                    "130",
+                    "135",
+                    "136",
+                    "185",
+                    "220",
+                    "500",
+                    "080",
+                    "200",
+                    "245",
+                    "060",
+                }
+            ),
+        )
         f = layout.field
         self.sac, self.sic = f(("010", "SAC")), f(("010", "SIC"))
         self.track_number, self.tod = f(("040",)), f(("070",), "s")
         self.lat, self.lon = f(("105", "LAT"), "°"), f(("105", "LON"), "°")
         self.x, self.y = f(("100", "X"), "m"), f(("100", "Y"), "m")
-        self.alt, self.ctb, self.fl = f(("130",), "ft"), f(("135", "CTB"), "FL"), \
-            f(("136",), "FL")
+        self.alt, self.ctb, self.fl = f(("130",), "ft"), f(("135", "CTB"), "FL"), f(("136",), "FL")
         self.vx, self.vy = f(("185", "VX"), "m/s"), f(("185", "VY"), "m/s")
         self.climb = f(("220",), "ft/min")
         self.i500 = layout.compound("500", frozenset({"APC"}))
@@ -377,9 +413,12 @@ class _Cat048Reader(_Reader):
     """CAT048 datablocks to RadarRecords as `_cat048` makes them, from the bytes."""
 
     def __init__(self, spec: Any) -> None:
-        layout = self.layout = RecordLayout(spec, frozenset(
-            {"010", "161", "140", "040", "110", "090", "200", "210", "170", "020", "240",
-             "070"}))
+        layout = self.layout = RecordLayout(
+            spec,
+            frozenset(
+                {"010", "161", "140", "040", "110", "090", "200", "210", "170", "020", "240", "070"}
+            ),
+        )
         f = layout.field
         self.sac, self.sic = f(("010", "SAC")), f(("010", "SIC"))
         self.track_number, self.tod = f(("161", "TRN")), f(("140",), "s")

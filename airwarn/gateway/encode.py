@@ -68,8 +68,10 @@ class Cat062Encoder:
             items["130"] = (alt_ft, "ft")
             vel = event.get("vel_mps")
             if vel is not None:
-                items["185"] = (("VX", (c.clip("vel_mps", vel[0], -8192.0, 8191.75), "m/s")),
-                                ("VY", (c.clip("vel_mps", vel[1], -8192.0, 8191.75), "m/s")))
+                items["185"] = (
+                    ("VX", (c.clip("vel_mps", vel[0], -8192.0, 8191.75), "m/s")),
+                    ("VY", (c.clip("vel_mps", vel[1], -8192.0, 8191.75), "m/s")),
+                )
                 climb = c.clip("climb", vel[2] / FT * 60.0, -204_800.0, 204_793.75)
                 items["220"] = (climb, "ft/min")
             sigma = event.get("sigma_m")
@@ -115,20 +117,23 @@ class Cat048Encoder:
         if not end:
             alt = event.get("alt_m", 0.0)
             rho, theta = self.site.to_polar(event["lat"], event["lon"], alt)
-            items["040"] = (("RHO", (c.clip("rho", rho / NM, 0.0, 255.99609375), "NM")),
-                            ("THETA", (theta % 360.0, "°")))
+            items["040"] = (
+                ("RHO", (c.clip("rho", rho / NM, 0.0, 255.99609375), "NM")),
+                ("THETA", (theta % 360.0, "°")),
+            )
             items["110"] = (0, (c.clip("alt_m", alt / FT, -204_800.0, 204_775.0), "ft"))
             vel = event.get("vel_mps")
             if vel is not None:
                 speed = math.hypot(vel[0], vel[1]) / NM
                 heading = math.degrees(math.atan2(vel[0], vel[1])) % 360.0
-                items["200"] = (("GSP", (c.clip("speed", speed, 0.0, 3.99993896484375),
-                                         "NM/s")), ("HDG", (heading, "°")))
+                items["200"] = (
+                    ("GSP", (c.clip("speed", speed, 0.0, 3.99993896484375), "NM/s")),
+                    ("HDG", (heading, "°")),
+                )
             sigma = event.get("sigma_m")
             if sigma is not None:
                 s = c.clip("sigma_m", sigma / NM, 0.0, 255 / 128)
-                items["210"] = (("SIGX", (s, "NM")), ("SIGY", (s, "NM")), ("SIGV", 0),
-                                ("SIGH", 0))
+                items["210"] = (("SIGX", (s, "NM")), ("SIGY", (s, "NM")), ("SIGV", 0), ("SIGH", 0))
         c.records += 1
         return self.spec.cv_record.create(items)
 

@@ -105,24 +105,27 @@ def load_rules(path: Path) -> KindRules:
 def rules_from_document(document: dict[str, Any], where: str = "kind rules") -> KindRules:
     extra = set(document) - {"default", "rule"}
     if extra:
-        raise AirwarnError(f"{where}: unknown top-level key {sorted(extra)[0]!r}; the file "
-                           "holds `default = \"KIND\"` and [[rule]] tables")
+        raise AirwarnError(
+            f"{where}: unknown top-level key {sorted(extra)[0]!r}; the file "
+            'holds `default = "KIND"` and [[rule]] tables'
+        )
     default = document.get("default", "unknown")
     if default not in KINDS:
-        raise AirwarnError(f"{where}: default must be one of {', '.join(KINDS)}, not "
-                           f"{default!r}")
+        raise AirwarnError(f"{where}: default must be one of {', '.join(KINDS)}, not {default!r}")
     raw_rules = document.get("rule", [])
     if not isinstance(raw_rules, list):
         raise AirwarnError(f"{where}: write each rule as a [[rule]] table")
-    return KindRules(tuple(_rule(raw, f"{where}: rule {n}")
-                           for n, raw in enumerate(raw_rules, start=1)), default)
+    return KindRules(
+        tuple(_rule(raw, f"{where}: rule {n}") for n, raw in enumerate(raw_rules, start=1)), default
+    )
 
 
 def _rule(raw: dict[str, Any], where: str) -> Rule:
     for key in raw:
         if key not in KEYS:
-            raise AirwarnError(f"{where}: unknown condition {key!r}; conditions are "
-                               f"{', '.join(KEYS[1:])}")
+            raise AirwarnError(
+                f"{where}: unknown condition {key!r}; conditions are {', '.join(KEYS[1:])}"
+            )
     kind = raw.get("kind")
     if kind not in KINDS:
         raise AirwarnError(f"{where}: `kind` must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -143,8 +146,9 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
             values = set(_list(raw[key]))
             bad = values - set(allowed)
             if bad:
-                raise AirwarnError(f"{where}: `{key}` takes {', '.join(allowed)}; not "
-                                   f"{sorted(bad)[0]!r}")
+                raise AirwarnError(
+                    f"{where}: `{key}` takes {', '.join(allowed)}; not {sorted(bad)[0]!r}"
+                )
             tests.append(_choice_test(key, frozenset(values)))
     for key in PATTERNS:
         if key in raw:
@@ -163,24 +167,26 @@ def _source(text: Any, where: str) -> tuple[int, int]:
         sac, _, sic = str(text).partition("/")
         return int(sac), int(sic)
     except ValueError:
-        raise AirwarnError(f"{where}: `source` is \"SAC/SIC\" such as \"25/10\", not "
-                           f"{text!r}") from None
+        raise AirwarnError(
+            f'{where}: `source` is "SAC/SIC" such as "25/10", not {text!r}'
+        ) from None
 
 
 def _range(value: Any, where: str) -> tuple[float, float]:
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or value[0] > value[1]):
-        raise AirwarnError(f"{where}: write a range as [low, high] with low <= high, not "
-                           f"{value!r}")
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or value[0] > value[1]
+    ):
+        raise AirwarnError(f"{where}: write a range as [low, high] with low <= high, not {value!r}")
     return float(value[0]), float(value[1])
 
 
 def _range_test(key: str, bounds: tuple[float, float]) -> Test:
     low, high = bounds
     if key == "track_numbers":
-        return lambda f: f.record.track_number is not None and \
-            low <= f.record.track_number <= high
+        return lambda f: f.record.track_number is not None and low <= f.record.track_number <= high
     if key == "speed_mps":
         return lambda f: f.speed_mps is not None and low <= f.speed_mps <= high
     if key == "alt_m":
@@ -197,6 +203,6 @@ def _choice_test(key: str, values: frozenset[str]) -> Test:
 def _pattern_test(key: str, patterns: tuple[str, ...]) -> Test:
     def test(facts: Facts) -> bool:
         value = getattr(facts.record, key)
-        return value is not None and any(fnmatch.fnmatchcase(value.upper(), p)
-                                         for p in patterns)
+        return value is not None and any(fnmatch.fnmatchcase(value.upper(), p) for p in patterns)
+
     return test

@@ -70,12 +70,14 @@ class Field:
     strings: type[StringType] | None
 
     def raw(self, data: bytes, at: int) -> int:
-        return (int.from_bytes(data[at + self.start:at + self.stop], "big")
-                >> self.shift) & self.mask
+        return (
+            int.from_bytes(data[at + self.start : at + self.stop], "big") >> self.shift
+        ) & self.mask
 
     def quantity(self, data: bytes, at: int) -> float:
-        x = (int.from_bytes(data[at + self.start:at + self.stop], "big") >> self.shift) \
-            & self.mask
+        x = (
+            int.from_bytes(data[at + self.start : at + self.stop], "big") >> self.shift
+        ) & self.mask
         if self.half and x >= self.half:
             x -= 2 * self.half  # as libasterix's Signed.convert
         return x * self.lsb
@@ -113,8 +115,7 @@ def field(record: Any, path: tuple[str, ...], unit: str | None = None) -> Field:
     if issubclass(content, ContentString):
         strings = content.cv_string_type
     start, stop = offset // 8, -(-(offset + bits) // 8)
-    return Field(start, stop, stop * 8 - offset - bits, (1 << bits) - 1, half, lsb, bits,
-                 strings)
+    return Field(start, stop, stop * 8 - offset - bits, (1 << bits) - 1, half, lsb, bits, strings)
 
 
 def _variation(nsp: Any, path: tuple[str, ...]) -> Any:
@@ -132,13 +133,17 @@ def _locate(variation: Any, rest: list[str], path: tuple[str, ...]) -> tuple[int
         raise LayoutError(f"{'/'.join(path)} is not an element")
     name, *deeper = rest
     if issubclass(variation, Compound):  # its subitems move: see RecordLayout.compound
-        raise LayoutError(f"{'/'.join(path)}: a compound item's subitems are read with "
-                          "RecordLayout.compound")
+        raise LayoutError(
+            f"{'/'.join(path)}: a compound item's subitems are read with RecordLayout.compound"
+        )
     if issubclass(variation, Group):
         entries = [(cls, size) for cls, size in variation.cv_items_list]
     elif issubclass(variation, Extended):
-        entries = [(None, 1) if entry is None else entry
-                   for group in variation.cv_items_list for entry in group]
+        entries = [
+            (None, 1) if entry is None else entry
+            for group in variation.cv_items_list
+            for entry in group
+        ]
     else:
         raise LayoutError(f"{'/'.join(path)}: no subitems in a {variation.__name__}")
     offset = 0
@@ -154,8 +159,11 @@ def _length(nsp: Any) -> tuple[int, Length | None]:
     """How to step over an item: (its size in bytes, None), or (0, a function of the bytes)."""
     rule = nsp.cv_rule
     # a dependent item is parsed with its default structure (libasterix does the same)
-    variation = rule.cv_variation if issubclass(rule, RuleVariationContextFree) \
+    variation = (
+        rule.cv_variation
+        if issubclass(rule, RuleVariationContextFree)
         else rule.cv_default_variation
+    )
     if issubclass(variation, (Element, Group)):
         if variation.cv_bit_size % 8 == 0:
             return variation.cv_bit_size // 8, None
@@ -204,7 +212,7 @@ def _counted(count_bytes: int, size: int) -> Length:
     def length(data: bytes, at: int, end: int) -> int:
         if at + count_bytes > end:
             raise Unsupported
-        n = count_bytes + size * int.from_bytes(data[at:at + count_bytes], "big")
+        n = count_bytes + size * int.from_bytes(data[at : at + count_bytes], "big")
         if at + n > end:
             raise Unsupported
         return n
@@ -251,8 +259,12 @@ _Step = tuple[str, int, Length | None, bool]
 class _Fspec:
     """A sequence of items chosen by an FSPEC: a record's, or a compound item's."""
 
-    def __init__(self, entries: list[tuple[str, int, Length | None] | None], max_bytes: int,
-                 wanted: frozenset[str]) -> None:
+    def __init__(
+        self,
+        entries: list[tuple[str, int, Length | None] | None],
+        max_bytes: int,
+        wanted: frozenset[str],
+    ) -> None:
         self.entries = [None if e is None else (*e, e[0] in wanted) for e in entries]
         self.max_bytes = max_bytes
         self.plans: dict[bytes, tuple[_Step, ...]] = {}
@@ -303,8 +315,9 @@ class CompoundLayout:
 
     def __init__(self, variation: Any, wanted: frozenset[str] = frozenset()) -> None:
         self.variation = variation
-        entries = [None if nsp is None else (nsp.cv_name, *_length(nsp))
-                   for nsp in variation.cv_items_list]
+        entries = [
+            None if nsp is None else (nsp.cv_name, *_length(nsp)) for nsp in variation.cv_items_list
+        ]
         self._fspec = _Fspec(entries, variation.cv_fspec_max_bytes, wanted)
 
     def length(self, data: bytes, at: int, end: int) -> int:

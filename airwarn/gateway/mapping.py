@@ -51,8 +51,11 @@ class DayClock:
     """Dates for times of day."""
 
     def __init__(self, day: date | None) -> None:
-        self._start_ms = None if day is None else int(
-            datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+        self._start_ms = (
+            None
+            if day is None
+            else int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+        )
         self._last_ms: int | None = None
 
     def resolve(self, tod_s: float, now_ms: int) -> int:
@@ -105,8 +108,13 @@ class MapCounts:
 
     @property
     def skipped(self) -> int:
-        return (self.no_track_number + self.no_time + self.no_position + self.simulated
-                + sum(self.unknown_radar.values()))
+        return (
+            self.no_track_number
+            + self.no_time
+            + self.no_position
+            + self.simulated
+            + sum(self.unknown_radar.values())
+        )
 
 
 @dataclass(frozen=True)
@@ -184,16 +192,24 @@ class Mapper:
             self.counts.no_position += 1
         return None
 
-    def _track(self, record: RadarRecord, threat: str, t: str,
-               position: tuple[float, float]) -> dict[str, Any]:
+    def _track(
+        self, record: RadarRecord, threat: str, t: str, position: tuple[float, float]
+    ) -> dict[str, Any]:
         lat, lon = position
         alt = _height(record)
-        event: dict[str, Any] = {"type": "track", "threat": threat, "kind": "unknown", "t": t,
-                                 "lat": round(lat, 7), "lon": round(lon, 7),
-                                 "alt_m": round(min(max(alt, ALT_RANGE_M[0]), ALT_RANGE_M[1]),
-                                                1)}
-        if record.category == 62 and (alt >= CEILING_062_M or (
-                record.climb_mps is not None and abs(record.climb_mps) >= CLIMB_LIMIT_062_MPS)):
+        event: dict[str, Any] = {
+            "type": "track",
+            "threat": threat,
+            "kind": "unknown",
+            "t": t,
+            "lat": round(lat, 7),
+            "lon": round(lon, 7),
+            "alt_m": round(min(max(alt, ALT_RANGE_M[0]), ALT_RANGE_M[1]), 1),
+        }
+        if record.category == 62 and (
+            alt >= CEILING_062_M
+            or (record.climb_mps is not None and abs(record.climb_mps) >= CLIMB_LIMIT_062_MPS)
+        ):
             self.counts.at_ceiling += 1
         sigmas = [s for s in (record.sigma_x_m, record.sigma_y_m) if s]
         sigma = max(sigmas) if sigmas else self.settings.default_sigma_m
@@ -207,8 +223,9 @@ class Mapper:
                 east, north = plane.to_east_north(lat, lon, east, north)
             if record.climb_mps is not None:
                 event["vel_mps"] = [round(east, 2), round(north, 2), round(record.climb_mps, 2)]
-        speed = math.hypot(east, north) if east is not None and north is not None \
-            else record.speed_mps
+        speed = (
+            math.hypot(east, north) if east is not None and north is not None else record.speed_mps
+        )
         kind = self.kinds.get(threat)
         if kind is None:
             kind = self.settings.rules.kind_of(Facts(record, speed, alt, record.climb_mps))

@@ -51,8 +51,10 @@ def read_datagrams(path: Path) -> Iterator[tuple[int, bytes]]:
                     line = decoder.decode(raw)
                     yield parse_time(line.t), bytes.fromhex(line.hex)
                 except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
-                    raise AirwarnError(f"{path}, line {number}: not a datagram line "
-                                       f'{{"t": RFC 3339, "hex": bytes}}: {error}') from None
+                    raise AirwarnError(
+                        f"{path}, line {number}: not a datagram line "
+                        f'{{"t": RFC 3339, "hex": bytes}}: {error}'
+                    ) from None
     except OSError as error:
         raise AirwarnError(f"{path}: {error.strerror}") from None
 
@@ -60,8 +62,10 @@ def read_datagrams(path: Path) -> Iterator[tuple[int, bytes]]:
 def retimed(datagram: bytes, offset_s: float) -> bytes:
     """The datagram with each record's time of day moved by `offset_s` (modulo a day);
     datablocks of other categories pass as they are."""
-    specs = {48: (CAT048_EDITIONS[DEFAULT_CAT048], "140"),
-             62: (CAT062_EDITIONS[DEFAULT_CAT062], "070")}
+    specs = {
+        48: (CAT048_EDITIONS[DEFAULT_CAT048], "140"),
+        62: (CAT062_EDITIONS[DEFAULT_CAT062], "070"),
+    }
     blocks = RawDatablock.parse(Bits.from_bytes(datagram))
     if isinstance(blocks, ValueError):
         return datagram
@@ -77,15 +81,19 @@ def retimed(datagram: bytes, offset_s: float) -> bytes:
             tod = record.get_item(item)
             if tod is not None:
                 seconds = (tod.variation.content.as_quantity("s") + offset_s) % DAY_S
-                record = record.set_item(item, (round(seconds * 128) % (128 * 86_400) / 128,
-                                                "s"))
+                record = record.set_item(item, (round(seconds * 128) % (128 * 86_400) / 128, "s"))
             moved.append(record)
         out.append(bytes(spec.create(moved).unparse().to_bytes()))
     return b"".join(out)
 
 
-def play(path: Path, sender: Sender, speed: float = 1.0,
-         stop: threading.Event | None = None, retime: bool = False) -> PlayResult:
+def play(
+    path: Path,
+    sender: Sender,
+    speed: float = 1.0,
+    stop: threading.Event | None = None,
+    retime: bool = False,
+) -> PlayResult:
     """Send every datagram at its time; `speed` 0 sends them as fast as the socket takes;
     `retime` restamps the records so that the raid starts now (wall clock, UTC)."""
     result = PlayResult()

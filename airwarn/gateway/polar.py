@@ -39,9 +39,11 @@ def parse_site(text: str, what: str) -> tuple[int, int, SitePosition]:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValueError
     except ValueError:
-        raise AirwarnError(f"{what} is SAC/SIC=LAT,LON[,ALT_M] (SAC and SIC 0-255, degrees and "
-                           f"metres above the WGS-84 ellipsoid), e.g. 25/1=31.25,34.79,300; "
-                           f"not {text!r}") from None
+        raise AirwarnError(
+            f"{what} is SAC/SIC=LAT,LON[,ALT_M] (SAC and SIC 0-255, degrees and "
+            f"metres above the WGS-84 ellipsoid), e.g. 25/1=31.25,34.79,300; "
+            f"not {text!r}"
+        ) from None
     return sac, sic, SitePosition(lat, lon, parts[2] if len(parts) == 3 else 0.0)
 
 
@@ -53,7 +55,8 @@ class RadarSite:
         p = position
         self._enu = pyproj.Transformer.from_pipeline(
             "+proj=pipeline +step +proj=cart +ellps=WGS84 "
-            f"+step +proj=topocentric +ellps=WGS84 +lat_0={p.lat} +lon_0={p.lon} +h_0={p.alt_m}")
+            f"+step +proj=topocentric +ellps=WGS84 +lat_0={p.lat} +lon_0={p.lon} +h_0={p.alt_m}"
+        )
 
     def to_enu(self, lat: float, lon: float, alt_m: float) -> tuple[float, float, float]:
         east, north, up = self._enu.transform(lon, lat, alt_m)
@@ -62,11 +65,11 @@ class RadarSite:
     def to_polar(self, lat: float, lon: float, alt_m: float) -> tuple[float, float]:
         """Slant range (m) and azimuth (degrees from true north, 0-360) of a point."""
         east, north, up = self.to_enu(lat, lon, alt_m)
-        return math.sqrt(east * east + north * north + up * up), \
-            math.degrees(math.atan2(east, north)) % 360.0
+        return math.sqrt(east * east + north * north + up * up), math.degrees(
+            math.atan2(east, north)
+        ) % 360.0
 
-    def to_geodetic(self, rho_m: float, theta_deg: float, alt_m: float
-                    ) -> tuple[float, float]:
+    def to_geodetic(self, rho_m: float, theta_deg: float, alt_m: float) -> tuple[float, float]:
         """Latitude and longitude of the point at slant range `rho_m`, azimuth `theta_deg`,
         whose height above the ellipsoid is `alt_m` (Newton on the elevation angle)."""
         if rho_m <= 0.0:
@@ -76,9 +79,9 @@ class RadarSite:
         lon = lat = 0.0
         for _ in range(8):
             ground = rho_m * math.cos(elevation)
-            lon, lat, h = self._enu.transform(ground * sin_az, ground * cos_az,
-                                              rho_m * math.sin(elevation),
-                                              direction="INVERSE")
+            lon, lat, h = self._enu.transform(
+                ground * sin_az, ground * cos_az, rho_m * math.sin(elevation), direction="INVERSE"
+            )
             miss = alt_m - h
             if abs(miss) < 0.01:
                 break
@@ -91,15 +94,17 @@ class SystemPlane:
     """A tracker's system plane: the stereographic projection at its reference point."""
 
     def __init__(self, centre: SitePosition) -> None:
-        self._proj = pyproj.Proj(proj="stere", lat_0=centre.lat, lon_0=centre.lon, k_0=1.0,
-                                 ellps="WGS84")
+        self._proj = pyproj.Proj(
+            proj="stere", lat_0=centre.lat, lon_0=centre.lon, k_0=1.0, ellps="WGS84"
+        )
 
     def to_geodetic(self, x_m: float, y_m: float) -> tuple[float, float]:
         lon, lat = self._proj(x_m, y_m, inverse=True)
         return float(lat), float(lon)
 
-    def to_east_north(self, lat: float, lon: float, vx_mps: float, vy_mps: float
-                      ) -> tuple[float, float]:
+    def to_east_north(
+        self, lat: float, lon: float, vx_mps: float, vy_mps: float
+    ) -> tuple[float, float]:
         """A velocity along the plane's axes, as east and north components at (lat, lon)."""
         # the meridian convergence is minus the grid bearing of true north
         convergence = math.radians(self._proj.get_factors(lon, lat).meridian_convergence)

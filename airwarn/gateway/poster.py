@@ -49,10 +49,18 @@ class PostCounts:
 class Poster(threading.Thread):
     """The thread that empties the spool into the server."""
 
-    def __init__(self, spool: Spool, url: str, token: str, *, timeout_s: float = 30.0,
-                 max_backoff_s: float = 5.0, post_events: int = 5000,
-                 received: Callable[[Batch], list[float]] | None = None,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        url: str,
+        token: str,
+        *,
+        timeout_s: float = 30.0,
+        max_backoff_s: float = 5.0,
+        post_events: int = 5000,
+        received: Callable[[Batch], list[float]] | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
         super().__init__(name="airwarn-gateway-poster", daemon=True)
         self.spool = spool
         self.counts = PostCounts()
@@ -62,9 +70,10 @@ class Poster(threading.Thread):
         self.log = log
         self._halt = threading.Event()
         self._client = httpx.Client(
-            base_url=url.rstrip("/"), timeout=httpx.Timeout(timeout_s, connect=2.0),
-            headers={"Authorization": f"Bearer {token}",
-                     "Content-Type": "application/x-ndjson"})
+            base_url=url.rstrip("/"),
+            timeout=httpx.Timeout(timeout_s, connect=2.0),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+        )
 
     def stop(self) -> None:
         self._halt.set()
@@ -78,9 +87,11 @@ class Poster(threading.Thread):
                 try:
                     self._deliver(post)
                 except OSError as error:  # its file went from under us: nothing to post
-                    self.log(f"cannot read batches {post.batches[0].path} to "
-                             f"{post.batches[-1].path.name}: {error.strerror or error}; "
-                             "skipping them")
+                    self.log(
+                        f"cannot read batches {post.batches[0].path} to "
+                        f"{post.batches[-1].path.name}: {error.strerror or error}; "
+                        "skipping them"
+                    )
                     self.spool.done(post)
         finally:
             self._client.close()
@@ -106,8 +117,9 @@ class Poster(threading.Thread):
         counts = self.counts
         started = time.monotonic()
         try:
-            response = self._client.post("/v1/events", content=body,
-                                         headers={"Idempotency-Key": post.key})
+            response = self._client.post(
+                "/v1/events", content=body, headers={"Idempotency-Key": post.key}
+            )
         except httpx.TransportError as error:
             self._down(f"{type(error).__name__}: {error}")
             return 0.0
@@ -117,14 +129,18 @@ class Poster(threading.Thread):
             self._answered(post, response.json())
             return None
         if status in (401, 403):
-            self._down(f"{status}: the server refuses this token ({_error(response)}); make a "
-                       "sensor token with `airwarn tokens create --role sensor`")
+            self._down(
+                f"{status}: the server refuses this token ({_error(response)}); make a "
+                "sensor token with `airwarn tokens create --role sensor`"
+            )
             return 30.0
         if status in (413, 422):
             reason = f"{status}: {_error(response)}"
             if len(post.batches) > 1:
-                self.log(f"the server refused {len(post.batches)} batches posted together "
-                         f"({reason}); posting them one by one")
+                self.log(
+                    f"the server refused {len(post.batches)} batches posted together "
+                    f"({reason}); posting them one by one"
+                )
                 self.spool.single(post)
                 return None
             where = self.spool.set_aside(post, reason)
@@ -141,8 +157,10 @@ class Poster(threading.Thread):
     def _answered(self, post: Post, answer: dict[str, Any]) -> None:
         counts = self.counts
         if counts.down_since is not None:
-            self.log(f"server answering again after {time.monotonic() - counts.down_since:.1f} "
-                     f"s; {len(self.spool)} batches waiting")
+            self.log(
+                f"server answering again after {time.monotonic() - counts.down_since:.1f} "
+                f"s; {len(self.spool)} batches waiting"
+            )
             counts.down_since = None
         counts.posts += 1
         counts.batches += len(post.batches)
@@ -151,10 +169,14 @@ class Poster(threading.Thread):
         counts.rejected_lines += len(rejected)
         if rejected and counts.first_rejection is None:
             first = rejected[0]
-            counts.first_rejection = (f"line {first.get('line')}: {first.get('error')} "
-                                      f"(field {first.get('field')}, value {first.get('value')})")
-            self.log(f"the server rejected {len(rejected)} lines of a batch; first: "
-                     f"{counts.first_rejection}")
+            counts.first_rejection = (
+                f"line {first.get('line')}: {first.get('error')} "
+                f"(field {first.get('field')}, value {first.get('value')})"
+            )
+            self.log(
+                f"the server rejected {len(rejected)} lines of a batch; first: "
+                f"{counts.first_rejection}"
+            )
         if answer.get("replayed"):
             counts.replayed += 1
         if self.received is not None:
@@ -168,8 +190,9 @@ class Poster(threading.Thread):
         counts.last_error = reason
         if counts.down_since is None:
             counts.down_since = time.monotonic()
-            self.log(f"server not taking batches ({reason}); keeping them in the buffer and "
-                     "retrying")
+            self.log(
+                f"server not taking batches ({reason}); keeping them in the buffer and retrying"
+            )
 
 
 def _error(response: httpx.Response) -> str:

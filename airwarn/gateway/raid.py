@@ -23,8 +23,14 @@ from airwarn.contract import format_time, parse_time
 from airwarn.errors import AirwarnError
 from airwarn.gateway.encode import MAX_DATABLOCK, Cat048Encoder, Cat062Encoder, time_of_day_s
 
-KIND_BLOCKS: dict[str, int] = {"rocket": 1000, "ballistic": 2000, "cruise": 3000,
-                               "drone": 4000, "aircraft": 5000, "unknown": 6000}
+KIND_BLOCKS: dict[str, int] = {
+    "rocket": 1000,
+    "ballistic": 2000,
+    "cruise": 3000,
+    "drone": 4000,
+    "aircraft": 5000,
+    "unknown": 6000,
+}
 BLOCK_SIZE = 1000
 
 
@@ -39,16 +45,27 @@ class RaidEncoding:
 
 
 def kinds_toml() -> str:
-    lines = ["# Kinds by track number block, as `airwarn asterix encode` numbers tracks.",
-             'default = "unknown"', ""]
+    lines = [
+        "# Kinds by track number block, as `airwarn asterix encode` numbers tracks.",
+        'default = "unknown"',
+        "",
+    ]
     for kind, start in KIND_BLOCKS.items():
-        lines += ["[[rule]]", f'kind = "{kind}"',
-                  f"track_numbers = [{start}, {start + BLOCK_SIZE - 1}]", ""]
+        lines += [
+            "[[rule]]",
+            f'kind = "{kind}"',
+            f"track_numbers = [{start}, {start + BLOCK_SIZE - 1}]",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def encode_raid(events: Iterable[dict[str, Any]], encoder: Cat062Encoder | Cat048Encoder,
-                out: Path, period_s: float = 1.0) -> RaidEncoding:
+def encode_raid(
+    events: Iterable[dict[str, Any]],
+    encoder: Cat062Encoder | Cat048Encoder,
+    out: Path,
+    period_s: float = 1.0,
+) -> RaidEncoding:
     """Write `datagrams.jsonl`, `kinds.toml` and `threats.json` into the folder `out`."""
     out.mkdir(parents=True, exist_ok=True)
     result = RaidEncoding()
@@ -67,8 +84,10 @@ def encode_raid(events: Iterable[dict[str, Any]], encoder: Cat062Encoder | Cat04
         def flush() -> None:
             nonlocal group, group_bytes
             if group:
-                sink.write(encode({"t": format_time(group_sent_ms),
-                                   "hex": encoder.datablock(group).hex()}) + b"\n")
+                sink.write(
+                    encode({"t": format_time(group_sent_ms), "hex": encoder.datablock(group).hex()})
+                    + b"\n"
+                )
                 result.datagrams += 1
                 group, group_bytes = [], 3
 
@@ -78,15 +97,20 @@ def encode_raid(events: Iterable[dict[str, Any]], encoder: Cat062Encoder | Cat04
                 result.skipped[f"{kind} events"] = result.skipped.get(f"{kind} events", 0) + 1
                 continue
             threat = event["threat"]
-            if kind == "track" and isinstance(encoder, Cat048Encoder) and \
-                    not encoder.in_range(event):
-                result.skipped["reports beyond the radar's range"] = \
+            if (
+                kind == "track"
+                and isinstance(encoder, Cat048Encoder)
+                and not encoder.in_range(event)
+            ):
+                result.skipped["reports beyond the radar's range"] = (
                     result.skipped.get("reports beyond the radar's range", 0) + 1
+                )
                 continue
             if threat not in numbers:
                 if kind == "end":
-                    result.skipped["ends of unseen threats"] = \
+                    result.skipped["ends of unseen threats"] = (
                         result.skipped.get("ends of unseen threats", 0) + 1
+                    )
                     continue
                 block = event["kind"] if event["kind"] in KIND_BLOCKS else "unknown"
                 numbers[threat] = KIND_BLOCKS[block] + next_in_block[block] % BLOCK_SIZE
@@ -118,8 +142,9 @@ def encode_raid(events: Iterable[dict[str, Any]], encoder: Cat062Encoder | Cat04
                 ended[key] = ended.get(key, 0) + 1
         flush()
     if result.records == 0:
-        raise AirwarnError("no track or end event to encode: is this an events.jsonl from "
-                           "`airwarn simulate`?")
+        raise AirwarnError(
+            "no track or end event to encode: is this an events.jsonl from `airwarn simulate`?"
+        )
     (out / "kinds.toml").write_text(kinds_toml())
     (out / "threats.json").write_bytes(msgspec.json.format(encode(result.threats)) + b"\n")
     return result

@@ -52,15 +52,21 @@ class Gateway:
         self.settings = settings
         self.log = log
         self.decoder = Decoder(settings.cat048, settings.cat062)
-        generations = settings.mapping.generations_file or \
-            settings.buffer_dir / "track-generations.json"
+        generations = (
+            settings.mapping.generations_file or settings.buffer_dir / "track-generations.json"
+        )
         self.mapper = Mapper(replace(settings.mapping, generations_file=generations))
         self.spool = Spool(settings.buffer_dir, settings.buffer_bytes)
         self._received: dict[int, list[float]] = {}
         self._lock = threading.Lock()
-        self.poster = Poster(self.spool, settings.url, settings.token,
-                             post_events=settings.post_events,
-                             received=self._received_times, log=log)
+        self.poster = Poster(
+            self.spool,
+            settings.url,
+            settings.token,
+            post_events=settings.post_events,
+            received=self._received_times,
+            log=log,
+        )
         self.listener: Listener | None = None
         self._full_reported = 0.0
         self.unread_at_stop = 0
@@ -78,10 +84,14 @@ class Gateway:
         s = self.settings
         self.listener = listener = Listener(s.listen, s.interface, s.rcvbuf_bytes)
         if self.spool.recovered:
-            self.log(f"{self.spool.recovered} batches ({self.spool.events} events) left in "
-                     f"{s.buffer_dir} by an earlier run: posting them first")
-        self.log(f"listening on {s.listen} (receive buffer {listener.rcvbuf_bytes} bytes), "
-                 f"posting to {s.url}")
+            self.log(
+                f"{self.spool.recovered} batches ({self.spool.events} events) left in "
+                f"{s.buffer_dir} by an earlier run: posting them first"
+            )
+        self.log(
+            f"listening on {s.listen} (receive buffer {listener.rcvbuf_bytes} bytes), "
+            f"posting to {s.url}"
+        )
         # the decoder allocates many short-lived objects: collect the young generation less
         # often, and keep libasterix's thousands of classes out of full collections
         gc.freeze()
@@ -99,8 +109,9 @@ class Gateway:
         closing_by = None  # once told to stop: take what the socket holds, then end
         try:
             while True:
-                if closing_by is None and (stop.is_set() or (deadline is not None
-                                                             and time.monotonic() >= deadline)):
+                if closing_by is None and (
+                    stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+                ):
                     closing_by = time.monotonic() + s.drain_s
                     listener.sock.settimeout(0.05)
                 data = listener.receive()
@@ -120,8 +131,9 @@ class Gateway:
                         if not times:
                             first = now
                         times.append(now)
-                if lines and (len(lines) >= s.batch_events or now - first >= s.batch_s
-                              or size >= BATCH_BYTES):
+                if lines and (
+                    len(lines) >= s.batch_events or now - first >= s.batch_s or size >= BATCH_BYTES
+                ):
                     self._flush(lines, times)
                     lines, times, size = [], [], 0
                 if now >= next_status:
@@ -132,12 +144,16 @@ class Gateway:
                 self._flush(lines, times)
             self.unread_at_stop = listener.discard_pending()
             if self.unread_at_stop:
-                self.log(f"{self.unread_at_stop} datagrams were still waiting in the socket "
-                         f"after {s.drain_s:g} s of reading at the stop: NOT DECODED")
+                self.log(
+                    f"{self.unread_at_stop} datagrams were still waiting in the socket "
+                    f"after {s.drain_s:g} s of reading at the stop: NOT DECODED"
+                )
             listener.close()
             if not self.spool.wait_empty(s.drain_s):
-                self.log(f"stopping with {len(self.spool)} batches ({self.spool.events} "
-                         f"events) still in {s.buffer_dir}: the next run posts them first")
+                self.log(
+                    f"stopping with {len(self.spool)} batches ({self.spool.events} "
+                    f"events) still in {s.buffer_dir}: the next run posts them first"
+                )
             self.receive_cpu_s = time.thread_time()
             self.poster.stop()
             self.poster.join(timeout=35)
@@ -151,15 +167,19 @@ class Gateway:
             if now - self._full_reported > 10:
                 self._full_reported = now
                 if self.spool.write_error is not None:
-                    self.log(f"BUFFER NOT WRITABLE ({self.spool.write_error}); "
-                             f"{self.spool.refused_events} events dropped so far. Free the "
-                             "disk or give another --buffer.")
+                    self.log(
+                        f"BUFFER NOT WRITABLE ({self.spool.write_error}); "
+                        f"{self.spool.refused_events} events dropped so far. Free the "
+                        "disk or give another --buffer."
+                    )
                 else:
-                    self.log(f"BUFFER FULL: {self.spool.bytes} of {self.spool.max_bytes} bytes "
-                             f"in {self.settings.buffer_dir}, the server is not taking batches "
-                             f"({self.poster.counts.last_error}); {self.spool.refused_events} "
-                             "events dropped so far. Bring the server back or give a larger "
-                             "--buffer-mb.")
+                    self.log(
+                        f"BUFFER FULL: {self.spool.bytes} of {self.spool.max_bytes} bytes "
+                        f"in {self.settings.buffer_dir}, the server is not taking batches "
+                        f"({self.poster.counts.last_error}); {self.spool.refused_events} "
+                        "events dropped so far. Bring the server back or give a larger "
+                        "--buffer-mb."
+                    )
             return
         with self._lock:
             self._received[batch.seq] = times
@@ -171,22 +191,31 @@ class Gateway:
         records = sum(d.records.values())
         if self.listener is not None:
             self.listener.refresh_drops()
-        drops = (f"{self.listener.kernel_drops} dropped by the kernel"
-                 if self.listener is not None and self.listener.drops_visible
-                 else "kernel drops not visible here")
+        drops = (
+            f"{self.listener.kernel_drops} dropped by the kernel"
+            if self.listener is not None and self.listener.drops_visible
+            else "kernel drops not visible here"
+        )
         bad = d.malformed_datagrams + d.malformed_blocks + d.malformed_records
         unknown = sum(d.unknown_blocks.values())
-        server = "server ok" if p.down_since is None else \
-            f"server DOWN {time.monotonic() - p.down_since:.0f} s ({p.last_error})"
-        line = (f"{d.datagrams} datagrams ({drops}), {records} records -> {m.tracks} tracks, "
-                f"{m.ends} ends, {m.skipped} skipped; {bad} malformed, {unknown} blocks of "
-                f"other categories; {p.events} events accepted, {p.rejected_lines} rejected; "
-                f"buffer {len(self.spool)} batches ({self.spool.bytes / 1e6:.1f} MB); {server}")
+        server = (
+            "server ok"
+            if p.down_since is None
+            else f"server DOWN {time.monotonic() - p.down_since:.0f} s ({p.last_error})"
+        )
+        line = (
+            f"{d.datagrams} datagrams ({drops}), {records} records -> {m.tracks} tracks, "
+            f"{m.ends} ends, {m.skipped} skipped; {bad} malformed, {unknown} blocks of "
+            f"other categories; {p.events} events accepted, {p.rejected_lines} rejected; "
+            f"buffer {len(self.spool)} batches ({self.spool.bytes / 1e6:.1f} MB); {server}"
+        )
         if self.spool.refused_events:
             line += f"; {self.spool.refused_events} EVENTS DROPPED (buffer full)"
         if m.at_ceiling:
-            line += (f"; {m.at_ceiling} CAT062 reports AT THE FORMAT'S HEIGHT OR CLIMB LIMIT "
-                     "(62.4 km, 1,040 m/s): their predictions are wrong")
+            line += (
+                f"; {m.at_ceiling} CAT062 reports AT THE FORMAT'S HEIGHT OR CLIMB LIMIT "
+                "(62.4 km, 1,040 m/s): their predictions are wrong"
+            )
         return line
 
     def figures(self) -> dict[str, object]:
@@ -197,25 +226,38 @@ class Gateway:
             ordered = sorted(values)
 
             def pick(q: float) -> float | None:
-                return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000,
-                             1) if ordered else None
+                return (
+                    round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+                    if ordered
+                    else None
+                )
 
             return {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0), "n": len(ordered)}
 
         return {
-            "datagrams": d.datagrams, "bytes": d.bytes,
+            "datagrams": d.datagrams,
+            "bytes": d.bytes,
             "records": {f"{c:03d}": n for c, n in d.records.items()},
-            "malformed_datagrams": d.malformed_datagrams, "malformed_blocks": d.malformed_blocks,
+            "malformed_datagrams": d.malformed_datagrams,
+            "malformed_blocks": d.malformed_blocks,
             "malformed_records": d.malformed_records,
             "other_categories": {f"{c:03d}": n for c, n in d.unknown_blocks.items()},
             "kernel_drops": self.listener.kernel_drops if self.listener else None,
             "unread_at_stop": self.unread_at_stop,
-            "tracks": m.tracks, "ends": m.ends, "skipped": m.skipped, "kinds": m.kinds,
+            "tracks": m.tracks,
+            "ends": m.ends,
+            "skipped": m.skipped,
+            "kinds": m.kinds,
             "at_ceiling": m.at_ceiling,
-            "accepted": p.events, "rejected": p.rejected_lines, "batches": p.batches,
+            "accepted": p.events,
+            "rejected": p.rejected_lines,
+            "batches": p.batches,
             "posts": p.posts,
-            "retries": p.retries, "replayed": p.replayed, "set_aside": p.refused_batches,
-            "buffered_batches": len(self.spool), "dropped_buffer_full": self.spool.refused_events,
+            "retries": p.retries,
+            "replayed": p.replayed,
+            "set_aside": p.refused_batches,
+            "buffered_batches": len(self.spool),
+            "dropped_buffer_full": self.spool.refused_events,
             "latency_ms": quantiles(p.latencies_s),  # datagram to the server's answer
             "spooled_ms": quantiles(self.spooled_s),  # datagram to its batch on disk
             "post_ms": quantiles(p.post_s),  # each answered post, request to answer
@@ -229,28 +271,40 @@ class Gateway:
         if d.first_error:
             lines.append(f"first malformed input: {d.first_error}")
         if d.unknown_blocks:
-            lines.append("other categories (ignored): " + ", ".join(
-                f"CAT{c:03d} x{n}" for c, n in sorted(d.unknown_blocks.items())))
-        skipped = {"no track number (plots need a tracker)": m.no_track_number,
-                   "no time of day": m.no_time, "no position": m.no_position,
-                   "marked simulated (see --accept-simulated)": m.simulated}
-        skipped.update({f"CAT048 from radar {k} (no --radar for it)": v
-                        for k, v in m.unknown_radar.items()})
+            lines.append(
+                "other categories (ignored): "
+                + ", ".join(f"CAT{c:03d} x{n}" for c, n in sorted(d.unknown_blocks.items()))
+            )
+        skipped = {
+            "no track number (plots need a tracker)": m.no_track_number,
+            "no time of day": m.no_time,
+            "no position": m.no_position,
+            "marked simulated (see --accept-simulated)": m.simulated,
+        }
+        skipped.update(
+            {f"CAT048 from radar {k} (no --radar for it)": v for k, v in m.unknown_radar.items()}
+        )
         if m.skipped:
-            lines.append("skipped records: " + ", ".join(f"{k} x{v}" for k, v in
-                                                          skipped.items() if v))
+            lines.append(
+                "skipped records: " + ", ".join(f"{k} x{v}" for k, v in skipped.items() if v)
+            )
         if m.kinds:
-            lines.append("new tracks by kind: " + ", ".join(f"{k} {v}" for k, v in
-                                                           sorted(m.kinds.items())))
+            lines.append(
+                "new tracks by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(m.kinds.items()))
+            )
         if p.first_rejection:
             lines.append(f"first line the server rejected: {p.first_rejection}")
-        lines.append(f"{p.batches} batches posted in {p.posts} requests, {p.retries} retries, "
-                     f"{p.replayed} answered from an earlier post, {p.refused_batches} set "
-                     "aside")
+        lines.append(
+            f"{p.batches} batches posted in {p.posts} requests, {p.retries} retries, "
+            f"{p.replayed} answered from an earlier post, {p.refused_batches} set "
+            "aside"
+        )
         if p.latencies_s:
             ordered = sorted(p.latencies_s)
             p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
-            lines.append(f"added latency, datagram received to the server's answer: p50 "
-                         f"{p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
-                         f"{ordered[-1] * 1000:.0f} ms ({len(ordered)} datagrams)")
+            lines.append(
+                f"added latency, datagram received to the server's answer: p50 "
+                f"{p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
+                f"{ordered[-1] * 1000:.0f} ms ({len(ordered)} datagrams)"
+            )
         return lines

@@ -99,8 +99,7 @@ class Spool:
                     path.unlink()  # a batch cut short by a crash was never offered
                 continue
             body = path.read_bytes()
-            batch = Batch(int(match.group(1)), match.group(2), path, len(body),
-                          body.count(b"\n"))
+            batch = Batch(int(match.group(1)), match.group(2), path, len(body), body.count(b"\n"))
             self._queue.append(batch)
             self.bytes += batch.size
             self.events += batch.events
@@ -157,8 +156,9 @@ class Spool:
                 self._cond.wait(timeout_s)
             return self._queue[0] if self._queue else None
 
-    def next_post(self, timeout_s: float, max_events: int = 1,
-                  max_bytes: int = 4 * 1024 * 1024) -> Post | None:
+    def next_post(
+        self, timeout_s: float, max_events: int = 1, max_bytes: int = 4 * 1024 * 1024
+    ) -> Post | None:
         """The oldest batch with those waiting after it, up to `max_events` and `max_bytes`
         (always one batch at least); the same batches as before if a post of them was
         written down. None if nothing comes within `timeout_s`."""
@@ -175,9 +175,13 @@ class Spool:
                 if last_seq is not None:
                     if batch.seq > last_seq:
                         break
-                elif (first.seq <= self._single_to or batch.run != first.run
-                      or batch.seq != taken[-1].seq + 1 or events + batch.events > max_events
-                      or size + batch.size > max_bytes):
+                elif (
+                    first.seq <= self._single_to
+                    or batch.run != first.run
+                    or batch.seq != taken[-1].seq + 1
+                    or events + batch.events > max_events
+                    or size + batch.size > max_bytes
+                ):
                     break
                 taken.append(batch)
                 events += batch.events

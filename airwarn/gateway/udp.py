@@ -54,8 +54,10 @@ def parse_endpoint(text: str, what: str = "the address") -> Endpoint:
         if not 0 < endpoint.port < 65_536:
             raise ValueError
     except ValueError:
-        raise AirwarnError(f"{what} is IP:PORT, [IPV6]:PORT or a multicast group such as "
-                           f"239.255.62.1:30062 or [ff15::62]:30062; not {text!r}") from None
+        raise AirwarnError(
+            f"{what} is IP:PORT, [IPV6]:PORT or a multicast group such as "
+            f"239.255.62.1:30062 or [ff15::62]:30062; not {text!r}"
+        ) from None
     return endpoint
 
 
@@ -65,15 +67,22 @@ def _interface_index(name: str | None) -> int:
     try:
         return socket.if_nametoindex(name)
     except OSError:
-        raise AirwarnError(f"--interface: no network interface named {name!r} (for IPv6 "
-                           "give its name, such as eth0 or lo)") from None
+        raise AirwarnError(
+            f"--interface: no network interface named {name!r} (for IPv6 "
+            "give its name, such as eth0 or lo)"
+        ) from None
 
 
 class Listener:
     """A bound UDP socket; `receive()` returns one datagram or None after `timeout_s`."""
 
-    def __init__(self, endpoint: Endpoint, interface: str | None = None,
-                 rcvbuf_bytes: int = 4 * 1024 * 1024, timeout_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        interface: str | None = None,
+        rcvbuf_bytes: int = 4 * 1024 * 1024,
+        timeout_s: float = 0.1,
+    ) -> None:
         self.endpoint = endpoint
         self.kernel_drops = 0
         self.drops_visible = False  # the platform reports drops (SO_RXQ_OVFL)
@@ -89,18 +98,23 @@ class Listener:
             if ip.is_multicast and ip.version == 4:
                 sock.bind((endpoint.host, endpoint.port))
                 local = socket.inet_aton(interface or "0.0.0.0")
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                                socket.inet_aton(endpoint.host) + local)
+                sock.setsockopt(
+                    socket.IPPROTO_IP,
+                    socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(endpoint.host) + local,
+                )
             elif ip.is_multicast:
                 sock.bind((endpoint.host, endpoint.port, 0, index))
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                                ip.packed + struct.pack("@I", index))
+                sock.setsockopt(
+                    socket.IPPROTO_IPV6,
+                    socket.IPV6_JOIN_GROUP,
+                    ip.packed + struct.pack("@I", index),
+                )
             else:
                 sock.bind((endpoint.host, endpoint.port))
         except OSError as error:
             sock.close()
-            raise AirwarnError(f"cannot listen on {endpoint}: {error.strerror or error}") \
-                from None
+            raise AirwarnError(f"cannot listen on {endpoint}: {error.strerror or error}") from None
         sock.settimeout(timeout_s)
         self.sock = sock
         self.rcvbuf_bytes = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
@@ -120,8 +134,9 @@ class Listener:
         """The kernel's drop count for this socket now. SO_RXQ_OVFL hands it over only with a
         datagram queued after a drop (so not while a flood keeps the buffer full to the end);
         on Linux, /proc/net/udp holds the same counter (`drops`) for the socket's inode."""
-        table = Path("/proc/net/udp6" if self.endpoint.family == socket.AF_INET6
-                     else "/proc/net/udp")
+        table = Path(
+            "/proc/net/udp6" if self.endpoint.family == socket.AF_INET6 else "/proc/net/udp"
+        )
         try:
             inode = str(os.fstat(self.sock.fileno()).st_ino)
             for line in table.read_text().splitlines()[1:]:
@@ -165,8 +180,9 @@ class Sender:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
                 if interface:
-                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
-                                    socket.inet_aton(interface))
+                    sock.setsockopt(
+                        socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface)
+                    )
             elif ip.is_multicast:
                 index = _interface_index(interface)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, ttl)

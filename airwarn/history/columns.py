@@ -33,12 +33,18 @@ TEXT, INTEGER = "text", "integer"
 def arrow_available(engine: Engine) -> bool:
     """Whether this store can be read through Arrow: a SQLite file and the driver installed."""
     database = engine.url.database
-    return (adbc_sqlite is not None and engine.dialect.name == "sqlite" and bool(database)
-            and database != ":memory:" and Path(str(database)).is_file())
+    return (
+        adbc_sqlite is not None
+        and engine.dialect.name == "sqlite"
+        and bool(database)
+        and database != ":memory:"
+        and Path(str(database)).is_file()
+    )
 
 
-def read_columns(engine: Engine, query: sa.Select[Any], kinds: Sequence[str], *,
-                 via_arrow: bool | None = None) -> list[np.ndarray] | None:
+def read_columns(
+    engine: Engine, query: sa.Select[Any], kinds: Sequence[str], *, via_arrow: bool | None = None
+) -> list[np.ndarray] | None:
     """The query's columns (`kinds`: TEXT or INTEGER for each), or None if it has no rows.
 
     `via_arrow`: None reads through Arrow whenever it can; True or False forces the reader

@@ -47,8 +47,9 @@ def ukraine_finer_alerts(engine: Engine, source: str = "ukraine-official") -> Co
     alerts = load_alerts(engine, source)
     c = history_zone.c
     with engine.connect() as connection:
-        zones = connection.execute(sa.select(c.zone_id, c.level, c.region, c.area_km2).where(
-            c.zone_set == "ukraine")).all()
+        zones = connection.execute(
+            sa.select(c.zone_id, c.level, c.region, c.area_km2).where(c.zone_set == "ukraine")
+        ).all()
     level_of = {z.zone_id: z.level for z in zones}
     usable = (alerts.end >= 0) & (alerts.zone != None)  # noqa: E711 (numpy elementwise)
     by_zone: dict[str, list[int]] = defaultdict(list)
@@ -72,9 +73,11 @@ def ukraine_finer_alerts(engine: Engine, source: str = "ukraine-official") -> Co
         area = actual_sum = 0.0
         finer_here = 0
         for hromada in members:
-            picks = [idx.get(oblast, np.empty(0, np.int64)),
-                     idx.get(hromada.zone_id[:6], np.empty(0, np.int64)),
-                     idx.get(hromada.zone_id, np.empty(0, np.int64))]
+            picks = [
+                idx.get(oblast, np.empty(0, np.int64)),
+                idx.get(hromada.zone_id[:6], np.empty(0, np.int64)),
+                idx.get(hromada.zone_id, np.empty(0, np.int64)),
+            ]
             chosen = np.concatenate(picks)
             if len(picks[1]) or len(picks[2]):
                 finer_here += 1
@@ -86,33 +89,59 @@ def ukraine_finer_alerts(engine: Engine, source: str = "ukraine-official") -> Co
         total_area += area
         total_actual += actual_sum
         total_wide += wide_h * area
-        rows.append([region_name.get(oblast, oblast), len(members), finer_here,
-                     round(wide_h), round(actual_h), _share(wide_h - actual_h, wide_h)])
+        rows.append(
+            [
+                region_name.get(oblast, oblast),
+                len(members),
+                finer_here,
+                round(wide_h),
+                round(actual_h),
+                _share(wide_h - actual_h, wide_h),
+            ]
+        )
     overall_actual = total_actual / total_area if total_area else 0.0
     overall_wide = total_wide / total_area if total_area else 0.0
     rows.sort(key=lambda r: -float(str(r[3])))
     saved = _share(overall_wide - overall_actual, overall_wide)
-    headline = (f"Where finer alerts were issued ({len(rows)} oblasts), an average place spent "
-                f"{overall_actual:,.0f} hours under alert instead of {overall_wide:,.0f} had "
-                f"every alert covered its whole oblast: {saved} fewer.")
+    headline = (
+        f"Where finer alerts were issued ({len(rows)} oblasts), an average place spent "
+        f"{overall_actual:,.0f} hours under alert instead of {overall_wide:,.0f} had "
+        f"every alert covered its whole oblast: {saved} fewer."
+    )
     return Comparison(
         "Ukraine: hours under alert, as issued vs. oblast-wide",
-        ["oblast", "hromadas", "with own alerts", "oblast-wide h", "as issued h (area-weighted)",
-         "saved"], rows,
-        [f"Source {source}. For each hromada: the union of the alerts that covered it (its "
-         "oblast's oblast-level alerts, its raion's and its own), overlaps merged. Oblast-wide: "
-         "the union of every alert in the oblast, as if each had covered the whole oblast. "
-         "Hours are averaged over the oblast's hromadas weighted by area (km²). Only oblasts "
-         "where the export has raion or hromada alerts are shown.",
-         "A hromada belongs to the raion and oblast its KATOTTG code starts with."],
-        ["Area, not people: the data has no population, so a sparsely peopled hromada counts as "
-         "much as a city of the same size.",
-         "The export lists raion and hromada alerts for only part of the period and of the "
-         "country; elsewhere both figures are equal by construction.",
-         "Absurd (> 72 h) and unterminated alerts are left out of both figures; the permanent "
-         "Luhansk and Crimea alerts are absent from the source."],
-        headline, {"per_hromada": per_hromada, "overall_actual_h": overall_actual,
-                   "overall_wide_h": overall_wide})
+        [
+            "oblast",
+            "hromadas",
+            "with own alerts",
+            "oblast-wide h",
+            "as issued h (area-weighted)",
+            "saved",
+        ],
+        rows,
+        [
+            f"Source {source}. For each hromada: the union of the alerts that covered it (its "
+            "oblast's oblast-level alerts, its raion's and its own), overlaps merged. Oblast-wide: "
+            "the union of every alert in the oblast, as if each had covered the whole oblast. "
+            "Hours are averaged over the oblast's hromadas weighted by area (km²). Only oblasts "
+            "where the export has raion or hromada alerts are shown.",
+            "A hromada belongs to the raion and oblast its KATOTTG code starts with.",
+        ],
+        [
+            "Area, not people: the data has no population, so a sparsely peopled hromada counts as "
+            "much as a city of the same size.",
+            "The export lists raion and hromada alerts for only part of the period and of the "
+            "country; elsewhere both figures are equal by construction.",
+            "Absurd (> 72 h) and unterminated alerts are left out of both figures; the permanent "
+            "Luhansk and Crimea alerts are absent from the source.",
+        ],
+        headline,
+        {
+            "per_hromada": per_hromada,
+            "overall_actual_h": overall_actual,
+            "overall_wide_h": overall_wide,
+        },
+    )
 
 
 def _share(part: float, whole: float) -> str:
@@ -128,8 +157,9 @@ def israel_areas_per_alert(engine: Engine, sources: Sequence[str]) -> Comparison
     """Areas per alert, year by year, and what a district-wide policy would have raised."""
     c = history_zone.c
     with engine.connect() as connection:
-        zones = connection.execute(sa.select(c.zone_id, c.region, c.area_km2).where(
-            c.zone_set == "israel")).all()
+        zones = connection.execute(
+            sa.select(c.zone_id, c.region, c.area_km2).where(c.zone_set == "israel")
+        ).all()
     area = {z.zone_id: z.area_km2 for z in zones}
     district_size: dict[str, int] = defaultdict(int)
     for z in zones:
@@ -141,8 +171,12 @@ def israel_areas_per_alert(engine: Engine, sources: Sequence[str]) -> Comparison
         alerts = load_alerts(engine, source)
         alerts = alerts.subset(alerts.category != "drill")
         has_zone = alerts.zone != None  # noqa: E711 (numpy elementwise)
-        year = ((alerts.local_start // 86400).astype("datetime64[D]").astype("datetime64[Y]")
-                .astype(str))
+        year = (
+            (alerts.local_start // 86400)
+            .astype("datetime64[D]")
+            .astype("datetime64[Y]")
+            .astype(str)
+        )
         for y in sorted(set(year.tolist())):
             mine = year == y
             zoned = alerts.subset(mine & has_zone)
@@ -158,26 +192,53 @@ def israel_areas_per_alert(engine: Engine, sources: Sequence[str]) -> Comparison
             wide = sum(sum(district_size[d] for d in ds) for ds in districts.values())
             actual = int(per_event.sum())
             region_only = int((mine & ~has_zone & (alerts.region != None)).sum())  # noqa: E711
-            rows.append([source.removeprefix("israel-"), y, len(per_event),
-                         round(float(per_event.mean()), 1), int(np.median(per_event)),
-                         round(float(km2.mean()), 1), actual, wide,
-                         f"{wide / actual:.1f}×" if actual else "–", region_only])
+            rows.append(
+                [
+                    source.removeprefix("israel-"),
+                    y,
+                    len(per_event),
+                    round(float(per_event.mean()), 1),
+                    int(np.median(per_event)),
+                    round(float(km2.mean()), 1),
+                    actual,
+                    wide,
+                    f"{wide / actual:.1f}×" if actual else "–",
+                    region_only,
+                ]
+            )
             series.setdefault(source, {})[y] = float(per_event.mean())
     return Comparison(
         "Israel: areas per alert, by year",
-        ["source", "year", "alerts", "areas/alert (mean)", "median", "km²/alert",
-         "area-alerts", "district-wide", "ratio", "district-only mentions"], rows,
-        ["An alert is every area named in the same minute for the same category (both sources "
-         "are grouped the same way; drills are left out). Areas are today's 1,449 Home Front "
-         "Command areas the names matched. District-wide: the area-alerts had each alert "
-         "covered every area of each district it touched, the coarser policy the areas "
-         "replaced.",
-         f"Israeli sources have no end times; hours are not used here (elsewhere they assume "
-         f"{ISRAEL_ASSUMED_S // 60} minutes per alert)."],
-        ["Grouping by minute merges separate salvos in the same minute and splits one that "
-         "straddles a minute boundary.",
-         "2014-2019 mentions that are legacy area codes match a district only (last column) "
-         "and are not counted as areas: areas per alert are understated for those years.",
-         "The two sources overlap from 2019-06 to 2024-10; compare years within one source.",
-         "A 'whole country' alert counts every area."],
-        "", {"series": series})
+        [
+            "source",
+            "year",
+            "alerts",
+            "areas/alert (mean)",
+            "median",
+            "km²/alert",
+            "area-alerts",
+            "district-wide",
+            "ratio",
+            "district-only mentions",
+        ],
+        rows,
+        [
+            "An alert is every area named in the same minute for the same category (both sources "
+            "are grouped the same way; drills are left out). Areas are today's 1,449 Home Front "
+            "Command areas the names matched. District-wide: the area-alerts had each alert "
+            "covered every area of each district it touched, the coarser policy the areas "
+            "replaced.",
+            f"Israeli sources have no end times; hours are not used here (elsewhere they assume "
+            f"{ISRAEL_ASSUMED_S // 60} minutes per alert).",
+        ],
+        [
+            "Grouping by minute merges separate salvos in the same minute and splits one that "
+            "straddles a minute boundary.",
+            "2014-2019 mentions that are legacy area codes match a district only (last column) "
+            "and are not counted as areas: areas per alert are understated for those years.",
+            "The two sources overlap from 2019-06 to 2024-10; compare years within one source.",
+            "A 'whole country' alert counts every area.",
+        ],
+        "",
+        {"series": series},
+    )

@@ -48,12 +48,17 @@ CROSSWALK = "ua_alarm_regions_crosswalk.csv"
 Progress = Callable[[int], None]
 
 SOURCES: dict[str, str] = {
-    "ukraine-official": "ukraine", "ukraine-volunteer": "ukraine",
-    "ukraine-consolidated": "ukraine", "israel-dleshem": "israel", "israel-eranyariv": "israel",
+    "ukraine-official": "ukraine",
+    "ukraine-volunteer": "ukraine",
+    "ukraine-consolidated": "ukraine",
+    "israel-dleshem": "israel",
+    "israel-eranyariv": "israel",
 }
-_UKRAINE = {"ukraine-official": ukraine.import_official,
-            "ukraine-volunteer": ukraine.import_volunteer,
-            "ukraine-consolidated": ukraine.import_consolidated}
+_UKRAINE = {
+    "ukraine-official": ukraine.import_official,
+    "ukraine-volunteer": ukraine.import_volunteer,
+    "ukraine-consolidated": ukraine.import_consolidated,
+}
 _ISRAEL = {"israel-dleshem": israel.import_dleshem, "israel-eranyariv": israel.import_eranyariv}
 
 
@@ -96,8 +101,11 @@ class Inputs:
         files = self.layer_files(zone_set, history)
         key = (zone_set, str(files[0]))
         if key not in self._places:
-            self._places[key] = (ukraine_places(files[0].parent) if zone_set == "ukraine"
-                                 else israel_places(files[0]))
+            self._places[key] = (
+                ukraine_places(files[0].parent)
+                if zone_set == "ukraine"
+                else israel_places(files[0])
+            )
         return self._places[key]
 
     def crosswalk_file(self, history: Path) -> Path:
@@ -111,9 +119,10 @@ def file_sha256(path: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     except FileNotFoundError:
-        raise HistoryError(f"no file at {path}; give the path of a history file, e.g. "
-                           "../shared/data/ukraine/alerts/official_data_en_upto_2024-04-23.csv"
-                           ) from None
+        raise HistoryError(
+            f"no file at {path}; give the path of a history file, e.g. "
+            "../shared/data/ukraine/alerts/official_data_en_upto_2024-04-23.csv"
+        ) from None
     except OSError as exc:
         raise HistoryError(f"cannot read the file: {exc.strerror}", source=str(path)) from None
     return digest.hexdigest()
@@ -124,19 +133,27 @@ def resolve_source(kind: str, path: Path) -> str:
     if kind == "israel":
         return israel.detect_format(path)
     if kind not in SOURCES:
-        raise HistoryError(f"unknown source {kind!r}; choose one of "
-                           f"{', '.join(['israel', *SOURCES])}", field="SOURCE")
+        raise HistoryError(
+            f"unknown source {kind!r}; choose one of {', '.join(['israel', *SOURCES])}",
+            field="SOURCE",
+        )
     return kind
 
 
-def import_file(engine: Engine, kind: str, path: str | Path, inputs: Inputs | None = None,
-                progress: Progress | None = None) -> ImportReport:
+def import_file(
+    engine: Engine,
+    kind: str,
+    path: str | Path,
+    inputs: Inputs | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import one history file into a migrated store; see the module docstring."""
     began = time.perf_counter()
     path = Path(path)
     if path.is_dir():
-        raise HistoryError(f"{path} is a folder; give a history file, or use `airwarn history "
-                           "import all FOLDER`")
+        raise HistoryError(
+            f"{path} is a folder; give a history file, or use `airwarn history import all FOLDER`"
+        )
     inputs = inputs or Inputs()
     source = resolve_source(kind, path)
     zone_set = SOURCES[source]
@@ -144,14 +161,21 @@ def import_file(engine: Engine, kind: str, path: str | Path, inputs: Inputs | No
     extra = [file_sha256(p) for p in inputs.layer_files(zone_set, path) if p.is_file()]
     if zone_set == "ukraine" and inputs.crosswalk_file(path).is_file():
         extra.append(file_sha256(inputs.crosswalk_file(path)))
-    fingerprint = hashlib.sha256("|".join(
-        [sha, inputs.alias_table().sha256, IMPORTER_VERSION, *extra]).encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        "|".join([sha, inputs.alias_table().sha256, IMPORTER_VERSION, *extra]).encode()
+    ).hexdigest()
     with engine.connect() as connection:
         existing = connection.execute(
-            sa.select(history_import).where(history_import.c.source == source)).first()
+            sa.select(history_import).where(history_import.c.source == source)
+        ).first()
     if existing is not None and existing.fingerprint == fingerprint:
-        return ImportReport(source, "unchanged", existing.file_name,
-                            json.loads(existing.summary), time.perf_counter() - began)
+        return ImportReport(
+            source,
+            "unchanged",
+            existing.file_name,
+            json.loads(existing.summary),
+            time.perf_counter() - began,
+        )
 
     places = inputs.places(zone_set, path)
     if zone_set == "ukraine":
@@ -164,9 +188,14 @@ def import_file(engine: Engine, kind: str, path: str | Path, inputs: Inputs | No
         _israel_candidates(outcome, matcher_i, places)
     summary = outcome.summary()
     _write(engine, outcome, places, sha, fingerprint, summary)
-    return ImportReport(source, "replaced" if existing is not None else "imported", path.name,
-                        summary, time.perf_counter() - began,
-                        existing.file_name if existing is not None else None)
+    return ImportReport(
+        source,
+        "replaced" if existing is not None else "imported",
+        path.name,
+        summary,
+        time.perf_counter() - began,
+        existing.file_name if existing is not None else None,
+    )
 
 
 def _ukraine_candidates(outcome: ImportOutcome, matcher: UkraineMatcher) -> None:
@@ -176,8 +205,7 @@ def _ukraine_candidates(outcome: ImportOutcome, matcher: UkraineMatcher) -> None
         entry.candidates = matcher.closest(name.split(",")[0], level)
 
 
-def _israel_candidates(outcome: ImportOutcome, matcher: IsraelMatcher,
-                       places: PlaceSet) -> None:
+def _israel_candidates(outcome: ImportOutcome, matcher: IsraelMatcher, places: PlaceSet) -> None:
     """Closest spellings, and the zones most often alerted with each unmatched name (the
     evidence the alias table is written from)."""
     zones_by_event: dict[str, set[str]] = defaultdict(set)
@@ -190,79 +218,145 @@ def _israel_candidates(outcome: ImportOutcome, matcher: IsraelMatcher,
     for name, entry in outcome.unmatched.items():
         events = events_of.get(name, set())
         companions: Counter[str] = Counter(z for e in events for z in zones_by_event[e])
-        with_ = [f"{places.places[z].properties.get('area_he') or z} (alerted with it in "
-                 f"{n} of {len(events)})" for z, n in companions.most_common(3)]
+        with_ = [
+            f"{places.places[z].properties.get('area_he') or z} (alerted with it in "
+            f"{n} of {len(events)})"
+            for z, n in companions.most_common(3)
+        ]
         entry.candidates = matcher.closest(name) + with_
 
 
-def _write(engine: Engine, outcome: ImportOutcome, places: PlaceSet, sha: str,
-           fingerprint: str, summary: dict[str, Any]) -> None:
+def _write(
+    engine: Engine,
+    outcome: ImportOutcome,
+    places: PlaceSet,
+    sha: str,
+    fingerprint: str,
+    summary: dict[str, Any],
+) -> None:
     """Replace the source's import, its alerts and unmatched names, and the zone copies."""
-    zone_rows = [{"zone_set": places.zone_set, "zone_id": p.zone_id, "level": p.level,
-                  "name": p.name, "region": p.region, "area_km2": round(p.area_km2, 3),
-                  "shelter_s": p.shelter_s,
-                  "geometry": shapely.to_geojson(shapely.set_precision(
-                      places.simplified(p), 1e-4))}
-                 for p in places.places.values()]
+    zone_rows = [
+        {
+            "zone_set": places.zone_set,
+            "zone_id": p.zone_id,
+            "level": p.level,
+            "name": p.name,
+            "region": p.region,
+            "area_km2": round(p.area_km2, 3),
+            "shelter_s": p.shelter_s,
+            "geometry": shapely.to_geojson(shapely.set_precision(places.simplified(p), 1e-4)),
+        }
+        for p in places.places.values()
+    ]
     with engine.begin() as connection:
-        old = connection.execute(sa.select(history_import.c.id).where(
-            history_import.c.source == outcome.source)).scalar()
+        old = connection.execute(
+            sa.select(history_import.c.id).where(history_import.c.source == outcome.source)
+        ).scalar()
         if old is not None:
             # explicit deletes (not only ON DELETE CASCADE): the same on every store
             connection.execute(history_alert.delete().where(history_alert.c.import_id == old))
-            connection.execute(history_unmatched.delete().where(
-                history_unmatched.c.import_id == old))
+            connection.execute(
+                history_unmatched.delete().where(history_unmatched.c.import_id == old)
+            )
             connection.execute(history_import.delete().where(history_import.c.id == old))
-        connection.execute(history_zone.delete().where(
-            history_zone.c.zone_set == places.zone_set))
+        connection.execute(history_zone.delete().where(history_zone.c.zone_set == places.zone_set))
         connection.execute(history_zone.insert(), zone_rows)
-        inserted = connection.execute(history_import.insert().values(
-            source=outcome.source, file_name=outcome.file_name, file_sha256=sha,
-            fingerprint=fingerprint,
-            imported_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            rows_read=outcome.rows_read, alerts=len(outcome.alerts),
-            summary=json.dumps(summary, ensure_ascii=False),
-        )).inserted_primary_key
+        inserted = connection.execute(
+            history_import.insert().values(
+                source=outcome.source,
+                file_name=outcome.file_name,
+                file_sha256=sha,
+                fingerprint=fingerprint,
+                imported_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                rows_read=outcome.rows_read,
+                alerts=len(outcome.alerts),
+                summary=json.dumps(summary, ensure_ascii=False),
+            )
+        ).inserted_primary_key
         assert inserted is not None
         import_id = inserted[0]
-        columns = ("import_id", "source", "zone_set", "line", "event_key", "place", "level",
-                   "match", "zone_id", "region", "category", "started_s", "ended_s",
-                   "utc_offset_s", "flags")
+        columns = (
+            "import_id",
+            "source",
+            "zone_set",
+            "line",
+            "event_key",
+            "place",
+            "level",
+            "match",
+            "zone_id",
+            "region",
+            "category",
+            "started_s",
+            "ended_s",
+            "utc_offset_s",
+            "flags",
+        )
         # plain DB-API executemany with tuples: several times faster than dicts through Core
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         # our own column names and placeholders only: no value is formatted into the SQL
-        sql = (f"INSERT INTO history_alert ({', '.join(columns)}) "  # noqa: S608
-               f"VALUES ({', '.join([mark] * len(columns))})")
+        sql = (
+            f"INSERT INTO history_alert ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
         head = (import_id, outcome.source, outcome.zone_set)
-        batch = [head + (r.line, r.event_key, r.place, r.level, r.match, r.zone_id, r.region,
-                         r.category, r.started_s, r.ended_s, r.utc_offset_s, r.flags)
-                 for r in outcome.alerts]
+        batch = [
+            head
+            + (
+                r.line,
+                r.event_key,
+                r.place,
+                r.level,
+                r.match,
+                r.zone_id,
+                r.region,
+                r.category,
+                r.started_s,
+                r.ended_s,
+                r.utc_offset_s,
+                r.flags,
+            )
+            for r in outcome.alerts
+        ]
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         for first in range(0, len(batch), 50_000):
-            cursor.executemany(sql, batch[first:first + 50_000])
+            cursor.executemany(sql, batch[first : first + 50_000])
         cursor.close()
         if outcome.unmatched:
-            connection.execute(history_unmatched.insert(), [
-                {"import_id": import_id, "name": name, "mentions": u.mentions,
-                 "first_line": u.first_line,
-                 "candidates": json.dumps(u.candidates, ensure_ascii=False)}
-                for name, u in outcome.unmatched.items()])
+            connection.execute(
+                history_unmatched.insert(),
+                [
+                    {
+                        "import_id": import_id,
+                        "name": name,
+                        "mentions": u.mentions,
+                        "first_line": u.first_line,
+                        "candidates": json.dumps(u.candidates, ensure_ascii=False),
+                    }
+                    for name, u in outcome.unmatched.items()
+                ],
+            )
 
 
 def find_histories(folder: str | Path) -> list[tuple[str, Path]]:
     """Every history file under a data folder, with its source kind, in a stable order."""
     folder = Path(folder)
-    patterns = [("ukraine-official", "**/official_data_en_*.csv"),
-                ("ukraine-volunteer", "**/volunteer_data_en_*.csv"),
-                ("ukraine-consolidated", "**/oblast_events_consolidated_*.csv"),
-                ("israel", "**/israel-alerts_*.csv"),
-                ("israel", "**/alertHistory_*.csv*")]
+    patterns = [
+        ("ukraine-official", "**/official_data_en_*.csv"),
+        ("ukraine-volunteer", "**/volunteer_data_en_*.csv"),
+        ("ukraine-consolidated", "**/oblast_events_consolidated_*.csv"),
+        ("israel", "**/israel-alerts_*.csv"),
+        ("israel", "**/alertHistory_*.csv*"),
+    ]
     found: list[tuple[str, Path]] = []
     for kind, pattern in patterns:
         for path in sorted(folder.glob(pattern)):
             found.append((kind, path))
     if not found:
-        raise HistoryError(f"no alert history under {folder}; expected e.g. ukraine/alerts/"
-                           "official_data_en_*.csv or israel/alerts/alertHistory_*.csv.gz "
-                           "(the layout of ../shared/data)", source=str(folder))
+        raise HistoryError(
+            f"no alert history under {folder}; expected e.g. ukraine/alerts/"
+            "official_data_en_*.csv or israel/alerts/alertHistory_*.csv.gz "
+            "(the layout of ../shared/data)",
+            source=str(folder),
+        )
     return found

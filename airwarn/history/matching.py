@@ -66,8 +66,9 @@ class AliasTable:
     sha256: str = ""
 
     def of(self, country: str, kind: str) -> dict[str, Alias]:
-        return {name_key(a.name): a for a in self.aliases
-                if a.country == country and a.kind == kind}
+        return {
+            name_key(a.name): a for a in self.aliases if a.country == country and a.kind == kind
+        }
 
 
 def load_aliases(path: str | Path | None = None) -> AliasTable:
@@ -79,8 +80,9 @@ def load_aliases(path: str | Path | None = None) -> AliasTable:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise HistoryError(f"cannot read the alias table: {exc.strerror}",
-                               source=str(path), field="--aliases") from None
+            raise HistoryError(
+                f"cannot read the alias table: {exc.strerror}", source=str(path), field="--aliases"
+            ) from None
         source = str(path)
     lines = data.decode("utf-8").splitlines()
     body = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
@@ -91,11 +93,17 @@ def load_aliases(path: str | Path | None = None) -> AliasTable:
             targets = tuple(t.strip() for t in (row["targets"] or "").split("|") if t.strip())
             evidence = row["evidence"] or ""
         except (KeyError, AttributeError):
-            raise HistoryError("an alias row needs country, kind, name, targets, evidence",
-                               source=source, line=number) from None
+            raise HistoryError(
+                "an alias row needs country, kind, name, targets, evidence",
+                source=source,
+                line=number,
+            ) from None
         if kind not in ("name", "legacy_prefix", "not_a_place"):
-            raise HistoryError(f"unknown alias kind {kind!r}; use name, legacy_prefix or "
-                               "not_a_place", source=source, field="kind")
+            raise HistoryError(
+                f"unknown alias kind {kind!r}; use name, legacy_prefix or not_a_place",
+                source=source,
+                field="kind",
+            )
         aliases.append(Alias(country, kind, name.strip(), targets, evidence))
     return AliasTable(aliases, hashlib.sha256(data).hexdigest())
 
@@ -134,8 +142,9 @@ class IsraelMatcher:
             if "," in he:
                 for part in he.split(","):
                     parts.setdefault(name_key(part), set()).add(zone_id)
-        self.by_part = {k: next(iter(v)) for k, v in parts.items()
-                        if len(v) == 1 and k and k not in self.by_key}
+        self.by_part = {
+            k: next(iter(v)) for k, v in parts.items() if len(v) == 1 and k and k not in self.by_key
+        }
         self.regions = {name_key(r): r for r in regions}
         self.names = aliases.of("israel", "name")
         self.prefixes = aliases.of("israel", "legacy_prefix")
@@ -152,13 +161,19 @@ class IsraelMatcher:
             if target.startswith("region:"):
                 region = target.removeprefix("region:")
                 if name_key(region) not in self.regions:
-                    raise HistoryError(f"alias {name!r} points to region {region!r}, which is "
-                                       "no district of the layer", source=ALIAS_FILE)
+                    raise HistoryError(
+                        f"alias {name!r} points to region {region!r}, which is "
+                        "no district of the layer",
+                        source=ALIAS_FILE,
+                    )
             elif target in self._zone_by_he:
                 zones.append(self._zone_by_he[target])
             else:
-                raise HistoryError(f"alias {name!r} points to {target!r}, which is no area "
-                                   "name of the layer; fix the alias table", source=ALIAS_FILE)
+                raise HistoryError(
+                    f"alias {name!r} points to {target!r}, which is no area "
+                    "name of the layer; fix the alias table",
+                    source=ALIAS_FILE,
+                )
         return tuple(zones), region
 
     def match(self, raw: str) -> Match | None:
@@ -226,20 +241,25 @@ class UkraineMatcher:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise HistoryError(f"cannot read the crosswalk: {exc.strerror}; give it with "
-                               "--crosswalk, e.g. ../shared/data/ukraine/"
-                               "ua_alarm_regions_crosswalk.csv", source=str(path),
-                               field="--crosswalk") from None
+            raise HistoryError(
+                f"cannot read the crosswalk: {exc.strerror}; give it with "
+                "--crosswalk, e.g. ../shared/data/ukraine/"
+                "ua_alarm_regions_crosswalk.csv",
+                source=str(path),
+                field="--crosswalk",
+            ) from None
         rows = list(csv.DictReader(text.splitlines()))
         need = {"level", "alarm_region_id", "name_en", "parent_alarm_id", "katottg_id"}
         if not rows or not need <= set(rows[0]):
-            raise HistoryError(f"not the alarm-region crosswalk (needs columns "
-                               f"{', '.join(sorted(need))})", source=str(path), line=1)
+            raise HistoryError(
+                f"not the alarm-region crosswalk (needs columns {', '.join(sorted(need))})",
+                source=str(path),
+                line=1,
+            )
         self.oblasts: dict[str, tuple[str, str]] = {}  # name → (alarm id, katottg)
         self.children: dict[tuple[str, str], tuple[str, str]] = {}  # (parent, name) → ids
         self.raion_names: set[str] = set()
-        self.names_by_level: dict[str, dict[str, str]] = {"oblast": {}, "raion": {},
-                                                          "hromada": {}}
+        self.names_by_level: dict[str, dict[str, str]] = {"oblast": {}, "raion": {}, "hromada": {}}
         for row in rows:
             name, level = row["name_en"].strip(), row["level"].strip()
             ids = (row["alarm_region_id"].strip(), row["katottg_id"].strip())

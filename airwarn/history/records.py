@@ -27,14 +27,27 @@ ABSURD_S = 72 * 3600
 class HistoryError(AirwarnError):
     """An alert history cannot be imported as given: says the file, line, field and the fix."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.message, self.source, self.line, self.field = message, source, line, field
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = [w for w in (self.source, self.line and f"line {self.line}",
-                             self.field and f"field {self.field}") if w]
+        where = [
+            w
+            for w in (
+                self.source,
+                self.line and f"line {self.line}",
+                self.field and f"field {self.field}",
+            )
+            if w
+        ]
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
@@ -102,12 +115,18 @@ class ImportOutcome:
     def summary(self) -> dict[str, Any]:
         """The JSON the store keeps beside the import: rates, counts and notes."""
         return {
-            "source": self.source, "zone_set": self.zone_set, "file_name": self.file_name,
-            "rows_read": self.rows_read, "alerts": len(self.alerts),
-            "mentions": self.mentions, "matched_zone": self.matched_zone,
+            "source": self.source,
+            "zone_set": self.zone_set,
+            "file_name": self.file_name,
+            "rows_read": self.rows_read,
+            "alerts": len(self.alerts),
+            "mentions": self.mentions,
+            "matched_zone": self.matched_zone,
             "matched_region": self.matched_region,
-            "zone_rate": round(self.zone_rate, 6), "place_rate": round(self.place_rate, 6),
+            "zone_rate": round(self.zone_rate, 6),
+            "place_rate": round(self.place_rate, 6),
             "unmatched_names": len(self.unmatched),
             "unmatched_mentions": sum(u.mentions for u in self.unmatched.values()),
-            "counts": dict(sorted(self.counts.items())), "notes": self.notes,
+            "counts": dict(sorted(self.counts.items())),
+            "notes": self.notes,
         }

@@ -52,10 +52,21 @@ class Alerts:
         return len(self.start)
 
     def subset(self, keep: np.ndarray) -> Alerts:
-        return Alerts(self.source, self.zone_set, self.zone[keep], self.region[keep],
-                      self.event[keep], self.start[keep], self.end[keep], self.offset[keep],
-                      self.imputed[keep], self.excluded[keep], self.span_end[keep],
-                      self.assumed_end, self.category[keep])
+        return Alerts(
+            self.source,
+            self.zone_set,
+            self.zone[keep],
+            self.region[keep],
+            self.event[keep],
+            self.start[keep],
+            self.end[keep],
+            self.offset[keep],
+            self.imputed[keep],
+            self.excluded[keep],
+            self.span_end[keep],
+            self.assumed_end,
+            self.category[keep],
+        )
 
     @property
     def local_start(self) -> np.ndarray:
@@ -65,9 +76,14 @@ class Alerts:
 def sources(engine: Engine) -> dict[str, dict[str, object]]:
     """The imported sources and their import summaries, by source kind."""
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(history_import.c.source, history_import.c.summary,
-                                            history_import.c.file_name,
-                                            history_import.c.imported_at)).all()
+        rows = connection.execute(
+            sa.select(
+                history_import.c.source,
+                history_import.c.summary,
+                history_import.c.file_name,
+                history_import.c.imported_at,
+            )
+        ).all()
     out: dict[str, dict[str, object]] = {}
     for row in sorted(rows):
         summary = json.loads(row.summary)
@@ -89,71 +105,120 @@ def needed_fields(by: str, region: str | None = None) -> frozenset[str]:
     return frozenset(fields)
 
 
-def load_alerts(engine: Engine, source: str, *, exact_ends: bool = False,
-                category: str | None = None,
-                fields: frozenset[str] = OPTIONAL_FIELDS,
-                via_arrow: bool | None = None) -> Alerts:
+def load_alerts(
+    engine: Engine,
+    source: str,
+    *,
+    exact_ends: bool = False,
+    category: str | None = None,
+    fields: frozenset[str] = OPTIONAL_FIELDS,
+    via_arrow: bool | None = None,
+) -> Alerts:
     """Every alert row of a source, ready for statistics; `exact_ends` drops imputed ends
     from durations and hours. Only the optional `fields` (region, event, category) asked for
     are read; the others are left None. `via_arrow`: how to read (see
     `airwarn.history.columns.read_columns`; by default the fastest way the store allows)."""
     with engine.connect() as connection:
-        known = {row.source: row for row in connection.execute(sa.select(
-            history_import.c.id, history_import.c.source, history_import.c.summary))}
+        known = {
+            row.source: row
+            for row in connection.execute(
+                sa.select(history_import.c.id, history_import.c.source, history_import.c.summary)
+            )
+        }
     if source not in known:
         hint = f"imported: {', '.join(sorted(known))}" if known else "nothing is imported yet"
-        raise HistoryError(f"source {source!r} is not in the store ({hint}); import it with "
-                           "`airwarn history import`", field="--source")
+        raise HistoryError(
+            f"source {source!r} is not in the store ({hint}); import it with "
+            "`airwarn history import`",
+            field="--source",
+        )
     c = history_alert.c
     # The flags that matter here, packed into one small integer: small integers are shared
     # objects in Python, so a packed column costs far less to fetch than three columns.
-    flag_bits = (sa.case((c.flags.like(f"%{NO_END}%"), _NO_END_BIT), else_=0)
-                 + sa.case((sa.or_(c.flags.like(f"%{ABSURD}%"),
-                                   c.flags.like(f"%{UNTERMINATED}%")), _EXCLUDED_BIT), else_=0)
-                 + sa.case((c.flags.like(f"%{END_IMPUTED}%"), _IMPUTED_BIT), else_=0))
+    flag_bits = (
+        sa.case((c.flags.like(f"%{NO_END}%"), _NO_END_BIT), else_=0)
+        + sa.case(
+            (sa.or_(c.flags.like(f"%{ABSURD}%"), c.flags.like(f"%{UNTERMINATED}%")), _EXCLUDED_BIT),
+            else_=0,
+        )
+        + sa.case((c.flags.like(f"%{END_IMPUTED}%"), _IMPUTED_BIT), else_=0)
+    )
+
     def text(column: sa.ColumnElement[str | None], name: str) -> sa.ColumnElement[str]:
         # never NULL (see airwarn.history.columns); columns not asked for are all empty
         return sa.func.coalesce(column, "") if name in fields else sa.literal("")
 
-    query = sa.select(sa.func.coalesce(c.zone_id, ""), text(c.region, "region"),
-                      text(c.event_key, "event"), c.started_s,
-                      sa.func.coalesce(c.ended_s, -1),
-                      # minutes (120, 180): small integers, cheap to fetch; offsets are whole
-                      # minutes everywhere
-                      c.utc_offset_s / 60,
-                      text(c.category, "category"),
-                      flag_bits,
-                      # by import (not by source): that index walks the rows in the order they
-                      # were written, so SQLite reads the table sequentially, not page by page
-                      ).where(c.import_id == known[source].id, c.match != "not_a_place")
+    query = sa.select(
+        sa.func.coalesce(c.zone_id, ""),
+        text(c.region, "region"),
+        text(c.event_key, "event"),
+        c.started_s,
+        sa.func.coalesce(c.ended_s, -1),
+        # minutes (120, 180): small integers, cheap to fetch; offsets are whole
+        # minutes everywhere
+        c.utc_offset_s / 60,
+        text(c.category, "category"),
+        flag_bits,
+        # by import (not by source): that index walks the rows in the order they
+        # were written, so SQLite reads the table sequentially, not page by page
+    ).where(c.import_id == known[source].id, c.match != "not_a_place")
     if category:
         query = query.where(c.category == category)
-    columns = read_columns(engine, query, (TEXT, TEXT, TEXT, INTEGER, INTEGER, INTEGER, TEXT,
-                                           INTEGER), via_arrow=via_arrow)
+    columns = read_columns(
+        engine,
+        query,
+        (TEXT, TEXT, TEXT, INTEGER, INTEGER, INTEGER, TEXT, INTEGER),
+        via_arrow=via_arrow,
+    )
     zone_set = str(json.loads(known[source].summary).get("zone_set", ""))
     if columns is None:
         empty_o = np.empty(0, dtype=object)
         empty_i = np.empty(0, np.int64)
-        return Alerts(source, zone_set, empty_o, empty_o, empty_o, empty_i, empty_i, empty_i,
-                      np.empty(0, bool), np.empty(0, bool), empty_i, zone_set == "israel",
-                      empty_o)
+        return Alerts(
+            source,
+            zone_set,
+            empty_o,
+            empty_o,
+            empty_o,
+            empty_i,
+            empty_i,
+            empty_i,
+            np.empty(0, bool),
+            np.empty(0, bool),
+            empty_i,
+            zone_set == "israel",
+            empty_o,
+        )
     zone, region, event, start, ended, offset_min, category_, bits = columns
     no_end = (bits & _NO_END_BIT).astype(bool)
     excluded = (bits & _EXCLUDED_BIT).astype(bool)
     imputed = (bits & _IMPUTED_BIT).astype(bool)
     end = np.where(no_end, start + ISRAEL_ASSUMED_S, ended)
     end = np.where(excluded | (exact_ends & imputed), -1, end)
-    return Alerts(source, zone_set, zone, region, event, start, end, offset_min * 60,
-                  imputed, excluded, np.where(no_end, start + ISRAEL_ASSUMED_S, ended),
-                  bool(no_end.any()), category_)
+    return Alerts(
+        source,
+        zone_set,
+        zone,
+        region,
+        event,
+        start,
+        end,
+        offset_min * 60,
+        imputed,
+        excluded,
+        np.where(no_end, start + ISRAEL_ASSUMED_S, ended),
+        bool(no_end.any()),
+        category_,
+    )
 
 
 def zone_labels(engine: Engine, zone_set: str) -> dict[str, tuple[str | None, str | None, float]]:
     """zone id → (name, region, area km²) for a country's zones."""
     c = history_zone.c
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(c.zone_id, c.name, c.region, c.area_km2).where(
-            c.zone_set == zone_set)).all()
+        rows = connection.execute(
+            sa.select(c.zone_id, c.name, c.region, c.area_km2).where(c.zone_set == zone_set)
+        ).all()
     return {r.zone_id: (r.name, r.region, r.area_km2) for r in rows}
 
 
@@ -184,8 +249,7 @@ def merge_intervals(group: np.ndarray, start: np.ndarray, end: np.ndarray) -> Me
     ends_at = np.append(starts_at[1:] - 1, len(key) - 1)
     merged_start = key[starts_at] - grp[starts_at].astype(np.int64) * _BIG + base
     merged_end = reach[ends_at] - grp[starts_at].astype(np.int64) * _BIG + base
-    return Merged(grp[starts_at].astype(np.int64), merged_start, merged_end,
-                  order[starts_at])
+    return Merged(grp[starts_at].astype(np.int64), merged_start, merged_end, order[starts_at])
 
 
 @dataclass
@@ -245,8 +309,7 @@ def _numbers(values: np.ndarray) -> tuple[list[object], np.ndarray]:
     listed = values.tolist()
     distinct = list(dict.fromkeys(listed))
     index = dict(zip(distinct, range(len(distinct)), strict=True))
-    return distinct, np.fromiter(map(index.__getitem__, listed), dtype=np.int64,
-                                 count=len(listed))
+    return distinct, np.fromiter(map(index.__getitem__, listed), dtype=np.int64, count=len(listed))
 
 
 def _day(value: date | None) -> int | None:
@@ -255,13 +318,19 @@ def _day(value: date | None) -> int | None:
     return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
 
 
-def compute(alerts: Alerts, by: str, labels: dict[str, tuple[str | None, str | None, float]],
-            *, zone: str | None = None, region: str | None = None,
-            since: date | None = None, until: date | None = None) -> Stats:
+def compute(
+    alerts: Alerts,
+    by: str,
+    labels: dict[str, tuple[str | None, str | None, float]],
+    *,
+    zone: str | None = None,
+    region: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Stats:
     """Statistics of `alerts` grouped `by` zone, region, month or year, for the filters."""
     if by not in GROUPINGS:
-        raise HistoryError(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}",
-                           field="--by")
+        raise HistoryError(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}", field="--by")
     lo, hi = _day(since), _day(until)
     keep = np.ones(len(alerts), dtype=bool)
     if lo is not None:
@@ -271,15 +340,21 @@ def compute(alerts: Alerts, by: str, labels: dict[str, tuple[str | None, str | N
     if zone is not None:
         wanted = {z for z, (name, _, _) in labels.items() if zone in (z, name)}
         if not wanted:
-            raise HistoryError(f"no zone {zone!r} in {alerts.zone_set}; give a zone id (e.g. "
-                               "UA63 or 5000511) or its name, see `airwarn history stats "
-                               "--by zone`", field="--zone")
+            raise HistoryError(
+                f"no zone {zone!r} in {alerts.zone_set}; give a zone id (e.g. "
+                "UA63 or 5000511) or its name, see `airwarn history stats "
+                "--by zone`",
+                field="--zone",
+            )
         keep &= np.isin(alerts.zone, list(wanted))
     if region is not None:
         keep &= alerts.region == region
         if not keep.any() and region not in set(alerts.region.tolist()):
-            raise HistoryError(f"no region {region!r} in {alerts.source}; see `airwarn history "
-                               "stats --by region` for the names", field="--region")
+            raise HistoryError(
+                f"no region {region!r} in {alerts.source}; see `airwarn history "
+                "stats --by region` for the names",
+                field="--region",
+            )
     total_rows = int(keep.sum())
     no_zone = int((keep & (alerts.zone == None)).sum())  # noqa: E711 (numpy elementwise)
     if by == "zone":
@@ -288,9 +363,10 @@ def compute(alerts: Alerts, by: str, labels: dict[str, tuple[str | None, str | N
         keep &= alerts.region != None  # noqa: E711
     data = alerts.subset(keep)
     if len(data):
-        period = (lo if lo is not None else int(alerts.start.min()),
-                  hi + 86400 if hi is not None else int(max(alerts.start.max(),
-                                                            alerts.end.max())))
+        period = (
+            lo if lo is not None else int(alerts.start.min()),
+            hi + 86400 if hi is not None else int(max(alerts.start.max(), alerts.end.max())),
+        )
     else:
         period = (lo or 0, (hi or 0) + 86400)
 
@@ -303,9 +379,14 @@ def compute(alerts: Alerts, by: str, labels: dict[str, tuple[str | None, str | N
     return Stats(alerts.source, by, rows, method, period)
 
 
-def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
-             period: tuple[int, int],
-             labels: dict[str, tuple[str | None, str | None, float]]) -> list[StatsRow]:
+def _figures(
+    data: Alerts,
+    names: np.ndarray,
+    group: np.ndarray,
+    by: str,
+    period: tuple[int, int],
+    labels: dict[str, tuple[str | None, str | None, float]],
+) -> list[StatsRow]:
     """The figures per group (`group`: each row's index into `names`), vectorised."""
     if len(data) == 0:
         return []
@@ -336,8 +417,7 @@ def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
         m_group = merged.group
     else:
         zone_index = _numbers(data.zone)[1]
-        merged = merge_intervals(zone_index[usable], data.start[usable],
-                                 data.end[usable])
+        merged = merge_intervals(zone_index[usable], data.start[usable], data.end[usable])
         m_group = group[usable][merged.first]
     length = (merged.end - merged.start).astype(float)
     hours = np.bincount(m_group, weights=length, minlength=n) / 3600
@@ -362,16 +442,23 @@ def _figures(data: Alerts, names: np.ndarray, group: np.ndarray, by: str,
         durations = d_value[a:b]
         quiet = None
         if by in ("zone", "region"):
-            picked = m_order[m_bounds[index]:m_bounds[index + 1]]
+            picked = m_order[m_bounds[index] : m_bounds[index + 1]]
             quiet = _quiet((covered.start[picked], covered.end[picked]), period) / 86400
         label, region_name = key, None
         if by == "zone" and key in labels:
             label = labels[key][0] or key
             region_name = labels[key][1]
-        row = StatsRow(key, label, region_name, int(counts[index]), float(hours[index]),
-                       float(np.median(durations)) / 60 if len(durations) else None,
-                       float(durations[-1]) / 60 if len(durations) else None,
-                       int(nights[index]), quiet)
+        row = StatsRow(
+            key,
+            label,
+            region_name,
+            int(counts[index]),
+            float(hours[index]),
+            float(np.median(durations)) / 60 if len(durations) else None,
+            float(durations[-1]) / 60 if len(durations) else None,
+            int(nights[index]),
+            quiet,
+        )
         if zones_per is not None:
             row.extra["zones"] = float(zones_per[index])
         row.extra["imputed_ends"] = float(imputed[index])
@@ -389,51 +476,74 @@ def _quiet(merged: tuple[np.ndarray, np.ndarray], period: tuple[int, int]) -> fl
     return float(max(0, (edges_end - edges_start).max()))
 
 
-def _method(alerts: Alerts, data: Alerts, by: str, total_rows: int, no_zone: int,
-            period: tuple[int, int]) -> list[str]:
+def _method(
+    alerts: Alerts, data: Alerts, by: str, total_rows: int, no_zone: int, period: tuple[int, int]
+) -> list[str]:
     """The method and limits, in words, that go beside the figures."""
+
     def day(s: int) -> str:
         return datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%d")
 
-    lines = [f"Source {alerts.source}: {total_rows:,} alert rows from {day(period[0])} to "
-             f"{day(period[1])} (UTC dates)."]
+    lines = [
+        f"Source {alerts.source}: {total_rows:,} alert rows from {day(period[0])} to "
+        f"{day(period[1])} (UTC dates)."
+    ]
     if by == "zone":
-        lines.append("Per zone, alerts are the rows attached to that zone (for Ukraine: alerts "
-                     "issued for that unit itself, not for the oblast around it)."
-                     + (f" {no_zone:,} rows with no zone (unmatched names, district-only legacy "
-                        "codes) are left out here; see --by region and `airwarn history "
-                        "unmatched`." if no_zone else ""))
+        lines.append(
+            "Per zone, alerts are the rows attached to that zone (for Ukraine: alerts "
+            "issued for that unit itself, not for the oblast around it)."
+            + (
+                f" {no_zone:,} rows with no zone (unmatched names, district-only legacy "
+                "codes) are left out here; see --by region and `airwarn history "
+                "unmatched`."
+                if no_zone
+                else ""
+            )
+        )
     else:
-        lines.append("Per region or period, alerts are distinct alert events (one message, "
-                     "however many zones it names); hours are summed over zones, each zone's "
-                     "overlapping alerts merged first." if by in ("month", "year") else
-                     "Per region, alerts are distinct alert events in the region; hours under "
-                     "alert are the union of all its alerts' times: time during which some "
-                     "part of the region was under alert.")
+        lines.append(
+            "Per region or period, alerts are distinct alert events (one message, "
+            "however many zones it names); hours are summed over zones, each zone's "
+            "overlapping alerts merged first."
+            if by in ("month", "year")
+            else "Per region, alerts are distinct alert events in the region; hours under "
+            "alert are the union of all its alerts' times: time during which some "
+            "part of the region was under alert."
+        )
     if alerts.assumed_end:
-        lines.append(f"Hours under alert ASSUME {ISRAEL_ASSUMED_S // 60} minutes per alert (the "
-                     "sources have no end times; the Home Front Command's usual time to stay "
-                     "in shelter); alerts within that time of each other merge. Durations are "
-                     "not known, so no median or longest duration is given.")
+        lines.append(
+            f"Hours under alert ASSUME {ISRAEL_ASSUMED_S // 60} minutes per alert (the "
+            "sources have no end times; the Home Front Command's usual time to stay "
+            "in shelter); alerts within that time of each other merge. Durations are "
+            "not known, so no median or longest duration is given."
+        )
     else:
         excluded = int(alerts.excluded.sum())
-        lines.append(f"Hours under alert merge overlapping alerts for the same place. Absurd "
-                     f"(> 72 h or ending before they start) or unterminated alerts: {excluded:,}; "
-                     "counted as alerts but left out of hours and durations.")
+        lines.append(
+            f"Hours under alert merge overlapping alerts for the same place. Absurd "
+            f"(> 72 h or ending before they start) or unterminated alerts: {excluded:,}; "
+            "counted as alerts but left out of hours and durations."
+        )
         imputed = int(alerts.imputed.sum())
         if imputed:
-            lines.append(f"{imputed:,} alerts have an end imputed by the source (30 minutes); "
-                         "they are in hours and durations unless --exact-ends is given.")
+            lines.append(
+                f"{imputed:,} alerts have an end imputed by the source (30 minutes); "
+                "they are in hours and durations unless --exact-ends is given."
+            )
     zone_name = "Europe/Kyiv" if alerts.zone_set == "ukraine" else "Asia/Jerusalem"
-    lines.append(f"Night: the alert starts between {NIGHT_FROM_H}:00 and 0{NIGHT_TO_H}:00 local "
-                 f"time ({zone_name}, daylight saving included). Quiet spell: "
-                 "the longest time without an alert for that place within the period shown "
-                 "(the edges of the period count, so a place alerted once late has a long "
-                 "spell before it; time inside absurd or unterminated alerts is not quiet)."
-                 if by in ("zone", "region") else
-                 f"Night: alerts starting between {NIGHT_FROM_H}:00 and 0{NIGHT_TO_H}:00 local "
-                 "time. Months and years are local; an alert counts in the month it starts.")
+    lines.append(
+        f"Night: the alert starts between {NIGHT_FROM_H}:00 and 0{NIGHT_TO_H}:00 local "
+        f"time ({zone_name}, daylight saving included). Quiet spell: "
+        "the longest time without an alert for that place within the period shown "
+        "(the edges of the period count, so a place alerted once late has a long "
+        "spell before it; time inside absurd or unterminated alerts is not quiet)."
+        if by in ("zone", "region")
+        else f"Night: alerts starting between {NIGHT_FROM_H}:00 and 0{NIGHT_TO_H}:00 local "
+        "time. Months and years are local; an alert counts in the month it starts."
+    )
     if alerts.zone_set == "ukraine":
-        lines.append("Limits: the permanent alerts of Luhansk (from 2022-04-04) and Crimea (from "
-                     "2022-12-10) are absent from the sources, so their figures are far too low.")
+        lines.append(
+            "Limits: the permanent alerts of Luhansk (from 2022-04-04) and Crimea (from "
+            "2022-12-10) are absent from the sources, so their figures are far too low."
+        )
     return lines

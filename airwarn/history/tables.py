@@ -11,7 +11,8 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 history_import = sa.Table(
-    "history_import", metadata,
+    "history_import",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("source", sa.String(64), nullable=False, unique=True),
     sa.Column("file_name", sa.Text, nullable=False),
@@ -24,7 +25,8 @@ history_import = sa.Table(
 )
 
 history_zone = sa.Table(
-    "history_zone", metadata,
+    "history_zone",
+    metadata,
     sa.Column("zone_set", sa.String(32), primary_key=True),
     sa.Column("zone_id", sa.String(64), primary_key=True),
     sa.Column("level", sa.String(16), nullable=False),
@@ -36,11 +38,20 @@ history_zone = sa.Table(
 )
 
 history_alert = sa.Table(
-    "history_alert", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-              autoincrement=True),
-    sa.Column("import_id", sa.Integer, sa.ForeignKey("history_import.id", ondelete="CASCADE"),
-              nullable=False),
+    "history_alert",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column(
+        "import_id",
+        sa.Integer,
+        sa.ForeignKey("history_import.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("line", sa.Integer, nullable=False),
     sa.Column("event_key", sa.String(64), nullable=False),
@@ -58,9 +69,14 @@ history_alert = sa.Table(
 )
 
 history_unmatched = sa.Table(
-    "history_unmatched", metadata,
-    sa.Column("import_id", sa.Integer, sa.ForeignKey("history_import.id", ondelete="CASCADE"),
-              primary_key=True),
+    "history_unmatched",
+    metadata,
+    sa.Column(
+        "import_id",
+        sa.Integer,
+        sa.ForeignKey("history_import.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("mentions", sa.Integer, nullable=False),
     sa.Column("first_line", sa.Integer, nullable=False),

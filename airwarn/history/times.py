@@ -19,9 +19,13 @@ def utc_seconds(text: str, *, source: str, line: int, field: str) -> tuple[int, 
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise HistoryError(f"{text!r} is not a time; expected an ISO 8601 UTC time such as "
-                           "2022-03-15 16:10:34+00:00 (fix or remove the row)",
-                           source=source, line=line, field=field) from None
+        raise HistoryError(
+            f"{text!r} is not a time; expected an ISO 8601 UTC time such as "
+            "2022-03-15 16:10:34+00:00 (fix or remove the row)",
+            source=source,
+            line=line,
+            field=field,
+        ) from None
     naive = moment.tzinfo is None
     if naive:
         moment = moment.replace(tzinfo=UTC)

@@ -73,30 +73,39 @@ def read_layer(path: str | Path, *, hint: str) -> list[LayerFeature]:
         raise ZoneError(f"not valid JSON ({exc}); {hint}", source=str(path)) from None
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         got = document.get("type") if isinstance(document, dict) else type(document).__name__
-        raise ZoneError(f"not a GeoJSON FeatureCollection; {hint}", field="$.type", value=got,
-                        source=str(path))
+        raise ZoneError(
+            f"not a GeoJSON FeatureCollection; {hint}", field="$.type", value=got, source=str(path)
+        )
     crs = document.get("crs")
     if isinstance(crs, dict):
         # Pre-RFC 7946 GeoJSON may name a CRS; anything but lon/lat WGS84 would put zones
         # in the wrong place (or in metres), so refuse it rather than guess.
         name = str((crs.get("properties") or {}).get("name", ""))
         if not any(tag in name.upper() for tag in ("CRS84", "4326")):
-            raise ZoneError(f"the layer is in {name or 'an unnamed CRS'}; zones are WGS84 "
-                            "lon/lat: reproject it first, e.g. "
-                            "`ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson`",
-                            field="$.crs", source=str(path))
+            raise ZoneError(
+                f"the layer is in {name or 'an unnamed CRS'}; zones are WGS84 "
+                "lon/lat: reproject it first, e.g. "
+                "`ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson`",
+                field="$.crs",
+                source=str(path),
+            )
     raw = document.get("features")
     if not isinstance(raw, list) or not raw:
-        raise ZoneError(f"the layer has no features; {hint}", field="$.features",
-                        source=str(path))
+        raise ZoneError(f"the layer has no features; {hint}", field="$.features", source=str(path))
     features = []
     for number, feature in enumerate(raw):
         if not isinstance(feature, dict):
-            raise ZoneError("a feature is not a JSON object", field=f"$.features[{number}]",
-                            source=str(path))
+            raise ZoneError(
+                "a feature is not a JSON object", field=f"$.features[{number}]", source=str(path)
+            )
         geometry = feature.get("geometry")
-        features.append(LayerFeature(number, dict(feature.get("properties") or {}),
-                                     geometry if isinstance(geometry, dict) else None))
+        features.append(
+            LayerFeature(
+                number,
+                dict(feature.get("properties") or {}),
+                geometry if isinstance(geometry, dict) else None,
+            )
+        )
     return features
 
 
@@ -148,8 +157,17 @@ def build_zones(drafts: list[ZoneDraft], result: ImportResult, *, mosaic: bool) 
     """
     drafts = _with_geometry(drafts, result)
     drafts = _unique_ids(drafts, result)
-    zones = [Zone(id=d.id, shelter_s=d.shelter_s, geometry=d.geometry,
-                  name=d.name, region=d.region, properties=d.properties) for d in drafts]
+    zones = [
+        Zone(
+            id=d.id,
+            shelter_s=d.shelter_s,
+            geometry=d.geometry,
+            name=d.name,
+            region=d.region,
+            properties=d.properties,
+        )
+        for d in drafts
+    ]
     if not zones:
         raise ZoneError("no feature of the layer could become a zone; see the notes above")
     result.zones.extend(zones)
@@ -170,8 +188,9 @@ def _with_geometry(drafts: list[ZoneDraft], result: ImportResult) -> list[ZoneDr
     flattened: list[str] = []
     for draft in drafts:
         raw = draft.geometry
-        if raw is None or (isinstance(raw, dict) and not raw.get("coordinates")
-                           and not raw.get("geometries")):
+        if raw is None or (
+            isinstance(raw, dict) and not raw.get("coordinates") and not raw.get("geometries")
+        ):
             missing.append(draft.label)
             continue
         if isinstance(raw, BaseGeometry):
@@ -195,25 +214,35 @@ def _with_geometry(drafts: list[ZoneDraft], result: ImportResult) -> list[ZoneDr
         draft.geometry = fixed
         kept.append(draft)
     if missing:
-        result.note(f"{plural(len(missing), 'feature')} {agree(len(missing), 'has', 'have')} "
-                    f"no geometry and {agree(len(missing), 'was', 'were')} dropped (a zone is "
-                    f"an area): {examples(missing)}.")
+        result.note(
+            f"{plural(len(missing), 'feature')} {agree(len(missing), 'has', 'have')} "
+            f"no geometry and {agree(len(missing), 'was', 'were')} dropped (a zone is "
+            f"an area): {examples(missing)}."
+        )
     if unreadable:
-        result.note(f"{plural(len(unreadable), 'feature')} "
-                    f"{agree(len(unreadable), 'has', 'have')} an unreadable geometry and "
-                    f"{agree(len(unreadable), 'was', 'were')} dropped: {examples(unreadable)}.")
+        result.note(
+            f"{plural(len(unreadable), 'feature')} "
+            f"{agree(len(unreadable), 'has', 'have')} an unreadable geometry and "
+            f"{agree(len(unreadable), 'was', 'were')} dropped: {examples(unreadable)}."
+        )
     if not_area:
-        result.note(f"{plural(len(not_area), 'feature')} {agree(len(not_area), 'has', 'have')} "
-                    "no area (points, lines or degenerate rings) and "
-                    f"{agree(len(not_area), 'was', 'were')} dropped: {examples(not_area)}.")
+        result.note(
+            f"{plural(len(not_area), 'feature')} {agree(len(not_area), 'has', 'have')} "
+            "no area (points, lines or degenerate rings) and "
+            f"{agree(len(not_area), 'was', 'were')} dropped: {examples(not_area)}."
+        )
     if flattened:
-        result.note(f"{plural(len(flattened), 'geometry', 'geometries')} carried heights "
-                    f"(3-D coordinates); heights were dropped: {examples(flattened)}.")
+        result.note(
+            f"{plural(len(flattened), 'geometry', 'geometries')} carried heights "
+            f"(3-D coordinates); heights were dropped: {examples(flattened)}."
+        )
     if repaired:
-        result.note(f"{plural(len(repaired), 'geometry', 'geometries')} "
-                    f"{agree(len(repaired), 'was', 'were')} invalid and repaired with "
-                    "shapely.make_valid, keeping only the polygonal parts: "
-                    f"{examples(repaired)}.")
+        result.note(
+            f"{plural(len(repaired), 'geometry', 'geometries')} "
+            f"{agree(len(repaired), 'was', 'were')} invalid and repaired with "
+            "shapely.make_valid, keeping only the polygonal parts: "
+            f"{examples(repaired)}."
+        )
     else:
         result.note("Invalid rings: none; every polygon is valid as given (none repaired).")
     return kept
@@ -266,15 +295,19 @@ def _unique_ids(drafts: list[ZoneDraft], result: ImportResult) -> list[ZoneDraft
             other.id = new_id
             out.append(other)
     if merged:
-        result.note(f"{plural(len(merged), 'id')} {agree(len(merged), 'occurs', 'occur')} on "
-                    "several features with the same name and region: pieces of one place, "
-                    "merged into one zone each (with the longest shelter_s among them): "
-                    f"{examples(merged)}.")
+        result.note(
+            f"{plural(len(merged), 'id')} {agree(len(merged), 'occurs', 'occur')} on "
+            "several features with the same name and region: pieces of one place, "
+            "merged into one zone each (with the longest shelter_s among them): "
+            f"{examples(merged)}."
+        )
     if renamed:
-        result.note(f"{plural(len(renamed), 'feature')} {agree(len(renamed), 'reuses', 'reuse')}"
-                    " the id of a different place; the first keeps it, the others get -2, -3, "
-                    "... in file order (the original id is kept as property source_id): "
-                    f"{examples(renamed)}.")
+        result.note(
+            f"{plural(len(renamed), 'feature')} {agree(len(renamed), 'reuses', 'reuse')}"
+            " the id of a different place; the first keeps it, the others get -2, -3, "
+            "... in file order (the original id is kept as property source_id): "
+            f"{examples(renamed)}."
+        )
     return out
 
 
@@ -283,48 +316,56 @@ def _projection_for(zones: list[Zone]) -> LocalProjection:
     return LocalProjection((minx + maxx) / 2.0, (miny + maxy) / 2.0)
 
 
-def _note_multipart(zones: list[Zone], projection: LocalProjection,
-                    result: ImportResult) -> None:
+def _note_multipart(zones: list[Zone], projection: LocalProjection, result: ImportResult) -> None:
     multi = [z for z in zones if z.geometry.geom_type == "MultiPolygon"]
     if not multi:
         return
-    result.note(f"{plural(len(multi), 'zone')} "
-                f"{agree(len(multi), 'is a MultiPolygon', 'are MultiPolygons')} (several "
-                "separate pieces: exclaves, "
-                "islands, a unit split by another); kept whole, one zone each: "
-                f"{examples(_label(z) for z in multi)}.")
+    result.note(
+        f"{plural(len(multi), 'zone')} "
+        f"{agree(len(multi), 'is a MultiPolygon', 'are MultiPolygons')} (several "
+        "separate pieces: exclaves, "
+        "islands, a unit split by another); kept whole, one zone each: "
+        f"{examples(_label(z) for z in multi)}."
+    )
     small: list[tuple[float, str]] = []
     for zone in multi:
-        parts_km2 = [projection.geometry_to_xy(part).area / 1e6
-                     for part in zone.geometry.geoms]
+        parts_km2 = [projection.geometry_to_xy(part).area / 1e6 for part in zone.geometry.geoms]
         whole_km2 = sum(parts_km2)
         for area_km2 in parts_km2:
             if area_km2 < SMALL_PART_KM2 and area_km2 < SMALL_PART_SHARE * whole_km2:
                 small.append((area_km2, f"{_label(zone)} {area_km2:.3f} km²"))
     if small:
         small.sort()
-        result.note(f"{plural(len(small), 'piece')} of those MultiPolygons "
-                    f"{agree(len(small), 'is', 'are')} under {SMALL_PART_KM2} km² and "
-                    f"{SMALL_PART_SHARE:.0%} of its zone (slivers or tiny exclaves); kept, since "
-                    f"dropping them would leave land in no zone: "
-                    f"{examples(s for _, s in small)}.")
+        result.note(
+            f"{plural(len(small), 'piece')} of those MultiPolygons "
+            f"{agree(len(small), 'is', 'are')} under {SMALL_PART_KM2} km² and "
+            f"{SMALL_PART_SHARE:.0%} of its zone (slivers or tiny exclaves); kept, since "
+            f"dropping them would leave land in no zone: "
+            f"{examples(s for _, s in small)}."
+        )
 
 
 def _note_gaps(zones: list[Zone], projection: LocalProjection, result: ImportResult) -> None:
     """Report holes in the union of a mosaic: places inside the territory that no zone covers."""
     union = shapely.union_all([z.geometry for z in zones])
-    holes = [Polygon(ring) for part in shapely.get_parts(union)
-             for ring in getattr(part, "interiors", [])]
+    holes = [
+        Polygon(ring)
+        for part in shapely.get_parts(union)
+        for ring in getattr(part, "interiors", [])
+    ]
     if not holes:
         result.note("Gaps: none; the zones cover their territory without holes.")
         return
-    sized = sorted(((projection.geometry_to_xy(h).area / 1e6, h) for h in holes),
-                   key=lambda item: -item[0])
+    sized = sorted(
+        ((projection.geometry_to_xy(h).area / 1e6, h) for h in holes), key=lambda item: -item[0]
+    )
     total_km2 = sum(a for a, _ in sized)
     shown = [f"{a:.3f} km² at {h.centroid.y:.3f}N {h.centroid.x:.3f}E" for a, h in sized]
-    result.note(f"{plural(len(holes), 'gap')} (holes between zones that no zone covers, "
-                f"{total_km2:.2f} km² in all): a point there is in no zone. Left as they are "
-                f"(filling them would invent borders); largest: {examples(shown, 4)}.")
+    result.note(
+        f"{plural(len(holes), 'gap')} (holes between zones that no zone covers, "
+        f"{total_km2:.2f} km² in all): a point there is in no zone. Left as they are "
+        f"(filling them would invent borders); largest: {examples(shown, 4)}."
+    )
 
 
 def _note_shared_names(zones: list[Zone], result: ImportResult) -> None:
@@ -334,12 +375,16 @@ def _note_shared_names(zones: list[Zone], result: ImportResult) -> None:
         return
     same_region = Counter((z.name, z.region) for z in zones if z.name)
     clashes = sorted(f"{name} ({region})" for (name, region), n in same_region.items() if n > 1)
-    text = (f"{plural(len(shared), 'name')} {agree(len(shared), 'is', 'are')} shared by "
-            "several zones; ids tell them apart: "
-            f"{examples(f'{name} ×{n}' for n, name in shared)}.")
+    text = (
+        f"{plural(len(shared), 'name')} {agree(len(shared), 'is', 'are')} shared by "
+        "several zones; ids tell them apart: "
+        f"{examples(f'{name} ×{n}' for n, name in shared)}."
+    )
     if clashes:
-        text += (f" {len(clashes)} of them repeat within one region, where name + region is "
-                 f"ambiguous too: {examples(clashes)}.")
+        text += (
+            f" {len(clashes)} of them repeat within one region, where name + region is "
+            f"ambiguous too: {examples(clashes)}."
+        )
     result.note(text)
 
 

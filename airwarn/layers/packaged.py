@@ -29,8 +29,9 @@ MANIFEST = ZONES_DIR / "MANIFEST.json"
 CROSSWALK = ZONES_DIR / "ua_alarm_regions_crosswalk.csv.gz"
 UKRAINE_SHELTER_S = 90  # Ukraine's layers carry no time to shelter: the default given to all
 
-ISRAEL_ATTRIBUTION = ("Areas: Home Front Command, via oref_alert (MIT), pikud-haoref-api "
-                      "(Apache-2.0)")
+ISRAEL_ATTRIBUTION = (
+    "Areas: Home Front Command, via oref_alert (MIT), pikud-haoref-api (Apache-2.0)"
+)
 UKRAINE_TERMS = ("justinelliotmeyers+Ukraine_2020__TERMS_OF_USE.txt",)
 UKRAINE_ATTRIBUTION = "Boundaries © Мінрегіон, CC BY-SA; names: OCHA COD-AB"
 
@@ -55,34 +56,64 @@ class PackagedLayer:
 
 LAYERS: dict[str, PackagedLayer] = {
     "israel": PackagedLayer(
-        "israel", "israel.geojson.gz", "Israel's Home Front Command alert areas",
-        ISRAEL_ATTRIBUTION, "MIT (oref_alert), Apache-2.0 (pikud-haoref-api)",
+        "israel",
+        "israel.geojson.gz",
+        "Israel's Home Front Command alert areas",
+        ISRAEL_ATTRIBUTION,
+        "MIT (oref_alert), Apache-2.0 (pikud-haoref-api)",
         "MIT, Apache-2.0",
-        ("amitfin+oref_alert__LICENSE.txt", "eladnava+pikud-haoref-api__LICENSE.txt"), None),
+        ("amitfin+oref_alert__LICENSE.txt", "eladnava+pikud-haoref-api__LICENSE.txt"),
+        None,
+    ),
     "ukraine": PackagedLayer(
-        "ukraine", "ukraine-hromadas.geojson.gz", "Ukraine's hromadas", UKRAINE_ATTRIBUTION,
-        "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS, UKRAINE_SHELTER_S),
+        "ukraine",
+        "ukraine-hromadas.geojson.gz",
+        "Ukraine's hromadas",
+        UKRAINE_ATTRIBUTION,
+        "CC BY-SA (© Minregion)",
+        "CC BY-SA",
+        UKRAINE_TERMS,
+        UKRAINE_SHELTER_S,
+    ),
     "ukraine-raions": PackagedLayer(
-        "ukraine-raions", "ukraine-raions.geojson.gz", "Ukraine's raions", UKRAINE_ATTRIBUTION,
-        "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS, UKRAINE_SHELTER_S),
+        "ukraine-raions",
+        "ukraine-raions.geojson.gz",
+        "Ukraine's raions",
+        UKRAINE_ATTRIBUTION,
+        "CC BY-SA (© Minregion)",
+        "CC BY-SA",
+        UKRAINE_TERMS,
+        UKRAINE_SHELTER_S,
+    ),
     "ukraine-oblasts": PackagedLayer(
-        "ukraine-oblasts", "ukraine-oblasts.geojson.gz", "Ukraine's oblasts",
-        UKRAINE_ATTRIBUTION, "CC BY-SA (© Minregion)", "CC BY-SA", UKRAINE_TERMS,
-        UKRAINE_SHELTER_S),
+        "ukraine-oblasts",
+        "ukraine-oblasts.geojson.gz",
+        "Ukraine's oblasts",
+        UKRAINE_ATTRIBUTION,
+        "CC BY-SA (© Minregion)",
+        "CC BY-SA",
+        UKRAINE_TERMS,
+        UKRAINE_SHELTER_S,
+    ),
 }
 
 
 def packaged_layer(name: str) -> PackagedLayer:
     """The shipped layer called `name`, or a ZoneError that lists the choices."""
     if name not in LAYERS:
-        raise ZoneError(f"no shipped zone layer called {name!r}: choose one of "
-                        f"{', '.join(LAYERS)} (see `airwarn zones list`), or give a zone file",
-                        field="--zones", value=name)
+        raise ZoneError(
+            f"no shipped zone layer called {name!r}: choose one of "
+            f"{', '.join(LAYERS)} (see `airwarn zones list`), or give a zone file",
+            field="--zones",
+            value=name,
+        )
     layer = LAYERS[name]
     if not layer.path.is_file():
-        raise ZoneError(f"the shipped layer {name} is missing from this install "
-                        f"({layer.path}); reinstall airwarn, or rebuild it with "
-                        "`python scripts/build_package_data.py` in a checkout")
+        raise ZoneError(
+            f"the shipped layer {name} is missing from this install "
+            f"({layer.path}); reinstall airwarn, or rebuild it with "
+            "`python scripts/build_package_data.py` in a checkout"
+        )
     return layer
 
 
@@ -93,8 +124,11 @@ def layer_document(name: str, shelter_s: int | None = None) -> dict[str, Any]:
     document: dict[str, Any] = msgspec.json.decode(gzip.decompress(layer.path.read_bytes()))
     if shelter_s is not None:
         if isinstance(shelter_s, bool) or shelter_s < 0:
-            raise ZoneError("the time to shelter is whole seconds, 0 or more",
-                            field="--shelter-s", value=shelter_s)
+            raise ZoneError(
+                "the time to shelter is whole seconds, 0 or more",
+                field="--shelter-s",
+                value=shelter_s,
+            )
         for feature in document["features"]:
             feature["properties"]["shelter_s"] = shelter_s
     document["attribution"] = layer.attribution
@@ -120,8 +154,10 @@ GENERATED = "generated"  # the made-up hexagons of airwarn.sim.demo_zones, for l
 
 
 def zone_choice_help() -> str:
-    return (f"a zone file (`airwarn zones import`/`export`), or a shipped layer: "
-            f"{', '.join(LAYERS)}; or {GENERATED} (made-up hexagons, for load tests)")
+    return (
+        f"a zone file (`airwarn zones import`/`export`), or a shipped layer: "
+        f"{', '.join(LAYERS)}; or {GENERATED} (made-up hexagons, for load tests)"
+    )
 
 
 def resolve_zones(value: str | Path | None) -> ZoneSet:
@@ -141,6 +177,10 @@ def resolve_zones(value: str | Path | None) -> ZoneSet:
         if text in LAYERS:
             return load_layer(text)
         if "/" not in text and not text.endswith((".json", ".geojson", ".gz")):
-            raise ZoneError(f"--zones {text!r} is neither a file nor a shipped layer: give "
-                            + zone_choice_help(), field="--zones", value=text)
+            raise ZoneError(
+                f"--zones {text!r} is neither a file nor a shipped layer: give "
+                + zone_choice_help(),
+                field="--zones",
+                value=text,
+            )
     return load_zones(text)

@@ -52,16 +52,36 @@ PIKUD_COMMIT = "1f51471d146e3857a2bfb2588525b34eb3b36665"  # 2026-05-09
 _META = "custom_components/oref_alert/metadata"
 
 ISRAEL_SOURCES: dict[str, SourceFile] = {
-    "polygons": SourceFile(OREF_ALERT, OREF_COMMIT, f"{_META}/area_to_polygon.json.zip",
-                           "b439dd3ff29ff826da5a3368def22c4314a1a6c79750f73ee46dd0f29d6b12c9"),
-    "info": SourceFile(OREF_ALERT, OREF_COMMIT, f"{_META}/area_info.py",
-                       "2cb37c4ed6646d42ec05015a1664ef48280347ccf81da83fc5f511f5db7618e4"),
-    "shelter": SourceFile(OREF_ALERT, OREF_COMMIT, f"{_META}/area_to_migun_time.py",
-                          "1ddde111d2599fe55ad1bb2f2fbcdbe03684efe6289acce09fa09e52fb5d6a36"),
-    "district": SourceFile(OREF_ALERT, OREF_COMMIT, f"{_META}/area_to_district.py",
-                           "cb96694547cdc914b0875deea45bf79d964c6132c488f7f53e8dec8d383bf669"),
-    "names": SourceFile(PIKUD, PIKUD_COMMIT, "cities.json",
-                        "9d24cd846f9e762fb86c9b69d442a0d472b701d0b2aa7206f53f89063cec6898"),
+    "polygons": SourceFile(
+        OREF_ALERT,
+        OREF_COMMIT,
+        f"{_META}/area_to_polygon.json.zip",
+        "b439dd3ff29ff826da5a3368def22c4314a1a6c79750f73ee46dd0f29d6b12c9",
+    ),
+    "info": SourceFile(
+        OREF_ALERT,
+        OREF_COMMIT,
+        f"{_META}/area_info.py",
+        "2cb37c4ed6646d42ec05015a1664ef48280347ccf81da83fc5f511f5db7618e4",
+    ),
+    "shelter": SourceFile(
+        OREF_ALERT,
+        OREF_COMMIT,
+        f"{_META}/area_to_migun_time.py",
+        "1ddde111d2599fe55ad1bb2f2fbcdbe03684efe6289acce09fa09e52fb5d6a36",
+    ),
+    "district": SourceFile(
+        OREF_ALERT,
+        OREF_COMMIT,
+        f"{_META}/area_to_district.py",
+        "cb96694547cdc914b0875deea45bf79d964c6132c488f7f53e8dec8d383bf669",
+    ),
+    "names": SourceFile(
+        PIKUD,
+        PIKUD_COMMIT,
+        "cities.json",
+        "9d24cd846f9e762fb86c9b69d442a0d472b701d0b2aa7206f53f89063cec6898",
+    ),
 }
 
 
@@ -69,9 +89,13 @@ class UpstreamError(DownloadError):
     """The upstream files are not what airwarn can read (their format changed)."""
 
 
-def update_israel(base: str = RAW, *, ref: str | None = None,
-                  sources: dict[str, SourceFile] | None = None,
-                  say: Callable[[str], None] = print) -> ImportResult:
+def update_israel(
+    base: str = RAW,
+    *,
+    ref: str | None = None,
+    sources: dict[str, SourceFile] | None = None,
+    say: Callable[[str], None] = print,
+) -> ImportResult:
     """Fetch Israel's alert areas from their sources under `base` (the raw-file host, a mirror
     URL, a file:// URL or a folder laid out as repo/commit/path), check each file's SHA-256
     (unless `ref` names another commit), and import them. Nothing is written but the caller's
@@ -81,8 +105,9 @@ def update_israel(base: str = RAW, *, ref: str | None = None,
         files: dict[str, Path] = {}
         for key, source in sources.items():
             target = Path(folder) / Path(source.path).name
-            got = fetch(source.location(base, ref), target,
-                        sha256=None if ref else source.sha256, say=say)
+            got = fetch(
+                source.location(base, ref), target, sha256=None if ref else source.sha256, say=say
+            )
             if ref:
                 say(f"  SHA-256 {got} (not checked: --ref {ref})")
             files[key] = target
@@ -104,8 +129,9 @@ def israel_layer(files: dict[str, Path]) -> dict[str, Any]:
         cities = json.loads(files["names"].read_text(encoding="utf-8"))
         by_id = {int(c["id"]): c for c in cities if isinstance(c, dict) and "id" in c}
     except (ValueError, TypeError, KeyError) as error:
-        raise UpstreamError(f"cities.json is not the list of areas airwarn knows ({error})"
-                            ) from None
+        raise UpstreamError(
+            f"cities.json is not the list of areas airwarn knows ({error})"
+        ) from None
     features = []
     for area, ring in polygons.items():
         if not isinstance(ring, list) or len(ring) < 3:
@@ -116,15 +142,28 @@ def israel_layer(files: dict[str, Path]) -> dict[str, Any]:
         coordinates = [[float(lon), float(lat)] for lat, lon in ring]  # upstream is lat, lon
         if coordinates[0] != coordinates[-1]:
             coordinates.append(coordinates[0])
-        features.append({"type": "Feature", "properties": {
-            "area_he": area, "area_en": city.get("name_en"), "area_ru": city.get("name_ru"),
-            "area_ar": city.get("name_ar"), "segment_id": segment,
-            "pikud_haoref_api_id": city.get("id"), "district_he": district.get(area),
-            "zone_he": city.get("zone"), "zone_en": city.get("zone_en"),
-            "migun_time_s": shelter.get(area), "countdown_s_pikud_haoref_api":
-            city.get("countdown"), "lat": meta.get("lat"), "lon": meta.get("lon"),
-            "polygon_source": "oref_alert"},
-            "geometry": {"type": "Polygon", "coordinates": [coordinates]}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "area_he": area,
+                    "area_en": city.get("name_en"),
+                    "area_ru": city.get("name_ru"),
+                    "area_ar": city.get("name_ar"),
+                    "segment_id": segment,
+                    "pikud_haoref_api_id": city.get("id"),
+                    "district_he": district.get(area),
+                    "zone_he": city.get("zone"),
+                    "zone_en": city.get("zone_en"),
+                    "migun_time_s": shelter.get(area),
+                    "countdown_s_pikud_haoref_api": city.get("countdown"),
+                    "lat": meta.get("lat"),
+                    "lon": meta.get("lon"),
+                    "polygon_source": "oref_alert",
+                },
+                "geometry": {"type": "Polygon", "coordinates": [coordinates]},
+            }
+        )
     if not features:
         raise UpstreamError("area_to_polygon.json has no polygons: the upstream format changed")
     return {"type": "FeatureCollection", "features": features}

@@ -49,49 +49,75 @@ class Reach:
         return out
 
 
-def resolve(zone_set: ZoneSet, *, zones: list[str] | None = None, region: str | None = None,
-            area: dict[str, Any] | None = None, expect_zones: int | None = None,
-            limits: BlastLimits | None = None) -> Reach:
+def resolve(
+    zone_set: ZoneSet,
+    *,
+    zones: list[str] | None = None,
+    region: str | None = None,
+    area: dict[str, Any] | None = None,
+    expect_zones: int | None = None,
+    limits: BlastLimits | None = None,
+) -> Reach:
     """The zones a request names, with the guard's verdict; a RequestError if it names none."""
     limits = limits or BlastLimits()
-    given = [name for name, value in (("zones", zones), ("region", region), ("area", area))
-             if value is not None]
+    given = [
+        name
+        for name, value in (("zones", zones), ("region", region), ("area", area))
+        if value is not None
+    ]
     if len(given) != 1:
-        raise RequestError("name exactly one of `zones` (zone ids), `region` or `area` "
-                           "(a GeoJSON Polygon)", field="$.zones", value=given or None)
+        raise RequestError(
+            "name exactly one of `zones` (zone ids), `region` or `area` (a GeoJSON Polygon)",
+            field="$.zones",
+            value=given or None,
+        )
     implied_km2: float | None = None
     if zones is not None:
         if not zones:
-            raise RequestError("`zones` is empty: list the zone ids to act on",
-                               field="$.zones", value=zones)
+            raise RequestError(
+                "`zones` is empty: list the zone ids to act on", field="$.zones", value=zones
+            )
         unknown = [z for z in zones if z not in zone_set.index_of]
         if unknown:
-            raise RequestError("no zone with that id in the zone set", field="$.zones",
-                               value=unknown[0])
+            raise RequestError(
+                "no zone with that id in the zone set", field="$.zones", value=unknown[0]
+            )
         indices = sorted({zone_set.index_of[z] for z in zones})
     elif region is not None:
         if region not in zone_set.regions:
-            raise RequestError("no region of that name in the zone set", field="$.region",
-                               value=region)
+            raise RequestError(
+                "no region of that name in the zone set", field="$.region", value=region
+            )
         indices = list(zone_set.regions[region])
     else:
         assert area is not None
         try:
             polygon = shape(area)
         except Exception as exc:  # shapely raises several types for bad GeoJSON
-            raise RequestError(f"`area` is not a GeoJSON geometry: {exc}", field="$.area",
-                               value=area.get("type") if isinstance(area, dict) else area
-                               ) from None
+            raise RequestError(
+                f"`area` is not a GeoJSON geometry: {exc}",
+                field="$.area",
+                value=area.get("type") if isinstance(area, dict) else area,
+            ) from None
         vertices = int(shapely.get_num_coordinates(polygon))
         if vertices > limits.max_area_vertices:
-            raise RequestError(f"`area` has {vertices} vertices; draw it with at most "
-                               f"{limits.max_area_vertices}", field="$.area", value=vertices)
+            raise RequestError(
+                f"`area` has {vertices} vertices; draw it with at most {limits.max_area_vertices}",
+                field="$.area",
+                value=vertices,
+            )
         if polygon.geom_type not in ("Polygon", "MultiPolygon") or polygon.is_empty:
-            raise RequestError("`area` must be a non-empty GeoJSON Polygon or MultiPolygon",
-                               field="$.area", value=polygon.geom_type)
+            raise RequestError(
+                "`area` must be a non-empty GeoJSON Polygon or MultiPolygon",
+                field="$.area",
+                value=polygon.geom_type,
+            )
         if not polygon.is_valid:
-            raise RequestError("`area` is not a valid polygon (it crosses itself)",
-                               field="$.area", value=shapely.is_valid_reason(polygon))
+            raise RequestError(
+                "`area` is not a valid polygon (it crosses itself)",
+                field="$.area",
+                value=shapely.is_valid_reason(polygon),
+            )
         area_m = zone_set.projection.geometry_to_xy(polygon)
         implied_km2 = float(area_m.area) / 1e6
         indices = sorted(int(i) for i in zone_set.query(area_m))
@@ -108,8 +134,15 @@ def resolve(zone_set: ZoneSet, *, zones: list[str] | None = None, region: str | 
     if len(ids) > limits.max_share * len(zone_set):
         why.append(f"it reaches {len(ids) / len(zone_set):.0%} of all zones")
     if implied_km2 is not None and area_km2 > limits.max_area_ratio * max(implied_km2, 1.0):
-        why.append(f"its zones cover {area_km2:.0f} km², {area_km2 / max(implied_km2, 1.0):.0f} "
-                   f"times the {implied_km2:.0f} km² drawn")
-    return Reach(zones=ids, area_km2=round(area_km2, 3),
-                 implied_km2=None if implied_km2 is None else round(implied_km2, 3),
-                 regions=regions, held=bool(why), why=why)
+        why.append(
+            f"its zones cover {area_km2:.0f} km², {area_km2 / max(implied_km2, 1.0):.0f} "
+            f"times the {implied_km2:.0f} km² drawn"
+        )
+    return Reach(
+        zones=ids,
+        area_km2=round(area_km2, 3),
+        implied_km2=None if implied_km2 is None else round(implied_km2, 3),
+        regions=regions,
+        held=bool(why),
+        why=why,
+    )

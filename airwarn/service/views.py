@@ -33,15 +33,23 @@ def threats(service: Service) -> list[ThreatView]:
             shape = service.zones.projection.geometry_to_lonlat(state.region_m)
             region = mapping(shape.simplify(0.0005, preserve_topology=True))
         sensor, threat = threat_owner(state.id)
-        out.append(ThreatView(
-            id=state.id, sensor=sensor, threat=threat, kind=state.kind,
-            t=None if report is None else format_time(report.t_ms),
-            lat=None if report is None else report.lat,
-            lon=None if report is None else report.lon,
-            alt_m=None if report is None else report.alt_m,
-            alert_zones=state.alert_zones, pre_alert_zones=state.pre_alert_zones,
-            region=region))
+        out.append(
+            ThreatView(
+                id=state.id,
+                sensor=sensor,
+                threat=threat,
+                kind=state.kind,
+                t=None if report is None else format_time(report.t_ms),
+                lat=None if report is None else report.lat,
+                lon=None if report is None else report.lon,
+                alt_m=None if report is None else report.alt_m,
+                alert_zones=state.alert_zones,
+                pre_alert_zones=state.pre_alert_zones,
+                region=region,
+            )
+        )
     return out
+
 
 def signed_cap(service: Service, identifier: str) -> bytes | None:
     """A CAP message as receivers get it: rendered from its stored record and signed with
@@ -59,9 +67,11 @@ def signed_cap(service: Service, identifier: str) -> bytes | None:
         service._signed[identifier] = signed
     return signed
 
+
 def recent_warnings(service: Service, limit: int = 100) -> list[CapWarning]:
     """The newest CAP messages as warnings (what they said), newest first."""
     return [service.chain.warning_from(record) for record in service.log.cap_recent(limit)]
+
 
 def active(service: Service) -> list[ActiveAlert]:
     """The warnings in force: per open CAP message, its zones' current levels."""
@@ -71,22 +81,33 @@ def active(service: Service) -> list[ActiveAlert]:
         relayed = service.engine.relayed()
         by_message: dict[str, dict[str, Any]] = {}
         for (lane, zone), (identifier, sent_ms) in sorted(service.chain.open.items()):
-            source = lane[len(RELAY_LANE):] if lane.startswith(RELAY_LANE) else None
+            source = lane[len(RELAY_LANE) :] if lane.startswith(RELAY_LANE) else None
             status = "actual" if source is not None else lane
             if source is not None:
                 level = relayed.get(zone, {}).get(source)
             else:
-                level = levels.get(zone) if status == "actual" else (
-                    drills[zone][2] if zone in drills and drills[zone][0] == status
-                    else None)
+                level = (
+                    levels.get(zone)
+                    if status == "actual"
+                    else (drills[zone][2] if zone in drills and drills[zone][0] == status else None)
+                )
             if level is None or level == "clear":
                 continue
-            entry = by_message.setdefault(identifier, {
-                "identifier": identifier, "sent": format_time(sent_ms),
-                "status": status, "zones": [], "levels": {}})
+            entry = by_message.setdefault(
+                identifier,
+                {
+                    "identifier": identifier,
+                    "sent": format_time(sent_ms),
+                    "status": status,
+                    "zones": [],
+                    "levels": {},
+                },
+            )
             if source is not None:
                 entry["source"] = source
             entry["zones"].append(zone)
             entry["levels"][zone] = level
-        return [ActiveAlert.model_validate(entry)
-                for entry in sorted(by_message.values(), key=lambda e: e["identifier"])]
+        return [
+            ActiveAlert.model_validate(entry)
+            for entry in sorted(by_message.values(), key=lambda e: e["identifier"])
+        ]

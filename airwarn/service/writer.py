@@ -110,9 +110,15 @@ def zones_fingerprint(zones: ZoneSet) -> str:
 class Service:
     """The engine behind a durable log; thread-safe, one writer."""
 
-    def __init__(self, zones: ZoneSet, zones_sha256: str, settings: ServiceSettings,
-                 keys: SigningKeys, db: sa.engine.Engine | None = None,
-                 store_keys: StoreKeys | None = None) -> None:
+    def __init__(
+        self,
+        zones: ZoneSet,
+        zones_sha256: str,
+        settings: ServiceSettings,
+        keys: SigningKeys,
+        db: sa.engine.Engine | None = None,
+        store_keys: StoreKeys | None = None,
+    ) -> None:
         self.zones = zones
         self.zones_sha256 = zones_sha256
         self.settings = settings
@@ -125,8 +131,9 @@ class Service:
         self.log = ServiceLog(self.db)
         self.store_id = ""
         # the record, beside the store key, of how far this server's writers took the store
-        self._anchor = None if self.store_keys.folder is None else Anchor(
-            self.store_keys.folder, self.db.url)
+        self._anchor = (
+            None if self.store_keys.folder is None else Anchor(self.store_keys.folder, self.db.url)
+        )
         self._head = ""  # the seal of event `_head_seq`, the newest this process wrote or read
         self._head_seq = -1
         self.listeners: list[Listener] = []
@@ -140,8 +147,9 @@ class Service:
         self._signed: dict[str, bytes] = {}  # CAP messages signed for readers, newest last
         self._signed_lock = threading.Lock()
         self.relay_health: dict[str, Any] = {}  # the followers in this process (airwarn.follow)
-        self._lanes = LaneSettings(settings.clock, settings.max_skew_s,
-                                   settings.engine.reorder_window_s)
+        self._lanes = LaneSettings(
+            settings.clock, settings.max_skew_s, settings.engine.reorder_window_s
+        )
         self._refusals = RefusalThrottle()
 
     # -- life -------------------------------------------------------------------------------
@@ -164,8 +172,11 @@ class Service:
     def _meta(self) -> dict[str, str]:
         config = asdict(self.settings.engine)
         config.pop("profiles", None)
-        return {"zones_sha256": self.zones_sha256, "engine": json.dumps(config, sort_keys=True),
-                "id_prefix": self.settings.id_prefix}
+        return {
+            "zones_sha256": self.zones_sha256,
+            "engine": json.dumps(config, sort_keys=True),
+            "id_prefix": self.settings.id_prefix,
+        }
 
     def _check_meta(self) -> None:
         wanted = self._meta()
@@ -178,16 +189,21 @@ class Service:
                 self._anchor.check_store(end, stored.get("store_id"))
             if not stored:
                 stored = {**wanted, "store_id": secrets.token_hex(16), "seal_key_id": key_id}
-                db.execute(sa.insert(SERVICE_META),
-                           [{"key": k, "value": v} for k, v in stored.items()])
+                db.execute(
+                    sa.insert(SERVICE_META), [{"key": k, "value": v} for k, v in stored.items()]
+                )
         for key, value in wanted.items():
             if stored.get(key) != value:
-                what = {"zones_sha256": "another zone set", "engine": "other engine settings "
-                        "(--hold-s and the like)", "id_prefix": "another CAP sender"}[key]
+                what = {
+                    "zones_sha256": "another zone set",
+                    "engine": "other engine settings (--hold-s and the like)",
+                    "id_prefix": "another CAP sender",
+                }[key]
                 raise StoreError(
                     f"the store at {self.db.url!r} holds a log written with {what}; a replay "
                     "with these would not give the same decisions. Start with the same "
-                    "--zones and settings, or give a new --db")
+                    "--zones and settings, or give a new --db"
+                )
         if "store_id" not in stored:
             stored.update(self._seal_unsealed())
         if stored["seal_key_id"] != key_id:
@@ -195,7 +211,8 @@ class Service:
             raise StoreError(
                 f"the store at {self.db.url!r} was sealed with store key {stored['seal_key_id']}"
                 f", but this server has key {key_id} ({where}): start it with the --keys folder "
-                "the store was written with")
+                "the store was written with"
+            )
         self.store_id = stored["store_id"]
 
     def _seal_unsealed(self) -> dict[str, str]:
@@ -210,8 +227,12 @@ class Service:
         with self.db.begin() as db:  # the meta row is the lock: a second sealer fails here
             db.execute(sa.insert(SERVICE_META), [{"key": k, "value": v} for k, v in meta.items()])
             if sealed:
-                db.execute(sa.update(EVENT_LOG).where(EVENT_LOG.c.seq == sa.bindparam("s"))
-                           .values(hash=sa.bindparam("h")), sealed)
+                db.execute(
+                    sa.update(EVENT_LOG)
+                    .where(EVENT_LOG.c.seq == sa.bindparam("s"))
+                    .values(hash=sa.bindparam("h")),
+                    sealed,
+                )
         if sealed:
             logger.warning("sealed the %d events logged before the seal existed", len(sealed))
         return meta
@@ -233,8 +254,9 @@ class Service:
                 last_event, head = seq, sealed
                 if end is not None and seq == end.seq:
                     seal_at_end = sealed
-            check_end(end, last_event, seal_at_end, None if self._anchor is None
-                      else self._anchor.path)
+            check_end(
+                end, last_event, seal_at_end, None if self._anchor is None else self._anchor.path
+            )
             # another process may be writing meanwhile (a leader, while this one starts as
             # its standby): read only what the events replayed here caused
             messages = list(self.log.cap_rows(upto_event=last_event))  # oldest first
@@ -245,9 +267,11 @@ class Service:
             self._healthy = False
             raise store_failure(exc, self.db.url) from None
         if engine.seq != last_decision:
-            raise StoreError(f"replaying the log gave {engine.seq} decisions but the store "
-                             f"holds {last_decision}; the log was written by another engine "
-                             "version or settings")
+            raise StoreError(
+                f"replaying the log gave {engine.seq} decisions but the store "
+                f"holds {last_decision}; the log was written by another engine "
+                "version or settings"
+            )
         self.engine, self.chain = engine, chain
         self._event_seq, self._cap_seq = last_event, cap_seq
         self._head, self._head_seq = head, last_event
@@ -313,8 +337,9 @@ class Service:
                 cap = list(self.log.cap_rows(after_seq=self._cap_seq, upto_event=upto))
                 last_decision = self.log.last_decision_seq(upto_event=upto)
             except sa.exc.SQLAlchemyError as exc:
-                raise UnavailableError(f"the store cannot be read: {exc.__class__.__name__}"
-                                       ) from None
+                raise UnavailableError(
+                    f"the store cannot be read: {exc.__class__.__name__}"
+                ) from None
             decisions: list[tuple[int, str]] = []
             for seq, body in events:
                 for decision in self.engine.apply(parse_event(body, line=seq)):
@@ -331,21 +356,38 @@ class Service:
 
     # -- the one write path -----------------------------------------------------------------
 
-    def _record(self, event: Event, decisions: list[Decision], source: str, cause: Cause,
-                received_ms: int, write: Write, published: Published) -> None:
+    def _record(
+        self,
+        event: Event,
+        decisions: list[Decision],
+        source: str,
+        cause: Cause,
+        received_ms: int,
+        write: Write,
+        published: Published,
+    ) -> None:
         """Add an event the engine has applied, and what it caused, to the step's write,
         sealed onto the one before (airwarn.store.integrity)."""
         previous = self._previous_seal()
         self._event_seq += 1
         body = encode_event(event).decode()
-        row: dict[str, Any] = {"seq": self._event_seq, "received_ms": received_ms,
-                               "source": source, "body": body}
+        row: dict[str, Any] = {
+            "seq": self._event_seq,
+            "received_ms": received_ms,
+            "source": source,
+            "body": body,
+        }
         write.events.append(row)
         published.events.append((self._event_seq, body))
         decisions_from, cap_from = len(write.decision_rows), len(write.cap)
         self._add_decisions(decisions, self._event_seq, cause, write, published)
-        sealed = seal(self.store_keys.chain_key, previous, row,
-                      write.decision_rows[decisions_from:], write.cap[cap_from:])
+        sealed = seal(
+            self.store_keys.chain_key,
+            previous,
+            row,
+            write.decision_rows[decisions_from:],
+            write.cap[cap_from:],
+        )
         row["hash"] = sealed
         self._head, self._head_seq = sealed, self._event_seq
 
@@ -358,16 +400,23 @@ class Service:
             return genesis(self.store_keys.chain_key, self.store_id)
         stored = self.log.event_hash(self._event_seq)
         if stored is None:
-            raise StoreError(f"event {self._event_seq} of the log carries no seal; check the "
-                             "store with `airwarn store verify`")
+            raise StoreError(
+                f"event {self._event_seq} of the log carries no seal; check the "
+                "store with `airwarn store verify`"
+            )
         return stored
 
-    def _step(self, items: Iterable[tuple[Event, str, Cause]], received_ms: int,
-              write: Write, rejected: list[dict[str, Any]] | None = None,
-              lines: Iterable[int] | None = None,
-              finish: Callable[[Write], None] | None = None,
-              admit: Callable[[Event], Event] | None = None,
-              ignored: list[dict[str, Any]] | None = None) -> Published:
+    def _step(
+        self,
+        items: Iterable[tuple[Event, str, Cause]],
+        received_ms: int,
+        write: Write,
+        rejected: list[dict[str, Any]] | None = None,
+        lines: Iterable[int] | None = None,
+        finish: Callable[[Write], None] | None = None,
+        admit: Callable[[Event], Event] | None = None,
+        ignored: list[dict[str, Any]] | None = None,
+    ) -> Published:
         """Apply events, build what they cause, commit it all, then tell the listeners.
 
         An event the engine rejects (a zone it does not know), or that `admit` refuses (the
@@ -381,8 +430,9 @@ class Service:
         if self._pending_tick is not None:
             # the clock moved on without a change; log that before the events that follow it,
             # so a replay judges their lateness against the same clock
-            self._record(self._pending_tick, [], SYSTEM.name, Cause(), received_ms, write,
-                         published)
+            self._record(
+                self._pending_tick, [], SYSTEM.name, Cause(), received_ms, write, published
+            )
             self._pending_tick = None
         line_numbers = iter(lines) if lines is not None else None
         try:
@@ -418,17 +468,25 @@ class Service:
             self._healthy = False
             with contextlib.suppress(AirwarnError):
                 self._rebuild()
-            raise UnavailableError("the store did not take the write "
-                                   f"({exc.__class__.__name__}); nothing of it was kept, "
-                                   "send it again") from None
+            raise UnavailableError(
+                "the store did not take the write "
+                f"({exc.__class__.__name__}); nothing of it was kept, "
+                "send it again"
+            ) from None
         if write.events and self._anchor is not None:
             self._anchor.write(self.store_id, self._head_seq, self._head)
         for listener in self.listeners:
             listener(published)
         return published
 
-    def _add_decisions(self, decisions: list[Decision], event_seq: int, cause: Cause,
-                       write: Write, published: Published) -> None:
+    def _add_decisions(
+        self,
+        decisions: list[Decision],
+        event_seq: int,
+        cause: Cause,
+        write: Write,
+        published: Published,
+    ) -> None:
         if not decisions:
             return
         for decision in decisions:
@@ -440,22 +498,38 @@ class Service:
             self._cap_seq += 1
             # the message is stored as what it says; its XML is rendered and signed when served
             # (deterministic, so the same bytes every time), off the writer's path
-            row = {"seq": self._cap_seq, "identifier": warning.identifier,
-                   "event_seq": event_seq, "sent_ms": warning.sent_ms, "status": warning.status,
-                   "msg_type": warning.msg_type, "level": warning.level, "kind": warning.kind,
-                   "zones": json.dumps([z.id for z in warning.zones]),
-                   "refs": json.dumps([ident for ident, _ in warning.references]),
-                   "warning": warning_record(warning), "source": warning.source}
+            row = {
+                "seq": self._cap_seq,
+                "identifier": warning.identifier,
+                "event_seq": event_seq,
+                "sent_ms": warning.sent_ms,
+                "status": warning.status,
+                "msg_type": warning.msg_type,
+                "level": warning.level,
+                "kind": warning.kind,
+                "zones": json.dumps([z.id for z in warning.zones]),
+                "refs": json.dumps([ident for ident, _ in warning.references]),
+                "warning": warning_record(warning),
+                "source": warning.source,
+            }
             write.cap.append(row)
             published.messages.append(_message_summary(warning))
-            published.cap.append({**{k: row[k] for k in CHAIN_FIELDS},
-                                  "zones": [z.id for z in warning.zones]})
+            published.cap.append(
+                {**{k: row[k] for k in CHAIN_FIELDS}, "zones": [z.id for z in warning.zones]}
+            )
 
     # -- sensors ----------------------------------------------------------------------------
 
-    def ingest(self, items: list[tuple[int, Event]], rejected: list[dict[str, Any]], *,
-               client: Client, received_ms: int, batch_key: str | None = None,
-               batch_digest: str | None = None) -> IngestAnswer:
+    def ingest(
+        self,
+        items: list[tuple[int, Event]],
+        rejected: list[dict[str, Any]],
+        *,
+        client: Client,
+        received_ms: int,
+        batch_key: str | None = None,
+        batch_digest: str | None = None,
+    ) -> IngestAnswer:
         """Take a sensor's batch of parsed events (and the lines that did not parse) on the
         sensors' lane (`airwarn.lanes`); answer what was accepted, what was taken but changed
         nothing and why, and why each other line was rejected.
@@ -482,14 +556,17 @@ class Service:
                     raise UnavailableError("the store cannot be read; retry") from None
                 if earlier is not None:
                     answer_json, digest = earlier
-                    if digest is not None and batch_digest is not None and \
-                            digest != batch_digest:
+                    if digest is not None and batch_digest is not None and digest != batch_digest:
                         raise RequestError(
                             f"Idempotency-Key {batch_key!r} was used for another batch; a "
                             "retry sends the same body under its key, a new batch needs a new "
-                            "key", field="Idempotency-Key", value=batch_key)
+                            "key",
+                            field="Idempotency-Key",
+                            value=batch_key,
+                        )
                     return IngestAnswer.model_validate(
-                        {**json.loads(answer_json), "replayed": True})
+                        {**json.loads(answer_json), "replayed": True}
+                    )
             rejected = list(rejected)
             ignored: list[dict[str, Any]] = []
             refused: list[dict[str, Any]] = []
@@ -502,35 +579,61 @@ class Service:
                     return lane.admit(event, self.engine)
                 except LaneError as error:
                     if error.audited:
-                        refused.append({"type": type(event).__name__.lower(),
-                                        "threat": getattr(event, "threat", None),
-                                        "why": error.message})
+                        refused.append(
+                            {
+                                "type": type(event).__name__.lower(),
+                                "threat": getattr(event, "threat", None),
+                                "why": error.message,
+                            }
+                        )
                     raise
 
             def finish(write: Write) -> None:
                 logged = sum(1 for e in write.events if e["source"] == client.name)
                 answer = IngestAnswer(
                     accepted=logged,
-                    rejected=[Rejection.model_validate(r) for r in
-                              sorted(rejected, key=lambda r: r.get("line") or 0)],
+                    rejected=[
+                        Rejection.model_validate(r)
+                        for r in sorted(rejected, key=lambda r: r.get("line") or 0)
+                    ],
                     ignored=[Ignored.model_validate(i) for i in ignored],
                     decisions=len(write.decisions),
                     first_decision_seq=first_decision if write.decisions else None,
-                    last_decision_seq=self.engine.seq if write.decisions else None)
+                    last_decision_seq=self.engine.seq if write.decisions else None,
+                )
                 answers.append(answer)
-                entry = None if not refused else self._refusal_entry(
-                    client, received_ms, "events.refused",
-                    {"refused": len(refused), "lines": refused[:50]})
+                entry = (
+                    None
+                    if not refused
+                    else self._refusal_entry(
+                        client,
+                        received_ms,
+                        "events.refused",
+                        {"refused": len(refused), "lines": refused[:50]},
+                    )
+                )
                 if entry is not None:
                     write.audit.append(entry)
                 if key is not None and logged:
                     # a batch that took nothing keeps nothing: a corrected retry under the same
                     # key must be applied, not answered with the old rejection
-                    write.batch = (key, received_ms,
-                                   json.dumps(answer.to_wire(), sort_keys=True), batch_digest)
+                    write.batch = (
+                        key,
+                        received_ms,
+                        json.dumps(answer.to_wire(), sort_keys=True),
+                        batch_digest,
+                    )
 
-            self._step(events, received_ms, Write(), rejected, [line for line, _ in items],
-                       finish, admit, ignored)
+            self._step(
+                events,
+                received_ms,
+                Write(),
+                rejected,
+                [line for line, _ in items],
+                finish,
+                admit,
+                ignored,
+            )
             return answers[-1]
 
     def tick(self, now_ms: int) -> Published | None:
@@ -563,23 +666,24 @@ class Service:
 
     # -- operators (airwarn.service.operators) ----------------------------------------------
 
-    def propose(self, request: dict[str, Any], client: Client, received_ms: int
-                ) -> ActionAnswer:
+    def propose(self, request: dict[str, Any], client: Client, received_ms: int) -> ActionAnswer:
         """An operator's alert or clear: resolved, checked by the blast-radius guard, and
         either sent at once (drills, tests, clears) or held for a second confirmation."""
         from airwarn.service import operators
 
         return operators.propose(self, request, client, received_ms)
 
-    def confirm(self, action_id: str, client: Client, received_ms: int,
-                confirm_blast_radius: bool) -> ActionAnswer:
+    def confirm(
+        self, action_id: str, client: Client, received_ms: int, confirm_blast_radius: bool
+    ) -> ActionAnswer:
         """The second confirmation of a held action, which sends it."""
         from airwarn.service import operators
 
         return operators.confirm(self, action_id, client, received_ms, confirm_blast_radius)
 
-    def cancel(self, identifier: str, reason: str, client: Client, received_ms: int
-               ) -> CancelAnswer:
+    def cancel(
+        self, identifier: str, reason: str, client: Client, received_ms: int
+    ) -> CancelAnswer:
         """The correction path: one action clears every zone an alert sent in error still
         covers and sends a CAP Cancel that references it, on every channel at once."""
         from airwarn.service import operators
@@ -588,8 +692,9 @@ class Service:
 
     # -- inbound CAP (airwarn.service.inbound_cap) ------------------------------------------
 
-    def inbound(self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
-                ) -> InboundAnswer:
+    def inbound(
+        self, alert: InboundAlert, body: bytes, client: Client, received_ms: int
+    ) -> InboundAnswer:
         """A CAP message from another agency: applied, held for an operator, or kept, as its
         signature and sender allow (see `airwarn.service.inbound_cap`). Seen before (same
         sender and identifier): the first answer, nothing changes."""
@@ -597,17 +702,30 @@ class Service:
 
         return inbound_cap.take(self, alert, body, client, received_ms)
 
-    def decide_inbound(self, inbound_id: int, decision: Literal["approve", "reject"],
-                       client: Client, received_ms: int, reason: str,
-                       confirm_blast_radius: bool = False) -> InboundAnswer:
+    def decide_inbound(
+        self,
+        inbound_id: int,
+        decision: Literal["approve", "reject"],
+        client: Client,
+        received_ms: int,
+        reason: str,
+        confirm_blast_radius: bool = False,
+    ) -> InboundAnswer:
         """An operator approves (applies) or rejects a held inbound CAP message."""
         from airwarn.service import inbound_cap
 
-        return inbound_cap.decide(self, inbound_id, decision, client, received_ms, reason,
-                                  confirm_blast_radius)
+        return inbound_cap.decide(
+            self, inbound_id, decision, client, received_ms, reason, confirm_blast_radius
+        )
 
-    def _audit_refusal(self, client: Client, received_ms: int, action: str,
-                       error: AirwarnError, detail: dict[str, Any]) -> None:
+    def _audit_refusal(
+        self,
+        client: Client,
+        received_ms: int,
+        action: str,
+        error: AirwarnError,
+        detail: dict[str, Any],
+    ) -> None:
         """Keep a refused operator's action in the audit log (best effort: the refusal is
         answered whether or not the store takes the entry)."""
         message = getattr(error, "message", None) or str(error)
@@ -616,8 +734,9 @@ class Service:
             with contextlib.suppress(AirwarnError):
                 self._commit_or_503(Write(audit=[entry]))
 
-    def _refusal_entry(self, client: Client, received_ms: int, action: str,
-                       detail: dict[str, Any]) -> dict[str, Any] | None:
+    def _refusal_entry(
+        self, client: Client, received_ms: int, action: str, detail: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """The audit entry of a refused attempt, or None while the same one (by the same
         client) was audited less than a second ago: a flood is counted, not written each
         time (the next entry says how many were not)."""
@@ -632,8 +751,9 @@ class Service:
         try:
             self.log.commit(write)
         except sa.exc.SQLAlchemyError as exc:
-            raise UnavailableError(f"the store did not take the write "
-                                   f"({exc.__class__.__name__}); retry") from None
+            raise UnavailableError(
+                f"the store did not take the write ({exc.__class__.__name__}); retry"
+            ) from None
 
     # -- reading (airwarn.service.views) ----------------------------------------------------
 
@@ -660,8 +780,7 @@ class Service:
     def zone_levels(self) -> ZoneLevels:
         """Every zone's level now, with the seq it is at (read first: never ahead)."""
         seq = self.engine.seq
-        return ZoneLevels(seq, self.engine.levels(), self.engine.drills(),
-                          self.engine.relayed())
+        return ZoneLevels(seq, self.engine.levels(), self.engine.drills(), self.engine.relayed())
 
     def cap_certificate(self) -> bytes:
         """The certificate (PEM) that verifies this server's CAP signatures."""
@@ -672,8 +791,9 @@ class Service:
         """The id of this server's CAP Atom feed."""
         return f"{self.settings.id_prefix}feed"
 
-    def inbound_listing(self, state: str | None, before_id: int | None, limit: int
-                        ) -> list[InboundAnswer]:
+    def inbound_listing(
+        self, state: str | None, before_id: int | None, limit: int
+    ) -> list[InboundAnswer]:
         """CAP from other agencies, newest first (`state` filters: held, applied...)."""
         from airwarn.service import inbound_cap
 
@@ -693,9 +813,12 @@ class Service:
 
 
 def _rejection(error: EventError, line: int | None) -> dict[str, Any]:
-    return {"line": line if line is not None else error.line, "error": error.message,
-            "field": error.field, "value": error.value if _jsonable(error.value) else
-            repr(error.value)}
+    return {
+        "line": line if line is not None else error.line,
+        "error": error.message,
+        "field": error.field,
+        "value": error.value if _jsonable(error.value) else repr(error.value),
+    }
 
 
 def _jsonable(value: Any) -> bool:
@@ -706,27 +829,46 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-def _audit(client: Client, t_ms: int, action: str, reason: str | None,
-           detail: dict[str, Any]) -> dict[str, Any]:
-    return {"t_ms": t_ms, "who": client.name, "role": client.role, "action": action,
-            "reason": reason, "detail": json.dumps(detail, sort_keys=True, default=str)}
+def _audit(
+    client: Client, t_ms: int, action: str, reason: str | None, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "t_ms": t_ms,
+        "who": client.name,
+        "role": client.role,
+        "action": action,
+        "reason": reason,
+        "detail": json.dumps(detail, sort_keys=True, default=str),
+    }
 
 
 def _summary_of_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {"identifier": row["identifier"], "msg_type": row["msg_type"],
-           "level": row["level"], "status": row["status"], "kind": row["kind"],
-           "sent": format_time(row["sent_ms"]), "zones": row["zones"],
-           "references": row["refs"]}
+    out = {
+        "identifier": row["identifier"],
+        "msg_type": row["msg_type"],
+        "level": row["level"],
+        "status": row["status"],
+        "kind": row["kind"],
+        "sent": format_time(row["sent_ms"]),
+        "zones": row["zones"],
+        "references": row["refs"],
+    }
     if row.get("source") is not None:
         out["source"] = row["source"]
     return out
 
 
 def _message_summary(warning: CapWarning) -> dict[str, Any]:
-    out = {"identifier": warning.identifier, "msg_type": warning.msg_type,
-           "level": warning.level, "status": warning.status, "kind": warning.kind,
-           "sent": format_time(warning.sent_ms), "zones": [z.id for z in warning.zones],
-           "references": [ident for ident, _ in warning.references]}
+    out = {
+        "identifier": warning.identifier,
+        "msg_type": warning.msg_type,
+        "level": warning.level,
+        "status": warning.status,
+        "kind": warning.kind,
+        "sent": format_time(warning.sent_ms),
+        "zones": [z.id for z in warning.zones],
+        "references": [ident for ident, _ in warning.references],
+    }
     if warning.source is not None:
         out["source"] = warning.source
     return out
@@ -737,7 +879,7 @@ def relay_targets(targets: list[tuple[str, str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for lane, zone in sorted(targets):
         if lane.startswith(RELAY_LANE):
-            out.setdefault(lane[len(RELAY_LANE):], []).append(zone)
+            out.setdefault(lane[len(RELAY_LANE) :], []).append(zone)
     return out
 
 

@@ -85,8 +85,9 @@ class Coverage:
     before_earliest: bool  # the true impact came before the stated earliest time
 
 
-def coverage(zones: ZoneSet, truth: Mapping[str, Any], estimates: Iterable[tuple[str, Any]]
-             ) -> list[Coverage]:
+def coverage(
+    zones: ZoneSet, truth: Mapping[str, Any], estimates: Iterable[tuple[str, Any]]
+) -> list[Coverage]:
     """Each estimate of a threat whose impact (or would-be impact) the truth knows."""
     rows = {str(r["threat"]): r for r in truth.get("threats") or []}
     out = []
@@ -108,9 +109,18 @@ def coverage(zones: ZoneSet, truth: Mapping[str, Any], estimates: Iterable[tuple
         s, c = math.sin(estimate.heading_rad), math.cos(estimate.heading_rad)
         along, across = dx * s + dy * c, dx * c - dy * s
         d = math.hypot(along / estimate.along_m, across / estimate.cross_m)
-        out.append(Coverage(threat_id, kind, (t_ms - estimate.made_ms) / 1000.0, d,
-                            estimate.along_m, estimate.cross_m,
-                            (estimate.t_ms - t_ms) / 1000.0, t_ms < estimate.t_earliest_ms))
+        out.append(
+            Coverage(
+                threat_id,
+                kind,
+                (t_ms - estimate.made_ms) / 1000.0,
+                d,
+                estimate.along_m,
+                estimate.cross_m,
+                (estimate.t_ms - t_ms) / 1000.0,
+                t_ms < estimate.t_earliest_ms,
+            )
+        )
     return out
 
 

@@ -61,16 +61,17 @@ class Conditions:
             raise ConditionsError(f"--noise-m must be between 10 and 2000 m, not {self.noise_m}")
         if self.interval_s is not None and not 0.5 <= self.interval_s <= 60.0:
             raise ConditionsError(
-                f"--interval-s must be between 0.5 and 60 s, not {self.interval_s}")
-        for flag, value, allowed in (("--acquire", self.acquire, ACQUIRE),
-                                     ("--body", self.body, BODIES),
-                                     ("--maneuver", self.maneuver, MANEUVERS)):
+                f"--interval-s must be between 0.5 and 60 s, not {self.interval_s}"
+            )
+        for flag, value, allowed in (
+            ("--acquire", self.acquire, ACQUIRE),
+            ("--body", self.body, BODIES),
+            ("--maneuver", self.maneuver, MANEUVERS),
+        ):
             if value not in allowed:
-                raise ConditionsError(f"{flag} must be one of {', '.join(allowed)}, not "
-                                      f"{value!r}")
+                raise ConditionsError(f"{flag} must be one of {', '.join(allowed)}, not {value!r}")
         if self.shelter_s is not None and not 15 <= self.shelter_s <= 900:
-            raise ConditionsError(
-                f"--shelter-s must be between 15 and 900 s, not {self.shelter_s}")
+            raise ConditionsError(f"--shelter-s must be between 15 and 900 s, not {self.shelter_s}")
 
     def to_dict(self) -> dict[str, Any]:
         """The knobs as plain data (for truth.json and result files)."""
@@ -114,9 +115,12 @@ def cells_for(kind: str) -> list[str]:
     """The cells that mean something for a kind (no manoeuvres for rockets, no bodies for
     drones)."""
     ballistic = kind in ("rocket", "ballistic")
-    return [name for name, c in CELLS.items()
-            if c is None or not ((ballistic and c.maneuver != "none")
-                                 or (not ballistic and c.body != "default"))]
+    return [
+        name
+        for name, c in CELLS.items()
+        if c is None
+        or not ((ballistic and c.maneuver != "none") or (not ballistic and c.body != "default"))
+    ]
 
 
 def cell(name: str) -> Conditions | None:

@@ -48,10 +48,18 @@ from airwarn.sim.layers import DemoZones
 from airwarn.sim.scenarios import simulate, write_simulation
 
 POST_TIMEOUT_S = 15.0  # a batch of reports is answered in well under a second; never wait long
-RAID_WORDS = {"rockets": "rocket", "ballistic": "ballistic-missile", "cruise": "cruise-missile",
-              "drones": "drone", "mixed": "mixed"}
-LEVEL_STYLE = {"alert": ("ALERT", "bold white on red"), "pre_alert": ("pre-alert", "bold yellow"),
-               "clear": ("clear", "green")}
+RAID_WORDS = {
+    "rockets": "rocket",
+    "ballistic": "ballistic-missile",
+    "cruise": "cruise-missile",
+    "drones": "drone",
+    "mixed": "mixed",
+}
+LEVEL_STYLE = {
+    "alert": ("ALERT", "bold white on red"),
+    "pre_alert": ("pre-alert", "bold yellow"),
+    "clear": ("clear", "green"),
+}
 
 
 class DemoError(AirwarnError):
@@ -100,8 +108,9 @@ class DemoReport:
 class _Printer:
     """A service listener: one line per decision, as it is committed; tallies for the summary."""
 
-    def __init__(self, zones: ZoneSet, console: Console, report: DemoReport,
-                 raid_start_ms: int) -> None:
+    def __init__(
+        self, zones: ZoneSet, console: Console, report: DemoReport, raid_start_ms: int
+    ) -> None:
         self.zones, self.console, self.report = zones, console, report
         self.raid_start_ms = raid_start_ms
         self.lock = threading.Lock()
@@ -135,11 +144,14 @@ class _Printer:
         self.console.print(
             f"{clock} T+{raid_s // 60:02d}:{raid_s % 60:02d}  [{style}]{word:<9}[/]  "
             f"{escape(name):<32} {shelter:<13} {escape(kind):<9} [dim]{escape(threats)}[/]",
-            highlight=False, soft_wrap=True)
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
-def schedule(events: list[dict[str, Any]], start_ms: int, speed: float,
-             wall_start_ms: int | None = None) -> list[tuple[float, dict[str, Any]]]:
+def schedule(
+    events: list[dict[str, Any]], start_ms: int, speed: float, wall_start_ms: int | None = None
+) -> list[tuple[float, dict[str, Any]]]:
     """The raid moved to start at `start_ms`: each event with its new time and the wall time
     (ms) it is due to be posted. Spacing in event time is kept; posting runs `speed` times
     faster than it. Order is kept too (a late report stays after the ones it trails)."""
@@ -157,8 +169,13 @@ def schedule(events: list[dict[str, Any]], start_ms: int, speed: float,
     return planned
 
 
-def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Console,
-                  err: Console, started: threading.Event | None = None) -> DemoReport:
+def run_live_demo(
+    chosen: DemoZones,
+    settings: LiveDemoSettings,
+    console: Console,
+    err: Console,
+    started: threading.Event | None = None,
+) -> DemoReport:
     """Serve the service on `chosen` zones, play the raid into it over HTTP, print its
     warnings, summarise.
 
@@ -179,14 +196,22 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
         settings.out.mkdir(mode=0o700, parents=True, exist_ok=True)
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
-        raise DemoError(f"cannot make the demo's folder {out}: {error.strerror}; choose "
-                        "another --out") from None
+        raise DemoError(
+            f"cannot make the demo's folder {out}: {error.strerror}; choose another --out"
+        ) from None
     db_url = settings.db_url or store_url(settings.out, chosen.layer, clock)
     if settings.fresh:
         _fresh_sqlite(db_url, settings.out / "keys")
-    built = build(ServerSettings(zones=chosen.zones, db=db_url, keys=settings.out / "keys",
-                                 clock=clock, hold_s=settings.hold_s,
-                                 web=WebSettings(heartbeat_s=2.0)))
+    built = build(
+        ServerSettings(
+            zones=chosen.zones,
+            db=db_url,
+            keys=settings.out / "keys",
+            clock=clock,
+            hold_s=settings.hold_s,
+            web=WebSettings(heartbeat_s=2.0),
+        )
+    )
     service = built.service
     zones = service.zones
     url = f"http://{_url_host(settings.host)}:{settings.port}"
@@ -198,8 +223,10 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     if logged_ms is not None and logged_ms >= start_ms:
         if clock == "wall":
             service.db.dispose()
-            raise DemoError(f"the demo's store {db_url} holds events up to "
-                            f"{format_time(logged_ms)}, later than now: run with --fresh")
+            raise DemoError(
+                f"the demo's store {db_url} holds events up to "
+                f"{format_time(logged_ms)}, later than now: run with --fresh"
+            )
         # a sped-up raid ran ahead of the wall: this one follows it on the raid clock
         start_ms = logged_ms + 60_000
     raid = RaidClock(start_ms, wall_start_ms, settings.speed)
@@ -209,8 +236,11 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
     operator = create_token(service.db, "operator", f"demo-operator-{run}", now_ms)
     sensor = create_token(service.db, "sensor", f"demo-sensor-{run}", now_ms)
 
-    server = uvicorn.Server(uvicorn.Config(built.app, host=settings.host, port=settings.port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            built.app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+        )
+    )
 
     def serve() -> None:
         with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind the port
@@ -223,49 +253,72 @@ def run_live_demo(chosen: DemoZones, settings: LiveDemoSettings, console: Consol
         if not thread.is_alive() or time.monotonic() - begun > 15:
             server.should_exit = True
             service.db.dispose()
-            raise DemoError(f"the server did not start on {settings.host}:{settings.port} "
-                            "(is the port in use? try --port)")
+            raise DemoError(
+                f"the server did not start on {settings.host}:{settings.port} "
+                "(is the port in use? try --port)"
+            )
         time.sleep(0.05)
     deadline = None if settings.duration_s is None else begun + settings.duration_s
     try:
         if started is not None:
             started.set()
-        events, truth = simulate(zones, settings.scenario, settings.seed,
-                                 count=settings.count)
+        events, truth = simulate(zones, settings.scenario, settings.seed, count=settings.count)
         if run > 1:
-            events = [{**e, "threat": f"{e['threat']}-{run}"} if "threat" in e else e
-                      for e in events]
+            events = [
+                {**e, "threat": f"{e['threat']}-{run}"} if "threat" in e else e for e in events
+            ]
         report.threats = len(truth["threats"])
         kinds = Counter(t["kind"] for t in truth["threats"])
         planned = schedule(events, start_ms, settings.speed, wall_start_ms)
         _write_events([e for _, e in planned], out / "events.jsonl")
         span_s = (planned[-1][0] - wall_start_ms) / 1000 if planned else 0.0
         what = RAID_WORDS.get(settings.scenario, settings.scenario)
-        pace = ("in real time" if clock == "wall"
-                else f"{settings.speed:g} times faster than real time")
+        pace = (
+            "in real time" if clock == "wall" else f"{settings.speed:g} times faster than real time"
+        )
         threats = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(kinds.items()))
-        console.print(f"[bold]airwarn demo[/]: a simulated {escape(what)} raid "
-                      f"({threats}) on {escape(chosen.title)}, {pace}; each warning is "
-                      "printed below as the service decides it.", soft_wrap=True,
-                      highlight=False)
-        console.print(f"  public page  {url}/   (what people see: alerts as they happen)",
-                      highlight=False, soft_wrap=True)
-        console.print(f"  console      {url}/console#token={operator}   (signs you in as "
-                      "the demo's operator)", highlight=False, soft_wrap=True)
-        console.print(f"  operator token  {operator}   (for the console, or curl -H "
-                      "'Authorization: Bearer ...')", highlight=False, soft_wrap=True)
-        console.print(f"  API          {url}/docs   live feed {url}/v1/stream   "
-                      f"CAP {url}/v1/cap/feed.atom", highlight=False, soft_wrap=True)
+        console.print(
+            f"[bold]airwarn demo[/]: a simulated {escape(what)} raid "
+            f"({threats}) on {escape(chosen.title)}, {pace}; each warning is "
+            "printed below as the service decides it.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        console.print(
+            f"  public page  {url}/   (what people see: alerts as they happen)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"  console      {url}/console#token={operator}   (signs you in as "
+            "the demo's operator)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"  operator token  {operator}   (for the console, or curl -H "
+            "'Authorization: Bearer ...')",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"  API          {url}/docs   live feed {url}/v1/stream   CAP {url}/v1/cap/feed.atom",
+            highlight=False,
+            soft_wrap=True,
+        )
         console.print(
             f"  raid         seed {settings.seed}, {len(events)} sensor reports over "
             f"{_span(span_s)}, hold {settings.hold_s} s; starting in "
             f"{max(0.0, (wall_start_ms - time.time() * 1000) / 1000):.0f} s. Store {db_url} "
             f"({'kept between runs; --fresh starts anew' if not settings.fresh else 'new'})",
-            highlight=False, soft_wrap=True)
+            highlight=False,
+            soft_wrap=True,
+        )
         printer = _Printer(zones, console, report, start_ms)
         service.listeners.append(printer)
-        with httpx.Client(base_url=url, timeout=POST_TIMEOUT_S,
-                          headers={"Authorization": f"Bearer {sensor}"}) as client:
+        with httpx.Client(
+            base_url=url, timeout=POST_TIMEOUT_S, headers={"Authorization": f"Bearer {sensor}"}
+        ) as client:
             _play(client, service, planned, settings, raid, clock, report, deadline)
             if report.events_posted == len(planned):
                 _wait_for_all_clear(service, raid, clock, report, deadline)
@@ -292,9 +345,16 @@ def store_url(out: Path, layer: str, clock: str) -> str:
     return f"sqlite:///{out / layer / ('live.db' if clock == 'wall' else 'fast.db')}"
 
 
-def _play(client: httpx.Client, service: Any, planned: list[tuple[float, dict[str, Any]]],
-          settings: LiveDemoSettings, raid: RaidClock, clock: str, report: DemoReport,
-          deadline: float | None) -> None:
+def _play(
+    client: httpx.Client,
+    service: Any,
+    planned: list[tuple[float, dict[str, Any]]],
+    settings: LiveDemoSettings,
+    raid: RaidClock,
+    clock: str,
+    report: DemoReport,
+    deadline: float | None,
+) -> None:
     """Post each report when it falls due, in small batches; on the raid clock, move the
     service's clock through quiet spells so holds and timeouts run at the same pace (the
     demo's own process does that, as a server's wall clock would: clock ticks are not a
@@ -314,8 +374,11 @@ def _play(client: httpx.Client, service: Any, planned: list[tuple[float, dict[st
             time.sleep(min((due - now_ms) / 1000, 0.25))
             continue
         batch: list[dict[str, Any]] = []
-        while (i < len(planned) and len(batch) < settings.max_batch
-               and planned[i][0] <= now_ms + settings.batch_s * 1000):
+        while (
+            i < len(planned)
+            and len(batch) < settings.max_batch
+            and planned[i][0] <= now_ms + settings.batch_s * 1000
+        ):
             batch.append(planned[i][1])
             i += 1
         answer = _post(client, b"".join(encoder.encode(e) + b"\n" for e in batch))
@@ -324,8 +387,9 @@ def _play(client: httpx.Client, service: Any, planned: list[tuple[float, dict[st
         last_post = time.time()
 
 
-def _wait_for_all_clear(service: Any, raid: RaidClock, clock: str, report: DemoReport,
-                        deadline: float | None) -> None:
+def _wait_for_all_clear(
+    service: Any, raid: RaidClock, clock: str, report: DemoReport, deadline: float | None
+) -> None:
     """After the last report: wait until no zone is warned and no threat is tracked."""
     while deadline is None or time.monotonic() < deadline:
         if not service.active() and not service.engine.active_threats:
@@ -351,25 +415,31 @@ class RaidClock:
 
 def _post(client: httpx.Client, body: bytes) -> dict[str, Any]:
     try:
-        response = client.post("/v1/events", content=body,
-                               headers={"Content-Type": "application/x-ndjson"})
+        response = client.post(
+            "/v1/events", content=body, headers={"Content-Type": "application/x-ndjson"}
+        )
     except httpx.TimeoutException:
-        raise DemoError(f"the demo server did not answer a batch of reports within "
-                        f"{POST_TIMEOUT_S:.0f} s; stopped") from None
+        raise DemoError(
+            f"the demo server did not answer a batch of reports within "
+            f"{POST_TIMEOUT_S:.0f} s; stopped"
+        ) from None
     except httpx.HTTPError as error:
         raise DemoError(f"posting reports to the demo server failed: {error}") from None
     if response.status_code not in (200, 422):  # 422: none taken (too late), as it says
-        raise DemoError(f"the demo server refused reports: HTTP {response.status_code} "
-                        f"{response.text[:300]}")
+        raise DemoError(
+            f"the demo server refused reports: HTTP {response.status_code} {response.text[:300]}"
+        )
     answer: dict[str, Any] = response.json()
     return answer
 
 
-def _summary(console: Console, report: DemoReport, settings: LiveDemoSettings,
-             out: Path) -> None:
+def _summary(console: Console, report: DemoReport, settings: LiveDemoSettings, out: Path) -> None:
     console.print()
-    state = ("the raid is over and every zone is clear" if report.raid_done
-             else "stopped before the raid was over (--duration-s)")
+    state = (
+        "the raid is over and every zone is clear"
+        if report.raid_done
+        else "stopped before the raid was over (--duration-s)"
+    )
     console.print(f"[bold]summary[/]: {state}")
     only_pre = report.pre_alerted - report.alerted
     messages = ", ".join(f"{n} {kind}" for kind, n in sorted(report.messages.items()))
@@ -377,13 +447,26 @@ def _summary(console: Console, report: DemoReport, settings: LiveDemoSettings,
         f"  {report.threats} threats, {report.events_accepted} of {report.events_posted} "
         f"reports accepted; {report.decisions} decisions: {len(report.alerted)} of "
         f"{report.zones} zones alerted, {len(only_pre)} more pre-alerted only",
-        highlight=False, soft_wrap=True)
-    console.print(f"  CAP messages issued (signed): {sum(report.messages.values())}"
-                  + (f" ({messages})" if messages else ""), highlight=False, soft_wrap=True)
-    console.print(f"  look at: {report.url} · {report.url}v1/history · "
-                  f"{report.url}v1/cap/feed.atom", highlight=False, soft_wrap=True)
-    console.print(f"  the log: {report.db_url} (events and decisions); the reports posted: "
-                  f"{out / 'events.jsonl'}", highlight=False, soft_wrap=True)
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  CAP messages issued (signed): {sum(report.messages.values())}"
+        + (f" ({messages})" if messages else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  look at: {report.url} · {report.url}v1/history · {report.url}v1/cap/feed.atom",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  the log: {report.db_url} (events and decisions); the reports posted: "
+        f"{out / 'events.jsonl'}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _span(seconds: float) -> str:
@@ -434,8 +517,10 @@ def run_demo(out: Path, seed: int, console: Console) -> dict[str, Score]:
     console.print(f"zones: {len(zones)} generated cells, shelter 15-90 s -> {zones_path}")
     events, truth = simulate(zones, "mixed", seed)
     write_simulation(events, truth, out)
-    console.print(f"raid: {len(truth['threats'])} threats, {len(events)} sensor reports -> "
-                  f"{out / 'events.jsonl'}")
+    console.print(
+        f"raid: {len(truth['threats'])} threats, {len(events)} sensor reports -> "
+        f"{out / 'events.jsonl'}"
+    )
     config = EngineConfig()
     decisions_path = out / "decisions.jsonl"
     with (out / "events.jsonl").open("rb") as source, decisions_path.open("wb") as sink:

@@ -26,9 +26,21 @@ FRONTS = {
 }
 # The land: a rough outline (lon, lat) from the coast to the Jordan valley; the sea is no zone.
 LAND = [
-    (34.27, 31.22), (34.49, 31.60), (34.74, 32.05), (34.86, 32.45), (34.96, 32.83),
-    (35.10, 33.09), (35.55, 33.27), (35.65, 32.90), (35.56, 32.40), (35.50, 31.80),
-    (35.40, 31.30), (35.25, 30.60), (34.95, 29.55), (34.87, 29.50), (34.25, 31.00),
+    (34.27, 31.22),
+    (34.49, 31.60),
+    (34.74, 32.05),
+    (34.86, 32.45),
+    (34.96, 32.83),
+    (35.10, 33.09),
+    (35.55, 33.27),
+    (35.65, 32.90),
+    (35.56, 32.40),
+    (35.50, 31.80),
+    (35.40, 31.30),
+    (35.25, 30.60),
+    (34.95, 29.55),
+    (34.87, 29.50),
+    (34.25, 31.00),
 ]
 SHELTER_STEPS = ((7_000.0, 15), (15_000.0, 30), (25_000.0, 45), (40_000.0, 60))
 
@@ -63,9 +75,13 @@ def demo_zones() -> list[Zone]:
             district = f"District {int((cy - miny) // 40_000) + 1}-{int((cx - minx) // 40_000) + 1}"
             shelter = _shelter_s(shapely.distance(shapely.Point(cx, cy), fronts))
             zone_id = f"demo-{col:02d}{row:03d}"
-            zones.append(Zone(
-                id=zone_id, shelter_s=shelter,
-                geometry=shapely.set_precision(projection.geometry_to_lonlat(piece), 1e-6),
-                name=f"Cell {col}-{row}", region=district,
-            ))
+            zones.append(
+                Zone(
+                    id=zone_id,
+                    shelter_s=shelter,
+                    geometry=shapely.set_precision(projection.geometry_to_lonlat(piece), 1e-6),
+                    name=f"Cell {col}-{row}",
+                    region=district,
+                )
+            )
     return zones

@@ -133,20 +133,30 @@ def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) 
             try:
                 t, zone_id, level = decision["t"], decision["zone"], decision["level"]
             except KeyError as exc:
-                raise ContractError(f"decision has no `{exc.args[0]}`", line=number,
-                                    field=f"$.{exc.args[0]}") from None
+                raise ContractError(
+                    f"decision has no `{exc.args[0]}`", line=number, field=f"$.{exc.args[0]}"
+                ) from None
             kind = decision.get("kind")
             threats = tuple(str(t) for t in decision.get("threats") or ())
         if level not in LEVELS:
-            raise ContractError("level must be one of clear, pre_alert, alert", line=number,
-                                field="$.level", value=level)
+            raise ContractError(
+                "level must be one of clear, pre_alert, alert",
+                line=number,
+                field="$.level",
+                value=level,
+            )
         index = zones.index_of.get(zone_id)
         if index is None:
-            raise ZoneError("decision names a zone that is not in the zone set; score a run "
-                            "with the zone file it was made with", line=number,
-                            field="$.zone", value=zone_id)
-        changes.append(_Change(parse_time(t), index, level, MANUAL if kind is None else kind,
-                               threats))
+            raise ZoneError(
+                "decision names a zone that is not in the zone set; score a run "
+                "with the zone file it was made with",
+                line=number,
+                field="$.zone",
+                value=zone_id,
+            )
+        changes.append(
+            _Change(parse_time(t), index, level, MANUAL if kind is None else kind, threats)
+        )
     changes.sort(key=lambda change: change.t_ms)  # stable: ties keep their given order
     return changes
 
@@ -197,8 +207,9 @@ class _Timeline:
         if change is None or change.level == "clear":
             return
         key = (change.kind, change.level)
-        self.area_ms[key] = (self.area_ms.get(key, 0.0)
-                             + float(zones.area_km2[change.zone]) * (until_ms - change.t_ms))
+        self.area_ms[key] = self.area_ms.get(key, 0.0) + float(zones.area_km2[change.zone]) * (
+            until_ms - change.t_ms
+        )
 
     def at(self, zone: int, t_ms: int) -> tuple[str, int | None]:
         """The level in force in a zone at an instant, and when its alert began."""
@@ -213,8 +224,9 @@ class _Timeline:
         return sum(r[0] for r in rows), sum(r[1] for r in rows)
 
     def km2h(self, level: str, kind: str | None = None) -> float:
-        total = sum(v for (k, lv), v in self.area_ms.items()
-                    if lv == level and (kind is None or k == kind))
+        total = sum(
+            v for (k, lv), v in self.area_ms.items() if lv == level and (kind is None or k == kind)
+        )
         return total / _MS_PER_HOUR
 
 
@@ -238,14 +250,16 @@ def _ideal_km2h(zones: ZoneSet, threats: list[ThreatScore], hold_s: float) -> fl
             continue
         z = zones.index_of[threat.zone]
         shelter_ms = int(zones.shelter_s[z]) * 1000
-        by_zone.setdefault(z, []).append((threat.impact_ms - shelter_ms,
-                                          threat.impact_ms + hold_ms))
+        by_zone.setdefault(z, []).append(
+            (threat.impact_ms - shelter_ms, threat.impact_ms + hold_ms)
+        )
     total = sum(float(zones.area_km2[z]) * _union_ms(spans) for z, spans in sorted(by_zone.items()))
     return total / _MS_PER_HOUR
 
 
-def _score_threat(zones: ZoneSet, timeline: _Timeline, threat: Mapping[str, Any],
-                  grace_s: float) -> ThreatScore:
+def _score_threat(
+    zones: ZoneSet, timeline: _Timeline, threat: Mapping[str, Any], grace_s: float
+) -> ThreatScore:
     impact = threat["impact"]
     impact_ms = parse_time(impact["t"])
     zone = zones.zone_at(float(impact["lon"]), float(impact["lat"]))
@@ -261,15 +275,26 @@ def _score_threat(zones: ZoneSet, timeline: _Timeline, threat: Mapping[str, Any]
     warning_ms = None if missed or start_ms is None else impact_ms - start_ms
     late = warning_ms is not None and warning_ms < required_ms
     return ThreatScore(
-        threat=name, kind=kind, zone=zones.ids[zone], impact_ms=impact_ms,
+        threat=name,
+        kind=kind,
+        zone=zones.ids[zone],
+        impact_ms=impact_ms,
         alert_start_ms=None if missed else start_ms,
         warning_s=None if warning_ms is None else warning_ms / 1000,
-        required_s=required_ms / 1000, missed=missed, late=late,
+        required_s=required_ms / 1000,
+        missed=missed,
+        late=late,
     )
 
 
-def _kind_score(kind: str, zones: ZoneSet, timeline: _Timeline, threat_count: int,
-                impacts: list[ThreatScore], hold_s: float) -> KindScore:
+def _kind_score(
+    kind: str,
+    zones: ZoneSet,
+    timeline: _Timeline,
+    threat_count: int,
+    impacts: list[ThreatScore],
+    hold_s: float,
+) -> KindScore:
     in_zones = [t for t in impacts if t.zone is not None]
     warnings = np.array([t.warning_s for t in in_zones if t.warning_s is not None], dtype=float)
     late = sum(t.late for t in in_zones)
@@ -278,16 +303,23 @@ def _kind_score(kind: str, zones: ZoneSet, timeline: _Timeline, threat_count: in
     ideal = _ideal_km2h(zones, impacts, hold_s)
     alerted, flaps = timeline.flap_counts(level_kind)
     return KindScore(
-        kind=kind, threats=threat_count, impacts=len(impacts), in_zones=len(in_zones),
-        outside=len(impacts) - len(in_zones), missed=sum(t.missed for t in in_zones),
-        late=late, late_share=late / len(in_zones) if in_zones else None,
+        kind=kind,
+        threats=threat_count,
+        impacts=len(impacts),
+        in_zones=len(in_zones),
+        outside=len(impacts) - len(in_zones),
+        missed=sum(t.missed for t in in_zones),
+        late=late,
+        late_share=late / len(in_zones) if in_zones else None,
         warning_s_median=float(np.median(warnings)) if len(warnings) else None,
         warning_s_min=float(warnings.min()) if len(warnings) else None,
         warning_s_p10=float(np.percentile(warnings, 10)) if len(warnings) else None,
-        alert_km2h=alert, ideal_km2h=ideal,
+        alert_km2h=alert,
+        ideal_km2h=ideal,
         over_alert=alert / ideal if ideal > 0 else None,
         pre_alert_km2h=timeline.km2h("pre_alert", level_kind),
-        alerted_zones=alerted, flaps=flaps,
+        alerted_zones=alerted,
+        flaps=flaps,
         flaps_per_100=100.0 * flaps / alerted if alerted else None,
     )
 
@@ -307,21 +339,29 @@ def score(
     """Score decisions against the truth of one run, as the module docstring defines."""
     timeline = _Timeline(zones, _changes(zones, decisions))
     truth_threats = list(truth.get("threats") or [])
-    scored = [_score_threat(zones, timeline, t, grace_s)
-              for t in truth_threats if t.get("impact") is not None]
+    scored = [
+        _score_threat(zones, timeline, t, grace_s)
+        for t in truth_threats
+        if t.get("impact") is not None
+    ]
     counts: dict[str, int] = {}
     for threat in truth_threats:
         kind = str(threat.get("kind") or "unknown")
         counts[kind] = counts.get(kind, 0) + 1
     kinds = sorted(set(counts) | timeline.kinds, key=_kind_order)
     per_kind = {
-        kind: _kind_score(kind, zones, timeline, counts.get(kind, 0),
-                          [t for t in scored if t.kind == kind], hold_s)
+        kind: _kind_score(
+            kind,
+            zones,
+            timeline,
+            counts.get(kind, 0),
+            [t for t in scored if t.kind == kind],
+            hold_s,
+        )
         for kind in kinds
     }
     total = _kind_score(TOTAL, zones, timeline, len(truth_threats), scored, hold_s)
-    return Score(per_kind=per_kind, total=total, threats=scored,
-                 open_zones=timeline.open_zones)
+    return Score(per_kind=per_kind, total=total, threats=scored, open_zones=timeline.open_zones)
 
 
 def score_to_dict(score: Score) -> dict[str, Any]:
@@ -365,8 +405,10 @@ _ROWS: tuple[tuple[str, Any], ...] = (
     ("pre-alert km²·h", lambda s: _area(s.pre_alert_km2h)),
     ("alerted zones (zone × threat)", lambda s: str(s.alerted_zones)),
     ("flaps", lambda s: str(s.flaps)),
-    ("flaps per 100 alerted", lambda s: "–" if s.flaps_per_100 is None
-     else f"{s.flaps_per_100:.2f}"),
+    (
+        "flaps per 100 alerted",
+        lambda s: "–" if s.flaps_per_100 is None else f"{s.flaps_per_100:.2f}",
+    ),
 )
 
 

@@ -41,8 +41,9 @@ from airwarn.sim.paths import threat_path_record
 from airwarn.sim.scenarios import START, BallisticPath, PlannedThreat, Raid, plan
 
 
-def plan_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,
-               count: int | None = None) -> tuple[Raid, list[PlannedThreat]]:
+def plan_under(
+    zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *, count: int | None = None
+) -> tuple[Raid, list[PlannedThreat]]:
     """The raid's threats, flown and seen under the conditions (times in seconds)."""
     raid, threats = plan(zones, scenario, seed, count=count)
     air = random.Random(f"{scenario}:{seed}:weather")
@@ -82,8 +83,13 @@ def body_beta(rng: random.Random, kind: str, body: str) -> float | None:
     return math.exp(rng.uniform(hi - tenth, hi) if body == "sleek" else rng.uniform(lo, lo + tenth))
 
 
-def _refly_ballistic(threat: PlannedThreat, rng: random.Random, body: str,
-                     weather: truth_flight.Weather, forecast: truth_flight.Weather) -> None:
+def _refly_ballistic(
+    threat: PlannedThreat,
+    rng: random.Random,
+    body: str,
+    weather: truth_flight.Weather,
+    forecast: truth_flight.Weather,
+) -> None:
     """Fly a rocket or ballistic missile again, from its launch at its impact point, under the
     honest physics of `airwarn.sim.truth_flight` (and with another body, if asked). Kept as the
     default simulator flew it (`flown: default` in the truth) when the new body cannot reach."""
@@ -98,10 +104,16 @@ def _refly_ballistic(threat: PlannedThreat, rng: random.Random, body: str,
     loft = math.degrees(math.atan2(u, math.hypot(e, n)))
     guided = threat.kind == "ballistic"
     path = truth_flight.launch(
-        (threat.launch_lat, threat.launch_lon), (threat.impact[0], threat.impact[1]),
-        threat.launch_s, boost_s=planned.boost_s, loft_deg=loft,
-        aim_beta=beta if guided else beta * aim_error, true_beta=beta,
-        aim_weather=weather if guided else forecast, weather=weather)
+        (threat.launch_lat, threat.launch_lon),
+        (threat.impact[0], threat.impact[1]),
+        threat.launch_s,
+        boost_s=planned.boost_s,
+        loft_deg=loft,
+        aim_beta=beta if guided else beta * aim_error,
+        true_beta=beta,
+        aim_weather=weather if guided else forecast,
+        weather=weather,
+    )
     if path is None or path.flight.impact is None:
         threat.flown = "default"  # type: ignore[attr-defined]
         return
@@ -111,21 +123,27 @@ def _refly_ballistic(threat: PlannedThreat, rng: random.Random, body: str,
     threat.flown = "honest"  # type: ignore[attr-defined]
 
 
-def simulate_under(zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *,
-                   count: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def simulate_under(
+    zones: ZoneSet, scenario: str, seed: int, conditions: Conditions, *, count: int | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A raid under the conditions: the sensor events (Contract v1 dicts, in delivery order)
     and the truth document with paths. The same zones, scenario, seed and conditions give the
     same result."""
     raid, threats = plan_under(zones, scenario, seed, conditions, count=count)
     seen = sensing.sightings(random.Random(f"{scenario}:{seed}:sensors"), threats, conditions)
     start_ms = parse_time(START)
-    events = sensing.events(random.Random(f"{scenario}:{seed}:reports"), threats, seen,
-                            start_ms)
+    events = sensing.events(random.Random(f"{scenario}:{seed}:reports"), threats, seen, start_ms)
     return events, _truth(raid, scenario, seed, threats, conditions, start_ms)
 
 
-def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
-           conditions: Conditions, start_ms: int) -> dict[str, Any]:
+def _truth(
+    raid: Raid,
+    scenario: str,
+    seed: int,
+    threats: list[PlannedThreat],
+    conditions: Conditions,
+    start_ms: int,
+) -> dict[str, Any]:
     def at(t_s: float) -> str:
         return format_time(start_ms + round(t_s * 1000))
 
@@ -135,12 +153,20 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
         where = {"lat": round(lat, 6), "lon": round(lon, 6), "t": at(t_hit)}
         intercepted = threat.end_reason == "intercepted"
         row: dict[str, Any] = {
-            "threat": threat.threat, "kind": threat.kind, "area": threat.area,
-            "launch": {"lat": round(threat.launch_lat, 6), "lon": round(threat.launch_lon, 6),
-                       "t": at(threat.launch_s)},
-            "first_report_t": at(threat.detect_s), "impact": None if intercepted else where,
-            "end_reason": threat.end_reason, "end_t": at(threat.end_s),
-            "sigma_m": threat.sigma_m, "interval_s": threat.interval_s,
+            "threat": threat.threat,
+            "kind": threat.kind,
+            "area": threat.area,
+            "launch": {
+                "lat": round(threat.launch_lat, 6),
+                "lon": round(threat.launch_lon, 6),
+                "t": at(threat.launch_s),
+            },
+            "first_report_t": at(threat.detect_s),
+            "impact": None if intercepted else where,
+            "end_reason": threat.end_reason,
+            "end_t": at(threat.end_s),
+            "sigma_m": threat.sigma_m,
+            "interval_s": threat.interval_s,
             "flight_s": round(t_hit - threat.launch_s, 3),
         }
         if intercepted:
@@ -159,8 +185,15 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat],
                 row["maneuver"] = threat.maneuver
         row["path"] = threat_path_record(threat)
         rows.append(row)
-    return {"scenario": scenario, "seed": seed, "country": raid.theater.name,
-            "start": format_time(start_ms), "conditions": conditions.to_dict(),
-            "weather": {k: round(v, 4) for k, v in asdict(getattr(
-                raid, "weather", truth_flight.STILL)).items()},
-            "shelter_s": conditions.shelter_s, "threats": rows}
+    return {
+        "scenario": scenario,
+        "seed": seed,
+        "country": raid.theater.name,
+        "start": format_time(start_ms),
+        "conditions": conditions.to_dict(),
+        "weather": {
+            k: round(v, 4) for k, v in asdict(getattr(raid, "weather", truth_flight.STILL)).items()
+        },
+        "shelter_s": conditions.shelter_s,
+        "threats": rows,
+    }

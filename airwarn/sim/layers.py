@@ -38,7 +38,6 @@ def demo_zone_set(layer: str) -> DemoZones:
             title += f" (shelter {packaged_layer(layer).shelter_s} s each)"
         return DemoZones(zones, title, layer)
     if layer == GENERATED and not Path(layer).exists():
-        return DemoZones(zones, f"{count} made-up hexagonal zones (not a real place's)",
-                         GENERATED)
+        return DemoZones(zones, f"{count} made-up hexagonal zones (not a real place's)", GENERATED)
     name = Path(layer).name.split(".")[0] or "zones"
     return DemoZones(zones, f"the {count} zones of {layer}", name)

@@ -78,8 +78,9 @@ def hard_turn_rate_dps(kind: str, speed_mps: float) -> float:
     return math.degrees(G0 * math.tan(bank) / speed_mps)
 
 
-def maneuver(raid: Raid, threat: PlannedThreat, what: str, rng: random.Random
-             ) -> dict[str, Any] | None:
+def maneuver(
+    raid: Raid, threat: PlannedThreat, what: str, rng: random.Random
+) -> dict[str, Any] | None:
     """Change a drone's or cruise missile's flight from near its target on (in place), and
     say what it did; None (the flight unchanged) when it cannot.
 
@@ -127,28 +128,50 @@ def maneuver(raid: Raid, threat: PlannedThreat, what: str, rng: random.Random
         top_speed = speed * frame.top_speed_factor
     new = RoutePath(t0_s=path.t0_s, dt_s=path.dt_s)
     for i in range(start):
-        new.append(path.lat[i], path.lon[i], path.alt[i], path.east[i], path.north[i],
-                   path.up[i])
-    flown = _fly(new, (lat, lon, alt), heading, speed, top_speed, frame.accel_mps2, turn_rate,
-                 side, legs, (target_lat, target_lon), dive_deg)
+        new.append(path.lat[i], path.lon[i], path.alt[i], path.east[i], path.north[i], path.up[i])
+    flown = _fly(
+        new,
+        (lat, lon, alt),
+        heading,
+        speed,
+        top_speed,
+        frame.accel_mps2,
+        turn_rate,
+        side,
+        legs,
+        (target_lat, target_lon),
+        dive_deg,
+    )
     if not flown:
         return None
     threat.path = new
     threat.impact = (new.lat[-1], new.lon[-1], new.t_end_s)
-    return {"kind": what, "t_s": round(new.time_of(start), 3),
-            "turn_rate_dps": round(math.degrees(turn_rate), 2),
-            "top_speed_mps": round(top_speed, 1),
-            "loiter_s": round(loiter_s, 1) if what == "loiter" else None}
+    return {
+        "kind": what,
+        "t_s": round(new.time_of(start), 3),
+        "turn_rate_dps": round(math.degrees(turn_rate), 2),
+        "top_speed_mps": round(top_speed, 1),
+        "loiter_s": round(loiter_s, 1) if what == "loiter" else None,
+    }
 
 
-def _pick_target(raid: Raid, lat: float, lon: float, bearing: float, reach_m: float,
-                 pick: float, spot: tuple[float, float]) -> tuple[float, float] | None:
+def _pick_target(
+    raid: Raid,
+    lat: float,
+    lon: float,
+    bearing: float,
+    reach_m: float,
+    pick: float,
+    spot: tuple[float, float],
+) -> tuple[float, float] | None:
     """A point of a targetable zone about `reach_m` away, within 15° of `bearing`."""
     d = _distances_m(lat, lon, raid.rep_lat, raid.rep_lon)
     phi1, phi2 = math.radians(lat), np.radians(raid.rep_lat)
     dl = np.radians(raid.rep_lon - lon)
-    b = np.arctan2(np.sin(dl) * np.cos(phi2),
-                   math.cos(phi1) * np.sin(phi2) - math.sin(phi1) * np.cos(phi2) * np.cos(dl))
+    b = np.arctan2(
+        np.sin(dl) * np.cos(phi2),
+        math.cos(phi1) * np.sin(phi2) - math.sin(phi1) * np.cos(phi2) * np.cos(dl),
+    )
     off = np.abs((b - bearing + math.pi) % (2 * math.pi) - math.pi)
     ok = (d >= 0.5 * reach_m) & (d <= 1.5 * reach_m) & (off <= math.radians(15.0))
     weights = np.where(ok, raid.weights, 0.0)
@@ -169,9 +192,19 @@ def _pick_target(raid: Raid, lat: float, lon: float, bearing: float, reach_m: fl
     return float(raid.rep_lat[index]), float(raid.rep_lon[index])
 
 
-def _fly(path: RoutePath, start: tuple[float, float, float], heading: float, speed: float,
-         top_speed: float, accel: float, turn_rate: float, side: float,
-         legs: list[tuple[str, float]], target: tuple[float, float], dive_deg: float) -> bool:
+def _fly(
+    path: RoutePath,
+    start: tuple[float, float, float],
+    heading: float,
+    speed: float,
+    top_speed: float,
+    accel: float,
+    turn_rate: float,
+    side: float,
+    legs: list[tuple[str, float]],
+    target: tuple[float, float],
+    dive_deg: float,
+) -> bool:
     """Fly from a state: the legs (a loiter), then to the target with a dive onto it; append
     the samples to `path`. False if it has not come down within 10 hours."""
     dt = path.dt_s

@@ -58,7 +58,8 @@ class PathOracle:
             raise AirwarnError(
                 f"truth has no path for {len(missing)} threat(s) ({', '.join(missing[:3])}...): "
                 "the path oracle needs them; make the raid with `airwarn simulate "
-                "--truth-paths` (or any sensor-sweep flag)")
+                "--truth-paths` (or any sensor-sweep flag)"
+            )
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         visits = self.visits.get(threat.id)
@@ -102,12 +103,18 @@ class ImpactOracle:
 
 
 ORACLES: dict[str, Callable[[ZoneSet, Mapping[str, Any]], Policy]] = {
-    "path-oracle": PathOracle, "impact-oracle": ImpactOracle,
+    "path-oracle": PathOracle,
+    "impact-oracle": ImpactOracle,
 }
 
 
-def run_oracle(zones: ZoneSet, truth: Mapping[str, Any], events: Iterable[Event], name: str,
-               config: EngineConfig | None = None) -> list[Decision]:
+def run_oracle(
+    zones: ZoneSet,
+    truth: Mapping[str, Any],
+    events: Iterable[Event],
+    name: str,
+    config: EngineConfig | None = None,
+) -> list[Decision]:
     """Every decision of an oracle over the events of a raid, through the engine's lifecycle."""
     if name not in ORACLES:
         raise AirwarnError(f"unknown oracle {name!r}: choose one of {', '.join(ORACLES)}")

@@ -85,8 +85,9 @@ class TruePath:
     y_m: np.ndarray
 
 
-def read_path(zones: ZoneSet, truth: Mapping[str, Any], threat: Mapping[str, Any]
-              ) -> TruePath | None:
+def read_path(
+    zones: ZoneSet, truth: Mapping[str, Any], threat: Mapping[str, Any]
+) -> TruePath | None:
     """The path of one truth row on the zone set's map, or None when the row has none."""
     record = threat.get("path")
     if not record:
@@ -96,10 +97,13 @@ def read_path(zones: ZoneSet, truth: Mapping[str, Any], threat: Mapping[str, Any
     lon = np.asarray(record["lon"], dtype=float)
     lat = np.asarray(record["lat"], dtype=float)
     if not (len(t_ms) == len(lon) == len(lat)) or len(t_ms) == 0:
-        raise AirwarnError(f"truth: the path of {threat.get('threat')!r} has t_s, lat and lon "
-                           "of different lengths; make the raid again with airwarn simulate")
+        raise AirwarnError(
+            f"truth: the path of {threat.get('threat')!r} has t_s, lat and lon "
+            "of different lengths; make the raid again with airwarn simulate"
+        )
     xy = shapely.get_coordinates(
-        zones.projection.geometry_to_xy(shapely.multipoints(np.column_stack([lon, lat]))))
+        zones.projection.geometry_to_xy(shapely.multipoints(np.column_stack([lon, lat])))
+    )
     return TruePath(t_ms, xy[:, 0].copy(), xy[:, 1].copy())
 
 
@@ -122,8 +126,13 @@ def zone_visits(zones: ZoneSet, path: TruePath) -> Visits:
         seg, zone = hits[0], hits[1]
         t = path.t_ms
         return Visits(zone.astype(np.int64), t[seg], t[seg])
-    coords = np.stack([np.column_stack([path.x_m[:-1], path.y_m[:-1]]),
-                       np.column_stack([path.x_m[1:], path.y_m[1:]])], axis=1)
+    coords = np.stack(
+        [
+            np.column_stack([path.x_m[:-1], path.y_m[:-1]]),
+            np.column_stack([path.x_m[1:], path.y_m[1:]]),
+        ],
+        axis=1,
+    )
     segments = shapely.linestrings(coords)
     seg, zone = zones.tree.query(segments, predicate="intersects")
     if not len(seg):
@@ -136,5 +145,4 @@ def zone_visits(zones: ZoneSet, path: TruePath) -> Visits:
     starts[1:] = (zone[1:] != zone[:-1]) | (seg[1:] != seg[:-1] + 1)
     first = np.flatnonzero(starts)
     last = np.append(first[1:] - 1, len(seg) - 1)
-    return Visits(zone[first].astype(np.int64), path.t_ms[seg[first]],
-                  path.t_ms[seg[last] + 1])
+    return Visits(zone[first].astype(np.int64), path.t_ms[seg[first]], path.t_ms[seg[last] + 1])

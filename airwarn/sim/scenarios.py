@@ -39,18 +39,28 @@ from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
 
 SCENARIOS: tuple[str, ...] = ("rockets", "ballistic", "drones", "cruise", "mixed")
-KIND_OF: dict[str, str] = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone",
-                           "cruise": "cruise"}
+KIND_OF: dict[str, str] = {
+    "rockets": "rocket",
+    "ballistic": "ballistic",
+    "drones": "drone",
+    "cruise": "cruise",
+}
 START = "2026-03-01T18:00:00.000Z"
 EARTH_R_M = 6_371_008.8  # mean radius, for distances and bearings that steer and select
 
 # How many threats a scenario has when the caller does not say (inclusive ranges).
 DEFAULT_COUNTS: dict[str, tuple[int, int]] = {
-    "rockets": (20, 60), "ballistic": (5, 20), "drones": (20, 60), "cruise": (5, 20),
+    "rockets": (20, 60),
+    "ballistic": (5, 20),
+    "drones": (20, 60),
+    "cruise": (5, 20),
 }
 # A mixed raid's share of each kind.
 MIXED_SHARES: tuple[tuple[str, float], ...] = (
-    ("rocket", 0.35), ("drone", 0.35), ("cruise", 0.15), ("ballistic", 0.15),
+    ("rocket", 0.35),
+    ("drone", 0.35),
+    ("cruise", 0.15),
+    ("ballistic", 0.15),
 )
 
 
@@ -78,7 +88,10 @@ LOST_SHARE = 0.03  # threats whose track the sensors lose before the end
 ROCKET_DETECT_M = 300.0
 # Bands of range (km) and their shares of rocket salvos: most fire is short range.
 ROCKET_BANDS_KM: tuple[tuple[float, float, float], ...] = (
-    (0.0, 20.0, 0.55), (20.0, 45.0, 0.3), (45.0, 1e9, 0.15))  # rockets show on radar once this high
+    (0.0, 20.0, 0.55),
+    (20.0, 45.0, 0.3),
+    (45.0, 1e9, 0.15),
+)  # rockets show on radar once this high
 # Drones and cruise missiles show once within this distance of the nearest zone.
 DETECT_RANGE_M = {"drone": (150_000.0, 250_000.0), "cruise": (150_000.0, 250_000.0)}
 
@@ -105,8 +118,9 @@ class Theater:
     untargeted: shapely.Geometry | None = None
 
 
-def _areas(kind_min_max: tuple[float, float], *rows: tuple[str, float, float, float]
-           ) -> tuple[LaunchArea, ...]:
+def _areas(
+    kind_min_max: tuple[float, float], *rows: tuple[str, float, float, float]
+) -> tuple[LaunchArea, ...]:
     lo, hi = kind_min_max
     return tuple(LaunchArea(name, lon, lat, r, lo, hi) for name, lon, lat, r in rows)
 
@@ -117,10 +131,13 @@ ISRAEL = Theater(
         # Short-range fire from the Gaza strip and south Lebanon (Qassam to Fajr-class).
         "rocket": _areas(
             (3.0, 80.0),
-            ("Gaza: Rafah", 34.27, 31.29, 2.5), ("Gaza: Khan Younis", 34.31, 31.35, 3.0),
-            ("Gaza: Deir al-Balah", 34.36, 31.42, 2.5), ("Gaza: Gaza City", 34.45, 31.50, 3.0),
+            ("Gaza: Rafah", 34.27, 31.29, 2.5),
+            ("Gaza: Khan Younis", 34.31, 31.35, 3.0),
+            ("Gaza: Deir al-Balah", 34.36, 31.42, 2.5),
+            ("Gaza: Gaza City", 34.45, 31.50, 3.0),
             ("Gaza: Beit Hanoun", 34.53, 31.54, 2.0),
-        ) + _areas(
+        )
+        + _areas(
             (3.0, 100.0),
             ("South Lebanon: Tyre", 35.25, 33.25, 6.0),
             ("South Lebanon: Bint Jbeil", 35.42, 33.17, 5.0),
@@ -129,33 +146,66 @@ ISRAEL = Theater(
         # Medium-range ballistic missiles: western and central Iran, and north Yemen.
         "ballistic": _areas(
             (1_000.0, 2_100.0),
-            ("Iran: Kermanshah", 47.05, 34.35, 60.0), ("Iran: Khorramabad", 48.35, 33.50, 50.0),
-            ("Iran: Tabriz", 46.30, 38.05, 50.0), ("Iran: Isfahan", 51.65, 32.70, 60.0),
-            ("Yemen: Sanaa", 44.20, 15.40, 60.0), ("Yemen: Saada", 43.75, 16.90, 40.0),
+            ("Iran: Kermanshah", 47.05, 34.35, 60.0),
+            ("Iran: Khorramabad", 48.35, 33.50, 50.0),
+            ("Iran: Tabriz", 46.30, 38.05, 50.0),
+            ("Iran: Isfahan", 51.65, 32.70, 60.0),
+            ("Yemen: Sanaa", 44.20, 15.40, 60.0),
+            ("Yemen: Saada", 43.75, 16.90, 40.0),
         ),
         "drone": _areas(
             (20.0, 250.0),
-            ("South Lebanon", 35.40, 33.30, 15.0), ("Bekaa valley", 35.95, 33.85, 20.0),
-        ) + _areas(
+            ("South Lebanon", 35.40, 33.30, 15.0),
+            ("Bekaa valley", 35.95, 33.85, 20.0),
+        )
+        + _areas(
             (450.0, 1_100.0),
-            ("Iraq: al-Qaim", 41.20, 34.40, 60.0), ("Iraq: Baghdad belt", 44.10, 33.10, 60.0),
-        ) + _areas((1_600.0, 2_200.0), ("Yemen: Sanaa", 44.20, 15.40, 80.0)),
+            ("Iraq: al-Qaim", 41.20, 34.40, 60.0),
+            ("Iraq: Baghdad belt", 44.10, 33.10, 60.0),
+        )
+        + _areas((1_600.0, 2_200.0), ("Yemen: Sanaa", 44.20, 15.40, 80.0)),
         "cruise": _areas(
-            (40.0, 300.0), ("Bekaa valley", 35.95, 33.85, 20.0),
-        ) + _areas(
-            (450.0, 1_100.0), ("Iraq: al-Qaim", 41.20, 34.40, 60.0),
-        ) + _areas((1_600.0, 2_200.0), ("Yemen: Hodeidah coast", 43.10, 14.90, 60.0)),
+            (40.0, 300.0),
+            ("Bekaa valley", 35.95, 33.85, 20.0),
+        )
+        + _areas(
+            (450.0, 1_100.0),
+            ("Iraq: al-Qaim", 41.20, 34.40, 60.0),
+        )
+        + _areas((1_600.0, 2_200.0), ("Yemen: Hodeidah coast", 43.10, 14.90, 60.0)),
     },
 )
 
 # The line of contact in Ukraine, roughly (2025): Crimea, and the south and east held by Russia.
 # Zones there are not targets; it is also where the front-line launch areas below lie.
-_OCCUPIED_UA = shapely.Polygon([
-    (31.5, 46.3), (32.6, 46.62), (33.4, 46.78), (34.2, 47.3), (35.28, 47.45), (35.9, 47.45),
-    (36.6, 47.7), (37.3, 48.0), (37.8, 48.4), (38.05, 48.65), (38.1, 48.95), (37.9, 49.4),
-    (37.8, 49.9), (38.3, 50.1), (40.3, 49.6), (40.3, 47.9), (38.3, 47.0), (36.5, 46.4),
-    (35.2, 45.9), (36.8, 45.4), (35.0, 44.3), (33.3, 44.3), (32.4, 45.4), (33.5, 46.0),
-])
+_OCCUPIED_UA = shapely.Polygon(
+    [
+        (31.5, 46.3),
+        (32.6, 46.62),
+        (33.4, 46.78),
+        (34.2, 47.3),
+        (35.28, 47.45),
+        (35.9, 47.45),
+        (36.6, 47.7),
+        (37.3, 48.0),
+        (37.8, 48.4),
+        (38.05, 48.65),
+        (38.1, 48.95),
+        (37.9, 49.4),
+        (37.8, 49.9),
+        (38.3, 50.1),
+        (40.3, 49.6),
+        (40.3, 47.9),
+        (38.3, 47.0),
+        (36.5, 46.4),
+        (35.2, 45.9),
+        (36.8, 45.4),
+        (35.0, 44.3),
+        (33.3, 44.3),
+        (32.4, 45.4),
+        (33.5, 46.0),
+    ]
+)
 
 UKRAINE = Theater(
     name="ukraine",
@@ -170,7 +220,8 @@ UKRAINE = Theater(
             ("Kursk oblast: Rylsk", 34.65, 51.55, 10.0),
             ("Bryansk oblast: Klimovo", 32.95, 52.35, 10.0),
             ("Bryansk oblast: Pogar", 33.35, 52.50, 10.0),
-            ("occupied Donetsk", 37.78, 48.00, 8.0), ("occupied Horlivka", 38.05, 48.30, 8.0),
+            ("occupied Donetsk", 37.78, 48.00, 8.0),
+            ("occupied Horlivka", 38.05, 48.30, 8.0),
             ("occupied Bakhmut", 38.10, 48.62, 6.0),
             ("occupied Zaporizhzhia: Vasylivka", 35.35, 47.38, 8.0),
             ("occupied Zaporizhzhia: Tokmak", 35.75, 47.25, 8.0),
@@ -181,15 +232,20 @@ UKRAINE = Theater(
         # Iskander-class (and KN-23) missiles, 100-500 km.
         "ballistic": _areas(
             (100.0, 500.0),
-            ("Belgorod oblast", 36.70, 50.75, 30.0), ("Kursk oblast", 36.20, 51.60, 30.0),
-            ("Bryansk oblast", 34.30, 52.90, 30.0), ("occupied Donetsk", 38.00, 47.90, 25.0),
-            ("occupied Zaporizhzhia", 35.50, 46.95, 25.0), ("Crimea", 34.00, 45.30, 40.0),
+            ("Belgorod oblast", 36.70, 50.75, 30.0),
+            ("Kursk oblast", 36.20, 51.60, 30.0),
+            ("Bryansk oblast", 34.30, 52.90, 30.0),
+            ("occupied Donetsk", 38.00, 47.90, 25.0),
+            ("occupied Zaporizhzhia", 35.50, 46.95, 25.0),
+            ("Crimea", 34.00, 45.30, 40.0),
         ),
         # Shahed/Geran launch sites.
         "drone": _areas(
             (60.0, 1_600.0),
-            ("Kursk: Khalino", 36.30, 51.75, 10.0), ("Bryansk: Navlya", 34.50, 52.80, 10.0),
-            ("Crimea: Cape Chauda", 35.80, 45.00, 8.0), ("Crimea: Hvardiiske", 34.00, 45.10, 8.0),
+            ("Kursk: Khalino", 36.30, 51.75, 10.0),
+            ("Bryansk: Navlya", 34.50, 52.80, 10.0),
+            ("Crimea: Cape Chauda", 35.80, 45.00, 8.0),
+            ("Crimea: Hvardiiske", 34.00, 45.10, 8.0),
             ("Primorsko-Akhtarsk", 38.17, 46.05, 8.0),
         ),
         # Kh-101/Kh-555 from Tu-95s over the Caspian; Kalibr from ships in the Black Sea.
@@ -197,7 +253,8 @@ UKRAINE = Theater(
             (600.0, 2_500.0),
             ("Caspian Sea: north", 48.80, 45.00, 70.0),
             ("Caspian Sea: off Makhachkala", 49.30, 43.30, 60.0),
-        ) + _areas(
+        )
+        + _areas(
             (100.0, 2_000.0),
             ("Black Sea: Novorossiysk", 37.50, 44.40, 30.0),
             ("Black Sea: off Sevastopol", 33.20, 44.20, 40.0),
@@ -226,8 +283,9 @@ class BallisticPath:
     (thrust is not modelled further); `physics.fly` does the rest.
     """
 
-    def __init__(self, launch: physics.Vec, t_launch_s: float, boost_s: float,
-                 flight: physics.Flight) -> None:
+    def __init__(
+        self, launch: physics.Vec, t_launch_s: float, boost_s: float, flight: physics.Flight
+    ) -> None:
         self.launch = launch
         self.t_launch_s = t_launch_s
         self.boost_s = boost_s
@@ -275,8 +333,16 @@ class RoutePath:
         self.north = array("d")
         self.up = array("d")
 
-    def append(self, lat: float, lon: float, alt: float, east: float, north: float,
-               up: float, t_s: float | None = None) -> None:
+    def append(
+        self,
+        lat: float,
+        lon: float,
+        alt: float,
+        east: float,
+        north: float,
+        up: float,
+        t_s: float | None = None,
+    ) -> None:
         """Add the next sample (at the next step, or at `t_s` for the last one)."""
         self.t_end_s = self.t0_s + len(self.lat) * self.dt_s if t_s is None else t_s
         self.lat.append(lat)
@@ -299,8 +365,9 @@ class RoutePath:
         def mix(values: array[float]) -> float:
             return values[i] + (values[i + 1] - values[i]) * f
 
-        return Sample(mix(self.lat), mix(self.lon), mix(self.alt), self.east[i], self.north[i],
-                      self.up[i])
+        return Sample(
+            mix(self.lat), mix(self.lon), mix(self.alt), self.east[i], self.north[i], self.up[i]
+        )
 
 
 @dataclass
@@ -330,26 +397,27 @@ class PlannedThreat:
 # Geometry on the Earth
 
 
-def _distance_bearing(lat1: float, lon1: float, lat2: float, lon2: float
-                      ) -> tuple[float, float]:
+def _distance_bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
     """Great-circle distance (m) and initial bearing (rad, from north) on the mean sphere."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dl = math.radians(lon2 - lon1)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     d = 2 * EARTH_R_M * math.asin(min(1.0, math.sqrt(a)))
-    b = math.atan2(math.sin(dl) * math.cos(p2),
-                   math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl))
+    b = math.atan2(
+        math.sin(dl) * math.cos(p2),
+        math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl),
+    )
     return d, b
 
 
-def _destination(lat: float, lon: float, bearing: float, distance_m: float
-                 ) -> tuple[float, float]:
+def _destination(lat: float, lon: float, bearing: float, distance_m: float) -> tuple[float, float]:
     """The point `distance_m` from (lat, lon) along a great circle at `bearing` (rad)."""
     p1, l1 = math.radians(lat), math.radians(lon)
     d = distance_m / EARTH_R_M
     p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(bearing))
-    l2 = l1 + math.atan2(math.sin(bearing) * math.sin(d) * math.cos(p1),
-                         math.cos(d) - math.sin(p1) * math.sin(p2))
+    l2 = l1 + math.atan2(
+        math.sin(bearing) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
+    )
     return math.degrees(p2), (math.degrees(l2) + 540.0) % 360.0 - 180.0
 
 
@@ -361,8 +429,16 @@ def _radii(lat: float) -> tuple[float, float]:
     return n * (1.0 - physics.E2) / w, n
 
 
-def fly_step(path: RoutePath, lat: float, lon: float, alt: float, east: float, north: float,
-             up: float, dt: float) -> tuple[float, float, float] | None:
+def fly_step(
+    path: RoutePath,
+    lat: float,
+    lon: float,
+    alt: float,
+    east: float,
+    north: float,
+    up: float,
+    dt: float,
+) -> tuple[float, float, float] | None:
     """Record a point of a flight and fly one step on: the next position, or None when the
     step reached the ground (the last step is cut where the height reaches zero, and the
     point of impact recorded)."""
@@ -372,8 +448,9 @@ def fly_step(path: RoutePath, lat: float, lon: float, alt: float, east: float, n
     if n_alt <= 0.0:
         f = alt / (alt - n_alt)
         t_hit = path.time_of(len(path.lat) - 1) + f * dt
-        path.append(lat + (n_lat - lat) * f, lon + (n_lon - lon) * f, 0.0, east, north, up,
-                    t_s=t_hit)
+        path.append(
+            lat + (n_lat - lat) * f, lon + (n_lon - lon) * f, 0.0, east, north, up, t_s=t_hit
+        )
         return None
     return n_lat, n_lon, n_alt
 
@@ -381,15 +458,19 @@ def fly_step(path: RoutePath, lat: float, lon: float, alt: float, east: float, n
 def _offset(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float, float]:
     """Move a point by small east/north distances on the ellipsoid."""
     m, n = _radii(lat)
-    return (lat + math.degrees(north_m / m),
-            lon + math.degrees(east_m / (n * math.cos(math.radians(lat)))))
+    return (
+        lat + math.degrees(north_m / m),
+        lon + math.degrees(east_m / (n * math.cos(math.radians(lat)))),
+    )
 
 
 def _distances_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """Great-circle distances from one point to many (haversine on the mean sphere)."""
     p1, p2 = math.radians(lat), np.radians(lats)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2)
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
+    )
     return 2 * EARTH_R_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
@@ -414,8 +495,7 @@ class Raid:
         self.theater = theater_for(self.bounds)
         targetable = np.ones(len(zones), dtype=bool)
         if self.theater.untargeted is not None:
-            targetable &= ~shapely.contains_xy(self.theater.untargeted, self.rep_lon,
-                                               self.rep_lat)
+            targetable &= ~shapely.contains_xy(self.theater.untargeted, self.rep_lon, self.rep_lat)
         if not targetable.any():
             targetable[:] = True
         # Attackers aim at towns and facilities; with no population data, bigger areas (and
@@ -439,8 +519,9 @@ class Raid:
         d = area.radius_km * 1000.0 * math.sqrt(self.rng.random())
         return _destination(area.lat, area.lon, self.rng.uniform(0, 2 * math.pi), d)
 
-    def candidates(self, area: LaunchArea, lat: float | None = None,
-                   lon: float | None = None) -> np.ndarray:
+    def candidates(
+        self, area: LaunchArea, lat: float | None = None, lon: float | None = None
+    ) -> np.ndarray:
         """Weights of the zones an area (or a point of it) can reach, 0 for the others."""
         lat = area.lat if lat is None else lat
         lon = area.lon if lon is None else lon
@@ -482,8 +563,9 @@ class Raid:
                 return lat, lon
         return float(self.rep_lat[index]), float(self.rep_lon[index])
 
-    def target_in(self, zone: int, site: tuple[float, float], area: LaunchArea
-                  ) -> tuple[float, float] | None:
+    def target_in(
+        self, zone: int, site: tuple[float, float], area: LaunchArea
+    ) -> tuple[float, float] | None:
         """A random point of a zone within the area's range of a launch site (zones are
         chosen by a representative point; a big zone may reach past the range)."""
         for _ in range(20):
@@ -496,8 +578,9 @@ class Raid:
     def distances_to_zones_m(self, lats: Sequence[float], lons: Sequence[float]) -> np.ndarray:
         """Distances to the hull of the zone set, on the set's own map (azimuthal equidistant
         about its centre: a few per cent off at 1,000 km, enough for a radar's reach)."""
-        cloud = self.zones.projection.geometry_to_xy(shapely.MultiPoint(list(zip(lons, lats,
-                                                                                 strict=True))))
+        cloud = self.zones.projection.geometry_to_xy(
+            shapely.MultiPoint(list(zip(lons, lats, strict=True)))
+        )
         points = shapely.points(shapely.get_coordinates(cloud))
         return shapely.distance(points, self.hull_m)
 
@@ -525,34 +608,49 @@ def generic_theater(bounds: Sequence[float]) -> Theater:
     half_w, _ = _distance_bearing(cy, cx, cy, maxx)
     half_h, _ = _distance_bearing(cy, cx, maxy, cx)
 
-    def ring(beyond_m: float, count: int, radius_km: float, min_km: float, max_km: float,
-             label: str) -> tuple[LaunchArea, ...]:
+    def ring(
+        beyond_m: float, count: int, radius_km: float, min_km: float, max_km: float, label: str
+    ) -> tuple[LaunchArea, ...]:
         out = []
         for i in range(count):
             b = 2 * math.pi * i / count
             # Distance from the centre to the box's edge along this bearing (as an ellipse).
             edge = 1.0 / math.hypot(math.sin(b) / max(half_w, 1.0), math.cos(b) / max(half_h, 1.0))
             lat, lon = _destination(cy, cx, b, min(edge, corner_m) + beyond_m)
-            out.append(LaunchArea(f"{label} {round(math.degrees(b))} deg", lon, lat,
-                                  radius_km, min_km, max_km))
+            out.append(
+                LaunchArea(
+                    f"{label} {round(math.degrees(b))} deg", lon, lat, radius_km, min_km, max_km
+                )
+            )
         return tuple(out)
 
-    return Theater(name="generic", areas={
-        "rocket": ring(10_000.0, 8, 5.0, 5.0, 90.0, "rockets"),
-        "ballistic": ring(600_000.0, 4, 60.0, 100.0, 2_000.0, "ballistic"),
-        "drone": ring(150_000.0, 6, 20.0, 20.0, 2_000.0, "drones"),
-        "cruise": ring(500_000.0, 4, 50.0, 50.0, 2_500.0, "cruise"),
-    })
+    return Theater(
+        name="generic",
+        areas={
+            "rocket": ring(10_000.0, 8, 5.0, 5.0, 90.0, "rockets"),
+            "ballistic": ring(600_000.0, 4, 60.0, 100.0, 2_000.0, "ballistic"),
+            "drone": ring(150_000.0, 6, 20.0, 20.0, 2_000.0, "drones"),
+            "cruise": ring(500_000.0, 4, 50.0, 50.0, 2_500.0, "cruise"),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Rockets and ballistic missiles
 
 
-def _boosted_flight(launch: tuple[float, float], target: tuple[float, float],
-                    t_launch_s: float, *, boost_s: float, loft_deg: float, aim_beta: float,
-                    true_beta: float, azimuth_error_deg: float = 0.0,
-                    speed_error: float = 0.0) -> BallisticPath | None:
+def _boosted_flight(
+    launch: tuple[float, float],
+    target: tuple[float, float],
+    t_launch_s: float,
+    *,
+    boost_s: float,
+    loft_deg: float,
+    aim_beta: float,
+    true_beta: float,
+    azimuth_error_deg: float = 0.0,
+    speed_error: float = 0.0,
+) -> BallisticPath | None:
     """Aim from the burnout point (a uniform boost along the launch direction), then fly.
 
     The shooter aims with `aim_beta`; the body flies with `true_beta` and the given pointing
@@ -562,11 +660,15 @@ def _boosted_flight(launch: tuple[float, float], target: tuple[float, float],
     site = physics.geodetic_to_ecef(lat, lon, 0.0)
     try:
         v = physics.aim(lat, lon, *target, beta_kg_m2=aim_beta, loft_deg=loft_deg)
-        burnout = (site[0] + v[0] * boost_s / 2, site[1] + v[1] * boost_s / 2,
-                   site[2] + v[2] * boost_s / 2)
+        burnout = (
+            site[0] + v[0] * boost_s / 2,
+            site[1] + v[1] * boost_s / 2,
+            site[2] + v[2] * boost_s / 2,
+        )
         b_lat, b_lon, b_alt = physics.ecef_to_geodetic(*burnout)
-        v = physics.aim(b_lat, b_lon, *target, beta_kg_m2=aim_beta, loft_deg=loft_deg,
-                        launch_alt_m=b_alt)
+        v = physics.aim(
+            b_lat, b_lon, *target, beta_kg_m2=aim_beta, loft_deg=loft_deg, launch_alt_m=b_alt
+        )
     except ValueError:
         return None
     if azimuth_error_deg or speed_error:
@@ -600,8 +702,9 @@ def _plan_rockets(raid: Raid, count: int, t0_s: float) -> list[PlannedThreat]:
         weights = np.where((d >= band[0] * 1000.0) & (d < band[1] * 1000.0), reachable, 0.0)
         if weights.sum() <= 0:
             weights = reachable
-        towns = [z for z in (raid.pick_zone(weights) for _ in range(rng.randint(1, 3)))
-                 if z is not None]
+        towns = [
+            z for z in (raid.pick_zone(weights) for _ in range(rng.randint(1, 3))) if z is not None
+        ]
         if not towns:
             continue
         size = min(rng.randint(3, 15), count - len(threats))
@@ -620,15 +723,31 @@ def _plan_rockets(raid: Raid, count: int, t0_s: float) -> list[PlannedThreat]:
             nominal *= math.exp(rng.gauss(0.0, 0.15))
             true_beta = min(max(nominal * math.exp(rng.gauss(0.0, 0.02)), 4_000.0), 20_000.0)
             path = _boosted_flight(
-                launcher, target, t, boost_s=rng.uniform(1.0, 3.0),
-                loft_deg=rng.uniform(35.0, 55.0), aim_beta=nominal, true_beta=true_beta,
-                azimuth_error_deg=rng.gauss(0.0, 0.3), speed_error=rng.gauss(0.0, 0.003))
+                launcher,
+                target,
+                t,
+                boost_s=rng.uniform(1.0, 3.0),
+                loft_deg=rng.uniform(35.0, 55.0),
+                aim_beta=nominal,
+                true_beta=true_beta,
+                azimuth_error_deg=rng.gauss(0.0, 0.3),
+                speed_error=rng.gauss(0.0, 0.003),
+            )
             if path is not None and path.flight.impact is not None:
                 hit = path.flight.impact
-                threats.append(PlannedThreat(
-                    threat="", kind="rocket", area=area.name, launch_lat=launcher[0],
-                    launch_lon=launcher[1], launch_s=t, path=path,
-                    impact=(hit.lat, hit.lon, hit.t_s), beta_kg_m2=true_beta))
+                threats.append(
+                    PlannedThreat(
+                        threat="",
+                        kind="rocket",
+                        area=area.name,
+                        launch_lat=launcher[0],
+                        launch_lon=launcher[1],
+                        launch_s=t,
+                        path=path,
+                        impact=(hit.lat, hit.lon, hit.t_s),
+                        beta_kg_m2=true_beta,
+                    )
+                )
             t += rng.uniform(0.5, 2.0)  # a launcher's ripple
         t_salvo += rng.uniform(0.0, 240.0 / max(1, count // 10))
     return threats
@@ -668,14 +787,25 @@ def _plan_ballistic(raid: Raid, count: int, t0_s: float) -> list[PlannedThreat]:
             cep_m = rng.uniform(10.0, 50.0)
         target = _offset(*aim_point, rng.gauss(0.0, cep_m), rng.gauss(0.0, cep_m))
         t = waves[rng.randrange(len(waves))] + rng.uniform(0.0, 60.0)
-        path = _boosted_flight(site, target, t, boost_s=boost_s, loft_deg=loft,
-                               aim_beta=beta, true_beta=beta)
+        path = _boosted_flight(
+            site, target, t, boost_s=boost_s, loft_deg=loft, aim_beta=beta, true_beta=beta
+        )
         if path is None or path.flight.impact is None:
             continue
         hit = path.flight.impact
-        threats.append(PlannedThreat(
-            threat="", kind="ballistic", area=area.name, launch_lat=site[0], launch_lon=site[1],
-            launch_s=t, path=path, impact=(hit.lat, hit.lon, hit.t_s), beta_kg_m2=beta))
+        threats.append(
+            PlannedThreat(
+                threat="",
+                kind="ballistic",
+                area=area.name,
+                launch_lat=site[0],
+                launch_lon=site[1],
+                launch_s=t,
+                path=path,
+                impact=(hit.lat, hit.lon, hit.t_s),
+                beta_kg_m2=beta,
+            )
+        )
     return threats
 
 
@@ -700,16 +830,39 @@ class RouteStyle:
 
 ROUTES: dict[str, RouteStyle] = {
     # Shahed-136/Geran-2: ~185 km/h, 100-2,000 m, loiter-capable, a steep terminal dive.
-    "drone": RouteStyle((45.0, 55.0), (100.0, 2_000.0), 3.0, 5.0, (35.0, 60.0), 2.0, 2_500.0,
-                        (5_000.0, 20_000.0), 0.0),
+    "drone": RouteStyle(
+        (45.0, 55.0),
+        (100.0, 2_000.0),
+        3.0,
+        5.0,
+        (35.0, 60.0),
+        2.0,
+        2_500.0,
+        (5_000.0, 20_000.0),
+        0.0,
+    ),
     # Kh-101/Kalibr: ~850 km/h at 50-200 m, wide turns, a final turn and shallow dive.
-    "cruise": RouteStyle((220.0, 250.0), (50.0, 200.0), 2.0, 15.0, (15.0, 30.0), 1.0, 12_000.0,
-                         (15_000.0, 40_000.0), None),
+    "cruise": RouteStyle(
+        (220.0, 250.0),
+        (50.0, 200.0),
+        2.0,
+        15.0,
+        (15.0, 30.0),
+        1.0,
+        12_000.0,
+        (15_000.0, 40_000.0),
+        None,
+    ),
 }
 
 
-def _route_waypoints(raid: Raid, start: tuple[float, float], target: tuple[float, float],
-                     style: RouteStyle, altitude: float) -> list[tuple[float, float, float]]:
+def _route_waypoints(
+    raid: Raid,
+    start: tuple[float, float],
+    target: tuple[float, float],
+    style: RouteStyle,
+    altitude: float,
+) -> list[tuple[float, float, float]]:
     """Waypoints (lat, lon, height) from a launch to a target: dog-legs around the defences,
     then an approach point off the direct line, so that the last leg turns onto the target."""
     rng = raid.rng
@@ -733,9 +886,15 @@ def _route_waypoints(raid: Raid, start: tuple[float, float], target: tuple[float
     return legs
 
 
-def _fly_route(start: tuple[float, float], t0_s: float,
-               waypoints: list[tuple[float, float, float]], speed: float, style: RouteStyle,
-               start_alt: float, dive_deg: float) -> RoutePath | None:
+def _fly_route(
+    start: tuple[float, float],
+    t0_s: float,
+    waypoints: list[tuple[float, float, float]],
+    speed: float,
+    style: RouteStyle,
+    start_alt: float,
+    dive_deg: float,
+) -> RoutePath | None:
     """Fly waypoints at constant speed and a bounded turn rate; dive onto the last one.
 
     Steps of `style.dt_s` on the ellipsoid (local radii of curvature): the heading turns
@@ -787,8 +946,9 @@ def _fly_route(start: tuple[float, float], t0_s: float,
     return None
 
 
-def _plan_routes(raid: Raid, kind: str, count: int, t0_s: float, window_s: float
-                 ) -> list[PlannedThreat]:
+def _plan_routes(
+    raid: Raid, kind: str, count: int, t0_s: float, window_s: float
+) -> list[PlannedThreat]:
     """Drones or cruise missiles launched over `window_s`, each on its own route."""
     rng = raid.rng
     style = ROUTES[kind]
@@ -811,14 +971,23 @@ def _plan_routes(raid: Raid, kind: str, count: int, t0_s: float, window_s: float
         waypoints = _route_waypoints(raid, site, target, style, altitude)
         start_alt = altitude if style.launch_alt_m is None else style.launch_alt_m
         t = t0_s + rng.uniform(0.0, window_s)
-        path = _fly_route(site, t, waypoints, speed, style, start_alt,
-                          rng.uniform(*style.dive_deg))
+        path = _fly_route(site, t, waypoints, speed, style, start_alt, rng.uniform(*style.dive_deg))
         if path is None:
             continue
-        threats.append(PlannedThreat(
-            threat="", kind=kind, area=area.name, launch_lat=site[0], launch_lon=site[1],
-            launch_s=t, path=path, impact=(path.lat[-1], path.lon[-1], path.t_end_s),
-            speed_mps=speed, turn_rate_dps=style.turn_rate_dps))
+        threats.append(
+            PlannedThreat(
+                threat="",
+                kind=kind,
+                area=area.name,
+                launch_lat=site[0],
+                launch_lon=site[1],
+                launch_s=t,
+                path=path,
+                impact=(path.lat[-1], path.lon[-1], path.t_end_s),
+                speed_mps=speed,
+                turn_rate_dps=style.turn_rate_dps,
+            )
+        )
     return threats
 
 
@@ -846,14 +1015,17 @@ def _detect_s(raid: Raid, threat: PlannedThreat) -> float:
     stride = max(1, int(30.0 / path.dt_s))
     n = len(path.lat)
     coarse = list(range(0, n, stride))
-    near = np.flatnonzero(raid.distances_to_zones_m(
-        [path.lat[i] for i in coarse], [path.lon[i] for i in coarse]) <= reach)
+    near = np.flatnonzero(
+        raid.distances_to_zones_m([path.lat[i] for i in coarse], [path.lon[i] for i in coarse])
+        <= reach
+    )
     if not len(near):
         return t_hit - 60.0  # never within reach before it is over the zones
     first = coarse[int(near[0])]
     fine = list(range(max(0, first - stride), first + 1))
-    inside = np.flatnonzero(raid.distances_to_zones_m(
-        [path.lat[i] for i in fine], [path.lon[i] for i in fine]) <= reach)
+    inside = np.flatnonzero(
+        raid.distances_to_zones_m([path.lat[i] for i in fine], [path.lon[i] for i in fine]) <= reach
+    )
     # A track takes the sensors a few seconds to form.
     return min(path.time_of(fine[int(inside[0])]) + rng.uniform(2.0, 15.0), t_hit - 5.0)
 
@@ -895,8 +1067,7 @@ def _defend(raid: Raid, threats: list[PlannedThreat]) -> None:
                 threat.end_reason, threat.end_s, threat.last_report_s = "lost", end, t_lost
 
 
-def _report(raid: Raid, threat: PlannedThreat, t_s: float, model: SensorModel
-            ) -> dict[str, Any]:
+def _report(raid: Raid, threat: PlannedThreat, t_s: float, model: SensorModel) -> dict[str, Any]:
     """One noisy track report of a threat at a time (seconds after the start; `t` is left for
     the caller to fill)."""
     rng = raid.rng
@@ -904,14 +1075,23 @@ def _report(raid: Raid, threat: PlannedThreat, t_s: float, model: SensorModel
     sigma = threat.sigma_m
     lat, lon = _offset(truth.lat, truth.lon, rng.gauss(0.0, sigma), rng.gauss(0.0, sigma))
     alt = max(truth.alt_m + rng.gauss(0.0, 1.5 * sigma), 0.0)
-    event: dict[str, Any] = {"type": "track", "threat": threat.threat, "kind": threat.kind,
-                             "t": None, "lat": round(lat, 6), "lon": round(lon, 6),
-                             "alt_m": round(alt, 1), "sigma_m": round(sigma)}
+    event: dict[str, Any] = {
+        "type": "track",
+        "threat": threat.threat,
+        "kind": threat.kind,
+        "t": None,
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "alt_m": round(alt, 1),
+        "sigma_m": round(sigma),
+    }
     if model.vel_share >= 1.0 or rng.random() < model.vel_share:
         s = model.vel_sigma_mps
-        event["vel_mps"] = [round(truth.east + rng.gauss(0.0, s), 1),
-                            round(truth.north + rng.gauss(0.0, s), 1),
-                            round(truth.up + rng.gauss(0.0, s), 1)]
+        event["vel_mps"] = [
+            round(truth.east + rng.gauss(0.0, s), 1),
+            round(truth.north + rng.gauss(0.0, s), 1),
+            round(truth.up + rng.gauss(0.0, s), 1),
+        ]
     return event
 
 
@@ -944,14 +1124,22 @@ def _events(raid: Raid, threats: list[PlannedThreat], start_ms: int) -> list[dic
             if rng.random() < DUPLICATE_SHARE and t_ms + 2000 < end_ms:
                 push(delivered + round(rng.uniform(0.0, 2.0) * 1000), dict(event))
             t += threat.interval_s
-        push(end_ms, {"type": "end", "threat": threat.threat, "t": format_time(end_ms),
-                      "reason": threat.end_reason})
+        push(
+            end_ms,
+            {
+                "type": "end",
+                "threat": threat.threat,
+                "t": format_time(end_ms),
+                "reason": threat.end_reason,
+            },
+        )
     queue.sort(key=lambda item: (item[0], item[1]))
     return [event for _, _, event in queue]
 
 
-def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat], start_ms: int
-           ) -> dict[str, Any]:
+def _truth(
+    raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat], start_ms: int
+) -> dict[str, Any]:
     def at(t_s: float) -> str:
         return format_time(start_ms + round(t_s * 1000))
 
@@ -962,11 +1150,18 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat], s
             lat, lon, t_hit = threat.impact
             impact = {"lat": round(lat, 6), "lon": round(lon, 6), "t": at(t_hit)}
         row: dict[str, Any] = {
-            "threat": threat.threat, "kind": threat.kind, "area": threat.area,
-            "launch": {"lat": round(threat.launch_lat, 6), "lon": round(threat.launch_lon, 6),
-                       "t": at(threat.launch_s)},
-            "first_report_t": at(threat.detect_s), "impact": impact,
-            "end_reason": threat.end_reason, "end_t": at(threat.end_s),
+            "threat": threat.threat,
+            "kind": threat.kind,
+            "area": threat.area,
+            "launch": {
+                "lat": round(threat.launch_lat, 6),
+                "lon": round(threat.launch_lon, 6),
+                "t": at(threat.launch_s),
+            },
+            "first_report_t": at(threat.detect_s),
+            "impact": impact,
+            "end_reason": threat.end_reason,
+            "end_t": at(threat.end_s),
         }
         path = threat.path
         if isinstance(path, BallisticPath):
@@ -977,16 +1172,22 @@ def _truth(raid: Raid, scenario: str, seed: int, threats: list[PlannedThreat], s
             row["speed_mps"] = round(threat.speed_mps or 0.0, 1)
             row["turn_rate_dps"] = threat.turn_rate_dps
         rows.append(row)
-    return {"scenario": scenario, "seed": seed, "country": raid.theater.name,
-            "start": format_time(start_ms), "threats": rows}
+    return {
+        "scenario": scenario,
+        "seed": seed,
+        "country": raid.theater.name,
+        "start": format_time(start_ms),
+        "threats": rows,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # The public entry points
 
 
-def plan(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None
-         ) -> tuple[Raid, list[PlannedThreat]]:
+def plan(
+    zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None
+) -> tuple[Raid, list[PlannedThreat]]:
     """The threats of a raid with their true flights and fates, before any sensor sees them.
 
     Times are seconds after the raid's start. Threat ids are R001.. (rockets), B001..
@@ -1022,7 +1223,8 @@ def plan(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None
     if not threats:
         raise AirwarnError(
             f"no {scenario} threat can reach this zone set from the "
-            f"{raid.theater.name} launch areas; try another scenario")
+            f"{raid.theater.name} launch areas; try another scenario"
+        )
     threats.sort(key=lambda th: (th.launch_s, th.kind))
     for threat in threats:
         threat.threat = raid.next_id(threat.kind)
@@ -1043,8 +1245,9 @@ def _split(total: int, shares: tuple[tuple[str, float], ...]) -> dict[str, int]:
     return counts
 
 
-def simulate(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None,
-             paths: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def simulate(
+    zones: ZoneSet, scenario: str, seed: int, *, count: int | None = None, paths: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A simulated raid on a zone set: the sensor events (Contract v1 dicts, in delivery order)
     and the truth document. The same zones, scenario and seed give the same result. With
     `paths`, each truth row also holds the threat's true path (see `airwarn.sim.paths`)."""
@@ -1060,8 +1263,9 @@ def simulate(zones: ZoneSet, scenario: str, seed: int, *, count: int | None = No
     return events, truth
 
 
-def write_simulation(events: list[dict[str, Any]], truth: dict[str, Any],
-                     out_dir: str | Path) -> None:
+def write_simulation(
+    events: list[dict[str, Any]], truth: dict[str, Any], out_dir: str | Path
+) -> None:
     """Write `events.jsonl` (one compact JSON object a line) and `truth.json` in a folder."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -104,8 +104,10 @@ def detect_s(rng: random.Random, raid: Raid, threat: PlannedThreat, acquire: str
     reach = rng.uniform(*DETECT_RANGE_M[threat.kind])
     stride = max(1, int(30.0 / path.dt_s))
     index = list(range(0, len(path.lat), stride))
-    near = np.flatnonzero(raid.distances_to_zones_m([path.lat[i] for i in index],
-                                                    [path.lon[i] for i in index]) <= reach)
+    near = np.flatnonzero(
+        raid.distances_to_zones_m([path.lat[i] for i in index], [path.lon[i] for i in index])
+        <= reach
+    )
     if not len(near):
         return t_hit - 60.0
     first = index[int(near[0])]
@@ -146,26 +148,40 @@ def assign_fates(rng: random.Random, raid: Raid, threats: list[PlannedThreat]) -
                 threat.end_reason, threat.end_s, threat.last_report_s = "lost", end, t_lost
 
 
-def sightings(rng: random.Random, threats: list[PlannedThreat], conditions: Conditions,
-              faults: SensorFaults = FAULTS) -> dict[str, Sighting]:
+def sightings(
+    rng: random.Random,
+    threats: list[PlannedThreat],
+    conditions: Conditions,
+    faults: SensorFaults = FAULTS,
+) -> dict[str, Sighting]:
     """Each threat's sensor: its cadence, declared error, true error scale and bias."""
     out = {}
     for threat in threats:
         model = SENSORS[threat.kind]
-        interval = (conditions.interval_s if conditions.interval_s is not None
-                    else round(rng.uniform(*model.interval_s), 1))
-        sigma = (float(conditions.noise_m) if conditions.noise_m is not None
-                 else float(round(rng.uniform(*model.sigma_m))))
+        interval = (
+            conditions.interval_s
+            if conditions.interval_s is not None
+            else round(rng.uniform(*model.interval_s), 1)
+        )
+        sigma = (
+            float(conditions.noise_m)
+            if conditions.noise_m is not None
+            else float(round(rng.uniform(*model.sigma_m)))
+        )
         scale = rng.uniform(*faults.error_scale)
-        bias = tuple(rng.gauss(0.0, faults.bias_sigma * sigma * scale) * k
-                     for k in (1.0, 1.0, 1.5))
+        bias = tuple(rng.gauss(0.0, faults.bias_sigma * sigma * scale) * k for k in (1.0, 1.0, 1.5))
         out[threat.threat] = Sighting(interval, sigma, scale, (bias[0], bias[1], bias[2]))
         threat.interval_s, threat.sigma_m = interval, sigma
     return out
 
 
-def events(rng: random.Random, threats: list[PlannedThreat], seen: dict[str, Sighting],
-           start_ms: int, faults: SensorFaults = FAULTS) -> list[dict[str, Any]]:
+def events(
+    rng: random.Random,
+    threats: list[PlannedThreat],
+    seen: dict[str, Sighting],
+    start_ms: int,
+    faults: SensorFaults = FAULTS,
+) -> list[dict[str, Any]]:
     """Every threat's reports and end, in delivery order, with the faults above."""
     queue: list[tuple[int, int, dict[str, Any]]] = []
 
@@ -187,8 +203,10 @@ def events(rng: random.Random, threats: list[PlannedThreat], seen: dict[str, Sig
             # The Gauss-Markov error moves on whether or not the report gets through.
             rho = math.exp(-(t - t_prev) / faults.correlation_s)
             shake = math.sqrt(1.0 - rho * rho)
-            error = [rho * e + shake * rng.gauss(0.0, s)
-                     for e, s in zip(error, (sd, sd, 1.5 * sd), strict=True)]
+            error = [
+                rho * e + shake * rng.gauss(0.0, s)
+                for e, s in zip(error, (sd, sd, 1.5 * sd), strict=True)
+            ]
             t_prev = t
             dropped = rng.random() < faults.drop_share
             if not dropped:
@@ -201,25 +219,47 @@ def events(rng: random.Random, threats: list[PlannedThreat], seen: dict[str, Sig
                 if rng.random() < faults.duplicate_share and t_ms + 2000 < end_ms:
                     push(delivered + round(rng.uniform(0.0, 2.0) * 1000), dict(event))
             t += sight.interval_s * rng.uniform(1.0 - faults.jitter, 1.0 + faults.jitter)
-        push(end_ms, {"type": "end", "threat": threat.threat, "t": format_time(end_ms),
-                      "reason": threat.end_reason})
+        push(
+            end_ms,
+            {
+                "type": "end",
+                "threat": threat.threat,
+                "t": format_time(end_ms),
+                "reason": threat.end_reason,
+            },
+        )
     queue.sort(key=lambda item: (item[0], item[1]))
     return [event for _, _, event in queue]
 
 
-def _report(rng: random.Random, threat: PlannedThreat, sight: Sighting, t_s: float,
-            error: list[float], model: Any) -> dict[str, Any]:
+def _report(
+    rng: random.Random,
+    threat: PlannedThreat,
+    sight: Sighting,
+    t_s: float,
+    error: list[float],
+    model: Any,
+) -> dict[str, Any]:
     truth = threat.path.at(t_s)
     east = sight.bias_m[0] + error[0]
     north = sight.bias_m[1] + error[1]
     lat, lon = _offset(truth.lat, truth.lon, east, north)
     alt = max(truth.alt_m + sight.bias_m[2] + error[2], 0.0)
-    event: dict[str, Any] = {"type": "track", "threat": threat.threat, "kind": threat.kind,
-                             "t": None, "lat": round(lat, 6), "lon": round(lon, 6),
-                             "alt_m": round(alt, 1), "sigma_m": round(sight.sigma_m)}
+    event: dict[str, Any] = {
+        "type": "track",
+        "threat": threat.threat,
+        "kind": threat.kind,
+        "t": None,
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "alt_m": round(alt, 1),
+        "sigma_m": round(sight.sigma_m),
+    }
     if model.vel_share >= 1.0 or rng.random() < model.vel_share:
         s = model.vel_sigma_mps * sight.scale
-        event["vel_mps"] = [round(truth.east + rng.gauss(0.0, s), 1),
-                            round(truth.north + rng.gauss(0.0, s), 1),
-                            round(truth.up + rng.gauss(0.0, s), 1)]
+        event["vel_mps"] = [
+            round(truth.east + rng.gauss(0.0, s), 1),
+            round(truth.north + rng.gauss(0.0, s), 1),
+            round(truth.up + rng.gauss(0.0, s), 1),
+        ]
     return event

@@ -79,22 +79,31 @@ class Weather:
 
     @classmethod
     def draw(cls, rng: random.Random) -> Weather:
-        return cls(math.exp(rng.gauss(0.0, 0.05)), rng.uniform(0.0, 2 * math.pi),
-                   rng.uniform(2.0, 10.0), rng.uniform(15.0, 50.0))
+        return cls(
+            math.exp(rng.gauss(0.0, 0.05)),
+            rng.uniform(0.0, 2 * math.pi),
+            rng.uniform(2.0, 10.0),
+            rng.uniform(15.0, 50.0),
+        )
 
     def forecast(self, rng: random.Random) -> Weather:
         """What a battery's met message says of this air: density within 1 %, the wind's
         direction within 20° and its speeds within 30 % (1 sigma, or the range)."""
-        return Weather(self.density_factor * math.exp(rng.gauss(0.0, 0.01)),
-                       self.wind_dir_rad + math.radians(rng.gauss(0.0, 20.0)),
-                       self.wind_ground_mps * rng.uniform(0.7, 1.3),
-                       self.wind_jet_mps * rng.uniform(0.7, 1.3), self.veer_rad)
+        return Weather(
+            self.density_factor * math.exp(rng.gauss(0.0, 0.01)),
+            self.wind_dir_rad + math.radians(rng.gauss(0.0, 20.0)),
+            self.wind_ground_mps * rng.uniform(0.7, 1.3),
+            self.wind_jet_mps * rng.uniform(0.7, 1.3),
+            self.veer_rad,
+        )
 
     def wind_enu(self, h_m: float) -> tuple[float, float]:
         """The wind (east, north, m/s) at a height."""
         if h_m < 11_000.0:
-            speed = self.wind_ground_mps + (self.wind_jet_mps - self.wind_ground_mps) * max(
-                h_m, 0.0) / 11_000.0
+            speed = (
+                self.wind_ground_mps
+                + (self.wind_jet_mps - self.wind_ground_mps) * max(h_m, 0.0) / 11_000.0
+            )
             veer = self.veer_rad * max(h_m, 0.0) / 11_000.0
         elif h_m < 20_000.0:
             speed = self.wind_jet_mps + (5.0 - self.wind_jet_mps) * (h_m - 11_000.0) / 9_000.0
@@ -121,7 +130,8 @@ def atmosphere(h_m: float) -> tuple[float, float]:
         p86 = base_p * (base_t / t86) ** (-_G0 * _M_AIR / (_R_GAS * -0.002))
         rho86 = p86 * _M_AIR / (_R_GAS * t86)
         return rho86 * math.exp(-(h - _TOP_M) / 6_000.0), math.sqrt(
-            _GAMMA_AIR * _R_GAS * t86 / _M_AIR)
+            _GAMMA_AIR * _R_GAS * t86 / _M_AIR
+        )
     i = len(_LAYERS) - 1
     while _LAYERS[i][0] > h:
         i -= 1
@@ -149,8 +159,7 @@ def _height_lat_lon(x: float, y: float, z: float) -> tuple[float, float, float]:
     return h, lat, lon
 
 
-def _accel(r: Vec, v: Vec, beta: float, weather: Weather, air: tuple[float, float, Vec]
-           ) -> Vec:
+def _accel(r: Vec, v: Vec, beta: float, weather: Weather, air: tuple[float, float, Vec]) -> Vec:
     """Gravity to J2, the turning frame, and drag through moving air.
 
     `air` is (density, speed of sound, wind in ECEF) at the step's start: they change little
@@ -203,8 +212,9 @@ class TrueFlight:
     impact: tuple[float, float, float] | None  # lat, lon, t_s
 
 
-def fly(r0: Vec, v0: Vec, t0_s: float, beta_kg_m2: float, weather: Weather,
-        max_s: float = 7200.0) -> TrueFlight:
+def fly(
+    r0: Vec, v0: Vec, t0_s: float, beta_kg_m2: float, weather: Weather, max_s: float = 7200.0
+) -> TrueFlight:
     """Free flight from a state until the ground (height 0 above the ellipsoid)."""
     times, positions, velocities = [t0_s], [r0], [v0]
     r, v, t = r0, v0, t0_s
@@ -223,8 +233,7 @@ def fly(r0: Vec, v0: Vec, t0_s: float, beta_kg_m2: float, weather: Weather,
         v4 = _add(v, a3, dt)
         a4 = _accel(r4, v4, beta_kg_m2, weather, air)
         r_next = tuple(r[i] + dt / 6 * (v[i] + 2 * v2[i] + 2 * v3[i] + v4[i]) for i in range(3))
-        v_next = tuple(v[i] + dt / 6 * (a1[i] + 2 * a2[i] + 2 * a3[i] + a4[i])
-                       for i in range(3))
+        v_next = tuple(v[i] + dt / 6 * (a1[i] + 2 * a2[i] + 2 * a3[i] + a4[i]) for i in range(3))
         h_next, lat, lon = _height_lat_lon(*r_next)
         if h_next <= 0.0:
             f = h / (h - h_next) if h > h_next else 1.0
@@ -254,8 +263,7 @@ def _lerp(a: Vec, b: Vec, f: float) -> Vec:
 class TrueBallisticPath:
     """A boost along a straight line, then a `TrueFlight`; `at(t)` as the simulator's paths."""
 
-    def __init__(self, launch: Vec, t_launch_s: float, boost_s: float, flight: TrueFlight
-                 ) -> None:
+    def __init__(self, launch: Vec, t_launch_s: float, boost_s: float, flight: TrueFlight) -> None:
         self.launch = launch
         self.t_launch_s = t_launch_s
         self.boost_s = boost_s
@@ -289,8 +297,7 @@ class TrueBallisticPath:
         v0, v1 = self.flight.velocities[i], self.flight.velocities[i + 1]
         h00, h10 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s
         h01, h11 = -2 * s**3 + 3 * s**2, s**3 - s**2
-        r = tuple(h00 * p0[k] + h10 * dt * v0[k] + h01 * p1[k] + h11 * dt * v1[k]
-                  for k in range(3))
+        r = tuple(h00 * p0[k] + h10 * dt * v0[k] + h01 * p1[k] + h11 * dt * v1[k] for k in range(3))
         v = tuple(v0[k] + (v1[k] - v0[k]) * s for k in range(3))
         return r, v  # type: ignore[return-value]
 
@@ -301,10 +308,19 @@ class TrueBallisticPath:
         return max(math.sqrt(sum(c * c for c in v)) for v in self.flight.velocities)
 
 
-def launch(site: tuple[float, float], target: tuple[float, float], t_launch_s: float, *,
-           boost_s: float, loft_deg: float, aim_beta: float, true_beta: float,
-           aim_weather: Weather, weather: Weather, iterations: int = 6
-           ) -> TrueBallisticPath | None:
+def launch(
+    site: tuple[float, float],
+    target: tuple[float, float],
+    t_launch_s: float,
+    *,
+    boost_s: float,
+    loft_deg: float,
+    aim_beta: float,
+    true_beta: float,
+    aim_weather: Weather,
+    weather: Weather,
+    iterations: int = 6,
+) -> TrueBallisticPath | None:
     """Aim at a target through `aim_weather` with `aim_beta`, fly through `weather` with
     `true_beta`. The aim starts from the engine's physics (the shooter's first firing solution)
     and is corrected by the miss of the shooter's own model, a few times over."""
@@ -314,8 +330,9 @@ def launch(site: tuple[float, float], target: tuple[float, float], t_launch_s: f
     previous: tuple[tuple[float, float], tuple[float, float]] | None = None
     best: tuple[float, Vec, Vec] | None = None
     for _ in range(iterations):
-        solution = _burnout(site_ecef, lat, lon, _shift(target, *shift), boost_s, loft_deg,
-                            aim_beta)
+        solution = _burnout(
+            site_ecef, lat, lon, _shift(target, *shift), boost_s, loft_deg, aim_beta
+        )
         if solution is None:
             return None
         burnout, v = solution
@@ -347,16 +364,24 @@ def launch(site: tuple[float, float], target: tuple[float, float], t_launch_s: f
     return TrueBallisticPath(site_ecef, t_launch_s, boost_s, flight)
 
 
-def _burnout(site: Vec, lat: float, lon: float, target: tuple[float, float], boost_s: float,
-             loft_deg: float, beta: float) -> tuple[Vec, Vec] | None:
+def _burnout(
+    site: Vec,
+    lat: float,
+    lon: float,
+    target: tuple[float, float],
+    boost_s: float,
+    loft_deg: float,
+    beta: float,
+) -> tuple[Vec, Vec] | None:
     """The burnout point and velocity of the engine-physics firing solution (as the default
     simulator's boost: half the burnout velocity times the boost time along the line)."""
     try:
         v = physics.aim(lat, lon, *target, beta_kg_m2=beta, loft_deg=loft_deg)
         burnout = _add(site, v, boost_s / 2)
         b_lat, b_lon, b_alt = physics.ecef_to_geodetic(*burnout)
-        v = physics.aim(b_lat, b_lon, *target, beta_kg_m2=beta, loft_deg=loft_deg,
-                        launch_alt_m=b_alt)
+        v = physics.aim(
+            b_lat, b_lon, *target, beta_kg_m2=beta, loft_deg=loft_deg, launch_alt_m=b_alt
+        )
     except ValueError:
         return None
     return burnout, v
@@ -366,11 +391,9 @@ def _miss_m(hit: tuple[float, float], target: tuple[float, float]) -> tuple[floa
     """East and north metres from the target to the hit (small distances)."""
     lat0 = math.radians(target[0])
     m_per_deg = 111_320.0
-    return ((hit[1] - target[1]) * m_per_deg * math.cos(lat0),
-            (hit[0] - target[0]) * 110_574.0)
+    return ((hit[1] - target[1]) * m_per_deg * math.cos(lat0), (hit[0] - target[0]) * 110_574.0)
 
 
 def _shift(point: tuple[float, float], east_m: float, north_m: float) -> tuple[float, float]:
     lat0 = math.radians(point[0])
-    return (point[0] + north_m / 110_574.0,
-            point[1] + east_m / (111_320.0 * math.cos(lat0)))
+    return (point[0] + north_m / 110_574.0, point[1] + east_m / (111_320.0 * math.cos(lat0)))

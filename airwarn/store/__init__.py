@@ -21,8 +21,16 @@ from airwarn.errors import AirwarnError
 DEFAULT_URL = "sqlite:///airwarn.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-__all__ = ["DEFAULT_URL", "StoreError", "check_file", "connect", "current_revision",
-           "head_revision", "migrate", "store_failure"]
+__all__ = [
+    "DEFAULT_URL",
+    "StoreError",
+    "check_file",
+    "connect",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "store_failure",
+]
 
 
 class StoreError(AirwarnError):
@@ -36,14 +44,21 @@ def store_failure(exc: Exception, url: Any) -> AirwarnError:
     from airwarn.errors import UnavailableError
 
     orig = getattr(exc, "orig", exc)
-    where = url.render_as_string(hide_password=True) if hasattr(url, "render_as_string") \
-        else str(url)
+    where = (
+        url.render_as_string(hide_password=True) if hasattr(url, "render_as_string") else str(url)
+    )
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if isinstance(exc, sa.exc.DatabaseError) and not isinstance(exc, sa.exc.OperationalError) \
-            or "malformed" in text or "not a database" in text:
-        return StoreError(f"the store at {where} cannot be read ({text}): the file is damaged "
-                          "or truncated. Restore it from a backup; `airwarn store verify` "
-                          "checks a store before it is used")
+    if (
+        isinstance(exc, sa.exc.DatabaseError)
+        and not isinstance(exc, sa.exc.OperationalError)
+        or "malformed" in text
+        or "not a database" in text
+    ):
+        return StoreError(
+            f"the store at {where} cannot be read ({text}): the file is damaged "
+            "or truncated. Restore it from a backup; `airwarn store verify` "
+            "checks a store before it is used"
+        )
     return UnavailableError(f"the store at {where} cannot be read just now ({text}); retry")
 
 
@@ -70,7 +85,8 @@ def _warn_if_shared(path: Path) -> None:
         return
     if mode & 0o077:
         logging.getLogger(__name__).warning(
-            "%s can be read by others than its owner (mode %o); chmod 600 it", path, mode)
+            "%s can be read by others than its owner (mode %o); chmod 600 it", path, mode
+        )
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -98,16 +114,20 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
-        raise StoreError(f"{url!r} is not a store URL; use e.g. sqlite:///airwarn.db or "
-                         "postgresql+psycopg://postgres@127.0.0.1:5432/airwarn") from None
+        raise StoreError(
+            f"{url!r} is not a store URL; use e.g. sqlite:///airwarn.db or "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/airwarn"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database).expanduser().resolve()
             if not path.parent.is_dir():
-                raise StoreError(f"the folder of the SQLite file {database} does not exist; "
-                                 "create it or give another --db")
+                raise StoreError(
+                    f"the folder of the SQLite file {database} does not exist; "
+                    "create it or give another --db"
+                )
             _create_private(path)
             if durable:  # the service's own connection: once per process
                 _warn_if_shared(path)
@@ -118,13 +138,17 @@ def connect(url: str, *, durable: bool = False, **options: Any) -> Engine:
         # (a round trip of well under a millisecond on a LAN) rather than fail one request
         options.setdefault("pool_pre_ping", True)
     else:
-        raise StoreError(f"unsupported store {backend!r}: airwarn stores in SQLite "
-                         "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)")
+        raise StoreError(
+            f"unsupported store {backend!r}: airwarn stores in SQLite "
+            "(sqlite:///FILE) or PostgreSQL (postgresql+psycopg://...)"
+        )
     try:
         engine = sa.create_engine(parsed, **options)
     except ModuleNotFoundError as exc:
-        raise StoreError(f"the driver for {backend} is not installed ({exc.name}); for "
-                         "PostgreSQL: pip install 'psycopg[binary]>=3.1'") from None
+        raise StoreError(
+            f"the driver for {backend} is not installed ({exc.name}); for "
+            "PostgreSQL: pip install 'psycopg[binary]>=3.1'"
+        ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
     return engine
@@ -142,8 +166,10 @@ def check_file(engine: Engine) -> None:
     except sa.exc.DatabaseError as exc:
         raise store_failure(exc, engine.url) from None
     if found != ["ok"]:
-        raise StoreError(f"the store at {engine.url.database} is damaged or truncated (SQLite "
-                         f"finds: {'; '.join(found)}). Restore it from a backup")
+        raise StoreError(
+            f"the store at {engine.url.database} is damaged or truncated (SQLite "
+            f"finds: {'; '.join(found)}). Restore it from a backup"
+        )
 
 
 def _alembic_config(engine: Engine) -> Any:

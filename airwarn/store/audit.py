@@ -23,32 +23,51 @@ from airwarn.store.tokens import Client
 log = logging.getLogger(__name__)
 
 
-def entry(client: Client, t_ms: int, action: str, detail: dict[str, Any],
-          reason: str | None = None) -> dict[str, Any]:
-    return {"t_ms": t_ms, "who": client.name[:128], "role": client.role[:16], "action": action,
-            "reason": reason, "detail": json.dumps(detail, sort_keys=True, default=str)}
+def entry(
+    client: Client, t_ms: int, action: str, detail: dict[str, Any], reason: str | None = None
+) -> dict[str, Any]:
+    return {
+        "t_ms": t_ms,
+        "who": client.name[:128],
+        "role": client.role[:16],
+        "action": action,
+        "reason": reason,
+        "detail": json.dumps(detail, sort_keys=True, default=str),
+    }
 
 
-def record_audit(db: Engine, client: Client, t_ms: int, action: str, detail: dict[str, Any],
-                 reason: str | None = None) -> None:
+def record_audit(
+    db: Engine,
+    client: Client,
+    t_ms: int,
+    action: str,
+    detail: dict[str, Any],
+    reason: str | None = None,
+) -> None:
     """Write one entry now, in a transaction of its own."""
     with db.begin() as conn:
         conn.execute(sa.insert(AUDIT_LOG), [entry(client, t_ms, action, detail, reason)])
 
 
-def try_record_audit(db: Engine, client: Client, t_ms: int, action: str,
-                     detail: dict[str, Any]) -> None:
+def try_record_audit(
+    db: Engine, client: Client, t_ms: int, action: str, detail: dict[str, Any]
+) -> None:
     """`record_audit` for a refusal that is answered whatever happens: a store that cannot
     take the entry just now is logged, and the refusal still stands."""
     try:
         record_audit(db, client, t_ms, action, detail)
     except sa.exc.SQLAlchemyError as exc:
-        log.warning("could not audit %s by %s (%s)", action, client.name,
-                    exc.__class__.__name__)
+        log.warning("could not audit %s by %s (%s)", action, client.name, exc.__class__.__name__)
 
 
-def record_refusal(db: Engine, throttle: RefusalThrottle, client: Client, t_ms: int,
-                   action: str, detail: dict[str, Any]) -> None:
+def record_refusal(
+    db: Engine,
+    throttle: RefusalThrottle,
+    client: Client,
+    t_ms: int,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
     """Audit a refused attempt, at most once a second for the same one (see RefusalThrottle);
     best effort, like `try_record_audit`."""
     unwritten = throttle.admit((client.name, action, str(detail.get("path", ""))), t_ms / 1000)

@@ -35,8 +35,19 @@ log = logging.getLogger(__name__)
 GENESIS = b"airwarn event log v1\0"
 EVENT_FIELDS = ("seq", "received_ms", "source", "body")
 DECISION_FIELDS = ("seq", "event_seq", "t_ms", "zone", "level", "status", "kind", "body")
-CAP_FIELDS = ("seq", "identifier", "event_seq", "sent_ms", "status", "msg_type", "level",
-              "kind", "zones", "refs", "warning")
+CAP_FIELDS = (
+    "seq",
+    "identifier",
+    "event_seq",
+    "sent_ms",
+    "status",
+    "msg_type",
+    "level",
+    "kind",
+    "zones",
+    "refs",
+    "warning",
+)
 _encode = msgspec.json.Encoder().encode
 
 
@@ -45,23 +56,36 @@ class IntegrityError(StoreError):
 
     def __init__(self, seq: int, why: str) -> None:
         self.seq = seq
-        super().__init__(f"the event log fails its integrity check at event {seq}: {why}. "
-                         "Nothing was started; restore the store from a backup, or find "
-                         "what changed it (`airwarn store verify` checks any range)")
+        super().__init__(
+            f"the event log fails its integrity check at event {seq}: {why}. "
+            "Nothing was started; restore the store from a backup, or find "
+            "what changed it (`airwarn store verify` checks any range)"
+        )
 
 
 def genesis(key: bytes, store_id: str) -> str:
     return hmac.new(key, GENESIS + store_id.encode(), hashlib.sha256).hexdigest()
 
 
-def seal(key: bytes, previous: str, event: dict[str, Any],
-         decisions: Sequence[dict[str, Any]], cap: Sequence[dict[str, Any]]) -> str:
+def seal(
+    key: bytes,
+    previous: str,
+    event: dict[str, Any],
+    decisions: Sequence[dict[str, Any]],
+    cap: Sequence[dict[str, Any]],
+) -> str:
     """The seal of one event (a row of event_log), given the seal of the one before."""
     mac = hmac.new(key, bytes.fromhex(previous), hashlib.sha256)
     # one JSON array: [event fields, [each decision's fields], [each CAP row's fields]]
-    mac.update(_encode([[event[f] for f in EVENT_FIELDS],
-                        [[row[f] for f in DECISION_FIELDS] for row in decisions],
-                        [[row[f] for f in CAP_FIELDS] for row in cap]]))
+    mac.update(
+        _encode(
+            [
+                [event[f] for f in EVENT_FIELDS],
+                [[row[f] for f in DECISION_FIELDS] for row in decisions],
+                [[row[f] for f in CAP_FIELDS] for row in cap],
+            ]
+        )
+    )
     return mac.hexdigest()
 
 
@@ -74,24 +98,29 @@ class Step:
     cap: list[dict[str, Any]]
 
 
-def check(steps: Iterator[Step], key: bytes, previous: str, after: int
-          ) -> Iterator[tuple[Step, str]]:
+def check(
+    steps: Iterator[Step], key: bytes, previous: str, after: int
+) -> Iterator[tuple[Step, str]]:
     """Each step with its seal, in order from event `after` + 1, once the seal is found to
     hold; an IntegrityError names the first event that fails."""
     expected = after + 1
     for step in steps:
         seq = int(step.event["seq"])
         if seq != expected:
-            raise IntegrityError(expected, f"event {expected} is missing (the log goes on "
-                                 f"at event {seq})")
+            raise IntegrityError(
+                expected, f"event {expected} is missing (the log goes on at event {seq})"
+            )
         stored = step.event.get("hash")
         if stored is None:
             raise IntegrityError(seq, "it carries no seal")
         sealed = seal(key, previous, step.event, step.decisions, step.cap)
         if not hmac.compare_digest(sealed, str(stored)):
-            raise IntegrityError(seq, "it, or a decision or CAP message it caused, is not "
-                                 "what was written (or the keys folder is not the one that "
-                                 "sealed it)")
+            raise IntegrityError(
+                seq,
+                "it, or a decision or CAP message it caused, is not "
+                "what was written (or the keys folder is not the one that "
+                "sealed it)",
+            )
         previous = sealed
         expected += 1
         yield step, sealed
@@ -127,8 +156,7 @@ class Anchor:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("cannot read %s (%s); the end of the log is not checked", self.path,
-                        exc)
+            log.warning("cannot read %s (%s); the end of the log is not checked", self.path, exc)
             return None
         with contextlib.suppress(ValueError):
             store_id, seq, mac = text.split()
@@ -160,7 +188,8 @@ class Anchor:
             f"this server wrote {end.seq} events to the store at {self.url} (recorded in "
             f"{self.path}), but it now holds {found}: it was wiped, truncated or replaced. If "
             "that was done on purpose (a new store, a restored backup), accept it once with "
-            "`airwarn store verify --accept-end`")
+            "`airwarn store verify --accept-end`"
+        )
 
     def close(self) -> None:
         if self._fd is not None:
@@ -181,8 +210,7 @@ def _plain_url(url: Any) -> str:
     return str(parsed.render_as_string(hide_password=True))
 
 
-def check_end(anchor: End | None, last_seq: int, seal_at: str | None,
-              where: Path | None) -> None:
+def check_end(anchor: End | None, last_seq: int, seal_at: str | None, where: Path | None) -> None:
     """Refuse a log that ends before the recorded end, or holds another event there."""
     if anchor is None:
         return
@@ -191,10 +219,14 @@ def check_end(anchor: End | None, last_seq: int, seal_at: str | None,
         raise StoreError(
             f"the event log ends at event {last_seq}, but this server recorded event {seq} as "
             f"written ({where}): events were cut from its end. If a backup was restored on "
-            "purpose, accept its end once with `airwarn store verify --accept-end`")
+            "purpose, accept its end once with `airwarn store verify --accept-end`"
+        )
     if seal_at is not None and not hmac.compare_digest(seal_at, mac):
-        raise IntegrityError(seq, "it is not the event this server recorded as written there "
-                             f"({where}): the log was rewritten from there back")
+        raise IntegrityError(
+            seq,
+            "it is not the event this server recorded as written there "
+            f"({where}): the log was rewritten from there back",
+        )
 
 
 @dataclass(frozen=True)
@@ -209,31 +241,44 @@ class Verified:
     end: int | None
 
 
-def verify_log(log: Any, meta: dict[str, str], keys: Any, url: Any, first: int = 1,
-               last: int | None = None, *, check_recorded_end: bool = True) -> Verified:
+def verify_log(
+    log: Any,
+    meta: dict[str, str],
+    keys: Any,
+    url: Any,
+    first: int = 1,
+    last: int | None = None,
+    *,
+    check_recorded_end: bool = True,
+) -> Verified:
     """Check the seals of events `first` to `last` (default: to the end) against the store key
     and, when the range runs to the end, the recorded end (unless told not to: a backup
     restored on purpose). `log` is a ServiceLog, `meta` the store's service_meta, `keys` its
     StoreKeys, `url` where the store is."""
     if "store_id" not in meta:
-        raise StoreError("this store's log has no seal yet: it was written before 0005, or "
-                         "holds no service log; `airwarn serve` seals it at its next start")
+        raise StoreError(
+            "this store's log has no seal yet: it was written before 0005, or "
+            "holds no service log; `airwarn serve` seals it at its next start"
+        )
     if meta.get("seal_key_id") != keys.key_id:
-        raise StoreError(f"this store was sealed with store key {meta.get('seal_key_id')}, "
-                         f"but {keys.folder} holds key {keys.key_id}: give the --keys folder "
-                         "the store was written with")
+        raise StoreError(
+            f"this store was sealed with store key {meta.get('seal_key_id')}, "
+            f"but {keys.folder} holds key {keys.key_id}: give the --keys folder "
+            "the store was written with"
+        )
     after = max(first, 1) - 1
     if after == 0:
         previous = genesis(keys.chain_key, meta["store_id"])
     else:
         stored = log.event_hash(after)
         if stored is None:
-            raise StoreError(f"there is no sealed event {after} to start after; the log "
-                             f"ends at event {log.last_event_seq()}")
+            raise StoreError(
+                f"there is no sealed event {after} to start after; the log "
+                f"ends at event {log.last_event_seq()}"
+            )
         previous = str(stored)
     anchor = Anchor(keys.folder, url) if keys.folder is not None else None
-    end = anchor.read() if anchor is not None and last is None and check_recorded_end \
-        else None
+    end = anchor.read() if anchor is not None and last is None and check_recorded_end else None
     if anchor is not None:
         anchor.check_store(end, meta["store_id"])
     count, seq, head, seal_at_end = 0, after, previous, None

@@ -26,35 +26,106 @@ from airwarn.contract import (
 from airwarn.store.integrity import Step
 
 SERVICE_META = sa.table("service_meta", sa.column("key"), sa.column("value"))
-EVENT_LOG = sa.table("event_log", sa.column("seq"), sa.column("received_ms"),
-                     sa.column("source"), sa.column("body"), sa.column("hash"))
-DECISION_LOG = sa.table("decision_log", sa.column("seq"), sa.column("event_seq"),
-                        sa.column("t_ms"), sa.column("zone"), sa.column("level"),
-                        sa.column("status"), sa.column("kind"), sa.column("body"),
-                        sa.column("source"))
-INGEST_BATCH = sa.table("ingest_batch", sa.column("key"), sa.column("received_ms"),
-                        sa.column("answer"), sa.column("body_sha256"))
-CAP_MESSAGE = sa.table("cap_message", sa.column("seq"), sa.column("identifier"),
-                       sa.column("event_seq"), sa.column("sent_ms"), sa.column("status"),
-                       sa.column("msg_type"), sa.column("level"), sa.column("kind"),
-                       sa.column("zones"), sa.column("refs"), sa.column("warning"),
-                       sa.column("source"))
-OPERATOR_ACTION = sa.table("operator_action", sa.column("id"), sa.column("created_ms"),
-                           sa.column("by"), sa.column("action"), sa.column("status"),
-                           sa.column("state"), sa.column("request"), sa.column("zones"),
-                           sa.column("check"), sa.column("event_seq"),
-                           sa.column("confirmed_by"))
-AUDIT_LOG = sa.table("audit_log", sa.column("id"), sa.column("t_ms"), sa.column("who"),
-                     sa.column("role"), sa.column("action"), sa.column("reason"),
-                     sa.column("detail"))
-INBOUND_CAP = sa.table("inbound_cap", sa.column("id"), sa.column("received_ms"),
-                       sa.column("sender"), sa.column("identifier"), sa.column("status"),
-                       sa.column("msg_type"), sa.column("zones"), sa.column("event_seq"),
-                       sa.column("body"), sa.column("state"), sa.column("trust"),
-                       sa.column("why"), sa.column("posted_by"), sa.column("decided_by"),
-                       sa.column("decided_ms"))
-INBOUND_FIELDS = ("id", "received_ms", "sender", "identifier", "status", "msg_type", "zones",
-                  "event_seq", "state", "trust", "why", "posted_by", "decided_by", "decided_ms")
+EVENT_LOG = sa.table(
+    "event_log",
+    sa.column("seq"),
+    sa.column("received_ms"),
+    sa.column("source"),
+    sa.column("body"),
+    sa.column("hash"),
+)
+DECISION_LOG = sa.table(
+    "decision_log",
+    sa.column("seq"),
+    sa.column("event_seq"),
+    sa.column("t_ms"),
+    sa.column("zone"),
+    sa.column("level"),
+    sa.column("status"),
+    sa.column("kind"),
+    sa.column("body"),
+    sa.column("source"),
+)
+INGEST_BATCH = sa.table(
+    "ingest_batch",
+    sa.column("key"),
+    sa.column("received_ms"),
+    sa.column("answer"),
+    sa.column("body_sha256"),
+)
+CAP_MESSAGE = sa.table(
+    "cap_message",
+    sa.column("seq"),
+    sa.column("identifier"),
+    sa.column("event_seq"),
+    sa.column("sent_ms"),
+    sa.column("status"),
+    sa.column("msg_type"),
+    sa.column("level"),
+    sa.column("kind"),
+    sa.column("zones"),
+    sa.column("refs"),
+    sa.column("warning"),
+    sa.column("source"),
+)
+OPERATOR_ACTION = sa.table(
+    "operator_action",
+    sa.column("id"),
+    sa.column("created_ms"),
+    sa.column("by"),
+    sa.column("action"),
+    sa.column("status"),
+    sa.column("state"),
+    sa.column("request"),
+    sa.column("zones"),
+    sa.column("check"),
+    sa.column("event_seq"),
+    sa.column("confirmed_by"),
+)
+AUDIT_LOG = sa.table(
+    "audit_log",
+    sa.column("id"),
+    sa.column("t_ms"),
+    sa.column("who"),
+    sa.column("role"),
+    sa.column("action"),
+    sa.column("reason"),
+    sa.column("detail"),
+)
+INBOUND_CAP = sa.table(
+    "inbound_cap",
+    sa.column("id"),
+    sa.column("received_ms"),
+    sa.column("sender"),
+    sa.column("identifier"),
+    sa.column("status"),
+    sa.column("msg_type"),
+    sa.column("zones"),
+    sa.column("event_seq"),
+    sa.column("body"),
+    sa.column("state"),
+    sa.column("trust"),
+    sa.column("why"),
+    sa.column("posted_by"),
+    sa.column("decided_by"),
+    sa.column("decided_ms"),
+)
+INBOUND_FIELDS = (
+    "id",
+    "received_ms",
+    "sender",
+    "identifier",
+    "status",
+    "msg_type",
+    "zones",
+    "event_seq",
+    "state",
+    "trust",
+    "why",
+    "posted_by",
+    "decided_by",
+    "decided_ms",
+)
 
 
 @dataclass
@@ -74,18 +145,33 @@ class Write:
     inbound_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # id, values
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.decisions or self.cap or self.batch or self.audit
-                    or self.actions_new or self.actions_sent or self.inbound
-                    or self.inbound_updates)
+        return bool(
+            self.events
+            or self.decisions
+            or self.cap
+            or self.batch
+            or self.audit
+            or self.actions_new
+            or self.actions_sent
+            or self.inbound
+            or self.inbound_updates
+        )
 
 
 def decision_row(event_seq: int, decision: Decision) -> dict[str, Any]:
     status = decision.status if isinstance(decision.status, str) else "actual"
     source = decision.source.name if isinstance(decision.source, RelayedFrom) else None
-    return {"seq": decision.seq, "event_seq": event_seq, "t_ms": parse_time(decision.t),
-            "zone": decision.zone, "level": decision.level, "status": status,
-            "kind": decision.kind, "body": encode_decision(decision).decode(),
-            "source": source}
+    return {
+        "seq": decision.seq,
+        "event_seq": event_seq,
+        "t_ms": parse_time(decision.t),
+        "zone": decision.zone,
+        "level": decision.level,
+        "status": status,
+        "kind": decision.kind,
+        "body": encode_decision(decision).decode(),
+        "source": source,
+    }
 
 
 class ServiceLog:
@@ -104,29 +190,39 @@ class ServiceLog:
             if write.events:
                 db.execute(sa.insert(EVENT_LOG), write.events)
             if write.decisions:
-                rows = write.decision_rows or [decision_row(seq, d) for seq, d in
-                                               write.decisions]
+                rows = write.decision_rows or [decision_row(seq, d) for seq, d in write.decisions]
                 db.execute(sa.insert(DECISION_LOG), rows)
             if write.cap:
                 db.execute(sa.insert(CAP_MESSAGE), write.cap)
             if write.batch is not None:
                 key, received_ms, answer, digest = write.batch
-                db.execute(sa.insert(INGEST_BATCH),
-                           [{"key": key, "received_ms": received_ms, "answer": answer,
-                             "body_sha256": digest}])
+                db.execute(
+                    sa.insert(INGEST_BATCH),
+                    [
+                        {
+                            "key": key,
+                            "received_ms": received_ms,
+                            "answer": answer,
+                            "body_sha256": digest,
+                        }
+                    ],
+                )
             if write.actions_new:
                 db.execute(sa.insert(OPERATOR_ACTION), write.actions_new)
             for action_id, event_seq, by in write.actions_sent:
-                db.execute(sa.update(OPERATOR_ACTION)
-                           .where(OPERATOR_ACTION.c.id == action_id)
-                           .values(state="sent", event_seq=event_seq, confirmed_by=by))
+                db.execute(
+                    sa.update(OPERATOR_ACTION)
+                    .where(OPERATOR_ACTION.c.id == action_id)
+                    .values(state="sent", event_seq=event_seq, confirmed_by=by)
+                )
             if write.audit:
                 db.execute(sa.insert(AUDIT_LOG), write.audit)
             if write.inbound:
                 db.execute(sa.insert(INBOUND_CAP), write.inbound)
             for inbound_id, values in write.inbound_updates:
-                db.execute(sa.update(INBOUND_CAP).where(INBOUND_CAP.c.id == inbound_id)
-                           .values(**values))
+                db.execute(
+                    sa.update(INBOUND_CAP).where(INBOUND_CAP.c.id == inbound_id).values(**values)
+                )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -143,9 +239,12 @@ class ServiceLog:
         """Every logged event after a sequence number, in order: (seq, JSON body)."""
         while True:
             with self.engine.connect() as db:
-                rows = db.execute(sa.select(EVENT_LOG.c.seq, EVENT_LOG.c.body)
-                                  .where(EVENT_LOG.c.seq > after)
-                                  .order_by(EVENT_LOG.c.seq).limit(page)).all()
+                rows = db.execute(
+                    sa.select(EVENT_LOG.c.seq, EVENT_LOG.c.body)
+                    .where(EVENT_LOG.c.seq > after)
+                    .order_by(EVENT_LOG.c.seq)
+                    .limit(page)
+                ).all()
             if not rows:
                 return
             for seq, body in rows:
@@ -155,15 +254,26 @@ class ServiceLog:
     def decisions(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
         """Decisions after a sequence number, in order: (seq, Contract v1 JSON line)."""
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.body)
-                              .where(DECISION_LOG.c.seq > after)
-                              .order_by(DECISION_LOG.c.seq).limit(limit)).all()
+            rows = db.execute(
+                sa.select(DECISION_LOG.c.seq, DECISION_LOG.c.body)
+                .where(DECISION_LOG.c.seq > after)
+                .order_by(DECISION_LOG.c.seq)
+                .limit(limit)
+            ).all()
         return [(int(seq), str(body)) for seq, body in rows]
 
-    def history(self, *, zones: Sequence[str] | None = None, since_ms: int | None = None,
-                until_ms: int | None = None, kind: str | None = None,
-                level: str | None = None, status: str | None = None,
-                before_seq: int | None = None, limit: int = 500) -> list[str]:
+    def history(
+        self,
+        *,
+        zones: Sequence[str] | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        kind: str | None = None,
+        level: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 500,
+    ) -> list[str]:
         """Past decisions, newest first, filtered; each a Contract v1 JSON line."""
         query = sa.select(DECISION_LOG.c.body).order_by(DECISION_LOG.c.seq.desc()).limit(limit)
         if zones is not None:
@@ -190,41 +300,66 @@ class ServiceLog:
         with self.engine.connect() as connection:
             last = int(connection.execute(sa.select(sa.func.max(d.seq))).scalar() or 0)
             newest: list[int] = []
-            for lane, per in ((d.status == "actual", (d.zone, d.source)),
-                              (d.status != "actual", (d.zone,))):
-                newest += [int(seq) for (seq,) in connection.execute(
-                    sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(*per))]
+            for lane, per in (
+                (d.status == "actual", (d.zone, d.source)),
+                (d.status != "actual", (d.zone,)),
+            ):
+                newest += [
+                    int(seq)
+                    for (seq,) in connection.execute(
+                        sa.select(sa.func.max(d.seq)).where(lane, d.seq <= last).group_by(*per)
+                    )
+                ]
             bodies: list[str] = []
             for start in range(0, len(newest), 500):
-                chunk = newest[start:start + 500]
-                bodies += [str(body) for (body,) in connection.execute(
-                    sa.select(d.body).where(d.seq.in_(chunk)).order_by(d.seq))]
+                chunk = newest[start : start + 500]
+                bodies += [
+                    str(body)
+                    for (body,) in connection.execute(
+                        sa.select(d.body).where(d.seq.in_(chunk)).order_by(d.seq)
+                    )
+                ]
         bodies.sort(key=lambda body: decode_decision(body).seq)
         return last, bodies
 
-    def level_changes(self, after: int = 0, limit: int = 10_000
-                      ) -> list[tuple[int, str, str, str, str | None, int, str | None]]:
+    def level_changes(
+        self, after: int = 0, limit: int = 10_000
+    ) -> list[tuple[int, str, str, str, str | None, int, str | None]]:
         """Decisions after a seq, in order, as (seq, zone, level, status, kind, t_ms, source):
         what the compatibility feeds fold into the zones under alert now."""
         d = DECISION_LOG.c
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(d.seq, d.zone, d.level, d.status, d.kind, d.t_ms,
-                                        d.source)
-                              .where(d.seq > after).order_by(d.seq).limit(limit)).all()
-        return [(int(seq), str(zone), str(level), str(status), kind, int(t_ms), source)
-                for seq, zone, level, status, kind, t_ms, source in rows]
+            rows = db.execute(
+                sa.select(d.seq, d.zone, d.level, d.status, d.kind, d.t_ms, d.source)
+                .where(d.seq > after)
+                .order_by(d.seq)
+                .limit(limit)
+            ).all()
+        return [
+            (int(seq), str(zone), str(level), str(status), kind, int(t_ms), source)
+            for seq, zone, level, status, kind, t_ms, source in rows
+        ]
 
-    def real_changes(self, *, since_ms: int | None = None, until_ms: int | None = None,
-                     zones: Sequence[str] | None = None, zone: str | None = None,
-                     before_seq: int | None = None, limit: int = 5000
-                     ) -> list[tuple[int, str, str, str | None, int]]:
+    def real_changes(
+        self,
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        zones: Sequence[str] | None = None,
+        zone: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 5000,
+    ) -> list[tuple[int, str, str, str | None, int]]:
         """Real (actual) decisions that changed a zone's level in force, newest first, as
         (seq, zone, level, kind, t_ms); a clear that left the zone held by another lane is
         left out (its body says so in `in_force`)."""
         d = DECISION_LOG.c
-        query = (sa.select(d.seq, d.zone, d.level, d.kind, d.t_ms)
-                 .where(d.status == "actual", ~d.body.contains('"in_force":'))
-                 .order_by(d.seq.desc()).limit(limit))
+        query = (
+            sa.select(d.seq, d.zone, d.level, d.kind, d.t_ms)
+            .where(d.status == "actual", ~d.body.contains('"in_force":'))
+            .order_by(d.seq.desc())
+            .limit(limit)
+        )
         if since_ms is not None:
             query = query.where(d.t_ms >= since_ms)
         if until_ms is not None:
@@ -236,26 +371,34 @@ class ServiceLog:
         if before_seq is not None:
             query = query.where(d.seq < before_seq)
         with self.engine.connect() as db:
-            return [(int(seq), str(zone_id), str(level), kind, int(t_ms))
-                    for seq, zone_id, level, kind, t_ms in db.execute(query)]
+            return [
+                (int(seq), str(zone_id), str(level), kind, int(t_ms))
+                for seq, zone_id, level, kind, t_ms in db.execute(query)
+            ]
 
     def batch_answer(self, key: str) -> tuple[str, str | None] | None:
         """The answer a batch got under this key, and the hash of its body (None for one kept
         before bodies were hashed)."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(INGEST_BATCH.c.answer, INGEST_BATCH.c.body_sha256)
-                             .where(INGEST_BATCH.c.key == key)).first()
+            row = db.execute(
+                sa.select(INGEST_BATCH.c.answer, INGEST_BATCH.c.body_sha256).where(
+                    INGEST_BATCH.c.key == key
+                )
+            ).first()
         return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
     # -- the seal (airwarn.store.integrity) -------------------------------------------------
 
-    def steps(self, after: int = 0, upto: int | None = None, page: int = 2000
-              ) -> Iterator[Step]:
+    def steps(self, after: int = 0, upto: int | None = None, page: int = 2000) -> Iterator[Step]:
         """Every logged event after `after` (to `upto`), with the decisions and CAP messages
         it caused, in order: what its seal covers."""
         while True:
-            query = (sa.select(EVENT_LOG).where(EVENT_LOG.c.seq > after)
-                     .order_by(EVENT_LOG.c.seq).limit(page))
+            query = (
+                sa.select(EVENT_LOG)
+                .where(EVENT_LOG.c.seq > after)
+                .order_by(EVENT_LOG.c.seq)
+                .limit(page)
+            )
             if upto is not None:
                 query = query.where(EVENT_LOG.c.seq <= upto)
             with self.engine.connect() as db:
@@ -264,14 +407,18 @@ class ServiceLog:
                     return
                 first, last = int(events[0]["seq"]), int(events[-1]["seq"])
                 decisions: dict[int, list[dict[str, Any]]] = {}
-                for row in db.execute(sa.select(DECISION_LOG)
-                                      .where(DECISION_LOG.c.event_seq.between(first, last))
-                                      .order_by(DECISION_LOG.c.seq)).mappings():
+                for row in db.execute(
+                    sa.select(DECISION_LOG)
+                    .where(DECISION_LOG.c.event_seq.between(first, last))
+                    .order_by(DECISION_LOG.c.seq)
+                ).mappings():
                     decisions.setdefault(int(row["event_seq"]), []).append(dict(row))
                 cap: dict[int, list[dict[str, Any]]] = {}
-                for row in db.execute(sa.select(CAP_MESSAGE)
-                                      .where(CAP_MESSAGE.c.event_seq.between(first, last))
-                                      .order_by(CAP_MESSAGE.c.seq)).mappings():
+                for row in db.execute(
+                    sa.select(CAP_MESSAGE)
+                    .where(CAP_MESSAGE.c.event_seq.between(first, last))
+                    .order_by(CAP_MESSAGE.c.seq)
+                ).mappings():
                     cap.setdefault(int(row["event_seq"]), []).append(dict(row))
             for event in events:
                 seq = int(event["seq"])
@@ -280,23 +427,35 @@ class ServiceLog:
 
     def event_hash(self, seq: int) -> str | None:
         with self.engine.connect() as db:
-            value = db.execute(sa.select(EVENT_LOG.c.hash)
-                               .where(EVENT_LOG.c.seq == seq)).scalar()
+            value = db.execute(sa.select(EVENT_LOG.c.hash).where(EVENT_LOG.c.seq == seq)).scalar()
         return None if value is None else str(value)
 
     def last_event_seq(self) -> int:
         with self.engine.connect() as db:
             return int(db.execute(sa.select(sa.func.max(EVENT_LOG.c.seq))).scalar() or 0)
 
-    def cap_rows(self, after_seq: int = 0, upto_event: int | None = None
-                 ) -> Iterator[dict[str, Any]]:
+    def cap_rows(
+        self, after_seq: int = 0, upto_event: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """CAP messages after a sequence number (and caused by `upto_event` or earlier),
         oldest first, without their bodies."""
-        query = (sa.select(CAP_MESSAGE.c.seq, CAP_MESSAGE.c.identifier, CAP_MESSAGE.c.event_seq,
-                           CAP_MESSAGE.c.sent_ms, CAP_MESSAGE.c.status, CAP_MESSAGE.c.msg_type,
-                           CAP_MESSAGE.c.level, CAP_MESSAGE.c.kind, CAP_MESSAGE.c.zones,
-                           CAP_MESSAGE.c.refs, CAP_MESSAGE.c.source)
-                 .where(CAP_MESSAGE.c.seq > after_seq).order_by(CAP_MESSAGE.c.seq))
+        query = (
+            sa.select(
+                CAP_MESSAGE.c.seq,
+                CAP_MESSAGE.c.identifier,
+                CAP_MESSAGE.c.event_seq,
+                CAP_MESSAGE.c.sent_ms,
+                CAP_MESSAGE.c.status,
+                CAP_MESSAGE.c.msg_type,
+                CAP_MESSAGE.c.level,
+                CAP_MESSAGE.c.kind,
+                CAP_MESSAGE.c.zones,
+                CAP_MESSAGE.c.refs,
+                CAP_MESSAGE.c.source,
+            )
+            .where(CAP_MESSAGE.c.seq > after_seq)
+            .order_by(CAP_MESSAGE.c.seq)
+        )
         if upto_event is not None:
             query = query.where(CAP_MESSAGE.c.event_seq <= upto_event)
         with self.engine.connect() as db:
@@ -315,18 +474,23 @@ class ServiceLog:
     def cap_warning(self, identifier: str) -> str | None:
         """One CAP message's warning record (JSON), or None."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(CAP_MESSAGE.c.warning)
-                             .where(CAP_MESSAGE.c.identifier == identifier)).first()
+            row = db.execute(
+                sa.select(CAP_MESSAGE.c.warning).where(CAP_MESSAGE.c.identifier == identifier)
+            ).first()
         return None if row is None else str(row[0])
 
     def action(self, action_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:
-            row = db.execute(sa.select(OPERATOR_ACTION)
-                             .where(OPERATOR_ACTION.c.id == action_id)).mappings().first()
+            row = (
+                db.execute(sa.select(OPERATOR_ACTION).where(OPERATOR_ACTION.c.id == action_id))
+                .mappings()
+                .first()
+            )
         return None if row is None else dict(row)
 
-    def audit(self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
-              ) -> list[dict[str, Any]]:
+    def audit(
+        self, *, after_id: int = 0, before_id: int | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
         """Audit entries oldest first after `after_id`, or newest first before `before_id`."""
         query = sa.select(AUDIT_LOG).where(AUDIT_LOG.c.id > after_id).limit(limit)
         if before_id is None:
@@ -342,24 +506,40 @@ class ServiceLog:
     def inbound_seen(self, sender: str, identifier: str) -> dict[str, Any] | None:
         """An inbound CAP message by its sender and identifier, without its body."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS))
-                             .where(INBOUND_CAP.c.sender == sender,
-                                    INBOUND_CAP.c.identifier == identifier)).mappings().first()
+            row = (
+                db.execute(
+                    sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS)).where(
+                        INBOUND_CAP.c.sender == sender, INBOUND_CAP.c.identifier == identifier
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return None if row is None else dict(row)
 
     def inbound_row(self, inbound_id: int) -> dict[str, Any] | None:
         """An inbound CAP message by its id, with its body (the XML as received)."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS),
-                                       INBOUND_CAP.c.body)
-                             .where(INBOUND_CAP.c.id == inbound_id)).mappings().first()
+            row = (
+                db.execute(
+                    sa.select(
+                        *(INBOUND_CAP.c[f] for f in INBOUND_FIELDS), INBOUND_CAP.c.body
+                    ).where(INBOUND_CAP.c.id == inbound_id)
+                )
+                .mappings()
+                .first()
+            )
         return None if row is None else dict(row)
 
-    def inbound_list(self, *, state: str | None = None, before_id: int | None = None,
-                     limit: int = 100) -> list[dict[str, Any]]:
+    def inbound_list(
+        self, *, state: str | None = None, before_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         """Inbound CAP messages, newest first, without their bodies."""
-        query = (sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS))
-                 .order_by(INBOUND_CAP.c.id.desc()).limit(limit))
+        query = (
+            sa.select(*(INBOUND_CAP.c[f] for f in INBOUND_FIELDS))
+            .order_by(INBOUND_CAP.c.id.desc())
+            .limit(limit)
+        )
         if state is not None:
             query = query.where(INBOUND_CAP.c.state == state)
         if before_id is not None:

@@ -53,14 +53,17 @@ class SecretBox:
         if not stored.startswith(SEALED):
             return stored  # written before secrets were sealed, or without a key
         if self._fernet is None:
-            raise StoreError("this secret was sealed with a store key, and none was given; "
-                             "start with the --keys folder the store was written with")
+            raise StoreError(
+                "this secret was sealed with a store key, and none was given; "
+                "start with the --keys folder the store was written with"
+            )
         try:
-            return self._fernet.decrypt(stored[len(SEALED):].encode()).decode()
+            return self._fernet.decrypt(stored[len(SEALED) :].encode()).decode()
         except InvalidToken:
-            raise StoreError("a secret in the store cannot be opened with this store key; "
-                             "start with the --keys folder the store was written with"
-                             ) from None
+            raise StoreError(
+                "a secret in the store cannot be opened with this store key; "
+                "start with the --keys folder the store was written with"
+            ) from None
 
     @property
     def keyed(self) -> bool:
@@ -100,13 +103,16 @@ def load_store_keys(folder: Path) -> StoreKeys:
     except (OSError, ValueError):
         master = b""
     if len(master) != 32:
-        raise StoreError(f"{path} is not a store key (32 bytes, base64); restore it from the "
-                         "backup of the keys folder, or point --keys at the right folder")
+        raise StoreError(
+            f"{path} is not a store key (32 bytes, base64); restore it from the "
+            "backup of the keys folder, or point --keys at the right folder"
+        )
     if stat.S_IMODE(path.stat().st_mode) & 0o077:
         log.warning("%s can be read by others than its owner; chmod 600 it", path)
     if stat.S_IMODE(folder.stat().st_mode) & 0o077:
-        log.warning("the keys folder %s can be opened by others than its owner; chmod 700 it",
-                    folder)
+        log.warning(
+            "the keys folder %s can be opened by others than its owner; chmod 700 it", folder
+        )
     chain = _derive(master, b"airwarn log seal v1")
     fernet = Fernet(base64.urlsafe_b64encode(_derive(master, b"airwarn secrets at rest v1")))
     key_id = hashlib.sha256(b"airwarn store key id\0" + master).hexdigest()[:16]
@@ -128,10 +134,14 @@ def seal_plaintext_secrets(db: Engine, box: SecretBox) -> int:
             if table not in present:
                 continue
             rows = sa.table(table, sa.column(key), sa.column(column))
-            plain = conn.execute(sa.select(rows.c[key], rows.c[column])
-                                 .where(~rows.c[column].startswith(SEALED))).all()
+            plain = conn.execute(
+                sa.select(rows.c[key], rows.c[column]).where(~rows.c[column].startswith(SEALED))
+            ).all()
             for row_id, secret in plain:
-                conn.execute(sa.update(rows).where(rows.c[key] == row_id)
-                             .values({column: box.seal(str(secret))}))
+                conn.execute(
+                    sa.update(rows)
+                    .where(rows.c[key] == row_id)
+                    .values({column: box.seal(str(secret))})
+                )
             sealed += len(plain)
     return sealed

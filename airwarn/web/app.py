@@ -73,18 +73,31 @@ class WebSettings:
     tiles_attribution: str | None = None
 
 
-_STATUS = [(UnauthorizedError, 401), (ForbiddenError, 403), (NotFoundError, 404),
-           (ConflictError, 409), (ContractError, 422), (TooManyRequestsError, 429),
-           (UnavailableError, 503), (StoreError, 503)]
+_STATUS = [
+    (UnauthorizedError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (ContractError, 422),
+    (TooManyRequestsError, 429),
+    (UnavailableError, 503),
+    (StoreError, 503),
+]
 
 
 def _error_response(exc: AirwarnError) -> JSONResponse:
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     body: dict[str, Any] = {"error": getattr(exc, "message", None) or str(exc)}
     if isinstance(exc, ContractError):
-        body.update({"line": exc.line, "field": exc.field,
-                     "value": exc.value if isinstance(exc.value, str | int | float | bool |
-                                                      None) else repr(exc.value)})
+        body.update(
+            {
+                "line": exc.line,
+                "field": exc.field,
+                "value": exc.value
+                if isinstance(exc.value, str | int | float | bool | None)
+                else repr(exc.value),
+            }
+        )
     elif isinstance(exc, ForbiddenError) and exc.line is not None:
         body["line"] = exc.line
     headers = {}
@@ -97,9 +110,14 @@ def _error_response(exc: AirwarnError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(service: Service, settings: WebSettings | None = None,
-               channels: Sequence[Channel] = (), bus: BusSettings | None = None,
-               clock: Clock = WALL_CLOCK, lifespan: Lifespan | None = None) -> FastAPI:
+def create_app(
+    service: Service,
+    settings: WebSettings | None = None,
+    channels: Sequence[Channel] = (),
+    bus: BusSettings | None = None,
+    clock: Clock = WALL_CLOCK,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
     """The HTTP app over `service`, its routes and the channels' endpoints. `lifespan` starts
     and stops what runs beside it; `airwarn.server.build` passes the one it made
     (`airwarn.server.lifespan`: the live hub, the channels, the ticker or the bus), and the
@@ -130,9 +148,13 @@ def create_app(service: Service, settings: WebSettings | None = None,
     log: DecisionLog = service.log  # the record the routes read
     app.state.log = log
     app.state.clock = clock
-    app.state.token_cache = TokenCache(TokenCacheSettings(
-        max_known=settings.max_known_tokens, max_unknown=settings.max_unknown_tokens,
-        recheck_s=settings.token_recheck_s))
+    app.state.token_cache = TokenCache(
+        TokenCacheSettings(
+            max_known=settings.max_known_tokens,
+            max_unknown=settings.max_unknown_tokens,
+            recheck_s=settings.token_recheck_s,
+        )
+    )
     app.state.token_streams = set()  # live feeds opened with a token (airwarn.web.live)
     app.state.refusals = RefusalThrottle()  # refused attempts audited, floods counted
     app.state.cache = {}
@@ -144,56 +166,94 @@ def create_app(service: Service, settings: WebSettings | None = None,
     @app.exception_handler(sa.exc.OperationalError)
     async def store_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         # a read that met a store going away (a restart): the write path says the same
-        return _error_response(UnavailableError(
-            f"the store cannot be read just now ({exc.orig.__class__.__name__}); retry"))
+        return _error_response(
+            UnavailableError(
+                f"the store cannot be read just now ({exc.orig.__class__.__name__}); retry"
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": "$." + ".".join(str(p) for p in err.get("loc", ())[1:]) or "$",
-                   "error": err.get("msg"), "location": (err.get("loc") or ["?"])[0]}
-                  for err in exc.errors()]
+        errors = [
+            {
+                "field": "$." + ".".join(str(p) for p in err.get("loc", ())[1:]) or "$",
+                "error": err.get("msg"),
+                "location": (err.get("loc") or ["?"])[0],
+            }
+            for err in exc.errors()
+        ]
         first = errors[0] if errors else {"field": None, "error": "invalid request"}
-        return JSONResponse({"error": f"{first['field']}: {first['error']}", "errors": errors},
-                            status_code=422)
+        return JSONResponse(
+            {"error": f"{first['field']}: {first['error']}", "errors": errors}, status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI's own refusals (a body it cannot parse, an unknown path) in airwarn's shape
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"error": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
-    for router in (ingest.router, operators.router, inbound.router, public.router, live.router,
-                   session.router,
-                   capfeed.router, compat_homefront.router, compat_alertsinua.router):
+    for router in (
+        ingest.router,
+        operators.router,
+        inbound.router,
+        public.router,
+        live.router,
+        session.router,
+        capfeed.router,
+        compat_homefront.router,
+        compat_alertsinua.router,
+    ):
         app.include_router(router)
     for channel in channels:
         if channel.router is not None:
             app.include_router(channel.router)
 
-    @app.get("/healthz", tags=["public"], summary="Is the service up, and how far is its log",
-             response_model=Health, response_model_exclude_unset=True)
+    @app.get(
+        "/healthz",
+        tags=["public"],
+        summary="Is the service up, and how far is its log",
+        response_model=Health,
+        response_model_exclude_unset=True,
+    )
     async def health() -> dict[str, Any]:
-        out = {"ok": True, "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub")
-               else service.engine.seq, "event_seq": service.event_seq,
-               "zones": len(service.zones), "clock": service.settings.clock,
-               "live_clients": len(app.state.hub.subscribers) if hasattr(app.state, "hub")
-               else 0,
-               # the event clock is a lab mode (replays, demos): say so where monitors look
-               "lab": service.settings.clock == "events"}
+        out = {
+            "ok": True,
+            "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub") else service.engine.seq,
+            "event_seq": service.event_seq,
+            "zones": len(service.zones),
+            "clock": service.settings.clock,
+            "live_clients": len(app.state.hub.subscribers) if hasattr(app.state, "hub") else 0,
+            # the event clock is a lab mode (replays, demos): say so where monitors look
+            "lab": service.settings.clock == "events",
+        }
         if app.state.runtime is not None:
             out["bus"] = app.state.runtime.status()
         sources = service.engine.relays.states()  # relayed feeds: silence is never safety
         if sources:
             out["sources"] = {name: status.state for name, status in sources.items()}
-            out["stale_sources"] = [name for name, status in sources.items()
-                                    if status.state in ("starting", "stale", "failed")]
+            out["stale_sources"] = [
+                name
+                for name, status in sources.items()
+                if status.state in ("starting", "stale", "failed")
+            ]
         return out
 
-    @app.get("/v1/map", tags=["public"], summary="What the pages' maps may show: the online "
-             "tile service this server offers beside the offline base map, if any")
+    @app.get(
+        "/v1/map",
+        tags=["public"],
+        summary="What the pages' maps may show: the online "
+        "tile service this server offers beside the offline base map, if any",
+    )
     async def map_settings() -> MapSettings:
-        return MapSettings(tiles=settings.tiles_url, tiles_attribution=settings.tiles_attribution,
-                           attribution=service.zones.attribution)
+        return MapSettings(
+            tiles=settings.tiles_url,
+            tiles_attribution=settings.tiles_attribution,
+            attribution=service.zones.attribution,
+        )
 
     @app.get("/", include_in_schema=False)
     async def public_page() -> Response:
@@ -209,18 +269,26 @@ def create_app(service: Service, settings: WebSettings | None = None,
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
-        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
-                            headers={"Cache-Control": "max-age=86400"})
+        return FileResponse(
+            STATIC / "favicon.svg",
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     _add_event_schema(app)
     # the last added runs first: headers on every answer (refusals too), then the body's
     # size, the client's rate (a live feed's open counts), the live feeds an address holds
-    app.add_middleware(LiveLimit, per_address=settings.max_live_per_address,
-                       paths=live.SSE_PATHS)
-    app.add_middleware(RateLimit, rate_per_s=settings.rate_per_s, burst=settings.rate_burst,
-                       presented=presented, identify=identity, max_keys=settings.max_rate_keys)
+    app.add_middleware(LiveLimit, per_address=settings.max_live_per_address, paths=live.SSE_PATHS)
+    app.add_middleware(
+        RateLimit,
+        rate_per_s=settings.rate_per_s,
+        burst=settings.rate_burst,
+        presented=presented,
+        identify=identity,
+        max_keys=settings.max_rate_keys,
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, image_origin=_origin(settings.tiles_url))
     return app
@@ -234,7 +302,8 @@ def _page(name: str, script: str = "public.js") -> Response:
             "<code>npm ci --prefix web && npm run build --prefix web</code> in the airwarn "
             "folder, then reload. The API works without them: its description is at "
             "<a href=/openapi.json>/openapi.json</a>.</p>",
-            status_code=503)
+            status_code=503,
+        )
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
@@ -247,7 +316,8 @@ def _add_event_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         (event,), components = msgspec.json.schema_components(
-            [Event], ref_template="#/components/schemas/{name}")
+            [Event], ref_template="#/components/schemas/{name}"
+        )
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(components)
         schemas["Event"] = event
@@ -263,6 +333,8 @@ def _origin(url: str | None) -> str | None:
         return None
     parts = urlsplit(url.replace("{", "").replace("}", ""))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AirwarnError(f"the tile service must be an http(s) URL template such as "
-                           f"https://tile.example.org/{{z}}/{{x}}/{{y}}.png, not {url!r}")
+        raise AirwarnError(
+            f"the tile service must be an http(s) URL template such as "
+            f"https://tile.example.org/{{z}}/{{x}}/{{y}}.png, not {url!r}"
+        )
     return f"{parts.scheme}://{parts.netloc}"

@@ -49,15 +49,18 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
     """A FastAPI dependency: the client behind the request's token, if it may do this."""
     allowed = MAY[permission]
 
-    async def dependency(request: Request,
-                         credentials: HTTPAuthorizationCredentials | None = Depends(SCHEME)
-                         ) -> Client:
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(SCHEME)
+    ) -> Client:
         token, from_cookie = presented_token(
-            credentials.credentials if credentials is not None else None, request.cookies)
+            credentials.credentials if credentials is not None else None, request.cookies
+        )
         if not token:
-            raise UnauthorizedError("this needs a bearer token: send `Authorization: Bearer "
-                                    "<token>`; make one with `airwarn tokens create --role "
-                                    f"{sorted(allowed)[0]}`")
+            raise UnauthorizedError(
+                "this needs a bearer token: send `Authorization: Bearer "
+                "<token>`; make one with `airwarn tokens create --role "
+                f"{sorted(allowed)[0]}`"
+            )
         if from_cookie:
             check_csrf(request, token)
         client = await client_of(request.app, token)
@@ -66,13 +69,19 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
         if client.role not in allowed:
             # a refused attempt is audited under the token's name (best effort, and a flood of
             # them counted in few entries: the refusal stands whatever the store does)
-            await run_in_threadpool(record_refusal, request.app.state.db,
-                                    request.app.state.refusals, client,
-                                    state.now_ms(request), "access.refused",
-                                    {"method": request.method, "path": request.url.path,
-                                     "needs": permission})
-            raise ForbiddenError(f"a {client.role} token may not do this; it needs one of: "
-                                 + ", ".join(sorted(allowed)))
+            await run_in_threadpool(
+                record_refusal,
+                request.app.state.db,
+                request.app.state.refusals,
+                client,
+                state.now_ms(request),
+                "access.refused",
+                {"method": request.method, "path": request.url.path, "needs": permission},
+            )
+            raise ForbiddenError(
+                f"a {client.role} token may not do this; it needs one of: "
+                + ", ".join(sorted(allowed))
+            )
         return client
 
     return dependency
@@ -142,6 +151,7 @@ async def identity(scope: Scope, token: str) -> str | None:
     try:
         client = await client_of(scope["app"], token)
     except sa.exc.SQLAlchemyError as exc:
-        raise IdentityUnavailable("the store cannot be read just now to check the token "
-                                  f"({exc.__class__.__name__})") from exc
+        raise IdentityUnavailable(
+            f"the store cannot be read just now to check the token ({exc.__class__.__name__})"
+        ) from exc
     return None if client is None else client.name

@@ -34,9 +34,9 @@ def presented_token(bearer: str | None, cookies: Mapping[str, str]) -> tuple[str
     `Authorization` header wins; "" when there is none."""
     token = (bearer or "").strip()
     if token:
-        return token[:MAX_TOKEN_CHARS + 1], False
+        return token[: MAX_TOKEN_CHARS + 1], False
     token = cookies.get(COOKIE, "").strip()
-    return token[:MAX_TOKEN_CHARS + 1], bool(token)
+    return token[: MAX_TOKEN_CHARS + 1], bool(token)
 
 
 def csrf_of(token: str) -> str:
@@ -60,11 +60,15 @@ def check_csrf(connection: HTTPConnection, token: str) -> None:
     if connection.scope.get("method", "GET") in SAFE_METHODS:
         return
     if not same_origin(connection):
-        raise ForbiddenError("refused: this request was started by a page of another site "
-                             f"({connection.headers.get('origin')}); the console's session "
-                             "works only from its own pages")
+        raise ForbiddenError(
+            "refused: this request was started by a page of another site "
+            f"({connection.headers.get('origin')}); the console's session "
+            "works only from its own pages"
+        )
     sent = connection.headers.get(CSRF_HEADER.lower(), "")
     if not hmac.compare_digest(sent.encode(), csrf_of(token).encode()):
-        raise ForbiddenError(f"refused: a request made with the console's session cookie must "
-                             f"carry the {CSRF_HEADER} header that GET /v1/session gives; send "
-                             "it, or use `Authorization: Bearer <token>` instead of the cookie")
+        raise ForbiddenError(
+            f"refused: a request made with the console's session cookie must "
+            f"carry the {CSRF_HEADER} header that GET /v1/session gives; send "
+            "it, or use `Authorization: Bearer <token>` instead of the cookie"
+        )

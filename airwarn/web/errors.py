@@ -22,8 +22,10 @@ class ErrorBody(BaseModel):
 
 
 QUEUED: dict[int | str, dict[str, Any]] = {
-    202: {"model": Queued, "description": "on a bus: stored, but no engine answered in time; "
-                                          "it will be applied once"},
+    202: {
+        "model": Queued,
+        "description": "on a bus: stored, but no engine answered in time; it will be applied once",
+    },
 }
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -20,9 +20,11 @@ def page_policy(image_origin: str | None = None) -> str:
     """The pages' policy; `image_origin` (an online tile service the operator configured with
     `serve --tiles`) is the one other place images may come from."""
     images = "'self' data:" + (f" {image_origin}" if image_origin else "")
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src {images}; font-src 'self'; connect-src 'self'; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {images}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 PAGE_POLICY = page_policy()
@@ -35,20 +37,28 @@ COMMON: list[tuple[bytes, bytes]] = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-_OURS = {b"content-security-policy", b"permissions-policy", b"strict-transport-security",
-         *(name for name, _ in COMMON)}
+_OURS = {
+    b"content-security-policy",
+    b"permissions-policy",
+    b"strict-transport-security",
+    *(name for name, _ in COMMON),
+}
 _DOCUMENT = [*COMMON, (b"content-security-policy", DOCUMENT_POLICY.encode())]
 
 
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP answer, whatever route made it."""
 
-    def __init__(self, app: ASGIApp, hsts_max_age_s: int = 31_536_000,
-                 image_origin: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts_max_age_s: int = 31_536_000, image_origin: str | None = None
+    ) -> None:
         self.app = app
         self.hsts = f"max-age={hsts_max_age_s}".encode()
-        self.page = [*COMMON, (b"content-security-policy", page_policy(image_origin).encode()),
-                     (b"permissions-policy", PERMISSIONS.encode())]
+        self.page = [
+            *COMMON,
+            (b"content-security-policy", page_policy(image_origin).encode()),
+            (b"permissions-policy", PERMISSIONS.encode()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,10 +68,14 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(name, value) for name, value in message.get("headers", [])
-                           if name.lower() not in _OURS]
-                content_type = next((value for name, value in headers
-                                     if name.lower() == b"content-type"), b"")
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in _OURS
+                ]
+                content_type = next(
+                    (value for name, value in headers if name.lower() == b"content-type"), b""
+                )
                 headers += self.page if content_type.lower().startswith(b"text/html") else _DOCUMENT
                 if secure:
                     headers.append((b"strict-transport-security", self.hsts))

@@ -49,8 +49,9 @@ class Frame:
         first = self.first_seq
         if first is None or first > last:
             return self.sse
-        return b"".join([*(b for seq, b, _ in self.decisions if seq > last),
-                         *(b for b, _ in self.messages)])
+        return b"".join(
+            [*(b for seq, b, _ in self.decisions if seq > last), *(b for b, _ in self.messages)]
+        )
 
     def ws_after(self, last: int) -> list[str]:
         first = self.first_seq
@@ -60,8 +61,10 @@ class Frame:
 
 
 def encode(published: Published) -> Frame:
-    decisions = [(seq, sse_event("decision", body, seq), ws_text("decision", body, seq))
-                 for seq, body in published.decisions]
+    decisions = [
+        (seq, sse_event("decision", body, seq), ws_text("decision", body, seq))
+        for seq, body in published.decisions
+    ]
     messages = []
     for message in published.messages:
         data = json.dumps(message)
@@ -69,9 +72,12 @@ def encode(published: Published) -> Frame:
     for _, body in published.events:  # a relayed feed's health changed (airwarn.follow)
         if body.startswith(SOURCE_EVENT):
             messages.append((sse_event("source", body), ws_text("source", body)))
-    return Frame(decisions, messages,
-                 sse=b"".join([*(b for _, b, _ in decisions), *(b for b, _ in messages)]),
-                 ws=[*(t for _, _, t in decisions), *(t for _, t in messages)])
+    return Frame(
+        decisions,
+        messages,
+        sse=b"".join([*(b for _, b, _ in decisions), *(b for b, _ in messages)]),
+        ws=[*(t for _, _, t in decisions), *(t for _, t in messages)],
+    )
 
 
 BEAT_SLICES = 10  # heartbeats go to a tenth of the feeds at a time
@@ -97,13 +103,15 @@ def spare_live_clients_from_gc() -> None:
     are only raised, so a process that set higher ones keeps them.
     """
     current = gc.get_threshold()
-    gc.set_threshold(*(max(now, wanted) for now, wanted in zip(current, GC_THRESHOLDS,
-                                                                 strict=True)))
+    gc.set_threshold(
+        *(max(now, wanted) for now, wanted in zip(current, GC_THRESHOLDS, strict=True))
+    )
 
 
 class Hub:
-    def __init__(self, loop: asyncio.AbstractEventLoop, last_seq: int = 0,
-                 max_backlog: int = 1000) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, last_seq: int = 0, max_backlog: int = 1000
+    ) -> None:
         spare_live_clients_from_gc()
         self.loop = loop
         self.last_seq = last_seq
@@ -114,8 +122,11 @@ class Hub:
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
-        if published.decisions or published.messages or any(
-                body.startswith(SOURCE_EVENT) for _, body in published.events):
+        if (
+            published.decisions
+            or published.messages
+            or any(body.startswith(SOURCE_EVENT) for _, body in published.events)
+        ):
             frame = encode(published)  # in the writer's thread, off the event loop
             self.loop.call_soon_threadsafe(self._deliver, frame)
 

@@ -37,29 +37,42 @@ _EVENTS_BODY = {
 }
 
 
-@router.post("/v1/events", summary="Post tracks and ends, one JSON event or a JSON Lines batch "
-             "(role: sensor)",
-             openapi_extra={"requestBody": _EVENTS_BODY}, response_model=IngestAnswer,
-             response_model_exclude_unset=True,
-             responses={200: {"description": "what was accepted, what was taken but ignored "
-                                             "and why, and why each rejected line was "
-                                             "rejected"},
-                        **QUEUED})
-async def post_events(request: Request, client: Client = Depends(require("ingest")),
-                      idempotency_key: str | None = Header(
-                          None, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
-                          description="printable ASCII; a retried batch with the same key is "
-                                      "applied once")
-                      ) -> Any:
+@router.post(
+    "/v1/events",
+    summary="Post tracks and ends, one JSON event or a JSON Lines batch (role: sensor)",
+    openapi_extra={"requestBody": _EVENTS_BODY},
+    response_model=IngestAnswer,
+    response_model_exclude_unset=True,
+    responses={
+        200: {
+            "description": "what was accepted, what was taken but ignored "
+            "and why, and why each rejected line was "
+            "rejected"
+        },
+        **QUEUED,
+    },
+)
+async def post_events(
+    request: Request,
+    client: Client = Depends(require("ingest")),
+    idempotency_key: str | None = Header(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="printable ASCII; a retried batch with the same key is applied once",
+    ),
+) -> Any:
     body = await request.body()
     max_lines: int = request.app.state.settings.max_batch_lines
     if not body.strip():
-        raise RequestError("the body is empty: send one JSON event, or JSON Lines, one event "
-                           "per line (Contract v1)")
+        raise RequestError(
+            "the body is empty: send one JSON event, or JSON Lines, one event "
+            "per line (Contract v1)"
+        )
     lines = body.split(b"\n")
     if len(lines) > max_lines + 1:
-        raise RequestError(f"a batch holds at most {max_lines} lines; split it",
-                           value=len(lines))
+        raise RequestError(f"a batch holds at most {max_lines} lines; split it", value=len(lines))
     items: list[tuple[int, Event]] = []
     rejected: list[dict[str, Any]] = []
     for number, raw in enumerate(lines, start=1):
@@ -69,19 +82,35 @@ async def post_events(request: Request, client: Client = Depends(require("ingest
             event = parse_event(raw, line=number)
             items.append((number, event))
         except EventError as error:
-            rejected.append({"line": number, "error": error.message, "field": error.field,
-                             "value": _plain(error.value)})
+            rejected.append(
+                {
+                    "line": number,
+                    "error": error.message,
+                    "field": error.field,
+                    "value": _plain(error.value),
+                }
+            )
     received_ms = state.now_ms(request)
     answer = await run_in_threadpool(
-        state.writer(request).ingest, items, rejected, client=client,
-        received_ms=received_ms, batch_key=idempotency_key,
-        batch_digest=hashlib.sha256(body).hexdigest())
+        state.writer(request).ingest,
+        items,
+        rejected,
+        client=client,
+        received_ms=received_ms,
+        batch_key=idempotency_key,
+        batch_digest=hashlib.sha256(body).hexdigest(),
+    )
     if isinstance(answer, Queued):
         return state.written(answer)
     if not answer.accepted and answer.rejected:
         # nothing of it was taken: not a success, whatever else the answer says
-        return JSONResponse({"error": "no line of this batch was accepted; `rejected` says "
-                                      "why for each", **answer.to_wire()}, status_code=422)
+        return JSONResponse(
+            {
+                "error": "no line of this batch was accepted; `rejected` says why for each",
+                **answer.to_wire(),
+            },
+            status_code=422,
+        )
     return answer
 
 

@@ -81,17 +81,32 @@ class Buckets:
         return wait
 
 
-async def _refuse(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
-                  ) -> None:
+async def _refuse(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
+) -> None:
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-async def _refuse_upgrade(scope: Scope, receive: Receive, send: Send, status: int,
-                          message: str, headers: list[tuple[bytes, bytes]]) -> None:
+async def _refuse_upgrade(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    message: str,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
     """Refuse a WebSocket before accepting it: an HTTP answer where the server can send one
     (the ASGI denial-response extension), else a close (which clients see as a 403)."""
     connect = await receive()
@@ -99,9 +114,17 @@ async def _refuse_upgrade(scope: Scope, receive: Receive, send: Send, status: in
         return
     if "websocket.http.response" in scope.get("extensions", {}):
         body = json.dumps({"error": message}).encode()
-        await send({"type": "websocket.http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()), *headers]})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
@@ -115,8 +138,9 @@ class IdentityUnavailable(UnavailableError):
     is answered 503, to be retried, rather than counted against an address or a client."""
 
 
-async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str,
-                 retry_after_s: float) -> None:
+async def refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, message: str, retry_after_s: float
+) -> None:
     headers = [(b"retry-after", str(max(1, int(retry_after_s + 0.999))).encode())]
     if scope["type"] == "websocket":
         await _refuse_upgrade(scope, receive, send, status, message, headers)
@@ -135,8 +159,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = (f"the request body is larger than {self.max_bytes} bytes; send it in "
-                   "smaller batches")
+        message = (
+            f"the request body is larger than {self.max_bytes} bytes; send it in smaller batches"
+        )
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -185,12 +210,20 @@ class RateLimit:
     without a store lookup each. (A good token from that address meanwhile counts as the
     address's too, until the flood stops.)"""
 
-    def __init__(self, app: ASGIApp, rate_per_s: float, burst: int, presented: Presented,
-                 identify: Identify, max_keys: int = 50_000) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rate_per_s: float,
+        burst: int,
+        presented: Presented,
+        identify: Identify,
+        max_keys: int = 50_000,
+    ) -> None:
         self.app = app
         self.buckets = Buckets(rate_per_s, float(burst), max_keys)
-        self.unknown = Buckets(min(rate_per_s, UNKNOWN_PER_S), min(float(burst), UNKNOWN_BURST),
-                               max_keys)  # failed lookups, by address
+        self.unknown = Buckets(
+            min(rate_per_s, UNKNOWN_PER_S), min(float(burst), UNKNOWN_BURST), max_keys
+        )  # failed lookups, by address
         self.presented = presented
         self.identify = identify
 
@@ -206,8 +239,14 @@ class RateLimit:
             try:
                 identity = await self.identify(scope, token)
             except IdentityUnavailable as exc:
-                await refuse(scope, receive, send, 503, f"{exc}; retry after the time in "
-                             "Retry-After", STORE_AWAY_RETRY_S)
+                await refuse(
+                    scope,
+                    receive,
+                    send,
+                    503,
+                    f"{exc}; retry after the time in Retry-After",
+                    STORE_AWAY_RETRY_S,
+                )
                 return
             if identity is None:
                 self.unknown.take(address, now)
@@ -215,8 +254,14 @@ class RateLimit:
         wait = self.buckets.take(key, now)
         if wait > 0:
             who = "this token" if identity is not None else "this address"
-            await refuse(scope, receive, send, 429, f"too many requests from {who}; slow down "
-                         "and retry after the time in Retry-After", wait)
+            await refuse(
+                scope,
+                receive,
+                send,
+                429,
+                f"too many requests from {who}; slow down and retry after the time in Retry-After",
+                wait,
+            )
             return
         await self.app(scope, receive, send)
 
@@ -234,18 +279,27 @@ class LiveLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         live = scope["type"] == "websocket" or (
-            scope["type"] == "http" and scope["path"] in self.paths
-            and scope["method"] in ("GET", "HEAD"))
+            scope["type"] == "http"
+            and scope["path"] in self.paths
+            and scope["method"] in ("GET", "HEAD")
+        )
         if not live or self.per_address <= 0:
             await self.app(scope, receive, send)
             return
         address = client_address(scope)
         held = self.open.get(address, 0)
         if held >= self.per_address:
-            await refuse(scope, receive, send, 429, f"this address has {held} live feeds open, "
-                         f"the most one address may hold; close one (one feed can serve every "
-                         "screen of a page) or ask the operator to raise "
-                         "--max-live-per-address", 5.0)
+            await refuse(
+                scope,
+                receive,
+                send,
+                429,
+                f"this address has {held} live feeds open, "
+                f"the most one address may hold; close one (one feed can serve every "
+                "screen of a page) or ask the operator to raise "
+                "--max-live-per-address",
+                5.0,
+            )
             return
         self.open[address] = held + 1
         try:

@@ -50,12 +50,15 @@ def recheck_token_streams(app: Any) -> None:
 async def _open_with(app: Any, token: str | None) -> None:
     """Refuse a stream opened with a token that does not stand."""
     if token is not None and await client_of(app, token) is None:
-        raise UnauthorizedError("unknown or revoked token (the live feeds are public: open "
-                                "them with no token at all, or with a valid one)")
+        raise UnauthorizedError(
+            "unknown or revoked token (the live feeds are public: open "
+            "them with no token at all, or with a valid one)"
+        )
 
 
-async def _frames(app: Any, since: int | None, sse: bool, token: str | None = None
-                  ) -> AsyncIterator[bytes | list[str]]:
+async def _frames(
+    app: Any, since: int | None, sse: bool, token: str | None = None
+) -> AsyncIterator[bytes | list[str]]:
     """The feed, encoded for SSE (bytes) or WebSocket (lists of texts): backlog after `since`,
     then live, with heartbeats. Bound to `token` if given: raises TokenRevoked when it goes."""
     hub: Hub = app.state.hub
@@ -68,8 +71,7 @@ async def _frames(app: Any, since: int | None, sse: bool, token: str | None = No
         yield _heartbeat(hub, heartbeat_s, sse)
         if since is not None:
             while True:
-                page = await run_in_threadpool(state.decision_log(app).decisions, last,
-                                               PAGE)
+                page = await run_in_threadpool(state.decision_log(app).decisions, last, PAGE)
                 if page:
                     if sse:
                         yield b"".join(sse_event("decision", body, seq) for seq, body in page)
@@ -122,15 +124,27 @@ def _start(since: int | None, last_event_id: str | None) -> int | None:
     return since
 
 
-@router.get("/v1/stream", summary="Live decisions as Server-Sent Events",
-            response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": "`decision`, `cap` and `heartbeat` events"}})
-async def stream(request: Request,
-                 since: int | None = Query(None, ge=0, le=MAX_SEQ, description=(
-                     "resume after this decision seq (0: from the start); default: only new")),
-                 last_event_id: str | None = Header(None, alias="Last-Event-ID",
-                                                    max_length=20)) -> StreamingResponse:
+@router.get(
+    "/v1/stream",
+    summary="Live decisions as Server-Sent Events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`decision`, `cap` and `heartbeat` events",
+        }
+    },
+)
+async def stream(
+    request: Request,
+    since: int | None = Query(
+        None,
+        ge=0,
+        le=MAX_SEQ,
+        description=("resume after this decision seq (0: from the start); default: only new"),
+    ),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=20),
+) -> StreamingResponse:
     start = _start(since, last_event_id)
     token = bearer_of(request.headers)
     await _open_with(request.app, token)
@@ -144,14 +158,15 @@ async def stream(request: Request,
         except TokenRevoked:
             return
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store",
-                                      "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.websocket("/v1/ws")
-async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=MAX_SEQ)
-                    ) -> None:
+async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=MAX_SEQ)) -> None:
     """The same feed over WebSocket: JSON messages `{"event", "id"?, "data"}`."""
     token = bearer_of(socket.headers)
     try:

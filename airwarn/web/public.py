@@ -21,39 +21,59 @@ from airwarn.web.errors import ERRORS, MAX_SEQ
 router = APIRouter(tags=["public"], responses=ERRORS)
 
 
-def _zone_summary(zones: ZoneSet, index: int, levels: dict[str, str],
-                  drills: dict[str, tuple[str, str, str]],
-                  relayed: dict[str, dict[str, str]] | None = None) -> ZoneView:
+def _zone_summary(
+    zones: ZoneSet,
+    index: int,
+    levels: dict[str, str],
+    drills: dict[str, tuple[str, str, str]],
+    relayed: dict[str, dict[str, str]] | None = None,
+) -> ZoneView:
     zone = zones.zones[index]
     drill = drills.get(zone.id)
-    out = ZoneView(id=zone.id, name=zone.name, region=zone.region, shelter_s=zone.shelter_s,
-                   level=levels.get(zone.id, "clear"),
-                   drill=None if drill is None else DrillView(status=drill[0], kind=drill[1],
-                                                              level=drill[2]))
+    out = ZoneView(
+        id=zone.id,
+        name=zone.name,
+        region=zone.region,
+        shelter_s=zone.shelter_s,
+        level=levels.get(zone.id, "clear"),
+        drill=None if drill is None else DrillView(status=drill[0], kind=drill[1], level=drill[2]),
+    )
     if relayed and zone.id in relayed:  # what relayed feeds hold here, beside its own level
         out.relayed = relayed[zone.id]
     return out
 
 
-@router.get("/v1/alerts/active", summary="The warnings in force, per CAP message",
-            response_model_exclude_unset=True)
+@router.get(
+    "/v1/alerts/active",
+    summary="The warnings in force, per CAP message",
+    response_model_exclude_unset=True,
+)
 async def active(request: Request) -> list[ActiveAlert]:
     return await run_in_threadpool(state.view(request.app).active)
 
 
-@router.get("/v1/zones", summary="Every zone with its current level; header X-Last-Seq is "
-            "the newest decision they include (start the live feed from it)",
-            response_model_exclude_unset=True)
+@router.get(
+    "/v1/zones",
+    summary="Every zone with its current level; header X-Last-Seq is "
+    "the newest decision they include (start the live feed from it)",
+    response_model_exclude_unset=True,
+)
 async def zones(request: Request, response: Response) -> list[ZoneView]:
     view = state.view(request.app)
     now = view.zone_levels()
     response.headers["X-Last-Seq"] = str(now.seq)  # read first: never ahead
-    return [_zone_summary(view.zones, i, now.levels, now.drills, now.relayed)
-            for i in range(len(view.zones))]
+    return [
+        _zone_summary(view.zones, i, now.levels, now.drills, now.relayed)
+        for i in range(len(view.zones))
+    ]
 
 
-@router.get("/v1/zones.geojson", summary="The zone set as GeoJSON (Contract v1)",
-            response_model=None, responses={200: {"model": GeoJSON}})
+@router.get(
+    "/v1/zones.geojson",
+    summary="The zone set as GeoJSON (Contract v1)",
+    response_model=None,
+    responses={200: {"model": GeoJSON}},
+)
 async def zones_geojson(request: Request) -> dict[str, Any]:
     cached = request.app.state.cache.get("zones.geojson")
     if cached is None:
@@ -63,8 +83,12 @@ async def zones_geojson(request: Request) -> dict[str, Any]:
     return dict(cached)
 
 
-@router.get("/v1/outline.geojson", summary="The outline of the whole zone set (the map's base)",
-            response_model=None, responses={200: {"model": GeoJSON}})
+@router.get(
+    "/v1/outline.geojson",
+    summary="The outline of the whole zone set (the map's base)",
+    response_model=None,
+    responses={200: {"model": GeoJSON}},
+)
 async def outline(request: Request) -> dict[str, Any]:
     # made once, in the background from the start (see app.py): a union of every zone
     return dict(await request.app.state.outline)
@@ -80,10 +104,12 @@ def outline_of(zones: ZoneSet) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"zones": len(zones)}, "geometry": mapping(shape)}
 
 
-@router.get("/v1/zones/at", summary="The zone at a point, with its level",
-            response_model_exclude_unset=True)
-async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
-                  lon: float = Query(ge=-180, le=180)) -> ZoneView:
+@router.get(
+    "/v1/zones/at", summary="The zone at a point, with its level", response_model_exclude_unset=True
+)
+async def zone_at(
+    request: Request, lat: float = Query(ge=-90, le=90), lon: float = Query(ge=-180, le=180)
+) -> ZoneView:
     view = state.view(request.app)
     index = view.zones.zone_at(lon, lat)
     if index is None:
@@ -92,8 +118,9 @@ async def zone_at(request: Request, lat: float = Query(ge=-90, le=90),
     return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
-@router.get("/v1/zones/{zone_id}", summary="One zone with its level",
-            response_model_exclude_unset=True)
+@router.get(
+    "/v1/zones/{zone_id}", summary="One zone with its level", response_model_exclude_unset=True
+)
 async def zone(zone_id: str, request: Request) -> ZoneView:
     view = state.view(request.app)
     index = view.zones.index_of.get(zone_id)
@@ -103,8 +130,11 @@ async def zone(zone_id: str, request: Request) -> ZoneView:
     return _zone_summary(view.zones, index, now.levels, now.drills, now.relayed)
 
 
-@router.get("/v1/history", summary="Past decisions, newest first, filtered",
-            response_model_exclude_unset=True)
+@router.get(
+    "/v1/history",
+    summary="Past decisions, newest first, filtered",
+    response_model_exclude_unset=True,
+)
 async def history(
     request: Request,
     zone: str | None = Query(None, max_length=200),
@@ -114,8 +144,9 @@ async def history(
     kind: str | None = Query(None, max_length=32),
     level: Literal["clear", "pre_alert", "alert"] | None = None,
     status: Literal["actual", "exercise", "test"] | None = None,
-    before_seq: int | None = Query(None, ge=1, le=MAX_SEQ,
-                                   description="page: decisions before this seq"),
+    before_seq: int | None = Query(
+        None, ge=1, le=MAX_SEQ, description="page: decisions before this seq"
+    ),
     limit: int = Query(200, ge=1, le=5000),
 ) -> HistoryPage:
     zone_set = state.view(request.app).zones
@@ -134,13 +165,22 @@ async def history(
         try:
             bounds[name] = None if value is None else parse_time(value)
         except EventError as error:
-            raise RequestError(f"{error.message} (e.g. 2026-03-01T18:00:00Z)", field=name,
-                               value=value) from None
+            raise RequestError(
+                f"{error.message} (e.g. 2026-03-01T18:00:00Z)", field=name, value=value
+            ) from None
     rows = await run_in_threadpool(
-        state.decision_log(request.app).history, zones=names, since_ms=bounds["since"],
-        until_ms=bounds["until"], kind=kind, level=level,
-        status=status, before_seq=before_seq, limit=limit)
+        state.decision_log(request.app).history,
+        zones=names,
+        since_ms=bounds["since"],
+        until_ms=bounds["until"],
+        kind=kind,
+        level=level,
+        status=status,
+        before_seq=before_seq,
+        limit=limit,
+    )
     decisions = [json.loads(row) for row in rows]
-    return HistoryPage(decisions=decisions,
-                       next_before_seq=decisions[-1]["seq"] if len(decisions) == limit
-                       else None)
+    return HistoryPage(
+        decisions=decisions,
+        next_before_seq=decisions[-1]["seq"] if len(decisions) == limit else None,
+    )

@@ -29,8 +29,11 @@ CONSOLE_ROLES = MAY["operate"]  # a session exists for the operators' console on
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS,
-                       description="an operator or admin token (`airwarn tokens create`)")
+    token: str = Field(
+        min_length=1,
+        max_length=MAX_TOKEN_CHARS,
+        description="an operator or admin token (`airwarn tokens create`)",
+    )
 
 
 def _answer(client: Client, token: str, response: Response) -> SessionAnswer:
@@ -38,26 +41,31 @@ def _answer(client: Client, token: str, response: Response) -> SessionAnswer:
     return SessionAnswer(name=client.name, role=client.role, csrf=csrf_of(token))
 
 
-@router.post("/v1/session", summary="Sign the console in: an HttpOnly session cookie for an "
-             "operator or admin token")
+@router.post(
+    "/v1/session",
+    summary="Sign the console in: an HttpOnly session cookie for an operator or admin token",
+)
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionAnswer:
     if not same_origin(request):
-        raise ForbiddenError("refused: a console session can be opened only from the "
-                             "console's own page")
+        raise ForbiddenError(
+            "refused: a console session can be opened only from the console's own page"
+        )
     token = body.token.strip()
     client = await client_of(request.app, token)
     if client is None:
         raise UnauthorizedError("unknown or revoked token")
     if client.role not in CONSOLE_ROLES:
-        raise ForbiddenError(f"a {client.role} token may not operate the console; it needs "
-                             "one of: " + ", ".join(sorted(CONSOLE_ROLES)))
-    response.set_cookie(COOKIE, token, max_age=SESSION_S, path="/", secure=True,
-                        httponly=True, samesite="strict")
+        raise ForbiddenError(
+            f"a {client.role} token may not operate the console; it needs "
+            "one of: " + ", ".join(sorted(CONSOLE_ROLES))
+        )
+    response.set_cookie(
+        COOKIE, token, max_age=SESSION_S, path="/", secure=True, httponly=True, samesite="strict"
+    )
     return _answer(client, token, response)
 
 
-@router.get("/v1/session", summary="Who the console's session cookie signs in, and its CSRF "
-            "token")
+@router.get("/v1/session", summary="Who the console's session cookie signs in, and its CSRF token")
 async def who(request: Request, response: Response) -> SessionAnswer:
     token, from_cookie = presented_token(None, request.cookies)
     client = await client_of(request.app, token) if from_cookie else None

@@ -78,8 +78,9 @@ class TokenCache:
             del self._unknown[key]
         return False, None
 
-    def remember(self, key: bytes, client: Client | None, generation: int | None,
-                 now: float) -> None:
+    def remember(
+        self, key: bytes, client: Client | None, generation: int | None, now: float
+    ) -> None:
         """Keep what the store said; `generation` is the one read before asking it, so an
         answer that crossed a revocation is not kept (the revocation may be about it)."""
         if client is None:

@@ -20,16 +20,42 @@ NATS_URL = "nats://127.0.0.1:4222"
 class Cluster:
     """Two engines and an edge on one PostgreSQL schema and one NATS namespace."""
 
-    def __init__(self, launcher: Launcher, folder: Path, zones: Path, db: str, *,
-                 lease_s: float = 3.0, prefix: str = "t") -> None:
+    def __init__(
+        self,
+        launcher: Launcher,
+        folder: Path,
+        zones: Path,
+        db: str,
+        *,
+        lease_s: float = 3.0,
+        prefix: str = "t",
+    ) -> None:
         self.namespace = prefix + uuid.uuid4().hex[:10]
-        common = ["--zones", str(zones), "--db", db, "--keys", str(folder / "keys"),
-                  "--clock", "events", "--heartbeat-s", "1", "--bus", NATS_URL,
-                  "--bus-namespace", self.namespace, "--lease-s", str(lease_s)]
-        self.engines = [Server(launcher, [*common, "--role", "engine", "--name", name],
-                               folder / f"{name}.log") for name in ("engine-a", "engine-b")]
-        self.edge = Server(launcher, [*common, "--role", "edge", "--name", "edge"],
-                           folder / "edge.log")
+        common = [
+            "--zones",
+            str(zones),
+            "--db",
+            db,
+            "--keys",
+            str(folder / "keys"),
+            "--clock",
+            "events",
+            "--heartbeat-s",
+            "1",
+            "--bus",
+            NATS_URL,
+            "--bus-namespace",
+            self.namespace,
+            "--lease-s",
+            str(lease_s),
+        ]
+        self.engines = [
+            Server(launcher, [*common, "--role", "engine", "--name", name], folder / f"{name}.log")
+            for name in ("engine-a", "engine-b")
+        ]
+        self.edge = Server(
+            launcher, [*common, "--role", "edge", "--name", "edge"], folder / "edge.log"
+        )
         self.token = ""  # a sensor's token, when the caller makes one
 
     def start(self) -> None:
@@ -83,8 +109,11 @@ def drop_namespace(namespace: str) -> None:
             nc = await nats.connect(NATS_URL, connect_timeout=3, max_reconnect_attempts=3)
             try:
                 js = nc.jetstream()
-                for stream in (settings.requests_stream, settings.steps_stream,
-                               f"KV_{settings.lease_bucket}"):
+                for stream in (
+                    settings.requests_stream,
+                    settings.steps_stream,
+                    f"KV_{settings.lease_bucket}",
+                ):
                     with contextlib.suppress(nats.js.errors.NotFoundError):
                         await js.delete_stream(stream)
             finally:

@@ -34,9 +34,13 @@ class Launcher:
     """The forking helper process, driven over a pipe; use one thread at a time."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve())],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         ready = self._call({"op": "ping"})
         assert ready == {"ok": True}, ready
 
@@ -51,8 +55,11 @@ class Launcher:
 
     def spawn(self, args: list[str], stdout: Path, stderr: Path) -> int:
         """Start `airwarn ARGS` as a new process; its pid."""
-        return int(self._call({"op": "spawn", "args": args, "stdout": str(stdout),
-                               "stderr": str(stderr)})["pid"])
+        return int(
+            self._call({"op": "spawn", "args": args, "stdout": str(stdout), "stderr": str(stderr)})[
+                "pid"
+            ]
+        )
 
     def reap(self, pid: int, *, block: bool) -> int | None:
         """The exit status of a child that has ended (waiting for it if `block`), else None."""
@@ -107,11 +114,14 @@ class Server:
                 status = self.launcher.reap(self.pid, block=False)
                 if status is not None:
                     self.pid = None
-                    raise RuntimeError(f"airwarn serve exited {status} while starting: "
-                                       + _tail(self.log))
+                    raise RuntimeError(
+                        f"airwarn serve exited {status} while starting: " + _tail(self.log)
+                    )
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"airwarn serve did not answer /healthz in {timeout_s} s: "
-                                       + _tail(self.log))
+                    raise RuntimeError(
+                        f"airwarn serve did not answer /healthz in {timeout_s} s: "
+                        + _tail(self.log)
+                    )
                 time.sleep(0.01)
 
     def kill(self) -> None:
@@ -160,11 +170,25 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 # everything `airwarn serve` imports, imported once before any fork
-PRELOAD = ("airwarn.cli", "airwarn.cli.serve", "airwarn.service", "airwarn.web", "alembic.command",
-           "alembic.ddl.postgresql", "alembic.ddl.sqlite", "alembic.runtime.migration",
-           "sqlalchemy.dialects.postgresql.psycopg", "sqlalchemy.dialects.sqlite.pysqlite",
-           "sqlite3", "argparse", "uvicorn", "uvicorn.lifespan.on", "uvicorn.loops.auto",
-           "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto")
+PRELOAD = (
+    "airwarn.cli",
+    "airwarn.cli.serve",
+    "airwarn.service",
+    "airwarn.web",
+    "alembic.command",
+    "alembic.ddl.postgresql",
+    "alembic.ddl.sqlite",
+    "alembic.runtime.migration",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "sqlalchemy.dialects.sqlite.pysqlite",
+    "sqlite3",
+    "argparse",
+    "uvicorn",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.auto",
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.websockets.auto",
+)
 
 
 def _helper() -> None:
@@ -232,8 +256,7 @@ def _fork(args: list[str], stdout: str, stderr: str) -> int:
             app(args=args, prog_name="airwarn")
             code = 0
         except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None
-                                                                   else 1)
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:
         import traceback
 

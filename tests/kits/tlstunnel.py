@@ -25,8 +25,7 @@ import pytest
 import trustme
 import uvicorn
 
-HOSTS = ("www.oref.org.il", "alerts-history.oref.org.il", "api.alerts.in.ua",
-         "www.tzevaadom.co.il")
+HOSTS = ("www.oref.org.il", "alerts-history.oref.org.il", "api.alerts.in.ua", "www.tzevaadom.co.il")
 
 
 def _free_port() -> int:
@@ -40,9 +39,15 @@ class TlsServer:
 
     def __init__(self, app: Any, certfile: Path, keyfile: Path) -> None:
         self.port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", ssl_certfile=str(certfile),
-                                ssl_keyfile=str(keyfile))
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            ssl_certfile=str(certfile),
+            ssl_keyfile=str(keyfile),
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -141,20 +146,30 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
 
 
 @contextmanager
-def pointed_at(app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-               ) -> Iterator[ConnectTunnel]:
+def pointed_at(
+    app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ConnectTunnel]:
     """Serve `app` over TLS as the clients' host names, and point `requests` at it through
     the tunnel, by environment only: what an agency's deployment does with DNS or a proxy."""
     ca = trustme.CA()
     cert = ca.issue_cert(*HOSTS)
-    certfile, keyfile, bundle = (tmp_path / "server.pem", tmp_path / "server.key",
-                                 tmp_path / "ca.pem")
+    certfile, keyfile, bundle = (
+        tmp_path / "server.pem",
+        tmp_path / "server.key",
+        tmp_path / "ca.pem",
+    )
     certfile.write_bytes(b"".join(pem.bytes() for pem in cert.cert_chain_pems))
     cert.private_key_pem.write_to_path(str(keyfile))
     ca.cert_pem.write_to_path(str(bundle))
     with TlsServer(app, certfile, keyfile) as server, ConnectTunnel(server.port) as tunnel:
-        for name in ("https_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY",
-                     "CURL_CA_BUNDLE"):
+        for name in (
+            "https_proxy",
+            "no_proxy",
+            "NO_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+            "CURL_CA_BUNDLE",
+        ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{tunnel.port}")
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))

@@ -30,10 +30,19 @@ def wall(offset_s: float = 0.0) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def drone(threat: str, offset_s: float = 0.0, lat: float = CENTRE[0], lon: float = CENTRE[1],
-          **extra: Any) -> dict[str, Any]:
-    return {"type": "track", "threat": threat, "kind": "drone", "t": wall(offset_s),
-            "lat": lat, "lon": lon, "vel_mps": [40.0, 0.0, 0.0], **extra}
+def drone(
+    threat: str, offset_s: float = 0.0, lat: float = CENTRE[0], lon: float = CENTRE[1], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "threat": threat,
+        "kind": "drone",
+        "t": wall(offset_s),
+        "lat": lat,
+        "lon": lon,
+        "vel_mps": [40.0, 0.0, 0.0],
+        **extra,
+    }
 
 
 def ended(threat: str, offset_s: float = 0.0, reason: str = "intercepted") -> dict[str, Any]:
@@ -43,8 +52,9 @@ def ended(threat: str, offset_s: float = 0.0, reason: str = "intercepted") -> di
 class Deployment:
     """One `airwarn serve` on its own store and keys, with a token per name."""
 
-    def __init__(self, launcher: Launcher, folder: Path, db: str, *extra: str,
-                 clock: str = "wall") -> None:
+    def __init__(
+        self, launcher: Launcher, folder: Path, db: str, *extra: str, clock: str = "wall"
+    ) -> None:
         self.launcher = launcher
         self.folder = folder
         self.db = db
@@ -52,9 +62,23 @@ class Deployment:
         self.zones = folder / "zones.geojson"
         if not self.zones.exists():
             write_zones(zones_from_geojson(grid_zones()).zones, self.zones)
-        self.server = Server(launcher, ["--zones", str(self.zones), "--db", db, "--keys",
-                                        str(self.keys), "--clock", clock, "--heartbeat-s", "1",
-                                        *extra], folder / "serve.log")
+        self.server = Server(
+            launcher,
+            [
+                "--zones",
+                str(self.zones),
+                "--db",
+                db,
+                "--keys",
+                str(self.keys),
+                "--clock",
+                clock,
+                "--heartbeat-s",
+                "1",
+                *extra,
+            ],
+            folder / "serve.log",
+        )
         self.tokens: dict[str, str] = {}
 
     @property
@@ -66,8 +90,9 @@ class Deployment:
 
     def token(self, role: str, name: str) -> str:
         if name not in self.tokens:
-            self.tokens[name] = self.cli("tokens", "create", "--role", role, "--name", name,
-                                         "--db", self.db).strip()
+            self.tokens[name] = self.cli(
+                "tokens", "create", "--role", role, "--name", name, "--db", self.db
+            ).strip()
         return self.tokens[name]
 
     def http(self, name: str | None = None) -> httpx.Client:
@@ -79,8 +104,11 @@ class Deployment:
 
         body = "\n".join(json.dumps(e) for e in events).encode()
         with self.http(name) as http:
-            return http.post("/v1/events", content=body,
-                             headers={"Content-Type": "application/x-ndjson", **headers})
+            return http.post(
+                "/v1/events",
+                content=body,
+                headers={"Content-Type": "application/x-ndjson", **headers},
+            )
 
     def levels(self) -> dict[str, str]:
         with self.http() as http:
@@ -145,8 +173,9 @@ def store_at(kind: str, folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def deployment(request: pytest.FixtureRequest, launcher: Launcher,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    request: pytest.FixtureRequest, launcher: Launcher, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     """One wall-clock server per module and store, shared by the module's tests (each test
     uses threat ids and zones of its own)."""
     folder = tmp_path_factory.mktemp(f"deploy-{request.param}")

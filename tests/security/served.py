@@ -37,13 +37,18 @@ class Served:
 
     def post_events(self, events: list[dict[str, Any]], role: str = "sensor") -> httpx.Response:
         body = "\n".join(json.dumps(e) for e in events)
-        return httpx.post(self.url + "/v1/events", content=body, timeout=30,
-                          headers={**self.auth(role), "Content-Type": "application/x-ndjson"})
+        return httpx.post(
+            self.url + "/v1/events",
+            content=body,
+            timeout=30,
+            headers={**self.auth(role), "Content-Type": "application/x-ndjson"},
+        )
 
 
 @contextlib.contextmanager
-def served(launcher: Launcher, folder: Path, *flags: str, names: dict[str, str] | None = None
-           ) -> Iterator[Served]:
+def served(
+    launcher: Launcher, folder: Path, *flags: str, names: dict[str, str] | None = None
+) -> Iterator[Served]:
     """`airwarn serve FLAGS` on a new store in `folder`, event clock, with a token per role
     (named `names[role]` when given)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,11 +56,25 @@ def served(launcher: Launcher, folder: Path, *flags: str, names: dict[str, str] 
     tokens = {}
     for role in ROLES:
         name = (names or {}).get(role, f"{role}-1")
-        out = launcher.run(["tokens", "create", "--role", role, "--name", name, "--db", db_url],
-                           folder)
+        out = launcher.run(
+            ["tokens", "create", "--role", role, "--name", name, "--db", db_url], folder
+        )
         tokens[role] = out.strip().splitlines()[-1]
-    server = Server(launcher, ["--db", db_url, "--keys", str(folder / "keys"), "--clock",
-                               "events", "--heartbeat-s", "1", *flags], folder / "serve.log")
+    server = Server(
+        launcher,
+        [
+            "--db",
+            db_url,
+            "--keys",
+            str(folder / "keys"),
+            "--clock",
+            "events",
+            "--heartbeat-s",
+            "1",
+            *flags,
+        ],
+        folder / "serve.log",
+    )
     server.start()
     try:
         yield Served(server, db_url, tokens)

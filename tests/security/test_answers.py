@@ -29,23 +29,22 @@ def test_a_mixed_batch_is_taken_with_each_bad_line_named(deployment: Deployment)
 
 
 def test_an_idempotency_key_reused_for_another_body_is_refused_by_name(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("sensor", "radar-answers")
     first_batch = drone("A-key")
     first = deployment.post("radar-answers", first_batch, **{"Idempotency-Key": "batch-77"})
     assert first.status_code == 200 and first.json()["accepted"] == 1, first.text
     again = deployment.post("radar-answers", first_batch, **{"Idempotency-Key": "batch-77"})
     assert again.status_code == 200 and again.json()["replayed"] is True
-    other = deployment.post("radar-answers", drone("A-key", 0.5),
-                            **{"Idempotency-Key": "batch-77"})
+    other = deployment.post("radar-answers", drone("A-key", 0.5), **{"Idempotency-Key": "batch-77"})
     assert other.status_code == 422, other.text
     assert "batch-77" in other.json()["error"]
     stored = deployment.rows("SELECT count(*) FROM event_log WHERE body LIKE '%A-key%'")
     assert stored[0][0] == 1, "the refused body must not be applied"
 
 
-def test_a_duplicate_report_is_taken_and_said_to_change_nothing(deployment: Deployment
-                                                                 ) -> None:
+def test_a_duplicate_report_is_taken_and_said_to_change_nothing(deployment: Deployment) -> None:
     deployment.token("sensor", "radar-answers")
     report = drone("A-dup", lat=31.6, lon=34.7)
     answer = deployment.post("radar-answers", report, report)
@@ -57,7 +56,8 @@ def test_a_duplicate_report_is_taken_and_said_to_change_nothing(deployment: Depl
 
 
 def test_reports_and_ends_after_a_threats_end_say_why_they_change_nothing(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("sensor", "radar-answers")
     assert deployment.post("radar-answers", drone("A-end")).json()["accepted"] == 1
     done = deployment.post("radar-answers", ended("A-end", 0.1))

@@ -16,8 +16,9 @@ from .conftest import Deployment, drone, ended, store_at, wall
 
 def test_a_client_tick_to_2099_is_refused_and_the_alerts_stand(deployment: Deployment) -> None:
     deployment.token("sensor", "radar-clock")
-    taken = deployment.post("radar-clock", drone("C-1", lat=31.42, lon=34.62,
-                                                 vel_mps=[0.0, 40.0, 0.0]))
+    taken = deployment.post(
+        "radar-clock", drone("C-1", lat=31.42, lon=34.62, vel_mps=[0.0, 40.0, 0.0])
+    )
     assert taken.status_code == 200 and taken.json()["accepted"] == 1, taken.text
     alerted = {z for z, level in deployment.levels().items() if level == "alert"}
     assert {"r0c0", "r1c1"} <= alerted
@@ -28,13 +29,18 @@ def test_a_client_tick_to_2099_is_refused_and_the_alerts_stand(deployment: Deplo
     assert deployment.health()["event_seq"] == before
     assert alerted <= {z for z, level in deployment.levels().items() if level == "alert"}
     # later reports still count: the clock was not moved on
-    later = deployment.post("radar-clock", drone("C-1", 0.5, lat=31.421, lon=34.62,
-                                                 vel_mps=[0.0, 40.0, 0.0]))
+    later = deployment.post(
+        "radar-clock", drone("C-1", 0.5, lat=31.421, lon=34.62, vel_mps=[0.0, 40.0, 0.0])
+    )
     assert later.status_code == 200 and later.json()["accepted"] == 1, later.text
     assert not later.json().get("ignored"), later.text
     # and nothing in the log but the server's own ticks
-    sources = {source for (source,) in deployment.rows(
-        "SELECT source FROM event_log WHERE body LIKE '%\"type\":\"tick\"%'")}
+    sources = {
+        source
+        for (source,) in deployment.rows(
+            'SELECT source FROM event_log WHERE body LIKE \'%"type":"tick"%\''
+        )
+    }
     assert sources <= {"airwarn"}
 
 
@@ -56,7 +62,8 @@ def test_a_report_within_the_skew_is_taken(deployment: Deployment) -> None:
 
 
 def test_a_report_older_than_the_reorder_window_is_refused_not_dropped(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("sensor", "radar-clock")
     answer = deployment.post("radar-clock", drone("C-old", -45.0, lat=31.68, lon=34.88))
     assert answer.status_code == 422, answer.text
@@ -92,8 +99,12 @@ def test_the_event_clock_is_a_lab_mode_and_says_so(launcher: Launcher, tmp_path:
             assert lab.post("replayer", old).json()["accepted"] == 1
             tick = lab.post("replayer", {"type": "tick", "t": "2026-03-01T18:20:00Z"})
             assert tick.status_code == 200 and tick.json()["accepted"] == 1, tick.text
-            manual = {"type": "manual", "action": "alert", "zones": ["r0c0"],
-                      "t": "2026-03-01T18:20:00Z"}
+            manual = {
+                "type": "manual",
+                "action": "alert",
+                "zones": ["r0c0"],
+                "t": "2026-03-01T18:20:00Z",
+            }
             assert lab.post("replayer", manual).status_code == 403
         finally:
             lab.server.stop()
@@ -103,7 +114,8 @@ def test_the_event_clock_is_a_lab_mode_and_says_so(launcher: Launcher, tmp_path:
 
 @pytest.mark.parametrize("offset_s", [-31.0, 6.0])
 def test_a_wall_clock_server_restarted_after_refusals_holds_the_same_state(
-        launcher: Launcher, tmp_path: Path, offset_s: float) -> None:
+    launcher: Launcher, tmp_path: Path, offset_s: float
+) -> None:
     with store_at("sqlite", tmp_path) as db:
         served = Deployment(launcher, tmp_path, db)
         served.token("sensor", "radar")

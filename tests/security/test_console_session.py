@@ -30,23 +30,36 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def sign_in(app: Served, role: str, **headers: str) -> httpx.Response:
-    return httpx.post(app.url + "/v1/session", json={"token": app.tokens[role]},
-                      headers=headers, timeout=10)
+    return httpx.post(
+        app.url + "/v1/session", json={"token": app.tokens[role]}, headers=headers, timeout=10
+    )
 
 
 def drill(app: Served, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(app.url + "/v1/actions", headers=headers, timeout=10, json={
-        "action": "alert", "status": "exercise", "zones": [app.zone_ids()[0]],
-        "reason": "session test"})
+    return httpx.post(
+        app.url + "/v1/actions",
+        headers=headers,
+        timeout=10,
+        json={
+            "action": "alert",
+            "status": "exercise",
+            "zones": [app.zone_ids()[0]],
+            "reason": "session test",
+        },
+    )
 
 
 def levels(app: Served) -> dict[str, str]:
-    return {z["id"]: (z["drill"] or {}).get("level", "") for z in
-            httpx.get(app.url + "/v1/zones", timeout=10).json() if z["drill"]}
+    return {
+        z["id"]: (z["drill"] or {}).get("level", "")
+        for z in httpx.get(app.url + "/v1/zones", timeout=10).json()
+        if z["drill"]
+    }
 
 
 def test_signing_in_sets_an_httponly_secure_strict_cookie_and_never_echoes_the_token(
-        app: Served) -> None:
+    app: Served,
+) -> None:
     answer = sign_in(app, "operator")
     assert answer.status_code == 200, answer.text
     cookie = answer.headers["set-cookie"]
@@ -60,8 +73,11 @@ def test_signing_in_sets_an_httponly_secure_strict_cookie_and_never_echoes_the_t
     assert set(answer.json()) == {"name", "role", "csrf"}
     assert answer.headers["cache-control"] == "no-store"
     # the session says who it is, and its CSRF token, and nothing more
-    who = httpx.get(app.url + "/v1/session", timeout=10,
-                    headers={"Cookie": f"{COOKIE}={app.tokens['operator']}"})
+    who = httpx.get(
+        app.url + "/v1/session",
+        timeout=10,
+        headers={"Cookie": f"{COOKIE}={app.tokens['operator']}"},
+    )
     assert who.json() == answer.json()
 
 
@@ -78,18 +94,23 @@ def test_only_operators_and_admins_get_a_session(app: Served) -> None:
     assert sign_in(app, "operator", Origin="https://evil.example").status_code == 403
 
 
-def test_a_request_with_the_cookie_alone_changes_nothing_without_the_csrf_token(app: Served
-                                                                                 ) -> None:
+def test_a_request_with_the_cookie_alone_changes_nothing_without_the_csrf_token(
+    app: Served,
+) -> None:
     csrf = sign_in(app, "operator").json()["csrf"]
     cookie = {"Cookie": f"{COOKIE}={app.tokens['operator']}"}
     before = levels(app)
-    for headers in (cookie, {**cookie, "X-CSRF-Token": "0" * 64},
-                    {**cookie, "X-CSRF-Token": csrf, "Origin": "https://evil.example"},
-                    {**cookie, "X-CSRF-Token": csrf, "Origin": "null"}):
+    for headers in (
+        cookie,
+        {**cookie, "X-CSRF-Token": "0" * 64},
+        {**cookie, "X-CSRF-Token": csrf, "Origin": "https://evil.example"},
+        {**cookie, "X-CSRF-Token": csrf, "Origin": "null"},
+    ):
         refused = drill(app, headers)
         assert refused.status_code == 403, (headers, refused.text)
-        assert "X-CSRF-Token" in refused.json()["error"] or "another site" in refused.json()[
-            "error"]
+        assert (
+            "X-CSRF-Token" in refused.json()["error"] or "another site" in refused.json()["error"]
+        )
     assert levels(app) == before
     # reading needs no CSRF token; writing with it (from this origin, or no Origin) works
     assert httpx.get(app.url + "/v1/threats", headers=cookie, timeout=10).status_code == 200
@@ -104,5 +125,7 @@ def test_a_request_with_the_cookie_alone_changes_nothing_without_the_csrf_token(
 def test_signing_out_clears_the_cookie(app: Served) -> None:
     answer = httpx.delete(app.url + "/v1/session", timeout=10)
     assert answer.status_code == 204
-    assert answer.headers["set-cookie"].startswith(f'{COOKIE}=""') or "Max-Age=0" in answer.headers[
-        "set-cookie"]
+    assert (
+        answer.headers["set-cookie"].startswith(f'{COOKIE}=""')
+        or "Max-Age=0" in answer.headers["set-cookie"]
+    )

@@ -26,8 +26,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     built_assets()
     launcher = Launcher()
     try:
-        with served(launcher, tmp_path_factory.mktemp("headers"), "--rate-burst", "40",
-                    "--rate-per-s", "0.5") as found:
+        with served(
+            launcher,
+            tmp_path_factory.mktemp("headers"),
+            "--rate-burst",
+            "40",
+            "--rate-per-s",
+            "0.5",
+        ) as found:
             yield found
     finally:
         launcher.close()
@@ -60,8 +66,9 @@ def test_every_page_forbids_inline_script_eval_other_origins_and_framing(app: Se
         assert policy["default-src"] == ["'self'"], path
         assert policy["script-src"] == ["'self'"], path  # no 'unsafe-inline', no 'unsafe-eval'
         assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"], path
-        assert not any("unsafe" in word or word == "*" for words in policy.values()
-                       for word in words), path
+        assert not any(
+            "unsafe" in word or word == "*" for words in policy.values() for word in words
+        ), path
         assert answer.headers["x-frame-options"] == "DENY"
 
 
@@ -75,8 +82,12 @@ def test_every_other_answer_allows_nothing_and_is_never_sniffed(app: Served) -> 
         httpx.get(app.url + "/openapi.json", timeout=10),
         httpx.get(app.url + "/nothing-here", timeout=10),
         httpx.post(app.url + "/v1/events", content=b"{}", timeout=10),
-        httpx.post(app.url + "/v1/events", content=b"x" * (9 * 1024 * 1024), timeout=30,
-                   headers=app.auth("sensor")),
+        httpx.post(
+            app.url + "/v1/events",
+            content=b"x" * (9 * 1024 * 1024),
+            timeout=30,
+            headers=app.auth("sensor"),
+        ),
     ]
     codes = {a.status_code for a in answers}
     assert {200, 404, 401, 413} <= codes, codes
@@ -109,7 +120,8 @@ class Markup(HTMLParser):
             if name.startswith("on"):
                 self.found.append(f"a {name}= handler on <{tag}>")
             if name in ("href", "src", "action") and (value or "").strip().lower().startswith(
-                    "javascript:"):
+                "javascript:"
+            ):
                 self.found.append(f"a javascript: {name} on <{tag}>")
             if name == "style":
                 self.found.append(f"an inline style on <{tag}>")

@@ -35,8 +35,10 @@ from airwarn.cap import (
 from airwarn.cli import app as cli
 from airwarn.engine.zones import write_zones, zones_from_geojson
 
-pytestmark = pytest.mark.skipif(not (SCHEMAS / "cap12.xsd").is_file(),
-                                reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}")
+pytestmark = pytest.mark.skipif(
+    not (SCHEMAS / "cap12.xsd").is_file(),
+    reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}",
+)
 
 A = "alerts@neighbour.example"  # the agency relay-a speaks for
 B = "alerts@other.example"  # the agency relay-b speaks for
@@ -61,22 +63,35 @@ def agency_keys() -> dict[str, SigningKeys]:
     return {who: SigningKeys(*generate_keypair(who)) for who in (A, B, "forger")}
 
 
-def message(identifier: str, sender: str = A, msg_type: str = "Alert", status: str = "Actual",
-            refs: tuple[tuple[str, str], ...] = (), keys: SigningKeys | None = None,
-            tamper: bool = False) -> bytes:
+def message(
+    identifier: str,
+    sender: str = A,
+    msg_type: str = "Alert",
+    status: str = "Actual",
+    refs: tuple[tuple[str, str], ...] = (),
+    keys: SigningKeys | None = None,
+    tamper: bool = False,
+) -> bytes:
     """A CAP message whose area covers zones r0c0 and r0c1; signed with `keys` if given.
     `refs` are (sender, identifier) of the messages it references, whoever sent them."""
-    zone = CapZone(id="x1", name="two towns", region=None,
-                   geometry=box(34.61, 31.41, 34.69, 31.44))
-    warning = CapWarning(identifier=identifier, sender=sender, sent_ms=SENT_MS, status=status,
-                      msg_type=msg_type, level="clear" if msg_type == "Cancel" else "alert",
-                      kind="rocket", zones=(zone,),
-                      references=tuple((ident, SENT_MS) for _, ident in refs),
-                      note="sent in error" if msg_type == "Cancel" else None)
+    zone = CapZone(id="x1", name="two towns", region=None, geometry=box(34.61, 31.41, 34.69, 31.44))
+    warning = CapWarning(
+        identifier=identifier,
+        sender=sender,
+        sent_ms=SENT_MS,
+        status=status,
+        msg_type=msg_type,
+        level="clear" if msg_type == "Cancel" else "alert",
+        kind="rocket",
+        zones=(zone,),
+        references=tuple((ident, SENT_MS) for _, ident in refs),
+        note="sent in error" if msg_type == "Cancel" else None,
+    )
     element = build_cap(warning)
     if refs:  # name each referenced message's own sender, as CAP does
         element.find(f"{{{CAP_NS}}}references").text = " ".join(
-            f"{who},{ident},2026-03-01T18:00:00-00:00" for who, ident in refs)
+            f"{who},{ident},2026-03-01T18:00:00-00:00" for who, ident in refs
+        )
     body = to_bytes(element) if keys is None else sign(element, keys)
     if tamper:  # move the area after signing: a forger's edit of a real message
         body = body.replace(b"34.61", b"34.71", 1)
@@ -94,13 +109,24 @@ class Deployment:
     launcher: Launcher
 
     def post(self, who: str, body: bytes) -> httpx.Response:
-        return httpx.post(self.server.url + "/v1/cap", content=body, timeout=10, headers={
-            "Authorization": f"Bearer {self.tokens[who]}",
-            "Content-Type": "application/cap+xml"})
+        return httpx.post(
+            self.server.url + "/v1/cap",
+            content=body,
+            timeout=10,
+            headers={
+                "Authorization": f"Bearer {self.tokens[who]}",
+                "Content-Type": "application/cap+xml",
+            },
+        )
 
     def call(self, method: str, path: str, who: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.server.url + path, timeout=10, headers={
-            "Authorization": f"Bearer {self.tokens[who]}"}, **kwargs)
+        return httpx.request(
+            method,
+            self.server.url + path,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            **kwargs,
+        )
 
     def alerted(self) -> dict[str, str]:
         zones = httpx.get(self.server.url + "/v1/zones", timeout=10).json()
@@ -110,14 +136,16 @@ class Deployment:
         return self.launcher.run([*args, "--db", self.db], self.folder)
 
 
-def deploy(launcher: Launcher, folder: Path, db: str, keys: dict[str, SigningKeys],
-           *serve_args: str) -> Deployment:
+def deploy(
+    launcher: Launcher, folder: Path, db: str, keys: dict[str, SigningKeys], *serve_args: str
+) -> Deployment:
     zones = folder / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     run = lambda *args: launcher.run([*args, "--db", db], folder)  # noqa: E731
     tokens = {
-        "relay-a": run("tokens", "create", "--role", "sensor", "--name", "relay-a",
-                       "--cap-sender", A).strip(),
+        "relay-a": run(
+            "tokens", "create", "--role", "sensor", "--name", "relay-a", "--cap-sender", A
+        ).strip(),
         "relay-b": run("tokens", "create", "--role", "sensor", "--name", "relay-b").strip(),
         "radar": run("tokens", "create", "--role", "sensor", "--name", "radar").strip(),
         "op-7": run("tokens", "create", "--role", "operator", "--name", "op-7").strip(),
@@ -128,16 +156,29 @@ def deploy(launcher: Launcher, folder: Path, db: str, keys: dict[str, SigningKey
         pem = folder / f"{sender}.pem"
         pem.write_bytes(keys[sender].cert_pem)
         run("trust", "add", sender, "--key", str(pem))
-    server = Server(launcher, ["--zones", str(zones), "--db", db, "--keys",
-                               str(folder / "keys"), "--no-push", "--no-webhooks",
-                               *serve_args], folder / "serve.log")
+    server = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            db,
+            "--keys",
+            str(folder / "keys"),
+            "--no-push",
+            "--no-webhooks",
+            *serve_args,
+        ],
+        folder / "serve.log",
+    )
     server.start()
     return Deployment(server, db, folder, tokens, launcher)
 
 
 @pytest.fixture
-def deployment(launcher: Launcher, agency_keys: dict[str, SigningKeys], store_url: str,
-               tmp_path: Path) -> Iterator[Deployment]:
+def deployment(
+    launcher: Launcher, agency_keys: dict[str, SigningKeys], store_url: str, tmp_path: Path
+) -> Iterator[Deployment]:
     running = deploy(launcher, tmp_path, store_url, agency_keys)
     try:
         yield running
@@ -146,8 +187,9 @@ def deployment(launcher: Launcher, agency_keys: dict[str, SigningKeys], store_ur
 
 
 @pytest.fixture
-def on_sqlite(launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path
-              ) -> Iterator[Deployment]:
+def on_sqlite(
+    launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path
+) -> Iterator[Deployment]:
     running = deploy(launcher, tmp_path, f"sqlite:///{tmp_path / 'airwarn.db'}", agency_keys)
     try:
         yield running
@@ -156,14 +198,19 @@ def on_sqlite(launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path:
 
 
 def test_forged_and_unverifiable_cap_is_held_and_only_its_senders_trusted_key_alerts(
-        deployment: Deployment, agency_keys: dict[str, SigningKeys]) -> None:
+    deployment: Deployment, agency_keys: dict[str, SigningKeys]
+) -> None:
     d = deployment
     # an unsigned forged Actual alert: held for an operator, no zone touched
     forged = d.post("relay-a", message("f-1"))
     assert forged.status_code == 202, forged.text
     body = forged.json()
     assert (body["state"], body["trust"], body["applied"], body["zones"]) == (
-        "held", "unsigned", False, ["r0c0", "r0c1"])
+        "held",
+        "unsigned",
+        False,
+        ["r0c0", "r0c1"],
+    )
     assert "airwarn trust add" in body["why"]
     # signed, but by a key the sender is not trusted with: held
     rogue = d.post("relay-a", message("f-2", keys=agency_keys["forger"]))
@@ -181,17 +228,23 @@ def test_forged_and_unverifiable_cap_is_held_and_only_its_senders_trusted_key_al
     assert d.alerted() == {"r0c0": "alert", "r0c1": "alert"}
 
     # another sensor cannot cancel it: not by claiming the first one's sender ...
-    claimed = d.post("relay-b", message("c-1", sender=A, msg_type="Cancel",
-                                        refs=((A, "n-1"),), keys=agency_keys[A]))
+    claimed = d.post(
+        "relay-b",
+        message("c-1", sender=A, msg_type="Cancel", refs=((A, "n-1"),), keys=agency_keys[A]),
+    )
     assert claimed.status_code == 403, claimed.text
     assert A in claimed.json()["error"] and "airwarn trust bind" in claimed.json()["error"]
     # ... nor as its own, trusted sender, referencing another sender's message
-    crossed = d.post("relay-b", message("c-2", sender=B, msg_type="Cancel",
-                                        refs=((A, "n-1"),), keys=agency_keys[B]))
+    crossed = d.post(
+        "relay-b",
+        message("c-2", sender=B, msg_type="Cancel", refs=((A, "n-1"),), keys=agency_keys[B]),
+    )
     assert crossed.status_code == 403, crossed.text
     assert "sender of the message it references" in crossed.json()["error"]
-    update = d.post("relay-b", message("u-1", sender=B, msg_type="Update",
-                                       refs=((A, "n-1"),), keys=agency_keys[B]))
+    update = d.post(
+        "relay-b",
+        message("u-1", sender=B, msg_type="Update", refs=((A, "n-1"),), keys=agency_keys[B]),
+    )
     assert update.status_code == 403, update.text
     assert d.alerted() == {"r0c0": "alert", "r0c1": "alert"}
     # a token bound to no sender speaks for no one
@@ -199,14 +252,16 @@ def test_forged_and_unverifiable_cap_is_held_and_only_its_senders_trusted_key_al
     assert unbound.status_code == 403 and "airwarn trust bind radar" in unbound.json()["error"]
 
     # the real sender cancels its own message
-    cancel = d.post("relay-a", message("n-2", msg_type="Cancel", refs=((A, "n-1"),),
-                                       keys=agency_keys[A]))
+    cancel = d.post(
+        "relay-a", message("n-2", msg_type="Cancel", refs=((A, "n-1"),), keys=agency_keys[A])
+    )
     assert cancel.status_code == 200 and cancel.json()["state"] == "applied", cancel.text
     assert d.alerted() == {}
 
 
 def test_an_operator_approves_or_rejects_held_cap_and_the_audit_names_them(
-        on_sqlite: Deployment) -> None:
+    on_sqlite: Deployment,
+) -> None:
     d = on_sqlite
     held = d.post("relay-a", message("h-1")).json()
     other = d.post("relay-a", message("h-2", status="Exercise")).json()
@@ -214,42 +269,80 @@ def test_an_operator_approves_or_rejects_held_cap_and_the_audit_names_them(
     listed = d.call("GET", "/v1/inbound-cap", "op-7", params={"state": "held"})
     assert listed.status_code == 200, listed.text
     assert [(m["identifier"], m["trust"], m["posted_by"]) for m in listed.json()] == [
-        ("h-2", "unsigned", "relay-a"), ("h-1", "unsigned", "relay-a")]
+        ("h-2", "unsigned", "relay-a"),
+        ("h-1", "unsigned", "relay-a"),
+    ]
     assert "<alert" in d.call("GET", f"/v1/inbound-cap/{held['id']}", "op-7").json()["xml"]
 
     # a sensor may not approve what it posted
-    assert d.call("POST", f"/v1/inbound-cap/{held['id']}/approve", "relay-a",
-                  json={"reason": "looks right"}).status_code == 403
+    assert (
+        d.call(
+            "POST",
+            f"/v1/inbound-cap/{held['id']}/approve",
+            "relay-a",
+            json={"reason": "looks right"},
+        ).status_code
+        == 403
+    )
     assert d.alerted() == {}
-    approved = d.call("POST", f"/v1/inbound-cap/{held['id']}/approve", "op-7",
-                      json={"reason": "confirmed by phone with the neighbour"})
+    approved = d.call(
+        "POST",
+        f"/v1/inbound-cap/{held['id']}/approve",
+        "op-7",
+        json={"reason": "confirmed by phone with the neighbour"},
+    )
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "applied" and approved.json()["decided_by"] == "op-7"
     assert d.alerted() == {"r0c0": "alert", "r0c1": "alert"}
-    again = d.call("POST", f"/v1/inbound-cap/{held['id']}/approve", "op-7",
-                   json={"reason": "twice"})
+    again = d.call(
+        "POST", f"/v1/inbound-cap/{held['id']}/approve", "op-7", json={"reason": "twice"}
+    )
     assert again.status_code == 409
 
-    rejected = d.call("POST", f"/v1/inbound-cap/{other['id']}/reject", "op-7",
-                      json={"reason": "no such drill planned"})
+    rejected = d.call(
+        "POST",
+        f"/v1/inbound-cap/{other['id']}/reject",
+        "op-7",
+        json={"reason": "no such drill planned"},
+    )
     assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
-    assert d.call("POST", f"/v1/inbound-cap/{other['id']}/approve", "op-7",
-                  json={"reason": "changed my mind"}).status_code == 409
+    assert (
+        d.call(
+            "POST",
+            f"/v1/inbound-cap/{other['id']}/approve",
+            "op-7",
+            json={"reason": "changed my mind"},
+        ).status_code
+        == 409
+    )
 
     audit = d.call("GET", "/v1/audit", "chief").json()
-    decided = [(e["action"], e["who"], e["role"], e["detail"]["identifier"], e["reason"])
-               for e in audit if e["action"] in ("cap.approve", "cap.reject")]
+    decided = [
+        (e["action"], e["who"], e["role"], e["detail"]["identifier"], e["reason"])
+        for e in audit
+        if e["action"] in ("cap.approve", "cap.reject")
+    ]
     assert decided == [
         ("cap.approve", "op-7", "operator", "h-1", "confirmed by phone with the neighbour"),
-        ("cap.reject", "op-7", "operator", "h-2", "no such drill planned")]
-    assert [m["identifier"] for m in d.call("GET", "/v1/inbound-cap", "op-7",
-                                            params={"state": "held"}).json()] == []
+        ("cap.reject", "op-7", "operator", "h-2", "no such drill planned"),
+    ]
+    assert [
+        m["identifier"]
+        for m in d.call("GET", "/v1/inbound-cap", "op-7", params={"state": "held"}).json()
+    ] == []
 
 
 def test_with_inbound_cap_refuse_unverified_cap_is_refused_and_nothing_is_kept(
-        launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path) -> None:
-    d = deploy(launcher, tmp_path, f"sqlite:///{tmp_path / 'airwarn.db'}", agency_keys,
-               "--inbound-cap", "refuse")
+    launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path
+) -> None:
+    d = deploy(
+        launcher,
+        tmp_path,
+        f"sqlite:///{tmp_path / 'airwarn.db'}",
+        agency_keys,
+        "--inbound-cap",
+        "refuse",
+    )
     try:
         forged = d.post("relay-a", message("n-1"))
         assert forged.status_code == 403, forged.text
@@ -264,7 +357,8 @@ def test_with_inbound_cap_refuse_unverified_cap_is_refused_and_nothing_is_kept(
 
 
 def test_a_held_forgery_does_not_block_the_real_message_with_its_identifier(
-        on_sqlite: Deployment, agency_keys: dict[str, SigningKeys]) -> None:
+    on_sqlite: Deployment, agency_keys: dict[str, SigningKeys]
+) -> None:
     d = on_sqlite
     assert d.post("relay-a", message("n-1")).json()["state"] == "held"
     real = d.post("relay-a", message("n-1", keys=agency_keys[A]))
@@ -282,15 +376,17 @@ def embedded_certificate(body: bytes, signer: str) -> bytes:
     for signature in root.findall(f"{DSIG}Signature"):
         if signature.get("Id") == signer:
             der = "".join(signature.find(f".//{DSIG}X509Certificate").text.split())
-            lines = [der[i:i + 64] for i in range(0, len(der), 64)]
-            return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines)
-                    + "\n-----END CERTIFICATE-----\n").encode()
+            lines = [der[i : i + 64] for i in range(0, len(der), 64)]
+            return (
+                "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+            ).encode()
     raise AssertionError(f"no signature by {signer}")
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"CAP samples not found at {SAMPLES}")
 def test_the_real_signed_samples_do_not_verify_even_with_their_own_certificate_trusted(
-        on_sqlite: Deployment) -> None:
+    on_sqlite: Deployment,
+) -> None:
     """Environment Canada's message carries two signatures (the originator's and the NAADS
     relay's), both RSA-SHA1, with certificates that expired in 2015 and 2018; the USGS one is
     signed with a bare RSA key (no certificate) and no longer matches its content. None is
@@ -300,8 +396,10 @@ def test_the_real_signed_samples_do_not_verify_even_with_their_own_certificate_t
     pem = d.folder / "ec.pem"
     pem.write_bytes(embedded_certificate(canada, "Environment Canada"))
     d.cli("trust", "add", "cap-pac@ec.gc.ca", "--key", str(pem))
-    for name, sender in (("canada_signed.cap", "cap-pac@ec.gc.ca"),
-                         ("earthquake_signed.cap", "http://www.cisn.org/ncmc.html")):
+    for name, sender in (
+        ("canada_signed.cap", "cap-pac@ec.gc.ca"),
+        ("earthquake_signed.cap", "http://www.cisn.org/ncmc.html"),
+    ):
         d.cli("trust", "bind", "relay-a", sender)
         answer = d.post("relay-a", (SAMPLES / name).read_bytes())
         assert answer.status_code == 200, (name, answer.text)
@@ -316,7 +414,8 @@ def test_the_real_signed_samples_do_not_verify_even_with_their_own_certificate_t
 
 
 def test_trust_commands_add_list_bind_and_remove_with_clear_errors(
-        tmp_path: Path, agency_keys: dict[str, SigningKeys]) -> None:
+    tmp_path: Path, agency_keys: dict[str, SigningKeys]
+) -> None:
     db = f"sqlite:///{tmp_path / 'airwarn.db'}"
     runner = CliRunner()
     cert = tmp_path / "a.pem"
@@ -352,7 +451,8 @@ def test_trust_commands_add_list_bind_and_remove_with_clear_errors(
 
 @pytest.mark.slow  # about 30 s: two engines and an edge on NATS and PostgreSQL
 def test_on_a_bus_the_edge_holds_unverified_cap_and_an_operator_approves_it_there(
-        launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path) -> None:
+    launcher: Launcher, agency_keys: dict[str, SigningKeys], tmp_path: Path
+) -> None:
     import socket
 
     from conftest import postgres_schema
@@ -364,9 +464,12 @@ def test_on_a_bus_the_edge_holds_unverified_cap_and_an_operator_approves_it_ther
             pytest.skip("NATS is not running on 127.0.0.1:4222; start it with JetStream (-js)")
     with postgres_schema() as db:
         run = lambda *args: launcher.run([*args, "--db", db], tmp_path)  # noqa: E731
-        tokens = {"relay-a": run("tokens", "create", "--role", "sensor", "--name", "relay-a",
-                                 "--cap-sender", A).strip(),
-                  "op-7": run("tokens", "create", "--role", "operator", "--name", "op-7").strip()}
+        tokens = {
+            "relay-a": run(
+                "tokens", "create", "--role", "sensor", "--name", "relay-a", "--cap-sender", A
+            ).strip(),
+            "op-7": run("tokens", "create", "--role", "operator", "--name", "op-7").strip(),
+        }
         pem = tmp_path / "a.pem"
         pem.write_bytes(agency_keys[A].cert_pem)
         run("trust", "add", A, "--key", str(pem))
@@ -380,11 +483,18 @@ def test_on_a_bus_the_edge_holds_unverified_cap_and_an_operator_approves_it_ther
             assert held.status_code == 202 and held.json()["state"] == "held", held.text
             real = edge.post("relay-a", message("n-1", keys=agency_keys[A]))
             assert real.status_code == 200 and real.json()["state"] == "applied", real.text
-            approved = edge.call("POST", f"/v1/inbound-cap/{held.json()['id']}/approve",
-                                 "op-7", json={"reason": "confirmed with the neighbour"})
+            approved = edge.call(
+                "POST",
+                f"/v1/inbound-cap/{held.json()['id']}/approve",
+                "op-7",
+                json={"reason": "confirmed with the neighbour"},
+            )
             assert approved.status_code == 200 and approved.json()["decided_by"] == "op-7", (
-                approved.text)
+                approved.text
+            )
             assert [m["state"] for m in edge.call("GET", "/v1/inbound-cap", "op-7").json()] == [
-                "applied", "applied"]
+                "applied",
+                "applied",
+            ]
         finally:
             cluster.stop()

@@ -13,12 +13,18 @@ EVERY_ZONE = [f"r{r}c{c}" for r in range(6) for c in range(6)]
 
 
 def manual(action: str, **extra: object) -> dict[str, object]:
-    return {"type": "manual", "action": action, "zones": EVERY_ZONE, "t": wall(),
-            "category": "missiles", "by": "operator-1", **extra}
+    return {
+        "type": "manual",
+        "action": action,
+        "zones": EVERY_ZONE,
+        "t": wall(),
+        "category": "missiles",
+        "by": "operator-1",
+        **extra,
+    }
 
 
-def test_a_sensor_cannot_alert_the_whole_country_on_the_events_path(
-        deployment: Deployment) -> None:
+def test_a_sensor_cannot_alert_the_whole_country_on_the_events_path(deployment: Deployment) -> None:
     deployment.token("sensor", "radar-lanes")
     before_levels, before_seq = deployment.levels(), deployment.health()["event_seq"]
     answer = deployment.post("radar-lanes", manual("alert"))
@@ -30,23 +36,25 @@ def test_a_sensor_cannot_alert_the_whole_country_on_the_events_path(
     assert deployment.health()["event_seq"] == before_seq
 
 
-def test_a_manual_clear_and_a_drill_from_a_sensor_are_refused_too(deployment: Deployment
-                                                                   ) -> None:
+def test_a_manual_clear_and_a_drill_from_a_sensor_are_refused_too(deployment: Deployment) -> None:
     deployment.token("sensor", "radar-lanes")
     before = deployment.health()["event_seq"]
-    for event in (manual("clear"), manual("alert", status="exercise"),
-                  manual("pre_alert", status="test")):
+    for event in (
+        manual("clear"),
+        manual("alert", status="exercise"),
+        manual("pre_alert", status="test"),
+    ):
         answer = deployment.post("radar-lanes", event)
         assert answer.status_code == 403, (event, answer.text)
     assert deployment.health()["event_seq"] == before
 
 
 def test_a_manual_line_hidden_in_a_batch_of_tracks_refuses_the_whole_batch(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("sensor", "radar-lanes")
     before = deployment.health()["event_seq"]
-    answer = deployment.post("radar-lanes", drone("L-batch-1"), manual("alert"),
-                             drone("L-batch-2"))
+    answer = deployment.post("radar-lanes", drone("L-batch-1"), manual("alert"), drone("L-batch-2"))
     assert answer.status_code == 403, answer.text
     assert answer.json()["line"] == 2
     assert deployment.health()["event_seq"] == before, "part of a refused batch was kept"
@@ -63,10 +71,15 @@ def test_no_role_may_post_a_manual_event(deployment: Deployment) -> None:
 
 
 def test_the_operators_path_takes_two_steps_and_signs_with_the_token(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("operator", "duty-lanes")
-    request = {"action": "alert", "zones": ["r5c0", "r5c1"], "reason": "lanes: two zones",
-               "category": "missiles"}
+    request = {
+        "action": "alert",
+        "zones": ["r5c0", "r5c1"],
+        "reason": "lanes: two zones",
+        "category": "missiles",
+    }
     with deployment.http("duty-lanes") as http:
         spoofed = http.post("/v1/actions", json={**request, "by": "someone-else"})
         assert spoofed.status_code == 422, "a client-written `by` must not be taken"
@@ -76,17 +89,27 @@ def test_the_operators_path_takes_two_steps_and_signs_with_the_token(
         sent = http.post(proposed.json()["confirm"])
         assert sent.status_code == 200, sent.text
         assert sent.json()["decisions"]
-        cleared = http.post("/v1/actions", json={"action": "clear", "zones": ["r5c0", "r5c1"],
-                                                 "reason": "lanes: done"})
+        cleared = http.post(
+            "/v1/actions",
+            json={"action": "clear", "zones": ["r5c0", "r5c1"], "reason": "lanes: done"},
+        )
         assert cleared.json()["state"] == "sent", cleared.text
-    (body,) = deployment.rows("SELECT body FROM event_log WHERE body LIKE :reason",
-                              reason="%lanes: two zones%")
+    (body,) = deployment.rows(
+        "SELECT body FROM event_log WHERE body LIKE :reason", reason="%lanes: two zones%"
+    )
     assert json.loads(body[0])["by"] == "duty-lanes"
 
 
 def test_a_sensor_knocking_on_the_operators_door_is_refused(deployment: Deployment) -> None:
     deployment.token("sensor", "radar-lanes")
     with deployment.http("radar-lanes") as http:
-        answer = http.post("/v1/actions", json={"action": "alert", "zones": ["r0c0"],
-                                                "reason": "sensor tries", "status": "exercise"})
+        answer = http.post(
+            "/v1/actions",
+            json={
+                "action": "alert",
+                "zones": ["r0c0"],
+                "reason": "sensor tries",
+                "status": "exercise",
+            },
+        )
     assert answer.status_code == 403

@@ -12,13 +12,17 @@ import re
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[2] / "web" / "src"
-FORBIDDEN = re.compile(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|"
-                       r"\beval\s*\(|new\s+Function\s*\(|\bsrcdoc\b|createContextualFragment|"
-                       r"\bsetHTMLUnsafe\b|DOMParser")
+FORBIDDEN = re.compile(
+    r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|"
+    r"\beval\s*\(|new\s+Function\s*\(|\bsrcdoc\b|createContextualFragment|"
+    r"\bsetHTMLUnsafe\b|DOMParser"
+)
 # Leaflet's content setters: their first argument is a node (`el(...)`), never a string or a
 # template literal (a heuristic: it sees literals, not a variable that holds a string)
-LEAFLET = re.compile(r"\.(bindTooltip|bindPopup|setContent|setTooltipContent|"
-                     r"setPopupContent)\(\s*(?!el\()")
+LEAFLET = re.compile(
+    r"\.(bindTooltip|bindPopup|setContent|setTooltipContent|"
+    r"setPopupContent)\(\s*(?!el\()"
+)
 
 
 def scripts() -> list[Path]:
@@ -32,5 +36,7 @@ def test_no_page_script_sets_markup_from_a_string() -> None:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if FORBIDDEN.search(line) or LEAFLET.search(line):
                 found.append(f"{path.relative_to(SOURCE)}:{number}: {line.strip()}")
-    assert found == [], ("page scripts must build DOM nodes (dom.js `el`, textContent), never "
-                         "markup from strings:\n" + "\n".join(found))
+    assert found == [], (
+        "page scripts must build DOM nodes (dom.js `el`, textContent), never "
+        "markup from strings:\n" + "\n".join(found)
+    )

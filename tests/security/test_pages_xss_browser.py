@@ -92,21 +92,43 @@ def rocket_half_flight(now: datetime) -> list[dict[str, Any]]:
         lat, lon, h = physics.ecef_to_geodetic(*r)
         east, north, up = physics.ecef_to_enu_vector(lat, lon, v)
         t = (start + timedelta(seconds=ts)).isoformat(timespec="milliseconds")
-        events.append({"type": "track", "threat": "T" + payload("threat-id")[:120],
-                       "kind": "rocket", "t": t.replace("+00:00", "Z"), "lat": lat, "lon": lon,
-                       "alt_m": h, "sigma_m": 30, "vel_mps": [east, north, up]})
+        events.append(
+            {
+                "type": "track",
+                "threat": "T" + payload("threat-id")[:120],
+                "kind": "rocket",
+                "t": t.replace("+00:00", "Z"),
+                "lat": lat,
+                "lon": lon,
+                "alt_m": h,
+                "sigma_m": 30,
+                "vel_mps": [east, north, up],
+            }
+        )
     return events
 
 
 def inbound_cap(zone_box: tuple[float, float, float, float]) -> bytes:
     """A CAP alert from 'another agency' whose every free-text field is a payload."""
     lon0, lat0, lon1, lat1 = zone_box
-    ring = " ".join(f"{lat},{lon}" for lon, lat in
-                    ((lon0, lat0), (lon1, lat0), (lon1, lat1), (lon0, lat1), (lon0, lat0)))
+    ring = " ".join(
+        f"{lat},{lon}"
+        for lon, lat in ((lon0, lat0), (lon1, lat0), (lon1, lat1), (lon0, lat1), (lon0, lat0))
+    )
     sent = datetime.now(UTC).replace(microsecond=0).isoformat()
-    text = {key: escape(payload(f"cap-{key}")) for key in
-            ("note", "senderName", "headline", "description", "instruction", "areaDesc",
-             "contact", "web")}
+    text = {
+        key: escape(payload(f"cap-{key}"))
+        for key in (
+            "note",
+            "senderName",
+            "headline",
+            "description",
+            "instruction",
+            "areaDesc",
+            "contact",
+            "web",
+        )
+    }
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>cap-javascript:__xss.push('cap-identifier')</identifier>
@@ -150,35 +172,61 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             posted = app.post_events(rocket_half_flight(now))
             assert posted.status_code == 200 and posted.json()["decisions"], posted.text
             operator = app.auth("operator")
-            drill = httpx.post(app.url + "/v1/actions", headers=operator, timeout=10, json={
-                "action": "alert", "status": "exercise", "zones": ["r0c0"],
-                "reason": payload("operator-reason"), "category": short("operator-category")})
+            drill = httpx.post(
+                app.url + "/v1/actions",
+                headers=operator,
+                timeout=10,
+                json={
+                    "action": "alert",
+                    "status": "exercise",
+                    "zones": ["r0c0"],
+                    "reason": payload("operator-reason"),
+                    "category": short("operator-category"),
+                },
+            )
             assert drill.status_code == 200, drill.text
-            real = httpx.post(app.url + "/v1/actions", headers=operator, timeout=10, json={
-                "action": "alert", "zones": ["r5c5"], "reason": payload("operator-reason-2"),
-                "category": short("operator-category-2")})
+            real = httpx.post(
+                app.url + "/v1/actions",
+                headers=operator,
+                timeout=10,
+                json={
+                    "action": "alert",
+                    "zones": ["r5c5"],
+                    "reason": payload("operator-reason-2"),
+                    "category": short("operator-category-2"),
+                },
+            )
             assert real.status_code == 200, real.text
-            confirmed = httpx.post(app.url + real.json()["confirm"], headers=operator,
-                                   timeout=10, json={})
+            confirmed = httpx.post(
+                app.url + real.json()["confirm"], headers=operator, timeout=10, json={}
+            )
             assert confirmed.status_code == 200, confirmed.text
             active = httpx.get(app.url + "/v1/alerts/active", timeout=10).json()
             exercise = next(a for a in active if a["status"] == "exercise")
             cancelled = httpx.post(
                 f"{app.url}/v1/alerts/{quote(exercise['identifier'], safe='')}/cancel",
-                headers=operator, timeout=10, json={"reason": payload("cancel-reason")})
+                headers=operator,
+                timeout=10,
+                json={"reason": payload("cancel-reason")},
+            )
             assert cancelled.status_code == 200, cancelled.text
             # inbound CAP from a sensor bound to that sender: unsigned, so it is held until an
             # operator approves it (with a hostile reason too)
             sender = "javascript:__xss.push('cap-sender')@neighbour.example"
             launcher.run(["trust", "bind", names["sensor"], sender, "--db", app.db_url], folder)
-            cap = httpx.post(app.url + "/v1/cap", content=inbound_cap((34.61, 31.66, 34.64,
-                                                                       31.68)),
-                             headers={**app.auth("sensor"), "Content-Type": "application/cap+xml"},
-                             timeout=30)
+            cap = httpx.post(
+                app.url + "/v1/cap",
+                content=inbound_cap((34.61, 31.66, 34.64, 31.68)),
+                headers={**app.auth("sensor"), "Content-Type": "application/cap+xml"},
+                timeout=30,
+            )
             assert cap.status_code == 202 and cap.json()["state"] == "held", cap.text
-            approved = httpx.post(f"{app.url}/v1/inbound-cap/{cap.json()['id']}/approve",
-                                  headers=operator, timeout=30,
-                                  json={"reason": payload("cap-approval")})
+            approved = httpx.post(
+                f"{app.url}/v1/inbound-cap/{cap.json()['id']}/approve",
+                headers=operator,
+                timeout=30,
+                json={"reason": payload("cap-approval")},
+            )
             assert approved.status_code == 200, approved.text
             yield app
     finally:
@@ -205,10 +253,12 @@ def assert_nothing_ran(page: Any, dialogs: list[str], where: str) -> None:
     assert page.evaluate("window.__xss") == [], f"payloads ran on {where}"
     assert dialogs == [], f"a payload opened a dialog on {where}"
     assert page.eval_on_selector_all(BORN, "nodes => nodes.map(n => n.outerHTML)") == [], (
-        f"a payload became markup on {where}")
+        f"a payload became markup on {where}"
+    )
     assert page.evaluate("window.__violations") == [], (
         f"the Content-Security-Policy had to block something on {where}: a payload was taken "
-        "for markup, or the page itself breaks the policy")
+        "for markup, or the page itself breaks the policy"
+    )
 
 
 def sign_in(page: Any, token: str) -> None:
@@ -217,8 +267,7 @@ def sign_in(page: Any, token: str) -> None:
     page.wait_for_selector("body[data-ready='1'][data-feed='live']", timeout=20_000)
 
 
-def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, attacked
-                                                                        ) -> None:
+def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, attacked) -> None:
     context, page, dialogs = open_page(browser, attacked.url + "/console")
     token = attacked.tokens["operator"]
     sign_in(page, token)
@@ -232,7 +281,7 @@ def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, 
     assert "operator-category-2" in page.text_content("#timeline")
     page.wait_for_selector("#active li[data-identifier]:nth-child(2)")
     # a zone's card: every name and property of the layer; its recent history
-    page.click(f"path[data-zone=\"{ZONE_A}\"]", force=True)
+    page.click(f'path[data-zone="{ZONE_A}"]', force=True)
     page.wait_for_selector("#zone-card h3")
     page.wait_for_selector("#zone-card ol li time")
     assert "zone-name-r3c2" in page.text_content("#zone-card")
@@ -249,14 +298,16 @@ def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, 
     page.click("#tab-alerts")
     page.click("#active li[data-status='actual'] .aw-cancel-alert")
     assert "cap-javascript" in page.text_content("#cancel-what") or page.is_visible(
-        "#cancel-dialog")
+        "#cancel-dialog"
+    )
     page.click("#cancel-back")
     page.wait_for_timeout(1500)  # two more rounds of the threats' poll and the live feed
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "security-console-payloads.png"))
     assert_nothing_ran(page, dialogs, "the console (operator)")
     # the token: in no storage, no cookie script can read, not in the page, not in an answer
-    found = page.evaluate("""async (token) => {
+    found = page.evaluate(
+        """async (token) => {
         const seen = [];
         if (document.cookie.includes(token)) seen.push("document.cookie");
         for (const [name, store] of [["sessionStorage", sessionStorage],
@@ -272,7 +323,9 @@ def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, 
         const answer = await (await fetch("/v1/session")).text();
         if (answer.includes(token)) seen.push("GET /v1/session");
         return seen;
-    }""", token)
+    }""",
+        token,
+    )
     assert found == [], f"the operator's token is readable by page script from {found}"
     cookies = {c["name"]: c for c in context.cookies()}
     session = next(c for name, c in cookies.items() if "session" in name)
@@ -280,8 +333,9 @@ def test_the_console_shows_every_hostile_string_as_text_to_an_operator(browser, 
     context.close()
 
 
-def test_the_audit_log_shows_hostile_reasons_and_names_as_text_to_an_admin(browser, attacked
-                                                                           ) -> None:
+def test_the_audit_log_shows_hostile_reasons_and_names_as_text_to_an_admin(
+    browser, attacked
+) -> None:
     context, page, dialogs = open_page(browser, attacked.url + "/console")
     sign_in(page, attacked.tokens["admin"])
     page.click("#tab-audit")
@@ -296,11 +350,14 @@ def test_the_audit_log_shows_hostile_reasons_and_names_as_text_to_an_admin(brows
 
 def test_the_public_page_shows_every_hostile_name_and_kind_as_text(browser, attacked) -> None:
     zones = ["r0c0", ZONE_A, ZONE_B, "r5c5", "r1c1"]
-    places = [{"key": f"k{i}", "zone": zone, "label": "home", "lat": None, "lon": None}
-              for i, zone in enumerate(zones)]
+    places = [
+        {"key": f"k{i}", "zone": zone, "label": "home", "lat": None, "lon": None}
+        for i, zone in enumerate(zones)
+    ]
     init = f"localStorage.setItem('airwarn.places', {json.dumps(json.dumps(places))});"
     context, page, dialogs = open_page(
-        browser, f"{attacked.url}/?zone={quote(ZONE_B, safe='')}", init)
+        browser, f"{attacked.url}/?zone={quote(ZONE_B, safe='')}", init
+    )
     page.wait_for_selector("body[data-zones-loaded='yes']", timeout=30_000)
     page.wait_for_selector("#feed[data-state='live']", timeout=15_000)
     page.wait_for_selector(f"article[data-zone=\"{ZONE_A}\"][data-state='alert']")

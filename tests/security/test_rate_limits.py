@@ -41,19 +41,22 @@ def ws_url(app: Served) -> str:
     return app.url.replace("http://", "ws://") + "/v1/ws"
 
 
-def hammer(app: Served, count: int, headers: Any = None, path: str = "/healthz"
-           ) -> list[int]:
+def hammer(app: Served, count: int, headers: Any = None, path: str = "/healthz") -> list[int]:
     """Status codes of `count` GETs; `headers` a dict, or a function of the request's number."""
     with httpx.Client(base_url=app.url, timeout=10) as http:
-        return [http.get(path, headers=headers(i) if callable(headers) else headers).status_code
-                for i in range(count)]
+        return [
+            http.get(path, headers=headers(i) if callable(headers) else headers).status_code
+            for i in range(count)
+        ]
 
 
-def test_inventing_a_new_token_for_each_request_does_not_escape_the_limit(launcher,
-                                                                          tmp_path) -> None:
+def test_inventing_a_new_token_for_each_request_does_not_escape_the_limit(
+    launcher, tmp_path
+) -> None:
     with served(launcher, tmp_path, "--rate-burst", "10", "--rate-per-s", "0.1") as app:
-        invented = hammer(app, 25, lambda i: {
-            "Authorization": f"Bearer aw_{secrets.token_urlsafe(32)}"})
+        invented = hammer(
+            app, 25, lambda i: {"Authorization": f"Bearer aw_{secrets.token_urlsafe(32)}"}
+        )
         assert invented.count(429) >= 14, invented
         # nor does varying a header that is not a token at all
         noise = hammer(app, 5, lambda i: {"Authorization": f"Basic {secrets.token_hex(8)}"})
@@ -61,7 +64,8 @@ def test_inventing_a_new_token_for_each_request_does_not_escape_the_limit(launch
 
 
 def test_each_token_has_its_own_budget_and_requests_without_one_share_their_address(
-        launcher, tmp_path) -> None:
+    launcher, tmp_path
+) -> None:
     with served(launcher, tmp_path, "--rate-burst", "8", "--rate-per-s", "0.1") as app:
         sensor = hammer(app, 12, app.auth("sensor"))
         assert sensor[:8] == [200] * 8 and sensor[-1] == 429, sensor
@@ -79,8 +83,16 @@ def test_each_token_has_its_own_budget_and_requests_without_one_share_their_addr
 
 
 def test_websocket_upgrades_and_sse_opens_count_against_the_rate(launcher, tmp_path) -> None:
-    with served(launcher, tmp_path, "--rate-burst", "6", "--rate-per-s", "0.1",
-                "--max-live-per-address", "0") as app:
+    with served(
+        launcher,
+        tmp_path,
+        "--rate-burst",
+        "6",
+        "--rate-per-s",
+        "0.1",
+        "--max-live-per-address",
+        "0",
+    ) as app:
         refused = None
         for _ in range(10):
             try:
@@ -98,11 +110,12 @@ def test_websocket_upgrades_and_sse_opens_count_against_the_rate(launcher, tmp_p
 
 
 def test_one_address_holds_at_most_so_many_live_feeds(launcher, tmp_path) -> None:
-    with served(launcher, tmp_path, "--max-live-per-address", "3") as app, \
-            contextlib.ExitStack() as feeds:
+    with (
+        served(launcher, tmp_path, "--max-live-per-address", "3") as app,
+        contextlib.ExitStack() as feeds,
+    ):
         for _ in range(2):
-            stream = feeds.enter_context(httpx.stream("GET", app.url + "/v1/stream",
-                                                      timeout=10))
+            stream = feeds.enter_context(httpx.stream("GET", app.url + "/v1/stream", timeout=10))
             assert stream.status_code == 200
         socket = feeds.enter_context(connect(ws_url(app), open_timeout=5))
         socket.recv(timeout=5)  # the first heartbeat: it is live
@@ -144,8 +157,9 @@ def test_invented_tokens_and_many_addresses_never_grow_the_limiter_past_its_boun
         looked_up.append(token)
         return  # every token invented: the server knows none
 
-    limiter = RateLimit(app, rate_per_s=1.0, burst=5, presented=presented, identify=unknown,
-                        max_keys=100)
+    limiter = RateLimit(
+        app, rate_per_s=1.0, burst=5, presented=presented, identify=unknown, max_keys=100
+    )
 
     async def run() -> None:
         async def receive() -> dict[str, Any]:
@@ -156,9 +170,13 @@ def test_invented_tokens_and_many_addresses_never_grow_the_limiter_past_its_boun
 
         for i in range(5000):
             token = f"aw_{secrets.token_urlsafe(32)}"
-            scope = {"type": "http", "method": "GET", "path": "/v1/zones",
-                     "headers": [(b"authorization", f"Bearer {token}".encode())],
-                     "client": (f"2001:db8:{i:x}::{i % 7:x}", 1234)}
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": "/v1/zones",
+                "headers": [(b"authorization", f"Bearer {token}".encode())],
+                "client": (f"2001:db8:{i:x}::{i % 7:x}", 1234),
+            }
             await limiter(scope, receive, send)
             assert len(limiter.buckets.levels) <= 100
             assert not any(token[-16:] in key for key in limiter.buckets.levels)
@@ -194,9 +212,17 @@ def test_an_address_that_keeps_inventing_tokens_has_them_looked_up_no_more() -> 
 
         for _ in range(50):
             token = f"aw_{secrets.token_urlsafe(32)}"
-            await limiter({"type": "http", "method": "GET", "path": "/", "client": ("203.0.113.9",
-                           1), "headers": [(b"authorization", f"Bearer {token}".encode())]},
-                          receive, send)
+            await limiter(
+                {
+                    "type": "http",
+                    "method": "GET",
+                    "path": "/",
+                    "client": ("203.0.113.9", 1),
+                    "headers": [(b"authorization", f"Bearer {token}".encode())],
+                },
+                receive,
+                send,
+            )
 
     asyncio.run(run())
     assert len(looked_up) == 5  # the store is asked for the first few only
@@ -204,10 +230,13 @@ def test_an_address_that_keeps_inventing_tokens_has_them_looked_up_no_more() -> 
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("abcdefgh"), st.floats(0, 3)), max_size=300),
-       st.integers(1, 10))
-def test_the_buckets_hold_their_rate_and_their_bound(calls: list[tuple[str, float]],
-                                                      max_keys: int) -> None:
+@given(
+    st.lists(st.tuples(st.sampled_from("abcdefgh"), st.floats(0, 3)), max_size=300),
+    st.integers(1, 10),
+)
+def test_the_buckets_hold_their_rate_and_their_bound(
+    calls: list[tuple[str, float]], max_keys: int
+) -> None:
     from airwarn.web.limits import Buckets
 
     rate, burst = 2.0, 4.0
@@ -246,8 +275,13 @@ def test_a_store_that_is_away_while_a_token_is_checked_answers_503_not_500() -> 
     async def ok(_request: Any) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    app = RateLimit(Starlette(routes=[Route("/", ok)]), rate_per_s=0.001, burst=2,
-                    presented=lambda _scope: "aw_token", identify=identify)
+    app = RateLimit(
+        Starlette(routes=[Route("/", ok)]),
+        rate_per_s=0.001,
+        burst=2,
+        presented=lambda _scope: "aw_token",
+        identify=identify,
+    )
     with TestClient(app) as http:
         answers = [http.get("/") for _ in range(5)]
         assert {a.status_code for a in answers} == {503}, [a.text for a in answers]

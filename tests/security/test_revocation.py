@@ -61,23 +61,34 @@ def now_rfc3339() -> str:
 def track_line(threat: str) -> bytes:
     # far from every zone (so nothing is alerted) and stamped now (so no bound on time refuses
     # it): the only thing under test is the token
-    return json.dumps({"type": "track", "threat": threat, "kind": "drone", "t": now_rfc3339(),
-                       "lat": 29.0, "lon": 30.0}).encode()
+    return json.dumps(
+        {
+            "type": "track",
+            "threat": threat,
+            "kind": "drone",
+            "t": now_rfc3339(),
+            "lat": 29.0,
+            "lon": 30.0,
+        }
+    ).encode()
 
 
 def make_token(launcher: Launcher, folder: Path, db: str, role: str, name: str) -> str:
-    return launcher.run(["tokens", "create", "--role", role, "--name", name, "--db", db],
-                        folder).strip()
+    return launcher.run(
+        ["tokens", "create", "--role", role, "--name", name, "--db", db], folder
+    ).strip()
 
 
 def reads(http: httpx.Client, url: str, token: str) -> int:
-    return http.get(url + "/v1/alerts/active.json",
-                    headers={"Authorization": f"Bearer {token}"}).status_code
+    return http.get(
+        url + "/v1/alerts/active.json", headers={"Authorization": f"Bearer {token}"}
+    ).status_code
 
 
 def writes(http: httpx.Client, url: str, token: str, threat: str) -> int:
-    return http.post(url + "/v1/events", content=track_line(threat),
-                     headers={"Authorization": f"Bearer {token}"}).status_code
+    return http.post(
+        url + "/v1/events", content=track_line(threat), headers={"Authorization": f"Bearer {token}"}
+    ).status_code
 
 
 @dataclass
@@ -105,16 +116,19 @@ class Stream:
     def _run(self) -> None:
         try:
             if self.kind == "sse":
-                with httpx.stream("GET", self.url + "/v1/stream", headers=self._headers(),
-                                  timeout=httpx.Timeout(5.0, read=30.0)) as response:
+                with httpx.stream(
+                    "GET",
+                    self.url + "/v1/stream",
+                    headers=self._headers(),
+                    timeout=httpx.Timeout(5.0, read=30.0),
+                ) as response:
                     self.status = response.status_code
                     self.opened.set()
                     for _line in response.iter_lines():
                         self.frames += 1
             else:
                 address = self.url.replace("http://", "ws://") + "/v1/ws"
-                with ws_connect(address, additional_headers=self._headers(),
-                                open_timeout=10) as ws:
+                with ws_connect(address, additional_headers=self._headers(), open_timeout=10) as ws:
                     self.status = 101
                     self.opened.set()
                     try:
@@ -155,12 +169,26 @@ def wait_ended(stream: Stream, since: float, limit_s: float = 5.0) -> float:
 
 @pytest.mark.alone
 def test_a_token_revoked_while_the_server_runs_is_refused_within_1_s_and_its_streams_close(
-        launcher: Launcher, zones: Path, store_url: str, tmp_path: Path) -> None:
+    launcher: Launcher, zones: Path, store_url: str, tmp_path: Path
+) -> None:
     sensor = make_token(launcher, tmp_path, store_url, "sensor", "radar-1")
     other = make_token(launcher, tmp_path, store_url, "sensor", "radar-2")
-    server = Server(launcher, ["--zones", str(zones), "--db", store_url, "--keys",
-                               str(tmp_path / "keys"), "--heartbeat-s", "1", "--no-push",
-                               "--no-webhooks"], tmp_path / "serve.log")
+    server = Server(
+        launcher,
+        [
+            "--zones",
+            str(zones),
+            "--db",
+            store_url,
+            "--keys",
+            str(tmp_path / "keys"),
+            "--heartbeat-s",
+            "1",
+            "--no-push",
+            "--no-webhooks",
+        ],
+        tmp_path / "serve.log",
+    )
     server.start()
     try:
         with httpx.Client(timeout=5.0) as http:
@@ -175,31 +203,37 @@ def test_a_token_revoked_while_the_server_runs_is_refused_within_1_s_and_its_str
 
             revoked_at = revoke(launcher, tmp_path, store_url, "radar-1")
             read_s = seconds_until_refused(lambda: reads(http, server.url, sensor), revoked_at)
-            write_s = seconds_until_refused(lambda: writes(http, server.url, sensor, "T2"),
-                                            revoked_at)
+            write_s = seconds_until_refused(
+                lambda: writes(http, server.url, sensor, "T2"), revoked_at
+            )
             sse_s, ws_s = wait_ended(sse, revoked_at), wait_ended(ws, revoked_at)
-            print(f"\nrevoked on {store_url.split(':')[0]}: reads refused after {read_s:.3f} s, "
-                  f"writes {write_s:.3f} s, SSE closed {sse_s:.3f} s, WebSocket {ws_s:.3f} s")
+            print(
+                f"\nrevoked on {store_url.split(':')[0]}: reads refused after {read_s:.3f} s, "
+                f"writes {write_s:.3f} s, SSE closed {sse_s:.3f} s, WebSocket {ws_s:.3f} s"
+            )
             assert read_s < LIMIT_S and write_s < LIMIT_S
             assert sse_s < LIMIT_S and ws_s < LIMIT_S
             assert ws.close_code == 1008  # policy violation: the token was revoked
             # a new stream with the revoked token is refused; the public stream goes on, and
             # so does every other token
-            reopened = httpx.get(server.url + "/v1/stream", timeout=5,
-                                 headers={"Authorization": f"Bearer {sensor}"})
+            reopened = httpx.get(
+                server.url + "/v1/stream", timeout=5, headers={"Authorization": f"Bearer {sensor}"}
+            )
             assert reopened.status_code == 401
             assert public.ended is None
             assert reads(http, server.url, other) == 200
             assert writes(http, server.url, other, "T3") == 200
-            answer = http.get(server.url + "/v1/alerts/active.json",
-                              headers={"Authorization": f"Bearer {sensor}"})
+            answer = http.get(
+                server.url + "/v1/alerts/active.json", headers={"Authorization": f"Bearer {sensor}"}
+            )
             assert answer.json()["error"] == "unknown or revoked token"
     finally:
         server.stop()
 
 
 def test_unknown_tokens_are_refused_and_neither_grow_memory_nor_reach_the_store_each_time(
-        grid, signing_keys, tmp_path: Path) -> None:
+    grid, signing_keys, tmp_path: Path
+) -> None:
     """A flood of made-up tokens: every one 401, the cache of them stays within its bound, and
     one repeated is looked up in the store once, not once a request."""
     service = open_service(grid, f"sqlite:///{tmp_path / 'airwarn.db'}", signing_keys)
@@ -212,9 +246,11 @@ def test_unknown_tokens_are_refused_and_neither_grow_memory_nor_reach_the_store_
     sa.event.listen(service.db, "before_cursor_execute", count)
     settings = WebSettings(rate_burst=10**6, rate_per_s=10**6, max_unknown_tokens=200)
     with TestClient(create_app(service, settings)) as http:
+
         def refused(token: str) -> bool:
-            answer = http.get("/v1/alerts/active.json",
-                              headers={"Authorization": f"Bearer {token}"})
+            answer = http.get(
+                "/v1/alerts/active.json", headers={"Authorization": f"Bearer {token}"}
+            )
             return answer.status_code == 401
 
         assert all(refused(f"aw_{n:043d}") for n in range(600))  # each one new
@@ -241,7 +277,8 @@ def _nats_up() -> bool:
 @pytest.mark.slow  # about 20 s: two engines and an edge on NATS and PostgreSQL
 @pytest.mark.alone
 def test_a_token_revoked_on_a_bus_deployment_is_refused_within_1_s_by_every_process(
-        launcher: Launcher, zones: Path, tmp_path: Path) -> None:
+    launcher: Launcher, zones: Path, tmp_path: Path
+) -> None:
     if not _nats_up():
         pytest.skip("NATS is not running on 127.0.0.1:4222; start it with JetStream (-js)")
     with postgres_schema() as db:
@@ -256,22 +293,31 @@ def test_a_token_revoked_on_a_bus_deployment_is_refused_within_1_s_by_every_proc
                 for name, process in processes.items():
                     assert reads(http, process.url, sensor) == 200, name
                 assert writes(http, cluster.edge.url, sensor, "T1") == 200
-                streams = {"edge sse": Stream("sse", cluster.edge.url, sensor).start(),
-                           "edge ws": Stream("ws", cluster.edge.url, sensor).start(),
-                           "standby sse": Stream("sse", standby.url, sensor).start()}
+                streams = {
+                    "edge sse": Stream("sse", cluster.edge.url, sensor).start(),
+                    "edge ws": Stream("ws", cluster.edge.url, sensor).start(),
+                    "standby sse": Stream("sse", standby.url, sensor).start(),
+                }
                 time.sleep(0.3)
                 assert all(s.ended is None for s in streams.values())
 
                 revoked_at = revoke(launcher, tmp_path, db, "radar-1")
-                refused = {name: seconds_until_refused(
-                    lambda p=process: reads(http, p.url, sensor), revoked_at)
-                    for name, process in processes.items()}
+                refused = {
+                    name: seconds_until_refused(
+                        lambda p=process: reads(http, p.url, sensor), revoked_at
+                    )
+                    for name, process in processes.items()
+                }
                 refused["edge write"] = seconds_until_refused(
-                    lambda: writes(http, cluster.edge.url, sensor, "T2"), revoked_at)
+                    lambda: writes(http, cluster.edge.url, sensor, "T2"), revoked_at
+                )
                 closed = {name: wait_ended(s, revoked_at) for name, s in streams.items()}
-            print("\nrevoked on a bus: refused after " + ", ".join(
-                f"{k} {v:.3f} s" for k, v in refused.items()) + "; streams closed after "
-                + ", ".join(f"{k} {v:.3f} s" for k, v in closed.items()))
+            print(
+                "\nrevoked on a bus: refused after "
+                + ", ".join(f"{k} {v:.3f} s" for k, v in refused.items())
+                + "; streams closed after "
+                + ", ".join(f"{k} {v:.3f} s" for k, v in closed.items())
+            )
             assert all(v < LIMIT_S for v in refused.values()), refused
             assert all(v < LIMIT_S for v in closed.values()), closed
             assert streams["edge ws"].close_code == 1008
@@ -281,18 +327,24 @@ def test_a_token_revoked_on_a_bus_deployment_is_refused_within_1_s_by_every_proc
 
 # -- the cache itself, as a property ----------------------------------------------------------
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("remember"), st.integers(0, 40), st.booleans(), st.booleans()),
-    st.tuples(st.just("revoke"), st.just(0), st.just(False), st.just(False)),
-    st.tuples(st.just("wait"), st.integers(0, 3), st.just(False), st.just(False)),
-), max_size=200)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("remember"), st.integers(0, 40), st.booleans(), st.booleans()),
+        st.tuples(st.just("revoke"), st.just(0), st.just(False), st.just(False)),
+        st.tuples(st.just("wait"), st.integers(0, 3), st.just(False), st.just(False)),
+    ),
+    max_size=200,
+)
 
 
 @given(OPS)
 @settings(max_examples=200, deadline=None)
 def test_the_token_cache_is_bounded_and_never_answers_from_before_a_revocation(ops) -> None:
-    cache = TokenCache(TokenCacheSettings(max_known=5, max_unknown=7, unknown_ttl_s=2.0,
-                                          recheck_s=0.25, max_stale_s=1.0))
+    cache = TokenCache(
+        TokenCacheSettings(
+            max_known=5, max_unknown=7, unknown_ttl_s=2.0, recheck_s=0.25, max_stale_s=1.0
+        )
+    )
     now, generation = 0.0, 0
     cache.observe(generation, now)
     valid: dict[bytes, int] = {}  # key -> the generation its client was read under

@@ -35,17 +35,34 @@ from security.served import Served, served
 
 # (the target, words the refusal must hold)
 INSIDE = [
-    ("127.0.0.1", "loopback"), ("2130706433", "loopback"), ("0x7f.1", "loopback"),
-    ("0x7f000001", "loopback"), ("0177.0.0.1", "loopback"), ("127.1", "loopback"),
-    ("[::1]", "loopback"), ("localhost", "localhost"), ("LocalHost.", "localhost"),
+    ("127.0.0.1", "loopback"),
+    ("2130706433", "loopback"),
+    ("0x7f.1", "loopback"),
+    ("0x7f000001", "loopback"),
+    ("0177.0.0.1", "loopback"),
+    ("127.1", "loopback"),
+    ("[::1]", "loopback"),
+    ("localhost", "localhost"),
+    ("LocalHost.", "localhost"),
     ("[2001:db8::1]", "private"),
-    ("[::ffff:169.254.169.254]", "IPv4-mapped"), ("[::ffff:127.0.0.1]", "IPv4-mapped"),
-    ("[::127.0.0.1]", "IPv4-compatible"), ("169.254.169.254", "link-local"),
-    ("[fe80::1]", "link-local"), ("10.0.0.1", "private"), ("172.16.5.4", "private"),
-    ("192.168.1.1", "private"), ("[fc00::1]", "private"), ("100.64.0.1", "not a public"),
-    ("0.0.0.0", "unspecified"), ("[::]", "unspecified"), ("224.0.0.1", "multicast"),
-    ("[ff02::1]", "multicast"), ("240.0.0.1", "private"), ("[64:ff9b::a9fe:a9fe]", "link-local"),
-    ("[2002:7f00:1::]", "loopback"), ("192.0.2.10", "private"),
+    ("[::ffff:169.254.169.254]", "IPv4-mapped"),
+    ("[::ffff:127.0.0.1]", "IPv4-mapped"),
+    ("[::127.0.0.1]", "IPv4-compatible"),
+    ("169.254.169.254", "link-local"),
+    ("[fe80::1]", "link-local"),
+    ("10.0.0.1", "private"),
+    ("172.16.5.4", "private"),
+    ("192.168.1.1", "private"),
+    ("[fc00::1]", "private"),
+    ("100.64.0.1", "not a public"),
+    ("0.0.0.0", "unspecified"),
+    ("[::]", "unspecified"),
+    ("224.0.0.1", "multicast"),
+    ("[ff02::1]", "multicast"),
+    ("240.0.0.1", "private"),
+    ("[64:ff9b::a9fe:a9fe]", "link-local"),
+    ("[2002:7f00:1::]", "loopback"),
+    ("192.0.2.10", "private"),
 ]
 
 
@@ -59,8 +76,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
-                outer.requests.append({"path": self.path, "host": self.headers.get("Host"),
-                                       "body": self.rfile.read(length)})
+                outer.requests.append(
+                    {
+                        "path": self.path,
+                        "host": self.headers.get("Host"),
+                        "body": self.rfile.read(length),
+                    }
+                )
                 self.send_response(201)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -110,21 +132,35 @@ def b64url(raw: bytes) -> str:
 
 def browser_keys() -> dict[str, str]:
     """A browser's subscription keys: a real P-256 point and a 16-byte auth secret."""
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
     return {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}
 
 
 def subscribe_push(app: Served, endpoint: str, zones: list[str]) -> httpx.Response:
-    return httpx.post(app.url + "/v1/push/subscriptions", timeout=10,
-                      json={"endpoint": endpoint, "keys": browser_keys(), "zones": zones})
+    return httpx.post(
+        app.url + "/v1/push/subscriptions",
+        timeout=10,
+        json={"endpoint": endpoint, "keys": browser_keys(), "zones": zones},
+    )
 
 
 def exercise(app: Served, zone: str) -> None:
     """A drill on one zone, sent at once: a decision for every channel."""
-    answer = httpx.post(app.url + "/v1/actions", headers=app.auth("operator"), timeout=10,
-                        json={"action": "alert", "status": "exercise", "zones": [zone],
-                              "reason": "drill for the ssrf test"})
+    answer = httpx.post(
+        app.url + "/v1/actions",
+        headers=app.auth("operator"),
+        timeout=10,
+        json={
+            "action": "alert",
+            "status": "exercise",
+            "zones": [zone],
+            "reason": "drill for the ssrf test",
+        },
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -132,12 +168,17 @@ def exercise(app: Served, zone: str) -> None:
 
 
 def test_webhooks_to_addresses_inside_are_refused_with_a_422_naming_the_url_and_why(
-        launcher, tmp_path) -> None:
+    launcher, tmp_path
+) -> None:
     with served(launcher, tmp_path) as app:
         for host, words in INSIDE:
             url = f"http://{host}:8080/hook"
-            answer = httpx.post(app.url + "/v1/webhooks", headers=app.auth("admin"), timeout=10,
-                                json={"name": "inside", "url": url})
+            answer = httpx.post(
+                app.url + "/v1/webhooks",
+                headers=app.auth("admin"),
+                timeout=10,
+                json={"name": "inside", "url": url},
+            )
             assert answer.status_code == 422, (url, answer.text)
             error = answer.json()
             assert error["field"] == "$.url", (url, error)
@@ -145,25 +186,36 @@ def test_webhooks_to_addresses_inside_are_refused_with_a_422_naming_the_url_and_
             assert "--allow-private-targets" in error["error"]
         assert httpx.get(app.url + "/v1/webhooks", headers=app.auth("admin")).json() == []
         # a public address is taken (it need not answer now)
-        taken = httpx.post(app.url + "/v1/webhooks", headers=app.auth("admin"), timeout=10,
-                           json={"name": "outside", "url": "https://93.184.215.14/hook"})
+        taken = httpx.post(
+            app.url + "/v1/webhooks",
+            headers=app.auth("admin"),
+            timeout=10,
+            json={"name": "outside", "url": "https://93.184.215.14/hook"},
+        )
         assert taken.status_code == 201, taken.text
 
 
 def test_push_endpoints_are_the_browsers_push_services_unless_push_hosts_adds_more(
-        launcher, tmp_path) -> None:
+    launcher, tmp_path
+) -> None:
     with served(launcher, tmp_path) as app:
         zone = app.zone_ids()[0]
-        for endpoint in ("https://fcm.googleapis.com/fcm/send/abc:def",
-                         "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
-                         "https://web.push.apple.com/QGx1",
-                         "https://wns2-par02p.notify.windows.com/w/?token=BQYA"):
+        for endpoint in (
+            "https://fcm.googleapis.com/fcm/send/abc:def",
+            "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
+            "https://web.push.apple.com/QGx1",
+            "https://wns2-par02p.notify.windows.com/w/?token=BQYA",
+        ):
             answer = subscribe_push(app, endpoint, [zone])
             assert answer.status_code == 201, (endpoint, answer.text)
-        for endpoint in ("https://push.example.com/x", "https://fcm.googleapis.com.evil.example/x",
-                         "https://evilpush.apple.com/x", "https://10.0.0.1/x",
-                         "https://169.254.169.254/latest/meta-data/",
-                         "http://fcm.googleapis.com/fcm/send/x"):
+        for endpoint in (
+            "https://push.example.com/x",
+            "https://fcm.googleapis.com.evil.example/x",
+            "https://evilpush.apple.com/x",
+            "https://10.0.0.1/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "http://fcm.googleapis.com/fcm/send/x",
+        ):
             answer = subscribe_push(app, endpoint, [zone])
             assert answer.status_code == 422, (endpoint, answer.text)
             assert answer.json()["field"] == "$.endpoint"
@@ -177,9 +229,9 @@ def test_push_endpoints_are_the_browsers_push_services_unless_push_hosts_adds_mo
 
 
 def test_anonymous_push_endpoints_inside_are_refused_with_a_422_naming_the_endpoint(
-        launcher, tmp_path) -> None:
-    with served(launcher, tmp_path, "--push-hosts", "*", "--push-per-address-hour", "1000"
-                ) as app:
+    launcher, tmp_path
+) -> None:
+    with served(launcher, tmp_path, "--push-hosts", "*", "--push-per-address-hour", "1000") as app:
         zone = app.zone_ids()[0]
         for host, words in INSIDE:
             endpoint = f"https://{host}:8443/push/x"
@@ -192,10 +244,10 @@ def test_anonymous_push_endpoints_inside_are_refused_with_a_422_naming_the_endpo
             assert db.execute(sa.text("SELECT count(*) FROM push_subscription")).scalar() == 0
 
 
-def test_anonymous_push_subscriptions_are_capped_per_address_and_per_zone(launcher,
-                                                                          tmp_path) -> None:
-    with served(launcher, tmp_path, "--push-per-address-hour", "3", "--push-per-zone", "2"
-                ) as app:
+def test_anonymous_push_subscriptions_are_capped_per_address_and_per_zone(
+    launcher, tmp_path
+) -> None:
+    with served(launcher, tmp_path, "--push-per-address-hour", "3", "--push-per-zone", "2") as app:
         first, second = app.zone_ids()[:2]
         endpoint = "https://fcm.googleapis.com/fcm/send/{}"
         assert subscribe_push(app, endpoint.format(1), [first]).status_code == 201
@@ -216,7 +268,8 @@ def test_anonymous_push_subscriptions_are_capped_per_address_and_per_zone(launch
 
 
 def test_a_webhook_whose_name_now_points_inside_is_not_delivered_and_says_why(
-        launcher, tmp_path, receiver) -> None:
+    launcher, tmp_path, receiver
+) -> None:
     """A subscription made while its name pointed outside, which now resolves to loopback (a
     DNS rebinding): stored straight in the store, as the API would have taken it then."""
     from airwarn.channels import webhook_store as store
@@ -226,27 +279,44 @@ def test_a_webhook_whose_name_now_points_inside_is_not_delivered_and_says_why(
         engine = sa.create_engine(app.db_url)
         secrets = load_store_keys(tmp_path / "keys").secrets  # the server's own key
         ids = {}
-        for name, url in (("rebound", f"http://localhost:{receiver.port}/rebound"),
-                          ("number", f"http://2130706433:{receiver.port}/number")):
+        for name, url in (
+            ("rebound", f"http://localhost:{receiver.port}/rebound"),
+            ("number", f"http://2130706433:{receiver.port}/number"),
+        ):
             with engine.connect() as conn:
                 after = store.last_decision_seq(conn)
-            row = {"name": name, "url": url, "zones": None,
-                   "statuses": ["actual", "exercise", "test"], "secret": "whsec_x",
-                   "created_ms": 0, "created_by": "admin-1", "seen_seq": after}
-            ids[name] = store.create_subscriber(engine, row, store.audit_entry(
-                "admin-1", "admin", 0, "webhook.create", {"name": name}), secrets)
+            row = {
+                "name": name,
+                "url": url,
+                "zones": None,
+                "statuses": ["actual", "exercise", "test"],
+                "secret": "whsec_x",
+                "created_ms": 0,
+                "created_by": "admin-1",
+                "seen_seq": after,
+            }
+            ids[name] = store.create_subscriber(
+                engine,
+                row,
+                store.audit_entry("admin-1", "admin", 0, "webhook.create", {"name": name}),
+                secrets,
+            )
         exercise(app, app.zone_ids()[0])
         for name, sub_id in ids.items():
-            dead = wait_for(lambda sub_id=sub_id: httpx.get(
-                f"{app.url}/v1/webhooks/{sub_id}/dead", headers=app.auth("admin")).json())
+            dead = wait_for(
+                lambda sub_id=sub_id: httpx.get(
+                    f"{app.url}/v1/webhooks/{sub_id}/dead", headers=app.auth("admin")
+                ).json()
+            )
             assert "loopback" in dead[0]["last_error"], (name, dead)
             assert "--allow-private-targets" in dead[0]["last_error"]
         assert receiver.requests == []
         engine.dispose()
 
 
-def test_a_push_endpoint_whose_name_now_points_inside_is_not_sent_to(launcher, tmp_path,
-                                                                     receiver) -> None:
+def test_a_push_endpoint_whose_name_now_points_inside_is_not_sent_to(
+    launcher, tmp_path, receiver
+) -> None:
     from airwarn.channels.webpush.subscriptions import Subscription, add
     from airwarn.store.secrets import load_store_keys
 
@@ -255,14 +325,26 @@ def test_a_push_endpoint_whose_name_now_points_inside_is_not_sent_to(launcher, t
         secrets = load_store_keys(tmp_path / "keys").secrets  # the server's own key
         zone = app.zone_ids()[0]
         keys = browser_keys()
-        add(engine, Subscription(f"https://localhost:{receiver.port}/push/x", keys["p256dh"],
-                                 keys["auth"], [zone], None, "en", True), secrets)
+        add(
+            engine,
+            Subscription(
+                f"https://localhost:{receiver.port}/push/x",
+                keys["p256dh"],
+                keys["auth"],
+                [zone],
+                None,
+                "en",
+                True,
+            ),
+            secrets,
+        )
         exercise(app, zone)
 
         def outcome() -> list[Any]:
             with engine.connect() as db:
-                return db.execute(sa.text("SELECT state, last_error FROM push_outbox WHERE "
-                                          "state != 'owed'")).all()
+                return db.execute(
+                    sa.text("SELECT state, last_error FROM push_outbox WHERE state != 'owed'")
+                ).all()
 
         state, error = wait_for(outcome)[0]
         assert state == "failed" and "loopback" in error, (state, error)
@@ -277,25 +359,38 @@ class Answers(AbstractResolver):
         self.answers = list(answers)
         self.asked = 0
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         addresses = self.answers[min(self.asked, len(self.answers) - 1)]
         self.asked += 1
-        return [ResolveResult(hostname=host, host=address, port=port, family=socket.AF_INET,
-                              proto=0, flags=socket.AI_NUMERICHOST) for address in addresses]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
 
     async def close(self) -> None:
         pass
 
 
 def test_the_connection_goes_to_the_address_the_check_saw_and_a_mixed_answer_is_refused(
-        receiver) -> None:
+    receiver,
+) -> None:
     from airwarn.channels.targets import GuardedResolver, TargetRefused
 
     async def post(resolver: AbstractResolver) -> int:
         connector = aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False)
-        async with aiohttp.ClientSession(connector=connector) as session, session.post(
-                f"http://hooks.example:{receiver.port}/hook", data=b"{}") as response:
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.post(f"http://hooks.example:{receiver.port}/hook", data=b"{}") as response,
+        ):
             return response.status
 
     # the name resolves to loopback: with private targets allowed, aiohttp connects to the
@@ -313,12 +408,16 @@ def test_the_connection_goes_to_the_address_the_check_saw_and_a_mixed_answer_is_
 
 
 def test_with_allow_private_targets_a_closed_network_receiver_is_subscribed_and_delivered(
-        launcher, tmp_path, receiver) -> None:
+    launcher, tmp_path, receiver
+) -> None:
     with served(launcher, tmp_path, "--allow-private-targets") as app:
         url = f"http://127.0.0.1:{receiver.port}/hook"
-        answer = httpx.post(app.url + "/v1/webhooks", headers=app.auth("admin"), timeout=10,
-                            json={"name": "siren-lan", "url": url,
-                                  "statuses": ["actual", "exercise"]})
+        answer = httpx.post(
+            app.url + "/v1/webhooks",
+            headers=app.auth("admin"),
+            timeout=10,
+            json={"name": "siren-lan", "url": url, "statuses": ["actual", "exercise"]},
+        )
         assert answer.status_code == 201, answer.text
         exercise(app, app.zone_ids()[0])
         wait_for(lambda: receiver.requests)

@@ -20,8 +20,9 @@ from .conftest import Deployment, drone, store_at
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def written(request: pytest.FixtureRequest, launcher: Launcher, tmp_path: Path
-            ) -> Iterator[Deployment]:
+def written(
+    request: pytest.FixtureRequest, launcher: Launcher, tmp_path: Path
+) -> Iterator[Deployment]:
     """A store with five events a server wrote and then stopped (SIGKILL: no clean exit)."""
     with store_at(request.param, tmp_path) as db:
         served = Deployment(launcher, tmp_path, db)
@@ -51,8 +52,9 @@ def verify(served: Deployment, *args: str) -> tuple[int, str]:
     out, err = served.folder / "verify.out", served.folder / "verify.err"
     for path in (out, err):
         path.write_text("")
-    pid = served.launcher.spawn(["store", "verify", "--db", served.db, "--keys",
-                                 str(served.keys), *args], out, err)
+    pid = served.launcher.spawn(
+        ["store", "verify", "--db", served.db, "--keys", str(served.keys), *args], out, err
+    )
     status = served.launcher.reap(pid, block=True)
     assert status is not None
     text = out.read_text() + err.read_text()
@@ -81,13 +83,17 @@ def test_an_intact_store_verifies_and_starts(written: Deployment) -> None:
 
 
 def test_an_event_edited_on_disk_is_named_and_the_server_refuses_to_start(
-        written: Deployment) -> None:
+    written: Deployment,
+) -> None:
     seq = track_seq(written, "radar/I-2")
     (body,) = written.rows("SELECT body FROM event_log WHERE seq = :seq", seq=seq)[0]
     moved = json.loads(body)
     moved["lon"] = round(moved["lon"] + 0.06, 6)  # the attack of the issue: 0.06 degrees east
-    written.execute("UPDATE event_log SET body = :body WHERE seq = :seq",
-                    body=json.dumps(moved, separators=(",", ":")), seq=seq)
+    written.execute(
+        "UPDATE event_log SET body = :body WHERE seq = :seq",
+        body=json.dumps(moved, separators=(",", ":")),
+        seq=seq,
+    )
     text = refused_start(written)
     assert f"event {seq}" in text, text
     status, text = verify(written)
@@ -111,8 +117,11 @@ def test_an_event_dropped_from_the_middle_is_named(written: Deployment) -> None:
 def test_events_cut_from_the_end_are_noticed(written: Deployment) -> None:
     seqs = event_seqs(written)
     cut = seqs[-2]
-    for table, column in (("decision_log", "event_seq"), ("cap_message", "event_seq"),
-                          ("event_log", "seq")):
+    for table, column in (
+        ("decision_log", "event_seq"),
+        ("cap_message", "event_seq"),
+        ("event_log", "seq"),
+    ):
         written.execute(f"DELETE FROM {table} WHERE {column} >= :seq", seq=cut)
     text = refused_start(written)
     assert str(seqs[-1]) in text and "end" in text, text
@@ -133,8 +142,7 @@ def sqlite_written(launcher: Launcher, folder: Path, events: int = 20) -> Deploy
     return served
 
 
-def test_a_truncated_sqlite_file_gives_a_clear_message(launcher: Launcher, tmp_path: Path
-                                                       ) -> None:
+def test_a_truncated_sqlite_file_gives_a_clear_message(launcher: Launcher, tmp_path: Path) -> None:
     served = sqlite_written(launcher, tmp_path)
     path = tmp_path / "airwarn.db"
     with sqlite3.connect(path) as db:  # as a clean stop leaves it: everything in the file
@@ -168,8 +176,11 @@ def test_store_and_key_files_are_private(launcher: Launcher, tmp_path: Path) -> 
         served.server.start()
         try:
             assert served.post("radar", drone("P-1")).status_code == 200
-            files = [tmp_path / "airwarn.db", tmp_path / "airwarn.db-wal",
-                     *sorted(p for p in served.keys.iterdir() if "cert" not in p.name)]
+            files = [
+                tmp_path / "airwarn.db",
+                tmp_path / "airwarn.db-wal",
+                *sorted(p for p in served.keys.iterdir() if "cert" not in p.name),
+            ]
             for path in files:
                 mode = stat.S_IMODE(path.stat().st_mode)
                 assert mode & 0o077 == 0, f"{path.name} is {oct(mode)}"
@@ -178,8 +189,9 @@ def test_store_and_key_files_are_private(launcher: Launcher, tmp_path: Path) -> 
             served.server.stop()
 
 
-def test_webhook_and_push_secrets_are_not_kept_in_plain_text(launcher: Launcher,
-                                                              tmp_path: Path) -> None:
+def test_webhook_and_push_secrets_are_not_kept_in_plain_text(
+    launcher: Launcher, tmp_path: Path
+) -> None:
     import base64
 
     from cryptography.hazmat.primitives import serialization
@@ -187,8 +199,11 @@ def test_webhook_and_push_secrets_are_not_kept_in_plain_text(launcher: Launcher,
 
     from airwarn.store.secrets import load_store_keys
 
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
     auth = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
     with store_at("sqlite", tmp_path) as db:
         served = Deployment(launcher, tmp_path, db)
@@ -196,19 +211,29 @@ def test_webhook_and_push_secrets_are_not_kept_in_plain_text(launcher: Launcher,
         served.server.start()
         try:
             with served.http("root") as http:
-                hook = http.post("/v1/webhooks", json={
-                    "name": "siren vendor", "url": "https://93.184.216.34/hook"})
+                hook = http.post(
+                    "/v1/webhooks",
+                    json={"name": "siren vendor", "url": "https://93.184.216.34/hook"},
+                )
                 assert hook.status_code == 201, hook.text
                 secret = hook.json()["secret"]
-                push = http.post("/v1/push/subscriptions", json={
-                    "endpoint": "https://fcm.googleapis.com/fcm/send/secret-test",
-                    "keys": {"p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
-                             "auth": auth}, "zones": ["r0c0"]})
+                push = http.post(
+                    "/v1/push/subscriptions",
+                    json={
+                        "endpoint": "https://fcm.googleapis.com/fcm/send/secret-test",
+                        "keys": {
+                            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
+                            "auth": auth,
+                        },
+                        "zones": ["r0c0"],
+                    },
+                )
                 assert push.status_code == 201, push.text
         finally:
             served.server.stop()
-        raw = b"".join(p.read_bytes() for p in tmp_path.iterdir()
-                       if p.name.startswith("airwarn.db"))
+        raw = b"".join(
+            p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("airwarn.db")
+        )
         assert secret.encode() not in raw and auth.encode() not in raw
         (stored,) = served.rows("SELECT secret FROM webhook_subscriber")[0]
         (stored_auth,) = served.rows("SELECT auth FROM push_subscription")[0]
@@ -217,7 +242,8 @@ def test_webhook_and_push_secrets_are_not_kept_in_plain_text(launcher: Launcher,
 
 
 def test_a_store_from_before_the_seal_is_sealed_once_and_guarded_from_then_on(
-        launcher: Launcher, tmp_path: Path) -> None:
+    launcher: Launcher, tmp_path: Path
+) -> None:
     served = sqlite_written(launcher, tmp_path, events=3)
     # as a store written before migration 0005 looks once upgraded: no seals, no store id,
     # and no record of its end beside the key

@@ -37,15 +37,15 @@ def test_a_sensor_cannot_end_another_sensors_track(deployment: Deployment) -> No
         assert "never reported" in rejected["error"], rejected
     # the real track is still in flight, and its sensor can still feed and end it
     assert "radar-a/T1" in threats(deployment)
-    assert deployment.post("radar-a", drone("T1", 0.2, lat=31.451, lon=34.651)).status_code \
-        == 200
+    assert deployment.post("radar-a", drone("T1", 0.2, lat=31.451, lon=34.651)).status_code == 200
     done = deployment.post("radar-a", ended("T1", 0.3))
     assert done.status_code == 200 and done.json()["accepted"] == 1, done.text
     assert "radar-a/T1" not in threats(deployment)
 
 
 def test_an_end_sent_before_any_report_does_not_block_the_real_threat(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.token("sensor", "radar-b")
     deployment.token("sensor", "radar-c")
     blocked = deployment.post("radar-b", ended("T7"))
@@ -67,8 +67,10 @@ def test_the_same_id_from_two_sensors_is_two_threats(deployment: Deployment) -> 
     assert {"radar-a/T-shared", "radar-b/T-shared"} <= set(seen)
     assert seen["radar-a/T-shared"]["sensor"] == "radar-a"
     assert seen["radar-a/T-shared"]["threat"] == "T-shared"
-    stored = {json.loads(b)["threat"] for (b,) in deployment.rows(
-        "SELECT body FROM event_log WHERE body LIKE '%T-shared%'")}
+    stored = {
+        json.loads(b)["threat"]
+        for (b,) in deployment.rows("SELECT body FROM event_log WHERE body LIKE '%T-shared%'")
+    }
     assert stored == {"radar-a/T-shared", "radar-b/T-shared"}
 
 
@@ -84,49 +86,71 @@ def test_decisions_name_the_scoped_threat(launcher: Launcher, tmp_path: Path) ->
                 recent = http.get("/v1/history", params={"limit": 200}).json()["decisions"]
         finally:
             fresh.server.stop()
-    assert recent and all(d["threats"] == ["radar-d/T-dec"] for d in recent
-                          if d["level"] == "alert")
+    assert recent and all(
+        d["threats"] == ["radar-d/T-dec"] for d in recent if d["level"] == "alert"
+    )
 
 
 @pytest.mark.slow  # about 15 s: two engines and an edge on the bus
 def test_an_edge_forwards_the_identity_so_scoping_and_refusals_hold_on_the_engine(
-        launcher: Launcher, tmp_path: Path) -> None:
+    launcher: Launcher, tmp_path: Path
+) -> None:
     import nats  # noqa: F401 - the bus client is installed with airwarn
     from kits.buskit import Cluster
 
     with postgres_schema() as db:
         zones = Deployment(launcher, tmp_path, db).zones  # writes the grid's zone file
         cluster = Cluster(launcher, tmp_path, zones, db)
-        token_a = launcher.run(["tokens", "create", "--role", "sensor", "--name", "edge-a",
-                                "--db", db], tmp_path).strip()
-        token_b = launcher.run(["tokens", "create", "--role", "sensor", "--name", "edge-b",
-                                "--db", db], tmp_path).strip()
-        admin = launcher.run(["tokens", "create", "--role", "admin", "--name", "edge-admin",
-                              "--db", db], tmp_path).strip()
+        token_a = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "edge-a", "--db", db], tmp_path
+        ).strip()
+        token_b = launcher.run(
+            ["tokens", "create", "--role", "sensor", "--name", "edge-b", "--db", db], tmp_path
+        ).strip()
+        admin = launcher.run(
+            ["tokens", "create", "--role", "admin", "--name", "edge-admin", "--db", db], tmp_path
+        ).strip()
         try:
             cluster.start()
         except Exception:
             cluster.stop()
             raise
         try:
+
             def post(token: str, *events: dict[str, object]) -> httpx.Response:
                 body = "\n".join(json.dumps(e) for e in events)
-                return httpx.post(cluster.edge.url + "/v1/events", content=body, timeout=30,
-                                  headers={"Authorization": f"Bearer {token}"})
+                return httpx.post(
+                    cluster.edge.url + "/v1/events",
+                    content=body,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
 
             # the cluster runs on the event clock (a lab mode): times are the raid's own
             report = {**drone("T1"), "t": "2026-03-01T18:00:00Z"}
             assert post(token_a, report).json()["accepted"] == 1
             forged = {**ended("T1"), "t": "2026-03-01T18:00:01Z"}
             assert post(token_b, forged).status_code == 422
-            manual = {"type": "manual", "action": "alert", "zones": ["r0c0"],
-                      "t": "2026-03-01T18:00:01Z", "by": "edge-a"}
+            manual = {
+                "type": "manual",
+                "action": "alert",
+                "zones": ["r0c0"],
+                "t": "2026-03-01T18:00:01Z",
+                "by": "edge-a",
+            }
             assert post(token_b, manual).status_code == 403
-            stored = [json.loads(b) for (b,) in Deployment(launcher, tmp_path, db).rows(
-                "SELECT body FROM event_log ORDER BY seq")]
+            stored = [
+                json.loads(b)
+                for (b,) in Deployment(launcher, tmp_path, db).rows(
+                    "SELECT body FROM event_log ORDER BY seq"
+                )
+            ]
             assert [e.get("threat") for e in stored if e["type"] == "track"] == ["edge-a/T1"]
-            audit = httpx.get(cluster.edge.url + "/v1/audit", timeout=30,
-                              headers={"Authorization": f"Bearer {admin}"}).json()
+            audit = httpx.get(
+                cluster.edge.url + "/v1/audit",
+                timeout=30,
+                headers={"Authorization": f"Bearer {admin}"},
+            ).json()
             refused = {(a["who"], a["action"]) for a in audit}
             assert ("edge-b", "events.manual.refused") in refused
             assert ("edge-b", "events.refused") in refused
@@ -134,10 +158,15 @@ def test_an_edge_forwards_the_identity_so_scoping_and_refusals_hold_on_the_engin
             cluster.stop()
 
 
-@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40),
-       st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40))
-def test_two_sensors_never_make_the_same_scoped_id(sensor_a: str, threat_a: str,
-                                                   sensor_b: str, threat_b: str) -> None:
+@given(
+    st.text(min_size=1, max_size=40),
+    st.text(min_size=1, max_size=40),
+    st.text(min_size=1, max_size=40),
+    st.text(min_size=1, max_size=40),
+)
+def test_two_sensors_never_make_the_same_scoped_id(
+    sensor_a: str, threat_a: str, sensor_b: str, threat_b: str
+) -> None:
     # a sensor named "a/b" reporting "c" and one named "a" reporting "b/c" stay apart
     from airwarn.lanes import scoped_threat, threat_owner
 

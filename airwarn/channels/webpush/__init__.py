@@ -53,16 +53,28 @@ class PushChannel:
 
     name = "webpush"
 
-    def __init__(self, keys_dir: Path, *, subject: str = "mailto:admin@localhost",
-                 ttl_s: int = 300, timeout_s: float = 5.0, retry_s: float = 1.0,
-                 concurrency: int = 64, limits: PushLimits | None = None) -> None:
+    def __init__(
+        self,
+        keys_dir: Path,
+        *,
+        subject: str = "mailto:admin@localhost",
+        ttl_s: int = 300,
+        timeout_s: float = 5.0,
+        retry_s: float = 1.0,
+        concurrency: int = 64,
+        limits: PushLimits | None = None,
+    ) -> None:
         if ttl_s < 1 or timeout_s <= 0 or retry_s <= 0 or concurrency < 1:
-            raise AirwarnError(f"Web Push needs ttl_s >= 1 (got {ttl_s}), timeout_s > 0 (got "
-                               f"{timeout_s}), retry_s > 0 (got {retry_s}) and concurrency "
-                               f">= 1 (got {concurrency})")
+            raise AirwarnError(
+                f"Web Push needs ttl_s >= 1 (got {ttl_s}), timeout_s > 0 (got "
+                f"{timeout_s}), retry_s > 0 (got {retry_s}) and concurrency "
+                f">= 1 (got {concurrency})"
+            )
         if not subject.startswith(("mailto:", "https://")):
-            raise AirwarnError(f"the VAPID subject must be a mailto: or https: URL where the "
-                               f"push services can reach the operator (got {subject!r})")
+            raise AirwarnError(
+                f"the VAPID subject must be a mailto: or https: URL where the "
+                f"push services can reach the operator (got {subject!r})"
+            )
         self.key = load_or_create(Path(keys_dir), subject)
         self.ttl_s, self.timeout_s, self.retry_s = ttl_s, timeout_s, retry_s
         self.concurrency = concurrency
@@ -88,8 +100,10 @@ class PushChannel:
         if self._task is not None and not self._task.done():
             # a second lifespan of the same app (a test harness may run one per client):
             # one sender per channel is enough, and two would send everything twice
-            log.warning("Web Push is already sending from another event loop; this one "
-                        "serves its HTTP endpoints only")
+            log.warning(
+                "Web Push is already sending from another event loop; this one "
+                "serves its HTTP endpoints only"
+            )
             return
         self._service = service
         self._busy, self._done = set(), []  # a stopped run's unrecorded sends are resent
@@ -99,7 +113,8 @@ class PushChannel:
         self._slots = asyncio.Semaphore(self.concurrency)
         # connections only to addresses the target rule allows, checked after each lookup
         self._session = aiohttp.ClientSession(
-            connector=targets.connector(self.limits.allow_private, limit=self.concurrency))
+            connector=targets.connector(self.limits.allow_private, limit=self.concurrency)
+        )
         self._task = asyncio.create_task(self._run(), name="webpush")
 
     def publish(self, published: Published) -> None:
@@ -142,8 +157,10 @@ class PushChannel:
             except asyncio.CancelledError:
                 raise
             except sa.exc.SQLAlchemyError as exc:  # the store went away: keep trying
-                log.warning("Web Push: the store cannot be read just now (%s); trying again "
-                            "in a second", exc.__class__.__name__)
+                log.warning(
+                    "Web Push: the store cannot be read just now (%s); trying again in a second",
+                    exc.__class__.__name__,
+                )
                 wait_s = 1.0
             except Exception:  # a bug: logged in full, and the sender goes on
                 log.exception("Web Push: a round failed; trying again in a second")
@@ -163,8 +180,7 @@ class PushChannel:
         now_ms = _now_ms()
         await asyncio.to_thread(outbox.expire, db, now_ms, self.ttl_s)
         if len(self._busy) < 4 * self.concurrency:
-            owed = await asyncio.to_thread(outbox.due, db, now_ms, BATCH,
-                                           self._service.secrets)
+            owed = await asyncio.to_thread(outbox.due, db, now_ms, BATCH, self._service.secrets)
             owed.sort(key=lambda o: (o.subscription_id, o.seq, o.id))
             for sub_id, group in groupby(owed, key=lambda o: o.subscription_id):
                 if sub_id in self._busy:
@@ -189,10 +205,16 @@ class PushChannel:
             async with self._slots:
                 for owed in group:
                     try:
-                        outcome = await send(self._session, owed, self.key, ttl_s=self.ttl_s,
-                                             timeout_s=self.timeout_s, retry_s=self.retry_s,
-                                             now_ms=_now_ms(),
-                                             allow_private=self.limits.allow_private)
+                        outcome = await send(
+                            self._session,
+                            owed,
+                            self.key,
+                            ttl_s=self.ttl_s,
+                            timeout_s=self.timeout_s,
+                            retry_s=self.retry_s,
+                            now_ms=_now_ms(),
+                            allow_private=self.limits.allow_private,
+                        )
                     except Exception as exc:  # a bug: never let one row stall the outbox
                         log.exception("Web Push to subscription %s failed", sub_id)
                         outcome = Outcome(owed, "failed", error=repr(exc)[:300])
@@ -200,8 +222,11 @@ class PushChannel:
                     if outcome.kind in ("gone", "retry"):
                         break
                     if outcome.kind == "failed":
-                        log.warning("Web Push to subscription %s refused for good: %s",
-                                    sub_id, outcome.error)
+                        log.warning(
+                            "Web Push to subscription %s refused for good: %s",
+                            sub_id,
+                            outcome.error,
+                        )
         finally:
             self._done.append((sub_id, outcomes))
             self._wake.set()
@@ -213,8 +238,12 @@ class PushChannel:
             return
         done, self._done = self._done, []
         try:
-            await asyncio.to_thread(outbox.record, self._service.db,
-                                    [o for _, outcomes in done for o in outcomes], _now_ms())
+            await asyncio.to_thread(
+                outbox.record,
+                self._service.db,
+                [o for _, outcomes in done for o in outcomes],
+                _now_ms(),
+            )
         except BaseException:
             self._done[:0] = done  # not written: try again next round
             raise

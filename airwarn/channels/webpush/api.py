@@ -54,15 +54,22 @@ class SubscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     endpoint: str = Field(min_length=10, max_length=2048)
-    expiration_time: float | None = Field(None, alias="expirationTime",
-                                          description="as the browser sends it; not used")
+    expiration_time: float | None = Field(
+        None, alias="expirationTime", description="as the browser sends it; not used"
+    )
     keys: PushKeys
-    zones: list[ZoneId] | None = Field(None, min_length=1, max_length=100,
-                                       description="zone ids (GET /v1/zones); or `point`")
-    point: Point | None = Field(None, description="subscribe to the zone holding this place "
-                                "(resolved now, once)")
-    lang: str = Field("en", max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
-                      description="BCP 47 tag; texts exist in en, he, uk (others get en)")
+    zones: list[ZoneId] | None = Field(
+        None, min_length=1, max_length=100, description="zone ids (GET /v1/zones); or `point`"
+    )
+    point: Point | None = Field(
+        None, description="subscribe to the zone holding this place (resolved now, once)"
+    )
+    lang: str = Field(
+        "en",
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        description="BCP 47 tag; texts exist in en, he, uk (others get en)",
+    )
     drills: bool = Field(False, description="also push drills and tests (marked as such)")
 
 
@@ -96,40 +103,57 @@ class PushLimits:
 
 def router_for(key: VapidKey, limits: PushLimits) -> APIRouter:
     router = APIRouter(tags=["web push"], responses=ERRORS)
-    per_address = Buckets(limits.per_address_hour / 3600.0, float(limits.per_address_hour),
-                          limits.max_addresses)
+    per_address = Buckets(
+        limits.per_address_hour / 3600.0, float(limits.per_address_hour), limits.max_addresses
+    )
 
-    @router.get("/v1/push/key", summary="The server's VAPID public key "
-                "(applicationServerKey for pushManager.subscribe)", response_model=PushKey)
+    @router.get(
+        "/v1/push/key",
+        summary="The server's VAPID public key (applicationServerKey for pushManager.subscribe)",
+        response_model=PushKey,
+    )
     async def public_key() -> dict[str, str]:
         return {"key": key.application_server_key}
 
-    @router.post("/v1/push/subscriptions", status_code=201,
-                 summary="Subscribe a browser to its zones' warnings (no token); 200 when "
-                 "the same browser changes what it asked for", response_model=PushSubscribed)
-    async def subscribe(body: SubscriptionRequest, request: Request, response: Response
-                        ) -> dict[str, Any]:
+    @router.post(
+        "/v1/push/subscriptions",
+        status_code=201,
+        summary="Subscribe a browser to its zones' warnings (no token); 200 when "
+        "the same browser changes what it asked for",
+        response_model=PushSubscribed,
+    )
+    async def subscribe(
+        body: SubscriptionRequest, request: Request, response: Response
+    ) -> dict[str, Any]:
         service = request.app.state.service
         wait_s = per_address.take(client_address(request.scope), time.monotonic())
         if wait_s > 0:
             raise TooManyRequestsError(
                 f"this address has subscribed {limits.per_address_hour} times in the last hour, "
-                "the most this server takes; retry after the time in Retry-After", wait_s)
-        sub = subscriptions.check(body.model_dump(), service.zones, limits.endpoint_hosts,
-                                  limits.allow_private)
+                "the most this server takes; retry after the time in Retry-After",
+                wait_s,
+            )
+        sub = subscriptions.check(
+            body.model_dump(), service.zones, limits.endpoint_hosts, limits.allow_private
+        )
         await check_resolved(sub.endpoint, "$.endpoint", allow_private=limits.allow_private)
-        created = await run_in_threadpool(subscriptions.add, service.db, sub,
-                                          service.secrets, limits.per_zone)
+        created = await run_in_threadpool(
+            subscriptions.add, service.db, sub, service.secrets, limits.per_zone
+        )
         if not created:
             response.status_code = 200
         return {**sub.answer(), "created": created}
 
-    @router.delete("/v1/push/subscriptions", status_code=204,
-                   summary="Unsubscribe: the endpoint and its auth secret (no token)")
+    @router.delete(
+        "/v1/push/subscriptions",
+        status_code=204,
+        summary="Unsubscribe: the endpoint and its auth secret (no token)",
+    )
     async def unsubscribe(body: Unsubscription, request: Request) -> Response:
         service = request.app.state.service
-        await run_in_threadpool(subscriptions.remove, service.db, body.endpoint,
-                                body.keys.auth, service.secrets)
+        await run_in_threadpool(
+            subscriptions.remove, service.db, body.endpoint, body.keys.auth, service.secrets
+        )
         return Response(status_code=204)
 
     return router

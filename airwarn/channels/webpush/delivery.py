@@ -23,9 +23,17 @@ from airwarn.channels.webpush.vapid import VapidKey
 MAX_BACKOFF_S = 60.0
 
 
-async def send(session: aiohttp.ClientSession, owed: Owed, key: VapidKey, *, ttl_s: int,
-               timeout_s: float, retry_s: float, now_ms: int, allow_private: bool = False
-               ) -> Outcome:
+async def send(
+    session: aiohttp.ClientSession,
+    owed: Owed,
+    key: VapidKey,
+    *,
+    ttl_s: int,
+    timeout_s: float,
+    retry_s: float,
+    now_ms: int,
+    allow_private: bool = False,
+) -> Outcome:
     """Send one owed push and say what became of it. The session's resolver refuses names
     that point inside (`airwarn.channels.targets`); an address written in the URL is
     judged here."""
@@ -33,21 +41,32 @@ async def send(session: aiohttp.ClientSession, owed: Owed, key: VapidKey, *, ttl
     if refused is not None:
         return Outcome(owed, "failed", error=refused[:300])
     try:
-        pusher = WebPusher({"endpoint": owed.endpoint,
-                            "keys": {"p256dh": owed.p256dh, "auth": owed.auth}})
+        pusher = WebPusher(
+            {"endpoint": owed.endpoint, "keys": {"p256dh": owed.p256dh, "auth": owed.auth}}
+        )
         body = pusher.encode(owed.payload.encode(), "aes128gcm")["body"]
         vapid = key.headers(owed.endpoint)
     except (WebPushException, VapidException, ValueError) as exc:  # checked when subscribing
-        return Outcome(owed, "failed", error=f"cannot encrypt or sign for this subscription: "
-                       f"{exc}"[:300])
+        return Outcome(
+            owed, "failed", error=f"cannot encrypt or sign for this subscription: {exc}"[:300]
+        )
     ttl_left_s = max(0, ttl_s - (now_ms - owed.born_ms) // 1000)
-    headers = {**vapid, "Content-Encoding": "aes128gcm",
-               "Content-Type": "application/octet-stream", "TTL": str(ttl_left_s),
-               "Urgency": owed.urgency, "Topic": owed.topic}
+    headers = {
+        **vapid,
+        "Content-Encoding": "aes128gcm",
+        "Content-Type": "application/octet-stream",
+        "TTL": str(ttl_left_s),
+        "Urgency": owed.urgency,
+        "Topic": owed.topic,
+    }
     try:
-        async with session.post(owed.endpoint, data=body, headers=headers,
-                                allow_redirects=False,  # a push service answers, never moves
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+        async with session.post(
+            owed.endpoint,
+            data=body,
+            headers=headers,
+            allow_redirects=False,  # a push service answers, never moves
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        ) as response:
             status = response.status
             if status in (200, 201, 202):
                 return Outcome(owed, "sent")
@@ -67,10 +86,8 @@ async def send(session: aiohttp.ClientSession, owed: Owed, key: VapidKey, *, ttl
     return Outcome(owed, "failed", error=error)
 
 
-def _retry(owed: Owed, now_ms: int, retry_s: float, after_s: float | None, error: str
-           ) -> Outcome:
-    delay_s = after_s if after_s is not None else min(MAX_BACKOFF_S,
-                                                      retry_s * 2 ** owed.attempts)
+def _retry(owed: Owed, now_ms: int, retry_s: float, after_s: float | None, error: str) -> Outcome:
+    delay_s = after_s if after_s is not None else min(MAX_BACKOFF_S, retry_s * 2**owed.attempts)
     return Outcome(owed, "retry", next_ms=now_ms + int(delay_s * 1000), error=error)
 
 

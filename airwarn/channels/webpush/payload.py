@@ -16,24 +16,36 @@ from airwarn.channels.webpush.vapid import b64url
 
 # level -> the short text; drill and test pushes carry a marker first (never read as real)
 TEXTS: dict[str, dict[str, str]] = {
-    "en": {"alert": "Air threat: go to a shelter now",
-           "pre_alert": "Alerts are expected in your area in the coming minutes",
-           "clear": "All clear: you may leave the shelter",
-           "exercise": "DRILL", "test": "TEST", "shelter": "{s} s to reach shelter",
-           "still_alert": "The zone is still under alert: stay in the shelter",
-           "still_pre_alert": "Alerts are still expected in your area"},
-    "he": {"alert": "איום אווירי: היכנסו למרחב המוגן",
-           "pre_alert": "בדקות הקרובות צפויות להתקבל התרעות באזורך",
-           "clear": "האירוע הסתיים: ניתן לצאת מהמרחב המוגן",
-           "exercise": "תרגיל", "test": "בדיקה", "shelter": "{s} שניות להגיע למרחב מוגן",
-           "still_alert": "האזור עדיין בהתרעה: הישארו במרחב המוגן",
-           "still_pre_alert": "עדיין צפויות התרעות באזורך"},
-    "uk": {"alert": "Повітряна тривога: негайно прямуйте в укриття",
-           "pre_alert": "Найближчими хвилинами можлива тривога у вашому районі",
-           "clear": "Відбій тривоги: можна залишити укриття",
-           "exercise": "НАВЧАННЯ", "test": "ТЕСТ", "shelter": "{s} с, щоб дістатися укриття",
-           "still_alert": "Тривога у вашій зоні триває: залишайтеся в укритті",
-           "still_pre_alert": "У вашому районі все ще можлива тривога"},
+    "en": {
+        "alert": "Air threat: go to a shelter now",
+        "pre_alert": "Alerts are expected in your area in the coming minutes",
+        "clear": "All clear: you may leave the shelter",
+        "exercise": "DRILL",
+        "test": "TEST",
+        "shelter": "{s} s to reach shelter",
+        "still_alert": "The zone is still under alert: stay in the shelter",
+        "still_pre_alert": "Alerts are still expected in your area",
+    },
+    "he": {
+        "alert": "איום אווירי: היכנסו למרחב המוגן",
+        "pre_alert": "בדקות הקרובות צפויות להתקבל התרעות באזורך",
+        "clear": "האירוע הסתיים: ניתן לצאת מהמרחב המוגן",
+        "exercise": "תרגיל",
+        "test": "בדיקה",
+        "shelter": "{s} שניות להגיע למרחב מוגן",
+        "still_alert": "האזור עדיין בהתרעה: הישארו במרחב המוגן",
+        "still_pre_alert": "עדיין צפויות התרעות באזורך",
+    },
+    "uk": {
+        "alert": "Повітряна тривога: негайно прямуйте в укриття",
+        "pre_alert": "Найближчими хвилинами можлива тривога у вашому районі",
+        "clear": "Відбій тривоги: можна залишити укриття",
+        "exercise": "НАВЧАННЯ",
+        "test": "ТЕСТ",
+        "shelter": "{s} с, щоб дістатися укриття",
+        "still_alert": "Тривога у вашій зоні триває: залишайтеся в укритті",
+        "still_pre_alert": "У вашому районі все ще можлива тривога",
+    },
 }
 LANGUAGES = tuple(TEXTS)
 
@@ -58,8 +70,14 @@ def topic(status: str, zone: str) -> str:
     return b64url(hashlib.sha256(f"{status}\x00{zone}".encode()).digest()[:24])
 
 
-def build(decision: dict[str, Any], *, zone_name: str | None, shelter_s: int | None,
-          identifier: str | None, lang: str) -> str:
+def build(
+    decision: dict[str, Any],
+    *,
+    zone_name: str | None,
+    shelter_s: int | None,
+    identifier: str | None,
+    lang: str,
+) -> str:
     """The payload for one decision (`seq`, `t`, `zone`, `level`, `kind`, `status`, and for a
     relayed feed's `source`; `in_force` when another lane still holds the zone higher).
 
@@ -79,9 +97,18 @@ def build(decision: dict[str, Any], *, zone_name: str | None, shelter_s: int | N
     if status != "actual":
         title = f"{texts[status]}: {title}"
         text = f"{texts[status]}: {text}"
-    body = {"v": 1, "seq": decision["seq"], "t": decision["t"], "zone": decision["zone"],
-            "level": level, "kind": decision["kind"], "status": status,
-            "identifier": identifier, "title": title, "text": text}
+    body = {
+        "v": 1,
+        "seq": decision["seq"],
+        "t": decision["t"],
+        "zone": decision["zone"],
+        "level": level,
+        "kind": decision["kind"],
+        "status": status,
+        "identifier": identifier,
+        "title": title,
+        "text": text,
+    }
     if source:
         body["source"] = source
         if decision.get("since"):

@@ -58,7 +58,8 @@ class VapidKey:
         self.vapid = Vapid02(private_key)
         self.subject = subject
         point = private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
         self.application_server_key = b64url(point)  # what pushManager.subscribe takes
         self._signed: dict[str, tuple[float, dict[str, str]]] = {}
 
@@ -89,13 +90,17 @@ def load_or_create(folder: Path, subject: str) -> VapidKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise PushKeyError(f"{path} is not an unencrypted PEM private key ({exc}); restore "
-                           "it from a backup, or remove it to make a new one (every browser "
-                           "must then subscribe again)") from None
+        raise PushKeyError(
+            f"{path} is not an unencrypted PEM private key ({exc}); restore "
+            "it from a backup, or remove it to make a new one (every browser "
+            "must then subscribe again)"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise PushKeyError(f"{path} holds a key that is not EC P-256, which VAPID needs; "
-                           "remove it to make a new one (every browser must then subscribe "
-                           "again)")
+        raise PushKeyError(
+            f"{path} holds a key that is not EC P-256, which VAPID needs; "
+            "remove it to make a new one (every browser must then subscribe "
+            "again)"
+        )
     if path.stat().st_mode & 0o077:
         log.warning("%s can be read by others than its owner; chmod 600 it", path)
     return VapidKey(key, subject)
@@ -105,8 +110,8 @@ def _create(path: Path) -> None:
     """Write a new key with mode 0600 from the start, and atomically: two processes starting
     at once end up sharing one key, never each its own."""
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

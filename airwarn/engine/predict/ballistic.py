@@ -115,9 +115,13 @@ def predict_impact(
     lower = min(K_TIME * math.sqrt(max(P_pos[2, 2], 0.0)), max(height - 1.0, 0.0))
     r_low = np.array(r) - lower * up_v
     v_down = np.array(v) - K_TIME * math.sqrt(max(P_vel[2, 2], 0.0)) * up_v
-    fast = physics.fly((float(r_low[0]), float(r_low[1]), float(r_low[2])),
-                       (float(v_down[0]), float(v_down[1]), float(v_down[2])), 0.0,
-                       1.0 / (kappa_draggy if sooner is draggy else kappa_sleek), max_s=3600.0)
+    fast = physics.fly(
+        (float(r_low[0]), float(r_low[1]), float(r_low[2])),
+        (float(v_down[0]), float(v_down[1]), float(v_down[2])),
+        0.0,
+        1.0 / (kappa_draggy if sooner is draggy else kappa_sleek),
+        max_s=3600.0,
+    )
     t_first = min(draggy.t_s, sleek.t_s)
     if fast.impact is not None:
         # less a margin for what the flown bound leaves out (the horizontal velocity's error,

@@ -75,8 +75,9 @@ def _right_left(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     for a in (psi - spread, psi + spread):
         a = np.mod(a, 2 * math.pi)
         c2x, c2y = 2.0 * np.sin(a), 2.0 * np.cos(a) - 1.0
-        beta = np.mod(np.arctan2(y - c2y, x - c2x) - np.arctan2(-np.cos(a), -np.sin(a)),
-                      2 * math.pi)
+        beta = np.mod(
+            np.arctan2(y - c2y, x - c2x) - np.arctan2(-np.cos(a), -np.sin(a)), 2 * math.pi
+        )
         best = np.minimum(best, a + beta)
     return np.where(ok, best, np.inf)
 
@@ -87,8 +88,9 @@ def dubins_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     way (Bui, Soueres, Boissonnat and Laumond, 1994: one of these is always shortest)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    return np.minimum.reduce([_left_straight(x, y), _left_straight(x, -y),
-                              _right_left(x, y), _right_left(x, -y)])
+    return np.minimum.reduce(
+        [_left_straight(x, y), _left_straight(x, -y), _right_left(x, y), _right_left(x, -y)]
+    )
 
 
 def _reach_table() -> np.ndarray:
@@ -106,8 +108,9 @@ def _reach_table() -> np.ndarray:
     left = sub[len(sub) // 2 :]  # offsets 0 .. pi (exclusive)
     cos, sin = np.cos(left)[:, None], np.sin(left)[:, None]
     d_near = dubins_distance(near * cos, near * sin)
-    d_beyond = np.minimum(_left_straight(beyond * cos, beyond * sin),
-                          _left_straight(beyond * cos, -beyond * sin))
+    d_beyond = np.minimum(
+        _left_straight(beyond * cos, beyond * sin), _left_straight(beyond * cos, -beyond * sin)
+    )
     half = np.concatenate([d_near, d_beyond], axis=1)
     # offsets -pi .. 0 mirror pi .. 0: -pi is pi's mirror, and offset -a is a's
     mirrored = np.concatenate([half[:1], half[:0:-1]])
@@ -174,12 +177,14 @@ def _slack(heading_sigma_rad: float) -> int:
     """The rays either side that 3 sigma of heading error spans (rounded up)."""
     if not heading_sigma_rad > 0:
         return 0
-    return min(math.ceil(3.0 * heading_sigma_rad / (2 * math.pi / (_RAYS * _SUB))),
-               _RAYS * _SUB // 2)
+    return min(
+        math.ceil(3.0 * heading_sigma_rad / (2 * math.pi / (_RAYS * _SUB))), _RAYS * _SUB // 2
+    )
 
 
-def path_length_m(speed_mps: float, horizon_s: float, accel_mps2: float = 0.0,
-                  cap_mps: float | None = None) -> float:
+def path_length_m(
+    speed_mps: float, horizon_s: float, accel_mps2: float = 0.0, cap_mps: float | None = None
+) -> float:
     """The farthest a body flies in `horizon_s` starting at `speed_mps` and speeding up at
     `accel_mps2` until `cap_mps` (no faster than the cap, nor slower than it starts)."""
     horizon_s = max(horizon_s, 0.0)
@@ -206,9 +211,14 @@ class SpeedEnvelope:
         return path_length_m(self.high_mps, horizon_s, self.accel_mps2, self.cap_mps)
 
 
-def measured_envelope(speed_mps: float, speed_sigma_mps: float, speed_min_mps: float,
-                      speed_max_mps: float, accel_mps2: float,
-                      dash_factor: float) -> SpeedEnvelope:
+def measured_envelope(
+    speed_mps: float,
+    speed_sigma_mps: float,
+    speed_min_mps: float,
+    speed_max_mps: float,
+    accel_mps2: float,
+    dash_factor: float,
+) -> SpeedEnvelope:
     """The speed envelope of a threat seen at `speed_mps` (1-sigma `speed_sigma_mps`): within
     3 sigma of it now, never below the kind's slowest flight, and free to speed up at the
     kind's acceleration to `dash_factor` times the fastest of that (a dash), never beyond
@@ -220,8 +230,9 @@ def measured_envelope(speed_mps: float, speed_sigma_mps: float, speed_min_mps: f
     return SpeedEnvelope(low, high, accel_mps2, min(ceiling, dash_factor * seen_high))
 
 
-def unknown_envelope(speed_min_mps: float, speed_max_mps: float, accel_mps2: float,
-                     dash_factor: float) -> SpeedEnvelope:
+def unknown_envelope(
+    speed_min_mps: float, speed_max_mps: float, accel_mps2: float, dash_factor: float
+) -> SpeedEnvelope:
     """The speed envelope of a threat whose speed is not known yet: anything the kind flies."""
     return SpeedEnvelope(speed_min_mps, speed_max_mps, accel_mps2, dash_factor * speed_max_mps)
 
@@ -247,8 +258,13 @@ def reach_outline(
         envelope = SpeedEnvelope(speed_mps, speed_mps)
     path_m = envelope.path_m(horizon_s)
     low = envelope.low_mps
-    if (heading_rad is None or turn_rate_rad_s <= 0 or low <= 0 or path_m <= 0
-            or not math.isfinite(low / turn_rate_rad_s)):
+    if (
+        heading_rad is None
+        or turn_rate_rad_s <= 0
+        or low <= 0
+        or path_m <= 0
+        or not math.isfinite(low / turn_rate_rad_s)
+    ):
         # no heading, or a turn so slow its radius is beyond a float: every way, as far as
         # the path goes (never NaN rays, which would reach no zone at all)
         reach = np.full(_RAYS, path_m)
@@ -278,5 +294,14 @@ def reach_region(
 ) -> Polygon:
     """Everywhere the threat may be within `horizon_s`, in local metres, widened by `buffer_m`
     (the track's position uncertainty) in every direction."""
-    return reach_outline(x_m, y_m, heading_rad, heading_sigma_rad, speed_mps, turn_rate_rad_s,
-                         horizon_s, buffer_m, envelope=envelope).polygon()
+    return reach_outline(
+        x_m,
+        y_m,
+        heading_rad,
+        heading_sigma_rad,
+        speed_mps,
+        turn_rate_rad_s,
+        horizon_s,
+        buffer_m,
+        envelope=envelope,
+    ).polygon()

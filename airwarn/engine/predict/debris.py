@@ -68,8 +68,9 @@ class DebrisFootprint:
         return shapely.union_all([band for band, _ in self.bands])
 
 
-def debris_footprint(track: BallisticTrack, projection: LocalProjection, end_ms: int,
-                     radius_m: float) -> DebrisFootprint | None:
+def debris_footprint(
+    track: BallisticTrack, projection: LocalProjection, end_ms: int, radius_m: float
+) -> DebrisFootprint | None:
     """The footprint of the parts of a body broken up at `end_ms`, or None when the track
     never had a velocity or a part would still be up after `MAX_FALL_S`."""
     if not track.velocity_known:

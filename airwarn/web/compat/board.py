@@ -96,8 +96,11 @@ class Snapshot:
         return f'"{self.seq}"'
 
     def headers(self, now_s: float) -> dict[str, str]:
-        return {"Last-Modified": formatdate(self.last_modified_s(now_s), usegmt=True),
-                "ETag": self.etag, "Cache-Control": "no-cache"}
+        return {
+            "Last-Modified": formatdate(self.last_modified_s(now_s), usegmt=True),
+            "ETag": self.etag,
+            "Cache-Control": "no-cache",
+        }
 
     def once(self, key: Any, build: Callable[[], Any], version: Any = None) -> Any:
         """A body made from this snapshot, made once however many clients ask; `version`
@@ -125,8 +128,11 @@ class AlertBoard:
         with self._lock:
             now = self.clock()
             known = self._snapshot
-            if known is None or known.seq < self.service.engine.seq or \
-                    now - self._read_s >= REFRESH_S:
+            if (
+                known is None
+                or known.seq < self.service.engine.seq
+                or now - self._read_s >= REFRESH_S
+            ):
                 known = self._snapshot = self._read(known, now)
                 self._read_s = now
             return known
@@ -156,16 +162,27 @@ class AlertBoard:
             changed = 0.0 if newest_ms is None else min(now, newest_ms / 1000)
         else:
             changed = now if newest_ms is not None else known.changed_s
-        updated_ms = newest_ms if newest_ms is not None else (
-            0 if known is None else known.updated_ms)
+        updated_ms = (
+            newest_ms if newest_ms is not None else (0 if known is None else known.updated_ms)
+        )
         lanes = folded if folded is not None else {}
         return Snapshot(seq, in_force(lanes), changed, updated_ms, lanes=lanes)
 
-    def rows(self, *, since_ms: int, until_ms: int | None = None,
-             zones: Sequence[str] | None = None, limit: int = 5000) -> list[Row]:
+    def rows(
+        self,
+        *,
+        since_ms: int,
+        until_ms: int | None = None,
+        zones: Sequence[str] | None = None,
+        limit: int = 5000,
+    ) -> list[Row]:
         """Real decisions from `since_ms` (inclusive), newest first."""
-        return [Row(*row) for row in self.service.log.real_changes(
-            since_ms=since_ms, until_ms=until_ms, zones=zones, limit=limit)]
+        return [
+            Row(*row)
+            for row in self.service.log.real_changes(
+                since_ms=since_ms, until_ms=until_ms, zones=zones, limit=limit
+            )
+        ]
 
     def raised_before(self, zone: str, before_seq: int) -> Row | None:
         """The decision that raised a zone from clear, for an alert that was already on before
@@ -178,14 +195,26 @@ class AlertBoard:
         return raised
 
 
-def _fold(lanes: dict[tuple[str, str], ZoneAlert], seq: int, key: tuple[str, str], level: str,
-          kind: str | None, t_ms: int) -> None:
+def _fold(
+    lanes: dict[tuple[str, str], ZoneAlert],
+    seq: int,
+    key: tuple[str, str],
+    level: str,
+    kind: str | None,
+    t_ms: int,
+) -> None:
     if level == "clear":
         lanes.pop(key, None)
         return
     was = lanes.get(key)
-    lanes[key] = ZoneAlert(key[0], level, kind, t_ms if was is None else was.started_ms, t_ms,
-                           seq if was is None else was.first_seq)
+    lanes[key] = ZoneAlert(
+        key[0],
+        level,
+        kind,
+        t_ms if was is None else was.started_ms,
+        t_ms,
+        seq if was is None else was.first_seq,
+    )
 
 
 _RANK = {"pre_alert": 1, "alert": 2}

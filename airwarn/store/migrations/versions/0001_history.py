@@ -49,10 +49,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "history_alert",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=True),
-        sa.Column("import_id", sa.Integer,
-                  sa.ForeignKey("history_import.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column(
+            "import_id",
+            sa.Integer,
+            sa.ForeignKey("history_import.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("source", sa.String(64), nullable=False),
         sa.Column("line", sa.Integer, nullable=False),
         sa.Column("event_key", sa.String(64), nullable=False),
@@ -69,13 +77,18 @@ def upgrade() -> None:
         sa.Column("flags", sa.String(128), nullable=False, server_default=""),
     )
     op.create_index("ix_history_alert_source_start", "history_alert", ["source", "started_s"])
-    op.create_index("ix_history_alert_source_zone", "history_alert",
-                    ["source", "zone_id", "started_s"])
+    op.create_index(
+        "ix_history_alert_source_zone", "history_alert", ["source", "zone_id", "started_s"]
+    )
     op.create_index("ix_history_alert_import", "history_alert", ["import_id"])
     op.create_table(
         "history_unmatched",
-        sa.Column("import_id", sa.Integer,
-                  sa.ForeignKey("history_import.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "import_id",
+            sa.Integer,
+            sa.ForeignKey("history_import.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("mentions", sa.Integer, nullable=False),
         sa.Column("first_line", sa.Integer, nullable=False),

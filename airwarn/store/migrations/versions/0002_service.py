@@ -118,6 +118,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("inbound_cap", "audit_log", "api_token", "operator_action", "cap_message",
-                  "ingest_batch", "decision_log", "event_log", "service_meta"):
+    for table in (
+        "inbound_cap",
+        "audit_log",
+        "api_token",
+        "operator_action",
+        "cap_message",
+        "ingest_batch",
+        "decision_log",
+        "event_log",
+        "service_meta",
+    ):
         op.drop_table(table)

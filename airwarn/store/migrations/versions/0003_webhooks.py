@@ -43,8 +43,12 @@ def upgrade() -> None:
     op.create_table(
         "webhook_delivery",
         sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
-        sa.Column("subscriber_id", sa.Integer,
-                  sa.ForeignKey("webhook_subscriber.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "subscriber_id",
+            sa.Integer,
+            sa.ForeignKey("webhook_subscriber.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("first_seq", sa.BigInteger, nullable=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
@@ -58,8 +62,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("subscriber_id", "key", name="webhook_delivery_once"),
     )
     # the sender's question, per subscriber: the oldest delivery still pending
-    op.create_index("webhook_delivery_queue", "webhook_delivery",
-                    ["subscriber_id", "state", "id"])
+    op.create_index("webhook_delivery_queue", "webhook_delivery", ["subscriber_id", "state", "id"])
 
 
 def downgrade() -> None:

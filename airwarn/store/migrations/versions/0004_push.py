@@ -44,16 +44,23 @@ def upgrade() -> None:
     op.create_table(
         "push_subscription_zone",
         sa.Column("zone", sa.String(128), primary_key=True),
-        sa.Column("subscription_id", ID,
-                  sa.ForeignKey("push_subscription.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "subscription_id",
+            ID,
+            sa.ForeignKey("push_subscription.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
     )
-    op.create_index("ix_push_subscription_zone_sub", "push_subscription_zone",
-                    ["subscription_id"])
+    op.create_index("ix_push_subscription_zone_sub", "push_subscription_zone", ["subscription_id"])
     op.create_table(
         "push_outbox",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
-        sa.Column("subscription_id", ID,
-                  sa.ForeignKey("push_subscription.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "subscription_id",
+            ID,
+            sa.ForeignKey("push_subscription.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("key", sa.String(64), nullable=False),  # decision:<seq>
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("payload", sa.Text, nullable=False),  # JSON, encrypted per send

@@ -32,18 +32,38 @@ def upgrade() -> None:
     # SQLite does not hold a VARCHAR to its length, and rebuilding these tables there would
     # drop (by cascade) the deliveries and pushes that refer to them: PostgreSQL only
     if op.get_bind().dialect.name != "sqlite":
-        op.alter_column("webhook_subscriber", "secret", type_=sa.Text,
-                        existing_type=sa.String(128), existing_nullable=False)
-        op.alter_column("push_subscription", "auth", type_=sa.Text,
-                        existing_type=sa.String(40), existing_nullable=False)
+        op.alter_column(
+            "webhook_subscriber",
+            "secret",
+            type_=sa.Text,
+            existing_type=sa.String(128),
+            existing_nullable=False,
+        )
+        op.alter_column(
+            "push_subscription",
+            "auth",
+            type_=sa.Text,
+            existing_type=sa.String(40),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
-        op.alter_column("push_subscription", "auth", type_=sa.String(40),
-                        existing_type=sa.Text, existing_nullable=False)
-        op.alter_column("webhook_subscriber", "secret", type_=sa.String(128),
-                        existing_type=sa.Text, existing_nullable=False)
+        op.alter_column(
+            "push_subscription",
+            "auth",
+            type_=sa.String(40),
+            existing_type=sa.Text,
+            existing_nullable=False,
+        )
+        op.alter_column(
+            "webhook_subscriber",
+            "secret",
+            type_=sa.String(128),
+            existing_type=sa.Text,
+            existing_nullable=False,
+        )
     with op.batch_alter_table("ingest_batch") as table:
         table.drop_column("body_sha256")
     with op.batch_alter_table("event_log") as table:

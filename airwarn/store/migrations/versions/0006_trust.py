@@ -46,12 +46,14 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(256), primary_key=True),
         sa.Column("added_ms", sa.BigInteger, nullable=False),
     )
-    for column in (sa.Column("state", sa.String(16)),  # null: taken before trust existed
-                   sa.Column("trust", sa.String(16)),
-                   sa.Column("why", sa.Text),
-                   sa.Column("posted_by", sa.String(128)),
-                   sa.Column("decided_by", sa.String(128)),
-                   sa.Column("decided_ms", sa.BigInteger)):
+    for column in (
+        sa.Column("state", sa.String(16)),  # null: taken before trust existed
+        sa.Column("trust", sa.String(16)),
+        sa.Column("why", sa.Text),
+        sa.Column("posted_by", sa.String(128)),
+        sa.Column("decided_by", sa.String(128)),
+        sa.Column("decided_ms", sa.BigInteger),
+    ):
         op.add_column("inbound_cap", column)
     op.create_index("ix_inbound_cap_state", "inbound_cap", ["state", "id"])
 

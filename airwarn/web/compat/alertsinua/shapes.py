@@ -32,8 +32,10 @@ from airwarn.web.compat.board import Row, ZoneAlert
 
 ALERT_TYPES = ("air_raid", "artillery_shelling", "urban_fights", "chemical", "nuclear")
 LEVELS = {"alert": "red", "pre_alert": "yellow"}
-DISCLAIMER = ("Served by airwarn, a localized early-warning system, in the shape of the "
-              "alerts.in.ua API; it is not alerts.in.ua. Follow the official alerts.")
+DISCLAIMER = (
+    "Served by airwarn, a localized early-warning system, in the shape of the "
+    "alerts.in.ua API; it is not alerts.in.ua. Follow the official alerts."
+)
 UID_STRING_LENGTH = max(UID_TO_LOCATION) + 1
 
 
@@ -61,8 +63,11 @@ def ua_zones(zones: ZoneSet) -> UaZones:
         for uid in (place.oblast_uid, place.raion_uid):
             if uid is not None:
                 by_uid.setdefault(uid, []).append(zone_id)
-        if place.uid is not None and place.uid.isdigit() and \
-                int(place.uid) not in (place.oblast_uid, place.raion_uid):
+        if (
+            place.uid is not None
+            and place.uid.isdigit()
+            and int(place.uid) not in (place.oblast_uid, place.raion_uid)
+        ):
             by_uid.setdefault(int(place.uid), []).append(zone_id)
     return UaZones(places, oblasts, raions, by_uid)
 
@@ -81,48 +86,85 @@ def active_records(alerts: Mapping[str, ZoneAlert], ua: UaZones) -> list[dict[st
         left = set(zone_ids)
         for oblast, members in ua.oblasts.items():
             if left.issuperset(members):
-                records.append(_record([alerts[z] for z in members], kind, level,
-                                       _oblast_place(oblast, ua.places[members[0]])))
+                records.append(
+                    _record(
+                        [alerts[z] for z in members],
+                        kind,
+                        level,
+                        _oblast_place(oblast, ua.places[members[0]]),
+                    )
+                )
                 left.difference_update(members)
         for (_oblast, _raion), members in ua.raions.items():
             if len(members) > 1 and left.issuperset(members):
-                records.append(_record([alerts[z] for z in members], kind, level,
-                                       _raion_place(ua.places[members[0]])))
+                records.append(
+                    _record(
+                        [alerts[z] for z in members],
+                        kind,
+                        level,
+                        _raion_place(ua.places[members[0]]),
+                    )
+                )
                 left.difference_update(members)
         for zone_id in sorted(left):
             records.append(_record([alerts[zone_id]], kind, level, ua.places[zone_id]))
     return sorted(records, key=lambda r: (r["started_at"], r["location_title"]))
 
 
-def _record(members: list[ZoneAlert], kind: str, level: str, place: Place,
-            finished_ms: int | None = None) -> dict[str, Any]:
+def _record(
+    members: list[ZoneAlert], kind: str, level: str, place: Place, finished_ms: int | None = None
+) -> dict[str, Any]:
     kinds = sorted({a.kind or "unknown" for a in members})
     return {
         "id": max(a.first_seq for a in members),
-        "location_title": place.title, "location_title_en": place.title_en,
+        "location_title": place.title,
+        "location_title_en": place.title_en,
         "location_type": place.kind,
         "started_at": format_time(max(a.started_ms for a in members)),
         "finished_at": None if finished_ms is None else format_time(finished_ms),
         "updated_at": format_time(max(a.updated_ms for a in members)),
-        "alert_type": kind, "location_uid": place.uid,
-        "location_oblast": place.oblast, "location_oblast_uid": place.oblast_uid,
-        "location_raion": place.raion, "notes": "airwarn: " + ", ".join(kinds),
-        "country": None, "calculated": len(members) > 1, "alert_level": LEVELS.get(level, "red"),
+        "alert_type": kind,
+        "location_uid": place.uid,
+        "location_oblast": place.oblast,
+        "location_oblast_uid": place.oblast_uid,
+        "location_raion": place.raion,
+        "notes": "airwarn: " + ", ".join(kinds),
+        "country": None,
+        "calculated": len(members) > 1,
+        "alert_level": LEVELS.get(level, "red"),
     }
 
 
 def _oblast_place(oblast: str, member: Place) -> Place:
     uid = LOCATION_TO_UID.get(oblast)
-    return Place(oblast, member.oblast_en, "city" if is_city(oblast) else "oblast",
-                 None if uid is None else str(uid), oblast, uid, None, None, member.oblast_en)
+    return Place(
+        oblast,
+        member.oblast_en,
+        "city" if is_city(oblast) else "oblast",
+        None if uid is None else str(uid),
+        oblast,
+        uid,
+        None,
+        None,
+        member.oblast_en,
+    )
 
 
 def _raion_place(member: Place) -> Place:
     assert member.raion is not None
     uid = member.raion_uid
-    return Place(member.raion, member.raion_en, "raion", None if uid is None else str(uid),
-                 member.oblast, member.oblast_uid, member.raion, uid, member.oblast_en,
-                 member.raion_en)
+    return Place(
+        member.raion,
+        member.raion_en,
+        "raion",
+        None if uid is None else str(uid),
+        member.oblast,
+        member.oblast_uid,
+        member.raion,
+        uid,
+        member.oblast_en,
+        member.raion_en,
+    )
 
 
 def letter(zone_ids: Iterable[str], alerts: Mapping[str, ZoneAlert], levels: bool) -> str:
@@ -131,8 +173,7 @@ def letter(zone_ids: Iterable[str], alerts: Mapping[str, ZoneAlert], levels: boo
     zone_ids = list(zone_ids)
     if not zone_ids:
         return " "
-    on = [alerts[z] for z in zone_ids
-          if z in alerts and alert_type(alerts[z].kind) == "air_raid"]
+    on = [alerts[z] for z in zone_ids if z in alerts and alert_type(alerts[z].kind) == "air_raid"]
     if not on:
         return "N"
     if len(on) < len(zone_ids):
@@ -145,8 +186,10 @@ def letter(zone_ids: Iterable[str], alerts: Mapping[str, ZoneAlert], levels: boo
 def oblast_letters(alerts: Mapping[str, ZoneAlert], ua: UaZones, levels: bool) -> str:
     """The 27 letters in alerts.in.ua's oblast order; N where airwarn has no zones (the
     string has no letter for "unknown", and its clients read a space as N anyway)."""
-    return "".join(letter(ua.oblasts.get(oblast, []), alerts, levels).replace(" ", "N")
-                   for oblast in OBLAST_ORDER)
+    return "".join(
+        letter(ua.oblasts.get(oblast, []), alerts, levels).replace(" ", "N")
+        for oblast in OBLAST_ORDER
+    )
 
 
 def uid_letters(alerts: Mapping[str, ZoneAlert], ua: UaZones, levels: bool) -> str:
@@ -158,9 +201,14 @@ def uid_letters(alerts: Mapping[str, ZoneAlert], ua: UaZones, levels: bool) -> s
     return "".join(out)
 
 
-def history_records(rows: list[Row], ua: UaZones, alerts: Mapping[str, ZoneAlert],
-                    zone_ids: list[str], since_ms: int,
-                    raised_before: Any) -> list[dict[str, Any]]:
+def history_records(
+    rows: list[Row],
+    ua: UaZones,
+    alerts: Mapping[str, ZoneAlert],
+    zone_ids: list[str],
+    since_ms: int,
+    raised_before: Any,
+) -> list[dict[str, Any]]:
     """Per zone, each alert that was on at some time since `since_ms`: when it began (even
     before that), when it ended (or not yet), at which type and level it was last.
 
@@ -201,7 +249,8 @@ def _interval(start: Row, last: Row, finished_ms: int | None, place: Place) -> d
 def document(records: list[dict[str, Any]], updated_ms: int) -> dict[str, Any]:
     """The envelope every alert list comes in; `last_updated_at` in the client's format."""
     updated = datetime.fromtimestamp(updated_ms / 1000, tz=UTC)
-    return {"alerts": records,
-            "meta": {"last_updated_at": updated.strftime("%Y/%m/%d %H:%M:%S +0000"),
-                     "type": "full"},
-            "disclaimer": DISCLAIMER}
+    return {
+        "alerts": records,
+        "meta": {"last_updated_at": updated.strftime("%Y/%m/%d %H:%M:%S +0000"), "type": "full"},
+        "disclaimer": DISCLAIMER,
+    }

@@ -49,20 +49,35 @@ class Category:
 _STAY = "היכנסו למרחב המוגן ושהו בו {minutes} דקות"
 _STAY_EN = "Enter the protected space and stay in it for {minutes} minutes"
 MISSILES = Category(1, 1, "ירי רקטות וטילים", _STAY, "Rocket and missile fire", _STAY_EN, 0)
-AIRCRAFT = Category(6, 2, "חדירת כלי טיס עוין", _STAY, "Hostile aircraft intrusion", _STAY_EN,
-                    1)
+AIRCRAFT = Category(6, 2, "חדירת כלי טיס עוין", _STAY, "Hostile aircraft intrusion", _STAY_EN, 1)
 PRE_ALERT = Category(
-    10, 14, "בדקות הקרובות צפויות להתקבל התרעות באזורך",
+    10,
+    14,
+    "בדקות הקרובות צפויות להתקבל התרעות באזורך",
     "עליך לשפר את מיקומך למיגון המיטבי בקרבתך. במקרה של קבלת התרעה, יש להיכנס למרחב המוגן "
     "ולשהות בו {minutes} דקות.",
     "Alerts are expected in your area in the coming minutes",
     "Improve your position to the best protection near you. If an alert comes, enter the "
-    "protected space and stay in it for {minutes} minutes.", 2)
-ENDED = Category(10, 13, "האירוע הסתיים", "השוהים במרחב המוגן יכולים לצאת.",
-                 "The event has ended", "Those in the protected space may leave.", 3)
+    "protected space and stay in it for {minutes} minutes.",
+    2,
+)
+ENDED = Category(
+    10,
+    13,
+    "האירוע הסתיים",
+    "השוהים במרחב המוגן יכולים לצאת.",
+    "The event has ended",
+    "Those in the protected space may leave.",
+    3,
+)
 CATEGORIES = (MISSILES, AIRCRAFT, PRE_ALERT, ENDED)
-_BY_KIND = {"rocket": MISSILES, "ballistic": MISSILES, "drone": AIRCRAFT, "cruise": AIRCRAFT,
-            "aircraft": AIRCRAFT}
+_BY_KIND = {
+    "rocket": MISSILES,
+    "ballistic": MISSILES,
+    "drone": AIRCRAFT,
+    "cruise": AIRCRAFT,
+    "aircraft": AIRCRAFT,
+}
 LANGUAGES = ("he", "en", "ru", "ar")
 # the countdowns Tzeva Adom's city list may carry (its clients know no others)
 COUNTDOWNS_S = (0, 15, 30, 45, 60, 90, 180)
@@ -113,8 +128,9 @@ def places_of(zones: ZoneSet) -> Places:
 def _numbers(zones: Iterable[Zone]) -> dict[str, int]:
     zones = list(zones)
     given = [z.properties.get("pikud_haoref_api_id") for z in zones]
-    if all(isinstance(n, int) and not isinstance(n, bool) for n in given) and \
-            len(set(given)) == len(given):
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in given) and len(
+        set(given)
+    ) == len(given):
         return {z.id: int(n) for z, n in zip(zones, given, strict=True)}  # type: ignore[arg-type]
     if all(z.id.isdigit() for z in zones):
         return {z.id: int(z.id) for z in zones}
@@ -129,25 +145,32 @@ def live_groups(alerts: Mapping[str, ZoneAlert]) -> list[tuple[Category, list[Zo
     return sorted(groups.items(), key=lambda item: item[0].urgency)
 
 
-def live_alert(category: Category, members: list[ZoneAlert], places: Places,
-               hold_s: int) -> dict[str, Any]:
+def live_alert(
+    category: Category, members: list[ZoneAlert], places: Places, hold_s: int
+) -> dict[str, Any]:
     """The live feed's object for one category. Its id is the HFC's kind of number (the time of
     its newest change, in 100 ns ticks since 1601) plus the category, so it changes whenever a
     zone joins the group: clients that act once per id act again for the new zones."""
     newest_ms = max(a.updated_ms for a in members)
     ordered = sorted(members, key=lambda a: (a.started_ms, places.names[a.zone]))
-    return {"id": str((newest_ms + _FILETIME_EPOCH_MS) * 10_000 + category.cat),
-            "cat": str(category.cat), "title": category.title,
-            "data": [places.names[a.zone] for a in ordered],
-            "desc": category.desc.format(minutes=stay_minutes(hold_s))}
+    return {
+        "id": str((newest_ms + _FILETIME_EPOCH_MS) * 10_000 + category.cat),
+        "cat": str(category.cat),
+        "title": category.title,
+        "data": [places.names[a.zone] for a in ordered],
+        "desc": category.desc.format(minutes=stay_minutes(hold_s)),
+    }
 
 
 def history_entry(row: Row, places: Places) -> dict[str, Any]:
     """One entry of `AlertsHistory.json`: local time, title, one area, history category."""
     category = category_of(row.level, row.kind)
-    return {"alertDate": _local(row.t_ms).strftime("%Y-%m-%d %H:%M:%S"),
-            "title": category.title, "data": places.names[row.zone],
-            "category": category.history}
+    return {
+        "alertDate": _local(row.t_ms).strftime("%Y-%m-%d %H:%M:%S"),
+        "title": category.title,
+        "data": places.names[row.zone],
+        "category": category.history,
+    }
 
 
 def alarm_entry(row: Row, places: Places) -> dict[str, Any]:
@@ -155,10 +178,17 @@ def alarm_entry(row: Row, places: Places) -> dict[str, Any]:
     category = category_of(row.level, row.kind)
     local = _local(row.t_ms)
     stamp = local.strftime("%Y-%m-%dT%H:%M:%S")
-    return {"data": places.names[row.zone], "date": local.strftime("%d.%m.%Y"),
-            "time": local.strftime("%H:%M:%S"), "alertDate": stamp, "datetime": stamp,
-            "category": category.history, "category_desc": category.title,
-            "matrix_id": category.cat, "rid": row.seq}
+    return {
+        "data": places.names[row.zone],
+        "date": local.strftime("%d.%m.%Y"),
+        "time": local.strftime("%H:%M:%S"),
+        "alertDate": stamp,
+        "datetime": stamp,
+        "category": category.history,
+        "category_desc": category.title,
+        "matrix_id": category.cat,
+        "rid": row.seq,
+    }
 
 
 def districts(zones: ZoneSet, lang: str) -> list[dict[str, Any]]:
@@ -168,12 +198,23 @@ def districts(zones: ZoneSet, lang: str) -> list[dict[str, Any]]:
     out = []
     for zone in zones.zones:
         he = places.names[zone.id]
-        label = he if suffix == "he" else (_text(zone.properties.get(f"area_{suffix}"))
-                                            or zone.name or he)
+        label = (
+            he
+            if suffix == "he"
+            else (_text(zone.properties.get(f"area_{suffix}")) or zone.name or he)
+        )
         area = places.areas[zone.id]
-        out.append({"label": label, "label_he": he, "value": zone.id,
-                    "id": str(places.numbers[zone.id]), "areaid": area,
-                    "areaname": places.area_names[area][suffix], "migun_time": zone.shelter_s})
+        out.append(
+            {
+                "label": label,
+                "label_he": he,
+                "value": zone.id,
+                "id": str(places.numbers[zone.id]),
+                "areaid": area,
+                "areaname": places.area_names[area][suffix],
+                "migun_time": zone.shelter_s,
+            }
+        )
     return out
 
 
@@ -181,11 +222,22 @@ def translations() -> list[dict[str, Any]]:
     """`alertsTranslation.json` for the categories airwarn sends (Hebrew and English; the
     Russian and Arabic fields carry the English until someone who writes them adds them)."""
     minutes = "10"
-    return [{"heb": c.desc.format(minutes=minutes), "eng": c.desc_en.format(minutes=minutes),
-             "rus": c.desc_en.format(minutes=minutes), "arb": c.desc_en.format(minutes=minutes),
-             "catId": c.history, "matrixCatId": c.cat, "hebTitle": c.title,
-             "engTitle": c.title_en, "rusTitle": None, "arbTitle": None, "updateType": "0"}
-            for c in CATEGORIES]
+    return [
+        {
+            "heb": c.desc.format(minutes=minutes),
+            "eng": c.desc_en.format(minutes=minutes),
+            "rus": c.desc_en.format(minutes=minutes),
+            "arb": c.desc_en.format(minutes=minutes),
+            "catId": c.history,
+            "matrixCatId": c.cat,
+            "hebTitle": c.title,
+            "engTitle": c.title_en,
+            "rusTitle": None,
+            "arbTitle": None,
+            "updateType": "0",
+        }
+        for c in CATEGORIES
+    ]
 
 
 def cities(zones: ZoneSet) -> dict[str, Any]:
@@ -197,14 +249,22 @@ def cities(zones: ZoneSet) -> dict[str, Any]:
         he = places.names[zone.id]
         en = _text(zone.properties.get("area_en")) or zone.name or he
         lat, lon = _point(zone)
-        out[he] = {"id": places.numbers[zone.id], "he": he, "en": en,
-                   "ru": _text(zone.properties.get("area_ru")) or en,
-                   "ar": _text(zone.properties.get("area_ar")) or en, "es": en,
-                   "area": places.areas[zone.id],
-                   "countdown": max(s for s in COUNTDOWNS_S if s <= zone.shelter_s),
-                   "lat": lat, "lng": lon}
-    return {"cities": out,
-            "areas": {str(n): names for n, names in sorted(places.area_names.items())}}
+        out[he] = {
+            "id": places.numbers[zone.id],
+            "he": he,
+            "en": en,
+            "ru": _text(zone.properties.get("area_ru")) or en,
+            "ar": _text(zone.properties.get("area_ar")) or en,
+            "es": en,
+            "area": places.areas[zone.id],
+            "countdown": max(s for s in COUNTDOWNS_S if s <= zone.shelter_s),
+            "lat": lat,
+            "lng": lon,
+        }
+    return {
+        "cities": out,
+        "areas": {str(n): names for n, names in sorted(places.area_names.items())},
+    }
 
 
 def _point(zone: Zone) -> tuple[float, float]:

@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from conftest import open_service
+from kits.capkit import NEIGHBOUR, message
 from kits.livekit import ARTIFACTS, Server, built_assets, chromium
 
 from airwarn.engine.zones import ZoneSet
 from airwarn.service import Service
 from airwarn.store.tokens import create_token
+from airwarn.store.trust import bind_sender
 from airwarn.web import WebSettings
 
 SETTINGS = WebSettings(heartbeat_s=1.0, rate_burst=10_000)
@@ -314,30 +316,10 @@ def test_an_admin_reads_the_audit_log_with_the_actions_just_taken(
 def test_an_operator_sees_held_cap_from_another_agency_and_approves_it_with_a_reason(
     browser, console: Console
 ) -> None:
-    from shapely.geometry import box
-
-    from airwarn.cap import CapWarning, CapZone, build_cap, to_bytes
-    from airwarn.store.trust import bind_sender
-
-    bind_sender(console.service.db, "sensor-1", "alerts@neighbour.example", 0)  # it relays them
-    area = CapZone(
-        id="x1", name="two towns", region=None, geometry=box(34.61, 31.41, 34.69, 31.44)
-    )  # zones r0c0 and r0c1
-    warning = CapWarning(
-        identifier="nb-1",
-        sender="alerts@neighbour.example",
-        sent_ms=1_772_388_000_000,
-        status="Actual",
-        msg_type="Alert",
-        level="alert",
-        kind="rocket",
-        zones=(area,),
-        references=(),
-        note=None,
-    )
+    bind_sender(console.service.db, "sensor-1", NEIGHBOUR, 0)  # it relays them
     posted = httpx.post(
         f"{console.server.url}/v1/cap",
-        content=to_bytes(build_cap(warning)),
+        content=message("nb-1"),  # zones r0c0 and r0c1, unsigned
         headers={**console.auth("sensor"), "Content-Type": "application/cap+xml"},
         timeout=10,
     )
@@ -353,7 +335,7 @@ def test_an_operator_sees_held_cap_from_another_agency_and_approves_it_with_a_re
     page.click("#tab-held")
     item = page.locator("#held li[data-identifier='nb-1']")
     text = item.inner_text()
-    assert "alerts@neighbour.example" in text and "Actual Alert" in text
+    assert NEIGHBOUR in text and "Actual Alert" in text
     assert "2 zone(s): Zone 0-0, Zone 0-1" in text and "posted by sensor-1" in text
     assert levels_on_map(page)["r0c0"][0] == "clear"
     shoot(page, "held-cap-waiting")

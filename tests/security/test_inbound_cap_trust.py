@@ -18,20 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from conftest import DATA, SCHEMAS, grid_zones
+from kits.capkit import NEIGHBOUR, message
 from kits.serverkit import Launcher, Server
 from lxml import etree
-from shapely.geometry import box
 from typer.testing import CliRunner
 
-from airwarn.cap import (
-    CapWarning,
-    CapZone,
-    SigningKeys,
-    build_cap,
-    generate_keypair,
-    sign,
-    to_bytes,
-)
+from airwarn.cap import SigningKeys, generate_keypair
 from airwarn.cli import app as cli
 from airwarn.engine.zones import write_zones, zones_from_geojson
 
@@ -40,10 +32,8 @@ pytestmark = pytest.mark.skipif(
     reason=f"CAP 1.2 schema not found at {SCHEMAS / 'cap12.xsd'}",
 )
 
-A = "alerts@neighbour.example"  # the agency relay-a speaks for
+A = NEIGHBOUR  # the agency relay-a speaks for
 B = "alerts@other.example"  # the agency relay-b speaks for
-SENT_MS = 1_772_388_000_000
-CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 DSIG = "{http://www.w3.org/2000/09/xmldsig#}"
 SAMPLES = DATA / "cap-samples"
 
@@ -61,41 +51,6 @@ def launcher() -> Iterator[Launcher]:
 def agency_keys() -> dict[str, SigningKeys]:
     """Throwaway keys: each agency's own, and a forger's."""
     return {who: SigningKeys(*generate_keypair(who)) for who in (A, B, "forger")}
-
-
-def message(
-    identifier: str,
-    sender: str = A,
-    msg_type: str = "Alert",
-    status: str = "Actual",
-    refs: tuple[tuple[str, str], ...] = (),
-    keys: SigningKeys | None = None,
-    tamper: bool = False,
-) -> bytes:
-    """A CAP message whose area covers zones r0c0 and r0c1; signed with `keys` if given.
-    `refs` are (sender, identifier) of the messages it references, whoever sent them."""
-    zone = CapZone(id="x1", name="two towns", region=None, geometry=box(34.61, 31.41, 34.69, 31.44))
-    warning = CapWarning(
-        identifier=identifier,
-        sender=sender,
-        sent_ms=SENT_MS,
-        status=status,
-        msg_type=msg_type,
-        level="clear" if msg_type == "Cancel" else "alert",
-        kind="rocket",
-        zones=(zone,),
-        references=tuple((ident, SENT_MS) for _, ident in refs),
-        note="sent in error" if msg_type == "Cancel" else None,
-    )
-    element = build_cap(warning)
-    if refs:  # name each referenced message's own sender, as CAP does
-        element.find(f"{{{CAP_NS}}}references").text = " ".join(
-            f"{who},{ident},2026-03-01T18:00:00-00:00" for who, ident in refs
-        )
-    body = to_bytes(element) if keys is None else sign(element, keys)
-    if tamper:  # move the area after signing: a forger's edit of a real message
-        body = body.replace(b"34.61", b"34.71", 1)
-    return body
 
 
 @dataclass

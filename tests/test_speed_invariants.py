@@ -1,8 +1,9 @@
 """The shortcuts that make assessment fast never change which zones a threat alerts.
 
 A corridor is worked with as an outline (centre and vertices), its zones found by bounding
-boxes, and the zones it missed remembered with their distance, so that the polygon is built
-and tested only when the answer could differ. These tests hold every shortcut to the exact
+boxes (only those near its last outline), the zones it missed remembered with their distance,
+and the zones it holds with their distance from a place it was, so that geometry is built and
+tested only when the answer could differ. These tests hold every shortcut to the exact
 computation: the polygon tested against every zone.
 """
 
@@ -16,6 +17,7 @@ from conftest import grid_zones
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from airwarn.engine.policy import SmartPolicy
 from airwarn.engine.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
 from airwarn.engine.projection import Outline
 from airwarn.engine.zones import Clearance, ZoneSet, zones_from_geojson
@@ -92,6 +94,27 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
         boxes = set(sorted(FINE.tree.query(outline.polygon()).tolist()))
         assert exact <= found  # never fewer zones than the exact test alerts
         assert found == exact | (boxes & held)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    walk=st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.floats(0, 8000)),
+        min_size=1,
+        max_size=25,
+    ),
+    held=st.sets(st.integers(0, 399), min_size=1, max_size=40),
+)
+def test_a_remembered_distance_keeps_exactly_the_zones_within_reach(walk, held):
+    policy = SmartPolicy(FINE)
+    distances: dict[int, tuple[float, float, float]] = {}
+    zones = np.array(sorted(held), dtype=np.int64)
+    x, y = 0.0, 0.0
+    for dx, dy, radius_m in walk:
+        x, y = x + dx, y + dy
+        within = policy._within(distances, x, y, radius_m, zones)
+        exact = shapely.distance(FINE.shapes_m[zones], shapely.Point(x, y)) <= radius_m
+        assert within.tolist() == exact.tolist()
 
 
 @settings(max_examples=200, deadline=None)

@@ -50,6 +50,9 @@ PRE_REFRESH_S = 30
 # its path length grown by this share (hysteresis: a wavering edge, a speed estimate that grows
 # a little, or a turn back cannot take and drop them report by report).
 KEEP_MARGIN = 0.2
+# A remembered distance settles whether a zone is within reach only with this much to spare
+# (a millimetre: far above the rounding of coordinates of a few hundred kilometres).
+DISTANCE_SLACK_M = 1e-3
 
 
 @dataclass
@@ -69,6 +72,8 @@ class ThreatView:
     missed: dict[int, int] = field(default_factory=dict)
     # per shelter time: the zones its corridor last missed, and by how far
     clearances: dict[int, Clearance] = field(default_factory=dict)
+    # per zone it held: a place the threat was and the zone's distance from there (m)
+    distances: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,7 +301,7 @@ class SmartPolicy:
                 # hard and whichever way, then never brings a released zone back into the
                 # corridor: only flying back towards it by that share of the path can.
                 reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) * _OUTSIDE
-                keeps = self._within(x, y, reach_m, held)
+                keeps = self._within(threat.distances, x, y, reach_m, held)
                 if keeps.any():
                     alert_parts.append(held[keeps])
         alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
@@ -358,25 +363,43 @@ class SmartPolicy:
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
         return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
 
-    def _within(self, x: float, y: float, radius_m: float, held: np.ndarray) -> np.ndarray:
-        """Which of the zones `held` come within `radius_m` of (x, y): a zone whose inner point
-        is that near does (no geometry test), one whose bounding box is farther does not; the
-        rest are tested exactly."""
-        zones = self.zones
-        near = np.hypot(zones.inner_x[held] - x, zones.inner_y[held] - y) <= radius_m
-        if near.all():
-            return near
-        unsure = np.flatnonzero(~near)
-        min_x, min_y, max_x, max_y = zones.bounds
-        z = held[unsure]
-        dx = np.maximum(np.maximum(min_x[z] - x, x - max_x[z]), 0.0)
-        dy = np.maximum(np.maximum(min_y[z] - y, y - max_y[z]), 0.0)
-        unsure = unsure[np.hypot(dx, dy) <= radius_m]
-        if len(unsure):
-            near[unsure] = shapely.dwithin(
-                zones.shapes_m[held[unsure]], shapely.Point(x, y), radius_m
-            )
-        return near
+    def _within(
+        self,
+        distances: dict[int, tuple[float, float, float]],
+        x: float,
+        y: float,
+        radius_m: float,
+        held: np.ndarray,
+    ) -> np.ndarray:
+        """Which of the zones `held` come within `radius_m` of (x, y).
+
+        `distances` remembers, per zone, a place the threat was and the zone's distance from
+        there: the zone's distance from here differs from it by at most how far the threat
+        moved since (the triangle inequality), so while that settles the answer no geometry is
+        tested. The threat moves a few hundred metres between reports, the radius is several
+        kilometres: most answers are settled so, and the others measured again, exactly."""
+        within = np.empty(len(held), dtype=bool)
+        unsure: list[int] = []
+        zones = held.tolist()
+        for k, zone in enumerate(zones):
+            seen = distances.get(zone)
+            if seen is not None:
+                moved_m = math.hypot(x - seen[0], y - seen[1]) + DISTANCE_SLACK_M
+                if seen[2] + moved_m <= radius_m:
+                    within[k] = True
+                    continue
+                if seen[2] - moved_m > radius_m:
+                    within[k] = False
+                    continue
+            unsure.append(k)
+        if unsure:
+            measured = shapely.distance(
+                self.zones.shapes_m[held[unsure]], shapely.Point(x, y)
+            ).tolist()
+            for k, distance_m in zip(unsure, measured, strict=True):
+                within[k] = distance_m <= radius_m
+                distances[zones[k]] = (x, y, distance_m)
+        return within
 
 
 class ReachPolicy:

@@ -7,6 +7,7 @@ arithmetic on times is exact and replays are byte for byte the same.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -192,8 +193,13 @@ def to_ms(t: datetime) -> int:
 
 def format_time(t_ms: int) -> str:
     """RFC 3339 UTC with milliseconds, as every decision carries it."""
-    dt = _EPOCH + t_ms * _MS
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t_ms % 1000:03d}Z"
+    return _format_second(t_ms // 1000) + f"{t_ms % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _format_second(t_s: int) -> str:
+    # decisions come in bursts within the same second: format each second once
+    return (_EPOCH + timedelta(seconds=t_s)).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def parse_time(text: str) -> int:

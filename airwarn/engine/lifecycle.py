@@ -530,8 +530,10 @@ class Engine:
                     self.stats.released += 1
                     self._release(index, threat_id, ALERT, now, self.config.ballistic_release_s)
         held = threat.pre_seen_ms
-        taken = [i for i in pre if i not in held]
-        held.update(dict.fromkeys(pre, now))
+        seen_now = dict.fromkeys(pre, now)
+        # a corridor threat's pre-alert list is mostly the one it gave last time: test it whole
+        taken = [] if seen_now.keys() <= held.keys() else [i for i in pre if i not in held]
+        held.update(seen_now)
         for index in taken:
             z = self._zones[index]
             z.pre_holders.add(threat_id)
@@ -548,9 +550,16 @@ class Engine:
                     del threat.alert_seen_ms[index]
                     threat.released.add(index)  # taken again after it left alert: a flap
                     self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
-        for index, seen in list(threat.pre_seen_ms.items()):
-            if now - seen >= release_ms or index in threat.alert_seen_ms:
-                del threat.pre_seen_ms[index]
+        # Let go what it no longer pre-alerts (each in the order it was taken): the zones not in
+        # this list for release_s, and those it now holds at alert.
+        if release_ms > 0:
+            expired = {i for i in held.keys() - seen_now.keys() if now - held[i] >= release_ms}
+            expired.update(held.keys() & threat.alert_seen_ms.keys())
+        else:
+            expired = set(held)
+        if expired:
+            for index in [i for i in held if i in expired]:
+                del held[index]
                 self._release(index, threat_id, PRE_ALERT, now)
         if found.recheck_ms is not None and found.recheck_ms > now:
             self._schedule(found.recheck_ms, "assess", threat_id, threat.version)

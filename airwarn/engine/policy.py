@@ -304,7 +304,8 @@ class SmartPolicy:
                 keeps = self._within(threat.distances, x, y, reach_m, held)
                 if keeps.any():
                     alert_parts.append(held[keeps])
-        alert = alert_parts[0] if len(alert_parts) == 1 else np.unique(np.concatenate(alert_parts))
+        # the parts never share a zone (one shelter time each; taken or kept, never both)
+        alert = alert_parts[0] if len(alert_parts) == 1 else np.sort(np.concatenate(alert_parts))
         pre = _EMPTY
         if profile.pre_alert_s:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,

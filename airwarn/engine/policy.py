@@ -263,7 +263,12 @@ class SmartPolicy:
             )
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
-        alert_parts = []
+        # the zones it holds, by shelter time
+        held_by_class: dict[int, list[int]] = {}
+        shelter_of = self.zones.shelter_list
+        for zone in threat.held:
+            held_by_class.setdefault(shelter_of[zone], []).append(zone)
+        alert_zones: list[int] = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
             horizon_s = shelter_s + profile.lead_s
@@ -281,31 +286,26 @@ class SmartPolicy:
             clearance = threat.clearances.get(shelter_s)
             if clearance is None:
                 clearance = threat.clearances[shelter_s] = Clearance()
-            if not threat.held:
-                alert_parts.append(
-                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance)
+            held = held_by_class.get(shelter_s)
+            if not held:
+                alert_zones.extend(
+                    self.zones.query_class_known(shelter_s, widest, _NONE, clearance).tolist()
                 )
                 continue
-            held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
-            held = held[self.zones.shelter_s[held] == shelter_s]
-            held_set = set(held.tolist())
+            held_set = set(held)
             # zones it does not hold yet: taken where the corridor meets them
             found = self.zones.query_class_known(shelter_s, widest, held_set, clearance)
-            alert_parts.append(
-                np.array([i for i in found.tolist() if i not in held_set], dtype=np.int64)
-            )
-            if len(held):
-                # Hysteresis: a zone it holds stays held while it is within the threat's reach
-                # in any direction (the path length grown by a share of it, plus the buffer),
-                # a disc that holds the corridor grown by that share. A turn alone, however
-                # hard and whichever way, then never brings a released zone back into the
-                # corridor: only flying back towards it by that share of the path can.
-                reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) * _OUTSIDE
-                keeps = self._within(threat.distances, x, y, reach_m, held)
-                if keeps.any():
-                    alert_parts.append(held[keeps])
-        # the parts never share a zone (one shelter time each; taken or kept, never both)
-        alert = alert_parts[0] if len(alert_parts) == 1 else np.sort(np.concatenate(alert_parts))
+            alert_zones.extend(i for i in found.tolist() if i not in held_set)
+            # Hysteresis: a zone it holds stays held while it is within the threat's reach in
+            # any direction (the path length grown by a share of it, plus the buffer), a disc
+            # that holds the corridor grown by that share. A turn alone, however hard and
+            # whichever way, then never brings a released zone back into the corridor: only
+            # flying back towards it by that share of the path can.
+            reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) * _OUTSIDE
+            alert_zones.extend(self._within(threat.distances, x, y, reach_m, held))
+        # no zone twice: one shelter time each, and taken or kept, never both
+        alert_zones.sort()
+        alert = np.array(alert_zones, dtype=np.int64)
         pre = _EMPTY
         if profile.pre_alert_s:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
@@ -370,19 +370,18 @@ class SmartPolicy:
         x: float,
         y: float,
         radius_m: float,
-        held: np.ndarray,
-    ) -> np.ndarray:
-        """Which of the zones `held` come within `radius_m` of (x, y).
+        held: list[int],
+    ) -> list[int]:
+        """The zones of `held` that come within `radius_m` of (x, y), in the same order.
 
         `distances` remembers, per zone, a place the threat was and the zone's distance from
         there: the zone's distance from here differs from it by at most how far the threat
         moved since (the triangle inequality), so while that settles the answer no geometry is
         tested. The threat moves a few hundred metres between reports, the radius is several
         kilometres: most answers are settled so, and the others measured again, exactly."""
-        within = np.empty(len(held), dtype=bool)
+        within = [False] * len(held)
         unsure: list[int] = []
-        zones = held.tolist()
-        for k, zone in enumerate(zones):
+        for k, zone in enumerate(held):
             seen = distances.get(zone)
             if seen is not None:
                 moved_m = math.hypot(x - seen[0], y - seen[1]) + DISTANCE_SLACK_M
@@ -390,17 +389,15 @@ class SmartPolicy:
                     within[k] = True
                     continue
                 if seen[2] - moved_m > radius_m:
-                    within[k] = False
                     continue
             unsure.append(k)
         if unsure:
-            measured = shapely.distance(
-                self.zones.shapes_m[held[unsure]], shapely.Point(x, y)
-            ).tolist()
-            for k, distance_m in zip(unsure, measured, strict=True):
+            zones = [held[k] for k in unsure]
+            measured = shapely.distance(self.zones.shapes_m[zones], shapely.Point(x, y)).tolist()
+            for k, zone, distance_m in zip(unsure, zones, measured, strict=True):
                 within[k] = distance_m <= radius_m
-                distances[zones[k]] = (x, y, distance_m)
-        return within
+                distances[zone] = (x, y, distance_m)
+        return [zone for zone, kept in zip(held, within, strict=True) if kept]
 
 
 class ReachPolicy:

@@ -82,6 +82,7 @@ class ZoneSet:
                 )
             self.index_of[zone_id] = i
         self.shelter_s = np.array([z.shelter_s for z in self.zones], dtype=np.int64)
+        self.shelter_list: list[int] = self.shelter_s.tolist()  # the same, for single lookups
         lonlat = np.array([z.geometry for z in self.zones], dtype=object)
         minx, miny, maxx, maxy = shapely.total_bounds(lonlat)
         self.projection = LocalProjection((minx + maxx) / 2.0, (miny + maxy) / 2.0)

@@ -529,7 +529,29 @@ class Engine:
                     threat.released.add(index)
                     self.stats.released += 1
                     self._release(index, threat_id, ALERT, now, self.config.ballistic_release_s)
+        release_ms = 1000 * self.config.release_s
+        leaving: list[int] = []  # zones a drone or cruise missile lets go now
+        if view.profile.model == "corridor":
+            corridor_release_s = self.config.corridor_release_s
+            corridor_release_ms = (
+                release_ms if corridor_release_s is None else 1000 * corridor_release_s
+            )
+            leaving = [
+                index
+                for index, seen in threat.alert_seen_ms.items()
+                if seen < now and now - seen >= corridor_release_ms  # not in danger now
+            ]
         held = threat.pre_seen_ms
+        if threat.alert_seen_ms and pre:
+            # A zone it holds at alert (and keeps) is not pre-alerted by it as well; taking it
+            # would only end a pre-alert hold another threat left on it.
+            staying = threat.alert_seen_ms.keys() - set(leaving)
+            both = [i for i in pre if i in staying]
+            if both:
+                for index in both:
+                    if index not in held:
+                        self._zones[index].pre_until_ms = None
+                pre = [i for i in pre if i not in staying]
         seen_now = dict.fromkeys(pre, now)
         # a corridor threat's pre-alert list is mostly the one it gave last time: test it whole
         taken = [] if seen_now.keys() <= held.keys() else [i for i in pre if i not in held]
@@ -539,17 +561,10 @@ class Engine:
             z.pre_holders.add(threat_id)
             z.pre_until_ms = None
             self._refresh(index, now)
-        release_ms = 1000 * self.config.release_s
-        if view.profile.model == "corridor":
-            corridor_release_s = self.config.corridor_release_s
-            corridor_release_ms = (
-                release_ms if corridor_release_s is None else 1000 * corridor_release_s
-            )
-            for index, seen in list(threat.alert_seen_ms.items()):
-                if seen < now and now - seen >= corridor_release_ms:  # not in danger now
-                    del threat.alert_seen_ms[index]
-                    threat.released.add(index)  # taken again after it left alert: a flap
-                    self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
+        for index in leaving:
+            del threat.alert_seen_ms[index]
+            threat.released.add(index)  # taken again after it left alert: a flap
+            self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         # Let go what it no longer pre-alerts (each in the order it was taken): the zones not in
         # this list for release_s, and those it now holds at alert.
         if release_ms > 0:

@@ -98,6 +98,22 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
 
 @settings(max_examples=150, deadline=None)
 @given(
+    x=st.floats(-15000, 15000),
+    y=st.floats(-15000, 15000),
+    heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
+    speed=st.floats(5, 150),
+    horizon=st.floats(0, 900),
+    buffer_m=st.floats(0, 2000),
+)
+def test_the_wide_query_finds_exactly_the_zones_a_region_meets(
+    x, y, heading, speed, horizon, buffer_m
+):
+    region = reach_outline(x, y, heading, 0.1, speed, math.radians(4), horizon, buffer_m).polygon()
+    assert FINE.query_wide(region).tolist() == FINE.query(region).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
     walk=st.lists(
         st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.floats(0, 8000)),
         min_size=1,

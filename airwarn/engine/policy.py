@@ -322,7 +322,7 @@ class SmartPolicy:
                     buffer_m,
                     envelope=envelope,
                 )
-                threat.pre_zones = self.zones.query(region)
+                threat.pre_zones = self.zones.query_wide(region)
                 threat.pre_made_ms = now_ms
             pre = threat.pre_zones
             if len(alert) and len(pre):

@@ -567,11 +567,14 @@ class Engine:
             self._release(index, threat_id, ALERT, now, self.config.pass_hold_s)
         # Let go what it no longer pre-alerts (each in the order it was taken): the zones not in
         # this list for release_s, and those it now holds at alert.
-        if release_ms > 0:
+        if release_ms <= 0:
+            expired = set(held)
+        elif len(held) == len(seen_now):
+            # it holds exactly this list, which has no zone it holds at alert: nothing to let go
+            expired = set()
+        else:
             expired = {i for i in held.keys() - seen_now.keys() if now - held[i] >= release_ms}
             expired.update(held.keys() & threat.alert_seen_ms.keys())
-        else:
-            expired = set(held)
         if expired:
             for index in [i for i in held if i in expired]:
                 del held[index]

@@ -311,7 +311,7 @@ class SmartPolicy:
             # The warning ring is wide and changes slowly: recompute it every PRE_REFRESH_S,
             # over a horizon longer by as much, so that it stays a superset in between (once
             # a minute rather than every 30 s: 3.6 % more pre-alerted zone-hours, the same
-            # alerts, about a tenth less CPU per report; docs/engine.md).
+            # alerts, 8 % fewer instructions per replay; docs/engine.md).
             if threat.pre_zones is None or now_ms - threat.pre_made_ms >= 1000 * PRE_REFRESH_S:
                 region = reach_region(
                     x,

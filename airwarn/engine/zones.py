@@ -107,14 +107,12 @@ class ZoneSet:
         # Bounding boxes per class as four arrays (min x, min y, max x, max y): a moving
         # threat's region meets a handful of them, and numpy finds those faster than a tree
         # query on a shapely polygon that would first have to be built.
-        # A point inside each zone: a zone whose point lies inside a corridor meets it, with no
-        # polygon built and no geometry test run.
+        # A point inside each zone: a zone whose point lies inside a region meets it, with no
+        # geometry test run (`query_wide`).
         inner = shapely.get_coordinates(shapely.point_on_surface(self.shapes_m))
         self.inner_x = np.ascontiguousarray(inner[:, 0])
         self.inner_y = np.ascontiguousarray(inner[:, 1])
         bounds = shapely.bounds(self.shapes_m)
-        # every zone's bounding box, as four contiguous arrays (min x, min y, max x, max y)
-        self.bounds = tuple(np.ascontiguousarray(bounds[:, k]) for k in range(4))
         self._class_bounds = {
             s: tuple(np.ascontiguousarray(bounds[members, k]) for k in range(4))
             for s, members in self.members_of_class.items()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from conftest import open_service
 from kits.livekit import ARTIFACTS, Server, built_assets, chromium
+from playwright.sync_api import expect
 
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings
@@ -177,9 +178,7 @@ def test_a_place_in_an_alerted_zone_counts_down_its_shelter_time_then_says_the_e
     text = card(page, zone).inner_text()
     assert "ALERT" in text and "Go to the protected space now." in text
     assert "rockets and missiles" in text
-    page.wait_for_function(
-        "() => document.getElementById('announcer').textContent.includes('Go to the protected')"
-    )
+    expect(page.locator("#announcer")).to_contain_text("Go to the protected", timeout=30_000)
     time.sleep(2.2)
     later = remaining(page, zone)
     assert first - 4 <= later <= first - 2, (first, later)
@@ -314,9 +313,7 @@ def test_the_self_test_shows_a_sample_alert_marked_test_and_sounds_it(
     assert "Nothing is happening." in text
     page.wait_for_selector("#selftest-dialog[data-tone]")
     assert dialog.get_attribute("data-tone") == "played"
-    page.wait_for_function(
-        "() => document.getElementById('announcer').textContent.includes('not a real alert')"
-    )
+    expect(page.locator("#announcer")).to_contain_text("not a real alert", timeout=30_000)
     shot(page, "selftest-phone")
     page.click("#selftest-close")
     dialog.wait_for(state="hidden")
@@ -338,9 +335,6 @@ def test_a_silent_feed_says_no_connection_instead_of_looking_safe(live: Live, br
     wait_state(page, zone, "unknown")
     assert "STATUS UNKNOWN" in card(page, zone).inner_text()
     # the announcer is emptied and refilled 60 ms later (so screen readers read it again)
-    page.wait_for_function(
-        "document.getElementById('announcer').textContent.includes('listen for sirens')",
-        timeout=5_000,
-    )
+    expect(page.locator("#announcer")).to_contain_text("listen for sirens", timeout=5_000)
     shot(page, "no-connection-phone")
     page.close()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from conftest import open_service
 from kits.livekit import ARTIFACTS, Server, built_assets, chromium
+from playwright.sync_api import expect
 
 from airwarn.layers.packaged import load_layer
 from airwarn.store.tokens import create_token
@@ -149,9 +150,9 @@ def test_the_console_works_on_a_phone_and_a_desktop_during_a_raid(browser, raid,
     page.wait_for_selector("body[data-ready='1'][data-feed='live']", timeout=20_000)
     assert "#token" not in page.url  # the sign-in link's token is wiped from the address
     alerted = raid["alerted"]
-    page.wait_for_function(
-        f"Number(document.getElementById('count-alert').textContent) === {len(alerted)}"
-    )
+    # a locator's expectation, not wait_for_function: the page's CSP forbids the eval that
+    # polling a predicate in the page needs
+    expect(page.locator("#count-alert")).to_have_text(str(len(alerted)), timeout=30_000)
     page.wait_for_timeout(800)  # the base map, markers and labels settle
     no_sideways_scroll(page)
     box = page.locator("#map").bounding_box()

@@ -139,6 +139,27 @@ def _row(
     )
 
 
+def _oblast_row(
+    outcome: ImportOutcome,
+    matcher: UkraineMatcher,
+    line: int,
+    region: str,
+    timed: tuple[int, int | None, int, list[str]],
+) -> None:
+    """A row of a series kept per oblast: matched to the oblast's zone by name, or missed."""
+    zone_id = matcher.oblast(region)
+    _row(
+        outcome,
+        line,
+        region,
+        "oblast",
+        zone_id,
+        matcher.region_of(zone_id) if zone_id else None,
+        timed,
+        "exact" if zone_id else "none",
+    )
+
+
 def import_official(
     path: str | Path, matcher: UkraineMatcher, progress: Progress | None = None
 ) -> ImportOutcome:
@@ -221,17 +242,7 @@ def import_volunteer(
             timed[3].append(END_IMPUTED)
             if timed[1] is not None:
                 imputed[(timed[1] - timed[0]) // 60] += 1
-        zone_id = matcher.oblast(region)
-        _row(
-            outcome,
-            line,
-            region,
-            "oblast",
-            zone_id,
-            matcher.region_of(zone_id) if zone_id else None,
-            timed,
-            "exact" if zone_id else "none",
-        )
+        _oblast_row(outcome, matcher, line, region, timed)
     outcome.note(
         f"{plural(outcome.rows_read, 'row')} read, all at oblast level (Kyiv City is "
         "its own region)."
@@ -274,17 +285,7 @@ def import_consolidated(
             ) from None
         if timed[1] is not None and abs((timed[1] - timed[0]) / 60 - minutes) > 1:
             disagree += 1
-        zone_id = matcher.oblast(region)
-        _row(
-            outcome,
-            line,
-            region,
-            "oblast",
-            zone_id,
-            matcher.region_of(zone_id) if zone_id else None,
-            timed,
-            "exact" if zone_id else "none",
-        )
+        _oblast_row(outcome, matcher, line, region, timed)
     outcome.note(
         f"{plural(outcome.rows_read, 'row')} read, all at oblast level; overlapping "
         "alerts were already merged upstream (n_subalerts)."

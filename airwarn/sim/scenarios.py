@@ -734,20 +734,7 @@ def _plan_rockets(raid: Raid, count: int, t0_s: float) -> list[PlannedThreat]:
                 speed_error=rng.gauss(0.0, 0.003),
             )
             if path is not None and path.flight.impact is not None:
-                hit = path.flight.impact
-                threats.append(
-                    PlannedThreat(
-                        threat="",
-                        kind="rocket",
-                        area=area.name,
-                        launch_lat=launcher[0],
-                        launch_lon=launcher[1],
-                        launch_s=t,
-                        path=path,
-                        impact=(hit.lat, hit.lon, hit.t_s),
-                        beta_kg_m2=true_beta,
-                    )
-                )
+                threats.append(_ballistic_threat("rocket", area.name, launcher, t, path, true_beta))
             t += rng.uniform(0.5, 2.0)  # a launcher's ripple
         t_salvo += rng.uniform(0.0, 240.0 / max(1, count // 10))
     return threats
@@ -792,21 +779,33 @@ def _plan_ballistic(raid: Raid, count: int, t0_s: float) -> list[PlannedThreat]:
         )
         if path is None or path.flight.impact is None:
             continue
-        hit = path.flight.impact
-        threats.append(
-            PlannedThreat(
-                threat="",
-                kind="ballistic",
-                area=area.name,
-                launch_lat=site[0],
-                launch_lon=site[1],
-                launch_s=t,
-                path=path,
-                impact=(hit.lat, hit.lon, hit.t_s),
-                beta_kg_m2=beta,
-            )
-        )
+        threats.append(_ballistic_threat("ballistic", area.name, site, t, path, beta))
     return threats
+
+
+def _ballistic_threat(
+    kind: str,
+    area: str,
+    site: tuple[float, float],
+    launch_s: float,
+    path: BallisticPath,
+    beta_kg_m2: float,
+) -> PlannedThreat:
+    """A rocket or ballistic missile launched from `site`, planned to come down where its
+    flown path does."""
+    assert path.flight.impact is not None
+    hit = path.flight.impact
+    return PlannedThreat(
+        threat="",
+        kind=kind,
+        area=area,
+        launch_lat=site[0],
+        launch_lon=site[1],
+        launch_s=launch_s,
+        path=path,
+        impact=(hit.lat, hit.lon, hit.t_s),
+        beta_kg_m2=beta_kg_m2,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -297,3 +297,88 @@ def test_a_threat_that_turns_hard_reverses_loiters_or_dashes_stays_inside_its_co
         assert inside.all(), (t, ahead[int(np.argmin(inside))])
         checked += 1
     assert checked > 10
+
+
+def _filtered(kind, flight, every_s, sigma_m):
+    """The flight reported every `every_s` (positions off by `sigma_m`, seeded) through the
+    engine's filter: per report, the flight's index and what the policy reads of the track."""
+    from airwarn.engine.tracks import CorridorTrack, Report
+
+    projection = LocalProjection(35.0, 48.0)
+    track = CorridorTrack(PROFILES[kind], projection)
+    rng = np.random.default_rng(7)
+    step = max(1, round(every_s / (flight[1, 0] - flight[0, 0])))
+    seen = []
+    for i in range(0, len(flight), step):
+        t, x, y = flight[i, :3]
+        x += rng.normal(0, sigma_m)
+        y += rng.normal(0, sigma_m)
+        lon, lat = projection.to_lonlat(x, y)
+        track.add(Report(int(t * 1000), lat, lon, 1000.0, sigma_m, None))
+        _, _, vx, vy = track.state()
+        speed = math.hypot(vx, vy)
+        if track.velocity_known and speed > 3 * track.speed_sigma_mps:
+            seen.append((i, speed, track.speed_sigma_mps, track.speed_recent_mps))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("kind", "what", "every_s", "sigma_m"),
+    [
+        ("cruise", "reverse", 15.0, 100.0),
+        ("cruise", "loiter", 5.0, 300.0),
+        ("drone", "loiter", 5.0, 300.0),
+    ],
+)
+def test_a_track_in_a_hard_turn_keeps_the_speed_it_flies(kind, what, every_s, sigma_m):
+    """In a turn the filter's velocity cuts the corner and its speed drops below the threat's:
+    taken alone, the corridor's path length falls short of the distance the threat really
+    flies over the horizon. With the speed the track remembers from the last three minutes, it
+    never does, from any report of the flight."""
+    profile = PROFILES[kind]
+    speed = {"drone": 50.0, "cruise": 230.0}[kind]
+    flight = manoeuvre_flight(kind, what, speed)
+    steps = np.hypot(np.diff(flight[:, 1]), np.diff(flight[:, 2]))
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    horizon_s = 105.0
+
+    def envelope(seen_speed, sigma, recent):
+        return measured_envelope(
+            seen_speed,
+            sigma,
+            profile.speed_min_mps,
+            profile.speed_max_mps,
+            profile.accel_mps2,
+            profile.dash_factor,
+            recent,
+        )
+
+    short_alone = 0
+    checked = 0
+    for i, seen_speed, sigma, recent in _filtered(kind, flight, every_s, sigma_m):
+        t = flight[i, 0]
+        end = min(t + horizon_s, flight[-1, 0])
+        flown = float(np.interp(end, flight[:, 0], along)) - along[i]
+        assert envelope(seen_speed, sigma, recent).path_m(end - t) >= flown, (t, recent)
+        short_alone += envelope(seen_speed, sigma, 0.0).path_m(end - t) < flown
+        checked += 1
+    assert checked > 10
+    assert short_alone > 0  # the lag is real: without the remembered speed the bound is short
+
+
+def test_a_track_forgets_a_speed_it_no_longer_flies():
+    """A cruise missile that slows from 240 to 160 m/s is bounded by its old speed for three
+    minutes at most, then by what it flies now."""
+    from airwarn.engine.tracks import CorridorTrack, Report
+
+    projection = LocalProjection(35.0, 48.0)
+    track = CorridorTrack(PROFILES["cruise"], projection)
+    y = 0.0
+    for t in range(0, 600, 5):
+        y += (240.0 if t < 120 else 160.0) * 5
+        lon, lat = projection.to_lonlat(0.0, y)
+        track.add(Report(t * 1000, lat, lon, 1000.0, 50.0, None))
+        if t == 150:
+            assert track.speed_recent_mps > 230.0
+        if t >= 120 + track.SPEED_MEMORY_S + 60:
+            assert track.speed_recent_mps == pytest.approx(160.0, abs=3.0)

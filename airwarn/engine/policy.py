@@ -253,6 +253,7 @@ class SmartPolicy:
                 profile.speed_max_mps,
                 profile.accel_mps2,
                 profile.dash_factor,
+                track.speed_recent_mps,
             )
         else:
             envelope = unknown_envelope(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,10 +238,21 @@ class _Axis:
 
 
 class CorridorTrack(_Track):
-    """Local-map position/velocity filter for threats that fly where they choose."""
+    """Local-map position/velocity filter for threats that fly where they choose.
+
+    In a turn the filter's velocity lags the threat's and cuts the corner, so the speed it
+    gives drops while the threat's does not (a cruise missile reversing at 4.4 deg/s, seen
+    every 15 s, is seen a fifth slower; one circling for minutes, for as long as it circles).
+    The track remembers the fastest speed it gave over the last `SPEED_MEMORY_S`
+    (`speed_recent_mps`): what bounds the threat's reach is the speed it was last seen to
+    fly, not the corner the filter cut. Three minutes covers the simulator's reversals and a
+    cruise missile's loiters (`bench/corridor_speed.py`); a threat that really slows down is
+    given its old speed that long.
+    """
 
     WINDOW = 32
     ACCEL_SIGMA = 1.0  # m/s^2: turns and speed changes of a cruising body
+    SPEED_MEMORY_S = 180.0
 
     def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
         self.profile = profile
@@ -250,6 +262,9 @@ class CorridorTrack(_Track):
         self.north = _Axis(0.0, 0.0, 0.0, 0.0)
         self.t_ms = 0
         self.count = 0
+        # (t_ms, speed) of the filter's speeds over the memory, fastest first and each later
+        # one slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
+        self._speeds: deque[tuple[int, float]] = deque()
 
     def state(self) -> tuple[float, float, float, float]:
         """(x, y, vx, vy) on the local map at `t_ms`."""
@@ -263,6 +278,23 @@ class CorridorTrack(_Track):
     def speed_sigma_mps(self) -> float:
         return math.sqrt(max(self.east.vv, self.north.vv))
 
+    @property
+    def speed_recent_mps(self) -> float:
+        """The fastest speed the filter gave over the last SPEED_MEMORY_S (0 before any)."""
+        return self._speeds[0][1] if self._speeds else 0.0
+
+    def _remember_speed(self) -> None:
+        speed = math.hypot(self.east.v, self.north.v)
+        if speed <= 3.0 * self.speed_sigma_mps:
+            return  # no speed to speak of yet
+        speeds = self._speeds
+        while speeds and speeds[-1][1] <= speed:
+            speeds.pop()
+        speeds.append((self.t_ms, speed))
+        oldest = self.t_ms - self.SPEED_MEMORY_S * 1000.0
+        while speeds[0][0] < oldest:
+            speeds.popleft()
+
     def _update(self, r: Report) -> None:
         x, y = self.projection.to_xy(r.lon, r.lat)
         pos_var = r.sigma_m**2
@@ -275,6 +307,8 @@ class CorridorTrack(_Track):
             self.north = _Axis(y, pos_var, vy, v_var)
             self.t_ms = r.t_ms
             self.count = 1
+            self._speeds.clear()
+            self._remember_speed()
             return
         dt = (r.t_ms - self.t_ms) / 1000.0
         if dt > 0:
@@ -288,3 +322,4 @@ class CorridorTrack(_Track):
             self.east.measure_velocity(r.vel_enu[0], vel_var)
             self.north.measure_velocity(r.vel_enu[1], vel_var)
         self.count += 1
+        self._remember_speed()

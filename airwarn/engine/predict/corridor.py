@@ -218,13 +218,15 @@ def measured_envelope(
     speed_max_mps: float,
     accel_mps2: float,
     dash_factor: float,
+    recent_mps: float = 0.0,
 ) -> SpeedEnvelope:
-    """The speed envelope of a threat seen at `speed_mps` (1-sigma `speed_sigma_mps`): within
-    3 sigma of it now, never below the kind's slowest flight, and free to speed up at the
-    kind's acceleration to `dash_factor` times the fastest of that (a dash), never beyond
-    `dash_factor` times the kind's top cruise speed."""
+    """The speed envelope of a threat seen at `speed_mps` (1-sigma `speed_sigma_mps`), and at
+    up to `recent_mps` a little before (a filter that lags a turn gives a lower speed than the
+    threat flies): up to 3 sigma above the faster of the two now, never below the kind's
+    slowest flight, and free to speed up at the kind's acceleration to `dash_factor` times the
+    fastest of that (a dash), never beyond `dash_factor` times the kind's top cruise speed."""
     ceiling = dash_factor * speed_max_mps
-    seen_high = speed_mps + 3.0 * speed_sigma_mps
+    seen_high = max(speed_mps, recent_mps) + 3.0 * speed_sigma_mps
     high = min(ceiling, seen_high)
     low = min(high, max(speed_min_mps, speed_mps - 3.0 * speed_sigma_mps))
     return SpeedEnvelope(low, high, accel_mps2, min(ceiling, dash_factor * seen_high))

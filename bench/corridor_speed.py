@@ -104,7 +104,7 @@ def measure(
             profile.speed_max_mps,
             profile.accel_mps2,
             profile.dash_factor,
-            recent,
+            *([recent] if recent else []),  # (a tree before the speed memory has none)
         )
         bound = envelope.path_m((end_ms - t_ms) / 1000.0)
         if bound > 0:

@@ -246,9 +246,10 @@ class SmartPolicy:
             heading = math.atan2(vx, vy)
             heading_sigma = speed_sigma / speed
             # as fast as seen (3 sigma), and free to dash faster from there
+            cruise_speed, cruise_sigma = track.quiet_speed
             envelope = measured_envelope(
-                speed,
-                speed_sigma,
+                cruise_speed,
+                cruise_sigma,
                 profile.speed_min_mps,
                 profile.speed_max_mps,
                 profile.accel_mps2,

@@ -238,21 +238,32 @@ class _Axis:
 
 
 class CorridorTrack(_Track):
-    """Local-map position/velocity filter for threats that fly where they choose.
+    """Local-map position/velocity filters for threats that fly where they choose.
 
-    In a turn the filter's velocity lags the threat's and cuts the corner, so the speed it
-    gives drops while the threat's does not (a cruise missile reversing at 4.4 deg/s, seen
-    every 15 s, is seen a fifth slower; one circling for minutes, for as long as it circles).
-    The track remembers the fastest speed it gave over the last `SPEED_MEMORY_S`
-    (`speed_recent_mps`): what bounds the threat's reach is the speed it was last seen to
-    fly, not the corner the filter cut. Three minutes covers the simulator's reversals and a
-    cruise missile's loiters (`bench/corridor_speed.py`); a threat that really slows down is
-    given its old speed that long.
+    Two filters take every report: a quiet one (nearly constant velocity, 1 m/s2 of
+    manoeuvre noise), sharp on a straight leg, and an agile one whose noise is the kind's
+    hardest turn at its top speed (a cruise missile 22 m/s2, a drone 13 m/s2). In a hard turn
+    or a circle the quiet one lags: its velocity cuts the corner and its position falls inside
+    the curve, by far more than it states (a cruise missile circling at 2 deg/s, seen every
+    5 s with 300 m of noise: 75 degrees and 3.5 km behind, against a stated 3 sigma of 440 m).
+    Once the two disagree beyond chance (`TURNING_CHI2`), the track reads the agile one
+    (`turning`), with its wider sigmas, until they agree again.
+
+    The quiet filter's speed drops in a turn too, while the threat's does not. The track
+    remembers the fastest speed it gave over the last `SPEED_MEMORY_S` (`speed_recent_mps`):
+    what bounds the threat's reach is the speed it was last seen to fly, not the corner the
+    filter cut. Three minutes covers the simulator's reversals and a cruise missile's loiters
+    (`bench/corridor_speed.py`); a threat that really slows down is given its old speed that
+    long.
     """
 
     WINDOW = 32
     ACCEL_SIGMA = 1.0  # m/s^2: turns and speed changes of a cruising body
     SPEED_MEMORY_S = 180.0
+    # The two filters disagree beyond this (the quiet one's offset from the agile one, squared,
+    # in units of the agile one's variances, summed over position and velocity on both axes):
+    # the threat is turning, and the agile filter is the one to read.
+    TURNING_CHI2 = 13.28  # chi-squared, 4 degrees of freedom, 1 %
 
     def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
         self.profile = profile
@@ -260,23 +271,46 @@ class CorridorTrack(_Track):
         self.window = _ReportWindow(self.WINDOW)
         self.east = _Axis(0.0, 0.0, 0.0, 0.0)
         self.north = _Axis(0.0, 0.0, 0.0, 0.0)
+        # the same filter for a body that pulls its hardest turn at its top speed all the time
+        self.agile_east = _Axis(0.0, 0.0, 0.0, 0.0)
+        self.agile_north = _Axis(0.0, 0.0, 0.0, 0.0)
+        self.agile_q = (
+            max(self.ACCEL_SIGMA, math.radians(profile.turn_rate_dps) * profile.speed_max_mps) ** 2
+        )
+        self.turning = False
         self.t_ms = 0
         self.count = 0
         # (t_ms, speed) of the filter's speeds over the memory, fastest first and each later
         # one slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
         self._speeds: deque[tuple[int, float]] = deque()
 
+    def _axes(self) -> tuple[_Axis, _Axis]:
+        if self.turning:
+            return self.agile_east, self.agile_north
+        return self.east, self.north
+
     def state(self) -> tuple[float, float, float, float]:
         """(x, y, vx, vy) on the local map at `t_ms`."""
-        return self.east.p, self.north.p, self.east.v, self.north.v
+        east, north = self._axes()
+        return east.p, north.p, east.v, north.v
 
     @property
     def position_sigma_m(self) -> float:
-        return math.sqrt(max(self.east.pp, self.north.pp))
+        east, north = self._axes()
+        return math.sqrt(max(east.pp, north.pp))
 
     @property
     def speed_sigma_mps(self) -> float:
-        return math.sqrt(max(self.east.vv, self.north.vv))
+        east, north = self._axes()
+        return math.sqrt(max(east.vv, north.vv))
+
+    @property
+    def quiet_speed(self) -> tuple[float, float]:
+        """The quiet filter's speed and its 1-sigma, turning or not: what the speed bound starts
+        from (in a coordinated turn the speed holds while the heading swings; the agile
+        filter's wide velocity sigma is about where it points, not how fast it flies)."""
+        east, north = self.east, self.north
+        return math.hypot(east.v, north.v), math.sqrt(max(east.vv, north.vv))
 
     @property
     def speed_recent_mps(self) -> float:
@@ -284,8 +318,8 @@ class CorridorTrack(_Track):
         return self._speeds[0][1] if self._speeds else 0.0
 
     def _remember_speed(self) -> None:
-        speed = math.hypot(self.east.v, self.north.v)
-        if speed <= 3.0 * self.speed_sigma_mps:
+        speed, sigma = self.quiet_speed
+        if speed <= 3.0 * sigma:
             return  # no speed to speak of yet
         speeds = self._speeds
         while speeds and speeds[-1][1] <= speed:
@@ -305,21 +339,39 @@ class CorridorTrack(_Track):
             v_var = unknown if r.vel_enu is None else vel_var
             self.east = _Axis(x, pos_var, vx, v_var)
             self.north = _Axis(y, pos_var, vy, v_var)
+            self.agile_east = _Axis(x, pos_var, vx, v_var)
+            self.agile_north = _Axis(y, pos_var, vy, v_var)
+            self.turning = False
             self.t_ms = r.t_ms
             self.count = 1
             self._speeds.clear()
             self._remember_speed()
             return
         dt = (r.t_ms - self.t_ms) / 1000.0
+        quiet_e, quiet_n = self.east, self.north
+        agile_e, agile_n = self.agile_east, self.agile_north
         if dt > 0:
             q = self.ACCEL_SIGMA**2
-            self.east.predict(dt, q)
-            self.north.predict(dt, q)
+            quiet_e.predict(dt, q)
+            quiet_n.predict(dt, q)
+            agile_e.predict(dt, self.agile_q)
+            agile_n.predict(dt, self.agile_q)
             self.t_ms = r.t_ms
-        self.east.measure_position(x, pos_var)
-        self.north.measure_position(y, pos_var)
+        quiet_e.measure_position(x, pos_var)
+        quiet_n.measure_position(y, pos_var)
+        agile_e.measure_position(x, pos_var)
+        agile_n.measure_position(y, pos_var)
         if r.vel_enu is not None:
-            self.east.measure_velocity(r.vel_enu[0], vel_var)
-            self.north.measure_velocity(r.vel_enu[1], vel_var)
+            quiet_e.measure_velocity(r.vel_enu[0], vel_var)
+            quiet_n.measure_velocity(r.vel_enu[1], vel_var)
+            agile_e.measure_velocity(r.vel_enu[0], vel_var)
+            agile_n.measure_velocity(r.vel_enu[1], vel_var)
         self.count += 1
+        disagreement = (
+            (quiet_e.p - agile_e.p) ** 2 / agile_e.pp
+            + (quiet_e.v - agile_e.v) ** 2 / agile_e.vv
+            + (quiet_n.p - agile_n.p) ** 2 / agile_n.pp
+            + (quiet_n.v - agile_n.v) ** 2 / agile_n.vv
+        )
+        self.turning = disagreement > self.TURNING_CHI2
         self._remember_speed()

@@ -219,7 +219,7 @@ def test_the_speed_bound_follows_the_measured_speed_and_allows_a_dash():
 # -- against the simulator's manoeuvres -------------------------------------------------------
 
 
-def manoeuvre_flight(kind, what, speed, side=1.0):
+def manoeuvre_flight(kind, what, speed, side=1.0, loiter_s=240.0):
     """A drone or cruise missile flown by `airwarn.sim.maneuvers` from 50 km out, heading north:
     a hard turn (90 degrees), a reversal onto a target behind it, a loiter, or a dash to its
     top speed; its samples as (t s, east m, north m, east m/s, north m/s)."""
@@ -234,7 +234,7 @@ def manoeuvre_flight(kind, what, speed, side=1.0):
         if what in ("turn", "reverse")
         else style.turn_rate_dps
     )
-    legs = [("loiter", 240.0)] if what == "loiter" else []
+    legs = [("loiter", loiter_s)] if what == "loiter" else []
     path = RoutePath(t0_s=0.0, dt_s=style.dt_s)
     assert maneuvers._fly(
         path,
@@ -386,17 +386,20 @@ def test_a_track_forgets_a_speed_it_no_longer_flies():
 
 
 @pytest.mark.parametrize(
-    ("kind", "what", "every_s", "sigma_m"),
+    ("kind", "what", "every_s", "sigma_m", "loiter_s"),
     [
-        ("cruise", "loiter", 5.0, 300.0),
-        ("cruise", "loiter", 15.0, 100.0),
-        ("cruise", "reverse", 5.0, 50.0),
-        ("cruise", "reverse", 1.0, 30.0),
-        ("drone", "loiter", 5.0, 300.0),
-        ("drone", "reverse", 15.0, 100.0),
+        ("cruise", "loiter", 5.0, 300.0, 240.0),
+        ("cruise", "loiter", 5.0, 300.0, 720.0),
+        ("cruise", "loiter", 15.0, 100.0, 240.0),
+        ("cruise", "reverse", 5.0, 50.0, 240.0),
+        ("cruise", "reverse", 1.0, 30.0, 240.0),
+        ("drone", "loiter", 5.0, 300.0, 240.0),
+        ("drone", "reverse", 15.0, 100.0, 240.0),
     ],
 )
-def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(kind, what, every_s, sigma_m):
+def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(
+    kind, what, every_s, sigma_m, loiter_s
+):
     """From the track as the policy reads it (reported every `every_s`, `sigma_m` off), where the
     threat really flies over the next 30 s and 105 s lies inside the corridor. In a hard turn or
     a circle the quiet filter lags by tens of degrees and kilometres (a cruise missile circling
@@ -407,7 +410,7 @@ def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(kind, what, 
 
     profile = PROFILES[kind]
     speed = {"drone": 45.0, "cruise": 220.0}[kind]
-    flight = manoeuvre_flight(kind, what, speed)
+    flight = manoeuvre_flight(kind, what, speed, loiter_s=loiter_s)
     projection = LocalProjection(35.0, 48.0)
     turn = math.radians(profile.turn_rate_dps)
 
@@ -456,3 +459,27 @@ def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(kind, what, 
     assert missed == 0
     if kind == "cruise":  # the lag is real: the quiet filter alone leaves the flight outside
         assert outside(quiet_only=True)[0] > 0
+
+
+def test_the_speed_seen_before_a_long_circle_holds_through_it():
+    """A cruise missile circling for twelve minutes: the quiet filter gives it a lower speed
+    all the way round, the agile one flags the turn, and the speed remembered from before the
+    circle holds to its end (the memory's clock stops in a turn)."""
+    from airwarn.engine.tracks import CorridorTrack, Report
+
+    flight = manoeuvre_flight("cruise", "loiter", 220.0, loiter_s=720.0)
+    projection = LocalProjection(35.0, 48.0)
+    track = CorridorTrack(PROFILES["cruise"], projection)
+    rng = np.random.default_rng(7)
+    step = max(1, round(5.0 / (flight[1, 0] - flight[0, 0])))
+    circling = []
+    for i in range(0, len(flight), step):
+        t, x, y, ve, vn = flight[i]
+        lon, lat = projection.to_lonlat(x + rng.normal(0, 300), y + rng.normal(0, 300))
+        track.add(Report(int(t * 1000), lat, lon, 1000.0, 300.0, None))
+        if track.turning:
+            circling.append((track.quiet_speed[0], track.speed_recent_mps, math.hypot(ve, vn)))
+    assert len(circling) > 100  # ten minutes of the circle and more, flagged
+    quiet, recent, true = np.array(circling).T
+    assert np.median(quiet) < 0.9 * np.median(true)  # the quiet filter cuts the circle short
+    assert (recent >= 0.97 * true).all()  # the speed from before it does not

@@ -249,12 +249,13 @@ class CorridorTrack(_Track):
     Once the two disagree beyond chance (`TURNING_CHI2`), the track reads the agile one
     (`turning`), with its wider sigmas, until they agree again.
 
-    The quiet filter's speed drops in a turn too, while the threat's does not. The track
-    remembers the fastest speed it gave over the last `SPEED_MEMORY_S` (`speed_recent_mps`):
-    what bounds the threat's reach is the speed it was last seen to fly, not the corner the
-    filter cut. Three minutes covers the simulator's reversals and a cruise missile's loiters
-    (`bench/corridor_speed.py`); a threat that really slows down is given its old speed that
-    long.
+    The quiet filter's speed drops in a turn too, while the threat's does not, and the agile
+    one's is too loose to bound it. The track remembers the fastest speed the quiet filter
+    gave over the last `SPEED_MEMORY_S` of flight out of turns (`speed_recent_mps`; a speed
+    seen in a turn is not taken, and the memory's clock stops while it lasts): what bounds the
+    threat's reach is the speed it was last seen to fly, not the corner the filter cut. Three
+    minutes covers the turns the agile filter does not flag (`bench/corridor_speed.py`); a
+    threat that really slows down is given its old speed that long.
     """
 
     WINDOW = 32
@@ -283,6 +284,7 @@ class CorridorTrack(_Track):
         # (t_ms, speed) of the filter's speeds over the memory, fastest first and each later
         # one slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
         self._speeds: deque[tuple[int, float]] = deque()
+        self._clock_ms = 0  # time flown out of turns: the memory's clock
 
     def _axes(self) -> tuple[_Axis, _Axis]:
         if self.turning:
@@ -314,18 +316,22 @@ class CorridorTrack(_Track):
 
     @property
     def speed_recent_mps(self) -> float:
-        """The fastest speed the filter gave over the last SPEED_MEMORY_S (0 before any)."""
+        """The fastest speed the quiet filter gave over the last SPEED_MEMORY_S of flight out of
+        turns (0 before any)."""
         return self._speeds[0][1] if self._speeds else 0.0
 
-    def _remember_speed(self) -> None:
+    def _remember_speed(self, dt_ms: int) -> None:
+        if self.turning:
+            return  # its speed is cut by the turn: the one from before holds through it
+        self._clock_ms += dt_ms
         speed, sigma = self.quiet_speed
         if speed <= 3.0 * sigma:
             return  # no speed to speak of yet
         speeds = self._speeds
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()
-        speeds.append((self.t_ms, speed))
-        oldest = self.t_ms - self.SPEED_MEMORY_S * 1000.0
+        speeds.append((self._clock_ms, speed))
+        oldest = self._clock_ms - self.SPEED_MEMORY_S * 1000.0
         while speeds[0][0] < oldest:
             speeds.popleft()
 
@@ -345,7 +351,8 @@ class CorridorTrack(_Track):
             self.t_ms = r.t_ms
             self.count = 1
             self._speeds.clear()
-            self._remember_speed()
+            self._clock_ms = 0
+            self._remember_speed(0)
             return
         dt = (r.t_ms - self.t_ms) / 1000.0
         quiet_e, quiet_n = self.east, self.north
@@ -374,4 +381,4 @@ class CorridorTrack(_Track):
             + (quiet_n.v - agile_n.v) ** 2 / agile_n.vv
         )
         self.turning = disagreement > self.TURNING_CHI2
-        self._remember_speed()
+        self._remember_speed(int(dt * 1000) if dt > 0 else 0)

@@ -57,16 +57,14 @@ class SpeedRecorder:
         fresh = self._last.get(threat.id) != track.t_ms
         if isinstance(track, CorridorTrack) and track.velocity_known and fresh:
             self._last[threat.id] = track.t_ms
+            # the speed the corridor's bound starts from (a tree before the agile filter: the
+            # one filter's; before the speed memory: no memory)
             _, _, vx, vy = track.state()
-            self.seen.append(
-                (
-                    threat.id,
-                    track.t_ms,
-                    math.hypot(vx, vy),
-                    track.speed_sigma_mps,
-                    getattr(track, "speed_recent_mps", 0.0),
-                )
+            speed, sigma = getattr(
+                track, "quiet_speed", (math.hypot(vx, vy), track.speed_sigma_mps)
             )
+            recent = getattr(track, "speed_recent_mps", 0.0)
+            self.seen.append((threat.id, track.t_ms, speed, sigma, recent))
         return self.inner.assess(threat, now_ms)
 
     def __getattr__(self, name: str) -> Any:

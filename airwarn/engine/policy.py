@@ -32,6 +32,7 @@ from airwarn.engine import physics
 from airwarn.engine.predict.ballistic import ImpactEstimate, predict_impact
 from airwarn.engine.predict.corridor import (
     _OUTSIDE,
+    SpeedEnvelope,
     measured_envelope,
     reach_outline,
     reach_region,
@@ -112,6 +113,42 @@ class Policy(Protocol):
     name: str
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment: ...
+
+
+def corridor_motion(
+    track: CorridorTrack, vx: float, vy: float
+) -> tuple[float | None, float, SpeedEnvelope]:
+    """What a corridor is drawn with, from the track as read: the heading (None when not known)
+    and its 1-sigma, and the speed envelope. The speed comes from the quiet filter (in a turn
+    the track reads the agile one, whose wide sigma is about the heading): as fast as seen
+    (3 sigma) or as it flew before the turn, and free to dash from there."""
+    profile = track.profile
+    speed = math.hypot(vx, vy)
+    speed_sigma = track.speed_sigma_mps
+    heading = None
+    heading_sigma = math.pi
+    if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
+        heading = math.atan2(vx, vy)
+        heading_sigma = speed_sigma / speed
+    cruise_speed, cruise_sigma = track.quiet_speed
+    if track.turning and not track.speed_recent_mps:
+        # born in a turn: no speed from before it to hold, so the agile filter's, loose as it is
+        cruise_speed, cruise_sigma = speed, speed_sigma
+    if track.velocity_known and cruise_speed > 3 * cruise_sigma and cruise_speed > 1.0:
+        envelope = measured_envelope(
+            cruise_speed,
+            cruise_sigma,
+            profile.speed_min_mps,
+            profile.speed_max_mps,
+            profile.accel_mps2,
+            profile.dash_factor,
+            track.speed_recent_mps,
+        )
+    else:
+        envelope = unknown_envelope(
+            profile.speed_min_mps, profile.speed_max_mps, profile.accel_mps2, profile.dash_factor
+        )
+    return heading, heading_sigma, envelope
 
 
 def _position_now(
@@ -238,31 +275,7 @@ class SmartPolicy:
         assert isinstance(track, CorridorTrack)
         profile = threat.profile
         x, y, vx, vy, sigma = _position_now(threat, now_ms, self.zones.projection)
-        speed = math.hypot(vx, vy)
-        speed_sigma = track.speed_sigma_mps
-        heading = None
-        heading_sigma = math.pi
-        if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
-            heading = math.atan2(vx, vy)
-            heading_sigma = speed_sigma / speed
-            # as fast as seen (3 sigma), and free to dash faster from there
-            cruise_speed, cruise_sigma = track.quiet_speed
-            envelope = measured_envelope(
-                cruise_speed,
-                cruise_sigma,
-                profile.speed_min_mps,
-                profile.speed_max_mps,
-                profile.accel_mps2,
-                profile.dash_factor,
-                track.speed_recent_mps,
-            )
-        else:
-            envelope = unknown_envelope(
-                profile.speed_min_mps,
-                profile.speed_max_mps,
-                profile.accel_mps2,
-                profile.dash_factor,
-            )
+        heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
         # the zones it holds, by shelter time

@@ -74,10 +74,15 @@ class _Track:
         if outcome == "append" and self.count:
             self._update(report)
         elif outcome != "duplicate":
+            self._refilter(True)
             self.count = 0
             for r in self.window.reports:
                 self._update(r)
+            self._refilter(False)
         return outcome
+
+    def _refilter(self, starting: bool) -> None:
+        """Called before the window is filtered again from its start, and after."""
 
     @property
     def velocity_known(self) -> bool:
@@ -246,13 +251,14 @@ class CorridorTrack(_Track):
     or a circle the quiet one lags: its velocity cuts the corner and its position falls inside
     the curve, by far more than it states (a cruise missile circling at 2 deg/s, seen every
     5 s with 300 m of noise: 75 degrees and 3.5 km behind, against a stated 3 sigma of 440 m).
-    Once the two disagree beyond chance (`TURNING_CHI2`), the track reads the agile one
-    (`turning`), with its wider sigmas, until they agree again.
+    Once the two are farther apart than a straight leg leaves them (`TURNING_ON`), the track
+    reads the agile one (`turning`), with its wider sigmas, until they agree again.
 
     The quiet filter's speed drops in a turn too, while the threat's does not, and the agile
     one's is too loose to bound it. The track remembers the fastest speed the quiet filter
-    gave over the last `SPEED_MEMORY_S` of flight out of turns (`speed_recent_mps`; a speed
-    seen in a turn is not taken, and the memory's clock stops while it lasts): what bounds the
+    gave over the last `SPEED_MEMORY_S` of flight out of turns
+    (`speed_recent_mps`; a speed seen in a turn is not taken, the memory's clock stops while
+    it lasts, and a late report that sets the window filtered again keeps it): what bounds the
     threat's reach is the speed it was last seen to fly, not the corner the filter cut. Three
     minutes covers the turns the agile filter does not flag (`bench/corridor_speed.py`); a
     threat that really slows down is given its old speed that long.
@@ -261,10 +267,17 @@ class CorridorTrack(_Track):
     WINDOW = 32
     ACCEL_SIGMA = 1.0  # m/s^2: turns and speed changes of a cruising body
     SPEED_MEMORY_S = 180.0
-    # The two filters disagree beyond this (the quiet one's offset from the agile one, squared,
-    # in units of the agile one's variances, summed over position and velocity on both axes):
-    # the threat is turning, and the agile filter is the one to read.
-    TURNING_CHI2 = 13.28  # chi-squared, 4 degrees of freedom, 1 %
+    # a new track's first speeds are loose, and those that pass `speed > 3 sigma` are the ones
+    # that came out high: the memory takes speeds from this many reports on
+    SPEED_MEMORY_AFTER = 4
+    # How far apart the two filters are: the quiet one's offset from the agile one, squared, in
+    # units of the agile one's variances, summed over position and velocity on both axes. On a
+    # straight leg it stays low (mean 1.4-1.6, 99th percentile 6-7 on the simulator's sensors);
+    # above TURNING_ON the threat is turning and the agile filter is the one to read, until it
+    # falls below TURNING_OFF (no flicker between the two at the edge).
+    TURNING_ON = 13.0
+    TURNING_OFF = 4.0
+    _VAR_FLOOR = 1e-6  # m2, (m/s)2: a report may state a sigma of a micrometre
 
     def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
         self.profile = profile
@@ -281,10 +294,11 @@ class CorridorTrack(_Track):
         self.turning = False
         self.t_ms = 0
         self.count = 0
-        # (t_ms, speed) of the filter's speeds over the memory, fastest first and each later
-        # one slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
+        # (clock ms, speed) of the speeds over the memory, fastest first and each later one
+        # slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
         self._speeds: deque[tuple[int, float]] = deque()
         self._clock_ms = 0  # time flown out of turns: the memory's clock
+        self._kept: tuple[deque[tuple[int, float]], int] | None = None  # while re-filtering
 
     def _axes(self) -> tuple[_Axis, _Axis]:
         if self.turning:
@@ -316,24 +330,35 @@ class CorridorTrack(_Track):
 
     @property
     def speed_recent_mps(self) -> float:
-        """The fastest speed the quiet filter gave over the last SPEED_MEMORY_S of flight out of
-        turns (0 before any)."""
+        """The fastest speed the quiet filter gave over the last SPEED_MEMORY_S of flight out
+        of turns, from its SPEED_MEMORY_AFTER-th report on (0 before any)."""
         return self._speeds[0][1] if self._speeds else 0.0
 
     def _remember_speed(self, dt_ms: int) -> None:
-        if self.turning:
+        if self.turning or self._kept is not None:
             return  # its speed is cut by the turn: the one from before holds through it
         self._clock_ms += dt_ms
-        speed, sigma = self.quiet_speed
-        if speed <= 3.0 * sigma:
-            return  # no speed to speak of yet
         speeds = self._speeds
+        oldest = self._clock_ms - self.SPEED_MEMORY_S * 1000.0
+        while speeds and speeds[0][0] < oldest:
+            speeds.popleft()
+        speed, sigma = self.quiet_speed
+        if speed <= 3.0 * sigma or self.count < self.SPEED_MEMORY_AFTER:
+            return  # no speed to speak of yet
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()
         speeds.append((self._clock_ms, speed))
-        oldest = self._clock_ms - self.SPEED_MEMORY_S * 1000.0
-        while speeds[0][0] < oldest:
-            speeds.popleft()
+
+    def _refilter(self, starting: bool) -> None:
+        # The window holds the last few minutes only: the memory stays as it was, and the
+        # speed the filter gives once through it is added.
+        if starting:
+            self._kept = (self._speeds, self._clock_ms)
+            self._speeds = deque()
+        elif self._kept is not None:
+            self._speeds, self._clock_ms = self._kept
+            self._kept = None
+            self._remember_speed(0)
 
     def _update(self, r: Report) -> None:
         x, y = self.projection.to_xy(r.lon, r.lat)
@@ -350,11 +375,13 @@ class CorridorTrack(_Track):
             self.turning = False
             self.t_ms = r.t_ms
             self.count = 1
-            self._speeds.clear()
-            self._clock_ms = 0
+            if self._kept is None:
+                self._speeds.clear()
+                self._clock_ms = 0
             self._remember_speed(0)
             return
-        dt = (r.t_ms - self.t_ms) / 1000.0
+        dt_ms = r.t_ms - self.t_ms
+        dt = dt_ms / 1000.0
         quiet_e, quiet_n = self.east, self.north
         agile_e, agile_n = self.agile_east, self.agile_north
         if dt > 0:
@@ -374,11 +401,12 @@ class CorridorTrack(_Track):
             agile_e.measure_velocity(r.vel_enu[0], vel_var)
             agile_n.measure_velocity(r.vel_enu[1], vel_var)
         self.count += 1
-        disagreement = (
-            (quiet_e.p - agile_e.p) ** 2 / agile_e.pp
-            + (quiet_e.v - agile_e.v) ** 2 / agile_e.vv
-            + (quiet_n.p - agile_n.p) ** 2 / agile_n.pp
-            + (quiet_n.v - agile_n.v) ** 2 / agile_n.vv
+        floor = self._VAR_FLOOR
+        apart = (
+            (quiet_e.p - agile_e.p) ** 2 / max(agile_e.pp, floor)
+            + (quiet_e.v - agile_e.v) ** 2 / max(agile_e.vv, floor)
+            + (quiet_n.p - agile_n.p) ** 2 / max(agile_n.pp, floor)
+            + (quiet_n.v - agile_n.v) ** 2 / max(agile_n.vv, floor)
         )
-        self.turning = disagreement > self.TURNING_CHI2
-        self._remember_speed(int(dt * 1000) if dt > 0 else 0)
+        self.turning = apart > (self.TURNING_OFF if self.turning else self.TURNING_ON)
+        self._remember_speed(max(dt_ms, 0))

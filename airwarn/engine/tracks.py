@@ -292,6 +292,7 @@ class CorridorTrack(_Track):
             max(self.ACCEL_SIGMA, math.radians(profile.turn_rate_dps) * profile.speed_max_mps) ** 2
         )
         self.turning = False
+        self.apart = 0.0  # how far apart the two filters are (see TURNING_ON)
         self.t_ms = 0
         self.count = 0
         # (clock ms, speed) of the speeds over the memory, fastest first and each later one
@@ -408,5 +409,6 @@ class CorridorTrack(_Track):
             + (quiet_n.p - agile_n.p) ** 2 / max(agile_n.pp, floor)
             + (quiet_n.v - agile_n.v) ** 2 / max(agile_n.vv, floor)
         )
+        self.apart = apart
         self.turning = apart > (self.TURNING_OFF if self.turning else self.TURNING_ON)
         self._remember_speed(max(dt_ms, 0))

@@ -39,6 +39,7 @@ def _track_state(engine: Engine, threat_id: str) -> dict[str, float] | None:
     if threat is None:
         return None
     track = threat.view.track
+    # the track as the policy reads it: the agile filter's state while it is turning
     x, y, vx, vy = track.state()  # type: ignore[union-attr]
     return {
         "x": x,
@@ -46,6 +47,7 @@ def _track_state(engine: Engine, threat_id: str) -> dict[str, float] | None:
         "speed": math.hypot(vx, vy),
         "heading": math.degrees(math.atan2(vx, vy)),
         "speed_sigma": track.speed_sigma_mps,
+        "turning": float(getattr(track, "turning", False)),
     }  # type: ignore[union-attr]
 
 

@@ -272,7 +272,7 @@ class CorridorTrack(_Track):
     SPEED_MEMORY_AFTER = 4
     # How far apart the two filters are: the quiet one's offset from the agile one, squared, in
     # units of the agile one's variances, summed over position and velocity on both axes. On a
-    # straight leg it stays low (mean 1.4-1.6, 99th percentile 6-7 on the simulator's sensors);
+    # straight leg it stays low (the sweep's `honest` drones: mean 1.5, 99th percentile 7.0);
     # above TURNING_ON the threat is turning and the agile filter is the one to read, until it
     # falls below TURNING_OFF (no flicker between the two at the edge).
     TURNING_ON = 13.0

@@ -211,23 +211,22 @@ class _Axis:
         self.p, self.v = p, v
         self.pp, self.pv, self.vv = p_var, 0.0, v_var
 
-    def predict(self, dt: float, q: float) -> None:
-        self.p += self.v * dt
-        self.pp += dt * (2 * self.pv + dt * self.vv) + q * dt**3 / 3
-        self.pv += dt * self.vv + q * dt**2 / 2
-        self.vv += q * dt
-
-    def measure_position(self, z: float, r: float) -> None:
-        s = self.pp + r
-        k_p, k_v = self.pp / s, self.pv / s
-        innovation = z - self.p
-        self.p += k_p * innovation
-        self.v += k_v * innovation
-        self.pp, self.pv, self.vv = (
-            (1 - k_p) * self.pp,
-            (1 - k_p) * self.pv,
-            self.vv - k_v * self.pv,
-        )
+    def step(self, dt: float, q: float, z: float, r: float) -> None:
+        """Predict over dt (nearly constant velocity, white acceleration of variance q; none
+        when dt <= 0), then take a position z of variance r: one call, as a corridor track runs
+        four of these per report."""
+        p, v, pp, pv, vv = self.p, self.v, self.pp, self.pv, self.vv
+        if dt > 0:
+            p += v * dt
+            pp += dt * (2 * pv + dt * vv) + q * dt**3 / 3
+            pv += dt * vv + q * dt**2 / 2
+            vv += q * dt
+        s = pp + r
+        k_p, k_v = pp / s, pv / s
+        innovation = z - p
+        self.p = p + k_p * innovation
+        self.v = v + k_v * innovation
+        self.pp, self.pv, self.vv = (1 - k_p) * pp, (1 - k_p) * pv, vv - k_v * pv
 
     def measure_velocity(self, z: float, r: float) -> None:
         s = self.vv + r
@@ -343,9 +342,12 @@ class CorridorTrack(_Track):
         oldest = self._clock_ms - self.SPEED_MEMORY_S * 1000.0
         while speeds and speeds[0][0] < oldest:
             speeds.popleft()
-        speed, sigma = self.quiet_speed
-        if speed <= 3.0 * sigma or self.count < self.SPEED_MEMORY_AFTER:
+        if self.count < self.SPEED_MEMORY_AFTER:
             return  # no speed to speak of yet
+        east, north = self.east, self.north
+        speed = math.hypot(east.v, north.v)
+        if speed * speed <= 9.0 * max(east.vv, north.vv):
+            return
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()
         speeds.append((self._clock_ms, speed))
@@ -385,17 +387,13 @@ class CorridorTrack(_Track):
         dt = dt_ms / 1000.0
         quiet_e, quiet_n = self.east, self.north
         agile_e, agile_n = self.agile_east, self.agile_north
+        q, agile_q = self.ACCEL_SIGMA**2, self.agile_q
+        quiet_e.step(dt, q, x, pos_var)
+        quiet_n.step(dt, q, y, pos_var)
+        agile_e.step(dt, agile_q, x, pos_var)
+        agile_n.step(dt, agile_q, y, pos_var)
         if dt > 0:
-            q = self.ACCEL_SIGMA**2
-            quiet_e.predict(dt, q)
-            quiet_n.predict(dt, q)
-            agile_e.predict(dt, self.agile_q)
-            agile_n.predict(dt, self.agile_q)
             self.t_ms = r.t_ms
-        quiet_e.measure_position(x, pos_var)
-        quiet_n.measure_position(y, pos_var)
-        agile_e.measure_position(x, pos_var)
-        agile_n.measure_position(y, pos_var)
         if r.vel_enu is not None:
             quiet_e.measure_velocity(r.vel_enu[0], vel_var)
             quiet_n.measure_velocity(r.vel_enu[1], vel_var)

@@ -507,3 +507,35 @@ def test_a_late_report_keeps_the_speed_the_track_remembers():
             )
             assert track.speed_recent_mps == held
     assert held is not None and held > 200.0
+
+
+@pytest.mark.parametrize(("every_s", "sigma_m"), [(5.0, 300.0), (1.0, 30.0)])
+def test_a_circling_drone_is_read_from_one_filter_at_a_time_not_flickering(every_s, sigma_m):
+    """Once the agile filter is read it stays read until the two filters agree again: a drone
+    circling for four minutes switches a few times, not at every other report (each switch
+    moves the track a few hundred metres and changes its corridor's shape)."""
+    from airwarn.engine.tracks import CorridorTrack, Report
+
+    flight = manoeuvre_flight("drone", "loiter", 45.0)
+    projection = LocalProjection(35.0, 48.0)
+
+    def switches(hysteresis):
+        track = CorridorTrack(PROFILES["drone"], projection)
+        if not hysteresis:
+            track.TURNING_OFF = track.TURNING_ON
+        rng = np.random.default_rng(7)
+        step = max(1, round(every_s / (flight[1, 0] - flight[0, 0])))
+        count, was, turning = 0, False, 0
+        for i in range(0, len(flight), step):
+            t, x, y = flight[i, :3]
+            lon, lat = projection.to_lonlat(x + rng.normal(0, sigma_m), y + rng.normal(0, sigma_m))
+            track.add(Report(int(t * 1000), lat, lon, 1000.0, sigma_m, None))
+            count += track.turning != was
+            was = track.turning
+            turning += track.turning
+        return count, turning
+
+    count, turning = switches(hysteresis=True)
+    assert turning > 20  # the circle is seen
+    assert count <= 6
+    assert switches(hysteresis=False)[0] > 2 * count  # one threshold flickers

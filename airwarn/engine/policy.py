@@ -118,10 +118,13 @@ class Policy(Protocol):
 def corridor_motion(
     track: CorridorTrack, vx: float, vy: float
 ) -> tuple[float | None, float, SpeedEnvelope]:
-    """What a corridor is drawn with, from the track as read: the heading (None when not known)
-    and its 1-sigma, and the speed envelope. The speed comes from the quiet filter (in a turn
-    the track reads the agile one, whose wide sigma is about the heading): as fast as seen
-    (3 sigma) or as it flew before the turn, and free to dash from there."""
+    """What a corridor is drawn with, from the track as read (`vx`, `vy`: its velocity now):
+    the heading (None when not known: the corridor is then a disc) and its 1-sigma, and the
+    speed envelope. The speed comes from the quiet filter (in a turn the track reads the agile
+    one, whose wide sigma is about the heading): as fast as seen (3 sigma) or as it flew before
+    the turn, and free to dash from there. A track turning with no speed remembered (a turn
+    from its first reports on, or after three minutes with no known speed) takes the agile
+    filter's speed, loose as it is; with no known speed at all, the kind's."""
     profile = track.profile
     speed = math.hypot(vx, vy)
     speed_sigma = track.speed_sigma_mps
@@ -132,7 +135,7 @@ def corridor_motion(
         heading_sigma = speed_sigma / speed
     cruise_speed, cruise_sigma = track.quiet_speed
     if track.turning and not track.speed_recent_mps:
-        # born in a turn: no speed from before it to hold, so the agile filter's, loose as it is
+        # no speed from before the turn to hold: the agile filter's
         cruise_speed, cruise_sigma = speed, speed_sigma
     if track.velocity_known and cruise_speed > 3 * cruise_sigma and cruise_speed > 1.0:
         envelope = measured_envelope(

@@ -63,6 +63,7 @@ class _Track:
 
     window: _ReportWindow
     count: int
+    refiltering = False  # True while the window is filtered again from its start
 
     def _update(self, report: Report) -> None:
         raise NotImplementedError
@@ -74,15 +75,18 @@ class _Track:
         if outcome == "append" and self.count:
             self._update(report)
         elif outcome != "duplicate":
-            self._refilter(True)
-            self.count = 0
-            for r in self.window.reports:
-                self._update(r)
-            self._refilter(False)
+            self.refiltering = True
+            try:
+                self.count = 0
+                for r in self.window.reports:
+                    self._update(r)
+            finally:
+                self.refiltering = False
+            self._refiltered()
         return outcome
 
-    def _refilter(self, starting: bool) -> None:
-        """Called before the window is filtered again from its start, and after."""
+    def _refiltered(self) -> None:
+        """Called once the window has been filtered again from its start."""
 
     @property
     def velocity_known(self) -> bool:
@@ -298,7 +302,6 @@ class CorridorTrack(_Track):
         # slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
         self._speeds: deque[tuple[int, float]] = deque()
         self._clock_ms = 0  # time flown out of turns: the memory's clock
-        self._kept: tuple[deque[tuple[int, float]], int] | None = None  # while re-filtering
 
     def _axes(self) -> tuple[_Axis, _Axis]:
         if self.turning:
@@ -323,8 +326,9 @@ class CorridorTrack(_Track):
     @property
     def quiet_speed(self) -> tuple[float, float]:
         """The quiet filter's speed and its 1-sigma, turning or not: what the speed bound starts
-        from (in a coordinated turn the speed holds while the heading swings; the agile
-        filter's wide velocity sigma is about where it points, not how fast it flies)."""
+        from, with the memory (in a coordinated turn the speed holds while the heading swings;
+        the agile filter's wide velocity sigma is about where it points, not how fast it flies;
+        `policy.corridor_motion` says when the agile one's is taken instead)."""
         east, north = self.east, self.north
         return math.hypot(east.v, north.v), math.sqrt(max(east.vv, north.vv))
 
@@ -335,8 +339,10 @@ class CorridorTrack(_Track):
         return self._speeds[0][1] if self._speeds else 0.0
 
     def _remember_speed(self, dt_ms: int) -> None:
-        if self.turning or self._kept is not None:
-            return  # its speed is cut by the turn: the one from before holds through it
+        if self.turning or self.refiltering:
+            # in a turn its speed is cut by the turn: the one from before holds through it;
+            # while the window is filtered again, the speeds it gives were seen once already
+            return
         self._clock_ms += dt_ms
         speeds = self._speeds
         oldest = self._clock_ms - self.SPEED_MEMORY_S * 1000.0
@@ -346,22 +352,16 @@ class CorridorTrack(_Track):
             return  # no speed to speak of yet
         east, north = self.east, self.north
         speed = math.hypot(east.v, north.v)
-        if speed * speed <= 9.0 * max(east.vv, north.vv):
-            return
+        if speed <= 3.0 * math.sqrt(max(east.vv, north.vv)):
+            return  # the policy's own test of a known speed
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()
         speeds.append((self._clock_ms, speed))
 
-    def _refilter(self, starting: bool) -> None:
+    def _refiltered(self) -> None:
         # The window holds the last few minutes only: the memory stays as it was, and the
-        # speed the filter gives once through it is added.
-        if starting:
-            self._kept = (self._speeds, self._clock_ms)
-            self._speeds = deque()
-        elif self._kept is not None:
-            self._speeds, self._clock_ms = self._kept
-            self._kept = None
-            self._remember_speed(0)
+        # filter's speed once through it is taken as any new one is.
+        self._remember_speed(0)
 
     def _update(self, r: Report) -> None:
         x, y = self.projection.to_xy(r.lon, r.lat)
@@ -378,10 +378,6 @@ class CorridorTrack(_Track):
             self.turning = False
             self.t_ms = r.t_ms
             self.count = 1
-            if self._kept is None:
-                self._speeds.clear()
-                self._clock_ms = 0
-            self._remember_speed(0)
             return
         dt_ms = r.t_ms - self.t_ms
         dt = dt_ms / 1000.0

@@ -218,8 +218,13 @@ def test_an_operator_approves_or_rejects_held_cap_and_the_audit_names_them(
     on_sqlite: Deployment,
 ) -> None:
     d = on_sqlite
-    held = d.post("relay-a", message("h-1")).json()
-    other = d.post("relay-a", message("h-2", status="Exercise")).json()
+    posted = [
+        d.post("relay-a", message("h-1")),
+        d.post("relay-a", message("h-2", status="Exercise")),
+    ]
+    for answer in posted:  # (one fresh-clone run once got an answer with no state here)
+        assert answer.status_code == 202, (answer.status_code, answer.text)
+    held, other = (answer.json() for answer in posted)
     assert held["state"] == other["state"] == "held"
     listed = d.call("GET", "/v1/inbound-cap", "op-7", params={"state": "held"})
     assert listed.status_code == 200, listed.text

@@ -10,6 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airwarn.engine.policy import corridor_motion
 from airwarn.engine.predict.corridor import (
     dubins_distance,
     measured_envelope,
@@ -19,6 +20,7 @@ from airwarn.engine.predict.corridor import (
 )
 from airwarn.engine.projection import LocalProjection
 from airwarn.engine.threat_kinds import PROFILES
+from airwarn.engine.tracks import CorridorTrack, Report
 from airwarn.sim import maneuvers
 from airwarn.sim.scenarios import ROUTES, RoutePath, _offset
 
@@ -299,25 +301,30 @@ def test_a_threat_that_turns_hard_reverses_loiters_or_dashes_stays_inside_its_co
     assert checked > 10
 
 
-def _filtered(kind, flight, every_s, sigma_m, quiet_only=False):
-    """The flight reported every `every_s` (positions off by `sigma_m`, seeded) through the
-    engine's filter: per report, the flight's index, the track and what the policy draws its
-    corridor with (`corridor_motion`). `quiet_only`: the track as it would be with the quiet
-    filter alone and no speed memory."""
-    from airwarn.engine.policy import corridor_motion
-    from airwarn.engine.tracks import CorridorTrack, Report
+PROJECTION = LocalProjection(35.0, 48.0)  # where manoeuvre_flight flies
 
-    projection = LocalProjection(35.0, 48.0)
-    track = CorridorTrack(PROFILES[kind], projection)
-    if quiet_only:
-        track.TURNING_ON = math.inf  # the agile filter never read
-        track.SPEED_MEMORY_S = 0.0
+
+def _reported(track, flight, every_s, sigma_m):
+    """The flight reported to `track` every `every_s`, positions off by `sigma_m` (seeded):
+    the flight's index after each report is taken."""
     rng = np.random.default_rng(7)
     step = max(1, round(every_s / (flight[1, 0] - flight[0, 0])))
     for i in range(0, len(flight), step):
         t, x, y = flight[i, :3]
-        lon, lat = projection.to_lonlat(x + rng.normal(0, sigma_m), y + rng.normal(0, sigma_m))
+        lon, lat = PROJECTION.to_lonlat(x + rng.normal(0, sigma_m), y + rng.normal(0, sigma_m))
         track.add(Report(int(t * 1000), lat, lon, 1000.0, sigma_m, None))
+        yield i
+
+
+def _filtered(kind, flight, every_s, sigma_m, quiet_only=False):
+    """The flight reported through the engine's filter (`_reported`): per report, the flight's
+    index, the track and what the policy draws its corridor with (`corridor_motion`).
+    `quiet_only`: the track as it would be with the quiet filter alone and no speed memory."""
+    track = CorridorTrack(PROFILES[kind], PROJECTION)
+    if quiet_only:
+        track.TURNING_ON = math.inf  # the agile filter never read
+        track.SPEED_MEMORY_S = 0.0
+    for i in _reported(track, flight, every_s, sigma_m):
         if track.velocity_known:
             _, _, vx, vy = track.state()
             yield i, track, corridor_motion(track, vx, vy)
@@ -365,14 +372,11 @@ def test_a_track_forgets_a_speed_it_no_longer_flies():
     """A cruise missile that slows from 240 to 160 m/s is bounded by its old speed for three
     minutes of flight out of turns (the slowdown itself sets the two filters apart for a few
     reports), then by what it flies now."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
-    projection = LocalProjection(35.0, 48.0)
-    track = CorridorTrack(PROFILES["cruise"], projection)
+    track = CorridorTrack(PROFILES["cruise"], PROJECTION)
     y = 0.0
     for t in range(0, 600, 5):
         y += (240.0 if t < 120 else 160.0) * 5
-        lon, lat = projection.to_lonlat(0.0, y)
+        lon, lat = PROJECTION.to_lonlat(0.0, y)
         track.add(Report(t * 1000, lat, lon, 1000.0, 50.0, None))
         if t == 150:
             assert track.speed_recent_mps > 230.0
@@ -441,18 +445,11 @@ def test_the_speed_seen_before_a_long_circle_holds_through_it():
     """A cruise missile circling for twelve minutes: the quiet filter gives it a lower speed
     all the way round, the agile one flags the turn, and the speed remembered from before the
     circle holds to its end (the memory's clock stops in a turn)."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
     flight = manoeuvre_flight("cruise", "loiter", 220.0, loiter_s=720.0)
-    projection = LocalProjection(35.0, 48.0)
-    track = CorridorTrack(PROFILES["cruise"], projection)
-    rng = np.random.default_rng(7)
-    step = max(1, round(5.0 / (flight[1, 0] - flight[0, 0])))
+    track = CorridorTrack(PROFILES["cruise"], PROJECTION)
     circling = []
-    for i in range(0, len(flight), step):
-        t, x, y, ve, vn = flight[i]
-        lon, lat = projection.to_lonlat(x + rng.normal(0, 300), y + rng.normal(0, 300))
-        track.add(Report(int(t * 1000), lat, lon, 1000.0, 300.0, None))
+    for i in _reported(track, flight, 5.0, 300.0):
+        ve, vn = flight[i, 3:5]
         if track.turning:
             speed, sigma = track.quiet_speed
             circling.append((speed, sigma, track.speed_recent_mps, math.hypot(ve, vn)))
@@ -468,12 +465,9 @@ def test_the_speed_seen_before_a_long_circle_holds_through_it():
 def test_a_track_takes_reports_that_state_a_micrometre_of_error():
     """A sensor may state any sigma above zero: the two filters' comparison must not divide by
     a variance that has rounded to nothing."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
-    projection = LocalProjection(35.0, 48.0)
-    track = CorridorTrack(PROFILES["drone"], projection)
+    track = CorridorTrack(PROFILES["drone"], PROJECTION)
     for i, sigma in enumerate([1e-6, 1e-6, 1e-6, 1e-9]):
-        lon, lat = projection.to_lonlat(0.0, 3000.0 * i)
+        lon, lat = PROJECTION.to_lonlat(0.0, 3000.0 * i)
         velocity = (0.0, 50.0, 0.0) if i == 2 else None
         assert track.add(Report(i * 60_000, lat, lon, 100.0, sigma, velocity)) == "append"
     x, y, vx, vy = track.state()
@@ -485,23 +479,16 @@ def test_a_late_report_keeps_the_speed_the_track_remembers():
     """A report that comes late sets the filters' window (the last 32 reports) filtered again:
     the speed remembered from before a circle is kept, not rebuilt from what the window holds
     (speeds seen in the circle, cut short by the quiet filter)."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
     flight = manoeuvre_flight("cruise", "loiter", 220.0, loiter_s=720.0)
-    projection = LocalProjection(35.0, 48.0)
-    track = CorridorTrack(PROFILES["cruise"], projection)
-    rng = np.random.default_rng(7)
-    step = max(1, round(5.0 / (flight[1, 0] - flight[0, 0])))
+    track = CorridorTrack(PROFILES["cruise"], PROJECTION)
     held = None
-    for i in range(0, len(flight), step):
-        t, x, y = flight[i, :3]
-        lon, lat = projection.to_lonlat(x + rng.normal(0, 300), y + rng.normal(0, 300))
-        track.add(Report(int(t * 1000), lat, lon, 1000.0, 300.0, None))
-        if 400 <= t < 410:
+    for i in _reported(track, flight, 5.0, 300.0):
+        if 400 <= flight[i, 0] < 410:
             held = track.speed_recent_mps
             assert track.turning
+            step = max(1, round(5.0 / (flight[1, 0] - flight[0, 0])))
             j = i - step // 2  # a report from between the last two, arriving now
-            lon, lat = projection.to_lonlat(*flight[j, 1:3])
+            lon, lat = PROJECTION.to_lonlat(*flight[j, 1:3])
             assert track.add(Report(int(flight[j, 0] * 1000), lat, lon, 1000.0, 300.0, None)) == (
                 "insert"
             )
@@ -514,22 +501,14 @@ def test_a_circling_drone_is_read_from_one_filter_at_a_time_not_flickering(every
     """Once the agile filter is read it stays read until the two filters agree again: a drone
     circling for four minutes switches a few times, not at every other report (each switch
     moves the track a few hundred metres and changes its corridor's shape)."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
     flight = manoeuvre_flight("drone", "loiter", 45.0)
-    projection = LocalProjection(35.0, 48.0)
 
     def switches(hysteresis):
-        track = CorridorTrack(PROFILES["drone"], projection)
+        track = CorridorTrack(PROFILES["drone"], PROJECTION)
         if not hysteresis:
             track.TURNING_OFF = track.TURNING_ON
-        rng = np.random.default_rng(7)
-        step = max(1, round(every_s / (flight[1, 0] - flight[0, 0])))
         count, was, turning = 0, False, 0
-        for i in range(0, len(flight), step):
-            t, x, y = flight[i, :3]
-            lon, lat = projection.to_lonlat(x + rng.normal(0, sigma_m), y + rng.normal(0, sigma_m))
-            track.add(Report(int(t * 1000), lat, lon, 1000.0, sigma_m, None))
+        for _ in _reported(track, flight, every_s, sigma_m):
             count += track.turning != was
             was = track.turning
             turning += track.turning
@@ -547,18 +526,15 @@ def test_a_new_tracks_first_loose_speeds_are_not_remembered():
     not widen a straight-flying cruise missile's corridor for three minutes. Over 40 seeded
     tracks (a report every 5 s, 300 m of noise), the speed remembered a minute in overshoots
     the true 220 m/s far less in its upper tail than when every speed is taken."""
-    from airwarn.engine.tracks import CorridorTrack, Report
-
-    projection = LocalProjection(35.0, 48.0)
 
     def overshoots(after):
         found = []
         for seed in range(40):
             rng = np.random.default_rng(seed)
-            track = CorridorTrack(PROFILES["cruise"], projection)
+            track = CorridorTrack(PROFILES["cruise"], PROJECTION)
             track.SPEED_MEMORY_AFTER = after
             for t in range(0, 61, 5):
-                lon, lat = projection.to_lonlat(rng.normal(0, 300), 220.0 * t + rng.normal(0, 300))
+                lon, lat = PROJECTION.to_lonlat(rng.normal(0, 300), 220.0 * t + rng.normal(0, 300))
                 track.add(Report(t * 1000, lat, lon, 1000.0, 300.0, None))
             found.append(track.speed_recent_mps - 220.0)
         return np.percentile(found, 90), max(found)

@@ -126,18 +126,22 @@ def corridor_motion(
     from its first reports on, or after three minutes with no known speed) takes the agile
     filter's speed, loose as it is; with no known speed at all, the kind's."""
     profile = track.profile
+
+    def known(speed: float, sigma: float) -> bool:
+        return track.velocity_known and speed > 3 * sigma and speed > 1.0
+
     speed = math.hypot(vx, vy)
     speed_sigma = track.speed_sigma_mps
     heading = None
     heading_sigma = math.pi
-    if track.velocity_known and speed > 3 * speed_sigma and speed > 1.0:
+    if known(speed, speed_sigma):
         heading = math.atan2(vx, vy)
         heading_sigma = speed_sigma / speed
     cruise_speed, cruise_sigma = track.quiet_speed
     if track.turning and not track.speed_recent_mps:
         # no speed from before the turn to hold: the agile filter's
         cruise_speed, cruise_sigma = speed, speed_sigma
-    if track.velocity_known and cruise_speed > 3 * cruise_sigma and cruise_speed > 1.0:
+    if known(cruise_speed, cruise_sigma):
         envelope = measured_envelope(
             cruise_speed,
             cruise_sigma,

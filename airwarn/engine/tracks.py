@@ -350,9 +350,8 @@ class CorridorTrack(_Track):
             speeds.popleft()
         if self.count < self.SPEED_MEMORY_AFTER:
             return  # no speed to speak of yet
-        east, north = self.east, self.north
-        speed = math.hypot(east.v, north.v)
-        if speed <= 3.0 * math.sqrt(max(east.vv, north.vv)):
+        speed, sigma = self.quiet_speed
+        if speed <= 3.0 * sigma:
             return  # the policy's own test of a known speed
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()

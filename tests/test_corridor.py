@@ -543,3 +543,16 @@ def test_a_new_tracks_first_loose_speeds_are_not_remembered():
     tail_all, worst_all = overshoots(0)
     assert tail < 0.7 * tail_all
     assert worst < 0.5 * worst_all
+
+
+def test_a_flood_of_reports_keeps_the_speed_memory_small():
+    """A sensor token may send a report every millisecond, each slower than the last: the
+    memory keeps at most one speed a second of it (and still the fastest), not one a report."""
+    track = CorridorTrack(PROFILES["cruise"], PROJECTION)
+    y = 0.0
+    for t_ms in range(0, 200_000, 20):
+        y += (280.0 - t_ms / 2_000) * 0.02  # slowing down steadily
+        lon, lat = PROJECTION.to_lonlat(0.0, y)
+        track.add(Report(t_ms, lat, lon, 1000.0, 5.0, None))
+    assert len(track._speeds) <= track.SPEED_MEMORY_S + 1
+    assert track.speed_recent_mps >= track.quiet_speed[0]

@@ -299,7 +299,8 @@ class CorridorTrack(_Track):
         self.t_ms = 0
         self.count = 0
         # (clock ms, speed) of the speeds over the memory, fastest first and each later one
-        # slower than the one before it: the fastest of the last SPEED_MEMORY_S is [0]
+        # slower than the one before it and at least a second after it: the fastest of the
+        # last SPEED_MEMORY_S is [0], and there are at most SPEED_MEMORY_S + 1 of them
         self._speeds: deque[tuple[int, float]] = deque()
         self._clock_ms = 0  # time flown out of turns: the memory's clock
 
@@ -355,7 +356,12 @@ class CorridorTrack(_Track):
             return  # the policy's own test of a known speed
         while speeds and speeds[-1][1] <= speed:
             speeds.pop()
-        speeds.append((self._clock_ms, speed))
+        if speeds and speeds[-1][0] > self._clock_ms - 1000:
+            # a faster speed less than a second older: it is kept that much longer instead,
+            # so the memory holds at most one speed a second whatever a sensor sends
+            speeds[-1] = (self._clock_ms, speeds[-1][1])
+        else:
+            speeds.append((self._clock_ms, speed))
 
     def _refiltered(self) -> None:
         # The window holds the last few minutes only: the memory stays as it was, and the

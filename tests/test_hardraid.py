@@ -92,6 +92,24 @@ def test_every_report_declares_the_cells_noise_and_the_true_error_is_no_smaller(
     assert np.corrcoef(np.array(lagged).T)[0, 1] > 0.5
 
 
+def test_an_understating_sensor_errs_that_many_times_what_it_declares(israel):
+    conditions = Conditions(noise_m=100.0, interval_s=1.0, error_scale=3.0)
+    events, truth = simulate_under(israel, "ballistic", 3, conditions, count=3)
+    assert truth["conditions"]["error_scale"] == 3.0
+    raid, threats = plan_under(israel, "ballistic", 3, conditions, count=3)
+    by_id = {t.threat: t for t in threats}
+    east = []
+    for event in events:
+        if event["type"] == "track":
+            assert event["sigma_m"] == 100  # it still declares 100 m
+            truth_at = by_id[event["threat"]].path.at(seconds(event["t"]))
+            azimuth, _, dist = GEOD.inv(truth_at.lon, truth_at.lat, event["lon"], event["lat"])
+            east.append(dist * math.sin(math.radians(azimuth)))
+    assert len(east) > 300
+    # three times 100 m, and the bias of 0.3 of that: an RMS of about 310 m
+    assert 250.0 < math.sqrt(statistics.fmean(e * e for e in east)) < 400.0
+
+
 def test_reports_are_dropped_doubled_and_late(ukraine):
     conditions = Conditions(interval_s=1.0)
     events, truth = simulate_under(ukraine, "ballistic", 4, conditions, count=12)
@@ -272,6 +290,8 @@ def test_out_of_range_knobs_name_the_flag():
         Conditions(acquire="early")
     with pytest.raises(ConditionsError, match="--shelter-s"):
         Conditions(shelter_s=5)
+    with pytest.raises(ConditionsError, match="--error-scale must be between 0.25 and 10"):
+        Conditions(error_scale=20.0)
     assert "maneuver-turn" in cells_for("drone") and "maneuver-turn" not in cells_for("rocket")
     assert "body-sleek" in cells_for("ballistic") and "body-sleek" not in cells_for("cruise")
 

@@ -103,7 +103,10 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
     heading=st.one_of(st.none(), st.floats(-math.pi, math.pi)),
     speed=st.floats(5, 150),
     horizon=st.floats(0, 900),
-    buffer_m=st.floats(0, 2000),
+    # the policy's buffer is never under a kind's min_radius_m (400 m and more); with none at
+    # all and no horizon, the region is a polygon some 1e-309 m across, on which the two exact
+    # tests (prepared and not) may disagree at a border, as floating point may
+    buffer_m=st.floats(1, 2000),
 )
 def test_the_wide_query_finds_exactly_the_zones_a_region_meets(
     x, y, heading, speed, horizon, buffer_m

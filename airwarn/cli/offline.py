@@ -214,6 +214,16 @@ def simulate(
             show_default=False,
         ),
     ] = None,
+    error_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--error-scale",
+            help="Each report's true error is this many times the sigma_m it declares, "
+            "0.25-10 (e.g. 3: a sensor that claims a third of the error it makes). Default: "
+            "0.9-1.25, drawn per threat.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make a raid with ground truth on a zone set: noisy sensor reports and where each threat
     really came down.
@@ -253,6 +263,7 @@ def simulate(
             body=body,
             shelter_s=shelter_s,
             maneuver=maneuver,
+            error_scale=error_scale,
         )
     except AirwarnError as error:
         raise fail(error, USAGE) from None

@@ -22,6 +22,9 @@ The knobs and their ranges:
   `default`.
 - `shelter_s`: one time to shelter for every zone of the set (15 to 900 s), e.g. 180 s for
   Ukraine; flights shorter than it follow (a rocket flies 20-100 s, an Iskander 2-5 min).
+- `error_scale`: how many times the declared `sigma_m` each report's true error is (0.25 to
+  10; unset: drawn per threat from 0.9 to 1.25). `understated-3` is a sensor that claims a third
+  of the error it makes, as a mis-registered or mis-configured radar does.
 - `maneuver`: drones and cruise missiles: `turn` (a hard turn onto another target), `reverse`
   (turn about onto a target behind), `loiter` (circle for minutes, then go on), `speedup` (a
   dash to the top speed), `mixed` (each threat one of these), or `none`; see
@@ -55,6 +58,7 @@ class Conditions:
     body: str = "default"
     shelter_s: int | None = None
     maneuver: str = "none"
+    error_scale: float | None = None
 
     def __post_init__(self) -> None:
         if self.noise_m is not None and not 10.0 <= self.noise_m <= 2_000.0:
@@ -70,6 +74,10 @@ class Conditions:
         ):
             if value not in allowed:
                 raise ConditionsError(f"{flag} must be one of {', '.join(allowed)}, not {value!r}")
+        if self.error_scale is not None and not 0.25 <= self.error_scale <= 10.0:
+            raise ConditionsError(
+                f"--error-scale must be between 0.25 and 10, not {self.error_scale}"
+            )
         if self.shelter_s is not None and not 15 <= self.shelter_s <= 900:
             raise ConditionsError(f"--shelter-s must be between 15 and 900 s, not {self.shelter_s}")
 
@@ -108,6 +116,9 @@ CELLS: dict[str, Conditions | None] = {
     "maneuver-reverse": Conditions(maneuver="reverse"),
     "maneuver-loiter": Conditions(maneuver="loiter"),
     "maneuver-speedup": Conditions(maneuver="speedup"),
+    "understated-3": Conditions(error_scale=3.0),
+    "sparse-30": Conditions(interval_s=30.0),
+    "sparse-60": Conditions(interval_s=60.0),
 }
 
 

@@ -4,7 +4,8 @@ badly it is reported, and how the reports reach the engine.
 Where the default simulator's sensors are exactly what they declare (white Gaussian errors of
 the declared `sigma_m`, centred on the truth), these are not, as real ones are not:
 
-- **error scale**: each threat's true errors are 0.9 to 1.25 times what its reports declare;
+- **error scale**: each threat's true errors are 0.9 to 1.25 times what its reports declare (or
+  the `error_scale` condition's factor);
 - **bias**: a constant offset per threat (its sensor's registration error), 0.3 declared sigma
   per axis (1 sigma of the offset);
 - **correlated errors**: the random part follows a first-order Gauss-Markov process with a 5 s
@@ -168,7 +169,9 @@ def sightings(
             if conditions.noise_m is not None
             else float(round(rng.uniform(*model.sigma_m)))
         )
-        scale = rng.uniform(*faults.error_scale)
+        scale = rng.uniform(*faults.error_scale)  # drawn always: the stream stays the same
+        if conditions.error_scale is not None:
+            scale = conditions.error_scale
         bias = tuple(rng.gauss(0.0, faults.bias_sigma * sigma * scale) * k for k in (1.0, 1.0, 1.5))
         out[threat.threat] = Sighting(interval, sigma, scale, (bias[0], bias[1], bias[2]))
         threat.interval_s, threat.sigma_m = interval, sigma

@@ -28,6 +28,9 @@ Zone lifecycle, per zone:
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
   its own: it never changes a zone's real level, its decisions carry the status, and its clear
   is immediate (a drill has no debris to wait for);
+- a track silent past its timeout (its kind's, or 2.5 times the longest gap between its reports)
+  is lost: its zones keep `hold_s`; a report within `resume_s` takes it up again (a sensor
+  that reports seldom, a gap in cover), a later one starts a new track under the same id;
 - a relayed feed (a `relay` event: alerts.in.ua, the Home Front Command, another agency's CAP,
   another airwarn) runs on a lane of its own per source (`relay.py`): the zone's own level is
   untouched, its decisions carry `source`, and any decision whose zone another lane holds
@@ -92,6 +95,12 @@ class EngineConfig:
     # (docs/engine.md, "Interception debris").
     debris_margin_s: int = 60
     reorder_window_s: int = 30
+    # A track silent past its kind's timeout is lost: its zones keep the full hold. A report
+    # within resume_s of its last one takes it up again, filter and all (a sensor that reports
+    # once a minute, or a threat flying through a gap in coverage); a later one starts a new
+    # track under the same id. The timeout itself grows with the longest gap the track's
+    # reports have shown (`GAP_TIMEOUTS` of it), so a steady sparse sensor is not lost at all.
+    resume_s: int = 600
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
 
@@ -108,10 +117,17 @@ class _Zone:
     manual_kind: str | None = None
 
 
+# A track is lost when silent for its kind's timeout or this many times the longest gap between
+# its reports so far, whichever is longer (a report every 60 s keeps a ballistic missile, whose
+# timeout is 60 s, from being lost between every two of them).
+GAP_TIMEOUTS = 2.5
+
+
 @dataclass
 class _Threat:
     view: ThreatView
     last_report_ms: int = 0
+    longest_gap_ms: int = 0  # between two of its reports in time order
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
     released: set[int] = field(default_factory=set)  # zones it let go while it flew
@@ -140,6 +156,8 @@ class EngineStats:
     reordered: int = 0
     stale: int = 0
     after_end: int = 0
+    lost: int = 0  # tracks that timed out (silent past their timeout)
+    resumed: int = 0  # lost tracks a later report took up again
     decisions: int = 0
     released: int = 0  # zones a ballistic threat's impact region let go while it flew
     flaps: int = 0  # zones one threat put at alert again after they had left alert
@@ -160,6 +178,10 @@ class Engine:
         self._zones = [_Zone() for _ in range(len(zones))]
         self._threats: dict[str, _Threat] = {}
         self._ended: set[str] = set()
+        # tracks lost by silence, until resume_s after their last report: a report takes one up
+        # again; then forgotten (`_lost`), and a report starts a new track
+        self._dormant: dict[str, _Threat] = {}
+        self._lost: set[str] = set()
         self._overruled = False  # has any manual clear overruled a threat yet?
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
@@ -249,10 +271,14 @@ class Engine:
         return set(z.alert_holders)
 
     def threat_state(self, threat_id: str) -> str | None:
-        """`active` while a threat is in flight, `ended` after, None if never reported."""
+        """`active` while a threat is in flight, `ended` after its end, `lost` once its reports
+        stopped for longer than its timeout (a report takes it up again), None if never
+        reported."""
         if threat_id in self._threats:
             return "active"
-        return "ended" if threat_id in self._ended else None
+        if threat_id in self._ended:
+            return "ended"
+        return "lost" if threat_id in self._dormant or threat_id in self._lost else None
 
     @property
     def active_threats(self) -> list[str]:
@@ -294,8 +320,13 @@ class Engine:
             self._refresh(key, due)
         elif what == "timeout":
             threat = self._threats.get(key)
-            if threat and threat.last_report_ms + 1000 * threat.view.profile.timeout_s <= due:
-                self._on_end(key, due)
+            if threat and threat.last_report_ms + self._timeout_ms(threat) <= due:
+                self._on_end(key, due, silent=True)
+        elif what == "forget":
+            threat = self._dormant.get(key)
+            if threat and threat.last_report_ms + 1000 * self.config.resume_s <= due:
+                del self._dormant[key]
+                self._lost.add(key)
         elif what == "assess":
             threat = self._threats.get(key)
             if threat and threat.version == version:
@@ -320,7 +351,12 @@ class Engine:
             return
         threat = self._threats.get(event.threat)
         if threat is None:
-            threat = self._new_threat(event.threat, event.kind)
+            threat = self._dormant.pop(event.threat, None)
+            if threat is not None:
+                self._resume(threat)
+            else:
+                self._lost.discard(event.threat)
+                threat = self._new_threat(event.threat, event.kind)
         profile = threat.view.profile
         vel = (
             None
@@ -338,10 +374,33 @@ class Engine:
         if outcome == "insert":
             self.stats.reordered += 1
         if t_ms > threat.last_report_ms:
+            if threat.last_report_ms:
+                threat.longest_gap_ms = max(threat.longest_gap_ms, t_ms - threat.last_report_ms)
             threat.last_report_ms = t_ms
             threat.last_report = report
-            self._schedule(t_ms + 1000 * profile.timeout_s, "timeout", event.threat)
+            self._schedule(t_ms + self._timeout_ms(threat), "timeout", event.threat)
         self._assess(threat, now)
+
+    def _timeout_ms(self, threat: _Threat) -> int:
+        """How long a track may stay silent before it is lost: its kind's timeout, or longer
+        if its own reports have come further apart than that allows."""
+        return max(
+            1000 * threat.view.profile.timeout_s, math.ceil(GAP_TIMEOUTS * threat.longest_gap_ms)
+        )
+
+    def _resume(self, threat: _Threat) -> None:
+        """Take up a track lost by silence: it holds nothing now (its zones were left with the
+        full hold when it was lost), and its filter goes on from where it was."""
+        self._threats[threat.view.id] = threat
+        self.stats.resumed += 1
+        threat.alert_seen_ms.clear()  # the view's `held` is the same dict
+        threat.pre_seen_ms.clear()
+        threat.released.clear()
+        view = threat.view
+        view.missed.clear()
+        view.clearances.clear()
+        view.distances.clear()
+        view.pre_zones = None
 
     def _new_threat(self, threat_id: str, kind: str) -> _Threat:
         profile = self.config.profiles[kind]
@@ -355,11 +414,25 @@ class Engine:
         self._threats[threat_id] = threat
         return threat
 
-    def _on_end(self, threat_id: str, now: int, reason: str = "lost") -> None:
+    def _on_end(self, threat_id: str, now: int, reason: str = "lost", silent: bool = False) -> None:
+        """A threat is over: by an `end` event, or `silent` past its timeout (lost, and taken
+        up again if a report comes within resume_s)."""
         threat = self._threats.pop(threat_id, None)
         if threat is None and threat_id in self._ended:
             self.ignored = f"threat {threat_id} ended already"
-        self._ended.add(threat_id)
+        if silent and threat is not None:
+            self.stats.lost += 1
+            self._dormant[threat_id] = threat
+            resume_ms = threat.last_report_ms + 1000 * self.config.resume_s
+            self._schedule(max(now, resume_ms), "forget", threat_id)
+        else:
+            if threat is None and (
+                self._dormant.pop(threat_id, None) is not None or threat_id in self._lost
+            ):
+                # lost by silence already: its zones have the full hold
+                self._lost.discard(threat_id)
+                self.ignored = f"threat {threat_id} was lost already (no report in its timeout)"
+            self._ended.add(threat_id)
         if threat is None:
             return
         # A policy may say which of its zones stay in danger after an impact or interception,

@@ -47,6 +47,12 @@ from airwarn.engine.zones import Clearance, ZoneSet
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NONE: frozenset[int] = frozenset()
 PRE_REFRESH_S = 60
+# A drone or cruise missile not heard from for its lead (15 s: the corridor drawn at its last
+# report covers that long) is assessed again, and then this often: its corridor is drawn from
+# the last fix over the shelter time, the lead and the time since, so a zone it may have come
+# within reach of is alerted at most this long after, with the lead's 15 s to spare. With
+# reports every 30 or 60 s, alerts used to wait for the next report, late or never.
+SILENT_RECHECK_S = 10
 # A corridor kind keeps the zones it holds while they are within its reach in any direction,
 # its path length grown by this share (hysteresis: a wavering edge, a speed estimate that grows
 # a little, or a turn back cannot take and drop them report by report).
@@ -281,7 +287,11 @@ class SmartPolicy:
         track = threat.track
         assert isinstance(track, CorridorTrack)
         profile = threat.profile
-        x, y, vx, vy, sigma = _position_now(threat, now_ms, self.zones.projection)
+        # From the last fix, over the time since as well: where it may be now is anywhere it
+        # could fly to in that time, not where it would be had it flown straight on.
+        x, y, vx, vy = track.state()
+        sigma = track.position_sigma_m
+        silent_s = max(now_ms - track.t_ms, 0) / 1000.0
         heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
@@ -293,7 +303,7 @@ class SmartPolicy:
         alert_zones: list[int] = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
-            horizon_s = shelter_s + profile.lead_s
+            horizon_s = shelter_s + profile.lead_s + silent_s
             widest = reach_outline(
                 x,
                 y,
@@ -342,7 +352,7 @@ class SmartPolicy:
                     heading_sigma,
                     envelope.high_mps,
                     turn,
-                    profile.pre_alert_s + PRE_REFRESH_S,
+                    profile.pre_alert_s + PRE_REFRESH_S + silent_s,
                     buffer_m,
                     envelope=envelope,
                 )
@@ -353,7 +363,8 @@ class SmartPolicy:
                 self._taken[alert] = True
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
-        return Assessment(alert, pre, shape_m=widest)
+        recheck_ms = max(track.t_ms + 1000 * profile.lead_s, now_ms + 1000 * SILENT_RECHECK_S)
+        return Assessment(alert, pre, recheck_ms=recheck_ms, shape_m=widest)
 
     def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
         """What a threat that came down (impact) or was brought down (interception) still

@@ -1,0 +1,107 @@
+"""Sensors that report seldom: a track silent for a while is not given up for good, and a drone or
+cruise missile reported once a minute is still warned of a shelter time before it arrives."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import at, end, track
+from test_engine import rocket_reports, run
+
+from airwarn.contract import parse_time
+from airwarn.engine import Engine
+
+
+def _first_alert_s(out, zone: str) -> float | None:
+    for d in out:
+        if d.zone == zone and d.level == "alert":
+            return parse_time(d.t) / 1000
+    return None
+
+
+def test_a_ballistic_missile_reported_once_a_minute_alerts_its_impact_zone_in_time(grid):
+    # about 330 km: some five minutes of flight, a report every 61 s (its kind's timeout is 60 s)
+    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=61.0, start_s=30.0)
+    events = [
+        track(
+            e.threat,
+            parse_time(e.t) / 1000 - parse_time(at(0)) / 1000,
+            e.lat,
+            e.lon,
+            kind="ballistic",
+            alt_m=e.alt_m,
+            sigma_m=100,
+            vel_mps=list(e.vel_mps),
+        )
+        for e in events
+    ]
+    assert len(events) >= 4
+    engine = Engine(grid)
+    out = run(engine, events)
+    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
+    first = _first_alert_s(out, zone)
+    assert first is not None, "the impact zone was never alerted"
+    warning_s = parse_time(at(impact.t_s)) / 1000 - first
+    assert warning_s >= 60  # the grid's shelter time
+    assert engine.stats.after_end == 0  # no report was thrown away
+    assert engine.threat_state("R1") == "active"
+
+
+def test_a_track_lost_by_silence_is_taken_up_again_by_a_later_report(grid):
+    engine = Engine(grid)
+    timeout = engine.config.profiles["drone"].timeout_s
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])
+    assert engine.level_of("r3c2") == "alert"
+    run(engine, [track("X", timeout + 1, 31.40, 34.60, sigma_m=50)])  # the clock moves on
+    assert engine.threat_state("D1") == "lost"
+    assert engine.stats.lost == 1
+    # it comes back, a zone further on: taken up, the same track, and it holds that zone
+    run(engine, [track("D1", timeout + 60, 31.575, 34.825, sigma_m=50)])
+    assert engine.threat_state("D1") == "active"
+    assert engine.stats.resumed == 1 and engine.stats.after_end == 0
+    assert "D1" in engine.holders("r3c4")
+
+
+def test_a_report_long_after_a_track_was_lost_starts_a_new_track(grid):
+    engine = Engine(grid)
+    resume_s = engine.config.resume_s
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])
+    run(engine, [track("D1", resume_s + 60, 31.575, 34.825, sigma_m=50)])
+    assert engine.threat_state("D1") == "active"
+    assert engine.stats.resumed == 0 and engine.stats.after_end == 0
+    assert "D1" in engine.holders("r3c4")
+
+
+def test_an_end_for_a_lost_track_ends_it_and_later_reports_are_ignored(grid):
+    engine = Engine(grid)
+    timeout = engine.config.profiles["drone"].timeout_s
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50), end("D1", timeout + 10, "impact")])
+    assert engine.threat_state("D1") == "ended"
+    assert engine.ignored is not None and "lost already" in engine.ignored
+    run(engine, [track("D1", timeout + 20, 31.575, 34.725, sigma_m=50)])
+    assert engine.stats.after_end == 1 and engine.active_threats == []
+
+
+@pytest.mark.parametrize(("kind", "speed", "every_s"), [("cruise", 220.0, 60), ("drone", 50.0, 90)])
+def test_a_threat_reported_once_a_minute_or_less_is_warned_of_a_shelter_time_ahead(
+    grid, kind, speed, every_s
+):
+    # east along the grid's row 3 (31.55-31.60 N); the grid's zones are 0.05 deg wide from
+    # 34.6 E, with 60 s of shelter time. Before a silent track was assessed again, these were
+    # alerted 12 s (cruise) and 25 s (drone) late.
+    m_per_deg = 95_000.0
+
+    def lon_at(t: float) -> float:
+        return 34.40 + speed * t / m_per_deg
+
+    events = [
+        track("T1", t, 31.575, lon_at(t), kind=kind, sigma_m=100, vel_mps=[speed, 0.0, 0.0])
+        for t in range(0, round(0.6 * m_per_deg / speed) + 200, every_s)
+    ]
+    engine = Engine(grid)
+    out = run(engine, events)
+    start = parse_time(at(0)) / 1000
+    for col in range(1, 6):
+        enters_s = ((34.6 + 0.05 * col) - 34.40) * m_per_deg / speed
+        first = _first_alert_s(out, f"r3c{col}")
+        assert first is not None, f"r3c{col} was never alerted"
+        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"

@@ -3,12 +3,17 @@ cruise missile reported once a minute is still warned of a shelter time before i
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from conftest import at, end, track
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_engine import rocket_reports, run
 
 from airwarn.contract import parse_time
 from airwarn.engine import Engine
+from airwarn.engine.threat_kinds import PROFILES
 
 
 def _first_alert_s(out, zone: str) -> float | None:
@@ -105,3 +110,99 @@ def test_a_threat_reported_once_a_minute_or_less_is_warned_of_a_shelter_time_ahe
         first = _first_alert_s(out, f"r3c{col}")
         assert first is not None, f"r3c{col} was never alerted"
         assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind_speed=st.sampled_from(
+        [("drone", 25.0), ("drone", 55.0), ("cruise", 160.0), ("cruise", 260.0)]
+    ),
+    gaps=st.lists(st.floats(1.0, 150.0), min_size=60, max_size=60),
+    with_velocity=st.booleans(),
+)
+def test_however_far_apart_the_reports_every_zone_ahead_is_warned_in_time(
+    grid, kind_speed, gaps, with_velocity
+):
+    kind, speed = kind_speed
+    m_per_deg = 95_000.0
+    start_lon = 34.30  # at least 28 km, 108 s, short of the first zone it enters
+
+    events, t = [], 0.0
+    for gap in gaps:
+        lon = start_lon + speed * t / m_per_deg
+        if lon > 35.0:
+            break
+        extra = {"vel_mps": [speed, 0.0, 0.0]} if with_velocity else {}
+        events.append(track("T1", round(t, 3), 31.575, lon, kind=kind, sigma_m=100, **extra))
+        t += gap
+    engine = Engine(grid)
+    out = run(engine, events)
+    start = parse_time(at(0)) / 1000
+    for col in range(6):
+        enters_s = ((34.6 + 0.05 * col) - start_lon) * m_per_deg / speed
+        if enters_s > t:
+            break  # its reports stopped before it got there
+        first = _first_alert_s(out, f"r3c{col}")
+        assert first is not None, f"r3c{col} was never alerted"
+        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kind_speed=st.sampled_from(
+        [("drone", 25.0), ("drone", 55.0), ("cruise", 160.0), ("cruise", 260.0)]
+    ),
+    gaps=st.lists(st.floats(1.0, 90.0), min_size=80, max_size=80),
+    turns=st.lists(
+        st.tuples(st.floats(-1.0, 1.0), st.floats(10.0, 200.0)), min_size=1, max_size=12
+    ),
+)
+def test_a_threat_turning_within_its_limits_between_sparse_reports_is_warned_in_time(
+    grid, kind_speed, gaps, turns
+):
+    """Turns of up to the kind's hardest rate, anywhere between reports up to 90 s apart: every
+    zone it enters is alerted a shelter time before (the grid's 60 s)."""
+    kind, speed = kind_speed
+    rate = math.radians(PROFILES[kind].turn_rate_dps)
+    m_per_deg_lon, m_per_deg_lat = 95_000.0, 111_000.0
+    # flown second by second from 110 s of flight west of the grid's row 3, heading east
+    x, y, heading = -110.0 * speed, 0.0, math.pi / 2
+    path = []
+    for share, length_s in turns:
+        for _ in range(round(length_s)):
+            path.append((x, y))
+            heading += share * rate
+            x += speed * math.sin(heading)
+            y += speed * math.cos(heading)
+    report_at, t = [], 0.0
+    for gap in gaps:
+        if t >= len(path):
+            break
+        report_at.append(t)
+        t += gap
+    events = []
+    for t in report_at:
+        px, py = path[int(t)]
+        events.append(
+            track(
+                "T1",
+                t,
+                31.575 + py / m_per_deg_lat,
+                34.6 + px / m_per_deg_lon,
+                kind=kind,
+                sigma_m=100,
+            )
+        )
+    engine = Engine(grid)
+    out = run(engine, events)
+    start = parse_time(at(0)) / 1000
+    last_report = report_at[-1]
+    entered: dict[str, float] = {}
+    for second, (px, py) in enumerate(path[: int(last_report) + 1]):
+        z = grid.zone_at(34.6 + px / m_per_deg_lon, 31.575 + py / m_per_deg_lat)
+        if z is not None:
+            entered.setdefault(grid.ids[z], float(second))
+    for zone, enters_s in entered.items():
+        first = _first_alert_s(out, zone)
+        assert first is not None, f"{zone} was never alerted"
+        assert enters_s - (first - start) >= 60, f"{zone} alerted late"

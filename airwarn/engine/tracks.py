@@ -280,6 +280,7 @@ class CorridorTrack(_Track):
     # falls below TURNING_OFF (no flicker between the two at the edge).
     TURNING_ON = 13.0
     TURNING_OFF = 4.0
+    TESTED_AFTER = 3  # reports: the agile filter is read before (see `_update`)
     _VAR_FLOOR = 1e-6  # m2, (m/s)2: a report may state a sigma of a micrometre
 
     def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
@@ -294,7 +295,8 @@ class CorridorTrack(_Track):
         self.agile_q = (
             max(self.ACCEL_SIGMA, math.radians(profile.turn_rate_dps) * profile.speed_max_mps) ** 2
         )
-        self.turning = False
+        self.turn_seen = False  # the two filters far apart (with hysteresis): a turn
+        self.turning = False  # the agile filter is read: a turn seen, or too few reports yet
         self.apart = 0.0  # how far apart the two filters are (see TURNING_ON)
         self.t_ms = 0
         self.count = 0
@@ -340,7 +342,7 @@ class CorridorTrack(_Track):
         return self._speeds[0][1] if self._speeds else 0.0
 
     def _remember_speed(self, dt_ms: int) -> None:
-        if self.turning or self.refiltering:
+        if self.turn_seen or self.refiltering:
             # in a turn its speed is cut by the turn: the one from before holds through it;
             # while the window is filtered again, the speeds it gives were seen once already
             return
@@ -380,7 +382,8 @@ class CorridorTrack(_Track):
             self.north = _Axis(y, pos_var, vy, v_var)
             self.agile_east = _Axis(x, pos_var, vx, v_var)
             self.agile_north = _Axis(y, pos_var, vy, v_var)
-            self.turning = False
+            self.turn_seen = False
+            self.turning = True  # read the agile filter until TESTED_AFTER (the same one now)
             self.t_ms = r.t_ms
             self.count = 1
             return
@@ -409,5 +412,11 @@ class CorridorTrack(_Track):
             + (quiet_n.v - agile_n.v) ** 2 / max(agile_n.vv, floor)
         )
         self.apart = apart
-        self.turning = apart > (self.TURNING_OFF if self.turning else self.TURNING_ON)
+        # Until a third report has tested it, the quiet filter's velocity is the chord between
+        # two fixes, which a turn between them makes slow and wrong with no sign of either (a
+        # cruise missile seen 60 s apart across a reversal: 112 m/s at 60 degrees off, stated
+        # to 3 degrees), and the two filters agree on it: read the agile one, which knows what
+        # a turn in the gap can do.
+        self.turn_seen = apart > (self.TURNING_OFF if self.turn_seen else self.TURNING_ON)
+        self.turning = self.turn_seen or self.count < self.TESTED_AFTER
         self._remember_speed(max(dt_ms, 0))

@@ -38,7 +38,8 @@ def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=80
         dh = float(rng.normal(0.0, 1.5 * sigma_m))
         lat += dn / 111_320.0
         lon += de / (111_320.0 * float(np.cos(np.radians(lat))))
-        events.append(track(threat, t, lat, lon, kind="rocket", alt_m=h + dh, sigma_m=sigma_m))
+        alt_m = max(h + dh, -500.0)  # the contract refuses a report deeper than 500 m
+        events.append(track(threat, t, lat, lon, kind="rocket", alt_m=alt_m, sigma_m=sigma_m))
         t += every_s
     return events, flight.impact
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from airwarn.contract import parse_time
 from airwarn.engine import Engine, EngineConfig, physics
+from airwarn.engine.lifecycle import COAST_MARGIN_S
 from airwarn.engine.predict.debris import FRAGMENT_DRAG_FACTOR, debris_footprint
 from airwarn.engine.zones import zones_from_geojson
 
@@ -90,11 +91,17 @@ def test_an_intercepted_rocket_keeps_only_the_zones_under_its_debris_at_alert_un
     assert max(clears[z] for z in held) < end_ms + 1000 * CONFIG.hold_s
 
 
-def test_a_lost_ballistic_track_keeps_all_its_zones_for_the_full_hold():
+def test_a_lost_ballistic_track_flies_on_and_keeps_all_its_zones_for_the_full_hold_after():
+    """Its sensor lost it, not the sky: it flies on on its last impact estimate until it is
+    surely down, and then every zone it holds keeps the full hold."""
     engine, held, end_s = flown_until(0.75)
+    estimate = engine._threats["R1"].view.prediction
+    assert estimate is not None
+    landed_ms = estimate.t_ms + (estimate.t_ms - estimate.t_earliest_ms) + 1000 * COAST_MARGIN_S
+    assert landed_ms > parse_time(at(end_s))
     clears = clears_after(engine, end("R1", end_s, "lost"))
     assert held <= set(clears)
-    assert {clears[z] for z in held} == {parse_time(at(end_s)) + 1000 * CONFIG.hold_s}
+    assert {clears[z] for z in held} == {landed_ms + 1000 * CONFIG.hold_s}
 
 
 def test_a_rocket_that_comes_down_keeps_its_zones_for_the_full_hold():

@@ -206,3 +206,36 @@ def test_a_threat_turning_within_its_limits_between_sparse_reports_is_warned_in_
         first = _first_alert_s(out, zone)
         assert first is not None, f"{zone} was never alerted"
         assert enters_s - (first - start) >= 60, f"{zone} alerted late"
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_a_ballistic_missile_its_sensor_loses_early_still_alerts_its_impact_zone(grid, told):
+    """The sensor's cover ends at 40 % of the flight, with an `end: lost` or in silence: the
+    missile flies on, and its last impact estimate still alerts the zone a shelter time before
+    it comes down."""
+    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=5.0, start_s=30.0)
+    start_s = parse_time(at(0)) / 1000
+    seen = [
+        track(
+            e.threat,
+            parse_time(e.t) / 1000 - start_s,
+            e.lat,
+            e.lon,
+            kind="ballistic",
+            alt_m=e.alt_m,
+            sigma_m=100,
+            vel_mps=list(e.vel_mps),
+        )
+        for e in events
+        if parse_time(e.t) / 1000 - start_s < 0.4 * impact.t_s
+    ]
+    lost_s = parse_time(seen[-1].t) / 1000 - start_s + 10
+    engine = Engine(grid)
+    out = run(engine, seen + ([end("R1", lost_s, "lost")] if told else []))
+    out += engine.flush()
+    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
+    first = _first_alert_s(out, zone)
+    assert first is not None, "the impact zone was never alerted"
+    assert parse_time(at(impact.t_s)) / 1000 - first >= 60
+    clear = [parse_time(d.t) / 1000 for d in out if d.zone == zone and d.level == "clear"]
+    assert clear and clear[0] - parse_time(at(impact.t_s)) / 1000 >= engine.config.hold_s

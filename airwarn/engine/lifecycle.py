@@ -30,7 +30,9 @@ Zone lifecycle, per zone:
   is immediate (a drill has no debris to wait for);
 - a track silent past its timeout (its kind's, or 2.5 times the longest gap between its reports)
   is lost: its zones keep `hold_s`; a report within `resume_s` takes it up again (a sensor
-  that reports seldom, a gap in cover), a later one starts a new track under the same id;
+  that reports seldom, a gap in cover), a later one starts a new track under the same id; a
+  lost rocket or ballistic missile (silent, or `end: lost`) first flies on, on its last impact
+  estimate, until it is surely down;
 - a relayed feed (a `relay` event: alerts.in.ua, the Home Front Command, another agency's CAP,
   another airwarn) runs on a lane of its own per source (`relay.py`): the zone's own level is
   untouched, its decisions carry `source`, and any decision whose zone another lane holds
@@ -121,6 +123,12 @@ class _Zone:
 # its reports so far, whichever is longer (a report every 60 s keeps a ballistic missile, whose
 # timeout is 60 s, from being lost between every two of them).
 GAP_TIMEOUTS = 2.5
+# A rocket or ballistic missile whose track is lost (silent past its timeout, or an `end` that
+# says `lost`) still flies where physics takes it: it keeps its last impact estimate, and the
+# zones that estimate covers still fall due, until its impact time, the estimate's spread of it
+# and this margin have passed; then it is over as a lost track (every zone it holds keeps the
+# full hold). A sensor's cover ends, not the threat.
+COAST_MARGIN_S = 10
 
 
 @dataclass
@@ -128,6 +136,7 @@ class _Threat:
     view: ThreatView
     last_report_ms: int = 0
     longest_gap_ms: int = 0  # between two of its reports in time order
+    coasting: bool = False  # its sensor said `lost`: it flies on its last impact estimate
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
     released: set[int] = field(default_factory=set)  # zones it let go while it flew
@@ -320,8 +329,8 @@ class Engine:
             self._refresh(key, due)
         elif what == "timeout":
             threat = self._threats.get(key)
-            if threat and threat.last_report_ms + self._timeout_ms(threat) <= due:
-                self._on_end(key, due, silent=True)
+            if threat is not None:
+                self._time_out(threat, due)
         elif what == "forget":
             threat = self._dormant.get(key)
             if threat and threat.last_report_ms + 1000 * self.config.resume_s <= due:
@@ -388,6 +397,32 @@ class Engine:
             1000 * threat.view.profile.timeout_s, math.ceil(GAP_TIMEOUTS * threat.longest_gap_ms)
         )
 
+    def _coast_until_ms(self, threat: _Threat) -> int | None:
+        """When a lost rocket or ballistic missile is surely down, by its last impact estimate
+        (None: not a ballistic kind, or no estimate)."""
+        estimate = threat.view.prediction
+        if threat.view.profile.model != "ballistic" or estimate is None:
+            return None
+        spread_ms = max(estimate.t_ms - estimate.t_earliest_ms, 0)
+        return estimate.t_ms + spread_ms + 1000 * COAST_MARGIN_S
+
+    def _time_out(self, threat: _Threat, due: int) -> None:
+        """A timeout timer fell due: over, if silent too long and not still flying on its
+        impact estimate."""
+        threat_id = threat.view.id
+        if threat.coasting:  # its sensor lost it; this is the timer of its landing
+            landed = self._coast_until_ms(threat)
+            if landed is None or landed <= due:
+                self._on_end(threat_id, due, "lost", landed=True)
+            return
+        if threat.last_report_ms + self._timeout_ms(threat) > due:
+            return  # a later report moved its timeout on
+        landed = self._coast_until_ms(threat)
+        if landed is not None and landed > due:
+            self._schedule(landed, "timeout", threat_id)  # silent, but still in the air
+            return
+        self._on_end(threat_id, due, silent=True)
+
     def _resume(self, threat: _Threat) -> None:
         """Take up a track lost by silence: it holds nothing now (its zones were left with the
         full hold when it was lost), and its filter goes on from where it was."""
@@ -414,12 +449,33 @@ class Engine:
         self._threats[threat_id] = threat
         return threat
 
-    def _on_end(self, threat_id: str, now: int, reason: str = "lost", silent: bool = False) -> None:
+    def _on_end(
+        self,
+        threat_id: str,
+        now: int,
+        reason: str = "lost",
+        silent: bool = False,
+        landed: bool = False,
+    ) -> None:
         """A threat is over: by an `end` event, or `silent` past its timeout (lost, and taken
-        up again if a report comes within resume_s)."""
+        up again if a report comes within resume_s). A rocket or ballistic missile its sensor
+        lost flies on, on its last impact estimate, until it has `landed`."""
         threat = self._threats.pop(threat_id, None)
         if threat is None and threat_id in self._ended:
             self.ignored = f"threat {threat_id} ended already"
+        if threat is not None and reason == "lost" and not (silent or landed):
+            down_ms = self._coast_until_ms(threat)
+            if threat.coasting or (down_ms is not None and down_ms > now):
+                self._threats[threat_id] = threat  # lost by its sensor, not down
+                if threat.coasting:
+                    self.ignored = f"threat {threat_id} was lost already; it flies on its estimate"
+                    return
+                assert down_ms is not None
+                threat.coasting = True
+                self._ended.add(threat_id)  # its reports are over
+                self.stats.lost += 1
+                self._schedule(down_ms, "timeout", threat_id)
+                return
         if silent and threat is not None:
             self.stats.lost += 1
             self._dormant[threat_id] = threat

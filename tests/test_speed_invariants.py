@@ -71,6 +71,16 @@ def test_a_remembered_clearance_finds_exactly_the_zones_the_polygon_meets(
         )
         found = FINE.query_class_known(SHELTER_S, outline, {}, clearance)
         assert found.tolist() == exact_zones(FINE, outline)
+        assert_gap_is_a_lower_bound(outline, found, clearance)
+
+
+def assert_gap_is_a_lower_bound(outline: Outline, found: np.ndarray, clearance: Clearance):
+    """No zone the query did not return is nearer the corridor than `clearance.gap_m` (a silent
+    threat is assessed again only once its corridor can have grown that far)."""
+    left = np.setdiff1d(np.arange(len(FINE)), found)
+    if len(left):
+        distances = shapely.distance(outline.polygon(), FINE.shapes_m[left])
+        assert distances.min() >= clearance.gap_m - 1e-6
 
 
 @settings(max_examples=100, deadline=None)
@@ -89,7 +99,9 @@ def test_held_zones_are_kept_only_while_their_box_meets_the_corridor_and_none_is
         outline = reach_outline(
             x, y, heading, heading_sigma, 60.0 * speed_factor, math.radians(4), 105.0, buffer_m
         )
-        found = set(FINE.query_class_known(SHELTER_S, outline, held, clearance).tolist())
+        returned = FINE.query_class_known(SHELTER_S, outline, held, clearance)
+        assert_gap_is_a_lower_bound(outline, returned, clearance)
+        found = set(returned.tolist())
         exact = set(exact_zones(FINE, outline))
         boxes = set(sorted(FINE.tree.query(outline.polygon()).tolist()))
         assert exact <= found  # never fewer zones than the exact test alerts

@@ -47,12 +47,6 @@ from airwarn.engine.zones import Clearance, ZoneSet
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NONE: frozenset[int] = frozenset()
 PRE_REFRESH_S = 60
-# A drone or cruise missile not heard from for its lead (15 s: the corridor drawn at its last
-# report covers that long) is assessed again, and then this often: its corridor is drawn from
-# the last fix over the shelter time, the lead and the time since, so a zone it may have come
-# within reach of is alerted at most this long after, with the lead's 15 s to spare. With
-# reports every 30 or 60 s, alerts used to wait for the next report, late or never.
-SILENT_RECHECK_S = 10
 # A corridor kind keeps the zones it holds while they are within its reach in any direction,
 # its path length grown by this share (hysteresis: a wavering edge, a speed estimate that grows
 # a little, or a turn back cannot take and drop them report by report).
@@ -363,8 +357,25 @@ class SmartPolicy:
                 self._taken[alert] = True
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
-        recheck_ms = max(track.t_ms + 1000 * profile.lead_s, now_ms + 1000 * SILENT_RECHECK_S)
-        return Assessment(alert, pre, recheck_ms=recheck_ms, shape_m=widest)
+        return Assessment(
+            alert, pre, recheck_ms=self._silent_recheck_ms(threat, envelope, now_ms), shape_m=widest
+        )
+
+    def _silent_recheck_ms(self, threat: ThreatView, envelope: SpeedEnvelope, now_ms: int) -> int:
+        """When to assess a drone or cruise missile again if no report comes first.
+
+        Its corridor is drawn from its last fix over the shelter time, the lead and the time
+        since that fix, so in silence it only grows: by at most the top speed times the time.
+        Each zone it did not take is at least `gap` from the corridor of its shelter time
+        (`Clearance.gap_m`), so it cannot come within reach for gap / top speed more, and then
+        still has the lead before the threat can arrive a shelter time later. Assessed again
+        then, every zone is alerted a shelter time before the threat can be there, however
+        long the silence (a cruise missile reported every 60 s alerted zones ahead of it 12 s
+        late before, when only reports were assessed); with reports every few seconds it never
+        comes to it."""
+        gap_m = min((c.gap_m for c in threat.clearances.values()), default=0.0)
+        top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
+        return now_ms + math.floor(1000 * (threat.profile.lead_s + gap_m / top_mps))
 
     def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
         """What a threat that came down (impact) or was brought down (interception) still

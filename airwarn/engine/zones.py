@@ -50,10 +50,13 @@ class Clearance:
     can meet it, so the box test runs over a few dozen zones instead of the whole class.
     """
 
-    __slots__ = ("outline", "clear_m", "near_box", "near", "near_bounds")
+    __slots__ = ("outline", "clear_m", "near_box", "near", "near_bounds", "gap_m")
 
     def __init__(self) -> None:
         self.outline: Outline | None = None
+        # after a query: at least how far the outline is from every zone of the class it did
+        # not return (a silent threat's corridor must grow that much to take another)
+        self.gap_m = 0.0
         self.clear_m: dict[int, float] = {}
         self.near_box: tuple[float, float, float, float] | None = None
         self.near: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -176,6 +179,8 @@ class ZoneSet:
         # the same inclusive envelope test as an STRtree query
         meets = (min_x <= high_x) & (max_x >= low_x) & (min_y <= high_y) & (max_y >= low_y)
         hits = members[meets]
+        if clearance is not None:
+            clearance.gap_m = self._box_gap_m(clearance, meets, low_x, low_y, high_x, high_y)
         if not len(hits):
             return hits
         fresh = [i for i in hits.tolist() if i not in known]
@@ -207,7 +212,37 @@ class ZoneSet:
                 clearance.clear_m = kept
         if not missed:
             return hits
+        if clearance is not None:
+            # the zones it met by box and missed: their clearance, from this outline
+            behind_m = 0.0 if clearance.outline is outline else moved_m
+            nearest = min(clearance.clear_m[i] for i in missed) - behind_m
+            clearance.gap_m = max(0.0, min(clearance.gap_m, nearest))
         return np.array([i for i in hits.tolist() if i not in missed], dtype=np.int64)
+
+    @staticmethod
+    def _box_gap_m(
+        clearance: Clearance,
+        meets: np.ndarray,
+        low_x: float,
+        low_y: float,
+        high_x: float,
+        high_y: float,
+    ) -> float:
+        """At least how far the outline (its box: `low_x`..`high_y`) is from the zones of the
+        class whose boxes it does not meet: those near it, by the gap between the boxes; the
+        others, beyond the near box, by the gap to that box's edge."""
+        box = clearance.near_box
+        assert box is not None
+        gap = min(low_x - box[0], low_y - box[1], box[2] - high_x, box[3] - high_y)
+        apart = ~meets
+        if apart.any():
+            min_x, min_y, max_x, max_y = clearance.near_bounds
+            between = np.maximum(
+                np.maximum(min_x[apart] - high_x, low_x - max_x[apart]),
+                np.maximum(min_y[apart] - high_y, low_y - max_y[apart]),
+            )
+            gap = min(gap, float(between.min()))
+        return max(gap, 0.0)
 
     def _near(
         self,

@@ -218,6 +218,18 @@ def test_the_speed_bound_follows_the_measured_speed_and_allows_a_dash():
     )
 
 
+def test_a_threat_seen_faster_than_its_kind_is_bounded_by_what_it_flies():
+    """A drone's kind tops out at 60 m/s (72 with a dash); one seen at 150 +- 5 m/s (a jet drone
+    reported as a drone) is given what it flies, not its label's limit. One near the limit
+    keeps the kind's cap."""
+    fast = measured_envelope(150.0, 5.0, 25.0, 60.0, 0.5, 1.2)
+    assert fast.high_mps == pytest.approx(165.0)
+    assert fast.cap_mps == pytest.approx(1.2 * 165.0)
+    assert fast.path_m(60.0) >= 150.0 * 60.0
+    near = measured_envelope(58.0, 6.0, 25.0, 60.0, 0.5, 1.2)
+    assert near.high_mps == pytest.approx(72.0) and near.cap_mps == pytest.approx(72.0)
+
+
 # -- against the simulator's manoeuvres -------------------------------------------------------
 
 

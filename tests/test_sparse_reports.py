@@ -1,5 +1,7 @@
-"""Sensors that report seldom: a track silent for a while is not given up for good, and a drone or
-cruise missile reported once a minute is still warned of a shelter time before it arrives."""
+"""Sensors and threats beyond the usual: a track silent for a while is not given up for good, a
+drone or cruise missile reported once a minute, or flying faster than its kind, is still warned
+of a shelter time before it arrives, and a ballistic missile its sensor lost still alerts where
+it comes down."""
 
 from __future__ import annotations
 
@@ -240,3 +242,30 @@ def test_a_ballistic_missile_its_sensor_loses_early_still_alerts_its_impact_zone
     assert parse_time(at(impact.t_s)) / 1000 - first >= 60
     clear = [parse_time(d.t) / 1000 for d in out if d.zone == zone and d.level == "clear"]
     assert clear and clear[0] - parse_time(at(impact.t_s)) / 1000 >= engine.config.hold_s
+
+
+@pytest.mark.parametrize(
+    ("kind", "speed", "with_velocity"),
+    [("drone", 150.0, True), ("drone", 150.0, False), ("cruise", 700.0, True)],
+)
+def test_a_threat_faster_than_its_kind_is_warned_of_a_shelter_time_ahead(
+    grid, kind, speed, with_velocity
+):
+    """A jet drone reported as a drone (150 m/s; the kind's top is 60), a Kh-22- or Oniks-like
+    missile as a cruise missile (700 m/s; the kind's top is 280). Capped at the kind's top
+    speed, the corridor fell short and every zone was alerted 32-40 s before it arrived."""
+    m_per_deg = 95_000.0
+    start_lon = 34.6 - speed * 200 / m_per_deg
+    extra = {"vel_mps": [speed, 0.0, 0.0]} if with_velocity else {}
+    events = [
+        track("T1", t, 31.575, start_lon + speed * t / m_per_deg, kind=kind, sigma_m=100, **extra)
+        for t in range(0, 400, 5)
+    ]
+    engine = Engine(grid)
+    out = run(engine, events) + engine.flush()
+    start = parse_time(at(0)) / 1000
+    for col in range(6):
+        enters_s = ((34.6 + 0.05 * col) - start_lon) * m_per_deg / speed
+        first = _first_alert_s(out, f"r3c{col}")
+        assert first is not None, f"r3c{col} was never alerted"
+        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"

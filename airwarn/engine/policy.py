@@ -406,7 +406,8 @@ class SmartPolicy:
             return Ending(danger)
         x, y, _, _ = track.state()
         since_s = max(now_ms - track.t_ms, 0) / 1000.0
-        flown_m = profile.dash_factor * profile.speed_max_mps * since_s
+        top_mps = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
+        flown_m = profile.dash_factor * top_mps * since_s
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
         return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
 

@@ -269,3 +269,33 @@ def test_a_threat_faster_than_its_kind_is_warned_of_a_shelter_time_ahead(
         first = _first_alert_s(out, f"r3c{col}")
         assert first is not None, f"r3c{col} was never alerted"
         assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+
+
+def test_a_track_first_reported_as_unknown_is_predicted_as_the_kind_it_is_later_named(grid):
+    """A radar first calls a track `unknown`, then `ballistic`: from then on it is a ballistic
+    missile, its earlier reports filtered again as one, and its impact zone is alerted in time
+    and as a ballistic missile's (before, the first kind stuck: an `unknown` track's corridor,
+    at its speed some 150 km long, instead of an impact region, and every alert said
+    `unknown`)."""
+    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=5.0, start_s=30.0)
+    start_s = parse_time(at(0)) / 1000
+    named = [
+        track(
+            e.threat,
+            parse_time(e.t) / 1000 - start_s,
+            e.lat,
+            e.lon,
+            kind="unknown" if i < 3 or i == 6 else "ballistic",
+            alt_m=e.alt_m,
+            sigma_m=100,
+        )
+        for i, e in enumerate(events)
+    ]
+    engine = Engine(grid)
+    out = run(engine, named) + engine.flush()
+    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
+    first = _first_alert_s(out, zone)
+    assert first is not None, "the impact zone was never alerted"
+    assert parse_time(at(impact.t_s)) / 1000 - first >= 60
+    assert {d.kind for d in out if d.zone == zone and d.level == "alert"} == {"ballistic"}
+    assert engine.stats.reclassified == 1  # the `unknown` of its seventh report changed nothing

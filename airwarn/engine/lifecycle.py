@@ -167,6 +167,7 @@ class EngineStats:
     after_end: int = 0
     lost: int = 0  # tracks that timed out (silent past their timeout)
     resumed: int = 0  # lost tracks a later report took up again
+    reclassified: int = 0  # threats a report named another kind
     decisions: int = 0
     released: int = 0  # zones a ballistic threat's impact region let go while it flew
     flaps: int = 0  # zones one threat put at alert again after they had left alert
@@ -366,6 +367,8 @@ class Engine:
             else:
                 self._lost.discard(event.threat)
                 threat = self._new_threat(event.threat, event.kind)
+        if event.kind != threat.view.kind and event.kind != "unknown":
+            self._reclassify(threat, event.kind)
         profile = threat.view.profile
         vel = (
             None
@@ -437,13 +440,33 @@ class Engine:
         view.distances.clear()
         view.pre_zones = None
 
+    def _track_for(self, profile: KindProfile) -> BallisticTrack | CorridorTrack:
+        if profile.model == "ballistic":
+            return BallisticTrack(profile)
+        return CorridorTrack(profile, self.zones.projection)
+
+    def _reclassify(self, threat: _Threat, kind: str) -> None:
+        """A sensor named the threat anew (an `unknown` track found to be a ballistic missile,
+        a drone that is a cruise missile): its reports so far are filtered again by the
+        estimator of the new kind, and it is predicted as that kind from now on. The zones it
+        holds stay held until the new kind's rules let them go. A report that calls a known
+        kind `unknown` changes nothing."""
+        profile = self.config.profiles[kind]
+        track = self._track_for(profile)
+        for report in threat.view.track.window.reports:
+            track.add(report)
+        view = threat.view
+        view.kind, view.profile, view.track = kind, profile, track
+        view.prediction, view.predicted_count = None, -1
+        view.pre_zones = None
+        view.missed.clear()
+        view.clearances.clear()
+        view.distances.clear()
+        self.stats.reclassified += 1
+
     def _new_threat(self, threat_id: str, kind: str) -> _Threat:
         profile = self.config.profiles[kind]
-        track: BallisticTrack | CorridorTrack
-        if profile.model == "ballistic":
-            track = BallisticTrack(profile)
-        else:
-            track = CorridorTrack(profile, self.zones.projection)
+        track = self._track_for(profile)
         threat = _Threat(ThreatView(threat_id, kind, profile, track))
         threat.view.held = threat.alert_seen_ms  # the policy may skip exact tests for these
         self._threats[threat_id] = threat

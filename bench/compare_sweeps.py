@@ -1,0 +1,107 @@
+"""Two sweeps of the same raids side by side: what an engine change did, per kind and country.
+
+    python bench/compare_sweeps.py bench/results/BEFORE.json bench/results/AFTER.json \
+        [--cell sparse-30 --cell sparse-60 ...]
+
+Both files are `bench/sweep.py` results (`--out NAME` writes NAME.json). For each kind and
+country: missed and late impacts (those of tracks the sensors lost apart, as the sweep counts
+them), the engine's over-alert after over before (the median row and the range), flaps per 100
+alerted zones over all rows, and how many rows meet every target (`--skip` leaves cells out of
+it); then one line per kind, country and cell named with `--cell`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+
+def _rows(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    document = json.loads(path.read_text())
+    return {(s["scenario"], s["country"], s["cell"]): s for s in document["summaries"]}
+
+
+def _engine(summary: dict[str, Any]) -> dict[str, Any]:
+    return summary["policies"]["engine"]
+
+
+def _flaps(rows: list[dict[str, Any]]) -> float:
+    engines = [_engine(r) for r in rows]
+    zones = sum(e["alerted_zones"] for e in engines)
+    return 100.0 * sum(e["flaps"] for e in engines) / zones if zones else 0.0
+
+
+def _met(rows: list[dict[str, Any]]) -> int:
+    return sum(all(v is not False for v in r["checks"].values()) for r in rows)
+
+
+def _cell_line(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    a = _engine(after)
+
+    def side(e: dict[str, Any]) -> str:
+        lost = f", lost {e['missed_lost']}/{e['lost_impacts']}" if e["lost_impacts"] else ""
+        return (
+            f"missed {e['missed']}, late {e['late']}{lost}, over-alert {e['over_alert']:.1f}, "
+            f"flaps {e['flaps_per_100']:.2f}"
+        )
+
+    head = f"| {after['scenario']} | {after['country']} | {after['cell']} | {a['impacts']} | "
+    if before is None:
+        return head + f"– | {side(a)} |"
+    return head + f"{side(_engine(before))} | {side(a)} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("before", type=Path)
+    parser.add_argument("after", type=Path)
+    parser.add_argument("--cell", action="append", help="cells to show one by one")
+    parser.add_argument("--skip", action="append", default=[], help="cells left out of the summary")
+    args = parser.parse_args()
+    before, after = _rows(args.before), _rows(args.after)
+    shared = sorted(k for k in before.keys() & after.keys() if k[2] not in args.skip)
+    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for key in shared:
+        groups.setdefault(key[:2], []).append(key)
+    print(
+        "| kind | country | rows | missed, late (before → after) | lost impacts missed "
+        "(before → after) | over-alert after ÷ before: median (range) | flaps per 100, all "
+        "rows (before → after) | rows meeting every target (before → after) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for (kind, country), keys in sorted(groups.items()):
+        b = [before[k] for k in keys]
+        a = [after[k] for k in keys]
+        ratios = [
+            _engine(y)["over_alert"] / _engine(x)["over_alert"]
+            for x, y in zip(b, a, strict=True)
+            if _engine(x)["over_alert"]
+        ]
+
+        def total(rows: list[dict[str, Any]], field: str) -> int:
+            return sum(_engine(r)[field] for r in rows)
+
+        print(
+            f"| {kind} | {country} | {len(keys)} | "
+            f"{total(b, 'missed')}, {total(b, 'late')} → {total(a, 'missed')}, "
+            f"{total(a, 'late')} | {total(b, 'missed_lost')} → {total(a, 'missed_lost')} "
+            f"of {total(a, 'lost_impacts')} | "
+            f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}) | "
+            f"{_flaps(b):.2f} → {_flaps(a):.2f} | {_met(b)} → {_met(a)} |"
+        )
+    if args.cell:
+        print()
+        print("| kind | country | cell | impacts | before | after |")
+        print("|---|---|---|---|---|---|")
+        for key in sorted(after):
+            if key[2] in args.cell:
+                print(_cell_line(before.get(key), after[key]))
+
+
+if __name__ == "__main__":
+    main()

@@ -299,3 +299,37 @@ def test_a_track_first_reported_as_unknown_is_predicted_as_the_kind_it_is_later_
     assert parse_time(at(impact.t_s)) / 1000 - first >= 60
     assert {d.kind for d in out if d.zone == zone and d.level == "alert"} == {"ballistic"}
     assert engine.stats.reclassified == 1  # the `unknown` of its seventh report changed nothing
+
+
+def test_a_track_its_sensor_said_it_lost_is_taken_up_again_by_a_newer_report(grid):
+    engine = Engine(grid)
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50), end("D1", 10, "lost")])
+    assert engine.threat_state("D1") == "lost"
+    # a report from before the loss, sent again, takes nothing up
+    run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50)])
+    assert engine.threat_state("D1") == "lost" and engine.stats.after_end == 1
+    run(engine, [track("D1", 60, 31.575, 34.825, sigma_m=50)])
+    assert engine.threat_state("D1") == "active" and engine.stats.resumed == 1
+    assert "D1" in engine.holders("r3c4")
+
+
+def test_a_late_report_naming_another_kind_changes_nothing_and_the_track_still_times_out():
+    """The newest report names a threat: a late one that calls it another kind (with a longer
+    timeout) leaves it as it was, and it is lost in the end (when a late report could rename
+    it, the track was left with no timeout timer, and a flush never finished)."""
+    from conftest import grid_zones
+
+    from airwarn.engine.zones import zones_from_geojson
+
+    zones = zones_from_geojson(grid_zones())
+    engine = Engine(zones)
+    run(
+        engine,
+        [
+            track("T1", 10, 31.575, 34.725, kind="rocket", sigma_m=50, vel_mps=[300.0, 0, 50.0]),
+            track("T1", 5, 31.575, 34.720, kind="drone", sigma_m=50),
+        ],
+    )
+    assert engine.stats.reclassified == 0
+    engine.flush()
+    assert engine.threat_state("T1") == "lost"

@@ -17,9 +17,11 @@ from conftest import grid_zones
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from airwarn.engine.policy import SmartPolicy
+from airwarn.engine.policy import SmartPolicy, ThreatView
 from airwarn.engine.predict.corridor import _OFFSETS, _OUTSIDE, _TAUS, _table, reach_outline
 from airwarn.engine.projection import Outline
+from airwarn.engine.threat_kinds import PROFILES
+from airwarn.engine.tracks import CorridorTrack, Report
 from airwarn.engine.zones import Clearance, ZoneSet, zones_from_geojson
 
 # a 20 x 20 grid of 1.1 km x 0.95 km zones: corridors meet many of them at once
@@ -224,3 +226,112 @@ def test_the_cached_ray_lengths_give_the_same_corridor_to_the_last_bit(
     angles = _OFFSETS if disc else heading + _OFFSETS
     assert np.array_equal(outline.xs, 1000.0 + reach * np.sin(angles))
     assert np.array_equal(outline.ys, -2000.0 + reach * np.cos(angles))
+
+
+def _square(zone_id: str, lon: float, lat: float, half_m: float) -> dict:
+    dlon, dlat = half_m / 95_000.0, half_m / 111_000.0
+    ring = [
+        [lon - dlon, lat - dlat],
+        [lon + dlon, lat - dlat],
+        [lon + dlon, lat + dlat],
+        [lon - dlon, lat + dlat],
+        [lon - dlon, lat - dlat],
+    ]
+    return {
+        "type": "Feature",
+        "properties": {"id": zone_id, "shelter_s": SHELTER_S},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    heading=st.floats(-math.pi, math.pi),
+    speed=st.floats(20, 60),
+    every_s=st.floats(1, 30),
+    places=st.lists(
+        st.tuples(st.floats(-0.15, 0.15), st.floats(-0.15, 0.15), st.floats(200, 1500)),
+        min_size=1,
+        max_size=8,
+    ),
+    held=st.sets(st.integers(0, 7), max_size=8),
+    silent_s=st.floats(0, 120),
+)
+def test_no_zone_left_out_of_alert_is_nearer_the_corridor_than_its_gap(
+    heading, speed, every_s, places, held, silent_s
+):
+    """What a silent threat is assessed again by: every zone the assessment leaves out (never
+    taken, or held and now let go) is at least `gap_m` from the corridor. A few zones, far
+    apart, as hromadas or open country are: a zone it lets go may be nearer than any it never
+    took."""
+    zones = zones_from_geojson(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                _square(f"z{k}", 34.7 + dlon, 31.5 + dlat, half_m)
+                for k, (dlon, dlat, half_m) in enumerate(places)
+            ],
+        }
+    )
+    track = CorridorTrack(PROFILES["drone"], zones.projection)
+    x0, y0 = zones.projection.to_xy(34.7, 31.5)
+    for i in range(6):
+        t = i * every_s
+        lon, lat = zones.projection.to_lonlat(
+            x0 + speed * t * math.sin(heading), y0 + speed * t * math.cos(heading)
+        )
+        track.add(Report(round(t * 1000), lat, lon, 100.0, 30.0, None))
+    view = ThreatView("D", "drone", PROFILES["drone"], track)
+    view.held = dict.fromkeys((k for k in held if k < len(zones)), 0)
+    found = SmartPolicy(zones).assess(view, track.t_ms + round(silent_s * 1000))
+    left = np.setdiff1d(np.arange(len(zones)), found.alert)
+    if len(left):
+        distances = shapely.distance(found.region_m, zones.shapes_m[left])
+        assert distances.min() >= view.clearances[SHELTER_S].gap_m - 1e-6
+
+
+def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
+    """A drone flying east holds a small zone off the corner of its corridor's box, beyond its
+    keep margin, and no other zone is near: the zone is let go, and the gap is no wider than
+    its distance from the corridor (taken from the zones it never took, the gap was 5.8 km
+    against 1.5 km, and a silent threat was assessed again 96 s later instead of 30 s)."""
+    lon0, lat0 = 34.7, 31.5
+    probe = zones_from_geojson(_far_zones(lon0, lat0))
+    track = CorridorTrack(PROFILES["drone"], probe.projection)
+    for i in range(6):
+        x, y = probe.projection.to_xy(lon0, lat0)
+        lon, lat = probe.projection.to_lonlat(x + 500.0 * i, y)
+        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+    fix_x, fix_y, _, _ = track.state()
+    # off the north-west corner, 1.35 times the corridor's reach north, on the diagonal
+    outline = SmartPolicy(probe).assess(ThreatView("D", "drone", PROFILES["drone"], track), 0)
+    assert isinstance(outline.shape_m, Outline)
+    reach_m = outline.shape_m.ys.max() - fix_y
+    d = 1.35 * reach_m / math.sqrt(2)
+    lon_z, lat_z = probe.projection.to_lonlat(fix_x - d, fix_y + d)
+    features = _far_zones(lon0, lat0)
+    features["features"].append(_square("z", lon_z, lat_z, 500.0))
+    zones = zones_from_geojson(features)
+    z = zones.index_of["z"]
+    track = CorridorTrack(PROFILES["drone"], zones.projection)
+    for i in range(6):
+        x, y = zones.projection.to_xy(lon0, lat0)
+        lon, lat = zones.projection.to_lonlat(x + 500.0 * i, y)
+        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+    view = ThreatView("D", "drone", PROFILES["drone"], track)
+    view.held = {z: 0}
+    found = SmartPolicy(zones).assess(view, track.t_ms)
+    assert z not in found.alert.tolist()  # let go
+    distance = shapely.distance(found.region_m, zones.shapes_m[z])
+    assert view.clearances[SHELTER_S].gap_m <= distance
+
+
+def _far_zones(lon0: float, lat0: float) -> dict:
+    """Two zones 60 km east and west: nothing else near."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            _square("east", lon0 + 0.63, lat0, 1000.0),
+            _square("west", lon0 - 0.63, lat0, 1000.0),
+        ],
+    }

@@ -28,11 +28,11 @@ Zone lifecycle, per zone:
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
   its own: it never changes a zone's real level, its decisions carry the status, and its clear
   is immediate (a drill has no debris to wait for);
-- a track silent past its timeout (its kind's, or 2.5 times the longest gap between its reports)
-  is lost: its zones keep `hold_s`; a report within `resume_s` takes it up again (a sensor
-  that reports seldom, a gap in cover), a later one starts a new track under the same id; a
-  lost rocket or ballistic missile (silent, or `end: lost`) first flies on, on its last impact
-  estimate, until it is surely down;
+- a track its sensor lost (`end: lost`, or silent past its timeout: its kind's, or 2.5 times the
+  longest gap between its reports, at most `resume_s`) is lost: its zones keep `hold_s`; a
+  newer report within `resume_s` takes it up again (a sensor that reports seldom, a gap in
+  cover), a later one starts a new track under the same id; a lost rocket or ballistic missile
+  first flies on, on its last impact estimate, until it is surely down;
 - a relayed feed (a `relay` event: alerts.in.ua, the Home Front Command, another agency's CAP,
   another airwarn) runs on a lane of its own per source (`relay.py`): the zone's own level is
   untouched, its decisions carry `source`, and any decision whose zone another lane holds
@@ -136,6 +136,7 @@ class _Threat:
     view: ThreatView
     last_report_ms: int = 0
     longest_gap_ms: int = 0  # between two of its reports in time order
+    timeout_due_ms: int = 0  # its one live timeout timer
     coasting: bool = False  # its sensor said `lost`: it flies on its last impact estimate
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
@@ -281,9 +282,10 @@ class Engine:
         return set(z.alert_holders)
 
     def threat_state(self, threat_id: str) -> str | None:
-        """`active` while a threat is in flight, `ended` after its end, `lost` once its reports
-        stopped for longer than its timeout (a report takes it up again), None if never
-        reported."""
+        """`active` while a threat is in flight (a lost rocket or ballistic missile flying on
+        its last estimate included), `ended` after its end, `lost` once its sensor lost it
+        (`end: lost`, or silent past its timeout: a newer report within resume_s takes it up
+        again, a later one starts a new track), None if never reported."""
         if threat_id in self._threats:
             return "active"
         if threat_id in self._ended:
@@ -360,15 +362,28 @@ class Engine:
             )
             return
         threat = self._threats.get(event.threat)
+        resumed = False
         if threat is None:
-            threat = self._dormant.pop(event.threat, None)
-            if threat is not None:
+            lost = self._dormant.get(event.threat)
+            if lost is not None and t_ms <= lost.last_report_ms:
+                self.stats.after_end += 1
+                self.ignored = (
+                    f"threat {event.threat} was lost; a report no newer than its last one does "
+                    "not take it up again"
+                )
+                return
+            if lost is not None:
+                del self._dormant[event.threat]
+                threat, resumed = lost, True
                 self._resume(threat)
             else:
                 self._lost.discard(event.threat)
                 threat = self._new_threat(event.threat, event.kind)
-        if event.kind != threat.view.kind and event.kind != "unknown":
-            self._reclassify(threat, event.kind)
+        newest = t_ms > threat.last_report_ms
+        if newest and event.kind != threat.view.kind and event.kind != "unknown":
+            self._reclassify(threat, event.kind)  # the newest report names it
+        if newest and threat.coasting:
+            threat.coasting = False  # its sensor has it again
         profile = threat.view.profile
         vel = (
             None
@@ -385,20 +400,25 @@ class Engine:
             return
         if outcome == "insert":
             self.stats.reordered += 1
-        if t_ms > threat.last_report_ms:
-            if threat.last_report_ms:
+        if newest:
+            if threat.last_report_ms and not resumed:  # a gap across its loss is no cadence
                 threat.longest_gap_ms = max(threat.longest_gap_ms, t_ms - threat.last_report_ms)
             threat.last_report_ms = t_ms
             threat.last_report = report
-            self._schedule(t_ms + self._timeout_ms(threat), "timeout", event.threat)
+            self._time_out_at(threat, t_ms + self._timeout_ms(threat))
         self._assess(threat, now)
+
+    def _time_out_at(self, threat: _Threat, due_ms: int) -> None:
+        """Set the threat's one timeout timer (older ones are then ignored)."""
+        threat.timeout_due_ms = due_ms
+        self._schedule(due_ms, "timeout", threat.view.id)
 
     def _timeout_ms(self, threat: _Threat) -> int:
         """How long a track may stay silent before it is lost: its kind's timeout, or longer
-        if its own reports have come further apart than that allows."""
-        return max(
-            1000 * threat.view.profile.timeout_s, math.ceil(GAP_TIMEOUTS * threat.longest_gap_ms)
-        )
+        if its own reports have come further apart than that allows, up to resume_s."""
+        kind_ms = 1000 * threat.view.profile.timeout_s
+        gaps_ms = min(math.ceil(GAP_TIMEOUTS * threat.longest_gap_ms), 1000 * self.config.resume_s)
+        return max(kind_ms, gaps_ms)
 
     def _coast_until_ms(self, threat: _Threat) -> int | None:
         """When a lost rocket or ballistic missile is surely down, by its last impact estimate
@@ -410,21 +430,27 @@ class Engine:
         return estimate.t_ms + spread_ms + 1000 * COAST_MARGIN_S
 
     def _time_out(self, threat: _Threat, due: int) -> None:
-        """A timeout timer fell due: over, if silent too long and not still flying on its
-        impact estimate."""
+        """Its timeout timer fell due: over, if silent too long and not still flying on its
+        impact estimate; else the timer is set again."""
+        if due != threat.timeout_due_ms:
+            return  # a later report or a landing set another
         threat_id = threat.view.id
         if threat.coasting:  # its sensor lost it; this is the timer of its landing
             landed = self._coast_until_ms(threat)
-            if landed is None or landed <= due:
+            if landed is not None and landed > due:
+                self._time_out_at(threat, landed)
+            else:
                 self._on_end(threat_id, due, "lost", landed=True)
             return
-        if threat.last_report_ms + self._timeout_ms(threat) > due:
-            return  # a later report moved its timeout on
+        silent_until = threat.last_report_ms + self._timeout_ms(threat)
+        if silent_until > due:  # a new kind with a longer timeout
+            self._time_out_at(threat, silent_until)
+            return
         landed = self._coast_until_ms(threat)
         if landed is not None and landed > due:
-            self._schedule(landed, "timeout", threat_id)  # silent, but still in the air
+            self._time_out_at(threat, landed)  # silent, but still in the air
             return
-        self._on_end(threat_id, due, silent=True)
+        self._on_end(threat_id, due, landed=True)
 
     def _resume(self, threat: _Threat) -> None:
         """Take up a track lost by silence: it holds nothing now (its zones were left with the
@@ -472,45 +498,44 @@ class Engine:
         self._threats[threat_id] = threat
         return threat
 
-    def _on_end(
-        self,
-        threat_id: str,
-        now: int,
-        reason: str = "lost",
-        silent: bool = False,
-        landed: bool = False,
-    ) -> None:
-        """A threat is over: by an `end` event, or `silent` past its timeout (lost, and taken
-        up again if a report comes within resume_s). A rocket or ballistic missile its sensor
-        lost flies on, on its last impact estimate, until it has `landed`."""
+    def _on_end(self, threat_id: str, now: int, reason: str = "lost", landed: bool = False) -> None:
+        """A threat is over: by an `end` event, or (from its timeout timer, `landed`) silent
+        past its timeout or flown down on its last estimate. A `lost` one (told, or silent) is
+        taken up again by a newer report within resume_s; a rocket or ballistic missile its
+        sensor lost first flies on, on its last impact estimate, until it has landed."""
         threat = self._threats.pop(threat_id, None)
-        if threat is None and threat_id in self._ended:
-            self.ignored = f"threat {threat_id} ended already"
-        if threat is not None and reason == "lost" and not (silent or landed):
+        if threat is None:
+            if threat_id in self._dormant or threat_id in self._lost:
+                if reason == "lost":
+                    self.ignored = f"threat {threat_id} was lost already"
+                    return
+                # its zones have the full hold a lost track leaves: over now
+                self._dormant.pop(threat_id, None)
+                self._lost.discard(threat_id)
+                self.ignored = f"threat {threat_id} was lost already; now it is over"
+            elif threat_id in self._ended:
+                self.ignored = f"threat {threat_id} ended already"
+            self._ended.add(threat_id)
+            return
+        if reason == "lost":
             down_ms = self._coast_until_ms(threat)
-            if threat.coasting or (down_ms is not None and down_ms > now):
+            if not landed and (threat.coasting or (down_ms is not None and down_ms > now)):
                 self._threats[threat_id] = threat  # lost by its sensor, not down
                 if threat.coasting:
                     self.ignored = f"threat {threat_id} was lost already; it flies on its estimate"
                     return
                 assert down_ms is not None
                 threat.coasting = True
-                self._ended.add(threat_id)  # its reports are over
                 self.stats.lost += 1
-                self._schedule(down_ms, "timeout", threat_id)
+                self._time_out_at(threat, down_ms)
                 return
-        if silent and threat is not None:
-            self.stats.lost += 1
+            if not threat.coasting:
+                self.stats.lost += 1
+            threat.coasting = False
             self._dormant[threat_id] = threat
             resume_ms = threat.last_report_ms + 1000 * self.config.resume_s
             self._schedule(max(now, resume_ms), "forget", threat_id)
         else:
-            if threat is None and (
-                self._dormant.pop(threat_id, None) is not None or threat_id in self._lost
-            ):
-                # lost by silence already: its zones have the full hold
-                self._lost.discard(threat_id)
-                self.ignored = f"threat {threat_id} was lost already (no report in its timeout)"
             self._ended.add(threat_id)
         if threat is None:
             return

@@ -327,8 +327,14 @@ class SmartPolicy:
             # that holds the corridor grown by that share. A turn alone, however hard and
             # whichever way, then never brings a released zone back into the corridor: only
             # flying back towards it by that share of the path can.
-            reach_m = ((1.0 + KEEP_MARGIN) * envelope.path_m(horizon_s) + buffer_m) * _OUTSIDE
-            alert_zones.extend(self._within(threat.distances, x, y, reach_m, held))
+            path_m = envelope.path_m(horizon_s)
+            reach_m = ((1.0 + KEEP_MARGIN) * path_m + buffer_m) * _OUTSIDE
+            kept = self._within(threat.distances, x, y, reach_m, held)
+            alert_zones.extend(kept)
+            if len(kept) < len(held):
+                # one it lets go is beyond that disc, and the corridor within (path + buffer)
+                # of the threat: at least the margin's share of the path from the corridor
+                clearance.gap_m = min(clearance.gap_m, KEEP_MARGIN * path_m * _OUTSIDE)
         # no zone twice: one shelter time each, and taken or kept, never both
         alert_zones.sort()
         alert = np.array(alert_zones, dtype=np.int64)
@@ -366,8 +372,9 @@ class SmartPolicy:
 
         Its corridor is drawn from its last fix over the shelter time, the lead and the time
         since that fix, so in silence it only grows: by at most the top speed times the time.
-        Each zone it did not take is at least `gap` from the corridor of its shelter time
-        (`Clearance.gap_m`), so it cannot come within reach for gap / top speed more, and then
+        Each zone it did not take or keep is at least `gap` from the corridor of its shelter
+        time (`Clearance.gap_m`: zones it never took, and those it lets go, which are beyond
+        the keep margin), so it cannot come within reach for gap / top speed more, and then
         still has the lead before the threat can arrive a shelter time later. Assessed again
         then, every zone is alerted a shelter time before the threat can be there, however
         long the silence (a cruise missile reported every 60 s alerted zones ahead of it 12 s

@@ -224,13 +224,13 @@ def measured_envelope(
     up to `recent_mps` a little before (a filter that lags a turn gives a lower speed than the
     threat flies): up to 3 sigma above the faster of the two now, never below the kind's
     slowest flight, and free to speed up at the kind's acceleration to `dash_factor` times the
-    fastest of that (a dash), never beyond `dash_factor` times the kind's top cruise speed;
-    unless it is seen flying faster than that top speed even at 3 sigma below what it seems
-    (a jet drone at 150 m/s reported as a drone, a Kh-22 or an Oniks at 700 m/s as a cruise
-    missile): then the top is what it flies, not what its kind's label says."""
-    seen_high = max(speed_mps, recent_mps) + 3.0 * speed_sigma_mps
-    beyond_kind = max(speed_mps, recent_mps) - 3.0 * speed_sigma_mps > speed_max_mps
-    ceiling = dash_factor * (seen_high if beyond_kind else speed_max_mps)
+    fastest of that (a dash), never beyond `dash_factor` times the kind's top cruise speed or
+    the speed it is seen to fly, whichever is faster (a jet drone at 150 m/s reported as a
+    drone, a Kh-22 or an Oniks at 700 m/s as a cruise missile: the top is what it flies, not
+    what its kind's label says; a wider sigma never makes the bound lower)."""
+    fastest = max(speed_mps, recent_mps)
+    seen_high = fastest + 3.0 * speed_sigma_mps
+    ceiling = dash_factor * max(speed_max_mps, fastest)
     high = min(ceiling, seen_high)
     low = min(high, max(speed_min_mps, speed_mps - 3.0 * speed_sigma_mps))
     return SpeedEnvelope(low, high, accel_mps2, min(ceiling, dash_factor * seen_high))

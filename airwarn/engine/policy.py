@@ -382,7 +382,10 @@ class SmartPolicy:
         comes to it."""
         gap_m = min((c.gap_m for c in threat.clearances.values()), default=0.0)
         top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
-        return now_ms + math.floor(1000 * (threat.profile.lead_s + gap_m / top_mps))
+        wait_s = threat.profile.lead_s + gap_m / top_mps
+        if threat.profile.pre_alert_s:
+            wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
+        return now_ms + math.floor(1000 * wait_s)
 
     def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
         """What a threat that came down (impact) or was brought down (interception) still

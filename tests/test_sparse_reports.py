@@ -17,6 +17,9 @@ from airwarn.contract import parse_time
 from airwarn.engine import Engine
 from airwarn.engine.threat_kinds import PROFILES
 
+SHELTER_S = 60  # every zone of the grid's
+M_PER_DEG = 95_000.0  # metres per degree of longitude there, near enough
+
 
 def _first_alert_s(out, zone: str) -> float | None:
     for d in out:
@@ -25,33 +28,49 @@ def _first_alert_s(out, zone: str) -> float | None:
     return None
 
 
+def _row_entry_s(col: int, start_lon: float, speed: float) -> float:
+    """When a threat flying east along the grid's row 3 from `start_lon` at t = 0 enters the
+    zone of column `col` (0.05 deg wide from 34.6 E)."""
+    return ((34.6 + 0.05 * col) - start_lon) * M_PER_DEG / speed
+
+
+def _assert_warned_in_time(out, entries: dict[str, float]) -> None:
+    """Each zone (with the second the threat enters it) alerted a shelter time before."""
+    start = parse_time(at(0)) / 1000
+    for zone, enters_s in entries.items():
+        first = _first_alert_s(out, zone)
+        assert first is not None, f"{zone} was never alerted"
+        assert enters_s - (first - start) >= SHELTER_S, f"{zone} alerted late"
+
+
+def _missile(every_s, kind=lambda i: "ballistic", velocity=True, seen_share=1.0):
+    """A ballistic missile of some 330 km (five minutes of flight) into the grid's zone r3c2,
+    reported every `every_s` from 30 s (the i-th report naming it `kind(i)`, with its velocity
+    or not, up to `seen_share` of its flight): the reports, the impact and its zone."""
+    flown, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=every_s, start_s=30.0)
+    assert 31.55 < impact.lat < 31.60 and 34.70 < impact.lon < 34.75  # in r3c2
+    start_s = parse_time(at(0)) / 1000
+    events = []
+    for i, e in enumerate(flown):
+        t = parse_time(e.t) / 1000 - start_s
+        if t < seen_share * impact.t_s:
+            extra = {"vel_mps": list(e.vel_mps)} if velocity else {}
+            events.append(
+                track(e.threat, t, e.lat, e.lon, kind=kind(i), alt_m=e.alt_m, sigma_m=100, **extra)
+            )
+    return events, impact
+
+
 def test_a_ballistic_missile_reported_once_a_minute_alerts_its_impact_zone_in_time(grid):
     # about 330 km: some five minutes of flight, a report every 61 s (its kind's timeout is 60 s)
-    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=61.0, start_s=30.0)
-    events = [
-        track(
-            e.threat,
-            parse_time(e.t) / 1000 - parse_time(at(0)) / 1000,
-            e.lat,
-            e.lon,
-            kind="ballistic",
-            alt_m=e.alt_m,
-            sigma_m=100,
-            vel_mps=list(e.vel_mps),
-        )
-        for e in events
-    ]
+    events, impact = _missile(every_s=61.0)
     assert len(events) >= 4
     engine = Engine(grid)
     out = run(engine, events)
     assert engine.threat_state("R1") == "active"  # never lost between two reports
     assert engine.stats.after_end == 0  # no report was thrown away
     out += engine.flush()  # and the time after the last report
-    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
-    first = _first_alert_s(out, zone)
-    assert first is not None, "the impact zone was never alerted"
-    warning_s = parse_time(at(impact.t_s)) / 1000 - first
-    assert warning_s >= 60  # the grid's shelter time
+    _assert_warned_in_time(out, {"r3c2": impact.t_s})
 
 
 def test_a_track_lost_by_silence_is_taken_up_again_by_a_later_report(grid):
@@ -96,23 +115,21 @@ def test_a_threat_reported_once_a_minute_or_less_is_warned_of_a_shelter_time_ahe
     # east along the grid's row 3 (31.55-31.60 N); the grid's zones are 0.05 deg wide from
     # 34.6 E, with 60 s of shelter time. Before a silent track was assessed again, these were
     # alerted 12 s (cruise) and 25 s (drone) late.
-    m_per_deg = 95_000.0
-
-    def lon_at(t: float) -> float:
-        return 34.40 + speed * t / m_per_deg
-
     events = [
-        track("T1", t, 31.575, lon_at(t), kind=kind, sigma_m=100, vel_mps=[speed, 0.0, 0.0])
-        for t in range(0, round(0.6 * m_per_deg / speed) + 200, every_s)
+        track(
+            "T1",
+            t,
+            31.575,
+            34.40 + speed * t / M_PER_DEG,
+            kind=kind,
+            sigma_m=100,
+            vel_mps=[speed, 0.0, 0.0],
+        )
+        for t in range(0, round(0.6 * M_PER_DEG / speed) + 200, every_s)
     ]
     engine = Engine(grid)
     out = run(engine, events) + engine.flush()  # and the time after the last report
-    start = parse_time(at(0)) / 1000
-    for col in range(1, 6):
-        enters_s = ((34.6 + 0.05 * col) - 34.40) * m_per_deg / speed
-        first = _first_alert_s(out, f"r3c{col}")
-        assert first is not None, f"r3c{col} was never alerted"
-        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+    _assert_warned_in_time(out, {f"r3c{c}": _row_entry_s(c, 34.40, speed) for c in range(1, 6)})
 
 
 @settings(max_examples=40, deadline=None)
@@ -127,12 +144,11 @@ def test_however_far_apart_the_reports_every_zone_ahead_is_warned_in_time(
     grid, kind_speed, gaps, with_velocity
 ):
     kind, speed = kind_speed
-    m_per_deg = 95_000.0
     start_lon = 34.30  # at least 28 km, 108 s, short of the first zone it enters
 
     events, t = [], 0.0
     for gap in gaps:
-        lon = start_lon + speed * t / m_per_deg
+        lon = start_lon + speed * t / M_PER_DEG
         if lon > 35.0:
             break
         extra = {"vel_mps": [speed, 0.0, 0.0]} if with_velocity else {}
@@ -140,14 +156,9 @@ def test_however_far_apart_the_reports_every_zone_ahead_is_warned_in_time(
         t += gap
     engine = Engine(grid)
     out = run(engine, events) + engine.flush()  # and the time after the last report
-    start = parse_time(at(0)) / 1000
-    for col in range(6):
-        enters_s = ((34.6 + 0.05 * col) - start_lon) * m_per_deg / speed
-        if enters_s > t:
-            break  # its reports stopped before it got there
-        first = _first_alert_s(out, f"r3c{col}")
-        assert first is not None, f"r3c{col} was never alerted"
-        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+    entries = {f"r3c{c}": _row_entry_s(c, start_lon, speed) for c in range(6)}
+    # not those it reached after its reports stopped
+    _assert_warned_in_time(out, {z: s for z, s in entries.items() if s <= t})
 
 
 @settings(max_examples=150, deadline=None)
@@ -167,7 +178,7 @@ def test_a_threat_turning_within_its_limits_between_sparse_reports_is_warned_in_
     zone it enters is alerted a shelter time before (the grid's 60 s)."""
     kind, speed = kind_speed
     rate = math.radians(PROFILES[kind].turn_rate_dps)
-    m_per_deg_lon, m_per_deg_lat = 95_000.0, 111_000.0
+    m_per_deg_lon, m_per_deg_lat = M_PER_DEG, 111_000.0
     # flown second by second from 110 s of flight west of the grid's row 3, heading east
     x, y, heading = -110.0 * speed, 0.0, math.pi / 2
     path = []
@@ -198,17 +209,13 @@ def test_a_threat_turning_within_its_limits_between_sparse_reports_is_warned_in_
         )
     engine = Engine(grid)
     out = run(engine, events) + engine.flush()  # and the time after the last report
-    start = parse_time(at(0)) / 1000
     last_report = report_at[-1]
     entered: dict[str, float] = {}
     for second, (px, py) in enumerate(path[: int(last_report) + 1]):
         z = grid.zone_at(34.6 + px / m_per_deg_lon, 31.575 + py / m_per_deg_lat)
         if z is not None:
             entered.setdefault(grid.ids[z], float(second))
-    for zone, enters_s in entered.items():
-        first = _first_alert_s(out, zone)
-        assert first is not None, f"{zone} was never alerted"
-        assert enters_s - (first - start) >= 60, f"{zone} alerted late"
+    _assert_warned_in_time(out, entered)
 
 
 @pytest.mark.parametrize("told", [True, False])
@@ -216,31 +223,13 @@ def test_a_ballistic_missile_its_sensor_loses_early_still_alerts_its_impact_zone
     """The sensor's cover ends at 40 % of the flight, with an `end: lost` or in silence: the
     missile flies on, and its last impact estimate still alerts the zone a shelter time before
     it comes down."""
-    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=5.0, start_s=30.0)
-    start_s = parse_time(at(0)) / 1000
-    seen = [
-        track(
-            e.threat,
-            parse_time(e.t) / 1000 - start_s,
-            e.lat,
-            e.lon,
-            kind="ballistic",
-            alt_m=e.alt_m,
-            sigma_m=100,
-            vel_mps=list(e.vel_mps),
-        )
-        for e in events
-        if parse_time(e.t) / 1000 - start_s < 0.4 * impact.t_s
-    ]
-    lost_s = parse_time(seen[-1].t) / 1000 - start_s + 10
+    seen, impact = _missile(every_s=5.0, seen_share=0.4)
+    lost_s = (parse_time(seen[-1].t) - parse_time(at(0))) / 1000 + 10
     engine = Engine(grid)
     out = run(engine, seen + ([end("R1", lost_s, "lost")] if told else []))
     out += engine.flush()
-    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
-    first = _first_alert_s(out, zone)
-    assert first is not None, "the impact zone was never alerted"
-    assert parse_time(at(impact.t_s)) / 1000 - first >= 60
-    clear = [parse_time(d.t) / 1000 for d in out if d.zone == zone and d.level == "clear"]
+    _assert_warned_in_time(out, {"r3c2": impact.t_s})
+    clear = [parse_time(d.t) / 1000 for d in out if d.zone == "r3c2" and d.level == "clear"]
     assert clear and clear[0] - parse_time(at(impact.t_s)) / 1000 >= engine.config.hold_s
 
 
@@ -254,21 +243,15 @@ def test_a_threat_faster_than_its_kind_is_warned_of_a_shelter_time_ahead(
     """A jet drone reported as a drone (150 m/s; the kind's top is 60), a Kh-22- or Oniks-like
     missile as a cruise missile (700 m/s; the kind's top is 280). Capped at the kind's top
     speed, the corridor fell short and every zone was alerted 32-40 s before it arrived."""
-    m_per_deg = 95_000.0
-    start_lon = 34.6 - speed * 200 / m_per_deg
+    start_lon = 34.6 - speed * 200 / M_PER_DEG
     extra = {"vel_mps": [speed, 0.0, 0.0]} if with_velocity else {}
     events = [
-        track("T1", t, 31.575, start_lon + speed * t / m_per_deg, kind=kind, sigma_m=100, **extra)
+        track("T1", t, 31.575, start_lon + speed * t / M_PER_DEG, kind=kind, sigma_m=100, **extra)
         for t in range(0, 400, 5)
     ]
     engine = Engine(grid)
     out = run(engine, events) + engine.flush()
-    start = parse_time(at(0)) / 1000
-    for col in range(6):
-        enters_s = ((34.6 + 0.05 * col) - start_lon) * m_per_deg / speed
-        first = _first_alert_s(out, f"r3c{col}")
-        assert first is not None, f"r3c{col} was never alerted"
-        assert enters_s - (first - start) >= 60, f"r3c{col} alerted late"
+    _assert_warned_in_time(out, {f"r3c{c}": _row_entry_s(c, start_lon, speed) for c in range(6)})
 
 
 def test_a_track_first_reported_as_unknown_is_predicted_as_the_kind_it_is_later_named(grid):
@@ -277,27 +260,13 @@ def test_a_track_first_reported_as_unknown_is_predicted_as_the_kind_it_is_later_
     and as a ballistic missile's (before, the first kind stuck: an `unknown` track's corridor,
     at its speed some 150 km long, instead of an impact region, and every alert said
     `unknown`)."""
-    events, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=5.0, start_s=30.0)
-    start_s = parse_time(at(0)) / 1000
-    named = [
-        track(
-            e.threat,
-            parse_time(e.t) / 1000 - start_s,
-            e.lat,
-            e.lon,
-            kind="unknown" if i < 3 or i == 6 else "ballistic",
-            alt_m=e.alt_m,
-            sigma_m=100,
-        )
-        for i, e in enumerate(events)
-    ]
+    named, impact = _missile(
+        every_s=5.0, kind=lambda i: "unknown" if i < 3 or i == 6 else "ballistic", velocity=False
+    )
     engine = Engine(grid)
     out = run(engine, named) + engine.flush()
-    zone = grid.ids[grid.zone_at(impact.lon, impact.lat)]
-    first = _first_alert_s(out, zone)
-    assert first is not None, "the impact zone was never alerted"
-    assert parse_time(at(impact.t_s)) / 1000 - first >= 60
-    assert {d.kind for d in out if d.zone == zone and d.level == "alert"} == {"ballistic"}
+    _assert_warned_in_time(out, {"r3c2": impact.t_s})
+    assert {d.kind for d in out if d.zone == "r3c2" and d.level == "alert"} == {"ballistic"}
     assert engine.stats.reclassified == 1  # the `unknown` of its seventh report changed nothing
 
 

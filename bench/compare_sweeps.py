@@ -43,15 +43,20 @@ def _cell_line(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
 
     def side(e: dict[str, Any]) -> str:
         lost = f", lost {e['missed_lost']}/{e['lost_impacts']}" if e["lost_impacts"] else ""
-        return (
-            f"missed {e['missed']}, late {e['late']}{lost}, over-alert {e['over_alert']:.1f}, "
-            f"flaps {e['flaps_per_100']:.2f}"
-        )
+        over = "–" if e["over_alert"] is None else f"{e['over_alert']:.1f}"
+        flaps = "–" if e["flaps_per_100"] is None else f"{e['flaps_per_100']:.2f}"
+        return f"missed {e['missed']}, late {e['late']}{lost}, over-alert {over}, flaps {flaps}"
 
     head = f"| {after['scenario']} | {after['country']} | {after['cell']} | {a['impacts']} | "
     if before is None:
         return head + f"– | {side(a)} |"
     return head + f"{side(_engine(before))} | {side(a)} |"
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
 def main() -> None:
@@ -80,7 +85,7 @@ def main() -> None:
         ratios = [
             _engine(y)["over_alert"] / _engine(x)["over_alert"]
             for x, y in zip(b, a, strict=True)
-            if _engine(x)["over_alert"]
+            if _engine(x)["over_alert"] and _engine(y)["over_alert"] is not None
         ]
 
         def total(rows: list[dict[str, Any]], field: str) -> int:
@@ -91,7 +96,7 @@ def main() -> None:
             f"{total(b, 'missed')}, {total(b, 'late')} → {total(a, 'missed')}, "
             f"{total(a, 'late')} | {total(b, 'missed_lost')} → {total(a, 'missed_lost')} "
             f"of {total(a, 'lost_impacts')} | "
-            f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}) | "
+            f"{_spread(ratios)} | "
             f"{_flaps(b):.2f} → {_flaps(a):.2f} | {_met(b)} → {_met(a)} |"
         )
     if args.cell:

@@ -465,6 +465,7 @@ class Engine:
         view.clearances.clear()
         view.distances.clear()
         view.pre_zones = None
+        view.assessed = None
 
     def _track_for(self, profile: KindProfile) -> BallisticTrack | CorridorTrack:
         if profile.model == "ballistic":
@@ -485,6 +486,7 @@ class Engine:
         view.kind, view.profile, view.track = kind, profile, track
         view.prediction, view.predicted_count = None, -1
         view.pre_zones = None
+        view.assessed = None
         view.missed.clear()
         view.clearances.clear()
         view.distances.clear()
@@ -667,6 +669,10 @@ class Engine:
         threat.version += 1
         view = threat.view
         found = self.policy.assess(view, now)
+        if found.unchanged:  # as it was: only the next look moves
+            if found.recheck_ms is not None and found.recheck_ms > now:
+                self._schedule(found.recheck_ms, "assess", view.id, threat.version)
+            return
         threat.assessment = found
         threat_id = view.id
         alert = found.alert.tolist()

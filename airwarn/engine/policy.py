@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -75,6 +75,12 @@ class ThreatView:
     clearances: dict[int, Clearance] = field(default_factory=dict)
     # per zone it held: a place the threat was and the zone's distance from there (m)
     distances: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    # a corridor threat's last assessment, when it was made, its track's report count then,
+    # and the top speed its corridor grows at in silence (SmartPolicy._silent_due_ms)
+    assessed: Assessment | None = None
+    assessed_ms: int = 0
+    assessed_count: int = -1
+    top_mps: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,9 @@ class Assessment:
     # zones the impact region covers, due or not (ballistic kinds): a zone let go and still in
     # its release hold is taken back when a later region covers it again
     covered: np.ndarray | None = None
+    # nothing has changed since the threat's last assessment: only `recheck_ms` moves (a
+    # silent corridor threat whose corridor cannot have reached a new zone yet)
+    unchanged: bool = False
 
     @property
     def region_m(self) -> BaseGeometry | None:
@@ -280,6 +289,12 @@ class SmartPolicy:
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
         assert isinstance(track, CorridorTrack)
+        prior = threat.assessed
+        if prior is not None and threat.assessed_count == track.count:
+            # silent since: nothing new is within reach until the gap is flown
+            due_ms = self._silent_due_ms(threat)
+            if due_ms > now_ms:
+                return replace(prior, recheck_ms=due_ms, unchanged=True)
         profile = threat.profile
         # From the last fix, over the time since as well: where it may be now is anywhere it
         # could fly to in that time, not where it would be had it flown straight on.
@@ -334,7 +349,7 @@ class SmartPolicy:
             if len(kept) < len(held):
                 # one it lets go is beyond that disc, and the corridor within (path + buffer)
                 # of the threat: at least the margin's share of the path from the corridor
-                clearance.gap_m = min(clearance.gap_m, KEEP_MARGIN * path_m * _OUTSIDE)
+                clearance.let_go_gap_m = KEEP_MARGIN * path_m * _OUTSIDE
         # no zone twice: one shelter time each, and taken or kept, never both
         alert_zones.sort()
         alert = np.array(alert_zones, dtype=np.int64)
@@ -363,29 +378,33 @@ class SmartPolicy:
                 self._taken[alert] = True
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
-        return Assessment(
-            alert, pre, recheck_ms=self._silent_recheck_ms(threat, envelope, now_ms), shape_m=widest
+        assessment = Assessment(
+            alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest
         )
+        threat.assessed, threat.assessed_ms, threat.assessed_count = assessment, now_ms, track.count
+        threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
+        return assessment
 
-    def _silent_recheck_ms(self, threat: ThreatView, envelope: SpeedEnvelope, now_ms: int) -> int:
-        """When to assess a drone or cruise missile again if no report comes first.
+    def _silent_due_ms(self, threat: ThreatView) -> int:
+        """When a drone or cruise missile that has been silent since its last assessment must
+        be assessed again.
 
         Its corridor is drawn from its last fix over the shelter time, the lead and the time
         since that fix, so in silence it only grows: by at most the top speed times the time.
-        Each zone it did not take or keep is at least `gap` from the corridor of its shelter
-        time (`Clearance.gap_m`: zones it never took, and those it lets go, which are beyond
-        the keep margin), so it cannot come within reach for gap / top speed more, and then
-        still has the lead before the threat can arrive a shelter time later. Assessed again
-        then, every zone is alerted a shelter time before the threat can be there, however
-        long the silence (a cruise missile reported every 60 s alerted zones ahead of it 12 s
-        late before, when only reports were assessed); with reports every few seconds it never
-        comes to it."""
-        gap_m = min((c.gap_m for c in threat.clearances.values()), default=0.0)
-        top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
-        wait_s = threat.profile.lead_s + gap_m / top_mps
+        Each zone that assessment did not take or keep is at least `gap` from the corridor of
+        its shelter time (`ZoneSet.gap_m`: zones it never took, and those it let go, which are
+        beyond the keep margin), so it cannot come within reach for gap / top speed more, and
+        then still has the lead before the threat can arrive a shelter time later. Assessed
+        again then, every zone is alerted a shelter time before the threat can be there (a
+        cruise missile reported every 60 s alerted zones ahead of it 12 s late before, when
+        only reports were assessed); and at least once a minute, while its warning ring holds.
+        The gap is worked out once the threat has been silent for the lead: with reports
+        every few seconds it never comes to it."""
+        gap_m = min((self.zones.gap_m(c) for c in threat.clearances.values()), default=0.0)
+        wait_s = threat.profile.lead_s + gap_m / threat.top_mps
         if threat.profile.pre_alert_s:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
-        return now_ms + math.floor(1000 * wait_s)
+        return threat.assessed_ms + math.floor(1000 * wait_s)
 
     def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
         """What a threat that came down (impact) or was brought down (interception) still

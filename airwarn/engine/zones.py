@@ -8,6 +8,7 @@ anything else, which is kept. Importers for real layers live in `airwarn.layers`
 from __future__ import annotations
 
 import gzip
+import math
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,13 +51,25 @@ class Clearance:
     can meet it, so the box test runs over a few dozen zones instead of the whole class.
     """
 
-    __slots__ = ("outline", "clear_m", "near_box", "near", "near_bounds", "gap_m")
+    __slots__ = (
+        "outline",
+        "clear_m",
+        "near_box",
+        "near",
+        "near_bounds",
+        "box",
+        "missed_gap_m",
+        "let_go_gap_m",
+    )
 
     def __init__(self) -> None:
         self.outline: Outline | None = None
-        # after a query: at least how far the outline is from every zone of the class it did
-        # not return (a silent threat's corridor must grow that much to take another)
-        self.gap_m = 0.0
+        # What `ZoneSet.gap_m` works out, when asked, of the last query: the outline's box,
+        # how far it was from the zones it met by box and missed, and (set by the policy) from
+        # zones it held and let go.
+        self.box: tuple[float, float, float, float] | None = None
+        self.missed_gap_m = math.inf
+        self.let_go_gap_m = math.inf
         self.clear_m: dict[int, float] = {}
         self.near_box: tuple[float, float, float, float] | None = None
         self.near: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -180,7 +193,8 @@ class ZoneSet:
         meets = (min_x <= high_x) & (max_x >= low_x) & (min_y <= high_y) & (max_y >= low_y)
         hits = members[meets]
         if clearance is not None:
-            clearance.gap_m = self._box_gap_m(clearance, meets, low_x, low_y, high_x, high_y)
+            clearance.box = (low_x, low_y, high_x, high_y)
+            clearance.missed_gap_m = clearance.let_go_gap_m = math.inf
         if not len(hits):
             return hits
         fresh = [i for i in hits.tolist() if i not in known]
@@ -216,33 +230,31 @@ class ZoneSet:
             # the zones it met by box and missed: their clearance, from this outline
             behind_m = 0.0 if clearance.outline is outline else moved_m
             nearest = min(clearance.clear_m[i] for i in missed) - behind_m
-            clearance.gap_m = max(0.0, min(clearance.gap_m, nearest))
+            clearance.missed_gap_m = max(0.0, nearest)
         return np.array([i for i in hits.tolist() if i not in missed], dtype=np.int64)
 
     @staticmethod
-    def _box_gap_m(
-        clearance: Clearance,
-        meets: np.ndarray,
-        low_x: float,
-        low_y: float,
-        high_x: float,
-        high_y: float,
-    ) -> float:
-        """At least how far the outline (its box: `low_x`..`high_y`) is from the zones of the
-        class whose boxes it does not meet: those near it, by the gap between the boxes; the
-        others, beyond the near box, by the gap to that box's edge."""
+    def gap_m(clearance: Clearance) -> float:
+        """At least how far the outline of the last `query_class_known` with this clearance is
+        from every zone of the class that query did not return (and the policy did not keep):
+        zones near it whose boxes it did not meet, by the gap between the boxes; those beyond
+        the near box, by the gap to that box's edge; those it met by box and missed, by their
+        clearance; those the policy let go, by what it says. Worked out only when asked (a
+        silent threat's recheck), from what the query left."""
+        if clearance.box is None or clearance.near_box is None:
+            return 0.0
+        low_x, low_y, high_x, high_y = clearance.box
         box = clearance.near_box
-        assert box is not None
         gap = min(low_x - box[0], low_y - box[1], box[2] - high_x, box[3] - high_y)
-        apart = ~meets
+        min_x, min_y, max_x, max_y = clearance.near_bounds
+        between = np.maximum(
+            np.maximum(min_x - high_x, low_x - max_x),
+            np.maximum(min_y - high_y, low_y - max_y),
+        )
+        apart = between > 0.0  # the boxes do not meet (the query's inclusive test)
         if apart.any():
-            min_x, min_y, max_x, max_y = clearance.near_bounds
-            between = np.maximum(
-                np.maximum(min_x[apart] - high_x, low_x - max_x[apart]),
-                np.maximum(min_y[apart] - high_y, low_y - max_y[apart]),
-            )
-            gap = min(gap, float(between.min()))
-        return max(gap, 0.0)
+            gap = min(gap, float(between[apart].min()))
+        return max(0.0, min(gap, clearance.missed_gap_m, clearance.let_go_gap_m))
 
     def _near(
         self,

@@ -302,3 +302,26 @@ def test_a_late_report_naming_another_kind_changes_nothing_and_the_track_still_t
     assert engine.stats.reclassified == 0
     engine.flush()
     assert engine.threat_state("T1") == "lost"
+
+
+def test_a_late_report_is_never_taken_for_silence(grid):
+    """The silent look returns the last assessment unchanged only while the track has taken no
+    report since; a late report re-filters a full window to the same report count, and must
+    still be assessed anew."""
+    from airwarn.engine.policy import SmartPolicy, ThreatView
+    from airwarn.engine.tracks import CorridorTrack, Report
+
+    window = CorridorTrack.WINDOW
+    track = CorridorTrack(PROFILES["drone"], grid.projection)
+    for i in range(window):
+        track.add(Report(10_000 * i, 31.575, 34.40 + 0.005 * i, 100.0, 100.0, None))
+    view = ThreatView("D", "drone", PROFILES["drone"], track)
+    policy = SmartPolicy(grid)
+    policy.assess(view, track.t_ms)
+    count = track.count
+    late = Report(
+        10_000 * (window - 1) - 5_000, 31.575, 34.40 + 0.005 * (window - 1.5), 100.0, 100.0, None
+    )
+    assert track.add(late) == "insert"
+    assert track.count == count  # the window was full: the same count after the late one
+    assert not policy.assess(view, track.t_ms + 20_000).unchanged

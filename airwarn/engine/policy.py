@@ -75,11 +75,11 @@ class ThreatView:
     clearances: dict[int, Clearance] = field(default_factory=dict)
     # per zone it held: a place the threat was and the zone's distance from there (m)
     distances: dict[int, tuple[float, float, float]] = field(default_factory=dict)
-    # a corridor threat's last assessment, when it was made, its track's report count then,
-    # and the top speed its corridor grows at in silence (SmartPolicy._silent_due_ms)
+    # a corridor threat's last assessment, when it was made, its track's revision then, and
+    # the top speed its corridor grows at in silence (SmartPolicy._silent_due_ms)
     assessed: Assessment | None = None
     assessed_ms: int = 0
-    assessed_count: int = -1
+    assessed_revision: int = -1
     top_mps: float = 1.0
 
 
@@ -290,7 +290,7 @@ class SmartPolicy:
         track = threat.track
         assert isinstance(track, CorridorTrack)
         prior = threat.assessed
-        if prior is not None and threat.assessed_count == track.count:
+        if prior is not None and threat.assessed_revision == track.revision:
             # silent since: nothing new is within reach until the gap is flown
             due_ms = self._silent_due_ms(threat)
             if due_ms > now_ms:
@@ -381,7 +381,8 @@ class SmartPolicy:
         assessment = Assessment(
             alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest
         )
-        threat.assessed, threat.assessed_ms, threat.assessed_count = assessment, now_ms, track.count
+        threat.assessed, threat.assessed_ms = assessment, now_ms
+        threat.assessed_revision = track.revision
         threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
         return assessment
 

@@ -64,6 +64,7 @@ class _Track:
     window: _ReportWindow
     count: int
     refiltering = False  # True while the window is filtered again from its start
+    revision = 0  # reports taken (late ones too): a track with the same revision is unchanged
 
     def _update(self, report: Report) -> None:
         raise NotImplementedError
@@ -72,6 +73,8 @@ class _Track:
         """Take a report: 'append', 'insert' (late, the window is filtered again) or
         'duplicate' (ignored)."""
         outcome = self.window.insert(report)
+        if outcome != "duplicate":
+            self.revision += 1
         if outcome == "append" and self.count:
             self._update(report)
         elif outcome != "duplicate":

@@ -77,12 +77,12 @@ def test_a_remembered_clearance_finds_exactly_the_zones_the_polygon_meets(
 
 
 def assert_gap_is_a_lower_bound(outline: Outline, found: np.ndarray, clearance: Clearance):
-    """No zone the query did not return is nearer the corridor than `ZoneSet.gap_m` (a silent
+    """No zone the query did not return is nearer the corridor than `Clearance.gap_m` (a silent
     threat is assessed again only once its corridor can have grown that far)."""
     left = np.setdiff1d(np.arange(len(FINE)), found)
     if len(left):
         distances = shapely.distance(outline.polygon(), FINE.shapes_m[left])
-        assert distances.min() >= FINE.gap_m(clearance) - 1e-6
+        assert distances.min() >= clearance.gap_m() - 1e-6
 
 
 @settings(max_examples=100, deadline=None)
@@ -261,7 +261,7 @@ def test_no_zone_left_out_of_alert_is_nearer_the_corridor_than_its_gap(
     heading, speed, every_s, places, held, silent_s
 ):
     """What a silent threat is assessed again by: every zone the assessment leaves out (never
-    taken, or held and now let go) is at least `ZoneSet.gap_m` from the corridor. A few zones, far
+    taken, or held and now let go) is at least `Clearance.gap_m` from the corridor. A few zones, far
     apart, as hromadas or open country are: a zone it lets go may be nearer than any it never
     took."""
     zones = zones_from_geojson(
@@ -287,7 +287,7 @@ def test_no_zone_left_out_of_alert_is_nearer_the_corridor_than_its_gap(
     left = np.setdiff1d(np.arange(len(zones)), found.alert)
     if len(left):
         distances = shapely.distance(found.region_m, zones.shapes_m[left])
-        assert distances.min() >= zones.gap_m(view.clearances[SHELTER_S]) - 1e-6
+        assert distances.min() >= view.clearances[SHELTER_S].gap_m() - 1e-6
 
 
 def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
@@ -323,7 +323,7 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     found = SmartPolicy(zones).assess(view, track.t_ms)
     assert z not in found.alert.tolist()  # let go
     distance = shapely.distance(found.region_m, zones.shapes_m[z])
-    assert zones.gap_m(view.clearances[SHELTER_S]) <= distance
+    assert view.clearances[SHELTER_S].gap_m() <= distance
 
 
 def _far_zones(lon0: float, lat0: float) -> dict:

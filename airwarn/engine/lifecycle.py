@@ -434,23 +434,16 @@ class Engine:
         impact estimate; else the timer is set again."""
         if due != threat.timeout_due_ms:
             return  # a later report or a landing set another
-        threat_id = threat.view.id
-        if threat.coasting:  # its sensor lost it; this is the timer of its landing
-            landed = self._coast_until_ms(threat)
-            if landed is not None and landed > due:
-                self._time_out_at(threat, landed)
-            else:
-                self._on_end(threat_id, due, "lost", landed=True)
-            return
-        silent_until = threat.last_report_ms + self._timeout_ms(threat)
-        if silent_until > due:  # a new kind with a longer timeout
-            self._time_out_at(threat, silent_until)
-            return
+        if not threat.coasting:  # (a coasting one's timer is that of its landing)
+            silent_until = threat.last_report_ms + self._timeout_ms(threat)
+            if silent_until > due:  # a new kind with a longer timeout
+                self._time_out_at(threat, silent_until)
+                return
         landed = self._coast_until_ms(threat)
         if landed is not None and landed > due:
-            self._time_out_at(threat, landed)  # silent, but still in the air
+            self._time_out_at(threat, landed)  # lost, but still in the air
             return
-        self._on_end(threat_id, due, landed=True)
+        self._on_end(threat.view.id, due, "lost", landed=True)
 
     def _resume(self, threat: _Threat) -> None:
         """Take up a track lost by silence: it holds nothing now (its zones were left with the
@@ -460,12 +453,7 @@ class Engine:
         threat.alert_seen_ms.clear()  # the view's `held` is the same dict
         threat.pre_seen_ms.clear()
         threat.released.clear()
-        view = threat.view
-        view.missed.clear()
-        view.clearances.clear()
-        view.distances.clear()
-        view.pre_zones = None
-        view.assessed = None
+        threat.view.forget_geometry()
 
     def _track_for(self, profile: KindProfile) -> BallisticTrack | CorridorTrack:
         if profile.model == "ballistic":
@@ -485,11 +473,7 @@ class Engine:
         view = threat.view
         view.kind, view.profile, view.track = kind, profile, track
         view.prediction, view.predicted_count = None, -1
-        view.pre_zones = None
-        view.assessed = None
-        view.missed.clear()
-        view.clearances.clear()
-        view.distances.clear()
+        view.forget_geometry()
         self.stats.reclassified += 1
 
     def _new_threat(self, threat_id: str, kind: str) -> _Threat:
@@ -539,8 +523,6 @@ class Engine:
             self._schedule(max(now, resume_ms), "forget", threat_id)
         else:
             self._ended.add(threat_id)
-        if threat is None:
-            return
         # A policy may say which of its zones stay in danger after an impact or interception,
         # and for how long (SmartPolicy: those near the last fix of a drone or cruise missile,
         # those under an intercepted rocket's or ballistic missile's falling parts until they

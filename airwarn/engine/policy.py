@@ -82,6 +82,15 @@ class ThreatView:
     assessed_revision: int = -1
     top_mps: float = 1.0
 
+    def forget_geometry(self) -> None:
+        """Drop what was worked out from the zones it held and the corridor it had: a track
+        taken up again after it was lost, or filtered anew as another kind, starts afresh."""
+        self.missed.clear()
+        self.clearances.clear()
+        self.distances.clear()
+        self.pre_zones = None
+        self.assessed = None
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -393,7 +402,7 @@ class SmartPolicy:
         Its corridor is drawn from its last fix over the shelter time, the lead and the time
         since that fix, so in silence it only grows: by at most the top speed times the time.
         Each zone that assessment did not take or keep is at least `gap` from the corridor of
-        its shelter time (`ZoneSet.gap_m`: zones it never took, and those it let go, which are
+        its shelter time (`Clearance.gap_m`: zones it never took, and those it let go, which are
         beyond the keep margin), so it cannot come within reach for gap / top speed more, and
         then still has the lead before the threat can arrive a shelter time later. Assessed
         again then, every zone is alerted a shelter time before the threat can be there (a
@@ -401,7 +410,7 @@ class SmartPolicy:
         only reports were assessed); and at least once a minute, while its warning ring holds.
         The gap is worked out once the threat has been silent for the lead: with reports
         every few seconds it never comes to it."""
-        gap_m = min((self.zones.gap_m(c) for c in threat.clearances.values()), default=0.0)
+        gap_m = min((c.gap_m() for c in threat.clearances.values()), default=0.0)
         wait_s = threat.profile.lead_s + gap_m / threat.top_mps
         if threat.profile.pre_alert_s:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long

@@ -64,7 +64,7 @@ class Clearance:
 
     def __init__(self) -> None:
         self.outline: Outline | None = None
-        # What `ZoneSet.gap_m` works out, when asked, of the last query: the outline's box,
+        # What `gap_m` works out, when asked, of the last query: the outline's box,
         # how far it was from the zones it met by box and missed, and (set by the policy) from
         # zones it held and let go.
         self.box: tuple[float, float, float, float] | None = None
@@ -74,6 +74,28 @@ class Clearance:
         self.near_box: tuple[float, float, float, float] | None = None
         self.near: np.ndarray = np.zeros(0, dtype=np.int64)
         self.near_bounds: tuple[np.ndarray, ...] = ()
+
+    def gap_m(self) -> float:
+        """At least how far the outline of the last `query_class_known` with this clearance is
+        from every zone of the class that query did not return (and the policy did not keep):
+        zones near it whose boxes it did not meet, by the gap between the boxes; those beyond
+        the near box, by the gap to that box's edge; those it met by box and missed, by their
+        clearance; those the policy let go, by what it says. Worked out only when asked (a
+        silent threat's recheck), from what the query left."""
+        if self.box is None or self.near_box is None:
+            return 0.0
+        low_x, low_y, high_x, high_y = self.box
+        box = self.near_box
+        gap = min(low_x - box[0], low_y - box[1], box[2] - high_x, box[3] - high_y)
+        min_x, min_y, max_x, max_y = self.near_bounds
+        between = np.maximum(
+            np.maximum(min_x - high_x, low_x - max_x),
+            np.maximum(min_y - high_y, low_y - max_y),
+        )
+        apart = between > 0.0  # the boxes do not meet (the query's inclusive test)
+        if apart.any():
+            gap = min(gap, float(between[apart].min()))
+        return max(0.0, min(gap, self.missed_gap_m, self.let_go_gap_m))
 
 
 class ZoneSet:
@@ -232,29 +254,6 @@ class ZoneSet:
             nearest = min(clearance.clear_m[i] for i in missed) - behind_m
             clearance.missed_gap_m = max(0.0, nearest)
         return np.array([i for i in hits.tolist() if i not in missed], dtype=np.int64)
-
-    @staticmethod
-    def gap_m(clearance: Clearance) -> float:
-        """At least how far the outline of the last `query_class_known` with this clearance is
-        from every zone of the class that query did not return (and the policy did not keep):
-        zones near it whose boxes it did not meet, by the gap between the boxes; those beyond
-        the near box, by the gap to that box's edge; those it met by box and missed, by their
-        clearance; those the policy let go, by what it says. Worked out only when asked (a
-        silent threat's recheck), from what the query left."""
-        if clearance.box is None or clearance.near_box is None:
-            return 0.0
-        low_x, low_y, high_x, high_y = clearance.box
-        box = clearance.near_box
-        gap = min(low_x - box[0], low_y - box[1], box[2] - high_x, box[3] - high_y)
-        min_x, min_y, max_x, max_y = clearance.near_bounds
-        between = np.maximum(
-            np.maximum(min_x - high_x, low_x - max_x),
-            np.maximum(min_y - high_y, low_y - max_y),
-        )
-        apart = between > 0.0  # the boxes do not meet (the query's inclusive test)
-        if apart.any():
-            gap = min(gap, float(between[apart].min()))
-        return max(0.0, min(gap, clearance.missed_gap_m, clearance.let_go_gap_m))
 
     def _near(
         self,

@@ -15,7 +15,9 @@ from test_engine import rocket_reports, run
 
 from airwarn.contract import parse_time
 from airwarn.engine import Engine
+from airwarn.engine.policy import SmartPolicy, ThreatView
 from airwarn.engine.threat_kinds import PROFILES
+from airwarn.engine.tracks import CorridorTrack, Report
 
 SHELTER_S = 60  # every zone of the grid's
 M_PER_DEG = 95_000.0  # metres per degree of longitude there, near enough
@@ -46,7 +48,7 @@ def _assert_warned_in_time(out, entries: dict[str, float]) -> None:
 def _missile(every_s, kind=lambda i: "ballistic", velocity=True, seen_share=1.0):
     """A ballistic missile of some 330 km (five minutes of flight) into the grid's zone r3c2,
     reported every `every_s` from 30 s (the i-th report naming it `kind(i)`, with its velocity
-    or not, up to `seen_share` of its flight): the reports, the impact and its zone."""
+    or not, up to `seen_share` of its flight): the reports and the impact."""
     flown, impact = rocket_reports((28.6, 34.5), (31.575, 34.725), every_s=every_s, start_s=30.0)
     assert 31.55 < impact.lat < 31.60 and 34.70 < impact.lon < 34.75  # in r3c2
     start_s = parse_time(at(0)) / 1000
@@ -282,16 +284,11 @@ def test_a_track_its_sensor_said_it_lost_is_taken_up_again_by_a_newer_report(gri
     assert "D1" in engine.holders("r3c4")
 
 
-def test_a_late_report_naming_another_kind_changes_nothing_and_the_track_still_times_out():
+def test_a_late_report_naming_another_kind_changes_nothing_and_the_track_still_times_out(grid):
     """The newest report names a threat: a late one that calls it another kind (with a longer
     timeout) leaves it as it was, and it is lost in the end (when a late report could rename
     it, the track was left with no timeout timer, and a flush never finished)."""
-    from conftest import grid_zones
-
-    from airwarn.engine.zones import zones_from_geojson
-
-    zones = zones_from_geojson(grid_zones())
-    engine = Engine(zones)
+    engine = Engine(grid)
     run(
         engine,
         [
@@ -308,20 +305,17 @@ def test_a_late_report_is_never_taken_for_silence(grid):
     """The silent look returns the last assessment unchanged only while the track has taken no
     report since; a late report re-filters a full window to the same report count, and must
     still be assessed anew."""
-    from airwarn.engine.policy import SmartPolicy, ThreatView
-    from airwarn.engine.tracks import CorridorTrack, Report
-
     window = CorridorTrack.WINDOW
-    track = CorridorTrack(PROFILES["drone"], grid.projection)
+    corridor = CorridorTrack(PROFILES["drone"], grid.projection)
     for i in range(window):
-        track.add(Report(10_000 * i, 31.575, 34.40 + 0.005 * i, 100.0, 100.0, None))
-    view = ThreatView("D", "drone", PROFILES["drone"], track)
+        corridor.add(Report(10_000 * i, 31.575, 34.40 + 0.005 * i, 100.0, 100.0, None))
+    view = ThreatView("D", "drone", PROFILES["drone"], corridor)
     policy = SmartPolicy(grid)
-    policy.assess(view, track.t_ms)
-    count = track.count
+    policy.assess(view, corridor.t_ms)
+    count = corridor.count
     late = Report(
         10_000 * (window - 1) - 5_000, 31.575, 34.40 + 0.005 * (window - 1.5), 100.0, 100.0, None
     )
-    assert track.add(late) == "insert"
-    assert track.count == count  # the window was full: the same count after the late one
-    assert not policy.assess(view, track.t_ms + 20_000).unchanged
+    assert corridor.add(late) == "insert"
+    assert corridor.count == count  # the window was full: the same count after the late one
+    assert not policy.assess(view, corridor.t_ms + 20_000).unchanged

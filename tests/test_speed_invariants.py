@@ -297,11 +297,7 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     against 1.5 km, and a silent threat was assessed again 96 s later instead of 30 s)."""
     lon0, lat0 = 34.7, 31.5
     probe = zones_from_geojson(_far_zones(lon0, lat0))
-    track = CorridorTrack(PROFILES["drone"], probe.projection)
-    for i in range(6):
-        x, y = probe.projection.to_xy(lon0, lat0)
-        lon, lat = probe.projection.to_lonlat(x + 500.0 * i, y)
-        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+    track = _drone_east(probe, lon0, lat0)
     fix_x, fix_y, _, _ = track.state()
     # off the north-west corner, 1.35 times the corridor's reach north, on the diagonal
     outline = SmartPolicy(probe).assess(ThreatView("D", "drone", PROFILES["drone"], track), 0)
@@ -313,17 +309,23 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     features["features"].append(_square("z", lon_z, lat_z, 500.0))
     zones = zones_from_geojson(features)
     z = zones.index_of["z"]
-    track = CorridorTrack(PROFILES["drone"], zones.projection)
-    for i in range(6):
-        x, y = zones.projection.to_xy(lon0, lat0)
-        lon, lat = zones.projection.to_lonlat(x + 500.0 * i, y)
-        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+    track = _drone_east(zones, lon0, lat0)
     view = ThreatView("D", "drone", PROFILES["drone"], track)
     view.held = {z: 0}
     found = SmartPolicy(zones).assess(view, track.t_ms)
     assert z not in found.alert.tolist()  # let go
     distance = shapely.distance(found.region_m, zones.shapes_m[z])
     assert view.clearances[SHELTER_S].gap_m() <= distance
+
+
+def _drone_east(zones: ZoneSet, lon0: float, lat0: float) -> CorridorTrack:
+    """A drone's track, six reports 10 s apart flying east at 50 m/s from (lon0, lat0)."""
+    track = CorridorTrack(PROFILES["drone"], zones.projection)
+    x, y = zones.projection.to_xy(lon0, lat0)
+    for i in range(6):
+        lon, lat = zones.projection.to_lonlat(x + 500.0 * i, y)
+        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+    return track
 
 
 def _far_zones(lon0: float, lat0: float) -> dict:

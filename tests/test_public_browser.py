@@ -213,7 +213,10 @@ def test_hebrew_lays_the_page_out_right_to_left_and_names_the_zone_in_hebrew(
     text = card(page, zone).inner_text()
     assert "אבו גוש" in text and "היכנסו למרחב המוגן עכשיו." in text
     assert "ירי רקטות וטילים" in text
-    assert page.locator(".card-head").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # read in one step: a render between finding the card and reading its style would leave a
+    # detached element, whose computed style is empty
+    direction = "getComputedStyle(document.querySelector('.card-head')).direction"
+    assert page.evaluate(direction) == "rtl"
     page.wait_for_selector("body[data-outline-loaded=yes]", timeout=20_000)
     shot(page, "alert-he-desktop")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from conftest import at, end, grid_zones, tick, track
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from airwarn.contract import parse_time
@@ -120,6 +120,9 @@ rocket_flights = st.tuples(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rocket_flights)
+# found by a longer run: a zone let go at the edge, whose 10 s release hold ran out at the
+# instant the next region covered it again (taken back by the margin-grown region now)
+@example((31.5, 34.5, 0.0, 28548.0, 30.0, 5.0, 0))
 def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     lat, lon, bearing, range_m, sigma_m, every_s, seed = flight
     b = np.radians(bearing)

@@ -664,7 +664,8 @@ class Engine:
             pre = [i for i in pre if threat_id not in self._zones[i].overruled]
         if threat.released and found.covered is not None:
             # A zone let go and still at alert (its release hold) is taken back as soon as the
-            # region covers it again, due or not: a zone never leaves alert while covered.
+            # region with the release margin covers it again (the test that let it go), due or
+            # not: a zone never leaves alert while covered, nor flaps on an estimate's jitter.
             back = [
                 i
                 for i in found.covered.tolist()

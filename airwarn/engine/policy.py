@@ -71,6 +71,9 @@ class ThreatView:
     pre_made_ms: int = 0
     # zones it holds that its latest impact estimates missed, and by how many in a row
     missed: dict[int, int] = field(default_factory=dict)
+    # the zones its latest impact estimate would keep (its region grown by the release
+    # margin), worked out on each new estimate once it has held a zone
+    keeps: np.ndarray | None = None
     # per shelter time: the zones its corridor last missed, and by how far
     clearances: dict[int, Clearance] = field(default_factory=dict)
     # per zone it held: a place the threat was and the zone's distance from there (m)
@@ -86,6 +89,7 @@ class ThreatView:
         """Drop what was worked out from the zones it held and the corridor it had: a track
         taken up again after it was lost, or filtered anew as another kind, starts afresh."""
         self.missed.clear()
+        self.keeps = None
         self.clearances.clear()
         self.distances.clear()
         self.pre_zones = None
@@ -101,8 +105,8 @@ class Assessment:
     # zones the threat holds at alert that its impact region, with the release margin, no
     # longer covers (ballistic kinds, on a new estimate): the engine lets them go
     let_go: np.ndarray | None = None
-    # zones the impact region covers, due or not (ballistic kinds): a zone let go and still in
-    # its release hold is taken back when a later region covers it again
+    # zones the impact region with the release margin covers, due or not (ballistic kinds): a
+    # zone let go and still in its release hold is taken back when a later one covers it again
     covered: np.ndarray | None = None
     # nothing has changed since the threat's last assessment: only `recheck_ms` moves (a
     # silent corridor threat whose corridor cannot have reached a new zone yet)
@@ -255,11 +259,11 @@ class SmartPolicy:
         if estimate is None:
             return Assessment(_EMPTY, _EMPTY)
         let_go = None
-        if fresh and threat.held:
+        if fresh and (threat.held or threat.keeps is not None):
             # Only a new estimate can uncover a zone: one the threat took since was covered.
             held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
             margin = self.release_margin
-            near = self.zones.query(estimate.ellipse(1.0 + margin))
+            near = threat.keeps = self.zones.query(estimate.ellipse(1.0 + margin))
             self._taken[near] = True
             uncovered = held[~self._taken[held]]
             self._taken[near] = False
@@ -278,8 +282,10 @@ class SmartPolicy:
             threat.missed = missed
         region = estimate.region()
         candidates = self.zones.query(region)
+        # A zone let go is taken back by the test that let it go: the region with the margin.
+        covered = candidates if threat.keeps is None else threat.keeps
         if not len(candidates):
-            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go, covered=_EMPTY)
+            return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go, covered=covered)
         # An alert falls due when the earliest impact is within the zone's shelter time + lead.
         due_ms = estimate.t_earliest_ms - 1000 * (
             self.zones.shelter_s[candidates] + threat.profile.lead_s
@@ -292,7 +298,7 @@ class SmartPolicy:
             pre = later
         recheck = int(due_ms[~is_due].min()) if len(later) else None
         return Assessment(
-            alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go, covered=candidates
+            alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go, covered=covered
         )
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -108,8 +108,9 @@ class Assessment:
     # zones the impact region with the release margin covers, due or not (ballistic kinds): a
     # zone let go and still in its release hold is taken back when a later one covers it again
     covered: np.ndarray | None = None
-    # nothing has changed since the threat's last assessment: only `recheck_ms` moves (a
-    # silent corridor threat whose corridor cannot have reached a new zone yet)
+    # nothing has changed since the threat's last assessment, which still holds (`alert` and
+    # `pre_alert` are then empty): only `recheck_ms` moves (a silent corridor threat whose
+    # corridor cannot have reached a new zone yet)
     unchanged: bool = False
 
     @property
@@ -309,7 +310,7 @@ class SmartPolicy:
             # silent since: nothing new is within reach until the gap is flown
             due_ms = self._silent_due_ms(threat)
             if due_ms > now_ms:
-                return replace(prior, recheck_ms=due_ms, unchanged=True)
+                return Assessment(_EMPTY, _EMPTY, recheck_ms=due_ms, unchanged=True)
         profile = threat.profile
         # From the last fix, over the time since as well: where it may be now is anywhere it
         # could fly to in that time, not where it would be had it flown straight on.

@@ -92,9 +92,9 @@ class Clearance:
             np.maximum(min_x - high_x, low_x - max_x),
             np.maximum(min_y - high_y, low_y - max_y),
         )
-        apart = between > 0.0  # the boxes do not meet (the query's inclusive test)
-        if apart.any():
-            gap = min(gap, float(between[apart].min()))
+        apart = between[between > 0.0]  # the boxes do not meet (the query's inclusive test)
+        if apart.size:
+            gap = min(gap, float(apart.min()))
         return max(0.0, min(gap, self.missed_gap_m, self.let_go_gap_m))
 
 

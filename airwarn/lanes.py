@@ -11,6 +11,9 @@ A sensor reports tracks and ends of its own threats, and nothing else goes this 
 - a threat id is scoped by the sender's name, `<sensor>/<threat>`, so that one sensor can
   neither feed nor end another's track; an `end` for a threat that sensor never reported is
   refused, rather than taken and left to block that threat's reports to come;
+- a sensor holds at most `max_threats` threats in the engine's memory (in flight, or lost and
+  still resumable): a report that would start one more is refused until it ends some, so one
+  sensor cannot take the memory every sensor's threats need;
 - on a wall-clock server a report more than `max_skew_s` ahead of the server's clock is
   refused, and on either clock one older than the reorder window (which the engine could no
   longer use) is refused with that reason, never taken and silently dropped.
@@ -40,6 +43,7 @@ class LaneSettings:
     clock: str = "wall"  # wall: only the server's clock ticks; events: a lab mode
     max_skew_s: float = 5.0  # how far ahead of the server's clock a report may be
     reorder_window_s: int = 30  # the engine's: older reports are of no use to it
+    max_threats: int = 2_000  # threats one sensor may hold in the engine's memory at once
 
 
 class EngineView(Protocol):
@@ -48,6 +52,10 @@ class EngineView(Protocol):
     clock_ms: int | None
 
     def threat_state(self, threat_id: str) -> str | None: ...
+
+    def holds(self, threat_id: str) -> bool: ...
+
+    def threats_held(self, source: str) -> int: ...
 
 
 class LaneError(EventError):
@@ -185,6 +193,20 @@ class SensorLane:
                 "send reports as they are made",
                 field="$.t",
                 value=_text(event.t),
+            )
+        if (
+            isinstance(event, Track)
+            and not engine.holds(threat)
+            and engine.threats_held(self.prefix) >= self.settings.max_threats
+        ):
+            raise LaneError(
+                f"this sensor has {self.settings.max_threats} threats in flight or lost and "
+                "resumable, the most one sensor may hold; end those that are over (an `end` "
+                "event each) before starting more, or raise the server's "
+                "--max-threats-per-sensor",
+                field="$.threat",
+                value=event.threat,
+                audited=True,
             )
         if isinstance(event, End) and engine.threat_state(threat) is None:
             raise LaneError(

@@ -72,6 +72,7 @@ class ServerSettings:
     sender: str | None = None  # CAP sender; default airwarn@HOSTNAME
     inbound_cap: str = "held"
     max_skew_s: float = 5.0
+    max_threats_per_sensor: int = 2_000
     web: WebSettings = field(default_factory=_web_settings)
     channels: ChannelSettings = ChannelSettings()
     # the official feeds relayed; None: no follower at all, (): none, and any source
@@ -104,6 +105,7 @@ def build(settings: ServerSettings) -> Server:
         settings.sender,
         settings.inbound_cap,
         settings.max_skew_s,
+        settings.max_threats_per_sensor,
     )
     try:
         chosen = settings.channels
@@ -228,6 +230,7 @@ def build_service(
     sender: str | None,
     inbound_cap: str = "held",
     max_skew_s: float = 5.0,
+    max_threats_per_sensor: int = 2_000,
 ) -> Service:
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
@@ -259,6 +262,7 @@ def build_service(
         engine=EngineConfig(hold_s=hold_s),
         inbound_cap=inbound_cap,
         max_skew_s=max_skew_s,
+        max_threats_per_sensor=max_threats_per_sensor,
     )
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     service = Service(

@@ -64,6 +64,17 @@ def serve(
             "server's clock a sensor's report may be; later ones are refused.",
         ),
     ] = 5.0,
+    max_threats_per_sensor: Annotated[
+        int,
+        typer.Option(
+            "--max-threats-per-sensor",
+            min=1,
+            help="How many threats one sensor token may hold in the engine at once (in "
+            "flight, or lost and still resumable); a report that would start one more is "
+            "refused until the sensor ends some. Bounds what one faulty or stolen token can "
+            "make the engine hold.",
+        ),
+    ] = 2_000,
     hold_s: Annotated[
         int,
         typer.Option(
@@ -335,6 +346,7 @@ def serve(
                 sender=sender,
                 inbound_cap=inbound_cap,
                 max_skew_s=max_skew_s,
+                max_threats_per_sensor=max_threats_per_sensor,
                 web=web,
                 channels=ChannelSettings(
                     mqtt=mqtt,

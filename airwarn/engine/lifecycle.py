@@ -103,6 +103,11 @@ class EngineConfig:
     # track under the same id. The timeout itself grows with the longest gap the track's
     # reports have shown (`GAP_TIMEOUTS` of it), so a steady sparse sensor is not lost at all.
     resume_s: int = 600
+    # How many ids of threats that ended, and of lost ones forgotten, the engine remembers
+    # (the oldest go first): a report for a remembered ended threat changes nothing, one for a
+    # forgotten id starts a new track. Bounds the memory a sensor that keeps starting and
+    # ending threats can take (each end needs a report first, so a sensor's rate bounds it).
+    remembered_ids: int = 100_000
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
 
@@ -129,6 +134,13 @@ GAP_TIMEOUTS = 2.5
 # and this margin have passed; then it is over as a lost track (every zone it holds keeps the
 # full hold). A sensor's cover ends, not the threat.
 COAST_MARGIN_S = 10
+
+
+def _source(threat_id: str) -> str:
+    """Whose threat it is: its id up to and with the first `/` (the sensors' lane writes
+    `<sensor>/<threat>`), or "" for an id without one."""
+    cut = threat_id.find("/")
+    return threat_id[: cut + 1] if cut >= 0 else ""
 
 
 @dataclass
@@ -188,11 +200,15 @@ class Engine:
         self.stats = EngineStats()
         self._zones = [_Zone() for _ in range(len(zones))]
         self._threats: dict[str, _Threat] = {}
-        self._ended: set[str] = set()
+        # ids of threats that ended (in the order they did, at most `remembered_ids`)
+        self._ended: dict[str, None] = {}
         # tracks lost by silence, until resume_s after their last report: a report takes one up
-        # again; then forgotten (`_lost`), and a report starts a new track
+        # again; then forgotten (`_lost`, as `_ended`), and a report starts a new track
         self._dormant: dict[str, _Threat] = {}
-        self._lost: set[str] = set()
+        self._lost: dict[str, None] = {}
+        # threats held in memory (in flight, or lost and still resumable) per source: the part
+        # of the id up to its first `/` (a sensor's name, as the sensors' lane scopes ids)
+        self._held: dict[str, int] = {}
         self._overruled = False  # has any manual clear overruled a threat yet?
         self._timers: list[tuple[int, int, str, Any, int]] = []
         self._timer_count = 0
@@ -292,6 +308,28 @@ class Engine:
             return "ended"
         return "lost" if threat_id in self._dormant or threat_id in self._lost else None
 
+    def holds(self, threat_id: str) -> bool:
+        """Is the threat in memory: in flight, or lost and still resumable?"""
+        return threat_id in self._threats or threat_id in self._dormant
+
+    def threats_held(self, source: str) -> int:
+        """How many threats of a source (ids that start with `source`, a name and a `/`) the
+        engine holds in memory: what one sensor's tracks cost it (`airwarn.lanes`)."""
+        return self._held.get(source, 0)
+
+    def _remember(self, ids: dict[str, None], threat_id: str) -> None:
+        ids[threat_id] = None
+        if len(ids) > self.config.remembered_ids:
+            del ids[next(iter(ids))]
+
+    def _count(self, threat_id: str, step: int) -> None:
+        source = _source(threat_id)
+        held = self._held.get(source, 0) + step
+        if held:
+            self._held[source] = held
+        else:
+            del self._held[source]
+
     @property
     def active_threats(self) -> list[str]:
         return sorted(self._threats)
@@ -338,7 +376,8 @@ class Engine:
             threat = self._dormant.get(key)
             if threat and threat.last_report_ms + 1000 * self.config.resume_s <= due:
                 del self._dormant[key]
-                self._lost.add(key)
+                self._count(key, -1)
+                self._remember(self._lost, key)
         elif what == "assess":
             threat = self._threats.get(key)
             if threat and threat.version == version:
@@ -377,7 +416,7 @@ class Engine:
                 threat, resumed = lost, True
                 self._resume(threat)
             else:
-                self._lost.discard(event.threat)
+                self._lost.pop(event.threat, None)
                 threat = self._new_threat(event.threat, event.kind)
         newest = t_ms > threat.last_report_ms
         if newest and event.kind != threat.view.kind and event.kind != "unknown":
@@ -482,6 +521,7 @@ class Engine:
         threat = _Threat(ThreatView(threat_id, kind, profile, track))
         threat.view.held = threat.alert_seen_ms  # the policy may skip exact tests for these
         self._threats[threat_id] = threat
+        self._count(threat_id, 1)
         return threat
 
     def _on_end(self, threat_id: str, now: int, reason: str = "lost", landed: bool = False) -> None:
@@ -496,12 +536,13 @@ class Engine:
                     self.ignored = f"threat {threat_id} was lost already"
                     return
                 # its zones have the full hold a lost track leaves: over now
-                self._dormant.pop(threat_id, None)
-                self._lost.discard(threat_id)
+                if self._dormant.pop(threat_id, None) is not None:
+                    self._count(threat_id, -1)
+                self._lost.pop(threat_id, None)
                 self.ignored = f"threat {threat_id} was lost already; now it is over"
             elif threat_id in self._ended:
                 self.ignored = f"threat {threat_id} ended already"
-            self._ended.add(threat_id)
+            self._remember(self._ended, threat_id)
             return
         if reason == "lost":
             down_ms = self._coast_until_ms(threat)
@@ -522,7 +563,8 @@ class Engine:
             resume_ms = threat.last_report_ms + 1000 * self.config.resume_s
             self._schedule(max(now, resume_ms), "forget", threat_id)
         else:
-            self._ended.add(threat_id)
+            self._count(threat_id, -1)
+            self._remember(self._ended, threat_id)
         # A policy may say which of its zones stay in danger after an impact or interception,
         # and for how long (SmartPolicy: those near the last fix of a drone or cruise missile,
         # those under an intercepted rocket's or ballistic missile's falling parts until they

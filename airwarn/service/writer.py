@@ -78,6 +78,7 @@ class ServiceSettings:
     # for replays and demos (a client's ticks move it; see docs/security.md)
     clock: str = "wall"
     max_skew_s: float = 5.0  # how far ahead of the server's clock a sensor's report may be
+    max_threats_per_sensor: int = 2_000  # threats one sensor may hold in the engine at once
     sender: str = "airwarn@localhost"
     id_prefix: str = "urn:airwarn:localhost:"
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -148,7 +149,10 @@ class Service:
         self._signed_lock = threading.Lock()
         self.relay_health: dict[str, Any] = {}  # the followers in this process (airwarn.follow)
         self._lanes = LaneSettings(
-            settings.clock, settings.max_skew_s, settings.engine.reorder_window_s
+            settings.clock,
+            settings.max_skew_s,
+            settings.engine.reorder_window_s,
+            settings.max_threats_per_sensor,
         )
         self._refusals = RefusalThrottle()
 

@@ -173,3 +173,42 @@ def test_two_sensors_never_make_the_same_scoped_id(
     one, other = scoped_threat(sensor_a, threat_a), scoped_threat(sensor_b, threat_b)
     assert (one == other) == ((sensor_a, threat_a) == (sensor_b, threat_b))
     assert threat_owner(one) == (sensor_a, threat_a)
+
+
+def test_a_sensor_that_floods_new_threats_is_refused_past_its_share_and_others_are_not(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    # a stolen sensor token that keeps starting threats would make the engine hold every one
+    # of them (about 80 kB a drone): past --max-threats-per-sensor its new ones are refused,
+    # what it holds still flies, and another sensor's threats are taken as before
+    with store_at("sqlite", tmp_path) as db:
+        served = Deployment(launcher, tmp_path, db, "--max-threats-per-sensor", "3")
+        served.token("sensor", "radar-flood")
+        served.token("sensor", "radar-calm")
+        served.server.start()
+        try:
+            for i in range(3):
+                taken = served.post("radar-flood", drone(f"F{i}", lat=31.45 + 0.05 * i))
+                assert taken.status_code == 200 and taken.json()["accepted"] == 1, taken.text
+            refused = served.post("radar-flood", drone("F3", lat=31.6))
+            assert refused.status_code == 422, refused.text
+            (why,) = refused.json()["rejected"]
+            assert why["field"] == "$.threat" and "--max-threats-per-sensor" in why["error"]
+            # a threat it holds is still fed; another sensor is not held back
+            fed = served.post("radar-flood", drone("F0", 0.2, lat=31.451))
+            assert fed.status_code == 200 and fed.json()["accepted"] == 1, fed.text
+            other = served.post("radar-calm", drone("C1", lat=31.7))
+            assert other.status_code == 200 and other.json()["accepted"] == 1, other.text
+            # ending one makes room for one more
+            assert served.post("radar-flood", ended("F1", 0.3)).status_code == 200
+            again = served.post("radar-flood", drone("F3", 0.4, lat=31.6))
+            assert again.status_code == 200 and again.json()["accepted"] == 1, again.text
+            stored = {
+                json.loads(b)["threat"]
+                for (b,) in served.rows("SELECT body FROM event_log WHERE body LIKE '%flood%'")
+            }
+            assert stored == {f"radar-flood/F{i}" for i in range(4)}  # the refused one: not
+            refusals = [a for a in served.audit() if a["who"] == "radar-flood"]
+        finally:
+            served.server.stop()
+    assert refusals, "the refusal is an attempt the audit log keeps"

@@ -194,20 +194,19 @@ class SensorLane:
                 field="$.t",
                 value=_text(event.t),
             )
-        if (
-            isinstance(event, Track)
-            and not engine.holds(threat)
-            and engine.threats_held(self.prefix) >= self.settings.max_threats
-        ):
-            raise LaneError(
-                f"this sensor has {self.settings.max_threats} threats in flight or lost and "
-                "resumable, the most one sensor may hold; end those that are over (an `end` "
-                "event each) before starting more, or raise the server's "
-                "--max-threats-per-sensor",
-                field="$.threat",
-                value=event.threat,
-                audited=True,
-            )
+        if isinstance(event, Track) and not engine.holds(threat):
+            held = engine.threats_held(self.prefix)
+            if held >= self.settings.max_threats and engine.threat_state(threat) != "ended":
+                raise LaneError(
+                    f"this sensor holds {held} threats in flight or lost and resumable, and "
+                    f"may hold {self.settings.max_threats}: a report that starts another is "
+                    "refused. End those that are over with an `end` of reason impact or "
+                    "intercepted (a `lost` one is kept resume_s for its sensor to take up "
+                    "again), or raise the server's --max-threats-per-sensor",
+                    field="$.threat",
+                    value=event.threat,
+                    audited=True,
+                )
         if isinstance(event, End) and engine.threat_state(threat) is None:
             raise LaneError(
                 f"this sensor never reported threat {event.threat!r}: a sensor "

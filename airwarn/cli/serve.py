@@ -71,8 +71,9 @@ def serve(
             min=1,
             help="How many threats one sensor token may hold in the engine at once (in "
             "flight, or lost and still resumable); a report that would start one more is "
-            "refused until the sensor ends some. Bounds what one faulty or stolen token can "
-            "make the engine hold.",
+            "refused until the sensor ends some (impact or intercepted: a lost one is kept "
+            "for its sensor to take up again). Bounds what one faulty or stolen token can "
+            "make the engine hold. On a bus, the leading engine's value holds.",
         ),
     ] = 2_000,
     hold_s: Annotated[

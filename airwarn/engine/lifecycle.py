@@ -520,6 +520,7 @@ class Engine:
         track = self._track_for(profile)
         threat = _Threat(ThreatView(threat_id, kind, profile, track))
         threat.view.held = threat.alert_seen_ms  # the policy may skip exact tests for these
+        threat.view.released = threat.released  # and take these back by its release margin
         self._threats[threat_id] = threat
         self._count(threat_id, 1)
         return threat

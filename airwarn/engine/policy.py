@@ -67,12 +67,13 @@ class ThreatView:
     prediction: ImpactEstimate | None = None
     predicted_count: int = -1  # the track's report count when `prediction` was made
     held: dict[int, int] = field(default_factory=dict)  # zones it holds at alert (engine's)
+    released: set[int] = field(default_factory=set)  # zones it let go while it flew (engine's)
     pre_zones: np.ndarray | None = None  # the last pre-alert zones of a corridor threat
     pre_made_ms: int = 0
     # zones it holds that its latest impact estimates missed, and by how many in a row
     missed: dict[int, int] = field(default_factory=dict)
     # the zones its latest impact estimate would keep (its region grown by the release
-    # margin), worked out on each new estimate once it has held a zone
+    # margin), worked out on each new estimate while it holds or has let go a zone
     keeps: np.ndarray | None = None
     # per shelter time: the zones its corridor last missed, and by how far
     clearances: dict[int, Clearance] = field(default_factory=dict)
@@ -260,7 +261,7 @@ class SmartPolicy:
         if estimate is None:
             return Assessment(_EMPTY, _EMPTY)
         let_go = None
-        if fresh and (threat.held or threat.keeps is not None):
+        if fresh and (threat.held or threat.released):
             # Only a new estimate can uncover a zone: one the threat took since was covered.
             held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
             margin = self.release_margin

@@ -209,6 +209,8 @@ def run_live_demo(
             keys=settings.out / "keys",
             clock=clock,
             hold_s=settings.hold_s,
+            # the demo's raid comes from one sensor: room for all of it, however large
+            max_threats_per_sensor=max(ServerSettings.max_threats_per_sensor, settings.count or 0),
             web=WebSettings(heartbeat_s=2.0),
         )
     )

@@ -203,11 +203,18 @@ def test_a_sensor_that_floods_new_threats_is_refused_past_its_share_and_others_a
             assert served.post("radar-flood", ended("F1", 0.3)).status_code == 200
             again = served.post("radar-flood", drone("F3", 0.4, lat=31.6))
             assert again.status_code == 200 and again.json()["accepted"] == 1, again.text
+            # at the bound again: a report for the ended one is taken and ignored as before,
+            # and a lost one still holds its place (its sensor may take it up again)
+            late = served.post("radar-flood", drone("F1", 0.5, lat=31.5))
+            assert late.status_code == 200 and late.json()["ignored"], late.text
+            assert served.post("radar-flood", ended("F2", 0.6, reason="lost")).status_code == 200
+            still = served.post("radar-flood", drone("F4", 0.7, lat=31.65))
+            assert still.status_code == 422 and "impact or intercepted" in still.text
             stored = {
                 json.loads(b)["threat"]
                 for (b,) in served.rows("SELECT body FROM event_log WHERE body LIKE '%flood%'")
             }
-            assert stored == {f"radar-flood/F{i}" for i in range(4)}  # the refused one: not
+            assert stored == {f"radar-flood/F{i}" for i in range(4)}  # the refused: not
             refusals = [a for a in served.audit() if a["who"] == "radar-flood"]
         finally:
             served.server.stop()

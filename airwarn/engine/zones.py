@@ -57,6 +57,7 @@ class Clearance:
         "near_box",
         "near",
         "near_bounds",
+        "near_boxes",
         "box",
         "missed_gap_m",
         "let_go_gap_m",
@@ -74,6 +75,9 @@ class Clearance:
         self.near_box: tuple[float, float, float, float] | None = None
         self.near: np.ndarray = np.zeros(0, dtype=np.int64)
         self.near_bounds: tuple[np.ndarray, ...] = ()
+        # the same boxes as tuples, made when `gap_m` first needs them: a handful of zones,
+        # which plain Python walks faster than numpy starts
+        self.near_boxes: list[tuple[float, float, float, float]] | None = None
 
     def gap_m(self) -> float:
         """At least how far the outline of the last `query_class_known` with this clearance is
@@ -86,16 +90,21 @@ class Clearance:
             return 0.0
         low_x, low_y, high_x, high_y = self.box
         box = self.near_box
-        gap = min(low_x - box[0], low_y - box[1], box[2] - high_x, box[3] - high_y)
-        min_x, min_y, max_x, max_y = self.near_bounds
-        between = np.maximum(
-            np.maximum(min_x - high_x, low_x - max_x),
-            np.maximum(min_y - high_y, low_y - max_y),
+        gap = min(
+            low_x - box[0],
+            low_y - box[1],
+            box[2] - high_x,
+            box[3] - high_y,
+            self.missed_gap_m,
+            self.let_go_gap_m,
         )
-        apart = between[between > 0.0]  # the boxes do not meet (the query's inclusive test)
-        if apart.size:
-            gap = min(gap, float(apart.min()))
-        return max(0.0, min(gap, self.missed_gap_m, self.let_go_gap_m))
+        if self.near_boxes is None:
+            self.near_boxes = list(zip(*(side.tolist() for side in self.near_bounds), strict=True))
+        for min_x, min_y, max_x, max_y in self.near_boxes:
+            between = max(min_x - high_x, low_x - max_x, min_y - high_y, low_y - max_y)
+            if 0.0 < between < gap:  # the boxes do not meet (the query's inclusive test)
+                gap = between
+        return max(0.0, gap)
 
 
 class ZoneSet:
@@ -273,6 +282,7 @@ class ZoneSet:
         clearance.near_box = box
         clearance.near = self.members_of_class[shelter_s][meets]
         clearance.near_bounds = (min_x[meets], min_y[meets], max_x[meets], max_y[meets])
+        clearance.near_boxes = None
 
     def query_class(self, shelter_s: int, region_m: BaseGeometry) -> np.ndarray:
         """Indexes of the zones with this shelter time that the region intersects, ascending."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import shapely
 from conftest import at, end, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from test_engine import rocket_reports, run
 
 from airwarn.contract import parse_time
 from airwarn.engine import Engine
+from airwarn.engine import policy as policy_module
 from airwarn.engine.policy import SmartPolicy, ThreatView
 from airwarn.engine.threat_kinds import PROFILES
 from airwarn.engine.tracks import CorridorTrack, Report
@@ -319,3 +321,34 @@ def test_a_late_report_is_never_taken_for_silence(grid):
     assert corridor.add(late) == "insert"
     assert corridor.count == count  # the window was full: the same count after the late one
     assert not policy.assess(view, corridor.t_ms + 20_000).unchanged
+
+
+def test_what_its_corridor_would_take_again_before_the_next_report_is_kept(grid, monkeypatch):
+    """A drone reported once a minute: at a report its corridor is drawn over the shelter time
+    and the lead, and in the minute of silence that follows it grows by a minute of flight
+    (the silent recheck) and would take again a zone let go now. The zones it holds are kept
+    over that silence too (`KEEP_SILENCE_S`): more than over the silence so far alone, and none
+    beyond its reach over the minute to come."""
+    corridor = CorridorTrack(PROFILES["drone"], grid.projection)
+    for t in range(0, 240, 60):
+        corridor.add(Report(1000 * t, 31.575, 34.62 + 50.0 * t / M_PER_DEG, 300.0, 100.0, None))
+
+    def kept(silence_s: float) -> set[int]:
+        monkeypatch.setattr(policy_module, "KEEP_SILENCE_S", silence_s)
+        view = ThreatView("D", "drone", PROFILES["drone"], corridor)
+        view.held = dict.fromkeys(range(len(grid)), 0)  # as if it held every zone
+        return set(SmartPolicy(grid).assess(view, corridor.t_ms).alert.tolist())
+
+    over_silence, at_report = kept(policy_module.KEEP_SILENCE_S), kept(0.0)
+    assert at_report < over_silence
+    # every zone kept is within (1 + margin) x the reach over shelter + lead + 60 s, and a buffer
+    x, y, _, _ = corridor.state()
+    speed_cap = PROFILES["drone"].dash_factor * PROFILES["drone"].speed_max_mps
+    reach_m = (
+        (1 + policy_module.KEEP_MARGIN) * speed_cap * (SHELTER_S + PROFILES["drone"].lead_s + 60)
+        + 3 * corridor.position_sigma_m
+        + PROFILES["drone"].min_radius_m
+    )
+    centre = shapely.Point(x, y)
+    for zone in over_silence:
+        assert grid.shapes_m[zone].distance(centre) <= reach_m

@@ -51,6 +51,12 @@ PRE_REFRESH_S = 60
 # its path length grown by this share (hysteresis: a wavering edge, a speed estimate that grows
 # a little, or a turn back cannot take and drop them report by report).
 KEEP_MARGIN = 0.2
+# ... and over the silence to come: the reach is over the shelter time, the lead and the gap
+# its last two reports came apart by (at most this long), not only the silence so far. Between
+# two reports its corridor grows by that gap (a silent threat is assessed again as it grows) and
+# would take the zone again: let go at each report, the fringe flapped once a report on a sensor
+# reporting every 30-60 s (BENCHMARKS.md, "Keeping over the silence to come").
+KEEP_SILENCE_S = 60.0
 # A remembered distance settles whether a zone is within reach only with this much to spare
 # (a millimetre: far above the rounding of coordinates of a few hundred kilometres).
 DISTANCE_SLACK_M = 1e-3
@@ -321,6 +327,9 @@ class SmartPolicy:
         heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
         turn = math.radians(profile.turn_rate_dps)
         buffer_m = 3.0 * sigma + profile.min_radius_m
+        times = track.window.times
+        cadence_s = (times[-1] - times[-2]) / 1000.0 if len(times) > 1 else 0.0
+        keep_silent_s = max(silent_s, min(cadence_s, KEEP_SILENCE_S))
         # the zones it holds, by shelter time
         held_by_class: dict[int, list[int]] = {}
         shelter_of = self.zones.shelter_list
@@ -358,9 +367,15 @@ class SmartPolicy:
             # any direction (the path length grown by a share of it, plus the buffer), a disc
             # that holds the corridor grown by that share. A turn alone, however hard and
             # whichever way, then never brings a released zone back into the corridor: only
-            # flying back towards it by that share of the path can.
+            # flying back towards it by that share of the path can. The path is over the
+            # silence to come as well (KEEP_SILENCE_S), at least as long as the corridor's.
             path_m = envelope.path_m(horizon_s)
-            reach_m = ((1.0 + KEEP_MARGIN) * path_m + buffer_m) * _OUTSIDE
+            keep_m = (
+                path_m
+                if keep_silent_s == silent_s
+                else envelope.path_m(shelter_s + profile.lead_s + keep_silent_s)
+            )
+            reach_m = ((1.0 + KEEP_MARGIN) * keep_m + buffer_m) * _OUTSIDE
             kept = self._within(threat.distances, x, y, reach_m, held)
             alert_zones.extend(kept)
             if len(kept) < len(held):

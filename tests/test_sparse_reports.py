@@ -274,6 +274,23 @@ def test_a_track_first_reported_as_unknown_is_predicted_as_the_kind_it_is_later_
     assert engine.stats.reclassified == 1  # the `unknown` of its seventh report changed nothing
 
 
+def test_a_sensor_that_flips_a_tracks_kind_on_every_report_pays_for_a_rename_rarely(grid):
+    """Renaming re-filters every report of the track (20 times a report's work for a rocket
+    or ballistic missile): named back to a kind it left under RENAME_BACK_MS ago, a threat
+    keeps its kind, so a sensor that alternates `rocket` and `ballistic` on every report
+    renames it once per 10 s, not on every report; a kind it has not had is taken at once."""
+    flipping, impact = _missile(every_s=1.0, kind=lambda i: ("rocket", "ballistic")[i % 2])
+    engine = Engine(grid)
+    _assert_warned_in_time(run(engine, flipping) + engine.flush(), {"r3c2": impact.t_s})
+    seconds = (parse_time(flipping[-1].t) - parse_time(flipping[0].t)) / 1000
+    assert len(flipping) > 20 and 1 <= engine.stats.reclassified <= 1 + seconds / 10
+    # unknown, then drone, then cruise missile: each new name taken at its report
+    engine = Engine(grid)
+    kinds = ["unknown", "drone", "cruise"]
+    run(engine, [track("T9", i, 31.575, 34.70 + 0.002 * i, kind=k) for i, k in enumerate(kinds)])
+    assert engine.stats.reclassified == 2 and engine.threats()[0].kind == "cruise"
+
+
 def test_a_track_its_sensor_said_it_lost_is_taken_up_again_by_a_newer_report(grid):
     engine = Engine(grid)
     run(engine, [track("D1", 0, 31.575, 34.725, sigma_m=50), end("D1", 10, "lost")])

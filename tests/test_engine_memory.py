@@ -3,10 +3,15 @@ remembers, and the threats each source holds, counted for the sensors' lane."""
 
 from __future__ import annotations
 
+import contextlib
+
 from conftest import end, grid_zones, tick, track
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airwarn.engine import Engine, EngineConfig
 from airwarn.engine.zones import zones_from_geojson
+from airwarn.errors import EventError
 
 ZONES = zones_from_geojson(grid_zones())
 
@@ -57,3 +62,48 @@ def test_the_threats_a_source_holds_are_counted_while_they_fly_or_can_resume() -
     # a lost threat ended for good leaves memory too
     engine.apply(end("other/A", 122, "intercepted"))
     assert engine.threats_held("other/") == 0
+
+
+IDS = ["a/1", "a/2", "a/x/y", "b/1", "plain"]
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["track", "track", "end", "tick"]),
+        st.sampled_from(IDS),
+        st.sampled_from(["drone", "cruise", "rocket", "unknown"]),
+        st.sampled_from(["lost", "lost", "impact", "intercepted"]),
+        st.sampled_from([0.0, 0.5, 2.0, 15.0, 61.0, 700.0]),  # how far the clock moves
+        st.sampled_from([0.0, 0.0, 3.0, 40.0]),  # how late a report is
+    ),
+    max_size=60,
+)
+
+
+def _by_source(engine: Engine) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for threat_id in [*engine._threats, *engine._dormant]:
+        source = threat_id[: threat_id.find("/") + 1] if "/" in threat_id else ""
+        counts[source] = counts.get(source, 0) + 1
+    return counts
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps, st.sampled_from([1, 2, 100]), st.sampled_from([20, 600]))
+def test_the_count_of_threats_each_source_holds_is_always_what_it_holds(ops, remembered, resume_s):
+    engine = Engine(ZONES, EngineConfig(remembered_ids=remembered, resume_s=resume_s))
+    now = 0.0
+    for what, threat, kind, reason, move, late in ops:
+        now += move
+        if what == "track":
+            lat, alt = (31.45 + 0.001 * now % 0.2, 3000.0)
+            event = track(threat, max(now - late, 0.0), lat, 34.75, kind=kind, alt_m=alt)
+        elif what == "end":
+            event = end(threat, now, reason)
+        else:
+            event = tick(now)
+        with contextlib.suppress(EventError):
+            engine.apply(event)
+        counts = {s: engine.threats_held(s) for s in ("a/", "b/", "")}
+        assert {s: n for s, n in counts.items() if n} == _by_source(engine)
+        assert len(engine._ended) <= remembered and len(engine._lost) <= remembered
+    engine.flush()
+    assert _by_source(engine) == {} and engine._held == {}

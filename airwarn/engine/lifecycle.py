@@ -134,12 +134,14 @@ GAP_TIMEOUTS = 2.5
 # and this margin have passed; then it is over as a lost track (every zone it holds keeps the
 # full hold). A sensor's cover ends, not the threat.
 COAST_MARGIN_S = 10
-# A report that names a threat anew re-filters its reports as the new kind (`_reclassify`): a
-# few milliseconds for a rocket or ballistic missile, 20 times a report's work. A threat named
-# back to a kind it left less than this long ago keeps the kind it has (its report is filtered
-# as that), so a sensor that flips a track's kind on every report pays for a rename at most
-# once in this time, not on every report. A name it has not had is taken at once.
-RENAME_BACK_MS = 10_000
+# A report that names a threat anew re-filters its reports as the new kind (`_reclassify`):
+# some 8 ms for a rocket or ballistic missile, 20 times a report's work. A threat renamed
+# RENAMES_PER_WINDOW times within RENAME_WINDOW_MS keeps its kind until the oldest of them is
+# that old (its reports are filtered as that kind meanwhile): a sensor that flips a track's
+# kind on every report pays for two renames in 10 s, not one a report, and a name taken by
+# mistake and taken back at once (ballistic, drone, ballistic) is still taken back at once.
+RENAMES_PER_WINDOW = 2
+RENAME_WINDOW_MS = 10_000
 
 
 def _source(threat_id: str) -> str:
@@ -159,7 +161,7 @@ class _Threat:
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
     pre_seen_ms: dict[int, int] = field(default_factory=dict)
     released: set[int] = field(default_factory=set)  # zones it let go while it flew
-    left_kinds: dict[str, int] = field(default_factory=dict)  # kind -> when it was renamed from
+    renamed_ms: list[int] = field(default_factory=list)  # its renames in the last window
     version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
     last_report: Report | None = None  # the newest report, for display
     assessment: Assessment | None = None  # the newest assessment, for display
@@ -426,14 +428,11 @@ class Engine:
                 self._lost.pop(event.threat, None)
                 threat = self._new_threat(event.threat, event.kind)
         newest = t_ms > threat.last_report_ms
-        if (
-            newest
-            and event.kind != threat.view.kind
-            and event.kind != "unknown"
-            and t_ms - threat.left_kinds.get(event.kind, -RENAME_BACK_MS) >= RENAME_BACK_MS
-        ):
-            threat.left_kinds[threat.view.kind] = t_ms
-            self._reclassify(threat, event.kind)  # the newest report names it
+        if newest and event.kind != threat.view.kind and event.kind != "unknown":
+            recent = [t for t in threat.renamed_ms if t_ms - t < RENAME_WINDOW_MS]
+            if len(recent) < RENAMES_PER_WINDOW:  # else it keeps its kind a while
+                threat.renamed_ms = [*recent, t_ms]
+                self._reclassify(threat, event.kind)  # the newest report names it
         if newest and threat.coasting:
             threat.coasting = False  # its sensor has it again
         profile = threat.view.profile

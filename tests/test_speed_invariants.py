@@ -297,9 +297,11 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     against 1.5 km, and a silent threat was assessed again 96 s later instead of 30 s)."""
     lon0, lat0 = 34.7, 31.5
     probe = zones_from_geojson(_far_zones(lon0, lat0))
-    track = _drone_east(probe, lon0, lat0)
+    track = _drone_east(probe, lon0, lat0, every_s=2.0)
     fix_x, fix_y, _, _ = track.state()
-    # off the north-west corner, 1.35 times the corridor's reach north, on the diagonal
+    # off the north-west corner, 1.35 times the corridor's reach north, on the diagonal: beyond
+    # its keep margin (over the shelter time, the lead and the 2 s its reports come apart by),
+    # its box meeting the corridor's
     outline = SmartPolicy(probe).assess(ThreatView("D", "drone", PROFILES["drone"], track), 0)
     assert isinstance(outline.shape_m, Outline)
     reach_m = outline.shape_m.ys.max() - fix_y
@@ -309,7 +311,7 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     features["features"].append(_square("z", lon_z, lat_z, 500.0))
     zones = zones_from_geojson(features)
     z = zones.index_of["z"]
-    track = _drone_east(zones, lon0, lat0)
+    track = _drone_east(zones, lon0, lat0, every_s=2.0)
     view = ThreatView("D", "drone", PROFILES["drone"], track)
     view.held = {z: 0}
     found = SmartPolicy(zones).assess(view, track.t_ms)
@@ -318,13 +320,15 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     assert view.clearances[SHELTER_S].gap_m() <= distance
 
 
-def _drone_east(zones: ZoneSet, lon0: float, lat0: float) -> CorridorTrack:
-    """A drone's track, six reports 10 s apart flying east at 50 m/s from (lon0, lat0)."""
+def _drone_east(
+    zones: ZoneSet, lon0: float, lat0: float, every_s: float = 10.0
+) -> CorridorTrack:
+    """A drone's track, six reports `every_s` apart flying east at 50 m/s from (lon0, lat0)."""
     track = CorridorTrack(PROFILES["drone"], zones.projection)
     x, y = zones.projection.to_xy(lon0, lat0)
     for i in range(6):
-        lon, lat = zones.projection.to_lonlat(x + 500.0 * i, y)
-        track.add(Report(10_000 * i, lat, lon, 100.0, 30.0, None))
+        lon, lat = zones.projection.to_lonlat(x + 50.0 * every_s * i, y)
+        track.add(Report(round(1000 * every_s * i), lat, lon, 100.0, 30.0, None))
     return track
 
 

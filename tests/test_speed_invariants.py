@@ -320,9 +320,7 @@ def test_a_held_zone_let_go_near_the_corridor_sets_the_gap():
     assert view.clearances[SHELTER_S].gap_m() <= distance
 
 
-def _drone_east(
-    zones: ZoneSet, lon0: float, lat0: float, every_s: float = 10.0
-) -> CorridorTrack:
+def _drone_east(zones: ZoneSet, lon0: float, lat0: float, every_s: float = 10.0) -> CorridorTrack:
     """A drone's track, six reports `every_s` apart flying east at 50 m/s from (lon0, lat0)."""
     track = CorridorTrack(PROFILES["drone"], zones.projection)
     x, y = zones.projection.to_xy(lon0, lat0)

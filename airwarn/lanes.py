@@ -35,6 +35,7 @@ from airwarn.contract import THREAT_MAX, End, Event, Manual, Relay, Source, Tick
 from airwarn.errors import EventError, ForbiddenError
 
 SENSOR_THREAT_MAX = 128  # what a sensor may name; the scoped id adds its name and a `/`
+MAX_THREATS_PER_SENSOR = 2_000  # threats one sensor may hold in the engine at once, by default
 _PRINTABLE = re.compile(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]*$")
 
 
@@ -43,7 +44,7 @@ class LaneSettings:
     clock: str = "wall"  # wall: only the server's clock ticks; events: a lab mode
     max_skew_s: float = 5.0  # how far ahead of the server's clock a report may be
     reorder_window_s: int = 30  # the engine's: older reports are of no use to it
-    max_threats: int = 2_000  # threats one sensor may hold in the engine's memory at once
+    max_threats: int = MAX_THREATS_PER_SENSOR  # threats one sensor may hold in the engine's memory
 
 
 class EngineView(Protocol):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airwarn.errors import AirwarnError, SettingError
+from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.ports import WALL_CLOCK, Clock
 from airwarn.store import DEFAULT_URL
 
@@ -72,7 +73,7 @@ class ServerSettings:
     sender: str | None = None  # CAP sender; default airwarn@HOSTNAME
     inbound_cap: str = "held"
     max_skew_s: float = 5.0
-    max_threats_per_sensor: int = 2_000
+    max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR
     web: WebSettings = field(default_factory=_web_settings)
     channels: ChannelSettings = ChannelSettings()
     # the official feeds relayed; None: no follower at all, (): none, and any source
@@ -230,7 +231,7 @@ def build_service(
     sender: str | None,
     inbound_cap: str = "held",
     max_skew_s: float = 5.0,
-    max_threats_per_sensor: int = 2_000,
+    max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR,
 ) -> Service:
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the

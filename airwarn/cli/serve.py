@@ -18,6 +18,7 @@ from airwarn.cli.follow import (
     follow_specs,
 )
 from airwarn.errors import AirwarnError
+from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.store import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def serve(
             "for its sensor to take up again). Bounds what one faulty or stolen token can "
             "make the engine hold. On a bus, the leading engine's value holds.",
         ),
-    ] = 2_000,
+    ] = MAX_THREATS_PER_SENSOR,
     hold_s: Annotated[
         int,
         typer.Option(

@@ -85,9 +85,9 @@ class ThreatView:
     clearances: dict[int, Clearance] = field(default_factory=dict)
     # per zone it held: a place the threat was and the zone's distance from there (m)
     distances: dict[int, tuple[float, float, float]] = field(default_factory=dict)
-    # a corridor threat's last assessment, when it was made, its track's revision then, and
-    # the top speed its corridor grows at in silence (SmartPolicy._silent_due_ms)
-    assessed: Assessment | None = None
+    # when a corridor threat was last assessed, its track's revision then (-1: not since its
+    # geometry was dropped), and the top speed its corridor grows at in silence
+    # (SmartPolicy._silent_due_ms)
     assessed_ms: int = 0
     assessed_revision: int = -1
     top_mps: float = 1.0
@@ -100,7 +100,7 @@ class ThreatView:
         self.clearances.clear()
         self.distances.clear()
         self.pre_zones = None
-        self.assessed = None
+        self.assessed_revision = -1
 
 
 @dataclass(frozen=True)
@@ -312,8 +312,7 @@ class SmartPolicy:
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
         assert isinstance(track, CorridorTrack)
-        prior = threat.assessed
-        if prior is not None and threat.assessed_revision == track.revision:
+        if threat.assessed_revision == track.revision:
             # silent since: nothing new is within reach until the gap is flown
             due_ms = self._silent_due_ms(threat)
             if due_ms > now_ms:
@@ -410,13 +409,9 @@ class SmartPolicy:
                 self._taken[alert] = True
                 pre = pre[~self._taken[pre]]
                 self._taken[alert] = False
-        assessment = Assessment(
-            alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest
-        )
-        threat.assessed, threat.assessed_ms = assessment, now_ms
-        threat.assessed_revision = track.revision
+        threat.assessed_ms, threat.assessed_revision = now_ms, track.revision
         threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
-        return assessment
+        return Assessment(alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest)
 
     def _silent_due_ms(self, threat: ThreatView) -> int:
         """When a drone or cruise missile that has been silent since its last assessment must

@@ -55,7 +55,13 @@ from airwarn.errors import (
     RequestError,
     UnavailableError,
 )
-from airwarn.lanes import LaneError, LaneRefusal, LaneSettings, SensorLane
+from airwarn.lanes import (
+    MAX_THREATS_PER_SENSOR,
+    LaneError,
+    LaneRefusal,
+    LaneSettings,
+    SensorLane,
+)
 from airwarn.ports import Listener, ZoneLevels
 from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
@@ -78,7 +84,7 @@ class ServiceSettings:
     # for replays and demos (a client's ticks move it; see docs/security.md)
     clock: str = "wall"
     max_skew_s: float = 5.0  # how far ahead of the server's clock a sensor's report may be
-    max_threats_per_sensor: int = 2_000  # threats one sensor may hold in the engine at once
+    max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR  # threats one sensor may hold at once
     sender: str = "airwarn@localhost"
     id_prefix: str = "urn:airwarn:localhost:"
     engine: EngineConfig = field(default_factory=EngineConfig)

@@ -202,7 +202,8 @@ def _position_now(
         velocity = (float(track.x[3]), float(track.x[4]), float(track.x[5]))
         e, n, _ = physics.ecef_to_enu_vector(lat, lon, velocity)
         vx, vy = e, n
-        sigma = math.sqrt(max(track.P[0, 0], track.P[1, 1], track.P[2, 2]))
+        P = track.covariance
+        sigma = math.sqrt(max(P[0, 0], P[1, 1], P[2, 2]))
     dt = max(now_ms - track.t_ms, 0) / 1000.0
     return x + vx * dt, y + vy * dt, vx, vy, sigma
 

@@ -27,6 +27,9 @@ class KindProfile:
     # it, so the impact region spans the draggiest (low) to the sleekest (high) plausible body.
     beta_low_kg_m2: float = 0.0
     beta_high_kg_m2: float = 0.0
+    # Ballistic kinds: the acceleration, 1 sigma, that gravity and drag leave unexplained (the
+    # filter grows it while the reports show a force it leaves out: `tracks.BallisticTrack`)
+    accel_sigma_mps2: float = 3.0
     min_radius_m: float = 500.0  # the smallest region: effects of a hit reach this far
     velocity_sigma_mps: float = 30.0  # assumed 1-sigma error of a reported velocity
     default_sigma_m: float = 300.0  # assumed 1-sigma position error when a report gives none
@@ -69,6 +72,9 @@ PROFILES: dict[str, KindProfile] = {
         lead_s=10,
         beta_low_kg_m2=5000,
         beta_high_kg_m2=60000,
+        # above the air gravity is the whole story (regions half as wide as with a rocket's
+        # 3 m/s2 and as often right, on the sweep; docs/engine.md, "What the reports say")
+        accel_sigma_mps2=0.3,
         min_radius_m=800,
         velocity_sigma_mps=30,
         default_sigma_m=300,

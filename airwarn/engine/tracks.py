@@ -104,11 +104,36 @@ class BallisticTrack(_Track):
     (m2/kg): sensors never report it, but it shows in how the body slows in the air, and the
     filter learns it from that (an extended Kalman filter, as re-entry trackers do). Above the
     air it stays at its prior, which spans the draggiest to the sleekest plausible body.
+
+    What gravity and drag leave unexplained is the kind's `accel_sigma_mps2`: small for a
+    ballistic missile, which flies most of its way above the air, where gravity is the whole
+    story; larger for a rocket, which flies all of its way in the air. Two things the model
+    cannot know are read off the reports themselves, from how far each one falls from where
+    the filter expected it (its innovation, whitened by what the filter expected of it):
+    - `fit`: the innovations' mean square, per component, over the last few reports (about 1
+      when the model holds). Where it stays above 1 while the innovations do not persist from
+      one report to the next, the sensor's errors are larger than it says, and the
+      `covariance` every region is drawn from is scaled by it: a sensor that understates its
+      error threefold gets regions three times as wide, not a filter sure of a wrong answer.
+    - `persist`: how much of it carries over from one report to the next. Errors of a sensor
+      do not; a force the model leaves out (a motor still burning, a manoeuvre) does, report
+      after report. While the innovations persist and exceed what the filter expects, its
+      process noise grows (`q_scale`, up to 100 times the sigma) so that it follows, and it
+      falls back once they stop.
     """
 
     WINDOW = 64
-    ACCEL_SIGMA = 3.0  # m/s^2: what gravity and drag leave unexplained (thrust tail-off, lift)
     KAPPA_WALK = 0.02  # relative random walk of kappa per second (ablation, tumbling)
+    MEMORY = 0.85  # weight of the running `fit` and `persist` against each new report's
+    FIT_MAX = 400.0  # the widest the fit scales the covariance (20 times the sigmas)
+    # The process noise grows while the innovations' report-to-report correlation
+    # (persist / fit) is above PERSIST_ON and the fit above FIT_ON; else it falls back by
+    # Q_DECAY a report. Over about seven reports, white innovations give a correlation of
+    # 0 +- 0.3: 0.6 is twice that.
+    PERSIST_ON = 0.6
+    FIT_ON = 1.5
+    Q_MAX = 10_000.0  # variance: 100 times the kind's sigma
+    Q_DECAY = 0.7
 
     def __init__(self, profile: KindProfile) -> None:
         self.profile = profile
@@ -120,10 +145,28 @@ class BallisticTrack(_Track):
         k_low, k_high = 1.0 / profile.beta_high_kg_m2, 1.0 / profile.beta_low_kg_m2
         self.kappa_bounds = (k_low, k_high)
         self.kappa_prior = ((k_low + k_high) / 2.0, ((k_high - k_low) / 4.0) ** 2)
+        self._reset_fit()
+
+    def _reset_fit(self) -> None:
+        self.fit = 1.0
+        self.persist = 0.0
+        self.q_scale = 1.0
+        self._last_white: np.ndarray | None = None
+
+    @property
+    def scale(self) -> float:
+        """What the sensor's errors beyond its word ask of the covariance: the fit less the
+        part of it that persists (a force left out, which `q_scale` follows), at least 1."""
+        return min(max(self.fit - max(self.persist, 0.0), 1.0), self.FIT_MAX)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The state's covariance as the reports bear it out: what regions are drawn from."""
+        return self.P * self.scale
 
     def kappa_range(self, k_sigma: float) -> tuple[float, float]:
         """The plausible inverse ballistic coefficients now: estimate +- k_sigma, bounded."""
-        k, var = float(self.x[6]), max(float(self.P[6, 6]), 0.0)
+        k, var = float(self.x[6]), max(float(self.P[6, 6]) * self.scale, 0.0)
         low, high = self.kappa_bounds
         spread = k_sigma * math.sqrt(var)
         return max(low, k - spread), min(high, k + spread)
@@ -156,16 +199,33 @@ class BallisticTrack(_Track):
             self.x[6], self.P[6, 6] = kappa, kappa_var
             self.t_ms = r.t_ms
             self.count = 1
+            self._reset_fit()
             return
         self._predict_to(r.t_ms)
         S = H @ self.P @ H.T + R
         K = self.P @ H.T @ np.linalg.inv(S)
-        self.x = self.x + K @ (z - H @ self.x)
+        innovation = z - H @ self.x
+        if self.count >= 2:  # the second report's velocity was unknown: no test of the model
+            self._learn_fit(np.linalg.solve(np.linalg.cholesky(S), innovation))
+        self.x = self.x + K @ innovation
         I_KH = _I7 - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T  # Joseph form: stays symmetric
         low, high = self.kappa_bounds
         self.x[6] = min(max(self.x[6], low), high)
         self.count += 1
+
+    def _learn_fit(self, white: np.ndarray) -> None:
+        """Take one whitened innovation into `fit`, `persist` and `q_scale`."""
+        n, a = len(white), self.MEMORY
+        self.fit = a * self.fit + (1.0 - a) * float(white @ white) / n
+        last = self._last_white
+        if last is not None and len(last) == n:
+            self.persist = a * self.persist + (1.0 - a) * float(white @ last) / n
+            if self.persist > self.PERSIST_ON * self.fit and self.fit > self.FIT_ON:
+                self.q_scale = min(self.q_scale * (1.0 + self.persist), self.Q_MAX)
+            else:
+                self.q_scale = max(self.q_scale * self.Q_DECAY, 1.0)
+        self._last_white = white
 
     def _predict_to(self, t_ms: int) -> None:
         """Move the state to `t_ms` with the physical model, in steps of at most a second."""
@@ -174,7 +234,7 @@ class BallisticTrack(_Track):
         dt = total / steps
         if dt <= 0:
             return
-        q = self.ACCEL_SIGMA**2
+        q = self.profile.accel_sigma_mps2**2 * self.q_scale
         Q = np.zeros((7, 7))
         Q[:3, :3] = np.eye(3) * q * dt**3 / 3
         Q[:3, 3:6] = Q[3:6, :3] = np.eye(3) * q * dt**2 / 2

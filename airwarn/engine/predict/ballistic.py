@@ -84,9 +84,10 @@ def predict_impact(
     lat, lon, height = physics.ecef_to_geodetic(*r)
     east, north, up = physics.enu_axes(lat, lon)
     A = np.array([east, north, up]).T
-    P_pos = A.T @ track.P[:3, :3] @ A
-    P_vel = A.T @ track.P[3:6, 3:6] @ A
-    P_cross = A.T @ track.P[:3, 3:6] @ A
+    P = track.covariance
+    P_pos = A.T @ P[:3, :3] @ A
+    P_vel = A.T @ P[3:6, 3:6] @ A
+    P_cross = A.T @ P[:3, 3:6] @ A
     # Linear propagation of the state's horizontal error over the fall (as in vacuum), plus the
     # error in fall time from height and climb rate, which moves the impact along the track.
     C = P_pos[:2, :2] + t_fall * (P_cross[:2, :2] + P_cross[:2, :2].T) + t_fall**2 * P_vel[:2, :2]

@@ -106,9 +106,10 @@ def debris_footprint(
     lat, lon, _ = physics.ecef_to_geodetic(*(float(c) for c in track.x[:3]))
     east, north, up = physics.enu_axes(lat, lon)
     A = np.array([east, north, up]).T
-    P_pos = A.T @ track.P[:3, :3] @ A
-    P_vel = A.T @ track.P[3:6, 3:6] @ A
-    P_cross = A.T @ track.P[:3, 3:6] @ A
+    P = track.covariance
+    P_pos = A.T @ P[:3, :3] @ A
+    P_vel = A.T @ P[3:6, 3:6] @ A
+    P_cross = A.T @ P[:3, 3:6] @ A
     t = since_s + falls[0]
     C = P_pos[:2, :2] + t * (P_cross[:2, :2] + P_cross[:2, :2].T) + t**2 * P_vel[:2, :2]
     fall_var = P_pos[2, 2] + t**2 * P_vel[2, 2]

@@ -213,10 +213,10 @@ def _position_now(
 # 46 x 20 km semi-axes at its second report by 30-50x in area within about 10 s).
 YOUNG_REPORTS = 12
 YOUNG_S = 30
-# The release margin: a held zone is let go only once the impact region grown by this share of
-# its semi-axes misses it. The truth sits at a median 0.3 of the semi-axes; the margin is the
-# hysteresis that keeps an estimate's jitter from letting a zone go and taking it again.
-RELEASE_MARGIN = 0.25
+# The release margin (the kind's `release_margin`, unless the policy is given one): a held zone
+# is let go only once the impact region grown by this share of its semi-axes misses it. The
+# truth sits at a median 0.3 of the semi-axes; the margin is the hysteresis that keeps an
+# estimate's jitter from letting a zone go and taking it again.
 # Within twice the margin, only once that many estimates in a row missed it: early on, one
 # estimate's centre may move by a third of the semi-axes from the one before. Beyond it, at
 # once (with one report every 15 s, a rocket may not live to a second estimate).
@@ -241,7 +241,7 @@ class SmartPolicy:
 
     name = "engine"
 
-    def __init__(self, zones: ZoneSet, release_margin: float = RELEASE_MARGIN) -> None:
+    def __init__(self, zones: ZoneSet, release_margin: float | None = None) -> None:
         self.zones = zones
         self.release_margin = release_margin
         self._taken = np.zeros(len(zones), dtype=bool)  # scratch: the alert zones, as a mask
@@ -272,6 +272,8 @@ class SmartPolicy:
             # Only a new estimate can uncover a zone: one the threat took since was covered.
             held = np.fromiter(threat.held, dtype=np.int64, count=len(threat.held))
             margin = self.release_margin
+            if margin is None:
+                margin = threat.profile.release_margin
             near = threat.keeps = self.zones.query(estimate.ellipse(1.0 + margin))
             self._taken[near] = True
             uncovered = held[~self._taken[held]]

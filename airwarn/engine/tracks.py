@@ -116,15 +116,25 @@ class BallisticTrack(_Track):
       `covariance` every region is drawn from is scaled by it: a sensor that understates its
       error threefold gets regions three times as wide, not a filter sure of a wrong answer.
     - `persist`: how much of it carries over from one report to the next. Errors of a sensor
-      do not; a force the model leaves out (a motor still burning, a manoeuvre) does, report
-      after report. While the innovations persist and exceed what the filter expects, its
-      process noise grows (`q_scale`, up to 100 times the sigma) so that it follows, and it
-      falls back once they stop.
+      do not, or little (`r_scale`); a force the model leaves out (a motor still burning, a
+      manoeuvre) does, report after report. While the innovations persist and exceed what
+      the filter expects, its process noise grows (`q_scale`, up to 100 times the sigma) so
+      that it follows, and it falls back once they stop.
+    - `r_scale`: when a sensor's errors do carry over a little from one report to the next
+      (a radar's track smoothing, its clutter), a filter that takes reports a second apart as
+      independent is surer than they allow, and its regions wander past their edge. While the
+      model holds, the innovations' report-to-report correlation rho is learnt over about the
+      last twenty reports, and each report's stated variance is taken (1 + rho) / (1 - rho)
+      times over, the variance of a mean of such errors against that of independent ones.
     """
 
     WINDOW = 64
+    # No sensor places a missile to better than a metre, and in ECEF metres (some 6.4e6 from
+    # the Earth's centre) a micrometre's variance leaves the filter's matrices singular.
+    SIGMA_FLOOR_M = 1.0
     KAPPA_WALK = 0.02  # relative random walk of kappa per second (ablation, tumbling)
     MEMORY = 0.85  # weight of the running `fit` and `persist` against each new report's
+    SAY_MAX = 100.0  # the most one report adds to them (10 sigma: one bad plot is one report)
     FIT_MAX = 400.0  # the widest the fit scales the covariance (20 times the sigmas)
     # The process noise grows while the innovations' report-to-report correlation
     # (persist / fit) is above PERSIST_ON and the fit above FIT_ON; else it falls back by
@@ -134,6 +144,10 @@ class BallisticTrack(_Track):
     FIT_ON = 1.5
     Q_MAX = 10_000.0  # variance: 100 times the kind's sigma
     Q_DECAY = 0.7
+    # The sensor's error correlation from one report to the next, learnt over about the last
+    # twenty reports while the model holds (fit at most FIT_ON), at most CORR_MAX.
+    CORR_MEMORY = 0.95
+    CORR_MAX = 0.8
 
     def __init__(self, profile: KindProfile) -> None:
         self.profile = profile
@@ -150,6 +164,9 @@ class BallisticTrack(_Track):
     def _reset_fit(self) -> None:
         self.fit = 1.0
         self.persist = 0.0
+        self._corr_num = 0.0  # the sensor's error correlation's running sums (see `r_scale`)
+        self._corr_den = 1.0
+        self.r_scale = 1.0
         self.q_scale = 1.0
         self._last_white: np.ndarray | None = None
 
@@ -175,7 +192,8 @@ class BallisticTrack(_Track):
         east, north, up = physics.enu_axes(r.lat, r.lon)
         axes = np.array([east, north, up]).T  # columns: E, N, U in ECEF
         z_pos = np.array(physics.geodetic_to_ecef(r.lat, r.lon, r.alt_m))
-        R_pos = axes @ np.diag([r.sigma_m**2, r.sigma_m**2, (1.5 * r.sigma_m) ** 2]) @ axes.T
+        var = max(r.sigma_m, self.SIGMA_FLOOR_M) ** 2 * self.r_scale
+        R_pos = axes @ np.diag([var, var, 2.25 * var]) @ axes.T
         if r.vel_enu is None:
             return z_pos, R_pos, _H_POS
         z_vel = axes @ np.array(r.vel_enu)
@@ -185,6 +203,8 @@ class BallisticTrack(_Track):
         return np.concatenate([z_pos, z_vel]), R, _H_POS_VEL
 
     def _update(self, r: Report) -> None:
+        if self.count == 0:
+            self._reset_fit()  # before the report is measured: its R takes `r_scale`
         z, R, H = self._measurement(r)
         if self.count == 0:
             kappa, kappa_var = self.kappa_prior
@@ -199,14 +219,21 @@ class BallisticTrack(_Track):
             self.x[6], self.P[6, 6] = kappa, kappa_var
             self.t_ms = r.t_ms
             self.count = 1
-            self._reset_fit()
             return
         self._predict_to(r.t_ms)
         S = H @ self.P @ H.T + R
-        K = self.P @ H.T @ np.linalg.inv(S)
+        try:
+            K = self.P @ H.T @ np.linalg.inv(S)
+        except np.linalg.LinAlgError:  # a state blown far out of scale: the report is not taken
+            return
         innovation = z - H @ self.x
-        if self.count >= 2:  # the second report's velocity was unknown: no test of the model
-            self._learn_fit(np.linalg.solve(np.linalg.cholesky(S), innovation))
+        if self.count >= 2:  # from the third report on: the second's rests on the prior's velocity
+            try:
+                lower = np.linalg.cholesky((S + S.T) / 2.0)
+            except np.linalg.LinAlgError:  # numbers far out of scale: nothing to learn from
+                pass
+            else:
+                self._learn_fit(np.linalg.solve(lower, innovation))
         self.x = self.x + K @ innovation
         I_KH = _I7 - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T  # Joseph form: stays symmetric
@@ -215,17 +242,30 @@ class BallisticTrack(_Track):
         self.count += 1
 
     def _learn_fit(self, white: np.ndarray) -> None:
-        """Take one whitened innovation into `fit`, `persist` and `q_scale`."""
-        n, a = len(white), self.MEMORY
-        self.fit = a * self.fit + (1.0 - a) * float(white @ white) / n
+        """Take one whitened innovation into `fit`, `persist`, `r_scale` and `q_scale`."""
+        a, cap = self.MEMORY, self.SAY_MAX
+        self.fit = a * self.fit + (1.0 - a) * min(float(white @ white) / len(white), cap)
         last = self._last_white
-        if last is not None and len(last) == n:
-            self.persist = a * self.persist + (1.0 - a) * float(white @ last) / n
-            if self.persist > self.PERSIST_ON * self.fit and self.fit > self.FIT_ON:
-                self.q_scale = min(self.q_scale * (1.0 + self.persist), self.Q_MAX)
-            else:
-                self.q_scale = max(self.q_scale * self.Q_DECAY, 1.0)
         self._last_white = white
+        if last is None:
+            return
+        # A report with a velocity and one without are compared on their positions: the
+        # whitening is triangular, so a position's part does not depend on the velocity's.
+        m = min(len(white), len(last))
+        carry = min(max(float(white[:m] @ last[:m]) / m, -cap), cap)
+        if self.fit <= self.FIT_ON:
+            c = self.CORR_MEMORY
+            self._corr_num = c * self._corr_num + (1.0 - c) * carry
+            self._corr_den = c * self._corr_den + (1.0 - c) * min(
+                float(white[:m] @ white[:m]) / m, cap
+            )
+            rho = min(max(self._corr_num / self._corr_den, 0.0), self.CORR_MAX)
+            self.r_scale = (1.0 + rho) / (1.0 - rho)
+        self.persist = a * self.persist + (1.0 - a) * carry
+        if self.persist > self.PERSIST_ON * self.fit and self.fit > self.FIT_ON:
+            self.q_scale = min(self.q_scale * (1.0 + self.persist), self.Q_MAX)
+        else:
+            self.q_scale = max(self.q_scale * self.Q_DECAY, 1.0)
 
     def _predict_to(self, t_ms: int) -> None:
         """Move the state to `t_ms` with the physical model, in steps of at most a second."""

@@ -25,10 +25,18 @@ PROJECTION = LocalProjection(TARGET[1], TARGET[0])
 BETA = 20_000.0
 
 
-def _flight(thrust_mps2: float = 0.0, burn_s: float = 0.0, dt: float = 0.1):
+def _flight(
+    thrust_mps2: float = 0.0,
+    burn_s: float = 0.0,
+    *,
+    side_mps2: float = 0.0,
+    side_after_s: float = math.inf,
+    dt: float = 0.1,
+):
     """(times, ECEF positions, impact (x, y) on the map) of a missile aimed at TARGET, pushed
-    along its velocity by `thrust_mps2` for its first `burn_s` seconds: integrated here, with the
-    engine's gravity and drag, so that the thrust is a force the filter does not model."""
+    along its velocity by `thrust_mps2` for its first `burn_s` seconds and sideways (level, to
+    its right) by `side_mps2` from `side_after_s` on: integrated here, with the engine's gravity
+    and drag, so that the push is a force the filter does not model."""
     v0 = physics.aim(*LAUNCH, *TARGET, beta_kg_m2=BETA, loft_deg=40.0)
     scale = 1.0 - 0.5 * thrust_mps2 * burn_s / math.hypot(*v0) if burn_s else 1.0
     r = np.array(physics.geodetic_to_ecef(*LAUNCH, 0.0))
@@ -38,6 +46,10 @@ def _flight(thrust_mps2: float = 0.0, burn_s: float = 0.0, dt: float = 0.1):
         a = np.array(physics.acceleration(tuple(r), tuple(v), BETA))
         if t < burn_s:
             a += thrust_mps2 * v / np.linalg.norm(v)
+        if t >= side_after_s:
+            lat, lon, _ = physics.ecef_to_geodetic(*r)
+            right = np.cross(v, np.array(physics.enu_axes(lat, lon)[2]))
+            a += side_mps2 * right / np.linalg.norm(right)
         return a
 
     times, states, t = [0.0], [r.copy()], 0.0
@@ -272,3 +284,24 @@ def test_a_plot_of_something_else_amid_sharp_reports_is_taken_without_breaking_t
         track.add(Report(1000 * i + (1000 if i >= 5 else 0), lat, lon, alt_m, 0.1, None))
         predict_impact(track, PROJECTION, PROFILES["rocket"].min_radius_m)
     assert track.count == len(plots)
+
+
+def test_a_warhead_that_manoeuvres_in_its_last_minute_is_followed_once_the_manoeuvre_shows(
+    coasting,
+):
+    # 1 g sideways over its last 60 s: no prediction knows a manoeuvre to come, but once it
+    # shows (about 20 s on) the process noise grows and every region after holds the impact
+    flight = _flight(side_mps2=9.81, side_after_s=coasting[0][-1] - 60.0)
+    share, _ = _coverage(
+        flight, flight[0][-1] - 30.0, stated_m=100.0, true_m=100.0, every_s=2.0, seed=3
+    )
+    assert share == 1.0
+
+
+def test_without_following_the_manoeuvre_the_last_regions_miss(coasting, monkeypatch):
+    monkeypatch.setattr(BallisticTrack, "Q_MAX", 1.0)
+    flight = _flight(side_mps2=9.81, side_after_s=coasting[0][-1] - 60.0)
+    share, _ = _coverage(
+        flight, flight[0][-1] - 30.0, stated_m=100.0, true_m=100.0, every_s=2.0, seed=3
+    )
+    assert share == 0.0

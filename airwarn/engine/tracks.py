@@ -124,8 +124,9 @@ class BallisticTrack(_Track):
       (a radar's track smoothing, its clutter), a filter that takes reports a second apart as
       independent is surer than they allow, and its regions wander past their edge. While the
       model holds, the innovations' report-to-report correlation rho is learnt over about the
-      last twenty reports, and each report's stated variance is taken (1 + rho) / (1 - rho)
-      times over, the variance of a mean of such errors against that of independent ones.
+      last twenty reports, and each report's stated position variance is taken
+      (1 + rho) / (1 - rho) times over, the variance of a mean of such errors against that of
+      independent ones (`fit` and `persist` still take the report at its word).
     """
 
     WINDOW = 64
@@ -228,8 +229,12 @@ class BallisticTrack(_Track):
             return
         innovation = z - H @ self.x
         if self.count >= 2:  # from the third report on: the second's rests on the prior's velocity
+            # The model is tested against the report at its word: what `r_scale` adds to it
+            # would hide a force that pushes every report the same way as it grows.
+            stated = S.copy()
+            stated[:3, :3] -= R[:3, :3] * (1.0 - 1.0 / self.r_scale)
             try:
-                lower = np.linalg.cholesky((S + S.T) / 2.0)
+                lower = np.linalg.cholesky((stated + stated.T) / 2.0)
             except np.linalg.LinAlgError:  # numbers far out of scale: nothing to learn from
                 pass
             else:
@@ -253,14 +258,16 @@ class BallisticTrack(_Track):
         # whitening is triangular, so a position's part does not depend on the velocity's.
         m = min(len(white), len(last))
         carry = min(max(float(white[:m] @ last[:m]) / m, -cap), cap)
+        c = self.CORR_MEMORY
         if self.fit <= self.FIT_ON:
-            c = self.CORR_MEMORY
             self._corr_num = c * self._corr_num + (1.0 - c) * carry
             self._corr_den = c * self._corr_den + (1.0 - c) * min(
                 float(white[:m] @ white[:m]) / m, cap
             )
-            rho = min(max(self._corr_num / self._corr_den, 0.0), self.CORR_MAX)
-            self.r_scale = (1.0 + rho) / (1.0 - rho)
+        else:  # a force the model leaves out, not the sensor: what was learnt fades
+            self._corr_num *= c
+        rho = min(max(self._corr_num / self._corr_den, 0.0), self.CORR_MAX)
+        self.r_scale = (1.0 + rho) / (1.0 - rho)
         self.persist = a * self.persist + (1.0 - a) * carry
         if self.persist > self.PERSIST_ON * self.fit and self.fit > self.FIT_ON:
             self.q_scale = min(self.q_scale * (1.0 + self.persist), self.Q_MAX)

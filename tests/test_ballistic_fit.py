@@ -1,7 +1,8 @@
 """A ballistic track reads off its own reports what they say beyond their word: a sensor whose
-errors are larger than it states gets regions as wide as its errors, and a force the model
-leaves out (a motor still burning when the sensor first sees the missile) is followed, not
-averaged away. An honest sensor's track is left as it is."""
+errors are larger than it states, or carry over from one report to the next, gets regions as
+wide as its errors, and a force the model leaves out (a motor still burning when the sensor
+first sees the missile, a manoeuvre) is followed, not averaged away. An honest sensor's track
+is left as it is, and no report a sensor may send breaks it."""
 
 from __future__ import annotations
 

@@ -231,8 +231,10 @@ class BallisticTrack(_Track):
         if self.count >= 2:  # from the third report on: the second's rests on the prior's velocity
             # The model is tested against the report at its word: what `r_scale` adds to it
             # would hide a force that pushes every report the same way as it grows.
-            stated = S.copy()
-            stated[:3, :3] -= R[:3, :3] * (1.0 - 1.0 / self.r_scale)
+            stated = S
+            if self.r_scale != 1.0:
+                stated = S.copy()
+                stated[:3, :3] -= R[:3, :3] * (1.0 - 1.0 / self.r_scale)
             try:
                 lower = np.linalg.cholesky((stated + stated.T) / 2.0)
             except np.linalg.LinAlgError:  # numbers far out of scale: nothing to learn from

@@ -139,6 +139,38 @@ def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     replay(engine, [tick(impact.t_s)])
     assert engine.level_of(FINE.ids[zone]) == "alert"
     assert engine.stats.flaps == 0
+    # and keeps the full hold after it came down (the zones held by the margin alone do not)
+    replay(engine, [end("R1", impact.t_s + 0.5)])
+    cleared = {d.zone: parse_time(d.t) for d in engine.flush()}
+    assert cleared[FINE.ids[zone]] == parse_time(at(impact.t_s + 0.5)) + 1000 * 600
+
+
+def test_when_a_rocket_comes_down_only_the_zones_its_last_region_covers_keep_the_full_hold():
+    # reports every 15 s with 300 m noise: the last region is wide, and the engine still holds
+    # zones around it that only the release margin kept (against the next estimate's jitter)
+    events, impact = noisy_rocket(
+        (31.12, 34.45), (31.47, 34.72), sigma_m=300.0, every_s=15.0, seed=4
+    )
+    config = EngineConfig(hold_s=600, ballistic_release_s=12)
+    engine = Engine(FINE, config)
+    replay(engine, events)
+    replay(engine, [tick(impact.t_s)])
+    held = {z for z in engine.levels() if "R1" in engine.holders(z)}
+    impact_zone = FINE.ids[FINE.zone_at(impact.lon, impact.lat)]
+    assert impact_zone in held
+    replay(engine, [end("R1", impact.t_s)])
+    end_ms = parse_time(at(impact.t_s))
+    cleared = {d.zone: parse_time(d.t) for d in engine.flush()}
+    full = {z for z in held if cleared[z] == end_ms + 1000 * config.hold_s}
+    short = {z for z in held if cleared[z] == end_ms + 1000 * config.ballistic_release_s}
+    assert full | short == held
+    assert impact_zone in full
+    assert len(short) >= 4 and len(full) >= 4
+    # the zones kept for the full hold are those the last region covers, nearer the impact
+    x, y = FINE.projection.to_xy(impact.lon, impact.lat)
+    point = shapely.Point(x, y)
+    nearest_short = min(FINE.shapes_m[FINE.index_of[z]].distance(point) for z in short)
+    assert nearest_short > 0
 
 
 def test_a_zone_with_time_to_spare_is_judged_by_the_sharper_region_of_later_reports():

@@ -297,11 +297,16 @@ class SmartPolicy:
         covered = candidates if threat.keeps is None else threat.keeps
         if not len(candidates):
             return Assessment(_EMPTY, _EMPTY, shape_m=region, let_go=let_go, covered=covered)
-        # An alert falls due when the earliest impact is within the zone's shelter time + lead.
-        due_ms = estimate.t_earliest_ms - 1000 * (
-            self.zones.shelter_s[candidates] + threat.profile.lead_s
-        )
+        # An alert falls due when the earliest impact is within the zone's shelter time + lead:
+        # the earliest anywhere in the region, or, where bodies of different drag land apart,
+        # the earliest on the zone's own stretch of it (asked only when the first is due: the
+        # second is never sooner).
+        shelter_ms = 1000 * (self.zones.shelter_s[candidates] + threat.profile.lead_s)
+        due_ms = estimate.t_earliest_ms - shelter_ms
         is_due = due_ms <= now_ms
+        if estimate.locus_of is not None and is_due.any():
+            due_ms = self._earliest_on(estimate, candidates) - shelter_ms
+            is_due = due_ms <= now_ms
         alert = candidates[is_due]
         later = candidates[~is_due]
         pre = _EMPTY
@@ -311,6 +316,17 @@ class SmartPolicy:
         return Assessment(
             alert, pre, recheck_ms=recheck, shape_m=region, let_go=let_go, covered=covered
         )
+
+    def _earliest_on(self, estimate: ImpactEstimate, zones: np.ndarray) -> np.ndarray:
+        """The earliest impact on each zone's stretch of the region (ms): its bounding box's
+        extent along the flight direction (`ImpactEstimate.earliest_ms`)."""
+        box = self.zones.bounds[zones]
+        east, north = math.sin(estimate.heading_rad), math.cos(estimate.heading_rad)
+        x = (box[:, 0::2] - estimate.x_m) * east  # the box's west and east sides, along
+        y = (box[:, 1::2] - estimate.y_m) * north  # its south and north sides, along
+        near = x.min(axis=1) + y.min(axis=1)
+        far = x.max(axis=1) + y.max(axis=1)
+        return estimate.earliest_ms(near, far)
 
     def _corridor(self, threat: ThreatView, now_ms: int) -> Assessment:
         track = threat.track
@@ -445,15 +461,20 @@ class SmartPolicy:
         widened by 3 sigma of position and by as far as it could have flown from that fix
         until the end was reported. An intercepted rocket or ballistic missile: the zones
         under the footprint of its parts (`predict.debris`), until the last of them is down.
-        A rocket or ballistic missile that came down: every zone it holds (they are under its
-        last impact region)."""
+        A rocket or ballistic missile that came down: the zones its last impact region covers
+        (those it still held by the release margin alone get the release hold)."""
         track = threat.track
         profile = threat.profile
         if not track.count:
             return None
         if isinstance(track, BallisticTrack):
             if reason != "intercepted":
-                return None
+                # it came down inside its last region: the margin that kept the zones around
+                # it was against the next estimate's jitter, and no estimate is to come
+                estimate = threat.prediction
+                if estimate is None:
+                    return None
+                return Ending(dict.fromkeys(self.zones.query(estimate.region()).tolist()))
             footprint = debris_footprint(
                 track, self.zones.projection, now_ms, profile.debris_radius_m
             )

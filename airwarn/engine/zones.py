@@ -160,6 +160,7 @@ class ZoneSet:
         self.inner_x = np.ascontiguousarray(inner[:, 0])
         self.inner_y = np.ascontiguousarray(inner[:, 1])
         bounds = shapely.bounds(self.shapes_m)
+        self.bounds = bounds  # per zone: min x, min y, max x, max y (m)
         self._class_bounds = {
             s: tuple(np.ascontiguousarray(bounds[members, k]) for k in range(4))
             for s, members in self.members_of_class.items()

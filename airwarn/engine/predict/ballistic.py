@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,10 @@ from airwarn.engine.tracks import BallisticTrack
 K_SIGMA = 3.5  # ellipse scale: 3.5 sigma holds ~99.8 % of a 2-D normal
 K_TIME = 3.0
 EARLIEST_MARGIN = 0.03  # share of the fall time taken off the flown earliest impact
+# Bodies of this many drags, from the sleekest to the draggiest plausible, are flown to say when
+# each part of a region can be hit (`ImpactEstimate.earliest_ms`), once the drag spreads the
+# impacts further than the state's own error does.
+LOCUS_BODIES = 7
 _UNIT_CIRCLE = np.array(
     [(math.cos(a), math.sin(a)) for a in np.linspace(0, 2 * math.pi, 24, endpoint=False)]
 )
@@ -42,6 +47,41 @@ class ImpactEstimate:
     cross_m: float  # semi-axis across it
     heading_rad: float  # compass heading of the flight direction
     made_ms: int  # time of the state this estimate comes from
+    # Flies the bodies of `locus` when first asked; None when the drag spreads the impacts less
+    # than the state's error does (one earliest time for the whole region)
+    locus_of: Callable[[], tuple[tuple[float, int], ...]] | None = None
+    locus_reach_m: float = 0.0  # how far from its body's impact a hit may land, along the track
+
+    @functools.cached_property
+    def locus(self) -> tuple[tuple[float, int], ...]:
+        """Where along the region bodies of each plausible drag land and how soon each can:
+        (offset along the flight direction from the centre in m, earliest impact ms), sleekest
+        first; empty when one earliest time holds for the whole region."""
+        return () if self.locus_of is None else self.locus_of()
+
+    def earliest_ms(self, near_m: np.ndarray, far_m: np.ndarray) -> np.ndarray:
+        """The earliest impact time on each stretch [near_m, far_m] along the flight direction
+        (offsets from the centre, m), as ms: the soonest that any body which can land on that
+        stretch can land. A long region spans bodies of every plausible drag, the sleek ones
+        landing far, the draggy ones short, and not at the same time (a rocket seen climbing
+        just after launch: the draggy ones a minute sooner than the sleek ones 80 km further
+        on), so one end of the region cannot be hit until well after the other, and a later
+        report, narrowing the region, may come before that end falls due. Bodies between two
+        flown ones land between them no sooner than the sooner of the two; a stretch no flown
+        body reaches takes the region's earliest."""
+        locus = self.locus
+        earliest = np.full(len(near_m), self.t_earliest_ms, dtype=np.int64)
+        if not locus or not len(near_m):
+            return earliest
+        soonest = np.full(len(near_m), np.iinfo(np.int64).max, dtype=np.int64)
+        reach = self.locus_reach_m
+        for (s1, t1), (s2, t2) in zip(locus, locus[1:], strict=False):
+            low, high = min(s1, s2) - reach, max(s1, s2) + reach
+            meets = (far_m >= low) & (near_m <= high)
+            soonest[meets] = np.minimum(soonest[meets], min(t1, t2))
+        found = soonest != np.iinfo(np.int64).max
+        earliest[found] = np.maximum(soonest[found], self.t_earliest_ms)
+        return earliest
 
     def region(self) -> Polygon:
         """The impact region: an ellipse in local metres (built once per estimate: an estimate
@@ -133,6 +173,21 @@ def predict_impact(
         speed = max(min(draggy.speed_mps, sleek.speed_mps), 50.0)
         t_first -= K_TIME * math.sqrt(fall_var) / speed
     made = track.t_ms
+    centre = ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+    reach_m = K_SIGMA * along_sigma + min_radius_m
+    locus_of = None
+    if spread_m / 2.0 > reach_m:  # flown only if a zone of the region falls due
+        locus_of = functools.partial(
+            _locus,
+            r,
+            v,
+            (kappa_sleek, kappa_draggy),
+            projection,
+            centre,
+            u,
+            made,
+            t_first / sooner.t_s if sooner.t_s > 0 else 0.0,
+        )
     return ImpactEstimate(
         x_m=(x1 + x2) / 2.0,
         y_m=(y1 + y2) / 2.0,
@@ -142,4 +197,31 @@ def predict_impact(
         cross_m=cross_m,
         heading_rad=heading,
         made_ms=made,
+        locus_of=locus_of,
+        locus_reach_m=reach_m,
     )
+
+
+def _locus(
+    r: tuple[float, float, float],
+    v: tuple[float, float, float],
+    kappas: tuple[float, float],
+    projection: LocalProjection,
+    centre: tuple[float, float],
+    u: np.ndarray,
+    made_ms: int,
+    early: float,
+) -> tuple[tuple[float, int], ...]:
+    """`ImpactEstimate.locus`: bodies from the sleekest to the draggiest flown to the ground,
+    each impact's offset along `u` from the centre and its earliest time (its fall time
+    shortened in the share `early` the region's earliest shortens the sooner body's: the same
+    errors of height and climb rate move every body's fall alike)."""
+    points: list[tuple[float, int]] = []
+    for kappa in np.geomspace(kappas[0], kappas[1], LOCUS_BODIES).tolist():
+        impact = physics.fly(r, v, 0.0, 1.0 / kappa, max_s=3600.0).impact
+        if impact is None:  # pragma: no cover - the bounding bodies landed, so do these
+            return ()
+        x, y = projection.to_xy(impact.lon, impact.lat)
+        offset = (x - centre[0]) * float(u[0]) + (y - centre[1]) * float(u[1])
+        points.append((offset, made_ms + round(1000 * max(impact.t_s * early, 0.0))))
+    return tuple(points)

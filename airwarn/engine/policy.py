@@ -470,10 +470,13 @@ class SmartPolicy:
             return None
         if isinstance(track, BallisticTrack):
             if reason != "intercepted":
-                # it came down inside its last region: the margin that kept the zones around
-                # it was against the next estimate's jitter, and no estimate is to come
                 estimate = threat.prediction
-                if estimate is None:
+                # It came down inside its last region, if its last reports agreed with the
+                # model: the margin that kept the zones around that region was against the
+                # next estimate's jitter, and no estimate is to come. Reports that strayed at
+                # the end (a bias near the ground, a stray plot) may have pulled the region
+                # off the truth: then every zone it holds keeps the full hold.
+                if estimate is None or track.fit > track.FIT_ON:
                     return None
                 return Ending(dict.fromkeys(self.zones.query(estimate.region()).tolist()))
             footprint = debris_footprint(

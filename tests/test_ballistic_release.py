@@ -44,6 +44,15 @@ def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=80
     return events, flight.impact
 
 
+def launch_from(lat, lon, bearing_deg, range_m):
+    """Where a rocket that comes down at (lat, lon) from `bearing_deg`, `range_m` away, rose."""
+    b = np.radians(bearing_deg)
+    return (
+        lat - range_m * float(np.cos(b)) / 111_320.0,
+        lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))),
+    )
+
+
 def replay(engine, events):
     out = []
     for event in events:
@@ -125,11 +134,7 @@ rocket_flights = st.tuples(
 @example((31.5, 34.5, 0.0, 28548.0, 30.0, 5.0, 0))
 def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     lat, lon, bearing, range_m, sigma_m, every_s, seed = flight
-    b = np.radians(bearing)
-    launch = (
-        lat - range_m * float(np.cos(b)) / 111_320.0,
-        lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))),
-    )
+    launch = launch_from(lat, lon, bearing, range_m)
     events, impact = noisy_rocket(launch, (lat, lon), sigma_m=sigma_m, every_s=every_s, seed=seed)
     zone = FINE.zone_at(impact.lon, impact.lat)
     if zone is None or len(events) < 3:
@@ -188,10 +193,7 @@ def test_a_rocket_whose_last_reports_strayed_keeps_every_zone_it_holds_for_the_f
         rng = np.random.default_rng(seed)
         lat, lon = float(rng.uniform(31.25, 31.55)), float(rng.uniform(34.5, 34.8))
         bearing, range_m = float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(20_000, 40_000))
-        launch = (
-            lat - range_m * float(np.cos(bearing)) / 111_320.0,
-            lon - range_m * float(np.sin(bearing)) / (111_320.0 * float(np.cos(np.radians(lat)))),
-        )
+        launch = launch_from(lat, lon, float(np.degrees(bearing)), range_m)
         events, impact = noisy_rocket(launch, (lat, lon), sigma_m=100.0, every_s=2.0, seed=seed)
         aside = float(rng.uniform(0, 2 * np.pi))
         for j in range(len(events) - 3, len(events)):
@@ -244,8 +246,7 @@ def test_a_zone_whose_hold_ends_as_a_report_takes_it_back_stays_at_alert():
     # reports every 5 s on whole seconds and a 10 s release hold: a zone let go at one report
     # has its hold end at the report two later; when that report's region covers it again, it
     # stays at alert (no clear and alert in the same millisecond, no flap)
-    b = np.radians(0.0)
-    launch = (31.5 - 57_454.0 * float(np.cos(b)) / 111_320.0, 34.5)
+    launch = launch_from(31.5, 34.5, 0.0, 57_454.0)
     events, impact = noisy_rocket(launch, (31.5, 34.5), sigma_m=100.0, every_s=5.0, seed=17)
     engine = Engine(FINE, EngineConfig(ballistic_release_s=10))
     out = replay(engine, [*events, tick(impact.t_s)])

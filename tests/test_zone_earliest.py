@@ -10,7 +10,7 @@ import pytest
 from conftest import at, grid_zones, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_ballistic_release import replay
+from test_ballistic_release import launch_from, replay
 
 from airwarn.contract import parse_time
 from airwarn.engine import Engine, EngineConfig, physics
@@ -112,11 +112,7 @@ def test_the_zone_a_rocket_comes_down_in_is_never_warned_later_than_it_needs(fli
     # whatever its drag and however sparse its reports: warned its shelter time and the lead
     # before impact, or no later than the region-wide rule warned it
     lat, lon, bearing, range_m, beta, every_s, seed = flight
-    b = np.radians(bearing)
-    launch = (
-        lat - range_m * float(np.cos(b)) / 111_320.0,
-        lon - range_m * float(np.sin(b)) / (111_320.0 * float(np.cos(np.radians(lat)))),
-    )
+    launch = launch_from(lat, lon, bearing, range_m)
     events, impact = sensed_rocket(launch, (lat, lon), every_s=every_s, seed=seed, beta=beta)
     zone = WIDE.zone_at(impact.lon, impact.lat)
     if zone is None or len(events) < 2:

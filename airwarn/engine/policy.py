@@ -463,7 +463,8 @@ class SmartPolicy:
         until the end was reported. An intercepted rocket or ballistic missile: the zones
         under the footprint of its parts (`predict.debris`), until the last of them is down.
         A rocket or ballistic missile that came down: the zones its last impact region covers
-        (those it still held by the release margin alone get the release hold)."""
+        (those it still held by the release margin alone get the release hold), if its last
+        reports agreed with the model; else every zone it holds."""
         track = threat.track
         profile = threat.profile
         if not track.count:

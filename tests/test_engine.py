@@ -165,26 +165,14 @@ def drone_then_end(grid, reason):
 
 def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(grid):
     engine, held, out = drone_then_end(grid, "impact")
-    assert {"r1c1", "r2c0", "r2c1", "r2c2", "r3c1", "r4c1"} <= held
+    assert {"r1c1", "r2c1", "r3c1", "r4c1"} <= held
     run(engine, [tick(331 + 61)])
     kept = {z for z, level in engine.levels().items() if level == "alert"}
-    # within what a hit does (the drone's smallest region, 500 m) of where it could be at its
-    # end: the full hold; the zones beside them, 2.3 km and more away, and rows 1 and 4, 5.5 km
-    # away, step down after the short pass hold
-    assert kept == {"r2c1", "r3c1"}
+    # within the drone's 3 km debris radius of the last fix: the full hold (debris, a second
+    # look); rows 1 and 4, 5.5 km away, step down after the short pass hold
+    assert kept == {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}
     run(engine, [tick(331 + 599)])
     assert engine.level_of("r3c1") == "alert" and engine.level_of("r2c1") == "alert"
-    run(engine, [tick(331 + 601)])
-    assert engine.level_of("r3c1") == "clear"
-
-
-def test_a_drone_brought_down_keeps_the_zones_its_parts_may_fall_on_alerted(grid):
-    engine, held, out = drone_then_end(grid, "intercepted")
-    run(engine, [tick(331 + 61)])
-    kept = {z for z, level in engine.levels().items() if level == "alert"}
-    # within the drone's 3 km debris radius of the last fix: the full hold; rows 1 and 4,
-    # 5.5 km away, step down after the short pass hold
-    assert kept == {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}
     run(engine, [tick(331 + 601)])
     assert engine.level_of("r3c1") == "clear"
 

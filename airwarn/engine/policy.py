@@ -457,8 +457,7 @@ class SmartPolicy:
         """What a threat that came down (impact) or was brought down (interception) still
         endangers; None: every zone it holds, for the full hold.
 
-        A drone or cruise missile: the zones within the kind's debris radius of its last fix
-        (brought down) or its smallest region's (came down: the reach of a hit's effects),
+        A drone or cruise missile: the zones within the kind's debris radius of its last fix,
         widened by 3 sigma of position and by as far as it could have flown from that fix
         until the end was reported. An intercepted rocket or ballistic missile: the zones
         under the footprint of its parts (`predict.debris`), until the last of them is down.
@@ -494,10 +493,7 @@ class SmartPolicy:
         since_s = max(now_ms - track.t_ms, 0) / 1000.0
         top_mps = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
         flown_m = profile.dash_factor * top_mps * since_s
-        # brought down: its parts scatter; came down: what a hit does reaches the kind's
-        # smallest region, around wherever it could be by the time its end was reported
-        reach_m = profile.debris_radius_m if reason == "intercepted" else profile.min_radius_m
-        radius_m = reach_m + 3.0 * track.position_sigma_m + flown_m
+        radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
         return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
 
     def _within(

@@ -42,9 +42,8 @@ class KindProfile:
     speed_min_mps: float = 0.0
     accel_mps2: float = 0.0
     dash_factor: float = 1.0
-    # How far the parts of an intercepted threat may fall: from a drone's or cruise missile's
-    # last fix, or around each of a rocket's or ballistic missile's falling parts
-    # (`predict.debris`). A drone or cruise missile that came down holds `min_radius_m` instead.
+    # How far from the last fix the zones stay held when the threat ends by impact or
+    # interception: the blast, the debris and the fall of an intercepted body's parts.
     debris_radius_m: float = 5000.0
 
     @property

@@ -26,13 +26,11 @@ def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=80
     v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
     flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
     assert flight.impact is not None
-    times = np.array(flight.times_s)
-    states = np.array([r for r, _ in flight.states])
     rng = np.random.default_rng(seed)
     events = []
     t = start_s
     while t < flight.impact.t_s - 1.0:
-        r = [float(np.interp(t, times, states[:, k])) for k in range(3)]
+        r, _ = flight.state_at(t)
         lat, lon, h = physics.ecef_to_geodetic(*r)
         de, dn = (float(x) for x in rng.normal(0.0, sigma_m, 2))
         dh = float(rng.normal(0.0, 1.5 * sigma_m))
@@ -143,13 +141,11 @@ def test_the_zone_a_rocket_comes_down_in_is_at_alert_when_it_lands(flight):
     replay(engine, events)
     replay(engine, [tick(impact.t_s)])
     assert engine.level_of(FINE.ids[zone]) == "alert"
-    # with the default release hold, at most 1 flap per 100 zones it alerted (the target): a
-    # 10 s hold lets the estimates of a sharp sensor wander off a zone and back onto it (of 300
-    # random flights here, two flapped with it, 3 and 38 of 430 and 505 zones; one with 30 s,
-    # 3 of 505)
+    # no flap with the default release hold (a 10 s one lets an estimate's jitter carry a
+    # fringe zone off and back: 1 of 100 seeds of the example below, reported every 5 s)
     again = Engine(FINE, EngineConfig())
-    out = replay(again, [*events, tick(impact.t_s)])
-    assert 100 * again.stats.flaps <= len({d.zone for d in out if d.level == "alert"})
+    replay(again, [*events, tick(impact.t_s)])
+    assert again.stats.flaps == 0
     # and keeps the full hold after it came down (the zones held by the margin alone do not)
     replay(engine, [end("R1", impact.t_s + 0.5)])
     cleared = {d.zone: parse_time(d.t) for d in engine.flush()}

@@ -30,15 +30,11 @@ def sensed_rocket(launch, target, *, beta, every_s, seed, start_s=3.0, sigma_m=1
     v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
     flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
     assert flight.impact is not None
-    times = np.array(flight.times_s)
-    states = np.array([r for r, _ in flight.states])
-    velocities = np.array([v for _, v in flight.states])
     rng = np.random.default_rng(seed)
     events = []
     t = start_s
     while t < flight.impact.t_s - 1.0:
-        r = [float(np.interp(t, times, states[:, k])) for k in range(3)]
-        v = [float(np.interp(t, times, velocities[:, k])) for k in range(3)]
+        r, v = flight.state_at(t)
         lat, lon, h = physics.ecef_to_geodetic(*r)
         east, north, up = (float(x) for x in physics.ecef_to_enu_vector(lat, lon, v))
         de, dn = (float(x) for x in rng.normal(0.0, sigma_m, 2))

@@ -88,8 +88,8 @@ def test_the_path_oracle_never_misses_nor_is_late(request, country, scenario, co
     assert not [t.threat for t in scored if t.missed or t.late]
     # It is a corridor's floor: never more alerted area x time than the engine's corridors on
     # the same raid. A rocket's impact region can do better than the zones under its last
-    # stretch of path (its zones let go where it did not come down); the impact oracle, which
-    # knows where, is its floor.
+    # stretch of path (each of its zones falls due by the earliest impact on it, and those the
+    # sharpened region leaves are let go); the impact oracle, which knows where, is its floor.
     engine = score(zones, truth, list(run(zones, _parsed(events), EngineConfig())))
     kind = KIND[scenario]
     if kind in ("drone", "cruise"):

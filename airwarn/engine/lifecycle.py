@@ -245,13 +245,8 @@ class Engine:
         )
         self.stats.events += 1
         t_ms = to_ms(event.t)
-        # A zone whose hold runs out at this very instant is brought to its level after the
-        # event, not before: a report that takes it again then keeps it at alert, where a
-        # clear and an alert at the same millisecond would have gone out (a radar reporting
-        # on whole seconds meets a whole-second hold's end at one of its reports).
-        ending: list[int] = []
         if self.clock_ms is None or t_ms > self.clock_ms:
-            ending = self._advance(t_ms, hold_ends=True)
+            self._advance(t_ms)
         elif isinstance(event, Tick):
             self.ignored = "the clock is past this time already"
         now = self.clock_ms
@@ -272,8 +267,6 @@ class Engine:
             )
         elif not isinstance(event, Tick):  # pragma: no cover - the contract has no other type
             raise EventError(f"unknown event {event!r}")
-        for index in ending:
-            self._refresh(index, now)
         return self._out
 
     def flush(self) -> list[Decision]:
@@ -370,19 +363,12 @@ class Engine:
 
     # -- time -----------------------------------------------------------------------------
 
-    def _advance(self, t_ms: int, hold_ends: bool = False) -> list[int]:
-        """Run the timed changes due by `t_ms`; with `hold_ends`, those of zones whose hold
-        ends at `t_ms` itself are left to the caller (their indexes, in the order due)."""
-        left: list[int] = []
+    def _advance(self, t_ms: int) -> None:
         while self._timers and self._timers[0][0] <= t_ms:
             due, _, what, key, version = heapq.heappop(self._timers)
             self.clock_ms = due if self.clock_ms is None else max(self.clock_ms, due)
-            if hold_ends and due == t_ms and what == "zone":
-                left.append(key)
-                continue
             self._fire(what, key, version, due)
         self.clock_ms = t_ms if self.clock_ms is None else max(self.clock_ms, t_ms)
-        return left
 
     def _schedule(self, due_ms: int, what: str, key: Any, version: int = 0) -> None:
         self._timer_count += 1

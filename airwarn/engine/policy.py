@@ -461,24 +461,17 @@ class SmartPolicy:
         widened by 3 sigma of position and by as far as it could have flown from that fix
         until the end was reported. An intercepted rocket or ballistic missile: the zones
         under the footprint of its parts (`predict.debris`), until the last of them is down.
-        A rocket or ballistic missile that came down: the zones its last impact region covers
-        (those it still held by the release margin alone get the release hold), if its last
-        reports agreed with the model; else every zone it holds."""
+        A rocket or ballistic missile that came down: every zone it holds (its last impact
+        region and the ring its release margin kept around it)."""
         track = threat.track
         profile = threat.profile
         if not track.count:
             return None
         if isinstance(track, BallisticTrack):
             if reason != "intercepted":
-                estimate = threat.prediction
-                # It came down inside its last region, if its last reports agreed with the
-                # model: the margin that kept the zones around that region was against the
-                # next estimate's jitter, and no estimate is to come. Reports that strayed at
-                # the end (a bias near the ground, a stray plot) may have pulled the region
-                # off the truth: then every zone it holds keeps the full hold.
-                if estimate is None or track.fit > track.FIT_ON:
-                    return None
-                return Ending(dict.fromkeys(self.zones.query(estimate.region()).tolist()))
+                # every zone it holds: its last region, and the ring its release margin kept
+                # around it (a sensor's bias can put the truth there, undetected)
+                return None
             footprint = debris_footprint(
                 track, self.zones.projection, now_ms, profile.debris_radius_m
             )

@@ -20,9 +20,22 @@ FINE = zones_from_geojson(
 )
 
 
-def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=8000.0, threat="R1"):
+def noisy_rocket(
+    launch,
+    target,
+    *,
+    sigma_m,
+    every_s,
+    seed,
+    start_s=3.0,
+    beta=8000.0,
+    threat="R1",
+    velocity_sigma=None,
+):
     """Reports of a rocket flown with the physics model, every `every_s` from `start_s`, with
-    Gaussian position noise of `sigma_m` (horizontal; 1.5x vertical) and no velocity."""
+    Gaussian position noise of `sigma_m` (horizontal; 1.5x vertical) and no velocity, or, with
+    `velocity_sigma`, each with its velocity (as a radar's track gives it) that far off per
+    axis."""
     v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
     flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
     assert flight.impact is not None
@@ -30,14 +43,20 @@ def noisy_rocket(launch, target, *, sigma_m, every_s, seed, start_s=3.0, beta=80
     events = []
     t = start_s
     while t < flight.impact.t_s - 1.0:
-        r, _ = flight.state_at(t)
+        r, v = flight.state_at(t)
         lat, lon, h = physics.ecef_to_geodetic(*r)
+        velocity = physics.ecef_to_enu_vector(lat, lon, v)
         de, dn = (float(x) for x in rng.normal(0.0, sigma_m, 2))
         dh = float(rng.normal(0.0, 1.5 * sigma_m))
         lat += dn / 111_320.0
         lon += de / (111_320.0 * float(np.cos(np.radians(lat))))
         alt_m = max(h + dh, -500.0)  # the contract refuses a report deeper than 500 m
-        events.append(track(threat, t, lat, lon, kind="rocket", alt_m=alt_m, sigma_m=sigma_m))
+        extra = {}
+        if velocity_sigma is not None:
+            extra["vel_mps"] = (np.array(velocity) + rng.normal(0.0, velocity_sigma, 3)).tolist()
+        events.append(
+            track(threat, t, lat, lon, kind="rocket", alt_m=alt_m, sigma_m=sigma_m, **extra)
+        )
         t += every_s
     return events, flight.impact
 

@@ -5,15 +5,14 @@ the region before that end falls due."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from conftest import at, grid_zones, tick, track
+from conftest import at, grid_zones, tick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_ballistic_release import launch_from, replay
+from test_ballistic_release import launch_from, noisy_rocket, replay
 
 from airwarn.contract import parse_time
-from airwarn.engine import Engine, EngineConfig, physics
+from airwarn.engine import Engine, EngineConfig
 from airwarn.engine.predict import ballistic
 from airwarn.engine.zones import ZoneSet, zones_from_geojson
 
@@ -23,32 +22,12 @@ WIDE = zones_from_geojson(
 )
 
 
-def sensed_rocket(launch, target, *, beta, every_s, seed, start_s=3.0, sigma_m=100.0):
-    """Reports of a rocket flown with the physics model, every `every_s` from `start_s`, each
-    with its velocity (as a radar's track gives it): position noise `sigma_m` (1.5x vertical),
-    velocity noise 5 m/s per axis."""
-    v0 = physics.aim(*launch, *target, beta_kg_m2=beta, loft_deg=45.0)
-    flight = physics.fly(physics.geodetic_to_ecef(*launch, 0.0), v0, 0.0, beta, record=True)
-    assert flight.impact is not None
-    rng = np.random.default_rng(seed)
-    events = []
-    t = start_s
-    while t < flight.impact.t_s - 1.0:
-        r, v = flight.state_at(t)
-        lat, lon, h = physics.ecef_to_geodetic(*r)
-        east, north, up = (float(x) for x in physics.ecef_to_enu_vector(lat, lon, v))
-        de, dn = (float(x) for x in rng.normal(0.0, sigma_m, 2))
-        lat += dn / 111_320.0
-        lon += de / (111_320.0 * float(np.cos(np.radians(lat))))
-        alt_m = max(h + float(rng.normal(0.0, 1.5 * sigma_m)), -500.0)
-        vel = [east, north, up] + rng.normal(0.0, 5.0, 3)
-        events.append(
-            track(
-                "R1", t, lat, lon, kind="rocket", alt_m=alt_m, sigma_m=sigma_m, vel_mps=vel.tolist()
-            )
-        )
-        t += every_s
-    return events, flight.impact
+def sensed_rocket(launch, target, *, beta, every_s, seed):
+    """Reports of a rocket every `every_s` from 3 s after launch, each with its velocity (as a
+    radar's track gives it): 100 m of position noise (1.5x vertical), 5 m/s per axis."""
+    return noisy_rocket(
+        launch, target, sigma_m=100.0, every_s=every_s, seed=seed, beta=beta, velocity_sigma=5.0
+    )
 
 
 def alerts(zones: ZoneSet, events: list, until_s: float) -> dict[str, int]:

@@ -189,8 +189,8 @@ def predict_impact(
             t_first / sooner.t_s if sooner.t_s > 0 else 0.0,
         )
     return ImpactEstimate(
-        x_m=(x1 + x2) / 2.0,
-        y_m=(y1 + y2) / 2.0,
+        x_m=centre[0],
+        y_m=centre[1],
         t_ms=made + round(1000 * (draggy.t_s + sleek.t_s) / 2.0),
         t_earliest_ms=made + round(1000 * max(t_first, 0.0)),
         along_m=along_m,

@@ -155,7 +155,7 @@ def drone_then_end(grid, reason):
     """A drone flying east along the border of rows 2 and 3 that ends at 331 s, its last fix
     (330 s) at 34.674 E, in zones r2c1 and r3c1, while its corridor still covers the zones of
     rows 1 to 4 around it."""
-    engine = Engine(grid, EngineConfig(hold_s=600, pass_hold_s=60))
+    engine = Engine(grid, EngineConfig(hold_s=600, pass_hold_s=60, down_elsewhere_hold_s=10))
     for event in drone_pass()[:34]:
         engine.apply(event)
     held = {z for z, level in engine.levels().items() if level == "alert"}
@@ -166,10 +166,14 @@ def drone_then_end(grid, reason):
 def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(grid):
     engine, held, out = drone_then_end(grid, "impact")
     assert {"r1c1", "r2c1", "r3c1", "r4c1"} <= held
-    run(engine, [tick(331 + 61)])
+    run(engine, [tick(331 + 9)])
+    assert {z for z, level in engine.levels().items() if level == "alert"} == held
+    out = run(engine, [tick(331 + 10)])
+    assert ("2026-03-01T18:05:41.000Z", "clear") in levels(out, "r1c1")
     kept = {z for z, level in engine.levels().items() if level == "alert"}
     # within the drone's 3 km debris radius of the last fix: the full hold (debris, a second
-    # look); rows 1 and 4, 5.5 km away, step down after the short pass hold
+    # look); rows 1 and 4, 5.5 km away, step down 10 s after the end (down_elsewhere_hold_s),
+    # not after the minute's pass hold of a drone that flew on
     assert kept == {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}
     run(engine, [tick(331 + 599)])
     assert engine.level_of("r3c1") == "alert" and engine.level_of("r2c1") == "alert"

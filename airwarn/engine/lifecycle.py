@@ -14,10 +14,11 @@ Zone lifecycle, per zone:
 - with no holder left, an alerted zone stays at `alert` for `hold_s` (the "stay in shelter"
   time) after a threat ended (impact, interception, loss: debris and a second look take that
   long), for `ballistic_release_s` after a rocket's or ballistic missile's impact region let
-  it go (the prediction has ruled it out: see docs/engine.md), or for `pass_hold_s` after a
+  it go (the prediction has ruled it out: see docs/engine.md), for `pass_hold_s` after a
   drone or cruise missile flew on and can no longer reach it (its danger has gone with it; if
-  it turns back, its corridor alerts the zone again in time) or came down elsewhere (a
-  policy's `ending` names the zones near where it came down, which keep `hold_s`); an
+  it turns back, its corridor alerts the zone again in time), for `down_elsewhere_hold_s` (10 s)
+  after one came down elsewhere (a policy's `ending` names the zones near where it
+  came down, which keep `hold_s`); an
   intercepted rocket or ballistic missile keeps the zones under its falling parts at `alert`
   until they are down plus `debris_margin_s` (at most `hold_s`), the others it held for
   `ballistic_release_s`; a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
@@ -88,6 +89,14 @@ class EngineConfig:
     # Shorter trades flaps for area: 10 s saves 2-5 % of a drone's or cruise missile's
     # alerted area x time and doubles the flaps of drones (BENCHMARKS.md, "Corridors").
     corridor_release_s: int | None = None
+    # A drone or cruise missile that came down (impact) or was brought down (interception)
+    # keeps the zones within its debris radius of its last fix for hold_s; the others it held
+    # stay at alert this long: the threat that could reach them is down elsewhere (a later
+    # report under its id changes nothing; any other threat holds its own zones). 10 s, not 0,
+    # so that no alert blinks on and off as a threat ends. It was pass_hold_s (60 s) before,
+    # 11 % of a cruise missile's alerted area x time in Israel (BENCHMARKS.md, "Cleared when
+    # it is down").
+    down_elsewhere_hold_s: int = 10
     # how long a zone stays at alert once a rocket's or ballistic missile's impact region (with
     # the policy's margin) no longer covers it, while the threat still flies (docs/engine.md)
     ballistic_release_s: int = 30
@@ -589,7 +598,7 @@ class Engine:
         passed_s = (
             config.ballistic_release_s
             if threat.view.profile.model == "ballistic"
-            else config.pass_hold_s
+            else config.down_elsewhere_hold_s
         )
         for zone in sorted(threat.alert_seen_ms):
             if found is None:

@@ -151,34 +151,67 @@ def test_zone_stays_alerted_for_the_hold_time_after_the_threat_ends(grid):
     assert ("2026-03-01T18:11:40.000Z", "clear") in levels(out, "r3c2")
 
 
-def drone_then_end(grid, reason):
+def drone_then_end(grid, reason, pass_hold_s=60, end_s=331, reports=34):
     """A drone flying east along the border of rows 2 and 3 that ends at 331 s, its last fix
     (330 s) at 34.674 E, in zones r2c1 and r3c1, while its corridor still covers the zones of
     rows 1 to 4 around it."""
-    engine = Engine(grid, EngineConfig(hold_s=600, pass_hold_s=60, down_elsewhere_hold_s=10))
-    for event in drone_pass()[:34]:
+    config = EngineConfig(hold_s=600, pass_hold_s=pass_hold_s, down_elsewhere_hold_s=10)
+    engine = Engine(grid, config)
+    for event in drone_pass()[:reports]:
         engine.apply(event)
     held = {z for z, level in engine.levels().items() if level == "alert"}
-    out = run(engine, [end("D1", 331, reason)])
+    out = run(engine, [end("D1", end_s, reason)])
     return engine, held, out
 
 
-def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(grid):
-    engine, held, out = drone_then_end(grid, "impact")
+def alerted(engine):
+    return {z for z, level in engine.levels().items() if level == "alert"}
+
+
+NEAR_LAST_FIX = {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}  # within 3 km of 34.674 E
+
+
+@pytest.mark.parametrize("reason", ["impact", "intercepted"])
+def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(grid, reason):
+    # with a 20 s pass hold, rows 1 and 4 (5.5 km from the last fix) are beyond the drone's
+    # debris radius and beyond where it could have flown in 20 s had its end been wrong
+    engine, held, out = drone_then_end(grid, reason, pass_hold_s=20)
     assert {"r1c1", "r2c1", "r3c1", "r4c1"} <= held
     run(engine, [tick(331 + 9)])
-    assert {z for z, level in engine.levels().items() if level == "alert"} == held
+    assert alerted(engine) == held
     out = run(engine, [tick(331 + 10)])
     assert ("2026-03-01T18:05:41.000Z", "clear") in levels(out, "r1c1")
-    kept = {z for z, level in engine.levels().items() if level == "alert"}
     # within the drone's 3 km debris radius of the last fix: the full hold (debris, a second
-    # look); rows 1 and 4, 5.5 km away, step down 10 s after the end (down_elsewhere_hold_s),
-    # not after the minute's pass hold of a drone that flew on
-    assert kept == {"r2c0", "r2c1", "r2c2", "r3c0", "r3c1", "r3c2"}
+    # look); rows 1 and 4 step down 10 s after the end (down_elsewhere_hold_s), not after the
+    # pass hold of a drone that flew on
+    assert alerted(engine) == NEAR_LAST_FIX
     run(engine, [tick(331 + 599)])
     assert engine.level_of("r3c1") == "alert" and engine.level_of("r2c1") == "alert"
     run(engine, [tick(331 + 601)])
     assert engine.level_of("r3c1") == "clear"
+
+
+def test_zones_a_downed_drone_could_have_flown_to_within_the_pass_hold_keep_it(grid):
+    # Had the end been wrong (a kill claimed that missed), the drone could be over rows 1 and
+    # 4 within the minute's pass hold: they keep it, until a new track of it takes them again.
+    engine, held, out = drone_then_end(grid, "intercepted", pass_hold_s=60)
+    run(engine, [tick(331 + 59)])
+    assert alerted(engine) == held
+    out = run(engine, [tick(331 + 60)])
+    assert ("2026-03-01T18:06:31.000Z", "clear") in levels(out, "r4c1")
+    assert alerted(engine) == NEAR_LAST_FIX
+
+
+def test_an_end_that_comes_in_late_keeps_the_zones_where_the_drone_was_then(grid):
+    # Stamped 250 s but come in after the fix of 400 s (34.711 E, zone c2): at 250 s the drone
+    # was over 34.632 E, in zones r2c0 and r3c0, 5.7 km behind that fix, beyond its debris
+    # radius of it. The zones around where it was when it ended keep the full hold as well.
+    engine, held, out = drone_then_end(grid, "impact", pass_hold_s=20, end_s=250, reports=41)
+    assert {"r2c0", "r3c0"} <= held
+    run(engine, [tick(400 + 30)])
+    assert {"r2c0", "r3c0", "r2c2", "r3c2"} <= alerted(engine)
+    run(engine, [tick(400 + 599)])  # the clock was at the last fix when the end came
+    assert {"r2c0", "r3c0", "r2c2", "r3c2"} <= alerted(engine)
 
 
 def test_a_lost_drone_keeps_every_zone_of_its_corridor_for_the_full_hold(grid):

@@ -16,9 +16,10 @@ Zone lifecycle, per zone:
   long), for `ballistic_release_s` after a rocket's or ballistic missile's impact region let
   it go (the prediction has ruled it out: see docs/engine.md), for `pass_hold_s` after a
   drone or cruise missile flew on and can no longer reach it (its danger has gone with it; if
-  it turns back, its corridor alerts the zone again in time), for `down_elsewhere_hold_s` (10 s)
-  after one came down elsewhere (a policy's `ending` names the zones near where it
-  came down, which keep `hold_s`); an
+  it turns back, its corridor alerts the zone again in time) or came down where it could
+  have flown to the zone within that time, for `down_elsewhere_hold_s` (10 s) after one came
+  down farther away (a policy's `ending` names the zones near where it came down, which keep
+  `hold_s`); an
   intercepted rocket or ballistic missile keeps the zones under its falling parts at `alert`
   until they are down plus `debris_margin_s` (at most `hold_s`), the others it held for
   `ballistic_release_s`; a pre-alerted one at `pre_alert` for `pre_hold_s`: this is the
@@ -90,12 +91,11 @@ class EngineConfig:
     # alerted area x time and doubles the flaps of drones (BENCHMARKS.md, "Corridors").
     corridor_release_s: int | None = None
     # A drone or cruise missile that came down (impact) or was brought down (interception)
-    # keeps the zones within its debris radius of its last fix for hold_s; the others it held
-    # stay at alert this long: the threat that could reach them is down elsewhere (a later
-    # report under its id changes nothing; any other threat holds its own zones). 10 s, not 0,
-    # so that no alert blinks on and off as a threat ends. It was pass_hold_s (60 s) before,
-    # 11 % of a cruise missile's alerted area x time in Israel (BENCHMARKS.md, "Cleared when
-    # it is down").
+    # keeps the zones within its debris radius of its last fix for hold_s, and those it could
+    # have flown to within pass_hold_s (had its end been wrong: a kill claimed that missed)
+    # for pass_hold_s; the others it held stay at alert this long: the threat that could reach
+    # them is down elsewhere. 10 s, not 0, so that no alert blinks on and off as a threat
+    # ends (BENCHMARKS.md, "Cleared when it is down").
     down_elsewhere_hold_s: int = 10
     # how long a zone stays at alert once a rocket's or ballistic missile's impact region (with
     # the policy's margin) no longer covers it, while the threat still flies (docs/engine.md)
@@ -263,7 +263,7 @@ class Engine:
         if isinstance(event, Track):
             self._on_track(event, t_ms, now)
         elif isinstance(event, End):
-            self._on_end(event.threat, now, event.reason)
+            self._on_end(event.threat, now, event.reason, end_ms=t_ms)
         elif isinstance(event, Manual):
             self._on_manual(event, targets, now)
         elif isinstance(event, Relay):
@@ -546,7 +546,14 @@ class Engine:
         self._count(threat_id, 1)
         return threat
 
-    def _on_end(self, threat_id: str, now: int, reason: str = "lost", landed: bool = False) -> None:
+    def _on_end(
+        self,
+        threat_id: str,
+        now: int,
+        reason: str = "lost",
+        landed: bool = False,
+        end_ms: int | None = None,
+    ) -> None:
         """A threat is over: by an `end` event, or (from its timeout timer, `landed`) silent
         past its timeout or flown down on its last estimate. A `lost` one (told, or silent) is
         taken up again by a newer report within resume_s; a rocket or ballistic missile its
@@ -590,19 +597,30 @@ class Engine:
         # A policy may say which of its zones stay in danger after an impact or interception,
         # and for how long (SmartPolicy: those near the last fix of a drone or cruise missile,
         # those under an intercepted rocket's or ballistic missile's falling parts until they
-        # are down); the others are out of danger and get the short hold of a threat that
-        # passed them by. A lost track, and a policy that does not say, hold them all.
+        # are down); the others are out of danger: a drone's or cruise missile's keep the pass
+        # hold where it could have reached them within it had its end been wrong (`near`) and
+        # down_elsewhere_hold_s beyond; a rocket's or ballistic missile's, ballistic_release_s.
+        # A lost track, and a policy that does not say, hold them all.
         ending = getattr(self.policy, "ending", None)
-        found = None if ending is None or reason == "lost" else ending(threat.view, now, reason)
         config = self.config
-        passed_s = (
-            config.ballistic_release_s
-            if threat.view.profile.model == "ballistic"
-            else config.down_elsewhere_hold_s
+        ballistic = threat.view.profile.model == "ballistic"
+        found = (
+            None
+            if ending is None or reason == "lost"
+            else ending(
+                threat.view,
+                now,
+                reason,
+                end_ms=end_ms,
+                flying_on_s=0 if ballistic else config.pass_hold_s,
+            )
         )
+        passed_s = config.ballistic_release_s if ballistic else config.down_elsewhere_hold_s
         for zone in sorted(threat.alert_seen_ms):
             if found is None:
                 self._release(zone, threat_id, ALERT, now)
+            elif zone in found.near:  # out of danger, unless its end was wrong
+                self._release(zone, threat_id, ALERT, now, config.pass_hold_s)
             elif zone not in found.danger_s:  # the threat is down elsewhere: out of danger
                 self._release(zone, threat_id, ALERT, now, passed_s)
             else:  # in danger until the last part that can land on it is down, or the full hold

@@ -137,6 +137,11 @@ class Ending:
     down)."""
 
     danger_s: dict[int, float | None]  # zone -> seconds after the end, None: the full hold
+    # Zones of a drone or cruise missile, not in danger, that it could have reached within the
+    # lifecycle's pass hold had its end been wrong (a kill claimed that missed, a track that
+    # dropped out of cover low): they keep the pass hold, as for one that flew on, until a
+    # new track of it takes them again. The rest of what it held is out of its reach then.
+    near: frozenset[int] = frozenset()
 
 
 class Policy(Protocol):
@@ -453,13 +458,22 @@ class SmartPolicy:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
         return threat.assessed_ms + math.floor(1000 * wait_s)
 
-    def ending(self, threat: ThreatView, now_ms: int, reason: str) -> Ending | None:
-        """What a threat that came down (impact) or was brought down (interception) still
-        endangers; None: every zone it holds, for the full hold.
+    def ending(
+        self,
+        threat: ThreatView,
+        now_ms: int,
+        reason: str,
+        end_ms: int | None = None,
+        flying_on_s: float = 0.0,
+    ) -> Ending | None:
+        """What a threat that came down (impact) or was brought down (interception) at
+        `end_ms` (default: now) still endangers; None: every zone it holds, for the full hold.
 
         A drone or cruise missile: the zones within the kind's debris radius of its last fix,
-        widened by 3 sigma of position and by as far as it could have flown from that fix
-        until the end was reported. An intercepted rocket or ballistic missile: the zones
+        widened by 3 sigma of position and by as far as it could have flown between that fix
+        and the end, and until the end was reported; `near`, the zones it could also have
+        reached within `flying_on_s` more at its dash speed. An intercepted rocket or ballistic
+        missile: the zones
         under the footprint of its parts (`predict.debris`), until the last of them is down.
         A rocket or ballistic missile that came down: every zone it holds (its last impact
         region and the ring its release margin kept around it)."""
@@ -483,11 +497,18 @@ class SmartPolicy:
                     danger[zone] = max(fall_s, danger.get(zone) or 0.0)
             return Ending(danger)
         x, y, _, _ = track.state()
-        since_s = max(now_ms - track.t_ms, 0) / 1000.0
+        # an end stamped before the last fix (it came in late) ended where the threat was then
+        before_s = 0 if end_ms is None else track.t_ms - end_ms
+        since_s = max(now_ms - track.t_ms, before_s, 0) / 1000.0
         top_mps = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
-        flown_m = profile.dash_factor * top_mps * since_s
-        radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + flown_m
-        return Ending(dict.fromkeys(self.zones.within_distance(x, y, radius_m).tolist()))
+        dash_mps = profile.dash_factor * top_mps
+        radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + dash_mps * since_s
+        danger = self.zones.within_distance(x, y, radius_m).tolist()
+        near: frozenset[int] = frozenset()
+        if flying_on_s > 0:
+            reach = self.zones.within_distance(x, y, radius_m + dash_mps * flying_on_s).tolist()
+            near = frozenset(reach).difference(danger)
+        return Ending(dict.fromkeys(danger), near)
 
     def _within(
         self,

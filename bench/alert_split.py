@@ -1,0 +1,120 @@
+"""Where a drone's or cruise missile's alerted area x time goes: zones its true path never came
+near, and, for the zones it did come near, the time before and after its closest approach.
+
+    python bench/alert_split.py --kind cruise --country israel --cell honest --seeds 3
+    python bench/alert_split.py --kind drones --kind cruise --country ukraine --seeds 2
+
+Reads raids that `bench/sweep.py` cached (simulated and cached when missing), replays them
+through the engine with the default settings, and splits each alerted interval of a zone by
+the threat that raised it: *wide* when that threat's true path never came within `--near-km`
+(2 km) of the zone; otherwise *before* and *after* the moment it came closest. The shares say
+what a corridor's width costs (an honest reach in any direction a turn allows) against its
+length in time (the warning before a threat arrives, the holds after it passed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sweep import RESULTS, _sim_version, raid, zone_set  # noqa: E402
+
+from airwarn.contract import parse_event, parse_time  # noqa: E402
+from airwarn.engine import Engine  # noqa: E402
+from airwarn.engine.zones import ZoneSet  # noqa: E402
+from airwarn.sim.conditions import CELLS  # noqa: E402
+
+_MS_PER_HOUR = 3_600_000
+
+
+def _paths(zones: ZoneSet, truth: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each threat's true path: times (ms) and points in the zones' metres."""
+    start_ms = parse_time(truth["start"])
+    paths = {}
+    for threat in truth["threats"]:
+        path = threat.get("path")
+        if not path:
+            continue
+        xy = zones.projection._forward_array(
+            np.column_stack([np.asarray(path["lon"]), np.asarray(path["lat"])])
+        )
+        t_ms = start_ms + np.asarray(path["t_s"]) * 1000.0
+        paths[threat["threat"]] = (t_ms, shapely.points(xy[:, 0], xy[:, 1]))
+    return paths
+
+
+def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> dict[str, float]:
+    """km2 h of alert: wide, before and after the closest approach (and unattributed)."""
+    conditions = CELLS[cell]
+    zones = zone_set(country, None if conditions is None else conditions.shelter_s)
+    lines, truth = raid(country, scenario, cell, seed, RESULTS / "sweep-cache", _sim_version())
+    engine = Engine(zones)
+    decisions = [d for line in lines for d in engine.apply(parse_event(line))]
+    decisions += engine.flush()
+    paths = _paths(zones, truth)
+    shares: defaultdict[str, float] = defaultdict(float)
+    opened: dict[int, tuple[int, list[str]]] = {}
+    for d in decisions:
+        zone, t = zones.index_of[d.zone], parse_time(d.t)
+        if d.level == "alert" and zone not in opened:
+            opened[zone] = (t, d.threats)
+            continue
+        if d.level == "alert" or zone not in opened:
+            continue
+        start, threats = opened.pop(zone)
+        area_h = float(zones.area_km2[zone]) / _MS_PER_HOUR
+        path = paths.get(threats[0]) if threats else None
+        if path is None:
+            shares["unattributed"] += area_h * (t - start)
+            continue
+        times, points = path
+        distance = shapely.distance(zones.shapes_m[zone], points)
+        closest = int(np.argmin(distance))
+        if distance[closest] > near_m:
+            shares["wide"] += area_h * (t - start)
+        else:
+            at = float(times[closest])
+            shares["before"] += area_h * max(0.0, min(t, at) - start)
+            shares["after"] += area_h * max(0.0, t - max(start, at))
+    return shares
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kind", choices=["cruise", "drones"], action="append")
+    parser.add_argument("--country", choices=["israel", "ukraine"], action="append")
+    parser.add_argument("--cell", choices=list(CELLS), action="append")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds 1..N of each cell")
+    parser.add_argument(
+        "--near-km", type=float, default=2.0, help="a zone the path came this near is not wide"
+    )
+    args = parser.parse_args()
+    print("| kind | country | cell | seeds | wide | before closest | after closest | km2 h |")
+    print("|---|---|---|---|---|---|---|---|")
+    for scenario in args.kind or ["cruise"]:
+        for country in args.country or ["israel"]:
+            for cell in args.cell or ["honest"]:
+                shares: defaultdict[str, float] = defaultdict(float)
+                for seed in range(1, args.seeds + 1):
+                    for part, km2h in split(
+                        country, scenario, cell, seed, 1e3 * args.near_km
+                    ).items():
+                        shares[part] += km2h
+                total = sum(shares.values()) or 1.0
+                print(
+                    f"| {scenario} | {country} | {cell} | {args.seeds} | "
+                    f"{shares['wide'] / total:.0%} | {shares['before'] / total:.0%} | "
+                    f"{shares['after'] / total:.0%} | {total:.1f} |"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -214,6 +214,77 @@ def test_an_end_that_comes_in_late_keeps_the_zones_where_the_drone_was_then(grid
     assert {"r2c0", "r3c0", "r2c2", "r3c2"} <= alerted(engine)
 
 
+WIDE = zones_from_geojson(grid_zones(rows=10, cols=16, lon0=34.5, lat0=31.3))
+_LAT0, _LON0 = 31.55, 34.75
+_M_LAT = 111_000.0
+_M_LON = _M_LAT * math.cos(math.radians(_LAT0))
+
+
+def _circling_then_leaving(speed=150.0, radius=2000.0, every=30, reports=11):
+    """A "drone" flying 150 m/s (faster than its kind) round a 2 km circle, seen every 30 s
+    (its quiet filter cuts the corner and reads it slow), that flies off along the tangent
+    after its last report."""
+    events = []
+    for i in range(reports):
+        angle = speed * every * i / radius
+        lat = _LAT0 + radius * math.sin(angle) / _M_LAT
+        events.append(
+            track("D1", every * i, lat, _LON0 + radius * math.cos(angle) / _M_LON, sigma_m=100)
+        )
+    t_last = every * (reports - 1)
+    angle = speed * t_last / radius
+
+    def truth(t):
+        d = speed * (t - t_last)
+        x = radius * math.cos(angle) - math.sin(angle) * d
+        y = radius * math.sin(angle) + math.cos(angle) * d
+        return _LAT0 + y / _M_LAT, _LON0 + x / _M_LON
+
+    return events, t_last, truth
+
+
+def _straight(speed, every, reports, kind, lon0):
+    """A threat flying east at `speed` from `lon0`, seen every `every` s."""
+    events = [
+        track("C1", every * i, _LAT0, lon0 + speed * every * i / _M_LON, kind=kind)
+        for i in range(reports)
+    ]
+    return events, every * (reports - 1), lambda t: (_LAT0, lon0 + speed * t / _M_LON)
+
+
+@pytest.mark.parametrize(
+    ("flight", "end_after", "clock_after"),
+    [
+        (_circling_then_leaving(), 30, 0),  # the corridor's speed, not the quiet filter's
+        (_straight(300.0, 30, 6, "cruise", 34.3), 25, 40),  # faster than its kind; clock ahead
+        (_straight(70.0, 60, 5, "drone", 34.45), 50, 55),  # a report a minute; the end late
+    ],
+)
+def test_a_threat_whose_end_was_wrong_finds_the_zones_ahead_of_it_still_alerted(
+    flight, end_after, clock_after
+):
+    # An `intercepted` that was not: the threat flies on, its later reports ignored. Every
+    # zone it held and crosses within the pass hold is still at alert when it gets there.
+    events, t_last, truth = flight
+    engine = Engine(WIDE, EngineConfig(pass_hold_s=60, down_elsewhere_hold_s=10))
+    for event in events:
+        engine.apply(event)
+    now = t_last + max(end_after, clock_after)
+    run(engine, [tick(t_last + clock_after)] if clock_after else [])
+    held = alerted(engine)
+    threat = events[0].threat
+    run(engine, [end(threat, t_last + end_after, "intercepted")])
+    crossed = set()
+    for t in range(now + 1, now + 60):
+        run(engine, [tick(t)])
+        lat, lon = truth(t)
+        zone = WIDE.zone_at(lon, lat)
+        if zone is not None and WIDE.ids[zone] in held:
+            crossed.add(WIDE.ids[zone])
+            assert engine.level_of(WIDE.ids[zone]) == "alert", (t - now, WIDE.ids[zone])
+    assert crossed  # the flight does cross zones it held
+
+
 def test_a_lost_drone_keeps_every_zone_of_its_corridor_for_the_full_hold(grid):
     engine, held, out = drone_then_end(grid, "lost")
     run(engine, [tick(331 + 599)])

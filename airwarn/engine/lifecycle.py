@@ -616,13 +616,15 @@ class Engine:
             )
         )
         passed_s = config.ballistic_release_s if ballistic else config.down_elsewhere_hold_s
+        near_s = max(config.pass_hold_s, passed_s)
         for zone in sorted(threat.alert_seen_ms):
             if found is None:
                 self._release(zone, threat_id, ALERT, now)
-            elif zone in found.near:  # out of danger, unless its end was wrong
-                self._release(zone, threat_id, ALERT, now, config.pass_hold_s)
-            elif zone not in found.danger_s:  # the threat is down elsewhere: out of danger
-                self._release(zone, threat_id, ALERT, now, passed_s)
+            elif zone not in found.danger_s:  # the threat is down elsewhere: out of danger,
+                # unless its end was wrong and it flies on (near)
+                self._release(
+                    zone, threat_id, ALERT, now, near_s if zone in found.near else passed_s
+                )
             else:  # in danger until the last part that can land on it is down, or the full hold
                 danger_s = found.danger_s[zone]
                 self._release(

@@ -145,6 +145,10 @@ class Ending:
 
 
 class Policy(Protocol):
+    """A policy assesses threats. It may also have `ending(threat, now_ms, reason, end_ms=None,
+    flying_on_s=0.0) -> Ending | None` (as `SmartPolicy.ending`), which the lifecycle asks
+    when a threat ends by impact or interception; without it, every zone keeps the full hold."""
+
     name: str
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment: ...
@@ -496,12 +500,15 @@ class SmartPolicy:
                 for zone in self.zones.query(band).tolist():
                     danger[zone] = max(fall_s, danger.get(zone) or 0.0)
             return Ending(danger)
-        x, y, _, _ = track.state()
+        x, y, vx, vy = track.state()
         # an end stamped before the last fix (it came in late) ended where the threat was then
         before_s = 0 if end_ms is None else track.t_ms - end_ms
         since_s = max(now_ms - track.t_ms, before_s, 0) / 1000.0
         top_mps = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
-        dash_mps = profile.dash_factor * top_mps
+        # at least the corridor's top speed (in a turn its speed is the agile filter's, which
+        # the quiet one's cut corner reads low)
+        cap_mps = corridor_motion(track, vx, vy)[2].cap_mps or 0.0
+        dash_mps = max(profile.dash_factor * top_mps, cap_mps)
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + dash_mps * since_s
         danger = self.zones.within_distance(x, y, radius_m).tolist()
         near: frozenset[int] = frozenset()

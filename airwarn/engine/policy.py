@@ -476,9 +476,9 @@ class SmartPolicy:
         A drone or cruise missile: the zones within the kind's debris radius of its last fix,
         widened by 3 sigma of position and by as far as it could have flown between that fix
         and the end, and until the end was reported; `near`, the zones it could also have
-        reached within `flying_on_s` more at its dash speed. An intercepted rocket or ballistic
-        missile: the zones
-        under the footprint of its parts (`predict.debris`), until the last of them is down.
+        reached within `flying_on_s` more at its top speed (its dash, or its corridor's). An
+        intercepted rocket or ballistic missile: the zones under the footprint of its parts
+        (`predict.debris`), until the last of them is down.
         A rocket or ballistic missile that came down: every zone it holds (its last impact
         region and the ring its release margin kept around it)."""
         track = threat.track

@@ -25,29 +25,24 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from flaps import _true_xy  # noqa: E402
 from sweep import RESULTS, _sim_version, raid, zone_set  # noqa: E402
 
 from airwarn.contract import parse_event, parse_time  # noqa: E402
 from airwarn.engine import Engine  # noqa: E402
-from airwarn.engine.zones import ZoneSet  # noqa: E402
 from airwarn.sim.conditions import CELLS  # noqa: E402
 
 _MS_PER_HOUR = 3_600_000
 
 
-def _paths(zones: ZoneSet, truth: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _paths(engine: Engine, truth: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each threat's true path: times (ms) and points in the zones' metres."""
     start_ms = parse_time(truth["start"])
     paths = {}
     for threat in truth["threats"]:
-        path = threat.get("path")
-        if not path:
-            continue
-        xy = zones.projection._forward_array(
-            np.column_stack([np.asarray(path["lon"]), np.asarray(path["lat"])])
-        )
-        t_ms = start_ms + np.asarray(path["t_s"]) * 1000.0
-        paths[threat["threat"]] = (t_ms, shapely.points(xy[:, 0], xy[:, 1]))
+        if threat.get("path"):
+            t_ms, xs, ys = _true_xy(engine, threat["path"], start_ms)
+            paths[threat["threat"]] = (t_ms, shapely.points(xs, ys))
     return paths
 
 
@@ -59,7 +54,7 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
     engine = Engine(zones)
     decisions = [d for line in lines for d in engine.apply(parse_event(line))]
     decisions += engine.flush()
-    paths = _paths(zones, truth)
+    paths = _paths(engine, truth)
     shares: defaultdict[str, float] = defaultdict(float)
     opened: dict[int, tuple[int, list[str]]] = {}
     for d in decisions:

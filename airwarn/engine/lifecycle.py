@@ -607,13 +607,7 @@ class Engine:
         found = (
             None
             if ending is None or reason == "lost"
-            else ending(
-                threat.view,
-                now,
-                reason,
-                end_ms=end_ms,
-                flying_on_s=0 if ballistic else config.pass_hold_s,
-            )
+            else ending(threat.view, now, reason, end_ms=end_ms, flying_on_s=config.pass_hold_s)
         )
         passed_s = config.ballistic_release_s if ballistic else config.down_elsewhere_hold_s
         near_s = max(config.pass_hold_s, passed_s)

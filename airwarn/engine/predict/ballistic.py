@@ -182,6 +182,7 @@ def predict_impact(
             r,
             v,
             (kappa_sleek, kappa_draggy),
+            (sleek, draggy),
             projection,
             centre,
             u,
@@ -206,21 +207,26 @@ def _locus(
     r: tuple[float, float, float],
     v: tuple[float, float, float],
     kappas: tuple[float, float],
+    ends: tuple[physics.Impact, physics.Impact],
     projection: LocalProjection,
     centre: tuple[float, float],
     u: np.ndarray,
     made_ms: int,
     early: float,
 ) -> tuple[tuple[float, int], ...]:
-    """`ImpactEstimate.locus`: bodies from the sleekest to the draggiest flown to the ground,
-    each impact's offset along `u` from the centre and its earliest time (its fall time
-    shortened in the share `early` the region's earliest shortens the sooner body's: the same
-    errors of height and climb rate move every body's fall alike)."""
-    points: list[tuple[float, int]] = []
-    for kappa in np.geomspace(kappas[0], kappas[1], LOCUS_BODIES).tolist():
+    """`ImpactEstimate.locus`: bodies from the sleekest to the draggiest flown to the ground
+    (`ends`: those two, flown already), each impact's offset along `u` from the centre and its
+    earliest time (its fall time shortened in the share `early` the region's earliest shortens
+    the sooner body's: the same errors of height and climb rate move every body's fall alike)."""
+    impacts = [ends[0]]
+    for kappa in np.geomspace(kappas[0], kappas[1], LOCUS_BODIES)[1:-1].tolist():
         impact = physics.fly(r, v, 0.0, 1.0 / kappa, max_s=3600.0).impact
         if impact is None:  # pragma: no cover - the bounding bodies landed, so do these
             return ()
+        impacts.append(impact)
+    impacts.append(ends[1])
+    points: list[tuple[float, int]] = []
+    for impact in impacts:
         x, y = projection.to_xy(impact.lon, impact.lat)
         offset = (x - centre[0]) * float(u[0]) + (y - centre[1]) * float(u[1])
         points.append((offset, made_ms + round(1000 * max(impact.t_s * early, 0.0))))

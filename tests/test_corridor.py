@@ -335,12 +335,14 @@ def _reported(track, flight, every_s, sigma_m):
 def _filtered(kind, flight, every_s, sigma_m, quiet_only=False):
     """The flight reported through the engine's filter (`_reported`): per report, the flight's
     index, the track and what the policy draws its corridor with (`corridor_motion`).
-    `quiet_only`: the track as it would be with the quiet filter alone and no speed memory."""
+    `quiet_only`: the track as it would be with the quiet filter alone, no speed memory and
+    the sensor taken at its word."""
     track = CorridorTrack(PROFILES[kind], PROJECTION)
     if quiet_only:
         track.TURNING_ON = math.inf  # the agile filter never read
         track.TESTED_AFTER = 0
         track.SPEED_MEMORY_S = 0.0
+        track.FIT_MAX = 1.0  # the turn the quiet filter lags is not read as the sensor's error
     for i in _reported(track, flight, every_s, sigma_m):
         if track.velocity_known:
             _, _, vx, vy = track.state()

@@ -163,7 +163,8 @@ def corridor_motion(
     one, whose wide sigma is about the heading): as fast as seen (3 sigma) or as it flew before
     the turn, and free to dash from there. A track turning with no speed remembered (a turn
     from its first reports on, or after three minutes with no known speed) takes the agile
-    filter's speed, loose as it is; with no known speed at all, the kind's."""
+    filter's speed, loose as it is; with no known speed at all, the kind's, or the fastest it
+    was seen to fly if that is faster."""
     profile = track.profile
 
     def known(speed: float, sigma: float) -> bool:
@@ -180,7 +181,11 @@ def corridor_motion(
     if track.turning and not track.speed_recent_mps:
         # no speed from before the turn to hold: the agile filter's
         cruise_speed, cruise_sigma = speed, speed_sigma
-    if known(cruise_speed, cruise_sigma):
+    # Whether the filter has a speed is its own question; how far off it may be, the sensor's
+    # as well (`CorridorTrack.scale`): a sensor that errs beyond its word widens the envelope
+    # around the speed, rather than dropping it for the kind's (a jet drone's 150 m/s for a
+    # drone's 60).
+    if known(cruise_speed, cruise_sigma / math.sqrt(track.scale)):
         envelope = measured_envelope(
             cruise_speed,
             cruise_sigma,
@@ -191,8 +196,12 @@ def corridor_motion(
             track.speed_recent_mps,
         )
     else:
+        # anything the kind flies, and never slower than it was seen to fly: a sensor that errs
+        # beyond its word widens the sigma (`CorridorTrack.scale`) until a fast threat's speed
+        # is no longer known, and its kind's top speed may be below it (a jet drone)
+        top_mps = max(profile.speed_max_mps, track.speed_recent_mps, cruise_speed)
         envelope = unknown_envelope(
-            profile.speed_min_mps, profile.speed_max_mps, profile.accel_mps2, profile.dash_factor
+            profile.speed_min_mps, top_mps, profile.accel_mps2, profile.dash_factor
         )
     return heading, heading_sigma, envelope
 

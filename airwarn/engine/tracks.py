@@ -314,9 +314,51 @@ _H_POS_VEL = np.hstack([np.eye(6), np.zeros((6, 1))])
 _I7 = np.eye(7)
 
 
+_VAR_FLOOR = 1e-6  # m2, (m/s)2: a report may state a sigma of a micrometre
+
 # One report's innovations on a corridor track's two axes: (east, its expected variance,
 # north, its expected variance), as `_Axis.step` returns them.
 Innovations = tuple[float, float, float, float]
+
+
+class _SensorTest:
+    """A sensor's word on its error tested on a corridor track's innovations, as
+    `BallisticTrack` tests it: `fit`, the whitened innovations' mean square per axis over the
+    last few reports (about 1 while the model and the sensor's word hold); `persist`, the part
+    that carries over from one report to the next (a manoeuvre, or errors a sensor's smoothing
+    carries over, not the sensor's noise); `scale`, what the errors beyond its word ask of the
+    variances. `say_max`: the most one report adds (one bad plot is one report)."""
+
+    __slots__ = ("fit", "persist", "say_max", "_last")
+
+    MEMORY = 0.85  # weight of the running `fit` and `persist` against each new report's
+
+    def __init__(self, say_max: float) -> None:
+        self.fit = 1.0
+        self.persist = 0.0
+        self.say_max = say_max
+        self._last: tuple[float, float] | None = None
+
+    def take(self, innovations: Innovations) -> None:
+        a, cap = self.MEMORY, self.say_max
+        e, e_var, n, n_var = innovations
+        we, wn = e / math.sqrt(max(e_var, _VAR_FLOOR)), n / math.sqrt(max(n_var, _VAR_FLOOR))
+        self.fit = a * self.fit + (1.0 - a) * min((we * we + wn * wn) / 2.0, cap)
+        last = self._last
+        self._last = we, wn
+        if last is not None:
+            carry = min(max((we * last[0] + wn * last[1]) / 2.0, -cap), cap)
+            self.persist = a * self.persist + (1.0 - a) * carry
+
+    def forget_last(self) -> None:
+        """The next innovation does not follow the last one taken (some were dropped)."""
+        self._last = None
+
+    @property
+    def scale(self) -> float:
+        """The fit less the part of it that persists, at least 1 (at most `say_max`: the fit
+        is a mean of what each report says)."""
+        return max(self.fit - max(self.persist, 0.0), 1.0)
 
 
 class _Axis:
@@ -390,10 +432,11 @@ class CorridorTrack(_Track):
     two fall apart on a straight leg as a turn would set them (a drone seen every 5 s with
     100 m stated is read as turning on 40 % of its reports when the sensor errs threefold,
     on nearly all when tenfold), and the corridor swings with the noise. So the track tests
-    the sensor's word as `BallisticTrack` does (`fit`, `persist`, `scale`): on the quiet
-    filter's innovations on a straight leg, sharp as it is, and on the agile one's in a turn
-    or at a turn's start (where the quiet one's are the turn's; `_straight`). Every sigma the
-    track gives, and the test for a turn, take the sensor's errors at that scale.
+    the sensor's word as `BallisticTrack` does (`_SensorTest`): for every sigma it gives
+    (`scale`), on the quiet filter's innovations on a straight leg, sharp as it is, and on the
+    agile one's in a turn or at a turn's start (where the quiet one's are the turn's;
+    `_straight`); for the test for a turn (`turn_scale`), on the agile one's only as well, so
+    that a manoeuvre read as the sensor's noise does not hide the turn after it.
     """
 
     WINDOW = 32
@@ -410,24 +453,28 @@ class CorridorTrack(_Track):
     TURNING_ON = 13.0
     TURNING_OFF = 4.0
     TESTED_AFTER = 3  # reports: the agile filter is read before (see `_update`)
-    _VAR_FLOOR = 1e-6  # m2, (m/s)2: a report may state a sigma of a micrometre
-    # The sensor's word on its error, tested as `BallisticTrack` tests it (`fit`, `persist`,
-    # `scale`; see the class's docstring for which filter's innovations it is tested on).
-    MEMORY = BallisticTrack.MEMORY
-    SAY_MAX = BallisticTrack.SAY_MAX
-    FIT_MAX = BallisticTrack.FIT_MAX
+    _VAR_FLOOR = _VAR_FLOOR
+    # The sensor's word on its error (`_SensorTest`; see the class's docstring for which
+    # filter's innovations test it). What one report may say: to the sigmas every corridor is
+    # drawn with, up to 10 sigma (the scale at most 100, ten times the sigmas); to the test for
+    # a turn, up to 5 sigma (one bad plot adds at most 0.15 x 24, 3.6, to that test's fit,
+    # where 10 sigma added 15).
+    SAY_MAX = 100.0
+    TURN_SAY_MAX = 25.0
+    FIT_MAX = 100.0  # the widest the scale makes the variances (`FIT_MAX` 1: no test at all)
     # The quiet filter missed a report by more than this (squared, against the agile one's
     # miss): a turn is starting, and the agile filter's innovations test the sensor instead.
-    # A sensor's own error moves both about alike (a cruise missile turning hard from its first
-    # report, seen every 5 s with 100 m of noise, is flagged at the same reports as with no
-    # test; 2.25 flags two fewer; tests/test_corridor.py).
+    # A sensor's own error moves both about alike (tests/test_corridor_fit.py: a turn is read
+    # at the report it is read with no test).
     STRAIGHT_RATIO = 1.5
     # A report's innovations test the sensor only once this many more reports have come
     # (and PENDING_MS gone by) without a turn seen: a turn seen drops those of the reports
     # before it (the quiet filter missed them by the turn's start, which `_straight` cannot
-    # always tell from the sensor's error: a turn in a 15 s gap throws both filters alike).
+    # always tell from the sensor's error: a turn in a 15 s gap throws both filters alike),
+    # and its own.
     PENDING = 2
     PENDING_MS = 10_000  # and this long: a turn seen every second takes a few to show
+    PENDING_MAX = WINDOW  # and at most this many wait (a flood of reports a millisecond apart)
 
     def __init__(self, profile: KindProfile, projection: LocalProjection) -> None:
         self.profile = profile
@@ -454,19 +501,25 @@ class CorridorTrack(_Track):
         self._reset_fit()
 
     def _reset_fit(self) -> None:
-        self.fit = 1.0
-        self.persist = 0.0
-        self._learnt = 0  # innovations taken into `fit`
-        # the last reports' innovations, not taken yet (`PENDING`)
-        self._pending: deque[tuple[int, Innovations]] = deque()
-        self._last_white: tuple[float, float] | None = None
+        # on the quiet filter's innovations on a straight leg, else the agile one's: for the
+        # sigmas; on the agile one's only: for the test for a turn
+        self.sensor = _SensorTest(self.SAY_MAX)
+        self.agile_sensor = _SensorTest(self.TURN_SAY_MAX)
+        # the last reports' (time, innovations for `sensor`, the agile one's), not taken yet
+        self._pending: deque[tuple[int, Innovations, Innovations]] = deque()
 
     @property
     def scale(self) -> float:
-        """What the sensor's errors beyond its word ask of the variances: the fit less the part
-        of it that persists from one report to the next (a turn the quiet filter lags, or
-        errors the sensor's smoothing carries over), at least 1 (see `BallisticTrack`)."""
-        return min(max(self.fit - max(self.persist, 0.0), 1.0), self.FIT_MAX)
+        """What the sensor's errors beyond its word ask of the variances the track gives."""
+        return min(self.sensor.scale, self.FIT_MAX)
+
+    @property
+    def turn_scale(self) -> float:
+        """What they ask of the test for a turn: the scale, but no more than the agile filter's
+        innovations bear out. Its model covers any turn the kind can fly, so a manoeuvre the
+        quiet filter misses by on a straight-looking leg (a weave a 15 s cadence cannot tell
+        from the sensor's noise) does not loosen the test for the turn after it."""
+        return min(self.sensor.scale, self.agile_sensor.scale, self.FIT_MAX)
 
     def _axes(self) -> tuple[_Axis, _Axis]:
         if self.turning:
@@ -536,21 +589,30 @@ class CorridorTrack(_Track):
         agile_sq = agile[0] * agile[0] + agile[2] * agile[2]
         return quiet_sq <= self.STRAIGHT_RATIO * agile_sq
 
-    def _learn_fit(self, innovations: Innovations) -> None:
-        """Take one report's innovations (east, its variance, north, its variance) into `fit`
-        and `persist`: their mean over the first few, then a running mean with MEMORY (a sensor
-        that errs tenfold is read so from its third report on, not after a dozen)."""
-        self._learnt += 1
-        a, cap = min(self.MEMORY, 1.0 - 1.0 / self._learnt), self.SAY_MAX
-        e, e_var, n, n_var = innovations
-        floor = self._VAR_FLOOR
-        we, wn = e / math.sqrt(max(e_var, floor)), n / math.sqrt(max(n_var, floor))
-        self.fit = a * self.fit + (1.0 - a) * min((we * we + wn * wn) / 2.0, cap)
-        last = self._last_white
-        self._last_white = we, wn
-        if last is not None:
-            carry = min(max((we * last[0] + wn * last[1]) / 2.0, -cap), cap)
-            self.persist = a * self.persist + (1.0 - a) * carry
+    def _test_sensor(self, quiet: Innovations, agile: Innovations, was_turning: bool) -> None:
+        """Take a report's innovations towards the sensor's test, once PENDING more reports
+        (and PENDING_MS) have come with no turn seen."""
+        pending = self._pending
+        if self.turn_seen and not was_turning:
+            # what the filters missed this report and the few before by: the turn's start
+            pending.clear()
+            self.sensor.forget_last()
+            self.agile_sensor.forget_last()
+            return
+        if self.count < 3:  # the second report's velocity rests on the first's chord
+            return
+        # the quiet filter tested once (its chord through the first two reports is the agile
+        # one's too: a turn between them throws both alike), on a straight leg
+        straight = (
+            self.count > self.TESTED_AFTER and not was_turning and self._straight(quiet, agile)
+        )
+        pending.append((self.t_ms, quiet if straight else agile, agile))
+        while len(pending) > self.PENDING and (
+            pending[0][0] <= self.t_ms - self.PENDING_MS or len(pending) > self.PENDING_MAX
+        ):
+            _, innovations, agile_innovations = pending.popleft()
+            self.sensor.take(innovations)
+            self.agile_sensor.take(agile_innovations)
 
     def _refiltered(self) -> None:
         # The window holds the last few minutes only: the memory stays as it was, and the
@@ -589,9 +651,6 @@ class CorridorTrack(_Track):
             quiet_n.measure_velocity(r.vel_enu[1], vel_var)
             agile_e.measure_velocity(r.vel_enu[0], vel_var)
             agile_n.measure_velocity(r.vel_enu[1], vel_var)
-        # the sensor's word as tested before this report: one that a turn's start throws far
-        # must not hide that start from the test below
-        scale = self.scale
         was_turning = self.turn_seen
         self.count += 1
         floor = self._VAR_FLOOR
@@ -600,7 +659,7 @@ class CorridorTrack(_Track):
             + (quiet_e.v - agile_e.v) ** 2 / max(agile_e.vv, floor)
             + (quiet_n.p - agile_n.p) ** 2 / max(agile_n.pp, floor)
             + (quiet_n.v - agile_n.v) ** 2 / max(agile_n.vv, floor)
-        ) / scale  # a sensor's errors beyond its word move the two filters apart as much
+        ) / self.turn_scale  # a sensor's errors beyond its word set the two apart as much
         self.apart = apart
         # Until a third report has tested it, the quiet filter's velocity is the chord between
         # two fixes, which a turn between them makes slow and wrong with no sign of either (a
@@ -609,16 +668,5 @@ class CorridorTrack(_Track):
         # a turn in the gap can do.
         self.turn_seen = apart > (self.TURNING_OFF if self.turn_seen else self.TURNING_ON)
         self.turning = self.turn_seen or self.count < self.TESTED_AFTER
-        if self.turn_seen and not was_turning:
-            self._pending.clear()  # what the quiet filter missed just before: the turn's start
-        if self.count >= 3:  # from the third report on: the second rests on the prior
-            # the quiet filter tested once (its chord through the first two reports is the
-            # agile one's too: a turn between them throws both alike), on a straight leg
-            straight = (
-                self.count > self.TESTED_AFTER and not was_turning and self._straight(quiet, agile)
-            )
-            pending = self._pending
-            pending.append((self.t_ms, quiet if straight else agile))
-            while len(pending) > self.PENDING and pending[0][0] <= self.t_ms - self.PENDING_MS:
-                self._learn_fit(pending.popleft()[1])
+        self._test_sensor(quiet, agile, was_turning)
         self._remember_speed(max(dt_ms, 0))

@@ -428,7 +428,7 @@ class CorridorTrack(_Track):
     threat that really slows down is given its old speed that long.
 
     A sensor may err beyond the sigma it states (`understated-3` in the sweep: a third of its
-    error; a mis-registered radar). Then both filters are surer than the reports allow, the
+    error). Then both filters are surer than the reports allow, the
     two fall apart on a straight leg as a turn would set them (a drone seen every 5 s with
     100 m stated is read as turning on 40 % of its reports when the sensor errs threefold,
     on nearly all when tenfold), and the corridor swings with the noise. So the track tests
@@ -457,8 +457,9 @@ class CorridorTrack(_Track):
     # The sensor's word on its error (`_SensorTest`; see the class's docstring for which
     # filter's innovations test it). What one report may say: to the sigmas every corridor is
     # drawn with, up to 10 sigma (the scale at most 100, ten times the sigmas); to the test for
-    # a turn, up to 5 sigma (one bad plot adds at most 0.15 x 24, 3.6, to that test's fit,
-    # where 10 sigma added 15).
+    # a turn, up to 5 sigma (a report adds at most 0.15 x 24, 3.6, to that test's fit, where
+    # 10 sigma added 15; one bad plot still loosens it by more, through the reports after it
+    # while the filters recover: docs/engine.md).
     SAY_MAX = 100.0
     TURN_SAY_MAX = 25.0
     FIT_MAX = 100.0  # the widest the scale makes the variances (`FIT_MAX` 1: no test at all)

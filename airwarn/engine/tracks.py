@@ -329,13 +329,16 @@ class _SensorTest:
     carries over, not the sensor's noise); `scale`, what the errors beyond its word ask of the
     variances. `say_max`: the most one report adds (one bad plot is one report)."""
 
-    __slots__ = ("fit", "persist", "say_max", "_last")
+    __slots__ = ("fit", "persist", "scale", "say_max", "_last")
 
     MEMORY = 0.85  # weight of the running `fit` and `persist` against each new report's
 
     def __init__(self, say_max: float) -> None:
         self.fit = 1.0
         self.persist = 0.0
+        # the fit less the part of it that persists, at least 1 (at most `say_max`: the fit is
+        # a mean of what each report says)
+        self.scale = 1.0
         self.say_max = say_max
         self._last: tuple[float, float] | None = None
 
@@ -349,16 +352,11 @@ class _SensorTest:
         if last is not None:
             carry = min(max((we * last[0] + wn * last[1]) / 2.0, -cap), cap)
             self.persist = a * self.persist + (1.0 - a) * carry
+        self.scale = max(self.fit - max(self.persist, 0.0), 1.0)
 
     def forget_last(self) -> None:
         """The next innovation does not follow the last one taken (some were dropped)."""
         self._last = None
-
-    @property
-    def scale(self) -> float:
-        """The fit less the part of it that persists, at least 1 (at most `say_max`: the fit
-        is a mean of what each report says)."""
-        return max(self.fit - max(self.persist, 0.0), 1.0)
 
 
 class _Axis:
@@ -508,19 +506,13 @@ class CorridorTrack(_Track):
         self.agile_sensor = _SensorTest(self.TURN_SAY_MAX)
         # the last reports' (time, innovations for `sensor`, the agile one's), not taken yet
         self._pending: deque[tuple[int, Innovations, Innovations]] = deque()
-
-    @property
-    def scale(self) -> float:
-        """What the sensor's errors beyond its word ask of the variances the track gives."""
-        return min(self.sensor.scale, self.FIT_MAX)
-
-    @property
-    def turn_scale(self) -> float:
-        """What they ask of the test for a turn: the scale, but no more than the agile filter's
-        innovations bear out. Its model covers any turn the kind can fly, so a manoeuvre the
-        quiet filter misses by on a straight-looking leg (a weave a 15 s cadence cannot tell
-        from the sensor's noise) does not loosen the test for the turn after it."""
-        return min(self.sensor.scale, self.agile_sensor.scale, self.FIT_MAX)
+        # What the sensor's errors beyond its word ask of the variances the track gives; and
+        # of the test for a turn: no more than the agile filter's innovations bear out. Its
+        # model covers any turn the kind can fly, so a manoeuvre the quiet filter misses by on
+        # a straight-looking leg (a weave a 15 s cadence cannot tell from the sensor's noise)
+        # does not loosen the test for the turn after it.
+        self.scale = 1.0
+        self.turn_scale = 1.0
 
     def _axes(self) -> tuple[_Axis, _Axis]:
         if self.turning:
@@ -614,6 +606,8 @@ class CorridorTrack(_Track):
             _, innovations, agile_innovations = pending.popleft()
             self.sensor.take(innovations)
             self.agile_sensor.take(agile_innovations)
+            self.scale = min(self.sensor.scale, self.FIT_MAX)
+            self.turn_scale = min(self.scale, self.agile_sensor.scale)
 
     def _refiltered(self) -> None:
         # The window holds the last few minutes only: the memory stays as it was, and the

@@ -332,6 +332,25 @@ def _reported(track, flight, every_s, sigma_m):
         yield i
 
 
+def corridor_of(track, motion, horizon_s):
+    """The corridor the policy draws from `track` over `horizon_s`, with `motion` as
+    `corridor_motion` gives it (heading, its sigma, the speed envelope)."""
+    profile = track.profile
+    heading, heading_sigma, envelope = motion
+    x0, y0, _, _ = track.state()
+    return reach_region(
+        x0,
+        y0,
+        heading,
+        heading_sigma,
+        envelope.high_mps,
+        math.radians(profile.turn_rate_dps),
+        horizon_s,
+        3 * track.position_sigma_m + profile.min_radius_m,
+        envelope=envelope,
+    )
+
+
 def _filtered(kind, flight, every_s, sigma_m, quiet_only=False):
     """The flight reported through the engine's filter (`_reported`): per report, the flight's
     index, the track and what the policy draws its corridor with (`corridor_motion`).
@@ -429,10 +448,8 @@ def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(
     of 440 m) and the corridor drawn from it misses the flight; the agile filter, which the
     track reads once the two disagree (and until a third report has tested the quiet one),
     does not."""
-    profile = PROFILES[kind]
     speed = {"drone": 45.0, "cruise": 220.0}[kind]
     flight = manoeuvre_flight(kind, what, speed, loiter_s=loiter_s)
-    turn = math.radians(profile.turn_rate_dps)
 
     def outside(quiet_only):
         missed = checked = 0
@@ -440,19 +457,8 @@ def test_a_filtered_track_that_turns_hard_stays_inside_its_corridor(
             kind, flight, every_s, sigma_m, quiet_only
         ):
             t = flight[i, 0]
-            x0, y0, _, _ = track.state()
             for horizon_s in (30.0, 105.0):
-                region = reach_region(
-                    x0,
-                    y0,
-                    heading,
-                    heading_sigma,
-                    envelope.high_mps,
-                    turn,
-                    horizon_s,
-                    3 * track.position_sigma_m + profile.min_radius_m,
-                    envelope=envelope,
-                )
+                region = corridor_of(track, (heading, heading_sigma, envelope), horizon_s)
                 ahead = flight[(flight[:, 0] >= t) & (flight[:, 0] <= t + horizon_s)]
                 missed += not shapely.covers(region, shapely.points(ahead[:, 1:3])).all()
                 checked += 1

@@ -12,10 +12,9 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_corridor import PROJECTION, manoeuvre_flight
+from test_corridor import PROJECTION, corridor_of, manoeuvre_flight
 
 from airwarn.engine.policy import corridor_motion
-from airwarn.engine.predict.corridor import reach_region
 from airwarn.engine.threat_kinds import PROFILES
 from airwarn.engine.tracks import CorridorTrack, Report
 from airwarn.sim import maneuvers
@@ -75,7 +74,6 @@ def fly(kind, what, every_s, stated_m, error_scale, tested=True, seed=7):
         track.FIT_MAX = 1.0
     rng = np.random.default_rng(seed)
     step = max(1, round(every_s / (flight[1, 0] - flight[0, 0])))
-    turn = math.radians(profile.turn_rate_dps)
     error_m = stated_m * error_scale
     rows = []
     for i in range(0, len(flight), step):
@@ -84,21 +82,11 @@ def fly(kind, what, every_s, stated_m, error_scale, tested=True, seed=7):
         track.add(Report(int(t * 1000), lat, lon, 1000.0, stated_m, None))
         if not track.velocity_known:
             continue
-        x0, y0, vx, vy = track.state()
-        heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
+        _, _, vx, vy = track.state()
+        motion = corridor_motion(track, vx, vy)
         missed = False
         for horizon_s in (30.0, 105.0):
-            region = reach_region(
-                x0,
-                y0,
-                heading,
-                heading_sigma,
-                envelope.high_mps,
-                turn,
-                horizon_s,
-                3 * track.position_sigma_m + profile.min_radius_m,
-                envelope=envelope,
-            )
+            region = corridor_of(track, motion, horizon_s)
             ahead = flight[(flight[:, 0] >= t) & (flight[:, 0] <= t + horizon_s)]
             missed |= not shapely.covers(region, shapely.points(ahead[:, 1:3])).all()
         rows.append((track.scale, track.turning, missed))
@@ -255,7 +243,6 @@ def _jet_drone_misses(tested: bool) -> tuple[int, int]:
     that states 200 m and errs tenfold, 10 flights: (reports with horizons whose corridor
     missed the flight over the next 30 s or 105 s, reports with horizons checked)."""
     profile = PROFILES["drone"]
-    turn = math.radians(profile.turn_rate_dps)
     missed = checked = 0
     for seed in range(10):
         track = CorridorTrack(profile, PROJECTION)
@@ -269,20 +256,10 @@ def _jet_drone_misses(tested: bool) -> tuple[int, int]:
             track.add(Report(int(t * 1000), lat, lon, 1000.0, 200.0, None))
             if track.count <= track.TESTED_AFTER:
                 continue
-            x0, y0, vx, vy = track.state()
-            heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
+            _, _, vx, vy = track.state()
+            motion = corridor_motion(track, vx, vy)
             for horizon_s in (30.0, 105.0):
-                region = reach_region(
-                    x0,
-                    y0,
-                    heading,
-                    heading_sigma,
-                    envelope.high_mps,
-                    turn,
-                    horizon_s,
-                    3 * track.position_sigma_m + profile.min_radius_m,
-                    envelope=envelope,
-                )
+                region = corridor_of(track, motion, horizon_s)
                 ahead = np.arange(t, t + horizon_s + 0.1, 1.0)
                 flight = shapely.points(np.zeros_like(ahead), -50_000 + 150.0 * ahead)
                 missed += not shapely.covers(region, flight).all()

@@ -210,6 +210,17 @@ def _config(engine: str) -> EngineConfig:
     return EngineConfig()
 
 
+def lost_apart(truth: dict[str, Any]) -> tuple[set[str], dict[str, Any]]:
+    """The threats the sensors lost, and the truth with their impacts set apart (no policy that
+    acts on reports can warn for one that comes down long after), as intercepted threats are."""
+    lost = {str(t["threat"]) for t in truth["threats"] if t["end_reason"] == "lost"}
+    tracked = dict(
+        truth,
+        threats=[dict(t, impact=None) if t["threat"] in lost else t for t in truth["threats"]],
+    )
+    return lost, tracked
+
+
 def _run(job: Job) -> dict[str, Any]:
     country, scenario, cell, seed, cache, version, engine, policies = job
     started = time.perf_counter()
@@ -222,11 +233,7 @@ def _run(job: Job) -> dict[str, Any]:
     events = [parse_event(line) for line in lines]
     config = _config(engine)
     kind = KINDS[scenario]
-    lost = {str(t["threat"]) for t in truth["threats"] if t["end_reason"] == "lost"}
-    tracked = dict(
-        truth,
-        threats=[dict(t, impact=None) if t["threat"] in lost else t for t in truth["threats"]],
-    )
+    lost, tracked = lost_apart(truth)
     row: dict[str, Any] = {
         "country": country,
         "scenario": scenario,

@@ -24,7 +24,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sweep import COUNTS, KINDS, RESULTS, _sim_version, zone_set  # noqa: E402
+from sweep import COUNTS, KINDS, RESULTS, _sim_version, lost_apart, zone_set  # noqa: E402
 
 from airwarn.contract import parse_event  # noqa: E402
 from airwarn.engine import EngineConfig, run  # noqa: E402
@@ -59,11 +59,7 @@ def one(job: tuple[str, str, float, int, bool]) -> dict[str, Any]:
     zones = zone_set(country)
     encoder = msgspec.json.Encoder()
     events = [parse_event(encoder.encode(e)) for e in raw]
-    lost = {str(t["threat"]) for t in truth["threats"] if t["end_reason"] == "lost"}
-    tracked = dict(
-        truth,
-        threats=[dict(t, impact=None) if t["threat"] in lost else t for t in truth["threats"]],
-    )
+    _, tracked = lost_apart(truth)
     config = EngineConfig()
     saved = CorridorTrack.FIT_MAX
     CorridorTrack.FIT_MAX = saved if tested else 1.0

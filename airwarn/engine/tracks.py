@@ -331,7 +331,7 @@ class _SensorTest:
 
     __slots__ = ("fit", "persist", "scale", "say_max", "_last")
 
-    MEMORY = 0.85  # weight of the running `fit` and `persist` against each new report's
+    MEMORY = BallisticTrack.MEMORY  # weight of the running `fit` and `persist`
 
     def __init__(self, say_max: float) -> None:
         self.fit = 1.0
@@ -426,10 +426,10 @@ class CorridorTrack(_Track):
     threat that really slows down is given its old speed that long.
 
     A sensor may err beyond the sigma it states (`understated-3` in the sweep: a third of its
-    error). Then both filters are surer than the reports allow, the
-    two fall apart on a straight leg as a turn would set them (a drone seen every 5 s with
-    100 m stated is read as turning on 40 % of its reports when the sensor errs threefold,
-    on nearly all when tenfold), and the corridor swings with the noise. So the track tests
+    error). Then both filters are surer than the reports allow, the two fall apart on a
+    straight leg as a turn would set them (a drone seen every 5 s with 100 m stated is read as
+    turning on 40 % of its reports when the sensor errs threefold, on nearly all when
+    tenfold), and the corridor swings with the noise. So the track tests
     the sensor's word as `BallisticTrack` does (`_SensorTest`): for every sigma it gives
     (`scale`), on the quiet filter's innovations on a straight leg, sharp as it is, and on the
     agile one's in a turn or at a turn's start (where the quiet one's are the turn's;
@@ -451,7 +451,6 @@ class CorridorTrack(_Track):
     TURNING_ON = 13.0
     TURNING_OFF = 4.0
     TESTED_AFTER = 3  # reports: the agile filter is read before (see `_update`)
-    _VAR_FLOOR = _VAR_FLOOR
     # The sensor's word on its error (`_SensorTest`; see the class's docstring for which
     # filter's innovations test it). What one report may say: to the sigmas every corridor is
     # drawn with, up to 10 sigma (the scale at most 100, ten times the sigmas); to the test for
@@ -648,7 +647,7 @@ class CorridorTrack(_Track):
             agile_n.measure_velocity(r.vel_enu[1], vel_var)
         was_turning = self.turn_seen
         self.count += 1
-        floor = self._VAR_FLOOR
+        floor = _VAR_FLOOR
         apart = (
             (quiet_e.p - agile_e.p) ** 2 / max(agile_e.pp, floor)
             + (quiet_e.v - agile_e.v) ** 2 / max(agile_e.vv, floor)

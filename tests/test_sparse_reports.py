@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import rocket_reports, run
 
-from airwarn.contract import parse_time, to_ms
+from airwarn.contract import parse_time
 from airwarn.engine import Engine
 from airwarn.engine import policy as policy_module
 from airwarn.engine.policy import SmartPolicy, ThreatView
@@ -384,83 +384,3 @@ def test_what_its_corridor_would_take_again_before_the_next_report_is_kept(grid,
     centre = shapely.Point(x, y)
     for zone in over_silence:
         assert grid.shapes_m[zone].distance(centre) <= reach_m
-
-
-def _east_every(every_s: float, until_s: float, speed: float = 55.0, start_lon: float = 34.30):
-    """A drone's reports flying east along row 3 at `speed`, every `every_s` up to `until_s`."""
-    count = math.floor(until_s / every_s) + 1
-    return [
-        track(
-            "T1",
-            round(i * every_s, 3),
-            31.575,
-            start_lon + speed * i * every_s / M_PER_DEG,
-            kind="drone",
-            sigma_m=100,
-            vel_mps=[speed, 0.0, 0.0],
-        )
-        for i in range(count)
-    ]
-
-
-def test_a_threat_reported_every_second_is_alerted_later_yet_its_shelter_time_and_margin_ahead(
-    grid, monkeypatch
-):
-    # seen every second, a drone's corridor is drawn over the shelter time and a lead of 6 s,
-    # the time to its next look and the margin, not the kind's whole 15 s: the zones ahead are
-    # alerted later than at the whole lead, and still the shelter time and the margin ahead
-    # (the zones it is alerted for while its reports still come)
-    entries = {f"r3c{c}": _row_entry_s(c, 34.30, 55.0) for c in range(1, 4)}
-    warned = {}
-    for margin_s in (policy_module.LEAD_MARGIN_S, 100.0):  # 100: the kind's whole lead
-        monkeypatch.setattr(policy_module, "LEAD_MARGIN_S", margin_s)
-        engine = Engine(grid)
-        out = run(engine, _east_every(1.0, 700.0)) + engine.flush()
-        start = parse_time(at(0)) / 1000
-        warned[margin_s] = {z: s - (_first_alert_s(out, z) - start) for z, s in entries.items()}
-    for zone in entries:
-        assert warned[5.0][zone] >= SHELTER_S + 5.0
-        assert warned[5.0][zone] < warned[100.0][zone] - 5.0
-
-
-def test_a_threat_seen_every_second_then_not_at_all_is_still_warned_of_a_shelter_time_ahead(
-    grid,
-):
-    # seen every second for 40 s, then silent while it flies on straight: the zones it enters
-    # in the silence (before its track times out) are alerted a shelter time ahead by the looks
-    # the engine takes at the shorter lead, with no report to prompt them
-    speed, silent_from_s, start_lon = 55.0, 40.0, 34.55
-    engine = Engine(grid)
-    out = run(engine, _east_every(1.0, silent_from_s, speed, start_lon)) + engine.flush()
-    timeout_s = PROFILES["drone"].timeout_s
-    entries = {
-        f"r3c{c}": s
-        for c in range(6)
-        if silent_from_s < (s := _row_entry_s(c, start_lon, speed)) < silent_from_s + timeout_s
-    }
-    assert len(entries) >= 2
-    _assert_warned_in_time(out, entries)
-
-
-@pytest.mark.parametrize(
-    ("every_s", "lead_s"), [(1.0, 6.0), (2.0, 7.0), (10.0, 15.0), (30.0, 15.0)]
-)
-def test_a_corridor_threat_is_looked_at_again_within_its_lead_when_no_report_comes(
-    grid, every_s, lead_s
-):
-    # the lead its corridor is drawn with (the cadence and the margin, at most the kind's) is
-    # when the engine looks again with no report; in silence, no later than that lead after
-    # the gap to the nearest zone it left out can have been flown at its top speed (and once a
-    # minute, while its warning ring holds)
-    track_ = CorridorTrack(PROFILES["drone"], grid.projection)
-    for event in _east_every(every_s, 5 * every_s, start_lon=34.50):
-        track_.add(Report(to_ms(event.t), event.lat, event.lon, 100.0, 100.0, (55.0, 0.0, 0.0)))
-    view = ThreatView("T1", "drone", PROFILES["drone"], track_)
-    policy = SmartPolicy(grid)
-    found = policy.assess(view, track_.t_ms)
-    assert found.recheck_ms - track_.t_ms == 1000 * lead_s
-    again = policy.assess(view, track_.t_ms + 1000)
-    gap_m = min(c.gap_m() for c in view.clearances.values())
-    assert again.unchanged
-    wait_s = min(lead_s + gap_m / view.top_mps, policy_module.PRE_REFRESH_S)  # its ring's
-    assert again.recheck_ms == track_.t_ms + math.floor(1000 * wait_s)

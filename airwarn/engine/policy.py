@@ -57,14 +57,6 @@ KEEP_MARGIN = 0.2
 # would take the zone again: let go at each report, the fringe flapped once a report on a sensor
 # reporting every 30-60 s (BENCHMARKS.md, "Keeping over the silence to come").
 KEEP_SILENCE_S = 60.0
-# A drone's or cruise missile's lead (what its corridor's horizon adds to a zone's shelter time)
-# is the time to its next look, at most the kind's `lead_s`, which is also when the engine looks
-# again with no report: its reports' cadence (the gap its last two came apart by) and this
-# margin, never less than LEAD_MIN_S. While reports come so, every zone is alerted at least its
-# shelter time and the margin before the threat can be there; if they stop, the look due at the
-# lead still alerts it a shelter time before, as with the kind's whole lead.
-LEAD_MARGIN_S = 5.0
-LEAD_MIN_S = 5.0
 # A remembered distance settles whether a zone is within reach only with this much to spare
 # (a millimetre: far above the rounding of coordinates of a few hundred kilometres).
 DISTANCE_SLACK_M = 1e-3
@@ -99,7 +91,6 @@ class ThreatView:
     assessed_ms: int = 0
     assessed_revision: int = -1
     top_mps: float = 1.0
-    lead_s: float = 0.0  # the lead its corridor was last drawn with (`corridor_lead_s`)
 
     def forget_geometry(self) -> None:
         """Drop what was worked out from the zones it held and the corridor it had: a track
@@ -250,12 +241,6 @@ YOUNG_S = 30
 RELEASE_ESTIMATES = 2
 
 
-def corridor_lead_s(profile: KindProfile, cadence_s: float) -> float:
-    """The lead of a drone's or cruise missile's corridor whose last two reports came
-    `cadence_s` apart (0: one report so far): see LEAD_MARGIN_S."""
-    return min(float(profile.lead_s), max(LEAD_MIN_S, cadence_s + LEAD_MARGIN_S))
-
-
 def _repredict_ms(estimate: ImpactEstimate, now_ms: int) -> int:
     """How long an impact estimate stays good enough: a tenth of the time left to impact, between
     1 and 10 s. Early in a long flight new reports barely move the impact; near the end each
@@ -380,7 +365,6 @@ class SmartPolicy:
         buffer_m = 3.0 * sigma + profile.min_radius_m
         times = track.window.times
         cadence_s = (times[-1] - times[-2]) / 1000.0 if len(times) > 1 else 0.0
-        lead_s = threat.lead_s = corridor_lead_s(profile, cadence_s)
         keep_silent_s = max(silent_s, min(cadence_s, KEEP_SILENCE_S))
         # the zones it holds, by shelter time
         held_by_class: dict[int, list[int]] = {}
@@ -390,7 +374,7 @@ class SmartPolicy:
         alert_zones: list[int] = []
         widest = None
         for shelter_s in self.zones.shelter_classes:
-            horizon_s = shelter_s + lead_s + silent_s
+            horizon_s = shelter_s + profile.lead_s + silent_s
             widest = reach_outline(
                 x,
                 y,
@@ -421,12 +405,10 @@ class SmartPolicy:
             # whichever way, then never brings a released zone back into the corridor: only
             # flying back towards it by that share of the path can. The path is over the
             # silence to come as well (KEEP_SILENCE_S), at least as long as the corridor's.
-            # The kind's whole lead here, however soon the next look: a zone it holds is let go
-            # no sooner than before its reports came faster.
             path_m = envelope.path_m(horizon_s)
             keep_m = (
                 path_m
-                if keep_silent_s == silent_s and lead_s == profile.lead_s
+                if keep_silent_s == silent_s
                 else envelope.path_m(shelter_s + profile.lead_s + keep_silent_s)
             )
             reach_m = ((1.0 + KEEP_MARGIN) * keep_m + buffer_m) * _OUTSIDE
@@ -466,7 +448,7 @@ class SmartPolicy:
                 self._taken[alert] = False
         threat.assessed_ms, threat.assessed_revision = now_ms, track.revision
         threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
-        return Assessment(alert, pre, recheck_ms=now_ms + round(1000 * lead_s), shape_m=widest)
+        return Assessment(alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest)
 
     def _silent_due_ms(self, threat: ThreatView) -> int:
         """When a drone or cruise missile that has been silent since its last assessment must
@@ -484,7 +466,7 @@ class SmartPolicy:
         The gap is worked out once the threat has been silent for the lead: with reports
         every few seconds it never comes to it."""
         gap_m = min((c.gap_m() for c in threat.clearances.values()), default=0.0)
-        wait_s = threat.lead_s + gap_m / threat.top_mps
+        wait_s = threat.profile.lead_s + gap_m / threat.top_mps
         if threat.profile.pre_alert_s:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
         return threat.assessed_ms + math.floor(1000 * wait_s)

@@ -6,10 +6,12 @@ near, and, for the zones it did come near, the time before and after its closest
 
 Reads raids that `bench/sweep.py` cached (simulated and cached when missing), replays them
 through the engine with the default settings, and splits each alerted interval of a zone by
-the threat that raised it: *wide* when that threat's true path never came within `--near-km`
-(2 km) of the zone; otherwise *before* and *after* the moment it came closest. The shares say
-what a corridor's width costs (an honest reach in any direction a turn allows) against its
-length in time (the warning before a threat arrives, the holds after it passed).
+the threat that raised it: first the part after that threat's end, when it hit (`impact`) or
+was brought down (`intercepted`), by the zone it hit or not; of the rest, *wide* when that
+threat's true path never came within `--near-km` (2 km) of the zone; otherwise *before* and
+*after* the moment it came closest. The shares say what a corridor's width costs (an honest
+reach in any direction a turn allows) against its length in time (the warning before a threat
+arrives, the holds after it passed), and what the holds after its end cost.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flaps import _true_xy  # noqa: E402
 from sweep import RESULTS, _sim_version, raid, zone_set  # noqa: E402
 
-from airwarn.contract import parse_event, parse_time  # noqa: E402
+from airwarn.contract import parse_event, parse_time, to_ms  # noqa: E402
 from airwarn.engine import Engine  # noqa: E402
 from airwarn.sim.conditions import CELLS  # noqa: E402
 
@@ -47,7 +49,8 @@ def _paths(engine: Engine, truth: dict[str, Any]) -> dict[str, tuple[np.ndarray,
 
 
 def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> dict[str, float]:
-    """km2 h of alert: wide, before and after the closest approach (and unattributed)."""
+    """km2 h of alert: after the end (the zone hit, others after a hit, after an interception),
+    wide, before and after the closest approach (and unattributed)."""
     conditions = CELLS[cell]
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
     lines, truth = raid(country, scenario, cell, seed, RESULTS / "sweep-cache", _sim_version())
@@ -55,6 +58,16 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
     decisions = [d for line in lines for d in engine.apply(parse_event(line))]
     decisions += engine.flush()
     paths = _paths(engine, truth)
+    ends = {}
+    for line in lines:
+        event = parse_event(line)
+        if type(event).__name__ == "End" and event.reason != "lost":
+            ends[event.threat] = (to_ms(event.t), event.reason)
+    hit = {}  # threat -> the zone its true impact point is in
+    for threat in truth["threats"]:
+        impact = threat.get("impact")
+        if impact:
+            hit[threat["threat"]] = zones.zone_at(float(impact["lon"]), float(impact["lat"]))
     shares: defaultdict[str, float] = defaultdict(float)
     opened: dict[int, tuple[int, list[str]]] = {}
     for d in decisions:
@@ -66,6 +79,14 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
             continue
         start, threats = opened.pop(zone)
         area_h = float(zones.area_km2[zone]) / _MS_PER_HOUR
+        ended = ends.get(threats[0]) if threats else None
+        if ended is not None and t > ended[0]:
+            end_ms, reason = ended
+            part = "brought down" if reason == "intercepted" else "hit elsewhere"
+            if reason == "impact" and hit.get(threats[0]) == zone:
+                part = "the zone hit"
+            shares[part] += area_h * (t - max(start, end_ms))
+            t = max(start, end_ms)
         path = paths.get(threats[0]) if threats else None
         if path is None:
             shares["unattributed"] += area_h * (t - start)
@@ -92,8 +113,12 @@ def main() -> None:
         "--near-km", type=float, default=2.0, help="a zone the path came this near is not wide"
     )
     args = parser.parse_args()
-    print("| kind | country | cell | seeds | wide | before closest | after closest | km2 h |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| kind | country | cell | seeds | wide | before closest | after closest "
+        "| after its end: the zone hit | after a hit, elsewhere | after it was brought down "
+        "| km2 h |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for scenario in args.kind or ["cruise"]:
         for country in args.country or ["israel"]:
             for cell in args.cell or ["honest"]:
@@ -107,7 +132,9 @@ def main() -> None:
                 print(
                     f"| {scenario} | {country} | {cell} | {args.seeds} | "
                     f"{shares['wide'] / total:.0%} | {shares['before'] / total:.0%} | "
-                    f"{shares['after'] / total:.0%} | {total:.1f} |"
+                    f"{shares['after'] / total:.0%} | {shares['the zone hit'] / total:.1%} | "
+                    f"{shares['hit elsewhere'] / total:.0%} | "
+                    f"{shares['brought down'] / total:.0%} | {total:.1f} |"
                 )
 
 

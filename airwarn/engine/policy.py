@@ -482,9 +482,8 @@ class SmartPolicy:
         """What a threat that came down (impact) or was brought down (interception) at
         `end_ms` (default: now) still endangers; None: every zone it holds, for the full hold.
 
-        A drone or cruise missile: the zones within the effects of its hit (the kind's minimum
-        radius) of its last fix, or, brought down, within its kind's debris radius, widened by
-        3 sigma of position and by as far as it could have flown between that fix
+        A drone or cruise missile: the zones within the kind's debris radius of its last fix,
+        widened by 3 sigma of position and by as far as it could have flown between that fix
         and the end, and until the end was reported; `near`, the zones it could also have
         reached within `flying_on_s` more at its top speed (its dash, or its corridor's). An
         intercepted rocket or ballistic missile: the zones under the footprint of its parts
@@ -519,10 +518,7 @@ class SmartPolicy:
         # the quiet one's cut corner reads low)
         cap_mps = corridor_motion(track, vx, vy)[2].cap_mps or 0.0
         dash_mps = max(profile.dash_factor * top_mps, cap_mps)
-        # what comes down is its warhead where it hits, the parts of its airframe where it was
-        # brought down: the effects of a hit, or the spread of the parts
-        down_m = profile.debris_radius_m if reason == "intercepted" else profile.min_radius_m
-        radius_m = down_m + 3.0 * track.position_sigma_m + dash_mps * since_s
+        radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + dash_mps * since_s
         danger = self.zones.within_distance(x, y, radius_m).tolist()
         near: frozenset[int] = frozenset()
         if flying_on_s > 0:

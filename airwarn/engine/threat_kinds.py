@@ -42,9 +42,8 @@ class KindProfile:
     speed_min_mps: float = 0.0
     accel_mps2: float = 0.0
     dash_factor: float = 1.0
-    # How far from the last fix the zones stay held when a drone or cruise missile is brought
-    # down (intercepted): the fall of its parts. One that hits (impact) keeps min_radius_m,
-    # the effects of its warhead's hit.
+    # How far from the last fix the zones stay held when the threat ends by impact or
+    # interception: the blast, the debris and the fall of an intercepted body's parts.
     debris_radius_m: float = 5000.0
 
     @property

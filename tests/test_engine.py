@@ -6,8 +6,11 @@ import math
 from collections import Counter
 
 import msgspec
+import numpy as np
 import pytest
 from conftest import end, grid_zones, manual, tick, track
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airwarn.contract import Decision, encode_decision
 from airwarn.engine import Engine, EngineConfig, physics
@@ -189,6 +192,111 @@ def test_a_drone_that_came_down_keeps_only_the_zones_near_its_last_fix_alerted(g
     assert engine.level_of("r3c1") == "alert" and engine.level_of("r2c1") == "alert"
     run(engine, [tick(331 + 601)])
     assert engine.level_of("r3c1") == "clear"
+
+
+_M_PER_DEG_LAT = 111_320.0
+# ~1 km squares: a hit's zone is easily missed by a radius a kilometre short
+KM_GRID = zones_from_geojson(grid_zones(rows=50, cols=50, lon0=34.55, lat0=31.35, step=0.01))
+
+
+@pytest.mark.parametrize("stamped_s", [190, 192, 198])
+def test_a_cruise_missile_whose_hit_is_stamped_at_its_last_contact_keeps_the_zone_it_hit(
+    stamped_s,
+):
+    # north at 220 m/s, seen every 10 s, last at 190 s; it hits 1.76 km on at 198 s, and the
+    # sensor stamps the end at its last contact, 2 s after, or at the hit: the zone it hit is
+    # at alert for the full hold after the end (a radius of the hit's effects alone, 500 m
+    # plus 3 sigma, let it go a minute after an end stamped at the last contact)
+    lat0, lon0 = 31.605, 34.805
+    engine = Engine(KM_GRID, EngineConfig(hold_s=600))
+    for t in range(0, 191, 10):
+        y = -220.0 * (198 - t)
+        engine.apply(
+            track(
+                "C1",
+                t,
+                lat0 + y / _M_PER_DEG_LAT,
+                lon0,
+                kind="cruise",
+                sigma_m=100,
+                vel_mps=[0.0, 220.0, 0.0],
+            )
+        )
+    hit = KM_GRID.ids[KM_GRID.zone_at(lon0, lat0)]
+    run(engine, [end("C1", stamped_s, "impact"), tick(stamped_s + 599)])
+    assert engine.level_of(hit) == "alert"
+
+
+@pytest.mark.parametrize("bias_m", [1000.0, 1500.0, 2000.0])
+@pytest.mark.parametrize("zones", [KM_GRID, zones_from_geojson(grid_zones(rows=10, cols=10))])
+def test_a_drone_whose_last_reports_strayed_keeps_the_zone_it_hit(zones, bias_m):
+    # north at 45 m/s, seen every 5 s with 100 m stated; its last three reports are pulled
+    # west by a bias its track cannot see yet, and it hits where it truly is: the zone it hit
+    # keeps the full hold (the debris radius covers the bias; 500 m plus 3 sigma did not)
+    lat0, lon0 = 31.605, 34.802
+    m_lon = _M_PER_DEG_LAT * math.cos(math.radians(lat0))
+    engine = Engine(zones, EngineConfig(hold_s=600))
+    for t in range(0, 600, 5):
+        x, y = (-bias_m if t >= 585 else 0.0), -45.0 * (600 - t)
+        engine.apply(
+            track(
+                "D1",
+                t,
+                lat0 + y / _M_PER_DEG_LAT,
+                lon0 + x / m_lon,
+                kind="drone",
+                sigma_m=100,
+                vel_mps=[0.0, 45.0, 0.0],
+            )
+        )
+    hit = zones.ids[zones.zone_at(lon0, lat0)]
+    run(engine, [end("D1", 600, "impact"), tick(600 + 599)])
+    assert engine.level_of(hit) == "alert"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind_speed=st.sampled_from([("drone", 45.0), ("drone", 60.0), ("cruise", 220.0)]),
+    heading_deg=st.floats(0.0, 360.0),
+    every_s=st.sampled_from([1.0, 5.0, 10.0, 20.0]),
+    sigma_m=st.sampled_from([30.0, 100.0, 300.0]),
+    hit_after=st.floats(0.0, 1.0),  # of a report interval after the last report
+    stamped_at_hit=st.booleans(),  # or at the sensor's last contact
+    seed=st.integers(0, 2**16),
+)
+def test_the_zone_a_drone_or_cruise_missile_hits_keeps_the_full_hold(
+    grid, kind_speed, heading_deg, every_s, sigma_m, hit_after, stamped_at_hit, seed
+):
+    # it flies straight at the grid's centre from 30 km out, seen with noise, and hits where
+    # it is some time after its last report, the end stamped then or at its last report: the
+    # zone it hit is at alert for the full hold after the end
+    kind, speed = kind_speed
+    rng = np.random.default_rng(seed)
+    lat0, lon0 = 31.55, 34.75
+    m_lon = _M_PER_DEG_LAT * math.cos(math.radians(lat0))
+    east, north = math.sin(math.radians(heading_deg)), math.cos(math.radians(heading_deg))
+    start_x, start_y = -30_000.0 * east, -30_000.0 * north
+    hit_t = (30_000.0 + float(rng.uniform(-5_000.0, 5_000.0))) / speed
+    reports = int(hit_t // every_s)
+    if reports < 3:
+        return
+    events = []
+    for i in range(reports + 1):
+        t = i * every_s
+        dx, dy = (float(v) for v in rng.normal(0.0, sigma_m, 2))
+        x, y = start_x + speed * t * east + dx, start_y + speed * t * north + dy
+        lat, lon = lat0 + y / _M_PER_DEG_LAT, lon0 + x / m_lon
+        vel = [speed * east, speed * north, 0.0]
+        events.append(track("T1", t, lat, lon, kind=kind, sigma_m=sigma_m, vel_mps=vel))
+    hit_t = reports * every_s + hit_after * every_s
+    x, y = start_x + speed * hit_t * east, start_y + speed * hit_t * north
+    zone = grid.zone_at(lon0 + x / m_lon, lat0 + y / _M_PER_DEG_LAT)
+    assert zone is not None
+    end_t = hit_t if stamped_at_hit else reports * every_s
+    engine = Engine(grid, EngineConfig(hold_s=600))
+    run(engine, [*events, end("T1", end_t, "impact")])
+    run(engine, [tick(end_t + 599)])
+    assert engine.level_of(grid.ids[zone]) == "alert"
 
 
 def test_zones_a_downed_drone_could_have_flown_to_within_the_pass_hold_keep_it(grid):

@@ -53,6 +53,17 @@ def _cell_line(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
     return head + f"{side(_engine(before))} | {side(a)} |"
 
 
+def _against(rows: list[dict[str, Any]], policy: str) -> list[float]:
+    """The engine's over-alert over another policy's, per row that has both."""
+    out = []
+    for row in rows:
+        other = row["policies"].get(policy, {}).get("over_alert")
+        mine = _engine(row)["over_alert"]
+        if other and mine is not None:
+            out.append(mine / other)
+    return out
+
+
 def _spread(values: list[float]) -> str:
     if not values:
         return "–"
@@ -98,6 +109,19 @@ def main() -> None:
             f"of {total(a, 'lost_impacts')} | "
             f"{_spread(ratios)} | "
             f"{_flaps(b):.2f} → {_flaps(a):.2f} | {_met(b)} → {_met(a)} |"
+        )
+    print()
+    print(
+        "| kind | country | after: over-alert, median row (range) | engine ÷ region | "
+        "engine ÷ path-oracle |"
+    )
+    print("|---|---|---|---|---|")
+    for (kind, country), keys in sorted(groups.items()):
+        a = [after[k] for k in keys]
+        print(
+            f"| {kind} | {country} | "
+            f"{_spread([x for r in a if (x := _engine(r)['over_alert']) is not None])} | "
+            f"{_spread(_against(a, 'region'))} | {_spread(_against(a, 'path-oracle'))} |"
         )
     if args.cell:
         print()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flaps import _true_xy  # noqa: E402
 from sweep import RESULTS, _sim_version, raid, zone_set  # noqa: E402
 
-from airwarn.contract import parse_event, parse_time, to_ms  # noqa: E402
+from airwarn.contract import End, parse_event, parse_time, to_ms  # noqa: E402
 from airwarn.engine import Engine  # noqa: E402
 from airwarn.sim.conditions import CELLS  # noqa: E402
 
@@ -61,7 +61,7 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
     ends = {}
     for line in lines:
         event = parse_event(line)
-        if type(event).__name__ == "End" and event.reason != "lost":
+        if isinstance(event, End) and event.reason != "lost":
             ends[event.threat] = (to_ms(event.t), event.reason)
     hit = {}  # threat -> the zone its true impact point is in
     for threat in truth["threats"]:

@@ -384,3 +384,74 @@ def test_what_its_corridor_would_take_again_before_the_next_report_is_kept(grid,
     centre = shapely.Point(x, y)
     for zone in over_silence:
         assert grid.shapes_m[zone].distance(centre) <= reach_m
+
+
+def _surge_entry_s(col: int, start_lon: float, speed: float, silent_from_s: float) -> float:
+    """When a threat flying east along row 3 from `start_lon` at `speed`, that speeds up at
+    2 m/s2 to 322 m/s from `silent_from_s` on, enters the zone of column `col`."""
+    x = ((34.6 + 0.05 * col) - start_lon) * M_PER_DEG  # metres from the start
+    x0 = speed * silent_from_s
+    if x <= x0:
+        return x / speed
+    top, accel = 322.0, 2.0
+    ramp_s = (top - speed) / accel
+    ramp_m = speed * ramp_s + 0.5 * accel * ramp_s**2
+    if x - x0 <= ramp_m:  # speed * t + t^2 = x - x0
+        return silent_from_s + (-speed + math.sqrt(speed**2 + 4.0 * (x - x0))) / 2.0
+    return silent_from_s + ramp_s + (x - x0 - ramp_m) / top
+
+
+def test_a_cruise_missile_seen_slow_that_speeds_up_to_its_kinds_top_in_a_silence_is_warned_in_time(
+    grid,
+):
+    # seen every second for 40 s at 155 m/s, its kind's slowest, then silent while it speeds
+    # up at 2 m/s2 to 322 m/s, the fastest its kind flies: beyond the dash the engine allows
+    # from the speed seen (1.15 x), so once its next report is overdue its corridor may speed
+    # up as far as its kind can, and the zones it enters are still alerted a shelter time ahead
+    speed, silent_from_s, start_lon = 155.0, 40.0, 34.45
+    events = [
+        track(
+            "C1",
+            float(t),
+            31.575,
+            start_lon + speed * t / M_PER_DEG,
+            kind="cruise",
+            sigma_m=100,
+            vel_mps=[speed, 0.0, 0.0],
+        )
+        for t in range(int(silent_from_s) + 1)
+    ]
+    engine = Engine(grid)
+    out = run(engine, events) + engine.flush()
+    timeout_s = PROFILES["cruise"].timeout_s
+    entries = {
+        f"r3c{c}": s
+        for c in range(6)
+        if silent_from_s
+        < (s := _surge_entry_s(c, start_lon, speed, silent_from_s))
+        < silent_from_s + timeout_s
+    }
+    assert len(entries) >= 3
+    _assert_warned_in_time(out, entries)
+
+
+def test_a_silent_threat_is_looked_at_again_once_its_next_report_is_overdue(grid):
+    # seen every 2 s: its next report is overdue 2 x 2 s + 5 s after its last, and the engine
+    # looks at it again then (its corridor may grow faster from then on), however far the
+    # zones it left out are
+    track_ = CorridorTrack(PROFILES["cruise"], grid.projection)
+    for i in range(6):
+        lon = 34.30 + 220.0 * 2 * i / M_PER_DEG
+        track_.add(Report(parse_time(at(2.0 * i)), 31.575, lon, 100.0, 100.0, (220.0, 0.0, 0.0)))
+    view = ThreatView("C1", "cruise", PROFILES["cruise"], track_)
+    policy = SmartPolicy(grid)
+    policy.assess(view, track_.t_ms)
+    again = policy.assess(view, track_.t_ms + 1000)
+    assert again.unchanged
+    assert again.recheck_ms == track_.t_ms + 1000 * (
+        policy_module.OVERDUE_GAPS * 2 + policy_module.OVERDUE_S
+    )
+    # then it is looked at in full, with its kind's fastest flight as its top
+    late = policy.assess(view, again.recheck_ms)
+    assert not late.unchanged
+    assert view.top_mps == PROFILES["cruise"].dash_factor * PROFILES["cruise"].speed_max_mps

@@ -9,7 +9,7 @@ import math
 
 import pytest
 import shapely
-from conftest import at, end, track
+from conftest import at, end, tick, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import rocket_reports, run
@@ -435,23 +435,67 @@ def test_a_cruise_missile_seen_slow_that_speeds_up_to_its_kinds_top_in_a_silence
     _assert_warned_in_time(out, entries)
 
 
-def test_a_silent_threat_is_looked_at_again_once_its_next_report_is_overdue(grid):
-    # seen every 2 s: its next report is overdue 2 x 2 s + 5 s after its last, and the engine
-    # looks at it again then (its corridor may grow faster from then on), however far the
-    # zones it left out are
-    track_ = CorridorTrack(PROFILES["cruise"], grid.projection)
-    for i in range(6):
-        lon = 34.30 + 220.0 * 2 * i / M_PER_DEG
-        track_.add(Report(parse_time(at(2.0 * i)), 31.575, lon, 100.0, 100.0, (220.0, 0.0, 0.0)))
-    view = ThreatView("C1", "cruise", PROFILES["cruise"], track_)
-    policy = SmartPolicy(grid)
-    policy.assess(view, track_.t_ms)
-    again = policy.assess(view, track_.t_ms + 1000)
-    assert again.unchanged
-    assert again.recheck_ms == track_.t_ms + 1000 * (
-        policy_module.OVERDUE_GAPS * 2 + policy_module.OVERDUE_S
-    )
-    # then it is looked at in full, with its kind's fastest flight as its top
-    late = policy.assess(view, again.recheck_ms)
-    assert not late.unchanged
-    assert view.top_mps == PROFILES["cruise"].dash_factor * PROFILES["cruise"].speed_max_mps
+def test_a_silent_threat_is_looked_at_again_once_its_next_report_is_overdue(grid, monkeypatch):
+    # seen every 2 s until 10 s: its next report is overdue 2 x 2 s + 5 s after its last, at
+    # 19 s, and the engine looks at it then (its corridor may grow faster from then on), with
+    # its kind's fastest flight as its top speed
+    looks = []
+    corridor = policy_module.SmartPolicy._corridor
+
+    def spy(self, threat, now_ms):
+        found = corridor(self, threat, now_ms)
+        looks.append((now_ms - parse_time(at(0)), found.unchanged, threat.top_mps))
+        return found
+
+    monkeypatch.setattr(policy_module.SmartPolicy, "_corridor", spy)
+    events = [
+        track(
+            "C1",
+            2.0 * i,
+            31.575,
+            34.30 + 220.0 * 2 * i / M_PER_DEG,
+            kind="cruise",
+            sigma_m=100,
+            vel_mps=[220.0, 0.0, 0.0],
+        )
+        for i in range(6)
+    ]
+    engine = Engine(grid)
+    run(engine, [*events, tick(40.0)])
+    due_ms = 1000 * (10 + policy_module.OVERDUE_GAPS * 2 + policy_module.OVERDUE_S)
+    full = [(t, top) for t, unchanged, top in looks if not unchanged]
+    assert due_ms in [t for t, _ in full]
+    top_then = dict(full)[due_ms]
+    assert top_then == PROFILES["cruise"].dash_factor * PROFILES["cruise"].speed_max_mps
+
+
+def test_a_cruise_missile_seen_every_second_then_once_late_that_speeds_up_is_warned_in_time(
+    grid,
+):
+    # seen every second for 20 s, once more at 60 s (a long gap after a run does not make
+    # the next silence its usual: the median gap does), then silent while it speeds up from
+    # 155 m/s to 322 m/s: the zones it enters are alerted a shelter time ahead
+    speed, start_lon = 155.0, 34.30
+    times = [*range(21), 60]
+    events = [
+        track(
+            "C1",
+            float(t),
+            31.575,
+            start_lon + speed * t / M_PER_DEG,
+            kind="cruise",
+            sigma_m=100,
+            vel_mps=[speed, 0.0, 0.0],
+        )
+        for t in times
+    ]
+    engine = Engine(grid)
+    out = run(engine, events) + engine.flush()
+    timeout_s = PROFILES["cruise"].timeout_s
+    entries = {
+        f"r3c{c}": s
+        for c in range(6)
+        if 60.0 < (s := _surge_entry_s(c, start_lon, speed, 60.0)) < 60.0 + timeout_s
+    }
+    assert len(entries) >= 3
+    _assert_warned_in_time(out, entries)

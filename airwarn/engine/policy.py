@@ -59,13 +59,17 @@ KEEP_MARGIN = 0.2
 # reporting every 30-60 s (BENCHMARKS.md, "Keeping over the silence to come").
 KEEP_SILENCE_S = 60.0
 # A drone or cruise missile is taken to dash no faster than its dash factor times the speed it
-# is seen at (`measured_envelope`). Once its next report is overdue (this many times the gap its
-# last two came apart by, and OVERDUE_S more, after its last fix) that no longer holds: in
-# the silence it may have sped up at its kind's acceleration as far as its kind can (its dash
-# from its top cruise speed). A cruise missile seen at 155 m/s that sped up to 322 m/s in a
-# silence was alerted late at 5 of 1,242 zone entries, by up to 4.4 s (BENCHMARKS.md).
+# is seen at (`measured_envelope`): that holds while its reports keep coming. Once its next one
+# is overdue (this many times the usual gap between its reports, the median of its last
+# OVERDUE_GAPS_SEEN, and OVERDUE_S more, after its last fix), it may have sped up in the
+# silence at its kind's acceleration as far as its kind can (its dash from its top cruise
+# speed, or from the fastest it was seen to fly if faster): a cruise missile seen at 155 m/s
+# that sped up to 322 m/s in a silence was alerted late at 5 of 1,242 zone entries, by up to
+# 4.4 s, before (docs/engine.md, "A report overdue"). Kinds with no dash (no acceleration in
+# their profile) are left as they are.
 OVERDUE_GAPS = 2
 OVERDUE_S = 5
+OVERDUE_GAPS_SEEN = 8
 # A remembered distance settles whether a zone is within reach only with this much to spare
 # (a millimetre: far above the rounding of coordinates of a few hundred kilometres).
 DISTANCE_SLACK_M = 1e-3
@@ -215,12 +219,15 @@ def corridor_motion(
     return heading, heading_sigma, envelope
 
 
-def _overdue_ms(track: BallisticTrack | CorridorTrack) -> int:
-    """From when a corridor kind's next report is overdue: OVERDUE_GAPS times the gap its last
-    two reports came apart by, and OVERDUE_S, after its last fix."""
-    times = track.window.times
-    cadence_ms = times[-1] - times[-2] if len(times) > 1 else 0
-    return track.t_ms + OVERDUE_GAPS * cadence_ms + 1000 * OVERDUE_S
+def _overdue_ms(track: CorridorTrack) -> int | None:
+    """From when a drone's or cruise missile's next report is overdue (see OVERDUE_GAPS); None
+    for a kind with no dash."""
+    if track.profile.accel_mps2 <= 0:
+        return None
+    times = track.window.times[-OVERDUE_GAPS_SEEN - 1 :]
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    usual_ms = gaps[len(gaps) // 2] if gaps else 0  # one long gap after a run does not count
+    return track.t_ms + OVERDUE_GAPS * usual_ms + 1000 * OVERDUE_S
 
 
 def _ceiling_mps(track: CorridorTrack) -> float:
@@ -386,7 +393,8 @@ class SmartPolicy:
         sigma = track.position_sigma_m
         silent_s = max(now_ms - track.t_ms, 0) / 1000.0
         heading, heading_sigma, envelope = corridor_motion(track, vx, vy)
-        if now_ms >= _overdue_ms(track):
+        overdue_ms = _overdue_ms(track)
+        if overdue_ms is not None and now_ms >= overdue_ms:
             # a report overdue: it may have sped up as far as its kind can, not only dashed
             # from the speed it was seen at (OVERDUE_GAPS)
             envelope = dataclasses.replace(
@@ -479,17 +487,22 @@ class SmartPolicy:
                 self._taken[alert] = False
         threat.assessed_ms, threat.assessed_revision = now_ms, track.revision
         threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
-        return Assessment(alert, pre, recheck_ms=now_ms + 1000 * profile.lead_s, shape_m=widest)
+        recheck_ms = now_ms + 1000 * profile.lead_s
+        if overdue_ms is not None and now_ms < overdue_ms:
+            recheck_ms = min(recheck_ms, overdue_ms)  # its corridor may grow faster from then on
+        return Assessment(alert, pre, recheck_ms=recheck_ms, shape_m=widest)
 
     def _silent_due_ms(self, threat: ThreatView) -> int:
         """When a drone or cruise missile that has been silent since its last assessment must
         be assessed again.
 
         Its corridor is drawn from its last fix over the shelter time, the lead and the time
-        since that fix, so in silence it only grows: by at most the top speed times the time.
-        Each zone that assessment did not take or keep is at least `gap` from the corridor of
-        its shelter time (`Clearance.gap_m`: zones it never took, and those it let go, which are
-        beyond the keep margin), so it cannot come within reach for gap / top speed more, and
+        since that fix, so in silence it only grows: by at most the top speed times the time
+        (until its next report is overdue, when it may speed up further: it is looked at again
+        then, OVERDUE_GAPS). Each zone that assessment did not take or keep is at least `gap`
+        from the corridor of its shelter time (`Clearance.gap_m`: zones it never took, and those
+        it let go, which are beyond the keep margin), so it cannot come within reach for gap /
+        top speed more, and
         then still has the lead before the threat can arrive a shelter time later. Assessed
         again then, every zone is alerted a shelter time before the threat can be there (a
         cruise missile reported every 60 s alerted zones ahead of it 12 s late before, when
@@ -501,8 +514,10 @@ class SmartPolicy:
         if threat.profile.pre_alert_s:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
         due_ms = threat.assessed_ms + math.floor(1000 * wait_s)
-        overdue_ms = _overdue_ms(threat.track)
-        if threat.assessed_ms < overdue_ms:
+        track = threat.track
+        assert isinstance(track, CorridorTrack)
+        overdue_ms = _overdue_ms(track)
+        if overdue_ms is not None and threat.assessed_ms < overdue_ms:
             # looked at again once a report is overdue, when its corridor may grow faster
             due_ms = min(due_ms, overdue_ms)
         return due_ms

@@ -311,6 +311,19 @@ def run_flight(
     return res
 
 
+def _alert_zone_h() -> float:
+    """Zone-hours at alert in the last flight, to its last report and 300 s more."""
+    times, timeline, _ = LAST
+    seconds = 0.0
+    for changes in timeline.values():
+        for (t, level), (t_next, _) in zip(
+            changes, [*changes[1:], (times[-1] + 300, None)], strict=True
+        ):
+            if level == "alert":
+                seconds += t_next - t
+    return seconds / 3600
+
+
 def main():
     outp, s0, ns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     kinds = sys.argv[4].split(",") if len(sys.argv) > 4 else ["drone", "cruise"]
@@ -351,20 +364,23 @@ def main():
                             + "\n"
                         )
                         f.flush()
-                        row = summary.setdefault((kind, mix, style), [0, 0, 0, math.inf])
+                        row = summary.setdefault((kind, mix, style), [0, 0, 0, math.inf, 0.0])
                         row[0] += len(res)
                         row[1] += sum(1 for z in res if z[3] < 0)
                         row[2] += sum(1 for z in res if z[3] < 5 and not z[4])
                         row[3] = min([row[3], *(z[3] for z in res)])
+                        row[4] += _alert_zone_h()
     print(
         "| kind | reports | style | zone entries | late | < shelter + 5 s, reported "
-        "| least margin s |"
+        "| least margin s | alert zone-h |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for (kind, mix, style), (n, late_n, short, least) in sorted(summary.items()):
-        print(f"| {kind} | {mix} | {style} | {n} | {late_n} | {short} | {least:.1f} |")
-    total = [sum(row[i] for row in summary.values()) for i in range(3)]
-    print(f"| all | | | {total[0]} | {total[1]} | {total[2]} | |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (kind, mix, style), (n, late_n, short, least, zone_h) in sorted(summary.items()):
+        print(
+            f"| {kind} | {mix} | {style} | {n} | {late_n} | {short} | {least:.1f} | {zone_h:.1f} |"
+        )
+    total = [sum(row[i] for row in summary.values()) for i in (0, 1, 2, 4)]
+    print(f"| all | | | {total[0]} | {total[1]} | {total[2]} | | {total[3]:.1f} |")
 
 
 if __name__ == "__main__":

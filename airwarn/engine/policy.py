@@ -63,10 +63,10 @@ KEEP_SILENCE_S = 60.0
 # is overdue (this many times the usual gap between its reports, the median of its last
 # OVERDUE_GAPS_SEEN, and OVERDUE_S more, after its last fix), it may have sped up in the
 # silence at its kind's acceleration as far as its kind can (its dash from its top cruise
-# speed, or from the fastest it was seen to fly if faster): a cruise missile seen at 155 m/s
-# that sped up to 322 m/s in a silence was alerted late at 5 of 1,242 zone entries, by up to
-# 4.4 s, before (docs/engine.md, "A report overdue"). Kinds with no dash (no acceleration in
-# their profile) are left as they are.
+# speed, or from the fastest it was seen to fly if faster): drones and cruise missiles seen
+# slow that sped up to their ceiling in their sensor's silences were alerted late at 79 of
+# 3,464 zone entries before, 1 since (docs/engine.md, "A report overdue"). Kinds with no dash
+# (no acceleration in their profile) are left as they are.
 OVERDUE_GAPS = 2
 OVERDUE_S = 5
 OVERDUE_GAPS_SEEN = 8

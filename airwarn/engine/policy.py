@@ -502,11 +502,11 @@ class SmartPolicy:
         then, OVERDUE_GAPS). Each zone that assessment did not take or keep is at least `gap`
         from the corridor of its shelter time (`Clearance.gap_m`: zones it never took, and those
         it let go, which are beyond the keep margin), so it cannot come within reach for gap /
-        top speed more, and
-        then still has the lead before the threat can arrive a shelter time later. Assessed
-        again then, every zone is alerted a shelter time before the threat can be there (a
-        cruise missile reported every 60 s alerted zones ahead of it 12 s late before, when
-        only reports were assessed); and at least once a minute, while its warning ring holds.
+        top speed more, and then still has the lead before the threat can arrive a shelter time
+        later. Assessed again then, every zone is alerted a shelter time before the threat can
+        be there (a cruise missile reported every 60 s alerted zones ahead of it 12 s late
+        before, when only reports were assessed); and at least once a minute, while its warning
+        ring holds.
         The gap is worked out once the threat has been silent for the lead: with reports
         every few seconds it never comes to it."""
         gap_m = min((c.gap_m() for c in threat.clearances.values()), default=0.0)

@@ -386,6 +386,22 @@ def test_what_its_corridor_would_take_again_before_the_next_report_is_kept(grid,
         assert grid.shapes_m[zone].distance(centre) <= reach_m
 
 
+def _cruise_east(speed: float, start_lon: float, times) -> list:
+    """A cruise missile's reports flying east along row 3 at `speed` from `start_lon`."""
+    return [
+        track(
+            "C1",
+            float(t),
+            31.575,
+            start_lon + speed * t / M_PER_DEG,
+            kind="cruise",
+            sigma_m=100,
+            vel_mps=[speed, 0.0, 0.0],
+        )
+        for t in times
+    ]
+
+
 def _surge_entry_s(col: int, start_lon: float, speed: float, silent_from_s: float) -> float:
     """When a threat flying east along row 3 from `start_lon` at `speed`, that speeds up at
     2 m/s2 to 322 m/s from `silent_from_s` on, enters the zone of column `col`."""
@@ -401,28 +417,13 @@ def _surge_entry_s(col: int, start_lon: float, speed: float, silent_from_s: floa
     return silent_from_s + ramp_s + (x - x0 - ramp_m) / top
 
 
-def test_a_cruise_missile_seen_slow_that_speeds_up_to_its_kinds_top_in_a_silence_is_warned_in_time(
-    grid,
-):
-    # seen every second for 40 s at 155 m/s, its kind's slowest, then silent while it speeds
-    # up at 2 m/s2 to 322 m/s, the fastest its kind flies: beyond the dash the engine allows
-    # from the speed seen (1.15 x), so once its next report is overdue its corridor may speed
-    # up as far as its kind can, and the zones it enters are still alerted a shelter time ahead
-    speed, silent_from_s, start_lon = 155.0, 40.0, 34.45
-    events = [
-        track(
-            "C1",
-            float(t),
-            31.575,
-            start_lon + speed * t / M_PER_DEG,
-            kind="cruise",
-            sigma_m=100,
-            vel_mps=[speed, 0.0, 0.0],
-        )
-        for t in range(int(silent_from_s) + 1)
-    ]
+def _assert_a_surge_warned_in_time(grid, times, start_lon: float, speed: float = 155.0) -> None:
+    """A cruise missile reported at `times` flying east at `speed` from `start_lon`, that speeds
+    up from its last report on (`_surge_entry_s`): each zone it enters before its track times
+    out is alerted a shelter time ahead."""
     engine = Engine(grid)
-    out = run(engine, events) + engine.flush()
+    out = run(engine, _cruise_east(speed, start_lon, times)) + engine.flush()
+    silent_from_s = float(max(times))
     timeout_s = PROFILES["cruise"].timeout_s
     entries = {
         f"r3c{c}": s
@@ -433,6 +434,16 @@ def test_a_cruise_missile_seen_slow_that_speeds_up_to_its_kinds_top_in_a_silence
     }
     assert len(entries) >= 3
     _assert_warned_in_time(out, entries)
+
+
+def test_a_cruise_missile_seen_slow_that_speeds_up_to_its_kinds_top_in_a_silence_is_warned_in_time(
+    grid,
+):
+    # seen every second for 40 s at 155 m/s, its kind's slowest, then silent while it speeds
+    # up at 2 m/s2 to 322 m/s, the fastest its kind flies: beyond the dash the engine allows
+    # from the speed seen (1.15 x), so once its next report is overdue its corridor may speed
+    # up as far as its kind can, and the zones it enters are still alerted a shelter time ahead
+    _assert_a_surge_warned_in_time(grid, range(41), 34.45)
 
 
 def test_a_silent_threat_is_looked_at_again_once_its_next_report_is_overdue(grid, monkeypatch):
@@ -475,27 +486,4 @@ def test_a_cruise_missile_seen_every_second_then_once_late_that_speeds_up_is_war
     # seen every second for 20 s, once more at 60 s (a long gap after a run does not make
     # the next silence its usual: the median gap does), then silent while it speeds up from
     # 155 m/s to 322 m/s: the zones it enters are alerted a shelter time ahead
-    speed, start_lon = 155.0, 34.30
-    times = [*range(21), 60]
-    events = [
-        track(
-            "C1",
-            float(t),
-            31.575,
-            start_lon + speed * t / M_PER_DEG,
-            kind="cruise",
-            sigma_m=100,
-            vel_mps=[speed, 0.0, 0.0],
-        )
-        for t in times
-    ]
-    engine = Engine(grid)
-    out = run(engine, events) + engine.flush()
-    timeout_s = PROFILES["cruise"].timeout_s
-    entries = {
-        f"r3c{c}": s
-        for c in range(6)
-        if 60.0 < (s := _surge_entry_s(c, start_lon, speed, 60.0)) < 60.0 + timeout_s
-    }
-    assert len(entries) >= 3
-    _assert_warned_in_time(out, entries)
+    _assert_a_surge_warned_in_time(grid, [*range(21), 60], 34.30)

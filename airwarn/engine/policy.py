@@ -232,7 +232,8 @@ def _overdue_ms(track: CorridorTrack) -> int | None:
 
 def _ceiling_mps(track: CorridorTrack) -> float:
     """The fastest a corridor kind may fly: its dash from its kind's top cruise speed, or from
-    the fastest it was seen to fly, if faster (`measured_envelope`)."""
+    the fastest it was seen to fly, if faster (`measured_envelope`); a report overdue, and at
+    its end (`SmartPolicy.ending`)."""
     profile = track.profile
     fastest = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
     return profile.dash_factor * fastest
@@ -564,11 +565,10 @@ class SmartPolicy:
         # an end stamped before the last fix (it came in late) ended where the threat was then
         before_s = 0 if end_ms is None else track.t_ms - end_ms
         since_s = max(now_ms - track.t_ms, before_s, 0) / 1000.0
-        top_mps = max(profile.speed_max_mps, track.quiet_speed[0], track.speed_recent_mps)
         # at least the corridor's top speed (in a turn its speed is the agile filter's, which
         # the quiet one's cut corner reads low)
         cap_mps = corridor_motion(track, vx, vy)[2].cap_mps or 0.0
-        dash_mps = max(profile.dash_factor * top_mps, cap_mps)
+        dash_mps = max(_ceiling_mps(track), cap_mps)
         radius_m = profile.debris_radius_m + 3.0 * track.position_sigma_m + dash_mps * since_s
         danger = self.zones.within_distance(x, y, radius_m).tolist()
         near: frozenset[int] = frozenset()

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import numpy as np
+import shapely
 
 from airwarn.contract import parse_event, parse_time
 from airwarn.engine import Engine
@@ -227,6 +228,8 @@ def run_flight(
     err_mult=1.0,
     latency_s=0.0,
 ):
+    """One flight through a fresh engine: per zone entry (zone, entry s, shelter s, margin s,
+    whether after the last report), and the alerted zone-hours."""
     rng = random.Random(seed)
     zs, lon0, lat0, step, n = grid_for(kind)
     rng2 = random.Random(seed * 7919 + 1)
@@ -237,7 +240,10 @@ def run_flight(
             surges.append((a, b))
     T, X, Y, VX, VY = fly(rng, kind, duration_s, style, surges)
     proj = zs.projection
-    lon_all, lat_all = proj._inv.transform(X, Y)
+    lonlat = shapely.get_coordinates(
+        proj.geometry_to_lonlat(shapely.multipoints(np.column_stack([X, Y])))
+    )
+    lon_all, lat_all = lonlat[:, 0], lonlat[:, 1]
     p = PROFILES[kind]
     events = []  # (delivery s, order, event)
     for k, ts in enumerate(times):
@@ -277,8 +283,6 @@ def run_flight(
     timeline: dict[str, list[tuple[float, str]]] = {}
     for d in out:
         timeline.setdefault(d.zone, []).append(((parse_time(d.t) - start) / 1000, d.level))
-    global LAST  # the last flight's report times, timeline and events (for a caller)
-    LAST = (times, timeline, events)
     # entries
     col = np.floor((lon_all - lon0) / step).astype(int)
     row = np.floor((lat_all - lat0) / step).astype(int)
@@ -308,12 +312,11 @@ def run_flight(
             level_at = lvl
         margin = (ent - since - shelter) if level_at == "alert" else -999.0
         res.append((zid, round(float(ent), 1), shelter, round(margin, 2), bool(ent > last_report)))
-    return res
+    return res, _alert_zone_h(times, timeline)
 
 
-def _alert_zone_h() -> float:
-    """Zone-hours at alert in the last flight, to its last report and 300 s more."""
-    times, timeline, _ = LAST
+def _alert_zone_h(times: list[float], timeline: dict[str, list[tuple[float, str]]]) -> float:
+    """Zone-hours at alert in a flight, to its last report and 300 s more."""
     seconds = 0.0
     for changes in timeline.values():
         for (t, level), (t_next, _) in zip(
@@ -349,7 +352,7 @@ def main():
             for kind in kinds:
                 for mix in mixes:
                     for style in styles:
-                        res = run_flight(seed, kind, mix, style, late=late, **kw)
+                        res, zone_h = run_flight(seed, kind, mix, style, late=late, **kw)
                         f.write(
                             json.dumps(
                                 {
@@ -369,7 +372,7 @@ def main():
                         row[1] += sum(1 for z in res if z[3] < 0)
                         row[2] += sum(1 for z in res if z[3] < 5 and not z[4])
                         row[3] = min([row[3], *(z[3] for z in res)])
-                        row[4] += _alert_zone_h()
+                        row[4] += zone_h
     print(
         "| kind | reports | style | zone entries | late | < shelter + 5 s, reported "
         "| least margin s | alert zone-h |"

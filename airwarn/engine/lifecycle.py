@@ -153,6 +153,17 @@ RENAMES_PER_WINDOW = 2
 RENAME_WINDOW_MS = 10_000
 
 
+class _Stamp:
+    """When a threat last gave a pre-alert list: the zones of one list share one stamp
+    (`_Threat.pre_seen_ms`), so a list given again as it was (a corridor's warning ring mostly
+    is: it is worked out once a minute) moves all their times with one assignment."""
+
+    __slots__ = ("ms",)
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+
 def _source(threat_id: str) -> str:
     """Whose threat it is: its id up to and with the first `/` (the sensors' lane writes
     `<sensor>/<threat>`), or "" for an id without one."""
@@ -168,7 +179,17 @@ class _Threat:
     timeout_due_ms: int = 0  # its one live timeout timer
     coasting: bool = False  # its sensor said `lost`: it flies on its last impact estimate
     alert_seen_ms: dict[int, int] = field(default_factory=dict)  # zone -> last time in danger
-    pre_seen_ms: dict[int, int] = field(default_factory=dict)
+    # zone -> when it was last pre-alerted (its list's stamp)
+    pre_seen_ms: dict[int, _Stamp] = field(default_factory=dict)
+    # The pre-alert list last given (as the policy gave it, and as taken: less the zones held
+    # at alert, `pre_both`), its stamp and its number of zones; None once a zone of it left
+    # pre_seen_ms other than by _assess (a manual clear, a resumed track), when it must be
+    # taken anew.
+    pre_raw: list[int] | None = None
+    pre_given: list[int] = field(default_factory=list)
+    pre_both: frozenset[int] = frozenset()
+    pre_stamp: _Stamp = field(default_factory=lambda: _Stamp(0))
+    pre_count: int = 0
     released: set[int] = field(default_factory=set)  # zones it let go while it flew
     renamed_ms: list[int] = field(default_factory=list)  # its renames in the last window
     version: int = 0  # bumps on every assessment, so a stale recheck timer is ignored
@@ -512,6 +533,7 @@ class Engine:
         self.stats.resumed += 1
         threat.alert_seen_ms.clear()  # the view's `held` is the same dict
         threat.pre_seen_ms.clear()
+        threat.pre_raw = None
         threat.released.clear()
         threat.view.forget_geometry()
 
@@ -671,7 +693,8 @@ class Engine:
                 z.alert_until_ms = z.pre_until_ms = None
                 for threat in self._threats.values():
                     threat.alert_seen_ms.pop(index, None)
-                    threat.pre_seen_ms.pop(index, None)
+                    if threat.pre_seen_ms.pop(index, None) is not None:
+                        threat.pre_raw = None
             self._refresh(index, now)
 
     def _relay_targets(self, event: Relay) -> list[int]:
@@ -785,21 +808,42 @@ class Engine:
                 for index, seen in threat.alert_seen_ms.items()
                 if seen < now and now - seen >= corridor_release_ms  # not in danger now
             ]
-        held = threat.pre_seen_ms
+        pre_held = threat.pre_seen_ms
+        staying: set[int] = set()
         if threat.alert_seen_ms and pre:
             # A zone it holds at alert (and keeps) is not pre-alerted by it as well; taking it
             # would only end a pre-alert hold another threat left on it.
             staying = threat.alert_seen_ms.keys() - set(leaving)
+        stamp = threat.pre_stamp
+        both: list[int]
+        if pre == threat.pre_raw:
+            # the list it gave last time (a zone of which is in pre_seen_ms with its stamp,
+            # or in pre_both): taken as it was unless it now holds others of it at alert
+            both = [i for i in staying if i in threat.pre_both or pre_held.get(i) is stamp]
+            again = threat.pre_both.issuperset(both) and len(both) == len(threat.pre_both)
+        else:
             both = [i for i in pre if i in staying]
+            again = False
+        for index in both:
+            if index not in pre_held:
+                self._zones[index].pre_until_ms = None
+        taken = []
+        if again:
+            stamp.ms = now
+            pre = threat.pre_given
+        else:
+            raw = pre
             if both:
-                for index in both:
-                    if index not in held:
-                        self._zones[index].pre_until_ms = None
                 pre = [i for i in pre if i not in staying]
-        seen_now = dict.fromkeys(pre, now)
-        # a corridor threat's pre-alert list is mostly the one it gave last time: test it whole
-        taken = [] if seen_now.keys() <= held.keys() else [i for i in pre if i not in held]
-        held.update(seen_now)
+            stamp = threat.pre_stamp = _Stamp(now)
+            seen_now = dict.fromkeys(pre, stamp)
+            # a corridor threat's list mostly differs from the last by a few zones
+            taken = (
+                [] if seen_now.keys() <= pre_held.keys() else [i for i in pre if i not in pre_held]
+            )
+            pre_held.update(seen_now)
+            threat.pre_raw, threat.pre_given, threat.pre_both = raw, pre, frozenset(both)
+            threat.pre_count = len(seen_now)
         for index in taken:
             z = self._zones[index]
             z.pre_holders.add(threat_id)
@@ -812,16 +856,21 @@ class Engine:
         # Let go what it no longer pre-alerts (each in the order it was taken): the zones not in
         # this list for release_s, and those it now holds at alert.
         if release_ms <= 0:
-            expired = set(held)
-        elif len(held) == len(seen_now):
+            expired = set(pre_held)
+            threat.pre_raw = None
+        elif len(pre_held) == threat.pre_count:
             # it holds exactly this list, which has no zone it holds at alert: nothing to let go
             expired = set()
         else:
-            expired = {i for i in held.keys() - seen_now.keys() if now - held[i] >= release_ms}
-            expired.update(held.keys() & threat.alert_seen_ms.keys())
+            expired = {
+                i
+                for i, seen in pre_held.items()
+                if seen is not stamp and now - seen.ms >= release_ms
+            }
+            expired.update(pre_held.keys() & threat.alert_seen_ms.keys())
         if expired:
-            for index in [i for i in held if i in expired]:
-                del held[index]
+            for index in [i for i in pre_held if i in expired]:
+                del pre_held[index]
                 self._release(index, threat_id, PRE_ALERT, now)
         if found.recheck_ms is not None and found.recheck_ms > now:
             self._schedule(found.recheck_ms, "assess", threat_id, threat.version)

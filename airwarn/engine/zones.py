@@ -242,7 +242,7 @@ class ZoneSet:
         missed: set[int] = set(fresh)
         if unsure:
             region_m = outline.polygon()
-            exact = shapely.intersects(region_m, self.shapes_m[unsure])
+            exact = shapely.intersects(self.shapes_m[unsure], region_m)
             missed.difference_update(
                 i for i, hit in zip(unsure, exact.tolist(), strict=True) if hit
             )

@@ -99,11 +99,12 @@ class ThreatView:
     # per zone it held: a place the threat was and the zone's distance from there (m)
     distances: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     # when a corridor threat was last assessed, its track's revision then (-1: not since its
-    # geometry was dropped), and the top speed its corridor grows at in silence
-    # (SmartPolicy._silent_due_ms)
+    # geometry was dropped), the top speed its corridor grows at in silence and when its next
+    # report is overdue (SmartPolicy._silent_due_ms)
     assessed_ms: int = 0
     assessed_revision: int = -1
     top_mps: float = 1.0
+    overdue_ms: int | None = None
 
     def forget_geometry(self) -> None:
         """Drop what was worked out from the zones it held and the corridor it had: a track
@@ -488,6 +489,7 @@ class SmartPolicy:
                 self._taken[alert] = False
         threat.assessed_ms, threat.assessed_revision = now_ms, track.revision
         threat.top_mps = max(envelope.cap_mps or 0.0, envelope.high_mps, 1.0)
+        threat.overdue_ms = overdue_ms
         recheck_ms = now_ms + 1000 * profile.lead_s
         if overdue_ms is not None and now_ms < overdue_ms:
             recheck_ms = min(recheck_ms, overdue_ms)  # its corridor may grow faster from then on
@@ -515,9 +517,7 @@ class SmartPolicy:
         if threat.profile.pre_alert_s:
             wait_s = min(wait_s, PRE_REFRESH_S)  # the warning ring holds that long
         due_ms = threat.assessed_ms + math.floor(1000 * wait_s)
-        track = threat.track
-        assert isinstance(track, CorridorTrack)
-        overdue_ms = _overdue_ms(track)
+        overdue_ms = threat.overdue_ms  # of the same reports: none came since
         if overdue_ms is not None and threat.assessed_ms < overdue_ms:
             # looked at again once a report is overdue, when its corridor may grow faster
             due_ms = min(due_ms, overdue_ms)

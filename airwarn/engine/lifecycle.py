@@ -182,9 +182,10 @@ class _Threat:
     # zone -> when it was last pre-alerted (its list's stamp)
     pre_seen_ms: dict[int, _Stamp] = field(default_factory=dict)
     # The pre-alert list last given (as the policy gave it, and as taken: less the zones held
-    # at alert, `pre_both`), its stamp and its number of zones; None once a zone of it left
-    # pre_seen_ms other than by _assess (a manual clear, a resumed track), when it must be
-    # taken anew.
+    # at alert, `pre_both`), its stamp and its number of zones. A list given again as it was is
+    # taken by moving the stamp alone, so whatever removes a zone from pre_seen_ms outside
+    # _assess (a manual clear, a resumed track) must set pre_raw to None: the next list is
+    # then taken anew.
     pre_raw: list[int] | None = None
     pre_given: list[int] = field(default_factory=list)
     pre_both: frozenset[int] = frozenset()

@@ -1,8 +1,12 @@
-"""Where a drone's or cruise missile's alerted area x time goes: zones its true path never came
-near, and, for the zones it did come near, the time before and after its closest approach.
+"""Where a threat's alerted area x time goes: zones its true path never came near, and, for the
+zones it did come near, the time before and after its closest approach.
 
     python bench/alert_split.py --kind cruise --country israel --cell honest --seeds 3
     python bench/alert_split.py --kind drones --kind cruise --country ukraine --seeds 2
+    python bench/alert_split.py --kind rockets --country israel --cell sparse-60 --seeds 3
+
+(For a rocket or ballistic missile the path is its ground track: *wide* is then the impact
+region's width away from it, and the holds after its end are the zones of its last region.)
 
 Reads raids that `bench/sweep.py` cached (simulated and cached when missing), replays them
 through the engine with the default settings, and splits each alerted interval of a zone by
@@ -105,7 +109,9 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kind", choices=["cruise", "drones"], action="append")
+    parser.add_argument(
+        "--kind", choices=["cruise", "drones", "rockets", "ballistic"], action="append"
+    )
     parser.add_argument("--country", choices=["israel", "ukraine"], action="append")
     parser.add_argument("--cell", choices=list(CELLS), action="append")
     parser.add_argument("--seeds", type=int, default=1, help="seeds 1..N of each cell")

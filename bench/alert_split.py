@@ -59,14 +59,15 @@ def split(country: str, scenario: str, cell: str, seed: int, near_m: float) -> d
     zones = zone_set(country, None if conditions is None else conditions.shelter_s)
     lines, truth = raid(country, scenario, cell, seed, RESULTS / "sweep-cache", _sim_version())
     engine = Engine(zones)
-    decisions = [d for line in lines for d in engine.apply(parse_event(line))]
+    events = [parse_event(line) for line in lines]
+    decisions = [d for event in events for d in engine.apply(event)]
     decisions += engine.flush()
     paths = _paths(engine, truth)
-    ends = {}
-    for line in lines:
-        event = parse_event(line)
-        if isinstance(event, End) and event.reason != "lost":
-            ends[event.threat] = (to_ms(event.t), event.reason)
+    ends = {
+        event.threat: (to_ms(event.t), event.reason)
+        for event in events
+        if isinstance(event, End) and event.reason != "lost"
+    }
     hit = {}  # threat -> the zone its true impact point is in
     for threat in truth["threats"]:
         impact = threat.get("impact")

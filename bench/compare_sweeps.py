@@ -7,7 +7,8 @@ Both files are `bench/sweep.py` results (`--out NAME` writes NAME.json). For eac
 country: missed and late impacts (those of tracks the sensors lost apart, as the sweep counts
 them), the engine's over-alert after over before (the median row and the range), flaps per 100
 alerted zones over all rows, and how many rows meet every target (`--skip` leaves cells out of
-it); then one line per kind, country and cell named with `--cell`.
+it); the engine (and the state oracle's floor, where the sweep ran it) against the references
+and floors; then one line per kind, country and cell named with `--cell`.
 """
 
 from __future__ import annotations
@@ -53,14 +54,14 @@ def _cell_line(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
     return head + f"{side(_engine(before))} | {side(a)} |"
 
 
-def _against(rows: list[dict[str, Any]], policy: str) -> list[float]:
-    """The engine's over-alert over another policy's, per row that has both."""
+def _against(rows: list[dict[str, Any]], policy: str, mine: str = "engine") -> list[float]:
+    """One policy's over-alert (the engine's) over another's, per row that has both."""
     out = []
     for row in rows:
         other = row["policies"].get(policy, {}).get("over_alert")
-        mine = _engine(row)["over_alert"]
-        if other and mine is not None:
-            out.append(mine / other)
+        factor = row["policies"].get(mine, {}).get("over_alert")
+        if other and factor is not None:
+            out.append(factor / other)
     return out
 
 
@@ -113,15 +114,19 @@ def main() -> None:
     print()
     print(
         "| kind | country | after: over-alert, median row (range) | engine ÷ region | "
-        "engine ÷ path-oracle |"
+        "engine ÷ path-oracle | engine ÷ state-oracle | state-oracle ÷ path-oracle | "
+        "state-oracle ÷ region |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for (kind, country), keys in sorted(groups.items()):
         a = [after[k] for k in keys]
         print(
             f"| {kind} | {country} | "
             f"{_spread([x for r in a if (x := _engine(r)['over_alert']) is not None])} | "
-            f"{_spread(_against(a, 'region'))} | {_spread(_against(a, 'path-oracle'))} |"
+            f"{_spread(_against(a, 'region'))} | {_spread(_against(a, 'path-oracle'))} | "
+            f"{_spread(_against(a, 'state-oracle'))} | "
+            f"{_spread(_against(a, 'path-oracle', 'state-oracle'))} | "
+            f"{_spread(_against(a, 'region', 'state-oracle'))} |"
         )
     if args.cell:
         print()

@@ -10,10 +10,11 @@ their own shelter times; Ukraine's hromadas at 90 s), cell of the sweep
 (`airwarn.sim.conditions.CELLS`: the sensor's noise, cadence and acquisition, the bodies, a
 uniform shelter time, the threats' manoeuvres) and seed, it simulates a raid (`nominal`: the
 default simulator; every other cell: the harder one, `airwarn.sim.hardraid`), replays it through
-the engine, `reach`, `region`, `path-oracle` and `impact-oracle` with the same lifecycle, and
-scores each with `airwarn evaluate`'s definitions. It prints, per kind, one row per cell and
-country with the issue's target checks, and a calibration table of the engine's impact
-regions (rockets and ballistic missiles; `airwarn.sim.calibration`).
+the engine, `reach`, `region`, `path-oracle`, `impact-oracle` and (drones and cruise missiles)
+`state-oracle` with the same lifecycle, and scores each with `airwarn evaluate`'s definitions.
+It prints, per kind, one row per cell and country with the issue's target checks, and a
+calibration table of the engine's impact regions (rockets and ballistic missiles;
+`airwarn.sim.calibration`).
 
 Raids are cached on disk by their parameters and the simulator's source (bench/results/
 sweep-cache/), so a second run, or one after an engine change, only replays; each raid's scores
@@ -27,6 +28,11 @@ Targets (issue 12), per kind, cell and country over the seeds:
 - rockets, ballistic missiles: over-alert factor <= 6 (goal <= 3);
 - drones, cruise missiles: over-alert <= 1/5 of `region`'s and <= 3 x `path-oracle`'s;
 - flaps <= 1 per 100 alerted zones.
+
+Beside the path oracle, drones and cruise missiles get the state oracle's floor (it knows the
+true position and velocity at every moment, not the turns to come): `state-oracle ÷
+path-oracle` is how far from the path any corridor safe against the kind's turns must stay
+with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for its sensors cost.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ KINDS = {"rockets": "rocket", "ballistic": "ballistic", "cruise": "cruise", "dro
 COUNTS = {"rockets": 20, "ballistic": 6, "cruise": 6, "drones": 8}
 UA_SHELTER_S = 90
 COUNTRIES = ("israel", "ukraine")
-POLICY_NAMES = ("engine", "reach", "region", "path-oracle", "impact-oracle")
+POLICY_NAMES = ("engine", "reach", "region", "path-oracle", "impact-oracle", "state-oracle")
 QUICK_CELLS = (
     "honest",
     "noise-300",
@@ -245,6 +251,8 @@ def _run(job: Job) -> dict[str, Any]:
     }
     recorder = None
     for name in policies:
+        if name == "state-oracle" and kind in ("rocket", "ballistic"):
+            continue  # its state fixes its path: the path oracle's answer
         if name in ORACLES:
             # The impact oracle knows the impacts that are scored (so its alert is the ideal);
             # the path oracle, every true path.
@@ -437,10 +445,17 @@ def tables(
             "path-oracle",
             "impact-oracle",
         ]
+        if not ballistic:
+            head.append("state-oracle")
         if baseline is not None:
             head[7:7] = ["baseline: missed, late, over-alert, flaps /100"]
         if not ballistic:
-            head += ["engine ÷ region", "engine ÷ path-oracle"]
+            head += [
+                "engine ÷ region",
+                "engine ÷ path-oracle",
+                "engine ÷ state-oracle",
+                "state-oracle ÷ path-oracle",
+            ]
         head += ["flaps /100", "targets"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
@@ -474,9 +489,15 @@ def tables(
                     else f"{b['missed']}, {b['late']}, {_f(b['over_alert'], 2)}, "
                     f"{_f(b['flaps_per_100'], 2)}"
                 )
-            cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in factors]
+            shown = factors[:5] if ballistic else factors
+            cells += [_f(f, 2 if (f or 0) < 10 else 1) for f in shown]
             if not ballistic:
-                cells += [_ratio(e["over_alert"], factors[2]), _ratio(e["over_alert"], factors[3])]
+                cells += [
+                    _ratio(e["over_alert"], factors[2]),
+                    _ratio(e["over_alert"], factors[3]),
+                    _ratio(e["over_alert"], factors[5]),
+                    _ratio(factors[5], factors[3]),
+                ]
             cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
             required = [v for k, v in c.items() if "goal" not in k]
             met += all(v is not False for v in required)
@@ -598,7 +619,7 @@ def main() -> None:
         "--policy",
         choices=POLICY_NAMES[1:],
         action="append",
-        help="run only these beside the engine (default: all four; the "
+        help="run only these beside the engine (default: all of them; the "
         "targets of drones and cruise missiles need region and path-oracle)",
     )
     parser.add_argument(

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import pytest
+import shapely
 from conftest import grid_zones, require_data
 from typer.testing import CliRunner
 
@@ -21,8 +22,8 @@ from airwarn.engine import EngineConfig, run
 from airwarn.engine.zones import ZoneSet, write_zones, zones_from_geojson
 from airwarn.errors import AirwarnError
 from airwarn.sim.evaluate import score
-from airwarn.sim.oracles import ImpactOracle, PathOracle, run_oracle
-from airwarn.sim.paths import read_path, zone_visits
+from airwarn.sim.oracles import ImpactOracle, PathOracle, run_oracle, true_state
+from airwarn.sim.paths import TruePath, read_path, zone_visits
 from airwarn.sim.scenarios import simulate, write_simulation
 
 KIND = {"rockets": "rocket", "ballistic": "ballistic", "drones": "drone", "cruise": "cruise"}
@@ -209,17 +210,21 @@ def test_evaluate_scores_the_oracles_beside_the_references(tmp_path):
         "path-oracle",
         "--policy",
         "impact-oracle",
+        "--policy",
+        "state-oracle",
         "--json",
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert list(document) == ["engine", "reach", "path-oracle", "impact-oracle"]
+    assert list(document) == ["engine", "reach", "path-oracle", "impact-oracle", "state-oracle"]
     for policy in document.values():
         assert {"flaps", "flaps_per_100", "alerted_zones", "warning_s_median"} <= set(
             policy["total"]
         )
     assert document["impact-oracle"]["total"]["missed"] == 0
+    # a rocket's state fixes its path: the state oracle answers as the path oracle does
+    assert document["state-oracle"]["total"] == document["path-oracle"]["total"]
     result = runner.invoke(app, [*args[:-1], "--policy", "oracle"])
     assert result.exit_code == 2
     assert "path-oracle" in result.output and "'oracle'" in result.output
@@ -264,3 +269,118 @@ def test_simulate_writes_true_paths_only_when_asked(tmp_path):
             if bare["impact"]
             else True
         )
+
+
+@pytest.mark.parametrize(
+    ("country", "scenario", "count"), [("ukraine", "drones", 4), ("israel", "cruise", 3)]
+)
+def test_the_state_oracle_sits_between_the_path_oracle_and_the_engine(
+    request, country, scenario, count
+):
+    # It knows where each threat is and how it flies, not where it will turn: never late, more
+    # than the path (any turn the kind can make), less than the engine, whose sensors say less
+    zones = request.getfixturevalue(country)
+    events, truth = simulate(zones, scenario, 5, count=count, paths=True)
+    lost = {t["threat"] for t in truth["threats"] if t["end_reason"] == "lost"}
+    kind = KIND[scenario]
+    area = {}
+    for name in ("path-oracle", "state-oracle"):
+        result = score(zones, truth, run_oracle(zones, truth, _parsed(events), name))
+        scored = [t for t in result.threats if t.zone is not None and t.threat not in lost]
+        assert scored
+        assert not [t.threat for t in scored if t.missed or t.late]
+        area[name] = result.per_kind[kind].alert_km2h
+    engine = score(zones, truth, list(run(zones, _parsed(events), EngineConfig())))
+    assert area["path-oracle"] < area["state-oracle"] < engine.per_kind[kind].alert_km2h
+
+
+def _straight_drone(grid: ZoneSet) -> tuple[list[Any], dict[str, Any]]:
+    """A drone flying due east along the middle of the grid's row 2 at 50 m/s for 600 s,
+    reported every 10 s, down where its path ends."""
+    lat = 31.4 + 2.5 * 0.05
+    metres_per_degree = 111_320.0 * float(np.cos(np.radians(lat)))
+    lons = [34.55 + 50.0 * t / metres_per_degree for t in range(0, 601, 10)]
+    start = "2026-03-01T18:00:00.000Z"
+    truth = {
+        "start": start,
+        "threats": [
+            {
+                "threat": "D1",
+                "kind": "drone",
+                "first_report_t": start,
+                "impact": {
+                    "lat": lat,
+                    "lon": lons[-1],
+                    "t": format_time(parse_time(start) + 600_000),
+                },
+                "end_reason": "impact",
+                "path": {
+                    "t_s": [float(t) for t in range(0, 601, 10)],
+                    "lat": [lat] * len(lons),
+                    "lon": lons,
+                    "alt_m": [500.0] * len(lons),
+                },
+            }
+        ],
+    }
+    events = [
+        {
+            "type": "track",
+            "threat": "D1",
+            "kind": "drone",
+            "lat": lat,
+            "lon": lon,
+            "t": format_time(parse_time(start) + 10_000 * i),
+        }
+        for i, lon in enumerate(lons)
+    ]
+    events.append(
+        {
+            "type": "end",
+            "threat": "D1",
+            "reason": "impact",
+            "t": format_time(parse_time(start) + 600_500),
+        }
+    )
+    return _parsed(events), truth
+
+
+def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_hit(grid):
+    events, truth = _straight_drone(grid)
+    decisions = run_oracle(grid, truth, events, "state-oracle")
+    path = read_path(grid, truth, truth["threats"][0])
+    assert path is not None
+    crossed = {grid.ids[z] for z in zone_visits(grid, path).zone}
+    alerted = {d.zone for d in decisions if d.level == "alert"}
+    assert crossed == {f"r2c{c}" for c in range(6)}
+    # a 12.5 deg/s turn at 50 m/s has a radius of 230 m: within 75 s (60 s of shelter, the
+    # lead and a step) it reaches the rows either side of its own, not the ones beyond
+    assert crossed < alerted
+    assert {z[:2] for z in alerted} == {"r1", "r2", "r3"}
+    # each alert within its reach of where the drone was then: 50 m/s over 77 s
+    start = parse_time(truth["start"])
+    for d in decisions:
+        if d.level != "alert":
+            continue
+        t_ms = parse_time(d.t) - start
+        x = float(np.interp(t_ms, path.t_ms - start, path.x_m))
+        y = float(np.interp(t_ms, path.t_ms - start, path.y_m))
+        zone = grid.shapes_m[grid.index_of[d.zone]]
+        assert zone.distance(shapely.Point(x, y)) <= 50.0 * (60 + 15 + 2) + 1.0
+    # at its end it knew where it came down: that zone keeps the hold, the others go
+    ended = parse_time(truth["threats"][0]["impact"]["t"])
+    cleared = {d.zone: parse_time(d.t) - ended for d in decisions if d.level == "clear"}
+    assert cleared.pop("r2c5") >= 600_000
+    assert cleared and max(cleared.values()) <= 60_000
+
+
+def test_a_true_state_is_read_between_the_samples_of_a_path():
+    path = TruePath(
+        np.array([0, 10_000, 20_000], dtype=np.int64),
+        np.array([0.0, 1000.0, 1000.0]),
+        np.array([0.0, 0.0, 500.0]),
+    )
+    assert true_state(path, 5_000) == pytest.approx((500.0, 0.0, 100.0, 0.0))
+    assert true_state(path, 15_000) == pytest.approx((1000.0, 250.0, 0.0, 50.0))
+    assert true_state(path, 20_000) == pytest.approx((1000.0, 500.0, 0.0, 50.0))
+    assert true_state(path, -1) is None and true_state(path, 20_001) is None

@@ -310,8 +310,9 @@ def evaluate(
             help="Also run a reference policy on the same events and score it alongside: reach "
             "(every zone within reach of the latest report), region (whole regions), or an oracle "
             "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
-            "truth made with --truth-paths), impact-oracle (knows the impact point and time). "
-            "Repeat for several."
+            "truth made with --truth-paths), impact-oracle (knows the impact point and time), "
+            "state-oracle (knows where each drone or cruise missile is and how it flies, not "
+            "where it will turn; needs --truth-paths). Repeat for several."
         ),
     ] = None,
     events: Annotated[
@@ -333,7 +334,7 @@ def evaluate(
 
     Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
     --decisions d.jsonl --policy reach --policy region --policy path-oracle
-    --policy impact-oracle
+    --policy impact-oracle --policy state-oracle
     """
     import msgspec
 

@@ -1,6 +1,6 @@
 """Oracle floors: policies that know what no sensor can, to show what no policy can beat.
 
-Both are run through the engine's own lifecycle (`airwarn.engine.Engine` with the oracle as
+All are run through the engine's own lifecycle (`airwarn.engine.Engine` with the oracle as
 its policy), like the `reach` and `region` references: they see a threat only from its first
 report, are asked only when the engine asks any policy (on a report, or at the re-assessment
 time they name), and their zones are held and released as the engine holds and releases any
@@ -17,24 +17,39 @@ other policy's. What differs is only what they know, from the truth document:
   little above: the `end` comes up to a second after the impact); below 1 when the threat is
   first seen later than `shelter_s` before the impact.
 
-Neither oracle can warn for a track that the sensors lose (an `end` with reason `lost`) longer
+- `state-oracle` knows where each drone or cruise missile is, how fast and which way it flies,
+  at every moment (from its true path), but not where it will turn: it alerts every zone the
+  kind's turn-limited reach from the true state (`predict.corridor.reach_outline`, at the
+  speed it flies then, with no position error and no buffer) meets within the zone's shelter
+  time plus the lead. This is the floor for a corridor that is safe against any turn the
+  kind can make: what a perfect sensor leaves of the corridor's width, with the engine's
+  margins for what sensors do not say (their errors, their silences, a dash) taken away. It
+  is asked every `STATE_STEP_S` and reaches that much further, so that it is never late
+  between two looks; when the threat comes down, it knows where, and only that zone keeps
+  the full hold (the engine's own `ending` holds what the debris may reach). A rocket's or
+  ballistic missile's state fixes its path: for those it answers as `path-oracle` does.
+
+No oracle can warn for a track that the sensors lose (an `end` with reason `lost`) longer
 than the hold before it comes down: the lifecycle ends the threat then, as it would for any
 policy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import shapely
 
 from airwarn.contract import Decision, Event, parse_time
 from airwarn.engine import EngineConfig, run
-from airwarn.engine.policy import Assessment, Policy, ThreatView
+from airwarn.engine.policy import Assessment, Ending, Policy, ThreatView
+from airwarn.engine.predict.corridor import reach_outline
 from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
-from airwarn.sim.paths import Visits, read_path, zone_visits
+from airwarn.sim.paths import TruePath, Visits, read_path, zone_visits
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -47,12 +62,14 @@ class PathOracle:
     def __init__(self, zones: ZoneSet, truth: Mapping[str, Any]) -> None:
         self.zones = zones
         self.visits: dict[str, Visits] = {}
+        self.paths: dict[str, TruePath] = {}
         missing = []
         for row in truth.get("threats") or []:
             path = read_path(zones, truth, row)
             if path is None:
                 missing.append(str(row.get("threat")))
                 continue
+            self.paths[str(row["threat"])] = path
             self.visits[str(row["threat"])] = zone_visits(zones, path)
         if missing:
             raise AirwarnError(
@@ -71,6 +88,74 @@ class PathOracle:
         later = due_ms > now_ms
         recheck = int(due_ms[later].min()) if later.any() else None
         return Assessment(np.unique(visits.zone[now]), _EMPTY, recheck_ms=recheck)
+
+
+# How often the state oracle looks again; it reaches this much further at each look.
+STATE_STEP_S = 2
+
+
+class StateOracle(PathOracle):
+    """Every zone a drone's or cruise missile's turn-limited reach from its true state meets
+    within the zone's shelter time plus the lead (a rocket or ballistic missile: `PathOracle`)."""
+
+    name = "state-oracle"
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
+        profile = threat.profile
+        path = self.paths.get(threat.id)
+        if profile.model == "ballistic" or path is None:
+            return super().assess(threat, now_ms)
+        state = true_state(path, now_ms)
+        if state is None:  # before its path starts, or after it came down
+            return Assessment(_EMPTY, _EMPTY)
+        x, y, vx, vy = state
+        speed = math.hypot(vx, vy)
+        heading = math.atan2(vx, vy) if speed > 0 else None
+        turn = math.radians(profile.turn_rate_dps)
+        found: list[np.ndarray] = []
+        for shelter_s in self.zones.shelter_classes:
+            horizon_s = shelter_s + profile.lead_s + STATE_STEP_S
+            outline = reach_outline(x, y, heading, 0.0, speed, turn, horizon_s, 0.0)
+            hits = self.zones.query(outline.polygon())
+            found.append(hits[self.zones.shelter_s[hits] == shelter_s])
+        alert = np.unique(np.concatenate(found)) if found else _EMPTY
+        return Assessment(alert, _EMPTY, recheck_ms=now_ms + 1000 * STATE_STEP_S)
+
+    def ending(
+        self,
+        threat: ThreatView,
+        now_ms: int,
+        reason: str,
+        end_ms: int | None = None,
+        flying_on_s: float = 0.0,
+    ) -> Ending | None:
+        """A drone or cruise missile that came down or was brought down: it knew where (the
+        last point of its path), so only the zone there keeps the full hold; the others it
+        held are out of danger, as `SmartPolicy.ending` lets them go. A rocket or ballistic
+        missile: every zone it holds, as for `path-oracle`."""
+        path = self.paths.get(threat.id)
+        if threat.profile.model == "ballistic" or path is None:
+            return None
+        there = self.zones.query(shapely.Point(float(path.x_m[-1]), float(path.y_m[-1])))
+        return Ending(dict.fromkeys(there.tolist()))
+
+
+def true_state(path: TruePath, t_ms: int) -> tuple[float, float, float, float] | None:
+    """Where a path is at `t_ms` and its velocity there (m, m/s on the local map), from the
+    samples either side; None outside the path's time (or a path of one sample)."""
+    times = path.t_ms
+    if len(times) < 2 or t_ms < times[0] or t_ms > times[-1]:
+        return None
+    i = min(int(np.searchsorted(times, t_ms, side="right")) - 1, len(times) - 2)
+    dt_ms = int(times[i + 1] - times[i])
+    if dt_ms <= 0:
+        return None
+    share = (t_ms - int(times[i])) / dt_ms
+    dx = float(path.x_m[i + 1] - path.x_m[i])
+    dy = float(path.y_m[i + 1] - path.y_m[i])
+    x = float(path.x_m[i]) + share * dx
+    y = float(path.y_m[i]) + share * dy
+    return x, y, 1000.0 * dx / dt_ms, 1000.0 * dy / dt_ms
 
 
 class ImpactOracle:
@@ -105,6 +190,7 @@ class ImpactOracle:
 ORACLES: dict[str, Callable[[ZoneSet, Mapping[str, Any]], Policy]] = {
     "path-oracle": PathOracle,
     "impact-oracle": ImpactOracle,
+    "state-oracle": StateOracle,
 }
 
 

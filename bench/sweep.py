@@ -29,10 +29,11 @@ Targets (issue 12), per kind, cell and country over the seeds:
 - drones, cruise missiles: over-alert <= 1/5 of `region`'s and <= 3 x `path-oracle`'s;
 - flaps <= 1 per 100 alerted zones.
 
-Beside the path oracle, drones and cruise missiles get the state oracle's floor (it knows the
-true position and velocity at every moment, not the turns to come): `state-oracle ÷
-path-oracle` is how far from the path any corridor safe against the kind's turns must stay
-with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for its sensors cost.
+Beside the path oracle, drones and cruise missiles get the state oracle (the engine's corridor
+rule fed the true position and velocity at every moment, not the turns to come):
+`state-oracle ÷ path-oracle` is how far from the path a corridor drawn over the kind's turns
+stays even with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for what
+its sensors do not say cost (`airwarn.sim.oracles`).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _engine_version() -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# One job: a raid, five policies
+# One job: a raid, every policy
 
 
 _ZONES: dict[tuple[str, int | None], ZoneSet] = {}

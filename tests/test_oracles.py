@@ -8,6 +8,7 @@ small so that the file runs in seconds.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import msgspec
@@ -353,11 +354,12 @@ def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_h
     crossed = {grid.ids[z] for z in zone_visits(grid, path).zone}
     alerted = {d.zone for d in decisions if d.level == "alert"}
     assert crossed == {f"r2c{c}" for c in range(6)}
-    # a 12.5 deg/s turn at 50 m/s has a radius of 230 m: within 75 s (60 s of shelter, the
+    # a 12.5 deg/s turn at 50 m/s has a radius of 230 m: within 77 s (60 s of shelter, the
     # lead and a step) it reaches the rows either side of its own, not the ones beyond
     assert crossed < alerted
     assert {z[:2] for z in alerted} == {"r1", "r2", "r3"}
-    # each alert within its reach of where the drone was then: 50 m/s over 77 s
+    # each alert within its reach of where the drone was then: 50 m/s over 77 s (and the
+    # outline's rays, drawn 1 / cos 5 degrees long so that their chords hold the curve)
     start = parse_time(truth["start"])
     for d in decisions:
         if d.level != "alert":
@@ -366,12 +368,63 @@ def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_h
         x = float(np.interp(t_ms, path.t_ms - start, path.x_m))
         y = float(np.interp(t_ms, path.t_ms - start, path.y_m))
         zone = grid.shapes_m[grid.index_of[d.zone]]
-        assert zone.distance(shapely.Point(x, y)) <= 50.0 * (60 + 15 + 2) + 1.0
-    # at its end it knew where it came down: that zone keeps the hold, the others go
+        assert zone.distance(shapely.Point(x, y)) <= 50.0 * 77 / math.cos(math.radians(5)) + 1.0
+
+
+@pytest.mark.parametrize("name", ["path-oracle", "state-oracle"])
+def test_an_oracle_holds_only_the_zone_a_drone_came_down_in(grid, name):
+    # it knows the path, so where it ends: that zone keeps the hold, the others go
+    events, truth = _straight_drone(grid)
+    decisions = run_oracle(grid, truth, events, name)
     ended = parse_time(truth["threats"][0]["impact"]["t"])
     cleared = {d.zone: parse_time(d.t) - ended for d in decisions if d.level == "clear"}
     assert cleared.pop("r2c5") >= 600_000
     assert cleared and max(cleared.values()) <= 60_000
+
+
+def test_the_state_oracle_never_alerts_what_the_kind_cannot_turn_to(grid):
+    # A cruise missile at 220 m/s turns on a circle of 2.8 km at 4.5 deg/s: within 32 s
+    # (15 s of shelter, the lead and a step) it flies 7 km and cannot turn back. Flying east
+    # from the middle of column 1, it never alerts column 0 (all of it 2.4 km or more behind
+    # it), which a disc of its reach would; the rows either side, within a turn, it does.
+    zones = zones_from_geojson(grid_zones(shelter_s=15))
+    lat = 31.4 + 2.5 * 0.05
+    metres_per_degree = 111_320.0 * float(np.cos(np.radians(lat)))
+    lons = [34.675 + 220.0 * t / metres_per_degree for t in range(0, 101, 5)]
+    start = "2026-03-01T18:00:00.000Z"
+    truth = {
+        "start": start,
+        "threats": [
+            {
+                "threat": "C1",
+                "kind": "cruise",
+                "impact": None,
+                "end_reason": "lost",
+                "path": {
+                    "t_s": [float(t) for t in range(0, 101, 5)],
+                    "lat": [lat] * len(lons),
+                    "lon": lons,
+                    "alt_m": [100.0] * len(lons),
+                },
+            }
+        ],
+    }
+    events = [
+        {
+            "type": "track",
+            "threat": "C1",
+            "kind": "cruise",
+            "lat": lat,
+            "lon": lon,
+            "t": format_time(parse_time(start) + 5_000 * i),
+        }
+        for i, lon in enumerate(lons)
+    ]
+    decisions = run_oracle(zones, truth, _parsed(events), "state-oracle")
+    alerted = {d.zone for d in decisions if d.level == "alert"}
+    assert {"r1c2", "r2c2", "r3c2"} <= alerted
+    assert not {z for z in alerted if z.endswith("c0")}
+    assert {z[:2] for z in alerted} == {"r1", "r2", "r3"}
 
 
 def test_a_true_state_is_read_between_the_samples_of_a_path():
@@ -384,3 +437,10 @@ def test_a_true_state_is_read_between_the_samples_of_a_path():
     assert true_state(path, 15_000) == pytest.approx((1000.0, 250.0, 0.0, 50.0))
     assert true_state(path, 20_000) == pytest.approx((1000.0, 500.0, 0.0, 50.0))
     assert true_state(path, -1) is None and true_state(path, 20_001) is None
+    # a last step of 2 ms: its velocity over the second before it, not its rounding
+    cut = TruePath(
+        np.array([0, 1_000, 2_000, 2_002], dtype=np.int64),
+        np.array([0.0, 100.0, 200.0, 200.3]),
+        np.zeros(4),
+    )
+    assert true_state(cut, 2_001) == pytest.approx((200.15, 0.0, 100.3 / 1.002, 0.0))

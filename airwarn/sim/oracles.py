@@ -9,25 +9,30 @@ other policy's. What differs is only what they know, from the truth document:
 - `path-oracle` knows each threat's true path (`truth.json`'s `path`, see `airwarn.sim.paths`)
   but not where along it the threat will come down: at time t it alerts every zone the ground
   track will pass over within the zone's shelter time plus the kind's lead, until the path has
-  left the zone. A threat intercepted in flight has a path that ends there. This is the floor
-  for a corridor: the narrowest region that is safe without knowing the target.
+  left the zone. A threat intercepted in flight has a path that ends there. A drone's or
+  cruise missile's path ends where it came down: when it does, only the zone there keeps the
+  full hold, and the others it holds are let go as `SmartPolicy.ending` lets go what a downed
+  threat no longer endangers (the engine holds what its debris may reach, and more where its
+  last fix was some time before). This is the floor for a corridor: the narrowest region that
+  is safe without knowing the target.
 - `impact-oracle` knows where and when each threat comes down: it alerts only the impact zone,
   from `shelter_s` before the impact (no lead). With the default lifecycle its alert lasts
   until the threat's `end` plus the hold, so its over-alert factor is 1 by construction (a
   little above: the `end` comes up to a second after the impact); below 1 when the threat is
   first seen later than `shelter_s` before the impact.
-
 - `state-oracle` knows where each drone or cruise missile is, how fast and which way it flies,
   at every moment (from its true path), but not where it will turn: it alerts every zone the
-  kind's turn-limited reach from the true state (`predict.corridor.reach_outline`, at the
-  speed it flies then, with no position error and no buffer) meets within the zone's shelter
-  time plus the lead. This is the floor for a corridor that is safe against any turn the
-  kind can make: what a perfect sensor leaves of the corridor's width, with the engine's
-  margins for what sensors do not say (their errors, their silences, a dash) taken away. It
-  is asked every `STATE_STEP_S` and reaches that much further, so that it is never late
-  between two looks; when the threat comes down, it knows where, and only that zone keeps
-  the full hold (the engine's own `ending` holds what the debris may reach). A rocket's or
-  ballistic missile's state fixes its path: for those it answers as `path-oracle` does.
+  engine's own corridor geometry (`predict.corridor.reach_outline`: the kind's turn-limited
+  reach, at the speed it flies then, with no position error, no buffer and no dash) meets
+  within the zone's shelter time plus the lead, and it ends as `path-oracle` does. It is the
+  engine's corridor rule fed a perfect sensor: what the corridor's width costs once the
+  margins for what sensors do not say (their errors and silences, a dash) are taken away.
+  It is no floor of every policy: a corridor drawn over the shelter time alone (no lead), or
+  with a tighter outline than the engine's rays, alerts less. It is safe against turns, not
+  against speeding up (nor slowing down to turn tighter). It is asked every `STATE_STEP_S`
+  and reaches that much further, so that at a steady speed it is never late between two
+  looks. A rocket's or ballistic missile's state fixes its path: for those it answers as
+  `path-oracle` does.
 
 No oracle can warn for a track that the sensors lose (an `end` with reason `lost`) longer
 than the hold before it comes down: the lifecycle ends the threat then, as it would for any
@@ -74,7 +79,7 @@ class PathOracle:
         if missing:
             raise AirwarnError(
                 f"truth has no path for {len(missing)} threat(s) ({', '.join(missing[:3])}...): "
-                "the path oracle needs them; make the raid with `airwarn simulate "
+                f"the {self.name} needs them; make the raid with `airwarn simulate "
                 "--truth-paths` (or any sensor-sweep flag)"
             )
 
@@ -89,14 +94,33 @@ class PathOracle:
         recheck = int(due_ms[later].min()) if later.any() else None
         return Assessment(np.unique(visits.zone[now]), _EMPTY, recheck_ms=recheck)
 
+    def ending(
+        self,
+        threat: ThreatView,
+        now_ms: int,
+        reason: str,
+        end_ms: int | None = None,
+        flying_on_s: float = 0.0,
+    ) -> Ending | None:
+        """A drone or cruise missile that came down or was brought down: the zone under the
+        last point of its path keeps the full hold, the others it holds are out of danger. A
+        rocket or ballistic missile: every zone it holds."""
+        path = self.paths.get(threat.id)
+        if threat.profile.model == "ballistic" or path is None:
+            return None
+        there = self.zones.query(shapely.Point(float(path.x_m[-1]), float(path.y_m[-1])))
+        return Ending(dict.fromkeys(there.tolist()))
+
 
 # How often the state oracle looks again; it reaches this much further at each look.
 STATE_STEP_S = 2
+VELOCITY_SPAN_MS = 1000
 
 
 class StateOracle(PathOracle):
     """Every zone a drone's or cruise missile's turn-limited reach from its true state meets
-    within the zone's shelter time plus the lead (a rocket or ballistic missile: `PathOracle`)."""
+    within the zone's shelter time plus the lead (a rocket or ballistic missile: `PathOracle`);
+    its end is `PathOracle`'s."""
 
     name = "state-oracle"
 
@@ -121,24 +145,6 @@ class StateOracle(PathOracle):
         alert = np.unique(np.concatenate(found)) if found else _EMPTY
         return Assessment(alert, _EMPTY, recheck_ms=now_ms + 1000 * STATE_STEP_S)
 
-    def ending(
-        self,
-        threat: ThreatView,
-        now_ms: int,
-        reason: str,
-        end_ms: int | None = None,
-        flying_on_s: float = 0.0,
-    ) -> Ending | None:
-        """A drone or cruise missile that came down or was brought down: it knew where (the
-        last point of its path), so only the zone there keeps the full hold; the others it
-        held are out of danger, as `SmartPolicy.ending` lets them go. A rocket or ballistic
-        missile: every zone it holds, as for `path-oracle`."""
-        path = self.paths.get(threat.id)
-        if threat.profile.model == "ballistic" or path is None:
-            return None
-        there = self.zones.query(shapely.Point(float(path.x_m[-1]), float(path.y_m[-1])))
-        return Ending(dict.fromkeys(there.tolist()))
-
 
 def true_state(path: TruePath, t_ms: int) -> tuple[float, float, float, float] | None:
     """Where a path is at `t_ms` and its velocity there (m, m/s on the local map), from the
@@ -151,11 +157,17 @@ def true_state(path: TruePath, t_ms: int) -> tuple[float, float, float, float] |
     if dt_ms <= 0:
         return None
     share = (t_ms - int(times[i])) / dt_ms
-    dx = float(path.x_m[i + 1] - path.x_m[i])
-    dy = float(path.y_m[i + 1] - path.y_m[i])
-    x = float(path.x_m[i]) + share * dx
-    y = float(path.y_m[i]) + share * dy
-    return x, y, 1000.0 * dx / dt_ms, 1000.0 * dy / dt_ms
+    x = float(path.x_m[i]) + share * float(path.x_m[i + 1] - path.x_m[i])
+    y = float(path.y_m[i]) + share * float(path.y_m[i + 1] - path.y_m[i])
+    # the velocity over at least VELOCITY_SPAN_MS of the path: a step of a few ms (a path's
+    # last, cut at the impact) would turn the rounding of its points into a speed
+    first = i
+    while first > 0 and int(times[i + 1] - times[first]) < VELOCITY_SPAN_MS:
+        first -= 1
+    span_ms = int(times[i + 1] - times[first])
+    vx = 1000.0 * float(path.x_m[i + 1] - path.x_m[first]) / span_ms
+    vy = 1000.0 * float(path.y_m[i + 1] - path.y_m[first]) / span_ms
+    return x, y, vx, vy
 
 
 class ImpactOracle:

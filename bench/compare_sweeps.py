@@ -36,7 +36,16 @@ def _flaps(rows: list[dict[str, Any]]) -> float:
 
 
 def _met(rows: list[dict[str, Any]]) -> int:
-    return sum(all(v is not False for v in r["checks"].values()) for r in rows)
+    """Rows meeting every target (the goal of 3 and the state oracle's own checks aside, as in
+    `bench/sweep.py`'s tables)."""
+    return sum(
+        all(
+            v is not False
+            for k, v in r["checks"].items()
+            if "goal" not in k and not k.startswith("state-oracle")
+        )
+        for r in rows
+    )
 
 
 def _cell_line(before: dict[str, Any] | None, after: dict[str, Any]) -> str:

@@ -371,6 +371,7 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     factor = engine["over_alert"]
     region = p.get("region", {}).get("over_alert")
     path = p.get("path-oracle", {}).get("over_alert")
+    state = p.get("state-oracle", {}).get("over_alert")
     out: dict[str, bool | None] = {
         "missed": engine["missed"] == 0,
         "late": engine["late"] == 0,
@@ -382,6 +383,10 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     else:
         out["<=region/5"] = None if factor is None or not region else factor <= 0.2 * region
         out["<=3x path-oracle"] = None if factor is None or not path else factor <= 3.0 * path
+        # whether the engine's corridor rule could meet them at all, fed a perfect sensor
+        if state is not None:
+            out["state-oracle<=region/5"] = None if not region else state <= 0.2 * region
+            out["state-oracle<=3x path-oracle"] = None if not path else state <= 3.0 * path
     return out
 
 
@@ -411,7 +416,11 @@ _FAILS = {
 
 def _targets(kind: str, c: dict[str, bool | None]) -> str:
     """✓ when every target is met, else the failed ones; the goal of 3 for ballistic kinds."""
-    failed = [_FAILS[k] for k, ok in c.items() if ok is False and k in _FAILS]
+    failed = [
+        _FAILS[k] + (" (state-oracle too)" if c.get(f"state-oracle{k}") is False else "")
+        for k, ok in c.items()
+        if ok is False and k in _FAILS
+    ]
     text = "✓" if not failed else "**✗** " + ", ".join(failed)
     if kind in ("rocket", "ballistic") and c.get("over_alert<=3 (goal)") is not None:
         text += "; goal ≤ 3 " + ("✓" if c["over_alert<=3 (goal)"] else "✗")
@@ -500,7 +509,7 @@ def tables(
                     _ratio(factors[5], factors[3]),
                 ]
             cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
-            required = [v for k, v in c.items() if "goal" not in k]
+            required = [v for k, v in c.items() if "goal" not in k and k in _FAILS]
             met += all(v is not False for v in required)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append(f"\n{met} of {len(mine)} rows meet every target (the goal of 3 aside).")

@@ -295,55 +295,46 @@ def test_the_state_oracle_sits_between_the_path_oracle_and_the_engine(
     assert area["path-oracle"] < area["state-oracle"] < engine.per_kind[kind].alert_km2h
 
 
-def _straight_drone(grid: ZoneSet) -> tuple[list[Any], dict[str, Any]]:
-    """A drone flying due east along the middle of the grid's row 2 at 50 m/s for 600 s,
-    reported every 10 s, down where its path ends."""
+def _straight_east(
+    kind: str, lon0: float, speed_mps: float, every_s: int, duration_s: int, comes_down: bool
+) -> tuple[list[Any], dict[str, Any]]:
+    """A threat flying due east along the middle of the grid's row 2 from `lon0`, reported
+    every `every_s` on its true path for `duration_s`; down where its path ends (an `end`
+    half a second after), or lost."""
     lat = 31.4 + 2.5 * 0.05
     metres_per_degree = 111_320.0 * float(np.cos(np.radians(lat)))
-    lons = [34.55 + 50.0 * t / metres_per_degree for t in range(0, 601, 10)]
+    times = range(0, duration_s + 1, every_s)
+    lons = [lon0 + speed_mps * t / metres_per_degree for t in times]
     start = "2026-03-01T18:00:00.000Z"
-    truth = {
-        "start": start,
-        "threats": [
-            {
-                "threat": "D1",
-                "kind": "drone",
-                "first_report_t": start,
-                "impact": {
-                    "lat": lat,
-                    "lon": lons[-1],
-                    "t": format_time(parse_time(start) + 600_000),
-                },
-                "end_reason": "impact",
-                "path": {
-                    "t_s": [float(t) for t in range(0, 601, 10)],
-                    "lat": [lat] * len(lons),
-                    "lon": lons,
-                    "alt_m": [500.0] * len(lons),
-                },
-            }
-        ],
+    start_ms = parse_time(start)
+    impact = {"lat": lat, "lon": lons[-1], "t": format_time(start_ms + 1000 * duration_s)}
+    row = {
+        "threat": "T1",
+        "kind": kind,
+        "first_report_t": start,
+        "impact": impact if comes_down else None,
+        "end_reason": "impact" if comes_down else "lost",
+        "path": {
+            "t_s": [float(t) for t in times],
+            "lat": [lat] * len(lons),
+            "lon": lons,
+            "alt_m": [300.0] * len(lons),
+        },
     }
-    events = [
-        {
-            "type": "track",
-            "threat": "D1",
-            "kind": "drone",
-            "lat": lat,
-            "lon": lon,
-            "t": format_time(parse_time(start) + 10_000 * i),
-        }
-        for i, lon in enumerate(lons)
+    events: list[dict[str, Any]] = [
+        {"type": "track", "threat": "T1", "kind": kind, "lat": lat, "lon": lon, "t": at}
+        for lon, at in zip(lons, (format_time(start_ms + 1000 * t) for t in times), strict=True)
     ]
-    events.append(
-        {
-            "type": "end",
-            "threat": "D1",
-            "reason": "impact",
-            "t": format_time(parse_time(start) + 600_500),
-        }
-    )
-    return _parsed(events), truth
+    if comes_down:
+        end_t = format_time(start_ms + 1000 * duration_s + 500)
+        events.append({"type": "end", "threat": "T1", "reason": "impact", "t": end_t})
+    return _parsed(events), {"start": start, "threats": [row]}
+
+
+def _straight_drone(grid: ZoneSet) -> tuple[list[Any], dict[str, Any]]:
+    """A drone at 50 m/s for 600 s from just west of the grid, seen every 10 s, down at the
+    end of its path."""
+    return _straight_east("drone", 34.55, 50.0, 10, 600, comes_down=True)
 
 
 def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_hit(grid):
@@ -388,39 +379,8 @@ def test_the_state_oracle_never_alerts_what_the_kind_cannot_turn_to(grid):
     # from the middle of column 1, it never alerts column 0 (all of it 2.4 km or more behind
     # it), which a disc of its reach would; the rows either side, within a turn, it does.
     zones = zones_from_geojson(grid_zones(shelter_s=15))
-    lat = 31.4 + 2.5 * 0.05
-    metres_per_degree = 111_320.0 * float(np.cos(np.radians(lat)))
-    lons = [34.675 + 220.0 * t / metres_per_degree for t in range(0, 101, 5)]
-    start = "2026-03-01T18:00:00.000Z"
-    truth = {
-        "start": start,
-        "threats": [
-            {
-                "threat": "C1",
-                "kind": "cruise",
-                "impact": None,
-                "end_reason": "lost",
-                "path": {
-                    "t_s": [float(t) for t in range(0, 101, 5)],
-                    "lat": [lat] * len(lons),
-                    "lon": lons,
-                    "alt_m": [100.0] * len(lons),
-                },
-            }
-        ],
-    }
-    events = [
-        {
-            "type": "track",
-            "threat": "C1",
-            "kind": "cruise",
-            "lat": lat,
-            "lon": lon,
-            "t": format_time(parse_time(start) + 5_000 * i),
-        }
-        for i, lon in enumerate(lons)
-    ]
-    decisions = run_oracle(zones, truth, _parsed(events), "state-oracle")
+    events, truth = _straight_east("cruise", 34.675, 220.0, 5, 100, comes_down=False)
+    decisions = run_oracle(zones, truth, events, "state-oracle")
     alerted = {d.zone for d in decisions if d.level == "alert"}
     assert {"r1c2", "r2c2", "r3c2"} <= alerted
     assert not {z for z in alerted if z.endswith("c0")}

@@ -29,7 +29,7 @@ import dataclasses
 import statistics
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +95,7 @@ def variant_km2h(country: str, scenario: str, cell: str, seed: int) -> dict[str,
             config = _profile(kind, lead_s=0)
         elif name in ORACLES:
             policy = ORACLES[name](zones, truth)
-        if name == "no keep margin":
-            with _no_keep_margin():
-                decisions = list(run(zones, events, config, policy))
-        else:
+        with _no_keep_margin() if name == "no keep margin" else nullcontext():
             decisions = list(run(zones, events, config, policy))
         mine = score(zones, tracked, decisions, hold_s=config.hold_s).per_kind.get(kind)
         out[name] = (0.0, 0, 0) if mine is None else (mine.alert_km2h, mine.missed, mine.late)

@@ -74,8 +74,8 @@ def band(
         if value <= 0:
             continue
         step = vector * math.sqrt(value)
-        up = _impact(np.concatenate([x[:6] + step, [nominal]]), nominal, projection)
-        down = _impact(np.concatenate([x[:6] - step, [nominal]]), nominal, projection)
+        up = _impact(x[:6] + step, nominal, projection)
+        down = _impact(x[:6] - step, nominal, projection)
         if up is None or down is None:
             return None
         column = (up - down) / 2.0
@@ -112,6 +112,27 @@ def band(
     return hull.buffer(margin_m)
 
 
+def _ends(country: str, cell: str, seeds: int):
+    """Each rocket that ends by impact in the cached raids of a cell: the zones, its track and
+    the zones it holds just before its end, the end's time (ms) and its true impact."""
+    conditions = CELLS[cell]
+    zones = zone_set(country, None if conditions is None else conditions.shelter_s)
+    for seed in range(1, seeds + 1):
+        lines, truth = raid(country, "rockets", cell, seed, RESULTS / "sweep-cache", _sim_version())
+        impacts = {t["threat"]: t["impact"] for t in truth["threats"] if t.get("impact")}
+        engine = Engine(zones)
+        for line in lines:
+            event = parse_event(line)
+            threat = engine._threats.get(getattr(event, "threat", ""))
+            if isinstance(event, End) and event.reason == "impact" and threat is not None:
+                track = threat.view.track
+                impact = impacts.get(event.threat)
+                assert isinstance(track, BallisticTrack)
+                if impact is not None and track.velocity_known:
+                    yield zones, track, sorted(threat.alert_seen_ms), to_ms(event.t), impact
+            engine.apply(event)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--country", choices=["israel", "ukraine"], default="israel")
@@ -127,46 +148,24 @@ def main() -> None:
     )
     print("|---|---|---|---|---|")
     for cell in args.cell or ["honest", "sparse-30", "sparse-60"]:
-        conditions = CELLS[cell]
-        zones = zone_set(args.country, None if conditions is None else conditions.shelter_s)
         rockets = outside = cut = 0
         held_km2 = kept_km2 = 0.0
-        for seed in range(1, args.seeds + 1):
-            lines, truth = raid(
-                args.country, "rockets", cell, seed, RESULTS / "sweep-cache", _sim_version()
+        for zones, track, held, end_ms, impact in _ends(args.country, cell, args.seeds):
+            region = band(
+                track, zones.projection, end_ms, args.after_s, args.before_s, args.margin_m
             )
-            impacts = {t["threat"]: t["impact"] for t in truth["threats"] if t.get("impact")}
-            engine = Engine(zones)
-            for line in lines:
-                event = parse_event(line)
-                threat = engine._threats.get(getattr(event, "threat", ""))
-                if isinstance(event, End) and event.reason == "impact" and threat is not None:
-                    track = threat.view.track
-                    impact = impacts.get(event.threat)
-                    assert isinstance(track, BallisticTrack)
-                    if impact is not None and track.velocity_known:
-                        region = band(
-                            track,
-                            zones.projection,
-                            to_ms(event.t),
-                            args.after_s,
-                            args.before_s,
-                            args.margin_m,
-                        )
-                        held = sorted(threat.alert_seen_ms)
-                        kept = (
-                            held
-                            if region is None
-                            else [z for z in held if zones.shapes_m[z].intersects(region)]
-                        )
-                        x, y = zones.projection.to_xy(impact["lon"], impact["lat"])
-                        rockets += 1
-                        outside += region is not None and not region.contains(shapely.Point(x, y))
-                        hit = zones.zone_at(impact["lon"], impact["lat"])
-                        cut += hit is not None and hit in held and hit not in kept
-                        held_km2 += sum(float(zones.area_km2[z]) for z in held)
-                        kept_km2 += sum(float(zones.area_km2[z]) for z in kept)
-                engine.apply(event)
+            kept = (
+                held
+                if region is None
+                else [z for z in held if zones.shapes_m[z].intersects(region)]
+            )
+            x, y = zones.projection.to_xy(impact["lon"], impact["lat"])
+            rockets += 1
+            outside += region is not None and not region.contains(shapely.Point(x, y))
+            hit = zones.zone_at(impact["lon"], impact["lat"])
+            cut += hit is not None and hit in held and hit not in kept
+            held_km2 += sum(float(zones.area_km2[z]) for z in held)
+            kept_km2 += sum(float(zones.area_km2[z]) for z in kept)
         share = f" ({kept_km2 / held_km2 - 1:+.1%})" if held_km2 else ""
         print(
             f"| {cell} | {rockets} | {outside} | {cut} | {held_km2:.1f} → {kept_km2:.1f}{share} |"

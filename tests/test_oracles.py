@@ -331,14 +331,14 @@ def _straight_east(
     return _parsed(events), {"start": start, "threats": [row]}
 
 
-def _straight_drone(grid: ZoneSet) -> tuple[list[Any], dict[str, Any]]:
+def _straight_drone() -> tuple[list[Any], dict[str, Any]]:
     """A drone at 50 m/s for 600 s from just west of the grid, seen every 10 s, down at the
     end of its path."""
     return _straight_east("drone", 34.55, 50.0, 10, 600, comes_down=True)
 
 
 def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_hit(grid):
-    events, truth = _straight_drone(grid)
+    events, truth = _straight_drone()
     decisions = run_oracle(grid, truth, events, "state-oracle")
     path = read_path(grid, truth, truth["threats"][0])
     assert path is not None
@@ -365,7 +365,7 @@ def test_the_state_oracle_alerts_what_a_turn_can_reach_and_holds_only_the_zone_h
 @pytest.mark.parametrize("name", ["path-oracle", "state-oracle"])
 def test_an_oracle_holds_only_the_zone_a_drone_came_down_in(grid, name):
     # it knows the path, so where it ends: that zone keeps the hold, the others go
-    events, truth = _straight_drone(grid)
+    events, truth = _straight_drone()
     decisions = run_oracle(grid, truth, events, name)
     ended = parse_time(truth["threats"][0]["impact"]["t"])
     cleared = {d.zone: parse_time(d.t) - ended for d in decisions if d.level == "clear"}

@@ -36,13 +36,13 @@ def _flaps(rows: list[dict[str, Any]]) -> float:
 
 
 def _met(rows: list[dict[str, Any]]) -> int:
-    """Rows meeting every target (the goal of 3 and the state oracle's own checks aside, as in
+    """Rows meeting every target (the goal of 3 and the floors' own checks aside, as in
     `bench/sweep.py`'s tables)."""
     return sum(
         all(
             v is not False
             for k, v in r["checks"].items()
-            if "goal" not in k and not k.startswith("state-oracle")
+            if "goal" not in k and not k.startswith(("state-oracle", "path-oracle"))
         )
         for r in rows
     )

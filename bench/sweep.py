@@ -33,7 +33,11 @@ Beside the path oracle, drones and cruise missiles get the state oracle (the eng
 rule fed the true position and velocity at every moment, not the turns to come):
 `state-oracle ÷ path-oracle` is how far from the path a corridor drawn over the kind's turns
 stays even with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for what
-its sensors do not say cost (`airwarn.sim.oracles`).
+its sensors do not say cost (`airwarn.sim.oracles`). A failed target says when a floor fails it
+too: "(state-oracle too)" for the area targets, "(path-oracle too)" or "(state-oracle too)" for
+flaps. Each kind's last line counts the rows meeting every target, and those of the issue's own
+cells apart (all but `BEYOND_ISSUE`: a sensor that errs three times its word, a report every 30
+or 60 s).
 """
 
 from __future__ import annotations
@@ -365,6 +369,13 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# Cells beyond the sweep issue 12 sets its targets on (noise of tens to hundreds of metres,
+# a report every 1 to 15 s, acquisition, bodies, shelter times, manoeuvres): sensors that err
+# three times beyond their word, and a report every 30 or 60 s. Their rows are checked against
+# the same targets, and counted apart.
+BEYOND_ISSUE = ("understated-3", "sparse-30", "sparse-60")
+
+
 def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     """The issue's targets for one cell: True met, False not, None not measurable."""
     engine = p["engine"]
@@ -377,16 +388,22 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
         "late": engine["late"] == 0,
         "flaps": None if engine["flaps_per_100"] is None else engine["flaps_per_100"] <= 1.0,
     }
+    # Whether the floors meet the targets themselves ("<floor> <target>"): the path oracle
+    # takes a zone again only when the threat really comes back within its reach; the state
+    # oracle is the engine's corridor rule fed a perfect sensor.
+    for floor in ("path-oracle", "state-oracle"):
+        floor_flaps = p.get(floor, {}).get("flaps_per_100")
+        if floor_flaps is not None:
+            out[f"{floor} flaps"] = floor_flaps <= 1.0
     if kind in ("rocket", "ballistic"):
         out["over_alert<=6"] = None if factor is None else factor <= 6.0
         out["over_alert<=3 (goal)"] = None if factor is None else factor <= 3.0
     else:
         out["<=region/5"] = None if factor is None or not region else factor <= 0.2 * region
         out["<=3x path-oracle"] = None if factor is None or not path else factor <= 3.0 * path
-        # whether the engine's corridor rule could meet them at all, fed a perfect sensor
         if state is not None:
-            out["state-oracle<=region/5"] = None if not region else state <= 0.2 * region
-            out["state-oracle<=3x path-oracle"] = None if not path else state <= 3.0 * path
+            out["state-oracle <=region/5"] = None if not region else state <= 0.2 * region
+            out["state-oracle <=3x path-oracle"] = None if not path else state <= 3.0 * path
     return out
 
 
@@ -414,13 +431,16 @@ _FAILS = {
 }
 
 
+def _floors_too(k: str, c: dict[str, bool | None]) -> str:
+    """The floors that fail target `k` as well, as " (state-oracle, path-oracle too)"."""
+    floors = [name for name in ("state-oracle", "path-oracle") if c.get(f"{name} {k}") is False]
+    return f" ({', '.join(floors)} too)" if floors else ""
+
+
 def _targets(kind: str, c: dict[str, bool | None]) -> str:
-    """✓ when every target is met, else the failed ones; the goal of 3 for ballistic kinds."""
-    failed = [
-        _FAILS[k] + (" (state-oracle too)" if c.get(f"state-oracle{k}") is False else "")
-        for k, ok in c.items()
-        if ok is False and k in _FAILS
-    ]
+    """✓ when every target is met, else the failed ones, each saying which floor fails it as
+    well; the goal of 3 for ballistic kinds."""
+    failed = [_FAILS[k] + _floors_too(k, c) for k, ok in c.items() if ok is False and k in _FAILS]
     text = "✓" if not failed else "**✗** " + ", ".join(failed)
     if kind in ("rocket", "ballistic") and c.get("over_alert<=3 (goal)") is not None:
         text += "; goal ≤ 3 " + ("✓" if c["over_alert<=3 (goal)"] else "✗")
@@ -469,7 +489,7 @@ def tables(
         head += ["flaps /100", "targets"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
-        met = 0
+        met = met_issue = in_issue = 0
         for s in mine:
             p = s["policies"]
             e = p["engine"]
@@ -510,9 +530,17 @@ def tables(
                 ]
             cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
             required = [v for k, v in c.items() if "goal" not in k and k in _FAILS]
-            met += all(v is not False for v in required)
+            ok = all(v is not False for v in required)
+            met += ok
+            if s["cell"] not in BEYOND_ISSUE:
+                in_issue += 1
+                met_issue += ok
             lines.append("| " + " | ".join(cells) + " |")
-        lines.append(f"\n{met} of {len(mine)} rows meet every target (the goal of 3 aside).")
+        lines.append(
+            f"\n{met} of {len(mine)} rows meet every target (the goal of 3 aside); "
+            f"{met_issue} of the {in_issue} rows of the issue's own cells (all but "
+            f"{', '.join(BEYOND_ISSUE)})."
+        )
     return "\n".join(lines)
 
 

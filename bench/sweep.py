@@ -34,10 +34,10 @@ rule fed the true position and velocity at every moment, not the turns to come):
 `state-oracle ÷ path-oracle` is how far from the path a corridor drawn over the kind's turns
 stays even with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for what
 its sensors do not say cost (`airwarn.sim.oracles`). A failed target says when a floor fails it
-too: "(state-oracle too)" for the area targets, "(path-oracle too)" or "(state-oracle too)" for
-flaps. Each kind's last line counts the rows meeting every target, and those of the issue's own
-cells apart (all but `BEYOND_ISSUE`: a sensor that errs three times its word, a report every 30
-or 60 s).
+too: "(state-oracle too)" for the area targets, "(state-oracle too)", "(path-oracle too)" or
+"(state-oracle, path-oracle too)" for flaps. Each kind's last line counts the rows meeting
+every target, and those of the issue's own cells apart (all but `BEYOND_ISSUE`: a sensor that
+errs three times its word, a report every 30 or 60 s).
 """
 
 from __future__ import annotations

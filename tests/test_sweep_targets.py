@@ -1,0 +1,58 @@
+"""The sweep's target checks (bench/sweep.py), on which BENCHMARKS.md's counts of rows meeting
+issue 12's targets rest: a failed target says which floor fails it too, and no floor's own
+check decides whether a row meets every target."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from sweep import _targets, checks, meets_every_target  # noqa: E402
+
+
+def _policy(over_alert: float, flaps_per_100: float = 0.0) -> dict[str, Any]:
+    return {"missed": 0, "late": 0, "over_alert": over_alert, "flaps_per_100": flaps_per_100}
+
+
+def test_a_drone_row_within_every_target_is_met():
+    policies = {
+        "engine": _policy(12.0, 0.5),
+        "region": _policy(100.0),
+        "path-oracle": _policy(5.0, 2.0),
+        "state-oracle": _policy(8.0, 3.0),
+    }
+    c = checks("drone", policies)
+    assert meets_every_target(c)  # the floors flap, the engine does not: met
+    assert _targets("drone", c) == "✓"
+
+
+def test_a_failed_target_says_which_floor_fails_it_too():
+    policies = {
+        "engine": _policy(30.0, 2.0),
+        "region": _policy(100.0),
+        "path-oracle": _policy(5.0, 1.5),
+        "state-oracle": _policy(18.0, 0.5),
+    }
+    c = checks("cruise", policies)
+    assert not meets_every_target(c)
+    text = _targets("cruise", c)
+    assert "flaps > 1/100 (path-oracle too)" in text
+    assert "> region/5, " in text  # the state oracle's 18 is within 20: the engine's alone
+    assert "> 3× path-oracle (state-oracle too)" in text
+
+
+def test_a_floor_that_fails_alone_does_not_fail_the_row():
+    policies = {"engine": _policy(4.0), "path-oracle": _policy(3.0, 5.0)}
+    c = checks("rocket", policies)
+    assert c["path-oracle flaps"] is False
+    assert meets_every_target(c)
+    assert _targets("rocket", c) == "✓; goal ≤ 3 ✗"
+
+
+def test_a_rocket_row_above_six_fails():
+    c = checks("rocket", {"engine": _policy(6.5)})
+    assert not meets_every_target(c)
+    assert _targets("rocket", c).startswith("**✗** over-alert > 6")

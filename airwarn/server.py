@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,8 @@ class ServerSettings:
     keys: Path = Path("airwarn-keys")  # the CAP signing key, the store's and VAPID keys
     clock: str = "wall"  # wall (production) or events (a lab mode: event times move it)
     hold_s: int = 600
+    # the other holds given (`airwarn.engine.holds`), by name; those left out keep their defaults
+    holds: Mapping[str, int] = field(default_factory=dict)
     sender: str | None = None  # CAP sender; default airwarn@HOSTNAME
     inbound_cap: str = "held"
     max_skew_s: float = 5.0
@@ -107,6 +109,7 @@ def build(settings: ServerSettings) -> Server:
         settings.inbound_cap,
         settings.max_skew_s,
         settings.max_threats_per_sensor,
+        settings.holds,
     )
     try:
         chosen = settings.channels
@@ -232,12 +235,13 @@ def build_service(
     inbound_cap: str = "held",
     max_skew_s: float = 5.0,
     max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR,
+    holds: Mapping[str, int] | None = None,
 ) -> Service:
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
-    shipped Israeli layer."""
+    shipped Israeli layer; `holds`, the holds other than `hold_s` (`airwarn.engine.holds`)."""
     from airwarn.cap.sign import load_or_create_keys
-    from airwarn.engine import EngineConfig
+    from airwarn.engine.holds import with_holds
     from airwarn.engine.zones import ZoneSet
     from airwarn.layers.packaged import resolve_zones
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
@@ -251,6 +255,7 @@ def build_service(
             f"the inbound CAP policy is {' or '.join(POLICIES)}, not {inbound_cap!r}",
             setting="inbound_cap",
         )
+    engine = with_holds(hold_s, holds)
     zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
     host = socket.gethostname() or "localhost"
     sender = sender or f"airwarn@{host}"
@@ -260,7 +265,7 @@ def build_service(
         clock=clock,
         sender=sender,
         id_prefix=f"urn:airwarn:{domain}:",
-        engine=EngineConfig(hold_s=hold_s),
+        engine=engine,
         inbound_cap=inbound_cap,
         max_skew_s=max_skew_s,
         max_threats_per_sensor=max_threats_per_sensor,

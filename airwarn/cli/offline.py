@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from airwarn.cli.common import FAILURE, USAGE, err, fail, say_error
-from airwarn.engine import EngineConfig
+from airwarn.cli.holds import (
+    BallisticReleaseOption,
+    CorridorReleaseOption,
+    DebrisMarginOption,
+    DownElsewhereOption,
+    PassHoldOption,
+    PreHoldOption,
+    holds_given,
+)
+from airwarn.engine.holds import with_holds
 from airwarn.engine.policy import POLICIES
 from airwarn.engine.replay import replay_lines
 from airwarn.engine.zones import ZoneSet
@@ -75,17 +84,39 @@ def replay(
             help="Report invalid lines on stderr and go on, instead of stopping at the first.",
         ),
     ] = False,
+    ballistic_release_s: BallisticReleaseOption = None,
+    corridor_release_s: CorridorReleaseOption = None,
+    pass_hold_s: PassHoldOption = None,
+    down_elsewhere_hold_s: DownElsewhereOption = None,
+    debris_margin_s: DebrisMarginOption = None,
+    pre_hold_s: PreHoldOption = None,
 ) -> None:
     """Run the engine offline over an event file: deterministic, byte for byte.
 
     Example: airwarn replay --zones zones-israel.geojson --events sim/events.jsonl --out d.jsonl
+
+    The holds (how long a zone stays warned after each way a threat leaves it) have safe
+    defaults; shorter ones alert less and flap more. Give the same holds to `evaluate`.
     """
     if policy not in POLICIES:
         raise fail(
             AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"), USAGE
         )
+    try:
+        config = with_holds(
+            hold_s,
+            holds_given(
+                ballistic_release_s,
+                corridor_release_s,
+                pass_hold_s,
+                down_elsewhere_hold_s,
+                debris_margin_s,
+                pre_hold_s,
+            ),
+        )
+    except AirwarnError as error:
+        raise fail(error, USAGE) from None
     zone_set = _load_zones(zones)
-    config = EngineConfig(hold_s=hold_s)
     chosen = POLICIES[policy](zone_set)
 
     def report_skip(error: EventError) -> None:
@@ -325,6 +356,12 @@ def evaluate(
     ] = None,
     hold_s: HoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    ballistic_release_s: BallisticReleaseOption = None,
+    corridor_release_s: CorridorReleaseOption = None,
+    pass_hold_s: PassHoldOption = None,
+    down_elsewhere_hold_s: DownElsewhereOption = None,
+    debris_margin_s: DebrisMarginOption = None,
+    pre_hold_s: PreHoldOption = None,
 ) -> None:
     """Score decisions against ground truth: missed and late impacts, warning times, the
     over-alert factor (alerted area x time over the ideal) and flaps (a zone alerted, released
@@ -343,6 +380,20 @@ def evaluate(
     from airwarn.sim.evaluate import format_table, score, score_to_dict
     from airwarn.sim.oracles import ORACLES, run_oracle
 
+    try:
+        config = with_holds(
+            hold_s,
+            holds_given(
+                ballistic_release_s,
+                corridor_release_s,
+                pass_hold_s,
+                down_elsewhere_hold_s,
+                debris_margin_s,
+                pre_hold_s,
+            ),
+        )
+    except AirwarnError as error:
+        raise fail(error, USAGE) from None
     zone_set = _load_zones(zones)
     try:
         truth_doc = msgspec.json.decode(truth.read_bytes())
@@ -355,11 +406,9 @@ def evaluate(
                 raise AirwarnError(f"--policy must be one of {', '.join(references)}, not {name!r}")
             source = events or truth.parent / "events.jsonl"
             if name in ORACLES:
-                theirs = run_oracle(
-                    zone_set, truth_doc, iter_events(source), name, EngineConfig(hold_s=hold_s)
-                )
+                theirs = run_oracle(zone_set, truth_doc, iter_events(source), name, config)
             else:
-                theirs = run_policy(zone_set, source, name, EngineConfig(hold_s=hold_s))
+                theirs = run_policy(zone_set, source, name, config)
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
     except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
         raise fail(

@@ -17,6 +17,15 @@ from airwarn.cli.follow import (
     TokenFileOption,
     follow_specs,
 )
+from airwarn.cli.holds import (
+    BallisticReleaseOption,
+    CorridorReleaseOption,
+    DebrisMarginOption,
+    DownElsewhereOption,
+    PassHoldOption,
+    PreHoldOption,
+    holds_given,
+)
 from airwarn.errors import AirwarnError
 from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.store import DEFAULT_URL
@@ -270,6 +279,12 @@ def serve(
             "--log-level", help=f"What the service logs on stderr: {', '.join(LOG_LEVELS)}."
         ),
     ] = "warning",
+    ballistic_release_s: BallisticReleaseOption = None,
+    corridor_release_s: CorridorReleaseOption = None,
+    pass_hold_s: PassHoldOption = None,
+    down_elsewhere_hold_s: DownElsewhereOption = None,
+    debris_margin_s: DebrisMarginOption = None,
+    pre_hold_s: PreHoldOption = None,
 ) -> None:
     """Run the service: ingest, operators' actions, live feeds, CAP, the public page.
 
@@ -345,6 +360,14 @@ def serve(
                 keys=keys,
                 clock=clock,
                 hold_s=hold_s,
+                holds=holds_given(
+                    ballistic_release_s,
+                    corridor_release_s,
+                    pass_hold_s,
+                    down_elsewhere_hold_s,
+                    debris_margin_s,
+                    pre_hold_s,
+                ),
                 sender=sender,
                 inbound_cap=inbound_cap,
                 max_skew_s=max_skew_s,

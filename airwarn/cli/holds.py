@@ -1,0 +1,56 @@
+"""The hold flags `replay`, `evaluate` and `serve` share (`airwarn.engine.holds`): one flag per
+hold, each shown with its default in the help's "Holds" panel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from airwarn.engine import EngineConfig
+from airwarn.engine.holds import HOLDS, LONGEST_HOLD_S
+
+PANEL = "Holds (seconds; docs/engine.md, 'Policy and lifecycle')"
+_DEFAULTS = EngineConfig()
+
+
+def _option(name: str) -> typer.models.OptionInfo:
+    default = getattr(_DEFAULTS, name)
+    if default is None:  # corridor_release_s: the lifecycle's release_s
+        default = _DEFAULTS.release_s
+    return typer.Option(
+        "--" + name.replace("_", "-"),
+        min=0,
+        max=LONGEST_HOLD_S,
+        show_default=False,
+        rich_help_panel=PANEL,
+        help=f"Stay warned {HOLDS[name]} (default {default} s).",
+    )
+
+
+BallisticReleaseOption = Annotated[int | None, _option("ballistic_release_s")]
+CorridorReleaseOption = Annotated[int | None, _option("corridor_release_s")]
+PassHoldOption = Annotated[int | None, _option("pass_hold_s")]
+DownElsewhereOption = Annotated[int | None, _option("down_elsewhere_hold_s")]
+DebrisMarginOption = Annotated[int | None, _option("debris_margin_s")]
+PreHoldOption = Annotated[int | None, _option("pre_hold_s")]
+
+
+def holds_given(
+    ballistic_release_s: int | None = None,
+    corridor_release_s: int | None = None,
+    pass_hold_s: int | None = None,
+    down_elsewhere_hold_s: int | None = None,
+    debris_margin_s: int | None = None,
+    pre_hold_s: int | None = None,
+) -> dict[str, int]:
+    """The holds a command line gave, by setting name (those left out keep their defaults)."""
+    given = {
+        "ballistic_release_s": ballistic_release_s,
+        "corridor_release_s": corridor_release_s,
+        "pass_hold_s": pass_hold_s,
+        "down_elsewhere_hold_s": down_elsewhere_hold_s,
+        "debris_margin_s": debris_margin_s,
+        "pre_hold_s": pre_hold_s,
+    }
+    return {name: value for name, value in given.items() if value is not None}

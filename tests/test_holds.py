@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from airwarn.cli import app
 from airwarn.cli.common import describe
 from airwarn.engine import EngineConfig
-from airwarn.engine.holds import HOLDS, with_holds
+from airwarn.engine.holds import HOLDS, longer_than_full_hold, with_holds
 from airwarn.errors import AirwarnError, SettingError
 from airwarn.server import ServerSettings, build
 
@@ -60,17 +60,61 @@ def test_a_shorter_pass_hold_ends_the_alerts_of_zones_a_drone_flew_past_sooner(t
     assert all(shorter[z] <= default[z] for z in default)
 
 
-def test_a_hold_longer_than_the_full_hold_is_refused_naming_both_flags(tmp_path, files):
+@pytest.mark.parametrize("name", sorted(HOLDS))
+def test_each_hold_flag_reaches_the_engine(tmp_path, files, monkeypatch, name):
+    import airwarn.cli.offline as offline
+
+    made: list[EngineConfig] = []
+
+    def spy(hold_s, holds=None):
+        made.append(with_holds(hold_s, holds))
+        return made[-1]
+
+    monkeypatch.setattr(offline, "with_holds", spy)
+    zones, events = files
+    out = tmp_path / "decisions.jsonl"
+    args = ["replay", "--zones", str(zones), "--events", str(events), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--" + name.replace("_", "-"), "7"])
+    assert result.exit_code == 0, result.output
+    (config,) = made
+    assert getattr(config, name) == 7
+    others = {n: getattr(config, n) for n in HOLDS if n != name}
+    assert others == {n: getattr(EngineConfig(), n) for n in HOLDS if n != name}
+
+
+def test_serve_builds_its_service_with_the_holds_given(monkeypatch):
+    import airwarn.server
+
+    seen: list[ServerSettings] = []
+
+    def stop(settings):
+        seen.append(settings)
+        raise AirwarnError("stopped before serving")
+
+    monkeypatch.setattr(airwarn.server, "build", stop)
+    result = runner.invoke(
+        app, ["serve", "--hold-s", "300", "--ballistic-release-s", "5", "--pre-hold-s", "90"]
+    )
+    assert "stopped before serving" in result.output
+    (settings,) = seen
+    assert settings.hold_s == 300
+    assert dict(settings.holds) == {"ballistic_release_s": 5, "pre_hold_s": 90}
+
+
+def test_a_hold_longer_than_the_full_hold_runs_with_a_warning_naming_the_flags(tmp_path, files):
     zones, events = files
     out = tmp_path / "decisions.jsonl"
     args = ["replay", "--zones", str(zones), "--events", str(events), "--out", str(out)]
     result = runner.invoke(app, [*args, "--pass-hold-s", "900"])
-    assert result.exit_code == 2
-    assert "--pass-hold-s: 900 s is longer than the full hold of 600 s" in result.output
-    assert "give --hold-s 900 or more" in result.output
-    assert not out.exists()
-    result = runner.invoke(app, [*args, "--pass-hold-s", "900", "--hold-s", "900"])
     assert result.exit_code == 0, result.output
+    assert "warning: --pass-hold-s 900 keeps a zone at alert longer than --hold-s 600" in (
+        result.output
+    )
+    assert out.exists()
+    quiet = runner.invoke(app, [*args, "--pass-hold-s", "900", "--hold-s", "960"])
+    assert quiet.exit_code == 0 and "warning" not in quiet.output
+    refused = runner.invoke(app, [*args, "--pass-hold-s", "3601"])
+    assert refused.exit_code == 2 and "--pass-hold-s" in refused.output
 
 
 def test_evaluate_runs_its_references_with_the_holds_given(tmp_path, files):
@@ -87,7 +131,7 @@ def test_evaluate_runs_its_references_with_the_holds_given(tmp_path, files):
         assert result.exit_code == 0, result.output
         area[pass_hold] = json.loads(result.output)["reach"]["total"]["alert_km2h"]
     assert area["0"] < area["60"]
-    refused = runner.invoke(app, [*args, "--debris-margin-s", "700"])
+    refused = runner.invoke(app, [*args, "--debris-margin-s", "-1"])
     assert refused.exit_code == 2 and "--debris-margin-s" in refused.output
 
 
@@ -95,7 +139,10 @@ def test_holds_left_out_keep_their_defaults_and_unknown_ones_are_refused():
     config = with_holds(600, {"ballistic_release_s": 0, "pass_hold_s": None})
     assert config.ballistic_release_s == 0
     assert config.pass_hold_s == EngineConfig().pass_hold_s
-    assert with_holds(30, {"pre_hold_s": 120}).pre_hold_s == 120  # pre_alert, not alert
+    assert with_holds(30, {"pre_hold_s": 120}).pre_hold_s == 120
+    # the release time given as the corridor's is the default, as a store compares it
+    assert with_holds(600, {"corridor_release_s": 30}).corridor_release_s is None
+    assert with_holds(600, {"corridor_release_s": 45}).corridor_release_s == 45
     for holds, setting in (
         ({"pass_hold": 30}, "pass_hold"),
         ({"pass_hold_s": True}, "pass_hold_s"),
@@ -108,6 +155,15 @@ def test_holds_left_out_keep_their_defaults_and_unknown_ones_are_refused():
         assert caught.value.setting == setting
         assert describe(caught.value).startswith("--" + setting.replace("_", "-") + ":")
     assert set(HOLDS) <= set(EngineConfig.__dataclass_fields__)
+
+
+def test_holds_longer_than_the_full_hold_are_named_and_the_defaults_are_not():
+    assert longer_than_full_hold(EngineConfig()) == {}
+    assert longer_than_full_hold(with_holds(30)) == {"pass_hold_s": 60, "debris_margin_s": 60}
+    # a corridor kind's zone is held for its release, then its pass hold
+    corridor = with_holds(600, {"corridor_release_s": 580})
+    assert longer_than_full_hold(corridor) == {"corridor_release_s": 580}
+    assert longer_than_full_hold(with_holds(600, {"pre_hold_s": 900})) == {}
 
 
 def test_a_store_written_with_other_holds_is_refused(grid, tmp_path):
@@ -124,7 +180,7 @@ def test_a_store_written_with_other_holds_is_refused(grid, tmp_path):
     server = build(settings(pass_hold_s=30))
     assert server.service.settings.engine.pass_hold_s == 30
     server.service.db.dispose()
-    with pytest.raises(AirwarnError, match="other engine settings"):
+    with pytest.raises(AirwarnError, match=r"other engine settings \(--pass-hold-s 30 there, 60"):
         build(settings())
     again = build(settings(pass_hold_s=30))
     assert again.service.settings.engine.pass_hold_s == 30

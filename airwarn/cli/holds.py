@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from airwarn.cli.common import err, flag
 from airwarn.engine import EngineConfig
-from airwarn.engine.holds import HOLDS, LONGEST_HOLD_S
+from airwarn.engine.holds import HOLDS, LONGEST_HOLD_S, longer_than_full_hold
 
 PANEL = "Holds (seconds; docs/engine.md, 'Policy and lifecycle')"
 _DEFAULTS = EngineConfig()
@@ -28,6 +29,17 @@ def _option(name: str) -> typer.models.OptionInfo:
     )
 
 
+FullHoldOption = Annotated[
+    int,
+    typer.Option(
+        "--hold-s",
+        min=0,
+        show_default=False,
+        rich_help_panel=PANEL,
+        help="Stay warned after the last threat that held the zone ended: the 'stay in "
+        f"shelter' time, the longest hold (default {_DEFAULTS.hold_s} s).",
+    ),
+]
 BallisticReleaseOption = Annotated[int | None, _option("ballistic_release_s")]
 CorridorReleaseOption = Annotated[int | None, _option("corridor_release_s")]
 PassHoldOption = Annotated[int | None, _option("pass_hold_s")]
@@ -37,6 +49,7 @@ PreHoldOption = Annotated[int | None, _option("pre_hold_s")]
 
 
 def holds_given(
+    *,
     ballistic_release_s: int | None = None,
     corridor_release_s: int | None = None,
     pass_hold_s: int | None = None,
@@ -54,3 +67,22 @@ def holds_given(
         "pre_hold_s": pre_hold_s,
     }
     return {name: value for name, value in given.items() if value is not None}
+
+
+def warn_long_holds(config: EngineConfig) -> None:
+    """Say on stderr which holds keep a zone at alert longer than the full hold (allowed: a
+    hold is never unsafe; but a zone a threat only passed then stays alerted longer than the
+    zone it hit)."""
+    long = longer_than_full_hold(config)
+    if not long:
+        return
+    named = ", ".join(f"{flag(name)} {seconds}" for name, seconds in long.items())
+    verb = "keeps" if len(long) == 1 else "keep"
+    err.print(
+        f"[yellow]warning:[/] {named} {verb} a zone at alert longer than --hold-s "
+        f"{config.hold_s}: a zone a threat only passed stays alerted longer than the one it "
+        f"hit (keep each within {config.hold_s} s, a corridor release and the pass hold "
+        "together, or give a longer --hold-s)",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -17,9 +17,11 @@ from airwarn.cli.holds import (
     CorridorReleaseOption,
     DebrisMarginOption,
     DownElsewhereOption,
+    FullHoldOption,
     PassHoldOption,
     PreHoldOption,
     holds_given,
+    warn_long_holds,
 )
 from airwarn.engine.holds import with_holds
 from airwarn.engine.policy import POLICIES
@@ -34,15 +36,6 @@ ZonesOption = Annotated[
         "-z",
         help="A shipped layer (israel, ukraine) or a canonical "
         "zone GeoJSON (see `airwarn zones import`).",
-    ),
-]
-HoldOption = Annotated[
-    int,
-    typer.Option(
-        "--hold-s",
-        min=0,
-        help="Seconds a zone stays alerted after its last threat "
-        "ends or moves away (the 'stay in shelter' time).",
     ),
 ]
 
@@ -73,7 +66,7 @@ def replay(
             help="Where to write the decisions (JSON Lines); `-` writes standard output.",
         ),
     ],
-    hold_s: HoldOption = 600,
+    hold_s: FullHoldOption = 600,
     policy: Annotated[
         str, typer.Option(help="engine (the smart policy), or a reference: reach, region.")
     ] = "engine",
@@ -106,16 +99,17 @@ def replay(
         config = with_holds(
             hold_s,
             holds_given(
-                ballistic_release_s,
-                corridor_release_s,
-                pass_hold_s,
-                down_elsewhere_hold_s,
-                debris_margin_s,
-                pre_hold_s,
+                ballistic_release_s=ballistic_release_s,
+                corridor_release_s=corridor_release_s,
+                pass_hold_s=pass_hold_s,
+                down_elsewhere_hold_s=down_elsewhere_hold_s,
+                debris_margin_s=debris_margin_s,
+                pre_hold_s=pre_hold_s,
             ),
         )
     except AirwarnError as error:
         raise fail(error, USAGE) from None
+    warn_long_holds(config)
     zone_set = _load_zones(zones)
     chosen = POLICIES[policy](zone_set)
 
@@ -354,7 +348,7 @@ def evaluate(
             "truth)."
         ),
     ] = None,
-    hold_s: HoldOption = 600,
+    hold_s: FullHoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     ballistic_release_s: BallisticReleaseOption = None,
     corridor_release_s: CorridorReleaseOption = None,
@@ -384,16 +378,17 @@ def evaluate(
         config = with_holds(
             hold_s,
             holds_given(
-                ballistic_release_s,
-                corridor_release_s,
-                pass_hold_s,
-                down_elsewhere_hold_s,
-                debris_margin_s,
-                pre_hold_s,
+                ballistic_release_s=ballistic_release_s,
+                corridor_release_s=corridor_release_s,
+                pass_hold_s=pass_hold_s,
+                down_elsewhere_hold_s=down_elsewhere_hold_s,
+                debris_margin_s=debris_margin_s,
+                pre_hold_s=pre_hold_s,
             ),
         )
     except AirwarnError as error:
         raise fail(error, USAGE) from None
+    warn_long_holds(config)
     zone_set = _load_zones(zones)
     try:
         truth_doc = msgspec.json.decode(truth.read_bytes())

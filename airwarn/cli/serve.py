@@ -22,10 +22,13 @@ from airwarn.cli.holds import (
     CorridorReleaseOption,
     DebrisMarginOption,
     DownElsewhereOption,
+    FullHoldOption,
     PassHoldOption,
     PreHoldOption,
     holds_given,
+    warn_long_holds,
 )
+from airwarn.engine.holds import with_holds
 from airwarn.errors import AirwarnError
 from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.store import DEFAULT_URL
@@ -86,12 +89,7 @@ def serve(
             "make the engine hold. On a bus, the leading engine's value holds.",
         ),
     ] = MAX_THREATS_PER_SENSOR,
-    hold_s: Annotated[
-        int,
-        typer.Option(
-            "--hold-s", min=0, help="Seconds a zone stays alerted after its last threat ends."
-        ),
-    ] = 600,
+    hold_s: FullHoldOption = 600,
     sender: Annotated[
         str | None, typer.Option(help="CAP sender; default airwarn@HOSTNAME.")
     ] = None,
@@ -315,6 +313,18 @@ def serve(
 
     if log_level not in LOG_LEVELS:
         raise fail(f"--log-level is one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+    holds = holds_given(
+        ballistic_release_s=ballistic_release_s,
+        corridor_release_s=corridor_release_s,
+        pass_hold_s=pass_hold_s,
+        down_elsewhere_hold_s=down_elsewhere_hold_s,
+        debris_margin_s=debris_margin_s,
+        pre_hold_s=pre_hold_s,
+    )
+    try:
+        warn_long_holds(with_holds(hold_s, holds))
+    except AirwarnError as error:
+        raise fail(error) from None
     configure_logging(log_level)
     if tiles is not None and not _tile_template(tiles):
         raise fail(
@@ -360,14 +370,7 @@ def serve(
                 keys=keys,
                 clock=clock,
                 hold_s=hold_s,
-                holds=holds_given(
-                    ballistic_release_s,
-                    corridor_release_s,
-                    pass_hold_s,
-                    down_elsewhere_hold_s,
-                    debris_margin_s,
-                    pre_hold_s,
-                ),
+                holds=holds,
                 sender=sender,
                 inbound_cap=inbound_cap,
                 max_skew_s=max_skew_s,

@@ -35,16 +35,18 @@ HOLDS: dict[str, str] = {
     "pre_hold_s": "at pre_alert after the last threat that pre-alerted the zone left it",
 }
 LONGEST_HOLD_S = 3600  # an hour: beyond it a hold is a mistake, not a policy
+# the holds that keep a zone at alert (pre_hold_s keeps it at pre_alert)
+_AT_ALERT = ("ballistic_release_s", "pass_hold_s", "down_elsewhere_hold_s", "debris_margin_s")
 
 
 def with_holds(hold_s: int, holds: Mapping[str, int | None] | None = None) -> EngineConfig:
     """The engine's settings with the full hold `hold_s` and the holds given (a hold left out
     or None keeps its default). A hold that cannot be used is refused, naming it: each is a
-    whole number of seconds from 0 to an hour, and none of those that keep a zone at alert is
-    longer than the full hold (a zone a threat only passed would stay alerted longer than the
-    one it hit)."""
+    whole number of seconds from 0 to an hour. A corridor release equal to the release time
+    is the default, and is kept as the default (a served store compares them)."""
     if hold_s < 0:
         raise SettingError(f"{hold_s} s is not a hold: give 0 seconds or more", setting="hold_s")
+    base = EngineConfig(hold_s=hold_s)
     chosen: dict[str, Any] = {}
     for name, value in (holds or {}).items():
         if name not in HOLDS:
@@ -59,12 +61,22 @@ def with_holds(hold_s: int, holds: Mapping[str, int | None] | None = None) -> En
             raise SettingError(
                 f"{value} s is out of range: give 0 to {LONGEST_HOLD_S} seconds", setting=name
             )
-        if name != "pre_hold_s" and value > hold_s:
-            raise SettingError(
-                f"{value} s is longer than the full hold of {hold_s} s: a zone this hold keeps "
-                "would stay alerted longer than the one a threat hit",
-                setting=name,
-                needs={"hold_s": f"{value} or more"},
-            )
         chosen[name] = value
-    return replace(EngineConfig(hold_s=hold_s), **chosen)
+    if chosen.get("corridor_release_s") == base.release_s:
+        chosen["corridor_release_s"] = None
+    return replace(base, **chosen)
+
+
+def longer_than_full_hold(config: EngineConfig) -> dict[str, int]:
+    """The holds that keep a zone at alert longer than the full hold (`hold_s`), each with how
+    long: a zone a threat only passed, or came down away from, then stays alerted longer than
+    the zone it hit. Never unsafe (a hold only keeps a zone alerted longer), so worth a warning,
+    not a refusal. A drone's or cruise missile's zone is held for its corridor release and then
+    its pass hold: the two together count against the full hold."""
+    long = {
+        name: getattr(config, name) for name in _AT_ALERT if getattr(config, name) > config.hold_s
+    }
+    release_s = config.release_s if config.corridor_release_s is None else config.corridor_release_s
+    if release_s + config.pass_hold_s > config.hold_s and "pass_hold_s" not in long:
+        long["corridor_release_s"] = release_s
+    return long

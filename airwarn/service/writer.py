@@ -206,7 +206,8 @@ class Service:
             if stored.get(key) != value:
                 what = {
                     "zones_sha256": "another zone set",
-                    "engine": "other engine settings (--hold-s and the like)",
+                    "engine": "other engine settings"
+                    + _settings_apart(stored.get("engine"), value),
                     "id_prefix": "another CAP sender",
                 }[key]
                 raise StoreError(
@@ -897,3 +898,25 @@ def _datetime(t_ms: int) -> Any:
     from datetime import UTC, datetime, timedelta
 
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=t_ms)
+
+
+def _settings_apart(stored: str | None, wanted: str) -> str:
+    """Which engine settings a store's log was written with differ from these, as flags:
+    " (--pass-hold-s 30 there, 60 here)"; "" when the stored ones cannot be read."""
+    try:
+        before = json.loads(stored or "")
+        now = json.loads(wanted)
+    except ValueError:
+        return ""
+    if not isinstance(before, dict):
+        return ""
+
+    def shown(value: object) -> str:
+        return "the default" if value is None else str(value)
+
+    apart = [
+        f"--{name.replace('_', '-')} {shown(before.get(name))} there, {shown(now[name])} here"
+        for name in sorted(now)
+        if before.get(name) != now[name]
+    ]
+    return f" ({'; '.join(apart)})" if apart else ""

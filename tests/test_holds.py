@@ -62,7 +62,7 @@ def test_a_shorter_pass_hold_ends_the_alerts_of_zones_a_drone_flew_past_sooner(t
 
 @pytest.mark.parametrize("name", sorted(HOLDS))
 def test_each_hold_flag_reaches_the_engine(tmp_path, files, monkeypatch, name):
-    import airwarn.cli.offline as offline
+    import airwarn.cli.holds as flags
 
     made: list[EngineConfig] = []
 
@@ -70,7 +70,7 @@ def test_each_hold_flag_reaches_the_engine(tmp_path, files, monkeypatch, name):
         made.append(with_holds(hold_s, holds))
         return made[-1]
 
-    monkeypatch.setattr(offline, "with_holds", spy)
+    monkeypatch.setattr(flags, "with_holds", spy)
     zones, events = files
     out = tmp_path / "decisions.jsonl"
     args = ["replay", "--zones", str(zones), "--events", str(events), "--out", str(out)]

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from airwarn.cli.common import err, flag
+from airwarn.cli.common import USAGE, err, fail, flag
 from airwarn.engine import EngineConfig
-from airwarn.engine.holds import HOLDS, LONGEST_HOLD_S, longer_than_full_hold
+from airwarn.engine.holds import HOLDS, LONGEST_HOLD_S, longer_than_full_hold, with_holds
+from airwarn.errors import AirwarnError
 
 PANEL = "Holds (seconds; docs/engine.md, 'Policy and lifecycle')"
 _DEFAULTS = EngineConfig()
@@ -67,6 +68,17 @@ def holds_given(
         "pre_hold_s": pre_hold_s,
     }
     return {name: value for name, value in given.items() if value is not None}
+
+
+def checked_config(hold_s: int, holds: dict[str, int]) -> EngineConfig:
+    """The engine's settings from the hold flags. A hold that cannot be used ends the command
+    (exit 2, naming its flag); one longer than the full hold is said as a warning."""
+    try:
+        config = with_holds(hold_s, holds)
+    except AirwarnError as error:
+        raise fail(error, USAGE) from None
+    warn_long_holds(config)
+    return config
 
 
 def warn_long_holds(config: EngineConfig) -> None:

@@ -20,10 +20,9 @@ from airwarn.cli.holds import (
     FullHoldOption,
     PassHoldOption,
     PreHoldOption,
+    checked_config,
     holds_given,
-    warn_long_holds,
 )
-from airwarn.engine.holds import with_holds
 from airwarn.engine.policy import POLICIES
 from airwarn.engine.replay import replay_lines
 from airwarn.engine.zones import ZoneSet
@@ -95,21 +94,17 @@ def replay(
         raise fail(
             AirwarnError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}"), USAGE
         )
-    try:
-        config = with_holds(
-            hold_s,
-            holds_given(
-                ballistic_release_s=ballistic_release_s,
-                corridor_release_s=corridor_release_s,
-                pass_hold_s=pass_hold_s,
-                down_elsewhere_hold_s=down_elsewhere_hold_s,
-                debris_margin_s=debris_margin_s,
-                pre_hold_s=pre_hold_s,
-            ),
-        )
-    except AirwarnError as error:
-        raise fail(error, USAGE) from None
-    warn_long_holds(config)
+    config = checked_config(
+        hold_s,
+        holds_given(
+            ballistic_release_s=ballistic_release_s,
+            corridor_release_s=corridor_release_s,
+            pass_hold_s=pass_hold_s,
+            down_elsewhere_hold_s=down_elsewhere_hold_s,
+            debris_margin_s=debris_margin_s,
+            pre_hold_s=pre_hold_s,
+        ),
+    )
     zone_set = _load_zones(zones)
     chosen = POLICIES[policy](zone_set)
 
@@ -374,21 +369,17 @@ def evaluate(
     from airwarn.sim.evaluate import format_table, score, score_to_dict
     from airwarn.sim.oracles import ORACLES, run_oracle
 
-    try:
-        config = with_holds(
-            hold_s,
-            holds_given(
-                ballistic_release_s=ballistic_release_s,
-                corridor_release_s=corridor_release_s,
-                pass_hold_s=pass_hold_s,
-                down_elsewhere_hold_s=down_elsewhere_hold_s,
-                debris_margin_s=debris_margin_s,
-                pre_hold_s=pre_hold_s,
-            ),
-        )
-    except AirwarnError as error:
-        raise fail(error, USAGE) from None
-    warn_long_holds(config)
+    config = checked_config(
+        hold_s,
+        holds_given(
+            ballistic_release_s=ballistic_release_s,
+            corridor_release_s=corridor_release_s,
+            pass_hold_s=pass_hold_s,
+            down_elsewhere_hold_s=down_elsewhere_hold_s,
+            debris_margin_s=debris_margin_s,
+            pre_hold_s=pre_hold_s,
+        ),
+    )
     zone_set = _load_zones(zones)
     try:
         truth_doc = msgspec.json.decode(truth.read_bytes())

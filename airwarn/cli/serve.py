@@ -25,10 +25,9 @@ from airwarn.cli.holds import (
     FullHoldOption,
     PassHoldOption,
     PreHoldOption,
+    checked_config,
     holds_given,
-    warn_long_holds,
 )
-from airwarn.engine.holds import with_holds
 from airwarn.errors import AirwarnError
 from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.store import DEFAULT_URL
@@ -321,10 +320,7 @@ def serve(
         debris_margin_s=debris_margin_s,
         pre_hold_s=pre_hold_s,
     )
-    try:
-        warn_long_holds(with_holds(hold_s, holds))
-    except AirwarnError as error:
-        raise fail(error) from None
+    checked_config(hold_s, holds)
     configure_logging(log_level)
     if tiles is not None and not _tile_template(tiles):
         raise fail(

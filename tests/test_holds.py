@@ -159,7 +159,8 @@ def test_holds_left_out_keep_their_defaults_and_unknown_ones_are_refused():
 
 def test_holds_longer_than_the_full_hold_are_named_and_the_defaults_are_not():
     assert longer_than_full_hold(EngineConfig()) == {}
-    assert longer_than_full_hold(with_holds(30)) == {"pass_hold_s": 60, "debris_margin_s": 60}
+    assert longer_than_full_hold(with_holds(30)) == {"pass_hold_s": 60}
+    assert longer_than_full_hold(with_holds(30, {"debris_margin_s": 600})) == {"pass_hold_s": 60}
     # a corridor kind's zone is held for its release, then its pass hold
     corridor = with_holds(600, {"corridor_release_s": 580})
     assert longer_than_full_hold(corridor) == {"corridor_release_s": 580}

@@ -356,7 +356,8 @@ def evaluate(
     over-alert factor (alerted area x time over the ideal) and flaps (a zone alerted, released
     and alerted again by the same threat), per kind of threat.
 
-    Beside the ceilings (reach, region), the oracle floors show what no policy can beat.
+    Beside the ceilings (reach, region), the oracle floors show what no policy can beat. The
+    references run with the holds given: give those the decisions were made with.
 
     Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
     --decisions d.jsonl --policy reach --policy region --policy path-oracle

@@ -35,8 +35,10 @@ HOLDS: dict[str, str] = {
     "pre_hold_s": "at pre_alert after the last threat that pre-alerted the zone left it",
 }
 LONGEST_HOLD_S = 3600  # an hour: beyond it a hold is a mistake, not a policy
-# the holds that keep a zone at alert (pre_hold_s keeps it at pre_alert)
-_AT_ALERT = ("ballistic_release_s", "pass_hold_s", "down_elsewhere_hold_s", "debris_margin_s")
+# the holds that may keep a zone at alert longer than the full hold (pre_hold_s keeps it at
+# pre_alert; the lifecycle never holds a zone under falling parts past hold_s, whatever the
+# debris margin)
+_AT_ALERT = ("ballistic_release_s", "pass_hold_s", "down_elsewhere_hold_s")
 
 
 def with_holds(hold_s: int, holds: Mapping[str, int | None] | None = None) -> EngineConfig:

@@ -17,9 +17,11 @@ _DEFAULTS = EngineConfig()
 
 
 def _option(name: str) -> typer.models.OptionInfo:
-    default = getattr(_DEFAULTS, name)
-    if default is None:  # corridor_release_s: the lifecycle's release_s
-        default = _DEFAULTS.release_s
+    default = (
+        _DEFAULTS.corridor_release_after_s
+        if name == "corridor_release_s"
+        else getattr(_DEFAULTS, name)
+    )
     return typer.Option(
         "--" + name.replace("_", "-"),
         min=0,

@@ -78,7 +78,7 @@ def longer_than_full_hold(config: EngineConfig) -> dict[str, int]:
     long = {
         name: getattr(config, name) for name in _AT_ALERT if getattr(config, name) > config.hold_s
     }
-    release_s = config.release_s if config.corridor_release_s is None else config.corridor_release_s
+    release_s = config.corridor_release_after_s
     if release_s + config.pass_hold_s > config.hold_s and "pass_hold_s" not in long:
         long["corridor_release_s"] = release_s
     return long

@@ -119,6 +119,12 @@ class EngineConfig:
     remembered_ids: int = 100_000
     profiles: Mapping[str, KindProfile] = field(default_factory=lambda: dict(PROFILES))
 
+    @property
+    def corridor_release_after_s(self) -> int:
+        """How long after a zone left a corridor kind's reach it is let go (`release_s` unless
+        `corridor_release_s` is set)."""
+        return self.release_s if self.corridor_release_s is None else self.corridor_release_s
+
 
 @dataclass
 class _Zone:
@@ -800,10 +806,7 @@ class Engine:
         release_ms = 1000 * self.config.release_s
         leaving: list[int] = []  # zones a drone or cruise missile lets go now
         if view.profile.model == "corridor":
-            corridor_release_s = self.config.corridor_release_s
-            corridor_release_ms = (
-                release_ms if corridor_release_s is None else 1000 * corridor_release_s
-            )
+            corridor_release_ms = 1000 * self.config.corridor_release_after_s
             leaving = [
                 index
                 for index, seen in threat.alert_seen_ms.items()

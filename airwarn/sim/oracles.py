@@ -140,8 +140,7 @@ class StateOracle(PathOracle):
         for shelter_s in self.zones.shelter_classes:
             horizon_s = shelter_s + profile.lead_s + STATE_STEP_S
             outline = reach_outline(x, y, heading, 0.0, speed, turn, horizon_s, 0.0)
-            hits = self.zones.query(outline.polygon())
-            found.append(hits[self.zones.shelter_s[hits] == shelter_s])
+            found.append(self.zones.query_class(shelter_s, outline.polygon()))
         alert = np.unique(np.concatenate(found)) if found else _EMPTY
         return Assessment(alert, _EMPTY, recheck_ms=now_ms + 1000 * STATE_STEP_S)
 

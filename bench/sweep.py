@@ -4,6 +4,7 @@
     python bench/sweep.py --seeds 5                 # every cell, 5 seeds: the figures of record
     python bench/sweep.py --kind drones --cell maneuver-turn --country ukraine --seeds 2
     python bench/sweep.py --quick --baseline bench/results/sweep-before.json   # before/after
+    python bench/sweep.py --kind drones --country israel --seeds 1 --hold pass_hold_s=0  # holds
 
 For each kind (rockets, ballistic, cruise, drones), country (Israel's 1,449 alert areas with
 their own shelter times; Ukraine's hromadas at 90 s), cell of the sweep
@@ -57,8 +58,10 @@ import numpy as np
 
 from airwarn.contract import parse_event
 from airwarn.engine import EngineConfig, run
+from airwarn.engine.holds import with_holds
 from airwarn.engine.policy import POLICIES
 from airwarn.engine.zones import ZoneSet
+from airwarn.errors import SettingError
 from airwarn.layers.israel import import_israel
 from airwarn.layers.ukraine import import_ukraine
 from airwarn.sim import calibration
@@ -215,10 +218,30 @@ def one(job: Job) -> dict[str, Any]:
 
 
 def _config(engine: str) -> EngineConfig:
-    """The lifecycle settings a job's engine key names (`--corridor-release-s`)."""
-    if "-release" in engine:
-        return EngineConfig(corridor_release_s=int(engine.rsplit("-release", 1)[1]))
-    return EngineConfig()
+    """The lifecycle settings a job's engine key names (`--hold`, `--corridor-release-s`):
+    `<version>-<name>=<s>-...`, each a hold of `airwarn.engine.holds.HOLDS` or hold_s."""
+    holds: dict[str, int | None] = {}
+    for part in engine.split("-")[1:]:
+        name, _, value = part.partition("=")
+        holds[name] = int(value)
+    hold_s = holds.pop("hold_s", None)
+    return with_holds(EngineConfig.hold_s if hold_s is None else hold_s, holds)
+
+
+def _hold(text: str) -> tuple[str, int]:
+    """`--hold NAME=SECONDS`, checked as `airwarn replay` checks its hold flags."""
+    name, sep, value = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=SECONDS, e.g. pass_hold_s=30")
+    try:
+        if name == "hold_s":
+            with_holds(int(value))
+        else:
+            with_holds(EngineConfig.hold_s, {name: int(value)})
+    except SettingError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    return name, int(value)
 
 
 def lost_apart(truth: dict[str, Any]) -> tuple[set[str], dict[str, Any]]:
@@ -670,6 +693,15 @@ def main() -> None:
         default=None,
         help="the lifecycle's corridor_release_s for every policy (default: EngineConfig's)",
     )
+    parser.add_argument(
+        "--hold",
+        type=_hold,
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="a lifecycle hold for every policy, e.g. pass_hold_s=0 (repeatable; the names of "
+        "airwarn.engine.holds.HOLDS, and hold_s)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
         "--cache", type=Path, default=RESULTS / "sweep-cache", help="folder of cached raids"
@@ -698,8 +730,11 @@ def main() -> None:
     seeds = args.seeds or (1 if args.quick else 5)
     wanted = args.cell or (list(QUICK_CELLS) if args.quick else list(CELLS))
     version, engine = _sim_version(), _engine_version()
+    holds = dict(args.hold)
     if args.corridor_release_s is not None:
-        engine += f"-release{args.corridor_release_s}"
+        holds["corridor_release_s"] = args.corridor_release_s
+    for name, value in sorted(holds.items()):
+        engine += f"-{name}={value}"
     cache = None if args.no_cache else str(args.cache)
     policies = ("engine", *(n for n in POLICY_NAMES[1:] if n in (args.policy or POLICY_NAMES)))
     jobs = []

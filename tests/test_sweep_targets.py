@@ -10,7 +10,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from sweep import _targets, checks, meets_every_target  # noqa: E402
+import argparse  # noqa: E402
+
+import pytest  # noqa: E402
+from sweep import _config, _hold, _targets, checks, meets_every_target  # noqa: E402
+
+from airwarn.engine import EngineConfig  # noqa: E402
 
 
 def _policy(over_alert: float, flaps_per_100: float = 0.0) -> dict[str, Any]:
@@ -56,3 +61,17 @@ def test_a_rocket_row_above_six_fails():
     c = checks("rocket", {"engine": _policy(6.5)})
     assert not meets_every_target(c)
     assert _targets("rocket", c).startswith("**✗** over-alert > 6")
+
+
+def test_the_sweep_runs_every_policy_with_the_holds_given():
+    assert _config("1f53") == EngineConfig()
+    config = _config("1f53-corridor_release_s=10-hold_s=300-pass_hold_s=0")
+    assert (config.pass_hold_s, config.corridor_release_s, config.hold_s) == (0, 10, 300)
+    assert config.ballistic_release_s == EngineConfig().ballistic_release_s
+    assert _hold("pass-hold-s=0") == ("pass_hold_s", 0)
+
+
+@pytest.mark.parametrize("text", ["pass_hold_s", "pass_hold_s=-5", "pass_hold_s=4000", "nap_s=5"])
+def test_the_sweep_refuses_a_hold_it_cannot_use(text):
+    with pytest.raises(argparse.ArgumentTypeError, match=text.split("=")[0]):
+        _hold(text)

@@ -122,9 +122,9 @@ def main() -> None:
     print(
         "| kind | country | after: over-alert, median row (range) | engine ÷ region | "
         "engine ÷ path-oracle | engine ÷ state-oracle | state-oracle ÷ path-oracle | "
-        "state-oracle ÷ region |"
+        "state-oracle ÷ region | engine ÷ sensor-oracle | sensor-oracle ÷ region |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (kind, country), keys in sorted(groups.items()):
         a = [after[k] for k in keys]
         print(
@@ -133,7 +133,9 @@ def main() -> None:
             f"{_spread(_against(a, 'region'))} | {_spread(_against(a, 'path-oracle'))} | "
             f"{_spread(_against(a, 'state-oracle'))} | "
             f"{_spread(_against(a, 'path-oracle', 'state-oracle'))} | "
-            f"{_spread(_against(a, 'region', 'state-oracle'))} |"
+            f"{_spread(_against(a, 'region', 'state-oracle'))} | "
+            f"{_spread(_against(a, 'sensor-oracle'))} | "
+            f"{_spread(_against(a, 'region', 'sensor-oracle'))} |"
         )
     if args.cell:
         print()

@@ -12,7 +12,8 @@ their own shelter times; Ukraine's hromadas at 90 s), cell of the sweep
 uniform shelter time, the threats' manoeuvres) and seed, it simulates a raid (`nominal`: the
 default simulator; every other cell: the harder one, `airwarn.sim.hardraid`), replays it through
 the engine, `reach`, `region`, `path-oracle`, `impact-oracle` and (drones and cruise missiles)
-`state-oracle` with the same lifecycle, and scores each with `airwarn evaluate`'s definitions.
+`state-oracle` and `sensor-oracle` with the same lifecycle, and scores each with `airwarn
+evaluate`'s definitions.
 It prints, per kind, one row per cell and country with the issue's target checks, and a
 calibration table of the engine's impact regions (rockets and ballistic missiles;
 `airwarn.sim.calibration`).
@@ -30,13 +31,17 @@ Targets (issue 12), per kind, cell and country over the seeds:
 - drones, cruise missiles: over-alert <= 1/5 of `region`'s and <= 3 x `path-oracle`'s;
 - flaps <= 1 per 100 alerted zones.
 
-Beside the path oracle, drones and cruise missiles get the state oracle (the engine's corridor
-rule fed the true position and velocity at every moment, not the turns to come):
-`state-oracle ÷ path-oracle` is how far from the path a corridor drawn over the kind's turns
-stays even with a perfect sensor, `engine ÷ state-oracle` what the engine's margins for what
-its sensors do not say cost (`airwarn.sim.oracles`). A failed target says when a floor fails it
-too: "(state-oracle too)" for the area targets, "(state-oracle too)", "(path-oracle too)" or
-"(state-oracle, path-oracle too)" for flaps. Each kind's last line counts the rows meeting
+Beside the path oracle, drones and cruise missiles get two more (`airwarn.sim.oracles`):
+- the state oracle, the corridor's geometry fed the true position and velocity at every
+  moment, not the turns to come, with no margin (no dash, no buffer, no keep disc):
+  `state-oracle ÷ path-oracle` is how far from the path a corridor drawn over the kind's
+  turns stays even with a perfect sensor;
+- the sensor oracle, the engine itself (every margin and hold) fed the true position and
+  velocity at each of its sensor's reports: `engine ÷ sensor-oracle` is what the sensor's
+  errors cost the engine, and `sensor-oracle ÷ state-oracle` what its margins cost.
+A failed target names each floor that fails it too, as "(state-oracle too)" or
+"(sensor-oracle, state-oracle too)" for the area targets, and "(path-oracle too)" and the
+like for flaps. Each kind's last line counts the rows meeting
 every target, and those of the issue's own cells apart (all but `BEYOND_ISSUE`: a sensor that
 errs three times its word, a report every 30 or 60 s).
 """
@@ -79,7 +84,15 @@ KINDS = {"rockets": "rocket", "ballistic": "ballistic", "cruise": "cruise", "dro
 COUNTS = {"rockets": 20, "ballistic": 6, "cruise": 6, "drones": 8}
 UA_SHELTER_S = 90
 COUNTRIES = ("israel", "ukraine")
-POLICY_NAMES = ("engine", "reach", "region", "path-oracle", "impact-oracle", "state-oracle")
+POLICY_NAMES = (
+    "engine",
+    "reach",
+    "region",
+    "path-oracle",
+    "impact-oracle",
+    "state-oracle",
+    "sensor-oracle",
+)
 QUICK_CELLS = (
     "honest",
     "noise-300",
@@ -279,8 +292,8 @@ def _run(job: Job) -> dict[str, Any]:
     }
     recorder = None
     for name in policies:
-        if name == "state-oracle" and kind in ("rocket", "ballistic"):
-            continue  # its state fixes its path: the path oracle's answer
+        if name in ("state-oracle", "sensor-oracle") and kind in ("rocket", "ballistic"):
+            continue  # its state fixes its path (the path oracle's answer); the engine's
         if name in ORACLES:
             # The impact oracle knows the impacts that are scored (so its alert is the ideal);
             # the path oracle, every true path.
@@ -392,6 +405,10 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# The floors whose own checks a row records, beside the engine's ("<floor> <target>"): a failed
+# target names each that fails it too
+FLOORS = ("path-oracle", "state-oracle", "sensor-oracle")
+
 # Cells beyond the sweep issue 12 sets its targets on (noise of tens to hundreds of metres,
 # a report every 1 to 15 s, acquisition, bodies, shelter times, manoeuvres): sensors that err
 # three times beyond their word, and a report every 30 or 60 s. Their rows are checked against
@@ -406,6 +423,7 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     region = p.get("region", {}).get("over_alert")
     path = p.get("path-oracle", {}).get("over_alert")
     state = p.get("state-oracle", {}).get("over_alert")
+    sensor = p.get("sensor-oracle", {}).get("over_alert")
     out: dict[str, bool | None] = {
         "missed": engine["missed"] == 0,
         "late": engine["late"] == 0,
@@ -413,8 +431,9 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     }
     # Whether the floors meet the targets themselves ("<floor> <target>"): the path oracle
     # takes a zone again only when the threat really comes back within its reach; the state
-    # oracle is the engine's corridor rule fed a perfect sensor.
-    for floor in ("path-oracle", "state-oracle"):
+    # oracle is the corridor's geometry fed a perfect sensor, the sensor oracle the engine
+    # itself with every margin.
+    for floor in FLOORS:
         floor_flaps = p.get(floor, {}).get("flaps_per_100")
         if floor_flaps is not None:
             out[f"{floor} flaps"] = floor_flaps <= 1.0
@@ -424,9 +443,10 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     else:
         out["<=region/5"] = None if factor is None or not region else factor <= 0.2 * region
         out["<=3x path-oracle"] = None if factor is None or not path else factor <= 3.0 * path
-        if state is not None:
-            out["state-oracle <=region/5"] = None if not region else state <= 0.2 * region
-            out["state-oracle <=3x path-oracle"] = None if not path else state <= 3.0 * path
+        for floor, value in (("state-oracle", state), ("sensor-oracle", sensor)):
+            if value is not None:
+                out[f"{floor} <=region/5"] = None if not region else value <= 0.2 * region
+                out[f"{floor} <=3x path-oracle"] = None if not path else value <= 3.0 * path
     return out
 
 
@@ -461,7 +481,7 @@ def meets_every_target(c: dict[str, bool | None]) -> bool:
 
 def _floors_too(k: str, c: dict[str, bool | None]) -> str:
     """The floors that fail target `k` as well, as " (state-oracle, path-oracle too)"."""
-    floors = [name for name in ("state-oracle", "path-oracle") if c.get(f"{name} {k}") is False]
+    floors = [name for name in FLOORS[::-1] if c.get(f"{name} {k}") is False]
     return f" ({', '.join(floors)} too)" if floors else ""
 
 
@@ -504,7 +524,7 @@ def tables(
             "impact-oracle",
         ]
         if not ballistic:
-            head.append("state-oracle")
+            head += ["state-oracle", "sensor-oracle"]
         if baseline is not None:
             head[7:7] = ["baseline: missed, late, over-alert, flaps /100"]
         if not ballistic:
@@ -513,6 +533,7 @@ def tables(
                 "engine ÷ path-oracle",
                 "engine ÷ state-oracle",
                 "state-oracle ÷ path-oracle",
+                "engine ÷ sensor-oracle",
             ]
         head += ["flaps /100", "targets"]
         lines.append("| " + " | ".join(head) + " |")
@@ -555,6 +576,7 @@ def tables(
                     _ratio(e["over_alert"], factors[3]),
                     _ratio(e["over_alert"], factors[5]),
                     _ratio(factors[5], factors[3]),
+                    _ratio(e["over_alert"], factors[6]),
                 ]
             cells += [_f(e["flaps_per_100"], 2), _targets(kind, c)]
             ok = meets_every_target(c)

@@ -404,3 +404,67 @@ def test_a_true_state_is_read_between_the_samples_of_a_path():
         np.zeros(4),
     )
     assert true_state(cut, 2_001) == pytest.approx((200.15, 0.0, 100.3 / 1.002, 0.0))
+
+
+def _strayed(events: list[Any], by_m: float) -> list[Any]:
+    """The same reports at the same times, each moved by up to `by_m` (a fixed pattern that
+    no filter can average out in a few reports), with that error stated."""
+    out = []
+    for k, event in enumerate(events):
+        body = msgspec.to_builtins(event)
+        if body.get("type") == "track":
+            angle = 2.399963 * k  # the golden angle: every way in turn
+            share = 0.4 + 0.6 * ((k * 7) % 5) / 4
+            body["lat"] += share * by_m * math.cos(angle) / 111_320.0
+            body["lon"] += share * by_m * math.sin(angle) / 96_000.0
+            body["sigma_m"] = by_m / 2
+        out.append(parse_event(msgspec.json.encode(body)))
+    return out
+
+
+def test_the_sensor_oracle_does_not_hear_what_its_sensor_got_wrong(grid):
+    # It reads each report's time, and the truth's state then: moving every report by up to
+    # 800 m changes the engine's alerts, not the sensor oracle's
+    events, truth = _straight_drone()
+    strayed = _strayed(events, 800.0)
+    honest = run_oracle(grid, truth, events, "sensor-oracle")
+    assert honest == run_oracle(grid, truth, strayed, "sensor-oracle")
+    assert list(run(grid, events, EngineConfig())) != list(run(grid, strayed, EngineConfig()))
+    alerted = {d.zone for d in honest if d.level == "alert"}
+    path = read_path(grid, truth, truth["threats"][0])
+    assert path is not None
+    assert {grid.ids[z] for z in zone_visits(grid, path).zone} < alerted
+
+
+def test_the_sensor_oracle_sits_between_the_state_oracle_and_the_engine(israel):
+    # The engine's margins (a dash, the minimum radius, the keep disc) cost more than the state
+    # oracle's bare corridor; a sensor 300 m off costs the engine more still; none is late
+    from airwarn.sim.conditions import CELLS
+    from airwarn.sim.hardraid import simulate_under
+
+    conditions = CELLS["noise-300"]
+    assert conditions is not None
+    raw, truth = simulate_under(israel, "drones", 2, conditions, count=3)
+    events = _parsed(raw)
+    lost = {t["threat"] for t in truth["threats"] if t["end_reason"] == "lost"}
+    area = {}
+    for name in ("state-oracle", "sensor-oracle", "engine"):
+        decisions = (
+            list(run(israel, events, EngineConfig()))
+            if name == "engine"
+            else run_oracle(israel, truth, events, name)
+        )
+        result = score(israel, truth, decisions)
+        scored = [t for t in result.threats if t.zone is not None and t.threat not in lost]
+        assert scored
+        assert not [t.threat for t in scored if t.missed or t.late]
+        area[name] = result.per_kind["drone"].alert_km2h
+    assert area["state-oracle"] < area["sensor-oracle"] < area["engine"]
+
+
+def test_for_a_rocket_the_sensor_oracle_is_the_engine(israel):
+    events, truth = simulate(israel, "rockets", 3, count=4, paths=True)
+    parsed = _parsed(events)
+    assert run_oracle(israel, truth, parsed, "sensor-oracle") == list(
+        run(israel, parsed, EngineConfig())
+    )

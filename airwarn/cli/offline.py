@@ -332,7 +332,9 @@ def evaluate(
             "floor: path-oracle (knows each threat's true path, not where it comes down; needs a "
             "truth made with --truth-paths), impact-oracle (knows the impact point and time), "
             "state-oracle (knows where each drone or cruise missile is and how it flies, not "
-            "where it will turn; needs --truth-paths). Repeat for several."
+            "where it will turn; needs --truth-paths), sensor-oracle (the engine itself fed a "
+            "perfect sensor: its margins, not its sensor's errors; needs --truth-paths). "
+            "Repeat for several."
         ),
     ] = None,
     events: Annotated[
@@ -361,7 +363,7 @@ def evaluate(
 
     Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
     --decisions d.jsonl --policy reach --policy region --policy path-oracle
-    --policy impact-oracle --policy state-oracle
+    --policy impact-oracle --policy state-oracle --policy sensor-oracle
     """
     import msgspec
 

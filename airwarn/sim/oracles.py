@@ -25,14 +25,21 @@ other policy's. What differs is only what they know, from the truth document:
   engine's own corridor geometry (`predict.corridor.reach_outline`: the kind's turn-limited
   reach, at the speed it flies then, with no position error, no buffer and no dash) meets
   within the zone's shelter time plus the lead, and it ends as `path-oracle` does. It is the
-  engine's corridor rule fed a perfect sensor: what the corridor's width costs once the
-  margins for what sensors do not say (their errors and silences, a dash) are taken away.
+  engine's corridor geometry fed a perfect sensor: what the corridor's width costs once the
+  margins (a dash, the minimum radius, the keep disc) and the sensors' errors are taken away.
   It is no floor of every policy: a corridor drawn over the shelter time alone (no lead), or
   with a tighter outline than the engine's rays, alerts less. It is safe against turns, not
   against speeding up (nor slowing down to turn tighter). It is asked every `STATE_STEP_S`
   and reaches that much further, so that at a steady speed it is never late between two
   looks. A rocket's or ballistic missile's state fixes its path: for those it answers as
   `path-oracle` does.
+- `sensor-oracle` is the engine itself (its corridor, every margin and hold of it) fed a
+  perfect sensor: at each report of a drone or cruise missile, the threat's true position and
+  velocity at that moment, known exactly, in place of what its filter makes of the report.
+  It reports when the engine's sensor does, so it is silent when that one is. Its margins
+  (the kind's dash, the minimum radius, the lead, the keep disc) are the engine's: beside it,
+  `engine ÷ sensor-oracle` is what the sensor's errors cost, and `sensor-oracle ÷
+  state-oracle` what the margins cost. A rocket or ballistic missile: the engine's answer.
 
 No oracle can warn for a track that the sensors lose (an `end` with reason `lost`) longer
 than the hold before it comes down: the lifecycle ends the threat then, as it would for any
@@ -50,8 +57,9 @@ import shapely
 
 from airwarn.contract import Decision, Event, parse_time
 from airwarn.engine import EngineConfig, run
-from airwarn.engine.policy import Assessment, Ending, Policy, ThreatView
+from airwarn.engine.policy import Assessment, Ending, Policy, SmartPolicy, ThreatView
 from airwarn.engine.predict.corridor import reach_outline
+from airwarn.engine.tracks import CorridorTrack
 from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError
 from airwarn.sim.paths import TruePath, Visits, read_path, zone_visits
@@ -198,10 +206,90 @@ class ImpactOracle:
         return Assessment(np.array([zone], dtype=np.int64), _EMPTY)
 
 
+class _PerfectFix(CorridorTrack):
+    """A drone's or cruise missile's track as a perfect sensor leaves it at its last report:
+    the true position and velocity then, with no error and no turn to read; the report times
+    (so its cadence, its silences and when a report is overdue) are the real track's."""
+
+    def __init__(self, track: CorridorTrack, state: tuple[float, float, float, float]) -> None:
+        # not CorridorTrack.__init__: no filter runs, the policy only reads these
+        self.profile = track.profile
+        self.projection = track.projection
+        self.window = track.window
+        self.count = track.count
+        self.revision = track.revision
+        self.t_ms = track.t_ms
+        self.turning = False
+        self.scale = 1.0
+        self._true = state
+        self._speed = math.hypot(state[2], state[3])
+
+    def state(self) -> tuple[float, float, float, float]:
+        return self._true
+
+    @property
+    def position_sigma_m(self) -> float:
+        return 0.0
+
+    @property
+    def speed_sigma_mps(self) -> float:
+        return 0.0
+
+    @property
+    def quiet_speed(self) -> tuple[float, float]:
+        return self._speed, 0.0
+
+    @property
+    def speed_recent_mps(self) -> float:
+        return self._speed
+
+
+class SensorOracle(SmartPolicy):
+    """The engine's policy, its corridors drawn from each report's true state."""
+
+    name = "sensor-oracle"
+
+    def __init__(self, zones: ZoneSet, truth: Mapping[str, Any]) -> None:
+        super().__init__(zones)
+        self.paths = PathOracle(zones, truth).paths
+
+    def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
+        return self._perfect(threat, lambda: super(SensorOracle, self).assess(threat, now_ms))
+
+    def ending(
+        self,
+        threat: ThreatView,
+        now_ms: int,
+        reason: str,
+        end_ms: int | None = None,
+        flying_on_s: float = 0.0,
+    ) -> Ending | None:
+        return self._perfect(
+            threat,
+            lambda: super(SensorOracle, self).ending(threat, now_ms, reason, end_ms, flying_on_s),
+        )
+
+    def _perfect(self, threat: ThreatView, answer: Callable[[], Any]) -> Any:
+        """The engine's answer with the threat's track read as a perfect sensor leaves it."""
+        track = threat.track
+        path = self.paths.get(threat.id)
+        if not isinstance(track, CorridorTrack) or not track.count or path is None:
+            return answer()  # a rocket or ballistic missile: the engine's answer
+        state = true_state(path, track.t_ms)
+        if state is None:  # a report off its path's time: the report as it came
+            return answer()
+        threat.track = _PerfectFix(track, state)
+        try:
+            return answer()
+        finally:
+            threat.track = track
+
+
 ORACLES: dict[str, Callable[[ZoneSet, Mapping[str, Any]], Policy]] = {
     "path-oracle": PathOracle,
     "impact-oracle": ImpactOracle,
     "state-oracle": StateOracle,
+    "sensor-oracle": SensorOracle,
 }
 
 

@@ -74,22 +74,10 @@ class PathOracle:
 
     def __init__(self, zones: ZoneSet, truth: Mapping[str, Any]) -> None:
         self.zones = zones
-        self.visits: dict[str, Visits] = {}
-        self.paths: dict[str, TruePath] = {}
-        missing = []
-        for row in truth.get("threats") or []:
-            path = read_path(zones, truth, row)
-            if path is None:
-                missing.append(str(row.get("threat")))
-                continue
-            self.paths[str(row["threat"])] = path
-            self.visits[str(row["threat"])] = zone_visits(zones, path)
-        if missing:
-            raise AirwarnError(
-                f"truth has no path for {len(missing)} threat(s) ({', '.join(missing[:3])}...): "
-                f"the {self.name} needs them; make the raid with `airwarn simulate "
-                "--truth-paths` (or any sensor-sweep flag)"
-            )
+        self.paths = true_paths(zones, truth, self.name)
+        self.visits: dict[str, Visits] = {
+            threat: zone_visits(zones, path) for threat, path in self.paths.items()
+        }
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         visits = self.visits.get(threat.id)
@@ -151,6 +139,26 @@ class StateOracle(PathOracle):
             found.append(self.zones.query_class(shelter_s, outline.polygon()))
         alert = np.unique(np.concatenate(found)) if found else _EMPTY
         return Assessment(alert, _EMPTY, recheck_ms=now_ms + 1000 * STATE_STEP_S)
+
+
+def true_paths(zones: ZoneSet, truth: Mapping[str, Any], oracle: str) -> dict[str, TruePath]:
+    """Each threat's true path, by id; an error naming the `oracle` that needs them when the
+    truth has none for some threat."""
+    paths: dict[str, TruePath] = {}
+    missing = []
+    for row in truth.get("threats") or []:
+        path = read_path(zones, truth, row)
+        if path is None:
+            missing.append(str(row.get("threat")))
+        else:
+            paths[str(row["threat"])] = path
+    if missing:
+        raise AirwarnError(
+            f"truth has no path for {len(missing)} threat(s) ({', '.join(missing[:3])}...): "
+            f"the {oracle} needs them; make the raid with `airwarn simulate --truth-paths` (or "
+            "any sensor-sweep flag)"
+        )
+    return paths
 
 
 def true_state(path: TruePath, t_ms: int) -> tuple[float, float, float, float] | None:
@@ -251,7 +259,7 @@ class SensorOracle(SmartPolicy):
 
     def __init__(self, zones: ZoneSet, truth: Mapping[str, Any]) -> None:
         super().__init__(zones)
-        self.paths = PathOracle(zones, truth).paths
+        self.paths = true_paths(zones, truth, self.name)
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         return self._perfect(threat, lambda: super(SensorOracle, self).assess(threat, now_ms))

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -65,6 +65,7 @@ from airwarn.errors import AirwarnError
 from airwarn.sim.paths import TruePath, Visits, read_path, zone_visits
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_T = TypeVar("_T")
 
 
 class PathOracle:
@@ -277,7 +278,7 @@ class SensorOracle(SmartPolicy):
             lambda: super(SensorOracle, self).ending(threat, now_ms, reason, end_ms, flying_on_s),
         )
 
-    def _perfect(self, threat: ThreatView, answer: Callable[[], Any]) -> Any:
+    def _perfect(self, threat: ThreatView, answer: Callable[[], _T]) -> _T:
         """The engine's answer with the threat's track read as a perfect sensor leaves it."""
         track = threat.track
         path = self.paths.get(threat.id)

@@ -16,6 +16,9 @@ flew over the next `T` seconds (the horizon of a zone: its shelter time plus the
 - **use**: the true path length over the horizon / the corridor's path length (the radius of
   a drone's corridor): 1 would be a corridor no wider than what the threat used; above 1, the
   threat flew farther than the corridor allowed ("beyond 1" counts those reports);
+- **sigma**, **top**: the quiet filter's 1-sigma of speed, and the fastest the corridor lets the
+  threat dash to (its envelope's cap: the kind's ceiling, or the dash factor times the speed
+  seen with 3 sigma);
 - **apart**: the two filters' distance apart (`CorridorTrack.apart`; the agile filter is read
   above `TURNING_ON`), and at how many reports the agile filter was read.
 
@@ -165,6 +168,8 @@ def main() -> None:
             z_all: list[float] = []
             use_all: list[float] = []
             apart_all: list[float] = []
+            sigma_all: list[float] = []
+            cap_all: list[float] = []
             turning = 0
             for country in args.country or ["israel", "ukraine"]:
                 zones = zone_set(country, None if conditions is None else conditions.shelter_s)
@@ -174,6 +179,12 @@ def main() -> None:
                     for _ in run(zones, [parse_event(x) for x in lines], None, recorder):
                         pass
                     zs, uses, aparts, turned = measure(zones, truth, recorder.seen, args.horizon_s)
+                    sigma_all += [state[3] for state in recorder.seen]
+                    cap_all += [
+                        state[4].cap_mps or state[4].high_mps
+                        for state in recorder.seen
+                        if state[4] is not None
+                    ]
                     z_all += zs
                     use_all += uses
                     apart_all += aparts
@@ -183,7 +194,9 @@ def main() -> None:
                 f"(agile filter read at {turning}, mean apart {np.mean(apart_all or [0]):.2f})\n"
                 f"  z    [{_row(z_all, '+.2f')}]\n"
                 f"  use  [{_row(use_all, '.2f')}] beyond 1: {sum(1 for v in use_all if v > 1.0)}"
-                f"\n  apart[{_row(apart_all, '.1f')}]",
+                f"\n  apart[{_row(apart_all, '.1f')}]"
+                f"\n  sigma[{_row(sigma_all, '.2f')}] m/s, the quiet filter's speed"
+                f"\n  top  [{_row(cap_all, '.1f')}] m/s, the fastest its corridor may dash to",
                 flush=True,
             )
 

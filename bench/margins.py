@@ -1,5 +1,5 @@
 """What each of the engine's margins costs a drone's or cruise missile's alert, against the
-state oracle (the engine's corridor rule fed a perfect sensor) and the path oracle.
+state oracle (the corridor's geometry fed a perfect sensor, with no margin) and the path oracle.
 
     python bench/margins.py --kind cruise --country israel --cell honest --seeds 2
     python bench/margins.py --kind drones --kind cruise --country israel --country ukraine

@@ -7,8 +7,8 @@ Both files are `bench/sweep.py` results (`--out NAME` writes NAME.json). For eac
 country: missed and late impacts (those of tracks the sensors lost apart, as the sweep counts
 them), the engine's over-alert after over before (the median row and the range), flaps per 100
 alerted zones over all rows, and how many rows meet every target (`--skip` leaves cells out of
-it); the engine (and the state oracle's floor, where the sweep ran it) against the references
-and floors; then one line per kind, country and cell named with `--cell`.
+it); the engine (and the state and sensor oracles' floors, where the sweep ran them) against
+the references and floors; then one line per kind, country and cell named with `--cell`.
 """
 
 from __future__ import annotations
@@ -122,9 +122,10 @@ def main() -> None:
     print(
         "| kind | country | after: over-alert, median row (range) | engine ÷ region | "
         "engine ÷ path-oracle | engine ÷ state-oracle | state-oracle ÷ path-oracle | "
-        "state-oracle ÷ region | engine ÷ sensor-oracle | sensor-oracle ÷ region |"
+        "state-oracle ÷ region | engine ÷ sensor-oracle | sensor-oracle ÷ state-oracle | "
+        "sensor-oracle ÷ path-oracle | sensor-oracle ÷ region |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (kind, country), keys in sorted(groups.items()):
         a = [after[k] for k in keys]
         print(
@@ -135,6 +136,8 @@ def main() -> None:
             f"{_spread(_against(a, 'path-oracle', 'state-oracle'))} | "
             f"{_spread(_against(a, 'region', 'state-oracle'))} | "
             f"{_spread(_against(a, 'sensor-oracle'))} | "
+            f"{_spread(_against(a, 'state-oracle', 'sensor-oracle'))} | "
+            f"{_spread(_against(a, 'path-oracle', 'sensor-oracle'))} | "
             f"{_spread(_against(a, 'region', 'sensor-oracle'))} |"
         )
     if args.cell:

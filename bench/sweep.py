@@ -245,16 +245,20 @@ def _hold(text: str) -> tuple[str, int]:
     """`--hold NAME=SECONDS`, checked as `airwarn replay` checks its hold flags."""
     name, sep, value = text.partition("=")
     name = name.strip().replace("-", "_")
-    if not sep or not value.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=SECONDS, e.g. pass_hold_s=30")
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give NAME=SECONDS (whole seconds), e.g. pass_hold_s=30"
+        ) from None
     try:
         if name == "hold_s":
-            with_holds(int(value))
+            with_holds(seconds)
         else:
-            with_holds(EngineConfig.hold_s, {name: int(value)})
+            with_holds(EngineConfig.hold_s, {name: seconds})
     except SettingError as error:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
-    return name, int(value)
+    return name, seconds
 
 
 def lost_apart(truth: dict[str, Any]) -> tuple[set[str], dict[str, Any]]:
@@ -293,7 +297,9 @@ def _run(job: Job) -> dict[str, Any]:
     recorder = None
     for name in policies:
         if name in ("state-oracle", "sensor-oracle") and kind in ("rocket", "ballistic"):
-            continue  # its state fixes its path (the path oracle's answer); the engine's
+            # its state fixes its path: the state oracle's answer is the path oracle's, the
+            # sensor oracle's the engine's
+            continue
         if name in ORACLES:
             # The impact oracle knows the impacts that are scored (so its alert is the ideal);
             # the path oracle, every true path.
@@ -480,7 +486,7 @@ def meets_every_target(c: dict[str, bool | None]) -> bool:
 
 
 def _floors_too(k: str, c: dict[str, bool | None]) -> str:
-    """The floors that fail target `k` as well, as " (state-oracle, path-oracle too)"."""
+    """The floors that fail target `k` as well, as " (sensor-oracle, state-oracle too)"."""
     floors = [name for name in FLOORS[::-1] if c.get(f"{name} {k}") is False]
     return f" ({', '.join(floors)} too)" if floors else ""
 
@@ -711,7 +717,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--corridor-release-s",
-        type=int,
+        type=lambda text: _hold(f"corridor_release_s={text}")[1],
         default=None,
         help="the lifecycle's corridor_release_s for every policy (default: EngineConfig's)",
     )
@@ -754,6 +760,8 @@ def main() -> None:
     version, engine = _sim_version(), _engine_version()
     holds = dict(args.hold)
     if args.corridor_release_s is not None:
+        if holds.get("corridor_release_s", args.corridor_release_s) != args.corridor_release_s:
+            parser.error("--corridor-release-s and --hold corridor_release_s=... differ: give one")
         holds["corridor_release_s"] = args.corridor_release_s
     for name, value in sorted(holds.items()):
         engine += f"-{name}={value}"

@@ -18,7 +18,7 @@ import shapely
 from conftest import grid_zones, require_data
 from typer.testing import CliRunner
 
-from airwarn.contract import format_time, parse_event, parse_time
+from airwarn.contract import Track, format_time, parse_event, parse_time
 from airwarn.engine import EngineConfig, run
 from airwarn.engine.zones import ZoneSet, write_zones, zones_from_geojson
 from airwarn.errors import AirwarnError
@@ -434,6 +434,31 @@ def test_the_sensor_oracle_does_not_hear_what_its_sensor_got_wrong(grid):
     path = read_path(grid, truth, truth["threats"][0])
     assert path is not None
     assert {grid.ids[z] for z in zone_visits(grid, path).zone} < alerted
+
+
+def test_where_a_drone_came_down_the_sensor_oracle_knows_from_its_true_path(grid):
+    # The last three reports strayed 4 km north (a sensor that lost it low): the engine keeps
+    # the debris radius around the last fix it read, the sensor oracle around the true one
+    events, truth = _straight_drone()
+    tracks = [k for k, e in enumerate(events) if isinstance(e, Track)]
+    strayed = list(events)
+    for k in tracks[-3:]:
+        body = msgspec.to_builtins(events[k])
+        body["lat"] += 4000.0 / 111_320.0
+        body["sigma_m"] = 50.0
+        strayed[k] = parse_event(msgspec.json.encode(body))
+
+    def kept_full_hold(decisions: list[Any]) -> set[str]:
+        ended = parse_time(truth["threats"][0]["impact"]["t"])
+        return {
+            d.zone for d in decisions if d.level == "clear" and parse_time(d.t) - ended > 60_000
+        }
+
+    oracle = kept_full_hold(run_oracle(grid, truth, events, "sensor-oracle"))
+    assert oracle == kept_full_hold(run_oracle(grid, truth, strayed, "sensor-oracle"))
+    assert "r2c5" in oracle
+    engine = kept_full_hold(list(run(grid, strayed, EngineConfig())))
+    assert engine != oracle
 
 
 def test_the_sensor_oracle_sits_between_the_state_oracle_and_the_engine(israel):

@@ -49,6 +49,23 @@ def test_a_failed_target_says_which_floor_fails_it_too():
     assert "> 3× path-oracle (state-oracle too)" in text
 
 
+def test_a_failed_target_names_the_sensor_oracle_when_the_engine_fed_a_perfect_sensor_fails_too():
+    policies = {
+        "engine": _policy(30.0),
+        "region": _policy(100.0),
+        "path-oracle": _policy(5.0),
+        "state-oracle": _policy(18.0),
+        "sensor-oracle": _policy(25.0, 1.5),
+    }
+    c = checks("drone", policies)
+    text = _targets("drone", c)
+    assert "> region/5 (sensor-oracle too)" in text  # 25 > 20; the state oracle's 18 is not
+    assert "> 3× path-oracle (sensor-oracle, state-oracle too)" in text
+    assert c["sensor-oracle flaps"] is False and meets_every_target(c) is False
+    policies["sensor-oracle"] = _policy(15.0)
+    assert "> region/5, " in _targets("drone", checks("drone", policies))
+
+
 def test_a_floor_that_fails_alone_does_not_fail_the_row():
     policies = {"engine": _policy(4.0), "path-oracle": _policy(3.0, 5.0)}
     c = checks("rocket", policies)
@@ -63,7 +80,7 @@ def test_a_rocket_row_above_six_fails():
     assert _targets("rocket", c).startswith("**✗** over-alert > 6")
 
 
-def test_the_sweep_runs_every_policy_with_the_holds_given():
+def test_the_sweep_reads_its_holds_back_from_its_cache_key():
     assert _config("1f53") == EngineConfig()
     config = _config("1f53-corridor_release_s=10-hold_s=300-pass_hold_s=0")
     assert (config.pass_hold_s, config.corridor_release_s, config.hold_s) == (0, 10, 300)
@@ -71,7 +88,16 @@ def test_the_sweep_runs_every_policy_with_the_holds_given():
     assert _hold("pass-hold-s=0") == ("pass_hold_s", 0)
 
 
-@pytest.mark.parametrize("text", ["pass_hold_s", "pass_hold_s=-5", "pass_hold_s=4000", "nap_s=5"])
-def test_the_sweep_refuses_a_hold_it_cannot_use(text):
-    with pytest.raises(argparse.ArgumentTypeError, match=text.split("=")[0]):
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("pass_hold_s", "give NAME=SECONDS"),
+        ("pass_hold_s=1.5", "give NAME=SECONDS"),
+        ("pass_hold_s=-5", "out of range"),
+        ("pass_hold_s=4000", "out of range"),
+        ("nap_s=5", "no such hold"),
+    ],
+)
+def test_the_sweep_refuses_a_hold_it_cannot_use_and_says_why(text, why):
+    with pytest.raises(argparse.ArgumentTypeError, match=why):
         _hold(text)

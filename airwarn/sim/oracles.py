@@ -37,9 +37,10 @@ other policy's. What differs is only what they know, from the truth document:
   perfect sensor: at each report of a drone or cruise missile, the threat's true position and
   velocity at that moment, known exactly, in place of what its filter makes of the report.
   It reports when the engine's sensor does, so it is silent when that one is. Its margins
-  (the kind's dash, the minimum radius, the lead, the keep disc) are the engine's: beside it,
-  `engine ÷ sensor-oracle` is what the sensor's errors cost, and `sensor-oracle ÷
-  state-oracle` what the margins cost. A rocket or ballistic missile: the engine's answer.
+  (the kind's dash, the minimum radius, the speed memory, the keep disc) are the engine's:
+  beside it, `engine ÷ sensor-oracle` is what the sensor's errors cost, and `sensor-oracle ÷
+  state-oracle` what the margins and the sensor's timing (when its reports come) cost. A
+  rocket or ballistic missile: the engine's answer.
 
 No oracle can warn for a track that the sensors lose (an `end` with reason `lost`) longer
 than the hold before it comes down: the lifecycle ends the threat then, as it would for any
@@ -216,12 +217,17 @@ class ImpactOracle:
 
 
 class _PerfectFix(CorridorTrack):
-    """A drone's or cruise missile's track as a perfect sensor leaves it at its last report:
-    the true position and velocity then, with no error and no turn to read; the report times
-    (so its cadence, its silences and when a report is overdue) are the real track's."""
+    """A track as a perfect sensor leaves it at its last report: the true position and velocity
+    then, known exactly (from its first report on), with no turn to read; the report times (so
+    its cadence, its silences and when a report is overdue) are the real track's, and so is
+    its speed memory: the fastest it truly flew at its reports of the last SPEED_MEMORY_S.
+    `SmartPolicy` reads only what is set or overridden here, and the kind's profile (`ThreatView`
+    keeps the rest: what the corridor met, where the threat was)."""
 
-    def __init__(self, track: CorridorTrack, state: tuple[float, float, float, float]) -> None:
-        # not CorridorTrack.__init__: no filter runs, the policy only reads these
+    def __init__(
+        self, track: CorridorTrack, state: tuple[float, float, float, float], fastest_mps: float
+    ) -> None:
+        # not CorridorTrack.__init__: no filter runs
         self.profile = track.profile
         self.projection = track.projection
         self.window = track.window
@@ -232,9 +238,14 @@ class _PerfectFix(CorridorTrack):
         self.scale = 1.0
         self._true = state
         self._speed = math.hypot(state[2], state[3])
+        self._fastest = max(fastest_mps, self._speed)
 
     def state(self) -> tuple[float, float, float, float]:
         return self._true
+
+    @property
+    def velocity_known(self) -> bool:
+        return True
 
     @property
     def position_sigma_m(self) -> float:
@@ -250,7 +261,7 @@ class _PerfectFix(CorridorTrack):
 
     @property
     def speed_recent_mps(self) -> float:
-        return self._speed
+        return self._fastest
 
 
 class SensorOracle(SmartPolicy):
@@ -261,6 +272,8 @@ class SensorOracle(SmartPolicy):
     def __init__(self, zones: ZoneSet, truth: Mapping[str, Any]) -> None:
         super().__init__(zones)
         self.paths = true_paths(zones, truth, self.name)
+        # per threat: its true speed at each of its reports (m/s), by report time (ms)
+        self._speeds: dict[str, dict[int, float]] = {}
 
     def assess(self, threat: ThreatView, now_ms: int) -> Assessment:
         return self._perfect(threat, lambda: super(SensorOracle, self).assess(threat, now_ms))
@@ -287,7 +300,16 @@ class SensorOracle(SmartPolicy):
         state = true_state(path, track.t_ms)
         if state is None:  # a report off its path's time: the report as it came
             return answer()
-        threat.track = _PerfectFix(track, state)
+        speeds = self._speeds.setdefault(threat.id, {})
+        since_ms = track.t_ms - 1000 * CorridorTrack.SPEED_MEMORY_S
+        fastest = 0.0
+        for t_ms in track.window.times:
+            if since_ms <= t_ms <= track.t_ms:
+                if t_ms not in speeds:
+                    then = true_state(path, t_ms)
+                    speeds[t_ms] = 0.0 if then is None else math.hypot(then[2], then[3])
+                fastest = max(fastest, speeds[t_ms])
+        threat.track = _PerfectFix(track, state, fastest)
         try:
             return answer()
         finally:

@@ -498,5 +498,7 @@ def test_for_a_rocket_the_sensor_oracle_is_the_engine(israel):
 @pytest.mark.parametrize("name", ["path-oracle", "state-oracle", "sensor-oracle"])
 def test_an_oracle_asked_of_a_truth_with_no_paths_says_it_needs_them(grid, name):
     events, truth = simulate(grid, "drones", 1, count=2)
-    with pytest.raises(AirwarnError, match=f"the {name} needs them.*--truth-paths"):
+    with pytest.raises(
+        AirwarnError, match=rf"\(D001, D002\): the {name} needs them.*--truth-paths"
+    ):
         run_oracle(grid, truth, _parsed(events), name)

@@ -155,10 +155,10 @@ def true_paths(zones: ZoneSet, truth: Mapping[str, Any], oracle: str) -> dict[st
         else:
             paths[str(row["threat"])] = path
     if missing:
+        named = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise AirwarnError(
-            f"truth has no path for {len(missing)} threat(s) ({', '.join(missing[:3])}...): "
-            f"the {oracle} needs them; make the raid with `airwarn simulate --truth-paths` (or "
-            "any sensor-sweep flag)"
+            f"truth has no path for {len(missing)} threat(s) ({named}): the {oracle} needs "
+            "them; make the raid with `airwarn simulate --truth-paths` (or any sensor-sweep flag)"
         )
     return paths
 

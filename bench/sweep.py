@@ -233,12 +233,18 @@ def one(job: Job) -> dict[str, Any]:
 def _config(engine: str) -> EngineConfig:
     """The lifecycle settings a job's engine key names (`--hold`, `--corridor-release-s`):
     `<version>-<name>=<s>-...`, each a hold of `airwarn.engine.holds.HOLDS` or hold_s."""
-    holds: dict[str, int | None] = {}
+    holds = {}
     for part in engine.split("-")[1:]:
         name, _, value = part.partition("=")
         holds[name] = int(value)
-    hold_s = holds.pop("hold_s", None)
-    return with_holds(EngineConfig.hold_s if hold_s is None else hold_s, holds)
+    return _with(holds)
+
+
+def _with(holds: dict[str, int]) -> EngineConfig:
+    """The engine's settings with these holds, hold_s among them or not (`with_holds`)."""
+    rest: dict[str, int | None] = dict(holds)
+    hold_s = rest.pop("hold_s", None)
+    return with_holds(EngineConfig.hold_s if hold_s is None else hold_s, rest)
 
 
 def _hold(text: str) -> tuple[str, int]:
@@ -252,10 +258,7 @@ def _hold(text: str) -> tuple[str, int]:
             f"{text!r}: give NAME=SECONDS (whole seconds), e.g. pass_hold_s=30"
         ) from None
     try:
-        if name == "hold_s":
-            with_holds(seconds)
-        else:
-            with_holds(EngineConfig.hold_s, {name: seconds})
+        _with({name: seconds})
     except SettingError as error:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
     return name, seconds
@@ -428,8 +431,6 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     factor = engine["over_alert"]
     region = p.get("region", {}).get("over_alert")
     path = p.get("path-oracle", {}).get("over_alert")
-    state = p.get("state-oracle", {}).get("over_alert")
-    sensor = p.get("sensor-oracle", {}).get("over_alert")
     out: dict[str, bool | None] = {
         "missed": engine["missed"] == 0,
         "late": engine["late"] == 0,
@@ -449,7 +450,8 @@ def checks(kind: str, p: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     else:
         out["<=region/5"] = None if factor is None or not region else factor <= 0.2 * region
         out["<=3x path-oracle"] = None if factor is None or not path else factor <= 3.0 * path
-        for floor, value in (("state-oracle", state), ("sensor-oracle", sensor)):
+        for floor in FLOORS[1:]:  # the path oracle is the area targets' own yardstick
+            value = p.get(floor, {}).get("over_alert")
             if value is not None:
                 out[f"{floor} <=region/5"] = None if not region else value <= 0.2 * region
                 out[f"{floor} <=3x path-oracle"] = None if not path else value <= 3.0 * path

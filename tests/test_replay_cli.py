@@ -201,3 +201,47 @@ def test_replay_takes_a_shipped_layer_by_name_as_serve_does(tmp_path):
         ],
     )
     assert missing.exit_code == 2 and "shipped layer" in missing.output
+
+
+def test_a_missing_events_file_names_its_flag_and_out_makes_its_folder(tmp_path, zone_file):
+    missing = runner.invoke(
+        app, ["replay", "-z", str(zone_file), "-e", str(tmp_path / "nope.jsonl"), "-o", "y"]
+    )
+    assert missing.exit_code == 2
+    assert "--events" in missing.output and "no such file" in missing.output
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(drone_lines()) + "\n")
+    out = tmp_path / "new" / "folder" / "d.jsonl"
+    made = runner.invoke(app, ["replay", "-z", str(zone_file), "-e", str(events), "-o", str(out)])
+    assert made.exit_code == 0, made.output
+    assert out.read_text().count("\n") > 0
+
+
+def test_evaluate_names_the_file_that_is_wrong(tmp_path, zone_file):
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(drone_lines()) + "\n")
+    decisions = tmp_path / "d.jsonl"
+    made = runner.invoke(
+        app, ["replay", "-z", str(zone_file), "-e", str(events), "-o", str(decisions)]
+    )
+    assert made.exit_code == 0, made.output
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"threats": []}))
+
+    def evaluate(truth_path: Path, decisions_path: Path) -> str:
+        result = runner.invoke(
+            app,
+            ["evaluate", "-z", str(zone_file), "--truth", str(truth_path)]
+            + ["--decisions", str(decisions_path)],
+        )
+        assert result.exit_code == 2, result.output
+        return " ".join(result.output.split())
+
+    # the events given as the truth: the error is the truth's, not the decisions'
+    said = evaluate(events, decisions)
+    assert said.startswith(f"error: --truth {events}: not a truth.json")
+    assert str(decisions) not in said
+    assert "--truth" in evaluate(tmp_path / "nope.json", decisions)
+    said = evaluate(truth, events)
+    assert said.startswith(f"error: --decisions {events}: not decisions")
+    assert "no such file" in evaluate(truth, tmp_path / "none.jsonl")

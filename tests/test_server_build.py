@@ -94,3 +94,29 @@ def test_a_setting_out_of_range_is_named_as_its_flag_by_the_command_line(
 def test_the_push_contact_falls_back_when_the_sender_has_no_domain() -> None:
     assert default_push_subject("alerts@warn.example.org") == "mailto:alerts@warn.example.org"
     assert default_push_subject("airwarn@vm").endswith("@push-contact.invalid")
+
+
+def test_serve_on_a_port_another_server_holds_says_so_before_it_makes_a_store(tmp_path):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from airwarn.cli import app
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    store = tmp_path / "never.db"
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["serve", "--zones", "israel", "--port", str(port), "--db", f"sqlite:///{store}"],
+        )
+    finally:
+        holder.close()
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in said
+    assert "serving" not in said
+    assert not store.exists()

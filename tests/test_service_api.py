@@ -106,13 +106,18 @@ def test_a_retried_batch_with_the_same_idempotency_key_is_applied_once(api: Api)
 
 def test_nothing_changes_without_a_token_or_with_the_wrong_role(api: Api) -> None:
     event = encode_event(track("T1", 0, 31.45, 34.7))
-    assert api.http.post("/v1/events", content=event).status_code == 401
+    anonymous = api.http.post("/v1/events", content=event)
+    assert anonymous.status_code == 401
+    # the hint names the least trusted role that may: a sensor's, not an admin's
+    assert "tokens create --role sensor" in anonymous.json()["error"]
+    assert "--role operator" in api.http.post("/v1/actions", json={}).json()["error"]
     bad = {"Authorization": "Bearer aw_not-a-token"}
     assert api.http.post("/v1/events", content=event, headers=bad).status_code == 401
     for role in ("reader", "operator"):
         answer = api.http.post("/v1/events", content=event, headers=api.auth(role))
         assert answer.status_code == 403, role
         assert "sensor" in answer.json()["error"]
+        assert answer.json()["error"].startswith(("a reader token", "an operator token"))
     alert = {"action": "alert", "zones": ["r0c0"], "reason": "test of roles", "status": "exercise"}
     assert api.act(alert, role="sensor").status_code == 403
     assert api.act(alert, role="reader").status_code == 403

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from airwarn.errors import SettingError
+from airwarn.errors import AirwarnError, SettingError
 
 USAGE = 2
 FAILURE = 1
@@ -63,6 +63,13 @@ def describe(error: object) -> str:
             )
         return text
     return str(error)
+
+
+def file_error(option: str, path: object, error: OSError) -> AirwarnError:
+    """An input or output file that cannot be opened, named by the flag that gave it:
+    `--events nope.jsonl: no such file or directory`."""
+    reason = (error.strerror or str(error)).lower()
+    return AirwarnError(f"{option} {path}: {reason}")
 
 
 def say_error(error: object) -> None:

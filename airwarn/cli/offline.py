@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from airwarn.cli.common import FAILURE, USAGE, err, fail, say_error
+from airwarn.cli.common import FAILURE, USAGE, err, fail, file_error, say_error
 from airwarn.cli.holds import (
     BallisticReleaseOption,
     CorridorReleaseOption,
@@ -47,6 +47,34 @@ def _load_zones(path: Path) -> ZoneSet:
         return resolve_zones(path)
     except AirwarnError as error:
         raise fail(error, USAGE) from None
+
+
+def _read_truth(path: Path) -> dict[str, Any]:
+    """The truth of a simulated raid (`airwarn simulate`'s truth.json), or an error that names
+    `--truth` and says what it should be."""
+    import msgspec
+
+    try:
+        doc = msgspec.json.decode(path.read_bytes())
+    except OSError as error:
+        raise fail(file_error("--truth", path, error), USAGE) from None
+    except msgspec.DecodeError as error:
+        raise fail(
+            AirwarnError(
+                f"--truth {path}: not a truth.json from `airwarn simulate` ({error}); "
+                "the decisions go in --decisions, the events in --events"
+            ),
+            USAGE,
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("threats"), list):
+        raise fail(
+            AirwarnError(
+                f"--truth {path}: not a truth.json from `airwarn simulate` "
+                "(an object with a list of threats)"
+            ),
+            USAGE,
+        )
+    return doc
 
 
 def replay(
@@ -114,11 +142,13 @@ def replay(
     try:
         source = sys.stdin.buffer if str(events) == "-" else events.open("rb")
     except OSError as error:
-        raise fail(error, USAGE) from None
+        raise fail(file_error("--events", events, error), USAGE) from None
     try:
+        if str(out) != "-":
+            out.parent.mkdir(parents=True, exist_ok=True)  # as `simulate --out` makes its folder
         sink = sys.stdout.buffer if str(out) == "-" else out.open("wb")
     except OSError as error:
-        raise fail(error, USAGE) from None
+        raise fail(file_error("--out", out, error), USAGE) from None
     total = events.stat().st_size if str(events) != "-" else None
     progress = Progress(
         "[progress.description]{task.description}",
@@ -384,28 +414,38 @@ def evaluate(
         ),
     )
     zone_set = _load_zones(zones)
+    truth_doc = _read_truth(truth)
     try:
-        truth_doc = msgspec.json.decode(truth.read_bytes())
-        with decisions.open("rb") as handle:
+        handle = decisions.open("rb")
+    except OSError as error:
+        raise fail(file_error("--decisions", decisions, error), USAGE) from None
+    try:
+        with handle:
             ours = [decode_decision(line) for line in handle if line.strip()]
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise fail(
+            AirwarnError(f"--decisions {decisions}: not decisions from `airwarn replay` ({error})"),
+            USAGE,
+        ) from None
+    try:
         scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s)}
         references = [*(n for n in POLICIES if n != "engine"), *ORACLES]
         for name in policy or []:
             if name not in references:
                 raise AirwarnError(f"--policy must be one of {', '.join(references)}, not {name!r}")
             source = events or truth.parent / "events.jsonl"
+            if not source.is_file():
+                raise AirwarnError(
+                    f"--events {source}: no such file (--policy {name} replays the events "
+                    "behind the decisions; give them with --events)"
+                )
             if name in ORACLES:
                 theirs = run_oracle(zone_set, truth_doc, iter_events(source), name, config)
             else:
                 theirs = run_policy(zone_set, source, name, config)
             scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
-    except (AirwarnError, OSError, msgspec.DecodeError, msgspec.ValidationError) as error:
-        raise fail(
-            error
-            if isinstance(error, AirwarnError | OSError)
-            else AirwarnError(f"{decisions}: {error}"),
-            USAGE,
-        ) from None
+    except (AirwarnError, OSError) as error:
+        raise fail(error, USAGE) from None
     if as_json:
         typer.echo(msgspec.json.encode({k: score_to_dict(v) for k, v in scores.items()}))
     else:

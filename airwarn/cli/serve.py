@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -322,6 +323,10 @@ def serve(
     )
     checked_config(hold_s, holds)
     configure_logging(log_level)
+    try:
+        listener = _listen(host, port)
+    except AirwarnError as error:
+        raise fail(error) from None
     if tiles is not None and not _tile_template(tiles):
         raise fail(
             AirwarnError(
@@ -389,6 +394,7 @@ def serve(
             )
         )
     except AirwarnError as error:
+        listener.close()
         raise fail(error) from None
     service = server.service
     if (
@@ -415,7 +421,31 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
-    uvicorn.run(server.app, host=host, port=port, log_level="warning")
+    config = uvicorn.Config(server.app, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is built: a port another server holds is
+    said at once, before a store is made or "serving" is printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as error:
+        raise AirwarnError(f"--host {host!r}: not an address to listen on ({error})") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        reason = (error.strerror or str(error)).lower()
+        raise AirwarnError(
+            f"--port {port}: cannot listen on {host}:{port} ({reason}); another server may "
+            "hold it (a forgotten `airwarn serve` or `airwarn demo`): stop it or give --port"
+        ) from None
+    return listener
 
 
 def _tile_template(url: str) -> bool:

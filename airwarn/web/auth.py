@@ -39,6 +39,13 @@ MAY = {
     "audit": {"admin"},
     "read": {"reader", "sensor", "operator", "admin"},
 }
+# the roles from the least trusted up: the one a refusal suggests is the first that may
+ROLES = ("reader", "sensor", "operator", "admin")
+
+
+def a_role(role: str) -> str:
+    """A role with its article: "an operator", "a sensor"."""
+    return ("an " if role[:1] in ("a", "e", "i", "o", "u") else "a ") + role
 
 
 # declares the bearer scheme in the OpenAPI document; errors are airwarn's own (below)
@@ -59,7 +66,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
             raise UnauthorizedError(
                 "this needs a bearer token: send `Authorization: Bearer "
                 "<token>`; make one with `airwarn tokens create --role "
-                f"{sorted(allowed)[0]}`"
+                f"{next(role for role in ROLES if role in allowed)}`"
             )
         if from_cookie:
             check_csrf(request, token)
@@ -79,7 +86,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
                 {"method": request.method, "path": request.url.path, "needs": permission},
             )
             raise ForbiddenError(
-                f"a {client.role} token may not do this; it needs one of: "
+                f"{a_role(client.role)} token may not do this; it needs one of: "
                 + ", ".join(sorted(allowed))
             )
         return client

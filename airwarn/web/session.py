@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from airwarn.answers import SessionAnswer
 from airwarn.errors import ForbiddenError, UnauthorizedError
 from airwarn.store.tokens import Client
-from airwarn.web.auth import MAY, client_of
+from airwarn.web.auth import MAY, a_role, client_of
 from airwarn.web.csrf import COOKIE, MAX_TOKEN_CHARS, csrf_of, presented_token, same_origin
 from airwarn.web.errors import ERRORS
 
@@ -56,7 +56,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
         raise UnauthorizedError("unknown or revoked token")
     if client.role not in CONSOLE_ROLES:
         raise ForbiddenError(
-            f"a {client.role} token may not operate the console; it needs "
+            f"{a_role(client.role)} token may not operate the console; it needs "
             "one of: " + ", ".join(sorted(CONSOLE_ROLES))
         )
     response.set_cookie(

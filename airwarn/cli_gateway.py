@@ -50,8 +50,8 @@ def gateway_asterix(
             "--listen",
             "-l",
             help="Where the ASTERIX arrives: IP:PORT (unicast), a multicast "
-            "group such as 239.255.62.1:30062, or IPv6 in brackets: \\[::1]:PORT, "
-            "\\[ff15::62]:PORT.",
+            "group such as 239.255.62.1:30062, or IPv6 in brackets: [::1]:PORT, "
+            "[ff15::62]:PORT.",
         ),
     ],
     server: Annotated[
@@ -387,7 +387,7 @@ def asterix_play(
     to: Annotated[
         str,
         typer.Option(
-            "--to", help="IP:PORT, a multicast group, or IPv6 in brackets (\\[ff15::62]:PORT)."
+            "--to", help="IP:PORT, a multicast group, or IPv6 in brackets ([ff15::62]:PORT)."
         ),
     ] = "239.255.62.1:30062",
     interface: Annotated[

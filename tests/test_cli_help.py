@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from airwarn.cli import app
+from airwarn.cli.helptext import tidy
 
 runner = CliRunner()
 
@@ -26,6 +30,45 @@ def test_every_help_has_examples_and_fits_80_columns(path: tuple[str, ...]) -> N
     assert "Example" in result.output, f"airwarn {' '.join(path)} --help shows no example"
     too_wide = [line for line in result.output.splitlines() if len(line) > 80]
     assert too_wide == [], too_wide
+    # every flag by its full name, none cut short, and a switch shown as a switch
+    command = typer.main.get_command(app)
+    for word in path:
+        command = command.commands[word]  # type: ignore[attr-defined]
+    for param in command.params:
+        for name in (n for n in param.opts if n.startswith("--")):
+            assert name in result.output, f"airwarn {' '.join(path)} --help hides {name}"
+    assert "…" not in result.output and "<bool>" not in result.output
+
+
+def examples(output: str) -> list[list[str]]:
+    """The commands a help shows, each joined from the lines it was broken over."""
+    found: list[list[str]] = []
+    shown = False  # within the examples: from "Example" to the next heading
+    lines = iter(output.splitlines())
+    for line in lines:
+        text = line.strip()
+        if re.match(r"^(Options|Arguments|Commands):", line):
+            shown = False
+        shown = shown or text.startswith("Example")
+        if not shown or not re.match(r"^([A-Z_]+=\S*\s+)*airwarn ", text):
+            continue
+        while text.endswith(" \\"):
+            text = text[:-1] + next(lines).strip()  # as the shell joins `\` and a newline
+        found.append(shlex.split(text))
+    return found
+
+
+@pytest.mark.parametrize("path", commands(typer.main.get_command(app)), ids=" ".join)
+def test_every_example_a_help_shows_is_a_command_that_parses(path: tuple[str, ...]) -> None:
+    # copied from the help as a user would (its broken lines joined as the shell joins them),
+    # each example names a real command and real flags: --help after it exits 0 only then
+    shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+    for words in examples(shown):
+        while "=" in words[0]:
+            words = words[1:]  # an environment variable set before it
+        assert words[0] == "airwarn"
+        result = runner.invoke(app, [*words[1:], "--help"])
+        assert result.exit_code == 0, (words, result.output)
 
 
 def test_serve_refuses_a_tile_url_without_its_placeholders(tmp_path) -> None:
@@ -42,3 +85,28 @@ def test_serve_refuses_a_tile_url_without_its_placeholders(tmp_path) -> None:
     assert result.exit_code == 2
     assert "--tiles is a URL template with {z}, {x} and {y}" in " ".join(result.output.split())
     assert not (tmp_path / "a.db").exists()  # nothing was started or written
+
+
+def test_a_help_text_keeps_one_command_to_a_line_and_breaks_it_as_the_shell_joins_it() -> None:
+    text = """Do a thing.
+
+    Prose broken
+    over lines.
+
+    Examples:
+    airwarn simulate --zones zones-israel.geojson --scenario rockets --noise-m 300
+    --interval-s 5 --acquire launch --body draggy --out sim/
+    airwarn demo
+
+    Example: airwarn demo --score
+    """
+    tidied = tidy(text).split("\n\n")
+    assert tidied[:2] == ["Do a thing.", "Prose broken\nover lines."]  # click wraps prose
+    assert tidied[2].splitlines() == [
+        "\b",  # click keeps these lines as they are
+        "Examples:",
+        "airwarn simulate --zones zones-israel.geojson --scenario rockets \\",
+        "    --noise-m 300 --interval-s 5 --acquire launch --body draggy --out sim/",
+        "airwarn demo",
+    ]
+    assert tidied[3].splitlines() == ["\b", "Example:", "airwarn demo --score"]

@@ -10,6 +10,7 @@ import typer
 
 from airwarn import cli_gateway
 from airwarn.cli import demo, follow, history, offline, serve, store, tokens, trust, zones
+from airwarn.cli.helptext import plain
 
 app = typer.Typer(
     help="airwarn: localized early warning for air threats.\n\n"
@@ -46,3 +47,6 @@ def _main() -> None:
 
 def main() -> None:
     app()
+
+
+plain(app)  # every command's help as click shows it, at any width (`helptext`)

@@ -252,7 +252,8 @@ _IMPORTS = {
         "The volunteer channel's oblast alerts (UTC); `naive` ends are imputed and flagged.",
     ),
     "ukraine-consolidated": (
-        f"{DATA}/ukraine/alerts/oblast_events_consolidated_2022-03-15_to_2026-06-19.csv",
+        # (a pattern the shell expands: the file's own name is too long for a line of help)
+        f"{DATA}/ukraine/alerts/oblast_events_consolidated_*.csv",
         "The consolidated oblast series (UTC); flags its ~600-day event "
         "and the other absurd lengths.",
     ),

@@ -323,10 +323,6 @@ def serve(
     )
     checked_config(hold_s, holds)
     configure_logging(log_level)
-    try:
-        listener = _listen(host, port)
-    except AirwarnError as error:
-        raise fail(error) from None
     if tiles is not None and not _tile_template(tiles):
         raise fail(
             AirwarnError(
@@ -364,6 +360,13 @@ def serve(
             tiles_url=tiles,
             tiles_attribution=tiles_attribution if tiles else None,
         )
+    except AirwarnError as error:
+        raise fail(error) from None
+    try:
+        listener = _listen(host, port)  # before the store is made and "serving" is said
+    except AirwarnError as error:
+        raise fail(error) from None
+    try:
         server = build(
             ServerSettings(
                 zones=zones,

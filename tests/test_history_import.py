@@ -22,6 +22,7 @@ from conftest import DATA_MISSING, postgres_engine
 from sqlalchemy.engine import Engine
 
 from airwarn.history.imports import ImportReport, Inputs, find_histories, import_file
+from airwarn.history.records import HistoryError
 from airwarn.history.stats import compute, load_alerts, zone_labels
 from airwarn.store import connect, migrate
 
@@ -299,6 +300,12 @@ def test_statistics_match_hand_counts_on_the_raw_files(store) -> None:
     # = 222 rows in 219 distinct minute+category pairs; plus 2 whole-country alerts
     # ("ברחבי הארץ"), which reach every area
     assert zone_stats(engine, "israel-eranyariv", "5000239").alerts == 219 + 2
+    # a zone's name one slip away is pointed to; an id one digit off is not guessed
+    with pytest.raises(HistoryError, match=r"did you mean 'Kfar Azza'\?"):
+        zone_stats(engine, "israel-eranyariv", "Kfar Aza")
+    with pytest.raises(HistoryError) as refused:
+        zone_stats(engine, "israel-eranyariv", "500239")
+    assert "did you mean" not in str(refused.value)
     # October 2023 in the flat Israeli file, by month: the distinct (time_local[:16], category)
     # pairs of the rows whose time_local starts "2023-10" (the clock is local) = 850, and 84 of
     # them start at 22:00-05:59 by the clock's hour

@@ -245,3 +245,30 @@ def test_evaluate_names_the_file_that_is_wrong(tmp_path, zone_file):
     said = evaluate(truth, events)
     assert said.startswith(f"error: --decisions {events}: not decisions")
     assert "no such file" in evaluate(truth, tmp_path / "none.jsonl")
+
+
+def test_a_zone_named_instead_of_its_id_or_one_slip_away_is_pointed_to(tmp_path):
+    def manual(zone: str) -> str:
+        return json.dumps(
+            {"type": "manual", "action": "alert", "t": at(0), "zones": [zone]}, ensure_ascii=False
+        )
+
+    events = tmp_path / "manual.jsonl"
+    events.write_text("\n".join(manual(z) for z in ["Abu Gosh", "Sderot, Ivim", "500051"]) + "\n")
+    out = tmp_path / "d.jsonl"
+    result = runner.invoke(
+        app,
+        ["replay", "-z", "israel", "-e", str(events), "-o", str(out), "--skip-invalid"],
+    )
+    said = result.output.splitlines()
+    assert "'Abu Gosh' is the name of zone 5000511: give its id" in said[0]
+    assert "did you mean zone 5000248 (Sderot, Ibim)?" in said[1]
+    # an id one digit off is another zone: none is guessed
+    assert said[2].endswith("no zone with that id in the zone set (got '500051')")
+    assert out.read_text() == ""  # nothing was alerted
+
+
+def test_a_layer_name_one_slip_away_is_pointed_to(tmp_path):
+    result = runner.invoke(app, ["replay", "-z", "isreal", "-e", "x", "-o", "y"])
+    assert result.exit_code == 2
+    assert "did you mean israel?" in " ".join(result.output.split())

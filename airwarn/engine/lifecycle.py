@@ -673,7 +673,7 @@ class Engine:
             unknown = [z for z in event.zones or [] if z not in self.zones.index_of]
             if unknown:
                 raise EventError(
-                    "no zone with that id in the zone set", field="$.zones", value=unknown[0]
+                    self.zones.unknown_id(unknown[0]), field="$.zones", value=unknown[0]
                 )
             targets = sorted({self.zones.index_of[z] for z in event.zones or []})
         return targets
@@ -707,9 +707,7 @@ class Engine:
     def _relay_targets(self, event: Relay) -> list[int]:
         unknown = [z for z in event.zones if z not in self.zones.index_of]
         if unknown:
-            raise EventError(
-                "no zone with that id in the zone set", field="$.zones", value=unknown[0]
-            )
+            raise EventError(self.zones.unknown_id(unknown[0]), field="$.zones", value=unknown[0])
         return sorted({self.zones.index_of[z] for z in event.zones})
 
     def _on_relay(self, event: Relay, targets: list[int], now: int) -> None:

@@ -7,6 +7,7 @@ anything else, which is kept. Importers for real layers live in `airwarn.layers`
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import math
 from collections.abc import Container, Sequence
@@ -168,6 +169,19 @@ class ZoneSet:
 
     def __len__(self) -> int:
         return len(self.zones)
+
+    def unknown_id(self, value: str) -> str:
+        """Why `value` names no zone, and what does: a zone's name given for its id, or a name
+        one slip away (an id one digit off is another zone, so no id is guessed). An error's
+        text, only ever worked out for a refusal."""
+        said = "no zone with that id in the zone set"
+        names = {z.name: z.id for z in self.zones if z.name}
+        if value in names:
+            return f"{said}; {value!r} is the name of zone {names[value]}: give its id"
+        close = difflib.get_close_matches(value[:200], list(names), n=1, cutoff=0.8)
+        if not close:
+            return said
+        return f"{said}; did you mean zone {names[close[0]]} ({close[0]})?"
 
     def query(self, region_m: BaseGeometry) -> np.ndarray:
         """Indexes of the zones that the region (in metres) intersects, ascending."""

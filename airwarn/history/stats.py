@@ -9,6 +9,7 @@ that a figure is never shown without them.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -340,8 +341,11 @@ def compute(
     if zone is not None:
         wanted = {z for z, (name, _, _) in labels.items() if zone in (z, name)}
         if not wanted:
+            named = [name for name, _, _ in labels.values() if name]
+            close = difflib.get_close_matches(zone[:200], named, n=1, cutoff=0.8)
+            guess = "" if not close else f"did you mean {close[0]!r}? "
             raise HistoryError(
-                f"no zone {zone!r} in {alerts.zone_set}; give a zone id (e.g. "
+                f"no zone {zone!r} in {alerts.zone_set}; {guess}give a zone id (e.g. "
                 "UA63 or 5000511) or its name, see `airwarn history stats "
                 "--by zone`",
                 field="--zone",

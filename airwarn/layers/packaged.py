@@ -10,6 +10,7 @@ out, and `airwarn serve --zones NAME` or `airwarn demo --layer NAME` run on one.
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import json
 from dataclasses import dataclass
@@ -177,8 +178,10 @@ def resolve_zones(value: str | Path | None) -> ZoneSet:
         if text in LAYERS:
             return load_layer(text)
         if "/" not in text and not text.endswith((".json", ".geojson", ".gz")):
+            close = difflib.get_close_matches(text[:200], [*LAYERS, GENERATED], n=1)
+            guess = f"did you mean {close[0]}? " if close else ""
             raise ZoneError(
-                f"--zones {text!r} is neither a file nor a shipped layer: give "
+                f"--zones {text!r} is neither a file nor a shipped layer: {guess}give "
                 + zone_choice_help(),
                 field="--zones",
                 value=text,

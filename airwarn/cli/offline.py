@@ -33,8 +33,9 @@ ZonesOption = Annotated[
     typer.Option(
         "--zones",
         "-z",
-        help="A shipped layer (israel, ukraine) or a canonical "
-        "zone GeoJSON (see `airwarn zones import`).",
+        help="A shipped layer (israel, ukraine, ukraine-raions, ukraine-oblasts, or generated: "
+        "made-up hexagons) or a canonical zone GeoJSON (see `airwarn zones export` and "
+        "`airwarn zones import`).",
     ),
 ]
 
@@ -113,7 +114,7 @@ def replay(
 ) -> None:
     """Run the engine offline over an event file: deterministic, byte for byte.
 
-    Example: airwarn replay --zones zones-israel.geojson --events sim/events.jsonl --out d.jsonl
+    Example: airwarn replay --zones israel --events sim/events.jsonl --out d.jsonl
 
     The holds (how long a zone stays warned after each way a threat leaves it) have safe
     defaults; shorter ones alert less and flap more. Give the same holds to `evaluate`.
@@ -287,12 +288,12 @@ def simulate(
     reports) under the chosen conditions. Without them the output is as it always was.
 
     Examples:
-    airwarn simulate --zones zones-israel.geojson --scenario rockets --seed 3 --out sim/
-    airwarn simulate --zones zones-israel.geojson --scenario rockets --noise-m 300
+    airwarn simulate --zones israel --scenario rockets --seed 3 --out sim/
+    airwarn simulate --zones israel --scenario rockets --noise-m 300
     --interval-s 5 --acquire launch --body draggy --out sim/
-    airwarn simulate --zones hromadas.geojson --scenario ballistic --shelter-s 180 --out sim/
-    airwarn simulate --zones hromadas.geojson --scenario drones --maneuver turn --out sim/
-    airwarn simulate --zones zones-israel.geojson --scenario cruise --sensor interval-15
+    airwarn simulate --zones ukraine --scenario ballistic --shelter-s 180 --out sim/
+    airwarn simulate --zones ukraine --scenario drones --maneuver turn --out sim/
+    airwarn simulate --zones israel --scenario cruise --sensor interval-15
     --out sim/
     """
     from airwarn.sim.conditions import cell, merge, with_shelter
@@ -391,7 +392,7 @@ def evaluate(
     Beside the ceilings (reach, region), the oracle floors show what no policy can beat. The
     references run with the holds given: give those the decisions were made with.
 
-    Example: airwarn evaluate --zones zones-israel.geojson --truth sim/truth.json
+    Example: airwarn evaluate --zones israel --truth sim/truth.json
     --decisions d.jsonl --policy reach --policy region --policy path-oracle
     --policy impact-oracle --policy state-oracle --policy sensor-oracle
     """

@@ -212,7 +212,8 @@ def gateway_asterix(
       airwarn gateway asterix --listen 0.0.0.0:8600 --radar 25/1=31.25,34.79,300 --sigma-m 150
 
       airwarn gateway asterix --listen 239.255.62.1:30062 --interface 127.0.0.1 --kinds
-      raid-ast/kinds.toml --date 2026-03-01 --accept-simulated   (a lab run; see docs/inputs.md)
+      raid-ast/kinds.toml --date 2026-03-01 --accept-simulated
+      (a lab run; see docs/inputs.md)
     """
     from airwarn.gateway.decode import CAT048_EDITIONS, CAT062_EDITIONS
     from airwarn.gateway.kinds import KindRules, load_rules

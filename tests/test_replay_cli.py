@@ -266,6 +266,15 @@ def test_a_zone_named_instead_of_its_id_or_one_slip_away_is_pointed_to(tmp_path)
     # an id one digit off is another zone: none is guessed
     assert said[2].endswith("no zone with that id in the zone set (got '500051')")
     assert out.read_text() == ""  # nothing was alerted
+    # a name that several zones share: all of them, each with its region, and none chosen
+    events.write_text(manual("Zinkivska") + "\n")
+    result = runner.invoke(
+        app, ["replay", "-z", "ukraine", "-e", str(events), "-o", str(out), "--skip-invalid"]
+    )
+    assert (
+        "zones UA68040190000021840 (Khmelnytska oblast), UA53080090000014431 (Poltavska "
+        "oblast) are named 'Zinkivska': give the id of the one you mean"
+    ) in result.output
 
 
 def test_a_layer_name_one_slip_away_is_pointed_to(tmp_path):

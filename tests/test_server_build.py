@@ -117,6 +117,22 @@ def test_serve_on_a_port_another_server_holds_says_so_before_it_makes_a_store(tm
         holder.close()
     said = " ".join(result.output.split())
     assert result.exit_code == 2, said
-    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in said
+    assert f"--port {port}: another server listens on 127.0.0.1:{port}" in said
     assert "serving" not in said
+    assert not store.exists()
+
+
+def test_serve_on_an_address_not_of_this_machine_names_host_and_port(tmp_path):
+    from typer.testing import CliRunner
+
+    from airwarn.cli import app
+
+    store = tmp_path / "never.db"
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--zones", "israel", "--host", "192.0.2.1", "--db", f"sqlite:///{store}"],
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "--host 192.0.2.1 --port 8000: cannot listen there" in said
     assert not store.exists()

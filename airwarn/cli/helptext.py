@@ -19,6 +19,8 @@ import typer
 # a line that starts a command: `airwarn ...`, or one with an environment variable before it
 _COMMAND = re.compile(r"^(?:[A-Z][A-Z0-9_]*=\S*\s+)*airwarn(?:\s+[a-z]|$)")
 _LABEL = re.compile(r"^(Examples?:)\s+(.*)$")
+# a shell word, its quoted parts whole: a line is never broken inside quotes
+_WORD = re.compile(r"""(?:[^\s'"]+|'[^']*'|"[^"]*")+""")
 # an example's lines, at most this wide: they sit 2 columns in, and 80 columns is the narrowest
 # terminal the help is written for (`tests/test_cli_help.py`)
 WIDTH = 76
@@ -66,7 +68,7 @@ def _broken(command: str) -> list[str]:
     if len(command) <= WIDTH:
         return [command]
     pieces: list[str] = []
-    for word in command.split():
+    for word in _WORD.findall(command):
         last = pieces[-1] if pieces else ""
         if last.startswith("-") and " " not in last and not word.startswith("-"):
             pieces[-1] += " " + word  # a flag's value

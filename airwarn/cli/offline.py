@@ -435,7 +435,7 @@ def evaluate(
             if name not in references:
                 raise AirwarnError(f"--policy must be one of {', '.join(references)}, not {name!r}")
             source = events or truth.parent / "events.jsonl"
-            if not source.is_file():
+            if not source.exists():
                 raise AirwarnError(
                     f"--events {source}: no such file (--policy {name} replays the events "
                     "behind the decisions; give them with --events)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import re
 import socket
 from pathlib import Path
@@ -52,7 +54,7 @@ def serve(
     ] = None,
     db: DbOption = DEFAULT_URL,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     keys: Annotated[
         Path,
         typer.Option(
@@ -399,6 +401,9 @@ def serve(
     except AirwarnError as error:
         listener.close()
         raise fail(error) from None
+    except BaseException:
+        listener.close()
+        raise
     service = server.service
     if (
         push_subject is None
@@ -425,28 +430,32 @@ def serve(
             soft_wrap=True,
         )
     config = uvicorn.Config(server.app, host=host, port=port, log_level="warning")
-    uvicorn.Server(config).run(sockets=[listener])
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: shut down cleanly, exit 0
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """The server's socket, bound before anything is built: a port another server holds is
-    said at once, before a store is made or "serving" is printed."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (OSError, UnicodeError) as error:
-        raise AirwarnError(f"--host {host!r}: not an address to listen on ({error})") from None
-    listener = socket.socket(family, kind, proto)
+    """The server's socket, bound as uvicorn binds one (IPv6 where the host has a colon, and
+    then IPv6 only), before anything is built: a port another server holds is said at once,
+    before a store is made or "serving" is printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-    except OSError as error:
+        if family == socket.AF_INET6:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        listener.bind((host, port))
+    except (OSError, UnicodeError) as error:
         listener.close()
-        reason = (error.strerror or str(error)).lower()
+        if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+            raise AirwarnError(
+                f"--port {port}: another server listens on {host}:{port} (a forgotten "
+                "`airwarn serve` or `airwarn demo`?): stop it or give --port"
+            ) from None
+        reason = (getattr(error, "strerror", None) or str(error)).lower()
         raise AirwarnError(
-            f"--port {port}: cannot listen on {host}:{port} ({reason}); another server may "
-            "hold it (a forgotten `airwarn serve` or `airwarn demo`): stop it or give --port"
+            f"--host {host} --port {port}: cannot listen there ({reason}); give an address "
+            "of this machine, e.g. --host 127.0.0.1 or --host 0.0.0.0"
         ) from None
     return listener
 

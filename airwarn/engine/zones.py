@@ -121,6 +121,9 @@ class ZoneSet:
         self.attribution = attribution  # whose data the zones are, for maps to credit
         self.ids: tuple[str, ...] = tuple(z.id for z in self.zones)
         self.index_of: dict[str, int] = {}
+        # for refusals only (`unknown_id`): the zones by name, and the last values refused
+        self._by_name: dict[str, list[Zone]] | None = None
+        self._refusals: dict[str, str] = {}
         for i, zone_id in enumerate(self.ids):
             if zone_id in self.index_of:
                 raise ZoneError(
@@ -172,16 +175,43 @@ class ZoneSet:
 
     def unknown_id(self, value: str) -> str:
         """Why `value` names no zone, and what does: a zone's name given for its id, or a name
-        one slip away (an id one digit off is another zone, so no id is guessed). An error's
-        text, only ever worked out for a refusal."""
+        one slip away (an id one digit off is another zone, so no id is guessed; a name that
+        several zones share gives them all, each with its region). An error's text, worked
+        out only for a refusal, and remembered for the last few values refused."""
+        said = self._refusals.get(value)
+        if said is None:
+            said = self._unknown_id(value)
+            if len(self._refusals) >= 256:
+                self._refusals.clear()
+            self._refusals[value] = said
+        return said
+
+    def _unknown_id(self, value: str) -> str:
         said = "no zone with that id in the zone set"
-        names = {z.name: z.id for z in self.zones if z.name}
-        if value in names:
-            return f"{said}; {value!r} is the name of zone {names[value]}: give its id"
-        close = difflib.get_close_matches(value[:200], list(names), n=1, cutoff=0.8)
-        if not close:
-            return said
-        return f"{said}; did you mean zone {names[close[0]]} ({close[0]})?"
+        if self._by_name is None:
+            by_name: dict[str, list[Zone]] = {}
+            for zone in self.zones:
+                if zone.name:
+                    by_name.setdefault(zone.name, []).append(zone)
+            self._by_name = by_name
+        if value in self._by_name:
+            name = value
+        else:
+            close = difflib.get_close_matches(value[:200], list(self._by_name), n=1, cutoff=0.8)
+            if not close:
+                return said
+            name = close[0]
+        zones = self._by_name[name]
+        if len(zones) > 1:
+            each = ", ".join(f"{z.id} ({z.region})" if z.region else z.id for z in zones[:5])
+            each += f", and {len(zones) - 5} more" if len(zones) > 5 else ""
+            named = f"zones {each} are named {name!r}: give the id of the one you mean"
+            return (
+                f"{said}; {named}" if name == value else f"{said}; did you mean {name!r}? {named}"
+            )
+        if name == value:
+            return f"{said}; {name!r} is the name of zone {zones[0].id}: give its id"
+        return f"{said}; did you mean zone {zones[0].id} ({name})?"
 
     def query(self, region_m: BaseGeometry) -> np.ndarray:
         """Indexes of the zones that the region (in metres) intersects, ascending."""

@@ -494,3 +494,15 @@ def test_cli_help_teaches_with_real_paths() -> None:
     text = _flat(result.output)
     assert "../shared/data/ukraine/ua_hromadas.geojson" in text
     assert "--shelter-s" in text
+
+
+def test_zones_list_names_every_shipped_layer_and_the_made_up_one() -> None:
+    from airwarn.layers.packaged import LAYERS, manifest
+
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    counts = manifest()["layers"]
+    for name in LAYERS:
+        row = next(line for line in result.output.splitlines() if line.split()[:1] == [name])
+        assert f"{counts[name]['zones']:,}" in row.split()
+    assert "generated (made-up hexagons)" in " ".join(result.output.split())

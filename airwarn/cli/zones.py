@@ -86,7 +86,7 @@ def list_layers() -> None:
     """
     from rich.table import Table
 
-    from airwarn.layers.packaged import LAYERS, LICENSES_DIR, manifest
+    from airwarn.layers.packaged import GENERATED, LAYERS, LICENSES_DIR, manifest
 
     recorded = manifest().get("layers", {})
     table = Table("name", "zones", "shelter", "what", "licence", box=None, padding=(0, 1))
@@ -103,6 +103,7 @@ def list_layers() -> None:
     out.print(table)
     out.print(
         f"Use one: airwarn serve --zones NAME; write one out: airwarn zones export NAME. "
+        f"Not a real layer, for load tests: {GENERATED} (made-up hexagons). "
         f"Sources and licences: {LICENSES_DIR / 'NOTICE.md'}",
         highlight=False,
         soft_wrap=True,

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -227,6 +227,15 @@ def _value_at(raw: bytes, path: str) -> Any:
     return node
 
 
+# the fields of an event that take one of a few words, and the words (for a refusal's text)
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "$.kind": KINDS,
+    "$.reason": get_args(EndReason),
+    "$.action": ("alert", "pre_alert", "clear"),
+    "$.status": get_args(Status),
+}
+
+
 def parse_event(raw: bytes | str, line: int | None = None) -> Event:
     """Decode and validate one event; an EventError names the line, the field and the value."""
     if isinstance(raw, str):
@@ -242,10 +251,16 @@ def parse_event(raw: bytes | str, line: int | None = None) -> Event:
             name = message.split("`")[1]
             field = f"{field}.{name}" if field and field != "$" else f"$.{name}"
             message = f"required field `{name}` is missing"
+        elif "Expected `object`, got `array`" in message and field is None:
+            message = (
+                "each line must be one JSON object, not an array: send JSON Lines, one "
+                "event per line"
+            )
         elif "Expected `object`, got" in message and field is None:
             message = "each line must be one JSON object"
-        elif "Invalid enum value" in message and field == "$.kind":
-            message = f"{message}; `kind` is one of {', '.join(KINDS)}"
+        elif "Invalid enum value" in message and field in _CHOICES:
+            name = field.removeprefix("$.")
+            message = f"{message}; `{name}` is one of {', '.join(_CHOICES[field])}"
         elif "Invalid value" in message and field == "$.type":
             message = "`type` must be one of track, end, manual, tick, relay, source"
         elif "Expected `str` matching regex" in message:

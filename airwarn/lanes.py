@@ -191,7 +191,12 @@ class SensorLane:
             raise LaneError(
                 f"`t` is {(newest - t_ms) / 1000:.1f} s old, older than the reorder window "
                 f"({self.settings.reorder_window_s} s): the engine could no longer use it; "
-                "send reports as they are made",
+                "send reports as they are made"
+                + (
+                    " (to replay a recorded or simulated raid, run the server with --clock events)"
+                    if self.settings.clock == "wall"
+                    else ""
+                ),
                 field="$.t",
                 value=_text(event.t),
             )

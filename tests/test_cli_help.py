@@ -112,3 +112,17 @@ def test_a_help_text_keeps_one_command_to_a_line_and_breaks_it_as_the_shell_join
         "airwarn demo",
     ]
     assert tidied[3].splitlines() == ["\b", "Example:", "airwarn demo --score"]
+
+
+def test_python_dash_m_airwarn_is_the_airwarn_command() -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "airwarn", "zones", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
+    ).stdout
+    assert "airwarn zones export israel --out zones-il.geojson" in shown

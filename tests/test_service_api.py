@@ -368,3 +368,29 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(grid, tmp_path, sign
         ]
     assert codes[:2] == [200, 200] and 429 in codes
     assert logged_events(service) == []
+
+
+def test_a_batch_of_exactly_the_most_lines_is_taken_and_one_more_is_refused(api: Api) -> None:
+    most = api.http.app.state.settings.max_batch_lines
+    event = encode_event(track("T1", 0, 31.45, 34.7))
+    headers = {**api.auth("sensor"), "Content-Type": "application/x-ndjson"}
+    # `most` lines, the last ended by a newline: taken (the blank ones are skipped)
+    body = b"\n" * (most - 1) + event + b"\n"
+    assert api.http.post("/v1/events", content=body, headers=headers).json()["accepted"] == 1
+    # one line more, with or without the newline that ends it: refused whole
+    for tail in (b"", b"\n"):
+        body = b"\n" * most + event + tail
+        answer = api.http.post("/v1/events", content=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["value"] == most + 1
+        assert f"at most {most} lines" in answer.json()["error"]
+
+
+def test_a_json_array_and_a_word_out_of_its_list_are_named(api: Api) -> None:
+    headers = {**api.auth("sensor"), "Content-Type": "application/x-ndjson"}
+    array = b"[" + encode_event(track("T1", 0, 31.45, 34.7)) + b"]"
+    answer = api.http.post("/v1/events", content=array, headers=headers).json()
+    assert "not an array: send JSON Lines" in answer["rejected"][0]["error"]
+    bad_end = b'{"type":"end","threat":"T1","t":"2026-03-01T18:00:06Z","reason":"destroyed"}'
+    answer = api.http.post("/v1/events", content=bad_end, headers=headers).json()
+    assert "`reason` is one of impact, intercepted, lost" in answer["rejected"][0]["error"]

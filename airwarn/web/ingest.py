@@ -71,7 +71,9 @@ async def post_events(
             "per line (Contract v1)"
         )
     lines = body.split(b"\n")
-    if len(lines) > max_lines + 1:
+    if not lines[-1]:
+        lines.pop()  # the newline that ends the last line starts none
+    if len(lines) > max_lines:
         raise RequestError(f"a batch holds at most {max_lines} lines; split it", value=len(lines))
     items: list[tuple[int, Event]] = []
     rejected: list[dict[str, Any]] = []

@@ -69,6 +69,8 @@ def test_a_report_older_than_the_reorder_window_is_refused_not_dropped(
     assert answer.status_code == 422, answer.text
     (rejected,) = answer.json()["rejected"]
     assert "reorder window" in rejected["error"] and "30 s" in rejected["error"]
+    # on the wall clock, the way to replay a recorded raid is named
+    assert "run the server with --clock events" in rejected["error"]
 
 
 def test_the_skew_is_a_setting(launcher: Launcher, tmp_path: Path) -> None:

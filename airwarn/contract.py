@@ -22,6 +22,7 @@ KINDS: tuple[str, ...] = ("rocket", "ballistic", "cruise", "drone", "aircraft", 
 Level = Literal["clear", "pre_alert", "alert"]
 LEVELS: tuple[str, ...] = ("clear", "pre_alert", "alert")
 EndReason = Literal["impact", "intercepted", "lost"]
+Action = Literal["alert", "pre_alert", "clear"]  # an operator's, or a followed source's
 # An operator's alert is real (`actual`) unless it is a drill (`exercise`) or a check of the
 # system (`test`); those never touch the real levels and every channel marks them as such.
 Status = Literal["actual", "exercise", "test"]
@@ -79,7 +80,7 @@ class Manual(
     alert sent in error names that alert, so every channel can send a cancellation).
     """
 
-    action: Literal["alert", "pre_alert", "clear"]
+    action: Action
     t: datetime
     zones: list[Name] | None = None
     region: Name | None = None
@@ -118,7 +119,7 @@ class Relay(
     """
 
     source: SourceName
-    action: Literal["alert", "pre_alert", "clear"]
+    action: Action
     t: datetime
     zones: list[Name]
     category: Category | None = None
@@ -231,8 +232,8 @@ def _value_at(raw: bytes, path: str) -> Any:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "$.kind": KINDS,
     "$.reason": get_args(EndReason),
-    "$.action": ("alert", "pre_alert", "clear"),
-    "$.status": get_args(Status),
+    "$.action": get_args(Action),
+    "$.status": STATUSES,
 }
 
 

@@ -362,9 +362,6 @@ def serve(
             tiles_url=tiles,
             tiles_attribution=tiles_attribution if tiles else None,
         )
-    except AirwarnError as error:
-        raise fail(error) from None
-    try:
         listener = _listen(host, port)  # before the store is made and "serving" is said
     except AirwarnError as error:
         raise fail(error) from None

@@ -37,6 +37,7 @@ from schemathesis.checks import (
 from airwarn.service import Service
 from airwarn.store.tokens import ROLES, create_token
 from airwarn.web import WebSettings, create_app
+from airwarn.web.errors import ErrorBody
 
 NEEDS = {  # the role each guarded operation needs; the others are public reads
     "/v1/events": "sensor",
@@ -642,7 +643,9 @@ def test_the_openapi_document_declares_every_status_the_api_answers(api) -> None
     error = http.get("/v1/zones/at?lat=95&lon=0").json()
     declared = document["paths"]["/v1/zones/at"]["get"]["responses"]["422"]
     assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
-    assert "error" in error  # what the declared ErrorBody promises
+    # what the declared ErrorBody promises, to the letter
+    assert ErrorBody.model_validate(error).model_dump(exclude_none=True) == error
+    assert error["field"] == "lat" and error["value"] == "95"
 
 
 @pytest.mark.parametrize(
@@ -664,5 +667,7 @@ def test_a_webhook_id_outside_64_bits_is_refused_as_input(api, method: str, path
         json={"dead": True} if method == "POST" else None,
     )
     assert answer.status_code == 422, answer.text
-    assert answer.json()["errors"][0]["field"] == "$.subscriber_id", answer.text
+    # a part of the URL is named as a query parameter is, by its name (a body field: `$.name`)
+    assert answer.json()["field"] == "subscriber_id", answer.text
+    assert answer.json()["errors"][0]["location"] == "path", answer.text
     assert state(served.service) == before

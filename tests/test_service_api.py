@@ -394,3 +394,55 @@ def test_a_json_array_and_a_word_out_of_its_list_are_named(api: Api) -> None:
     bad_end = b'{"type":"end","threat":"T1","t":"2026-03-01T18:00:06Z","reason":"destroyed"}'
     answer = api.http.post("/v1/events", content=bad_end, headers=headers).json()
     assert "`reason` is one of impact, intercepted, lost" in answer["rejected"][0]["error"]
+
+
+def test_a_query_parameter_out_of_range_is_named_as_the_servers_own_checks_name_it(
+    api: Api,
+) -> None:
+    # `limit` is checked by FastAPI, `zone` by the server: an app reads both the same way
+    ours = api.http.get("/v1/history", params={"zone": "nowhere"}).json()
+    theirs = api.http.get("/v1/history", params={"limit": 9999})
+    assert theirs.status_code == 422
+    error = theirs.json()
+    assert ours["field"] == "zone" and error["field"] == "limit" and error["value"] == "9999"
+    assert error["error"] == "limit: should be less than or equal to 5000"
+    assert error["errors"] == [
+        {
+            "field": "limit",
+            "error": "should be less than or equal to 5000",
+            "location": "query",
+            "value": "9999",
+        }
+    ]
+    # several at once: the first above, all in `errors`
+    both = api.http.get("/v1/history", params={"level": "red", "limit": 0}).json()
+    assert both["field"] == "level" and both["value"] == "red"
+    assert both["error"].startswith("level: should be 'clear', 'pre_alert' or 'alert'")
+    assert "1 more" in both["error"]
+    assert [e["field"] for e in both["errors"]] == ["level", "limit"]
+
+
+def test_a_body_field_of_the_wrong_shape_is_named_by_its_json_path(api: Api) -> None:
+    answer = api.act({"action": "alert", "reason": "test", "zones": ["r0c0", "x" * 200]})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()
+    assert error["field"] == "$.zones[1]" and error["value"] == "x" * 200
+    assert error["error"] == "$.zones[1]: should have at most 128 characters"
+    unknown = api.act({"action": "alert", "reason": "test", "zones": ["r0c0"], "zone": "r0c1"})
+    assert unknown.json()["field"] == "$.zone" and "leave it out" in unknown.json()["error"]
+    missing = api.act({"action": "alert", "zones": ["r0c0"]}).json()
+    assert missing["field"] == "$.reason" and missing["error"] == "$.reason: required: add it"
+    assert missing["value"] is None  # not the body it is missing from
+    not_json = api.http.post(
+        "/v1/actions",
+        content=b'{"action": ',
+        headers={**api.auth("operator"), "Content-Type": "application/json"},
+    ).json()
+    assert not_json["field"] == "$" and "not JSON" in not_json["error"]
+
+
+def test_a_refused_token_is_never_sent_back_in_the_error(api: Api) -> None:
+    secret = "s3cret-" + "x" * 300
+    answer = api.http.post("/v1/session", json={"token": secret})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "$.token" and secret[:20] not in answer.text

@@ -46,6 +46,7 @@ from airwarn.web.compat.homefront import routes as compat_homefront
 from airwarn.web.headers import SecurityHeaders
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
+from airwarn.web.validation import validation_body
 
 if TYPE_CHECKING:
     from airwarn.channels import Channel  # a Protocol: channels import web, not back
@@ -174,18 +175,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": "$." + ".".join(str(p) for p in err.get("loc", ())[1:]) or "$",
-                "error": err.get("msg"),
-                "location": (err.get("loc") or ["?"])[0],
-            }
-            for err in exc.errors()
-        ]
-        first = errors[0] if errors else {"field": None, "error": "invalid request"}
-        return JSONResponse(
-            {"error": f"{first['field']}: {first['error']}", "errors": errors}, status_code=422
-        )
+        # the request's shape, refused by FastAPI: in the shape of the server's own checks
+        return JSONResponse(validation_body(exc.errors(), exc.body), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from airwarn.answers import Queued
 
 MAX_SEQ = 2**63 - 1  # sequence numbers and ids are 64-bit in both stores
 
 
+class FieldError(BaseModel):
+    """One refusal of a request's shape (a parameter or body field FastAPI could not take)."""
+
+    field: str = Field(
+        description="a query, path or header parameter by its name (`limit`), "
+        "a body field as a JSON path (`$.zones[1]`)"
+    )
+    error: str = Field(description="what it should be")
+    location: Literal["query", "path", "header", "cookie", "body"]
+    value: Any = Field(None, description="the value sent, when it may be sent back")
+
+
 class ErrorBody(BaseModel):
     """Every error airwarn answers: what is wrong, and where when it is about input."""
 
-    error: str
-    field: str | None = None
-    value: Any = None
-    line: int | None = None
-    errors: list[dict[str, Any]] | None = None
+    error: str = Field(description="what is wrong and what to do")
+    field: str | None = Field(
+        None,
+        description="the input at fault: a query, path or header parameter by its name "
+        "(`limit`), a body or event field as a JSON path (`$.zones[1]`; in CAP, `/alert/info`)",
+    )
+    value: Any = Field(
+        None,
+        description="the value refused, when it may be sent back (a secret is not)",
+    )
+    line: int | None = Field(None, description="the body's line at fault, from 1")
+    errors: list[FieldError] | None = Field(
+        None, description="every refusal of the request's shape; the first is also above"
+    )
 
 
 QUEUED: dict[int | str, dict[str, Any]] = {

@@ -229,6 +229,7 @@ class HistoryPage(Answer):
 
     decisions: list[dict[str, Any]]
     next_before_seq: int | None
+    hint: str | None = None  # nothing matched, and `kind` is close to a threat kind
 
 
 class GeoJSON(BaseModel):

@@ -446,3 +446,30 @@ def test_a_refused_token_is_never_sent_back_in_the_error(api: Api) -> None:
     answer = api.http.post("/v1/session", json={"token": secret})
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "$.token" and secret[:20] not in answer.text
+
+
+def test_a_history_kind_close_to_a_threat_kind_gets_a_hint_and_an_own_category_is_found(
+    api: Api,
+) -> None:
+    # kinds are open: an operator's own category is a kind too, even one that looks mistyped
+    api.post_events([tick(0)])
+    act(api.http, api.auth("operator"), as_action(manual("alert", 0, zones=["r0c0"])))
+    act(
+        api.http,
+        api.auth("operator"),
+        as_action(manual("alert", 0, zones=["r0c1"], category="rockets")),
+    )
+
+    def zones_of(kind: str) -> list[str]:
+        page = api.http.get("/v1/history", params={"kind": kind}).json()
+        assert "hint" not in page, page  # something matched: no guess
+        return [d["zone"] for d in page["decisions"]]
+
+    assert zones_of("rockets") == ["r0c1"] and zones_of("manual") == ["r0c0"]
+    # a plural of a threat kind that matched nothing: still answered, with what it may mean
+    drones = api.http.get("/v1/history", params={"kind": "drones"})
+    assert drones.status_code == 200 and drones.json()["decisions"] == []
+    assert "did you mean 'drone'?" in drones.json()["hint"]
+    # a word of its own, or a threat kind, that matched nothing: no guess
+    assert "hint" not in api.http.get("/v1/history", params={"kind": "missiles"}).json()
+    assert "hint" not in api.http.get("/v1/history", params={"kind": "drone"}).json()

@@ -5,6 +5,7 @@ No token is needed for any of these: they are what every app, siren and person m
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Literal
 
@@ -12,13 +13,14 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.answers import ActiveAlert, DrillView, GeoJSON, HistoryPage, ZoneView
-from airwarn.contract import parse_time
+from airwarn.contract import KINDS, parse_time
 from airwarn.engine.zones import ZoneSet, zones_to_geojson
 from airwarn.errors import EventError, NotFoundError, RequestError
 from airwarn.web import state
 from airwarn.web.errors import ERRORS, MAX_SEQ
 
 router = APIRouter(tags=["public"], responses=ERRORS)
+MANUAL_KIND = "manual"  # the kind of an operator's action that names no category
 
 
 def _zone_summary(
@@ -141,7 +143,13 @@ async def history(
     region: str | None = Query(None, max_length=200),
     since: str | None = Query(None, max_length=40, description="RFC 3339, inclusive"),
     until: str | None = Query(None, max_length=40, description="RFC 3339, exclusive"),
-    kind: str | None = Query(None, max_length=32),
+    kind: str | None = Query(
+        None,
+        max_length=64,
+        description="a threat kind (" + ", ".join(KINDS) + "); `manual` for an operator's "
+        "action without a category; or an operator's or a relayed feed's own category, "
+        "as written (e.g. missiles)",
+    ),
     level: Literal["clear", "pre_alert", "alert"] | None = None,
     status: Literal["actual", "exercise", "test"] | None = None,
     before_seq: int | None = Query(
@@ -180,7 +188,26 @@ async def history(
         limit=limit,
     )
     decisions = [json.loads(row) for row in rows]
-    return HistoryPage(
+    page = HistoryPage(
         decisions=decisions,
         next_before_seq=decisions[-1]["seq"] if len(decisions) == limit else None,
+    )
+    hint = kind_hint(kind) if kind is not None and not decisions else None
+    if hint is not None:
+        page.hint = hint
+    return page
+
+
+def kind_hint(kind: str) -> str | None:
+    """For a `kind` that matched nothing: the threat kind it is close to, if any. Only a hint:
+    an operator or a relayed feed may name its own category anything (`rockets` too)."""
+    if kind in KINDS or kind == MANUAL_KIND:
+        return None
+    close = difflib.get_close_matches(kind.lower(), KINDS, n=1, cutoff=0.75)
+    if not close:
+        return None
+    return (
+        f"nothing matched, and {kind!r} is not a threat kind: did you mean {close[0]!r}? "
+        f"The threat kinds are {', '.join(KINDS)}; an operator's or a relayed feed's own "
+        "category is matched as written"
     )

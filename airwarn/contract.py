@@ -18,15 +18,15 @@ import msgspec
 from airwarn.errors import EventError
 
 Kind = Literal["rocket", "ballistic", "cruise", "drone", "aircraft", "unknown"]
-KINDS: tuple[str, ...] = ("rocket", "ballistic", "cruise", "drone", "aircraft", "unknown")
+KINDS: tuple[str, ...] = get_args(Kind)
 Level = Literal["clear", "pre_alert", "alert"]
-LEVELS: tuple[str, ...] = ("clear", "pre_alert", "alert")
+LEVELS: tuple[str, ...] = get_args(Level)
 EndReason = Literal["impact", "intercepted", "lost"]
 Action = Literal["alert", "pre_alert", "clear"]  # an operator's, or a followed source's
 # An operator's alert is real (`actual`) unless it is a drill (`exercise`) or a check of the
 # system (`test`); those never touch the real levels and every channel marks them as such.
 Status = Literal["actual", "exercise", "test"]
-STATUSES: tuple[str, ...] = ("actual", "exercise", "test")
+STATUSES: tuple[str, ...] = get_args(Status)
 
 # Text that goes on to CAP (XML) and to screens: printable, no control characters.
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]*$"

@@ -10,13 +10,14 @@ every channel.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from airwarn.answers import ActionAnswer, AuditEntry, CancelAnswer, ThreatView
+from airwarn.contract import Action, Status
 from airwarn.store.tokens import Client
 from airwarn.web import state
 from airwarn.web.auth import require
@@ -32,10 +33,10 @@ class ActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["alert", "pre_alert", "clear"] = Field(
+    action: Action = Field(
         description='pre_alert: "alerts are expected in your area in the coming minutes"'
     )
-    status: Literal["actual", "exercise", "test"] = Field(
+    status: Status = Field(
         "actual", description="`exercise` (a drill) and `test` never touch the real levels"
     )
     reason: str = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from airwarn.contract import encode_event
 from airwarn.service import Service
-from airwarn.store.tokens import ROLES, create_token
+from airwarn.store.tokens import ROLES, create_token, revoke_token
 from airwarn.web import WebSettings, create_app
+from airwarn.web.csrf import COOKIE
 
 
 @dataclass
@@ -473,3 +475,32 @@ def test_a_history_kind_close_to_a_threat_kind_gets_a_hint_and_an_own_category_i
     # a word of its own, or a threat kind, that matched nothing: no guess
     assert "hint" not in api.http.get("/v1/history", params={"kind": "missiles"}).json()
     assert "hint" not in api.http.get("/v1/history", params={"kind": "drone"}).json()
+
+
+def test_a_wrong_token_on_a_public_read_is_refused_as_on_the_live_feed(api: Api) -> None:
+    # a public read needs no token; one that is presented must stand, as the stream's must
+    garbage = {"Authorization": "Bearer xyz"}
+    for path in ("/v1/zones", "/v1/history", "/v1/alerts/active", "/healthz", "/v1/stream"):
+        answer = api.http.get(path, headers=garbage)
+        assert answer.status_code == 401, (path, answer.text)
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+        assert "airwarn tokens list" in answer.json()["error"]
+        assert "a public read takes no token" in answer.json()["error"]
+    # the same reads with no token, or with one that stands
+    assert api.http.get("/v1/zones").status_code == 200
+    assert api.http.get("/v1/zones", headers=api.auth("reader")).status_code == 200
+    # the console's session cookie is not a token presented for a read: a browser sends it to
+    # the public page's reads too, which go on when the token behind the session is revoked
+    api.http.cookies.set(COOKIE, api.tokens["operator"])
+    assert api.http.get("/v1/session").status_code == 200  # the session stands
+    revoke_token(api.service.db, "operator-1", 0)
+    deadline = time.monotonic() + 5
+    while api.http.get("/v1/session").status_code != 401:  # within a second, says security.md
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert api.http.get("/v1/zones").status_code == 200
+    api.http.cookies.clear()
+    # and the OpenAPI document says a public read may answer 401
+    document = api.http.get("/openapi.json").json()
+    assert "401" in document["paths"]["/v1/zones"]["get"]["responses"]
+    assert "401" in document["paths"]["/healthz"]["get"]["responses"]

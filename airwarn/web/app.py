@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -40,9 +40,10 @@ from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
 from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
-from airwarn.web.auth import identity, presented
+from airwarn.web.auth import identity, presented, refuse_unknown_bearer
 from airwarn.web.compat.alertsinua import routes as compat_alertsinua
 from airwarn.web.compat.homefront import routes as compat_homefront
+from airwarn.web.errors import ERRORS
 from airwarn.web.headers import SecurityHeaders
 from airwarn.web.limits import BodyLimit, LiveLimit, RateLimit
 from airwarn.web.tokencache import TokenCache, TokenCacheSettings
@@ -137,6 +138,9 @@ def create_app(
         # the docs page is served from the package's own files (no CDN, no inline script)
         docs_url=None,
         redoc_url=None,
+        # a presented bearer token must stand on every route, public reads too
+        dependencies=[Depends(refuse_unknown_bearer)],
+        responses={401: ERRORS[401]},
     )
     app.state.service = service
     writer: Writer = service  # what the routes write through; the bus's writer on a bus

@@ -1,8 +1,9 @@
 """Bearer tokens and roles: who may do what.
 
 `sensor` posts events; `operator` sends and cancels alerts (and reads); `admin` may do all of
-it and read the audit log; `reader` reads. Reading the public views needs no token at all;
-nothing that changes anything can be done without one. The console's browser presents its
+it and read the audit log; `reader` reads. Reading the public views needs no token at all,
+but a bearer token that is presented must stand, there too; nothing that changes anything can
+be done without one. The console's browser presents its
 token in an HttpOnly session cookie instead of the header (`airwarn.web.session`), and
 then every request that changes something must carry the session's CSRF token too.
 """
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import Scope
 
 from airwarn.errors import ForbiddenError, UnauthorizedError
@@ -50,6 +51,24 @@ def a_role(role: str) -> str:
 
 # declares the bearer scheme in the OpenAPI document; errors are airwarn's own (below)
 SCHEME = HTTPBearer(auto_error=False, description="a token from `airwarn tokens create`")
+UNKNOWN_BEARER = (
+    "unknown or revoked token: send one that stands (`airwarn tokens list` names them, "
+    "`airwarn tokens create` makes one); a public read takes no token at all"
+)
+
+
+async def refuse_unknown_bearer(connection: HTTPConnection) -> None:
+    """Every route's first dependency: a request that presents an `Authorization: Bearer`
+    token this server does not know (made up, mistyped, revoked) is refused with 401, a public
+    read too, so a client learns its token is wrong instead of reading on as anonymous (and a
+    live stream opened so, which is bound to its token, is refused alike). The session cookie
+    is not looked at here: the browser sends it with every request of this origin, the public
+    page's too, which must go on working after the token behind a session is revoked."""
+    if connection.scope["type"] != "http":
+        return  # a WebSocket is refused by its route, with a close code (airwarn.web.live)
+    token = bearer_of(connection.headers)
+    if token is not None and await client_of(connection.app, token) is None:
+        raise UnauthorizedError(UNKNOWN_BEARER)
 
 
 def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
@@ -72,7 +91,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Client]]:
             check_csrf(request, token)
         client = await client_of(request.app, token)
         if client is None:
-            raise UnauthorizedError("unknown or revoked token")
+            raise UnauthorizedError(UNKNOWN_BEARER)
         if client.role not in allowed:
             # a refused attempt is audited under the token's name (best effort, and a flood of
             # them counted in few entries: the refusal stands whatever the store does)

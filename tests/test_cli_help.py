@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from airwarn.cli import app
 from airwarn.cli.helptext import tidy
+from airwarn.layers.packaged import LAYERS
 
 runner = CliRunner()
 
@@ -38,6 +39,20 @@ def test_every_help_has_examples_and_fits_80_columns(path: tuple[str, ...]) -> N
         for name in (n for n in param.opts if n.startswith("--")):
             assert name in result.output, f"airwarn {' '.join(path)} --help hides {name}"
     assert "…" not in result.output and "<bool>" not in result.output
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_no_help_breaks_a_layer_name_or_a_flag_at_its_hyphen(columns: int) -> None:
+    # `ukraine-` at a line's end and `raions` on the next is no name a user can copy
+    hyphenated = [name for name in LAYERS if "-" in name]
+    assert hyphenated, "the test needs a shipped layer with a hyphen in its name"
+    for path in commands(typer.main.get_command(app)):
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(columns)}).output
+        split = re.findall(r"\S*\w-\n\s*\w\S*", shown)
+        assert split == [], f"airwarn {' '.join(path)} --help at {columns} columns: {split}"
+        joined = re.sub(r"-\n\s*", "-", shown)
+        for name in hyphenated:
+            assert joined.count(name) == shown.count(name), (path, columns, name)
 
 
 def examples(output: str) -> list[list[str]]:

@@ -103,7 +103,8 @@ SourceName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
 ]
 SourceText = Annotated[str, msgspec.Meta(max_length=128, pattern=_PRINTABLE)]
-Category = Annotated[str, msgspec.Meta(max_length=32, pattern=_PRINTABLE)]  # the store's `kind`
+# a relayed feed's word for the threat; the store's `kind` holds up to 64 (an operator's)
+Category = Annotated[str, msgspec.Meta(max_length=32, pattern=_PRINTABLE)]
 
 
 class Relay(

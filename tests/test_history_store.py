@@ -43,6 +43,34 @@ def test_core_tables_mirror_the_migrated_schema(store: Engine) -> None:
         assert columns == {c.name for c in table.columns}, table.name
 
 
+def test_a_store_of_the_older_schema_takes_a_kind_as_long_as_a_category_after_upgrade(
+    store: Engine,
+) -> None:
+    # decision_log.kind and cap_message.kind were 32 wide where an operator's category may be
+    # 64 (PostgreSQL refused the write on every attempt); what a store held stays as it was
+    migrate(store, "0007_relay")
+    row = {"seq": 1, "event_seq": 1, "t_ms": 0, "zone": "z", "level": "alert", "status": "actual"}
+    insert = sa.text(
+        "INSERT INTO decision_log (seq, event_seq, t_ms, zone, level, status, kind, body) "
+        "VALUES (:seq, :event_seq, :t_ms, :zone, :level, :status, :kind, '{}')"
+    )
+    with store.begin() as db:
+        db.execute(insert, {**row, "kind": "drone"})
+    migrate(store)
+    category = "c" * 64
+    with store.begin() as db:
+        db.execute(insert, {**row, "seq": 2, "kind": category})
+    with store.connect() as db:
+        kinds = db.execute(sa.text("SELECT kind FROM decision_log ORDER BY seq")).scalars().all()
+    assert kinds == ["drone", category]
+    if store.dialect.name != "sqlite":  # SQLite holds a VARCHAR to no length at all
+        widths = {
+            table: {c["name"]: c["type"] for c in sa.inspect(store).get_columns(table)}
+            for table in ("decision_log", "cap_message")
+        }
+        assert widths["decision_log"]["kind"].length == widths["cap_message"]["kind"].length == 64
+
+
 def test_sqlite_store_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine = connect(f"sqlite:///{tmp_path / 'a.db'}")
     with engine.connect() as connection:

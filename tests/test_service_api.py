@@ -504,3 +504,21 @@ def test_a_wrong_token_on_a_public_read_is_refused_as_on_the_live_feed(api: Api)
     document = api.http.get("/openapi.json").json()
     assert "401" in document["paths"]["/v1/zones"]["get"]["responses"]
     assert "401" in document["paths"]["/healthz"]["get"]["responses"]
+
+
+def test_an_operators_category_of_the_longest_allowed_is_stored_and_read_back(api: Api) -> None:
+    # the contract lets an operator's category run to 64 characters (an inbound CAP message's
+    # event is cut there too): both stores keep it whole in the decision and the CAP message
+    category = "Hostile aircraft intrusion: take cover in the nearest shelter now"[:64]
+    assert len(category) == 64
+    api.post_events([tick(0)])
+    act(
+        api.http,
+        api.auth("operator"),
+        as_action(manual("alert", 0, zones=["r0c1"], category=category)),
+    )
+    page = api.http.get("/v1/history", params={"kind": category}).json()
+    assert [d["zone"] for d in page["decisions"]] == ["r0c1"]
+    with api.service.db.connect() as db:
+        kinds = db.execute(sa.text("SELECT kind FROM cap_message")).scalars().all()
+    assert category in kinds

@@ -302,6 +302,19 @@ def test_bad_circles_are_refused(circle_text: str, reason: str) -> None:
         parse_inbound(body)
 
 
+@pytest.mark.parametrize("tag", ["identifier", "sender"])
+def test_an_identifier_or_sender_longer_than_a_store_keeps_is_refused_naming_it(tag: str) -> None:
+    long = "x" * 257
+    body = _alert().replace(b"x-1" if tag == "identifier" else b"s@example.org", long.encode())
+    with pytest.raises(CapError, match=f"the {tag} is 257 characters long; at most 256") as caught:
+        parse_inbound(body)
+    assert caught.value.field == f"/alert/{tag}"
+    same = _alert().replace(
+        b"x-1" if tag == "identifier" else b"s@example.org", long[:256].encode()
+    )
+    assert getattr(parse_inbound(same), tag) == long[:256]
+
+
 def test_a_malformed_reference_is_refused() -> None:
     with pytest.raises(CapError, match="is not 'sender,identifier,sent'"):
         parse_inbound(_alert(extra="<references>a,b</references>"))

@@ -36,6 +36,7 @@ SCHEMA_PATHS = (
 )
 SCHEMA_URL = "http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2.xsd"
 MAX_BYTES = 2 * 1024 * 1024
+NAME_MAX = 256  # an identifier's or a sender's characters: as wide as the store keeps them
 # Circles become polygons with this many segments per quarter turn.
 CIRCLE_QUAD_SEGS = 16
 
@@ -218,8 +219,8 @@ class _Reader:
 
     def alert(self, root: etree._Element, version: str) -> InboundAlert:
         return InboundAlert(
-            identifier=self._text(root, "identifier") or "",
-            sender=self._text(root, "sender") or "",
+            identifier=self._name(root, "identifier"),
+            sender=self._name(root, "sender"),
             sent_ms=self._time(root.find(_C + "sent")) or 0,
             status=self._text(root, "status") or "",
             msg_type=self._text(root, "msgType") or "",
@@ -369,6 +370,18 @@ class _Reader:
         if child is None or child.text is None:
             return None
         return child.text.strip() or None
+
+    def _name(self, parent: etree._Element, tag: str) -> str:
+        """A message's identifier or sender: what its later messages and a store name it by,
+        up to NAME_MAX characters (the schema sets no length)."""
+        text = self._text(parent, tag) or ""
+        if len(text) > NAME_MAX:
+            raise self._error(
+                parent.find(_C + tag),  # found: it has text
+                f"the {tag} is {len(text)} characters long; at most {NAME_MAX} are taken",
+                text[:NAME_MAX] + "...",
+            )
+        return text
 
     def _texts(self, parent: etree._Element, tag: str) -> list[str]:
         return [(child.text or "").strip() for child in parent.findall(_C + tag)]

@@ -151,7 +151,8 @@ def lifespan(
     """What runs beside the app, started when it starts and stopped when it stops, and only
     what was built: the live hub fed each committed step; without a bus, the channels and
     (on the wall clock) the engine's ticker; on a bus, the bus runtime, which runs them in
-    whichever process leads."""
+    whichever process leads. A stop begins with `app.state.wind_down()` (see
+    `airwarn.web.runner`), then leaves this context."""
     import asyncio
 
     from starlette.concurrency import run_in_threadpool
@@ -194,6 +195,15 @@ def lifespan(
             await runtime.start()
             app.state.runtime = runtime
             app.state.writer = runtime.writer
+
+        async def wind_down() -> None:
+            """A stop's first step, before the server waits for its clients: on a bus, hand
+            the lease over; then end every live feed, so that none holds the stop open."""
+            if runtime is not None:
+                await runtime.resign()
+            hub.close()
+
+        app.state.wind_down = wind_down
         try:
             yield
         finally:
@@ -257,14 +267,17 @@ def build_service(
         )
     engine = with_holds(hold_s, holds)
     zone_set = zones if isinstance(zones, ZoneSet) else resolve_zones(zones)
+    # a sender not given is airwarn@HOSTNAME on a new store; a store already written keeps its
+    # own (`Service.open`), so a standby on another host or a renamed host sends as before
     host = socket.gethostname() or "localhost"
-    sender = sender or f"airwarn@{host}"
-    domain = sender.rpartition("@")[2] or host
+    chosen = sender or f"airwarn@{host}"
+    domain = chosen.rpartition("@")[2] or host
     settings = ServiceSettings(
         db_url=db,
         clock=clock,
-        sender=sender,
+        sender=chosen,
         id_prefix=f"urn:airwarn:{domain}:",
+        sender_given=sender is not None,
         engine=engine,
         inbound_cap=inbound_cap,
         max_skew_s=max_skew_s,

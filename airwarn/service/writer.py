@@ -18,7 +18,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -67,7 +67,7 @@ from airwarn.service.blast_radius import BlastLimits
 from airwarn.store import StoreError, check_file, connect, migrate, store_failure
 from airwarn.store.audit import RefusalThrottle
 from airwarn.store.integrity import Anchor, check, check_end, genesis, seal
-from airwarn.store.log import EVENT_LOG, SERVICE_META, ServiceLog, Write, decision_row
+from airwarn.store.log import CAP_MESSAGE, EVENT_LOG, SERVICE_META, ServiceLog, Write, decision_row
 from airwarn.store.secrets import StoreKeys, seal_plaintext_secrets
 from airwarn.store.tokens import RESERVED, Client
 
@@ -85,8 +85,12 @@ class ServiceSettings:
     clock: str = "wall"
     max_skew_s: float = 5.0  # how far ahead of the server's clock a sensor's report may be
     max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR  # threats one sensor may hold at once
-    sender: str = "airwarn@localhost"
+    sender: str = "airwarn@localhost"  # the CAP <sender>, and the identifiers' prefix
     id_prefix: str = "urn:airwarn:localhost:"
+    # True: the sender was asked for, and a store whose messages another sender sent is
+    # refused; False: these two are for a new store, and a store already written keeps its own
+    # (a standby on another host, a renamed host)
+    sender_given: bool = True
     engine: EngineConfig = field(default_factory=EngineConfig)
     blast: BlastLimits = field(default_factory=BlastLimits)
     inbound_cap: str = "held"  # CAP that cannot be verified: held for an operator, or refuse
@@ -186,6 +190,7 @@ class Service:
             "zones_sha256": self.zones_sha256,
             "engine": json.dumps(config, sort_keys=True),
             "id_prefix": self.settings.id_prefix,
+            "sender": self.settings.sender,
         }
 
     def _check_meta(self) -> None:
@@ -202,13 +207,14 @@ class Service:
                 db.execute(
                     sa.insert(SERVICE_META), [{"key": k, "value": v} for k, v in stored.items()]
                 )
-        for key, value in wanted.items():
+            self._settle_sender(db, stored)
+        for key in ("zones_sha256", "engine"):
+            value = wanted[key]
             if stored.get(key) != value:
                 what = {
                     "zones_sha256": "another zone set",
                     "engine": "other engine settings"
                     + _settings_apart(stored.get("engine"), value),
-                    "id_prefix": "another CAP sender",
                 }[key]
                 raise StoreError(
                     f"the store at {self.db.url!r} holds a log written with {what}; a replay "
@@ -225,6 +231,40 @@ class Service:
                 "the store was written with"
             )
         self.store_id = stored["store_id"]
+
+    def _settle_sender(self, db: sa.Connection, stored: dict[str, str]) -> None:
+        """The CAP sender and identifier prefix a store's messages go out as stay those its
+        log was written with (a later message references the earlier ones by sender and
+        identifier): a sender not asked for takes the store's, one asked for must be it."""
+        kept = stored.get("sender")
+        if kept is None:  # a store from before the sender was kept: its newest message's
+            record = db.execute(
+                sa.select(CAP_MESSAGE.c.warning).order_by(CAP_MESSAGE.c.seq.desc()).limit(1)
+            ).scalar()
+            if record is None:  # no message yet: this process's sender is the store's
+                stored.update(sender=self.settings.sender, id_prefix=self.settings.id_prefix)
+                db.execute(
+                    sa.delete(SERVICE_META).where(SERVICE_META.c.key.in_(("sender", "id_prefix")))
+                )
+                db.execute(
+                    sa.insert(SERVICE_META),
+                    [{"key": k, "value": stored[k]} for k in ("sender", "id_prefix")],
+                )
+                return
+            kept = str(json.loads(record)["sender"])
+            stored["sender"] = kept
+            db.execute(sa.insert(SERVICE_META), [{"key": "sender", "value": kept}])
+        prefix = stored.get("id_prefix", self.settings.id_prefix)
+        if not self.settings.sender_given:
+            self.settings = replace(self.settings, sender=kept, id_prefix=prefix)
+        elif (kept, prefix) != (self.settings.sender, self.settings.id_prefix):
+            raise StoreError(
+                f"the store at {self.db.url!r} holds a log written with another CAP sender: "
+                f"this store's CAP messages are sent as {kept!r} (identifiers {prefix}…), "
+                f"and --sender gives {self.settings.sender!r} (later messages reference "
+                f"earlier ones by sender and identifier). Start with --sender {kept}, or "
+                "without --sender (the store's is taken), or give a new --db"
+            )
 
     def _seal_unsealed(self) -> dict[str, str]:
         """A store from before the seal (0005): seal its log as it stands, once. From then on

@@ -246,9 +246,11 @@ class GeoJSON(BaseModel):
 
 
 class Health(Answer):
-    """Is the service up, and how far is its log."""
+    """Is the service up, and how far is its log. It answers while the process runs; `ok` is
+    false, and `problems` names each, where `/readyz` would answer 503."""
 
     ok: bool
+    problems: list[str]
     last_seq: int
     event_seq: int
     zones: int
@@ -258,6 +260,13 @@ class Health(Answer):
     bus: dict[str, Any] | None = None
     sources: dict[str, str] | None = None
     stale_sources: list[str] | None = None
+
+
+class Readiness(Answer):
+    """Whether this process can be trusted with readers now (`/readyz`: 200, else 503)."""
+
+    ready: bool
+    problems: list[str]
 
 
 class MapSettings(Answer):

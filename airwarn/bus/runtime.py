@@ -78,8 +78,11 @@ class BusRuntime:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._duties: list[asyncio.Task[Any]] = []
+        self._lease: asyncio.Task[None] | None = None
+        self._applying: asyncio.Task[None] | None = None  # the request being applied
         self._outbox: asyncio.Queue[Published] = asyncio.Queue()
         self._last_beat = 0
+        self._heard_at = time.monotonic()  # the leader's last beat, or this process's start
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- life -------------------------------------------------------------------------------
@@ -98,18 +101,30 @@ class BusRuntime:
         self.service.listeners.append(self._committed)
         self._tasks.append(asyncio.create_task(self._publish_steps()))
         if self.settings.role == "engine":
-            self._tasks.append(asyncio.create_task(self._lease_loop()))
+            self._lease = asyncio.create_task(self._lease_loop())
+            self._tasks.append(self._lease)
 
-    async def stop(self) -> None:
+    async def resign(self) -> None:
+        """The first step of a stop: compete no more, stop leading (the request being applied
+        is finished and answered first) and delete the lease, so that a standby takes over
+        at once rather than after the lease. Following goes on until `stop`."""
+        if self._lease is not None:
+            self._lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease
+            self._lease = None
         was_leading = self.leading
         await self._step_down(follow_on=False)
+        if was_leading and self.link.kv is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.link.kv.delete(LEADER_KEY), self.settings.lease_s)
+
+    async def stop(self) -> None:
+        await self.resign()
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(ValueError):
             self.service.listeners.remove(self._committed)
-        if was_leading and self.link.kv is not None:
-            with contextlib.suppress(Exception):
-                await self.link.kv.delete(LEADER_KEY)  # hand over at once, not after the lease
         await self.link.close()
 
     def status(self) -> dict[str, Any]:
@@ -119,6 +134,22 @@ class BusRuntime:
             "leading": self.leading,
             "led_since": self.led_since,
         }
+
+    def problems(self) -> list[str]:
+        """What keeps this process from doing its part on the bus now, as sentences
+        (`airwarn.web.readiness`): no connection to NATS, or, not leading, no beat of a leader
+        for longer than the lease (every follower heals from the store, but what it serves
+        may be stale until a leader is heard again)."""
+        nc = self.link.nc
+        if nc is None or not nc.is_connected:
+            return [f"bus: not connected to NATS at {self.settings.url}"]
+        silent_s = time.monotonic() - self._heard_at
+        if not self.leading and silent_s > self.settings.lease_s:
+            return [
+                f"bus: no leader heard for {silent_s:.0f} s (the lease is "
+                f"{self.settings.lease_s:g} s): what this process serves may be stale"
+            ]
+        return []
 
     # -- following ------------------------------------------------------------------------
 
@@ -134,6 +165,7 @@ class BusRuntime:
     async def _on_beat(self, msg: Msg) -> None:
         """The leader's place in the log: behind where it was a beat ago means a step was
         missed (a reconnect, a full buffer): read it from the store."""
+        self._heard_at = time.monotonic()
         with contextlib.suppress(ValueError, KeyError):
             seq = int(json.loads(msg.data)["event_seq"])
             if not self.leading and self.service.event_seq < self._last_beat:
@@ -211,6 +243,13 @@ class BusRuntime:
         for task in self._duties:
             task.cancel()
         self._duties.clear()
+        applying = self._applying
+        if applying is not None and not applying.done():
+            # a request half applied when the lease went: let it commit and be answered, so
+            # that the next leader reads it from the store rather than racing it
+            await asyncio.wait([applying], timeout=self.settings.lease_s)
+            if applying.done() and not applying.cancelled() and applying.exception():
+                log.warning("bus: the last request failed (%s)", applying.exception())
         for channel in self.channels:
             with contextlib.suppress(ValueError):
                 self.service.listeners.remove(channel.publish)
@@ -253,6 +292,7 @@ class BusRuntime:
         assert js is not None
         config = ConsumerConfig(ack_wait=ACK_WAIT_S, max_deliver=-1, max_ack_pending=256)
         while True:
+            sub = None
             try:
                 sub = await js.pull_subscribe(
                     self.settings.subject("requests"),
@@ -268,7 +308,10 @@ class BusRuntime:
                     keep = asyncio.create_task(_still_working(msgs))
                     try:
                         for msg in msgs:
-                            await self._handle(msg)
+                            # shielded: stepping down cancels this loop between requests,
+                            # never in the middle of one (see `_step_down`)
+                            self._applying = asyncio.create_task(self._handle(msg))
+                            await asyncio.shield(self._applying)
                     finally:
                         keep.cancel()
             except asyncio.CancelledError:
@@ -276,6 +319,12 @@ class BusRuntime:
             except Exception as exc:  # noqa: BLE001 - the bus went away: wait, then rebind
                 log.warning("bus: taking requests failed (%s); retrying", exc)
                 await asyncio.sleep(0.5)
+            finally:
+                if sub is not None:
+                    # a pull subscription left behind holds what it was last sent, unread,
+                    # and the connection's drain at a stop waits for that for ever
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
 
     async def _handle(self, msg: Msg) -> None:
         reply = (msg.headers or {}).get("Airwarn-Reply")

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 
 class Channel(Protocol):
-    """What the app's lifespan needs of a channel."""
+    """What the app's lifespan needs of a channel. One that keeps a connection (MQTT) also
+    says whether it has it now, as `connected`: the writing process is not ready without it
+    (`airwarn.web.readiness`)."""
 
     name: str
     router: APIRouter | None

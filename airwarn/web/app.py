@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from airwarn.answers import Health, MapSettings
+from airwarn.answers import Health, MapSettings, Readiness
 from airwarn.bus import BusSettings
 from airwarn.contract import Event
 from airwarn.errors import (
@@ -39,7 +39,7 @@ from airwarn.ports import WALL_CLOCK, Clock, DecisionLog, ServiceView, Writer
 from airwarn.service import Service
 from airwarn.store import StoreError
 from airwarn.store.audit import RefusalThrottle
-from airwarn.web import capfeed, inbound, ingest, live, operators, public, session
+from airwarn.web import capfeed, inbound, ingest, live, operators, public, readiness, session
 from airwarn.web.auth import identity, presented, refuse_unknown_bearer
 from airwarn.web.compat.alertsinua import routes as compat_alertsinua
 from airwarn.web.compat.homefront import routes as compat_homefront
@@ -163,6 +163,8 @@ def create_app(
     app.state.token_streams = set()  # live feeds opened with a token (airwarn.web.live)
     app.state.refusals = RefusalThrottle()  # refused attempts audited, floods counted
     app.state.cache = {}
+    app.state.channels = tuple(channels)
+    app.state.store_check = None  # (when, problem) of the last read of the store (readiness)
 
     @app.exception_handler(AirwarnError)
     async def airwarn_error(_request: Request, exc: AirwarnError) -> JSONResponse:
@@ -215,8 +217,10 @@ def create_app(
         response_model_exclude_unset=True,
     )
     async def health() -> dict[str, Any]:
+        found = await readiness.problems(app)
         out = {
-            "ok": True,
+            "ok": not found,
+            "problems": found,
             "last_seq": app.state.hub.last_seq if hasattr(app.state, "hub") else service.engine.seq,
             "event_seq": service.event_seq,
             "zones": len(service.zones),
@@ -236,6 +240,19 @@ def create_app(
                 if status.state in ("starting", "stale", "failed")
             ]
         return out
+
+    @app.get(
+        "/readyz",
+        tags=["public"],
+        summary="Can this process be trusted with readers now: 503 naming what fails",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "not ready: see problems"}},
+    )
+    async def ready() -> JSONResponse:
+        found = await readiness.problems(app)
+        return JSONResponse(
+            {"ready": not found, "problems": found}, status_code=503 if found else 200
+        )
 
     @app.get(
         "/v1/map",

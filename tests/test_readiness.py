@@ -1,0 +1,129 @@
+"""`/readyz`: whether a process can be trusted with readers now, and `/healthz` saying the same.
+
+Each check is failed for real: a store whose server does not answer, an MQTT broker that is
+not there, and (on the bus, with the real NATS and PostgreSQL) an edge whose leader was killed.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import postgres_schema
+from fastapi.testclient import TestClient
+from kits.buskit import Cluster
+from kits.serverkit import Launcher
+
+from airwarn.engine.zones import write_zones
+from airwarn.server import ChannelSettings, ServerSettings, build
+from airwarn.store import connect
+from airwarn.web import WebSettings
+
+
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server(grid, tmp_path: Path, **channels: object):
+    settings = ServerSettings(
+        zones=grid,
+        db=f"sqlite:///{tmp_path / 'a.db'}",
+        keys=tmp_path / "keys",
+        clock="events",
+        web=WebSettings(heartbeat_s=0.5),
+        channels=ChannelSettings(**channels),  # type: ignore[arg-type]
+        follow=(),
+    )
+    return build(settings)
+
+
+def test_a_single_process_with_its_store_is_ready_and_says_so_in_both_places(
+    grid, tmp_path: Path
+) -> None:
+    server = _server(grid, tmp_path)
+    try:
+        with TestClient(server.app) as http:
+            ready = http.get("/readyz")
+            assert ready.status_code == 200 and ready.json() == {"ready": True, "problems": []}
+            health = http.get("/healthz").json()
+            assert health["ok"] is True and health["problems"] == []
+    finally:
+        server.service.db.dispose()
+
+
+def test_a_store_that_does_not_answer_makes_the_process_not_ready_while_it_still_runs(
+    grid, tmp_path: Path
+) -> None:
+    server = _server(grid, tmp_path)
+    try:
+        with TestClient(server.app) as http:
+            assert http.get("/readyz").status_code == 200
+            # the store's server goes away: a PostgreSQL URL where nothing listens
+            server.app.state.db = connect(
+                f"postgresql+psycopg://postgres@127.0.0.1:{_unused_port()}/test"
+            )
+            server.app.state.store_check = None
+            ready = http.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["ready"] is False
+            assert ready.json()["problems"] == ["store: cannot be read (OperationalError)"]
+            health = http.get("/healthz")  # still answers: the process runs
+            assert health.status_code == 200 and health.json()["ok"] is False
+    finally:
+        server.service.db.dispose()
+
+
+def test_sirens_out_of_reach_make_the_writing_process_not_ready(grid, tmp_path: Path) -> None:
+    server = _server(grid, tmp_path, mqtt=f"mqtt://127.0.0.1:{_unused_port()}")
+    try:
+        with TestClient(server.app) as http:
+            ready = http.get("/readyz")
+            assert ready.status_code == 503
+            assert any(p.startswith("mqtt: not connected") for p in ready.json()["problems"])
+    finally:
+        server.service.db.dispose()
+
+
+@pytest.mark.slow
+def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_until_one_leads(
+    grid, tmp_path: Path
+) -> None:
+    zones = tmp_path / "zones.geojson"
+    write_zones(grid.zones, zones)
+    launcher = Launcher()
+    try:
+        with postgres_schema() as db:
+            cluster = Cluster(launcher, tmp_path, zones, db, lease_s=2.0)
+            try:
+                first, second = cluster.engines
+                first.start()
+                cluster.wait_for_leader()
+                cluster.edge.start()
+
+                def ready(url: str) -> httpx.Response:
+                    return httpx.get(url + "/readyz", timeout=5)
+
+                assert ready(cluster.edge.url).status_code == 200
+                assert ready(first.url).status_code == 200
+                first.kill()  # no clean stop: its lease lapses, no beat comes
+                deadline = time.monotonic() + 15
+                while ready(cluster.edge.url).status_code == 200:
+                    assert time.monotonic() < deadline, "the edge stayed ready with no leader"
+                    time.sleep(0.2)
+                (problem,) = ready(cluster.edge.url).json()["problems"]
+                assert problem.startswith("bus: no leader heard for")
+                second.start()
+                cluster.wait_for_leader()
+                deadline = time.monotonic() + 15
+                while ready(cluster.edge.url).status_code != 200:
+                    assert time.monotonic() < deadline, "the edge stayed not ready under a leader"
+                    time.sleep(0.2)
+            finally:
+                cluster.stop()
+    finally:
+        launcher.close()

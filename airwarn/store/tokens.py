@@ -50,7 +50,9 @@ def digest(token: str) -> str:
 
 
 def create_token(engine: Engine, role: str, name: str, now_ms: int) -> str:
-    """Make a token for `role` under a unique `name`; return it (it is not stored)."""
+    """Make a token for `role` under a `name` no live token has (a revoked token's name may be
+    taken again: its replacement keeps the threat ids, audit entries and CAP senders that hang
+    on the name); return it (it is not stored)."""
     if role not in ROLES:
         raise TokenError(
             f"unknown role {role!r}; use one of {', '.join(ROLES)}", field="role", value=role
@@ -76,9 +78,10 @@ def create_token(engine: Engine, role: str, name: str, now_ms: int) -> str:
                     name=name, role=role, token_sha256=digest(token), created_ms=now_ms
                 )
             )
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError:  # a live token has the name (a revoked one gives it up)
         raise TokenError(
-            f"a token named {name!r} exists already; pick another --name or revoke it first",
+            f"a live token is named {name!r} already: to replace it under this name, revoke "
+            f"it first with `airwarn tokens revoke {name}`; or pick another name",
             field="name",
             value=name,
         ) from None

@@ -311,8 +311,6 @@ def serve(
 
     airwarn serve --follow oref --mqtt mqtt://127.0.0.1:1883
     """
-    import uvicorn
-
     if log_level not in LOG_LEVELS:
         raise fail(f"--log-level is one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
     holds = holds_given(
@@ -414,21 +412,25 @@ def serve(
             err=True,
         )
     what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
-    err.print(
-        f"airwarn serving {len(service.zones)} zones from {db}{what} on "
-        f"http://{host}:{port}/ (API docs: /docs)"
-    )
-    if clock == "events":
+
+    def started() -> None:  # said once it listens (on a bus: once it joined the bus)
         err.print(
-            "[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
-            "production: event times drive the clock, and a sensor token may tick it "
-            "(docs/security.md)",
-            highlight=False,
-            soft_wrap=True,
+            f"airwarn serving {len(service.zones)} zones from {db}{what} on "
+            f"http://{host}:{port}/ (API docs: /docs)"
         )
-    config = uvicorn.Config(server.app, host=host, port=port, log_level="warning")
+        if clock == "events":
+            err.print(
+                "[bold yellow]event clock:[/] a lab mode for replays and demos, not for "
+                "production: event times drive the clock, and a sensor token may tick it "
+                "(docs/security.md)",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    from airwarn.web.runner import Runner, config
+
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: shut down cleanly, exit 0
-        uvicorn.Server(config).run(sockets=[listener])
+        Runner(config(server.app, host, port), started).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:

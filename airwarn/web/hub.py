@@ -82,7 +82,7 @@ def encode(published: Published) -> Frame:
 
 BEAT_SLICES = 10  # heartbeats go to a tenth of the feeds at a time
 SOURCE_EVENT = '{"type":"source"'
-CLOSED = Frame([], [])  # the marker a cut-off subscriber receives
+CLOSED = Frame([], [])  # the marker a cut-off subscriber receives (and every one at a stop)
 BEAT = Frame([], [])  # the marker of a heartbeat (each feed writes its own, with the time)
 
 
@@ -119,6 +119,7 @@ class Hub:
         # every feed's queue, with the number it joined as (its slot among the heartbeats)
         self.subscribers: dict[asyncio.Queue[Frame], int] = {}
         self._joined = 0
+        self.closed = False  # the process is stopping: every feed ends, and any new one at once
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
@@ -158,9 +159,20 @@ class Hub:
 
     def subscribe(self) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()
+        if self.closed:
+            queue.put_nowait(CLOSED)
+            return queue
         self.subscribers[queue] = self._joined
         self._joined += 1
         return queue
+
+    def close(self) -> None:
+        """End every feed (the process is stopping): each gets CLOSED after what it was
+        already sent, and its client reconnects, to another process, with its last id."""
+        self.closed = True
+        for queue in list(self.subscribers):
+            self.subscribers.pop(queue, None)
+            queue.put_nowait(CLOSED)
 
     def unsubscribe(self, queue: asyncio.Queue[Frame]) -> None:
         self.subscribers.pop(queue, None)

@@ -10,10 +10,14 @@ The feeds are public. A client may still open one with its token (`Authorization
 integrators whose limits follow their identity do); such a stream is bound to the token, is
 refused 401 if the token is unknown, and is closed within a second of the token's revocation
 (SSE: the response ends; WebSocket: close code 1008).
+
+A process that stops ends every feed at once (`Hub.close`; WebSocket: close code 1001), so no
+client holds the stop open; clients reconnect, to another process, with their last id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -172,3 +176,7 @@ async def websocket(socket: WebSocket, since: int | None = Query(None, ge=0, le=
         return
     except TokenRevoked:
         await socket.close(code=1008, reason="token revoked")
+        return
+    if socket.app.state.hub.closed:  # 1001: going away; the client reconnects elsewhere
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await socket.close(code=1001, reason="server stopping")

@@ -153,6 +153,10 @@ def ingest(service: Service, events: list[Any]) -> Any:
     return feed(service, events, OPERATOR, int(time.time() * 1000))[-1]
 
 
+def ingest_all(service: Service, events: list[Any]) -> list[Any]:
+    return feed(service, events, OPERATOR, int(time.time() * 1000))
+
+
 def raid() -> list[Any]:
     """A drone flying at the grid from the west, intercepted, then the clock moving past the
     hold: pre-alerts ahead of it, alerts, then all-clears."""
@@ -392,6 +396,43 @@ def test_a_restart_republishes_the_log_state_and_clears_what_an_earlier_run_left
             late.wait_for(lambda m: len({x.topic for x in late.messages}) >= 4)
             got = {m.topic.rsplit("/", 1)[1]: state(m)["level"] for m in late.messages}
     assert got == {"r0c0": "clear", "r0c1": "alert", "r0c2": "alert", "r5c5": "clear"}
+    again.db.dispose()
+
+
+def test_a_cancelled_alert_is_not_an_all_clear_on_the_siren_topic(
+    broker, prefix, grid, store_url, signing_keys
+) -> None:
+    # a siren set to sound the all-clear must not sound one after a false alarm: the clear of
+    # a cancellation names the CAP message it cancels, as the webhook's msg_type Cancel does
+    service = open_service(grid, store_url, signing_keys)
+    cancelled, cleared = f"{prefix}/zones/r1c1", f"{prefix}/zones/r1c2"
+    with subscriber([f"{prefix}/#"]) as siren:
+        with running(MqttChannel(broker, prefix=prefix), service):
+            siren.wait_for(online(prefix))
+            (sent,) = ingest_all(service, [manual("alert", 0, zones=["r1c1"])])
+            ingest_all(service, [manual("alert", 1, zones=["r1c2"])])
+            identifier = sent.messages[0].identifier
+            answer = service.cancel(identifier, "sent in error", OPERATOR, 2_000)
+            assert [m.msg_type for m in answer.messages] == ["Cancel"]
+            ingest_all(service, [manual("clear", 3, zones=["r1c2"])])
+            siren.wait_for(lambda m: m.topic == cleared and state(m)["level"] == "clear")
+            said = siren.on(cancelled)[-1]
+            assert said["level"] == "clear" and said["cancels"] == identifier
+            assert "cancels" not in siren.on(cleared)[-1]  # an all-clear stays one
+        publish(cancelled, b"", retain=True)  # the broker loses it while no feed runs
+    service.db.dispose()
+
+    # a new process reads it from the log: the retained state says the same
+    again = open_service(grid, store_url, signing_keys)
+    with (
+        running(MqttChannel(broker, prefix=prefix), again),
+        subscriber([f"{prefix}/status"]) as watcher,
+    ):
+        watcher.wait_for(online(prefix))
+        with subscriber([cancelled, cleared]) as late:
+            late.wait_for(lambda m: len({x.topic for x in late.messages}) >= 2)
+            assert late.on(cancelled)[-1]["cancels"] == identifier
+            assert "cancels" not in late.on(cleared)[-1]
     again.db.dispose()
 
 

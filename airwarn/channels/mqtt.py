@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from airwarn.contract import RelayedFrom, decode_decision, format_time
 from airwarn.errors import AirwarnError
 from airwarn.ports import WALL_CLOCK
+from airwarn.store.log import cancelled
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -218,6 +219,8 @@ class MqttChannel:
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._online = b""
+        # decision seq -> the CAP message its clear cancels, for decisions not yet taken
+        self._cancels: dict[int, str] = {}
 
     # -- the Channel protocol -----------------------------------------------------------
 
@@ -239,9 +242,12 @@ class MqttChannel:
             items.append(_Sources(self._source_states()))  # the writer holds the engine
         if published.decisions:
             items.append(list(published.decisions))
-        for item in items:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: the next start
-                loop.call_soon_threadsafe(self._inbox.put_nowait, item)  # catches up
+        cancels = step_cancellations(published.decisions, published.messages)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the next start catches up
+            if cancels:  # before the decisions they mark (the loop keeps the order)
+                loop.call_soon_threadsafe(self._cancels.update, cancels)
+            for item in items:
+                loop.call_soon_threadsafe(self._inbox.put_nowait, item)
 
     async def stop(self) -> None:
         """Say `offline` (retained) and disconnect cleanly, so no last will is sent."""
@@ -308,7 +314,7 @@ class MqttChannel:
         wait = BACKOFF_S[0]
         while True:
             try:
-                last, bodies = await asyncio.to_thread(self._service.log.latest_per_zone)
+                last, bodies, cancels = await asyncio.to_thread(self._read_log)
                 break
             except sa.exc.SQLAlchemyError as exc:
                 log.warning(
@@ -319,11 +325,20 @@ class MqttChannel:
             wait = min(wait * 2, BACKOFF_S[1])
         self._state.clear()
         self._lanes.clear()
+        self._cancels = {seq: said for seq, said in self._cancels.items() if seq > last}
+        self._cancels.update(cancels)
         for body in bodies:
-            self._remember(body)
+            self._remember(body, self._cancels.pop(decode_decision(body).seq, None))
         self.last_seq = last
         self._take_sources(await asyncio.to_thread(self._source_states))
         return True
+
+    def _read_log(self) -> tuple[int, list[str], dict[int, str]]:
+        """The newest decision per zone and lane, and which of them a CAP Cancel said."""
+        assert self._service is not None
+        last, bodies = self._service.log.latest_per_zone()
+        seqs = [decode_decision(body).seq for body in bodies]
+        return last, bodies, self._service.log.cancellations(seqs)
 
     def _source_states(self) -> dict[str, dict[str, Any]]:
         """The relayed sources' health as the engine holds it (read under the writer's lock)."""
@@ -568,9 +583,10 @@ class MqttChannel:
         assert self.last_seq is not None
         owed = []
         for seq, line in decisions:
+            cancels = self._cancels.pop(seq, None)
             if seq <= self.last_seq:
                 continue
-            owed += self._remember(line)
+            owed += self._remember(line, cancels)
             self.last_seq = seq
         return owed
 
@@ -583,6 +599,10 @@ class MqttChannel:
             rows = [(seq, body) for seq, body in rows if seq <= until]
             if not rows:
                 break
+            cancels = await asyncio.to_thread(
+                self._service.log.cancellations, [seq for seq, _ in rows]
+            )
+            self._cancels.update(cancels)
             owed += self._accept_now(rows)
         return owed
 
@@ -598,9 +618,13 @@ class MqttChannel:
         except sa.exc.SQLAlchemyError:
             return []
 
-    def _remember(self, line: str) -> list[tuple[str, bytes]]:
-        """A decision into the state; what its topic now says, if that changed."""
+    def _remember(self, line: str, cancels: str | None = None) -> list[tuple[str, bytes]]:
+        """A decision into the state; what its topic now says, if that changed. `cancels`:
+        the CAP message a clear cancels (an alert sent in error), which sirens must not take
+        for an all-clear."""
         seq, lane, zone, body = zone_body(line)
+        if cancels:
+            body["cancels"] = cancels
         topic = f"{self.prefix}/{lane}/{zone_topic_level(zone)}"
         if lane == "zones":
             lanes = self._lanes.setdefault(zone, {})
@@ -667,6 +691,32 @@ class _Sources:
     """The relayed sources' health changed (handed over by the writer)."""
 
     states: dict[str, dict[str, Any]]
+
+
+def step_cancellations(
+    decisions: Iterable[tuple[int, str]], messages: Iterable[dict[str, Any]]
+) -> dict[int, str]:
+    """Of a step's decisions, the clears its CAP Cancel messages said, each with the message
+    it cancels (as `ServiceLog.cancellations` reads them from the log)."""
+    said: dict[tuple[str, str, str | None], str] = {}
+    for message in messages:
+        if message["msg_type"] == "Cancel":
+            for zone in message["zones"]:
+                key = (zone, str(message["status"]).lower(), message.get("source"))
+                said[key] = cancelled(message["references"])
+    if not said:
+        return {}
+    out = {}
+    for seq, line in decisions:
+        decision = decode_decision(line)
+        if decision.level != "clear":
+            continue
+        status = decision.status if isinstance(decision.status, str) else "actual"
+        source = decision.source.name if isinstance(decision.source, RelayedFrom) else None
+        identifier = said.get((decision.zone, status, source))
+        if identifier:
+            out[seq] = identifier
+    return out
 
 
 def _is_clear(payload: bytes) -> bool:

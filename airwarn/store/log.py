@@ -9,7 +9,7 @@ was dispatched, and a crash between two commits leaves nothing half-written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +174,13 @@ def decision_row(event_seq: int, decision: Decision) -> dict[str, Any]:
     }
 
 
+def cancelled(references: Sequence[str]) -> str:
+    """The message a CAP Cancel cancels, from its references (oldest first): one when an
+    operator cancels an alert (`POST /v1/alerts/{identifier}/cancel`), the first of several
+    when it cancelled zones held under more than one."""
+    return references[0] if references else ""
+
+
 class ServiceLog:
     """Reads and writes the service's tables in a migrated store."""
 
@@ -321,6 +328,36 @@ class ServiceLog:
                 ]
         bodies.sort(key=lambda body: decode_decision(body).seq)
         return last, bodies
+
+    def cancellations(self, seqs: Iterable[int]) -> dict[int, str]:
+        """Of these decisions, the clears a CAP Cancel said (an alert sent in error, corrected),
+        each with the identifier of the message it cancels: what tells them from all-clears."""
+        d, c = DECISION_LOG.c, CAP_MESSAGE.c
+        wanted = sorted(set(seqs))
+        out: dict[int, str] = {}
+        with self.engine.connect() as db:
+            for start in range(0, len(wanted), 500):
+                clears = db.execute(
+                    sa.select(d.seq, d.event_seq, d.zone, d.status, d.source).where(
+                        d.seq.in_(wanted[start : start + 500]), d.level == "clear"
+                    )
+                ).all()
+                if not clears:
+                    continue
+                said: dict[tuple[int, str, str, str | None], str] = {}
+                for event_seq, status, source, zones, refs in db.execute(
+                    sa.select(c.event_seq, c.status, c.source, c.zones, c.refs).where(
+                        c.msg_type == "Cancel", c.event_seq.in_({row[1] for row in clears})
+                    )
+                ):
+                    identifier = cancelled(json.loads(refs))
+                    for zone in json.loads(zones):
+                        said[(event_seq, zone, status.lower(), source)] = identifier
+                for seq, event_seq, zone, status, source in clears:
+                    found = said.get((event_seq, zone, status, source))
+                    if found:
+                        out[int(seq)] = found
+        return out
 
     def level_changes(
         self, after: int = 0, limit: int = 10_000

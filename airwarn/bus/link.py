@@ -23,10 +23,58 @@ from airwarn.bus import BusSettings
 from airwarn.errors import UnavailableError
 
 log = logging.getLogger(__name__)
+# the first connection is given this long; once made, it is remade for ever
+FIRST_CONNECT_S = 5.0
+
+
+def unreachable(url: str, why: str) -> UnavailableError:
+    return UnavailableError(
+        f"--bus {url}: cannot reach NATS there ({why}): start nats-server with JetStream "
+        "(nats-server -js), or check the URL and port"
+    )
+
+
+async def reach(url: str, timeout_s: float = FIRST_CONNECT_S) -> None:
+    """Connect to NATS once and leave, within `timeout_s`; UnavailableError naming --bus if
+    it cannot be reached (a start-up check, before anything is built)."""
+    errors: list[Exception] = []
+
+    async def error(exc: Exception) -> None:  # nats would log a traceback for each try
+        errors.append(exc)
+
+    nc = NatsClient()
+    try:
+        await asyncio.wait_for(
+            nc.connect(
+                servers=[url],
+                allow_reconnect=False,
+                max_reconnect_attempts=1,  # a second try, a moment later, then give up
+                reconnect_time_wait=0.25,  # type: ignore[arg-type]  # a float works; typed int
+                connect_timeout=max(1, int(timeout_s)),
+                error_cb=error,
+            ),
+            timeout_s,
+        )
+    except Exception as exc:  # noqa: BLE001 - nats raises many kinds; all mean "not there"
+        raise unreachable(url, _why(errors[-1] if errors else exc, timeout_s)) from None
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
+
+
+def _why(exc: BaseException, timeout_s: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer in {timeout_s:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing listens on that port"
+    reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return str(reason).lower()
 
 
 class Link:
-    """One NATS connection, reconnecting for ever, with JetStream and the lease bucket."""
+    """One NATS connection, with JetStream and the lease bucket. The first connection is
+    bounded (`FIRST_CONNECT_S`: a process started where NATS is not must say so and stop, not
+    wait unseen); once made, it is remade for ever."""
 
     def __init__(self, settings: BusSettings) -> None:
         self.settings = settings
@@ -52,26 +100,30 @@ class Link:
         async def error(exc: Exception) -> None:
             log.debug("bus: %s", exc)
 
+        nc = NatsClient()
         try:
-            self.nc = await nats.connect(
-                servers=[self.settings.url],
-                name=self.settings.name or None,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.25,
-                connect_timeout=3,
-                ping_interval=2,
-                max_outstanding_pings=2,
-                allow_reconnect=True,
-                reconnected_cb=reconnected,
-                disconnected_cb=disconnected,
-                error_cb=error,
+            await asyncio.wait_for(
+                nc.connect(
+                    servers=[self.settings.url],
+                    name=self.settings.name or None,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.25,  # type: ignore[arg-type]  # a float works
+                    connect_timeout=3,
+                    ping_interval=2,
+                    max_outstanding_pings=2,
+                    allow_reconnect=True,
+                    reconnected_cb=reconnected,
+                    disconnected_cb=disconnected,
+                    error_cb=error,
+                ),
+                FIRST_CONNECT_S,
             )
         except Exception as exc:  # noqa: BLE001 - nats raises many kinds; all mean "not there"
-            raise UnavailableError(
-                f"cannot reach NATS at {self.settings.url} ({exc.__class__.__name__}): start "
-                "nats-server with JetStream (-js), or give the right bus URL"
-            ) from None
-        self.js = self.nc.jetstream(timeout=5)
+            with contextlib.suppress(Exception):
+                await nc.close()
+            raise unreachable(self.settings.url, _why(exc, FIRST_CONNECT_S)) from None
+        self.nc = nc
+        self.js = nc.jetstream(timeout=5)
         await self._ensure()
 
     async def _ensure(self) -> None:

@@ -360,6 +360,8 @@ def serve(
             tiles_url=tiles,
             tiles_attribution=tiles_attribution if tiles else None,
         )
+        if bus_settings is not None:
+            _reach_bus(bus_settings.url)  # bounded: nothing is built for a bus that is not there
         listener = _listen(host, port)  # before the store is made and "serving" is said
     except AirwarnError as error:
         raise fail(error) from None
@@ -457,6 +459,15 @@ def _listen(host: str, port: int) -> socket.socket:
             "of this machine, e.g. --host 127.0.0.1 or --host 0.0.0.0"
         ) from None
     return listener
+
+
+def _reach_bus(url: str) -> None:
+    """NATS answers at `url` within a few seconds, or an AirwarnError naming --bus."""
+    import asyncio
+
+    from airwarn.bus.link import reach
+
+    asyncio.run(reach(url))
 
 
 def _tile_template(url: str) -> bool:

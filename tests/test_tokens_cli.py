@@ -70,3 +70,21 @@ def test_a_store_of_the_older_schema_replaces_a_revoked_token_after_upgrade(stor
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as db:
         db.execute(insert, {"sha": "b" * 64, "revoked": None})
     engine.dispose()
+
+
+def test_token_errors_name_the_flag_that_gave_the_value(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    said = {
+        "role": _tokens(url, "create", "--role", "nobody", "--name", "x"),
+        "sender": _tokens(url, "create", "--role", "sensor", "--cap-sender", "no spaces ok"),
+        "revoke": _tokens(url, "revoke", "nobody-here"),
+    }
+    assert _tokens(url, "create", "--role", "sensor", "--name", "radar-1").exit_code == 0
+    said["name"] = _tokens(url, "create", "--role", "sensor", "--name", "radar-1")
+    text = {what: " ".join(result.output.split()) for what, result in said.items()}
+    assert all(result.exit_code == 2 for result in said.values()), text
+    assert all("field " not in line for line in text.values()), text
+    assert text["role"].startswith("error: --role: unknown role 'nobody'")
+    assert text["sender"].startswith("error: --cap-sender: ")
+    assert text["name"].startswith("error: --name: a live token is named 'radar-1'")
+    assert text["revoke"].startswith("error: NAME: no active token named 'nobody-here'")

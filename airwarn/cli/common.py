@@ -9,13 +9,14 @@ found a broken seal, an unexpected error); `INTERRUPTED` (130) on Ctrl-C.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from airwarn.errors import AirwarnError, SettingError
+from airwarn.errors import AirwarnError, ContractError, SettingError
 
 USAGE = 2
 FAILURE = 1
@@ -50,9 +51,17 @@ def flag(setting: str) -> str:
     return "--" + setting.replace("_", "-")
 
 
-def describe(error: object) -> str:
+def describe(error: object, flags: Mapping[str, str] | None = None) -> str:
     """An error as the command line says it: a setting's error names its flag (the library
-    below names the setting only, `airwarn.errors.SettingError`)."""
+    below names the setting only, `airwarn.errors.SettingError`), and so does an input error
+    about a field a command took from a flag, given as `flags` (`{"role": "--role"}`)."""
+    if (
+        isinstance(error, ContractError)
+        and error.line is None
+        and error.field is not None
+        and error.field in (flags or {})
+    ):
+        return f"{(flags or {})[error.field]}: {error.message}"
     if isinstance(error, SettingError):
         text = f"{flag(error.setting)}: {error.message}"
         if error.needs:
@@ -72,12 +81,14 @@ def file_error(option: str, path: object, error: OSError) -> AirwarnError:
     return AirwarnError(f"{option} {path}: {reason}")
 
 
-def say_error(error: object) -> None:
+def say_error(error: object, flags: Mapping[str, str] | None = None) -> None:
     """Print `error: ...` on stderr, the one way every command reports one."""
-    err.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False, soft_wrap=True)
+    text = escape(describe(error, flags))
+    err.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
 
 
-def fail(error: object, code: int = USAGE) -> typer.Exit:
-    """Report `error` and give the exit to raise: `raise fail(error) from None`."""
-    say_error(error)
+def fail(error: object, code: int = USAGE, flags: Mapping[str, str] | None = None) -> typer.Exit:
+    """Report `error` and give the exit to raise: `raise fail(error) from None`. `flags`: the
+    flag (or argument) each input field came from, for the message to name it."""
+    say_error(error, flags)
     return typer.Exit(code)

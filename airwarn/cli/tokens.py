@@ -15,6 +15,10 @@ from airwarn.store import DEFAULT_URL, connect, migrate
 from airwarn.store.audit import cli_client, record_audit
 from airwarn.store.tokens import ROLES, create_token, list_tokens, revoke_token
 
+# the flag (or argument) of each field a token's or a binding's error may name
+CREATE_FLAGS = {"role": "--role", "name": "--name", "sender": "--cap-sender"}
+REVOKE_FLAGS = {"name": "NAME"}
+
 app = typer.Typer(
     help="API tokens: one per client, each with one role "
     f"({', '.join(ROLES)}). Stored hashed; shown once.\n\n"
@@ -68,7 +72,7 @@ def tokens_create(
             bind_sender(engine, name, sender, now_ms)
         record_audit(engine, cli_client(), now_ms, "token.create", {"name": name, "role": role})
     except AirwarnError as error:
-        raise fail(error) from None
+        raise fail(error, flags=CREATE_FLAGS) from None
     err.print(f"token for [bold]{name}[/] (role {role}); keep it, it is not shown again:")
     typer.echo(token)
 
@@ -112,7 +116,7 @@ def tokens_revoke(
         revoke_token(engine, name, now_ms)
         record_audit(engine, cli_client(), now_ms, "token.revoke", {"name": name})
     except AirwarnError as error:
-        raise fail(error) from None
+        raise fail(error, flags=REVOKE_FLAGS) from None
     err.print(f"revoked {name}")
 
 

@@ -522,3 +522,25 @@ def test_an_operators_category_of_the_longest_allowed_is_stored_and_read_back(ap
     with api.service.db.connect() as db:
         kinds = db.execute(sa.text("SELECT kind FROM cap_message")).scalars().all()
     assert category in kinds
+
+
+def test_an_unknown_region_says_where_region_names_are_and_the_closest_one(api: Api) -> None:
+    # a region is named as the zone set names it (Hebrew in Israel's: `דן`, not `Dan`)
+    far = api.act(as_action(manual("alert", 0, region="Dan")))
+    near = api.act(as_action(manual("alert", 0, region="band 1")))
+    read = api.http.get("/v1/history", params={"region": "Band1"})
+    for answer in (far, near, read):
+        assert answer.status_code == 422, answer.text
+        assert "GET /v1/zones lists every zone with its region" in answer.json()["error"]
+    assert "did you mean" not in far.json()["error"]
+    assert near.json()["error"].endswith("did you mean 'band1'?")
+    assert read.json()["error"].endswith("did you mean 'band1'?")
+    assert logged_events(api.service) == []
+
+
+def test_israels_regions_are_suggested_in_their_own_script() -> None:
+    from airwarn.layers.packaged import resolve_zones
+
+    israel = resolve_zones(None)
+    assert "did you mean" not in israel.unknown_region("Dan")
+    assert israel.unknown_region("שרוו").endswith("did you mean 'שרון'?")

@@ -666,7 +666,7 @@ class Engine:
         if event.region is not None:
             if event.region not in self.zones.regions:
                 raise EventError(
-                    "no region of that name in the zone set", field="$.region", value=event.region
+                    self.zones.unknown_region(event.region), field="$.region", value=event.region
                 )
             targets = list(self.zones.regions[event.region])
         else:

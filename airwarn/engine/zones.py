@@ -186,6 +186,20 @@ class ZoneSet:
             self._refusals[value] = said
         return said
 
+    def unknown_region(self, value: str) -> str:
+        """Why `value` names no region: where the names are, and the closest one when one is a
+        slip away. Regions are named as the zone set names them (Hebrew in Israel's), so a
+        name in another script finds none, and the refusal says where to look."""
+        if not self.regions:
+            return "the zone set has no regions: name the zones by id (`zones`)"
+        said = (
+            f"no region of that name in the zone set; its {len(self.regions)} regions are "
+            "named as its zones' `region` property, in the zone set's own language (GET "
+            "/v1/zones lists every zone with its region)"
+        )
+        close = difflib.get_close_matches(value[:200], list(self.regions), n=1, cutoff=0.75)
+        return f"{said}; did you mean {close[0]!r}?" if close else said
+
     def _unknown_id(self, value: str) -> str:
         said = "no zone with that id in the zone set"
         if self._by_name is None:

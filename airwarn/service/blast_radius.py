@@ -85,9 +85,7 @@ def resolve(
         indices = sorted({zone_set.index_of[z] for z in zones})
     elif region is not None:
         if region not in zone_set.regions:
-            raise RequestError(
-                "no region of that name in the zone set", field="$.region", value=region
-            )
+            raise RequestError(zone_set.unknown_region(region), field="$.region", value=region)
         indices = list(zone_set.regions[region])
     else:
         assert area is not None

@@ -165,7 +165,7 @@ async def history(
         names = [zone]
     if region is not None:
         if region not in zone_set.regions:
-            raise RequestError("no region of that name", field="region", value=region)
+            raise RequestError(zone_set.unknown_region(region), field="region", value=region)
         in_region = [zone_set.ids[i] for i in zone_set.regions[region]]
         names = in_region if names is None else [z for z in names if z in set(in_region)]
     bounds: dict[str, int | None] = {}

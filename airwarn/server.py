@@ -76,6 +76,7 @@ class ServerSettings:
     inbound_cap: str = "held"
     max_skew_s: float = 5.0
     max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR
+    confirm_by_other: bool = False  # the four-eyes rule for alerts held for confirmation
     web: WebSettings = field(default_factory=_web_settings)
     channels: ChannelSettings = ChannelSettings()
     # the official feeds relayed; None: no follower at all, (): none, and any source
@@ -110,6 +111,7 @@ def build(settings: ServerSettings) -> Server:
         settings.max_skew_s,
         settings.max_threats_per_sensor,
         settings.holds,
+        settings.confirm_by_other,
     )
     try:
         chosen = settings.channels
@@ -246,6 +248,7 @@ def build_service(
     max_skew_s: float = 5.0,
     max_threats_per_sensor: int = MAX_THREATS_PER_SENSOR,
     holds: Mapping[str, int] | None = None,
+    confirm_by_other: bool = False,
 ) -> Service:
     """The service on these settings, opened (migrated, its log's seal checked, rebuilt from
     its log). `zones` is a ZoneSet, a zone file, a shipped layer's name, or None for the
@@ -282,6 +285,7 @@ def build_service(
         inbound_cap=inbound_cap,
         max_skew_s=max_skew_s,
         max_threats_per_sensor=max_threats_per_sensor,
+        confirm_by_other=confirm_by_other,
     )
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     service = Service(

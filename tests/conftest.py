@@ -220,7 +220,15 @@ def signing_keys(tmp_path_factory: pytest.TempPathFactory):
     return load_or_create_keys(tmp_path_factory.mktemp("keys"))
 
 
-def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events", **engine: Any):
+def open_service(
+    zones: ZoneSet,
+    url: str,
+    keys: Any,
+    *,
+    clock: str = "events",
+    confirm_by_other: bool = False,
+    **engine: Any,
+):
     """A service on a store, opened (migrated, rebuilt from its log)."""
     from airwarn.engine import EngineConfig
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
@@ -231,6 +239,7 @@ def open_service(zones: ZoneSet, url: str, keys: Any, *, clock: str = "events", 
         sender="airwarn@test.example",
         id_prefix="urn:airwarn:test.example:",
         engine=EngineConfig(**engine),
+        confirm_by_other=confirm_by_other,
     )
     service = Service(zones, zones_fingerprint(zones), settings, keys)
     service.open()

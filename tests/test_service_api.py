@@ -151,6 +151,30 @@ def test_an_actual_alert_takes_two_steps_and_says_exactly_where_it_goes(api: Api
     assert again.status_code == 409
 
 
+def test_under_the_four_eyes_rule_another_operator_confirms_an_alert(
+    grid, store_url, signing_keys
+) -> None:
+    service = open_service(grid, store_url, signing_keys, confirm_by_other=True)
+    tokens = {name: create_token(service.db, "operator", name, 0) for name in ("op-a", "op-b")}
+    auth = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
+    try:
+        with TestClient(create_app(service, WebSettings(rate_burst=10_000))) as http:
+            request = {"action": "alert", "zones": ["r0c0"], "reason": "rocket fire"}
+            proposed = http.post("/v1/actions", json=request, headers=auth["op-a"]).json()
+            own = http.post(proposed["confirm"], headers=auth["op-a"])
+            assert own.status_code == 403
+            assert "proposed by op-a: another operator confirms it" in own.json()["error"]
+            assert service.engine.levels() == {}  # refused: nothing sent
+            sent = http.post(proposed["confirm"], headers=auth["op-b"])
+            assert sent.status_code == 200 and sent.json()["state"] == "sent"
+            assert service.engine.levels() == {"r0c0": "alert"}
+            with service.db.connect() as db:
+                audit = db.execute(sa.text("SELECT who, action FROM audit_log")).all()
+            assert ("op-a", "alert.send.refused") in audit and ("op-b", "alert.send") in audit
+    finally:
+        service.db.dispose()
+
+
 def test_an_operator_pre_alert_is_a_message_of_its_own_and_takes_two_steps(api: Api) -> None:
     proposed = api.act(
         {

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airwarn.answers import ActionAnswer, CancelAnswer, MessageSummary
 from airwarn.cap.chain import RELAY_LANE, Cause
 from airwarn.contract import Event, Manual, Relay
-from airwarn.errors import AirwarnError, ConflictError, NotFoundError
+from airwarn.errors import AirwarnError, ConflictError, ForbiddenError, NotFoundError
 from airwarn.service.blast_radius import Reach, resolve
 from airwarn.service.writer import Published, _audit, _datetime, relay_targets
 from airwarn.store.log import Write
@@ -99,6 +99,11 @@ def confirm(
         elif row["state"] != "pending":
             refusal = ConflictError(
                 f"action {action_id} is {row['state']}, not pending; propose a new one"
+            )
+        elif service.settings.confirm_by_other and row["by"] == client.name:
+            refusal = ForbiddenError(
+                f"action {action_id} was proposed by {client.name}: another operator confirms "
+                "it (this server keeps the four-eyes rule, --confirm-by-other)"
             )
         elif json.loads(row["check"])["held"] and not confirm_blast_radius:
             refusal = ConflictError(

@@ -93,6 +93,9 @@ class ServiceSettings:
     sender_given: bool = True
     engine: EngineConfig = field(default_factory=EngineConfig)
     blast: BlastLimits = field(default_factory=BlastLimits)
+    # the four-eyes rule: an alert held for confirmation is confirmed by another operator
+    # than the one who proposed it (another token's name), never by the same
+    confirm_by_other: bool = False
     inbound_cap: str = "held"  # CAP that cannot be verified: held for an operator, or refuse
 
 

@@ -317,7 +317,9 @@ class BusRuntime:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the bus went away: wait, then rebind
-                log.warning("bus: taking requests failed (%s); retrying", exc)
+                log.warning(
+                    "bus: taking requests failed (%s); retrying", str(exc) or type(exc).__name__
+                )
                 await asyncio.sleep(0.5)
             finally:
                 if sub is not None:

@@ -254,10 +254,26 @@ def serve(
             "--max-live-per-address",
             min=0,
             help="Live feeds (SSE and WebSocket) one address may "
-            "hold open at once (429 beyond); 0: no cap. Behind a proxy, let it pass the client's "
-            "address (uvicorn trusts X-Forwarded-For from 127.0.0.1).",
+            "hold open at once (429 beyond); 0: no cap. Behind a proxy or load balancer, give "
+            "--forwarded-allow-ips, or every client shares the proxy's address and its cap.",
         ),
     ] = 100,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            show_default=False,
+            help="Comma-separated addresses or networks (10.0.0.0/8) of the proxies and load "
+            "balancers in front of this server, whose X-Forwarded-For and X-Forwarded-Proto "
+            "are believed: a client's address is then the one its proxy names, and the "
+            "per-address limits (--rate-per-s, --max-live-per-address, "
+            "--push-per-address-hour) apply to each client, not to the proxy. Set it whenever "
+            "a proxy stands in front; name only your proxies: a client that reaches the "
+            "server directly from a trusted address chooses its own address, and * trusts "
+            "every address. Default: 127.0.0.1 (or the FORWARDED_ALLOW_IPS environment "
+            "variable).",
+        ),
+    ] = None,
     inbound_cap: Annotated[
         str,
         typer.Option(
@@ -432,7 +448,7 @@ def serve(
     from airwarn.web.runner import Runner, config
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: shut down cleanly, exit 0
-        Runner(config(server.app, host, port), started).run(sockets=[listener])
+        Runner(config(server.app, host, port, forwarded_allow_ips), started).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:

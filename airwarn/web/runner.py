@@ -47,8 +47,18 @@ class Runner(uvicorn.Server):
         await super().shutdown(sockets)  # then 1012 to a WebSocket still open
 
 
-def config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
-    """uvicorn's settings for the app: quiet below warnings, and a bounded stop."""
+def config(
+    app: FastAPI, host: str, port: int, forwarded_allow_ips: str | None = None
+) -> uvicorn.Config:
+    """uvicorn's settings for the app: quiet below warnings, a bounded stop, and the proxies
+    whose X-Forwarded-For names the client (None: uvicorn's default, 127.0.0.1, or the
+    FORWARDED_ALLOW_IPS environment variable)."""
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_S
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACE_S,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )

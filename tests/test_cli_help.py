@@ -141,3 +141,13 @@ def test_python_dash_m_airwarn_is_the_airwarn_command() -> None:
         env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
     ).stdout
     assert "airwarn zones export israel --out zones-il.geojson" in shown
+
+
+def test_the_keys_folder_s_help_lists_what_it_holds_and_says_to_back_it_up() -> None:
+    """Operators back up by this description: every file in the folder is named."""
+    shown = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).output
+    keys = " ".join(shown[shown.index("--keys") :].split())
+    keys = keys[: keys.index(" --", 6)]
+    for holds in ("cap-signing-key.pem", "store.key", "vapid_private.pem", "log-head-*"):
+        assert holds in keys, keys
+    assert "Back the whole folder up" in keys and "keep it private" in keys, keys

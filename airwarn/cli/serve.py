@@ -58,7 +58,15 @@ def serve(
     keys: Annotated[
         Path,
         typer.Option(
-            "--keys", help="Folder of the CAP signing key and certificate (made on first run)."
+            "--keys",
+            help="The keys folder, made (0700) on first run: the CAP signing key and "
+            "certificate (cap-signing-key.pem, cap-signing-cert.pem); store.key, which seals "
+            "the log and encrypts the secrets the store keeps (a store opens only with the "
+            "store.key it was written with); the Web Push key (vapid_private.pem); and "
+            "log-head-* (each store's newest seal: a store cut short is refused). Back the "
+            "whole folder up, apart from the store's backups, and keep it private: whoever "
+            "holds it can sign CAP as this server, and with the store, rewrite the log. On a "
+            "bus every process uses the same keys.",
         ),
     ] = Path("airwarn-keys"),
     clock: Annotated[

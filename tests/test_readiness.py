@@ -6,6 +6,7 @@ not there, and (on the bus, with the real NATS and PostgreSQL) an edge whose lea
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from conftest import postgres_schema
 from fastapi.testclient import TestClient
 from kits.buskit import Cluster
-from kits.serverkit import Launcher
+from kits.serverkit import Launcher, Server
 
 from airwarn.engine.zones import write_zones
 from airwarn.server import ChannelSettings, ServerSettings, build
@@ -110,6 +111,30 @@ def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_unt
 
                 assert ready(cluster.edge.url).status_code == 200
                 assert ready(first.url).status_code == 200
+                # an edge given a keys folder of its own (the store key copied, so the store
+                # takes it): it would sign CAP with another certificate than the rest
+                own = tmp_path / "keys-edge-2"
+                own.mkdir(mode=0o700)
+                shutil.copy(tmp_path / "keys" / "store.key", own / "store.key")
+                args = cluster.edge.args[1 : cluster.edge.args.index("--port")]
+                args[args.index("--keys") + 1] = str(own)
+                args[args.index("--name") + 1] = "edge-2"
+                apart = Server(launcher, args, tmp_path / "edge-2.log")
+                apart.start()
+                try:
+                    deadline = time.monotonic() + 15
+                    while ready(apart.url).status_code == 200:
+                        assert time.monotonic() < deadline, "keys apart went unseen"
+                        time.sleep(0.2)
+                    problems = ready(apart.url).json()["problems"]
+                    assert [p.split(" is not")[0] for p in problems] == [
+                        "keys: this process's CAP signing key (cap-signing-key.pem, "
+                        "cap-signing-cert.pem)",
+                        "keys: this process's Web Push key (vapid_private.pem)",
+                    ]
+                    assert ready(cluster.edge.url).status_code == 200
+                finally:
+                    apart.stop()
                 first.kill()  # no clean stop: its lease lapses, no beat comes
                 deadline = time.monotonic() + 15
                 while ready(cluster.edge.url).status_code == 200:

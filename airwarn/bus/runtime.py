@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -51,6 +52,26 @@ LEADER_KEY = "engine"
 ACK_WAIT_S = 1.5
 
 
+def key_ids(service: Service, channels: Sequence[Channel]) -> dict[str, str]:
+    """Short fingerprints of the keys every process must share, as each reads its own --keys
+    folder: the CAP certificate (each process signs a message when it is read, so a reader
+    that fetched the certificate from one edge must verify what another serves) and the Web
+    Push key (browsers subscribe with one process's, the engine sends with its own)."""
+    ids = {"cap": hashlib.sha256(service.keys.cert_pem).hexdigest()[:16]}
+    for channel in channels:
+        push_key = getattr(channel, "key", None)  # airwarn.channels.webpush.PushChannel
+        server_key = getattr(push_key, "application_server_key", None)
+        if isinstance(server_key, str):
+            ids["push"] = hashlib.sha256(server_key.encode()).hexdigest()[:16]
+    return ids
+
+
+KEY_FILES = {
+    "cap": "CAP signing key (cap-signing-key.pem, cap-signing-cert.pem)",
+    "push": "Web Push key (vapid_private.pem)",
+}
+
+
 def process_name(settings: BusSettings) -> str:
     name = settings.name or f"{socket.gethostname()}-{os.getpid()}"
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:64]
@@ -83,6 +104,8 @@ class BusRuntime:
         self._outbox: asyncio.Queue[Published] = asyncio.Queue()
         self._last_beat = 0
         self._heard_at = time.monotonic()  # the leader's last beat, or this process's start
+        self.key_ids = key_ids(service, channels)
+        self._keys_apart: list[str] = []  # the keys the leader's beat says differ from ours
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- life -------------------------------------------------------------------------------
@@ -143,13 +166,19 @@ class BusRuntime:
         nc = self.link.nc
         if nc is None or not nc.is_connected:
             return [f"bus: not connected to NATS at {self.settings.url}"]
+        found = []
         silent_s = time.monotonic() - self._heard_at
         if not self.leading and silent_s > self.settings.lease_s:
-            return [
+            found.append(
                 f"bus: no leader heard for {silent_s:.0f} s (the lease is "
                 f"{self.settings.lease_s:g} s): what this process serves may be stale"
-            ]
-        return []
+            )
+        found.extend(
+            f"keys: this process's {KEY_FILES[name]} is not the leader's: give every process "
+            "a copy of the same --keys folder"
+            for name in self._keys_apart
+        )
+        return found
 
     # -- following ------------------------------------------------------------------------
 
@@ -166,11 +195,31 @@ class BusRuntime:
         """The leader's place in the log: behind where it was a beat ago means a step was
         missed (a reconnect, a full buffer): read it from the store."""
         self._heard_at = time.monotonic()
-        with contextlib.suppress(ValueError, KeyError):
-            seq = int(json.loads(msg.data)["event_seq"])
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            beat = json.loads(msg.data)
+            if not self.leading:
+                self._compare_keys(beat.get("keys") or {}, str(beat.get("leader")))
+            seq = int(beat["event_seq"])
             if not self.leading and self.service.event_seq < self._last_beat:
                 await self._heal()
             self._last_beat = seq
+
+    def _compare_keys(self, theirs: dict[str, str], leader: str) -> None:
+        """Which of the keys the leader's beat names this process has another of; said in
+        the log when that changes (and by `problems` while it lasts)."""
+        apart = sorted(k for k, v in theirs.items() if k in self.key_ids and self.key_ids[k] != v)
+        if apart != self._keys_apart:
+            for name in apart:
+                log.error(
+                    "keys: %s's %s (%s) is not this process's (%s): readers and browsers get "
+                    "one or the other by the process they reach; give every process a copy of "
+                    "the same --keys folder",
+                    leader,
+                    KEY_FILES[name],
+                    theirs[name],
+                    self.key_ids[name],
+                )
+            self._keys_apart = apart
 
     async def _heal(self) -> None:
         if not self.leading:
@@ -265,7 +314,13 @@ class BusRuntime:
         if nc is not None and nc.is_connected:
             await nc.publish(
                 self.settings.subject("beat"),
-                json.dumps({"leader": self.name, "event_seq": self.service.event_seq}).encode(),
+                json.dumps(
+                    {
+                        "leader": self.name,
+                        "event_seq": self.service.event_seq,
+                        "keys": self.key_ids,
+                    }
+                ).encode(),
             )
 
     def _committed(self, published: Published) -> None:

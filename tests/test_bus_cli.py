@@ -17,6 +17,7 @@ from kits.serverkit import free_port
 from typer.testing import CliRunner
 
 from airwarn.cli import app
+from airwarn.urls import shown
 
 runner = CliRunner()
 
@@ -49,6 +50,33 @@ def test_serve_refuses_a_bus_setting_that_cannot_work_and_says_which(
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split()), result.output
     assert not (tmp_path / "a.db").exists()  # nothing was started or written
+
+
+def test_serve_takes_the_bus_url_from_airwarn_bus_so_a_password_stays_out_of_ps(
+    tmp_path: Path,
+) -> None:
+    # the variable is read as --bus is: the same check refuses a URL that is not NATS's
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = runner.invoke(
+        app, ["serve", "--db", db], env={"AIRWARN_BUS": "http://u:secret@127.0.0.1:4222"}
+    )
+    assert result.exit_code == 2, result.output
+    assert "--bus is a NATS URL" in " ".join(result.output.split()), result.output
+    assert "secret" not in result.output and "u:***@" in result.output  # never echoed
+    assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "shows"),
+    [
+        ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ("nats://ops:pw@nats.example:4222", "nats://ops:***@nats.example:4222"),
+        ("nats://s3cr3t-token@nats.example", "nats://***@nats.example"),
+        ("tls://ops:pw@nats.example:4222", "tls://ops:***@nats.example:4222"),
+    ],
+)
+def test_a_bus_url_is_shown_with_its_password_or_token_hidden(url: str, shows: str) -> None:
+    assert shown(url) == shows
 
 
 def _serve(args: list[str], db: str, folder: Path) -> subprocess.Popen[str]:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airwarn.urls import shown
+
 
 @dataclass(frozen=True)
 class BusSettings:
@@ -36,6 +38,11 @@ class BusSettings:
     answer_timeout_s: float = 10.0  # an edge waits this long for the engine's answer
     replicas: int = 1  # stream replicas (a NATS cluster of 3 allows 3)
     namespace: str = "airwarn"  # several airwarn deployments (or tests) on one NATS
+
+    @property
+    def shown_url(self) -> str:
+        """`url` with any password or token in it hidden (`shown`)."""
+        return shown(self.url)
 
     # subjects, streams and the bucket; the streams are `{NS}_REQUESTS` (write requests,
     # edge to engine, a work queue) and `{NS}_STEPS` (committed steps, engine to everyone)

@@ -21,6 +21,7 @@ from nats.js.kv import KeyValue
 
 from airwarn.bus import BusSettings
 from airwarn.errors import UnavailableError
+from airwarn.urls import shown
 
 log = logging.getLogger(__name__)
 # the first connection is given this long; once made, it is remade for ever
@@ -29,7 +30,7 @@ FIRST_CONNECT_S = 5.0
 
 def unreachable(url: str, why: str) -> UnavailableError:
     return UnavailableError(
-        f"--bus {url}: cannot reach NATS there ({why}): start nats-server with JetStream "
+        f"--bus {shown(url)}: cannot reach NATS there ({why}): start nats-server with JetStream "
         "(nats-server -js), or check the URL and port"
     )
 
@@ -86,16 +87,16 @@ class Link:
 
     async def connect(self) -> None:
         async def reconnected() -> None:
-            log.warning("bus: reconnected to %s", self.settings.url)
+            log.warning("bus: reconnected to %s", self.settings.shown_url)
             for callback in self.on_reconnect:
                 with contextlib.suppress(Exception):
                     await callback()
 
         async def disconnected() -> None:
             if self.closing:
-                log.info("bus: stopped; disconnected from %s", self.settings.url)
+                log.info("bus: stopped; disconnected from %s", self.settings.shown_url)
             else:
-                log.warning("bus: lost %s; reconnecting", self.settings.url)
+                log.warning("bus: lost %s; reconnecting", self.settings.shown_url)
 
         async def error(exc: Exception) -> None:
             log.debug("bus: %s", exc)

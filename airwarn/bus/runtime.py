@@ -165,7 +165,7 @@ class BusRuntime:
         may be stale until a leader is heard again)."""
         nc = self.link.nc
         if nc is None or not nc.is_connected:
-            return [f"bus: not connected to NATS at {self.settings.url}"]
+            return [f"bus: not connected to NATS at {self.settings.shown_url}"]
         found = []
         silent_s = time.monotonic() - self._heard_at
         if not self.leading and silent_s > self.settings.lease_s:

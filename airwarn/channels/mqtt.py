@@ -42,6 +42,7 @@ from airwarn.contract import RelayedFrom, decode_decision, format_time
 from airwarn.errors import AirwarnError
 from airwarn.ports import WALL_CLOCK
 from airwarn.store.log import cancelled
+from airwarn.urls import shown
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -78,31 +79,33 @@ def parse_url(url: str) -> Broker:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
         raise AirwarnError(
-            f"MQTT URL {url!r}: the scheme must be mqtt:// or mqtts:// "
+            f"MQTT URL {shown(url)!r}: the scheme must be mqtt:// or mqtts:// "
             "(for example mqtt://127.0.0.1:1883)"
         )
     if not parts.hostname:
-        raise AirwarnError(f"MQTT URL {url!r} names no host; write mqtt://HOST[:PORT]")
+        raise AirwarnError(f"MQTT URL {shown(url)!r} names no host; write mqtt://HOST[:PORT]")
     if parts.path not in ("", "/"):
         raise AirwarnError(
-            f"MQTT URL {url!r} has a path ({parts.path}); the topic prefix is "
+            f"MQTT URL {shown(url)!r} has a path ({parts.path}); the topic prefix is "
             "set apart (prefix=...), the URL only says where the broker is"
         )
     try:
         port = parts.port
     except ValueError:
-        raise AirwarnError(f"MQTT URL {url!r}: the port is not a number from 1 to 65535") from None
+        raise AirwarnError(
+            f"MQTT URL {shown(url)!r}: the port is not a number from 1 to 65535"
+        ) from None
     query = parse_qs(parts.query)
     unknown = sorted(set(query) - {"cafile"})
     if unknown:
         raise AirwarnError(
-            f"MQTT URL {url!r}: unknown option {unknown[0]!r}; the only one is "
+            f"MQTT URL {shown(url)!r}: unknown option {unknown[0]!r}; the only one is "
             "cafile (mqtts:// only)"
         )
     cafile = query["cafile"][-1] if "cafile" in query else None
     tls = parts.scheme == "mqtts"
     if cafile is not None and not tls:
-        raise AirwarnError(f"MQTT URL {url!r}: cafile needs mqtts://")
+        raise AirwarnError(f"MQTT URL {shown(url)!r}: cafile needs mqtts://")
     return Broker(
         host=parts.hostname,
         port=port or (8883 if tls else 1883),

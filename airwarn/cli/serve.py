@@ -101,16 +101,30 @@ def serve(
     ] = MAX_THREATS_PER_SENSOR,
     hold_s: FullHoldOption = 600,
     sender: Annotated[
-        str | None, typer.Option(help="CAP sender; default airwarn@HOSTNAME.")
+        str | None,
+        typer.Option(
+            help="CAP sender; default: the store's, or airwarn@HOSTNAME for a new store "
+            "(a store keeps the sender its messages went out as)."
+        ),
     ] = None,
+    confirm_by_other: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-by-other",
+            help="The four-eyes rule: an operator's alert held for confirmation is confirmed "
+            "by another operator (another token) than the one who proposed it.",
+        ),
+    ] = False,
     heartbeat_s: Annotated[
         float, typer.Option("--heartbeat-s", min=0.5, help="Seconds between live-feed heartbeats.")
     ] = 5.0,
     bus: Annotated[
         str | None,
         typer.Option(
+            envvar="AIRWARN_BUS",
             help="NATS JetStream URL (nats://host:4222) to run as one of several processes "
-            "sharing a PostgreSQL --db; without it this one process does everything."
+            "sharing a PostgreSQL --db; without it this one process does everything. Also "
+            "read from AIRWARN_BUS, which keeps a password in the URL out of the process list.",
         ),
     ] = None,
     role: Annotated[
@@ -163,8 +177,10 @@ def serve(
     mqtt: Annotated[
         str | None,
         typer.Option(
+            envvar="AIRWARN_MQTT",
             help="MQTT broker for sirens and displays (mqtt://host:1883, mqtts://user:pw@host); "
-            "one retained topic per zone, see docs/mqtt.md."
+            "one retained topic per zone, see docs/mqtt.md. Also read from AIRWARN_MQTT, which "
+            "keeps a password out of the process list.",
         ),
     ] = None,
     mqtt_prefix: Annotated[
@@ -402,6 +418,7 @@ def serve(
                 inbound_cap=inbound_cap,
                 max_skew_s=max_skew_s,
                 max_threats_per_sensor=max_threats_per_sensor,
+                confirm_by_other=confirm_by_other,
                 web=web,
                 channels=ChannelSettings(
                     mqtt=mqtt,
@@ -437,7 +454,7 @@ def serve(
             "public server.",
             err=True,
         )
-    what = "" if bus_settings is None else f" as {bus_settings.role} on {bus}"
+    what = "" if bus_settings is None else f" as {bus_settings.role} on {bus_settings.shown_url}"
 
     def started() -> None:  # said once it listens (on a bus: once it joined the bus)
         err.print(
@@ -511,6 +528,7 @@ def _bus_settings(
     replicas: int = 1,
 ) -> BusSettings | None:
     from airwarn.bus import BusSettings
+    from airwarn.urls import shown
 
     if role not in ("all", "engine", "edge"):
         raise AirwarnError(f"--role is engine, edge or all, not {role!r}")
@@ -522,7 +540,7 @@ def _bus_settings(
             )
         return None
     if not bus.startswith(("nats://", "tls://")):
-        raise AirwarnError(f"--bus is a NATS URL such as nats://127.0.0.1:4222, not {bus!r}")
+        raise AirwarnError(f"--bus is a NATS URL such as nats://127.0.0.1:4222, not {shown(bus)!r}")
     if db.startswith("sqlite"):
         raise AirwarnError(
             "processes on a bus share their store: give a PostgreSQL --db "

@@ -196,6 +196,7 @@ def lifespan(
             )
             await runtime.start()
             app.state.runtime = runtime
+            hub.fresh = runtime.following  # no heartbeat while it hears no leader
             app.state.writer = runtime.writer
 
         async def wind_down() -> None:

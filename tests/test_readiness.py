@@ -6,6 +6,7 @@ not there, and (on the bus, with the real NATS and PostgreSQL) an edge whose lea
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import time
@@ -90,6 +91,24 @@ def test_sirens_out_of_reach_make_the_writing_process_not_ready(grid, tmp_path: 
         server.service.db.dispose()
 
 
+def heartbeats(url: str, seconds: float) -> int:
+    """How many heartbeats a live client of `url` hears in `seconds`."""
+    count = 0
+    deadline = time.monotonic() + seconds
+    timeout = httpx.Timeout(5.0, read=seconds)
+    with (
+        contextlib.suppress(httpx.ReadTimeout),
+        httpx.stream("GET", url + "/v1/stream", timeout=timeout) as stream,
+    ):
+        for line in stream.iter_lines():
+            count += line.strip() == "event: heartbeat"
+            if time.monotonic() > deadline:
+                break
+    while time.monotonic() < deadline:  # a read that timed out: silence until the end
+        time.sleep(0.1)
+    return count
+
+
 @pytest.mark.slow
 def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_until_one_leads(
     grid, tmp_path: Path
@@ -142,12 +161,16 @@ def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_unt
                     time.sleep(0.2)
                 (problem,) = ready(cluster.edge.url).json()["problems"]
                 assert problem.startswith("bus: no leader heard for")
+                # nor does its live feed beat (every second under a leader): a client knows
+                # the feed is dead rather than the sky quiet
+                assert heartbeats(cluster.edge.url, 3.0) == 0
                 second.start()
                 cluster.wait_for_leader()
                 deadline = time.monotonic() + 15
                 while ready(cluster.edge.url).status_code != 200:
                     assert time.monotonic() < deadline, "the edge stayed not ready under a leader"
                     time.sleep(0.2)
+                assert heartbeats(cluster.edge.url, 3.0) >= 2
             finally:
                 cluster.stop()
     finally:

@@ -158,6 +158,14 @@ class BusRuntime:
             "led_since": self.led_since,
         }
 
+    def following(self) -> bool:
+        """Whether what this process holds is current: it leads, or it is connected and has
+        heard a leader's beat within the lease."""
+        nc = self.link.nc
+        if nc is None or not nc.is_connected:
+            return False
+        return self.leading or time.monotonic() - self._heard_at <= self.settings.lease_s
+
     def problems(self) -> list[str]:
         """What keeps this process from doing its part on the bus now, as sentences
         (`airwarn.web.readiness`): no connection to NATS, or, not leading, no beat of a leader
@@ -168,7 +176,7 @@ class BusRuntime:
             return [f"bus: not connected to NATS at {self.settings.shown_url}"]
         found = []
         silent_s = time.monotonic() - self._heard_at
-        if not self.leading and silent_s > self.settings.lease_s:
+        if not self.following():
             found.append(
                 f"bus: no leader heard for {silent_s:.0f} s (the lease is "
                 f"{self.settings.lease_s:g} s): what this process serves may be stale"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airwarn.service import Published
@@ -120,6 +121,10 @@ class Hub:
         self.subscribers: dict[asyncio.Queue[Frame], int] = {}
         self._joined = 0
         self.closed = False  # the process is stopping: every feed ends, and any new one at once
+        # whether what this process serves is current: on a bus, while it hears the leader
+        # (`BusRuntime.following`); heartbeats stop while it is not, so that its clients
+        # know the feed is dead rather than the sky quiet
+        self.fresh: Callable[[], bool] = lambda: True
 
     def publish(self, published: Published) -> None:
         """Thread-safe: called by the writer after a commit."""
@@ -153,6 +158,8 @@ class Hub:
             await asyncio.sleep(every_s / slices)
             slot = tick % slices
             tick += 1
+            if not self.fresh():
+                continue
             for queue, joined in list(self.subscribers.items()):
                 if joined % slices == slot and queue.empty():
                     queue.put_nowait(BEAT)

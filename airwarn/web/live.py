@@ -63,7 +63,8 @@ async def _frames(
         app.state.token_streams.add(queue)
     try:
         last = hub.last_seq if since is None else since
-        yield _heartbeat(hub, heartbeat_s, sse)
+        if hub.fresh():  # a process cut off from its leader says nothing it cannot vouch for
+            yield _heartbeat(hub, heartbeat_s, sse)
         if since is not None:
             while True:
                 page = await run_in_threadpool(state.decision_log(app).decisions, last, PAGE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -238,3 +239,48 @@ def test_airwarn_demo_refuses_an_unknown_layer_with_the_choices(tmp_path: Path) 
     assert result.returncode == 2
     assert "israel, ukraine, ukraine-raions, ukraine-oblasts" in " ".join(result.stderr.split())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_stops_the_demo_at_once_with_a_live_page_open(tmp_path: Path) -> None:
+    # a browser's live feed never ends by itself: the stop ends it (airwarn.web.runner)
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "airwarn.cli", "demo", "--port", str(port)]
+        + ["--layer", "generated", "--out", str(tmp_path / "demo")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    ended: list[str] = []
+
+    def page() -> None:
+        url = f"http://127.0.0.1:{port}/v1/stream"
+        with httpx.stream("GET", url, timeout=httpx.Timeout(5.0, read=60.0)) as feed:
+            for _ in feed.iter_lines():
+                pass
+        ended.append("ended")
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and demo.poll() is None, "did not start"
+                time.sleep(0.2)
+        reader = threading.Thread(target=page, daemon=True)
+        reader.start()
+        time.sleep(1.0)
+        began = time.monotonic()
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=30)
+        took_s = time.monotonic() - began
+        reader.join(5)
+    finally:
+        demo.kill()
+    assert demo.returncode == 0, demo.stderr.read() if demo.stderr else ""
+    assert ended == ["ended"]  # the feed was ended, not cut
+    print(f"stopped in {took_s:.2f} s")
+    assert took_s < 8  # the server thread was given 10 s before, and used them all

@@ -182,11 +182,11 @@ def run_live_demo(
     The store is kept between runs (one per layer and clock, see `store_url`) unless
     `settings.fresh`. `started` is set once the server answers, for callers that watch it.
     """
-    import uvicorn
-
     from airwarn.server import ServerSettings, build
     from airwarn.store.tokens import create_token, list_tokens
     from airwarn.web import WebSettings
+    from airwarn.web.runner import Runner
+    from airwarn.web.runner import config as runner_config
 
     if settings.speed <= 0:
         raise DemoError(f"--speed must be above 0, not {settings.speed}")
@@ -238,11 +238,8 @@ def run_live_demo(
     operator = create_token(service.db, "operator", f"demo-operator-{run}", now_ms)
     sensor = create_token(service.db, "sensor", f"demo-sensor-{run}", now_ms)
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            built.app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
-        )
-    )
+    # a stop that no open page holds open: live feeds are ended first (airwarn.web.runner)
+    server = Runner(runner_config(built.app, settings.host, settings.port), lambda: None)
 
     def serve() -> None:
         with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind the port

@@ -260,7 +260,10 @@ def build_service(
     from airwarn.layers.packaged import resolve_zones
     from airwarn.service import Service, ServiceSettings, zones_fingerprint
     from airwarn.service.inbound_cap import POLICIES
-    from airwarn.store.secrets import load_store_keys
+    from airwarn.store import StoreError
+    from airwarn.store.secrets import KEY_FILE as STORE_KEY_FILE
+    from airwarn.store.secrets import load_store_keys, sealed_with
+    from airwarn.urls import shown
 
     if clock not in ("wall", "events"):
         raise SettingError(f"the clock is wall or events, not {clock!r}", setting="clock")
@@ -288,6 +291,15 @@ def build_service(
         max_threats_per_sensor=max_threats_per_sensor,
         confirm_by_other=confirm_by_other,
     )
+    if not (keys / STORE_KEY_FILE).exists():
+        seal = sealed_with(db)
+        if seal is not None:
+            # a wrong or empty --keys: refused before a key is made in it
+            raise StoreError(
+                f"the store at {shown(db)} was sealed with store key {seal}, but --keys {keys} "
+                f"holds no store key ({STORE_KEY_FILE}): start with the --keys folder the store "
+                "was written with, or a copy of it (nothing was written into this one)"
+            )
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     service = Service(
         zone_set,

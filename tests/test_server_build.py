@@ -11,6 +11,7 @@ from airwarn.cli.common import describe
 from airwarn.errors import SettingError
 from airwarn.follow.spec import parse_spec
 from airwarn.server import ChannelSettings, ServerSettings, build, default_push_subject
+from airwarn.store import StoreError
 from airwarn.store.tokens import create_token
 from airwarn.web import WebSettings
 
@@ -136,3 +137,21 @@ def test_serve_on_an_address_not_of_this_machine_names_host_and_port(tmp_path):
     assert result.exit_code == 2, said
     assert "--host 192.0.2.1 --port 8000: cannot listen there" in said
     assert not store.exists()
+
+
+def test_a_keys_folder_without_the_stores_key_is_refused_with_nothing_written_into_it(
+    grid, store_url, tmp_path: Path
+) -> None:
+    from airwarn.server import build_service
+
+    first = build_service(grid, store_url, tmp_path / "keys", "events", 600, "a@test.example")
+    first.db.dispose()
+    for wrong in (tmp_path / "new-keys", tmp_path / "empty-keys"):
+        if wrong.name == "empty-keys":
+            wrong.mkdir()
+        with pytest.raises(StoreError, match="holds no store key") as refused:
+            build_service(grid, store_url, wrong, "events", 600, "a@test.example")
+        assert f"--keys {wrong}" in str(refused.value) and "written with" in str(refused.value)
+        assert not wrong.exists() or list(wrong.iterdir()) == []  # no key made there
+    again = build_service(grid, store_url, tmp_path / "keys", "events", 600, "a@test.example")
+    again.db.dispose()  # the right folder still opens it

@@ -87,6 +87,41 @@ class StoreKeys:
         return cls(b"", SecretBox(None), "none", None)
 
 
+def sealed_with(url: str) -> str | None:
+    """The id of the store key a store's log was sealed with, or None where there is no store
+    yet (or it cannot be read: opening it says why). Read before a keys folder is made, so a
+    wrong or empty --keys is refused with nothing written into it."""
+    from sqlalchemy.engine import make_url
+
+    from airwarn.store import connect
+    from airwarn.store.log import SERVICE_META
+
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:" or not Path(database).expanduser().exists():
+            return None
+    try:
+        engine = connect(url)
+    except StoreError:
+        return None
+    try:
+        with engine.connect() as db:
+            if not sa.inspect(db).has_table("service_meta"):
+                return None
+            seal = db.execute(
+                sa.select(SERVICE_META.c.value).where(SERVICE_META.c.key == "seal_key_id")
+            ).scalar()
+            return None if seal is None else str(seal)
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
 def load_store_keys(folder: Path) -> StoreKeys:
     """The store key in `folder`, made (0600, in a 0700 folder) if it is not there yet."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -200,11 +200,12 @@ def lifespan(
             app.state.writer = runtime.writer
 
         async def wind_down() -> None:
-            """A stop's first step, before the server waits for its clients: on a bus, hand
-            the lease over; then end every live feed, so that none holds the stop open."""
+            """A stop's first step, before the server waits for its clients: end every live
+            feed, so that none holds the stop open (its client resumes elsewhere from its last
+            id); then, on a bus, hand the lease over."""
+            hub.close()
             if runtime is not None:
                 await runtime.resign()
-            hub.close()
 
         app.state.wind_down = wind_down
         try:

@@ -110,7 +110,7 @@ def heartbeats(url: str, seconds: float) -> int:
 
 
 @pytest.mark.slow
-def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_until_one_leads(
+def test_an_edge_that_hears_no_leader_for_twice_the_lease_is_not_ready_until_one_leads(
     grid, tmp_path: Path
 ) -> None:
     zones = tmp_path / "zones.geojson"
@@ -170,7 +170,60 @@ def test_an_edge_that_hears_no_leader_for_longer_than_the_lease_is_not_ready_unt
                 while ready(cluster.edge.url).status_code != 200:
                     assert time.monotonic() < deadline, "the edge stayed not ready under a leader"
                     time.sleep(0.2)
-                assert heartbeats(cluster.edge.url, 3.0) >= 2
+                assert heartbeats(cluster.edge.url, 5.0) >= 2  # every second
+            finally:
+                cluster.stop()
+    finally:
+        launcher.close()
+
+
+def _wait(check, what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_standby_with_keys_of_its_own_is_ready_once_it_leads_and_the_others_are_told(
+    grid, tmp_path: Path
+) -> None:
+    zones = tmp_path / "zones.geojson"
+    write_zones(grid.zones, zones)
+    launcher = Launcher()
+    try:
+        with postgres_schema() as db:
+            cluster = Cluster(launcher, tmp_path, zones, db, lease_s=2.0)
+            first, second = cluster.engines
+            # the standby's own keys folder, the store key copied so that the store takes it
+            own = tmp_path / "keys-b"
+            args = second.args[1 : second.args.index("--port")]
+            args[args.index("--keys") + 1] = str(own)
+            second = cluster.engines[1] = Server(launcher, args, tmp_path / "engine-b2.log")
+            try:
+                first.start()
+                cluster.wait_for_leader()
+                own.mkdir(mode=0o700)
+                shutil.copy(tmp_path / "keys" / "store.key", own / "store.key")
+                second.start()
+                cluster.edge.start()
+
+                def says_keys(url: str) -> bool:
+                    answer = httpx.get(url + "/readyz", timeout=5)
+                    return answer.status_code == 503 and any(
+                        p.startswith("keys: ") for p in answer.json()["problems"]
+                    )
+
+                _wait(lambda: says_keys(second.url), "the standby's keys went unseen")
+                assert httpx.get(cluster.edge.url + "/readyz", timeout=5).status_code == 200
+                first.kill()
+                assert cluster.wait_for_leader() is second
+                # the new leader's keys are the ones the others compare with now
+                _wait(
+                    lambda: httpx.get(second.url + "/readyz", timeout=5).status_code == 200,
+                    "the new leader stayed not ready over keys it no longer compares",
+                )
+                _wait(lambda: says_keys(cluster.edge.url), "the edge was not told")
             finally:
                 cluster.stop()
     finally:

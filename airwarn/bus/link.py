@@ -49,7 +49,7 @@ async def reach(url: str, timeout_s: float = FIRST_CONNECT_S) -> None:
             nc.connect(
                 servers=[url],
                 allow_reconnect=False,
-                max_reconnect_attempts=1,  # a second try, a moment later, then give up
+                max_reconnect_attempts=1,  # with allow_reconnect off: one try
                 reconnect_time_wait=0.25,  # type: ignore[arg-type]  # a float works; typed int
                 connect_timeout=max(1, int(timeout_s)),
                 error_cb=error,

@@ -106,6 +106,7 @@ class BusRuntime:
         self._heard_at = time.monotonic()  # the leader's last beat, or this process's start
         self.key_ids = key_ids(service, channels)
         self._keys_apart: list[str] = []  # the keys the leader's beat says differ from ours
+        self._feeding = False  # the channels were started (by leading) and not stopped since
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- life -------------------------------------------------------------------------------
@@ -138,6 +139,7 @@ class BusRuntime:
             self._lease = None
         was_leading = self.leading
         await self._step_down(follow_on=False)
+        await self._stop_channels()  # a step-down the cancel cut short left them running
         if was_leading and self.link.kv is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.link.kv.delete(LEADER_KEY), self.settings.lease_s)
@@ -160,11 +162,13 @@ class BusRuntime:
 
     def following(self) -> bool:
         """Whether what this process holds is current: it leads, or it is connected and has
-        heard a leader's beat within the lease."""
+        heard a leader's beat within twice the lease (a takeover after a leader died takes
+        about one lease: every edge is not dropped by its load balancer meanwhile, and a
+        sensor's post is queued for the next leader, 202, rather than refused)."""
         nc = self.link.nc
         if nc is None or not nc.is_connected:
             return False
-        return self.leading or time.monotonic() - self._heard_at <= self.settings.lease_s
+        return self.leading or time.monotonic() - self._heard_at <= 2 * self.settings.lease_s
 
     def problems(self) -> list[str]:
         """What keeps this process from doing its part on the bus now, as sentences
@@ -173,12 +177,15 @@ class BusRuntime:
         may be stale until a leader is heard again)."""
         nc = self.link.nc
         if nc is None or not nc.is_connected:
-            return [f"bus: not connected to NATS at {self.settings.shown_url}"]
+            # the URL is in the log (`Link`), not in a public answer
+            return ["bus: not connected to NATS"]
+        if self.leading:
+            return []
         found = []
         silent_s = time.monotonic() - self._heard_at
         if not self.following():
             found.append(
-                f"bus: no leader heard for {silent_s:.0f} s (the lease is "
+                f"bus: no leader heard for {silent_s:.0f} s (more than twice the lease, "
                 f"{self.settings.lease_s:g} s): what this process serves may be stale"
             )
         found.extend(
@@ -276,6 +283,7 @@ class BusRuntime:
         await asyncio.to_thread(self.service.follow, Published([], []))
         self.leading = True
         self.led_since = time.time()
+        self._keys_apart = []  # its keys are the leader's now: the others compare with them
         log.warning("bus: %s leads from event %d", self.name, self.service.event_seq)
         with contextlib.suppress(Exception):
             await self.link.publish(
@@ -283,6 +291,7 @@ class BusRuntime:
                 encode_step(Published([], [])),
                 {"Nats-Msg-Id": f"lead-{uuid.uuid4().hex}"},
             )
+        self._feeding = True
         for channel in self.channels:
             await channel.start(self.service)
             self.service.listeners.append(channel.publish)
@@ -307,15 +316,23 @@ class BusRuntime:
             await asyncio.wait([applying], timeout=self.settings.lease_s)
             if applying.done() and not applying.cancelled() and applying.exception():
                 log.warning("bus: the last request failed (%s)", applying.exception())
-        for channel in self.channels:
-            with contextlib.suppress(ValueError):
-                self.service.listeners.remove(channel.publish)
-            await channel.stop()
+        await self._stop_channels()
         # a leader's engine may have moved its clock without logging it (a quiet tick): as a
         # follower it must hold exactly what the log says, as the new leader does
         if follow_on:
             with contextlib.suppress(AirwarnError):
                 await asyncio.to_thread(self.service.reset)
+
+    async def _stop_channels(self) -> None:
+        """Stop feeding the channels, once: from a step-down, or from a stop that cut one
+        short (a lease loop cancelled while it stepped down)."""
+        if not self._feeding:
+            return
+        self._feeding = False
+        for channel in self.channels:
+            with contextlib.suppress(ValueError):
+                self.service.listeners.remove(channel.publish)
+            await channel.stop()
 
     async def _beat(self) -> None:
         nc = self.link.nc
@@ -369,14 +386,26 @@ class BusRuntime:
                     except nats.errors.TimeoutError:
                         continue
                     keep = asyncio.create_task(_still_working(msgs))
+                    begun = 0
                     try:
                         for msg in msgs:
                             # shielded: stepping down cancels this loop between requests,
                             # never in the middle of one (see `_step_down`)
                             self._applying = asyncio.create_task(self._handle(msg))
+                            begun += 1
                             await asyncio.shield(self._applying)
                     finally:
-                        keep.cancel()
+                        applying = self._applying
+                        if begun and applying is not None and not applying.done():
+                            # cancelled while one is applied (`_step_down` waits for it):
+                            # JetStream hears it is worked on until it is answered
+                            applying.add_done_callback(_cancel_when_done(keep))
+                        else:
+                            keep.cancel()
+                        for msg in msgs[begun:]:
+                            # never begun: to the next leader at once, not after ACK_WAIT_S
+                            with contextlib.suppress(Exception):
+                                await msg.nak()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the bus went away: wait, then rebind
@@ -448,6 +477,16 @@ class BusRuntime:
         if "error" in answer:
             raise_error(answer)
         return answer["ok"]
+
+
+def _cancel_when_done(task: asyncio.Task[Any]) -> Callable[[asyncio.Task[None]], None]:
+    """A done-callback that cancels `task` (the "still working" of a batch) when the request
+    applied last is answered."""
+
+    def cancel(_done: asyncio.Task[None]) -> None:
+        task.cancel()
+
+    return cancel
 
 
 async def _still_working(msgs: list[Msg]) -> None:

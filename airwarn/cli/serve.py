@@ -34,6 +34,7 @@ from airwarn.cli.holds import (
 from airwarn.errors import AirwarnError
 from airwarn.lanes import MAX_THREATS_PER_SENSOR
 from airwarn.store import DEFAULT_URL
+from airwarn.urls import shown
 
 if TYPE_CHECKING:
     from airwarn.bus import BusSettings
@@ -458,7 +459,7 @@ def serve(
 
     def started() -> None:  # said once it listens (on a bus: once it joined the bus)
         err.print(
-            f"airwarn serving {len(service.zones)} zones from {db}{what} on "
+            f"airwarn serving {len(service.zones)} zones from {shown(db)}{what} on "
             f"http://{host}:{port}/ (API docs: /docs)"
         )
         if clock == "events":
@@ -528,7 +529,6 @@ def _bus_settings(
     replicas: int = 1,
 ) -> BusSettings | None:
     from airwarn.bus import BusSettings
-    from airwarn.urls import shown
 
     if role not in ("all", "engine", "edge"):
         raise AirwarnError(f"--role is engine, edge or all, not {role!r}")

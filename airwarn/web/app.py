@@ -165,6 +165,7 @@ def create_app(
     app.state.cache = {}
     app.state.channels = tuple(channels)
     app.state.store_check = None  # (when, problem) of the last read of the store (readiness)
+    app.state.store_reading = None  # that read while it is under way
 
     @app.exception_handler(AirwarnError)
     async def airwarn_error(_request: Request, exc: AirwarnError) -> JSONResponse:

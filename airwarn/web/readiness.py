@@ -7,7 +7,7 @@ when:
 
 - its store cannot be read (a read that fails now fails for every client);
 - it is on a bus and not connected to NATS, or (an edge, a standby) has not heard the leader's
-  beat for longer than the lease: what it serves may be stale, so a load balancer should send
+  beat for longer than twice the lease: what it serves may be stale, so a load balancer should send
   readers to a process that is not cut off;
 - it writes the log (one process, or the engine that leads) and a delivery channel that keeps
   a connection (MQTT) has lost it: sirens do not hear what it decides.
@@ -48,19 +48,33 @@ async def problems(app: Any) -> list[str]:
 
 
 async def _store_problem(app: Any) -> str | None:
-    now = time.monotonic()
+    """The store's answer to one read, trusted for STORE_CHECK_S from when it came. One read at
+    a time: probes that come while it is under way wait for it (at most STORE_TIMEOUT_S), so a
+    store that hangs holds one thread, not one per probe."""
     checked = app.state.store_check
-    if checked is not None and now - checked[0] < STORE_CHECK_S:
+    if checked is not None and time.monotonic() - checked[0] < STORE_CHECK_S:
         return checked[1]
+    reading = app.state.store_reading
+    if reading is None or reading.done():
+        reading = asyncio.ensure_future(run_in_threadpool(_read, app.state.db))
+        reading.add_done_callback(_retrieved)
+        app.state.store_reading = reading
     try:
-        await asyncio.wait_for(run_in_threadpool(_read, app.state.db), STORE_TIMEOUT_S)
+        await asyncio.wait_for(asyncio.shield(reading), STORE_TIMEOUT_S)
         problem = None
     except TimeoutError:
-        problem = f"store: no answer within {STORE_TIMEOUT_S:g} s"
+        return f"store: no answer within {STORE_TIMEOUT_S:g} s"  # the read goes on
     except sa.exc.SQLAlchemyError as exc:
         problem = f"store: cannot be read ({exc.__class__.__name__})"
-    app.state.store_check = (now, problem)
+    app.state.store_check = (time.monotonic(), problem)
     return problem
+
+
+def _retrieved(reading: asyncio.Future[None]) -> None:
+    """A read that failed after every probe had stopped waiting: its error was seen (so asyncio
+    does not call it unretrieved); the next probe reads again."""
+    if not reading.cancelled():
+        reading.exception()
 
 
 def _read(db: sa.Engine) -> None:

@@ -41,10 +41,12 @@ class Runner(uvicorn.Server):
             server.close()  # no new clients while the lease is handed over
         state = getattr(self.config.app, "state", None)
         wind_down = getattr(state, "wind_down", None)  # set by the app's lifespan
-        if wind_down is not None:
-            await wind_down()
-            await asyncio.sleep(0.1)  # the ended feeds' last writes (WebSocket: close 1001)
-        await super().shutdown(sockets)  # then 1012 to a WebSocket still open
+        try:
+            if wind_down is not None:
+                await wind_down()
+                await asyncio.sleep(0.1)  # the ended feeds' last writes (WebSocket: close 1001)
+        finally:  # whatever winding down met, the connections are shut and the app stopped
+            await super().shutdown(sockets)  # then 1012 to a WebSocket still open
 
 
 def config(

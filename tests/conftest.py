@@ -160,6 +160,31 @@ def require_data(*parts: str) -> Path:
 
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NATS = ("127.0.0.1", 4222)
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[Any]:
+    """Starts `airwarn serve` processes (kits.serverkit) for a module's tests."""
+    from kits.serverkit import Launcher
+
+    kit = Launcher()
+    try:
+        yield kit
+    finally:
+        kit.close()
+
+
+@pytest.fixture(scope="module")
+def bus_launcher(launcher: Any) -> Any:
+    """`launcher`, for processes on the bus: skips when NATS is not running on this machine."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(NATS) != 0:
+            pytest.skip("NATS is not running on 127.0.0.1:4222; start it with JetStream (-js)")
+    return launcher
 
 
 @contextmanager

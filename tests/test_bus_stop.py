@@ -16,36 +16,23 @@ import pytest
 from conftest import grid_zones, postgres_schema
 from kits.buskit import Cluster
 from kits.serverkit import Launcher, Server
-from test_bus import _reachable
 
 from airwarn.engine.zones import write_zones, zones_from_geojson
 
 pytestmark = pytest.mark.slow
 
-NATS = ("127.0.0.1", 4222)
 EXIT_LIMIT_S = 10.0  # a stop measured at about one second
 TAKEOVER_LIMIT_S = 10.0  # the lease is 3 s: a handover that waited for it would still pass
 
 
-@pytest.fixture(scope="module")
-def launcher() -> Iterator[Launcher]:
-    if not _reachable(NATS):
-        pytest.skip("NATS is not running on 127.0.0.1:4222; start it with JetStream (-js)")
-    kit = Launcher()
-    try:
-        yield kit
-    finally:
-        kit.close()
-
-
 @pytest.fixture
-def cluster(launcher: Launcher, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(bus_launcher: Launcher, tmp_path: Path) -> Iterator[Cluster]:
     zones = tmp_path / "zones.geojson"
     write_zones(zones_from_geojson(grid_zones()).zones, zones)
     with postgres_schema() as db:
         # a lease of 10 s: a standby that leads within the limit was handed the lease, it
         # did not wait for it to lapse
-        running = Cluster(launcher, tmp_path, zones, db, lease_s=10.0)
+        running = Cluster(bus_launcher, tmp_path, zones, db, lease_s=10.0)
         try:
             running.start()
             yield running

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.slow
 PROXY = "127.0.0.2"
 
 
-@pytest.fixture(scope="module")
-def launcher() -> Iterator[Launcher]:
-    kit = Launcher()
-    try:
-        yield kit
-    finally:
-        kit.close()
-
-
 @contextmanager
 def serving(launcher: Launcher, folder: Path, *args: str) -> Iterator[Server]:
     folder.mkdir()

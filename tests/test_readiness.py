@@ -10,6 +10,7 @@ import contextlib
 import shutil
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -109,72 +110,8 @@ def heartbeats(url: str, seconds: float) -> int:
     return count
 
 
-@pytest.mark.slow
-def test_an_edge_that_hears_no_leader_for_twice_the_lease_is_not_ready_until_one_leads(
-    grid, tmp_path: Path
-) -> None:
-    zones = tmp_path / "zones.geojson"
-    write_zones(grid.zones, zones)
-    launcher = Launcher()
-    try:
-        with postgres_schema() as db:
-            cluster = Cluster(launcher, tmp_path, zones, db, lease_s=2.0)
-            try:
-                first, second = cluster.engines
-                first.start()
-                cluster.wait_for_leader()
-                cluster.edge.start()
-
-                def ready(url: str) -> httpx.Response:
-                    return httpx.get(url + "/readyz", timeout=5)
-
-                assert ready(cluster.edge.url).status_code == 200
-                assert ready(first.url).status_code == 200
-                # an edge given a keys folder of its own (the store key copied, so the store
-                # takes it): it would sign CAP with another certificate than the rest
-                own = tmp_path / "keys-edge-2"
-                own.mkdir(mode=0o700)
-                shutil.copy(tmp_path / "keys" / "store.key", own / "store.key")
-                args = cluster.edge.args[1 : cluster.edge.args.index("--port")]
-                args[args.index("--keys") + 1] = str(own)
-                args[args.index("--name") + 1] = "edge-2"
-                apart = Server(launcher, args, tmp_path / "edge-2.log")
-                apart.start()
-                try:
-                    deadline = time.monotonic() + 15
-                    while ready(apart.url).status_code == 200:
-                        assert time.monotonic() < deadline, "keys apart went unseen"
-                        time.sleep(0.2)
-                    problems = ready(apart.url).json()["problems"]
-                    assert [p.split(" is not")[0] for p in problems] == [
-                        "keys: this process's CAP signing key (cap-signing-key.pem, "
-                        "cap-signing-cert.pem)",
-                        "keys: this process's Web Push key (vapid_private.pem)",
-                    ]
-                    assert ready(cluster.edge.url).status_code == 200
-                finally:
-                    apart.stop()
-                first.kill()  # no clean stop: its lease lapses, no beat comes
-                deadline = time.monotonic() + 15
-                while ready(cluster.edge.url).status_code == 200:
-                    assert time.monotonic() < deadline, "the edge stayed ready with no leader"
-                    time.sleep(0.2)
-                (problem,) = ready(cluster.edge.url).json()["problems"]
-                assert problem.startswith("bus: no leader heard for")
-                # nor does its live feed beat (every second under a leader): a client knows
-                # the feed is dead rather than the sky quiet
-                assert heartbeats(cluster.edge.url, 3.0) == 0
-                second.start()
-                cluster.wait_for_leader()
-                deadline = time.monotonic() + 15
-                while ready(cluster.edge.url).status_code != 200:
-                    assert time.monotonic() < deadline, "the edge stayed not ready under a leader"
-                    time.sleep(0.2)
-                assert heartbeats(cluster.edge.url, 5.0) >= 2  # every second
-            finally:
-                cluster.stop()
-    finally:
-        launcher.close()
+def ready(url: str) -> httpx.Response:
+    return httpx.get(url + "/readyz", timeout=5)
 
 
 def _wait(check, what: str, timeout_s: float = 20.0) -> None:
@@ -184,47 +121,100 @@ def _wait(check, what: str, timeout_s: float = 20.0) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
-def test_a_standby_with_keys_of_its_own_is_ready_once_it_leads_and_the_others_are_told(
-    grid, tmp_path: Path
-) -> None:
+@pytest.fixture
+def cluster(bus_launcher: Launcher, grid, tmp_path: Path) -> Iterator[Cluster]:
+    """Two engines and an edge on the grid, lease 2 s, none started yet."""
     zones = tmp_path / "zones.geojson"
     write_zones(grid.zones, zones)
-    launcher = Launcher()
+    with postgres_schema() as db:
+        made = Cluster(bus_launcher, tmp_path, zones, db, lease_s=2.0)
+        try:
+            yield made
+        finally:
+            made.stop()
+
+
+def with_own_keys(server: Server, folder: Path, name: str, log: Path) -> Server:
+    """`server` again, with a keys folder of its own holding a copy of the store key (so the
+    store takes it, and it would sign with other keys than the rest) and the name `name`."""
+    folder.mkdir(mode=0o700)
+    shutil.copy(Path(server.args[server.args.index("--keys") + 1]) / "store.key", folder)
+    args = server.args[1 : server.args.index("--port")]
+    args[args.index("--keys") + 1] = str(folder)
+    args[args.index("--name") + 1] = name
+    return Server(server.launcher, args, log)
+
+
+@pytest.mark.slow
+def test_an_edge_that_hears_no_leader_for_twice_the_lease_is_not_ready_until_one_leads(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    first, second = cluster.engines
+    first.start()
+    cluster.wait_for_leader()
+    cluster.edge.start()
+    assert ready(cluster.edge.url).status_code == 200
+    assert ready(first.url).status_code == 200
+    # an edge given a keys folder of its own: it would sign CAP with another certificate
+    apart = with_own_keys(cluster.edge, tmp_path / "keys-edge-2", "edge-2", tmp_path / "e2.log")
+    apart.start()
     try:
-        with postgres_schema() as db:
-            cluster = Cluster(launcher, tmp_path, zones, db, lease_s=2.0)
-            first, second = cluster.engines
-            # the standby's own keys folder, the store key copied so that the store takes it
-            own = tmp_path / "keys-b"
-            args = second.args[1 : second.args.index("--port")]
-            args[args.index("--keys") + 1] = str(own)
-            second = cluster.engines[1] = Server(launcher, args, tmp_path / "engine-b2.log")
-            try:
-                first.start()
-                cluster.wait_for_leader()
-                own.mkdir(mode=0o700)
-                shutil.copy(tmp_path / "keys" / "store.key", own / "store.key")
-                second.start()
-                cluster.edge.start()
-
-                def says_keys(url: str) -> bool:
-                    answer = httpx.get(url + "/readyz", timeout=5)
-                    return answer.status_code == 503 and any(
-                        p.startswith("keys: ") for p in answer.json()["problems"]
-                    )
-
-                _wait(lambda: says_keys(second.url), "the standby's keys went unseen")
-                assert httpx.get(cluster.edge.url + "/readyz", timeout=5).status_code == 200
-                first.kill()
-                assert cluster.wait_for_leader() is second
-                # the new leader's keys are the ones the others compare with now
-                _wait(
-                    lambda: httpx.get(second.url + "/readyz", timeout=5).status_code == 200,
-                    "the new leader stayed not ready over keys it no longer compares",
-                )
-                _wait(lambda: says_keys(cluster.edge.url), "the edge was not told")
-            finally:
-                cluster.stop()
+        _wait(lambda: ready(apart.url).status_code != 200, "keys apart went unseen", 15)
+        problems = ready(apart.url).json()["problems"]
+        assert [p.split(" is not")[0] for p in problems] == [
+            "keys: this process's CAP signing key (cap-signing-key.pem, cap-signing-cert.pem)",
+            "keys: this process's Web Push key (vapid_private.pem)",
+        ]
+        assert ready(cluster.edge.url).status_code == 200
     finally:
-        launcher.close()
+        apart.stop()
+    first.kill()  # no clean stop: its lease lapses, no beat comes
+    _wait(
+        lambda: ready(cluster.edge.url).status_code != 200,
+        "the edge stayed ready with no leader",
+        15,
+    )
+    (problem,) = ready(cluster.edge.url).json()["problems"]
+    assert problem.startswith("bus: no leader heard for")
+    # nor does its live feed beat (every second under a leader): a client knows the feed is
+    # dead rather than the sky quiet
+    assert heartbeats(cluster.edge.url, 3.0) == 0
+    second.start()
+    cluster.wait_for_leader()
+    _wait(
+        lambda: ready(cluster.edge.url).status_code == 200,
+        "the edge stayed not ready under a leader",
+        15,
+    )
+    assert heartbeats(cluster.edge.url, 5.0) >= 2  # every second
+
+
+@pytest.mark.slow
+def test_a_standby_with_keys_of_its_own_is_ready_once_it_leads_and_the_others_are_told(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    first = cluster.engines[0]
+    first.start()
+    cluster.wait_for_leader()
+    second = cluster.engines[1] = with_own_keys(
+        cluster.engines[1], tmp_path / "keys-b", "engine-b", tmp_path / "engine-b2.log"
+    )
+    second.start()
+    cluster.edge.start()
+
+    def says_keys(url: str) -> bool:
+        answer = ready(url)
+        return answer.status_code == 503 and any(
+            p.startswith("keys: ") for p in answer.json()["problems"]
+        )
+
+    _wait(lambda: says_keys(second.url), "the standby's keys went unseen")
+    assert ready(cluster.edge.url).status_code == 200
+    first.kill()
+    assert cluster.wait_for_leader() is second
+    # the new leader's keys are the ones the others compare with now
+    _wait(
+        lambda: ready(second.url).status_code == 200,
+        "the new leader stayed not ready over keys it no longer compares",
+    )
+    _wait(lambda: says_keys(cluster.edge.url), "the edge was not told")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import math
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,7 @@ class ZoneSet:
         self.index_of: dict[str, int] = {}
         # for refusals only (`unknown_id`): the zones by name, and the last values refused
         self._by_name: dict[str, list[Zone]] | None = None
-        self._refusals: dict[str, str] = {}
+        self._refusals: dict[tuple[str, str], str] = {}
         for i, zone_id in enumerate(self.ids):
             if zone_id in self.index_of:
                 raise ZoneError(
@@ -178,18 +178,27 @@ class ZoneSet:
         one slip away (an id one digit off is another zone, so no id is guessed; a name that
         several zones share gives them all, each with its region). An error's text, worked
         out only for a refusal, and remembered for the last few values refused."""
-        said = self._refusals.get(value)
-        if said is None:
-            said = self._unknown_id(value)
-            if len(self._refusals) >= 256:
-                self._refusals.clear()
-            self._refusals[value] = said
-        return said
+        return self._refused("zone", value, self._unknown_id)
 
     def unknown_region(self, value: str) -> str:
         """Why `value` names no region: where the names are, and the closest one when one is a
         slip away. Regions are named as the zone set names them (Hebrew in Israel's), so a
-        name in another script finds none, and the refusal says where to look."""
+        name in another script finds none, and the refusal says where to look. Remembered as
+        `unknown_id`'s texts are."""
+        return self._refused("region", value, self._unknown_region)
+
+    def _refused(self, what: str, value: str, explain: Callable[[str], str]) -> str:
+        """`explain(value)`, worked out once for the last 256 values refused: a replay of
+        many bad lines does not run difflib on each."""
+        said = self._refusals.get((what, value))
+        if said is None:
+            said = explain(value)
+            if len(self._refusals) >= 256:
+                self._refusals.clear()
+            self._refusals[(what, value)] = said
+        return said
+
+    def _unknown_region(self, value: str) -> str:
         if not self.regions:
             return "the zone set has no regions: name the zones by id (`zones`)"
         said = (

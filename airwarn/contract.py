@@ -50,7 +50,12 @@ _MS = timedelta(milliseconds=1)
 
 
 class Track(msgspec.Struct, tag="track", forbid_unknown_fields=True, kw_only=True):
-    """A sensor's position report of one threat."""
+    """A sensor's position report of one threat.
+
+    `status` (optional, an extension of Contract v1 as a manual action's is) marks a drill's
+    (`exercise`) or a system test's (`test`) simulated threat: it runs in an engine of its
+    own, never changes a zone's real level, and every decision it causes carries the status.
+    Absent, or `actual`: a real threat."""
 
     threat: ThreatId
     kind: Kind
@@ -60,6 +65,8 @@ class Track(msgspec.Struct, tag="track", forbid_unknown_fields=True, kw_only=Tru
     alt_m: Altitude = 0.0
     sigma_m: Sigma | None = None
     vel_mps: Velocity | None = None
+    # a drill's or a test's simulated threat: its own engine, apart from the real levels
+    status: Status | msgspec.UnsetType = msgspec.UNSET
 
 
 class End(msgspec.Struct, tag="end", forbid_unknown_fields=True, kw_only=True):
@@ -68,6 +75,7 @@ class End(msgspec.Struct, tag="end", forbid_unknown_fields=True, kw_only=True):
     threat: ThreatId
     t: datetime
     reason: EndReason
+    status: Status | msgspec.UnsetType = msgspec.UNSET  # the lane of the threat it ends
 
 
 class Manual(
@@ -332,3 +340,9 @@ def decode_decision(raw: bytes | str) -> Decision:
 
 def encode_event(event: Event) -> bytes:
     return _encoder.encode(event)
+
+
+def lane_status(event: Track | End) -> str:
+    """The lane a sensor's event belongs to: `actual` unless it says `exercise` or `test`."""
+    status = event.status
+    return "actual" if isinstance(status, msgspec.UnsetType) else status

@@ -31,7 +31,18 @@ from typing import Any, Protocol
 
 import msgspec
 
-from airwarn.contract import THREAT_MAX, End, Event, Manual, Relay, Source, Tick, Track, to_ms
+from airwarn.contract import (
+    THREAT_MAX,
+    End,
+    Event,
+    Manual,
+    Relay,
+    Source,
+    Tick,
+    Track,
+    lane_status,
+    to_ms,
+)
 from airwarn.errors import EventError, ForbiddenError
 
 SENSOR_THREAT_MAX = 128  # what a sensor may name; the scoped id adds its name and a `/`
@@ -52,9 +63,9 @@ class EngineView(Protocol):
 
     clock_ms: int | None
 
-    def threat_state(self, threat_id: str) -> str | None: ...
+    def threat_state(self, threat_id: str, status: str = "actual") -> str | None: ...
 
-    def holds(self, threat_id: str) -> bool: ...
+    def holds(self, threat_id: str, status: str = "actual") -> bool: ...
 
     def threats_held(self, source: str) -> int: ...
 
@@ -200,9 +211,12 @@ class SensorLane:
                 field="$.t",
                 value=_text(event.t),
             )
-        if isinstance(event, Track) and not engine.holds(threat):
+        # a drill's or test's threats are apart from the real ones (their own engine), and
+        # count towards what the sensor may hold as the real ones do
+        status = lane_status(event)
+        if isinstance(event, Track) and not engine.holds(threat, status):
             held = engine.threats_held(self.prefix)
-            if held >= self.settings.max_threats and engine.threat_state(threat) != "ended":
+            if held >= self.settings.max_threats and engine.threat_state(threat, status) != "ended":
                 raise LaneError(
                     f"this sensor holds {held} threats in flight or lost and resumable, and "
                     f"may hold {self.settings.max_threats}: a report that starts another is "
@@ -213,10 +227,13 @@ class SensorLane:
                     value=event.threat,
                     audited=True,
                 )
-        if isinstance(event, End) and engine.threat_state(threat) is None:
+        if isinstance(event, End) and engine.threat_state(threat, status) is None:
             raise LaneError(
-                f"this sensor never reported threat {event.threat!r}: a sensor "
-                "ends only the threats it reported (ids are scoped per sensor)",
+                f"this sensor never reported threat {event.threat!r}"
+                + ("" if status == "actual" else f" with status {status}")
+                + ": a sensor ends only the threats it reported (ids are scoped per sensor, "
+                "and a drill's or test's apart from the real ones: an end carries the status "
+                "its threat's reports did)",
                 field="$.threat",
                 value=event.threat,
                 audited=True,

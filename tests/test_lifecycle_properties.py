@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import end, grid_zones, manual, tick, track
+import msgspec
+from conftest import T0, end, grid_zones, manual, tick, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -231,3 +232,33 @@ def test_replay_is_deterministic_and_duplicates_change_nothing(plan, rnd):
             doubled.append(e)
     _, third = replay(doubled)
     assert [encode_decision(d) for d in third] == [encode_decision(d) for d in first]
+
+
+def as_tick(event):
+    return tick((to_ms(event.t) - to_ms(T0)) / 1000)
+
+
+@given(steps, st.sets(st.sampled_from(["D1", "D2", "D3", "R1", "R2"])))
+def test_a_drills_threats_change_no_real_decision_and_decide_as_real_ones_would(plan, drilled):
+    """Threats whose reports and ends are marked `exercise`, among real ones and operators'
+    actions: the real lane decides as if they were not there, and the drill lane as the same
+    threats would on their own (both on the same clock: what is left out becomes a tick)."""
+    events = build(plan)
+    mixed = [
+        msgspec.structs.replace(e, status="exercise")
+        if isinstance(e, Track | End) and e.threat in drilled
+        else e
+        for e in events
+    ]
+    _, both = replay(mixed)
+    _, real = replay([as_tick(e) if e is not m else e for e, m in zip(events, mixed, strict=True)])
+    _, alone = replay(
+        [e if isinstance(e, Track | End) and e.threat in drilled else as_tick(e) for e in events]
+    )
+
+    def plain(decisions):
+        return [msgspec.to_builtins(d) | {"seq": 0, "status": "-"} for d in decisions]
+
+    assert plain(d for d in both if d.status is msgspec.UNSET) == plain(real)
+    assert plain(d for d in both if d.status == "exercise") == plain(alone)
+    assert [d.seq for d in both] == list(range(1, len(both) + 1))

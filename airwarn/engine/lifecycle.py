@@ -30,6 +30,10 @@ Zone lifecycle, per zone:
 - a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
   its own: it never changes a zone's real level, its decisions carry the status, and its clear
   is immediate (a drill has no debris to wait for);
+- a drill's or a test's simulated threat (a track or end whose `status` is `exercise` or
+  `test`) runs in an engine of its own per status, with the same zones, settings and policy,
+  on the same clock: its threats, levels and holds are apart from the real ones, and the lane
+  shows a zone at the higher of what that engine and an operator's drill hold it at;
 - a track its sensor lost (`end: lost`, or silent past its timeout: its kind's, or 2.5 times the
   longest gap between its reports, at most `resume_s`) is lost: its zones keep `hold_s`; a
   newer report within `resume_s` takes it up again (a sensor that reports seldom, a gap in
@@ -49,6 +53,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from airwarn.contract import (
     Decision,
     End,
@@ -60,6 +66,7 @@ from airwarn.contract import (
     Tick,
     Track,
     format_time,
+    lane_status,
     to_ms,
 )
 from airwarn.engine.policy import Assessment, Policy, SmartPolicy, ThreatView
@@ -261,8 +268,14 @@ class Engine:
         self._out: list[Decision] = []
         # why the last event applied changed nothing, when it was taken but ignored
         self.ignored: str | None = None
-        # zone -> (status, kind, level) of a drill or test
+        # zone -> (status, kind, level) of an operator's drill or test
         self._drills: dict[int, tuple[str, str, int]] = {}
+        # a drill's or test's simulated threats: an engine per status, made when first needed
+        self._lanes: dict[str, Engine] = {}
+        self._parent: Engine | None = None  # the engine whose drill lane this one is
+        self._status = "actual"
+        # (zone, status) -> (kind, level, threats) the drill lane shows now
+        self._drill_shown: dict[tuple[int, str], tuple[str | None, int, list[str]]] = {}
         self.relays = RelayLanes()  # relayed feeds, a lane per source
 
     # -- public ---------------------------------------------------------------------------
@@ -288,6 +301,11 @@ class Engine:
             self.ignored = "the clock is past this time already"
         now = self.clock_ms
         assert now is not None
+        if isinstance(event, Track | End) and event.status is not msgspec.UNSET:
+            status = lane_status(event)
+            if status != "actual":
+                self._on_drill_lane(self._lane(status), event, t_ms, now)
+                return self._out
         if isinstance(event, Track):
             self._on_track(event, t_ms, now)
         elif isinstance(event, End):
@@ -309,9 +327,11 @@ class Engine:
     def flush(self) -> list[Decision]:
         """Run every pending timed change (timeouts, holds): the end of the input."""
         self._out = []
-        while self._timers:
-            self._advance(self._timers[0][0])
-        return self._out
+        while True:
+            due = self._next_due()
+            if due is None:
+                return self._out
+            self._advance(due)
 
     def level_of(self, zone_id: str) -> str:
         return LEVEL_NAMES[self._zones[self.zones.index_of[zone_id]].level]
@@ -323,10 +343,11 @@ class Engine:
         }
 
     def drills(self) -> dict[str, tuple[str, str, str]]:
-        """Every zone under a drill or test, by id: (status, kind, level)."""
+        """Every zone under a drill or test, by id: (status, kind, level); a zone under both
+        a drill and a test shows the drill."""
         return {
-            self.zones.ids[i]: (status, kind, LEVEL_NAMES[level])
-            for i, (status, kind, level) in sorted(self._drills.items())
+            self.zones.ids[i]: (status, kind or "manual", LEVEL_NAMES[level])
+            for (i, status), (kind, level, _) in sorted(self._drill_shown.items(), reverse=True)
         }
 
     def relayed(self) -> dict[str, dict[str, str]]:
@@ -343,25 +364,36 @@ class Engine:
         z = self._zones[self.zones.index_of[zone_id]]
         return set(z.alert_holders)
 
-    def threat_state(self, threat_id: str) -> str | None:
+    def threat_state(self, threat_id: str, status: str = "actual") -> str | None:
         """`active` while a threat is in flight (a lost rocket or ballistic missile flying on
         its last estimate included), `ended` after its end, `lost` once its sensor lost it
         (`end: lost`, or silent past its timeout: a newer report within resume_s takes it up
-        again, a later one starts a new track), None if never reported."""
+        again, a later one starts a new track), None if never reported; of the real threats,
+        or of a drill's or test's (`status`)."""
+        if status != "actual":
+            lane = self._lanes.get(status)
+            return None if lane is None else lane.threat_state(threat_id)
         if threat_id in self._threats:
             return "active"
         if threat_id in self._ended:
             return "ended"
         return "lost" if threat_id in self._dormant or threat_id in self._lost else None
 
-    def holds(self, threat_id: str) -> bool:
-        """Is the threat in memory: in flight, or lost and still resumable?"""
+    def holds(self, threat_id: str, status: str = "actual") -> bool:
+        """Is the threat in memory: in flight, or lost and still resumable? Of the real
+        threats, or of a drill's or test's (`status`)."""
+        if status != "actual":
+            lane = self._lanes.get(status)
+            return lane is not None and lane.holds(threat_id)
         return threat_id in self._threats or threat_id in self._dormant
 
     def threats_held(self, source: str) -> int:
         """How many threats of a source (ids that start with `source`, a name and a `/`) the
-        engine holds in memory: what one sensor's tracks cost it (`airwarn.lanes`)."""
-        return self._held.get(source, 0)
+        engine holds in memory, real, drills' and tests' together: what one sensor's tracks
+        cost it (`airwarn.lanes`)."""
+        return self._held.get(source, 0) + sum(
+            lane._held.get(source, 0) for lane in self._lanes.values()
+        )
 
     def _remember(self, ids: dict[str, None], threat_id: str) -> None:
         ids[threat_id] = None
@@ -401,11 +433,35 @@ class Engine:
     # -- time -----------------------------------------------------------------------------
 
     def _advance(self, t_ms: int) -> None:
+        """Run the timed changes due by `t_ms`, in time order, the drill lanes' with the
+        engine's own (its own first at the same time), then move the clock to `t_ms`."""
+        lanes = self._lanes
+        while lanes:
+            lane = min(
+                (x for x in lanes.values() if x._timers and x._timers[0][0] <= t_ms),
+                key=lambda x: x._timers[0][0],
+                default=None,
+            )
+            if lane is None:
+                break
+            due = lane._timers[0][0]
+            self._advance_own(due)
+            lane._advance_own(due)
+        self._advance_own(t_ms)
+        for lane in lanes.values():
+            lane.clock_ms = self.clock_ms
+
+    def _advance_own(self, t_ms: int) -> None:
         while self._timers and self._timers[0][0] <= t_ms:
             due, _, what, key, version = heapq.heappop(self._timers)
             self.clock_ms = due if self.clock_ms is None else max(self.clock_ms, due)
             self._fire(what, key, version, due)
         self.clock_ms = t_ms if self.clock_ms is None else max(self.clock_ms, t_ms)
+
+    def _next_due(self) -> int | None:
+        """When the next timed change falls due, the drill lanes' included; None: none."""
+        dues = [x._timers[0][0] for x in (self, *self._lanes.values()) if x._timers]
+        return min(dues) if dues else None
 
     def _schedule(self, due_ms: int, what: str, key: Any, version: int = 0) -> None:
         self._timer_count += 1
@@ -744,12 +800,58 @@ class Engine:
         level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
         for index in targets:
             lane = self._drills.get(index)
-            if level != CLEAR and lane != (event.status, kind, level):
+            if level != CLEAR:
                 self._drills[index] = (event.status, kind, level)
-                self._emit(index, level, [], kind, now, event.status)
-            elif level == CLEAR and lane is not None and lane[0] == event.status:
+                if lane is not None and lane[0] != event.status:
+                    self._show_drill(index, lane[0], now)  # a test turned drill, or back
+                self._show_drill(index, event.status, now)
+            elif lane is not None and lane[0] == event.status:
                 del self._drills[index]
-                self._emit(index, CLEAR, [], lane[1], now, event.status)
+                self._show_drill(index, event.status, now)
+
+    def _lane(self, status: str) -> Engine:
+        """The engine of a drill's or test's simulated threats: the same zones, settings and
+        policy (which keeps no state of its own between threats), on this engine's clock."""
+        lane = self._lanes.get(status)
+        if lane is None:
+            lane = Engine(self.zones, self.config, self.policy)
+            lane._parent, lane._status = self, status
+            lane.clock_ms = self.clock_ms
+            lane.stats = self.stats  # one count of reports, duplicates, lost tracks
+            self._lanes[status] = lane
+        return lane
+
+    def _on_drill_lane(self, lane: Engine, event: Track | End, t_ms: int, now: int) -> None:
+        """A simulated threat's report or end, applied in its lane's engine."""
+        lane.ignored = None
+        if isinstance(event, Track):
+            lane._on_track(event, t_ms, now)
+        else:
+            lane._on_end(event.threat, now, event.reason, end_ms=t_ms)
+        self.ignored = lane.ignored
+
+    def _show_drill(self, index: int, status: str, now: int) -> None:
+        """Bring the drill lane of `status` at a zone to the higher of what an operator's
+        drill and the lane's simulated threats hold it at; a decision when that changes."""
+        level, kind, threats = CLEAR, None, []
+        manual = self._drills.get(index)
+        if manual is not None and manual[0] == status:
+            kind, level = manual[1], manual[2]
+        lane = self._lanes.get(status)
+        if lane is not None and lane._zones[index].level > level:
+            z = lane._zones[index]
+            level, kind, threats = z.level, z.kind, z.threats
+        shown = self._drill_shown.get((index, status))
+        if level == CLEAR:
+            if shown is not None:
+                del self._drill_shown[(index, status)]
+                if shown[2] and lane is not None:  # the lane's threats: those that raised it
+                    z = lane._zones[index]
+                    shown = (z.kind, CLEAR, z.threats)
+                self._emit(index, CLEAR, shown[2], shown[0] or "manual", now, status)
+        elif shown is None or shown[:2] != (kind, level):
+            self._drill_shown[(index, status)] = (kind, level, list(threats))
+            self._emit(index, level, threats, kind, now, status)
 
     # -- assessment -----------------------------------------------------------------------
 
@@ -943,6 +1045,9 @@ class Engine:
         status: str = "actual",
         source: RelayedFrom | None = None,
     ) -> None:
+        if self._parent is not None:  # a drill lane's engine: its parent shows the lane
+            self._parent._show_drill(index, self._status, now)
+            return
         self.seq += 1
         self.stats.decisions += 1
         decision = Decision(

@@ -113,3 +113,33 @@ def test_a_sensor_knocking_on_the_operators_door_is_refused(deployment: Deployme
             },
         )
     assert answer.status_code == 403
+
+
+def test_a_sensors_drill_moves_no_real_zone_and_its_end_must_say_it_is_a_drill(
+    deployment: Deployment,
+) -> None:
+    """A sensor may drill (its threats marked `exercise`): the zones around the drone show a
+    drill and no real level, the warning in force says Exercise, and an end that does not
+    say `exercise` ends nothing (the real lane never saw that threat)."""
+    deployment.token("sensor", "radar-drill")
+    real_before = deployment.levels()
+    answer = deployment.post("radar-drill", drone("L-drill-1", status="exercise"))
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
+
+    def drilled() -> dict[str, str]:
+        with deployment.http() as http:
+            zones = http.get("/v1/zones").json()
+        return {z["id"]: z["drill"]["level"] for z in zones if z.get("drill")}
+
+    under = deployment.wait_for(lambda: drilled() or None)
+    assert "alert" in under.values()
+    assert deployment.levels() == real_before  # nothing real moved
+    with deployment.http() as http:
+        active = http.get("/v1/alerts/active").json()
+    statuses = {a["status"] for a in active if set(a["zones"]) & set(under)}
+    assert statuses == {"exercise"}
+    unmarked = {"type": "end", "threat": "L-drill-1", "t": wall(), "reason": "intercepted"}
+    answer = deployment.post("radar-drill", unmarked)
+    assert answer.json()["accepted"] == 0, answer.text
+    assert "status" in answer.json()["rejected"][0]["error"]
+    assert set(under) <= set(drilled())  # the drill goes on

@@ -103,6 +103,15 @@ def test_a_drill_and_a_test_are_apart_from_each_other_too() -> None:
     exercise = [plain(d) for d in out if d.status == "exercise"]
     test = [plain(d) for d in out if d.status == "test"]
     assert exercise == test  # the same raid, twice: once on each lane
+    # mid-raid, a zone under both is under each (what /v1/alerts/active reads)
+    midway = Engine(israel())
+    for event in events[: len(events) // 2]:
+        midway.apply(parse_event(msgspec.json.encode(event)))
+    lanes = midway.drill_levels()
+    both = {zone for zone, status in lanes if status == "exercise"} & {
+        zone for zone, status in lanes if status == "test"
+    }
+    assert both and all(lanes[(z, "exercise")] == lanes[(z, "test")] for z in both)
     first = next(e["threat"] for e in events if e["type"] == "track")
     assert engine.threat_state(first) is None  # no real threat of that name
     assert engine.threat_state(first, "test") is not None

@@ -350,6 +350,13 @@ class Engine:
             for (i, status), (kind, level, _) in sorted(self._drill_shown.items(), reverse=True)
         }
 
+    def drill_levels(self) -> dict[tuple[str, str], str]:
+        """The level of each drill and test lane that is not clear, by (zone id, status)."""
+        return {
+            (self.zones.ids[i], status): LEVEL_NAMES[level]
+            for (i, status), (_, level, _) in self._drill_shown.items()
+        }
+
     def relayed(self) -> dict[str, dict[str, str]]:
         """Every zone with a relayed lane, by id: each source's level there (`clear` for a
         lane an operator overrode)."""

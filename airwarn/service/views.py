@@ -77,7 +77,7 @@ def active(service: Service) -> list[ActiveAlert]:
     """The warnings in force: per open CAP message, its zones' current levels."""
     with service._lock:
         levels = service.engine.levels()
-        drills = service.engine.drills()
+        drills = service.engine.drill_levels()
         relayed = service.engine.relayed()
         by_message: dict[str, dict[str, Any]] = {}
         for (lane, zone), (identifier, sent_ms) in sorted(service.chain.open.items()):
@@ -86,11 +86,7 @@ def active(service: Service) -> list[ActiveAlert]:
             if source is not None:
                 level = relayed.get(zone, {}).get(source)
             else:
-                level = (
-                    levels.get(zone)
-                    if status == "actual"
-                    else (drills[zone][2] if zone in drills and drills[zone][0] == status else None)
-                )
+                level = levels.get(zone) if status == "actual" else drills.get((zone, status))
             if level is None or level == "clear":
                 continue
             entry = by_message.setdefault(

@@ -16,8 +16,9 @@ from conftest import at, manual, tick, track
 from airwarn.contract import Decision, parse_event
 from airwarn.engine import Engine
 from airwarn.engine.zones import ZoneSet
-from airwarn.layers.packaged import load_layer
 from airwarn.lanes import LaneError, LaneSettings, SensorLane
+from airwarn.layers.packaged import load_layer
+from airwarn.sim.evaluate import score
 from airwarn.sim.scenarios import simulate
 
 
@@ -179,3 +180,13 @@ def test_an_end_goes_to_the_lane_of_its_threat_and_an_unmarked_end_of_a_drill_is
     engine.apply(SensorLane(settings, "radar-1", 0).admit(marked_end, engine))
     assert engine.threat_state("radar-1/d1", "exercise") == "ended"
     assert engine.threat_state("radar-1/d1") is None
+
+
+def test_a_drill_is_scored_on_its_own_lane_and_warned_nobody_for_real() -> None:
+    events, truth = simulate(israel(), "rockets", 3, count=6)
+    real = score(israel(), truth, replay(events))
+    drill = replay(marked(events, "exercise"))
+    assert real.total.impacts and real.total.missed == 0
+    assert score(israel(), truth, drill, status="exercise") == real
+    as_real = score(israel(), truth, drill)
+    assert as_real.total.missed == real.total.in_zones and as_real.total.alert_km2h == 0

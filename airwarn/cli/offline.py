@@ -23,6 +23,7 @@ from airwarn.cli.holds import (
     checked_config,
     holds_given,
 )
+from airwarn.contract import Status
 from airwarn.engine.policy import POLICIES
 from airwarn.engine.replay import replay_lines
 from airwarn.engine.zones import ZoneSet
@@ -378,6 +379,14 @@ def evaluate(
     ] = None,
     hold_s: FullHoldOption = 600,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    status: Annotated[
+        Status,
+        typer.Option(
+            help="Which lane to score: actual (the real warnings; a drill's, a test's and "
+            "relayed feeds' are left out), or exercise or test (a drill's or a test's, such as "
+            "a raid `airwarn drill` posted, scored against its truth)."
+        ),
+    ] = "actual",
     ballistic_release_s: BallisticReleaseOption = None,
     corridor_release_s: CorridorReleaseOption = None,
     pass_hold_s: PassHoldOption = None,
@@ -429,7 +438,7 @@ def evaluate(
             USAGE,
         ) from None
     try:
-        scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s)}
+        scores = {"engine": score(zone_set, truth_doc, ours, hold_s=hold_s, status=status)}
         references = [*(n for n in POLICIES if n != "engine"), *ORACLES]
         for name in policy or []:
             if name not in references:
@@ -444,7 +453,7 @@ def evaluate(
                 theirs = run_oracle(zone_set, truth_doc, iter_events(source), name, config)
             else:
                 theirs = run_policy(zone_set, source, name, config)
-            scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s)
+            scores[name] = score(zone_set, truth_doc, theirs, hold_s=hold_s, status=status)
     except (AirwarnError, OSError) as error:
         raise fail(error, USAGE) from None
     if as_json:

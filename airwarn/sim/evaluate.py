@@ -51,6 +51,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 from rich.table import Table
 
@@ -123,13 +124,22 @@ class _Change:
     threats: tuple[str, ...] = ()
 
 
-def _changes(zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]]) -> list[_Change]:
+def _changes(
+    zones: ZoneSet, decisions: Iterable[Decision | Mapping[str, Any]], status: str = "actual"
+) -> list[_Change]:
+    """The zone changes of one lane: the real decisions (`actual`), or a drill's or test's;
+    a relayed feed's are never scored."""
     changes = []
     for number, decision in enumerate(decisions, start=1):
         if isinstance(decision, Decision):
+            lane = "actual" if decision.status is msgspec.UNSET else decision.status
+            if lane != status or decision.source is not msgspec.UNSET:
+                continue
             t, zone_id, level, kind = decision.t, decision.zone, decision.level, decision.kind
             threats = tuple(decision.threats or ())
         else:
+            if decision.get("status", "actual") != status or decision.get("source") is not None:
+                continue
             try:
                 t, zone_id, level = decision["t"], decision["zone"], decision["level"]
             except KeyError as exc:
@@ -335,9 +345,11 @@ def score(
     *,
     hold_s: float = 600,
     grace_s: float = 5,
+    status: str = "actual",
 ) -> Score:
-    """Score decisions against the truth of one run, as the module docstring defines."""
-    timeline = _Timeline(zones, _changes(zones, decisions))
+    """Score decisions against the truth of one run, as the module docstring defines: the
+    real ones, or (`status`) a drill's or a test's."""
+    timeline = _Timeline(zones, _changes(zones, decisions, status))
     truth_threats = list(truth.get("threats") or [])
     scored = [
         _score_threat(zones, timeline, t, grace_s)

@@ -156,6 +156,10 @@ def test_batches_waiting_together_go_in_one_request_and_refused_together_go_one_
         assert any("posting them one by one" in line for line in said)
         assert poster.counts.refused_batches == 2
         assert len(list((tmp_path / "buffer" / "refused").glob("*.jsonl"))) == 2
+        # counted, each line of them, with why the first was refused: its line's own reason
+        assert poster.counts.refused_lines == 2
+        first = poster.counts.first_refusal or ""
+        assert first.startswith("line 1: ") and "kind" in first, first
     finally:
         poster.stop()
         poster.join()

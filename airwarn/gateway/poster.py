@@ -9,7 +9,8 @@ restarting), 503 (its store is unavailable), 202 (a bus deployment stored the ba
 engine answered yet: the retry gets the engine's answer once it has one), 429 (Retry-After is
 honoured) and other 5xx. A wrong token (401, 403) is retried slowly and reported: the batches
 wait in the spool. A batch the server refuses as such (413, 422) can never succeed: it is set
-aside in `refused/`; batches refused together are first posted again one by one.
+aside in `refused/` and counted, with the reason of its first line; batches refused together
+are first posted again one by one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class PostCounts:
     replayed: int = 0  # batches the server had already taken (a retry after a lost answer)
     retries: int = 0
     refused_batches: int = 0  # set aside in refused/
+    refused_lines: int = 0  # the lines of those batches
+    first_refusal: str | None = None  # why the first was refused (its first line's reason)
     last_error: str | None = None
     down_since: float | None = None  # monotonic time the server stopped answering
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
@@ -145,6 +148,9 @@ class Poster(threading.Thread):
                 return None
             where = self.spool.set_aside(post, reason)
             counts.refused_batches += 1
+            counts.refused_lines += post.events
+            if counts.first_refusal is None:
+                counts.first_refusal = _first_rejected(response) or reason
             self.log(f"the server refused a whole batch ({reason}); set aside in {where}")
             return None
         if status in RETRY or status >= 500:
@@ -168,11 +174,7 @@ class Poster(threading.Thread):
         rejected = answer.get("rejected") or []
         counts.rejected_lines += len(rejected)
         if rejected and counts.first_rejection is None:
-            first = rejected[0]
-            counts.first_rejection = (
-                f"line {first.get('line')}: {first.get('error')} "
-                f"(field {first.get('field')}, value {first.get('value')})"
-            )
+            counts.first_rejection = _rejection(rejected[0])
             self.log(
                 f"the server rejected {len(rejected)} lines of a batch; first: "
                 f"{counts.first_rejection}"
@@ -193,6 +195,25 @@ class Poster(threading.Thread):
             self.log(
                 f"server not taking batches ({reason}); keeping them in the buffer and retrying"
             )
+
+
+def _rejection(line: dict[str, Any]) -> str:
+    """One rejected line of an answer, as the summaries say it."""
+    return (
+        f"line {line.get('line')}: {line.get('error')} "
+        f"(field {line.get('field')}, value {line.get('value')})"
+    )
+
+
+def _first_rejected(response: httpx.Response) -> str | None:
+    """The first rejected line of a batch refused whole (422 lists each line's reason)."""
+    try:
+        rejected = response.json().get("rejected")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(rejected, list) or not rejected or not isinstance(rejected[0], dict):
+        return None
+    return _rejection(rejected[0])
 
 
 def _error(response: httpx.Response) -> str:

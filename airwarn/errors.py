@@ -32,7 +32,9 @@
     ├── layers.download.DownloadError a layer's source could not be fetched
     │   └── layers.upstream.UpstreamError    its files are not what airwarn reads
     ├── sim.conditions.ConditionsError  a simulation condition out of range
-    └── sim.demo.DemoError            the live demo cannot start
+    ├── sim.demo.DemoError            the live demo cannot start
+    └── sim.drill.DrillError          a drill cannot go on (the server, its answer to the
+                                      token); `setting` names the setting at fault, if one is
 
 A write the bus took but no engine answered in time is not an error: it is answered
 `airwarn.answers.Queued` (HTTP 202). The HTTP statuses are mapped in one place

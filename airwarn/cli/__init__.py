@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from airwarn import cli_gateway
-from airwarn.cli import demo, follow, history, offline, serve, store, tokens, trust, zones
+from airwarn.cli import demo, drill, follow, history, offline, serve, store, tokens, trust, zones
 from airwarn.cli.helptext import plain
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.command()(offline.replay)
 app.command()(offline.simulate)
 app.command()(offline.evaluate)
 app.command()(demo.demo)
+app.command()(drill.drill)
 
 
 @app.callback()

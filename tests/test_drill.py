@@ -1,0 +1,229 @@
+"""`airwarn drill` against real `airwarn serve` processes: a small rocket raid posted as a
+sensor, marked as an exercise, warns on the drill's lane only (every decision it causes carries
+the status, no zone's real level changes, the CAP feed holds Exercise messages only); Ctrl-C
+stops the posting and says what was posted; a wrong token, `--status actual`, a server that is
+not there and a sped-up drill on a wall-clock server are refused, each naming what to fix. One
+lab server and one wall-clock server; about 20 s."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from kits.serverkit import Launcher, Server, free_port
+from lxml import etree
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+
+
+@dataclass
+class Lab:
+    server: Server
+    sensor: str
+    operator: str
+
+
+def _serve(launcher: Launcher, folder: Path, clock: str) -> tuple[Server, str, str]:
+    folder.mkdir()
+    db = f"sqlite:///{folder / 'airwarn.db'}"
+    sensor, operator = (
+        launcher.run(
+            ["tokens", "create", "--role", role, "--name", f"{role}-1", "--db", db], folder
+        ).strip()
+        for role in ("sensor", "operator")
+    )
+    server = Server(
+        launcher,
+        [
+            "--zones",
+            "israel",
+            "--clock",
+            clock,
+            "--db",
+            db,
+            "--keys",
+            str(folder / "keys"),
+            "--no-push",
+            "--no-webhooks",
+        ],
+        folder / "serve.log",
+    )
+    server.start()
+    return server, sensor, operator
+
+
+@pytest.fixture(scope="module")
+def lab(launcher: Launcher, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab server (`--clock events`), as a drill at more than real speed needs."""
+    server, sensor, operator = _serve(launcher, tmp_path_factory.mktemp("drill") / "lab", "events")
+    try:
+        yield Lab(server, sensor, operator)
+    finally:
+        server.stop()
+
+
+def drill(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AIRWARN_TOKEN"}
+    env["COLUMNS"] = "200"
+    if token is not None:
+        env["AIRWARN_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "airwarn", "drill", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def said(result: subprocess.CompletedProcess[str]) -> str:
+    """What the command printed, on both streams, as one line of words."""
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def health(url: str) -> dict:  # type: ignore[type-arg]
+    return httpx.get(url + "/healthz", timeout=5).json()  # type: ignore[no-any-return]
+
+
+def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(lab: Lab) -> None:
+    url = lab.server.url
+    result = drill(
+        "--server",
+        url,
+        "--zones",
+        "israel",
+        "--scenario",
+        "rockets",
+        "--count",
+        "2",
+        "--seed",
+        "1",
+        "--speed",
+        "20",
+        "--lead-s",
+        "1",
+        "--quiet",
+        token=lab.sensor,
+    )
+    text = said(result)
+    assert result.returncode == 0, text
+    assert "drill summary (exercise): every report accepted" in text
+    counts = re.search(r"reports: (\d+) posted of (\d+), (\d+) accepted, 0 rejected", text)
+    assert counts is not None, text
+    posted, total, accepted = map(int, counts.groups())
+    assert posted == total == accepted > 0
+
+    # every decision the drill caused is on the exercise lane, and it caused some
+    history = httpx.get(url + "/v1/history", params={"limit": 5000}, timeout=5).json()
+    decisions = history["decisions"]
+    assert decisions, "the drill warned no zone"
+    assert {d.get("status") for d in decisions} == {"exercise"}, decisions
+    assert all(d["threats"] and "/exercise-" in d["threats"][0] for d in decisions)
+    alerted = {d["zone"] for d in decisions if d["level"] == "alert"}
+    warned = re.search(r"(\d+) decisions \(exercise\), (\d+) zones at alert", text)
+    assert warned is not None, text
+    assert (int(warned[1]), int(warned[2])) == (len(decisions), len(alerted))
+
+    # no zone's real level changed: nothing actual in force, every zone clear, the drill beside
+    active = httpx.get(url + "/v1/alerts/active", timeout=5).json()
+    assert active and {a["status"] for a in active} == {"exercise"}, active
+    zones = httpx.get(url + "/v1/zones", timeout=5).json()
+    assert {z["level"] for z in zones} == {"clear"}
+    assert {z["id"] for z in zones if z.get("drill")} == alerted
+
+    # the CAP feed holds Exercise messages only, each headline marked
+    feed = etree.fromstring(httpx.get(url + "/v1/cap/feed.atom", timeout=5).content)
+    entries = feed.findall(f"{ATOM}entry")
+    assert entries
+    for entry in entries:
+        assert entry.findtext(f"{ATOM}title", "").startswith("EXERCISE")
+        link = entry.find(f"{ATOM}link")
+        assert link is not None
+        message = etree.fromstring(httpx.get(link.attrib["href"], timeout=5).content)
+        assert message.findtext(f"{CAP}status") == "Exercise"
+
+
+def test_ctrl_c_stops_the_posting_and_says_what_was_posted_and_how_the_zones_clear(
+    lab: Lab,
+) -> None:
+    before = health(lab.server.url)["event_seq"]
+    env = {**os.environ, "AIRWARN_TOKEN": lab.sensor, "COLUMNS": "200"}
+    args = ["--server", lab.server.url, "--scenario", "drones", "--count", "2", "--speed", "20"]
+    running = subprocess.Popen(
+        [sys.executable, "-m", "airwarn", "drill", *args, "--lead-s", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while health(lab.server.url)["event_seq"] == before:  # the first reports are in
+            assert running.poll() is None and time.monotonic() < deadline, running.poll()
+            time.sleep(0.1)
+        running.send_signal(signal.SIGINT)
+        out, errors = running.communicate(timeout=20)
+    finally:
+        running.kill()
+    text = " ".join((out + errors).split())
+    assert running.returncode == 130, text
+    assert "drill summary (exercise): stopped before the raid was over" in text
+    counts = re.search(r"reports: (\d+) posted of (\d+), (\d+) accepted, 0 rejected", text)
+    assert counts is not None, text
+    posted, total, accepted = map(int, counts.groups())
+    assert 0 < posted == accepted < total
+    assert f"{total - posted} reports not posted" in text
+    assert "clear by the engine's timeouts and holds" in text
+    assert health(lab.server.url)["event_seq"] - before == posted  # nothing after the stop
+
+
+def test_a_token_that_may_not_post_is_refused_before_anything_is_posted(lab: Lab) -> None:
+    before = health(lab.server.url)["event_seq"]
+    result = drill("--server", lab.server.url, "--speed", "20", token=lab.operator)
+    text = said(result)
+    assert result.returncode == 1, text
+    assert "an operator token may not do this" in text and "AIRWARN_TOKEN" in text
+    assert "airwarn tokens create --role sensor" in text
+    unknown = drill("--server", lab.server.url, "--speed", "20", token="aw_not-a-token")
+    assert unknown.returncode == 1 and "unknown or revoked token" in said(unknown)
+    assert health(lab.server.url)["event_seq"] == before
+
+
+def test_a_drill_never_posts_actual() -> None:
+    result = drill("--status", "actual", token="aw_any")
+    text = said(result)
+    assert result.returncode == 2, text
+    assert "--status" in text and "never posts a real threat" in text
+
+
+def test_a_server_that_is_not_there_is_named_by_its_flag() -> None:
+    result = drill("--server", f"http://127.0.0.1:{free_port()}", token="aw_any")
+    text = said(result)
+    assert result.returncode == 1, text
+    assert "--server: cannot reach http://127.0.0.1:" in text and "connection refused" in text
+    shown = drill("--server", "http://drill:s3cret@127.0.0.1:1", token="aw_any")
+    assert shown.returncode == 1 and "s3cret" not in said(shown)
+
+
+def test_a_faster_drill_is_refused_by_a_wall_clock_server(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    server, sensor, _ = _serve(launcher, tmp_path / "wall", "wall")
+    try:
+        result = drill("--server", server.url, "--speed", "20", token=sensor)
+        text = said(result)
+        assert result.returncode == 2, text
+        assert "--speed: 20 on a wall-clock server" in text and "serve --clock events" in text
+        assert health(server.url)["event_seq"] == 0
+    finally:
+        server.stop()

@@ -121,9 +121,9 @@ def drill(
     as the server reports them. Exit 0 if every report was accepted, 1 otherwise.
 
     Ctrl-C stops posting. The drill's zones then clear by the engine's timeouts and holds, as
-    a real raid's would; an operator's drill clear (POST /v1/actions with "status":
-    "exercise") ends an operator's drill alerts, not the zones the drill's threats still hold.
-    See docs/drills.md.
+    a real raid's would, or at once by an operator's drill clear (POST /v1/actions with
+    "action": "clear" and "status": "exercise", for the zones or the region), which the
+    drill's threats may not take again. See docs/drills.md.
 
     Examples:
     AIRWARN_TOKEN=$SENSOR airwarn drill --server http://127.0.0.1:8000 --zones israel
@@ -347,8 +347,8 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
     out.print(f"  see: {escape(facts.url)}/v1/history?status={status} and the console")
     out.print(
         "  the drill's zones clear by the engine's timeouts and holds, as a real raid's "
-        "would (the hold after a threat ends: 600 s unless the server sets --hold-s); an "
-        "operator's drill clear does not end the zones the drill's threats hold (docs/drills.md)"
+        "would (the hold after a threat ends: 600 s unless the server sets --hold-s), or at "
+        "once by an operator's drill clear of its zones or region (docs/drills.md)"
     )
 
 

@@ -27,13 +27,11 @@ Zone lifecycle, per zone:
   holders ask for, or `clear`;
 - an operator's manual alert holds a zone until a manual clear; a manual clear drops every
   holder at once (the threats holding the zone then may not take it again) and wins;
-- a drill or a test (a manual action whose `status` is `exercise` or `test`) runs on a lane of
-  its own: it never changes a zone's real level, its decisions carry the status, and its clear
-  is immediate (a drill has no debris to wait for);
-- a drill's or a test's simulated threat (a track or end whose `status` is `exercise` or
-  `test`) runs in an engine of its own per status, with the same zones, settings and policy,
-  on the same clock: its threats, levels and holds are apart from the real ones, and the lane
-  shows a zone at the higher of what that engine and an operator's drill hold it at;
+- a drill or a test (a manual action, track or end whose `status` is `exercise` or `test`)
+  runs in an engine of its own per status, with the same zones, settings and policy, on the
+  same clock: it never changes a zone's real level, its decisions carry the status, and its
+  threats, levels and holds are apart from the real ones; an operator's drill action acts
+  there as a real one does here (a drill clear drops the drill's threats from its zones);
 - a track its sensor lost (`end: lost`, or silent past its timeout: its kind's, or 2.5 times the
   longest gap between its reports, at most `resume_s`) is lost: its zones keep `hold_s`; a
   newer report within `resume_s` takes it up again (a sensor that reports seldom, a gap in
@@ -268,9 +266,8 @@ class Engine:
         self._out: list[Decision] = []
         # why the last event applied changed nothing, when it was taken but ignored
         self.ignored: str | None = None
-        # zone -> (status, kind, level) of an operator's drill or test
-        self._drills: dict[int, tuple[str, str, int]] = {}
-        # a drill's or test's simulated threats: an engine per status, made when first needed
+        # a drill's or test's simulated threats and operators' actions: an engine per status,
+        # made when first needed
         self._lanes: dict[str, Engine] = {}
         self._parent: Engine | None = None  # the engine whose drill lane this one is
         self._status = "actual"
@@ -803,18 +800,12 @@ class Engine:
             )
 
     def _on_drill(self, event: Manual, targets: list[int], now: int) -> None:
-        kind = event.category or "manual"
-        level = {"alert": ALERT, "pre_alert": PRE_ALERT}.get(event.action, CLEAR)
-        for index in targets:
-            lane = self._drills.get(index)
-            if level != CLEAR:
-                self._drills[index] = (event.status, kind, level)
-                if lane is not None and lane[0] != event.status:
-                    self._show_drill(index, lane[0], now)  # a test turned drill, or back
-                self._show_drill(index, event.status, now)
-            elif lane is not None and lane[0] == event.status:
-                del self._drills[index]
-                self._show_drill(index, event.status, now)
+        """An operator's drill or test action, applied in the lane's engine as a real one is in
+        this engine: an alert holds its zones until a clear, and a clear drops every holder of
+        them at once, the drill's threats included, which may not take them again (so an
+        operator ends a drill early, zone by zone or region by region)."""
+        as_real = msgspec.structs.replace(event, status="actual")
+        self._lane(event.status)._on_manual(as_real, targets, now)
 
     def _lane(self, status: str) -> Engine:
         """The engine of a drill's or test's simulated threats: the same zones, settings and
@@ -838,27 +829,14 @@ class Engine:
         self.ignored = lane.ignored
 
     def _show_drill(self, index: int, status: str, now: int) -> None:
-        """Bring the drill lane of `status` at a zone to the higher of what an operator's
-        drill and the lane's simulated threats hold it at; a decision when that changes."""
-        level, kind, threats = CLEAR, None, []
-        manual = self._drills.get(index)
-        if manual is not None and manual[0] == status:
-            kind, level = manual[1], manual[2]
-        lane = self._lanes.get(status)
-        if lane is not None and lane._zones[index].level > level:
-            z = lane._zones[index]
-            level, kind, threats = z.level, z.kind, z.threats
-        shown = self._drill_shown.get((index, status))
-        if level == CLEAR:
-            if shown is not None:
-                del self._drill_shown[(index, status)]
-                if shown[2] and lane is not None:  # the lane's threats: those that raised it
-                    z = lane._zones[index]
-                    shown = (z.kind, CLEAR, z.threats)
-                self._emit(index, CLEAR, shown[2], shown[0] or "manual", now, status)
-        elif shown is None or shown[:2] != (kind, level):
-            self._drill_shown[(index, status)] = (kind, level, list(threats))
-            self._emit(index, level, threats, kind, now, status)
+        """A decision of the drill lane of `status` at a zone: what its engine holds the zone
+        at now (kept in `_drill_shown` while it is not clear)."""
+        z = self._lanes[status]._zones[index]
+        if z.level == CLEAR:
+            self._drill_shown.pop((index, status), None)
+        else:
+            self._drill_shown[(index, status)] = (z.kind, z.level, z.threats)
+        self._emit(index, z.level, z.threats, z.kind, now, status)
 
     # -- assessment -----------------------------------------------------------------------
 

@@ -143,3 +143,18 @@ def test_a_sensors_drill_moves_no_real_zone_and_its_end_must_say_it_is_a_drill(
     assert answer.json()["accepted"] == 0, answer.text
     assert "status" in answer.json()["rejected"][0]["error"]
     assert set(under) <= set(drilled())  # the drill goes on
+    # an operator ends it at once: cancelling the drill's message clears its zones, and the
+    # drone, still reporting, takes none of them again
+    deployment.token("operator", "duty-drill")
+    identifiers = {a["identifier"] for a in active if set(a["zones"]) & set(under)}
+    with deployment.http("duty-drill") as http:
+        for identifier in identifiers:
+            answer = http.post(
+                f"/v1/alerts/{identifier}/cancel", json={"reason": "the drill is over"}
+            )
+            assert answer.status_code == 200, answer.text
+    gone = deployment.wait_for(lambda: not set(under) & set(drilled()) or None)
+    assert gone
+    deployment.post("radar-drill", drone("L-drill-1", 1.0, status="exercise"))
+    assert not set(under) & set(drilled())
+    assert deployment.levels() == real_before

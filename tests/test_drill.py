@@ -107,7 +107,7 @@ def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(lab
         "--count",
         "2",
         "--seed",
-        "1",
+        "4",  # both rockets come down in zones (seed 1's both in open country)
         "--speed",
         "20",
         "--lead-s",
@@ -130,9 +130,13 @@ def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(lab
     assert {d.get("status") for d in decisions} == {"exercise"}, decisions
     assert all(d["threats"] and "/exercise-" in d["threats"][0] for d in decisions)
     alerted = {d["zone"] for d in decisions if d["level"] == "alert"}
-    warned = re.search(r"(\d+) decisions \(exercise\), (\d+) zones at alert", text)
+    warned = re.search(r"(\d+) decisions? \(exercise\), (\d+) zones? at alert", text)
     assert warned is not None, text
     assert (int(warned[1]), int(warned[2])) == (len(decisions), len(alerted))
+    # scored against its truth: each rocket that came down in a zone warned of in time
+    scored = re.search(r"(\d+) impacts? in zones, (\d+) missed, (\d+) late; warning time", text)
+    assert scored is not None, text
+    assert int(scored[1]) > 0 and (scored[2], scored[3]) == ("0", "0"), text
 
     # no zone's real level changed: nothing actual in force, every zone clear, the drill beside
     active = httpx.get(url + "/v1/alerts/active", timeout=5).json()
@@ -227,3 +231,35 @@ def test_a_faster_drill_is_refused_by_a_wall_clock_server(
         assert health(server.url)["event_seq"] == 0
     finally:
         server.stop()
+
+
+def test_the_drill_is_scored_at_its_own_moved_times_and_a_silent_server_fails_it() -> None:
+    """The score the summary gives: the raid's truth moved to the drill's start as its reports
+    were, so that a server that warned in time scores 0 missed and 0 late, and one that said
+    nothing misses every impact in a zone (and the drill exits 1)."""
+    import msgspec
+
+    from airwarn.contract import parse_event
+    from airwarn.engine import Engine
+    from airwarn.layers.packaged import load_layer
+    from airwarn.sim.drill import DrillReport, DrillSettings, DrillWarnings, drill_score, plan_drill
+
+    zones = load_layer("israel")
+    settings = DrillSettings(server="http://127.0.0.1:1", token="-", seed=4, count=2)
+    plan = plan_drill(zones, settings, now_ms=int(time.time() * 1000))
+    engine = Engine(zones)  # what the server does with the reports
+    seen = []
+    for _, event in plan.planned:
+        seen += [
+            msgspec.to_builtins(d) for d in engine.apply(parse_event(msgspec.json.encode(event)))
+        ]
+    heard = drill_score(zones, plan, DrillWarnings(seen=seen), "exercise", len(plan.planned))
+    assert heard is not None and heard.total.in_zones == 2
+    assert (heard.total.missed, heard.total.late) == (0, 0)
+    silent = drill_score(zones, plan, DrillWarnings(), "exercise", len(plan.planned))
+    assert silent is not None and silent.total.missed == 2
+    report = DrillReport(total=len(plan.planned), score=silent)
+    assert not report.warned_in_time
+    # stopped before any impact: nothing to score against
+    early = drill_score(zones, plan, DrillWarnings(), "exercise", 5)
+    assert early is not None and early.total.impacts == 0

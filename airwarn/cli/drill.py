@@ -117,8 +117,11 @@ def drill(
 
     The server is checked first: /healthz must answer, its clock must allow the speed, it must
     take this token's posts. Reports are posted as they fall due, through a bounded buffer,
-    with retries. At the end: reports posted, accepted and rejected, and the drill's warnings
-    as the server reports them. Exit 0 if every report was accepted, 1 otherwise.
+    with retries. At the end: reports posted, accepted and rejected, the drill's warnings as the
+    server reports them, and the drill scored against its own truth as `airwarn evaluate`
+    scores a raid: of the impacts in zones, how many the server missed or warned of late, and
+    how early it warned. Exit 0 if every report was accepted and every impact was warned of in
+    time, 1 otherwise.
 
     Ctrl-C stops posting. The drill's zones then clear by the engine's timeouts and holds, as
     a real raid's would, or at once by an operator's drill clear (POST /v1/actions with
@@ -162,7 +165,7 @@ def drill(
         raise fail(error, USAGE) from None
     if report.stopped:
         raise typer.Exit(INTERRUPTED)
-    if report.failure is not None or not report.all_accepted:
+    if report.failure is not None or not report.all_accepted or not report.warned_in_time:
         raise typer.Exit(FAILURE)
 
 
@@ -197,6 +200,7 @@ def _run(
         check_server,
         check_token,
         check_zones,
+        drill_score,
         drill_warnings,
         newest_decision_ms,
         plan_drill,
@@ -224,6 +228,13 @@ def _run(
             report.warnings = drill_warnings(client, plan, settings.status, facts.last_seq)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             report.warnings_error = f"{type(error).__name__}: {error}"
+        else:
+            try:
+                report.score = drill_score(
+                    zones, plan, report.warnings, settings.status, report.posted
+                )
+            except AirwarnError as error:  # a decision of a zone the drill's zones lack
+                report.score_error = str(error)
     _summary(report, settings, facts)
     return report
 
@@ -337,19 +348,41 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
     if warnings is not None:
         article = "an" if status[:1] in "aeiou" else "a"
         out.print(
-            f"  the drill's warnings, as the server reports them: {warnings.decisions} "
-            f"decisions ({status}), {len(warnings.alerted)} zones at alert, "
-            f"{len(warnings.pre_alerted)} more at pre-alert only; {warnings.under_drill_now} "
-            f"zones under {article} {status} now"
+            f"  the drill's warnings, as the server reports them: "
+            f"{_count_of(warnings.decisions, 'decision')} ({status}), "
+            f"{_count_of(len(warnings.alerted), 'zone')} at alert, "
+            f"{len(warnings.pre_alerted)} more at pre-alert only; "
+            f"{_count_of(warnings.under_drill_now, 'zone')} under {article} {status} now"
         )
     elif report.warnings_error is not None:
         out.print(f"  could not read the drill's warnings back: {escape(report.warnings_error)}")
+    if report.score is not None:
+        total = report.score.total
+        median, shortest = total.warning_s_median, total.warning_s_min
+        timing = (
+            ""
+            if median is None or shortest is None
+            else f"; warning time median {median:.0f} s, shortest {shortest:.0f} s"
+        )
+        style = "green" if report.warned_in_time else "bold red"
+        out.print(
+            f"  [{style}]scored against its truth[/] (as `airwarn evaluate` scores): "
+            f"{_count_of(total.in_zones, 'impact')} in zones, {total.missed} missed, "
+            f"{total.late} late"
+            f"{timing}"
+        )
+    elif report.score_error is not None:
+        out.print(f"  could not score the drill: {escape(report.score_error)}")
     out.print(f"  see: {escape(facts.url)}/v1/history?status={status} and the console")
     out.print(
         "  the drill's zones clear by the engine's timeouts and holds, as a real raid's "
         "would (the hold after a threat ends: 600 s unless the server sets --hold-s), or at "
         "once by an operator's drill clear of its zones or region (docs/drills.md)"
     )
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _span(seconds: float) -> str:

@@ -40,13 +40,14 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 
-from airwarn.contract import parse_time
+from airwarn.contract import format_time, parse_time
 from airwarn.engine.zones import ZoneSet
 from airwarn.errors import AirwarnError, EventError, SettingError
 from airwarn.gateway.poster import Poster
 from airwarn.gateway.spool import Spool
 from airwarn.lanes import threat_owner
 from airwarn.sim.demo import schedule
+from airwarn.sim.evaluate import Score, score
 from airwarn.sim.scenarios import SCENARIOS, simulate
 from airwarn.urls import shown
 
@@ -112,6 +113,7 @@ class DrillPlan:
     kinds: Counter[str]  # threats by kind
     start_ms: int  # the raid's first report, in event time
     wall_start_ms: int  # when it falls due
+    truth: dict[str, Any] = field(default_factory=dict)  # moved and tagged as the reports are
 
     @property
     def span_s(self) -> float:
@@ -126,6 +128,7 @@ class DrillWarnings:
     alerted: set[str] = field(default_factory=set)
     pre_alerted: set[str] = field(default_factory=set)  # at pre-alert, never at alert
     under_drill_now: int = 0  # zones the lane holds now (any drill of this status)
+    seen: list[dict[str, Any]] = field(default_factory=list)  # those decisions, oldest first
 
 
 @dataclass
@@ -144,6 +147,14 @@ class DrillReport:
     left_in: Path | None = None  # where the unposted batches stay (--buffer)
     warnings: DrillWarnings | None = None
     warnings_error: str | None = None  # why they could not be read
+    score: Score | None = None  # the drill against its truth, from its warnings
+    score_error: str | None = None  # why it could not be scored
+
+    @property
+    def warned_in_time(self) -> bool:
+        """No impact in a zone missed or warned late (or none scored)."""
+        total = None if self.score is None else self.score.total
+        return total is None or (total.missed == 0 and total.late == 0)
 
     @property
     def all_accepted(self) -> bool:
@@ -306,6 +317,7 @@ def plan_drill(
             continue  # a sensor posts tracks and ends only; the simulator makes no other
         marked.append({**event, "threat": tag + str(event["threat"]), "status": settings.status})
     planned = schedule(marked, start_ms, settings.speed, wall_start_ms)
+    first_ms = min((parse_time(e["t"]) for e in marked), default=start_ms)
     return DrillPlan(
         planned=planned,
         raid_s=[(parse_time(e["t"]) - start_ms) / 1000 for _, e in planned],
@@ -313,7 +325,47 @@ def plan_drill(
         kinds=Counter(str(t["kind"]) for t in truth["threats"]),
         start_ms=start_ms,
         wall_start_ms=wall_start_ms,
+        truth=moved_truth(truth, start_ms - first_ms, tag),
     )
+
+
+def moved_truth(truth: dict[str, Any], offset_ms: int, tag: str) -> dict[str, Any]:
+    """The raid's truth moved as its reports were (`offset_ms`), its threats tagged."""
+
+    def moved(t: str) -> str:
+        return format_time(parse_time(t) + offset_ms)
+
+    threats = []
+    for threat in truth.get("threats") or []:
+        row = {**threat, "threat": tag + str(threat["threat"])}
+        for key in ("first_report_t", "end_t"):
+            if row.get(key):
+                row[key] = moved(row[key])
+        for key in ("launch", "impact"):
+            if isinstance(row.get(key), dict) and row[key].get("t"):
+                row[key] = {**row[key], "t": moved(row[key]["t"])}
+        threats.append(row)
+    return {**truth, "start": moved(truth["start"]), "threats": threats}
+
+
+def drill_score(
+    zones: ZoneSet, plan: DrillPlan, warnings: DrillWarnings, status: str, posted: int
+) -> Score | None:
+    """The drill scored against its truth (`airwarn evaluate`'s definitions, on its lane): of
+    the impacts up to the last report posted, which the server warned of, and how early. None
+    when no report went."""
+    if not posted:
+        return None
+    reached_ms = parse_time(plan.planned[posted - 1][1]["t"])
+    truth = {
+        **plan.truth,
+        "threats": [
+            t
+            for t in plan.truth["threats"]
+            if t.get("impact") is None or parse_time(t["impact"]["t"]) <= reached_ms
+        ],
+    }
+    return score(zones, truth, warnings.seen, status=status)
 
 
 Progress = Callable[[int, int, float], None]  # (reports posted, of how many, raid seconds)
@@ -464,6 +516,7 @@ def drill_warnings(
         for decision in decisions:
             if any(threat_owner(t)[1].startswith(plan.tag) for t in decision["threats"]):
                 found.decisions += 1
+                found.seen.append(decision)
                 if decision["level"] == "alert":
                     found.alerted.add(decision["zone"])
                 elif decision["level"] == "pre_alert":
@@ -472,6 +525,7 @@ def drill_warnings(
             break  # the last page, or one that reached back to before the drill
         before = decisions[-1]["seq"]
     found.pre_alerted -= found.alerted
+    found.seen.sort(key=lambda d: int(d["seq"]))  # oldest first, as a log is scored
     response = client.get("/v1/zones")
     response.raise_for_status()
     found.under_drill_now = sum(

@@ -252,6 +252,31 @@ def test_a_drill_goes_to_the_drill_topic_and_never_to_the_siren_topic(
     service.db.dispose()
 
 
+def test_a_zone_under_a_drill_and_a_test_keeps_the_drill_on_its_topic_when_the_test_ends(
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
+    """Each status is a lane of its own (docs/engine.md, "Drills and tests"); the zone's one
+    drills topic holds the higher of them, as its zones topic does its lanes."""
+    service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
+    channel = MqttChannel(broker, prefix=prefix)
+    topic = f"{prefix}/drills/r1c1"
+    with subscriber([f"{prefix}/#"]) as display, running(channel, service):
+        display.wait_for(online(prefix))
+        ingest(service, [manual("alert", 0, zones=["r1c1"], status="exercise")])
+        ingest(service, [manual("alert", 1, zones=["r1c1"], status="test")])
+        ingest(service, [manual("clear", 2, zones=["r1c1"], status="test")])
+        ingest(service, [manual("alert", 3, zones=["r4c4"])])  # a real one, after them
+        display.wait_for(lambda m: m.topic == f"{prefix}/zones/r4c4")
+    assert service.engine.drill_levels() == {("r1c1", "exercise"): "alert"}
+    with subscriber([topic]) as late:
+        message = late.wait_for(lambda m: True)
+    assert message.retain and (state(message)["level"], state(message)["status"]) == (
+        "alert",
+        "exercise",
+    )
+    service.db.dispose()
+
+
 # -- a dead feed -------------------------------------------------------------------------
 
 FEED = textwrap.dedent("""

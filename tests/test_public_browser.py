@@ -288,6 +288,13 @@ def test_pre_alert_drill_and_places_found_by_name_are_each_told_apart(
     assert "EXERCISE — NOT A REAL ALERT" in drill and "This is a drill." in drill
     assert "Go to the protected space now." not in drill
     shot(page, "pre-alert-and-drill-phone")
+    # a siren test there starts and ends during the drill: the drill goes on, and says so
+    for action in ("alert", "clear"):
+        live.act(
+            {"action": action, "zones": [KIRYAT_SHMONA], "reason": "siren test", "status": "test"}
+        )
+    page.wait_for_timeout(2_000)  # the live feed brings both within milliseconds
+    wait_state(page, KIRYAT_SHMONA, "exercise", timeout_ms=1_000)
 
     # find a place by its name in another language, accents and case aside, and keep it
     page.wait_for_selector("body[data-zones-loaded=yes]", timeout=15_000)

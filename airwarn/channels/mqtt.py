@@ -211,7 +211,8 @@ class MqttChannel:
         self.heartbeat_topic = f"{prefix}/heartbeat"
         # what the broker should retain, topic -> (decision seq, payload)
         self._state: dict[str, tuple[int, bytes]] = {}
-        # a zone's real lanes, zone -> {"" (its own) or a relayed source's name: body}
+        # a zone topic's lanes, topic -> {"" (its own) or a relayed source's name: body}; a
+        # drills topic's, topic -> {"exercise" or "test": body} (a zone may be under both)
         self._lanes: dict[str, dict[str, dict[str, Any]]] = {}
         self.sources: dict[str, dict[str, Any]] = {}  # relayed sources' health, by name
         self.last_seq: int | None = None  # None until the log has been read
@@ -629,11 +630,10 @@ class MqttChannel:
         if cancels:
             body["cancels"] = cancels
         topic = f"{self.prefix}/{lane}/{zone_topic_level(zone)}"
-        if lane == "zones":
-            lanes = self._lanes.setdefault(zone, {})
-            lanes[body.get("source", "")] = body
-            body = in_force(lanes)
-            seq = body["seq"]
+        lanes = self._lanes.setdefault(topic, {})
+        lanes[body.get("source", "") if lane == "zones" else body["status"]] = body
+        body = in_force(lanes)
+        seq = body["seq"]
         payload = _compact(body)
         if self._state.get(topic, (0, b""))[1] == payload:
             return []

@@ -341,10 +341,14 @@ class Engine:
 
     def drills(self) -> dict[str, tuple[str, str, str]]:
         """Every zone under a drill or test, by id: (status, kind, level); a zone under both
-        a drill and a test shows the drill."""
+        shows the higher, the drill on a tie (`drill_levels` has each)."""
+        shown: dict[int, tuple[str, str | None, int]] = {}
+        for (i, status), (kind, level, _) in sorted(self._drill_shown.items()):
+            if i not in shown or level > shown[i][2]:
+                shown[i] = (status, kind, level)
         return {
             self.zones.ids[i]: (status, kind or "manual", LEVEL_NAMES[level])
-            for (i, status), (kind, level, _) in sorted(self._drill_shown.items(), reverse=True)
+            for i, (status, kind, level) in sorted(shown.items())
         }
 
     def drill_levels(self) -> dict[tuple[str, str], str]:

@@ -8,6 +8,8 @@ export class ZoneState {
     this.info = new Map(); // id -> {id, name, region, shelter_s, properties}
     this.level = new Map(); // id -> "clear" | "pre_alert" | "alert" (the real lane)
     this.drill = new Map(); // id -> "exercise" | "test" (drill lanes; absent when none)
+    // id -> Map(status -> level): a zone may be under a drill and a test at once, each its lane
+    this.drillLanes = new Map();
     this.relayed = new Map(); // id -> Map(source -> "pre_alert" | "alert"), relayed feeds
     this.regions = new Map(); // region -> [ids]
     this.listeners = [];
@@ -35,8 +37,9 @@ export class ZoneState {
       const id = String(zone.id);
       if (!this.info.has(id)) continue;
       this.level.set(id, zone.level);
-      if (zone.drill) this.drill.set(id, zone.drill.status);
-      else this.drill.delete(id);
+      this.drillLanes.delete(id);
+      if (zone.drill) this.drillLanes.set(id, new Map([[zone.drill.status, zone.drill.level]]));
+      this.showDrill(id);
       const relayed = Object.entries(zone.relayed || {}).filter(([, level]) => level !== "clear");
       if (relayed.length) this.relayed.set(id, new Map(relayed));
       else this.relayed.delete(id);
@@ -45,13 +48,24 @@ export class ZoneState {
     this.emit(changed);
   }
 
+  /** The drill a zone shows: the drill (exercise) while it is under one, else the test. */
+  showDrill(id) {
+    const lanes = this.drillLanes.get(id);
+    if (!lanes) this.drill.delete(id);
+    else this.drill.set(id, lanes.has("exercise") ? "exercise" : "test");
+  }
+
   /** One decision from the feed: a drill's decision carries its `status`; a real one none. */
   apply(decision) {
     const id = String(decision.zone);
     if (!this.info.has(id)) return;
     if (decision.status && decision.status !== "actual") {
-      if (decision.level === "clear") this.drill.delete(id);
-      else this.drill.set(id, decision.status);
+      const lanes = this.drillLanes.get(id) || new Map();
+      if (decision.level === "clear") lanes.delete(decision.status);
+      else lanes.set(decision.status, decision.level);
+      if (lanes.size) this.drillLanes.set(id, lanes);
+      else this.drillLanes.delete(id);
+      this.showDrill(id);
     } else if (decision.source) {
       const lanes = this.relayed.get(id) || new Map();
       if (decision.level === "clear") lanes.delete(decision.source.name);

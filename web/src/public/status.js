@@ -44,6 +44,7 @@ export class ZoneStatus {
       } else {
         zone.drill = null;
       }
+      zone.drillLanes = zone.drill ? { [zone.drill.status]: zone.drill } : {};
     }
   }
 
@@ -71,6 +72,7 @@ export class ZoneStatus {
     } else if (drill) {
       zone.drill = null;
     }
+    if (drill) zone.drillLanes = zone.drill ? { [zone.drill.status]: zone.drill } : {};
   }
 
   /** Apply one live decision; answers the zone's state before and after. */
@@ -78,8 +80,13 @@ export class ZoneStatus {
     const zone = this.get(decision.zone);
     const t = Date.parse(decision.t);
     if (isDrill(decision)) {
-      zone.drill = decision.level === "clear" ? null
-        : { status: decision.status, level: decision.level, kind: decision.kind, t };
+      // a zone may be under a drill and a test at once, each its own lane: it shows the drill
+      const lanes = zone.drillLanes || {};
+      if (decision.level === "clear") delete lanes[decision.status];
+      else lanes[decision.status] = { status: decision.status, level: decision.level,
+                                      kind: decision.kind, t };
+      zone.drillLanes = lanes;
+      zone.drill = lanes.exercise || lanes.test || null;
       return;
     }
     if (decision.in_force) {

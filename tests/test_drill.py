@@ -263,3 +263,39 @@ def test_the_drill_is_scored_at_its_own_moved_times_and_a_silent_server_fails_it
     # stopped before any impact: nothing to score against
     early = drill_score(zones, plan, DrillWarnings(), "exercise", 5)
     assert early is not None and early.total.impacts == 0
+
+
+def test_a_drill_over_zones_its_lane_already_holds_is_scored_from_what_they_were_at(
+    lab: Lab,
+) -> None:
+    """An operator's drill alert already stands where the raid will come down (the people
+    part of a drill): the drill's rockets take those zones without a new decision, and the
+    drill still scores them warned, from the start."""
+    from airwarn.layers.packaged import load_layer
+    from airwarn.sim.drill import DrillSettings, plan_drill
+
+    url = lab.server.url
+    plan = plan_drill(
+        load_layer("israel"),
+        DrillSettings(server=url, token="-", seed=4, count=2),
+        now_ms=int(time.time() * 1000),
+    )
+    impacts = [t["impact"] for t in plan.truth["threats"] if t.get("impact")]
+    held = set()
+    for impact in impacts:
+        at = httpx.get(url + "/v1/zones/at", params={"lat": impact["lat"], "lon": impact["lon"]})
+        held.add(at.json()["id"])
+    answer = httpx.post(
+        url + "/v1/actions",
+        json={"action": "alert", "zones": sorted(held), "reason": "drill", "status": "exercise"},
+        headers={"Authorization": f"Bearer {lab.operator}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    result = drill(
+        "--server", url, "--zones", "israel", "--scenario", "rockets", "--count", "2",
+        "--seed", "4", "--speed", "20", "--lead-s", "1", "--quiet", token=lab.sensor,
+    )  # fmt: skip
+    text = said(result)
+    assert result.returncode == 0, text
+    assert re.search(r"2 impacts in zones, 0 missed, 0 late; warning time", text), text

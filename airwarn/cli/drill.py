@@ -165,7 +165,10 @@ def drill(
         raise fail(error, USAGE) from None
     if report.stopped:
         raise typer.Exit(INTERRUPTED)
+    unscored = report.posted > 0 and report.score is None  # the read-back failed
     if report.failure is not None or not report.all_accepted or not report.warned_in_time:
+        raise typer.Exit(FAILURE)
+    if unscored:
         raise typer.Exit(FAILURE)
 
 
@@ -197,11 +200,13 @@ def _run(
 
     from airwarn.sim.drill import (
         READ_TIMEOUT_S,
+        DrillError,
         check_server,
         check_token,
         check_zones,
         drill_score,
         drill_warnings,
+        lane_now,
         newest_decision_ms,
         plan_drill,
         post_drill,
@@ -211,6 +216,13 @@ def _run(
         facts = check_server(client, settings)
         check_token(client, settings)
         note = check_zones(client, zones)
+        try:  # what the lane holds already: the drill is scored from it
+            held_before = lane_now(client, settings.status)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise DrillError(
+                f"--server: cannot read its zones' drill lanes (GET /v1/zones): {error}",
+                setting="server",
+            ) from None
         lab_floor = newest_decision_ms(client) if facts.clock == "events" else None
         plan = plan_drill(zones, settings, int(time.time() * 1000), lab_floor)
         if not quiet:
@@ -225,7 +237,9 @@ def _run(
 
             report = post_drill(plan, settings, stop, progress, say)
         try:
-            report.warnings = drill_warnings(client, plan, settings.status, facts.last_seq)
+            report.warnings = drill_warnings(
+                client, plan, settings.status, facts.last_seq, held_before
+            )
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             report.warnings_error = f"{type(error).__name__}: {error}"
         else:

@@ -128,7 +128,11 @@ class DrillWarnings:
     alerted: set[str] = field(default_factory=set)
     pre_alerted: set[str] = field(default_factory=set)  # at pre-alert, never at alert
     under_drill_now: int = 0  # zones the lane holds now (any drill of this status)
-    seen: list[dict[str, Any]] = field(default_factory=list)  # those decisions, oldest first
+    # every decision on the lane since the drill began, its own or not, oldest first
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    # the zones the lane held when the drill began (an earlier drill's hold, an operator's
+    # drill alert), by id: what they were at before the first decision read back
+    held_before: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -309,7 +313,9 @@ def plan_drill(
     start_ms = wall_start_ms
     if lab_floor_ms is not None:
         start_ms = max(start_ms, lab_floor_ms + LAB_MARGIN_MS)
-    tag = f"{settings.status}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now_ms / 1000))}-"
+    # to the millisecond: two drills started in the same second have ids of their own
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now_ms / 1000))
+    tag = f"{settings.status}-{stamp}{now_ms % 1000:03d}Z-"
     events, truth = simulate(zones, settings.scenario, settings.seed, count=settings.count)
     marked = []
     for event in events:
@@ -365,7 +371,25 @@ def drill_score(
             if t.get("impact") is None or parse_time(t["impact"]["t"]) <= reached_ms
         ],
     }
-    return score(zones, truth, warnings.seen, status=status)
+    # a zone the lane already held when the drill began takes no decision when the drill's
+    # threat takes it: it is at that level from the start
+    start = format_time(plan.start_ms - 1)
+    held = [
+        {"seq": 0, "t": start, "zone": zone, "level": level, "threats": [], "status": status}
+        for zone, level in sorted(warnings.held_before.items())
+    ]
+    return score(zones, truth, held + warnings.seen, status=status)
+
+
+def lane_now(client: httpx.Client, status: str) -> dict[str, str]:
+    """The zones a drill lane holds now, by id: their level on it (`/v1/zones`)."""
+    response = client.get("/v1/zones")
+    response.raise_for_status()
+    return {
+        str(z["id"]): str(z["drill"]["level"])
+        for z in response.json()
+        if (z.get("drill") or {}).get("status") == status
+    }
 
 
 Progress = Callable[[int, int, float], None]  # (reports posted, of how many, raid seconds)
@@ -500,11 +524,16 @@ def _raid_s(plan: DrillPlan, posted: int) -> float:
 
 
 def drill_warnings(
-    client: httpx.Client, plan: DrillPlan, status: str, since_seq: int
+    client: httpx.Client,
+    plan: DrillPlan,
+    status: str,
+    since_seq: int,
+    held_before: dict[str, str] | None = None,
 ) -> DrillWarnings:
-    """The decisions the drill's threats caused since `since_seq`, as `/v1/history` has them
-    (newest first, a page at a time), and how many zones the lane holds now (`/v1/zones`)."""
-    found = DrillWarnings()
+    """The decisions on the drill's lane since `since_seq`, as `/v1/history` has them (newest
+    first, a page at a time; those the drill's threats caused counted apart), and how many
+    zones the lane holds now (`/v1/zones`). `held_before`: what it held when the drill began."""
+    found = DrillWarnings(held_before=dict(held_before or {}))
     before: int | None = None
     for _ in range(HISTORY_PAGES):
         params: dict[str, Any] = {"status": status, "limit": 1000}
@@ -514,9 +543,9 @@ def drill_warnings(
         response.raise_for_status()
         decisions = [d for d in response.json()["decisions"] if d["seq"] > since_seq]
         for decision in decisions:
+            found.seen.append(decision)
             if any(threat_owner(t)[1].startswith(plan.tag) for t in decision["threats"]):
                 found.decisions += 1
-                found.seen.append(decision)
                 if decision["level"] == "alert":
                     found.alerted.add(decision["zone"])
                 elif decision["level"] == "pre_alert":
@@ -526,11 +555,7 @@ def drill_warnings(
         before = decisions[-1]["seq"]
     found.pre_alerted -= found.alerted
     found.seen.sort(key=lambda d: int(d["seq"]))  # oldest first, as a log is scored
-    response = client.get("/v1/zones")
-    response.raise_for_status()
-    found.under_drill_now = sum(
-        1 for z in response.json() if (z.get("drill") or {}).get("status") == status
-    )
+    found.under_drill_now = len(lane_now(client, status))
     return found
 
 

@@ -317,20 +317,69 @@ class Service:
             chain.restore(messages)
             last_decision = self.log.last_decision_seq(upto_event=last_event)
             cap_seq = messages[-1]["seq"] if messages else 0
+            in_force = (
+                None
+                if engine.seq == last_decision
+                else self.log.lanes_in_force(upto_event=last_event)
+            )
         except sa.exc.SQLAlchemyError as exc:
             self._healthy = False
             raise store_failure(exc, self.db.url) from None
-        if engine.seq != last_decision:
-            raise StoreError(
-                f"replaying the log gave {engine.seq} decisions but the store "
-                f"holds {last_decision}; the log was written by another engine "
-                "version or settings"
-            )
+        if in_force is not None:
+            self._take_over_log(engine, in_force, last_decision)
         self.engine, self.chain = engine, chain
         self._event_seq, self._cap_seq = last_event, cap_seq
         self._head, self._head_seq = head, last_event
         self._pending_tick = None
         self._healthy = True
+
+    def _take_over_log(
+        self, engine: Engine, in_force: dict[tuple[str, str, str], str], last_decision: int
+    ) -> None:
+        """A log another engine version wrote (an upgrade): its replay decided the past
+        otherwise. Going on is safe only where the zones stand now as the store last said
+        (every lane of every zone, real, drill and relayed): then this engine numbers its
+        decisions on from the store's last, and what it decides next follows from what was
+        said. Where they differ (an upgrade in the middle of a raid), it is refused, naming
+        the zones, and nothing is written."""
+        now: dict[tuple[str, str, str], str] = {
+            (zone, "actual", ""): level for zone, level in engine.levels().items()
+        }
+        now.update(
+            ((zone, status, ""), level) for (zone, status), level in engine.drill_levels().items()
+        )
+        for zone, sources in engine.relayed().items():
+            now.update(
+                ((zone, "actual", name), level)
+                for name, level in sources.items()
+                if level != "clear"
+            )
+        apart = sorted(k for k in in_force.keys() | now.keys() if in_force.get(k) != now.get(k))
+        if apart:
+            shown = ", ".join(
+                f"{zone}{'' if status == 'actual' else f' ({status})'}"
+                f"{f' [{source}]' if source else ''}: the store says "
+                f"{in_force.get((zone, status, source), 'clear')}, this engine "
+                f"{now.get((zone, status, source), 'clear')}"
+                for zone, status, source in apart[:5]
+            )
+            more = f", and {len(apart) - 5} more" if len(apart) > 5 else ""
+            raise StoreError(
+                f"replaying the log gave {engine.seq} decisions where the store holds "
+                f"{last_decision}: it was written by another engine version, and {len(apart)} "
+                f"zone lanes stand otherwise now ({shown}{more}). Run the version that wrote "
+                "it until those zones are clear (the raid over, its holds run out), then "
+                "upgrade; or give a new --db"
+            )
+        logger.warning(
+            "replaying the log gave %d decisions where the store holds %d (it was written by "
+            "another engine version); every zone stands as the store last said, so this engine "
+            "goes on from decision %d",
+            engine.seq,
+            last_decision,
+            last_decision,
+        )
+        engine.seq = last_decision
 
     def _ensure_healthy(self) -> None:
         if not self._healthy:

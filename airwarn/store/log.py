@@ -242,6 +242,26 @@ class ServiceLog:
         with self.engine.connect() as db:
             return int(db.execute(query).scalar() or 0)
 
+    def lanes_in_force(self, upto_event: int) -> dict[tuple[str, str, str], str]:
+        """Each lane's level at each zone as the last decision up to an event left it, where
+        that is not clear: (zone, status, relayed source or "") -> level."""
+        lane = (
+            DECISION_LOG.c.zone,
+            DECISION_LOG.c.status,
+            sa.func.coalesce(DECISION_LOG.c.source, ""),
+        )
+        last = (
+            sa.select(sa.func.max(DECISION_LOG.c.seq).label("seq"))
+            .where(DECISION_LOG.c.event_seq <= upto_event)
+            .group_by(*lane)
+            .subquery()
+        )
+        query = sa.select(*lane, DECISION_LOG.c.level).where(
+            DECISION_LOG.c.seq.in_(sa.select(last.c.seq)), DECISION_LOG.c.level != "clear"
+        )
+        with self.engine.connect() as db:
+            return {(z, st, src): level for z, st, src, level in db.execute(query)}
+
     def events(self, after: int = 0, page: int = 5000) -> Iterator[tuple[int, str]]:
         """Every logged event after a sequence number, in order: (seq, JSON body)."""
         while True:

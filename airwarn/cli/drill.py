@@ -163,6 +163,9 @@ def drill(
         raise fail(where + error.message, FAILURE) from None
     except AirwarnError as error:  # a setting the server showed wrong (--speed, --zones)
         raise fail(error, USAGE) from None
+    except KeyboardInterrupt:  # during the checks or the read-back; posting handles its own
+        err.print("stopped (Ctrl-C); see /v1/history?status=" + status + " for what went out")
+        raise typer.Exit(INTERRUPTED) from None
     if report.stopped:
         raise typer.Exit(INTERRUPTED)
     unscored = report.posted > 0 and report.score is None  # the read-back failed
@@ -220,7 +223,7 @@ def _run(
             held_before = lane_now(client, settings.status)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             raise DrillError(
-                f"--server: cannot read its zones' drill lanes (GET /v1/zones): {error}",
+                f"cannot read its zones' drill lanes (GET /v1/zones): {error}",
                 setting="server",
             ) from None
         lab_floor = newest_decision_ms(client) if facts.clock == "events" else None

@@ -133,6 +133,7 @@ class DrillWarnings:
     # the zones the lane held when the drill began (an earlier drill's hold, an operator's
     # drill alert), by id: what they were at before the first decision read back
     held_before: dict[str, str] = field(default_factory=dict)
+    truncated: bool = False  # more than HISTORY_PAGES pages: the oldest were not read
 
 
 @dataclass
@@ -362,6 +363,12 @@ def drill_score(
     when no report went."""
     if not posted:
         return None
+    if warnings.truncated:
+        raise DrillError(
+            f"the lane holds more than {HISTORY_PAGES * 1000:,} decisions since the drill "
+            "began, and only the newest were read back; score it from the server's history "
+            "with `airwarn evaluate --status`"
+        )
     reached_ms = parse_time(plan.planned[posted - 1][1]["t"])
     truth = {
         **plan.truth,
@@ -553,6 +560,8 @@ def drill_warnings(
         if len(decisions) < 1000:
             break  # the last page, or one that reached back to before the drill
         before = decisions[-1]["seq"]
+    else:
+        found.truncated = True  # the oldest were not read back
     found.pre_alerted -= found.alerted
     found.seen.sort(key=lambda d: int(d["seq"]))  # oldest first, as a log is scored
     found.under_drill_now = len(lane_now(client, status))

@@ -7,6 +7,7 @@ lab server and one wall-clock server; about 20 s."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -95,9 +96,13 @@ def health(url: str) -> dict:  # type: ignore[type-arg]
     return httpx.get(url + "/healthz", timeout=5).json()  # type: ignore[no-any-return]
 
 
-def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(lab: Lab) -> None:
+def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(
+    lab: Lab, tmp_path: Path
+) -> None:
     url = lab.server.url
     result = drill(
+        "--out",
+        str(tmp_path / "record"),
         "--server",
         url,
         "--zones",
@@ -137,6 +142,18 @@ def test_a_drill_warns_on_its_own_lane_and_leaves_every_real_level_as_it_was(lab
     scored = re.search(r"(\d+) impacts? in zones, (\d+) missed, (\d+) late; warning time", text)
     assert scored is not None, text
     assert int(scored[1]) > 0 and (scored[2], scored[3]) == ("0", "0"), text
+    # written down, it scores the same with `airwarn evaluate` on the drill's lane
+    record = tmp_path / "record"
+    assert sum(1 for _ in (record / "events.jsonl").open()) == posted
+    again = subprocess.run(
+        [sys.executable, "-m", "airwarn", "evaluate", "--zones", "israel", "--json",
+         "--truth", str(record / "truth.json"), "--decisions", str(record / "decisions.jsonl"),
+         "--status", "exercise"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    total = json.loads(again.stdout)["engine"]["total"]
+    assert (total["in_zones"], total["missed"], total["late"]) == (int(scored[1]), 0, 0)
 
     # no zone's real level changed: nothing actual in force, every zone clear, the drill beside
     active = httpx.get(url + "/v1/alerts/active", timeout=5).json()

@@ -101,6 +101,18 @@ def drill(
             "folder, removed at the end.",
         ),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            show_default=False,
+            help="Folder to write the drill to, for the record and to score it again: the "
+            "reports posted (events.jsonl), the raid's truth at the drill's times (truth.json) "
+            "and the decisions its lane took (decisions.jsonl); `airwarn evaluate --status "
+            "exercise --truth OUT/truth.json --decisions OUT/decisions.jsonl` gives the "
+            "summary's score.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="No progress bar: errors and the summary only."),
@@ -157,7 +169,7 @@ def drill(
     except AirwarnError as error:
         raise fail(error, USAGE) from None
     try:
-        report = _run(zone_set, zones or "israel", settings, base, quiet)
+        report = _run(zone_set, zones or "israel", settings, base, quiet, out)
     except DrillError as error:
         where = f"{flag(error.setting)}: " if error.setting else ""
         raise fail(where + error.message, FAILURE) from None
@@ -171,7 +183,7 @@ def drill(
     unscored = report.posted > 0 and report.score is None  # the read-back failed
     if report.failure is not None or not report.all_accepted or not report.warned_in_time:
         raise typer.Exit(FAILURE)
-    if unscored:
+    if unscored or report.record_error is not None:
         raise typer.Exit(FAILURE)
 
 
@@ -197,7 +209,12 @@ def _token(token_file: Path | None) -> tuple[str, str]:
 
 
 def _run(
-    zones: ZoneSet, zones_given: str, settings: DrillSettings, base: str, quiet: bool
+    zones: ZoneSet,
+    zones_given: str,
+    settings: DrillSettings,
+    base: str,
+    quiet: bool,
+    out: Path | None = None,
 ) -> DrillReport:
     import httpx
 
@@ -207,13 +224,15 @@ def _run(
         check_server,
         check_token,
         check_zones,
-        drill_score,
+        drill_record,
         drill_warnings,
         lane_now,
         newest_decision_ms,
         plan_drill,
         post_drill,
+        write_record,
     )
+    from airwarn.sim.evaluate import score
 
     with httpx.Client(base_url=base, timeout=READ_TIMEOUT_S) as client:
         facts = check_server(client, settings)
@@ -247,11 +266,16 @@ def _run(
             report.warnings_error = f"{type(error).__name__}: {error}"
         else:
             try:
-                report.score = drill_score(
-                    zones, plan, report.warnings, settings.status, report.posted
-                )
+                record = drill_record(plan, report.warnings, settings.status, report.posted)
+                if record is not None:
+                    report.score = score(zones, *record, status=settings.status)
+                    if out is not None:
+                        write_record(out, plan, report.posted, record)
+                        report.record = out
             except AirwarnError as error:  # a decision of a zone the drill's zones lack
                 report.score_error = str(error)
+            except OSError as error:
+                report.record_error = f"--out {out}: {error.strerror or error}"
     _summary(report, settings, facts)
     return report
 
@@ -390,6 +414,12 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
         )
     elif report.score_error is not None:
         out.print(f"  could not score the drill: {escape(report.score_error)}")
+    if report.record_error is not None:
+        out.print(f"  [bold red]could not write the drill[/]: {escape(report.record_error)}")
+    elif report.record is not None:
+        out.print(
+            f"  written to {escape(str(report.record))}: events.jsonl, truth.json, decisions.jsonl"
+        )
     out.print(f"  see: {escape(facts.url)}/v1/history?status={status} and the console")
     out.print(
         "  the drill's zones clear by the engine's timeouts and holds, as a real raid's "

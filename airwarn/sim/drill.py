@@ -154,6 +154,8 @@ class DrillReport:
     warnings_error: str | None = None  # why they could not be read
     score: Score | None = None  # the drill against its truth, from its warnings
     score_error: str | None = None  # why it could not be scored
+    record: Path | None = None  # where it was written (--out)
+    record_error: str | None = None  # why it could not be written there
 
     @property
     def warned_in_time(self) -> bool:
@@ -361,6 +363,19 @@ def drill_score(
     """The drill scored against its truth (`airwarn evaluate`'s definitions, on its lane): of
     the impacts up to the last report posted, which the server warned of, and how early. None
     when no report went."""
+    record = drill_record(plan, warnings, status, posted)
+    if record is None:
+        return None
+    truth, decisions = record
+    return score(zones, truth, decisions, status=status)
+
+
+def drill_record(
+    plan: DrillPlan, warnings: DrillWarnings, status: str, posted: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """What the drill is scored on: its truth, cut at the last report posted, and the lane's
+    decisions, oldest first, from what it held when the drill began. None when no report
+    went."""
     if not posted:
         return None
     if warnings.truncated:
@@ -381,11 +396,34 @@ def drill_score(
     # a zone the lane already held when the drill began takes no decision when the drill's
     # threat takes it: it is at that level from the start
     start = format_time(plan.start_ms - 1)
-    held = [
-        {"seq": 0, "t": start, "zone": zone, "level": level, "threats": [], "status": status}
+    held: list[dict[str, Any]] = [
+        {
+            "seq": 0,
+            "t": start,
+            "zone": zone,
+            "level": level,
+            "threats": [],
+            "kind": None,
+            "status": status,
+        }
         for zone, level in sorted(warnings.held_before.items())
     ]
-    return score(zones, truth, held + warnings.seen, status=status)
+    return truth, held + warnings.seen
+
+
+def write_record(
+    folder: Path, plan: DrillPlan, posted: int, record: tuple[dict[str, Any], list[dict[str, Any]]]
+) -> None:
+    """The drill as files `airwarn evaluate` reads: the reports posted (`events.jsonl`), its
+    truth (`truth.json`) and the lane's decisions (`decisions.jsonl`)."""
+    truth, decisions = record
+    encode = msgspec.json.Encoder().encode
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "events.jsonl").write_bytes(
+        b"".join(encode(event) + b"\n" for _, event in plan.planned[:posted])
+    )
+    (folder / "truth.json").write_bytes(msgspec.json.format(encode(truth), indent=2) + b"\n")
+    (folder / "decisions.jsonl").write_bytes(b"".join(encode(d) + b"\n" for d in decisions))
 
 
 def lane_now(client: httpx.Client, status: str) -> dict[str, str]:

@@ -72,9 +72,14 @@ def test_an_upgrade_opens_a_quiet_store_and_numbers_on_from_its_last_decision(
     assert "another engine version" in caplog.text
     feed(new, [manual("alert", 3_100, zones=["r0c0"], category="missiles")], OPERATOR)
     assert new.engine.seq == new.log.last_decision_seq() == written + 1
+    new.reset()  # rebuilt while running (as after a failed commit): numbered on as at its start
+    assert new.engine.seq == written + 1
+    feed(new, [manual("clear", 3_200, zones=["r0c0"])], OPERATOR)
+    feed(new, [manual("alert", 3_300, zones=["r0c0"], category="missiles")], OPERATOR)
+    assert new.engine.seq == new.log.last_decision_seq() == written + 3
     new.db.dispose()
     again = open_service(grid, store_url, signing_keys)  # and again, with its own decision
-    assert again.engine.seq == written + 1
+    assert again.engine.seq == written + 3
     assert again.engine.levels() == {"r0c0": "alert"}
     again.db.dispose()
 

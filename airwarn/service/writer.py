@@ -137,6 +137,9 @@ class Service:
         self.zones_sha256 = zones_sha256
         self.settings = settings
         self.keys = keys
+        # how far the store's decision numbers run ahead of this engine's replay of the log:
+        # 0, unless the log was taken over from another engine version at the start
+        self._seq_offset = 0
         # the log's seal and the secrets at rest (airwarn.store.secrets); `airwarn serve`
         # always gives them, a library caller without them gets an unkeyed seal
         self.store_keys = store_keys or StoreKeys.unkeyed()
@@ -184,7 +187,7 @@ class Service:
         if sealed:
             logger.warning("encrypted %d secrets kept in plain text before 0005", sealed)
         with self._lock:
-            self._rebuild()
+            self._rebuild(starting=True)
 
     def _meta(self) -> dict[str, str]:
         config = asdict(self.settings.engine)
@@ -291,8 +294,12 @@ class Service:
             logger.warning("sealed the %d events logged before the seal existed", len(sealed))
         return meta
 
-    def _rebuild(self) -> None:
-        """A fresh engine fed the whole log: the same state and sequence numbers as before."""
+    def _rebuild(self, starting: bool = False) -> None:
+        """A fresh engine fed the whole log: the same state and sequence numbers as before.
+        `starting`: the process's own start, the one place a log another engine version
+        wrote is taken over (`_take_over_log`); a process already running that finds its
+        numbers apart from the store's (a follower beside a leader of another version) is
+        refused as before."""
         engine = Engine(self.zones, self.settings.engine)
         chain = MessageChain(self.zones, self.settings.sender, self.settings.id_prefix)
         last_event = 0
@@ -317,16 +324,25 @@ class Service:
             chain.restore(messages)
             last_decision = self.log.last_decision_seq(upto_event=last_event)
             cap_seq = messages[-1]["seq"] if messages else 0
+            in_step = engine.seq + self._seq_offset == last_decision
             in_force = (
-                None
-                if engine.seq == last_decision
-                else self.log.lanes_in_force(upto_event=last_event)
+                None if in_step or not starting else self.log.lanes_in_force(upto_event=last_event)
             )
         except sa.exc.SQLAlchemyError as exc:
             self._healthy = False
             raise store_failure(exc, self.db.url) from None
-        if in_force is not None:
-            self._take_over_log(engine, in_force, last_decision)
+        if in_step:
+            engine.seq = last_decision  # numbered on from a take-over at the start, if any
+        elif in_force is not None:
+            offset = last_decision - engine.seq
+            self._take_over_log(engine, in_force, last_decision)  # numbers it on, or refuses
+            self._seq_offset = offset
+        else:
+            raise StoreError(
+                f"replaying the log gave {engine.seq} decisions but the store "
+                f"holds {last_decision}; the log was written by another engine "
+                "version or settings"
+            )
         self.engine, self.chain = engine, chain
         self._event_seq, self._cap_seq = last_event, cap_seq
         self._head, self._head_seq = head, last_event

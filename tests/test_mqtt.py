@@ -277,6 +277,22 @@ def test_a_zone_under_a_drill_and_a_test_keeps_the_drill_on_its_topic_when_the_t
     service.db.dispose()
 
 
+def test_a_channel_started_after_a_test_ended_during_a_drill_publishes_the_drill(
+    broker, prefix, grid, tmp_path, signing_keys
+) -> None:
+    """What a restarted (or newly leading) channel reads from the store keeps each status's
+    lane: the drill that still holds the zone, not the test that ended there."""
+    service = open_service(grid, f"sqlite:///{tmp_path / 'a.db'}", signing_keys)
+    for t, action, status in ((0, "alert", "exercise"), (1, "alert", "test"), (2, "clear", "test")):
+        ingest(service, [manual(action, t, zones=["r1c1"], status=status)])
+    channel = MqttChannel(broker, prefix=prefix)
+    topic = f"{prefix}/drills/r1c1"
+    with subscriber([topic]) as display, running(channel, service):
+        message = display.wait_for(lambda m: m.topic == topic)
+    assert (state(message)["level"], state(message)["status"]) == ("alert", "exercise")
+    service.db.dispose()
+
+
 # -- a dead feed -------------------------------------------------------------------------
 
 FEED = textwrap.dedent("""

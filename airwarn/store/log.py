@@ -329,7 +329,7 @@ class ServiceLog:
             newest: list[int] = []
             for lane, per in (
                 (d.status == "actual", (d.zone, d.source)),
-                (d.status != "actual", (d.zone,)),
+                (d.status != "actual", (d.zone, d.status)),  # a drill and a test: two lanes
             ):
                 newest += [
                     int(seq)

@@ -108,9 +108,9 @@ def drill(
             show_default=False,
             help="Folder to write the drill to, for the record and to score it again: the "
             "reports posted (events.jsonl), the raid's truth at the drill's times (truth.json) "
-            "and the decisions its lane took (decisions.jsonl); `airwarn evaluate --status "
-            "exercise --truth OUT/truth.json --decisions OUT/decisions.jsonl` gives the "
-            "summary's score.",
+            "and the decisions its lane took (decisions.jsonl); `airwarn evaluate --zones "
+            "ZONES --status STATUS --truth OUT/truth.json --decisions OUT/decisions.jsonl`, "
+            "with this drill's --zones and --status, gives the summary's score.",
         ),
     ] = None,
     quiet: Annotated[

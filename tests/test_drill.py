@@ -259,7 +259,18 @@ def test_the_drill_is_scored_at_its_own_moved_times_and_a_silent_server_fails_it
     from airwarn.contract import parse_event
     from airwarn.engine import Engine
     from airwarn.layers.packaged import load_layer
-    from airwarn.sim.drill import DrillReport, DrillSettings, DrillWarnings, drill_score, plan_drill
+    from airwarn.sim.drill import (
+        DrillReport,
+        DrillSettings,
+        DrillWarnings,
+        drill_record,
+        plan_drill,
+    )
+    from airwarn.sim.evaluate import score
+
+    def drill_score(warnings: DrillWarnings, posted: int):  # as the drill scores itself
+        record = drill_record(plan, warnings, "exercise", posted)
+        return None if record is None else score(zones, *record, status="exercise")
 
     zones = load_layer("israel")
     settings = DrillSettings(server="http://127.0.0.1:1", token="-", seed=4, count=2)
@@ -270,15 +281,15 @@ def test_the_drill_is_scored_at_its_own_moved_times_and_a_silent_server_fails_it
         seen += [
             msgspec.to_builtins(d) for d in engine.apply(parse_event(msgspec.json.encode(event)))
         ]
-    heard = drill_score(zones, plan, DrillWarnings(seen=seen), "exercise", len(plan.planned))
+    heard = drill_score(DrillWarnings(seen=seen), len(plan.planned))
     assert heard is not None and heard.total.in_zones == 2
     assert (heard.total.missed, heard.total.late) == (0, 0)
-    silent = drill_score(zones, plan, DrillWarnings(), "exercise", len(plan.planned))
+    silent = drill_score(DrillWarnings(), len(plan.planned))
     assert silent is not None and silent.total.missed == 2
     report = DrillReport(total=len(plan.planned), score=silent)
     assert not report.warned_in_time
     # stopped before any impact: nothing to score against
-    early = drill_score(zones, plan, DrillWarnings(), "exercise", 5)
+    early = drill_score(DrillWarnings(), 5)
     assert early is not None and early.total.impacts == 0
 
 

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from airwarn.cli.common import FAILURE, INTERRUPTED, USAGE, err, fail, flag
 from airwarn.errors import AirwarnError
+from airwarn.layers.report import plural
 
 if TYPE_CHECKING:
     from airwarn.engine.zones import ZoneSet
@@ -181,9 +182,13 @@ def drill(
     if report.stopped:
         raise typer.Exit(INTERRUPTED)
     unscored = report.posted > 0 and report.score is None  # the read-back failed
-    if report.failure is not None or not report.all_accepted or not report.warned_in_time:
-        raise typer.Exit(FAILURE)
-    if unscored or report.record_error is not None:
+    if (
+        report.failure is not None
+        or not report.all_accepted
+        or not report.warned_in_time
+        or unscored
+        or report.record_error is not None
+    ):
         raise typer.Exit(FAILURE)
 
 
@@ -390,10 +395,10 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
         article = "an" if status[:1] in "aeiou" else "a"
         out.print(
             f"  the drill's warnings, as the server reports them: "
-            f"{_count_of(warnings.decisions, 'decision')} ({status}), "
-            f"{_count_of(len(warnings.alerted), 'zone')} at alert, "
+            f"{plural(warnings.decisions, 'decision')} ({status}), "
+            f"{plural(len(warnings.alerted), 'zone')} at alert, "
             f"{len(warnings.pre_alerted)} more at pre-alert only; "
-            f"{_count_of(warnings.under_drill_now, 'zone')} under {article} {status} now"
+            f"{plural(warnings.under_drill_now, 'zone')} under {article} {status} now"
         )
     elif report.warnings_error is not None:
         out.print(f"  could not read the drill's warnings back: {escape(report.warnings_error)}")
@@ -408,7 +413,7 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
         style = "green" if report.warned_in_time else "bold red"
         out.print(
             f"  [{style}]scored against its truth[/] (as `airwarn evaluate` scores): "
-            f"{_count_of(total.in_zones, 'impact')} in zones, {total.missed} missed, "
+            f"{plural(total.in_zones, 'impact')} in zones, {total.missed} missed, "
             f"{total.late} late"
             f"{timing}"
         )
@@ -426,10 +431,6 @@ def _summary(report: DrillReport, settings: DrillSettings, facts: ServerFacts) -
         "would (the hold after a threat ends: 600 s unless the server sets --hold-s), or at "
         "once by an operator's drill clear of its zones or region (docs/drills.md)"
     )
-
-
-def _count_of(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _span(seconds: float) -> str:

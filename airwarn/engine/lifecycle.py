@@ -271,8 +271,8 @@ class Engine:
         self._lanes: dict[str, Engine] = {}
         self._parent: Engine | None = None  # the engine whose drill lane this one is
         self._status = "actual"
-        # (zone, status) -> (kind, level, threats) the drill lane shows now
-        self._drill_shown: dict[tuple[int, str], tuple[str | None, int, list[str]]] = {}
+        # (zone, status) -> (kind, level) of each drill lane that is not clear
+        self._drill_shown: dict[tuple[int, str], tuple[str | None, int]] = {}
         self.relays = RelayLanes()  # relayed feeds, a lane per source
 
     # -- public ---------------------------------------------------------------------------
@@ -343,7 +343,7 @@ class Engine:
         """Every zone under a drill or test, by id: (status, kind, level); a zone under both
         shows the higher, the drill on a tie (`drill_levels` has each)."""
         shown: dict[int, tuple[str, str | None, int]] = {}
-        for (i, status), (kind, level, _) in sorted(self._drill_shown.items()):
+        for (i, status), (kind, level) in sorted(self._drill_shown.items()):
             if i not in shown or level > shown[i][2]:
                 shown[i] = (status, kind, level)
         return {
@@ -355,7 +355,7 @@ class Engine:
         """The level of each drill and test lane that is not clear, by (zone id, status)."""
         return {
             (self.zones.ids[i], status): LEVEL_NAMES[level]
-            for (i, status), (_, level, _) in self._drill_shown.items()
+            for (i, status), (_, level) in self._drill_shown.items()
         }
 
     def relayed(self) -> dict[str, dict[str, str]]:
@@ -839,7 +839,7 @@ class Engine:
         if z.level == CLEAR:
             self._drill_shown.pop((index, status), None)
         else:
-            self._drill_shown[(index, status)] = (z.kind, z.level, z.threats)
+            self._drill_shown[(index, status)] = (z.kind, z.level)
         self._emit(index, z.level, z.threats, z.kind, now, status)
 
     # -- assessment -----------------------------------------------------------------------

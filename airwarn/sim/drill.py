@@ -47,7 +47,7 @@ from airwarn.gateway.poster import Poster
 from airwarn.gateway.spool import Spool
 from airwarn.lanes import threat_owner
 from airwarn.sim.demo import schedule
-from airwarn.sim.evaluate import Score, score
+from airwarn.sim.evaluate import Score
 from airwarn.sim.scenarios import SCENARIOS, simulate
 from airwarn.urls import shown
 
@@ -355,19 +355,6 @@ def moved_truth(truth: dict[str, Any], offset_ms: int, tag: str) -> dict[str, An
                 row[key] = {**row[key], "t": moved(row[key]["t"])}
         threats.append(row)
     return {**truth, "start": moved(truth["start"]), "threats": threats}
-
-
-def drill_score(
-    zones: ZoneSet, plan: DrillPlan, warnings: DrillWarnings, status: str, posted: int
-) -> Score | None:
-    """The drill scored against its truth (`airwarn evaluate`'s definitions, on its lane): of
-    the impacts up to the last report posted, which the server warned of, and how early. None
-    when no report went."""
-    record = drill_record(plan, warnings, status, posted)
-    if record is None:
-        return None
-    truth, decisions = record
-    return score(zones, truth, decisions, status=status)
 
 
 def drill_record(
